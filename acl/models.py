@@ -1,0 +1,79 @@
+"""People tables: schools, users with a profile, groups (classes) and memberships.
+
+Rubrics, roles and grants arrive with their own issue; this module holds what
+authentication and the per-user spaces need today.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from davserver.db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Profile(enum.StrEnum):
+    """A user's profil in the ENT (DESIGN.md vocabulary)."""
+
+    student = "student"
+    teacher = "teacher"
+    parent = "parent"
+    staff = "staff"
+    head = "head"
+    admin = "admin"
+    inspector = "inspector"
+
+
+class GroupKind(enum.StrEnum):
+    class_ = "class"
+    group = "group"
+
+
+class School(Base):
+    """One établissement."""
+
+    __tablename__ = "schools"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    uai: Mapped[str | None] = mapped_column(String(16), unique=True)
+
+
+class User(Base):
+    """A person who signs in. ``login`` is unique and case-sensitive."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    profile: Mapped[Profile] = mapped_column(Enum(Profile, native_enum=False, length=16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Group(Base):
+    """A classe (kind ``class``) or another group of a school."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("school_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[GroupKind] = mapped_column(
+        Enum(GroupKind, native_enum=False, length=8, values_callable=lambda e: [m.value for m in e])
+    )
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)

@@ -1,0 +1,167 @@
+"""Users: creation, password hashing (argon2id) and verification.
+
+Passwords are hashed with argon2-cffi's defaults (RFC 9106 second recommended
+parameters); a hash made with older parameters is upgraded at the next login.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from davserver.errors import BadRequest, Conflict, NotFound
+
+from .models import Group, GroupKind, Membership, Profile, School, User
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user, as the DAV and web layers see it."""
+
+    id: int
+    login: str
+    display_name: str
+    profile: Profile
+
+
+def _principal(user: User) -> Principal:
+    return Principal(user.id, user.login, user.display_name, user.profile)
+
+
+def _check_login(login: str) -> None:
+    if not login or len(login) > 100 or any(c in login for c in ":/\\\x00 ") :
+        raise BadRequest(
+            f"invalid login {login!r}: 1 to 100 characters, no space, ':', '/', '\\\\'"
+        )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def hash_password(password: str) -> str:
+    """Return an argon2id hash string of ``password``."""
+    return _hasher.hash(password)
+
+
+def create_user(
+    session: Session,
+    login: str,
+    password: str,
+    profile: Profile | str,
+    *,
+    display_name: str = "",
+    email: str | None = None,
+    school_id: int | None = None,
+) -> Principal:
+    """Add a user. Raises ``Conflict`` if the login exists, ``BadRequest`` if invalid."""
+    _check_login(login)
+    _check_password(password)
+    try:
+        profile = Profile(profile)
+    except ValueError as exc:
+        allowed = ", ".join(p.value for p in Profile)
+        raise BadRequest(f"unknown profile {profile!r}: one of {allowed}") from exc
+    if session.scalar(select(User.id).where(User.login == login)) is not None:
+        raise Conflict(f"user {login!r} already exists")
+    user = User(
+        login=login,
+        password_hash=hash_password(password),
+        profile=profile,
+        display_name=display_name or login,
+        email=email,
+        school_id=school_id,
+        disabled=False,
+    )
+    session.add(user)
+    session.flush()
+    return _principal(user)
+
+
+def _get(session: Session, login: str) -> User:
+    user = session.scalar(select(User).where(User.login == login))
+    if user is None:
+        raise NotFound(f"no user {login!r}")
+    return user
+
+
+def set_password(session: Session, login: str, password: str) -> None:
+    """Replace a user's password. Raises ``NotFound`` or ``BadRequest``."""
+    _check_password(password)
+    _get(session, login).password_hash = hash_password(password)
+
+
+def disable_user(session: Session, login: str) -> None:
+    """Disable a user: they can no longer sign in; their files are kept."""
+    _get(session, login).disabled = True
+
+
+def list_users(session: Session) -> list[tuple[Principal, bool]]:
+    """Every user with its disabled flag, ordered by login."""
+    users = session.scalars(select(User).order_by(User.login))
+    return [(_principal(u), u.disabled) for u in users]
+
+
+def find_user(session: Session, login: str) -> Principal | None:
+    user = session.scalar(select(User).where(User.login == login))
+    return _principal(user) if user else None
+
+
+def verify_credentials(session: Session, login: str, password: str) -> Principal | None:
+    """Return the principal when ``login``/``password`` match an enabled user, else None.
+
+    A hash made with outdated parameters is rehashed in the caller's transaction.
+    """
+    user = session.scalar(select(User).where(User.login == login))
+    if user is None or user.disabled:
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return _principal(user)
+
+
+def password_fingerprint(session: Session, user_id: int) -> tuple[str, bool] | None:
+    """(password hash, disabled) of a user, or None: lets a cache notice changes."""
+    row = session.execute(
+        select(User.password_hash, User.disabled).where(User.id == user_id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def ensure_school(session: Session, name: str, uai: str | None = None) -> int:
+    """Return the id of the school named ``name``, creating it if absent."""
+    school = session.scalar(select(School).where(School.name == name))
+    if school is None:
+        school = School(name=name, uai=uai)
+        session.add(school)
+        session.flush()
+    return school.id
+
+
+def ensure_group(session: Session, school_id: int, name: str, kind: str = "class") -> int:
+    """Return the id of a school's group or class, creating it if absent."""
+    group = session.scalar(
+        select(Group).where(Group.school_id == school_id, Group.name == name)
+    )
+    if group is None:
+        group = Group(school_id=school_id, name=name, kind=GroupKind(kind))
+        session.add(group)
+        session.flush()
+    return group.id
+
+
+def add_member(session: Session, group_id: int, user_id: int) -> None:
+    if session.get(Membership, (group_id, user_id)) is None:
+        session.add(Membership(group_id=group_id, user_id=user_id))

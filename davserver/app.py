@@ -1,0 +1,131 @@
+"""WSGI composition, in one documented order (STYLE.md habit 4).
+
+``create_app(config)`` builds, in this order:
+
+1. the database (engine, schema) and the blob store;
+2. the store, the lock storage and the one DAV provider serving ``/dav``;
+3. the WsgiDAV application: middleware ErrorPrinter → HTTPAuthenticator (our
+   domain controller) → RequestResolver. No dir browser (it costs a resolution per
+   request and needs an anonymous asset share); no CORS;
+4. the Flask web layer;
+5. the dispatcher: ``/dav`` and below → WsgiDAV, anything else → Flask.
+
+The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
+workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from wsgidav.error_printer import ErrorPrinter
+from wsgidav.http_authenticator import HTTPAuthenticator
+from wsgidav.request_resolver import RequestResolver
+from wsgidav.wsgidav_app import WsgiDAVApp
+
+import acl  # noqa: F401  (registers the people tables before create_all)
+import quotas  # noqa: F401  (registers the ledger table before create_all)
+from davserver.auth import CredentialVerifier, make_domain_controller
+from davserver.config import Config
+from davserver.db import Database
+from providers import EntProvider, LocalBlobStore, SqlLockStorage, Store
+from providers import compat as dav_compat
+from web import create_web_app
+
+DAV_PREFIX = "/dav"
+# Encoded "/" or NUL inside a segment: a name that cannot be stored, refused
+# before decoding hides it.
+_BAD_ENCODED = re.compile(r"%(2f|00)", re.IGNORECASE)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+@dataclass
+class Application:
+    """The composed WSGI app and what it holds open."""
+
+    wsgi: WSGIApp
+    db: Database
+    store: Store
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def _wsgidav_config(config: Config, provider: EntProvider, locks: SqlLockStorage,
+                    verifier: CredentialVerifier) -> dict[str, Any]:
+    return {
+        "provider_mapping": {DAV_PREFIX: provider},
+        "mount_path": "",
+        "http_authenticator": {
+            "domain_controller": make_domain_controller(verifier, config.auth.realm),
+            "accept_basic": True,
+            "accept_digest": False,
+            "default_to_digest": False,
+            "trusted_auth_header": None,
+        },
+        "lock_storage": locks,
+        "property_manager": None,
+        "middleware_stack": [ErrorPrinter, HTTPAuthenticator, RequestResolver],
+        "dir_browser": {"enable": False},
+        "hotfixes": {
+            "emulate_win32_lastmod": True,
+            "re_encode_path_info": True,
+            "unquote_path_info": False,
+        },
+        "honor_mtime_header": False,  # X-OC-Mtime is applied in the write transaction
+        "block_size": config.server.block_size,
+        "add_header_MS_Author_Via": True,
+        "suppress_version_info": True,
+        "verbose": 1,
+        "logging": {"enable": False},
+    }
+
+
+def _bad_request(start_response: Callable[..., Any], message: str) -> list[bytes]:
+    body = (message + "\n").encode("utf-8")
+    start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
+                                       ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _path_problem(environ: dict[str, Any]) -> str | None:
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI") or ""
+    raw_path = raw.split("?", 1)[0]
+    if _BAD_ENCODED.search(raw_path):
+        return "The path contains an encoded '/' or NUL inside a name."
+    segments = environ.get("PATH_INFO", "").split("/")
+    if any(s in (".", "..") for s in segments):
+        return "The path contains a '.' or '..' segment."
+    return None
+
+
+def create_app(config: Config) -> Application:
+    """Build the whole server for ``config``; see the module docstring for the order."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(config.effective_database_url)
+    db.create_schema()
+    store = Store(db, LocalBlobStore(config.effective_blob_dir))
+
+    dav_compat.apply()
+    provider = EntProvider(store, allow_infinity=config.dav.propfind_infinity,
+                           max_xml_body=config.dav.max_xml_body)
+    locks = SqlLockStorage(db, max_timeout=config.dav.lock_timeout_max)
+    verifier = CredentialVerifier(db, cache_ttl=config.auth.cache_ttl,
+                                  failure_delay=config.auth.failure_delay)
+    dav_app = WsgiDAVApp(_wsgidav_config(config, provider, locks, verifier))
+    web_app = create_web_app()
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
+            problem = _path_problem(environ)
+            if problem:
+                return _bad_request(start_response, problem)
+            return dav_app(environ, start_response)
+        return web_app(environ, start_response)
+
+    return Application(dispatch, db, store)

@@ -1,0 +1,110 @@
+"""HTTP Basic authentication for ``/dav/`` against the user table (argon2 hashes).
+
+Authentication only yields a principal (STYLE.md habit 13): the domain controller
+puts an :class:`acl.Principal` in the WSGI environ; ``acl`` decides the rest.
+
+Every DAV request carries credentials and argon2 is slow on purpose, so a
+successful verification is remembered for ``auth.cache_ttl`` seconds, keyed by an
+HMAC of login and password under a per-process random key (the password itself is
+never kept). A disabled user or a changed password takes effect within that TTL.
+Every failed login takes at least ``auth.failure_delay`` seconds, whatever failed
+(unknown login, wrong password, disabled), so timing tells nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from wsgidav.dc.base_dc import BaseDomainController
+
+import acl
+from davserver.db import Database
+from providers import PRINCIPAL_KEY
+
+MAX_CACHE_ENTRIES = 10000
+
+
+@dataclass(frozen=True)
+class _Entry:
+    principal: acl.Principal
+    expires: float  # time.monotonic() seconds
+
+
+class CredentialVerifier:
+    """Checks login/password pairs with a short-lived cache of successes."""
+
+    def __init__(self, db: Database, *, cache_ttl: float = 60.0,
+                 failure_delay: float = 0.5) -> None:
+        self.db = db
+        self.cache_ttl = cache_ttl
+        self.failure_delay = failure_delay
+        self._key = os.urandom(32)
+        self._entries: dict[bytes, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def _cache_key(self, login: str, password: str) -> bytes:
+        message = login.encode("utf-8") + b"\x00" + password.encode("utf-8")
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def verify(self, login: str, password: str) -> acl.Principal | None:
+        """The principal for valid credentials of an enabled user, else None (after
+        the constant failure delay)."""
+        started = time.monotonic()
+        key = self._cache_key(login, password)
+        entry = self._entries.get(key)
+        if entry is not None and entry.expires > started:
+            return entry.principal
+        with self.db.transaction() as session:
+            principal = acl.verify_credentials(session, login, password)
+        if principal is None:
+            time.sleep(max(0.0, self.failure_delay - (time.monotonic() - started)))
+            return None
+        if self.cache_ttl > 0:
+            with self._lock:
+                if len(self._entries) >= MAX_CACHE_ENTRIES:
+                    now = time.monotonic()
+                    self._entries = {k: e for k, e in self._entries.items() if e.expires > now}
+                    if len(self._entries) >= MAX_CACHE_ENTRIES:
+                        self._entries.clear()
+                self._entries[key] = _Entry(principal, started + self.cache_ttl)
+        return principal
+
+
+def make_domain_controller(verifier: CredentialVerifier, realm: str) -> type:
+    """A WsgiDAV domain controller class bound to ``verifier`` (WsgiDAV instantiates
+    the class itself, as ``DC(wsgidav_app, config)``)."""
+
+    class EntDomainController(BaseDomainController):
+        """Basic only: hashes are argon2, so Digest's HA1 cannot be derived."""
+
+        def __init__(self, wsgidav_app: Any, config: dict[str, Any]) -> None:
+            super().__init__(wsgidav_app, config)
+
+        def get_domain_realm(self, path_info: str, environ: dict[str, Any] | None) -> str:
+            return realm
+
+        def require_authentication(self, realm: str, environ: dict[str, Any] | None) -> bool:
+            return True
+
+        def basic_auth_user(self, realm: str, user_name: str, password: str,
+                            environ: dict[str, Any]) -> bool:
+            principal = verifier.verify(user_name, password)
+            if principal is None:
+                return False
+            environ[PRINCIPAL_KEY] = principal
+            return True
+
+        def supports_http_digest_auth(self) -> bool:
+            return False
+
+        def digest_auth_user(self, realm: str, user_name: str,
+                             environ: dict[str, Any]) -> bool:
+            return False
+
+    return EntDomainController

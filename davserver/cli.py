@@ -1,0 +1,245 @@
+"""``davserver`` command line: serve, demo, user management, fsck.
+
+Forms (relied on by people and scripts)::
+
+    davserver serve [--config PATH] [--host HOST] [--port N]
+    davserver demo [--port N]
+    davserver user add LOGIN --profile PROFILE [--name NAME] [--email E] --password-stdin
+    davserver user list
+    davserver user passwd LOGIN --password-stdin
+    davserver user disable LOGIN
+    davserver fsck [--repair]
+
+Exit status: 0 success, 1 a finding (fsck) or a refused operation, 2 bad usage or
+configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from cheroot import wsgi
+
+import acl
+from davserver.config import Config, ConfigError, load_config
+from davserver.db import Database
+from davserver.errors import DomainError
+
+log = logging.getLogger("davserver")
+
+DEMO_SCHOOL = "Collège Jean Moulin (démo)"
+# login, profile, display name, class
+DEMO_USERS: list[tuple[str, str, str, str | None]] = [
+    ("direction", "head", "Mme Claire Lefèvre", None),
+    ("admin", "admin", "M. Karim Haddad", None),
+    ("m.dupont", "teacher", "M. Marc Dupont (mathématiques)", None),
+    ("c.bernard", "teacher", "Mme Cécile Bernard (français)", None),
+    ("a.moreau", "teacher", "M. Antoine Moreau (histoire-géographie)", None),
+    ("lucas.petit", "student", "Lucas Petit", "4B"),
+    ("emma.roux", "student", "Emma Roux", "4B"),
+    ("hugo.fournier", "student", "Hugo Fournier", "4B"),
+    ("lea.girard", "student", "Léa Girard", "3A"),
+    ("nathan.morel", "student", "Nathan Morel", "3A"),
+    ("chloe.lambert", "student", "Chloé Lambert", "3A"),
+    ("parent.petit", "parent", "Mme Sophie Petit", None),
+]
+
+
+def demo_password(login: str) -> str:
+    """The demo password of a demo login (printed by ``davserver demo``)."""
+    return f"{login.split('.')[-1]}-demo-2026"
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="YAML configuration file (default: $DAVSERVER_CONFIG "
+                        "or ./config.yaml)")
+    parser = argparse.ArgumentParser(prog="davserver", description="ENT document server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve until SIGINT/SIGTERM", parents=[common])
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+
+    demo = sub.add_parser("demo", help="create a demo school if absent, then serve",
+                          parents=[common])
+    demo.add_argument("--port", type=int)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="action",
+                                                                      required=True)
+    add = user.add_parser("add", help="add a user", parents=[common])
+    add.add_argument("login")
+    add.add_argument("--profile", required=True, choices=[p.value for p in acl.Profile])
+    add.add_argument("--name", default="")
+    add.add_argument("--email")
+    add.add_argument("--password-stdin", action="store_true", required=True)
+    user.add_parser("list", help="list users", parents=[common])
+    passwd = user.add_parser("passwd", help="change a password", parents=[common])
+    passwd.add_argument("login")
+    passwd.add_argument("--password-stdin", action="store_true", required=True)
+    disable = user.add_parser("disable", help="disable a user (files are kept)",
+                              parents=[common])
+    disable.add_argument("login")
+
+    fsck = sub.add_parser("fsck", help="check the database against the blob store",
+                          parents=[common])
+    fsck.add_argument("--repair", action="store_true", help="fix what can be fixed")
+    return parser
+
+
+def _read_password() -> str:
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise DomainError("no password on standard input")
+    return password
+
+
+def _database(config: Config) -> Database:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(config.effective_database_url)
+    db.create_schema()
+    return db
+
+
+def cmd_user(config: Config, args: argparse.Namespace) -> int:
+    db = _database(config)
+    try:
+        with db.transaction() as s:
+            if args.action == "add":
+                p = acl.create_user(s, args.login, _read_password(), args.profile,
+                                    display_name=args.name, email=args.email)
+                print(f"added {p.login} ({p.profile.value})")
+            elif args.action == "list":
+                for p, disabled in acl.list_users(s):
+                    state = "disabled" if disabled else "active"
+                    print(f"{p.login}\t{p.profile.value}\t{state}\t{p.display_name}")
+            elif args.action == "passwd":
+                acl.set_password(s, args.login, _read_password())
+                print(f"password changed for {args.login}")
+            elif args.action == "disable":
+                acl.disable_user(s, args.login)
+                print(f"disabled {args.login}")
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_fsck(config: Config, args: argparse.Namespace) -> int:
+    from davserver.app import create_app
+    from providers import fsck
+
+    app = create_app(config)
+    try:
+        report = fsck(app.store, repair=args.repair)
+    finally:
+        app.close()
+    for line in report.lines():
+        print(line)
+    if report.clean:
+        print("fsck: clean")
+        return 0
+    print("fsck: repaired" if args.repair else "fsck: problems found (run with --repair)")
+    return 0 if args.repair and not report.dangling else 1
+
+
+def create_demo(config: Config) -> None:
+    """Create the demo school, its classes and users, unless they exist."""
+    db = _database(config)
+    try:
+        with db.transaction() as s:
+            school = acl.ensure_school(s, DEMO_SCHOOL)
+            for login, profile, name, klass in DEMO_USERS:
+                principal = acl.find_user(s, login)
+                if principal is None:
+                    principal = acl.create_user(s, login, demo_password(login), profile,
+                                                display_name=name, school_id=school)
+                if klass:
+                    acl.add_member(s, acl.ensure_group(s, school, klass), principal.id)
+    finally:
+        db.dispose()
+
+
+def _serve(config: Config, *, banner: str = "") -> int:
+    from davserver.app import create_app
+
+    app = create_app(config)
+    server = wsgi.Server((config.server.host, config.server.port), app.wsgi,
+                         numthreads=config.server.threads, timeout=config.server.socket_timeout,
+                         shutdown_timeout=config.server.shutdown_timeout,
+                         server_name="davserver")
+    stopping = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            log.info("signal %s: stopping", signum)
+            threading.Thread(target=server.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    server.prepare()
+    host, port = server.bind_addr[:2]
+    print(f"davserver: serving on http://{host}:{port}/ (WebDAV: http://{host}:{port}/dav/)",
+          flush=True)
+    if banner:
+        print(banner.replace("{url}", f"http://{host}:{port}/dav/"), flush=True)
+    try:
+        server.serve()
+    finally:
+        app.close()
+        print("davserver: stopped", flush=True)
+    return 0
+
+
+def _demo_banner() -> str:
+    lines = ["", "Demo school: " + DEMO_SCHOOL, "Mount {url} with one of these logins:"]
+    for login, profile, name, klass in DEMO_USERS:
+        extra = f", {klass}" if klass else ""
+        lines.append(f"  {login:<15} {demo_password(login):<22} {profile}{extra} — {name}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        if args.command == "serve":
+            config = _override_listener(config, args.host, args.port)
+        if args.command == "demo":
+            config = _override_listener(config, None, args.port)
+    except ConfigError as exc:
+        print(f"davserver: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.logging.level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "serve":
+            return _serve(config)
+        if args.command == "demo":
+            create_demo(config)
+            return _serve(config, banner=_demo_banner())
+        if args.command == "user":
+            return cmd_user(config, args)
+        if args.command == "fsck":
+            return cmd_fsck(config, args)
+    except DomainError as exc:
+        print(f"davserver: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+def _override_listener(config: Config, host: str | None, port: int | None) -> Config:
+    server = config.server.model_copy(update={
+        k: v for k, v in (("host", host), ("port", port)) if v is not None
+    })
+    return config.model_copy(update={"server": server})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Typed, validated configuration: one schema for the file, the environment and tests.
+
+The documented default is ``config.yaml`` at the repository root. Every key is
+checked at start-up; an unknown key or a bad value raises :class:`ConfigError`
+naming the key and the file. Environment variables override the file:
+
+* ``DAVSERVER_CONFIG``: path of the YAML file to read;
+* ``DAVSERVER_DATA_DIR``: the ``data_dir`` key;
+* ``DAVSERVER_DATABASE_URL``: the ``database_url`` key;
+* ``DAVSERVER_<SECTION>__<KEY>``: any nested key, e.g. ``DAVSERVER_SERVER__PORT=8081``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "DAVSERVER_"
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|[KMGT]o|B|o)?\s*$", re.IGNORECASE)
+_UNITS = {
+    "": 1, "b": 1, "o": 1,
+    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+    # French school practice: "500 Mo" means 500 MiB.
+    "ko": 2**10, "mo": 2**20, "go": 2**30, "to": 2**40,
+}
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the key and the file."""
+
+
+def parse_size(value: int | str) -> int:
+    """Return a byte count from ``1048576``, ``"500MiB"``, ``"2GiB"``, ``"500MB"`` or ``"500 Mo"``.
+
+    Raises ``ValueError`` for anything else. ``Mo``/``Go`` are binary (school usage).
+    """
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError("a size cannot be negative")
+        return value
+    match = _SIZE_RE.match(str(value))
+    if not match:
+        raise ValueError(f"not a size: {value!r} (examples: 1048576, 500MiB, 2GiB, 500MB)")
+    number, unit = match.groups()
+    return int(float(number) * _UNITS[(unit or "").lower()])
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Section):
+    """HTTP listener (cheroot)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    threads: int = Field(50, ge=1, le=1000)
+    socket_timeout: int = Field(300, ge=1)
+    block_size: int = Field(256 * 1024, ge=4096)
+    shutdown_timeout: int = Field(10, ge=0)
+
+
+class AuthConfig(_Section):
+    """HTTP Basic authentication against the user table."""
+
+    realm: str = "ENT"
+    cache_ttl: float = Field(60.0, ge=0)
+    failure_delay: float = Field(0.5, ge=0)
+
+
+class DavConfig(_Section):
+    """WebDAV protocol limits and options."""
+
+    propfind_infinity: bool = False
+    max_xml_body: int = Field(1024 * 1024, ge=1024)
+    lock_timeout_max: int = Field(7 * 24 * 3600, ge=60)
+
+    @field_validator("max_xml_body", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int:
+        return parse_size(value)
+
+
+class LoggingConfig(_Section):
+    level: str = "INFO"
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
+
+class Config(_Section):
+    """The whole configuration. Paths are resolved against the working directory."""
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    blob_dir: Path | None = None
+    server: ServerConfig = ServerConfig()
+    auth: AuthConfig = AuthConfig()
+    dav: DavConfig = DavConfig()
+    logging: LoggingConfig = LoggingConfig()
+    source: str = Field("(defaults)", exclude=True)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The SQLAlchemy URL: ``database_url`` or SQLite ``<data_dir>/davserver.sqlite3``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'davserver.sqlite3').resolve()}"
+
+    @property
+    def effective_blob_dir(self) -> Path:
+        """Directory of the embedded blob store: ``blob_dir`` or ``<data_dir>/blobs``."""
+        return (self.blob_dir or self.data_dir / "blobs").resolve()
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        keys = name[len(ENV_PREFIX):].lower().split("__")
+        node = out
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read, merge and validate the configuration.
+
+    ``path`` wins over ``DAVSERVER_CONFIG``; with neither, ``./config.yaml`` is read if it
+    exists, else the built-in defaults apply. Raises :class:`ConfigError`.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    chosen = path or environ.get(ENV_PREFIX + "CONFIG")
+    if chosen is None and Path("config.yaml").is_file():
+        chosen = "config.yaml"
+    data: dict[str, Any] = {}
+    source = "(defaults)"
+    if chosen is not None:
+        source = str(chosen)
+        try:
+            loaded = yaml.safe_load(Path(chosen).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{source}: the top level must be a mapping of keys")
+        data = loaded or {}
+    data = _merge(data, _env_overrides(environ))
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from exc
+    config.source = source
+    return config

@@ -1,0 +1,88 @@
+"""Database trunk: the engine, the declarative ``Base`` and transactional sessions.
+
+SQLite (embedded default) runs in WAL mode with foreign keys on and a busy timeout;
+PostgreSQL is used as given by its URL. Every package declares its tables on
+:class:`Base`; :func:`create_schema` creates what is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every package's models."""
+
+
+def make_engine(url: str) -> Engine:
+    """Return an engine for ``url`` (any SQLAlchemy URL).
+
+    SQLite connections get ``journal_mode=WAL``, ``foreign_keys=ON``,
+    ``busy_timeout=30000`` (ms) and ``synchronous=NORMAL`` (safe under WAL).
+    A ``postgresql://`` URL is mapped to the psycopg 3 driver.
+    """
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy issue BEGIN itself (see _sqlite_begin_immediate).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # A write transaction takes the write lock at BEGIN, so a read-then-write
+    # transaction never fails half-way with "database is locked"; reads stay
+    # concurrent under WAL.
+    write = connection.get_execution_options().get("davserver_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """An engine and its session factory.
+
+    ``transaction()`` yields a session inside one committed-or-rolled-back transaction.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._readers = sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = sessionmaker(
+            self.engine.execution_options(davserver_write=True), expire_on_commit=False
+        )
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """One transaction: commit on normal exit, roll back on any exception.
+
+        ``write=True`` takes SQLite's write lock at BEGIN (no lock upgrade failures);
+        use ``write=False`` for read-only work so readers stay concurrent.
+        """
+        factory = self._writers if write else self._readers
+        with factory() as session, session.begin():
+            yield session
+
+    def create_schema(self) -> None:
+        """Create every table declared on :class:`Base` that does not exist yet."""
+        Base.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

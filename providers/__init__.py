@@ -1,0 +1,12 @@
+"""WsgiDAV providers over one node/blob store (DESIGN.md: ``providers/``)."""
+
+from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
+from .dav import PRINCIPAL_KEY, EntProvider
+from .fsck import FsckReport, fsck
+from .locks import SqlLockStorage
+from .store import NodeInfo, SpaceInfo, Store
+
+__all__ = [
+    "PRINCIPAL_KEY", "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport",
+    "LocalBlobStore", "NodeInfo", "SpaceInfo", "SqlLockStorage", "Store", "fsck",
+]

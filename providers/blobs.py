@@ -1,0 +1,167 @@
+"""Immutable content behind a small ``BlobStore`` interface (DESIGN.md, "Blob").
+
+A blob is written once through a :class:`BlobWriter` (streamed, hashed on the
+way: SHA-1 and MD5 for ownCloud-style checksums), then only read or deleted.
+The embedded store is a directory; an S3-compatible store can implement the same
+interface. Keys are random (``uuid4().hex``), never derived from user input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+HEAD_BYTES = 2048
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A finished blob: its ``key``, ``size`` in bytes, hex ``sha1`` and ``md5``,
+    and its first bytes (``head``, up to 2 KiB) for content-type sniffing."""
+
+    key: str
+    size: int
+    sha1: str
+    md5: str
+    head: bytes
+
+
+class BlobWriter(ABC):
+    """A blob being written. ``write`` any number of times, then ``finish`` or ``abort``."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._sha1 = hashlib.sha1(usedforsecurity=False)
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._head = bytearray()
+
+    def write(self, data: bytes) -> int:
+        """Append ``data``; returns its length."""
+        self._write(data)
+        self.size += len(data)
+        self._sha1.update(data)
+        self._md5.update(data)
+        if len(self._head) < HEAD_BYTES:
+            self._head += data[: HEAD_BYTES - len(self._head)]
+        return len(data)
+
+    def _info(self, key: str) -> BlobInfo:
+        return BlobInfo(key, self.size, self._sha1.hexdigest(), self._md5.hexdigest(),
+                        bytes(self._head))
+
+    @abstractmethod
+    def _write(self, data: bytes) -> None: ...
+
+    @abstractmethod
+    def finish(self) -> BlobInfo:
+        """Make the blob durable and visible under its key; returns its info."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Discard what was written. Safe to call more than once."""
+
+
+class BlobStore(ABC):
+    """Where blob bytes live."""
+
+    @abstractmethod
+    def writer(self) -> BlobWriter:
+        """Start a new blob."""
+
+    @abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """Open a blob for binary, seekable reading. Raises ``FileNotFoundError``."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove a blob; a missing key is not an error."""
+
+    @abstractmethod
+    def keys(self) -> Iterator[str]:
+        """Every stored key (for ``davserver fsck``)."""
+
+    def cleanup_incomplete(self) -> int:
+        """Remove leftovers of writes that never finished; returns how many."""
+        return 0
+
+    def count_incomplete(self) -> int:
+        """How many leftovers of unfinished writes there are."""
+        return 0
+
+
+class _LocalWriter(BlobWriter):
+    def __init__(self, store: LocalBlobStore) -> None:
+        super().__init__()
+        self._store = store
+        self._key = uuid.uuid4().hex
+        self._tmp = store.tmp_dir / f"{self._key}.part"
+        self._file: BinaryIO | None = open(self._tmp, "xb")  # noqa: SIM115
+
+    def _write(self, data: bytes) -> None:
+        assert self._file is not None, "blob writer already closed"
+        self._file.write(data)
+
+    def finish(self) -> BlobInfo:
+        assert self._file is not None, "blob writer already closed"
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._file = None
+        final = self._store.path_of(self._key)
+        final.parent.mkdir(exist_ok=True)
+        os.replace(self._tmp, final)
+        return self._info(self._key)
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._tmp.unlink(missing_ok=True)
+
+
+class LocalBlobStore(BlobStore):
+    """Blobs as files under ``root/objects/<2 hex>/<key>``; writes go through
+    ``root/tmp`` (temp file, fsync, rename: never a half-written blob)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.objects_dir = self.root / "objects"
+        self.tmp_dir = self.root / "tmp"
+        self.objects_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    def path_of(self, key: str) -> Path:
+        if len(key) != 32 or not all(c in "0123456789abcdef" for c in key):
+            raise ValueError(f"not a blob key: {key!r}")
+        return self.objects_dir / key[:2] / key
+
+    def writer(self) -> BlobWriter:
+        return _LocalWriter(self)
+
+    def open(self, key: str) -> BinaryIO:
+        return open(self.path_of(key), "rb")  # noqa: SIM115
+
+    def delete(self, key: str) -> None:
+        self.path_of(key).unlink(missing_ok=True)
+
+    def keys(self) -> Iterator[str]:
+        for sub in self.objects_dir.iterdir():
+            if sub.is_dir():
+                for item in sub.iterdir():
+                    yield item.name
+
+    def count_incomplete(self) -> int:
+        return sum(1 for _ in self.tmp_dir.glob("*.part"))
+
+    def cleanup_incomplete(self) -> int:
+        count = 0
+        for item in self.tmp_dir.glob("*.part"):
+            item.unlink(missing_ok=True)
+            count += 1
+        return count

@@ -1,0 +1,106 @@
+"""Request checks made before WsgiDAV handles a request, and response headers it lacks.
+
+* ``Depth`` other than ``0``, ``1`` or ``infinity`` → 400 (RFC 4918 §10.2); PROPFIND
+  with ``Depth: infinity`` (or none, which means infinity) → 403 with
+  ``DAV:propfind-finite-depth`` unless enabled (RFC 4918 §9.1, case BUG-08).
+* XML bodies (PROPFIND, PROPPATCH, LOCK) are read here, bounded: over the limit → 413;
+  a chunked body is de-chunked into memory so WsgiDAV parses it (it ignores bodies
+  without Content-Length); any DTD → 400, so no entity is ever expanded.
+* ``X-OC-Mtime`` on PUT and MKCOL (ownCloud sync clients, rclone): seconds since the
+  epoch, answered with ``X-OC-Mtime: accepted``.
+* Every response: ``X-Content-Type-Options: nosniff``; GET and HEAD also
+  ``Content-Security-Policy: sandbox``: user content never runs on our origin.
+* A native COPY/MOVE that created its destination answers 201 (WsgiDAV says 204).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from wsgidav.dav_error import HTTP_BAD_REQUEST, HTTP_FORBIDDEN, DAVError
+
+XML_METHODS = frozenset({"PROPFIND", "PROPPATCH", "LOCK"})
+OC_MTIME_KEY = "davserver.oc_mtime"
+CREATED_KEY = "davserver.created"
+_MTIME_RE = re.compile(r"^\d{1,12}(\.\d+)?$")
+
+
+def _check_depth(environ: dict[str, Any], allow_infinity: bool) -> None:
+    depth = environ.get("HTTP_DEPTH")
+    if depth is not None:
+        depth = depth.strip().lower()
+        if depth not in ("0", "1", "infinity"):
+            raise DAVError(HTTP_BAD_REQUEST, f"Depth must be 0, 1 or infinity, not {depth!r}.")
+        environ["HTTP_DEPTH"] = depth
+    if (environ["REQUEST_METHOD"] == "PROPFIND" and depth in (None, "infinity")
+            and not allow_infinity):
+        raise DAVError(HTTP_FORBIDDEN, "Depth: infinity is not served; use Depth: 1.",
+                       err_condition="{DAV:}propfind-finite-depth")
+
+
+def _read_bounded(stream: Any, limit: int) -> bytes:
+    chunks, total = [], 0
+    while True:
+        chunk = stream.read(min(65536, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise DAVError(413, f"XML request body larger than {limit} bytes.")
+
+
+def _buffer_xml_body(environ: dict[str, Any], limit: int) -> None:
+    length_text = environ.get("CONTENT_LENGTH") or ""
+    chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if length_text:
+        try:
+            length = int(length_text)
+        except ValueError as exc:
+            raise DAVError(HTTP_BAD_REQUEST, "Content-Length is not a number.") from exc
+        if length > limit:
+            raise DAVError(413, f"XML request body larger than {limit} bytes.")
+        body = environ["wsgi.input"].read(length) if length else b""
+    elif chunked:
+        body = _read_bounded(environ["wsgi.input"], limit)
+    else:
+        return
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise DAVError(HTTP_BAD_REQUEST, "Document type declarations are not accepted.")
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+
+
+def _read_oc_mtime(environ: dict[str, Any]) -> None:
+    value = environ.get("HTTP_X_OC_MTIME")
+    if value is None or environ["REQUEST_METHOD"] not in ("PUT", "MKCOL"):
+        return
+    if not _MTIME_RE.match(value.strip()):
+        raise DAVError(HTTP_BAD_REQUEST, "X-OC-Mtime must be seconds since the epoch.")
+    environ[OC_MTIME_KEY] = float(value)
+
+
+def guarded_request(environ: dict[str, Any], start_response: Any, default_handler: Any, *,
+                    allow_infinity: bool, max_xml_body: int) -> Any:
+    """Run the checks above, then WsgiDAV's handler with a header-adding start_response."""
+    method = environ["REQUEST_METHOD"]
+    _check_depth(environ, allow_infinity)
+    if method in XML_METHODS:
+        _buffer_xml_body(environ, max_xml_body)
+    _read_oc_mtime(environ)
+
+    def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if environ.get(CREATED_KEY) and status.startswith("204"):
+            status = "201 Created"
+        headers = list(headers)
+        headers.append(("X-Content-Type-Options", "nosniff"))
+        if method in ("GET", "HEAD"):
+            headers.append(("Content-Security-Policy", "sandbox"))
+        if OC_MTIME_KEY in environ and status.startswith("2"):
+            headers.append(("X-OC-Mtime", "accepted"))
+        return start_response(status, headers, exc_info)
+
+    return default_handler(environ, _start)

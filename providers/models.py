@@ -1,0 +1,92 @@
+"""Tables of the node/blob store (DESIGN.md, "Storage model").
+
+* ``spaces``: one root of files with an owner (documents, binder) or a rubric.
+* ``nodes``: one row per file or folder. ``path`` is the materialised path inside
+  the space (``""`` for the root, ``/a/b`` below it) so that resolving a path is one
+  query; ``(parent_id, name)`` is unique so sibling names are unique.
+* ``blobs``: immutable content; several nodes may share one (COPY).
+
+Times are UTC seconds since the epoch (float). Sizes are bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from davserver.db import Base
+
+
+class Space(Base):
+    __tablename__ = "spaces"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "documents:<user id>", "binder:<user id>", "rubric:<rubric id>": one space each.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rubric_id: Mapped[int | None] = mapped_column(Integer)
+    created: Mapped[float] = mapped_column(Float)
+
+
+class Blob(Base):
+    __tablename__ = "blobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha1: Mapped[str] = mapped_column(String(40))
+    md5: Mapped[str] = mapped_column(String(32))
+    created: Mapped[float] = mapped_column(Float)
+
+
+class Node(Base):
+    __tablename__ = "nodes"
+    __table_args__ = (
+        UniqueConstraint("parent_id", "name"),
+        # Hash on PostgreSQL: a btree entry cannot hold a long deep path.
+        Index("ix_nodes_path", "path", postgresql_using="hash"),
+        Index("ix_nodes_space", "space_id"),
+        Index("ix_nodes_blob", "blob_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id"))
+    name: Mapped[str] = mapped_column(Text)
+    path: Mapped[str] = mapped_column(Text)
+    is_collection: Mapped[bool] = mapped_column(Boolean)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    etag: Mapped[str | None] = mapped_column(String(64))
+    sha1: Mapped[str | None] = mapped_column(String(40))
+    md5: Mapped[str | None] = mapped_column(String(32))
+    blob_id: Mapped[int | None] = mapped_column(ForeignKey("blobs.id"))
+    created: Mapped[float] = mapped_column(Float)
+    modified: Mapped[float] = mapped_column(Float)
+    dead_props: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DavLock(Base):
+    """A WebDAV lock (RFC 4918 §6), shared by every server process."""
+
+    __tablename__ = "dav_locks"
+    token: Mapped[str] = mapped_column(String(128), primary_key=True)
+    root: Mapped[str] = mapped_column(Text, index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[str] = mapped_column(String(16))
+    depth: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(Text)
+    principal: Mapped[str] = mapped_column(String(200))
+    timeout: Mapped[float] = mapped_column(Float)
+    expire: Mapped[float] = mapped_column(Float, index=True)

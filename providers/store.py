@@ -1,0 +1,397 @@
+"""The node/blob store: every file operation of every space, each in one transaction.
+
+Invariants (DESIGN.md, "Storage model"):
+
+* resolving a path is one query (``nodes.path`` is materialised);
+* listing a folder is one query whatever its member count;
+* MOVE and rename update rows only, never bytes; COPY shares blobs;
+* a write streams into a new blob first, then one transaction points the node at
+  it and settles the usage ledger: a failure at any moment leaves the old or the new
+  content, never half a file, and at worst an orphan blob that ``fsck`` removes.
+
+Paths given to the store are space-relative: ``""`` is the space root, ``/a/b`` a
+member; segments are validated and in NFC (see :mod:`providers.names`).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from sqlalchemy import and_, delete, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import quotas
+from davserver.db import Database
+from davserver.errors import Conflict, Forbidden, NotFound
+
+from .blobs import BlobInfo, BlobStore, BlobWriter
+from .content_types import sniff
+from .models import Blob, Node, Space
+from .names import parent_of, validate_name
+
+log = logging.getLogger(__name__)
+
+EMPTY_SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """A snapshot of one node, detached from any session.
+
+    ``etag`` is unquoted and strong (the content's SHA-1), None for collections.
+    """
+
+    id: int
+    space_id: int
+    parent_id: int | None
+    name: str
+    path: str
+    is_collection: bool
+    size: int
+    content_type: str | None
+    etag: str | None
+    sha1: str | None
+    md5: str | None
+    blob_key: str | None
+    created: float
+    modified: float
+    dead_props: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpaceInfo:
+    id: int
+    kind: str
+    owner_id: int | None
+
+
+_COLUMNS = (Node, Blob.key)
+
+
+def _info(node: Node, blob_key: str | None) -> NodeInfo:
+    return NodeInfo(
+        node.id, node.space_id, node.parent_id, node.name, node.path, node.is_collection,
+        node.size, node.content_type, node.etag, node.sha1, node.md5, blob_key,
+        node.created, node.modified, dict(node.dead_props or {}),
+    )
+
+
+def _subtree(space_id: int, path: str) -> Any:
+    """SQL condition: the node at ``path`` and every node below it."""
+    if path == "":
+        return Node.space_id == space_id
+    prefix = path + "/"
+    return and_(
+        Node.space_id == space_id,
+        (Node.path == path) | (func.substr(Node.path, 1, len(prefix)) == prefix),
+    )
+
+
+class Store:
+    """Files and folders of every space over one :class:`Database` and one :class:`BlobStore`."""
+
+    def __init__(self, db: Database, blobs: BlobStore) -> None:
+        self.db = db
+        self.blobs = blobs
+
+    # --- spaces -------------------------------------------------------------
+
+    def ensure_space(self, kind: str, owner_id: int | None = None,
+                     rubric_id: int | None = None, limit_bytes: int | None = None) -> SpaceInfo:
+        """Return the space of that kind and owner (or rubric), creating it and its
+        root folder and ledger row on first use. Safe under concurrent first calls."""
+        key = f"{kind}:{rubric_id if rubric_id is not None else owner_id}"
+        with self.db.transaction(write=False) as s:
+            found = s.scalar(select(Space).where(Space.key == key))
+            if found is not None:
+                return SpaceInfo(found.id, found.kind, found.owner_id)
+        try:
+            with self.db.transaction() as s:
+                now = time.time()
+                space = Space(key=key, kind=kind, owner_id=owner_id, rubric_id=rubric_id,
+                              created=now)
+                s.add(space)
+                s.flush()
+                s.add(Node(space_id=space.id, parent_id=None, name="", path="",
+                           is_collection=True, size=0, created=now, modified=now,
+                           dead_props={}))
+                quotas.open_account(s, space.id, limit_bytes)
+                return SpaceInfo(space.id, space.kind, space.owner_id)
+        except IntegrityError:
+            return self.ensure_space(kind, owner_id, rubric_id, limit_bytes)
+
+    # --- reading ------------------------------------------------------------
+
+    def resolve(self, space_id: int, path: str) -> NodeInfo | None:
+        """The node at ``path`` in the space, or None. One query."""
+        with self.db.transaction(write=False) as s:
+            row = s.execute(
+                select(*_COLUMNS).outerjoin(Blob, Node.blob_id == Blob.id)
+                .where(Node.space_id == space_id, Node.path == path)
+            ).first()
+            return _info(row[0], row[1]) if row else None
+
+    def children(self, node: NodeInfo) -> list[NodeInfo]:
+        """Members of a folder, ordered by name. One query."""
+        with self.db.transaction(write=False) as s:
+            rows = s.execute(
+                select(*_COLUMNS).outerjoin(Blob, Node.blob_id == Blob.id)
+                .where(Node.parent_id == node.id).order_by(Node.name)
+            ).all()
+            return [_info(n, k) for n, k in rows]
+
+    def descendants(self, node: NodeInfo) -> list[NodeInfo]:
+        """Every node below ``node`` (not itself), ordered by path. One query."""
+        with self.db.transaction(write=False) as s:
+            rows = s.execute(
+                select(*_COLUMNS).outerjoin(Blob, Node.blob_id == Blob.id)
+                .where(_subtree(node.space_id, node.path), Node.id != node.id)
+                .order_by(Node.path)
+            ).all()
+            return [_info(n, k) for n, k in rows]
+
+    def open(self, node: NodeInfo) -> BinaryIO:
+        """Open a file's content for reading (seekable)."""
+        if node.blob_key is None:
+            return io.BytesIO(b"")
+        return self.blobs.open(node.blob_key)
+
+    # --- creating -----------------------------------------------------------
+
+    def _parent(self, s: Session, space_id: int, path: str) -> tuple[Node, str]:
+        parent_path, name = parent_of(path)
+        name = validate_name(name)
+        parent = s.scalar(select(Node).where(Node.space_id == space_id,
+                                             Node.path == parent_path))
+        if parent is None or not parent.is_collection:
+            raise Conflict("the parent folder does not exist")
+        return parent, name
+
+    def make_collection(self, space_id: int, path: str, mtime: float | None = None) -> NodeInfo:
+        """Create a folder. Raises ``Conflict`` (409) without parent, ``BadRequest`` for
+        a bad name, ``Conflict`` if the name is taken."""
+        try:
+            with self.db.transaction() as s:
+                parent, name = self._parent(s, space_id, path)
+                now = time.time()
+                node = Node(space_id=space_id, parent_id=parent.id, name=name,
+                            path=parent.path + "/" + name, is_collection=True, size=0,
+                            created=now, modified=mtime or now, dead_props={})
+                s.add(node)
+                s.flush()
+                return _info(node, None)
+        except IntegrityError as exc:
+            raise Conflict("a member with that name already exists") from exc
+
+    def create_empty(self, space_id: int, path: str) -> NodeInfo:
+        """Create a 0-byte file (LOCK on an unmapped URL, RFC 4918 §7.3)."""
+        return self.commit_write(space_id, path, None)
+
+    def new_writer(self) -> BlobWriter:
+        """Start streaming new content; pass the finished info to :meth:`commit_write`."""
+        return self.blobs.writer()
+
+    def commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
+                     *, mtime: float | None = None) -> NodeInfo:
+        """Point the file at ``path`` (created if missing) at a finished blob, in one
+        transaction with the usage charge. ``blob=None`` means empty content.
+
+        On any failure the new blob is deleted and the old content stays. Raises
+        ``Conflict`` (409: missing parent, or a folder there), ``BadRequest``,
+        ``InsufficientStorage`` (507).
+        """
+        try:
+            info, old_key = self._commit_write(space_id, path, blob, mtime)
+        except IntegrityError:
+            try:  # a concurrent PUT created the same name first: overwrite it
+                info, old_key = self._commit_write(space_id, path, blob, mtime)
+            except BaseException:
+                self._discard_blob(blob)
+                raise
+        except BaseException:
+            self._discard_blob(blob)
+            raise
+        if old_key is not None:
+            self._delete_blob_files([old_key])
+        return info
+
+    def _discard_blob(self, blob: BlobInfo | None) -> None:
+        if blob is not None:
+            self.blobs.delete(blob.key)
+
+    def _commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
+                      mtime: float | None) -> tuple[NodeInfo, str | None]:
+        now = time.time()
+        with self.db.transaction() as s:
+            parent, name = self._parent(s, space_id, path)
+            node = s.scalar(select(Node).where(Node.parent_id == parent.id, Node.name == name))
+            if node is not None and node.is_collection:
+                raise Conflict("a folder has that name")
+            blob_row = None
+            if blob is not None:
+                blob_row = Blob(key=blob.key, size=blob.size, sha1=blob.sha1, md5=blob.md5,
+                                created=now)
+                s.add(blob_row)
+                s.flush()
+            size = blob.size if blob else 0
+            old_size = node.size if node is not None else 0
+            old_blob_id = node.blob_id if node is not None else None
+            if node is None:
+                node = Node(space_id=space_id, parent_id=parent.id, name=name,
+                            path=parent.path + "/" + name, is_collection=False,
+                            created=now, dead_props={})
+                s.add(node)
+            node.size = size
+            node.blob_id = blob_row.id if blob_row else None
+            node.sha1 = blob.sha1 if blob else EMPTY_SHA1
+            node.md5 = blob.md5 if blob else EMPTY_MD5
+            node.etag = node.sha1
+            node.content_type = sniff(blob.head if blob else b"", name)
+            node.modified = mtime if mtime is not None else now
+            quotas.charge(s, space_id, size - old_size)
+            s.flush()
+            old_key = self._release_blobs(s, [old_blob_id])
+            return _info(node, blob.key if blob else None), (old_key[0] if old_key else None)
+
+    # --- deleting -----------------------------------------------------------
+
+    def delete(self, node: NodeInfo) -> None:
+        """Delete a file or a folder with everything below it, in one transaction;
+        frees their bytes in the ledger. The space root cannot be deleted."""
+        if node.parent_id is None:
+            raise Conflict("the root of a space cannot be deleted")
+        with self.db.transaction() as s:
+            keys = self._delete_subtree(s, node.space_id, node.path)
+        self._delete_blob_files(keys)
+
+    def _delete_subtree(self, s: Session, space_id: int, path: str) -> list[str]:
+        cond = _subtree(space_id, path)
+        total = s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(cond)) or 0
+        blob_ids = list(s.scalars(select(Node.blob_id).where(cond, Node.blob_id.is_not(None))))
+        # One statement for the whole subtree: the parent_id foreign key is checked at
+        # the end of the statement, when parents and children are gone together.
+        s.execute(delete(Node).where(cond).execution_options(synchronize_session=False))
+        quotas.charge(s, space_id, -int(total))
+        return self._release_blobs(s, blob_ids)
+
+    def _release_blobs(self, s: Session, blob_ids: Iterable[int | None]) -> list[str]:
+        """Delete blob rows no node references any more; return their keys, whose
+        files the caller removes after commit."""
+        ids = {i for i in blob_ids if i is not None}
+        if not ids:
+            return []
+        still_used = set(s.scalars(select(Node.blob_id).where(Node.blob_id.in_(ids))))
+        gone = ids - still_used
+        if not gone:
+            return []
+        keys = list(s.scalars(select(Blob.key).where(Blob.id.in_(gone))))
+        s.execute(delete(Blob).where(Blob.id.in_(gone)))
+        return keys
+
+    def _delete_blob_files(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            try:
+                self.blobs.delete(key)
+            except OSError:  # left for fsck; the database is already consistent
+                log.warning("could not delete blob %s; fsck --repair will", key)
+
+    # --- copy and move ------------------------------------------------------
+
+    def _prepare_destination(self, s: Session, src: NodeInfo, space_id: int,
+                             path: str) -> tuple[Node, str, list[str]]:
+        """Check the destination's parent and clear what stands at ``path``."""
+        if space_id == src.space_id and (src.path + "/").startswith(path + "/"):
+            raise Forbidden("the destination contains the source")
+        parent, name = self._parent(s, space_id, path)
+        keys = self._delete_subtree(s, space_id, parent.path + "/" + name)
+        return parent, name, keys
+
+    def copy(self, src: NodeInfo, dst_space: int, dst_path: str, *, recursive: bool) -> None:
+        """Copy a file or folder (``recursive``: with its members) to ``dst_path``,
+        replacing what is there. Blobs are shared, not copied; the destination space
+        is charged the full size. One transaction."""
+        with self.db.transaction() as s:
+            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path)
+            new_root = parent.path + "/" + name
+            rows = [s.get_one(Node, src.id)]
+            if recursive and src.is_collection:
+                rows += list(s.scalars(select(Node).where(
+                    _subtree(src.space_id, src.path), Node.id != src.id)))
+            rows.sort(key=lambda r: r.path.count("/"))  # parents before their members
+            new_ids: dict[int, int] = {}
+            total = 0
+            for row in rows:
+                is_root = row.id == src.id
+                node = Node(
+                    space_id=dst_space,
+                    parent_id=parent.id if is_root else new_ids[row.parent_id or 0],
+                    name=name if is_root else row.name,
+                    path=new_root + row.path[len(src.path):],
+                    is_collection=row.is_collection, size=row.size,
+                    content_type=row.content_type, etag=row.etag, sha1=row.sha1, md5=row.md5,
+                    blob_id=row.blob_id, created=time.time(), modified=row.modified,
+                    dead_props=dict(row.dead_props or {}),
+                )
+                s.add(node)
+                s.flush()
+                new_ids[row.id] = node.id
+                total += row.size
+            quotas.charge(s, dst_space, total)
+        self._delete_blob_files(keys)
+
+    def move(self, src: NodeInfo, dst_space: int, dst_path: str) -> None:
+        """Move or rename a file or folder to ``dst_path``, replacing what is there.
+        Rows are updated; no byte is copied. Usage moves with the files when the space
+        changes. One transaction."""
+        if src.parent_id is None:
+            raise Conflict("the root of a space cannot be moved")
+        with self.db.transaction() as s:
+            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path)
+            new_root = parent.path + "/" + name
+            if dst_space != src.space_id:
+                total = s.scalar(select(func.coalesce(func.sum(Node.size), 0))
+                                 .where(_subtree(src.space_id, src.path))) or 0
+                quotas.charge(s, dst_space, int(total))
+                quotas.charge(s, src.space_id, -int(total))
+            if src.is_collection:
+                prefix = src.path + "/"
+                s.execute(
+                    update(Node)
+                    .where(Node.space_id == src.space_id,
+                           func.substr(Node.path, 1, len(prefix)) == prefix)
+                    .values(path=literal(new_root) + func.substr(Node.path, len(src.path) + 1),
+                            space_id=dst_space)
+                    .execution_options(synchronize_session=False)
+                )
+            s.execute(update(Node).where(Node.id == src.id)
+                      .values(parent_id=parent.id, name=name, path=new_root,
+                              space_id=dst_space))
+        self._delete_blob_files(keys)
+
+    # --- properties ---------------------------------------------------------
+
+    def set_modified(self, node: NodeInfo, mtime: float) -> None:
+        """Set the modification time (UTC epoch seconds), as sync clients ask."""
+        with self.db.transaction() as s:
+            s.execute(update(Node).where(Node.id == node.id).values(modified=mtime))
+
+    def patch_dead_props(self, node: NodeInfo, changes: dict[str, str | None]) -> None:
+        """Set (XML string) or remove (None) dead properties, by Clark name."""
+        with self.db.transaction() as s:
+            row = s.get(Node, node.id)
+            if row is None:
+                raise NotFound("the resource is gone")
+            props = dict(row.dead_props or {})
+            for name, value in changes.items():
+                if value is None:
+                    props.pop(name, None)
+                else:
+                    props[name] = value
+            row.dead_props = props

@@ -1,0 +1,175 @@
+"""Shared fixtures: a real ``davserver serve`` process on a free loopback port.
+
+The database is SQLite in a temporary data directory, or, when
+``DAVSERVER_DATABASE_URL`` points at a PostgreSQL server, a fresh database created
+on that server for each server fixture (dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+PG_URL = os.environ.get("DAVSERVER_DATABASE_URL", "")
+PASSWORD = "correct-horse-42"
+
+
+def _pg_admin(url: str, statement: str) -> None:
+    import psycopg
+
+    conninfo = re.sub(r"^postgresql\+psycopg://", "postgresql://", url)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def fresh_database_url(tmp: Path) -> tuple[str | None, str | None]:
+    """(database URL, PostgreSQL database name to drop) for one server's data."""
+    if not PG_URL:
+        return None, None
+    name = "davtest_" + uuid.uuid4().hex[:12]
+    _pg_admin(PG_URL, f'CREATE DATABASE "{name}"')
+    base, _, _ = PG_URL.rpartition("/")
+    return f"{base}/{name}", name
+
+
+def drop_database(name: str | None) -> None:
+    if name:
+        _pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Server:
+    """A running ``davserver serve`` and what a test needs to talk to it."""
+
+    data_dir: Path
+    env: dict[str, str]
+    users: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[str] | None = None
+    port: int = 0
+    log_path: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def dav_url(self) -> str:
+        return self.base_url + "/dav"
+
+    @property
+    def documents_url(self) -> str:
+        return self.dav_url + "/porte-documents"
+
+    def cli(self, *args: str, stdin: str | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "davserver.cli", *args], input=stdin, text=True,
+            capture_output=True, env=self.env, check=check, timeout=120,
+        )
+
+    def add_user(self, login: str, profile: str = "teacher", password: str = PASSWORD) -> str:
+        self.cli("user", "add", login, "--profile", profile, "--password-stdin",
+                 stdin=password + "\n")
+        self.users[login] = password
+        return password
+
+    def start(self) -> None:
+        assert self.proc is None
+        self.log_path = self.data_dir / "server.log"
+        log = open(self.log_path, "a")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "davserver.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            env=self.env, stdout=subprocess.PIPE, stderr=log, text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        if not match:
+            self.proc.kill()
+            raise RuntimeError(f"server did not start: {line!r}\n{self.log_path.read_text()}")
+        self.port = int(match.group(1))
+
+    def stop(self) -> int:
+        """SIGTERM, wait; returns the exit code."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self.proc = None
+        return code
+
+    def restart(self) -> None:
+        """Stop and start again on the same port and data."""
+        self.stop()
+        self.start()
+
+    def session(self, login: str | None = None) -> requests.Session:
+        s = requests.Session()
+        login = login or next(iter(self.users))
+        s.auth = (login, self.users[login])
+        return s
+
+
+def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[Server, str | None]:
+    data_dir = tmp / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAVSERVER_")}
+    env.update({
+        "DAVSERVER_DATA_DIR": str(data_dir),
+        "DAVSERVER_CONFIG": str(Path(__file__).resolve().parent.parent / "config.yaml"),
+        "DAVSERVER_AUTH__FAILURE_DELAY": "0.2",
+        "DAVSERVER_LOGGING__LEVEL": "WARNING",
+    })
+    url, dbname = fresh_database_url(tmp)
+    if url:
+        env["DAVSERVER_DATABASE_URL"] = url
+    env.update(extra_env or {})
+    return Server(data_dir=data_dir, env=env), dbname
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A started server with users ``alice`` and ``bob`` (teachers), per test module."""
+    srv, dbname = make_server(tmp_path_factory.mktemp("srv"))
+    srv.add_user("alice")
+    srv.add_user("bob", profile="student")
+    srv.start()
+    try:
+        yield srv
+    finally:
+        if srv.proc is not None:
+            srv.stop()
+        drop_database(dbname)
+
+
+@pytest.fixture
+def folder(server: Server) -> str:
+    """URL (no trailing slash) of a new, empty folder in alice's porte-documents."""
+    url = f"{server.documents_url}/t-{uuid.uuid4().hex[:10]}"
+    response = server.session("alice").request("MKCOL", url + "/")
+    assert response.status_code == 201, response.text
+    return url
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
