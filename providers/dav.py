@@ -234,9 +234,9 @@ class SpaceResourceMixin:
         (403 ``cannot-modify-protected-property``) except ``getlastmodified``;
         ``Win32LastModifiedTime`` sets the modification time too; everything else is
         a dead property stored on the node."""
-        if name in ("{DAV:}getlastmodified", f"{{{MS_NS}}}Win32LastModifiedTime"):
-            if value is not None:
-                return self.set_last_modified(self.path, value.text, dry_run=dry_run)
+        if value is not None and name in ("{DAV:}getlastmodified",
+                                          f"{{{MS_NS}}}Win32LastModifiedTime"):
+            return self.set_last_modified(self.path, value.text, dry_run=dry_run)
         if name.startswith("{DAV:}") or name == OC_CHECKSUMS:
             raise DAVError(HTTP_FORBIDDEN, err_condition=PRECONDITION_CODE_ProtectedProperty)
         self._require("write-properties")
