@@ -111,9 +111,9 @@ def create_app(config: Config) -> Application:
     store = Store(db, LocalBlobStore(config.effective_blob_dir))
 
     dav_compat.apply()
-    provider = EntProvider(store, allow_infinity=config.dav.propfind_infinity,
-                           max_xml_body=config.dav.max_xml_body)
     locks = SqlLockStorage(db, max_timeout=config.dav.lock_timeout_max)
+    provider = EntProvider(store, locks, allow_infinity=config.dav.propfind_infinity,
+                           max_xml_body=config.dav.max_xml_body)
     verifier = CredentialVerifier(db, cache_ttl=config.auth.cache_ttl,
                                   failure_delay=config.auth.failure_delay)
     dav_app = WsgiDAVApp(_wsgidav_config(config, provider, locks, verifier))

@@ -105,10 +105,10 @@ class Config(_Section):
     data_dir: Path = Path("var")
     database_url: str | None = None
     blob_dir: Path | None = None
-    server: ServerConfig = ServerConfig()
-    auth: AuthConfig = AuthConfig()
-    dav: DavConfig = DavConfig()
-    logging: LoggingConfig = LoggingConfig()
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    dav: DavConfig = Field(default_factory=DavConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
     source: str = Field("(defaults)", exclude=True)
 
     @property

@@ -11,8 +11,9 @@ WsgiDAV shares, so COPY and MOVE between them work (DESIGN.md, "One DAV request"
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Callable
 from typing import Any, BinaryIO
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from lxml import etree
 from wsgidav import util, xml_tools
@@ -30,6 +31,7 @@ from davserver.errors import BadRequest
 from .blobs import BlobWriter
 from .errors import dav_errors
 from .guards import CREATED_KEY, OC_MTIME_KEY, guarded_request
+from .locks import SqlLockStorage
 from .names import join_path, split_path, validate_name
 from .store import NodeInfo, SpaceInfo, Store
 
@@ -61,10 +63,11 @@ def parse_http_time(value: str | int | float) -> float:
 class EntProvider(DAVProvider):
     """Serves every space of the signed-in user (``environ['davserver.principal']``)."""
 
-    def __init__(self, store: Store, *, allow_infinity: bool = False,
+    def __init__(self, store: Store, locks: SqlLockStorage, *, allow_infinity: bool = False,
                  max_xml_body: int = 1024 * 1024) -> None:
         super().__init__()
         self.store = store
+        self.locks = locks
         self.allow_infinity = allow_infinity
         self.max_xml_body = max_xml_body
 
@@ -74,7 +77,20 @@ class EntProvider(DAVProvider):
     def custom_request_handler(self, environ: dict[str, Any], start_response: Any,
                                default_handler: Any) -> Any:
         """Checks WsgiDAV does not make, before any body is read (see guards)."""
-        return guarded_request(environ, start_response, default_handler,
+        if "HTTP_IF" in environ:
+            environ["HTTP_IF"] = rewrite_if_tags(
+                environ["HTTP_IF"], lambda url: self._tag_ref_url(url, environ))
+        def handle(environ: dict[str, Any], start_response: Any) -> Any:
+            located = None
+            if environ["REQUEST_METHOD"] == "PROPFIND":
+                located = self.locate(environ["PATH_INFO"], environ)
+            if located is None:
+                return default_handler(environ, start_response)
+            # One lock query for the whole listing instead of one per member.
+            with self.locks.snapshot(self.ref_url(located[0], environ["PATH_INFO"])):
+                return default_handler(environ, start_response)
+
+        return guarded_request(environ, start_response, handle,
                                allow_infinity=self.allow_infinity,
                                max_xml_body=self.max_xml_body)
 
@@ -123,10 +139,45 @@ class EntProvider(DAVProvider):
         cache[path] = res
         return res
 
+    def ref_url(self, space: SpaceInfo, path: str) -> str:
+        """Lock and property key of a provider path in ``space``: the space id in
+        front, because ``/porte-documents/x`` is a different file for every user."""
+        return quote(f"/{space.id}{path.rstrip('/') or '/'}")
+
+    def _tag_ref_url(self, url: str, environ: dict[str, Any]) -> str | None:
+        path = unquote(urlsplit(url).path)
+        if path != self.share_path and not path.startswith(self.share_path + "/"):
+            return None
+        path = path[len(self.share_path):] or "/"
+        located = self.locate(path, environ)
+        return self.ref_url(located[0], path) if located else None
+
     def ref_url_to_path(self, ref_url: str) -> str:
         """Inverse of :meth:`SpaceResourceMixin.get_ref_url` (drops the space id)."""
         parts = unquote(ref_url).split("/", 2)
         return "/" + (parts[2] if len(parts) > 2 else "")
+
+
+def rewrite_if_tags(header: str, ref_url_of: Callable[[str], str | None]) -> str:
+    """Replace each resource tag ``<URL>`` of an ``If`` header (RFC 4918 §10.4.2) by the
+    key WsgiDAV compares it with, so tagged lists are evaluated instead of ignored.
+    Lock tokens inside ``( … )`` are left alone; unknown URLs are kept as sent."""
+    out, depth, i = [], 0, 0
+    while i < len(header):
+        char = header[i]
+        if char == "<" and depth == 0:
+            end = header.find(">", i)
+            if end < 0:
+                break
+            url = header[i + 1:end]
+            out.append("<" + (ref_url_of(url) or url) + ">")
+            i = end + 1
+            continue
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        out.append(char)
+        i += 1
+    out.append(header[i:])
+    return "".join(out)
 
 
 def _ref(space: SpaceInfo) -> SpaceRef:
@@ -194,10 +245,8 @@ class SpaceResourceMixin:
     def _changed(self) -> None:
         forget_resolved(self.environ)
 
-    # Locks and dead properties are keyed by the space id, not by the URL alone:
-    # /dav/porte-documents/x is a different file for every user.
     def get_ref_url(self) -> str:
-        return quote(f"/{self.space.id}{self.path.rstrip('/') or '/'}")
+        return self.provider.ref_url(self.space, self.path)
 
     def get_display_name(self) -> str:
         # The root of a space is shown under its top collection's name.

@@ -41,7 +41,8 @@ def _check_depth(environ: dict[str, Any], allow_infinity: bool) -> None:
 
 
 def _read_bounded(stream: Any, limit: int) -> bytes:
-    chunks, total = [], 0
+    chunks: list[bytes] = []
+    total = 0
     while True:
         chunk = stream.read(min(65536, limit + 1 - total))
         if not chunk:

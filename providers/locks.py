@@ -8,7 +8,10 @@ the resources' ref-URLs (see ``providers.dav.SpaceResourceMixin.get_ref_url``).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -49,6 +52,48 @@ class SqlLockStorage:
     def __init__(self, db: Database, max_timeout: float = LOCK_TIME_OUT_MAX) -> None:
         self.db = db
         self.max_timeout = max_timeout
+        self._local = threading.local()
+
+    @contextmanager
+    def snapshot(self, root: str) -> Iterator[None]:
+        """Within the block, this thread answers lock look-ups on ``root``, its
+        ancestors and everything below it from one query made on entry.
+
+        For read-only requests such as PROPFIND, where WsgiDAV asks for the locks of
+        every listed member one by one (``lockdiscovery``)."""
+        root = normalize_lock_root(root)
+        ancestors = []
+        parent = root
+        while parent not in ("", "/"):
+            parent = parent.rsplit("/", 1)[0] or "/"
+            ancestors.append(parent)
+        prefix = root.rstrip("/") + "/"
+        with self.db.transaction(write=False) as s:
+            rows = s.scalars(select(DavLock).where(
+                (DavLock.root == root) | DavLock.root.in_(ancestors)
+                | (func.substr(DavLock.root, 1, len(prefix)) == prefix)))
+            locks = [_as_dict(r) for r in rows]
+        self._local.snapshot = (root, prefix, set(ancestors), locks)
+        try:
+            yield
+        finally:
+            self._local.snapshot = None
+
+    def _from_snapshot(self, root: str, include_root: bool,
+                       include_children: bool) -> list[dict[str, Any]] | None:
+        snap = getattr(self._local, "snapshot", None)
+        if snap is None:
+            return None
+        snap_root, snap_prefix, ancestors, locks = snap
+        covered = root == snap_root or root.startswith(snap_prefix) or (
+            root in ancestors and not include_children)
+        if not covered:
+            return None
+        now = time.time()
+        prefix = root.rstrip("/") + "/"
+        return [lock for lock in locks if lock["expire"] >= now and (
+            (include_root and lock["root"] == root)
+            or (include_children and lock["root"].startswith(prefix)))]
 
     def __repr__(self) -> str:
         return "SqlLockStorage"
@@ -117,6 +162,9 @@ class SqlLockStorage:
         """Unexpired direct locks on ``path`` (``include_root``) and/or below it
         (``include_children``). One query."""
         root = normalize_lock_root(path)
+        cached = self._from_snapshot(root, include_root, include_children)
+        if cached is not None:
+            return [lock["token"] for lock in cached] if token_only else cached
         prefix = root.rstrip("/") + "/"
         conditions = []
         if include_root:

@@ -50,13 +50,12 @@ def charge(session: Session, space_id: int, delta: int) -> None:
     """
     if delta == 0:
         return
-    table = SpaceUsage.__table__
-    stmt = update(table).where(table.c.space_id == space_id)
+    stmt = update(SpaceUsage).where(SpaceUsage.space_id == space_id)
     if delta > 0:
-        stmt = stmt.where(
-            (table.c.limit_bytes.is_(None)) | (table.c.used_bytes + delta <= table.c.limit_bytes)
-        )
-    result = session.execute(stmt.values(used_bytes=table.c.used_bytes + delta))
+        stmt = stmt.where(SpaceUsage.limit_bytes.is_(None)
+                          | (SpaceUsage.used_bytes + delta <= SpaceUsage.limit_bytes))
+    result = session.execute(stmt.values(used_bytes=SpaceUsage.used_bytes + delta)
+                             .execution_options(synchronize_session=False))
     if result.rowcount == 0:  # type: ignore[attr-defined]
         raise InsufficientStorage("not enough room left in this space")
 
