@@ -16,6 +16,7 @@ workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set)
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ def _wsgidav_config(config: Config, provider: EntProvider, locks: SqlLockStorage
         "block_size": config.server.block_size,
         "add_header_MS_Author_Via": True,
         "suppress_version_info": True,
-        "verbose": 1,
+        "verbose": 3,  # request lines at INFO on the "wsgidav" logger
         "logging": {"enable": False},
     }
 
@@ -117,6 +118,11 @@ def create_app(config: Config) -> Application:
     verifier = CredentialVerifier(db, cache_ttl=config.auth.cache_ttl,
                                   failure_delay=config.auth.failure_delay)
     dav_app = WsgiDAVApp(_wsgidav_config(config, provider, locks, verifier))
+    # WsgiDAV detaches its logger; hand its records (one line per request) to ours.
+    wsgidav_logger = logging.getLogger("wsgidav")
+    wsgidav_logger.handlers.clear()
+    wsgidav_logger.propagate = True
+    wsgidav_logger.setLevel(logging.NOTSET)
     web_app = create_web_app()
 
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
