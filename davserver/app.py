@@ -17,11 +17,11 @@ workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set)
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from cheroot import wsgi
 from wsgidav.error_printer import ErrorPrinter
 from wsgidav.http_authenticator import HTTPAuthenticator
 from wsgidav.request_resolver import RequestResolver
@@ -32,14 +32,12 @@ import quotas  # noqa: F401  (registers the ledger table before create_all)
 from davserver.auth import CredentialVerifier, make_domain_controller
 from davserver.config import Config
 from davserver.db import Database
-from providers import EntProvider, LocalBlobStore, SqlLockStorage, Store
+from providers import CLOSE_CONNECTION_KEY, EntProvider, LocalBlobStore, SqlLockStorage, Store
 from providers import compat as dav_compat
 from web import create_web_app
 
 DAV_PREFIX = "/dav"
-# Encoded "/" or NUL inside a segment: a name that cannot be stored, refused
-# before decoding hides it.
-_BAD_ENCODED = re.compile(r"%(2f|00)", re.IGNORECASE)
+CHEROOT_REQUEST_KEY = "davserver.cheroot_request"
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -93,10 +91,39 @@ def _bad_request(start_response: Callable[..., Any], message: str) -> list[bytes
     return [body]
 
 
+class CherootGateway(wsgi.Gateway_10):
+    """cheroot's WSGI 1.0 gateway, plus the request object in the environ so the
+    application can ask for the connection to be closed after a framing error: a
+    ``Connection: close`` header alone does not stop cheroot from reading the rest of
+    a broken body as the next request."""
+
+    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
+        environ: dict[str, Any] = super().get_environ()  # type: ignore[func-returns-value]
+        environ[CHEROOT_REQUEST_KEY] = self.req
+        return environ
+
+
+def _dav_headers(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    """start_response for every DAV answer, errors included: ``nosniff`` always, and
+    the connection closed when the request body's framing broke (providers.guards)."""
+
+    def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        headers = [*headers, ("X-Content-Type-Options", "nosniff")]
+        if environ.get(CLOSE_CONNECTION_KEY):
+            request = environ.get(CHEROOT_REQUEST_KEY)
+            if request is not None:
+                request.close_connection = True
+            headers = [(k, v) for k, v in headers if k.lower() != "connection"]
+            headers.append(("Connection", "close"))
+        return start_response(status, headers, exc_info)
+
+    return _start
+
+
 def _path_problem(environ: dict[str, Any]) -> str | None:
     raw = environ.get("REQUEST_URI") or environ.get("RAW_URI") or ""
     raw_path = raw.split("?", 1)[0]
-    if _BAD_ENCODED.search(raw_path):
+    if dav_compat.has_bad_encoding(raw_path):
         return "The path contains an encoded '/' or NUL inside a name."
     segments = environ.get("PATH_INFO", "").split("/")
     if any(s in (".", "..") for s in segments):
@@ -131,7 +158,7 @@ def create_app(config: Config) -> Application:
             problem = _path_problem(environ)
             if problem:
                 return _bad_request(start_response, problem)
-            return dav_app(environ, start_response)
+            return dav_app(environ, _dav_headers(environ, start_response))
         return web_app(environ, start_response)
 
     return Application(dispatch, db, store)

@@ -166,13 +166,14 @@ def create_demo(config: Config) -> None:
 
 
 def _serve(config: Config, *, banner: str = "") -> int:
-    from davserver.app import create_app
+    from davserver.app import CherootGateway, create_app  # heavy: WsgiDAV, Flask
 
     app = create_app(config)
     server = wsgi.Server((config.server.host, config.server.port), app.wsgi,
                          numthreads=config.server.threads, timeout=config.server.socket_timeout,
                          shutdown_timeout=config.server.shutdown_timeout,
                          server_name="davserver")
+    server.gateway = CherootGateway
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:

@@ -3,10 +3,12 @@
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
 from .dav import PRINCIPAL_KEY, EntProvider
 from .fsck import FsckReport, fsck
+from .guards import CLOSE_CONNECTION_KEY
 from .locks import SqlLockStorage
 from .store import NodeInfo, SpaceInfo, Store
 
 __all__ = [
-    "PRINCIPAL_KEY", "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport",
+    "CLOSE_CONNECTION_KEY", "PRINCIPAL_KEY", "BlobInfo", "BlobStore", "BlobWriter",
+    "EntProvider", "FsckReport",
     "LocalBlobStore", "NodeInfo", "SpaceInfo", "SqlLockStorage", "Store", "fsck",
 ]

@@ -2,15 +2,18 @@
 
 Applied once, by :func:`apply`, when the application is built:
 
-* 507 gets its reason phrase ("507 Insufficient Storage"; WsgiDAV prints "507 Status").
+* 507, 413 and 408 get their reason phrases (WsgiDAV prints "507 Status").
 * ``Destination`` is parsed as a URI first, then its path is percent-decoded once
   (RFC 4918 §10.3, RFC 3986 §2.4). WsgiDAV decodes first, so an encoded ``?`` or
   ``#`` in a new name truncated it (case BUG-09, WsgiDAV #139). ``unquote`` and
   ``urlparse`` are used by ``request_server`` for the Destination header only.
+  As for request paths, an encoded ``/`` or NUL in a name and ``.``/``..`` segments
+  are refused with 400.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import ParseResult, unquote, urlparse
 
@@ -18,6 +21,14 @@ from wsgidav import dav_error, request_server
 from wsgidav.dav_error import DAVError
 
 _applied = False
+# An encoded "/" or NUL inside a name: the same rule as for request paths.
+_BAD_ENCODED = re.compile(r"%(2f|00)", re.IGNORECASE)
+
+
+def has_bad_encoding(raw_path: str) -> bool:
+    """True if a still-encoded path has ``%2F`` or ``%00``: a name that cannot be
+    stored, refused before decoding hides it."""
+    return _BAD_ENCODED.search(raw_path) is not None
 
 
 def _keep_encoded(value: str) -> str:
@@ -26,10 +37,15 @@ def _keep_encoded(value: str) -> str:
 
 def _parse_destination(url: str, scheme: str = "", allow_fragments: bool = True) -> ParseResult:
     parts = urlparse(url, scheme, allow_fragments=False)
+    if _BAD_ENCODED.search(parts.path):
+        raise DAVError(400, context_info="Destination has an encoded '/' or NUL in a name.")
     try:
-        return parts._replace(path=unquote(parts.path, errors="strict"))
+        path = unquote(parts.path, errors="strict")
     except UnicodeDecodeError as exc:
-        raise DAVError(400, context_info="Destination is not valid UTF-8") from exc
+        raise DAVError(400, context_info="Destination is not valid UTF-8.") from exc
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise DAVError(400, context_info="Destination has a '.' or '..' segment.")
+    return parts._replace(path=path)
 
 
 def apply() -> None:
@@ -37,6 +53,8 @@ def apply() -> None:
     global _applied
     if _applied:
         return
+    dav_error.ERROR_DESCRIPTIONS.setdefault(408, "408 Request Timeout")
+    dav_error.ERROR_DESCRIPTIONS.setdefault(413, "413 Payload Too Large")
     dav_error.ERROR_DESCRIPTIONS[507] = "507 Insufficient Storage"
     module: Any = request_server
     module.unquote = _keep_encoded

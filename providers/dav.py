@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 from lxml import etree
 from wsgidav import util, xml_tools
 from wsgidav.dav_error import (
+    HTTP_BAD_REQUEST,
     HTTP_FORBIDDEN,
     DAVError,
     PRECONDITION_CODE_ProtectedProperty,
@@ -496,6 +497,12 @@ class FileResource(SpaceResourceMixin, DAVNonCollection):
         if with_errors:
             upload.writer.abort()
             return
+        expected = self.environ.get("CONTENT_LENGTH")
+        if expected and expected.isdigit() and int(expected) != upload.writer.size:
+            # Habit 9: the body ended early (client gone); keep the old content.
+            upload.writer.abort()
+            raise DAVError(HTTP_BAD_REQUEST, f"Received {upload.writer.size} of "
+                           f"{expected} bytes announced by Content-Length.")
         info = upload.writer.finish()
         with dav_errors():
             self.node = self.store.commit_write(

@@ -5,11 +5,14 @@
   ``DAV:propfind-finite-depth`` unless enabled (RFC 4918 §9.1, case BUG-08).
 * XML bodies (PROPFIND, PROPPATCH, LOCK) are read here, bounded: over the limit → 413;
   a chunked body is de-chunked into memory so WsgiDAV parses it (it ignores bodies
-  without Content-Length); any DTD → 400, so no entity is ever expanded.
+  without Content-Length); a DTD in any encoding → 400, so no entity is ever expanded.
 * ``X-OC-Mtime`` on PUT and MKCOL (ownCloud sync clients, rclone): seconds since the
   epoch, answered with ``X-OC-Mtime: accepted``.
-* Every response: ``X-Content-Type-Options: nosniff``; GET and HEAD also
-  ``Content-Security-Policy: sandbox``: user content never runs on our origin.
+* A PUT body that is malformed (chunked framing) or stalls → 400 or 408 and
+  ``Connection: close``, never 500.
+* GET and HEAD: ``Content-Security-Policy: sandbox`` (and, from ``davserver.app``,
+  ``X-Content-Type-Options: nosniff`` on every answer): user content never runs on
+  our origin.
 * A native COPY/MOVE that created its destination answers 201 (WsgiDAV says 204).
 """
 
@@ -19,11 +22,16 @@ import io
 import re
 from typing import Any
 
+from lxml import etree
 from wsgidav.dav_error import HTTP_BAD_REQUEST, HTTP_FORBIDDEN, DAVError
 
 XML_METHODS = frozenset({"PROPFIND", "PROPPATCH", "LOCK"})
 OC_MTIME_KEY = "davserver.oc_mtime"
 CREATED_KEY = "davserver.created"
+CLOSE_CONNECTION_KEY = "davserver.close_connection"
+# Parses only to look: no entity is substituted, no DTD or network resource loaded.
+_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                               huge_tree=False)
 _MTIME_RE = re.compile(r"^\d{1,12}(\.\d+)?$")
 
 
@@ -68,11 +76,47 @@ def _buffer_xml_body(environ: dict[str, Any], limit: int) -> None:
         body = _read_bounded(environ["wsgi.input"], limit)
     else:
         return
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-        raise DAVError(HTTP_BAD_REQUEST, "Document type declarations are not accepted.")
+    _refuse_dtd(body)
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     environ.pop("HTTP_TRANSFER_ENCODING", None)
+
+
+def _refuse_dtd(body: bytes) -> None:
+    """400 for a body that declares a DTD, whatever its encoding (UTF-16 included)."""
+    if not body.strip():
+        return
+    try:
+        root = etree.fromstring(body, _SAFE_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise DAVError(HTTP_BAD_REQUEST, f"Malformed XML body: {exc}") from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise DAVError(HTTP_BAD_REQUEST, "Document type declarations are not accepted.")
+
+
+class _BodyReader:
+    """``wsgi.input`` of a PUT: turns the WSGI server's framing errors into HTTP errors
+    (cheroot raises ``ValueError`` for a malformed chunked body, ``TimeoutError`` for
+    a stalled one; WsgiDAV would answer 500) and asks for the connection to close,
+    since what is left on it cannot be trusted as the next request."""
+
+    def __init__(self, inner: Any, environ: dict[str, Any]) -> None:
+        self._inner = inner
+        self._environ = environ
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return bytes(self._inner.read(size))
+        except ValueError as exc:
+            self._environ[CLOSE_CONNECTION_KEY] = True
+            raise DAVError(HTTP_BAD_REQUEST, f"Malformed request body: {exc}") from exc
+        except TimeoutError as exc:
+            self._environ[CLOSE_CONNECTION_KEY] = True
+            raise DAVError(408, "The request body stopped arriving.") from exc
+        except ConnectionError as exc:
+            self._environ[CLOSE_CONNECTION_KEY] = True
+            raise DAVError(HTTP_BAD_REQUEST, "The connection broke during the body.") from exc
 
 
 def _read_oc_mtime(environ: dict[str, Any]) -> None:
@@ -91,13 +135,14 @@ def guarded_request(environ: dict[str, Any], start_response: Any, default_handle
     _check_depth(environ, allow_infinity)
     if method in XML_METHODS:
         _buffer_xml_body(environ, max_xml_body)
+    elif method == "PUT":
+        environ["wsgi.input"] = _BodyReader(environ["wsgi.input"], environ)
     _read_oc_mtime(environ)
 
     def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         if environ.get(CREATED_KEY) and status.startswith("204"):
             status = "201 Created"
         headers = list(headers)
-        headers.append(("X-Content-Type-Options", "nosniff"))
         if method in ("GET", "HEAD"):
             headers.append(("Content-Security-Policy", "sandbox"))
         if OC_MTIME_KEY in environ and status.startswith("2"):
