@@ -57,14 +57,14 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
     report = FsckReport(repaired=repair)
     stored = set(store.blobs.keys())
     with store.db.transaction(write=repair) as s:
-        rows = dict(s.execute(select(Blob.key, Blob.id)).tuples().all())
+        rows = dict(s.execute(select(Blob.key, Blob.id)).all())
         referenced = set(s.scalars(select(Node.blob_id).where(Node.blob_id.is_not(None))))
         report.orphan_files = sorted(stored - set(rows))
         report.dangling = sorted(k for k in rows if k not in stored)
         report.unreferenced_rows = sorted(k for k, i in rows.items() if i not in referenced)
         sums = dict(s.execute(
             select(Node.space_id, func.coalesce(func.sum(Node.size), 0)).group_by(Node.space_id)
-        ).tuples().all())
+        ).all())
         for space_id in s.scalars(select(Space.id)):
             ledger = quotas.usage(s, space_id).used
             real = int(sums.get(space_id, 0))

@@ -307,8 +307,11 @@ class Store:
     def _prepare_destination(self, s: Session, src: NodeInfo, space_id: int,
                              path: str) -> tuple[Node, str, list[str]]:
         """Check the destination's parent and clear what stands at ``path``."""
-        if space_id == src.space_id and (src.path + "/").startswith(path + "/"):
-            raise Forbidden("the destination contains the source")
+        if space_id == src.space_id:
+            if (src.path + "/").startswith(path + "/"):
+                raise Forbidden("the destination contains the source")
+            if (path + "/").startswith(src.path + "/"):
+                raise Forbidden("the destination is inside the source")
         parent, name = self._parent(s, space_id, path)
         keys = self._delete_subtree(s, space_id, parent.path + "/" + name)
         return parent, name, keys

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -86,6 +87,12 @@ class Server:
 
     def start(self) -> None:
         assert self.proc is None
+        if not self.port:
+            # A fixed port from the start: cheroot sets SO_REUSEADDR only for a
+            # fixed port, and restart() must bind the same one again.
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
         self.log_path = self.data_dir / "server.log"
         log = open(self.log_path, "a")  # noqa: SIM115
         self.proc = subprocess.Popen(
