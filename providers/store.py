@@ -131,6 +131,8 @@ class Store:
 
     def resolve(self, space_id: int, path: str) -> NodeInfo | None:
         """The node at ``path`` in the space, or None. One query."""
+        if "\x00" in path:  # never stored; PostgreSQL text cannot even hold it
+            return None
         with self.db.transaction(write=False) as s:
             row = s.execute(
                 select(*_COLUMNS).outerjoin(Blob, Node.blob_id == Blob.id)
