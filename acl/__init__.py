@@ -10,7 +10,7 @@ from .people import (
     ensure_school,
     find_user,
     list_users,
-    password_fingerprint,
+    profile_of,
     set_password,
     verify_credentials,
 )
@@ -19,6 +19,6 @@ from .policy import PRIVILEGES, SpaceRef, allowed, require
 __all__ = [
     "PRIVILEGES", "Group", "GroupKind", "Membership", "Principal", "Profile", "School",
     "SpaceRef", "User", "add_member", "allowed", "create_user", "disable_user",
-    "ensure_group", "ensure_school", "find_user", "list_users", "password_fingerprint",
+    "ensure_group", "ensure_school", "find_user", "list_users", "profile_of",
     "require", "set_password", "verify_credentials",
 ]

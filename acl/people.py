@@ -132,12 +132,10 @@ def verify_credentials(session: Session, login: str, password: str) -> Principal
     return _principal(user)
 
 
-def password_fingerprint(session: Session, user_id: int) -> tuple[str, bool] | None:
-    """(password hash, disabled) of a user, or None: lets a cache notice changes."""
-    row = session.execute(
-        select(User.password_hash, User.disabled).where(User.id == user_id)
-    ).first()
-    return (row[0], row[1]) if row else None
+def profile_of(session: Session, user_id: int) -> str | None:
+    """The profile name of a user (``"student"``…), or None if unknown."""
+    profile = session.scalar(select(User.profile).where(User.id == user_id))
+    return profile.value if profile is not None else None
 
 
 def ensure_school(session: Session, name: str, uai: str | None = None) -> int:

@@ -28,7 +28,7 @@ from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
 import acl  # noqa: F401  (registers the people tables before create_all)
-import quotas  # noqa: F401  (registers the ledger table before create_all)
+import quotas
 from davserver.auth import CredentialVerifier, make_domain_controller
 from davserver.config import Config
 from davserver.db import Database
@@ -136,7 +136,10 @@ def create_app(config: Config) -> Application:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(config.effective_database_url)
     db.create_schema()
-    store = Store(db, LocalBlobStore(config.effective_blob_dir))
+    q = config.quotas
+    policy = quotas.QuotaPolicy(documents=q.documents, binder=q.binder, rubric=q.rubric,
+                                profiles=dict(q.profiles))
+    store = Store(db, LocalBlobStore(config.effective_blob_dir), policy)
 
     dav_compat.apply()
     locks = SqlLockStorage(db, max_timeout=config.dav.lock_timeout_max)

@@ -87,6 +87,18 @@ def _parser() -> argparse.ArgumentParser:
                               parents=[common])
     disable.add_argument("login")
 
+    quota = sub.add_parser("quota", help="space limits and usage").add_subparsers(
+        dest="action", required=True)
+    qset = quota.add_parser("set", help="set a limit", parents=[common])
+    qset.add_argument("target", metavar="LOGIN|rubric:SLUG")
+    qset.add_argument("size", metavar="SIZE", help="e.g. 1GiB, 800MB, 750 Mo, or 'default'")
+    qshow = quota.add_parser("show", help="show usage and limit", parents=[common])
+    qshow.add_argument("target", metavar="LOGIN|rubric:SLUG")
+    qreport = quota.add_parser("report", help="table of every space", parents=[common])
+    qreport.add_argument("--over", type=float, metavar="PERCENT",
+                         help="only spaces filled above PERCENT of their limit")
+    qreport.add_argument("--json", action="store_true", help="JSON for scripts")
+
     fsck = sub.add_parser("fsck", help="check the database against the blob store",
                           parents=[common])
     fsck.add_argument("--repair", action="store_true", help="fix what can be fixed")
@@ -229,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_user(config, args)
         if args.command == "fsck":
             return cmd_fsck(config, args)
+        if args.command == "quota":
+            from davserver.quota_cli import cmd_quota
+            return cmd_quota(config, args)
     except DomainError as exc:
         print(f"davserver: {exc}", file=sys.stderr)
         return 1

@@ -87,6 +87,37 @@ class DavConfig(_Section):
         return parse_size(value)
 
 
+class QuotasConfig(_Section):
+    """Default limits (bytes, or sizes such as ``500MiB``, ``2GiB``, ``500MB``, ``500 Mo``).
+
+    ``profiles`` overrides the documents-space limit for users of a profile."""
+
+    documents: int = 500 * 2**20
+    binder: int = 500 * 2**20
+    rubric: int = 2 * 2**30
+    profiles: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("documents", "binder", "rubric", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int:
+        return parse_size(value)
+
+    @field_validator("profiles", mode="before")
+    @classmethod
+    def _profile_sizes(cls, value: Any) -> dict[str, int]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("a mapping of profile: size")
+        known = {"student", "teacher", "parent", "staff", "head", "admin", "inspector"}
+        out = {}
+        for profile, size in value.items():
+            if profile not in known:
+                raise ValueError(f"unknown profile {profile!r} (one of {', '.join(sorted(known))})")
+            out[profile] = parse_size(size)
+        return out
+
+
 class LoggingConfig(_Section):
     level: str = "INFO"
 
@@ -108,6 +139,7 @@ class Config(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     dav: DavConfig = Field(default_factory=DavConfig)
+    quotas: QuotasConfig = Field(default_factory=QuotasConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     source: str = Field("(defaults)", exclude=True)
 

@@ -20,18 +20,20 @@ from wsgidav import util, xml_tools
 from wsgidav.dav_error import (
     HTTP_BAD_REQUEST,
     HTTP_FORBIDDEN,
+    HTTP_NOT_FOUND,
     DAVError,
     PRECONDITION_CODE_ProtectedProperty,
 )
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection, DAVProvider
 
 import acl
+import quotas
 from acl import Principal, SpaceRef
 from davserver.errors import BadRequest
 
 from .blobs import BlobWriter
 from .errors import dav_errors
-from .guards import CREATED_KEY, OC_MTIME_KEY, guarded_request
+from .guards import CLOSE_CONNECTION_KEY, CREATED_KEY, OC_MTIME_KEY, guarded_request
 from .locks import SqlLockStorage
 from .names import join_path, split_path, validate_name
 from .store import NodeInfo, SpaceInfo, Store
@@ -42,6 +44,10 @@ MS_NS = "urn:schemas-microsoft-com:"
 QUOTA_PROPS = ("{DAV:}quota-used-bytes", "{DAV:}quota-available-bytes")
 PRINCIPAL_KEY = "davserver.principal"
 _CACHE_KEY = "davserver.resolved"
+_USAGE_KEY = "davserver.usage"
+# An early 507 on a body larger than this closes the connection instead of reading
+# the rest of the body (cheroot reads it all before answering, otherwise).
+DRAIN_LIMIT = 16 * 2**20
 
 # Top collection name → space kind. Rubrics and binder arrive with their issues.
 TOP_SPACES = {"porte-documents": "documents"}
@@ -105,7 +111,8 @@ class EntProvider(DAVProvider):
             return None
         cache = environ.setdefault("davserver.spaces", {})
         if kind not in cache:
-            cache[kind] = self.store.ensure_space(kind, owner_id=principal.id)
+            cache[kind] = self.store.ensure_space(kind, owner_id=principal.id,
+                                                  profile=principal.profile.value)
         return cache[kind]
 
     def locate(self, path: str, environ: dict[str, Any]) -> tuple[SpaceInfo, str] | None:
@@ -186,8 +193,9 @@ def _ref(space: SpaceInfo) -> SpaceRef:
 
 
 def forget_resolved(environ: dict[str, Any]) -> None:
-    """Drop this request's resolution cache after a change."""
+    """Drop this request's resolution and usage caches after a change."""
     environ.pop(_CACHE_KEY, None)
+    environ.pop(_USAGE_KEY, None)
 
 
 def make_resource(path: str, environ: dict[str, Any], space: SpaceInfo,
@@ -246,6 +254,13 @@ class SpaceResourceMixin:
     def _changed(self) -> None:
         forget_resolved(self.environ)
 
+    def _usage(self) -> quotas.Usage | None:
+        """This space's quota figures, read once per request."""
+        cache = self.environ.setdefault(_USAGE_KEY, {})
+        if self.space.id not in cache:
+            cache[self.space.id] = self.store.usage(self.space.id)
+        return cache[self.space.id]  # type: ignore[no-any-return]
+
     def get_ref_url(self) -> str:
         return self.provider.ref_url(self.space, self.path)
 
@@ -273,6 +288,8 @@ class SpaceResourceMixin:
             return xml_tools.string_to_xml(self.node.dead_props[name])
         if name == OC_CHECKSUMS and self.node and not self.node.is_collection:
             return _checksums_element(self.node)
+        if name in QUOTA_PROPS and not self.is_collection:
+            raise DAVError(HTTP_NOT_FOUND)  # RFC 4331 §3: defined on collections only
         if name == "{DAV:}getetag" and self.node and self.node.etag:
             # RFC 4918 §15.6: the value is an entity-tag, quoted as in the ETag header.
             return f'"{self.node.etag}"'
@@ -384,6 +401,15 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
         assert self.node is not None
         return [n.name for n in self.store.children(self.node)]
 
+    # RFC 4331: every folder of a space reports the space's figures.
+    def get_used_bytes(self) -> int:
+        figures = self._usage()
+        return figures.used if figures else 0
+
+    def get_available_bytes(self) -> int:
+        figures = self._usage()
+        return figures.available if figures else 0  # unknown: nothing (fail closed)
+
     def get_member(self, name: str) -> Any:
         return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)
 
@@ -442,16 +468,36 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
 
 
 class _Upload:
-    """The writable file WsgiDAV fills during PUT: streams into a new blob."""
+    """The writable file WsgiDAV fills during PUT: streams into a new blob and stops
+    with 507 as soon as the bytes pass ``cap`` (the room the space had for this file:
+    STYLE.md habit 10, the counting layer for bodies of unknown or lying length)."""
 
-    def __init__(self, writer: BlobWriter) -> None:
+    def __init__(self, writer: BlobWriter, cap: int, reserved: int,
+                 environ: dict[str, Any]) -> None:
         self.writer = writer
+        self.cap = cap
+        self.reserved = reserved
+        self._environ = environ
 
     def write(self, data: bytes) -> int:
+        if self.writer.size + len(data) > self.cap:
+            # The rest of the body stays unread: the connection cannot be reused.
+            self._environ[CLOSE_CONNECTION_KEY] = True
+            raise DAVError(507, "Not enough room left in this space (quota).",
+                           err_condition="{DAV:}quota-not-exceeded")
         return self.writer.write(data)
 
     def close(self) -> None:
         """Nothing here: the blob is finished or discarded in ``end_write``."""
+
+
+def _announced_size(environ: dict[str, Any]) -> int | None:
+    """Body size from Content-Length, else Finder's X-Expected-Entity-Length (a hint)."""
+    for key in ("CONTENT_LENGTH", "HTTP_X_EXPECTED_ENTITY_LENGTH"):
+        value = (environ.get(key) or "").strip()
+        if value.isdigit():
+            return int(value)
+    return None
 
 
 class FileResource(SpaceResourceMixin, DAVNonCollection):
@@ -483,9 +529,25 @@ class FileResource(SpaceResourceMixin, DAVNonCollection):
         return self.store.open(self.node)
 
     def begin_write(self, *, content_type: str | None = None) -> _Upload:
-        """Start a PUT body: a new blob, never the current content (habit 9)."""
+        """Start a PUT body: a new blob, never the current content (habit 9).
+
+        The quota is checked before any byte is read: an announced size reserves
+        its growth or gets 507 (RFC 4918 §11.5, RFC 4331 ``quota-not-exceeded``)."""
         self._require("write-content")
-        self._upload = _Upload(self.store.new_writer())
+        old_size = self.node.size if self.node else 0
+        announced = _announced_size(self.environ)
+        reserved = max(0, announced - old_size) if announced is not None else 0
+        try:
+            with dav_errors():
+                self.store.reserve(self.space.id, reserved)
+                figures = self.store.usage(self.space.id)
+        except DAVError:
+            if (announced or 0) > DRAIN_LIMIT:
+                self.environ[CLOSE_CONNECTION_KEY] = True
+            raise
+        room = figures.available if figures else 0
+        self._upload = _Upload(self.store.new_writer(), old_size + reserved + room, reserved,
+                               self.environ)
         return self._upload
 
     def end_write(self, *, with_errors: bool) -> None:
@@ -496,17 +558,19 @@ class FileResource(SpaceResourceMixin, DAVNonCollection):
             return
         if with_errors:
             upload.writer.abort()
+            self.store.release(self.space.id, upload.reserved)
             return
         expected = self.environ.get("CONTENT_LENGTH")
         if expected and expected.isdigit() and int(expected) != upload.writer.size:
             # Habit 9: the body ended early (client gone); keep the old content.
             upload.writer.abort()
+            self.store.release(self.space.id, upload.reserved)
             raise DAVError(HTTP_BAD_REQUEST, f"Received {upload.writer.size} of "
                            f"{expected} bytes announced by Content-Length.")
         info = upload.writer.finish()
         with dav_errors():
             self.node = self.store.commit_write(
                 self.space.id, self.rel_path, info,
-                mtime=self.environ.get(OC_MTIME_KEY),
+                mtime=self.environ.get(OC_MTIME_KEY), reserved=upload.reserved,
             )
         self._changed()

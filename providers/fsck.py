@@ -5,10 +5,14 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
 * orphan blobs: files in the blob store with no ``blobs`` row (a crash between
   writing a blob and committing it), and ``blobs`` rows no node references;
 * dangling references: ``blobs`` rows whose file is missing (content lost);
-* usage drift: a space whose ledger differs from the sum of its file sizes;
+* usage drift: a space whose ledger differs from the sum of its file sizes; a space
+  with no ledger row shows ``-1`` (its free space is unknown, so it refuses every
+  write: quotas fail closed) and gets a new row, with the default limit, on repair;
+* reservations: bytes held by uploads in flight, stale once the server is stopped;
 * unfinished uploads: temporary files of writes that never completed.
 
-``repair=True`` removes orphans and unfinished uploads and resets drifted usage.
+``repair=True`` removes orphans and unfinished uploads, resets drifted usage and
+forgets reservations.
 Dangling references are reported, never "repaired": the content is gone and only
 a backup can bring it back; the nodes stay so the loss is visible to their owner.
 Run ``--repair`` while the server is stopped, as uploads in flight look unfinished.
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
 
+import acl
 import quotas
 
 from .models import Blob, Node, Space
@@ -32,13 +37,15 @@ class FsckReport:
     unreferenced_rows: list[str] = field(default_factory=list)
     dangling: list[str] = field(default_factory=list)
     usage_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
+    stale_reservations: list[tuple[int, int]] = field(default_factory=list)  # space, bytes
     unfinished_uploads: int = 0
     repaired: bool = False
 
     @property
     def clean(self) -> bool:
         return not (self.orphan_files or self.unreferenced_rows or self.dangling
-                    or self.usage_drift or self.unfinished_uploads)
+                    or self.usage_drift or self.stale_reservations
+                    or self.unfinished_uploads)
 
     def lines(self) -> list[str]:
         """Human-readable summary, one finding a line."""
@@ -47,6 +54,8 @@ class FsckReport:
         out += [f"missing blob (content lost): {k}" for k in self.dangling]
         out += [f"usage drift in space {s}: ledger {a} bytes, files {b} bytes"
                 for s, a, b in self.usage_drift]
+        out += [f"bytes reserved by uploads in space {s}: {n} (stale if the server is stopped)"
+                for s, n in self.stale_reservations]
         if self.unfinished_uploads:
             out.append(f"unfinished uploads: {self.unfinished_uploads}")
         return out
@@ -65,13 +74,22 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
         sums = dict(s.execute(
             select(Node.space_id, func.coalesce(func.sum(Node.size), 0)).group_by(Node.space_id)
         ).all())
-        for space_id in s.scalars(select(Space.id)):
-            ledger = quotas.usage(s, space_id).used
+        ledger = quotas.all_usage(s, store.policy)
+        for space_id, kind, owner_id in s.execute(select(Space.id, Space.kind, Space.owner_id)):
+            figures = ledger.get(space_id)
+            recorded = figures.used if figures else -1
             real = int(sums.get(space_id, 0))
-            if ledger != real:
-                report.usage_drift.append((space_id, ledger, real))
+            if recorded != real:
+                report.usage_drift.append((space_id, recorded, real))
                 if repair:
+                    if figures is None:
+                        profile = acl.profile_of(s, owner_id) if owner_id else None
+                        quotas.open_account(s, space_id, kind, profile)
                     quotas.set_used(s, space_id, real)
+            if figures is not None and figures.reserved:
+                report.stale_reservations.append((space_id, figures.reserved))
+                if repair:
+                    quotas.set_used(s, space_id, real, clear_reserved=True)
         if repair and report.unreferenced_rows:
             s.execute(delete(Blob).where(Blob.key.in_(report.unreferenced_rows)))
     if repair:

@@ -97,16 +97,21 @@ def _subtree(space_id: int, path: str) -> Any:
 class Store:
     """Files and folders of every space over one :class:`Database` and one :class:`BlobStore`."""
 
-    def __init__(self, db: Database, blobs: BlobStore) -> None:
+    def __init__(self, db: Database, blobs: BlobStore,
+                 policy: quotas.QuotaPolicy | None = None) -> None:
         self.db = db
         self.blobs = blobs
+        self.policy = policy or quotas.QuotaPolicy()
 
     # --- spaces -------------------------------------------------------------
 
     def ensure_space(self, kind: str, owner_id: int | None = None,
-                     rubric_id: int | None = None, limit_bytes: int | None = None) -> SpaceInfo:
+                     rubric_id: int | None = None, limit_bytes: int | None = None,
+                     profile: str | None = None) -> SpaceInfo:
         """Return the space of that kind and owner (or rubric), creating it and its
-        root folder and ledger row on first use. Safe under concurrent first calls."""
+        root folder and ledger row on first use. Safe under concurrent first calls.
+        ``profile`` (the owner's) picks the default limit; ``limit_bytes`` sets an
+        explicit one at creation."""
         key = f"{kind}:{rubric_id if rubric_id is not None else owner_id}"
         with self.db.transaction(write=False) as s:
             found = s.scalar(select(Space).where(Space.key == key))
@@ -122,10 +127,45 @@ class Store:
                 s.add(Node(space_id=space.id, parent_id=None, name="", path="",
                            is_collection=True, size=0, created=now, modified=now,
                            dead_props={}))
-                quotas.open_account(s, space.id, limit_bytes)
+                quotas.open_account(s, space.id, kind, profile)
+                if limit_bytes is not None:
+                    quotas.set_limit(s, space.id, limit_bytes)
                 return SpaceInfo(space.id, space.kind, space.owner_id)
         except IntegrityError:
-            return self.ensure_space(kind, owner_id, rubric_id, limit_bytes)
+            return self.ensure_space(kind, owner_id, rubric_id, limit_bytes, profile)
+
+    def spaces(self) -> list[SpaceInfo]:
+        """Every space, ordered by id."""
+        with self.db.transaction(write=False) as s:
+            return [SpaceInfo(r.id, r.kind, r.owner_id)
+                    for r in s.scalars(select(Space).order_by(Space.id))]
+
+    def all_usage(self) -> dict[int, quotas.Usage]:
+        """Quota figures of every space, by space id (one query)."""
+        with self.db.transaction(write=False) as s:
+            return quotas.all_usage(s, self.policy)
+
+    def set_limit(self, space_id: int, limit_bytes: int | None) -> None:
+        """Set a space's explicit limit in bytes (None: back to the default)."""
+        with self.db.transaction() as s:
+            quotas.set_limit(s, space_id, limit_bytes)
+
+    def usage(self, space_id: int) -> quotas.Usage | None:
+        """The space's quota figures (None: unknown, which refuses growth)."""
+        with self.db.transaction(write=False) as s:
+            return quotas.usage(s, space_id, self.policy)
+
+    def reserve(self, space_id: int, nbytes: int) -> None:
+        """Hold ``nbytes`` for an upload before its body is read. Raises
+        ``InsufficientStorage`` (507) if they do not fit."""
+        with self.db.transaction() as s:
+            quotas.reserve(s, space_id, nbytes, self.policy)
+
+    def release(self, space_id: int, nbytes: int) -> None:
+        """Give back what :meth:`reserve` held, for an upload that failed."""
+        if nbytes > 0:
+            with self.db.transaction() as s:
+                quotas.release(s, space_id, nbytes)
 
     # --- reading ------------------------------------------------------------
 
@@ -201,24 +241,23 @@ class Store:
         return self.blobs.writer()
 
     def commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
-                     *, mtime: float | None = None) -> NodeInfo:
+                     *, mtime: float | None = None, reserved: int = 0) -> NodeInfo:
         """Point the file at ``path`` (created if missing) at a finished blob, in one
-        transaction with the usage charge. ``blob=None`` means empty content.
+        transaction with the usage charge (which releases ``reserved`` bytes held by
+        :meth:`reserve`). ``blob=None`` means empty content.
 
-        On any failure the new blob is deleted and the old content stays. Raises
-        ``Conflict`` (409: missing parent, or a folder there), ``BadRequest``,
-        ``InsufficientStorage`` (507).
+        On any failure the new blob is deleted, the reservation released and the old
+        content stays. Raises ``Conflict`` (409: missing parent, or a folder there),
+        ``BadRequest``, ``InsufficientStorage`` (507).
         """
         try:
-            info, old_key = self._commit_write(space_id, path, blob, mtime)
-        except IntegrityError:
-            try:  # a concurrent PUT created the same name first: overwrite it
-                info, old_key = self._commit_write(space_id, path, blob, mtime)
-            except BaseException:
-                self._discard_blob(blob)
-                raise
+            try:
+                info, old_key = self._commit_write(space_id, path, blob, mtime, reserved)
+            except IntegrityError:  # a concurrent PUT created the name first: overwrite it
+                info, old_key = self._commit_write(space_id, path, blob, mtime, reserved)
         except BaseException:
             self._discard_blob(blob)
+            self.release(space_id, reserved)
             raise
         if old_key is not None:
             self._delete_blob_files([old_key])
@@ -229,7 +268,7 @@ class Store:
             self.blobs.delete(blob.key)
 
     def _commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
-                      mtime: float | None) -> tuple[NodeInfo, str | None]:
+                      mtime: float | None, reserved: int) -> tuple[NodeInfo, str | None]:
         now = time.time()
         with self.db.transaction() as s:
             parent, name = self._parent(s, space_id, path)
@@ -257,7 +296,7 @@ class Store:
             node.etag = node.sha1
             node.content_type = sniff(blob.head if blob else b"", name)
             node.modified = mtime if mtime is not None else now
-            quotas.charge(s, space_id, size - old_size)
+            quotas.settle(s, space_id, size - old_size, reserved, self.policy)
             s.flush()
             old_key = self._release_blobs(s, [old_blob_id])
             return _info(node, blob.key if blob else None), (old_key[0] if old_key else None)
@@ -280,7 +319,7 @@ class Store:
         # One statement for the whole subtree: the parent_id foreign key is checked at
         # the end of the statement, when parents and children are gone together.
         s.execute(delete(Node).where(cond).execution_options(synchronize_session=False))
-        quotas.charge(s, space_id, -int(total))
+        quotas.charge(s, space_id, -int(total), self.policy)
         return self._release_blobs(s, blob_ids)
 
     def _release_blobs(self, s: Session, blob_ids: Iterable[int | None]) -> list[str]:
@@ -348,7 +387,7 @@ class Store:
                 s.flush()
                 new_ids[row.id] = node.id
                 total += row.size
-            quotas.charge(s, dst_space, total)
+            quotas.charge(s, dst_space, total, self.policy)
         self._delete_blob_files(keys)
 
     def move(self, src: NodeInfo, dst_space: int, dst_path: str) -> None:
@@ -363,8 +402,8 @@ class Store:
             if dst_space != src.space_id:
                 total = s.scalar(select(func.coalesce(func.sum(Node.size), 0))
                                  .where(_subtree(src.space_id, src.path))) or 0
-                quotas.charge(s, dst_space, int(total))
-                quotas.charge(s, src.space_id, -int(total))
+                quotas.charge(s, dst_space, int(total), self.policy)
+                quotas.charge(s, src.space_id, -int(total), self.policy)
             if src.is_collection:
                 prefix = src.path + "/"
                 s.execute(

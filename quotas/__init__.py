@@ -1,5 +1,24 @@
-"""Quotas: limits and the usage ledger of every space (DESIGN.md: ``quotas/``)."""
+"""Quotas: limits, the usage ledger and upload reservations of every space
+(DESIGN.md: ``quotas/``; RFC 4331 values come from :func:`usage`)."""
 
-from .ledger import SpaceUsage, Usage, charge, open_account, set_used, usage
+from .ledger import (
+    GIB,
+    MIB,
+    QuotaPolicy,
+    SpaceUsage,
+    Usage,
+    all_usage,
+    charge,
+    open_account,
+    release,
+    reserve,
+    set_limit,
+    set_used,
+    settle,
+    usage,
+)
 
-__all__ = ["SpaceUsage", "Usage", "charge", "open_account", "set_used", "usage"]
+__all__ = [
+    "GIB", "MIB", "QuotaPolicy", "SpaceUsage", "Usage", "all_usage", "charge",
+    "open_account", "release", "reserve", "set_limit", "set_used", "settle", "usage",
+]

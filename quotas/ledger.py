@@ -1,76 +1,182 @@
-"""The usage ledger: bytes charged to each space, changed in the caller's transaction.
+"""The usage ledger: bytes used and reserved in each space, and each space's limit.
 
-A charge is one conditional UPDATE, so that concurrent writers can never push a
-space over its limit (DESIGN.md, "Quota"). Limits and the RFC 4331 values are
-completed by the quotas issue; a space whose limit is NULL is unlimited.
+DESIGN.md, "Quota", and STYLE.md habit 10:
+
+* usage is the logical size of every file of a space, changed in the caller's
+  transaction together with the nodes;
+* an upload of known size first *reserves* its bytes with one conditional UPDATE,
+  so parallel uploads can never overshoot; the write then *settles*: the
+  reservation is released and the real size charged, re-checked against the limit,
+  in the transaction that commits the file;
+* a charge that would cross the limit changes nothing and raises
+  :class:`InsufficientStorage` (507). A space without a ledger row has unknown free
+  space and refuses every growth: quota enforcement fails closed.
+
+A space's limit is its explicit override (``davserver quota set``) or else the
+default of its kind and its owner's profile (:class:`QuotaPolicy`), computed inside
+the same SQL statement.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import BigInteger, Integer, select, update
+from sqlalchemy import BigInteger, Integer, String, case, func, literal, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from davserver.db import Base
 from davserver.errors import InsufficientStorage
 
+MIB = 2**20
+GIB = 2**30
+
 
 class SpaceUsage(Base):
-    """One row per space: ``used_bytes`` (logical size of its files), ``limit_bytes``."""
+    """One row per space. ``limit_bytes`` NULL means "the policy's default"."""
 
     __tablename__ = "space_usage"
     space_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16), default="documents")
+    profile: Mapped[str | None] = mapped_column(String(16), nullable=True)
     used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     limit_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 @dataclass(frozen=True)
+class QuotaPolicy:
+    """Default limits in bytes: per space kind, and for documents spaces per owner
+    profile. School practice: "500 Mo" is 500 MiB = 524,288,000 bytes."""
+
+    documents: int = 500 * MIB
+    binder: int = 500 * MIB
+    rubric: int = 2 * GIB
+    profiles: dict[str, int] = field(default_factory=dict)
+
+    def default_limit(self, kind: str, profile: str | None) -> int:
+        if kind == "documents" and profile in self.profiles:
+            return self.profiles[profile]
+        return {"documents": self.documents, "binder": self.binder,
+                "rubric": self.rubric}.get(kind, self.documents)
+
+    def limit_sql(self) -> Any:
+        """SQL expression of a ledger row's effective limit."""
+        whens: list[tuple[Any, Any]] = [
+            ((SpaceUsage.kind == "documents") & (SpaceUsage.profile == profile),
+             literal(limit, BigInteger))
+            for profile, limit in sorted(self.profiles.items())
+        ]
+        whens += [(SpaceUsage.kind == "binder", literal(self.binder, BigInteger)),
+                  (SpaceUsage.kind == "rubric", literal(self.rubric, BigInteger))]
+        default = case(*whens, else_=literal(self.documents, BigInteger))
+        return func.coalesce(SpaceUsage.limit_bytes, default)
+
+
+@dataclass(frozen=True)
 class Usage:
+    """A space's figures in bytes: ``used`` by its files, ``reserved`` by uploads in
+    flight, ``limit`` in force (``explicit`` if set by an administrator)."""
+
     used: int
-    limit: int | None
+    reserved: int
+    limit: int
+    explicit: bool = False
 
     @property
-    def available(self) -> int | None:
-        """Bytes still storable (never negative), or None when unlimited."""
-        return None if self.limit is None else max(0, self.limit - self.used)
+    def available(self) -> int:
+        """Bytes still storable, never negative (RFC 4331 ``quota-available-bytes``)."""
+        return max(0, self.limit - self.used - self.reserved)
 
 
-def open_account(session: Session, space_id: int, limit_bytes: int | None = None) -> None:
-    """Create the ledger row of a new space (usage 0)."""
-    session.add(SpaceUsage(space_id=space_id, used_bytes=0, limit_bytes=limit_bytes))
+def open_account(session: Session, space_id: int, kind: str, profile: str | None) -> None:
+    """Create the ledger row of a new space (usage 0, the policy's default limit)."""
+    session.add(SpaceUsage(space_id=space_id, kind=kind, profile=profile, used_bytes=0,
+                           reserved_bytes=0, limit_bytes=None))
     session.flush()
 
 
-def charge(session: Session, space_id: int, delta: int) -> None:
-    """Add ``delta`` bytes (negative frees) to a space's usage.
-
-    Raises ``InsufficientStorage`` (507) when a positive delta would exceed the
-    limit; nothing is changed then.
-    """
-    if delta == 0:
-        return
+def _grow(session: Session, space_id: int, policy: QuotaPolicy, values: dict[str, Any],
+          growth: int) -> None:
+    """One conditional UPDATE: apply ``values`` only if used + reserved + growth stays
+    within the limit (always when ``growth`` <= 0); else 507."""
     stmt = update(SpaceUsage).where(SpaceUsage.space_id == space_id)
-    if delta > 0:
-        stmt = stmt.where(SpaceUsage.limit_bytes.is_(None)
-                          | (SpaceUsage.used_bytes + delta <= SpaceUsage.limit_bytes))
-    result = session.execute(stmt.values(used_bytes=SpaceUsage.used_bytes + delta)
+    if growth > 0:
+        stmt = stmt.where(SpaceUsage.used_bytes + SpaceUsage.reserved_bytes + growth
+                          <= policy.limit_sql())
+    result = session.execute(stmt.values(**values)
                              .execution_options(synchronize_session=False))
     if result.rowcount == 0:  # type: ignore[attr-defined]
-        raise InsufficientStorage("not enough room left in this space")
+        raise InsufficientStorage("Not enough room left in this space (quota).")
 
 
-def set_used(session: Session, space_id: int, used_bytes: int) -> None:
-    """Overwrite a space's usage (``davserver fsck --repair`` after a drift)."""
+def charge(session: Session, space_id: int, delta: int, policy: QuotaPolicy) -> None:
+    """Add ``delta`` bytes (negative frees) to a space's usage. Raises
+    ``InsufficientStorage`` when growth would cross the limit; nothing changes then."""
+    if delta:
+        _grow(session, space_id, policy,
+              {"used_bytes": SpaceUsage.used_bytes + delta}, delta)
+
+
+def reserve(session: Session, space_id: int, nbytes: int, policy: QuotaPolicy) -> None:
+    """Hold ``nbytes`` for an upload before its body is read. Raises
+    ``InsufficientStorage`` if they do not fit beside usage and other reservations."""
+    if nbytes > 0:
+        _grow(session, space_id, policy,
+              {"reserved_bytes": SpaceUsage.reserved_bytes + nbytes}, nbytes)
+
+
+def settle(session: Session, space_id: int, delta: int, reserved: int,
+           policy: QuotaPolicy) -> None:
+    """Release an upload's reservation and charge its real ``delta`` in one
+    conditional UPDATE (the re-check before commit)."""
+    if not delta and not reserved:
+        return
+    _grow(session, space_id, policy,
+          {"used_bytes": SpaceUsage.used_bytes + delta,
+           "reserved_bytes": SpaceUsage.reserved_bytes - reserved},
+          delta - reserved)
+
+
+def release(session: Session, space_id: int, nbytes: int) -> None:
+    """Give back a reservation whose upload failed (never below zero)."""
+    if nbytes > 0:
+        left = SpaceUsage.reserved_bytes - nbytes
+        session.execute(update(SpaceUsage).where(SpaceUsage.space_id == space_id)
+                        .values(reserved_bytes=case((left > 0, left), else_=0)))
+
+
+def set_limit(session: Session, space_id: int, limit_bytes: int | None) -> None:
+    """Set an explicit limit (None: back to the policy's default). A limit below the
+    current usage blocks growth and deletes nothing."""
     session.execute(update(SpaceUsage).where(SpaceUsage.space_id == space_id)
-                    .values(used_bytes=used_bytes))
+                    .values(limit_bytes=limit_bytes))
 
 
-def usage(session: Session, space_id: int) -> Usage:
-    """Current usage of a space (0 and unlimited if it has no ledger row)."""
+def set_used(session: Session, space_id: int, used_bytes: int, *,
+             clear_reserved: bool = False) -> None:
+    """Overwrite a space's usage (``davserver fsck --repair`` after a drift); with
+    ``clear_reserved``, also forget reservations left by uploads that died."""
+    values: dict[str, Any] = {"used_bytes": used_bytes}
+    if clear_reserved:
+        values["reserved_bytes"] = 0
+    session.execute(update(SpaceUsage).where(SpaceUsage.space_id == space_id).values(**values))
+
+
+def usage(session: Session, space_id: int, policy: QuotaPolicy) -> Usage | None:
+    """A space's figures, or None when it has no ledger row (unknown: fail closed)."""
     row = session.execute(
-        select(SpaceUsage.used_bytes, SpaceUsage.limit_bytes).where(
-            SpaceUsage.space_id == space_id
-        )
+        select(SpaceUsage.used_bytes, SpaceUsage.reserved_bytes, policy.limit_sql(),
+               SpaceUsage.limit_bytes).where(SpaceUsage.space_id == space_id)
     ).first()
-    return Usage(row[0], row[1]) if row else Usage(0, None)
+    if row is None:
+        return None
+    return Usage(int(row[0]), int(row[1]), int(row[2]), row[3] is not None)
+
+
+def all_usage(session: Session, policy: QuotaPolicy) -> dict[int, Usage]:
+    """Figures of every space, by space id (one query; for reports)."""
+    rows = session.execute(select(SpaceUsage.space_id, SpaceUsage.used_bytes,
+                                  SpaceUsage.reserved_bytes, policy.limit_sql(),
+                                  SpaceUsage.limit_bytes))
+    return {r[0]: Usage(int(r[1]), int(r[2]), int(r[3]), r[4] is not None) for r in rows}

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event
 
 import acl  # noqa: F401  (registers the people tables: spaces.owner_id → users.id)
 import quotas
@@ -120,10 +120,11 @@ def read(store: Store, space_id: int, path: str) -> bytes:
 
 def used(db: Database, space_id: int) -> int:
     with db.transaction(write=False) as s:
-        return quotas.usage(s, space_id).used
+        figures = quotas.usage(s, space_id, quotas.QuotaPolicy())
+        assert figures is not None, f"space {space_id} has no ledger row"
+        return figures.used
 
 
 def set_limit(db: Database, space_id: int, limit: int | None) -> None:
     with db.transaction() as s:
-        s.execute(update(quotas.SpaceUsage).where(quotas.SpaceUsage.space_id == space_id)
-                  .values(limit_bytes=limit))
+        quotas.set_limit(s, space_id, limit)
