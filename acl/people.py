@@ -36,9 +36,9 @@ def _principal(user: User) -> Principal:
 
 
 def _check_login(login: str) -> None:
-    if not login or len(login) > 100 or any(c in login for c in ":/\\\x00 ") :
+    if not login or len(login) > 100 or any(c in login for c in ":/\\\x00 "):
         raise BadRequest(
-            f"invalid login {login!r}: 1 to 100 characters, no space, ':', '/', '\\\\'"
+            f"invalid login {login!r}: 1 to 100 characters, without spaces, ':', '/' or '\\'"
         )
 
 

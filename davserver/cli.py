@@ -53,7 +53,7 @@ DEMO_USERS: list[tuple[str, str, str, str | None]] = [
 
 def demo_password(login: str) -> str:
     """The demo password of a demo login (printed by ``davserver demo``)."""
-    return f"{login.split('.')[-1]}-demo-2026"
+    return f"{login}-demo"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,9 +160,12 @@ def cmd_fsck(config: Config, args: argparse.Namespace) -> int:
     return 0 if args.repair and not report.dangling else 1
 
 
-def create_demo(config: Config) -> None:
-    """Create the demo school, its classes and users, unless they exist."""
+def create_demo(config: Config) -> list[str]:
+    """Create the demo school, its classes and users, unless they exist. Returns the
+    demo logins whose demo password still works (changed or disabled ones are left
+    as they are, and not listed)."""
     db = _database(config)
+    usable = []
     try:
         with db.transaction() as s:
             school = acl.ensure_school(s, DEMO_SCHOOL)
@@ -171,10 +174,14 @@ def create_demo(config: Config) -> None:
                 if principal is None:
                     principal = acl.create_user(s, login, demo_password(login), profile,
                                                 display_name=name, school_id=school)
+                    usable.append(login)
+                elif acl.verify_credentials(s, login, demo_password(login)):
+                    usable.append(login)
                 if klass:
                     acl.add_member(s, acl.ensure_group(s, school, klass), principal.id)
     finally:
         db.dispose()
+    return usable
 
 
 def _serve(config: Config, *, banner: str = "") -> int:
@@ -196,7 +203,13 @@ def _serve(config: Config, *, banner: str = "") -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    server.prepare()
+    try:
+        server.prepare()
+    except OSError as exc:
+        app.close()
+        print(f"davserver: cannot listen on {config.server.host}:{config.server.port}: "
+              f"{exc.strerror or exc} (another server running? choose --port)", file=sys.stderr)
+        return 1
     host, port = server.bind_addr[:2]
     print(f"davserver: serving on http://{host}:{port}/ (WebDAV: http://{host}:{port}/dav/)",
           flush=True)
@@ -210,11 +223,16 @@ def _serve(config: Config, *, banner: str = "") -> int:
     return 0
 
 
-def _demo_banner() -> str:
+def _demo_banner(usable: list[str]) -> str:
     lines = ["", "Demo school: " + DEMO_SCHOOL, "Mount {url} with one of these logins:"]
     for login, profile, name, klass in DEMO_USERS:
-        extra = f", {klass}" if klass else ""
-        lines.append(f"  {login:<15} {demo_password(login):<22} {profile}{extra} — {name}")
+        if login in usable:
+            extra = f", {klass}" if klass else ""
+            lines.append(f"  {login:<15} {demo_password(login):<22} {profile}{extra} — {name}")
+    hidden = [login for login, *_ in DEMO_USERS if login not in usable]
+    if hidden:
+        lines.append("(not listed, their password was changed or they were disabled: "
+                     + ", ".join(hidden) + ")")
     return "\n".join(lines)
 
 
@@ -235,8 +253,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(config)
         if args.command == "demo":
-            create_demo(config)
-            return _serve(config, banner=_demo_banner())
+            usable = create_demo(config)
+            return _serve(config, banner=_demo_banner(usable))
         if args.command == "user":
             return cmd_user(config, args)
         if args.command == "fsck":

@@ -156,8 +156,10 @@ class Config(_Section):
         return (self.blob_dir or self.data_dir / "blobs").resolve()
 
 
-def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+def _env_overrides(environ: dict[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """Nested overrides from ``DAVSERVER_*`` variables, and which variable set each key."""
     out: dict[str, Any] = {}
+    origin: dict[tuple[str, ...], str] = {}
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
             continue
@@ -166,7 +168,8 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
         for key in keys[:-1]:
             node = node.setdefault(key, {})
         node[keys[-1]] = value
-    return out
+        origin[tuple(keys)] = name
+    return out, origin
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -202,13 +205,18 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{source}: the top level must be a mapping of keys")
         data = loaded or {}
-    data = _merge(data, _env_overrides(environ))
+    overrides, origin = _env_overrides(environ)
+    data = _merge(data, overrides)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"{source}: {problems}") from exc
+        problems = []
+        for err in exc.errors():
+            loc = tuple(str(p) for p in err["loc"])
+            where = next((f"environment variable {var}" for keys, var in origin.items()
+                          if loc[:len(keys)] == keys), source)
+            message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{where}: {'.'.join(loc)}: {message}")
+        raise ConfigError("; ".join(problems)) from exc
     config.source = source
     return config

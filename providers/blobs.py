@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -90,6 +91,13 @@ class BlobStore(ABC):
         """Remove leftovers of writes that never finished; returns how many."""
         return 0
 
+    def foreign_files(self) -> list[str]:
+        """Names of things in the store that are not blobs (e.g. a ``.DS_Store``)."""
+        return []
+
+    def remove_foreign(self, name: str) -> None:  # noqa: B027 (optional ability)
+        """Delete one of :meth:`foreign_files`; stores without any have nothing to do."""
+
     def count_incomplete(self) -> int:
         """How many leftovers of unfinished writes there are."""
         return 0
@@ -137,7 +145,7 @@ class LocalBlobStore(BlobStore):
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
 
     def path_of(self, key: str) -> Path:
-        if len(key) != 32 or not all(c in "0123456789abcdef" for c in key):
+        if not self._is_key(key):
             raise ValueError(f"not a blob key: {key!r}")
         return self.objects_dir / key[:2] / key
 
@@ -150,11 +158,36 @@ class LocalBlobStore(BlobStore):
     def delete(self, key: str) -> None:
         self.path_of(key).unlink(missing_ok=True)
 
+    @staticmethod
+    def _is_key(name: str) -> bool:
+        return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
+
     def keys(self) -> Iterator[str]:
         for sub in self.objects_dir.iterdir():
             if sub.is_dir():
                 for item in sub.iterdir():
-                    yield item.name
+                    if self._is_key(item.name) and item.is_file():
+                        yield item.name
+
+    def foreign_files(self) -> list[str]:
+        found = []
+        for sub in self.objects_dir.iterdir():
+            if not sub.is_dir():
+                found.append(sub.name)
+                continue
+            found += [f"{sub.name}/{item.name}" for item in sub.iterdir()
+                      if not (self._is_key(item.name) and item.is_file()
+                              and item.name[:2] == sub.name)]
+        return sorted(found)
+
+    def remove_foreign(self, name: str) -> None:
+        if name not in self.foreign_files():  # only what the listing found, never a path
+            return
+        target = self.objects_dir / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
 
     def count_incomplete(self) -> int:
         return sum(1 for _ in self.tmp_dir.glob("*.part"))

@@ -88,6 +88,11 @@ class EntProvider(DAVProvider):
             environ["HTTP_IF"] = rewrite_if_tags(
                 environ["HTTP_IF"], lambda url: self._tag_ref_url(url, environ))
         def handle(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
+                res = self.get_resource_inst(environ["PATH_INFO"], environ)
+                if res is not None and res.is_collection:
+                    raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
+                                   "client or as a network drive (see the server's home page).")
             located = None
             if environ["REQUEST_METHOD"] == "PROPFIND":
                 located = self.locate(environ["PATH_INFO"], environ)

@@ -9,7 +9,8 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
   with no ledger row shows ``-1`` (its free space is unknown, so it refuses every
   write: quotas fail closed) and gets a new row, with the default limit, on repair;
 * reservations: bytes held by uploads in flight, stale once the server is stopped;
-* unfinished uploads: temporary files of writes that never completed.
+* unfinished uploads: temporary files of writes that never completed;
+* foreign files: anything in the blob store that is not a blob (a ``.DS_Store``).
 
 ``repair=True`` removes orphans and unfinished uploads, resets drifted usage and
 forgets reservations.
@@ -38,6 +39,7 @@ class FsckReport:
     dangling: list[str] = field(default_factory=list)
     usage_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
     stale_reservations: list[tuple[int, int]] = field(default_factory=list)  # space, bytes
+    foreign_files: list[str] = field(default_factory=list)
     unfinished_uploads: int = 0
     repaired: bool = False
 
@@ -45,7 +47,7 @@ class FsckReport:
     def clean(self) -> bool:
         return not (self.orphan_files or self.unreferenced_rows or self.dangling
                     or self.usage_drift or self.stale_reservations
-                    or self.unfinished_uploads)
+                    or self.foreign_files or self.unfinished_uploads)
 
     def lines(self) -> list[str]:
         """Human-readable summary, one finding a line."""
@@ -56,6 +58,7 @@ class FsckReport:
                 for s, a, b in self.usage_drift]
         out += [f"bytes reserved by uploads in space {s}: {n} (stale if the server is stopped)"
                 for s, n in self.stale_reservations]
+        out += [f"not a blob (foreign file in the blob store): {n}" for n in self.foreign_files]
         if self.unfinished_uploads:
             out.append(f"unfinished uploads: {self.unfinished_uploads}")
         return out
@@ -65,6 +68,7 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
     """Compare database and blob store; with ``repair``, fix what can be fixed."""
     report = FsckReport(repaired=repair)
     stored = set(store.blobs.keys())
+    report.foreign_files = store.blobs.foreign_files()
     with store.db.transaction(write=repair) as s:
         rows = dict(s.execute(select(Blob.key, Blob.id)).all())
         referenced = set(s.scalars(select(Node.blob_id).where(Node.blob_id.is_not(None))))
@@ -95,6 +99,8 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
     if repair:
         for key in report.orphan_files + report.unreferenced_rows:
             store.blobs.delete(key)
+        for name in report.foreign_files:
+            store.blobs.remove_foreign(name)
         report.unfinished_uploads = store.blobs.cleanup_incomplete()
     else:
         report.unfinished_uploads = store.blobs.count_incomplete()
