@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,12 +150,14 @@ def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[Ser
     return Server(data_dir=data_dir, env=env), dbname
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A started server with users ``alice`` and ``bob`` (teachers), per test module."""
-    srv, dbname = make_server(tmp_path_factory.mktemp("srv"))
-    srv.add_user("alice")
-    srv.add_user("bob", profile="student")
+@contextmanager
+def running_server(tmp: Path, extra_env: dict[str, str] | None = None,
+                   users: dict[str, str] | None = None) -> Iterator[Server]:
+    """A started server with ``users`` (login → profile), stopped and its PostgreSQL
+    database dropped afterwards."""
+    srv, dbname = make_server(tmp, extra_env)
+    for login, profile in (users or {}).items():
+        srv.add_user(login, profile=profile)
     srv.start()
     try:
         yield srv
@@ -162,6 +165,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         if srv.proc is not None:
             srv.stop()
         drop_database(dbname)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A started server with users ``alice`` (teacher) and ``bob`` (student), per module."""
+    with running_server(tmp_path_factory.mktemp("srv"),
+                        users={"alice": "teacher", "bob": "student"}) as srv:
+        yield srv
 
 
 @pytest.fixture

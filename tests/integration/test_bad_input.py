@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import socket
 import subprocess
 import uuid
@@ -21,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from tests.conftest import Server
+from tests.curl import Curl, Reply
 
 pytestmark = pytest.mark.clients
 
@@ -33,59 +33,6 @@ DEAD_PROP = ('<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="D
 LOCKINFO = ('<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
             "<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
             "<D:owner><D:href>tester</D:href></D:owner></D:lockinfo>")
-
-
-# --- curl -------------------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    """One curl exchange: final status (0 if none), body, final response headers
-    (lower-case names)."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-
-def _last_header_block(raw: str) -> dict[str, str]:
-    blocks = [b for b in re.split(r"\r?\n\r?\n", raw) if b.strip()]
-    headers: dict[str, str] = {}
-    for line in (blocks[-1].splitlines()[1:] if blocks else []):
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return headers
-
-
-class Curl:
-    """``curl -s -g -u alice:P -o BODY -D HEADERS -w '%{http_code}' ARGS...``."""
-
-    def __init__(self, server: Server, scratch: Path) -> None:
-        self.server = server
-        self.scratch = scratch
-
-    def __call__(self, *args: str) -> Reply:
-        tag = uuid.uuid4().hex
-        body, head = self.scratch / f"{tag}.body", self.scratch / f"{tag}.head"
-        proc = subprocess.run(
-            ["curl", "-s", "-g", "-u", f"alice:{self.server.users['alice']}",
-             "-o", str(body), "-D", str(head), "-w", "%{http_code}", *args],
-            capture_output=True, text=True, timeout=120, check=False,
-        )
-        reply = Reply(int(proc.stdout.strip()[-3:] or 0),
-                      body.read_bytes() if body.exists() else b"",
-                      _last_header_block(head.read_text("latin-1") if head.exists() else ""))
-        body.unlink(missing_ok=True)
-        head.unlink(missing_ok=True)
-        return reply
-
-    def code(self, *args: str) -> int:
-        return self(*args).status
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import PASSWORD, Server, drop_database, make_server
+from tests.conftest import PASSWORD, Server, running_server
 
 
 def status(server: Server, login: str, password: str) -> int:
@@ -38,16 +38,9 @@ def users(server: Server) -> dict[str, tuple[str, str]]:
 @pytest.fixture(scope="module")
 def nocache_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server that checks every request's password against the database."""
-    srv, dbname = make_server(tmp_path_factory.mktemp("nocache"),
-                              {"DAVSERVER_AUTH__CACHE_TTL": "0"})
-    srv.add_user("admin1", profile="admin")
-    srv.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("nocache"),
+                        {"DAVSERVER_AUTH__CACHE_TTL": "0"}, {"admin1": "admin"}) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop()
-        drop_database(dbname)
 
 
 # --- user add / list -------------------------------------------------------------

@@ -18,86 +18,18 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
 from tests.conftest import Server
+from tests.curl import Curl
 
 pytestmark = pytest.mark.clients
 
-EXCL = ('<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
-        '<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>'
-        '<D:owner><D:href>tester</D:href></D:owner></D:lockinfo>')
 FINDER_UA = "WebDAVFS/3.0.0 (03008000) Darwin/22.1.0 (x86_64)"
 DAV = "{DAV:}"
-
-
-# --- curl -------------------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    """One curl exchange: final status (0 if none), body, final response headers
-    (lower-case names)."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-
-def _last_header_block(raw: str) -> dict[str, str]:
-    blocks = [b for b in re.split(r"\r?\n\r?\n", raw) if b.strip()]
-    headers: dict[str, str] = {}
-    for line in (blocks[-1].splitlines()[1:] if blocks else []):
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return headers
-
-
-class Curl:
-    """``curl -s -g -u U:P -o BODY -D HEADERS -w '%{http_code}' ARGS...``."""
-
-    def __init__(self, server: Server, scratch: Path, user: str = "alice") -> None:
-        self.server = server
-        self.scratch = scratch
-        self.user = user
-
-    def __call__(self, *args: str, user: str | None = None) -> Reply:
-        login = user or self.user
-        tag = uuid.uuid4().hex
-        body, head = self.scratch / f"{tag}.body", self.scratch / f"{tag}.head"
-        proc = subprocess.run(
-            ["curl", "-s", "-g", "-u", f"{login}:{self.server.users[login]}",
-             "-o", str(body), "-D", str(head), "-w", "%{http_code}", *args],
-            capture_output=True, text=True, timeout=120, check=False,
-        )
-        status = int(proc.stdout.strip() or 0)
-        reply = Reply(status, body.read_bytes() if body.exists() else b"",
-                      _last_header_block(head.read_text("latin-1") if head.exists() else ""))
-        body.unlink(missing_ok=True)
-        head.unlink(missing_ok=True)
-        return reply
-
-    def code(self, *args: str) -> int:
-        return self(*args).status
-
-    def lock(self, url: str, body: str = EXCL) -> tuple[int, str]:
-        """The prelude's ``lock``: (status, lock token without the angle brackets)."""
-        reply = self("-X", "LOCK", "-H", "Depth: 0", "-H", "Timeout: Second-600",
-                     "-H", "Content-Type: application/xml", "--data", body, url)
-        return reply.status, reply.headers.get("lock-token", "").strip().strip("<>")
-
-    def etag(self, url: str) -> str:
-        """``curl -I`` then the ETag header, as sent (quotes included)."""
-        return self("-I", url).headers.get("etag", "")
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import pytest
 import requests
 from lxml import etree
 
-from tests.conftest import Server, drop_database, make_server
+from tests.conftest import Server, running_server
 
 NS = {"D": "DAV:", "Z": "http://example.com/ns"}
 COLOR = "{http://example.com/ns}color"
@@ -63,36 +63,6 @@ def ok_prop(tree: etree._Element, name: str) -> etree._Element | None:
         if " 200 " in status and prop is not None and prop.find(name) is not None:
             return prop.find(name)
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``tests/conftest.py``'s server (alice, teacher; bob, student), but listening on a
-    port chosen before the first start.
-
-    Why not the shared fixture: it starts on port 0, and cheroot sets SO_REUSEADDR
-    only for a non-ephemeral port. Every connection the server closed first (all
-    kept-alive ones at SIGTERM, every ``Connection: close``) then sits in TIME_WAIT
-    without SO_REUSEADDR for 60 s, and ``Server.restart()``'s bind on the same port
-    fails with EADDRINUSE. A fixed port is also what a deployment uses.
-    """
-    srv, dbname = make_server(tmp_path_factory.mktemp("srv"))
-    srv.add_user("alice")
-    srv.add_user("bob", profile="student")
-    srv.port = free_port()
-    srv.start()
-    try:
-        yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop()
-        drop_database(dbname)
 
 
 def restart(server: Server) -> int:
@@ -318,16 +288,9 @@ def test_put_in_flight_at_sigterm_is_complete_or_old(server: Server, folder: str
 @pytest.fixture
 def quick_stop_server(tmp_path: Path) -> Iterator[Server]:
     """A server with a 1 s shutdown grace period, so a stalled upload gets cut."""
-    srv, dbname = make_server(tmp_path, {"DAVSERVER_SERVER__SHUTDOWN_TIMEOUT": "1"})
-    srv.add_user("alice")
-    srv.port = free_port()
-    srv.start()
-    try:
+    with running_server(tmp_path, {"DAVSERVER_SERVER__SHUTDOWN_TIMEOUT": "1"},
+                        {"alice": "teacher"}) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop()
-        drop_database(dbname)
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
