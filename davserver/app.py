@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cheroot import wsgi
+from cheroot import server, wsgi
 from wsgidav.error_printer import ErrorPrinter
 from wsgidav.http_authenticator import HTTPAuthenticator
 from wsgidav.request_resolver import RequestResolver
@@ -89,6 +89,41 @@ def _bad_request(start_response: Callable[..., Any], message: str) -> list[bytes
     start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
                                        ("Content-Length", str(len(body)))])
     return [body]
+
+
+class _StrictLengthHeaders(dict[bytes, bytes]):
+    """Request headers that refuse a repeated or non-numeric Content-Length (RFC 9110
+    §8.6, RFC 9112 §6.3: such framing cannot be trusted); cheroot answers 400."""
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        if key == b"Content-Length":
+            if key in self:
+                raise ValueError("Repeated Content-Length header.")
+            if not value.isdigit():
+                raise ValueError("Content-Length must be a number of bytes.")
+        super().__setitem__(key, value)
+
+
+class StrictHeaderReader(server.HeaderReader):
+    """cheroot's header reader, but a second Content-Length is an error, not an
+    overwrite (cheroot keeps the last one)."""
+
+    def __call__(self, rfile: Any, hdict: dict[bytes, bytes] | None = None) -> Any:
+        headers = super().__call__(rfile, _StrictLengthHeaders())
+        if hdict is None:
+            return headers
+        hdict.update(headers)
+        return hdict
+
+
+class _Request(server.HTTPRequest):
+    header_reader = StrictHeaderReader()
+
+
+class CherootConnection(server.HTTPConnection):
+    """Connections whose requests read headers with :class:`StrictHeaderReader`."""
+
+    RequestHandlerClass = _Request
 
 
 class CherootGateway(wsgi.Gateway_10):

@@ -185,7 +185,7 @@ def create_demo(config: Config) -> list[str]:
 
 
 def _serve(config: Config, *, banner: str = "") -> int:
-    from davserver.app import CherootGateway, create_app  # heavy: WsgiDAV, Flask
+    from davserver.app import CherootConnection, CherootGateway, create_app  # heavy
 
     app = create_app(config)
     server = wsgi.Server((config.server.host, config.server.port), app.wsgi,
@@ -193,6 +193,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
                          shutdown_timeout=config.server.shutdown_timeout,
                          server_name="davserver")
     server.gateway = CherootGateway
+    server.ConnectionClass = CherootConnection
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:

@@ -9,6 +9,8 @@ Applied once, by :func:`apply`, when the application is built:
   ``urlparse`` are used by ``request_server`` for the Destination header only.
   As for request paths, an encoded ``/`` or NUL in a name and ``.``/``..`` segments
   are refused with 400.
+* A failed property in a multistatus carries its precondition element (RFC 4918
+  §14.22), and PROPPATCH's ``responsedescription`` names it instead of a Python repr.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import re
 from typing import Any
 from urllib.parse import ParseResult, unquote, urlparse
 
-from wsgidav import dav_error, request_server
-from wsgidav.dav_error import DAVError
+from wsgidav import dav_error, request_server, util
+from wsgidav.dav_error import DAVError, DAVErrorCondition
 
 _applied = False
+_original_add_property_response = util.add_property_response
 # An encoded "/" or NUL inside a name: the same rule as for request paths.
 _BAD_ENCODED = re.compile(r"%(2f|00)", re.IGNORECASE)
 
@@ -48,6 +51,22 @@ def _parse_destination(url: str, scheme: str = "", allow_fragments: bool = True)
     return parts._replace(path=path)
 
 
+def _add_property_response(multistatus_elem: Any, href: str, prop_list: Any) -> None:
+    """WsgiDAV's ``add_property_response``, plus the RFC 4918 §14.22 ``<D:error>`` of a
+    failed property (e.g. ``cannot-modify-protected-property`` on PROPPATCH)."""
+    _original_add_property_response(multistatus_elem, href, prop_list)
+    conditions = {util.get_http_status_string(value): value.err_condition
+                  for _name, value in prop_list
+                  if isinstance(value, DAVError) and value.err_condition is not None}
+    if not conditions:
+        return
+    for propstat in multistatus_elem[-1].iterfind("{DAV:}propstat"):
+        status = propstat.findtext("{DAV:}status") or ""
+        for code, condition in conditions.items():
+            if status.endswith(code):
+                propstat.append(condition.as_xml())
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
@@ -59,4 +78,9 @@ def apply() -> None:
     module: Any = request_server
     module.unquote = _keep_encoded
     module.urlparse = _parse_destination
+    utilities: Any = util
+    utilities.add_property_response = _add_property_response
+    # "Error condition: <object at 0x…>" in PROPPATCH's responsedescription
+    condition_class: Any = DAVErrorCondition
+    condition_class.__repr__ = lambda self: str(self.condition_code)
     _applied = True
