@@ -3,7 +3,7 @@
 Implements the storage interface of ``wsgidav.lock_man.lock_storage.LockStorageDict``
 over SQLAlchemy, so that locks survive a restart and every server process sees the
 same locks (case BUG-02: a token must be honoured by every worker). Lock roots are
-the resources' ref-URLs (see ``providers.dav.SpaceResourceMixin.get_ref_url``).
+the resources' ref-URLs (see ``providers.dav.EntProvider.ref_url``).
 """
 
 from __future__ import annotations
