@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ENV_PREFIX = "DAVSERVER_"
+MAX_SIZE = 2**63 - 1
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|[KMGT]o|B|o)?\s*$", re.IGNORECASE)
 _UNITS = {
     "": 1, "b": 1, "o": 1,
@@ -38,17 +39,27 @@ class ConfigError(Exception):
 def parse_size(value: int | str) -> int:
     """Return a byte count from ``1048576``, ``"500MiB"``, ``"2GiB"``, ``"500MB"`` or ``"500 Mo"``.
 
-    Raises ``ValueError`` for anything else. ``Mo``/``Go`` are binary (school usage).
+    Raises ``ValueError`` for anything else, or for more than 2**63 - 1 bytes (what the
+    database stores). ``Mo``/``Go`` are binary (school usage).
     """
+    if isinstance(value, bool):
+        raise ValueError("not a size")
     if isinstance(value, int):
-        if value < 0:
-            raise ValueError("a size cannot be negative")
-        return value
-    match = _SIZE_RE.match(str(value))
-    if not match:
-        raise ValueError(f"not a size: {value!r} (examples: 1048576, 500MiB, 2GiB, 500MB)")
-    number, unit = match.groups()
-    return int(float(number) * _UNITS[(unit or "").lower()])
+        size = value
+    else:
+        match = _SIZE_RE.match(str(value))
+        if not match:
+            raise ValueError(f"not a size: {value!r} (examples: 1048576, 500MiB, 2GiB, 500MB)")
+        number, unit = match.groups()
+        factor = _UNITS[(unit or "").lower()]
+        whole, _, fraction = number.partition(".")
+        size = int(whole) * factor + (int(fraction) * factor // 10 ** len(fraction)
+                                      if fraction else 0)
+    if size < 0:
+        raise ValueError("a size cannot be negative")
+    if size > MAX_SIZE:
+        raise ValueError(f"too large: {value!r} (at most {MAX_SIZE} bytes)")
+    return size
 
 
 class _Section(BaseModel):

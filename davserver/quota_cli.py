@@ -86,9 +86,10 @@ def _report(store: Store, args: argparse.Namespace) -> int:
         if space.id not in figures:
             continue
         owner = logins.get(space.owner_id or -1, "?")
-        row = _row(f"{owner} ({space.kind})", space, figures[space.id])
-        if args.over is None or float(row["percent"]) > args.over:  # type: ignore[arg-type]
-            rows.append(row)
+        usage = figures[space.id]
+        exact = 100.0 * usage.used / usage.limit if usage.limit else 100.0
+        if args.over is None or exact > args.over:
+            rows.append(_row(f"{owner} ({space.kind})", space, usage))
     rows.sort(key=lambda r: -float(r["percent"]))  # type: ignore[arg-type]
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -312,14 +312,21 @@ class Store:
             keys = self._delete_subtree(s, node.space_id, node.path)
         self._delete_blob_files(keys)
 
-    def _delete_subtree(self, s: Session, space_id: int, path: str) -> list[str]:
+    def _delete_subtree(self, s: Session, space_id: int, path: str,
+                        freed: list[int] | None = None) -> list[str]:
+        """Delete the subtree at ``path``; return the keys of blobs to remove after
+        commit. Its bytes are freed in the ledger, or, when ``freed`` is given, added
+        to it for the caller to settle together with what replaces them."""
         cond = _subtree(space_id, path)
         total = s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(cond)) or 0
         blob_ids = list(s.scalars(select(Node.blob_id).where(cond, Node.blob_id.is_not(None))))
         # One statement for the whole subtree: the parent_id foreign key is checked at
         # the end of the statement, when parents and children are gone together.
         s.execute(delete(Node).where(cond).execution_options(synchronize_session=False))
-        quotas.charge(s, space_id, -int(total), self.policy)
+        if freed is None:
+            quotas.charge(s, space_id, -int(total), self.policy)
+        else:
+            freed.append(int(total))
         return self._release_blobs(s, blob_ids)
 
     def _release_blobs(self, s: Session, blob_ids: Iterable[int | None]) -> list[str]:
@@ -345,16 +352,18 @@ class Store:
 
     # --- copy and move ------------------------------------------------------
 
-    def _prepare_destination(self, s: Session, src: NodeInfo, space_id: int,
-                             path: str) -> tuple[Node, str, list[str]]:
-        """Check the destination's parent and clear what stands at ``path``."""
+    def _prepare_destination(self, s: Session, src: NodeInfo, space_id: int, path: str,
+                             freed: list[int]) -> tuple[Node, str, list[str]]:
+        """Check the destination's parent and clear what stands at ``path``; the bytes
+        it held are added to ``freed`` (charged with the incoming ones: only net growth
+        counts against the limit)."""
         if space_id == src.space_id:
             if (src.path + "/").startswith(path + "/"):
                 raise Forbidden("the destination contains the source")
             if (path + "/").startswith(src.path + "/"):
                 raise Forbidden("the destination is inside the source")
         parent, name = self._parent(s, space_id, path)
-        keys = self._delete_subtree(s, space_id, parent.path + "/" + name)
+        keys = self._delete_subtree(s, space_id, parent.path + "/" + name, freed)
         return parent, name, keys
 
     def copy(self, src: NodeInfo, dst_space: int, dst_path: str, *, recursive: bool) -> None:
@@ -362,7 +371,8 @@ class Store:
         replacing what is there. Blobs are shared, not copied; the destination space
         is charged the full size. One transaction."""
         with self.db.transaction() as s:
-            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path)
+            freed: list[int] = []
+            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed)
             new_root = parent.path + "/" + name
             rows = [s.get_one(Node, src.id)]
             if recursive and src.is_collection:
@@ -387,7 +397,7 @@ class Store:
                 s.flush()
                 new_ids[row.id] = node.id
                 total += row.size
-            quotas.charge(s, dst_space, total, self.policy)
+            quotas.charge(s, dst_space, total - sum(freed), self.policy)
         self._delete_blob_files(keys)
 
     def move(self, src: NodeInfo, dst_space: int, dst_path: str) -> None:
@@ -397,13 +407,15 @@ class Store:
         if src.parent_id is None:
             raise Conflict("the root of a space cannot be moved")
         with self.db.transaction() as s:
-            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path)
+            freed: list[int] = []
+            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed)
             new_root = parent.path + "/" + name
+            moved = 0
             if dst_space != src.space_id:
-                total = s.scalar(select(func.coalesce(func.sum(Node.size), 0))
-                                 .where(_subtree(src.space_id, src.path))) or 0
-                quotas.charge(s, dst_space, int(total), self.policy)
-                quotas.charge(s, src.space_id, -int(total), self.policy)
+                moved = int(s.scalar(select(func.coalesce(func.sum(Node.size), 0))
+                                     .where(_subtree(src.space_id, src.path))) or 0)
+                quotas.charge(s, src.space_id, -moved, self.policy)
+            quotas.charge(s, dst_space, moved - sum(freed), self.policy)
             if src.is_collection:
                 prefix = src.path + "/"
                 s.execute(
