@@ -1,4 +1,5 @@
-"""curl, driven from tests: one exchange a call, status, body and final headers kept.
+"""curl, driven from tests: one exchange a call, status, body and final headers kept;
+and :func:`raw_http` for bytes no client would send.
 
 Shared by the integration tests that replay what real clients send (curl is the
 real client here, with its own HTTP framing).
@@ -7,6 +8,7 @@ real client here, with its own HTTP framing).
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import uuid
 from dataclasses import dataclass
@@ -79,3 +81,17 @@ class Curl:
     def etag(self, url: str) -> str:
         """``curl -I`` then the ETag header, as sent (quotes included)."""
         return self("-I", url).headers.get("etag", "")
+
+
+def raw_http(server: Server, request: bytes, timeout: float = 30) -> bytes:
+    """Send ``request`` as is, close our side, read until the server closes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as s:
+        s.sendall(request)
+        s.shutdown(socket.SHUT_WR)
+        answer = b""
+        try:
+            while chunk := s.recv(65536):
+                answer += chunk
+        except ConnectionResetError:
+            pass
+    return answer

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import socket
 import subprocess
 import uuid
 import xml.etree.ElementTree as ET
@@ -20,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from tests.conftest import Server
-from tests.curl import Curl, Reply
+from tests.curl import Curl, Reply, raw_http
 
 pytestmark = pytest.mark.clients
 
@@ -408,15 +407,7 @@ def cut_put(server: Server, path: str, framing: str) -> str | None:
     else:
         data = (head.encode() + b"Transfer-Encoding: chunked\r\n\r\n"
                 + b"10000\r\n" + b"z" * 0x10000 + b"\r\n10000\r\n" + b"z" * 1000)
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        answer = b""
-        try:
-            while chunk := s.recv(65536):
-                answer += chunk
-        except ConnectionResetError:
-            pass
+    answer = raw_http(server, data)
     return answer.split(b"\r\n", 1)[0].decode() if answer else None
 
 

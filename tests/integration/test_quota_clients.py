@@ -33,6 +33,7 @@ import pytest
 import requests
 
 from tests.conftest import Server, drop_database, make_server, wait_until
+from tests.curl import raw_http
 from tests.integration.test_litmus import (
     LITMUS,
     PROBLEM,
@@ -226,20 +227,6 @@ def zeros(path: Path, size: int) -> Path:
 def put_bytes(server: Server, url: str, data: bytes, user: str = "alice") -> None:
     response = server.session(user).put(url, data=data)
     assert response.status_code in (201, 204), (url, response.status_code, response.text)
-
-
-def raw_http(server: Server, request: bytes, timeout: float = 30) -> bytes:
-    """Send ``request`` as is, close our side, read until the server closes."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as s:
-        s.sendall(request)
-        s.shutdown(socket.SHUT_WR)
-        answer = b""
-        try:
-            while chunk := s.recv(65536):
-                answer += chunk
-        except ConnectionResetError:
-            pass
-    return answer
 
 
 def auth_header(server: Server, user: str = "alice") -> str:

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import requests
 
-from tests.conftest import Server, drop_database, make_server
+from tests.conftest import Server, running_server
 
 pytestmark = pytest.mark.clients
 
@@ -37,15 +37,9 @@ QUOTA_PROPFIND = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DA
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv, dbname = make_server(tmp_path_factory.mktemp("quota-parallel"))
-    try:
-        srv.add_user("alice")
-        srv.start()
+    with running_server(tmp_path_factory.mktemp("quota-parallel"),
+                        users={"alice": "teacher"}) as srv:
         yield srv
-    finally:
-        if srv.proc is not None:
-            srv.stop()
-        drop_database(dbname)
 
 
 @pytest.fixture(scope="module")
