@@ -386,8 +386,7 @@ class FileResource(SpaceResourceMixin, DAVNonCollection):
         reserved = max(0, announced - old_size) if announced is not None else 0
         try:
             with dav_errors():
-                self.store.reserve(self.space.id, reserved)
-                figures = self.store.usage(self.space.id)
+                figures = self.store.reserve(self.space.id, reserved)
         except DAVError:
             # cheroot reads an unread Content-Length body before answering, but not a
             # chunked one, whose rest would be taken for the next request.

@@ -155,11 +155,13 @@ class Store:
         with self.db.transaction(write=False) as s:
             return quotas.usage(s, space_id, self.policy)
 
-    def reserve(self, space_id: int, nbytes: int) -> None:
-        """Hold ``nbytes`` for an upload before its body is read. Raises
+    def reserve(self, space_id: int, nbytes: int) -> quotas.Usage | None:
+        """Hold ``nbytes`` for an upload before its body is read, in one transaction
+        that also returns the space's figures after it (None: unknown). Raises
         ``InsufficientStorage`` (507) if they do not fit."""
         with self.db.transaction() as s:
             quotas.reserve(s, space_id, nbytes, self.policy)
+            return quotas.usage(s, space_id, self.policy)
 
     def release(self, space_id: int, nbytes: int) -> None:
         """Give back what :meth:`reserve` held, for an upload that failed."""
