@@ -1,24 +1,84 @@
-"""People, groups and access decisions (DESIGN.md: ``acl/``)."""
+"""People, groups, rubrics and access decisions (DESIGN.md: ``acl/``)."""
 
-from .models import Group, GroupKind, Membership, Profile, School, User
+from .invitations import InvitationInfo, answer, invitations_for, invite
+from .models import (
+    Group,
+    GroupKind,
+    Membership,
+    ParentLink,
+    Profile,
+    School,
+    Subject,
+    TeacherSubject,
+    User,
+)
 from .people import (
     Principal,
     add_member,
+    add_teacher_subject,
+    children_of,
     create_user,
     disable_user,
     ensure_group,
     ensure_school,
+    ensure_subject,
     find_user,
+    link_parent,
     list_users,
+    logins_of,
     profile_of,
     set_password,
     verify_credentials,
 )
-from .policy import PRIVILEGES, SpaceRef, allowed, require
+from .policy import (
+    DAV_PRIVILEGES,
+    PRIVILEGES,
+    ROLE_PRIVILEGES,
+    NodeRef,
+    Scope,
+    SpaceRef,
+    Standing,
+    allowed,
+    privileges,
+    publishes_at_once,
+    require,
+    role_at,
+)
+from .rubric_models import Grant, Invitation, InvitationStatus, Role, Rubric, Service
+from .rubrics import (
+    GrantInfo,
+    Population,
+    RubricInfo,
+    UserContext,
+    add_rubric,
+    configure,
+    drop_folder_grants,
+    find_rubric,
+    get_rubric,
+    grant,
+    grants_of,
+    list_rubrics,
+    parse_role,
+    population,
+    revoke,
+    rubric_by_id,
+    set_parent,
+    standing_in_rubric,
+    user_context,
+    visible_rubrics,
+)
 
 __all__ = [
-    "PRIVILEGES", "Group", "GroupKind", "Membership", "Principal", "Profile", "School",
-    "SpaceRef", "User", "add_member", "allowed", "create_user", "disable_user",
-    "ensure_group", "ensure_school", "find_user", "list_users", "profile_of",
-    "require", "set_password", "verify_credentials",
+    "DAV_PRIVILEGES", "PRIVILEGES", "ROLE_PRIVILEGES", "Grant", "GrantInfo", "Group",
+    "GroupKind", "Invitation", "InvitationInfo", "InvitationStatus", "Membership",
+    "NodeRef", "ParentLink", "Population", "Principal", "Profile", "Role", "Rubric",
+    "RubricInfo", "School", "Scope", "Service", "SpaceRef", "Standing", "Subject",
+    "TeacherSubject", "User", "UserContext", "add_member", "add_rubric",
+    "add_teacher_subject", "allowed", "answer", "children_of", "configure",
+    "create_user", "disable_user", "drop_folder_grants", "ensure_group", "ensure_school",
+    "ensure_subject", "find_rubric", "find_user", "get_rubric", "grant", "grants_of",
+    "invitations_for", "invite", "link_parent", "list_rubrics", "list_users", "logins_of",
+    "parse_role", "population", "privileges", "profile_of", "publishes_at_once",
+    "require", "revoke", "role_at", "rubric_by_id", "set_parent", "set_password",
+    "standing_in_rubric", "user_context", "verify_credentials", "visible_rubrics",
 ]

@@ -1,7 +1,7 @@
-"""People tables: schools, users with a profile, groups (classes) and memberships.
+"""People tables: schools, users with a profile, groups (classes), memberships,
+subjects, the subjects a teacher teaches and the links between parents and children.
 
-Rubrics, roles and grants arrive with their own issue; this module holds what
-authentication and the per-user spaces need today.
+Rubrics, roles, grants and invitations are in :mod:`acl.rubric_models`.
 """
 
 from __future__ import annotations
@@ -77,3 +77,30 @@ class Membership(Base):
     __tablename__ = "memberships"
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+class Subject(Base):
+    """A discipline (matière) of a school, by its short code (``MATHS``) and name."""
+
+    __tablename__ = "subjects"
+    __table_args__ = (UniqueConstraint("school_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class TeacherSubject(Base):
+    """A subject a teacher teaches (what a population's subject part matches)."""
+
+    __tablename__ = "teacher_subjects"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+
+
+class ParentLink(Base):
+    """A parent (responsable légal) of a student."""
+
+    __tablename__ = "parent_links"
+    parent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)

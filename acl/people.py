@@ -15,7 +15,17 @@ from sqlalchemy.orm import Session
 
 from davserver.errors import BadRequest, Conflict, NotFound
 
-from .models import Group, GroupKind, Membership, Profile, School, User
+from .models import (
+    Group,
+    GroupKind,
+    Membership,
+    ParentLink,
+    Profile,
+    School,
+    Subject,
+    TeacherSubject,
+    User,
+)
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
@@ -161,5 +171,47 @@ def ensure_group(session: Session, school_id: int, name: str, kind: str = "class
 
 
 def add_member(session: Session, group_id: int, user_id: int) -> None:
+    """Put a user in a group or class (idempotent)."""
     if session.get(Membership, (group_id, user_id)) is None:
         session.add(Membership(group_id=group_id, user_id=user_id))
+
+
+def ensure_subject(session: Session, school_id: int, code: str, name: str | None = None) -> int:
+    """Return the id of a school's subject by code, creating it if absent."""
+    found = session.scalar(select(Subject).where(Subject.school_id == school_id,
+                                                 Subject.code == code))
+    if found is None:
+        found = Subject(school_id=school_id, code=code, name=name or code)
+        session.add(found)
+        session.flush()
+    elif name and found.name != name:
+        found.name = name
+    return found.id
+
+
+def add_teacher_subject(session: Session, user_id: int, subject_id: int) -> None:
+    """Record that a teacher teaches a subject (idempotent)."""
+    if session.get(TeacherSubject, (user_id, subject_id)) is None:
+        session.add(TeacherSubject(user_id=user_id, subject_id=subject_id))
+
+
+def link_parent(session: Session, parent_id: int, child_id: int) -> None:
+    """Record that ``parent_id`` is a parent of the student ``child_id`` (idempotent)."""
+    if parent_id == child_id:
+        raise BadRequest("a user cannot be their own parent")
+    if session.get(ParentLink, (parent_id, child_id)) is None:
+        session.add(ParentLink(parent_id=parent_id, child_id=child_id))
+
+
+def children_of(session: Session, parent_id: int) -> list[int]:
+    """User ids of a parent's children."""
+    return list(session.scalars(select(ParentLink.child_id)
+                                .where(ParentLink.parent_id == parent_id)))
+
+
+def logins_of(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """Logins by user id (one query); unknown ids are left out."""
+    if not user_ids:
+        return {}
+    rows = session.execute(select(User.id, User.login).where(User.id.in_(user_ids)))
+    return {uid: login for uid, login in rows}

@@ -1,11 +1,11 @@
 """WsgiDAV providers over one node/blob store (DESIGN.md: ``providers/``)."""
 
+from .access import PRINCIPAL_KEY
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
 from .dav import EntProvider
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY
 from .locks import SqlLockStorage
-from .resources import PRINCIPAL_KEY
 from .store import NodeInfo, SpaceInfo, Store
 
 __all__ = [

@@ -4,8 +4,10 @@ Spaces are top collections of one provider, not separate WsgiDAV shares, so COPY
 and MOVE between them work (DESIGN.md, "One DAV request"). The files and folders
 inside a space are in :mod:`providers.resources`.
 
-``/dav/``                  :class:`VirtualRoot` (the signed-in user's drive)
-``/dav/porte-documents/``  their documents space (a folder resource at its root)
+``/dav/``                    :class:`VirtualRoot` (the signed-in user's drive)
+``/dav/porte-documents/``    their documents space (a folder resource at its root)
+``/dav/rubriques/``          :class:`RubricsRoot`: the rubrics they see
+``/dav/rubriques/<slug>/``   that rubric's space (shared folders)
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVProvider
 
 import acl
-from acl import Principal
 
+from .access import RequestAccess
 from .errors import dav_errors
 from .guards import guarded_request
 from .locks import SqlLockStorage
 from .names import join_path, split_path
-from .resources import PRINCIPAL_KEY, RESOLVED_KEY, make_resource, space_ref
+from .resources import RESOLVED_KEY, make_resource, node_ref, privilege_set
 from .store import SpaceInfo, Store
 
-# Top collection name → space kind. Rubrics and binder arrive with their issues.
-TOP_SPACES = {"porte-documents": "documents"}
+DOCUMENTS = "porte-documents"
+RUBRICS = "rubriques"
+# The top collections of /dav/, in listing order. The binder arrives with its issue.
+TOP_COLLECTIONS = (DOCUMENTS, RUBRICS)
 
 
 class EntProvider(DAVProvider):
@@ -73,47 +77,50 @@ class EntProvider(DAVProvider):
 
     # --- resolution -----------------------------------------------------------
 
-    def space_for(self, top: str, environ: dict[str, Any]) -> SpaceInfo | None:
-        """The space behind a top collection name for this request's user, or None."""
-        kind = TOP_SPACES.get(top)
-        principal: Principal | None = environ.get(PRINCIPAL_KEY)
-        if kind is None or principal is None:
-            return None
-        cache = environ.setdefault("davserver.spaces", {})
-        if kind not in cache:
-            cache[kind] = self.store.ensure_space(kind, owner_id=principal.id,
-                                                  profile=principal.profile.value)
-        return cache[kind]
+    def access(self, environ: dict[str, Any]) -> RequestAccess:
+        """This request's view of the signed-in user's spaces."""
+        access = RequestAccess.of(self.store, environ)
+        if access is None:  # the authenticator runs first: this is a wiring error
+            raise DAVError(HTTP_FORBIDDEN, "nobody is signed in")
+        return access
 
     def locate(self, path: str, environ: dict[str, Any]) -> tuple[SpaceInfo, str] | None:
-        """Provider path → (space, space-relative NFC path), or None outside any space."""
+        """Provider path → (space, space-relative NFC path), or None outside any space
+        (and for a rubric the user does not see)."""
         segments = split_path(path)
         if not segments:
             return None
-        space = self.space_for(segments[0], environ)
-        if space is None:
-            return None
-        return space, join_path(segments[1:])
+        if segments[0] == DOCUMENTS:
+            return self.access(environ).personal_space("documents"), join_path(segments[1:])
+        if segments[0] == RUBRICS and len(segments) > 1:
+            space = self.access(environ).rubric_space(segments[1])
+            return (space, join_path(segments[2:])) if space else None
+        return None
 
     def get_resource_inst(self, path: str, environ: dict[str, Any]) -> Any:
-        """Resource at ``path`` (share-relative, decoded), or None (404). One query."""
+        """Resource at ``path`` (share-relative, decoded), or None (404). One query for
+        the node and the folders above it."""
         cache: dict[str, Any] = environ.setdefault(RESOLVED_KEY, {})
         if path in cache:
             return cache[path]
-        if not split_path(path):
-            res: Any = VirtualRoot(path or "/", environ)
+        segments = split_path(path)
+        res: Any = None
+        if not segments:
+            res = VirtualRoot(path or "/", environ)
+        elif segments == [RUBRICS]:
+            res = RubricsRoot(path, environ)
         else:
             located = self.locate(path, environ)
-            res = None
             if located is not None:
                 space, rel = located
-                # Reading is checked here: a space one may not read does not exist
-                # for them (404, STYLE.md habit 12).
-                if acl.allowed(environ[PRINCIPAL_KEY].id, "read", space_ref(space)):
-                    with dav_errors():
-                        node = self.store.resolve(space.id, rel)
-                    if node is not None:
-                        res = make_resource(path, environ, space, node)
+                with dav_errors():
+                    nodes = self.store.resolve_chain(space.id, rel)
+                chain = tuple(node_ref(n) for n in nodes)
+                # What the user may not read does not exist for them (404, STYLE.md
+                # habit 12): a pending file is not even listed for a visitor.
+                if (nodes and nodes[-1].path == rel and acl.allowed(
+                        self.access(environ).standing(space), "read", chain)):
+                    res = make_resource(path, environ, space, nodes[-1], chain)
         cache[path] = res
         return res
 
@@ -158,17 +165,13 @@ def rewrite_if_tags(header: str, ref_url_of: Callable[[str], str | None]) -> str
     return "".join(out)
 
 
-class VirtualRoot(DAVCollection):
-    """``/dav/``: lists the user's spaces. Read-only; cannot be locked."""
+class _ReadOnlyListing(DAVCollection):
+    """A collection of the drive that only lists spaces: read-only, not lockable."""
 
-    def get_member_names(self) -> list[str]:
-        return list(TOP_SPACES)
+    refusal = "Only the spaces live here; open one of them."
 
     def get_member(self, name: str) -> Any:
         return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)
-
-    def get_display_name(self) -> str:
-        return "ENT"
 
     def prevent_locking(self) -> bool:
         return True
@@ -177,9 +180,38 @@ class VirtualRoot(DAVCollection):
         return "/-" + quote(self.path)
 
     def create_empty_resource(self, name: str) -> Any:
-        raise DAVError(HTTP_FORBIDDEN, "Only the spaces live here; open one of them.")
+        raise DAVError(HTTP_FORBIDDEN, self.refusal)
 
     def create_collection(self, name: str) -> None:
-        raise DAVError(HTTP_FORBIDDEN, "Only the spaces live here; open one of them.")
+        raise DAVError(HTTP_FORBIDDEN, self.refusal)
+
+    def get_property_value(self, name: str) -> Any:
+        if name == "{DAV:}current-user-privilege-set":
+            return privilege_set(["read"])
+        return super().get_property_value(name)
+
+
+class VirtualRoot(_ReadOnlyListing):
+    """``/dav/``: lists the user's top collections."""
+
+    def get_member_names(self) -> list[str]:
+        return list(TOP_COLLECTIONS)
+
+    def get_display_name(self) -> str:
+        return "ENT"
+
+
+class RubricsRoot(_ReadOnlyListing):
+    """``/dav/rubriques/``: the rubrics with shared folders where the user holds a
+    role (on the rubric or one of its folders), by slug. Rubric management is not a
+    file operation: it is done with ``davserver rubric`` (and later in the browser)."""
+
+    refusal = "Rubrics are created by their managers, not as folders."
+
+    def get_member_names(self) -> list[str]:
+        return list(self.provider.access(self.environ).rubrics())
+
+    def get_display_name(self) -> str:
+        return "Rubriques"
 
 

@@ -59,6 +59,9 @@ class Node(Base):
         Index("ix_nodes_path", "path", postgresql_using="hash"),
         Index("ix_nodes_space", "space_id"),
         Index("ix_nodes_blob", "blob_id"),
+        # Ids are never reused (SQLite reuses the highest deleted rowid otherwise):
+        # a folder's grants (acl) refer to it by id.
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id"))
@@ -75,6 +78,10 @@ class Node(Base):
     created: Mapped[float] = mapped_column(Float)
     modified: Mapped[float] = mapped_column(Float)
     dead_props: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Who added the file or folder, and whether it is published (rubric spaces: a
+    # writer's additions wait for a moderator). Personal spaces: owner, published.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class DavLock(Base):

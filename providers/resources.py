@@ -23,14 +23,15 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 
 import acl
 import quotas
-from acl import SpaceRef
+from acl import NodeRef, Standing
 from davserver.errors import BadRequest
 
+from .access import RequestAccess
 from .blobs import BlobWriter
 from .errors import dav_errors
 from .guards import CLOSE_CONNECTION_KEY, CREATED_KEY, OC_MTIME_KEY
-from .names import validate_name
-from .store import NodeInfo, SpaceInfo, Store
+from .names import parent_of, validate_name
+from .store import NodeInfo, SpaceInfo, Stamp, Store
 
 if TYPE_CHECKING:
     from .dav import EntProvider
@@ -39,7 +40,11 @@ OC_NS = "http://owncloud.org/ns"
 OC_CHECKSUMS = f"{{{OC_NS}}}checksums"
 MS_NS = "urn:schemas-microsoft-com:"
 QUOTA_PROPS = ("{DAV:}quota-used-bytes", "{DAV:}quota-available-bytes")
-PRINCIPAL_KEY = "davserver.principal"
+# Our own properties (rubric spaces): publication state and author of each node.
+ENT_NS = "urn:ent-davserver:ns"
+PUBLICATION_STATE = f"{{{ENT_NS}}}publication-state"
+AUTHOR = f"{{{ENT_NS}}}author"
+PRIVILEGE_SET = "{DAV:}current-user-privilege-set"
 RESOLVED_KEY = "davserver.resolved"
 _USAGE_KEY = "davserver.usage"
 # An early 507 on a body larger than this closes the connection instead of reading
@@ -60,8 +65,19 @@ def parse_http_time(value: str | int | float) -> float:
         raise BadRequest(f"not an HTTP date: {text!r}") from exc
 
 
-def space_ref(space: SpaceInfo) -> SpaceRef:
-    return SpaceRef(space.kind, space.owner_id)
+def node_ref(node: NodeInfo) -> NodeRef:
+    """What ``acl`` decisions need of a node."""
+    return NodeRef(node.id, node.author_id, node.published)
+
+
+def privilege_set(names: list[str]) -> Any:
+    """RFC 3744 §5.4 ``current-user-privilege-set``; ``publish`` and ``manage`` are ours
+    (RFC 3744 §3.12 lets a server add privileges in its own namespace)."""
+    root = etree.Element(PRIVILEGE_SET)
+    for name in names:
+        ns = "DAV:" if name in acl.DAV_PRIVILEGES else ENT_NS
+        etree.SubElement(etree.SubElement(root, "{DAV:}privilege"), f"{{{ns}}}{name}")
+    return root
 
 
 def forget_resolved(environ: dict[str, Any]) -> None:
@@ -70,11 +86,13 @@ def forget_resolved(environ: dict[str, Any]) -> None:
     environ.pop(_USAGE_KEY, None)
 
 
-def make_resource(path: str, environ: dict[str, Any], space: SpaceInfo,
-                  node: NodeInfo) -> FolderResource | FileResource:
+def make_resource(path: str, environ: dict[str, Any], space: SpaceInfo, node: NodeInfo,
+                  chain: tuple[NodeRef, ...]) -> FolderResource | FileResource:
+    """The resource of ``node``; ``chain`` holds the nodes from the space root down to
+    it (``node`` last), for access decisions."""
     if node.is_collection:
-        return FolderResource(path, environ, space, node)
-    return FileResource(path, environ, space, node)
+        return FolderResource(path, environ, space, node, chain)
+    return FileResource(path, environ, space, node, chain)
 
 
 class SpaceResourceMixin:
@@ -85,18 +103,55 @@ class SpaceResourceMixin:
     provider: EntProvider
     is_collection: bool
 
-    def _init_node(self, space: SpaceInfo, node: NodeInfo | None, rel_path: str) -> None:
+    def _init_node(self, space: SpaceInfo, node: NodeInfo | None, rel_path: str,
+                   chain: tuple[NodeRef, ...]) -> None:
         self.space = space
         self.node = node
         self.rel_path = rel_path
+        self.chain = chain
 
     @property
     def store(self) -> Store:
         return self.provider.store
 
-    def _require(self, privilege: str, space: SpaceInfo | None = None) -> None:
+    @property
+    def access(self) -> RequestAccess:
+        return self.provider.access(self.environ)
+
+    def _standing(self, space: SpaceInfo | None = None) -> Standing:
+        return self.access.standing(space or self.space)
+
+    def _require(self, privilege: str, chain: tuple[NodeRef, ...] | None = None,
+                 space: SpaceInfo | None = None) -> None:
+        """Raise 403 (or 404 when unreadable) unless the user holds ``privilege`` on
+        the last node of ``chain`` (default: this resource) in ``space``."""
         with dav_errors():
-            acl.require(self.environ[PRINCIPAL_KEY].id, privilege, space_ref(space or self.space))
+            acl.require(self._standing(space), privilege,
+                        self.chain if chain is None else chain)
+
+    def _allowed(self, privilege: str) -> bool:
+        return acl.allowed(self._standing(), privilege, self.chain)
+
+    def _stamp(self, space: SpaceInfo | None = None,
+               chain: tuple[NodeRef, ...] | None = None) -> Stamp:
+        """Author and publication state of what the user adds under ``chain``."""
+        return Stamp(self.access.principal.id, acl.publishes_at_once(
+            self._standing(space), self.chain if chain is None else chain))
+
+    def _require_subtree(self, privilege: str) -> None:
+        """``privilege`` on this node and, when it does not reach every node (a writer
+        removes their own things only), on each node below it too."""
+        self._require(privilege)
+        if not self.is_collection or self.node is None:
+            return
+        standing = self._standing()
+        probe = (*self.chain, NodeRef(None, author_id=-1, published=False))
+        if acl.allowed(standing, privilege, probe):
+            return  # reaches other people's pending nodes: reaches everything
+        for node in self.store.descendants(self.node):
+            if not acl.allowed(standing, privilege, (*self.chain, node_ref(node))):
+                raise DAVError(HTTP_FORBIDDEN, f"{privilege} is not granted on "
+                               f"everything inside: {node.path} is someone else's")
 
     def _changed(self) -> None:
         forget_resolved(self.environ)
@@ -128,11 +183,19 @@ class SpaceResourceMixin:
                  if not (is_allprop and n in QUOTA_PROPS)]  # RFC 4918 §9.1: not in allprop
         if self.node:
             names.extend(self.node.dead_props)
+        if self.space.kind == "rubric":
+            names.extend((PUBLICATION_STATE, AUTHOR))
         return names
 
     def get_property_value(self, name: str) -> Any:
         if self.node and name in self.node.dead_props:
             return xml_tools.string_to_xml(self.node.dead_props[name])
+        if name == PRIVILEGE_SET:
+            return privilege_set(acl.privileges(self._standing(), self.chain))
+        if name == PUBLICATION_STATE and self.node:
+            return "published" if self.node.published else "pending"
+        if name == AUTHOR and self.node and self.node.author_id is not None:
+            return self.access.logins({self.node.author_id}).get(self.node.author_id)
         if name == OC_CHECKSUMS and self.node and not self.node.is_collection:
             return _checksums_element(self.node)
         if name in QUOTA_PROPS and not self.is_collection:
@@ -151,7 +214,9 @@ class SpaceResourceMixin:
         if value is not None and name in ("{DAV:}getlastmodified",
                                           f"{{{MS_NS}}}Win32LastModifiedTime"):
             return self.set_last_modified(self.path, value.text, dry_run=dry_run)
-        if name.startswith("{DAV:}") or name == OC_CHECKSUMS:
+        if name == PUBLICATION_STATE and self.space.kind == "rubric":
+            return self._set_publication(value, dry_run=dry_run)
+        if name.startswith("{DAV:}") or name in (OC_CHECKSUMS, AUTHOR):
             raise DAVError(HTTP_FORBIDDEN, err_condition=PRECONDITION_CODE_ProtectedProperty)
         self._require("write-properties")
         if dry_run or self.node is None:
@@ -161,6 +226,18 @@ class SpaceResourceMixin:
             self.store.patch_dead_props(self.node, {name: text})
         self._changed()
         return None
+
+    def _set_publication(self, value: Any, *, dry_run: bool) -> None:
+        """A moderator publishes (``published``) or withdraws (``pending``) a node."""
+        self._require("publish")
+        text = (value.text or "").strip() if value is not None else ""
+        if text not in ("published", "pending"):
+            raise DAVError(HTTP_BAD_REQUEST, "publication-state is 'published' or "
+                           "'pending'")
+        if not dry_run and self.node is not None:
+            with dav_errors():
+                self.store.set_published(self.node, text == "published")
+            self._changed()
 
     def set_last_modified(self, dest_path: str, time_stamp: Any, *, dry_run: bool) -> bool:
         """Set the modification time from an HTTP date or epoch seconds (sync clients,
@@ -180,43 +257,82 @@ class SpaceResourceMixin:
 
     def delete(self) -> None:
         """Delete this resource and all below it in one transaction (RFC 4918 §9.6)."""
-        self._require("unbind")
+        self._require_subtree("unbind")
         assert self.node is not None
         with dav_errors():
             self.store.delete(self.node)
         self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]
         self._changed()
 
-    def _destination(self, dest_path: str) -> tuple[SpaceInfo, str, Any]:
+    def _destination(self, dest_path: str) -> tuple[SpaceInfo, str, Any, Stamp]:
+        """Check the user may create at ``dest_path`` (bind on its folder) and replace
+        what is there (unbind); return its space, path, resource and the stamp of
+        what arrives there."""
         located = self.provider.locate(dest_path, self.environ)
         if located is None:
             raise DAVError(HTTP_FORBIDDEN, "The destination is not inside a space.")
         space, rel = located
-        self._require("bind", space)
+        if rel == "":
+            raise DAVError(HTTP_FORBIDDEN, "The destination is the root of a space.")
+        folder_path = parent_of(rel)[0]
+        with dav_errors():
+            nodes = self.store.resolve_chain(space.id, folder_path)
+        chain = tuple(node_ref(n) for n in nodes)
+        if not nodes or nodes[-1].path != folder_path or not acl.allowed(
+                self._standing(space), "read", chain):
+            raise DAVError(409, "The destination folder does not exist.")
+        self._require("bind", chain, space)
         existing = self.provider.get_resource_inst(dest_path, self.environ)
-        return space, rel, existing
+        if existing is not None:
+            existing._require_subtree("unbind")
+        elif self.store.resolve(space.id, rel) is not None:
+            # Something the user may not see has that name: never replace it blindly.
+            raise DAVError(409, "That name is taken in the destination folder.")
+        return space, rel, existing, self._stamp(space, chain)
 
     def handle_copy(self, dest_path: str, *, depth_infinity: bool) -> bool:
         """COPY natively in one transaction; blobs are shared (RFC 4918 §9.8).
         ``Depth: 0`` on a folder copies the folder without its members."""
         self._require("read")
-        space, rel, existing = self._destination(dest_path)
+        space, rel, existing, stamp = self._destination(dest_path)
         assert self.node is not None
         with dav_errors():
-            self.store.copy(self.node, space.id, rel, recursive=depth_infinity)
+            self.store.copy(self.node, space.id, rel, recursive=depth_infinity,
+                            stamp=stamp, only=self._readable_subtree(depth_infinity))
         self._finish_transfer(existing)
         return True
 
     def handle_move(self, dest_path: str) -> bool:
         """MOVE natively: rows change, bytes do not; locks stay behind (RFC 4918 §9.9)."""
-        self._require("unbind")
-        space, rel, existing = self._destination(dest_path)
+        self._require_subtree("unbind")
+        space, rel, existing, stamp = self._destination(dest_path)
         assert self.node is not None
         with dav_errors():
-            self.store.move(self.node, space.id, rel)
+            self.store.move(self.node, space.id, rel, stamp=stamp)
         self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]
         self._finish_transfer(existing)
         return True
+
+    def _readable_subtree(self, recursive: bool) -> set[int] | None:
+        """Ids of the nodes of this folder's subtree the user may read, when some are
+        hidden from them (a copy takes only what its author could see); None: all."""
+        if not (recursive and self.is_collection and self.node is not None):
+            return None
+        standing = self._standing()
+        probe = (*self.chain, NodeRef(None, author_id=-1, published=False))
+        if acl.allowed(standing, "read", probe):
+            return None
+        by_id = {self.node.id: self.chain}
+        visible = {self.node.id}
+        for node in self.store.descendants(self.node):  # parents come first
+            above = by_id.get(node.parent_id or -1)
+            if above is None:
+                continue
+            chain = (*above, node_ref(node))
+            if acl.allowed(standing, "read", chain):
+                by_id[node.id] = chain
+                visible.add(node.id)
+        return visible
 
     def _finish_transfer(self, existing: Any) -> None:
         if existing is not None:
@@ -237,16 +353,31 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
     """A folder of a space (the space root included)."""
 
     def __init__(self, path: str, environ: dict[str, Any], space: SpaceInfo,
-                 node: NodeInfo) -> None:
+                 node: NodeInfo, chain: tuple[NodeRef, ...]) -> None:
         super().__init__(path, environ)
-        self._init_node(space, node, node.path)
+        self._init_node(space, node, node.path, chain)
 
-    def _member(self, node: NodeInfo) -> FolderResource | FileResource:
-        return make_resource(util.join_uri(self.path, node.name), self.environ, self.space, node)
+    def visible_children(self) -> list[tuple[NodeInfo, tuple[NodeRef, ...]]]:
+        """Members the user may read, with their chains, ordered by name; one query.
+        A hidden member is left out, never an error for the whole listing (the ACL
+        form of BUG-08 in shared/cases/client-interop.md)."""
+        assert self.node is not None
+        standing = self._standing()
+        members = []
+        for node in self.store.children(self.node):
+            chain = (*self.chain, node_ref(node))
+            if acl.allowed(standing, "read", chain):
+                members.append((node, chain))
+        if self.space.kind == "rubric":  # authors' logins for the listing, one query
+            self.access.logins({n.author_id for n, _ in members if n.author_id is not None})
+        return members
 
     def get_member_names(self) -> list[str]:
-        assert self.node is not None
-        return [n.name for n in self.store.children(self.node)]
+        return [n.name for n, _ in self.visible_children()]
+
+    def prevent_locking(self) -> bool:
+        """Only who may create here may lock the folder."""
+        return not self._allowed("bind")
 
     # RFC 4331: every folder of a space reports the space's figures.
     def get_used_bytes(self) -> int:
@@ -261,9 +392,9 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
         return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)
 
     def get_member_list(self) -> list[Any]:
-        """All members from one query (WsgiDAV would resolve each name again)."""
-        assert self.node is not None
-        return [self._member(n) for n in self.store.children(self.node)]
+        """Readable members from one query (WsgiDAV would resolve each name again)."""
+        return [make_resource(util.join_uri(self.path, node.name), self.environ, self.space,
+                              node, chain) for node, chain in self.visible_children()]
 
     def get_descendants(self, *, collections: bool = True, resources: bool = True,
                         depth_first: bool = False, depth: str = "infinity",
@@ -276,12 +407,14 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
         assert self.node is not None
         by_id: dict[int, Any] = {self.node.id: self}
         found: list[Any] = []
+        standing = self._standing()
         for node in self.store.descendants(self.node):  # parents come before members
             parent = by_id.get(node.parent_id or -1)
-            if parent is None:
+            chain = (*parent.chain, node_ref(node)) if parent is not None else ()
+            if parent is None or not acl.allowed(standing, "read", chain):
                 continue
             res = make_resource(util.join_uri(parent.path, node.name), self.environ,
-                                self.space, node)
+                                self.space, node, chain)
             by_id[node.id] = res
             if (collections and node.is_collection) or (resources and not node.is_collection):
                 found.append(res)
@@ -299,18 +432,21 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
         with dav_errors():
             validate_name(name)
             if self.environ.get("REQUEST_METHOD") == "PUT":
-                return FileResource(path, self.environ, self.space, None,
+                return FileResource(path, self.environ, self.space, None, self.chain,
                                     rel_path=self.rel_path + "/" + name)
-            node = self.store.create_empty(self.space.id, self.rel_path + "/" + name)
+            node = self.store.create_empty(self.space.id, self.rel_path + "/" + name,
+                                           self._stamp())
         self._changed()
-        return FileResource(path, self.environ, self.space, node)
+        return FileResource(path, self.environ, self.space, node,
+                            (*self.chain, node_ref(node)))
 
     def create_collection(self, name: str) -> None:
         """MKCOL (RFC 4918 §9.3); honours ``X-OC-Mtime``."""
         self._require("bind")
         mtime = self.environ.get(OC_MTIME_KEY)
         with dav_errors():
-            self.store.make_collection(self.space.id, self.rel_path + "/" + name, mtime)
+            self.store.make_collection(self.space.id, self.rel_path + "/" + name, mtime,
+                                       self._stamp())
         self._changed()
 
 
@@ -348,13 +484,20 @@ def _announced_size(environ: dict[str, Any]) -> int | None:
 
 
 class FileResource(SpaceResourceMixin, DAVNonCollection):
-    """A file of a space. ``node`` is None while a new file's first PUT is streaming."""
+    """A file of a space. ``node`` is None while a new file's first PUT is streaming;
+    ``chain`` then ends at its folder."""
 
     def __init__(self, path: str, environ: dict[str, Any], space: SpaceInfo,
-                 node: NodeInfo | None, *, rel_path: str | None = None) -> None:
+                 node: NodeInfo | None, chain: tuple[NodeRef, ...], *,
+                 rel_path: str | None = None) -> None:
         super().__init__(path, environ)
-        self._init_node(space, node, node.path if node else (rel_path or ""))
+        self._init_node(space, node, node.path if node else (rel_path or ""), chain)
         self._upload: _Upload | None = None
+
+    def prevent_locking(self) -> bool:
+        """Only who may change the file may lock it (a visitor's lock would block
+        everyone's writes)."""
+        return self.node is not None and not self._allowed("write-content")
 
     def get_content_length(self) -> int:
         return self.node.size if self.node else 0
@@ -380,7 +523,8 @@ class FileResource(SpaceResourceMixin, DAVNonCollection):
 
         The quota is checked before any byte is read: an announced size reserves
         its growth or gets 507 (RFC 4918 §11.5, RFC 4331 ``quota-not-exceeded``)."""
-        self._require("write-content")
+        if self.node is not None:  # a new file's bind was checked by its folder
+            self._require("write-content")
         old_size = self.node.size if self.node else 0
         announced = _announced_size(self.environ)
         reserved = max(0, announced - old_size) if announced is not None else 0
@@ -421,5 +565,6 @@ class FileResource(SpaceResourceMixin, DAVNonCollection):
             self.node = self.store.commit_write(
                 self.space.id, self.rel_path, info,
                 mtime=self.environ.get(OC_MTIME_KEY), reserved=upload.reserved,
+                stamp=self._stamp(chain=self.chain[:-1] if self.node else self.chain),
             )
         self._changed()

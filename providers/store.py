@@ -63,6 +63,17 @@ class NodeInfo:
     created: float
     modified: float
     dead_props: dict[str, str] = field(default_factory=dict)
+    author_id: int | None = None
+    published: bool = True
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Who adds nodes and in which publication state (rubric spaces: a writer's
+    additions wait for a moderator, see ``acl.publishes_at_once``)."""
+
+    author_id: int | None
+    published: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,8 @@ def _info(node: Node, blob_key: str | None) -> NodeInfo:
     return NodeInfo(
         node.id, node.space_id, node.parent_id, node.name, node.path, node.is_collection,
         node.size, node.content_type, node.etag, node.sha1, node.md5, blob_key,
-        node.created, node.modified, dict(node.dead_props or {}),
+        node.created, node.modified, dict(node.dead_props or {}), node.author_id,
+        node.published if node.published is not None else True,
     )
 
 
@@ -182,6 +194,27 @@ class Store:
             ).first()
             return _info(row[0], row[1]) if row else None
 
+    def resolve_chain(self, space_id: int, path: str) -> list[NodeInfo]:
+        """The nodes from the space root down to ``path``, root first, in one query.
+        Shorter than the path's depth + 1 when a segment is missing (the last node
+        is then not the one asked for: compare its ``path``)."""
+        if "\x00" in path:
+            return []
+        segments = path.split("/")[1:] if path else []
+        prefixes = [""] + ["/" + "/".join(segments[:i + 1]) for i in range(len(segments))]
+        with self.db.transaction(write=False) as s:
+            rows = s.execute(
+                select(*_COLUMNS).outerjoin(Blob, Node.blob_id == Blob.id)
+                .where(Node.space_id == space_id, Node.path.in_(prefixes))
+            ).all()
+        found = {n.path: _info(n, k) for n, k in rows}
+        chain = []
+        for prefix in prefixes:
+            if prefix not in found:
+                break
+            chain.append(found[prefix])
+        return chain
+
     def children(self, node: NodeInfo) -> list[NodeInfo]:
         """Members of a folder, ordered by name. One query."""
         with self.db.transaction(write=False) as s:
@@ -218,35 +251,41 @@ class Store:
             raise Conflict("the parent folder does not exist")
         return parent, name
 
-    def make_collection(self, space_id: int, path: str, mtime: float | None = None) -> NodeInfo:
-        """Create a folder. Raises ``Conflict`` (409) without parent, ``BadRequest`` for
-        a bad name, ``Conflict`` if the name is taken."""
+    def make_collection(self, space_id: int, path: str, mtime: float | None = None,
+                        stamp: Stamp | None = None) -> NodeInfo:
+        """Create a folder (by ``stamp``'s author, in its state). Raises ``Conflict``
+        (409) without parent, ``BadRequest`` for a bad name, ``Conflict`` if the name is
+        taken."""
+        stamp = stamp or Stamp(None)
         try:
             with self.db.transaction() as s:
                 parent, name = self._parent(s, space_id, path)
                 now = time.time()
                 node = Node(space_id=space_id, parent_id=parent.id, name=name,
                             path=parent.path + "/" + name, is_collection=True, size=0,
-                            created=now, modified=mtime or now, dead_props={})
+                            created=now, modified=mtime or now, dead_props={},
+                            author_id=stamp.author_id, published=stamp.published)
                 s.add(node)
                 s.flush()
                 return _info(node, None)
         except IntegrityError as exc:
             raise Conflict("a member with that name already exists") from exc
 
-    def create_empty(self, space_id: int, path: str) -> NodeInfo:
+    def create_empty(self, space_id: int, path: str, stamp: Stamp | None = None) -> NodeInfo:
         """Create a 0-byte file (LOCK on an unmapped URL, RFC 4918 §7.3)."""
-        return self.commit_write(space_id, path, None)
+        return self.commit_write(space_id, path, None, stamp=stamp)
 
     def new_writer(self) -> BlobWriter:
         """Start streaming new content; pass the finished info to :meth:`commit_write`."""
         return self.blobs.writer()
 
     def commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
-                     *, mtime: float | None = None, reserved: int = 0) -> NodeInfo:
+                     *, mtime: float | None = None, reserved: int = 0,
+                     stamp: Stamp | None = None) -> NodeInfo:
         """Point the file at ``path`` (created if missing) at a finished blob, in one
         transaction with the usage charge (which releases ``reserved`` bytes held by
-        :meth:`reserve`). ``blob=None`` means empty content.
+        :meth:`reserve`). ``blob=None`` means empty content. A new file gets
+        ``stamp``'s author; new content gets its publication state.
 
         On any failure the new blob is deleted, the reservation released and the old
         content stays. Raises ``Conflict`` (409: missing parent, or a folder there),
@@ -254,9 +293,11 @@ class Store:
         """
         try:
             try:
-                info, old_key = self._commit_write(space_id, path, blob, mtime, reserved)
+                info, old_key = self._commit_write(space_id, path, blob, mtime, reserved,
+                                                   stamp or Stamp(None))
             except IntegrityError:  # a concurrent PUT created the name first: overwrite it
-                info, old_key = self._commit_write(space_id, path, blob, mtime, reserved)
+                info, old_key = self._commit_write(space_id, path, blob, mtime, reserved,
+                                                   stamp or Stamp(None))
         except BaseException:
             self._discard_blob(blob)
             self.release(space_id, reserved)
@@ -270,7 +311,8 @@ class Store:
             self.blobs.delete(blob.key)
 
     def _commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
-                      mtime: float | None, reserved: int) -> tuple[NodeInfo, str | None]:
+                      mtime: float | None, reserved: int,
+                      stamp: Stamp) -> tuple[NodeInfo, str | None]:
         now = time.time()
         with self.db.transaction() as s:
             parent, name = self._parent(s, space_id, path)
@@ -289,8 +331,9 @@ class Store:
             if node is None:
                 node = Node(space_id=space_id, parent_id=parent.id, name=name,
                             path=parent.path + "/" + name, is_collection=False,
-                            created=now, dead_props={})
+                            created=now, dead_props={}, author_id=stamp.author_id)
                 s.add(node)
+            node.published = stamp.published
             node.size = size
             node.blob_id = blob_row.id if blob_row else None
             node.sha1 = blob.sha1 if blob else EMPTY_SHA1
@@ -368,18 +411,23 @@ class Store:
         keys = self._delete_subtree(s, space_id, parent.path + "/" + name, freed)
         return parent, name, keys
 
-    def copy(self, src: NodeInfo, dst_space: int, dst_path: str, *, recursive: bool) -> None:
+    def copy(self, src: NodeInfo, dst_space: int, dst_path: str, *, recursive: bool,
+             stamp: Stamp | None = None, only: set[int] | None = None) -> None:
         """Copy a file or folder (``recursive``: with its members) to ``dst_path``,
         replacing what is there. Blobs are shared, not copied; the destination space
-        is charged the full size. One transaction."""
+        is charged the full size. The copies are ``stamp``'s (author and state);
+        ``only`` limits the copy to these node ids (what the user may read). One
+        transaction."""
+        stamp = stamp or Stamp(None)
         with self.db.transaction() as s:
             freed: list[int] = []
             parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed)
             new_root = parent.path + "/" + name
             rows = [s.get_one(Node, src.id)]
             if recursive and src.is_collection:
-                rows += list(s.scalars(select(Node).where(
-                    _subtree(src.space_id, src.path), Node.id != src.id)))
+                rows += [r for r in s.scalars(select(Node).where(
+                    _subtree(src.space_id, src.path), Node.id != src.id))
+                    if only is None or r.id in only]
             rows.sort(key=lambda r: r.path.count("/"))  # parents before their members
             new_ids: dict[int, int] = {}
             total = 0
@@ -394,6 +442,7 @@ class Store:
                     content_type=row.content_type, etag=row.etag, sha1=row.sha1, md5=row.md5,
                     blob_id=row.blob_id, created=time.time(), modified=row.modified,
                     dead_props=dict(row.dead_props or {}),
+                    author_id=stamp.author_id, published=stamp.published,
                 )
                 s.add(node)
                 s.flush()
@@ -402,12 +451,18 @@ class Store:
             quotas.charge(s, dst_space, total - sum(freed), self.policy)
         self._delete_blob_files(keys)
 
-    def move(self, src: NodeInfo, dst_space: int, dst_path: str) -> None:
+    def move(self, src: NodeInfo, dst_space: int, dst_path: str,
+             stamp: Stamp | None = None) -> None:
         """Move or rename a file or folder to ``dst_path``, replacing what is there.
         Rows are updated; no byte is copied. Usage moves with the files when the space
-        changes. One transaction."""
+        changes, and the moved nodes take ``stamp`` (author and state) then; inside a
+        space they keep theirs. One transaction."""
         if src.parent_id is None:
             raise Conflict("the root of a space cannot be moved")
+        restamp: dict[str, Any] = {}
+        if dst_space != src.space_id:
+            stamp = stamp or Stamp(None)
+            restamp = {"author_id": stamp.author_id, "published": stamp.published}
         with self.db.transaction() as s:
             freed: list[int] = []
             parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed)
@@ -425,12 +480,12 @@ class Store:
                     .where(Node.space_id == src.space_id,
                            func.substr(Node.path, 1, len(prefix)) == prefix)
                     .values(path=literal(new_root) + func.substr(Node.path, len(src.path) + 1),
-                            space_id=dst_space)
+                            space_id=dst_space, **restamp)
                     .execution_options(synchronize_session=False)
                 )
             s.execute(update(Node).where(Node.id == src.id)
                       .values(parent_id=parent.id, name=name, path=new_root,
-                              space_id=dst_space))
+                              space_id=dst_space, **restamp))
         self._delete_blob_files(keys)
 
     # --- properties ---------------------------------------------------------
@@ -439,6 +494,11 @@ class Store:
         """Set the modification time (UTC epoch seconds), as sync clients ask."""
         with self.db.transaction() as s:
             s.execute(update(Node).where(Node.id == node.id).values(modified=mtime))
+
+    def set_published(self, node: NodeInfo, published: bool) -> None:
+        """Publish or unpublish one file or folder (rubric moderation)."""
+        with self.db.transaction() as s:
+            s.execute(update(Node).where(Node.id == node.id).values(published=published))
 
     def patch_dead_props(self, node: NodeInfo, changes: dict[str, str | None]) -> None:
         """Set (XML string) or remove (None) dead properties, by Clark name."""
