@@ -9,6 +9,9 @@ Forms (relied on by people and scripts)::
     davserver user passwd LOGIN --password-stdin
     davserver user disable LOGIN
     davserver fsck [--repair]
+    davserver quota set|show|report ...          (see davserver/quota_cli.py)
+    davserver rubric add|set|list|show|grant|revoke|invite|publish ...
+    davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
 
 Exit status: 0 success, 1 a finding (fsck) or a refused operation, 2 bad usage or
 configuration.
@@ -32,29 +35,6 @@ from davserver.db import Database
 from davserver.errors import DomainError
 
 log = logging.getLogger("davserver")
-
-DEMO_SCHOOL = "Collège Jean Moulin (démo)"
-# login, profile, display name, class
-DEMO_USERS: list[tuple[str, str, str, str | None]] = [
-    ("direction", "head", "Mme Claire Lefèvre", None),
-    ("admin", "admin", "M. Karim Haddad", None),
-    ("m.dupont", "teacher", "M. Marc Dupont (mathématiques)", None),
-    ("c.bernard", "teacher", "Mme Cécile Bernard (français)", None),
-    ("a.moreau", "teacher", "M. Antoine Moreau (histoire-géographie)", None),
-    ("lucas.petit", "student", "Lucas Petit", "4B"),
-    ("emma.roux", "student", "Emma Roux", "4B"),
-    ("hugo.fournier", "student", "Hugo Fournier", "4B"),
-    ("lea.girard", "student", "Léa Girard", "3A"),
-    ("nathan.morel", "student", "Nathan Morel", "3A"),
-    ("chloe.lambert", "student", "Chloé Lambert", "3A"),
-    ("parent.petit", "parent", "Mme Sophie Petit", None),
-]
-
-
-def demo_password(login: str) -> str:
-    """The demo password of a demo login (printed by ``davserver demo``)."""
-    return f"{login}-demo"
-
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -102,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     fsck = sub.add_parser("fsck", help="check the database against the blob store",
                           parents=[common])
     fsck.add_argument("--repair", action="store_true", help="fix what can be fixed")
+
+    from davserver.rubric_cli import add_parsers
+    add_parsers(sub, common)
     return parser
 
 
@@ -112,7 +95,8 @@ def _read_password() -> str:
     return password
 
 
-def _database(config: Config) -> Database:
+def open_database(config: Config) -> Database:
+    """The configured database with its schema created (data dir made if needed)."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(config.effective_database_url)
     db.create_schema()
@@ -120,7 +104,7 @@ def _database(config: Config) -> Database:
 
 
 def cmd_user(config: Config, args: argparse.Namespace) -> int:
-    db = _database(config)
+    db = open_database(config)
     try:
         with db.transaction() as s:
             if args.action == "add":
@@ -158,30 +142,6 @@ def cmd_fsck(config: Config, args: argparse.Namespace) -> int:
         return 0
     print("fsck: repaired" if args.repair else "fsck: problems found (run with --repair)")
     return 0 if args.repair and not report.dangling else 1
-
-
-def create_demo(config: Config) -> list[str]:
-    """Create the demo school, its classes and users, unless they exist. Returns the
-    demo logins whose demo password still works (changed or disabled ones are left
-    as they are, and not listed)."""
-    db = _database(config)
-    usable = []
-    try:
-        with db.transaction() as s:
-            school = acl.ensure_school(s, DEMO_SCHOOL)
-            for login, profile, name, klass in DEMO_USERS:
-                principal = acl.find_user(s, login)
-                if principal is None:
-                    principal = acl.create_user(s, login, demo_password(login), profile,
-                                                display_name=name, school_id=school)
-                    usable.append(login)
-                elif acl.verify_credentials(s, login, demo_password(login)):
-                    usable.append(login)
-                if klass:
-                    acl.add_member(s, acl.ensure_group(s, school, klass), principal.id)
-    finally:
-        db.dispose()
-    return usable
 
 
 def _serve(config: Config, *, banner: str = "") -> int:
@@ -224,19 +184,6 @@ def _serve(config: Config, *, banner: str = "") -> int:
     return 0
 
 
-def _demo_banner(usable: list[str]) -> str:
-    lines = ["", "Demo school: " + DEMO_SCHOOL, "Mount {url} with one of these logins:"]
-    for login, profile, name, klass in DEMO_USERS:
-        if login in usable:
-            extra = f", {klass}" if klass else ""
-            lines.append(f"  {login:<15} {demo_password(login):<22} {profile}{extra} — {name}")
-    hidden = [login for login, *_ in DEMO_USERS if login not in usable]
-    if hidden:
-        lines.append("(not listed, their password was changed or they were disabled: "
-                     + ", ".join(hidden) + ")")
-    return "\n".join(lines)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -254,8 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(config)
         if args.command == "demo":
+            from davserver.demo import create_demo, demo_banner
             usable = create_demo(config)
-            return _serve(config, banner=_demo_banner(usable))
+            return _serve(config, banner=demo_banner(usable))
         if args.command == "user":
             return cmd_user(config, args)
         if args.command == "fsck":
@@ -263,6 +211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "quota":
             from davserver.quota_cli import cmd_quota
             return cmd_quota(config, args)
+        if args.command == "rubric":
+            from davserver.rubric_cli import cmd_rubric
+            return cmd_rubric(config, args)
+        if args.command == "invitation":
+            from davserver.rubric_cli import cmd_invitation
+            return cmd_invitation(config, args)
     except DomainError as exc:
         print(f"davserver: {exc}", file=sys.stderr)
         return 1

@@ -29,7 +29,9 @@ def _human(n: int) -> str:
 def _space_of(store: Store, target: str) -> tuple[SpaceInfo, str]:
     """The documents space of LOGIN, or the space of rubric:SLUG."""
     if target.startswith("rubric:"):
-        raise NotFound(f"no rubric {target[7:]!r} (rubric spaces are not available yet)")
+        with store.db.transaction(write=False) as s:
+            rubric = acl.get_rubric(s, target[7:])
+        return store.ensure_space("rubric", rubric_id=rubric.id), f"{target} (dossiers partagés)"
     with store.db.transaction(write=False) as s:
         principal = acl.find_user(s, target)
     if principal is None:

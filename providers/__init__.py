@@ -6,10 +6,10 @@ from .dav import EntProvider
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY
 from .locks import SqlLockStorage
-from .store import NodeInfo, SpaceInfo, Store
+from .store import NodeInfo, SpaceInfo, Stamp, Store
 
 __all__ = [
     "CLOSE_CONNECTION_KEY", "PRINCIPAL_KEY", "BlobInfo", "BlobStore", "BlobWriter",
     "EntProvider", "FsckReport",
-    "LocalBlobStore", "NodeInfo", "SpaceInfo", "SqlLockStorage", "Store", "fsck",
+    "LocalBlobStore", "NodeInfo", "SpaceInfo", "SqlLockStorage", "Stamp", "Store", "fsck",
 ]

@@ -24,7 +24,7 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 import acl
 import quotas
 from acl import NodeRef, Standing
-from davserver.errors import BadRequest
+from davserver.errors import BadRequest, Conflict
 
 from .access import RequestAccess
 from .blobs import BlobWriter
@@ -431,6 +431,11 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
         path = util.join_uri(self.path, name)
         with dav_errors():
             validate_name(name)
+            if self.space.kind == "rubric" and self.store.resolve(
+                    self.space.id, self.rel_path + "/" + name) is not None:
+                # Only reached when the user may not see what has that name (a pending
+                # file of someone else): never overwrite it unseen.
+                raise Conflict("That name is taken in this folder.")
             if self.environ.get("REQUEST_METHOD") == "PUT":
                 return FileResource(path, self.environ, self.space, None, self.chain,
                                     rel_path=self.rel_path + "/" + name)

@@ -22,6 +22,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy.orm import Session
+
+from davserver.app import Application, create_app
+from davserver.config import load_config
 
 PG_URL = os.environ.get("DAVSERVER_DATABASE_URL", "")
 PASSWORD = "correct-horse-42"
@@ -85,6 +89,23 @@ class Server:
                  stdin=password + "\n")
         self.users[login] = password
         return password
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction on this server's own database (SQLite or PostgreSQL),
+        for setting up people, rubrics and grants through ``acl`` directly."""
+        with self.app() as app, app.db.transaction() as session:
+            yield session
+
+    @contextmanager
+    def app(self) -> Iterator[Application]:
+        """This server's database and store, opened in the test process (the same
+        files and database as the running server)."""
+        app = create_app(load_config(environ=self.env))
+        try:
+            yield app
+        finally:
+            app.close()
 
     def start(self) -> None:
         assert self.proc is None
