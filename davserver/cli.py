@@ -263,6 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "quota":
             from davserver.quota_cli import cmd_quota
             return cmd_quota(config, args)
+    except ConfigError as exc:  # found while assembling (e.g. web.locale)
+        print(f"davserver: configuration error: {exc}", file=sys.stderr)
+        return 2
     except DomainError as exc:
         print(f"davserver: {exc}", file=sys.stderr)
         return 1
