@@ -5,7 +5,11 @@ the login and password to the server's :class:`CredentialCheck` (in production
 ``davserver.auth.CredentialVerifier``, shared with the DAV side, so every failure
 takes the same constant minimum time whatever failed). The session cookie keeps
 the user's id and login; every request reloads the principal from ``acl``, so a
-renamed or deleted account loses its session at once.
+renamed or deleted account loses its session at once. Two limits of signed-cookie
+sessions, to lift with a server-side session table: a copy of the cookie taken
+before a logout stays valid until ``web.session_lifetime`` of inactivity, and an
+account disabled while signed in keeps its session as long (``acl`` has no
+public "is this user enabled" question yet).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, StringField
@@ -125,10 +130,10 @@ def login_required(view: F) -> F:
     return cast(F, wrapper)
 
 
-def profile_required(*profiles: acl.Profile, reason: str | Callable[[], str] = "") -> \
+def profile_required(*profiles: acl.Profile, reason: str | LazyString = "") -> \
         Callable[[F], F]:
     """Decorator: signed-in users of another profile get the 403 page with ``reason``
-    (a string or a callable returning one, e.g. a lazy translation)."""
+    (a translated string; a lazy one, ``_l("…")``, is rendered in the request)."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
@@ -136,7 +141,7 @@ def profile_required(*profiles: acl.Profile, reason: str | Callable[[], str] = "
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = current_principal()
             if principal is None or principal.profile not in profiles:
-                abort(403, description=str(reason() if callable(reason) else reason) or None)
+                abort(403, description=str(reason) or None)
             return view(*args, **kwargs)
 
         return cast(F, wrapper)

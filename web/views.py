@@ -51,7 +51,7 @@ def documents() -> str:
 
 @bp.get("/binder/")
 @profile_required(acl.Profile.teacher,
-                  reason=lambda: str(_l("Le classeur pédagogique est réservé aux enseignants.")))
+                  reason=_l("Le classeur pédagogique est réservé aux enseignants."))
 def binder() -> str:
     """Classeur pédagogique: private to each teacher (DESIGN.md vocabulary)."""
     return _soon(str(_l("Classeur pédagogique")))
