@@ -120,9 +120,12 @@ def list_users(session: Session) -> list[tuple[Principal, bool]]:
     return [(_principal(u), u.disabled) for u in users]
 
 
-def find_user(session: Session, login: str) -> Principal | None:
+def find_user(session: Session, login: str, *, enabled_only: bool = False) -> Principal | None:
+    """The user with that login (None if absent, or disabled with ``enabled_only``)."""
     user = session.scalar(select(User).where(User.login == login))
-    return _principal(user) if user else None
+    if user is None or (enabled_only and user.disabled):
+        return None
+    return _principal(user)
 
 
 def verify_credentials(session: Session, login: str, password: str) -> Principal | None:

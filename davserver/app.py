@@ -7,7 +7,8 @@
 3. the WsgiDAV application: middleware ErrorPrinter → HTTPAuthenticator (our
    domain controller) → RequestResolver. No dir browser (it costs a resolution per
    request and needs an anonymous asset share); no CORS;
-4. the Flask web layer;
+4. the Flask web layer, sharing the credential verifier (one failure delay and
+   one success cache for DAV and browser sign-ins);
 5. the dispatcher: ``/dav`` and below → WsgiDAV, anything else → Flask.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
@@ -188,7 +189,7 @@ def create_app(config: Config) -> Application:
     wsgidav_logger.handlers.clear()
     wsgidav_logger.propagate = True
     wsgidav_logger.setLevel(logging.NOTSET)
-    web_app = create_web_app()
+    web_app = create_web_app(config, db, verifier)
 
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

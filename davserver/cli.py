@@ -20,11 +20,12 @@ configuration.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cheroot import wsgi
@@ -184,43 +185,50 @@ def _serve(config: Config, *, banner: str = "") -> int:
     return 0
 
 
+def cmd_demo(config: Config, args: argparse.Namespace) -> int:
+    from davserver.demo import create_demo, demo_banner
+
+    usable = create_demo(config)
+    return _serve(config, banner=demo_banner(usable))
+
+
+def _lazy(module: str, name: str) -> Callable[[Config, argparse.Namespace], int]:
+    """A command whose module is imported only when it runs (start-up stays quick)."""
+    def run(config: Config, args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(module), name)(config, args)  # type: ignore[no-any-return]
+    return run
+
+
+COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+    "serve": lambda config, _args: _serve(config),
+    "demo": cmd_demo,
+    "user": cmd_user,
+    "fsck": cmd_fsck,
+    "quota": _lazy("davserver.quota_cli", "cmd_quota"),
+    "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
+    "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load_config(args.config)
-        if args.command == "serve":
-            config = _override_listener(config, args.host, args.port)
-        if args.command == "demo":
-            config = _override_listener(config, None, args.port)
+        if args.command in ("serve", "demo"):
+            config = _override_listener(config, getattr(args, "host", None), args.port)
     except ConfigError as exc:
         print(f"davserver: configuration error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=config.logging.level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        if args.command == "serve":
-            return _serve(config)
-        if args.command == "demo":
-            from davserver.demo import create_demo, demo_banner
-            usable = create_demo(config)
-            return _serve(config, banner=demo_banner(usable))
-        if args.command == "user":
-            return cmd_user(config, args)
-        if args.command == "fsck":
-            return cmd_fsck(config, args)
-        if args.command == "quota":
-            from davserver.quota_cli import cmd_quota
-            return cmd_quota(config, args)
-        if args.command == "rubric":
-            from davserver.rubric_cli import cmd_rubric
-            return cmd_rubric(config, args)
-        if args.command == "invitation":
-            from davserver.rubric_cli import cmd_invitation
-            return cmd_invitation(config, args)
+        return COMMANDS[args.command](config, args)
+    except ConfigError as exc:  # found while assembling (e.g. web.locale)
+        print(f"davserver: configuration error: {exc}", file=sys.stderr)
+        return 2
     except DomainError as exc:
         print(f"davserver: {exc}", file=sys.stderr)
         return 1
-    return 2
 
 
 def _override_listener(config: Config, host: str | None, port: int | None) -> Config:

@@ -75,6 +75,12 @@ class ServerConfig(_Section):
     socket_timeout: int = Field(300, ge=1)
     block_size: int = Field(256 * 1024, ge=4096)
     shutdown_timeout: int = Field(10, ge=0)
+    # Signs the web session cookie. None: a random key generated once and kept in
+    # ``<data_dir>/web-secret-key`` (every process sharing the data dir uses it).
+    secret_key: str | None = Field(None, min_length=32)
+    # Behind a reverse proxy that sets X-Forwarded-Proto (and drops the client's own):
+    # the web layer then takes the scheme from it (Secure cookies under HTTPS).
+    trust_forwarded_proto: bool = False
 
 
 class AuthConfig(_Section):
@@ -129,6 +135,13 @@ class QuotasConfig(_Section):
         return out
 
 
+class WebConfig(_Section):
+    """The browser side (``web/``)."""
+
+    locale: str = Field("fr", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
+    session_lifetime: int = Field(8 * 3600, ge=60)
+
+
 class LoggingConfig(_Section):
     level: str = "INFO"
 
@@ -151,6 +164,7 @@ class Config(_Section):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     dav: DavConfig = Field(default_factory=DavConfig)
     quotas: QuotasConfig = Field(default_factory=QuotasConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     source: str = Field("(defaults)", exclude=True)
 

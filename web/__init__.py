@@ -1,29 +1,45 @@
-"""The thin web layer (Flask): today the welcome page; the cahier de textes and
-resource booking come with their issues (DESIGN.md: ``web/``)."""
+"""The thin web layer (Flask) served at ``/`` beside ``/dav/`` (DESIGN.md: ``web/``).
+
+Public face: :func:`create_web_app` for the server's factory, and for views of
+later issues :func:`login_required`, :func:`profile_required`,
+:func:`current_principal` and :class:`CredentialCheck`.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from davserver.config import Config
+from davserver.db import Database
+
+from . import auth, errors, i18n, security, views
+from .auth import CredentialCheck, current_principal, login_required, profile_required
+
+__all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
+           "profile_required"]
 
 
-def create_web_app(*, school_name: str = "ENT") -> Flask:
-    """Flask application served at ``/`` beside ``/dav/``."""
+def create_web_app(config: Config, db: Database, credentials: CredentialCheck) -> Flask:
+    """Build the Flask application, in this order: key and cookie hardening (and the
+    proxy fix when configured), translations, CSRF protection of every POST, PUT,
+    PATCH and DELETE (Flask-WTF), sign-in, pages, error pages.
+
+    ``credentials`` is the server's verifier, shared with the DAV side
+    (``davserver.auth.CredentialVerifier``). Raises ``ConfigError`` for a
+    ``web.locale`` without a catalogue and ``OSError`` if the generated secret key
+    cannot be stored under ``config.data_dir``.
+    """
     app = Flask(__name__)
-    app.config["SCHOOL_NAME"] = school_name
-
-    @app.after_request
-    def _security_headers(response):  # type: ignore[no-untyped-def]
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"
-        )
-        return response
-
-    @app.get("/")
-    def index() -> str:
-        base = request.host_url.rstrip("/")
-        return render_template("index.html", dav_url=base + "/dav/",
-                               school_name=app.config["SCHOOL_NAME"])
-
+    security.harden(
+        app,
+        secret_key=security.load_secret_key(config.server.secret_key, config.data_dir),
+        session_lifetime=config.web.session_lifetime,
+        trust_forwarded_proto=config.server.trust_forwarded_proto,
+    )
+    i18n.init_babel(app, config.web.locale)
+    CSRFProtect(app)
+    auth.init_auth(app, auth.WebContext(db, credentials))
+    app.register_blueprint(views.bp)
+    errors.init_errors(app)
     return app

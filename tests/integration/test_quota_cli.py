@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+import acl
 from davserver.db import Database
 from tests.conftest import Server
 
@@ -194,15 +195,25 @@ def test_unknown_login_is_refused(server: Server) -> None:
     assert "nobody.here (documents)" not in report(server)
 
 
-def test_rubric_target_is_refused_with_a_clear_message(server: Server) -> None:
+def test_unknown_rubric_is_refused_with_a_clear_message(server: Server) -> None:
     before = report(server)
     for args in (("set", "rubric:cdi", "1GiB"), ("show", "rubric:cdi")):
         done = refused(server, "quota", *args)
         assert done.returncode == 1
-        message = done.stderr.lower()
-        assert "cdi" in message and "rubric" in message, done.stderr
-        assert "not available yet" in message, done.stderr
+        assert "no rubric 'cdi'" in done.stderr, done.stderr
     assert report(server) == before  # nothing was created
+
+
+def test_a_rubric_space_has_the_rubric_default_and_takes_a_limit(server: Server) -> None:
+    server.cli("user", "add", "cdi.manager", "--profile", "staff", "--password-stdin",
+               stdin="long-password-1\n")
+    with server.transaction() as s:
+        acl.add_rubric(s, "cdi-quota", "CDI", school_id=acl.ensure_school(s, "Collège"))
+    shown = server.cli("quota", "show", "rubric:cdi-quota").stdout
+    assert "rubric:cdi-quota" in shown and "2.0 GiB" in shown, shown
+    server.cli("quota", "set", "rubric:cdi-quota", "3GiB")
+    shown = server.cli("quota", "show", "rubric:cdi-quota").stdout
+    assert "3.0 GiB" in shown and "(set)" in shown, shown
 
 
 # --- quota report ------------------------------------------------------------------------

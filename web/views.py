@@ -1,0 +1,57 @@
+"""Pages of the web layer: the welcome page and the places of the navigation bar.
+
+The textbook (cahier de textes), booking (réservations) and file manager
+(porte-documents) pages come with their issues; until then their places answer
+"bientôt disponible" so the navigation already has its final shape.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
+
+import acl
+
+from .auth import login_required, profile_required
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def index() -> str:
+    """Welcome page: how to mount the drive (public: the address is no secret)."""
+    dav_url = request.host_url.rstrip("/") + "/dav/"
+    return render_template("index.html", dav_url=dav_url)
+
+
+def _soon(title: str) -> str:
+    return render_template("soon.html", title=title)
+
+
+@bp.get("/textbook/")
+@login_required
+def textbook() -> str:
+    """Cahier de textes (issue: textbook)."""
+    return _soon(str(_l("Cahier de textes")))
+
+
+@bp.get("/booking/")
+@login_required
+def booking() -> str:
+    """Réservations de ressources (issue: booking)."""
+    return _soon(str(_l("Réservations")))
+
+
+@bp.get("/documents/")
+@login_required
+def documents() -> str:
+    """Porte-documents in the browser (issue: file manager)."""
+    return _soon(str(_l("Porte-documents")))
+
+
+@bp.get("/binder/")
+@profile_required(acl.Profile.teacher,
+                  reason=_l("Le classeur pédagogique est réservé aux enseignants."))
+def binder() -> str:
+    """Classeur pédagogique: private to each teacher (DESIGN.md vocabulary)."""
+    return _soon(str(_l("Classeur pédagogique")))
