@@ -132,6 +132,15 @@ class SpaceResourceMixin:
     def _allowed(self, privilege: str) -> bool:
         return acl.allowed(self._standing(), privilege, self.chain)
 
+    def _refuse_lock(self, privilege: str, what: str) -> bool:
+        """``prevent_locking``: True without ``privilege``; during a LOCK request, a 403
+        that says why (WsgiDAV's own message would say locking is unsupported)."""
+        if self._allowed(privilege):
+            return False
+        if self.environ.get("REQUEST_METHOD") == "LOCK":
+            raise DAVError(HTTP_FORBIDDEN, f"You may not {what}, so you may not lock it.")
+        return True
+
     def _stamp(self, space: SpaceInfo | None = None,
                chain: tuple[NodeRef, ...] | None = None) -> Stamp:
         """Author and publication state of what the user adds under ``chain``."""
@@ -377,7 +386,7 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
 
     def prevent_locking(self) -> bool:
         """Only who may create here may lock the folder."""
-        return not self._allowed("bind")
+        return self._refuse_lock("bind", "add to this folder")
 
     # RFC 4331: every folder of a space reports the space's figures.
     def get_used_bytes(self) -> int:
@@ -502,7 +511,7 @@ class FileResource(SpaceResourceMixin, DAVNonCollection):
     def prevent_locking(self) -> bool:
         """Only who may change the file may lock it (a visitor's lock would block
         everyone's writes)."""
-        return self.node is not None and not self._allowed("write-content")
+        return self.node is not None and self._refuse_lock("write-content", "change this file")
 
     def get_content_length(self) -> int:
         return self.node.size if self.node else 0

@@ -235,3 +235,23 @@ def test_rubrics_the_user_holds_no_role_in_do_not_exist_for_them(club: Club) -> 
     assert manager.get(f"{club.server.dav_url}/rubriques/secret/x").status_code == 404
     assert manager.request("PROPFIND", f"{club.server.dav_url}/rubriques/secret/",
                            headers={"Depth": "0"}).status_code == 404
+
+
+LOCK_BODY = ('<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/>'
+             "</D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>")
+
+
+@pytest.mark.parametrize(("role", "own", "status"), [
+    ("visitor", False, 403), ("visitor", True, 403), ("writer", False, 403),
+    ("writer", True, 200), ("moderator", False, 200)])
+def test_only_who_may_change_a_file_may_lock_it(club: Club, role: str, own: bool,
+                                                status: int) -> None:
+    name = club.put_file(f"lock-{uuid.uuid4().hex[:8]}.txt", role if own else "other",
+                         True).name
+    reply = club.server.session(role).request(
+        "LOCK", club.url(name), data=LOCK_BODY,
+        headers={"Content-Type": "application/xml", "Timeout": "Second-60"})
+    assert reply.status_code == status, reply.text
+    if status == 403:
+        assert "may not lock it" in reply.text
+        assert club.server.session("manager").put(club.url(name), data=b"x").status_code == 204
