@@ -32,7 +32,7 @@ from cheroot import wsgi
 
 import acl
 from davserver.config import Config, ConfigError, load_config
-from davserver.db import Database
+from davserver.db import Database, SchemaMismatch
 from davserver.errors import DomainError
 
 log = logging.getLogger("davserver")
@@ -225,6 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](config, args)
     except ConfigError as exc:  # found while assembling (e.g. web.locale)
         print(f"davserver: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except SchemaMismatch as exc:
+        print(f"davserver: {exc}", file=sys.stderr)
         return 2
     except DomainError as exc:
         print(f"davserver: {exc}", file=sys.stderr)

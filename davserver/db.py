@@ -11,8 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+class SchemaMismatch(RuntimeError):
+    """The database's tables do not match this version's models."""
 
 
 class Base(DeclarativeBase):
@@ -81,8 +85,21 @@ class Database:
             yield session
 
     def create_schema(self) -> None:
-        """Create every table declared on :class:`Base` that does not exist yet."""
+        """Create every table declared on :class:`Base` that does not exist yet.
+
+        Raises :class:`SchemaMismatch` when an existing table lacks a column this
+        version declares (a database made by an older version: there are no
+        migrations yet, so it must be recreated or altered by hand)."""
         Base.metadata.create_all(self.engine)
+        inspector = inspect(self.engine)
+        missing = [f"{table.name}.{column.name}"
+                   for table in Base.metadata.sorted_tables
+                   for column in table.columns
+                   if column.name not in {c["name"] for c in inspector.get_columns(table.name)}]
+        if missing:
+            raise SchemaMismatch(
+                f"the database at {self.engine.url.render_as_string(hide_password=True)} "
+                f"was made by an older version: missing columns {', '.join(missing)}")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import argparse
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import acl
-from davserver.app import Application, create_app
 from davserver.config import Config
 from davserver.errors import BadRequest, NotFound
-from providers import SpaceInfo
+
+if TYPE_CHECKING:  # the app is assembled only when a command runs (quick --help)
+    from davserver.app import Application
+    from providers import SpaceInfo
 
 ROLES = [r.value for r in acl.Role]
 
@@ -124,6 +126,8 @@ def _folder_id(app: Application, rubric: acl.RubricInfo, path: str | None) -> in
 
 def cmd_rubric(config: Config, args: argparse.Namespace) -> int:
     """Run one ``rubric`` action; returns the exit status."""
+    from davserver.app import create_app
+
     app = create_app(config)
     try:
         if args.action in ("add", "set", "list"):
@@ -221,6 +225,8 @@ def _publish(app: Application, rubric: acl.RubricInfo, args: argparse.Namespace)
 
 def cmd_invitation(config: Config, args: argparse.Namespace) -> int:
     """Run one ``invitation`` action; returns the exit status."""
+    from davserver.app import create_app
+
     app = create_app(config)
     try:
         with app.db.transaction() as s:

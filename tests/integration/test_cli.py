@@ -204,3 +204,19 @@ def test_unknown_key_also_refused_by_user_commands(server: Server, tmp_path: Pat
     done = server.cli("user", "list", "--config", str(bad), check=False)
     assert done.returncode == 2
     assert "logging.levle" in done.stderr and str(bad) in done.stderr
+
+
+def test_a_database_from_an_older_version_is_refused_naming_what_is_missing(
+        server: Server, tmp_path: Path) -> None:
+    import sqlite3
+
+    old = tmp_path / "old.sqlite3"
+    with sqlite3.connect(old) as conn:  # the nodes table before authors and publication
+        conn.execute("CREATE TABLE nodes (id INTEGER PRIMARY KEY, space_id INTEGER)")
+    env = {**server.env, "DAVSERVER_DATABASE_URL": f"sqlite:///{old}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "davserver.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        text=True, capture_output=True, env=env, timeout=60)
+    assert done.returncode == 2
+    assert "older version" in done.stderr and "nodes.author_id" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
