@@ -139,8 +139,8 @@ def _load(session: Session, school_id: int, logins: set[str]) -> _State:
             select(User).where(User.login.in_(chunk))))
     groups = {g.name: (g.id, g.kind) for g in session.scalars(
         select(Group).where(Group.school_id == school_id))}
-    subjects = dict(session.execute(
-        select(Subject.code, Subject.id).where(Subject.school_id == school_id)).tuples().all())
+    subjects = {code: sid for code, sid in session.execute(
+        select(Subject.code, Subject.id).where(Subject.school_id == school_id))}
     members: dict[int, set[int]] = defaultdict(set)
     for uid, gid in session.execute(select(Membership.user_id, Membership.group_id)
                                     .join(Group).where(Group.school_id == school_id)):
@@ -164,7 +164,7 @@ def _check_school(session: Session, state: _State, row: PersonRow) -> None:
     if user is not None and user.school_id not in (None, state.school_id):
         other = session.get(School, user.school_id)
         raise BadRequest(f"login {row.login!r} belongs to another school "
-                         f"({other.name if other else user.school_id!r})")
+                         f"({other.name if other else user.school_id})")
 
 
 def _check_kinds(kinds: dict[str, GroupKind], row: PersonRow) -> None:
@@ -307,9 +307,11 @@ def _mark(run: _Run, user: User) -> bool:
 def _apply_links(run: _Run, user: User, row: PersonRow) -> bool:
     s, state, columns = run.session, run.state, run.people.columns
     members = state.members[user.id]
-    classes = {run.group_id(n, GroupKind.class_) for n in row.classes}
-    changed = _replace(s, Membership, "user_id", "group_id", user.id,
-                       members & run.class_ids, classes, members)
+    changed = False
+    if Column.classes in columns:
+        classes = {run.group_id(n, GroupKind.class_) for n in row.classes}
+        changed = _replace(s, Membership, "user_id", "group_id", user.id,
+                           members & run.class_ids, classes, members)
     if Column.groups in columns:
         groups = {run.group_id(n, GroupKind.group) for n in row.groups}
         changed |= _replace(s, Membership, "user_id", "group_id", user.id,
