@@ -288,20 +288,19 @@ def _update_fields(run: _Run, user: User, row: PersonRow) -> bool:
 def _mark(run: _Run, user: User) -> bool:
     """Record the user as managed by imports; enable a returning leaver."""
     mark = run.state.imported.get(user.id) or run.session.get(ImportedUser, user.id)
-    if mark is None or mark.school_id != run.state.school_id:
-        if mark is None:
-            mark = ImportedUser(user_id=user.id, school_id=run.state.school_id, left=None)
-            run.session.add(mark)
-        mark.school_id = run.state.school_id
-        run.state.imported[user.id] = mark
-        return True
+    changed = mark is None or mark.school_id != run.state.school_id
+    if mark is None:
+        mark = ImportedUser(user_id=user.id, school_id=run.state.school_id, left=None)
+        run.session.add(mark)
+    mark.school_id = run.state.school_id
+    run.state.imported[user.id] = mark
     if mark.left is not None:
         mark.left = None
         user.disabled = False
         return True
     if user.disabled:
         run.report.warnings.append(f"{user.login} was disabled by hand: left disabled")
-    return False
+    return changed
 
 
 def _apply_links(run: _Run, user: User, row: PersonRow) -> bool:
