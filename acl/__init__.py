@@ -4,6 +4,7 @@ from .invitations import InvitationInfo, answer, invitations_for, invite
 from .models import (
     Group,
     GroupKind,
+    ImportedUser,
     Membership,
     ParentLink,
     Profile,
@@ -30,6 +31,8 @@ from .people import (
     set_password,
     verify_credentials,
 )
+from .people_csv import MissingColumns, PeopleFile, PersonRow, Rejected, read_people
+from .people_import import ImportReport, NewAccount, import_people, import_school
 from .policy import (
     DAV_PRIVILEGES,
     PRIVILEGES,
@@ -81,4 +84,7 @@ __all__ = [
     "parse_role", "population", "privileges", "profile_of", "publishes_at_once",
     "require", "revoke", "role_at", "rubric_by_id", "set_parent", "set_password",
     "standing_in_rubric", "user_context", "verify_credentials", "visible_rubrics",
+    # people import (davserver import people)
+    "ImportReport", "ImportedUser", "MissingColumns", "NewAccount", "PeopleFile",
+    "PersonRow", "Rejected", "import_people", "import_school", "read_people",
 ]

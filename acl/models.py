@@ -104,3 +104,18 @@ class ParentLink(Base):
     __tablename__ = "parent_links"
     parent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+class ImportedUser(Base):
+    """A user whom the people import of a school manages (``davserver import people``).
+
+    Its own table rather than a column on ``users``: ``create_schema`` adds missing
+    tables to an existing database but never columns. Absent from a later import of
+    the same school, the user is disabled and ``left`` set (UTC); listed again, they
+    are enabled again. Users without a row (made by hand) are never disabled by an import.
+    """
+
+    __tablename__ = "imported_users"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    left: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,4 +1,4 @@
-"""``davserver`` command line: serve, demo, user management, fsck.
+"""``davserver`` command line: serve, demo, user management, people import, fsck.
 
 Forms (relied on by people and scripts)::
 
@@ -8,6 +8,7 @@ Forms (relied on by people and scripts)::
     davserver user list
     davserver user passwd LOGIN --password-stdin
     davserver user disable LOGIN
+    davserver import people FILE.csv [--school NAME] [--passwords FILE] [--strict] [--dry-run]
     davserver fsck [--repair]
     davserver quota set|show|report ...          (see davserver/quota_cli.py)
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
@@ -79,6 +80,17 @@ def _parser() -> argparse.ArgumentParser:
     qreport.add_argument("--over", type=float, metavar="PERCENT",
                          help="only spaces filled above PERCENT of their limit")
     qreport.add_argument("--json", action="store_true", help="JSON for scripts")
+
+    imports = sub.add_parser("import", help="bring in data from other software")
+    people = imports.add_subparsers(dest="action", required=True).add_parser(
+        "people", help="users, classes, groups, subjects, parents from a CSV file "
+        "(README: Importing people)", parents=[common])
+    people.add_argument("file", metavar="FILE.csv")
+    people.add_argument("--school", metavar="NAME", help="default: the only school")
+    people.add_argument("--passwords", metavar="FILE", help="write new users' initial "
+                        "passwords to this new file (mode 0600) instead of printing them")
+    people.add_argument("--strict", action="store_true", help="any bad row: import nothing")
+    people.add_argument("--dry-run", action="store_true", help="report, change nothing")
 
     fsck = sub.add_parser("fsck", help="check the database against the blob store",
                           parents=[common])
@@ -207,6 +219,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "quota": _lazy("davserver.quota_cli", "cmd_quota"),
     "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
+    "import": _lazy("davserver.people_cli", "cmd_import"),
 }
 
 
