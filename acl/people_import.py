@@ -14,8 +14,11 @@ caller's transaction. The rules, also in the README section "Importing people":
   clears it.
 * Every user a file lists is managed by imports from then on (an
   :class:`~acl.models.ImportedUser` row). A managed user of the school that the
-  file does not mention at all (not even on a rejected row) is a leaver: disabled,
-  never deleted, their files kept; listed again later, they are enabled again.
+  file does not mention at all (not even on a rejected row), and whose profile
+  the file carries, is a leaver: disabled, never deleted, their files kept; listed
+  again later, they are enabled again. Only the profiles in the file count because
+  schools export pupils and staff separately (SIECLE for students and parents, STS
+  for teachers): importing the teachers' file must not disable every student.
   Users made by hand and never listed are left alone, and so are users disabled by
   hand.
 * Rows are rejected with their line number when a login belongs to another school,
@@ -349,11 +352,13 @@ def _apply_children(run: _Run, rows: list[PersonRow]) -> set[str]:
 
 def _disable_leavers(run: _Run) -> None:
     now = datetime.now(UTC)
+    profiles = {row.profile for row in run.people.rows}
     ids = [uid for uid, mark in run.state.imported.items() if mark.left is None]
     for chunk in _chunks(ids):
         for user in run.session.scalars(select(User).where(User.id.in_(chunk))
                                         .order_by(User.login)):
-            if user.login in run.people.logins or user.disabled:
+            if (user.login in run.people.logins or user.disabled
+                    or user.profile not in profiles):
                 continue
             user.disabled = True
             run.state.imported[user.id].left = now

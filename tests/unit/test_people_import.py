@@ -334,3 +334,17 @@ def test_hand_made_user_listed_by_a_file_is_adopted(db: Database) -> None:
         assert acl.verify_credentials(s, "m.dupont", "by-hand-password")
     gone = run(db, "\n".join(line for line in SAMPLE.split("\n") if "m.dupont" not in line))
     assert gone.disabled == ["m.dupont"]
+
+
+def test_a_file_of_one_profile_only_disables_leavers_of_that_profile(db: Database) -> None:
+    """Schools export teachers (STS) and students (SIECLE) separately: importing the
+    teachers' file alone must not disable every student."""
+    run(db, SAMPLE)
+    teachers = [line for line in SAMPLE.split("\n")[1:] if ";enseignant;" in line]
+    assert len(teachers) >= 2, "the sample needs teachers"
+    report = run(db, HEADER + "\n".join(teachers[1:]) + "\n")
+    gone = teachers[0].split(";")[0]
+    assert report.disabled == [gone]
+    assert user(db, gone).disabled
+    students = [line.split(";")[0] for line in SAMPLE.split("\n")[1:] if ";élève;" in line]
+    assert students and not any(user(db, login).disabled for login in students)
