@@ -33,7 +33,14 @@ import quotas
 from davserver.auth import CredentialVerifier, make_domain_controller
 from davserver.config import Config
 from davserver.db import Database
-from providers import CLOSE_CONNECTION_KEY, EntProvider, LocalBlobStore, SqlLockStorage, Store
+from providers import (
+    CLOSE_CONNECTION_KEY,
+    EntProvider,
+    LocalBlobStore,
+    SqlLockStorage,
+    Store,
+    unread_chunked_body,
+)
 from providers import compat as dav_compat
 from web import create_web_app
 
@@ -141,11 +148,13 @@ class CherootGateway(wsgi.Gateway_10):
 
 def _dav_headers(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
     """start_response for every DAV answer, errors included: ``nosniff`` always, and
-    the connection closed when the request body's framing broke (providers.guards)."""
+    the connection closed when the request body's framing broke or a chunked body
+    was refused unread (providers.guards)."""
 
     def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         headers = [*headers, ("X-Content-Type-Options", "nosniff")]
-        if environ.get(CLOSE_CONNECTION_KEY):
+        if environ.get(CLOSE_CONNECTION_KEY) or (
+                not status.startswith("2") and unread_chunked_body(environ)):
             request = environ.get(CHEROOT_REQUEST_KEY)
             if request is not None:
                 request.close_connection = True

@@ -67,7 +67,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         cmd.add_argument("role", choices=ROLES, nargs=None if name == "grant" else "?")
         cmd.add_argument("--user", metavar="LOGIN")
         cmd.add_argument("--group", metavar="NAME", help="a group or class")
-        cmd.add_argument("--profile", choices=[p.value for p in acl.Profile])
+        # Not argparse choices: an unknown profile is refused like an unknown group or
+        # subject (exit status 1, a message naming it), as the module docstring says.
+        cmd.add_argument("--profile", metavar="PROFILE",
+                         help=f"one of {', '.join(p.value for p in acl.Profile)}")
         cmd.add_argument("--subject", metavar="CODE")
         cmd.add_argument("--everyone", action="store_true", help="everyone in the school")
         cmd.add_argument("--folder", metavar="PATH", help="a folder of the rubric's space")

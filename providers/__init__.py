@@ -4,7 +4,7 @@ from .access import PRINCIPAL_KEY
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
 from .dav import EntProvider
 from .fsck import FsckReport, fsck
-from .guards import CLOSE_CONNECTION_KEY
+from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
 from .locks import SqlLockStorage
 from .store import NodeInfo, SpaceInfo, Stamp, Store
 
@@ -12,4 +12,5 @@ __all__ = [
     "CLOSE_CONNECTION_KEY", "PRINCIPAL_KEY", "BlobInfo", "BlobStore", "BlobWriter",
     "EntProvider", "FsckReport",
     "LocalBlobStore", "NodeInfo", "SpaceInfo", "SqlLockStorage", "Stamp", "Store", "fsck",
+    "unread_chunked_body",
 ]

@@ -9,7 +9,8 @@
 * ``X-OC-Mtime`` on PUT and MKCOL (ownCloud sync clients, rclone): seconds since the
   epoch, answered with ``X-OC-Mtime: accepted``.
 * A PUT body that is malformed (chunked framing) or stalls → 400 or 408 and
-  ``Connection: close``, never 500.
+  ``Connection: close``, never 500; a chunked PUT refused before its body was read
+  closes the connection too (its unread rest is not a request).
 * GET and HEAD: ``Content-Security-Policy: sandbox`` (and, from ``davserver.app``,
   ``X-Content-Type-Options: nosniff`` on every answer): user content never runs on
   our origin.
@@ -104,10 +105,13 @@ class _BodyReader:
     def __init__(self, inner: Any, environ: dict[str, Any]) -> None:
         self._inner = inner
         self._environ = environ
+        self.finished = False  # the body was read to its end
 
     def read(self, size: int = -1) -> bytes:
         try:
-            return bytes(self._inner.read(size))
+            data = bytes(self._inner.read(size))
+            self.finished = self.finished or (size != 0 and not data)
+            return data
         except ValueError as exc:
             self._environ[CLOSE_CONNECTION_KEY] = True
             raise DAVError(HTTP_BAD_REQUEST, f"Malformed request body: {exc}") from exc
@@ -117,6 +121,15 @@ class _BodyReader:
         except ConnectionError as exc:
             self._environ[CLOSE_CONNECTION_KEY] = True
             raise DAVError(HTTP_BAD_REQUEST, "The connection broke during the body.") from exc
+
+
+def unread_chunked_body(environ: dict[str, Any]) -> bool:
+    """Is this a chunked PUT whose body was not read to its end? When such a request
+    is refused early (403, 409, 423…), cheroot does not drain the body, and its rest
+    would be read as the next request on the connection: the caller closes it."""
+    body = environ.get("wsgi.input")
+    return (isinstance(body, _BodyReader) and not body.finished
+            and not (environ.get("CONTENT_LENGTH") or "").strip())
 
 
 def _read_oc_mtime(environ: dict[str, Any]) -> None:

@@ -268,10 +268,28 @@ class SpaceResourceMixin:
         """Delete this resource and all below it in one transaction (RFC 4918 §9.6)."""
         self._require_subtree("unbind")
         assert self.node is not None
+        gone = self._folder_ids()
         with dav_errors():
             self.store.delete(self.node)
+        self._drop_folder_grants(gone)
         self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]
         self._changed()
+
+    def _folder_ids(self) -> list[int]:
+        """Ids of this folder and of the folders below it, in a rubric space (where
+        grants may name them); none elsewhere."""
+        if self.space.kind != "rubric" or not self.is_collection or self.node is None:
+            return []
+        return [self.node.id, *(n.id for n in self.store.descendants(self.node)
+                                if n.is_collection)]
+
+    def _drop_folder_grants(self, folder_ids: list[int]) -> None:
+        """Forget the grants of folders that left their rubric (deleted, replaced or
+        moved out): otherwise a grant on a gone folder keeps the rubric listed for its
+        holder, and a folder moved back in would get its old readers again."""
+        if folder_ids:
+            with self.store.db.transaction() as s:
+                acl.drop_folder_grants(s, folder_ids)
 
     def _destination(self, dest_path: str) -> tuple[SpaceInfo, str, Any, Stamp]:
         """Check the user may create at ``dest_path`` (bind on its folder) and replace
@@ -305,10 +323,11 @@ class SpaceResourceMixin:
         self._require("read")
         space, rel, existing, stamp = self._destination(dest_path)
         assert self.node is not None
+        gone = existing._folder_ids() if existing is not None else []
         with dav_errors():
             self.store.copy(self.node, space.id, rel, recursive=depth_infinity,
                             stamp=stamp, only=self._readable_subtree(depth_infinity))
-        self._finish_transfer(existing)
+        self._finish_transfer(existing, gone)
         return True
 
     def handle_move(self, dest_path: str) -> bool:
@@ -316,10 +335,12 @@ class SpaceResourceMixin:
         self._require_subtree("unbind")
         space, rel, existing, stamp = self._destination(dest_path)
         assert self.node is not None
+        gone = self._folder_ids() if space.id != self.space.id else []
+        gone += existing._folder_ids() if existing is not None else []
         with dav_errors():
             self.store.move(self.node, space.id, rel, stamp=stamp)
         self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]
-        self._finish_transfer(existing)
+        self._finish_transfer(existing, gone)
         return True
 
     def _readable_subtree(self, recursive: bool) -> set[int] | None:
@@ -343,7 +364,10 @@ class SpaceResourceMixin:
                 visible.add(node.id)
         return visible
 
-    def _finish_transfer(self, existing: Any) -> None:
+    def _finish_transfer(self, existing: Any, gone_folders: list[int]) -> None:
+        """After a COPY or MOVE: the replaced resource's locks go, and the grants of
+        folders that left their rubric (replaced, or moved to another space)."""
+        self._drop_folder_grants(gone_folders)
         if existing is not None:
             existing.remove_all_locks(recursive=True)
         else:
