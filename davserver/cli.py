@@ -9,6 +9,9 @@ Forms (relied on by people and scripts)::
     davserver user passwd LOGIN --password-stdin
     davserver user disable LOGIN
     davserver import people FILE.csv [--school NAME] [--passwords FILE] [--strict] [--dry-run]
+    davserver import timetable FILE.csv|FILE.ics [--school NAME] [--year-start DATE
+        --year-end DATE] [--time-zone TZ] [--holidays FILE.ics] [--week-a DATE]
+        [--strict] [--dry-run]                   (see davserver/timetable_cli.py)
     davserver fsck [--repair]
     davserver quota set|show|report ...          (see davserver/quota_cli.py)
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
@@ -27,6 +30,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from cheroot import wsgi
@@ -82,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     qreport.add_argument("--json", action="store_true", help="JSON for scripts")
 
     imports = sub.add_parser("import", help="bring in data from other software")
-    people = imports.add_subparsers(dest="action", required=True).add_parser(
+    import_actions = imports.add_subparsers(dest="action", required=True)
+    people = import_actions.add_parser(
         "people", help="users, classes, groups, subjects, parents from a CSV file "
         "(README: Importing people)", parents=[common])
     people.add_argument("file", metavar="FILE.csv")
@@ -91,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
                         "passwords to this new file (mode 0600) instead of printing them")
     people.add_argument("--strict", action="store_true", help="any bad row: import nothing")
     people.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    _timetable_parser(import_actions, common)
 
     fsck = sub.add_parser("fsck", help="check the database against the blob store",
                           parents=[common])
@@ -99,6 +105,29 @@ def _parser() -> argparse.ArgumentParser:
     from davserver.rubric_cli import add_parsers
     add_parsers(sub, common)
     return parser
+
+
+def _timetable_parser(imports: argparse._SubParsersAction,  # type: ignore[type-arg]
+                      common: argparse.ArgumentParser) -> None:
+    """``import timetable`` beside ``import people`` (run by davserver/timetable_cli.py)."""
+    p = imports.add_parser("timetable", help="teaching services and lessons from a "
+                           "timetable (CSV or .ics; README: Importing the timetable)",
+                           parents=[common])
+    p.add_argument("file", metavar="FILE.csv|FILE.ics")
+    p.add_argument("--school", metavar="NAME", help="default: the only school")
+    p.add_argument("--year-start", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="first day of the school year (with --year-end; default: the "
+                   "year stored by an earlier import)")
+    p.add_argument("--year-end", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="last day of the school year")
+    p.add_argument("--time-zone", default="Europe/Paris", help="the school's time zone "
+                   "(IANA name, default Europe/Paris; stored with the year)")
+    p.add_argument("--holidays", metavar="FILE.ics", help="holiday periods (replace "
+                   "the stored ones)")
+    p.add_argument("--week-a", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="a day of a week A (default: the first day of the year)")
+    p.add_argument("--strict", action="store_true", help="any bad row: import nothing")
+    p.add_argument("--dry-run", action="store_true", help="report, change nothing")
 
 
 def _read_password() -> str:
@@ -219,7 +248,11 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "quota": _lazy("davserver.quota_cli", "cmd_quota"),
     "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
-    "import": _lazy("davserver.people_cli", "cmd_import"),
+    "import": lambda config, args: IMPORTS[args.action](config, args),
+}
+IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
+    "people": _lazy("davserver.people_cli", "cmd_import"),
+    "timetable": _lazy("davserver.timetable_cli", "cmd_timetable"),
 }
 
 

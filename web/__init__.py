@@ -2,7 +2,8 @@
 
 Public face: :func:`create_web_app` for the server's factory, and for views of
 later issues :func:`login_required`, :func:`profile_required`,
-:func:`current_principal` and :class:`CredentialCheck`.
+:func:`current_principal` and :class:`CredentialCheck`; the textbook's models,
+services and timetable import in :mod:`web.textbook`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from flask_wtf.csrf import CSRFProtect
 from davserver.config import Config
 from davserver.db import Database
 
-from . import auth, errors, i18n, security, views
+from . import auth, errors, i18n, security, textbook, views
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 
 __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
-           "profile_required"]
+           "profile_required", "textbook"]
 
 
 def create_web_app(config: Config, db: Database, credentials: CredentialCheck) -> Flask:

@@ -1,0 +1,143 @@
+"""Textbook tables: the school year and its holidays, teaching services and lessons.
+
+Times of lessons are stored in UTC (:class:`UTCDateTime`); the school's time zone
+(:attr:`SchoolYear.time_zone`) turns them back into wall-clock times.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    String,
+    Table,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+import acl
+from davserver.db import Base
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored in UTC and read back aware (SQLite keeps no offset).
+
+    Binding a naive datetime raises ``ValueError``: a wall-clock time without its
+    zone is ambiguous."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: give its time zone")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Week(enum.StrEnum):
+    """Week alternation (semaine A / semaine B) of a fortnightly lesson."""
+
+    A = "A"
+    B = "B"
+
+
+class LessonStatus(enum.StrEnum):
+    scheduled = "scheduled"
+    cancelled = "cancelled"
+
+
+class LessonSource(enum.StrEnum):
+    """Where a lesson came from: the timetable import, or made by hand (Nouvelle séance)."""
+
+    timetable = "timetable"
+    manual = "manual"
+
+
+def _enum(kind: type[enum.Enum], length: int) -> Enum:
+    return Enum(kind, native_enum=False, length=length,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class SchoolYear(Base):
+    """A school's year (``label`` "2025-2026"): lessons fall between ``start`` and
+    ``end`` (both dates included), in ``time_zone`` (IANA name, e.g. Europe/Paris)."""
+
+    __tablename__ = "school_years"
+    __table_args__ = (UniqueConstraint("school_id", "label"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey(acl.School.id))
+    label: Mapped[str] = mapped_column(String(20))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+
+
+class Holiday(Base):
+    """A holiday period of a school (vacances de la Toussaint...): no lessons from
+    ``start`` to ``end``, both dates included."""
+
+    __tablename__ = "holidays"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey(acl.School.id))
+    name: Mapped[str] = mapped_column(String(200))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+
+
+service_teachers = Table(
+    "service_teachers", Base.metadata,
+    Column("service_id", ForeignKey("teaching_services.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("user_id", ForeignKey(acl.User.id), primary_key=True),
+)
+
+
+class TeachingService(Base):
+    """A service d'enseignement: one class or group × one subject × its teacher(s)."""
+
+    __tablename__ = "teaching_services"
+    __table_args__ = (UniqueConstraint("group_id", "subject_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey(acl.School.id))
+    group_id: Mapped[int] = mapped_column(ForeignKey(acl.Group.id))
+    subject_id: Mapped[int] = mapped_column(ForeignKey(acl.Subject.id))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    teachers: Mapped[list[acl.User]] = relationship(secondary=service_teachers,
+                                                    order_by=acl.User.login)
+
+
+class Lesson(Base):
+    """A séance: one timetabled period of a teaching service, ``start`` and ``end`` in
+    UTC. One lesson per service and start time (what makes imports idempotent)."""
+
+    __tablename__ = "lessons"
+    __table_args__ = (UniqueConstraint("service_id", "start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey(TeachingService.id, ondelete="CASCADE"), index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    room: Mapped[str] = mapped_column(String(100), default="")
+    week: Mapped[Week | None] = mapped_column(_enum(Week, 1))
+    status: Mapped[LessonStatus] = mapped_column(_enum(LessonStatus, 16),
+                                                 default=LessonStatus.scheduled)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey(acl.User.id))
+    source: Mapped[LessonSource] = mapped_column(_enum(LessonSource, 16))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: datetime.now(UTC))
