@@ -161,6 +161,16 @@ def ensure_school(session: Session, name: str, uai: str | None = None) -> int:
     return school.id
 
 
+def find_school(session: Session, name: str) -> int:
+    """The id of the school named ``name``; ``NotFound`` naming the schools there are."""
+    found = session.scalar(select(School.id).where(School.name == name))
+    if found is None:
+        names = ", ".join(repr(n) for n in session.scalars(select(School.name)
+                                                            .order_by(School.name)))
+        raise NotFound(f"no school {name!r} (schools: {names or 'none yet'})")
+    return found
+
+
 def ensure_group(session: Session, school_id: int, name: str, kind: str = "class") -> int:
     """Return the id of a school's group or class, creating it if absent."""
     group = session.scalar(

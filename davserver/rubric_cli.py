@@ -174,7 +174,7 @@ def _tree(app: Application, args: argparse.Namespace) -> int:
         if args.action == "add":
             school = None
             if args.school:
-                school = acl.ensure_school(s, args.school)
+                school = acl.find_school(s, args.school)
             services = [] if args.no_shared_folders else [acl.Service.shared_folders.value]
             r = acl.add_rubric(s, args.slug, args.name, parent=args.parent, school_id=school,
                                inherit_grants=not args.no_inherit, services=services)

@@ -211,6 +211,16 @@ def test_rubric_add_refuses_a_slug_taken_or_an_unknown_parent(srv: Server) -> No
     assert "Club photo" in before
 
 
+def test_rubric_add_names_an_unknown_school_instead_of_creating_it(srv: Server) -> None:
+    before = cli_ok(srv, "rubric", "list")
+    message = cli_refused(srv, "rubric", "add", "cdi", "--name", "CDI",
+                          "--school", "Colège Jean Moulin")  # a typo
+    assert "no school 'Colège Jean Moulin'" in message
+    assert cli_ok(srv, "rubric", "list") == before
+    with srv.transaction() as s:
+        assert s.query(acl.School).filter_by(name="Colège Jean Moulin").count() == 0
+
+
 def test_the_real_command_exits_1_with_a_message(srv: Server) -> None:
     """The same refusals through the installed entry point in its own process."""
     done = srv.cli("rubric", "grant", "club", "visitor", "--group", "5Z", check=False)
