@@ -1,5 +1,12 @@
 """People, groups, rubrics and access decisions (DESIGN.md: ``acl/``)."""
 
+from .grant_listing import (
+    GrantInfo,
+    grants_of,
+    invitations_of,
+    pending_invitation_count,
+    revoke_grant,
+)
 from .invitations import InvitationInfo, answer, invitations_for, invite
 from .models import (
     Group,
@@ -50,7 +57,6 @@ from .policy import (
 )
 from .rubric_models import Grant, Invitation, InvitationStatus, Role, Rubric, Service
 from .rubrics import (
-    GrantInfo,
     Population,
     RubricInfo,
     UserContext,
@@ -60,7 +66,6 @@ from .rubrics import (
     find_rubric,
     get_rubric,
     grant,
-    grants_of,
     list_rubrics,
     parse_role,
     population,
@@ -80,10 +85,11 @@ __all__ = [
     "TeacherSubject", "User", "UserContext", "add_member", "add_rubric",
     "add_teacher_subject", "allowed", "answer", "children_of", "configure",
     "create_user", "disable_user", "drop_folder_grants", "ensure_group", "ensure_school",
-    "ensure_subject", "find_rubric", "find_school", "find_user", "get_rubric", "grant", "grants_of",
-    "invitations_for", "invite", "link_parent", "list_rubrics", "list_users", "logins_of",
-    "parse_role", "population", "privileges", "profile_of", "publishes_at_once",
-    "require", "revoke", "role_at", "rubric_by_id", "set_parent", "set_password",
+    "ensure_subject", "find_rubric", "find_school", "find_user", "get_rubric", "grant",
+    "grants_of", "invitations_for", "invitations_of", "invite", "link_parent",
+    "list_rubrics", "list_users", "logins_of", "parse_role", "pending_invitation_count",
+    "population", "privileges", "profile_of", "publishes_at_once", "require", "revoke",
+    "revoke_grant", "role_at", "rubric_by_id", "set_parent", "set_password",
     "standing_in_rubric", "user_context", "verify_credentials", "visible_rubrics",
     # people import (davserver import people)
     "ImportReport", "ImportedUser", "MissingColumns", "NewAccount", "PeopleFile",

@@ -260,38 +260,6 @@ def drop_folder_grants(session: Session, node_ids: Iterable[int]) -> None:
         session.execute(delete(Grant).where(Grant.folder_node_id.in_(ids)))
 
 
-@dataclass(frozen=True)
-class GrantInfo:
-    """One grant, with names for display (``davserver rubric show``)."""
-
-    role: Role
-    holder: str  # "user alice", "group 4B × teacher", "everyone in the school"
-    folder_node_id: int | None
-
-
-def grants_of(session: Session, slug: str) -> list[GrantInfo]:
-    """Every grant of a rubric and its folders, strongest role first."""
-    rubric = _rubric(session, slug)
-    rows = session.execute(
-        select(Grant, User.login, Group.name, Subject.code)
-        .outerjoin(User, Grant.user_id == User.id)
-        .outerjoin(Group, Grant.group_id == Group.id)
-        .outerjoin(Subject, Grant.subject_id == Subject.id)
-        .where(Grant.rubric_id == rubric.id)).all()
-    out = []
-    for g, login, group, subject in rows:
-        if login is not None:
-            holder = f"user {login}"
-        else:
-            parts = [f"group {group}" if group else "",
-                     f"profile {g.profile.value}" if g.profile else "",
-                     f"subject {subject}" if subject else ""]
-            holder = " × ".join(p for p in parts if p) or "everyone in the school"
-        out.append(GrantInfo(g.role, holder, g.folder_node_id))
-    out.sort(key=lambda i: (-i.role.rank, i.holder))
-    return out
-
-
 # --- what a user holds ---------------------------------------------------------
 
 
@@ -380,16 +348,19 @@ def standing_in_rubric(session: Session, ctx: UserContext, rubric_id: int) -> St
 
 
 def visible_rubrics(session: Session, ctx: UserContext, *,
-                    service: Service = Service.shared_folders
+                    service: Service | None = Service.shared_folders
                     ) -> list[tuple[RubricInfo, Standing]]:
     """Rubrics with ``service`` on where the user holds a role (on the rubric or on
-    one of its folders), ordered by slug, each with the user's standing."""
+    one of its folders), ordered by slug, each with the user's standing.
+    ``service=None``: every rubric where the user holds a role, whatever its services
+    (a manager must reach a rubric whose shared folders are off to switch them on)."""
     query = select(Rubric)
     if ctx.school_id is not None:
         query = query.where(Rubric.school_id == ctx.school_id)
     rubrics = {r.id: r for r in session.scalars(query)}
     standings = _standings(session, ctx, rubrics)
     out = [(_info(r), standings[r.id]) for r in rubrics.values()
-           if service.value in (r.services or ()) and standings[r.id].sees_space]
+           if (service is None or service.value in (r.services or ()))
+           and standings[r.id].sees_space]
     out.sort(key=lambda pair: pair[0].slug)
     return out

@@ -198,7 +198,7 @@ def create_app(config: Config) -> Application:
     wsgidav_logger.handlers.clear()
     wsgidav_logger.propagate = True
     wsgidav_logger.setLevel(logging.NOTSET)
-    web_app = create_web_app(config, db, verifier)
+    web_app = create_web_app(config, db, verifier, store)
 
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

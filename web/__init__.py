@@ -13,21 +13,25 @@ from flask_wtf.csrf import CSRFProtect
 
 from davserver.config import Config
 from davserver.db import Database
+from providers import Store
 
-from . import auth, errors, i18n, security, textbook, views
+from . import auth, errors, i18n, rubric_admin, rubrics, security, textbook, views
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 
 __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
            "profile_required", "textbook"]
 
 
-def create_web_app(config: Config, db: Database, credentials: CredentialCheck) -> Flask:
+def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
+                   store: Store) -> Flask:
     """Build the Flask application, in this order: key and cookie hardening (and the
     proxy fix when configured), translations, CSRF protection of every POST, PUT,
-    PATCH and DELETE (Flask-WTF), sign-in, pages, error pages.
+    PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric pages among them), error
+    pages.
 
     ``credentials`` is the server's verifier, shared with the DAV side
-    (``davserver.auth.CredentialVerifier``). Raises ``ConfigError`` for a
+    (``davserver.auth.CredentialVerifier``); ``store`` the server's node store (the
+    rubric management page names the folders that carry grants). Raises ``ConfigError`` for a
     ``web.locale`` without a catalogue and ``OSError`` if the generated secret key
     cannot be stored under ``config.data_dir``.
     """
@@ -40,7 +44,9 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck) -
     )
     i18n.init_babel(app, config.web.locale)
     CSRFProtect(app)
-    auth.init_auth(app, auth.WebContext(db, credentials))
+    auth.init_auth(app, auth.WebContext(db, credentials, store))
     app.register_blueprint(views.bp)
+    app.register_blueprint(rubrics.bp)
+    app.register_blueprint(rubric_admin.bp)
     errors.init_errors(app)
     return app

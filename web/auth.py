@@ -43,6 +43,7 @@ from wtforms.validators import DataRequired, Length
 
 import acl
 from davserver.db import Database
+from providers import Store
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -67,6 +68,7 @@ class WebContext:
 
     db: Database
     credentials: CredentialCheck
+    store: Store
 
 
 def web_context() -> WebContext:
