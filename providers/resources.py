@@ -178,6 +178,18 @@ class SpaceResourceMixin:
     def support_recursive_delete(self) -> bool:
         return True
 
+    def handle_delete(self) -> bool:
+        """DELETE at once when nothing here or below is locked and no ``If`` header
+        names members; else False, and WsgiDAV checks each member's locks first
+        (RFC 4918 §9.6.1). Ancestors' locks were checked before this is called."""
+        if "HTTP_IF" in self.environ:
+            return False
+        if self.provider.locks.get_lock_list(self.get_ref_url(), include_root=True,
+                                             include_children=True, token_only=True):
+            return False
+        self.delete()
+        return True
+
     def delete(self) -> None:
         """Delete this resource and all below it in one transaction (RFC 4918 §9.6)."""
         self._require("unbind")
@@ -244,9 +256,14 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
     def _member(self, node: NodeInfo) -> FolderResource | FileResource:
         return make_resource(util.join_uri(self.path, node.name), self.environ, self.space, node)
 
-    def get_member_names(self) -> list[str]:
+    def visible_children(self) -> list[NodeInfo]:
+        """The members this request's user may see, ordered by name: one query. Every
+        listing (member names, member list, the streamed PROPFIND) goes through here."""
         assert self.node is not None
-        return [n.name for n in self.store.children(self.node)]
+        return self.store.children(self.node)
+
+    def get_member_names(self) -> list[str]:
+        return [n.name for n in self.visible_children()]
 
     # RFC 4331: every folder of a space reports the space's figures.
     def get_used_bytes(self) -> int:
@@ -262,8 +279,7 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
 
     def get_member_list(self) -> list[Any]:
         """All members from one query (WsgiDAV would resolve each name again)."""
-        assert self.node is not None
-        return [self._member(n) for n in self.store.children(self.node)]
+        return [self._member(n) for n in self.visible_children()]
 
     def get_descendants(self, *, collections: bool = True, resources: bool = True,
                         depth_first: bool = False, depth: str = "infinity",

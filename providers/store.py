@@ -102,6 +102,9 @@ class Store:
         self.db = db
         self.blobs = blobs
         self.policy = policy or quotas.QuotaPolicy()
+        # Space key → its row. A space keeps its id and is never deleted, so what was
+        # read once stays true: every request resolves its path with one query.
+        self._spaces: dict[str, SpaceInfo] = {}
 
     # --- spaces -------------------------------------------------------------
 
@@ -113,10 +116,14 @@ class Store:
         ``profile`` (the owner's) picks the default limit; ``limit_bytes`` sets an
         explicit one at creation."""
         key = f"{kind}:{rubric_id if rubric_id is not None else owner_id}"
+        if key in self._spaces:
+            return self._spaces[key]
         with self.db.transaction(write=False) as s:
             found = s.scalar(select(Space).where(Space.key == key))
             if found is not None:
-                return SpaceInfo(found.id, found.kind, found.owner_id)
+                info = SpaceInfo(found.id, found.kind, found.owner_id)
+                self._spaces[key] = info
+                return info
         try:
             with self.db.transaction() as s:
                 now = time.time()
