@@ -21,6 +21,7 @@ live property in another namespace must be added to :data:`FALLBACK_NAMESPACES`.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -179,6 +180,17 @@ def _empty_element(name: str) -> str:
     return f'<{local} xmlns="{escape(namespace, {chr(34): "&quot;"})}"/>'
 
 
+# Dates have one-second resolution; files of one folder often share their second.
+@functools.lru_cache(maxsize=4096)
+def _rfc1123(seconds: int) -> str:
+    return formatdate(seconds, usegmt=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rfc3339(seconds: int) -> str:
+    return str(util.get_rfc3339_time(seconds))
+
+
 def _text(name: str, value: str) -> str:
     return f"<D:{name[len(DAV):]}>{escape(value)}</D:{name[len(DAV):]}>"
 
@@ -248,9 +260,9 @@ class _Writer:
         if local == "displayname":
             return _text(name, display_name)
         if local == "getlastmodified":
-            return _text(name, formatdate(node.modified, usegmt=True))
+            return _text(name, _rfc1123(int(node.modified)))
         if local == "creationdate":
-            return _text(name, util.get_rfc3339_time(node.created))
+            return _text(name, _rfc3339(int(node.created)))
         if local == "lockdiscovery":
             return self.locks.get(node.id, "<D:lockdiscovery/>")
         if local == "supportedlock":
