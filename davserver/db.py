@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -86,6 +86,13 @@ class Database:
         turn = self._write_turn if write and self._write_turn is not None else nullcontext()
         with turn, factory() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction on a plain connection, for Core statements on hot
+        paths (resolving a path, listing a folder): no ORM session to set up."""
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
 
     def create_schema(self) -> None:
         """Create every table declared on :class:`Base` that does not exist yet."""

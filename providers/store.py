@@ -223,14 +223,14 @@ class Store:
         """The node at ``path`` in the space, or None. One query."""
         if "\x00" in path:  # never stored; PostgreSQL text cannot even hold it
             return None
-        with self.db.transaction(write=False) as s:
-            row = s.execute(_RESOLVE, {"space_id": space_id, "path": path}).first()
+        with self.db.reading() as c:
+            row = c.execute(_RESOLVE, {"space_id": space_id, "path": path}).first()
             return _row_info(row) if row else None
 
     def children(self, node: NodeInfo) -> list[NodeInfo]:
         """Members of a folder, ordered by name. One query."""
-        with self.db.transaction(write=False) as s:
-            return [_row_info(r) for r in s.execute(_CHILDREN, {"parent_id": node.id})]
+        with self.db.reading() as c:
+            return [_row_info(r) for r in c.execute(_CHILDREN, {"parent_id": node.id})]
 
     def descendants(self, node: NodeInfo) -> list[NodeInfo]:
         """Every node below ``node`` (not itself), ordered by path. One query."""
