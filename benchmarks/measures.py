@@ -148,12 +148,20 @@ def dav_server(endpoint: Endpoint, pid: int, plan: Plan) -> dict[str, Any]:
     sampler = RssSampler(pid).start()
     client = Client(endpoint, plan.request_timeout)
     figures: Figures = {}
-    try:
-        figures.update(big_files(client, plan))
-        figures.update(collections(client, plan, sampler))
-        figures.update(latency(client, plan))
+
+    def small_gets() -> Figures:
         prepare_small_file(client)
-        figures.update(concurrent_gets(endpoint, plan))
+        return concurrent_gets(endpoint, plan)
+
+    phases = (("big_files", lambda: big_files(client, plan)),
+              ("collections", lambda: collections(client, plan, sampler)),
+              ("latency", lambda: latency(client, plan)),
+              ("concurrent_gets", small_gets))
+    try:
+        for phase, measure in phases:
+            figures.update(measure())
+            # Diagnostics (JSON only): which phase raised the peak.
+            figures[f"peak_rss_after_{phase}"] = round(sampler.peak / MiB, 1)
     finally:
         client.close()
         figures["peak_rss"] = round(sampler.stop() / MiB, 1)
