@@ -60,6 +60,21 @@ def table(specs: list[FigureSpec], results: Results, title: str) -> Table:
     return grid
 
 
+def markdown_table(specs: list[FigureSpec], results: Results) -> str:
+    """The same table as :func:`table`, as GitHub Markdown (for the README)."""
+    head = ["figure", "unit", *(SERVER_TITLES[s] for s in SERVERS),
+            *(f"ours/{SERVER_TITLES[s]}" for s in SERVERS[1:]), "target (issue 9)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for spec in specs:
+        values = [results.get(s, {}).get(spec.key) if s in spec.servers else None
+                  for s in SERVERS]
+        cells = [spec.label, f"{spec.unit} {'↑' if spec.higher_is_better else '↓'}",
+                 *map(_fmt, values), *(_ratio(values[0], v) for v in values[1:]),
+                 target_status(spec, results)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def print_table(specs: list[FigureSpec], results: Results, title: str,
                 console: Console | None = None) -> None:
     (console or Console(width=200)).print(table(specs, results, title))

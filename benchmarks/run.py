@@ -26,7 +26,7 @@ from typing import Any
 
 from . import measures, servers
 from .plan import FULL, QUICK, SERVERS, Plan, figure_specs
-from .report import Results, median_of, print_table, write_json
+from .report import Results, markdown_table, median_of, print_table, write_json
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="comma-separated servers to run (default: all)")
     parser.add_argument("--median", nargs="+", type=Path, metavar="JSON",
                         help="print the median of earlier runs' JSON files, run nothing")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the table as Markdown (for the README)")
     return parser
 
 
@@ -96,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         runs = [json.loads(p.read_text()) for p in args.median]
         plan = QUICK if runs[0]["meta"]["quick"] else FULL
         results = median_of([r["servers"] for r in runs])
-        print_table(figure_specs(plan), results, f"Median of {len(runs)} runs")
+        if args.markdown:
+            print(markdown_table(figure_specs(plan), results))
+        else:
+            print_table(figure_specs(plan), results, f"Median of {len(runs)} runs")
         return 0
     plan = QUICK if args.quick else FULL
     names = [n for n in args.only.split(",") if n]

@@ -96,3 +96,19 @@ def test_path_depth_does_not_add_queries(client: Client) -> None:
         at_depth_20, _ = _queries(client, method, deep, depth=depth)
         assert at_depth_20 == at_depth_1, (method, at_depth_1, at_depth_20)
         assert at_depth_20 <= 4, (method, at_depth_20)
+
+
+def test_resolving_uses_the_path_index(client: Client) -> None:
+    """On SQLite, resolving a path and finding a parent look the row up by path, not
+    by scanning the space (SQLite picks the space index without statistics)."""
+    from providers.store import _NODE_AT, _RESOLVE
+
+    db = client.app_handle.db  # type: ignore[attr-defined]
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("query plans are SQLite's")
+    with db.engine.connect() as conn:
+        for statement in (_RESOLVE, _NODE_AT):
+            sql = str(statement.compile(db.engine))
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql,
+                                        (0, 1, "/a")).all()
+            assert any("ix_nodes_path" in str(row) for row in plan), plan
