@@ -9,6 +9,11 @@ HMAC of login and password under a per-process random key (the password itself i
 never kept). A disabled user or a changed password takes effect within that TTL.
 Every failed login takes at least ``auth.failure_delay`` seconds, whatever failed
 (unknown login, wrong password, disabled), so timing tells nothing.
+
+Verifications run one at a time: each argon2id check (argon2-cffi's defaults) takes
+64 MiB and tens of milliseconds of a core, so thirty machines signing in at 8:00
+would otherwise need 2 GiB at once. A request that waited looks in the cache
+again, so connections opened together with the same credentials share one check.
 """
 
 from __future__ import annotations
@@ -47,33 +52,46 @@ class CredentialVerifier:
         self._key = os.urandom(32)
         self._entries: dict[bytes, _Entry] = {}
         self._lock = threading.Lock()
+        self._verifying = threading.Lock()  # one argon2 check at a time (see module doc)
 
     def _cache_key(self, login: str, password: str) -> bytes:
         message = login.encode("utf-8") + b"\x00" + password.encode("utf-8")
         return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def _cached(self, key: bytes, now: float) -> acl.Principal | None:
+        entry = self._entries.get(key)
+        return entry.principal if entry is not None and entry.expires > now else None
 
     def verify(self, login: str, password: str) -> acl.Principal | None:
         """The principal for valid credentials of an enabled user, else None (after
         the constant failure delay)."""
         started = time.monotonic()
         key = self._cache_key(login, password)
-        entry = self._entries.get(key)
-        if entry is not None and entry.expires > started:
-            return entry.principal
-        with self.db.transaction() as session:
-            principal = acl.verify_credentials(session, login, password)
+        cached = self._cached(key, started)
+        if cached is not None:
+            return cached
+        with self._verifying:
+            cached = self._cached(key, started)  # verified while this one waited
+            if cached is not None:
+                return cached
+            with self.db.transaction() as session:
+                principal = acl.verify_credentials(session, login, password)
+            if principal is not None:
+                self._remember(key, principal, started)
         if principal is None:
             time.sleep(max(0.0, self.failure_delay - (time.monotonic() - started)))
-            return None
-        if self.cache_ttl > 0:
-            with self._lock:
-                if len(self._entries) >= MAX_CACHE_ENTRIES:
-                    now = time.monotonic()
-                    self._entries = {k: e for k, e in self._entries.items() if e.expires > now}
-                    if len(self._entries) >= MAX_CACHE_ENTRIES:
-                        self._entries.clear()
-                self._entries[key] = _Entry(principal, started + self.cache_ttl)
         return principal
+
+    def _remember(self, key: bytes, principal: acl.Principal, started: float) -> None:
+        if self.cache_ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= MAX_CACHE_ENTRIES:
+                now = time.monotonic()
+                self._entries = {k: e for k, e in self._entries.items() if e.expires > now}
+                if len(self._entries) >= MAX_CACHE_ENTRIES:
+                    self._entries.clear()
+            self._entries[key] = _Entry(principal, started + self.cache_ttl)
 
 
 def make_domain_controller(verifier: CredentialVerifier, realm: str) -> type:

@@ -7,11 +7,12 @@ PostgreSQL is used as given by its URL. Every package declares its tables on
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -63,11 +64,16 @@ class Database:
     """An engine and its session factory.
 
     ``transaction()`` yields a session inside one committed-or-rolled-back transaction.
+    On SQLite, write transactions of this process take turns on a lock first: SQLite
+    has one writer at a time anyway, and a writer waiting in SQLite's busy handler
+    sleeps in growing steps (up to 100 ms) instead of starting when the other ends.
     """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self._write_turn: threading.RLock | None = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else None)
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(
             self.engine.execution_options(davserver_write=True), expire_on_commit=False
@@ -81,8 +87,16 @@ class Database:
         use ``write=False`` for read-only work so readers stay concurrent.
         """
         factory = self._writers if write else self._readers
-        with factory() as session, session.begin():
+        turn = self._write_turn if write and self._write_turn is not None else nullcontext()
+        with turn, factory() as session, session.begin():
             yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction on a plain connection, for Core statements on hot
+        paths (resolving a path, listing a folder): no ORM session to set up."""
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
 
     def create_schema(self) -> None:
         """Create every table declared on :class:`Base` that does not exist yet.

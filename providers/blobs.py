@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +35,21 @@ class BlobInfo:
     head: bytes
 
 
+# Blocks at least this big are hashed on helper threads while the next block
+# arrives: SHA-1 and MD5 cost more than the disk write (hashlib releases the GIL).
+PARALLEL_HASH_MIN = 64 * 1024
+_hashers: ThreadPoolExecutor | None = None
+_hashers_lock = threading.Lock()
+
+
+def _hash_pool() -> ThreadPoolExecutor:
+    global _hashers
+    with _hashers_lock:
+        if _hashers is None:
+            _hashers = ThreadPoolExecutor(4, thread_name_prefix="blob-hash")
+        return _hashers
+
+
 class BlobWriter(ABC):
     """A blob being written. ``write`` any number of times, then ``finish`` or ``abort``."""
 
@@ -41,18 +58,33 @@ class BlobWriter(ABC):
         self._sha1 = hashlib.sha1(usedforsecurity=False)
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._head = bytearray()
+        self._hashing: list[Future[None]] = []
 
     def write(self, data: bytes) -> int:
-        """Append ``data``; returns its length."""
+        """Append ``data``; returns its length. A big block is hashed while the caller
+        fetches the next one (one block in flight, so hashes see blocks in order)."""
         self._write(data)
         self.size += len(data)
-        self._sha1.update(data)
-        self._md5.update(data)
+        self._wait_hashing()
+        if len(data) >= PARALLEL_HASH_MIN:
+            data = bytes(data)  # the caller may reuse its buffer
+            pool = _hash_pool()
+            self._hashing = [pool.submit(self._sha1.update, data),
+                             pool.submit(self._md5.update, data)]
+        else:
+            self._sha1.update(data)
+            self._md5.update(data)
         if len(self._head) < HEAD_BYTES:
             self._head += data[: HEAD_BYTES - len(self._head)]
         return len(data)
 
+    def _wait_hashing(self) -> None:
+        hashing, self._hashing = self._hashing, []
+        for future in hashing:
+            future.result()
+
     def _info(self, key: str) -> BlobInfo:
+        self._wait_hashing()
         return BlobInfo(key, self.size, self._sha1.hexdigest(), self._md5.hexdigest(),
                         bytes(self._head))
 

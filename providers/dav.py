@@ -27,6 +27,7 @@ from .errors import dav_errors
 from .guards import guarded_request
 from .locks import SqlLockStorage
 from .names import join_path, split_path
+from .propfind import stream_propfind
 from .resources import RESOLVED_KEY, make_resource, node_ref, privilege_set
 from .store import SpaceInfo, Store
 
@@ -34,6 +35,11 @@ DOCUMENTS = "porte-documents"
 RUBRICS = "rubriques"
 # The top collections of /dav/, in listing order. The binder arrives with its issue.
 TOP_COLLECTIONS = (DOCUMENTS, RUBRICS)
+# Requests whose lock look-ups (WsgiDAV walks every ancestor, and every member for
+# DELETE and PROPFIND) are answered from one query. Not LOCK and UNLOCK, which change
+# locks and read them back; GET and HEAD look none up.
+SNAPSHOT_METHODS = frozenset({"PROPFIND", "PROPPATCH", "PUT", "DELETE", "MOVE", "COPY",
+                              "MKCOL"})
 
 
 class EntProvider(DAVProvider):
@@ -63,12 +69,16 @@ class EntProvider(DAVProvider):
                     raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
                                    "client or as a network drive (see the server's home page).")
             located = None
-            if environ["REQUEST_METHOD"] == "PROPFIND":
+            if environ["REQUEST_METHOD"] in SNAPSHOT_METHODS:
                 located = self.locate(environ["PATH_INFO"], environ)
             if located is None:
                 return default_handler(environ, start_response)
-            # One lock query for the whole listing instead of one per member.
+            # One lock query for the request instead of one per member and ancestor.
             with self.locks.snapshot(self.ref_url(located[0], environ["PATH_INFO"])):
+                if environ["REQUEST_METHOD"] == "PROPFIND":
+                    streamed = stream_propfind(self, environ, start_response)
+                    if streamed is not None:
+                        return streamed
                 return default_handler(environ, start_response)
 
         return guarded_request(environ, start_response, handle,

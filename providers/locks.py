@@ -79,6 +79,12 @@ class SqlLockStorage:
         finally:
             self._local.snapshot = None
 
+    def snapshot_locks(self) -> list[dict[str, Any]] | None:
+        """The locks of this thread's current :meth:`snapshot` (expired ones included),
+        or None outside a snapshot."""
+        snap = getattr(self._local, "snapshot", None)
+        return None if snap is None else list(snap[3])
+
     def _from_snapshot(self, root: str, include_root: bool,
                        include_children: bool) -> list[dict[str, Any]] | None:
         snap = getattr(self._local, "snapshot", None)

@@ -264,6 +264,18 @@ class SpaceResourceMixin:
     def support_recursive_delete(self) -> bool:
         return True
 
+    def handle_delete(self) -> bool:
+        """DELETE at once when nothing here or below is locked and no ``If`` header
+        names members; else False, and WsgiDAV checks each member's locks first
+        (RFC 4918 §9.6.1). Ancestors' locks were checked before this is called."""
+        if "HTTP_IF" in self.environ:
+            return False
+        if self.provider.locks.get_lock_list(self.get_ref_url(), include_root=True,
+                                             include_children=True, token_only=True):
+            return False
+        self.delete()
+        return True
+
     def delete(self) -> None:
         """Delete this resource and all below it in one transaction (RFC 4918 §9.6)."""
         self._require_subtree("unbind")

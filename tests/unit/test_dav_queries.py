@@ -1,7 +1,11 @@
-"""The full DAV stack in-process (WSGI, no socket): a PROPFIND Depth 1 listing costs
-the same number of database queries whatever the member count (DESIGN.md,
-"Storage model"), for the properties rclone asks and for allprop with
-``lockdiscovery`` (one lock query per listing, not per member)."""
+"""The full DAV stack in-process (WSGI, no socket): what one request costs in SQL
+statements (counted with SQLAlchemy's ``before_cursor_execute`` event), whatever the
+size of the folder or the depth of the path (DESIGN.md, "Storage model"; issue 9).
+
+* PROPFIND Depth 1 costs the same for 10 and for 1,000 members, for the properties
+  rclone asks and for allprop with ``lockdiscovery`` (one lock query per listing);
+* resolving a path of depth 20 costs what depth 1 costs, and a small bounded number.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,9 @@ from tests.unit.conftest import count_queries
 RCLONE_PROPS = (b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:displayname/>'
                 b"<d:getlastmodified/><d:getcontentlength/><d:resourcetype/></d:prop>"
                 b"</d:propfind>")
+LOCK_BODY = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/>'
+             b"</D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>")
+DOCS = "/dav/porte-documents"
 
 
 @pytest.fixture
@@ -26,9 +33,10 @@ def client(tmp_path: Path) -> Client:
     config = Config(data_dir=tmp_path / "data")
     app = create_app(config)
     with app.db.transaction() as s:
-        acl.create_user(s, "alice", "password-alice", "teacher")
+        principal = acl.create_user(s, "alice", "password-alice", "teacher")
     client = Client(app.wsgi)
     client.app_handle = app  # type: ignore[attr-defined]
+    client.user_id = principal.id  # type: ignore[attr-defined]
     return client
 
 
@@ -37,33 +45,70 @@ def _auth() -> dict[str, str]:
 
 
 def _fill(client: Client, folder: str, members: int) -> None:
-    assert client.open(f"/dav/porte-documents/{folder}/", method="MKCOL",
-                       headers=_auth()).status_code == 201
-    for i in range(members):
-        response = client.put(f"/dav/porte-documents/{folder}/f{i}.txt", data=b"x" * i,
-                              headers=_auth())
+    """A folder of ``members`` files (a few PUT over HTTP, the rest straight into the
+    store, which is quicker and ends in the same rows), one of them locked."""
+    assert client.open(f"{DOCS}/{folder}/", method="MKCOL", headers=_auth()).status_code == 201
+    for i in range(min(members, 3)):
+        response = client.put(f"{DOCS}/{folder}/f{i}.txt", data=b"x" * i, headers=_auth())
         assert response.status_code == 201
+    store = client.app_handle.store  # type: ignore[attr-defined]
+    space = store.ensure_space("documents", owner_id=client.user_id)  # type: ignore[attr-defined]
+    for i in range(3, members):
+        store.commit_write(space.id, f"/{folder}/f{i}.txt", None)
+    store.make_collection(space.id, f"/{folder}/sub")
     # one member is locked, so lockdiscovery has something to find
-    lock = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/>'
-            b"</D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>")
-    assert client.open(f"/dav/porte-documents/{folder}/f0.txt", method="LOCK", data=lock,
+    assert client.open(f"{DOCS}/{folder}/f0.txt", method="LOCK", data=LOCK_BODY,
                        headers=_auth()).status_code == 200
 
 
-def _listing_queries(client: Client, folder: str, body: bytes | None) -> int:
+def _queries(client: Client, method: str, path: str, body: bytes | None = None,
+             depth: str = "1") -> tuple[int, bytes]:
     db = client.app_handle.db  # type: ignore[attr-defined]
     with count_queries(db) as counter:
-        response = client.open(f"/dav/porte-documents/{folder}/", method="PROPFIND",
-                               data=body, headers={**_auth(), "Depth": "1"})
-    assert response.status_code == 207
-    return counter.count
+        response = client.open(path, method=method, data=body,
+                               headers={**_auth(), "Depth": depth})
+    assert response.status_code in (200, 207), response.status
+    return counter.count, response.data
 
 
 @pytest.mark.parametrize("body", [RCLONE_PROPS, None], ids=["rclone-props", "allprop"])
 def test_depth1_listing_costs_constant_queries(client: Client, body: bytes | None) -> None:
-    _fill(client, "small", 3)
-    _fill(client, "large", 60)
-    small = _listing_queries(client, "small", body)
-    large = _listing_queries(client, "large", body)
+    _fill(client, "small", 10)
+    _fill(client, "large", 1000)
+    small, small_xml = _queries(client, "PROPFIND", f"{DOCS}/small/", body)
+    large, large_xml = _queries(client, "PROPFIND", f"{DOCS}/large/", body)
+    assert small_xml.count(b"<D:response") == 12 and large_xml.count(b"<D:response") == 1002
     assert small == large, (small, large)
     assert small <= 12
+
+
+def test_path_depth_does_not_add_queries(client: Client) -> None:
+    segments = [f"d{i}" for i in range(1, 20)]
+    for i in range(len(segments)):
+        path = "/".join(segments[: i + 1])
+        assert client.open(f"{DOCS}/{path}/", method="MKCOL", headers=_auth()).status_code == 201
+    deep = f"{DOCS}/{'/'.join(segments)}/file.txt"  # depth 20 under the space
+    shallow = f"{DOCS}/file.txt"
+    for url in (deep, shallow):
+        assert client.put(url, data=b"content", headers=_auth()).status_code == 201
+    for method, depth in (("GET", "0"), ("PROPFIND", "0")):
+        at_depth_1, _ = _queries(client, method, shallow, depth=depth)
+        at_depth_20, _ = _queries(client, method, deep, depth=depth)
+        assert at_depth_20 == at_depth_1, (method, at_depth_1, at_depth_20)
+        assert at_depth_20 <= 4, (method, at_depth_20)
+
+
+def test_resolving_uses_the_path_index(client: Client) -> None:
+    """On SQLite, resolving a path and finding a parent look the row up by path, not
+    by scanning the space (SQLite picks the space index without statistics)."""
+    from providers.store import _NODE_AT, _RESOLVE
+
+    db = client.app_handle.db  # type: ignore[attr-defined]
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("query plans are SQLite's")
+    with db.engine.connect() as conn:
+        for statement in (_RESOLVE, _NODE_AT):
+            sql = str(statement.compile(db.engine))
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql,
+                                        (0, 1, "/a")).all()
+            assert any("ix_nodes_path" in str(row) for row in plan), plan

@@ -1,0 +1,176 @@
+"""The measurements, the same for every server. Each returns figures by key (see
+:func:`benchmarks.plan.figure_specs`); times in ms, rates per second."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .client import Client, Endpoint, repeated_body, run_wrk
+from .memory import RssSampler
+from .plan import MiB, Plan, size_label
+
+ALLPROP = (b'<?xml version="1.0" encoding="utf-8"?>'
+           b'<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>')
+# What rclone's WebDAV backend asks when it lists a folder.
+RCLONE_PROPS = (b'<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:"><d:prop>'
+                b"<d:displayname/><d:getlastmodified/><d:getcontentlength/><d:resourcetype/>"
+                b"</d:prop></d:propfind>")
+SMALL_FILE = "small.bin"
+Figures = dict[str, float]
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 2)
+
+
+def big_files(client: Client, plan: Plan) -> Figures:
+    """PUT then GET of each big file, ``big_repeats`` times: median MiB/s."""
+    block = bytes(range(256)) * 4096  # 1 MiB, not all zeros
+    figures: Figures = {}
+    for size in plan.big_files:
+        name = f"big-{size_label(size)}.bin"
+        puts, gets = [], []
+        for _ in range(plan.big_repeats):
+            started = time.perf_counter()
+            client.request("PUT", name, body=repeated_body(size, block),
+                           headers={"Content-Length": str(size)}, expect=(200, 201, 204))
+            puts.append(size / MiB / (time.perf_counter() - started))
+            started = time.perf_counter()
+            _status, received = client.request("GET", name, expect=(200,))
+            gets.append(size / MiB / (time.perf_counter() - started))
+            assert received == size, f"GET {name}: {received} of {size} bytes"
+        figures[f"put_{size_label(size)}"] = round(statistics.median(puts), 1)
+        figures[f"get_{size_label(size)}"] = round(statistics.median(gets), 1)
+        client.request("DELETE", name, expect=(200, 204))
+    return figures
+
+
+def _put_many(endpoint: Endpoint, plan: Plan, folder: str, count: int, size: int) -> float:
+    """PUT ``count`` files of ``size`` bytes into ``folder`` with ``put_clients``
+    concurrent connections; returns the seconds it took."""
+    body = b"s" * size
+    clients = [Client(endpoint, plan.request_timeout) for _ in range(plan.put_clients)]
+
+    def work(index: int) -> None:
+        client = clients[index]
+        for i in range(index, count, plan.put_clients):
+            client.request("PUT", f"{folder}/f{i:05d}.txt", body=body, expect=(201, 204))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(plan.put_clients) as pool:
+        list(pool.map(work, range(plan.put_clients)))
+    elapsed = time.perf_counter() - started
+    for client in clients:
+        client.close()
+    return elapsed
+
+
+def collections(client: Client, plan: Plan, sampler: RssSampler) -> Figures:
+    """Small PUTs, PROPFIND Depth 1 on each member count, then MOVE and DELETE."""
+    endpoint = client.endpoint
+    figures: Figures = {}
+    client.request("MKCOL", "puts/", expect=(201,))
+    elapsed = _put_many(endpoint, plan, "puts", plan.small_puts, plan.small_size)
+    figures["small_puts"] = round(plan.small_puts / elapsed, 1)
+    for members in plan.members:
+        folder = f"m{members}"
+        client.request("MKCOL", folder + "/", expect=(201,))
+        _put_many(endpoint, plan, folder, members, 64)
+        for mode, body in (("allprop", ALLPROP), ("rclone", RCLONE_PROPS)):
+            figures[f"propfind_{mode}_{members}"] = _propfind(client, folder, body, plan)
+        if members == plan.members[-1]:
+            with sampler.window() as growth:
+                _propfind(client, folder, ALLPROP, plan)
+            figures[f"propfind_rss_growth_{members}"] = round(growth["growth"] / MiB, 1)
+    started = time.perf_counter()
+    client.request("MOVE", "puts/", headers={"Destination": endpoint.url("moved/"),
+                                             "Overwrite": "F"}, expect=(201,))
+    figures["move_collection"] = _ms(time.perf_counter() - started)
+    started = time.perf_counter()
+    client.request("DELETE", "moved/", expect=(200, 204))
+    figures["delete_collection"] = _ms(time.perf_counter() - started)
+    return figures
+
+
+def _propfind(client: Client, folder: str, body: bytes, plan: Plan) -> float:
+    times = []
+    for _ in range(plan.propfind_repeats):
+        started = time.perf_counter()
+        client.request("PROPFIND", folder + "/", body=body,
+                       headers={"Depth": "1", "Content-Type": "application/xml"},
+                       expect=(207,))
+        times.append(time.perf_counter() - started)
+    return _ms(statistics.median(times))
+
+
+def latency(client: Client, plan: Plan) -> Figures:
+    """Median time of a sequential GET of a 4 KiB file at each path depth."""
+    figures: Figures = {}
+    deepest = max(plan.latency_depths)
+    folders = [f"d{i}" for i in range(1, deepest)]
+    for i in range(len(folders)):
+        client.request("MKCOL", "/".join(folders[: i + 1]) + "/", expect=(201,))
+    body = b"l" * 4096
+    for depth in plan.latency_depths:
+        path = "/".join([*folders[: depth - 1], "file.bin"])
+        client.request("PUT", path, body=body, expect=(201, 204))
+        times = []
+        for _ in range(plan.latency_repeats):
+            started = time.perf_counter()
+            client.request("GET", path, expect=(200,))
+            times.append(time.perf_counter() - started)
+        figures[f"get_latency_depth_{depth}"] = _ms(statistics.median(times))
+    return figures
+
+
+def prepare_small_file(client: Client) -> None:
+    client.request("PUT", SMALL_FILE, body=b"g" * 4096, expect=(201, 204))
+
+
+def concurrent_gets(endpoint: Endpoint, plan: Plan, authorization: bool = True) -> Figures:
+    """``wrk`` GETs of the 4 KiB file at each connection count: req/s and p99 ms."""
+    figures: Figures = {}
+    for conns in plan.wrk_connections:
+        result = run_wrk(endpoint.url(SMALL_FILE),
+                         endpoint.authorization if authorization else None, conns,
+                         plan.wrk_seconds)
+        figures[f"wrk_rps_{conns}"] = round(result.requests_per_second, 1)
+        figures[f"wrk_p99_{conns}"] = round(result.p99_ms, 2)
+        figures[f"wrk_errors_{conns}"] = result.errors
+    return figures
+
+
+def dav_server(endpoint: Endpoint, pid: int, plan: Plan) -> dict[str, Any]:
+    """Every figure of one DAV server, in run order; ``peak_rss`` over all of it."""
+    sampler = RssSampler(pid).start()
+    client = Client(endpoint, plan.request_timeout)
+    figures: Figures = {}
+
+    def small_gets() -> Figures:
+        prepare_small_file(client)
+        return concurrent_gets(endpoint, plan)
+
+    phases = (("big_files", lambda: big_files(client, plan)),
+              ("collections", lambda: collections(client, plan, sampler)),
+              ("latency", lambda: latency(client, plan)),
+              ("concurrent_gets", small_gets))
+    try:
+        for phase, measure in phases:
+            figures.update(measure())
+            # Diagnostics (JSON only): which phase raised the peak.
+            figures[f"peak_rss_after_{phase}"] = round(sampler.peak / MiB, 1)
+    finally:
+        client.close()
+        figures["peak_rss"] = round(sampler.stop() / MiB, 1)
+    return figures
+
+
+def bare_server(endpoint: Endpoint, pid: int, plan: Plan) -> dict[str, Any]:
+    sampler = RssSampler(pid).start()
+    try:
+        return concurrent_gets(endpoint, plan)
+    finally:
+        sampler.stop()

@@ -1,0 +1,95 @@
+"""The table of a run (rich) and its raw JSON."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from .plan import SERVER_TITLES, SERVERS, FigureSpec
+
+Results = dict[str, dict[str, float]]
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if value < 10 else f"{value:.1f}"
+
+
+def _ratio(ours: float | None, ref: float | None) -> str:
+    if ours is None or not ref:
+        return "—"
+    return f"{ours / ref:.2f}×"
+
+
+def target_status(spec: FigureSpec, results: Results) -> str:
+    """Each target of the figure with ✔ (met), ✘ (not met) or ? (no figure)."""
+    ours = results.get("ours", {}).get(spec.key)
+    parts = []
+    for target in spec.targets:
+        met = None if ours is None else target.met(ours, results, spec.key)
+        mark = "?" if met is None else ("✔" if met else "✘")
+        parts.append(f"{mark} {target.text()}")
+    return ", ".join(parts)
+
+
+def table(specs: list[FigureSpec], results: Results, title: str) -> Table:
+    """Ours, each reference, our ratio to each, and the issue's targets."""
+    grid = Table(title=title, title_justify="left")
+    grid.add_column("figure")
+    grid.add_column("unit")
+    for name in SERVERS:
+        grid.add_column(SERVER_TITLES[name], justify="right")
+    for name in SERVERS[1:]:
+        grid.add_column(f"ours/{SERVER_TITLES[name]}", justify="right")
+    grid.add_column("target (issue 9)")
+    for spec in specs:
+        values = [results.get(s, {}).get(spec.key) if s in spec.servers else None
+                  for s in SERVERS]
+        ratios = [_ratio(values[0], v) for v in values[1:]]
+        arrow = "↑" if spec.higher_is_better else "↓"
+        grid.add_row(spec.label, f"{spec.unit} {arrow}", *map(_fmt, values), *ratios,
+                     target_status(spec, results))
+    return grid
+
+
+def markdown_table(specs: list[FigureSpec], results: Results) -> str:
+    """The same table as :func:`table`, as GitHub Markdown (for the README)."""
+    head = ["figure", "unit", *(SERVER_TITLES[s] for s in SERVERS),
+            *(f"ours/{SERVER_TITLES[s]}" for s in SERVERS[1:]), "target (issue 9)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for spec in specs:
+        values = [results.get(s, {}).get(spec.key) if s in spec.servers else None
+                  for s in SERVERS]
+        cells = [spec.label, f"{spec.unit} {'↑' if spec.higher_is_better else '↓'}",
+                 *map(_fmt, values), *(_ratio(values[0], v) for v in values[1:]),
+                 target_status(spec, results)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def print_table(specs: list[FigureSpec], results: Results, title: str,
+                console: Console | None = None) -> None:
+    (console or Console(width=200)).print(table(specs, results, title))
+
+
+def write_json(path: Path, meta: dict[str, Any], results: Results) -> None:
+    path.write_text(json.dumps({"meta": meta, "servers": results}, indent=2) + "\n")
+
+
+def median_of(runs: list[Results]) -> Results:
+    """Per server and figure, the median over several runs' results."""
+    merged: Results = {}
+    for server in {s for run in runs for s in run}:
+        keys = {k for run in runs for k in run.get(server, {})}
+        merged[server] = {k: statistics.median(run[server][k] for run in runs
+                                               if k in run.get(server, {}))
+                          for k in keys}
+    return merged

@@ -1,0 +1,118 @@
+"""Run the benchmark: ``python -m benchmarks.run [--quick] [--json PATH] [--only NAMES]``.
+
+Starts, one after another on loopback and each fresh and empty, our server
+(``davserver serve``, SQLite, local blobs), WsgiDAV 4.4's FilesystemProvider,
+Apache 2.4 mod_dav_fs and a bare cheroot application; measures them the same way
+(:mod:`benchmarks.measures`); prints the table with our ratio to each reference and
+writes the raw figures as JSON (default ``benchmark-results.json``).
+
+``--quick`` uses tiny sizes (CI runs it so the benchmark never rots; its figures
+mean nothing). ``--median A.json B.json …`` prints the median of earlier runs
+instead of running. Needs ``wrk`` and Debian's ``apache2`` on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import measures, servers
+from .plan import FULL, QUICK, SERVERS, Plan, figure_specs
+from .report import Results, markdown_table, median_of, print_table, write_json
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (CI)")
+    parser.add_argument("--json", type=Path, default=Path("benchmark-results.json"),
+                        help="where to write the raw figures")
+    parser.add_argument("--only", default=",".join(SERVERS),
+                        help="comma-separated servers to run (default: all)")
+    parser.add_argument("--median", nargs="+", type=Path, metavar="JSON",
+                        help="print the median of earlier runs' JSON files, run nothing")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the table as Markdown (for the README)")
+    return parser
+
+
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "processor": _cpu_model()}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def run_server(name: str, plan: Plan, tmp: Path) -> dict[str, float]:
+    launcher = servers.LAUNCHERS[name]
+    with launcher(tmp) as running:
+        if name == "bare":
+            return measures.bare_server(running.endpoint, running.pid, plan)
+        return measures.dav_server(running.endpoint, running.pid, plan)
+
+
+def run(plan: Plan, names: list[str], out: Path) -> Results:
+    missing = [tool for tool in ("wrk", "apache2") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"benchmark: missing on PATH: {', '.join(missing)} "
+                         "(bash .ci/install-test-deps installs them)")
+    results: Results = {}
+    timings: dict[str, float] = {}
+    tmp = servers.scratch_dir()
+    try:
+        for name in names:
+            started = time.monotonic()
+            print(f"benchmark: {name} …", file=sys.stderr, flush=True)
+            server_tmp = tmp / name
+            server_tmp.mkdir()
+            results[name] = run_server(name, plan, server_tmp)
+            timings[name] = round(time.monotonic() - started, 1)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    meta = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "quick": plan is QUICK, "plan": plan.__dict__, "machine": machine(),
+            "seconds_per_server": timings}
+    write_json(out, meta, results)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.median:
+        runs = [json.loads(p.read_text()) for p in args.median]
+        plan = QUICK if runs[0]["meta"]["quick"] else FULL
+        results = median_of([r["servers"] for r in runs])
+        if args.markdown:
+            print(markdown_table(figure_specs(plan), results))
+        else:
+            print_table(figure_specs(plan), results, f"Median of {len(runs)} runs")
+        return 0
+    plan = QUICK if args.quick else FULL
+    names = [n for n in args.only.split(",") if n]
+    unknown = set(names) - set(SERVERS)
+    if unknown:
+        raise SystemExit(f"benchmark: unknown server(s): {', '.join(sorted(unknown))}")
+    results = run(plan, names, args.json)
+    print_table(figure_specs(plan), results,
+                f"Benchmark ({'quick' if args.quick else 'full'}), raw figures in {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

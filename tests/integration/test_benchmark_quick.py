@@ -1,0 +1,35 @@
+"""The benchmark runs (``--quick``, tiny sizes) and reports every figure for every
+server; its values are not checked here (speed is judged by the benchmark itself,
+never by a timed test)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.plan import QUICK, SERVERS, figure_specs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    run = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--json", str(out)],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert results["meta"]["quick"] is True
+    assert set(results["servers"]) == set(SERVERS)
+    for spec in figure_specs(QUICK):
+        for server in spec.servers:
+            value = results["servers"][server].get(spec.key)
+            assert isinstance(value, int | float) and math.isfinite(value) and value >= 0, (
+                server, spec.key, value)
+    for server in SERVERS:  # wrk saw only successful answers (auth worked everywhere)
+        errors = {k: v for k, v in results["servers"][server].items()
+                  if k.startswith("wrk_errors_")}
+        assert errors and not any(errors.values()), (server, errors)
+    assert "ours/WsgiDAV" in run.stdout and "PROPFIND Depth 1" in run.stdout
