@@ -45,6 +45,8 @@ from .textbook_forms import (
 bp = Blueprint("textbook", __name__, url_prefix="/textbook")
 
 NOT_YOURS = _l("Cette séance appartient à un service que vous n'enseignez pas.")
+NOT_TEACHER = _l("Seuls les enseignants de ce service peuvent modifier son cahier de "
+                 "textes.")
 NO_TEXTBOOK = _l("Le cahier de textes est réservé aux enseignants, aux élèves et à "
                  "leurs parents.")
 
@@ -207,12 +209,15 @@ def lesson(lesson_id: int) -> tuple[str, int]:
 
 def _save(lesson_id: int, form: ContentForm, form_name: str,
           change: Any) -> Response | tuple[str, int]:
-    """Validate ``form`` and run ``change(session, input)`` in one write transaction
-    (the service checks the teacher); errors show the lesson page again, nothing
-    saved. Forbidden is 403, NotFound 404."""
+    """Validate ``form`` and run ``change(session, user_id, input)`` in one write
+    transaction (the service checks the teacher again); errors show the lesson page
+    again, nothing saved. Anyone but the service's teachers gets 403 (students and
+    parents too: these are teacher endpoints), a missing lesson 404."""
     principal = signed_in()
     with web_context().db.transaction(write=False) as s:
-        _reader_of(s, _lesson(s, lesson_id))  # refused users learn nothing from checks
+        # Refused before any input check, so they learn nothing from the messages.
+        if not textbook.is_teacher(s, principal.id, _lesson(s, lesson_id).service_id):
+            abort(403, description=str(NOT_TEACHER))
     if isinstance(form, HomeworkForm):
         with web_context().db.transaction(write=False) as s:
             lsn = textbook.get_lesson(s, lesson_id)

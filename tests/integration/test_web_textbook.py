@@ -259,3 +259,63 @@ def test_missing_csrf_token_is_403_and_saves_nothing(srv: Server) -> None:
     assert ann.post(f"/textbook/seances/{l1}/travaux", {
         "homework-title": "Sans jeton", "homework-homework_type": "Autre"}).status_code == 403
     assert activity_count(srv) == before
+
+
+# Who sees what (issue 5): lesson L1 of ann's MATHS 4B service, one of its
+# activities carrying a private note. Per user: the lesson page's status, whether
+# the private note shows, whether L1 is in their week, the edit form's status, and
+# the status of every POST (refused ones must change nothing).
+WHO_SEES_WHAT = {
+    # login: (lesson page, note shown, L1 in week, edit form, POSTs)
+    "ann": (200, True, True, 200, 303),    # teacher of the service
+    "carl": (403, False, False, 403, 403),  # teacher of another service of 4B
+    "fred": (403, False, False, 403, 403),  # teacher without services
+    "ben": (200, False, True, 403, 403),   # student of 4B
+    "eve": (404, False, False, 403, 403),  # student of 4C
+    "paul": (200, False, True, 403, 403),  # parent of ben
+    "pia": (404, False, False, 403, 403),  # parent of eve
+}
+
+
+def snapshot(server: Server) -> list[tuple[object, ...]]:
+    with server.transaction() as s:
+        return [(a.id, a.lesson_id, a.title, a.body, a.private_note, a.position,
+                 a.due_lesson_id) for a in s.scalars(
+                     select(textbook.Activity).order_by(textbook.Activity.id))]
+
+
+def _posts(server: Server, activity: int) -> list[tuple[str, dict[str, str]]]:
+    l1 = lesson_id(server, "L1")
+    return [(f"/textbook/seances/{l1}/contenus", {"content-title": "Intrus"}),
+            (f"/textbook/seances/{l1}/travaux", {
+                "homework-title": "Intrus", "homework-homework_type": "Autre",
+                "homework-due_lesson": str(lesson_id(server, "L2"))}),
+            (f"/textbook/activites/{activity}/modifier", {"content-title": "Modifié"}),
+            (f"/textbook/activites/{activity}/monter", {}),
+            (f"/textbook/activites/{activity}/supprimer", {})]
+
+
+@pytest.mark.parametrize("login", list(WHO_SEES_WHAT))
+def test_who_sees_what(srv: Server, login: str) -> None:
+    page_status, note_shown, in_week, edit_status, post_status = WHO_SEES_WHAT[login]
+    with srv.transaction() as s:
+        activity = textbook.add_activity(s, uid(s, "ann"), lesson_id(srv, "L1"),
+                                         textbook.ActivityInput(textbook.ActivityKind.content,
+                                                                f"Cours {login}",
+                                                                private_note=NOTE)).id
+    client = signed_in(srv, login)
+    page = client.get(f"/textbook/seances/{lesson_id(srv, 'L1')}")
+    assert page.status_code == page_status
+    assert (NOTE in page.text) is note_shown
+    week = page_tree(client.get(WEEK))
+    assert bool(week.xpath(f'//div[@data-lesson="{lesson_id(srv, "L1")}"]')) is in_week
+    assert client.get(f"/textbook/activites/{activity}/modifier").status_code == edit_status
+    token = csrf_token(client.get("/").text)
+    before = snapshot(srv)
+    for path, fields in _posts(srv, activity):
+        assert client.post(path, {"csrf_token": token, **fields}).status_code == post_status, \
+            path
+    if post_status != 303:
+        assert snapshot(srv) == before
+    else:
+        assert activity not in [row[0] for row in snapshot(srv)]  # deleted last
