@@ -160,22 +160,28 @@ def prepare_homework(s: Session, lesson: textbook.Lesson, form: HomeworkForm,
     return service
 
 
+def workload_text(s: Session, due: textbook.Lesson, group_id: int, tz: Any) -> str:
+    """« Charge de la classe pour le mercredi 09/09 : … ; dans la semaine : … »."""
+    local = due.start.astimezone(tz)
+    on_day = textbook.workload_day(s, group_id, local.date(), tz)
+    in_week = textbook.workload_week(s, group_id, local.date(), tz)
+    return _("Charge de la classe pour le %(day)s : %(count)d travaux (%(minutes)d min) ; "
+             "dans la semaine : %(wcount)d travaux (%(wminutes)d min).",
+             day=day_label(local), count=on_day.count, minutes=on_day.minutes,
+             wcount=in_week.count, wminutes=in_week.minutes)
+
+
 def _teacher_context(s: Session, lesson: textbook.Lesson, tz: Any,
                      forms: dict[str, Any]) -> dict[str, Any]:
     homework = forms.get("homework_form") or HomeworkForm(formdata=None)
     service = prepare_homework(s, lesson, homework, tz)
     chosen = homework.due_lesson.data
     due = s.get(textbook.Lesson, chosen) if chosen else textbook.default_due_lesson(s, lesson)
-    load = None
-    if due is not None:
-        day = due.start.astimezone(tz).date()
-        load = {"day": day_label(due.start.astimezone(tz)),
-                "on_day": textbook.workload_day(s, service.group_id, day, tz),
-                "in_week": textbook.workload_week(s, service.group_id, day, tz)}
-        if not chosen:
-            homework.due_lesson.data = due.id
+    if due is not None and not chosen:
+        homework.due_lesson.data = due.id
     return {"content_form": forms.get("content_form") or ContentForm(formdata=None),
-            "homework_form": homework, "workload": load, "action_form": ActionForm()}
+            "homework_form": homework, "action_form": ActionForm(),
+            "workload": workload_text(s, due, service.group_id, tz) if due else None}
 
 
 def _lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
@@ -197,6 +203,23 @@ def _lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
                                until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
                                kind_labels=KIND_LABELS, **context)
     return page, status
+
+
+@bp.get("/seances/<int:lesson_id>/charge")
+@login_required
+def workload(lesson_id: int) -> dict[str, str]:
+    """JSON ``{"text": …}``: the class's workload for the due lesson ``?echeance=ID``
+    (one of the next lessons of this lesson's service), for its teachers only (403);
+    the lesson page's script shows it when the due-lesson select changes."""
+    with web_context().db.transaction(write=False) as s:
+        lesson = _lesson(s, lesson_id)
+        if not textbook.is_teacher(s, signed_in().id, lesson.service_id):
+            abort(403, description=str(NOT_TEACHER))
+        due = s.get(textbook.Lesson, request.args.get("echeance", 0, type=int))
+        if due is None or due.service_id != lesson.service_id:
+            abort(404)
+        service = s.get_one(textbook.TeachingService, lesson.service_id)
+        return {"text": workload_text(s, due, service.group_id, zone_of(s, lesson))}
 
 
 @bp.get("/seances/<int:lesson_id>")

@@ -20,17 +20,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 from lxml import html
+from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import acl
 from davserver.errors import BadRequest
 from tests.conftest import PASSWORD, Server, running_server
+from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web import WebClient, csrf_token
 from web import textbook
 
@@ -263,10 +266,10 @@ def test_missing_csrf_token_is_403_and_saves_nothing(srv: Server) -> None:
 
 # Who sees what (issue 5): lesson L1 of ann's MATHS 4B service, one of its
 # activities carrying a private note. Per user: the lesson page's status, whether
-# the private note shows, whether L1 is in their week, the edit form's status, and
-# the status of every POST (refused ones must change nothing).
+# the private note shows, whether L1 is in their week, the status of the teacher's
+# GETs (edit form, workload JSON), and of every POST (refused ones change nothing).
 WHO_SEES_WHAT = {
-    # login: (lesson page, note shown, L1 in week, edit form, POSTs)
+    # login: (lesson page, note shown, L1 in week, edit form and workload, POSTs)
     "ann": (200, True, True, 200, 303),    # teacher of the service
     "carl": (403, False, False, 403, 403),  # teacher of another service of 4B
     "fred": (403, False, False, 403, 403),  # teacher without services
@@ -310,6 +313,11 @@ def test_who_sees_what(srv: Server, login: str) -> None:
     week = page_tree(client.get(WEEK))
     assert bool(week.xpath(f'//div[@data-lesson="{lesson_id(srv, "L1")}"]')) is in_week
     assert client.get(f"/textbook/activites/{activity}/modifier").status_code == edit_status
+    load = client.get(f"/textbook/seances/{lesson_id(srv, 'L1')}/charge"
+                      f"?echeance={lesson_id(srv, 'L3')}")
+    assert load.status_code == edit_status
+    if edit_status == 200:
+        assert load.json()["text"].startswith("Charge de la classe pour le vendredi 11/09")
     token = csrf_token(client.get("/").text)
     before = snapshot(srv)
     for path, fields in _posts(srv, activity):
@@ -319,3 +327,32 @@ def test_who_sees_what(srv: Server, login: str) -> None:
         assert snapshot(srv) == before
     else:
         assert activity not in [row[0] for row in snapshot(srv)]  # deleted last
+
+
+@pytest.mark.clients
+def test_workload_follows_the_chosen_due_lesson_in_a_browser(srv: Server, tmp_path: Path) -> None:
+    """Chromium: the lesson page's script (CSP: our origin only) shows the class's
+    load for the due lesson picked in the select; the week renders without a CSP
+    report. Saves a screenshot of the teacher's week."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    reports: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_context(base_url=srv.base_url).new_page()
+        page.on("console", lambda m: reports.append(m.text)
+                if "Content Security Policy" in m.text else None)
+        page.goto(f"/login?next=/textbook/seances/{lesson_id(srv, 'L1')}")
+        page.get_by_label("Identifiant").fill("ann")
+        page.get_by_label("Mot de passe").fill(PASSWORD)
+        page.get_by_role("button", name="Se connecter").click()
+        workload = page.locator("p.workload")
+        expect(workload).to_contain_text("Charge de la classe pour le mercredi 09/09")
+        page.select_option('select[name="homework-due_lesson"]', str(lesson_id(srv, "L3")))
+        expect(workload).to_contain_text("Charge de la classe pour le vendredi 11/09")
+        page.goto(WEEK)
+        expect(page.locator(f'[data-lesson="{lesson_id(srv, "L1")}"]')).to_be_visible()
+        page.screenshot(path=str(tmp_path / "teacher-week.png"), full_page=True)
+        browser.close()
+    assert reports == []
+    assert (tmp_path / "teacher-week.png").stat().st_size > 0
