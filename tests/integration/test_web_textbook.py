@@ -356,3 +356,52 @@ def test_workload_follows_the_chosen_due_lesson_in_a_browser(srv: Server, tmp_pa
         browser.close()
     assert reports == []
     assert (tmp_path / "teacher-week.png").stat().st_size > 0
+
+
+def _titles(client: WebClient, lesson: int) -> list[str]:
+    tree = page_tree(client.get(f"/textbook/seances/{lesson}"))
+    return [h.text for h in tree.xpath('//li[contains(@class, "activity")]/h3')]
+
+
+def test_reorder_and_edit_homework_due_lesson(srv: Server) -> None:
+    ann, l3 = signed_in(srv, "ann"), lesson_id(srv, "L3")
+    with srv.transaction() as s:  # L3 is the last lesson: no next one, so content only
+        for title in ("Un", "Deux", "Trois"):
+            textbook.add_activity(s, uid(s, "ann"), l3, textbook.ActivityInput(
+                textbook.ActivityKind.content, title))
+        last = max(a.id for a in textbook.lesson_activities(s, l3))
+    assert _titles(ann, l3) == ["Un", "Deux", "Trois"]
+    token = csrf_token(ann.get(f"/textbook/seances/{l3}").text)
+    assert ann.post(f"/textbook/activites/{last}/monter",
+                    {"csrf_token": token}).status_code == 303
+    assert _titles(ann, l3) == ["Un", "Trois", "Deux"]
+    assert ann.post(f"/textbook/activites/{last}/descendre",
+                    {"csrf_token": token}).status_code == 303
+    assert ann.post(f"/textbook/activites/{last}/descendre",
+                    {"csrf_token": token}).status_code == 303  # already last: stays
+    assert _titles(ann, l3) == ["Un", "Deux", "Trois"]
+
+    with srv.transaction() as s:
+        homework = textbook.add_activity(s, uid(s, "ann"), lesson_id(srv, "L1"),
+                                         textbook.ActivityInput(
+                                             textbook.ActivityKind.homework, "Devoir",
+                                             homework_type="Devoir maison", minutes=60)).id
+    form = page_tree(ann.get(f"/textbook/activites/{homework}/modifier"))
+    assert form.xpath('//select[@name="homework-due_lesson"]/option[@selected]/@value') == \
+        [str(lesson_id(srv, "L2"))]
+    answer = ann.post(f"/textbook/activites/{homework}/modifier", {
+        "csrf_token": csrf_token(ann.get("/").text), "homework-title": "Devoir",
+        "homework-body": '<a href="javascript:alert(1)">lien</a>',
+        "homework-homework_type": "Devoir maison", "homework-minutes": "60",
+        "homework-due_lesson": str(l3)})
+    assert answer.status_code == 303, answer.text
+    with srv.transaction() as s:
+        saved = s.get_one(textbook.Activity, homework)
+        assert saved.due_lesson_id == l3
+        assert "javascript" not in saved.body and "lien" in saved.body
+
+
+def test_bad_week_date_is_400(srv: Server) -> None:
+    answer = signed_in(srv, "ben").get("/textbook/?week=2026-13-40")
+    assert answer.status_code == 400
+    assert "2026-13-40" in answer.text
