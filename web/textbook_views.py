@@ -22,6 +22,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -43,6 +44,14 @@ from .textbook_forms import (
 )
 
 bp = Blueprint("textbook", __name__, url_prefix="/textbook")
+
+
+@bp.app_template_filter("rich_text")
+def rich_text(body: str) -> Markup:
+    """An activity body as HTML to insert in a page. Bodies are cleaned when saved;
+    cleaning again here keeps a row written by any other path from running script."""
+    return Markup(textbook.sanitize_html(body))
+
 
 NOT_YOURS = _l("Cette séance appartient à un service que vous n'enseignez pas.")
 NOT_TEACHER = _l("Seuls les enseignants de ce service peuvent modifier son cahier de "
@@ -200,6 +209,7 @@ def _lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
         page = render_template("textbook/lesson.html", lesson=lesson, activities=items,
                                due_at=due_at, teacher=reader is None, error=error,
                                when=moment_label(lesson.start.astimezone(plan_tz)),
+                               week=lesson.start.astimezone(plan_tz).date().isoformat(),
                                until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
                                kind_labels=KIND_LABELS, **context)
     return page, status

@@ -146,6 +146,11 @@ def test_teacher_adds_sanitized_content_and_homework_due_next_lesson(srv: Server
     assert content.xpath(".//b")[0].text == "Pythagore"
     assert not content.xpath(".//script | .//iframe | .//*[@onclick]")
     assert "alert" not in html.tostring(content, encoding="unicode")
+    with srv.transaction() as s:  # cleaned when saved, not only when shown
+        stored = s.scalar(select(textbook.Activity.body)
+                          .where(textbook.Activity.title == "Pythagore"))
+    assert stored is not None and "<b>Pythagore</b>" in stored
+    assert not any(bad in stored for bad in ("script", "iframe", "onclick", "alert"))
     assert NOTE in text(tree, '//p[@class="private-note"]')
     assert "À faire pour le mercredi 09/09 10:00" in text(tree, '//p[@class="due-at"]')
     assert "2 travaux (75 min) ; dans la semaine : 2 travaux (75 min)" in \
