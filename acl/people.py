@@ -189,6 +189,39 @@ def add_member(session: Session, group_id: int, user_id: int) -> None:
         session.add(Membership(group_id=group_id, user_id=user_id))
 
 
+def groups_of(session: Session, user_id: int) -> list[int]:
+    """Ids of the groups and classes ``user_id`` belongs to."""
+    return list(session.scalars(select(Membership.group_id)
+                                .where(Membership.user_id == user_id)))
+
+
+def members_of(session: Session, group_id: int,
+               profile: Profile | None = None) -> list[Principal]:
+    """Members of a group or class (of ``profile`` only, when given), by login."""
+    query = select(User).join(Membership, Membership.user_id == User.id).where(
+        Membership.group_id == group_id)
+    if profile is not None:
+        query = query.where(User.profile == profile)
+    return [_principal(u) for u in session.scalars(query.order_by(User.login))]
+
+
+def group_names(session: Session, group_ids: set[int]) -> dict[int, str]:
+    """Names of groups and classes by id (one query); unknown ids are left out."""
+    if not group_ids:
+        return {}
+    rows = session.execute(select(Group.id, Group.name).where(Group.id.in_(group_ids)))
+    return {gid: name for gid, name in rows}
+
+
+def subject_names(session: Session, subject_ids: set[int]) -> dict[int, str]:
+    """Names of subjects by id (one query); unknown ids are left out."""
+    if not subject_ids:
+        return {}
+    rows = session.execute(select(Subject.id, Subject.name)
+                           .where(Subject.id.in_(subject_ids)))
+    return {sid: name for sid, name in rows}
+
+
 def ensure_subject(session: Session, school_id: int, code: str, name: str | None = None) -> int:
     """Return the id of a school's subject by code, creating it if absent."""
     found = session.scalar(select(Subject).where(Subject.school_id == school_id,

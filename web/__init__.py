@@ -15,7 +15,18 @@ from davserver.config import Config
 from davserver.db import Database
 from providers import Store
 
-from . import auth, errors, i18n, rubric_admin, rubrics, security, textbook, views
+from . import (
+    auth,
+    errors,
+    i18n,
+    rubric_admin,
+    rubrics,
+    security,
+    textbook,
+    textbook_activity,
+    textbook_views,
+    views,
+)
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 
 __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
@@ -26,7 +37,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
                    store: Store) -> Flask:
     """Build the Flask application, in this order: key and cookie hardening (and the
     proxy fix when configured), translations, CSRF protection of every POST, PUT,
-    PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric pages among them), error
+    PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric and textbook pages among them), error
     pages.
 
     ``credentials`` is the server's verifier, shared with the DAV side
@@ -48,5 +59,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(views.bp)
     app.register_blueprint(rubrics.bp)
     app.register_blueprint(rubric_admin.bp)
+    app.register_blueprint(textbook_views.bp)
+    app.register_blueprint(textbook_activity.bp)
     errors.init_errors(app)
     return app

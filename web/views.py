@@ -1,8 +1,8 @@
 """Pages of the web layer: the welcome page and the places of the navigation bar.
 
-The textbook (cahier de textes), booking (réservations) and file manager
-(porte-documents) pages come with their issues; until then their places answer
-"bientôt disponible" so the navigation already has its final shape.
+The booking (réservations) and file manager (porte-documents) pages come with
+their issues; until then their places answer "bientôt disponible" so the
+navigation already has its final shape. The textbook is :mod:`web.textbook_views`.
 """
 
 from __future__ import annotations
@@ -26,13 +26,6 @@ def index() -> str:
 
 def _soon(title: str) -> str:
     return render_template("soon.html", title=title)
-
-
-@bp.get("/textbook/")
-@login_required
-def textbook() -> str:
-    """Cahier de textes (issue: textbook)."""
-    return _soon(str(_l("Cahier de textes")))
 
 
 @bp.get("/booking/")

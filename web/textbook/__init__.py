@@ -1,7 +1,40 @@
-"""The cahier de textes (textbook): school years, teaching services, lessons, and the
+"""The cahier de textes (textbook): school years, teaching services, lessons, their
+activities (content, homework) and the week view data, and the
 timetable import (DESIGN.md vocabulary: ``TeachingService``, ``Lesson``)."""
 
+from .activities import (
+    ActivityInput,
+    add_activity,
+    default_due_lesson,
+    delete_activity,
+    edit_activity,
+    editable_activity,
+    get_lesson,
+    is_teacher,
+    lesson_activities,
+    move_activity,
+    next_lessons,
+    reorder_activities,
+    sanitize_html,
+)
+from .calendar import (
+    DayPlan,
+    DueRow,
+    LessonRow,
+    Workload,
+    monday_of,
+    school_zone,
+    student_service_ids,
+    teacher_service_ids,
+    week_plan,
+    workload,
+    workload_day,
+    workload_week,
+)
 from .models import (
+    HOMEWORK_TYPES,
+    Activity,
+    ActivityKind,
     Holiday,
     Lesson,
     LessonSource,
@@ -10,6 +43,7 @@ from .models import (
     TeachingService,
     UTCDateTime,
     Week,
+    activity_targets,
     service_teachers,
 )
 from .services import (
@@ -33,6 +67,13 @@ from .timetable_ics import read_holidays
 from .timetable_import import TimetableReport, import_timetable
 
 __all__ = [
+    # activities and the week (issue 5, teacher's textbook)
+    "HOMEWORK_TYPES", "Activity", "ActivityInput", "ActivityKind", "DayPlan", "DueRow",
+    "LessonRow", "Workload", "activity_targets", "add_activity", "default_due_lesson",
+    "delete_activity", "edit_activity", "editable_activity", "get_lesson", "is_teacher",
+    "lesson_activities", "monday_of", "move_activity", "next_lessons",
+    "reorder_activities", "sanitize_html", "school_zone", "student_service_ids",
+    "teacher_service_ids", "week_plan", "workload", "workload_day", "workload_week",
     "Holiday", "Lesson", "LessonSource", "LessonStatus", "Period", "SchoolYear",
     "TeachingService", "UTCDateTime", "Week", "WeeklySlot", "add_lessons", "check_slot",
     "create_lesson", "current_school_year", "ensure_service", "generate_lessons",

@@ -11,13 +11,16 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     DateTime,
     Enum,
     ForeignKey,
+    Integer,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -141,3 +144,54 @@ class Lesson(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey(acl.User.id))
     source: Mapped[LessonSource] = mapped_column(_enum(LessonSource, 16))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: datetime.now(UTC))
+
+
+class ActivityKind(enum.StrEnum):
+    """Contenu de séance (what was done) or travail à faire (work due later)."""
+
+    content = "content"
+    homework = "homework"
+
+
+HOMEWORK_TYPES = ("Exercices", "Devoir maison", "Autre")
+"""Default homework types (issue 5; editable per school in a later slice)."""
+
+activity_targets = Table(
+    "activity_targets", Base.metadata,
+    Column("activity_id", ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey(acl.User.id), primary_key=True),
+)
+"""Students a homework is aimed at; no row: the whole class or group."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Activity(Base):
+    """An activity of a lesson: content, or homework due for ``due_lesson_id``.
+
+    ``body`` is HTML already sanitized (nh3) when stored; ``private_note`` is for the
+    service's teachers only. ``position`` orders the activities of a lesson (0 first).
+    Homework fields (``homework_type``, ``minutes``, ``due_lesson_id``,
+    ``online_submission``) are None/False for content. Times are UTC."""
+
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey(Lesson.id, ondelete="CASCADE"),
+                                           index=True)
+    kind: Mapped[ActivityKind] = mapped_column(_enum(ActivityKind, 16))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    private_note: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    homework_type: Mapped[str | None] = mapped_column(String(100))
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    due_lesson_id: Mapped[int | None] = mapped_column(
+        ForeignKey(Lesson.id, ondelete="SET NULL"), index=True)
+    online_submission: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    targets: Mapped[list[acl.User]] = relationship(secondary=activity_targets,
+                                                   order_by=acl.User.login)

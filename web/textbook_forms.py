@@ -1,0 +1,92 @@
+"""Forms and French labels of the textbook pages (issue 5, "Teacher's textbook").
+
+Two forms, each with its own field prefix so both live on the lesson page without
+mixing: ``content-…`` (contenu de séance) and ``homework-…`` (travail à faire).
+Flask-WTF gives each its CSRF token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from web import textbook
+from web.textbook import activities
+
+DAY_NAMES = [_l("lundi"), _l("mardi"), _l("mercredi"), _l("jeudi"), _l("vendredi"),
+             _l("samedi"), _l("dimanche")]
+KIND_LABELS = {textbook.ActivityKind.content: _l("Contenu de séance"),
+               textbook.ActivityKind.homework: _l("Travail à faire")}
+
+
+def day_label(when: datetime) -> str:
+    """« mardi 08/09 » for a wall-clock datetime."""
+    return f"{DAY_NAMES[when.weekday()]} {when:%d/%m}"
+
+
+def moment_label(when: datetime) -> str:
+    """« mardi 08/09 10:00 » for a wall-clock datetime."""
+    return f"{day_label(when)} {when:%H:%M}"
+
+
+class ContentForm(FlaskForm):
+    """Contenu de séance: title, rich-text body (sanitized when saved), private note."""
+
+    title = StringField(_l("Titre"), validators=[
+        DataRequired(_l("Donnez un titre.")), Length(max=activities.MAX_TITLE)])
+    body = TextAreaField(_l("Texte"), validators=[Length(max=activities.MAX_BODY)])
+    private_note = TextAreaField(_l("Note privée (vous seul la voyez)"),
+                                 validators=[Length(max=activities.MAX_BODY)])
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(prefix=kwargs.pop("prefix", "content"), **kwargs)
+
+
+class HomeworkForm(ContentForm):
+    """Travail à faire: the content fields, plus type, estimated minutes, due
+    lesson (``choices`` set by the view), target students and the hand-in flag."""
+
+    homework_type = SelectField(_l("Type"), choices=[(t, t) for t in textbook.HOMEWORK_TYPES])
+    minutes = IntegerField(_l("Durée estimée (minutes)"), validators=[
+        Optional(), NumberRange(min=0, max=activities.MAX_MINUTES)])
+    due_lesson = SelectField(_l("À faire pour la séance du"), coerce=int)
+    targets = SelectMultipleField(_l("Élèves concernés (aucun choisi : toute la classe)"),
+                                  coerce=int, validators=[Optional()])
+    online_submission = BooleanField(_l("Remise en ligne"))
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(prefix=kwargs.pop("prefix", "homework"), **kwargs)
+
+
+def set_choices(form: HomeworkForm, due: Sequence[tuple[int, str]],
+                students: Sequence[tuple[int, str]]) -> None:
+    """The due-lesson and target choices of a homework form (ids, labels)."""
+    form.due_lesson.choices = list(due)
+    form.targets.choices = list(students)
+
+
+def to_input(form: ContentForm) -> textbook.ActivityInput:
+    """The :class:`ActivityInput` of a validated form."""
+    title, body = form.title.data or "", form.body.data or ""
+    note = form.private_note.data or ""
+    if not isinstance(form, HomeworkForm):
+        return textbook.ActivityInput(textbook.ActivityKind.content, title, body, note)
+    return textbook.ActivityInput(
+        textbook.ActivityKind.homework, title, body, note,
+        homework_type=form.homework_type.data, minutes=form.minutes.data,
+        due_lesson_id=form.due_lesson.data or None,
+        online_submission=bool(form.online_submission.data),
+        target_ids=tuple(form.targets.data or ()))

@@ -1,0 +1,282 @@
+"""The cahier de textes in the browser (issue 5): week views and lesson pages.
+
+Who sees what (issue 5, "Who sees what"; one table test walks every cell):
+
+* a teacher sees and edits the lessons of the services they teach; another
+  teacher's lesson is 403 (its existence is no secret among staff), for the page,
+  the edit forms and every POST, checked again by the service in the write
+  transaction;
+* a student sees the lessons of their classes and groups, cancelled ones hidden,
+  homework aimed at others left out; any other lesson is 404 (STYLE.md habit 12);
+* a parent sees what each of their children sees (``acl.children_of``), else 404;
+* nobody but the service's teachers sees the private note.
+
+Times are shown in the school's time zone (``SchoolYear.time_zone``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+import acl
+from davserver.errors import BadRequest, DomainError
+
+from . import textbook
+from .auth import login_required, web_context
+from .rubric_forms import ActionForm
+from .rubrics import signed_in
+from .textbook_forms import (
+    KIND_LABELS,
+    ContentForm,
+    HomeworkForm,
+    day_label,
+    moment_label,
+    set_choices,
+    to_input,
+)
+
+bp = Blueprint("textbook", __name__, url_prefix="/textbook")
+
+
+@bp.app_template_filter("rich_text")
+def rich_text(body: str) -> Markup:
+    """An activity body as HTML to insert in a page. Bodies are cleaned when saved;
+    cleaning again here keeps a row written by any other path from running script."""
+    return Markup(textbook.sanitize_html(body))
+
+
+NOT_YOURS = _l("Cette séance appartient à un service que vous n'enseignez pas.")
+NOT_TEACHER = _l("Seuls les enseignants de ce service peuvent modifier son cahier de "
+                 "textes.")
+NO_TEXTBOOK = _l("Le cahier de textes est réservé aux enseignants, aux élèves et à "
+                 "leurs parents.")
+
+
+def _week_start(s: Session, service_ids: list[int]) -> tuple[date, Any]:
+    """The Monday asked for in ``?week=YYYY-MM-DD`` (any day of the week; default:
+    today in the school's zone) and that zone. A bad date is 400."""
+    school_id = None
+    if service_ids:
+        school_id = s.get_one(textbook.TeachingService, service_ids[0]).school_id
+    tz = textbook.school_zone(s, school_id)
+    asked = request.args.get("week")
+    try:
+        day = date.fromisoformat(asked) if asked else datetime.now(tz).date()
+    except ValueError:
+        abort(400, description=_("Date de semaine invalide : %(value)s (attendu : "
+                                 "AAAA-MM-JJ).", value=asked))
+    return textbook.monday_of(day), tz
+
+
+def _week_links(monday: date) -> dict[str, str]:
+    return {"previous": url_for(".week", week=(monday - timedelta(days=7)).isoformat()),
+            "next": url_for(".week", week=(monday + timedelta(days=7)).isoformat()),
+            "current": url_for(".week")}
+
+
+@bp.get("/")
+@login_required
+def week() -> str:
+    """The signed-in user's week: a teacher's services, a student's classes, or
+    each child of a parent."""
+    principal = signed_in()
+    weeks: list[tuple[str | None, list[textbook.DayPlan]]]
+    with web_context().db.transaction(write=False) as s:
+        if principal.profile is acl.Profile.teacher:
+            ids = textbook.teacher_service_ids(s, principal.id)
+            monday, tz = _week_start(s, ids)
+            weeks = [(None, textbook.week_plan(s, ids, monday, tz))]
+        elif principal.profile in (acl.Profile.student, acl.Profile.parent):
+            children = ([principal.id] if principal.profile is acl.Profile.student
+                        else acl.children_of(s, principal.id))
+            all_ids = [textbook.student_service_ids(s, c) for c in children]
+            monday, tz = _week_start(s, [i for ids in all_ids for i in ids])
+            names = acl.logins_of(s, set(children))
+            weeks = [(names.get(c, "") if principal.profile is acl.Profile.parent else None,
+                      textbook.week_plan(s, ids, monday, tz, student_id=c))
+                     for c, ids in zip(children, all_ids, strict=True)]
+        else:
+            abort(403, description=str(NO_TEXTBOOK))
+    return render_template("textbook/week.html", weeks=weeks, monday=monday,
+                           links=_week_links(monday), day_label=day_label,
+                           teacher=principal.profile is acl.Profile.teacher)
+
+
+def _reader_of(s: Session, lesson: textbook.Lesson) -> int | None:
+    """For a student or parent: the student whose view of ``lesson`` is shown;
+    aborts 404 when none of theirs has it (or it is cancelled), 403 for other
+    profiles and for teachers of other services. None: a teacher of the service."""
+    principal = signed_in()
+    if principal.profile is acl.Profile.teacher:
+        if textbook.is_teacher(s, principal.id, lesson.service_id):
+            return None
+        abort(403, description=str(NOT_YOURS))
+    if principal.profile is acl.Profile.student:
+        readers = [principal.id]
+    elif principal.profile is acl.Profile.parent:
+        readers = acl.children_of(s, principal.id)
+    else:
+        abort(403, description=str(NO_TEXTBOOK))
+    for reader in readers:
+        if lesson.service_id in textbook.student_service_ids(s, reader) \
+                and lesson.status is textbook.LessonStatus.scheduled:
+            return reader
+    abort(404)
+
+
+def zone_of(s: Session, lesson: textbook.Lesson) -> Any:
+    """The time zone of the lesson's school."""
+    return textbook.school_zone(
+        s, s.get_one(textbook.TeachingService, lesson.service_id).school_id)
+
+
+def _lesson(s: Session, lesson_id: int) -> textbook.Lesson:
+    try:
+        return textbook.get_lesson(s, lesson_id)
+    except DomainError:
+        abort(404)
+
+
+def _due_choices(s: Session, lesson: textbook.Lesson, tz: Any,
+                 service: textbook.TeachingService) -> list[tuple[int, str]]:
+    """Next lessons of the service, each labelled with the class's load that day."""
+    choices = []
+    for due in textbook.next_lessons(s, lesson):
+        local = due.start.astimezone(tz)
+        load = textbook.workload_day(s, service.group_id, local.date(), tz)
+        choices.append((due.id, _("%(when)s (ce jour : %(count)d travaux, %(minutes)d min)",
+                                  when=moment_label(local), count=load.count,
+                                  minutes=load.minutes)))
+    return choices
+
+
+def prepare_homework(s: Session, lesson: textbook.Lesson, form: HomeworkForm,
+                     tz: Any) -> textbook.TeachingService:
+    """Give ``form`` its choices: the service's next lessons (each with the class's
+    load that day) and the students of its class or group."""
+    service = s.get_one(textbook.TeachingService, lesson.service_id)
+    students = [(p.id, p.display_name or p.login)
+                for p in acl.members_of(s, service.group_id, acl.Profile.student)]
+    set_choices(form, _due_choices(s, lesson, tz, service), students)
+    return service
+
+
+def workload_text(s: Session, due: textbook.Lesson, group_id: int, tz: Any) -> str:
+    """« Charge de la classe pour le mercredi 09/09 : … ; dans la semaine : … »."""
+    local = due.start.astimezone(tz)
+    on_day = textbook.workload_day(s, group_id, local.date(), tz)
+    in_week = textbook.workload_week(s, group_id, local.date(), tz)
+    return _("Charge de la classe pour le %(day)s : %(count)d travaux (%(minutes)d min) ; "
+             "dans la semaine : %(wcount)d travaux (%(wminutes)d min).",
+             day=day_label(local), count=on_day.count, minutes=on_day.minutes,
+             wcount=in_week.count, wminutes=in_week.minutes)
+
+
+def _teacher_context(s: Session, lesson: textbook.Lesson, tz: Any,
+                     forms: dict[str, Any]) -> dict[str, Any]:
+    homework = forms.get("homework_form") or HomeworkForm(formdata=None)
+    service = prepare_homework(s, lesson, homework, tz)
+    chosen = homework.due_lesson.data
+    due = s.get(textbook.Lesson, chosen) if chosen else textbook.default_due_lesson(s, lesson)
+    if due is not None and not chosen:
+        homework.due_lesson.data = due.id
+    return {"content_form": forms.get("content_form") or ContentForm(formdata=None),
+            "homework_form": homework, "action_form": ActionForm(),
+            "workload": workload_text(s, due, service.group_id, tz) if due else None}
+
+
+def _lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
+                 error: str | None = None, status: int = 200) -> tuple[str, int]:
+    with web_context().db.transaction(write=False) as s:
+        lesson = _lesson(s, lesson_id)
+        reader = _reader_of(s, lesson)
+        plan_tz = zone_of(s, lesson)
+        items = textbook.lesson_activities(s, lesson.id)
+        if reader is not None:
+            items = [a for a in items if a.kind is textbook.ActivityKind.content
+                     or not a.targets or any(t.id == reader for t in a.targets)]
+        due_at = {a.id: moment_label(d.start.astimezone(plan_tz)) for a in items
+                  if a.due_lesson_id and (d := s.get(textbook.Lesson, a.due_lesson_id))}
+        context = _teacher_context(s, lesson, plan_tz, forms or {}) if reader is None else {}
+        page = render_template("textbook/lesson.html", lesson=lesson, activities=items,
+                               due_at=due_at, teacher=reader is None, error=error,
+                               when=moment_label(lesson.start.astimezone(plan_tz)),
+                               week=lesson.start.astimezone(plan_tz).date().isoformat(),
+                               until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
+                               kind_labels=KIND_LABELS, **context)
+    return page, status
+
+
+@bp.get("/seances/<int:lesson_id>/charge")
+@login_required
+def workload(lesson_id: int) -> dict[str, str]:
+    """JSON ``{"text": …}``: the class's workload for the due lesson ``?echeance=ID``
+    (one of the next lessons of this lesson's service), for its teachers only (403);
+    the lesson page's script shows it when the due-lesson select changes."""
+    with web_context().db.transaction(write=False) as s:
+        lesson = _lesson(s, lesson_id)
+        if not textbook.is_teacher(s, signed_in().id, lesson.service_id):
+            abort(403, description=str(NOT_TEACHER))
+        due = s.get(textbook.Lesson, request.args.get("echeance", 0, type=int))
+        if due is None or due.service_id != lesson.service_id:
+            abort(404)
+        service = s.get_one(textbook.TeachingService, lesson.service_id)
+        return {"text": workload_text(s, due, service.group_id, zone_of(s, lesson))}
+
+
+@bp.get("/seances/<int:lesson_id>")
+@login_required
+def lesson(lesson_id: int) -> tuple[str, int]:
+    """A lesson's activities; for its teachers, the forms to add content and homework
+    with the class's workload for the due date."""
+    return _lesson_page(lesson_id)
+
+
+def _save(lesson_id: int, form: ContentForm, form_name: str,
+          change: Any) -> Response | tuple[str, int]:
+    """Validate ``form`` and run ``change(session, user_id, input)`` in one write
+    transaction (the service checks the teacher again); errors show the lesson page
+    again, nothing saved. Anyone but the service's teachers gets 403 (students and
+    parents too: these are teacher endpoints), a missing lesson 404."""
+    principal = signed_in()
+    with web_context().db.transaction(write=False) as s:
+        # Refused before any input check, so they learn nothing from the messages.
+        if not textbook.is_teacher(s, principal.id, _lesson(s, lesson_id).service_id):
+            abort(403, description=str(NOT_TEACHER))
+    if isinstance(form, HomeworkForm):
+        with web_context().db.transaction(write=False) as s:
+            lsn = textbook.get_lesson(s, lesson_id)
+            prepare_homework(s, lsn, form, zone_of(s, lsn))
+    if not form.validate_on_submit():
+        return _lesson_page(lesson_id, {form_name: form},
+                            _("Le formulaire contient des erreurs : rien n'a été enregistré."),
+                            400)
+    try:
+        with web_context().db.transaction() as s:
+            change(s, principal.id, to_input(form))
+    except BadRequest as exc:
+        return _lesson_page(lesson_id, {form_name: form}, exc.message, 400)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    flash(_("Activité enregistrée."), "notice")
+    return redirect(url_for(".lesson", lesson_id=lesson_id), code=303)
+
+
+@bp.post("/seances/<int:lesson_id>/<any(contenus, travaux):kind>")
+@login_required
+def add(lesson_id: int, kind: str) -> Response | tuple[str, int]:
+    """Add a content (``contenus``) or a homework (``travaux``) to the lesson."""
+    form: ContentForm = ContentForm() if kind == "contenus" else HomeworkForm()
+    name = "content_form" if kind == "contenus" else "homework_form"
+    return _save(lesson_id, form, name,
+                 lambda s, uid, data: textbook.add_activity(s, uid, lesson_id, data))
+
+
