@@ -1,8 +1,8 @@
 """Pages of the web layer: the welcome page and the places of the navigation bar.
 
-The textbook (cahier de textes), booking (réservations) and file manager
-(porte-documents) pages come with their issues; until then their places answer
-"bientôt disponible" so the navigation already has its final shape.
+The textbook (cahier de textes) and file manager (porte-documents) pages come with
+their issues; until then their places answer "bientôt disponible" so the navigation
+already has its final shape. Booking (réservations) is :mod:`web.booking`.
 """
 
 from __future__ import annotations
@@ -33,13 +33,6 @@ def _soon(title: str) -> str:
 def textbook() -> str:
     """Cahier de textes (issue: textbook)."""
     return _soon(str(_l("Cahier de textes")))
-
-
-@bp.get("/booking/")
-@login_required
-def booking() -> str:
-    """Réservations de ressources (issue: booking)."""
-    return _soon(str(_l("Réservations")))
 
 
 @bp.get("/documents/")
