@@ -286,6 +286,16 @@ def test_pages_book_refuse_cancel_and_validate(srv: Server) -> None:
         too_long.text).xpath('string(//p[@class="error"])')
     taken = client.post(f"/booking/ressources/{room}", form)
     assert taken.status_code == 409 and "déjà réservé" in taken.text
+    weekly = {**form, "repeat": "1", "until": (MONDAY + timedelta(weeks=2)).isoformat(),
+              "start": "10:30", "end": "11:30"}
+    conflicts = client.post(f"/booking/ressources/{room}", weekly)
+    assert conflicts.status_code == 409
+    listed = html.fromstring(conflicts.text).xpath('//ul[@class="conflicts"]/li')
+    assert len(listed) == 1 and "déjà réservé" in listed[0].text_content()
+    skipped = client.post(f"/booking/ressources/{room}", {**weekly, "on_conflict": "skip"})
+    assert skipped.status_code == 303
+    assert "2 réservation(s) enregistrée(s) dans la série ; 1 date(s) ignorée(s)." in \
+        client.get(skipped.headers["Location"]).text
     mine = client.get("/booking/mes-reservations")
     row = html.fromstring(mine.text).xpath('//tr[@data-booking]')[0]
     action = row.xpath('.//form/@action')[0]
@@ -301,6 +311,9 @@ def test_manager_validates_on_the_page(srv: Server, ann: Api) -> None:
     assert client.login("gest", PASSWORD).status_code == 302
     queue = client.get("/booking/validation")
     assert queue.status_code == 200 and f'data-booking="{request["id"]}"' in queue.text
+    who = html.fromstring(queue.text).xpath(
+        f'string(//tr[@data-booking="{request["id"]}"]/td[@class="who"])')
+    assert who == "ann"
     done = client.post("/booking/validation", {"csrf_token": csrf_token(queue.text),
                                                "ids": str(request["id"])})
     assert done.status_code == 303

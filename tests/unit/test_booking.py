@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -124,6 +124,23 @@ def test_unavailability_period_refuses_everyone(db: Database, world: School) -> 
         with pytest.raises(booking.BookingRefused, match=r"indisponible .* \(travaux\)"):
             book(db, who, resource, at(5, 10), at(5, 11))
     assert book(db, world.teacher, resource, at(6, 10), at(6, 11)).status == "confirmed"
+
+
+def test_an_unavailability_suspends_the_bookings_it_meets(db: Database,
+                                                          world: School) -> None:
+    resource = add_resource(db, world)
+    hit = book(db, world.teacher, resource, at(5, 10), at(5, 11))
+    spared = book(db, world.teacher, resource, at(6, 10), at(6, 11))
+    with db.transaction() as s, pytest.raises(Forbidden):
+        booking.add_unavailability(s, world.teacher, resource, at(5, 0), at(6, 0))
+    with db.transaction() as s:
+        suspended = booking.add_unavailability(s, world.manager, resource, at(5, 0),
+                                               at(6, 0), "panne")
+        assert [b.id for b in suspended] == [hit.id]
+    assert statuses(db, resource) == ["suspended", "confirmed"]
+    assert spared.status == "confirmed"
+    with pytest.raises(booking.BookingRefused, match="indisponible"):
+        book(db, world.teacher2, resource, at(5, 10), at(5, 11))
 
 
 def test_max_bookings_per_user_counts_future_bookings(db: Database, world: School) -> None:
@@ -271,6 +288,17 @@ def test_a_fortnightly_series_skips_holidays_and_keeps_wall_clock(db: Database,
     assert [b.start.astimezone(PARIS).date() for b in done.booked] == [
         date(2026, 5, 5), date(2026, 6, 2), date(2026, 6, 16), date(2026, 6, 30)]
     assert {b.start.astimezone(PARIS).time() for b in done.booked} == {time(10)}
+
+
+def test_a_weekly_series_keeps_wall_clock_across_daylight_saving(
+        db: Database, world: School) -> None:
+    resource = add_resource(db, world)
+    with db.transaction() as s:
+        done = booking.book_series(s, Booker(world.teacher), resource,
+                                   Request(at(20, 10, month=10), at(20, 11, month=10)), 1,
+                                   date(2026, 11, 3), now=NOW)
+    assert [b.start.astimezone(PARIS).time() for b in done.booked] == [time(10)] * 3
+    assert [b.start.astimezone(UTC).hour for b in done.booked] == [8, 9, 9]
 
 
 def test_series_bad_input(db: Database, world: School) -> None:

@@ -29,11 +29,19 @@ from .models import (
 from .rules import BookingRefused, NoUnitLeft, Request
 from .series import Occurrence, SeriesConflicts, SeriesResult, book_series
 from .services import Booker, book, cancel, cancel_series, may_cancel
-from .validation import Outcome, pending_queue, refuse, validate, validate_many
+from .validation import (
+    Outcome,
+    add_unavailability,
+    pending_queue,
+    refuse,
+    validate,
+    validate_many,
+)
 
 __all__ = [
     "HOLDING", "Booker", "Booking", "BookingRefused", "BookingStatus", "DomainProfile",
     "NoUnitLeft", "Occurrence", "Outcome", "Request", "Resource", "ResourceDomain",
+    "add_unavailability",
     "ResourceKind", "SeriesConflicts", "SeriesResult", "Unavailability", "beneficiary",
     "book", "book_series", "cancel", "cancel_series", "domain_for", "managed_domain_ids",
     "manages", "may_book", "may_cancel", "pending_queue", "refuse", "resource_for",

@@ -196,9 +196,11 @@ def queue() -> str:
         if not access.managed_domain_ids(s, ctx.user_id):
             abort(403, description=_("Cette page est réservée aux gestionnaires de "
                                      "ressources."))
-        rows = [(b, access.school_zone(s, b.resource.domain.school_id))
-                for b in validation.pending_queue(s, ctx)]
-        return render_template("booking/queue.html", rows=rows, refuse_form=RefuseForm())
+        queue = validation.pending_queue(s, ctx)
+        logins = acl.logins_of(s, {b.on_behalf_of or b.booked_by for b in queue})
+        rows = [(b, access.school_zone(s, b.resource.domain.school_id),
+                 logins.get(b.on_behalf_of or b.booked_by, "")) for b in queue]
+        return render_template("booking/queue.html", rows=rows)
 
 
 @bp.post("/validation")

@@ -21,7 +21,7 @@ import acl
 from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
 
 from . import access, rules
-from .models import Booking, BookingStatus, Resource
+from .models import HOLDING, Booking, BookingStatus, Resource, Unavailability
 from .rules import Request
 from .services import lock_resource
 
@@ -120,3 +120,26 @@ def pending_queue(session: Session, ctx: acl.UserContext) -> list[Booking]:
     return list(session.scalars(select(Booking).join(Resource).where(
         Resource.domain_id.in_(domains), Booking.status == BookingStatus.pending)
         .order_by(Booking.start, Booking.id)))
+
+
+def add_unavailability(session: Session, ctx: acl.UserContext, resource_id: int,
+                       start: datetime, end: datetime, reason: str = "") -> list[Booking]:
+    """Make the resource unavailable from ``start`` to ``end`` (aware, end excluded):
+    new bookings meeting the period are refused, and the confirmed and pending ones are
+    suspended (returned, so their bookers can be told). Managers only (``Forbidden``);
+    ``BadRequest`` for an end not after the start."""
+    resource = lock_resource(session, resource_id)
+    if not access.manages(session, resource.domain_id, ctx.user_id):
+        raise Forbidden(_("Seuls les gestionnaires du domaine « %(name)s » rendent ses "
+                          "ressources indisponibles.", name=resource.domain.name))
+    if end <= start:
+        raise BadRequest(_("La fin de l'indisponibilité doit être après son début."))
+    session.add(Unavailability(resource_id=resource.id, start=start, end=end,
+                               reason=reason.strip()[:200]))
+    hit = list(session.scalars(select(Booking).where(
+        Booking.resource_id == resource.id, Booking.status.in_(HOLDING),
+        Booking.start < end, Booking.end > start).order_by(Booking.start)))
+    for b in hit:
+        b.status = BookingStatus.suspended
+    session.flush()
+    return hit
