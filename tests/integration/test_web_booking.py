@@ -272,6 +272,8 @@ def test_pages_book_refuse_cancel_and_validate(srv: Server) -> None:
     assert_french(index.text)
     week = client.get(f"/booking/ressources/{room}?semaine={MONDAY.isoformat()}")
     assert week.status_code == 200 and "libre" in week.text
+    assert client.get(f"/booking/ressources/{room}?jour=demain").status_code == 400
+    assert client.get(f"/booking/ressources/{room}?semaine=2026-13-45").status_code == 400
     form = {"csrf_token": csrf_token(week.text), "day": MONDAY.isoformat(), "start": "10:00",
             "end": "11:00", "quantity": "1", "purpose": "Recherche documentaire",
             "repeat": "0", "on_conflict": "report"}

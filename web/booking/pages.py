@@ -87,13 +87,14 @@ def resource(resource_id: int) -> tuple[str, int]:
     """The week grid of a resource and the booking form (``?jour=`` and ``?heure=``
     pre-fill it, from a click on a free slot)."""
     form = BookingForm(formdata=None)
-    if request.args.get("jour"):
-        form.day.data = parse_day(request.args.get("jour"), ZoneInfo(access.DEFAULT_ZONE))
-    if request.args.get("heure"):
-        try:
+    try:
+        if request.args.get("jour"):
+            form.day.data = parse_day(request.args.get("jour"),
+                                      ZoneInfo(access.DEFAULT_ZONE))
+        if request.args.get("heure"):
             form.start.data = datetime.strptime(request.args["heure"], "%H:%M").time()
-        except ValueError:
-            form.start.data = None
+    except (BadRequest, ValueError):
+        abort(400, description=_("Date ou heure invalide dans l'adresse."))
     return _resource_page(resource_id, form)
 
 
