@@ -163,8 +163,7 @@ def _create(s: Any, ctx: acl.UserContext, body: NewBooking) -> tuple[Any, int]:
     req = Request(parse_when(body.start, tz, "start"), parse_when(body.end, tz, "end"),
                   body.quantity)
     if body.repeat is None:
-        return booking_view(s, services.book(s, booker, resource.id, req, body.purpose),
-                            tz), 201
+        return booking_view(s, services.book(s, booker, resource.id, req, body.purpose)), 201
     result = series.book_series(s, booker, resource.id, req, body.repeat.every_weeks,
                                 body.repeat.until, body.purpose,
                                 skip_conflicts=body.repeat.on_conflict == "skip")
@@ -199,8 +198,7 @@ def _one(change: Callable[[Any, acl.UserContext], Booking]) -> Response:
     ctx = _ctx()
     with web_context().db.transaction() as s:
         booking = change(s, ctx)
-        return jsonify(booking_view(s, booking,
-                                    access.school_zone(s, booking.resource.domain.school_id)))
+        return jsonify(booking_view(s, booking))
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")

@@ -17,7 +17,7 @@ import acl
 from davserver.errors import BadRequest
 
 from . import access
-from .models import HOLDING, Booking, BookingStatus, Resource, ResourceDomain
+from .models import HOLDING, Booking, Resource, ResourceDomain
 
 
 def parse_when(text: str, tz: ZoneInfo, name: str) -> datetime:
@@ -67,7 +67,7 @@ def booking_views(session: Session, bookings: Sequence[Booking]) -> list[dict[st
     return views
 
 
-def booking_view(session: Session, booking: Booking, tz: ZoneInfo) -> dict[str, Any]:
+def booking_view(session: Session, booking: Booking) -> dict[str, Any]:
     """The JSON-ready view of one booking."""
     return booking_views(session, [booking])[0]
 
@@ -150,11 +150,3 @@ def week_grid(domain: ResourceDomain, resource: Resource, rows: Sequence[Booking
         moment += step
     return days, grid
 
-
-STATUS_LABELS = {
-    BookingStatus.confirmed: "confirmée",
-    BookingStatus.pending: "en attente de validation",
-    BookingStatus.refused: "refusée",
-    BookingStatus.cancelled: "annulée",
-    BookingStatus.suspended: "suspendue",
-}
