@@ -340,3 +340,35 @@ def test_threads_booking_the_last_unit_get_one_success(db: Database,
         results = race(db, resource, [world.teacher, world.teacher2] * 4, hour)
         assert sorted(results) == ["NoUnitLeft"] * 7 + ["ok"], results
     assert statuses(db, resource).count(BookingStatus.confirmed) == 10
+
+
+WHO_MAY = [  # actor, book, cancel the teacher's booking, validate the teacher's request
+    ("teacher", "ok", "ok", "Forbidden"),
+    ("teacher2", "ok", "NotFound", "Forbidden"),
+    ("student", "Forbidden", "NotFound", "Forbidden"),
+    ("manager", "ok", "ok", "ok"),
+]
+
+
+@pytest.mark.parametrize("actor,may_book,may_cancel,may_validate", WHO_MAY)
+def test_who_may_book_cancel_and_validate(db: Database, world: School, actor: str,
+                                          may_book: str, may_cancel: str,
+                                          may_validate: str) -> None:
+    """The table of issue 6: teachers book in a teacher domain, students do not; the
+    booker and the managers cancel; only managers validate."""
+    who: acl.UserContext = getattr(world, actor)
+    resource = add_resource(db, world, needs_validation=True)
+    mine = book(db, world.teacher, resource, at(5, 10), at(5, 11))
+
+    def outcome(action: object) -> str:
+        try:
+            with db.transaction() as s:
+                action(s)  # type: ignore[operator]
+        except DomainError as exc:
+            return type(exc).__name__
+        return "ok"
+
+    assert outcome(lambda s: booking.book(s, Booker(who), resource,
+                                          Request(at(6, 10), at(6, 11)), now=NOW)) == may_book
+    assert outcome(lambda s: booking.validate(s, who, mine.id)) == may_validate
+    assert outcome(lambda s: booking.cancel(s, who, mine.id)) == may_cancel
