@@ -3,7 +3,8 @@
 Public face: :func:`create_web_app` for the server's factory, and for views of
 later issues :func:`login_required`, :func:`profile_required`,
 :func:`current_principal` and :class:`CredentialCheck`; the textbook's models,
-services and timetable import in :mod:`web.textbook`.
+services and timetable import in :mod:`web.textbook`; resource booking in
+:mod:`web.booking`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from . import (
     views,
 )
 from .auth import CredentialCheck, current_principal, login_required, profile_required
+from .booking import api as booking_api
+from .booking import pages as booking_pages
 
 __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
            "profile_required", "textbook"]
@@ -37,8 +40,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
                    store: Store) -> Flask:
     """Build the Flask application, in this order: key and cookie hardening (and the
     proxy fix when configured), translations, CSRF protection of every POST, PUT,
-    PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric and textbook pages among them), error
-    pages.
+    PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric, textbook and booking
+    pages among them), the booking JSON API, error pages.
 
     ``credentials`` is the server's verifier, shared with the DAV side
     (``davserver.auth.CredentialVerifier``); ``store`` the server's node store (the
@@ -61,5 +64,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(rubric_admin.bp)
     app.register_blueprint(textbook_views.bp)
     app.register_blueprint(textbook_activity.bp)
+    app.register_blueprint(booking_pages.bp)
+    app.register_blueprint(booking_api.bp)
     errors.init_errors(app)
     return app

@@ -1,8 +1,8 @@
 """Pages of the web layer: the welcome page and the places of the navigation bar.
 
-The booking (réservations) and file manager (porte-documents) pages come with
-their issues; until then their places answer "bientôt disponible" so the
-navigation already has its final shape. The textbook is :mod:`web.textbook_views`.
+The file manager (porte-documents) page comes with its issue; until then its
+place answers "bientôt disponible" so the navigation already has its final
+shape. The textbook is :mod:`web.textbook_views`, booking :mod:`web.booking`.
 """
 
 from __future__ import annotations
@@ -26,13 +26,6 @@ def index() -> str:
 
 def _soon(title: str) -> str:
     return render_template("soon.html", title=title)
-
-
-@bp.get("/booking/")
-@login_required
-def booking() -> str:
-    """Réservations de ressources (issue: booking)."""
-    return _soon(str(_l("Réservations")))
 
 
 @bp.get("/documents/")

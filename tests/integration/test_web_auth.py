@@ -45,10 +45,10 @@ def text_of(page: str, xpath: str) -> str:
 
 
 def test_good_password_signs_in_and_returns_to_next(client: WebClient) -> None:
-    answer = client.login("alice", PASSWORD, next_path="/booking/")
+    answer = client.login("alice", PASSWORD, next_path="/documents/")
     assert answer.status_code == 302
-    assert answer.headers["Location"] == "/booking/"
-    page = client.get("/booking/")
+    assert answer.headers["Location"] == "/documents/"
+    page = client.get("/documents/")
     assert page.status_code == 200
     assert text_of(page.text, '//*[@class="user-name"]') == "alice"
     assert text_of(page.text, '//*[@class="user-profile"]') == "Enseignant"

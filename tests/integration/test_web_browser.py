@@ -90,6 +90,9 @@ def test_login_navigation_and_logout(page: Page) -> None:
 
     page.get_by_role("link", name="Réservations").click()
     expect(page.locator("h1")).to_have_text("Réservations")
+    expect(page.locator(".notice")).to_contain_text("Aucun domaine de ressources")
+    page.get_by_role("link", name="Porte-documents").click()
+    expect(page.locator("h1")).to_have_text("Porte-documents")
     expect(page.locator(".notice")).to_contain_text("Bientôt disponible")
 
     page.get_by_role("button", name="Se déconnecter").click()

@@ -1,0 +1,108 @@
+"""Who may see, book in and manage a resource domain, and the school's time zone.
+
+A domain is seen and booked by the members of its school whose profile it lists, and
+by its managers. A user without a school (a single-school deployment whose accounts
+were made by hand) is taken as a member of every school. Someone else's school's
+domain does not exist for a user (404, STYLE.md habit 12); a domain of their school
+that their profile may not book is 403, with the reason.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+
+import acl
+from davserver.errors import Forbidden, NotFound
+from web import textbook
+
+from .models import DomainProfile, Resource, ResourceDomain, domain_managers
+
+DEFAULT_ZONE = "Europe/Paris"
+ON_BEHALF_PROFILES = frozenset({acl.Profile.staff, acl.Profile.head, acl.Profile.admin})
+
+
+def school_zone(session: Session, school_id: int) -> ZoneInfo:
+    """The school's time zone: its school year's, else Europe/Paris."""
+    year = textbook.current_school_year(session, school_id)
+    return textbook.zone(year.time_zone if year is not None else DEFAULT_ZONE)
+
+
+def _same_school(domain: ResourceDomain, ctx: acl.UserContext) -> bool:
+    return ctx.school_id is None or ctx.school_id == domain.school_id
+
+
+def manages(session: Session, domain_id: int, user_id: int) -> bool:
+    """Whether the user is one of the domain's managers."""
+    return bool(session.scalar(select(exists().where(
+        domain_managers.c.domain_id == domain_id, domain_managers.c.user_id == user_id))))
+
+
+def may_book(session: Session, domain: ResourceDomain, ctx: acl.UserContext) -> bool:
+    """Whether the user may see and book in ``domain``."""
+    if not _same_school(domain, ctx):
+        return False
+    return ctx.profile in {p.profile for p in domain.profiles} \
+        or manages(session, domain.id, ctx.user_id)
+
+
+def visible_domains(session: Session, ctx: acl.UserContext) -> list[ResourceDomain]:
+    """The domains the user may book in (or manages), by name."""
+    query = select(ResourceDomain).where(or_(
+        ResourceDomain.id.in_(select(DomainProfile.domain_id)
+                              .where(DomainProfile.profile == ctx.profile)),
+        ResourceDomain.id.in_(select(domain_managers.c.domain_id)
+                              .where(domain_managers.c.user_id == ctx.user_id))))
+    if ctx.school_id is not None:
+        query = query.where(ResourceDomain.school_id == ctx.school_id)
+    return list(session.scalars(query.order_by(ResourceDomain.name)))
+
+
+def managed_domain_ids(session: Session, user_id: int) -> list[int]:
+    """The ids of the domains the user manages."""
+    return list(session.scalars(select(domain_managers.c.domain_id)
+                                .where(domain_managers.c.user_id == user_id)))
+
+
+def domain_for(session: Session, ctx: acl.UserContext, domain_id: int) -> ResourceDomain:
+    """The domain, if the user may book in it. ``NotFound`` for none or another
+    school's; ``Forbidden`` naming why when the user's profile may not book in it."""
+    domain = session.get(ResourceDomain, domain_id)
+    if domain is None or not _same_school(domain, ctx):
+        raise NotFound(_("Aucun domaine de ressources n°%(id)d.", id=domain_id))
+    if not may_book(session, domain, ctx):
+        raise Forbidden(_("Votre profil ne permet pas de réserver dans le domaine "
+                          "« %(name)s ».", name=domain.name))
+    return domain
+
+
+def resource_for(session: Session, ctx: acl.UserContext, resource_id: int) -> Resource:
+    """The resource, if the user may book in its domain (errors as :func:`domain_for`)."""
+    resource = session.get(Resource, resource_id)
+    if resource is None or not _same_school(resource.domain, ctx):
+        raise NotFound(_("Aucune ressource n°%(id)d.", id=resource_id))
+    domain_for(session, ctx, resource.domain_id)
+    return resource
+
+
+def beneficiary(session: Session, ctx: acl.UserContext, domain: ResourceDomain,
+                login: str | None) -> int | None:
+    """The user id a booking is made for (None: for oneself). Only the domain's managers
+    and staff, head and admin profiles may book for someone else (``Forbidden``); an
+    unknown login, or one of another school, is ``NotFound``."""
+    if not login:
+        return None
+    if ctx.profile not in ON_BEHALF_PROFILES and not manages(session, domain.id,
+                                                             ctx.user_id):
+        raise Forbidden(_("Seuls les gestionnaires et le personnel peuvent réserver pour "
+                          "quelqu'un d'autre."))
+    found = acl.find_user(session, login, enabled_only=True)
+    if found is None:
+        raise NotFound(_("Aucun utilisateur « %(login)s ».", login=login))
+    other = acl.user_context(session, found.id)
+    if other.school_id is not None and other.school_id != domain.school_id:
+        raise NotFound(_("Aucun utilisateur « %(login)s ».", login=login))
+    return found.id

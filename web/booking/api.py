@@ -1,0 +1,260 @@
+"""JSON API of booking under ``/booking/api/``, with the same rules as the pages.
+
+Authentication is the web layer's: the session cookie of ``/login`` (the web layer has
+no Basic authentication). Every POST carries the session's CSRF token in the
+``X-CSRFToken`` header (Flask-WTF), read from ``GET /booking/api/session``. Answers:
+200/201 with JSON; errors are ``{"error": "<French reason>"}`` with 400 (bad input),
+401 (not signed in), 403 (not allowed, or a missing CSRF token), 404, 409 (no unit
+left, or a series with conflicts: ``"conflicts": [{"start", "end", "reason"}]``), 422
+(a booking rule).
+
+Times are ISO 8601: with an offset (``2026-05-12T14:00:00+02:00``, ``…Z``), or without
+one for the school's wall-clock time. Answers give them in UTC (``start``, ``end``) and
+in the school's time (``local_start``, ``local_end``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, generate_csrf
+from pydantic import BaseModel, Field, ValidationError
+from werkzeug.wrappers import Response
+
+import acl
+from davserver.errors import BadRequest, DomainError
+
+from ..auth import current_principal, web_context
+from . import access, series, services, validation
+from .models import Booking
+from .present import (
+    booking_view,
+    booking_views,
+    domain_view,
+    my_bookings,
+    parse_when,
+    week_bookings,
+)
+from .rules import Request
+
+bp = Blueprint("booking_api", __name__, url_prefix="/booking/api")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Repeat(BaseModel):
+    """A series: every 1 or 2 weeks until a date; ``on_conflict`` "report" (nothing
+    saved, 409 listing the conflicts) or "skip" (book the others)."""
+
+    every_weeks: int = Field(1, ge=1, le=2)
+    until: date
+    on_conflict: str = Field("report", pattern="^(report|skip)$")
+
+
+class NewBooking(BaseModel):
+    """The body of ``POST /booking/api/bookings``."""
+
+    resource_id: int
+    start: str
+    end: str
+    quantity: int = Field(1, ge=1)
+    purpose: str = Field("", max_length=500)
+    on_behalf_of: str | None = None
+    repeat: Repeat | None = None
+
+
+class Refusal(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Many(BaseModel):
+    ids: list[int] = Field(min_length=1, max_length=500)
+
+
+def _error(status: int, message: str, **extra: Any) -> Response:
+    answer = jsonify({"error": message, **extra})
+    answer.status_code = status
+    return answer
+
+
+def api_view(view: F) -> F:
+    """Decorator: 401 JSON for anonymous callers; domain errors and bad bodies as JSON."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if current_principal() is None:
+            return _error(401, _("Connectez-vous d'abord (POST /login)."))
+        try:
+            return view(*args, **kwargs)
+        except series.SeriesConflicts as exc:
+            return _error(409, exc.message, conflicts=[
+                {"start": o.start.isoformat(), "end": o.end.isoformat(), "reason": o.reason}
+                for o in exc.conflicts])
+        except DomainError as exc:
+            return _error(exc.status, exc.message)
+        except ValidationError as exc:
+            where = ", ".join(".".join(str(p) for p in e["loc"]) + " : " + e["msg"]
+                              for e in exc.errors())
+            return _error(400, _("Requête invalide (%(where)s).", where=where))
+
+    return cast(F, wrapper)
+
+
+@bp.errorhandler(CSRFError)
+def _csrf(exc: CSRFError) -> Response:
+    return _error(403, _("Jeton CSRF absent ou invalide : envoyez l'en-tête X-CSRFToken "
+                         "donné par GET /booking/api/session."))
+
+
+def _ctx() -> acl.UserContext:
+    principal = current_principal()
+    assert principal is not None
+    with web_context().db.transaction(write=False) as s:
+        return acl.user_context(s, principal.id)
+
+
+def _body(model: type[BaseModel]) -> Any:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest(_("Le corps de la requête doit être un objet JSON."))
+    return model.model_validate(data)
+
+
+@bp.get("/session")
+@api_view
+def session_info() -> Response:
+    """The signed-in user's login and the CSRF token for the POSTs of this session."""
+    principal = current_principal()
+    assert principal is not None
+    return jsonify({"login": principal.login, "csrf_token": generate_csrf()})
+
+
+@bp.get("/domains")
+@api_view
+def domains() -> Response:
+    """The domains the user may book in, with their resources."""
+    ctx = _ctx()
+    with web_context().db.transaction(write=False) as s:
+        return jsonify([domain_view(s, d, ctx) for d in access.visible_domains(s, ctx)])
+
+
+@bp.get("/resources/<int:resource_id>/bookings")
+@api_view
+def resource_bookings(resource_id: int) -> Response:
+    """The resource's bookings holding units in the week of ``?week=YYYY-MM-DD``
+    (default: this week)."""
+    ctx = _ctx()
+    with web_context().db.transaction(write=False) as s:
+        resource = access.resource_for(s, ctx, resource_id)
+        tz = access.school_zone(s, resource.domain.school_id)
+        rows, _monday = week_bookings(s, resource, request.args.get("week"), tz)
+        return jsonify(booking_views(s, rows))
+
+
+def _create(s: Any, ctx: acl.UserContext, body: NewBooking) -> tuple[Any, int]:
+    resource = access.resource_for(s, ctx, body.resource_id)
+    tz = access.school_zone(s, resource.domain.school_id)
+    booker = services.Booker(ctx, access.beneficiary(s, ctx, resource.domain,
+                                                     body.on_behalf_of))
+    req = Request(parse_when(body.start, tz, "start"), parse_when(body.end, tz, "end"),
+                  body.quantity)
+    if body.repeat is None:
+        return booking_view(s, services.book(s, booker, resource.id, req, body.purpose)), 201
+    result = series.book_series(s, booker, resource.id, req, body.repeat.every_weeks,
+                                body.repeat.until, body.purpose,
+                                skip_conflicts=body.repeat.on_conflict == "skip")
+    return {"series_id": result.series_id,
+            "bookings": booking_views(s, result.booked),
+            "skipped": [{"start": o.start.isoformat(), "end": o.end.isoformat(),
+                         "reason": o.reason} for o in result.skipped],
+            "holidays": [d.isoformat() for d in result.holidays]}, 201
+
+
+@bp.post("/bookings")
+@api_view
+def create() -> tuple[Response, int]:
+    """Book a resource, once or as a series (body: :class:`NewBooking`)."""
+    body = _body(NewBooking)
+    ctx = _ctx()
+    with web_context().db.transaction() as s:
+        answer, status = _create(s, ctx, body)
+    return jsonify(answer), status
+
+
+@bp.get("/bookings/mine")
+@api_view
+def mine() -> Response:
+    """The user's bookings (made by or for them) that have not ended, by start."""
+    ctx = _ctx()
+    with web_context().db.transaction(write=False) as s:
+        return jsonify(booking_views(s, my_bookings(s, ctx.user_id)))
+
+
+def _one(change: Callable[[Any, acl.UserContext], Booking]) -> Response:
+    ctx = _ctx()
+    with web_context().db.transaction() as s:
+        booking = change(s, ctx)
+        return jsonify(booking_view(s, booking))
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@api_view
+def cancel(booking_id: int) -> Response:
+    """Cancel one booking (or one occurrence of a series)."""
+    return _one(lambda s, ctx: services.cancel(s, ctx, booking_id))
+
+
+@bp.post("/series/<series_id>/cancel")
+@api_view
+def cancel_series(series_id: str) -> Response:
+    """Cancel the occurrences of a series that have not ended."""
+    ctx = _ctx()
+    with web_context().db.transaction() as s:
+        done = services.cancel_series(s, ctx, series_id)
+        return jsonify({"cancelled": [b.id for b in done]})
+
+
+@bp.get("/pending")
+@api_view
+def pending() -> Response:
+    """The managers' queue: pending requests of the domains the user manages."""
+    ctx = _ctx()
+    with web_context().db.transaction(write=False) as s:
+        return jsonify(booking_views(s, validation.pending_queue(s, ctx)))
+
+
+def _outcome(outcome: validation.Outcome) -> Response:
+    return jsonify({"confirmed": [b.id for b in outcome.confirmed],
+                    "refused": [{"id": b.id, "reason": b.refusal_reason}
+                                for b in outcome.refused]})
+
+
+@bp.post("/bookings/<int:booking_id>/validate")
+@api_view
+def validate(booking_id: int) -> Response:
+    """Confirm a pending request; competitors that no longer fit are refused."""
+    ctx = _ctx()
+    with web_context().db.transaction() as s:
+        return _outcome(validation.validate(s, ctx, booking_id))
+
+
+@bp.post("/validate")
+@api_view
+def validate_many() -> Response:
+    """Confirm several pending requests at once (body ``{"ids": [...]}``), all or none."""
+    body = _body(Many)
+    ctx = _ctx()
+    with web_context().db.transaction() as s:
+        return _outcome(validation.validate_many(s, ctx, body.ids))
+
+
+@bp.post("/bookings/<int:booking_id>/refuse")
+@api_view
+def refuse(booking_id: int) -> Response:
+    """Refuse a pending request with the manager's message (body ``{"reason": ...}``)."""
+    body = _body(Refusal)
+    return _one(lambda s, ctx: validation.refuse(s, ctx, booking_id, body.reason))

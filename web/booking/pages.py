@@ -1,0 +1,232 @@
+"""Booking pages in the browser (issue 6), server-rendered in French.
+
+* ``/booking/``: the domains and resources the user may book; managers see their queue.
+* ``/booking/ressources/<id>?semaine=AAAA-MM-JJ``: a resource's week grid (hours down
+  the side, open days across, free slots marked) and the booking form; a refusal
+  re-shows the page with its reason (400, 403, 409 or 422 like the API).
+* ``/booking/mes-reservations``: the user's bookings, to cancel one or a series.
+* ``/booking/validation``: the managers' queue, validated one by one or many at once,
+  or refused with a message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+import acl
+from davserver.errors import BadRequest, DomainError, Forbidden, NotFound
+
+from ..auth import current_principal, login_required, web_context
+from . import access, series, services, validation
+from .forms import STATUS_LABELS, BookingForm, RefuseForm
+from .present import my_bookings, parse_day, resources_of, week_bookings, week_grid
+from .rules import Request, local_text
+
+bp = Blueprint("booking", __name__, url_prefix="/booking")
+
+
+def _ctx() -> acl.UserContext:
+    principal = current_principal()
+    assert principal is not None, "view not behind login_required"
+    with web_context().db.transaction(write=False) as s:
+        return acl.user_context(s, principal.id)
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {"booking_status_labels": STATUS_LABELS, "local_text": local_text}
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    """The domains the user may book in, their resources, and the queue's size."""
+    ctx = _ctx()
+    with web_context().db.transaction(write=False) as s:
+        domains = [(d, resources_of(s, d.id)) for d in access.visible_domains(s, ctx)]
+        waiting = len(validation.pending_queue(s, ctx))
+        manager = bool(access.managed_domain_ids(s, ctx.user_id))
+    return render_template("booking/index.html", domains=domains, waiting=waiting,
+                           manager=manager)
+
+
+def _resource_page(resource_id: int, form: BookingForm, status: int = 200,
+                   error: str | None = None, conflicts: Any = None) -> tuple[str, int]:
+    ctx = _ctx()
+    try:
+        with web_context().db.transaction(write=False) as s:
+            resource = access.resource_for(s, ctx, resource_id)
+            tz = access.school_zone(s, resource.domain.school_id)
+            week = request.args.get("semaine") or (form.day.data.isoformat()
+                                                    if form.day.data else None)
+            rows, monday = week_bookings(s, resource, week, tz)
+            days, grid = week_grid(resource.domain, resource, rows, monday, tz)
+            page = render_template(
+                "booking/resource.html", resource=resource, domain=resource.domain,
+                days=days, grid=grid, monday=monday, form=form, error=error,
+                conflicts=conflicts, tz=tz, previous=monday - timedelta(days=7),
+                following=monday + timedelta(days=7))
+    except Forbidden as exc:
+        abort(403, description=exc.message)
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    return page, status
+
+
+@bp.get("/ressources/<int:resource_id>")
+@login_required
+def resource(resource_id: int) -> tuple[str, int]:
+    """The week grid of a resource and the booking form (``?jour=`` and ``?heure=``
+    pre-fill it, from a click on a free slot)."""
+    form = BookingForm(formdata=None)
+    try:
+        if request.args.get("jour"):
+            form.day.data = parse_day(request.args.get("jour"),
+                                      ZoneInfo(access.DEFAULT_ZONE))
+        if request.args.get("heure"):
+            form.start.data = datetime.strptime(request.args["heure"], "%H:%M").time()
+    except (BadRequest, ValueError):
+        abort(400, description=_("Date ou heure invalide dans l'adresse."))
+    return _resource_page(resource_id, form)
+
+
+def _request_of(form: BookingForm, tz: ZoneInfo) -> Request:
+    start = datetime.combine(form.day.data, form.start.data, tz)  # type: ignore[arg-type]
+    end = datetime.combine(form.day.data, form.end.data, tz)  # type: ignore[arg-type]
+    return Request(start, end, form.quantity.data or 1)
+
+
+def _book(resource_id: int, form: BookingForm) -> str:
+    """Book what the form asks; returns the confirmation message."""
+    ctx = _ctx()
+    with web_context().db.transaction() as s:
+        resource = access.resource_for(s, ctx, resource_id)
+        tz = access.school_zone(s, resource.domain.school_id)
+        booker = services.Booker(ctx, access.beneficiary(s, ctx, resource.domain,
+                                                         form.on_behalf_of.data))
+        req = _request_of(form, tz)
+        if form.repeat.data in ("1", "2"):
+            if form.until.data is None:
+                raise BadRequest(_("Indiquez jusqu'à quand répéter la réservation."))
+            done = series.book_series(s, booker, resource.id, req, int(form.repeat.data),
+                                      form.until.data, form.purpose.data or "",
+                                      skip_conflicts=form.on_conflict.data == "skip")
+            return _("%(n)d réservation(s) enregistrée(s) dans la série ; %(k)d date(s) "
+                     "ignorée(s).", n=len(done.booked),
+                     k=len(done.skipped) + len(done.holidays))
+        booking = services.book(s, booker, resource.id, req, form.purpose.data or "")
+        if booking.status.value == "pending":
+            return _("Demande enregistrée : elle attend la validation d'un gestionnaire.")
+        return _("Réservation confirmée.")
+
+
+@bp.post("/ressources/<int:resource_id>")
+@login_required
+def book(resource_id: int) -> Response | tuple[str, int]:
+    """Book from the form; on refusal the page again, with the reason."""
+    form = BookingForm()
+    if not form.validate():
+        return _resource_page(resource_id, form, 400, _("Le formulaire est incomplet."))
+    try:
+        message = _book(resource_id, form)
+    except series.SeriesConflicts as exc:
+        return _resource_page(resource_id, form, 409, exc.message, exc.conflicts)
+    except (Forbidden, NotFound) as exc:
+        abort(exc.status, description=exc.message)
+    except DomainError as exc:
+        return _resource_page(resource_id, form, exc.status, exc.message)
+    flash(message, "notice")
+    return redirect(url_for("booking.resource", resource_id=resource_id,
+                            semaine=form.day.data.isoformat()  # type: ignore[union-attr]
+                            ), code=303)
+
+
+@bp.get("/mes-reservations")
+@login_required
+def mine() -> str:
+    """The user's bookings that have not ended, with their state and cancel buttons."""
+    ctx = _ctx()
+    with web_context().db.transaction(write=False) as s:
+        rows = [(b, access.school_zone(s, b.resource.domain.school_id))
+                for b in my_bookings(s, ctx.user_id)]
+        return render_template("booking/mine.html", rows=rows)
+
+
+def _change(action: Any, done: str, back: str) -> Response:
+    ctx = _ctx()
+    try:
+        with web_context().db.transaction() as s:
+            action(s, ctx)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    flash(done, "notice")
+    return redirect(url_for(back), code=303)
+
+
+@bp.post("/reservations/<int:booking_id>/annuler")
+@login_required
+def cancel(booking_id: int) -> Response:
+    """Cancel one booking (the booker, the person booked for, or a manager)."""
+    return _change(lambda s, ctx: services.cancel(s, ctx, booking_id),
+                   _("Réservation annulée."),
+                   "booking.queue" if request.form.get("back") == "queue" else "booking.mine")
+
+
+@bp.post("/series/<series_id>/annuler")
+@login_required
+def cancel_series(series_id: str) -> Response:
+    """Cancel every occurrence of a series that has not ended."""
+    return _change(lambda s, ctx: services.cancel_series(s, ctx, series_id),
+                   _("Série annulée."), "booking.mine")
+
+
+@bp.get("/validation")
+@login_required
+def queue() -> str:
+    """The managers' queue of pending requests."""
+    ctx = _ctx()
+    with web_context().db.transaction(write=False) as s:
+        if not access.managed_domain_ids(s, ctx.user_id):
+            abort(403, description=_("Cette page est réservée aux gestionnaires de "
+                                     "ressources."))
+        queue = validation.pending_queue(s, ctx)
+        logins = acl.logins_of(s, {b.on_behalf_of or b.booked_by for b in queue})
+        rows = [(b, access.school_zone(s, b.resource.domain.school_id),
+                 logins.get(b.on_behalf_of or b.booked_by, "")) for b in queue]
+        return render_template("booking/queue.html", rows=rows)
+
+
+@bp.post("/validation")
+@login_required
+def validate_many() -> Response:
+    """Validate the ticked requests at once (all or none)."""
+    try:
+        ids = [int(x) for x in request.form.getlist("ids")]
+    except ValueError:
+        abort(400)
+    if not ids:
+        flash(_("Cochez au moins une demande."), "error")
+        return redirect(url_for("booking.queue"), code=303)
+    return _change(lambda s, ctx: validation.validate_many(s, ctx, ids),
+                   _("Demande(s) validée(s) ; les demandes concurrentes ont été refusées."),
+                   "booking.queue")
+
+
+@bp.post("/reservations/<int:booking_id>/refuser")
+@login_required
+def refuse(booking_id: int) -> Response:
+    """Refuse one request with the manager's message."""
+    form = RefuseForm()
+    if not form.validate():
+        abort(400, description=_("Donnez la raison du refus : le demandeur la verra."))
+    return _change(lambda s, ctx: validation.refuse(s, ctx, booking_id,
+                                                    form.reason.data or ""),
+                   _("Demande refusée."), "booking.queue")
