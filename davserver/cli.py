@@ -192,6 +192,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
     app = create_app(config)
     server = wsgi.Server((config.server.host, config.server.port), app.wsgi,
                          numthreads=config.server.threads, timeout=config.server.socket_timeout,
+                         request_queue_size=config.server.listen_backlog,
                          shutdown_timeout=config.server.shutdown_timeout,
                          server_name="davserver")
     server.gateway = CherootGateway

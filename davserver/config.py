@@ -72,6 +72,9 @@ class ServerConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     threads: int = Field(50, ge=1, le=1000)
+    # Connections the kernel queues before a worker accepts them (listen(2) backlog):
+    # cheroot's default of 5 resets connections when a classroom connects at once.
+    listen_backlog: int = Field(128, ge=1, le=65535)
     socket_timeout: int = Field(300, ge=1)
     block_size: int = Field(256 * 1024, ge=4096)
     shutdown_timeout: int = Field(10, ge=0)

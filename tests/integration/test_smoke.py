@@ -24,3 +24,26 @@ def test_web_root_explains_mounting(server: Server) -> None:
     response = server.session("alice").get(server.base_url + "/")
     assert response.status_code == 200
     assert "/dav/" in response.text
+
+
+def test_a_classroom_connecting_at_once_is_served(server: Server) -> None:
+    """120 connections opened in the same instant (thirty machines, four each, at 8:00)
+    are all queued and answered: none is reset (server.listen_backlog)."""
+    import socket
+    import threading
+
+    barrier = threading.Barrier(120)
+    answers: list[bytes] = []
+
+    def visit() -> None:
+        barrier.wait()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answers.append(sock.recv(12))
+
+    threads = [threading.Thread(target=visit) for _ in range(120)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert answers.count(b"HTTP/1.1 200") == 120
