@@ -4,7 +4,7 @@
 
 1. the database (engine, schema) and the blob store;
 2. the store, the lock storage and the one DAV provider serving ``/dav``;
-3. the WsgiDAV application: middleware ErrorPrinter → HTTPAuthenticator (our
+3. the WsgiDAV application: middleware ErrorPrinter → BasicAuthenticator (our
    domain controller) → RequestResolver. No dir browser (it costs a resolution per
    request and needs an anonymous asset share); no CORS;
 4. the Flask web layer, sharing the credential verifier (one failure delay and
@@ -24,13 +24,12 @@ from typing import Any
 
 from cheroot import server, wsgi
 from wsgidav.error_printer import ErrorPrinter
-from wsgidav.http_authenticator import HTTPAuthenticator
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
 import acl  # noqa: F401  (registers the people tables before create_all)
 import quotas
-from davserver.auth import CredentialVerifier, make_domain_controller
+from davserver.auth import BasicAuthenticator, CredentialVerifier, make_domain_controller
 from davserver.config import Config
 from davserver.db import Database
 from providers import (
@@ -76,7 +75,7 @@ def _wsgidav_config(config: Config, provider: EntProvider, locks: SqlLockStorage
         },
         "lock_storage": locks,
         "property_manager": None,
-        "middleware_stack": [ErrorPrinter, HTTPAuthenticator, RequestResolver],
+        "middleware_stack": [ErrorPrinter, BasicAuthenticator, RequestResolver],
         "dir_browser": {"enable": False},
         "hotfixes": {
             "emulate_win32_lastmod": True,

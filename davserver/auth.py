@@ -18,6 +18,8 @@ again, so connections opened together with the same credentials share one check.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wsgidav.dc.base_dc import BaseDomainController
+from wsgidav.http_authenticator import HTTPAuthenticator
 
 import acl
 from davserver.db import Database
@@ -126,3 +129,37 @@ def make_domain_controller(verifier: CredentialVerifier, realm: str) -> type:
             return False
 
     return EntDomainController
+
+
+def decode_basic_credentials(header: str) -> tuple[str, str] | None:
+    """``(login, password)`` from an ``Authorization: Basic …`` value, or None when it is
+    malformed (not base64, no ``:``). RFC 7617 §2.1 leaves the charset open: UTF-8 is
+    tried first, then ISO-8859-1, which older Windows and Java clients send for an
+    accented password."""
+    try:
+        raw = base64.b64decode(header.strip()[len("Basic"):].strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    login, sep, password = text.partition(":")
+    return (login, password) if sep else None
+
+
+class BasicAuthenticator(HTTPAuthenticator):
+    """WsgiDAV's authenticator, with credentials decoded by
+    :func:`decode_basic_credentials`: WsgiDAV 4.4 decodes them as UTF-8 only and
+    answers 500, echoing the password in the error page, for any other byte or a
+    malformed value. Malformed credentials get the 401 challenge again."""
+
+    def handle_basic_auth_request(self, environ: dict[str, Any], start_response: Any) -> Any:
+        realm = self.domain_controller.get_domain_realm(environ["PATH_INFO"], environ)
+        credentials = decode_basic_credentials(environ.get("HTTP_AUTHORIZATION", ""))
+        if credentials is not None and self.domain_controller.basic_auth_user(
+                realm, credentials[0], credentials[1], environ):
+            environ["wsgidav.auth.realm"] = realm
+            environ["wsgidav.auth.user_name"] = credentials[0]
+            return self.next_app(environ, start_response)
+        return self.send_basic_auth_response(environ, start_response)

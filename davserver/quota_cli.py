@@ -82,16 +82,20 @@ def cmd_quota(config: Config, args: argparse.Namespace) -> int:
 def _report(store: Store, args: argparse.Namespace) -> int:
     with store.db.transaction(write=False) as s:
         logins = {p.id: p.login for p, _disabled in acl.list_users(s)}
+        slugs = {r.id: r.slug for r in acl.list_rubrics(s)}
     figures = store.all_usage()
     rows = []
     for space in store.spaces():
         if space.id not in figures:
             continue
-        owner = logins.get(space.owner_id or -1, "?")
+        if space.kind == "rubric":
+            label = f"rubric:{slugs.get(space.rubric_id or -1, '?')} (dossiers partagés)"
+        else:
+            label = f"{logins.get(space.owner_id or -1, '?')} ({space.kind})"
         usage = figures[space.id]
         exact = 100.0 * usage.used / usage.limit if usage.limit else 100.0
         if args.over is None or exact > args.over:
-            rows.append(_row(f"{owner} ({space.kind})", space, usage))
+            rows.append(_row(label, space, usage))
     rows.sort(key=lambda r: -float(r["percent"]))  # type: ignore[arg-type]
     if args.json:
         print(json.dumps(rows, indent=2))

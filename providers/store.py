@@ -97,9 +97,12 @@ class Stamp:
 
 @dataclass(frozen=True)
 class SpaceInfo:
+    """A space: its kind, its owner (personal spaces) or its rubric (rubric spaces)."""
+
     id: int
     kind: str
     owner_id: int | None
+    rubric_id: int | None = None
 
 
 _COLUMNS = (Node, Blob.key)
@@ -186,7 +189,7 @@ class Store:
         with self.db.transaction(write=False) as s:
             found = s.scalar(select(Space).where(Space.key == key))
             if found is not None:
-                info = SpaceInfo(found.id, found.kind, found.owner_id)
+                info = SpaceInfo(found.id, found.kind, found.owner_id, found.rubric_id)
                 self._spaces[key] = info
                 return info
         try:
@@ -202,14 +205,14 @@ class Store:
                 quotas.open_account(s, space.id, kind, profile)
                 if limit_bytes is not None:
                     quotas.set_limit(s, space.id, limit_bytes)
-                return SpaceInfo(space.id, space.kind, space.owner_id)
+                return SpaceInfo(space.id, space.kind, space.owner_id, space.rubric_id)
         except IntegrityError:
             return self.ensure_space(kind, owner_id, rubric_id, limit_bytes, profile)
 
     def spaces(self) -> list[SpaceInfo]:
         """Every space, ordered by id."""
         with self.db.transaction(write=False) as s:
-            return [SpaceInfo(r.id, r.kind, r.owner_id)
+            return [SpaceInfo(r.id, r.kind, r.owner_id, r.rubric_id)
                     for r in s.scalars(select(Space).order_by(Space.id))]
 
     def all_usage(self) -> dict[int, quotas.Usage]:

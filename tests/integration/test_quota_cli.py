@@ -214,6 +214,7 @@ def test_a_rubric_space_has_the_rubric_default_and_takes_a_limit(server: Server)
     server.cli("quota", "set", "rubric:cdi-quota", "3GiB")
     shown = server.cli("quota", "show", "rubric:cdi-quota").stdout
     assert "3.0 GiB" in shown and "(set)" in shown, shown
+    assert "rubric:cdi-quota (dossiers partagés)" in report(server)
 
 
 # --- quota report ------------------------------------------------------------------------

@@ -47,3 +47,27 @@ def test_a_classroom_connecting_at_once_is_served(server: Server) -> None:
     for t in threads:
         t.join(90)
     assert answers.count(b"HTTP/1.1 200") == 120
+
+
+def test_credentials_in_latin1_or_malformed_get_401_or_pass_never_500(server: Server) -> None:
+    """RFC 7617 leaves the charset open; older Windows and Java clients send ISO-8859-1.
+    WsgiDAV alone answered 500 and echoed the password in the error page."""
+    import base64
+
+    import requests
+
+    server.add_user("zoe", profile="student", password="clé-secrète-42")
+    url = server.documents_url + "/"
+
+    def with_header(raw: bytes) -> requests.Response:
+        value = "Basic " + base64.b64encode(raw).decode()
+        return requests.request("PROPFIND", url, headers={"Authorization": value,
+                                                          "Depth": "0"})
+
+    assert with_header("zoe:clé-secrète-42".encode()).status_code == 207
+    assert with_header("zoe:clé-secrète-42".encode("latin-1")).status_code == 207
+    refused = with_header("zoe:mauvais-clé".encode("latin-1"))
+    assert refused.status_code == 401 and "mauvais" not in refused.text
+    for header in ("Basic !!!not-base64!!!", "Basic " + base64.b64encode(b"no-colon").decode()):
+        answer = requests.get(url, headers={"Authorization": header})
+        assert answer.status_code == 401, header
