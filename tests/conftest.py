@@ -50,8 +50,21 @@ def fresh_database_url(tmp: Path) -> tuple[str | None, str | None]:
 
 
 def drop_database(name: str | None) -> None:
-    if name:
-        _pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """Drop a test database, even with connections left in it. An autovacuum worker
+    may only be ended by a member of pg_signal_backend: without it, wait for the worker
+    to finish (a few tries)."""
+    if not name:
+        return
+    import psycopg
+
+    for attempt in range(20):
+        try:
+            _pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
 
 
 @dataclass
