@@ -4,7 +4,8 @@
 * ``/booking/ressources/<id>?semaine=AAAA-MM-JJ``: a resource's week grid (hours down
   the side, open days across, free slots marked) and the booking form; a refusal
   re-shows the page with its reason (400, 403, 409 or 422 like the API).
-* ``/booking/mes-reservations``: the user's bookings, to cancel one or a series.
+* ``/booking/mes-reservations``: the user's bookings, to cancel one or a series, and
+  their calendar subscription address (:mod:`.feed_views`).
 * ``/booking/validation``: the managers' queue, validated one by one or many at once,
   or refused with a message.
 """
@@ -24,6 +25,7 @@ from davserver.errors import BadRequest, DomainError, Forbidden, NotFound
 
 from ..auth import current_principal, login_required, web_context
 from . import access, series, services, validation
+from .feed_views import feed_urls
 from .forms import STATUS_LABELS, BookingForm, RefuseForm
 from .present import my_bookings, parse_day, resources_of, week_bookings, week_grid
 from .rules import Request, local_text
@@ -61,6 +63,9 @@ def _resource_page(resource_id: int, form: BookingForm, status: int = 200,
     ctx = _ctx()
     try:
         with web_context().db.transaction(write=False) as s:
+            access.resource_for(s, ctx, resource_id)
+        subscribe = feed_urls(ctx.user_id, resource_id)["resource"]
+        with web_context().db.transaction(write=False) as s:
             resource = access.resource_for(s, ctx, resource_id)
             tz = access.school_zone(s, resource.domain.school_id)
             week = request.args.get("semaine") or (form.day.data.isoformat()
@@ -70,7 +75,8 @@ def _resource_page(resource_id: int, form: BookingForm, status: int = 200,
             page = render_template(
                 "booking/resource.html", resource=resource, domain=resource.domain,
                 days=days, grid=grid, monday=monday, form=form, error=error,
-                conflicts=conflicts, tz=tz, previous=monday - timedelta(days=7),
+                conflicts=conflicts, tz=tz, subscribe=subscribe,
+                previous=monday - timedelta(days=7),
                 following=monday + timedelta(days=7))
     except Forbidden as exc:
         abort(403, description=exc.message)
@@ -152,12 +158,14 @@ def book(resource_id: int) -> Response | tuple[str, int]:
 @bp.get("/mes-reservations")
 @login_required
 def mine() -> str:
-    """The user's bookings that have not ended, with their state and cancel buttons."""
+    """The user's bookings that have not ended, with their state and cancel buttons,
+    and the address to subscribe to them from a calendar application."""
     ctx = _ctx()
+    subscribe = feed_urls(ctx.user_id)["mine"]
     with web_context().db.transaction(write=False) as s:
         rows = [(b, access.school_zone(s, b.resource.domain.school_id))
                 for b in my_bookings(s, ctx.user_id)]
-        return render_template("booking/mine.html", rows=rows)
+        return render_template("booking/mine.html", rows=rows, subscribe=subscribe)
 
 
 def _change(action: Any, done: str, back: str) -> Response:
