@@ -20,6 +20,7 @@ from . import (
     auth,
     errors,
     i18n,
+    openapi,
     rubric_admin,
     rubrics,
     security,
@@ -68,5 +69,6 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
     app.register_blueprint(booking_feeds.bp)
+    app.register_blueprint(openapi.bp)
     errors.init_errors(app)
     return app
