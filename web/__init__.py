@@ -26,12 +26,14 @@ from . import (
     security,
     textbook,
     textbook_activity,
+    textbook_lessons,
     textbook_views,
     views,
 )
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
 from .booking import feed_views as booking_feeds
+from .booking import lesson_pages as booking_lessons
 from .booking import pages as booking_pages
 
 __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
@@ -69,6 +71,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
     app.register_blueprint(booking_feeds.bp)
+    app.register_blueprint(booking_lessons.bp)
+    app.register_blueprint(textbook_lessons.bp)
     app.register_blueprint(openapi.bp)
     errors.init_errors(app)
     return app

@@ -211,6 +211,7 @@ def _lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
                                when=moment_label(lesson.start.astimezone(plan_tz)),
                                week=lesson.start.astimezone(plan_tz).date().isoformat(),
                                until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
+                               local_start=lesson.start.astimezone(plan_tz),
                                kind_labels=KIND_LABELS, **context)
     return page, status
 

@@ -29,7 +29,7 @@ from werkzeug.wrappers import Response
 import acl
 from davserver.errors import BadRequest, DomainError
 
-from ..auth import current_principal, web_context
+from ..auth import current_context, current_principal, web_context
 from ..openapi import documented
 from . import access, series, services, validation
 from .models import Booking
@@ -111,13 +111,6 @@ def _csrf(exc: CSRFError) -> Response:
                          "donné par GET /api/booking/session."))
 
 
-def _ctx() -> acl.UserContext:
-    principal = current_principal()
-    assert principal is not None
-    with web_context().db.transaction(write=False) as s:
-        return acl.user_context(s, principal.id)
-
-
 def _body(model: type[BaseModel]) -> Any:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
@@ -140,7 +133,7 @@ def session_info() -> Response:
 @api_view
 def domains() -> Response:
     """The domains the user may book in, with their resources."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         return jsonify([domain_view(s, d, ctx) for d in access.visible_domains(s, ctx)])
 
@@ -152,7 +145,7 @@ def domains() -> Response:
 def resource_bookings(resource_id: int) -> Response:
     """The resource's bookings holding units in the week of ``?week=YYYY-MM-DD``
     (default: this week)."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         resource = access.resource_for(s, ctx, resource_id)
         tz = access.school_zone(s, resource.domain.school_id)
@@ -185,7 +178,7 @@ def _create(s: Any, ctx: acl.UserContext, body: NewBooking) -> tuple[Any, int]:
 def create() -> tuple[Response, int]:
     """Book a resource, once or as a series (body: :class:`NewBooking`)."""
     body = _body(NewBooking)
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         answer, status = _create(s, ctx, body)
     return jsonify(answer), status
@@ -196,13 +189,13 @@ def create() -> tuple[Response, int]:
 @api_view
 def mine() -> Response:
     """The user's bookings (made by or for them) that have not ended, by start."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         return jsonify(booking_views(s, my_bookings(s, ctx.user_id)))
 
 
 def _one(change: Callable[[Any, acl.UserContext], Booking]) -> Response:
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         booking = change(s, ctx)
         return jsonify(booking_view(s, booking))
@@ -221,7 +214,7 @@ def cancel(booking_id: int) -> Response:
 @api_view
 def cancel_series(series_id: str) -> Response:
     """Cancel the occurrences of a series that have not ended."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         done = services.cancel_series(s, ctx, series_id)
         return jsonify({"cancelled": [b.id for b in done]})
@@ -232,7 +225,7 @@ def cancel_series(series_id: str) -> Response:
 @api_view
 def pending() -> Response:
     """The managers' queue: pending requests of the domains the user manages."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         return jsonify(booking_views(s, validation.pending_queue(s, ctx)))
 
@@ -248,7 +241,7 @@ def _outcome(outcome: validation.Outcome) -> Response:
 @api_view
 def validate(booking_id: int) -> Response:
     """Confirm a pending request; competitors that no longer fit are refused."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         return _outcome(validation.validate(s, ctx, booking_id))
 
@@ -259,7 +252,7 @@ def validate(booking_id: int) -> Response:
 def validate_many() -> Response:
     """Confirm several pending requests at once (body ``{"ids": [...]}``), all or none."""
     body = _body(Many)
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         return _outcome(validation.validate_many(s, ctx, body.ids))
 
