@@ -183,3 +183,33 @@ def test_teacher_books_the_room_from_the_lesson_page_in_a_browser(
     other.goto(f"/booking/ressources/{ROOM}?jour={at(4, 8).date().isoformat()}&heure=08:00")
     other.get_by_role("button", name="Réserver").click()
     expect(other.get_by_role("alert")).to_contain_text("déjà réservé")
+
+
+def test_moving_a_lesson_is_refused_with_the_reason(srv: Server) -> None:
+    """Issue 5's bad input: onto a time the class already has, into the past, outside
+    the school year, or a lesson that already happened: refused, nothing moves."""
+    with srv.transaction() as s:
+        lesson = s.get_one(textbook.Lesson, LESSONS["A"])
+        service = s.get_one(textbook.TeachingService, lesson.service_id)
+        year = textbook.current_school_year(s, service.school_id)
+        past = datetime.combine(date.today() - timedelta(days=7), time(9), PARIS)
+        LESSONS["P"] = textbook.create_lesson(s, service, past, past + timedelta(hours=1),
+                                              year).id
+    ann = signed(srv, "ann")
+    tuesday = MONDAY + timedelta(days=1)
+    cases = [
+        ("A", tuesday, "10:30", "11:30", "La classe a déjà une séance de 10:00 à 11:00"),
+        ("A", date.today() - timedelta(days=1), "10:00", "11:00", "vers l'avenir"),
+        ("A", date.today() + timedelta(days=300), "10:00", "11:00",
+         "en dehors de l'année scolaire"),
+        ("A", tuesday, "12:00", "11:00", "doit suivre son début"),
+        ("P", tuesday, "14:00", "15:00", "déjà commencé"),
+    ]
+    for name, day, start, end, reason in cases:
+        answer = move(ann, name, day, start, end)
+        assert answer.status_code == 303  # type: ignore[attr-defined]
+        page = ann.get(f"/textbook/seances/{LESSONS[name]}")
+        assert reason in html.fromstring(page.text).text_content(), (name, day, reason)
+    with srv.transaction() as s:
+        assert s.get_one(textbook.Lesson, LESSONS["A"]).start == at(0, 10)
+        assert s.get_one(textbook.Lesson, LESSONS["P"]).start == past

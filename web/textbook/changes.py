@@ -9,17 +9,18 @@ receiver's failure rolls the change back with it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from blinker import Namespace
 from flask_babel import gettext as _
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from davserver.errors import BadRequest, Conflict
 
 from .activities import get_lesson, require_teacher
-from .models import Lesson, LessonStatus
+from .models import Lesson, LessonStatus, TeachingService
+from .services import current_school_year, zone
 
 _signals = Namespace()
 # sender: the Lesson (already at its new times); keywords: session, old_start, old_end.
@@ -30,14 +31,9 @@ lesson_cancelled = _signals.signal("lesson-cancelled")
 MAX_LESSON_HOURS = 12
 
 
-def reschedule_lesson(session: Session, user_id: int, lesson_id: int, start: datetime,
-                      end: datetime) -> Lesson:
-    """Move a scheduled lesson of one of the user's services to ``start``–``end``
-    (aware). ``Forbidden`` for someone else's lesson, ``BadRequest`` for naive times,
-    an end not after the start or a lesson over 12 hours, ``Conflict`` for a cancelled
-    lesson or one of the service's lessons already starting then."""
-    lesson = get_lesson(session, lesson_id)
-    require_teacher(session, user_id, lesson)
+def _check_new_time(session: Session, lesson: Lesson, service: TeachingService,
+                    start: datetime, end: datetime, now: datetime) -> None:
+    """The rules of issue 5 for a move; raises with the reason (see reschedule_lesson)."""
     if start.tzinfo is None or end.tzinfo is None:
         raise BadRequest(_("Donnez l'heure avec son fuseau horaire."))
     if not start < end or (end - start).total_seconds() > MAX_LESSON_HOURS * 3600:
@@ -45,9 +41,40 @@ def reschedule_lesson(session: Session, user_id: int, lesson_id: int, start: dat
                            "journée."))
     if lesson.status is not LessonStatus.scheduled:
         raise Conflict(_("Cette séance est annulée : elle ne peut pas être déplacée."))
-    if session.scalar(select(exists().where(Lesson.service_id == lesson.service_id,
-                                            Lesson.start == start, Lesson.id != lesson.id))):
-        raise Conflict(_("Une autre séance de ce service commence déjà à cette heure."))
+    if lesson.start <= now:
+        raise Conflict(_("Cette séance a déjà commencé : seule une séance à venir peut "
+                         "être déplacée."))
+    if start <= now:
+        raise BadRequest(_("Une séance ne peut être déplacée que vers l'avenir."))
+    year = current_school_year(session, service.school_id)
+    tz = zone(year.time_zone) if year else zone("Europe/Paris")
+    if year is not None and not year.start <= start.astimezone(tz).date() <= year.end:
+        raise BadRequest(_("Le %(day)s est en dehors de l'année scolaire (%(first)s – "
+                           "%(last)s).", day=f"{start.astimezone(tz):%d/%m/%Y}",
+                           first=f"{year.start:%d/%m/%Y}", last=f"{year.end:%d/%m/%Y}"))
+    taken = session.scalar(select(Lesson).join(
+        TeachingService, TeachingService.id == Lesson.service_id).where(
+        TeachingService.group_id == service.group_id, Lesson.id != lesson.id,
+        Lesson.status == LessonStatus.scheduled, Lesson.start < end, Lesson.end > start)
+        .limit(1))
+    if taken is not None:
+        raise Conflict(_("La classe a déjà une séance de %(start)s à %(end)s ce jour-là.",
+                         start=f"{taken.start.astimezone(tz):%H:%M}",
+                         end=f"{taken.end.astimezone(tz):%H:%M}"))
+
+
+def reschedule_lesson(session: Session, user_id: int, lesson_id: int, start: datetime,
+                      end: datetime, now: datetime | None = None) -> Lesson:
+    """Move a future scheduled lesson of one of the user's services to
+    ``start``–``end`` (aware). Raises ``Forbidden`` for someone else's lesson;
+    ``BadRequest`` for naive times, an end not after the start, a lesson over 12 hours,
+    a time in the past or a day outside the school year; ``Conflict`` for a cancelled
+    lesson, one that has started (issue 5: a past lesson is part of the record), or a
+    time when the same class already has a lesson, whatever the subject."""
+    lesson = get_lesson(session, lesson_id)
+    require_teacher(session, user_id, lesson)
+    service = session.get_one(TeachingService, lesson.service_id)
+    _check_new_time(session, lesson, service, start, end, now or datetime.now(UTC))
     old_start, old_end = lesson.start, lesson.end
     lesson.start, lesson.end = start, end
     session.flush()
