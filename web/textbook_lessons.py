@@ -1,5 +1,7 @@
-"""Moving and cancelling a séance from its page (issue 5), for the service's teachers.
+"""Making a séance by hand, moving and cancelling one (issue 5), for the service's
+teachers.
 
+* ``GET/POST /textbook/seances/nouvelle``: "Nouvelle séance" in one of their services;
 * ``POST /textbook/seances/<id>/deplacer``: new day, start and end (school time);
 * ``POST /textbook/seances/<id>/annuler``: the lesson stays, marked cancelled.
 
@@ -13,14 +15,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import DateField, TimeField
-from wtforms.validators import DataRequired
+from wtforms import DateField, SelectField, StringField, TimeField
+from wtforms.validators import DataRequired, Length
 
+import acl
 from davserver.errors import DomainError, Forbidden
 
 from . import textbook
@@ -38,6 +41,60 @@ class MoveForm(FlaskForm):
     start = TimeField(_l("Début"), validators=[DataRequired(_l("Indiquez l'heure de "
                                                                "début."))])
     end = TimeField(_l("Fin"), validators=[DataRequired(_l("Indiquez l'heure de fin."))])
+
+
+class NewLessonForm(FlaskForm):
+    """A lesson made by hand: service, day and times (school time), room."""
+
+    service = SelectField(_l("Service (classe et matière)"), coerce=int)
+    day = DateField(_l("Date"), validators=[DataRequired(_l("Indiquez la date."))])
+    start = TimeField(_l("Début"), validators=[DataRequired(_l("Indiquez l'heure de "
+                                                               "début."))])
+    end = TimeField(_l("Fin"), validators=[DataRequired(_l("Indiquez l'heure de fin."))])
+    room = StringField(_l("Salle"), validators=[Length(max=100)])
+
+
+def _service_choices(user_id: int) -> list[tuple[int, str]]:
+    with web_context().db.transaction(write=False) as s:
+        services = [s.get_one(textbook.TeachingService, i)
+                    for i in textbook.teacher_service_ids(s, user_id)]
+        groups = acl.group_names(s, {x.group_id for x in services})
+        subjects = acl.subject_names(s, {x.subject_id for x in services})
+    return sorted(((x.id, f"{groups.get(x.group_id, '?')} — "
+                           f"{subjects.get(x.subject_id, '?')}") for x in services),
+                  key=lambda pair: pair[1])
+
+
+@bp.route("/nouvelle", methods=["GET", "POST"])
+@login_required
+def new() -> Response | tuple[str, int]:
+    """The "Nouvelle séance" form; a refusal shows it again with the reason."""
+    principal = signed_in()
+    form = NewLessonForm()
+    form.service.choices = _service_choices(principal.id)  # type: ignore[assignment]
+    if not form.service.choices:
+        abort(403, description=_("Vous n'avez aucun service d'enseignement."))
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            with web_context().db.transaction() as s:
+                service = s.get(textbook.TeachingService, form.service.data)
+                tz = textbook.school_zone(s, service.school_id if service else None)
+                start = datetime.combine(form.day.data, form.start.data, tz)  # type: ignore[arg-type]
+                end = datetime.combine(form.day.data, form.end.data, tz)  # type: ignore[arg-type]
+                lesson = textbook.new_lesson(s, principal.id, form.service.data, start, end,
+                                             form.room.data or "")
+                lesson_id = lesson.id
+        except Forbidden as exc:
+            abort(403, description=exc.message)
+        except DomainError as exc:
+            error, status = exc.message, exc.status
+        else:
+            flash(_("Séance créée."), "notice")
+            return _back(lesson_id)
+    elif form.is_submitted():
+        error, status = _("Le formulaire contient des erreurs : rien n'a été enregistré."), 400
+    return render_template("textbook/new_lesson.html", form=form, error=error), status
 
 
 def _back(lesson_id: int) -> Response:

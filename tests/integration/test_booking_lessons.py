@@ -199,7 +199,7 @@ def test_moving_a_lesson_is_refused_with_the_reason(srv: Server) -> None:
     tuesday = MONDAY + timedelta(days=1)
     cases = [
         ("A", tuesday, "10:30", "11:30", "La classe a déjà une séance de 10:00 à 11:00"),
-        ("A", date.today() - timedelta(days=1), "10:00", "11:00", "vers l'avenir"),
+        ("A", date.today() - timedelta(days=1), "10:00", "11:00", "dans l'avenir"),
         ("A", date.today() + timedelta(days=300), "10:00", "11:00",
          "en dehors de l'année scolaire"),
         ("A", tuesday, "12:00", "11:00", "doit suivre son début"),
@@ -213,3 +213,33 @@ def test_moving_a_lesson_is_refused_with_the_reason(srv: Server) -> None:
     with srv.transaction() as s:
         assert s.get_one(textbook.Lesson, LESSONS["A"]).start == at(0, 10)
         assert s.get_one(textbook.Lesson, LESSONS["P"]).start == past
+
+
+def test_new_lesson_by_hand(srv: Server) -> None:
+    """"Nouvelle séance": in one of the teacher's services, in the future, inside the
+    school year, not over another lesson of the class; then it is on the lesson page
+    and can be booked for."""
+    ann = signed(srv, "ann")
+    form_page = ann.get("/textbook/seances/nouvelle")
+    assert form_page.status_code == 200
+    options = html.fromstring(form_page.text).xpath("//select[@name='service']/option")
+    assert [o.text_content() for o in options] == ["4B — MATHS"]
+    service = options[0].get("value")
+    friday = MONDAY + timedelta(days=4)
+
+    def create(day: date, start: str, end: str) -> object:
+        return ann.post("/textbook/seances/nouvelle", {
+            "csrf_token": csrf_token(form_page.text), "service": service,
+            "day": day.isoformat(), "start": start, "end": end, "room": "B12"})
+
+    clash = create(MONDAY, "10:30", "11:30")
+    assert clash.status_code == 409  # type: ignore[attr-defined]
+    assert "La classe a déjà une séance" in html.fromstring(clash.text).text_content()  # type: ignore[attr-defined]
+    assert create(date.today() - timedelta(days=2), "10:00", "11:00").status_code == 400  # type: ignore[attr-defined]
+    assert create(friday, "15:00", "14:00").status_code == 400  # type: ignore[attr-defined]
+    made = create(friday, "15:00", "16:00")
+    assert made.status_code == 303  # type: ignore[attr-defined]
+    page = ann.get(made.headers["Location"])  # type: ignore[attr-defined]
+    assert "Séance créée." in page.text and "salle B12" in page.text
+    # bea teaches no service here: the page is refused.
+    assert signed(srv, "bea").get("/textbook/seances/nouvelle").status_code == 403

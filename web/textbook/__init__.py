@@ -32,7 +32,13 @@ from .calendar import (
     workload_day,
     workload_week,
 )
-from .changes import cancel_lesson, lesson_cancelled, lesson_rescheduled, reschedule_lesson
+from .changes import (
+    cancel_lesson,
+    lesson_cancelled,
+    lesson_rescheduled,
+    new_lesson,
+    reschedule_lesson,
+)
 from .models import (
     HOMEWORK_TYPES,
     Activity,
@@ -70,7 +76,8 @@ from .timetable_import import TimetableReport, import_timetable
 
 __all__ = [
     # moving and cancelling lessons, and their signals
-    "cancel_lesson", "lesson_cancelled", "lesson_rescheduled", "reschedule_lesson",
+    "cancel_lesson", "lesson_cancelled", "lesson_rescheduled", "new_lesson",
+    "reschedule_lesson",
     # activities and the week (issue 5, teacher's textbook)
     "HOMEWORK_TYPES", "Activity", "ActivityInput", "ActivityKind", "DayPlan", "DueRow",
     "LessonRow", "Workload", "activity_targets", "add_activity", "default_due_lesson",
