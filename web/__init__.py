@@ -26,6 +26,7 @@ from . import (
     security,
     textbook,
     textbook_activity,
+    textbook_api,
     textbook_lessons,
     textbook_views,
     views,
@@ -73,6 +74,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(booking_feeds.bp)
     app.register_blueprint(booking_lessons.bp)
     app.register_blueprint(textbook_lessons.bp)
+    app.register_blueprint(textbook_api.bp)
     app.register_blueprint(openapi.bp)
     errors.init_errors(app)
     return app

@@ -15,21 +15,19 @@ in the school's time (``local_start``, ``local_end``).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from flask import Blueprint, jsonify, request
-from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, generate_csrf
-from pydantic import BaseModel, Field, ValidationError
+from flask_wtf.csrf import generate_csrf
+from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response
 
 import acl
-from davserver.errors import BadRequest, DomainError
 
 from ..auth import current_context, current_principal, web_context
+from ..jsonapi import ERROR_DETAILS, api_view, json_body, json_csrf_errors
 from ..openapi import documented
 from . import access, series, services, validation
 from .models import Booking
@@ -44,7 +42,6 @@ from .present import (
 from .rules import Request
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api/booking")
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Repeat(BaseModel):
@@ -76,46 +73,13 @@ class Many(BaseModel):
     ids: list[int] = Field(min_length=1, max_length=500)
 
 
-def _error(status: int, message: str, **extra: Any) -> Response:
-    answer = jsonify({"error": message, **extra})
-    answer.status_code = status
-    return answer
+def _series_details(exc: series.SeriesConflicts) -> dict[str, Any]:
+    return {"conflicts": [{"start": o.start.isoformat(), "end": o.end.isoformat(),
+                           "reason": o.reason} for o in exc.conflicts]}
 
 
-def api_view(view: F) -> F:
-    """Decorator: 401 JSON for anonymous callers; domain errors and bad bodies as JSON."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_principal() is None:
-            return _error(401, _("Connectez-vous d'abord (POST /login)."))
-        try:
-            return view(*args, **kwargs)
-        except series.SeriesConflicts as exc:
-            return _error(409, exc.message, conflicts=[
-                {"start": o.start.isoformat(), "end": o.end.isoformat(), "reason": o.reason}
-                for o in exc.conflicts])
-        except DomainError as exc:
-            return _error(exc.status, exc.message)
-        except ValidationError as exc:
-            where = ", ".join(".".join(str(p) for p in e["loc"]) + " : " + e["msg"]
-                              for e in exc.errors())
-            return _error(400, _("Requête invalide (%(where)s).", where=where))
-
-    return cast(F, wrapper)
-
-
-@bp.errorhandler(CSRFError)
-def _csrf(exc: CSRFError) -> Response:
-    return _error(403, _("Jeton CSRF absent ou invalide : envoyez l'en-tête X-CSRFToken "
-                         "donné par GET /api/booking/session."))
-
-
-def _body(model: type[BaseModel]) -> Any:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest(_("Le corps de la requête doit être un objet JSON."))
-    return model.model_validate(data)
+ERROR_DETAILS[series.SeriesConflicts] = _series_details
+json_csrf_errors(bp)
 
 
 @bp.get("/session")
@@ -177,7 +141,7 @@ def _create(s: Any, ctx: acl.UserContext, body: NewBooking) -> tuple[Any, int]:
 @api_view
 def create() -> tuple[Response, int]:
     """Book a resource, once or as a series (body: :class:`NewBooking`)."""
-    body = _body(NewBooking)
+    body = json_body(NewBooking)
     ctx = current_context()
     with web_context().db.transaction() as s:
         answer, status = _create(s, ctx, body)
@@ -251,7 +215,7 @@ def validate(booking_id: int) -> Response:
 @api_view
 def validate_many() -> Response:
     """Confirm several pending requests at once (body ``{"ids": [...]}``), all or none."""
-    body = _body(Many)
+    body = json_body(Many)
     ctx = current_context()
     with web_context().db.transaction() as s:
         return _outcome(validation.validate_many(s, ctx, body.ids))
@@ -262,5 +226,5 @@ def validate_many() -> Response:
 @api_view
 def refuse(booking_id: int) -> Response:
     """Refuse a pending request with the manager's message (body ``{"reason": ...}``)."""
-    body = _body(Refusal)
+    body = json_body(Refusal)
     return _one(lambda s, ctx: validation.refuse(s, ctx, booking_id, body.reason))

@@ -54,6 +54,7 @@ from .models import (
     activity_targets,
     service_teachers,
 )
+from .reading import NO_TEXTBOOK, NOT_YOURS, Weeks, reader_of, weeks_of
 from .services import (
     Period,
     WeeklySlot,
@@ -75,6 +76,8 @@ from .timetable_ics import read_holidays
 from .timetable_import import TimetableReport, import_timetable
 
 __all__ = [
+    # who reads which textbook (pages and API)
+    "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "reader_of", "weeks_of",
     # moving and cancelling lessons, and their signals
     "cancel_lesson", "lesson_cancelled", "lesson_rescheduled", "new_lesson",
     "reschedule_lesson",
