@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -145,6 +146,22 @@ class WebConfig(_Section):
     session_lifetime: int = Field(8 * 3600, ge=60)
 
 
+class TextbookConfig(_Section):
+    """When students and parents see what teachers write (issue 5, "Who sees what").
+
+    ``content_visible``: a lesson's content shows once the lesson ``end``s (default) or
+    at its ``start``, as timetable software offers; a teacher may publish earlier.
+    Quiet hours: homework entered from ``quiet_start`` to ``quiet_end`` (wall-clock,
+    the school's zone), and on weekends when ``quiet_weekends``, shows at the end of
+    the quiet period, so students do not find new work late at night."""
+
+    content_visible: Literal["end", "start"] = "end"
+    quiet_hours: bool = True
+    quiet_start: time = time(20)
+    quiet_end: time = time(7)
+    quiet_weekends: bool = True
+
+
 class LoggingConfig(_Section):
     level: str = "INFO"
 
@@ -168,6 +185,7 @@ class Config(_Section):
     dav: DavConfig = Field(default_factory=DavConfig)
     quotas: QuotasConfig = Field(default_factory=QuotasConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    textbook: TextbookConfig = Field(default_factory=TextbookConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     source: str = Field("(defaults)", exclude=True)
 

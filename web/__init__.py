@@ -63,7 +63,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     )
     i18n.init_babel(app, config.web.locale)
     CSRFProtect(app)
-    auth.init_auth(app, auth.WebContext(db, credentials, store))
+    auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook))
     app.register_blueprint(views.bp)
     app.register_blueprint(rubrics.bp)
     app.register_blueprint(rubric_admin.bp)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -42,6 +42,7 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 import acl
+from davserver.config import TextbookConfig
 from davserver.db import Database
 from providers import Store
 
@@ -69,6 +70,8 @@ class WebContext:
     db: Database
     credentials: CredentialCheck
     store: Store
+    # When students see what teachers write (config.yaml ``textbook:``).
+    textbook: TextbookConfig = field(default_factory=TextbookConfig)
 
 
 def web_context() -> WebContext:

@@ -61,6 +61,7 @@ class NewLesson(LessonTimes):
 
 def _activity(a: textbook.Activity, teacher: bool) -> dict[str, Any]:
     view: dict[str, Any] = {"id": a.id, "kind": a.kind.value, "title": a.title,
+            "visible_from": a.visible_from.isoformat() if a.visible_from else None,
             "body": textbook.sanitize_html(a.body), "homework_type": a.homework_type,
             "minutes": a.minutes, "due_lesson_id": a.due_lesson_id,
             "online_submission": a.online_submission}
@@ -105,7 +106,8 @@ def week() -> Response:
     principal = signed_in()
     teacher = principal.profile.value == "teacher"
     with web_context().db.transaction(write=False) as s:
-        monday, tz, weeks = textbook.weeks_of(s, principal, request.args.get("week"))
+        monday, tz, weeks = textbook.weeks_of(s, principal, request.args.get("week"),
+                                                web_context().textbook)
         return jsonify({"monday": monday.isoformat(), "weeks": [{
             "child": child,
             "days": [{"day": d.day.isoformat(),
@@ -131,10 +133,7 @@ def lesson(lesson_id: int) -> Response:
     with web_context().db.transaction(write=False) as s:
         found = textbook.get_lesson(s, lesson_id)
         reader = textbook.reader_of(s, principal, found)
-        items = textbook.lesson_activities(s, found.id)
-        if reader is not None:
-            items = [a for a in items if a.kind is textbook.ActivityKind.content
-                     or not a.targets or any(t.id == reader for t in a.targets)]
+        items = textbook.readable_activities(s, found, reader, web_context().textbook)
         return jsonify(_lesson(s, found, reader is None, items))
 
 
@@ -154,7 +153,8 @@ def add_activity(lesson_id: int) -> tuple[Response, int]:
         minutes=body.minutes, due_lesson_id=body.due_lesson_id,
         online_submission=body.online_submission, target_ids=tuple(body.target_ids))
     with web_context().db.transaction() as s:
-        activity = textbook.add_activity(s, principal.id, lesson_id, data)
+        activity = textbook.add_activity(s, principal.id, lesson_id, data,
+                                         web_context().textbook)
         return jsonify(_activity(activity, True)), 201
 
 

@@ -12,7 +12,7 @@ Times are shown in the school's time zone (``SchoolYear.time_zone``).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -67,7 +67,8 @@ def week() -> str:
     principal = signed_in()
     try:
         with web_context().db.transaction(write=False) as s:
-            monday, _tz, weeks = textbook.weeks_of(s, principal, request.args.get("week"))
+            monday, _tz, weeks = textbook.weeks_of(s, principal, request.args.get("week"),
+                                                web_context().textbook)
             return render_template("textbook/week.html", weeks=weeks, monday=monday,
                                    links=_week_links(monday), day_label=day_label,
                                    teacher=principal.profile is acl.Profile.teacher)
@@ -151,10 +152,7 @@ def _lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
         lesson = _lesson(s, lesson_id)
         reader = _reader_of(s, lesson)
         plan_tz = zone_of(s, lesson)
-        items = textbook.lesson_activities(s, lesson.id)
-        if reader is not None:
-            items = [a for a in items if a.kind is textbook.ActivityKind.content
-                     or not a.targets or any(t.id == reader for t in a.targets)]
+        items = textbook.readable_activities(s, lesson, reader, web_context().textbook)
         due_at = {a.id: moment_label(d.start.astimezone(plan_tz)) for a in items
                   if a.due_lesson_id and (d := s.get(textbook.Lesson, a.due_lesson_id))}
         context = _teacher_context(s, lesson, plan_tz, forms or {}) if reader is None else {}
@@ -164,6 +162,8 @@ def _lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
                                week=lesson.start.astimezone(plan_tz).date().isoformat(),
                                until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
                                local_start=lesson.start.astimezone(plan_tz),
+                               now=datetime.now(UTC),
+                               local=lambda t: moment_label(t.astimezone(plan_tz)),
                                kind_labels=KIND_LABELS, **context)
     return page, status
 
@@ -230,6 +230,7 @@ def add(lesson_id: int, kind: str) -> Response | tuple[str, int]:
     form: ContentForm = ContentForm() if kind == "contenus" else HomeworkForm()
     name = "content_form" if kind == "contenus" else "homework_form"
     return _save(lesson_id, form, name,
-                 lambda s, uid, data: textbook.add_activity(s, uid, lesson_id, data))
+                 lambda s, uid, data: textbook.add_activity(s, uid, lesson_id, data,
+                                                        web_context().textbook))
 
 

@@ -14,8 +14,9 @@ import pytest
 import requests
 
 import acl
-from tests.conftest import Server, running_server
+from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.test_web_booking import Api
+from tests.web import WebClient, csrf_token
 from web import textbook
 
 USERS = {"ann": "teacher", "bea": "teacher", "ben": "student", "eve": "student",
@@ -119,3 +120,66 @@ def test_teacher_changes_and_refusals(srv: Server) -> None:
     assert no_token.status_code == 403 and "CSRF" in no_token.json()["error"]
     anonymous = requests.get(ann.base + "/week", timeout=30)
     assert anonymous.status_code == 401
+
+
+def test_content_shows_after_the_lesson_unless_published_early(srv: Server) -> None:
+    """A future lesson's content is the teacher's until the lesson ends; "Publier
+    maintenant" shows it at once. Homework (no quiet hours here) shows at once."""
+    ann = TextbookApi(srv, "ann")
+    content = ann.post(f"/lessons/{IDS['L2']}/activities",
+                       {"kind": "content", "title": "Théorème de Pythagore"})
+    assert content.status_code == 201 and content.json()["visible_from"] is None
+    ben = TextbookApi(srv, "ben")
+
+    def ben_titles() -> list[str]:
+        lesson = ben.get(f"/lessons/{IDS['L2']}")
+        assert lesson.status_code == 200
+        return [a["title"] for a in lesson.json()["activities"]]
+
+    assert "Théorème de Pythagore" not in ben_titles()
+    tuesday = week_of(ben)["weeks"][0]["days"][1]["lessons"][0]
+    assert "Théorème de Pythagore" not in [a["title"] for a in tuesday["activities"]]
+    assert "Théorème de Pythagore" in [a["title"] for a in week_of(ann)["weeks"][0][
+        "days"][1]["lessons"][0]["activities"]]
+
+    web = WebClient(srv)
+    assert web.login("ann", PASSWORD).status_code == 302
+    page = web.get(f"/textbook/seances/{IDS['L2']}")
+    published = web.post(f"/textbook/activites/{content.json()['id']}/publier",
+                         {"csrf_token": csrf_token(page.text)})
+    assert published.status_code == 303
+    assert "Théorème de Pythagore" in ben_titles()
+
+
+def test_homework_given_in_quiet_hours_waits_for_their_end(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A server whose quiet hours are the two hours around now: homework given now
+    shows to the student only at their end; the teacher sees it at once."""
+    now = datetime.now(PARIS)
+    window = {"DAVSERVER_TEXTBOOK__QUIET_HOURS": "true",
+              "DAVSERVER_TEXTBOOK__QUIET_START": f"{now - timedelta(hours=1):%H:%M}",
+              "DAVSERVER_TEXTBOOK__QUIET_END": f"{now + timedelta(hours=1):%H:%M}",
+              "DAVSERVER_TEXTBOOK__QUIET_WEEKENDS": "false"}
+    with running_server(tmp_path_factory.mktemp("quiet"), window,
+                        users={"tea": "teacher", "stu": "student"}) as server:
+        with server.transaction() as s:
+            school = acl.ensure_school(s, "Collège")
+            year = textbook.set_school_year(s, school, date.today() - timedelta(days=60),
+                                            date.today() + timedelta(days=200))
+            tea, stu = (acl.find_user(s, x).id for x in ("tea", "stu"))  # type: ignore[union-attr]
+            group = acl.ensure_group(s, school, "5A")
+            acl.add_member(s, group, stu)
+            service = textbook.ensure_service(s, school, group,
+                                              acl.ensure_subject(s, school, "SVT"), [tea])
+            lesson = textbook.create_lesson(s, service, at(0, 9), at(0, 10), year).id
+            textbook.create_lesson(s, service, at(1, 9), at(1, 10), year)
+        given = TextbookApi(server, "tea").post(
+            f"/lessons/{lesson}/activities", {"kind": "homework", "title": "Fiche 12"})
+        assert given.status_code == 201, given.text
+        shows = datetime.fromisoformat(given.json()["visible_from"]).astimezone(PARIS)
+        assert shows > now and shows.strftime("%H:%M") == window[
+            "DAVSERVER_TEXTBOOK__QUIET_END"]
+        student_week = week_of(TextbookApi(server, "stu"))["weeks"][0]["days"]
+        assert all(not day["due"] for day in student_week)
+        teacher_week = week_of(TextbookApi(server, "tea"))["weeks"][0]["days"]
+        assert [r["activity"]["title"] for r in teacher_week[1]["due"]] == ["Fiche 12"]

@@ -14,6 +14,7 @@ from .activities import (
     lesson_activities,
     move_activity,
     next_lessons,
+    publish_now,
     reorder_activities,
     require_teacher,
     sanitize_html,
@@ -54,7 +55,7 @@ from .models import (
     activity_targets,
     service_teachers,
 )
-from .reading import NO_TEXTBOOK, NOT_YOURS, Weeks, reader_of, weeks_of
+from .reading import NO_TEXTBOOK, NOT_YOURS, Weeks, readable_activities, reader_of, weeks_of
 from .services import (
     Period,
     WeeklySlot,
@@ -74,10 +75,12 @@ from .services import (
 from .timetable import Entry, EventTimes, Rejected, TimetableFile, read_timetable
 from .timetable_ics import read_holidays
 from .timetable_import import TimetableReport, import_timetable
+from .visibility import release_time
 
 __all__ = [
     # who reads which textbook (pages and API)
-    "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "reader_of", "weeks_of",
+    "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "readable_activities", "reader_of", "weeks_of",
+    "publish_now", "release_time",
     # moving and cancelling lessons, and their signals
     "cancel_lesson", "lesson_cancelled", "lesson_rescheduled", "new_lesson",
     "reschedule_lesson",

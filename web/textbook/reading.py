@@ -12,16 +12,17 @@ JSON API so they can never disagree:
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 import acl
+from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Forbidden, NotFound
 
-from .activities import is_teacher
+from .activities import is_teacher, lesson_activities
 from .calendar import (
     DayPlan,
     monday_of,
@@ -30,7 +31,8 @@ from .calendar import (
     teacher_service_ids,
     week_plan,
 )
-from .models import Lesson, LessonStatus, TeachingService
+from .models import Activity, ActivityKind, Lesson, LessonStatus, TeachingService
+from .visibility import is_visible
 
 NOT_YOURS = _l("Cette séance appartient à un service que vous n'enseignez pas.")
 NO_TEXTBOOK = _l("Le cahier de textes est réservé aux enseignants, aux élèves et à "
@@ -53,12 +55,13 @@ def _monday(s: Session, service_ids: list[int], asked: str | None) -> tuple[date
     return monday_of(day), tz
 
 
-def weeks_of(s: Session, principal: acl.Principal,
-             asked: str | None) -> tuple[date, ZoneInfo, Weeks]:
+def weeks_of(s: Session, principal: acl.Principal, asked: str | None,
+             settings: TextbookConfig | None = None) -> tuple[date, ZoneInfo, Weeks]:
     """The week holding the day ``asked`` (``AAAA-MM-JJ``; today in the school's zone
     when None) as ``principal`` reads it: the Monday, the zone, and one week per reader
     (a teacher's services; a student; each child of a parent). ``BadRequest`` for a
-    malformed date, ``Forbidden`` for a profile without a textbook."""
+    malformed date, ``Forbidden`` for a profile without a textbook. ``settings``: what
+    does not show to students yet is left out of their weeks (:mod:`.visibility`)."""
     if principal.profile is acl.Profile.teacher:
         ids = teacher_service_ids(s, principal.id)
         monday, tz = _monday(s, ids, asked)
@@ -72,7 +75,7 @@ def weeks_of(s: Session, principal: acl.Principal,
     names = acl.logins_of(s, set(children))
     return monday, tz, [
         (names.get(c, "") if principal.profile is acl.Profile.parent else None,
-         week_plan(s, ids, monday, tz, student_id=c))
+         week_plan(s, ids, monday, tz, student_id=c, settings=settings))
         for c, ids in zip(children, all_ids, strict=True)]
 
 
@@ -97,3 +100,18 @@ def reader_of(s: Session, principal: acl.Principal, lesson: Lesson) -> int | Non
                 and lesson.status is LessonStatus.scheduled:
             return reader
     raise NotFound(str(_l("Cette séance n'existe pas.")))
+
+
+def readable_activities(s: Session, lesson: Lesson, reader: int | None,
+                        settings: TextbookConfig | None = None) -> list[Activity]:
+    """The lesson's activities as ``reader`` (from :func:`reader_of`) sees them: all of
+    them for a teacher; for a student's view, content and the homework aimed at them,
+    and, with ``settings``, only what shows already (:mod:`.visibility`)."""
+    items = lesson_activities(s, lesson.id)
+    if reader is None:
+        return items
+    now = datetime.now(UTC)
+    return [a for a in items
+            if (a.kind is ActivityKind.content or not a.targets
+                or any(t.id == reader for t in a.targets))
+            and (settings is None or is_visible(a, lesson, now, settings))]
