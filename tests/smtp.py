@@ -32,6 +32,13 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
+    async def handle_RCPT(self, _server: Any, _session: Any, envelope: Any, address: str,
+                          _options: Any) -> str:
+        if address.startswith("refused"):  # an address the server rejects for good
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         with self.sink.lock:
@@ -42,7 +49,8 @@ class _Handler:
 
 class SmtpSink:
     """aiosmtpd on ``127.0.0.1:port`` (a free one by default); ``received`` fills as
-    messages arrive. Use as a context manager."""
+    messages arrive; addresses starting with ``refused`` get 550. Use as a context
+    manager."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()

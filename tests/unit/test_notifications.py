@@ -192,6 +192,21 @@ def test_backoff_doubles_then_the_message_fails_for_good(
     assert row.status == OutboxStatus.failed and row.attempts == 3
 
 
+@pytest.mark.parametrize("address", ["refused@example.fr", "line\nbreak@example.fr"])
+def test_a_message_that_cannot_be_delivered_fails_at_once(
+        db: Database, people: dict[str, int], mail_on: None, address: str) -> None:
+    with db.transaction() as s:
+        s.get_one(acl.User, people["ann"]).email = address
+    _queue(db, people["ann"], 1)
+    (message,) = outbox(db)
+    with SmtpSink() as sink:
+        report = OutboxSender(db, smtp(sink.port), None).flush()
+    assert (report.sent, report.retrying, report.failed) == (0, 0, 1)
+    (row,) = outbox(db)
+    assert row.status == OutboxStatus.failed and row.attempts == 1, row.last_error
+    assert sink.received == []
+
+
 def test_smtp_configuration_errors_name_the_key() -> None:
     with pytest.raises(ConfigError, match=r"smtp\.port"):
         load_config(environ={"DAVSERVER_SMTP__PORT": "99999"})

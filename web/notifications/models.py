@@ -13,7 +13,7 @@ import enum
 from datetime import UTC, datetime
 
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
 from davserver.db import Base
@@ -102,3 +102,4 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(String(500), default="")
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notification: Mapped[Notification] = relationship()

@@ -9,7 +9,8 @@ SMTP timeouts); the message is then tried again (at least once delivery).
 
 A failed attempt is logged and the message retried after ``smtp.retry_delay`` seconds,
 then twice as long each time (exponential backoff), until ``smtp.max_attempts``; then
-it is marked ``failed``. A recipient the SMTP server refuses for good (5xx) fails at once.
+it is marked ``failed``. A message that cannot be written, or a recipient the SMTP
+server refuses for good (5xx), fails at once.
 """
 
 from __future__ import annotations
@@ -46,7 +47,11 @@ class FlushReport:
 
 
 def _permanent(exc: BaseException) -> bool:
-    """Every recipient refused with a 5xx code (RFC 5321 §4.2.1): retrying cannot help."""
+    """Retrying cannot help: a message that cannot be written (``ValueError``, e.g. an
+    address with a line break), or every recipient refused with a 5xx code (RFC 5321
+    §4.2.1)."""
+    if isinstance(exc, ValueError):
+        return True
     return isinstance(exc, smtplib.SMTPRecipientsRefused) and bool(exc.recipients) and all(
         500 <= code < 600 for code, _msg in exc.recipients.values())
 

@@ -109,8 +109,8 @@ def notify(s: Session, recipient_id: int, kind: NotificationKind, subject: str,
 def notify_many(s: Session, recipient_ids: Iterable[int], kind: NotificationKind,
                 subject: str, body: str = "", link: str | None = None) -> None:
     """:func:`notify` for several users at once (each id once, whatever repeats);
-    a constant number of queries whatever their number. Errors as :func:`notify`,
-    raised before anything is added."""
+    two reads whatever their number, the rows written at the caller's next flush.
+    Errors as :func:`notify`, raised before anything is added."""
     ids = set(recipient_ids)
     if not ids:
         return
@@ -126,8 +126,7 @@ def notify_many(s: Session, recipient_ids: Iterable[int], kind: NotificationKind
                             subject=subject, body=body, link=link, created=now)
         s.add(note)
         if uid in mailing:
-            s.flush()  # the outbox row needs the notification's id
-            s.add(OutboxMessage(notification_id=note.id, to_address=mailing[uid],
+            s.add(OutboxMessage(notification=note, to_address=mailing[uid],
                                 next_attempt=now, created=now))
     if mailing and not s.info.get(_WAKE_KEY):
         s.info[_WAKE_KEY] = True
