@@ -31,6 +31,7 @@ from . import (
 )
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
+from .booking import feed_views as booking_feeds
 from .booking import pages as booking_pages
 from .rubric_notices import notify_invitation
 
@@ -70,6 +71,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(textbook_activity.bp)
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
+    app.register_blueprint(booking_feeds.bp)
     app.register_blueprint(notifications.bp)
     notifications.enable_mail(config.smtp.enabled)
     errors.init_errors(app)
