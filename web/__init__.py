@@ -21,17 +21,21 @@ from . import (
     errors,
     i18n,
     notifications,
+    openapi,
     rubric_admin,
     rubrics,
     security,
     textbook,
     textbook_activity,
+    textbook_api,
+    textbook_lessons,
     textbook_views,
     views,
 )
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
 from .booking import feed_views as booking_feeds
+from .booking import lesson_pages as booking_lessons
 from .booking import pages as booking_pages
 from .rubric_notices import notify_invitation
 
@@ -72,6 +76,10 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
     app.register_blueprint(booking_feeds.bp)
+    app.register_blueprint(booking_lessons.bp)
+    app.register_blueprint(textbook_lessons.bp)
+    app.register_blueprint(textbook_api.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(notifications.bp)
     notifications.enable_mail(config.smtp.enabled)
     errors.init_errors(app)

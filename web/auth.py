@@ -119,6 +119,16 @@ def current_principal() -> acl.Principal | None:
     return principal
 
 
+def current_context() -> acl.UserContext:
+    """The signed-in user's :class:`acl.UserContext` (school, profile, groups,
+    subjects), for views behind :func:`login_required` (an ``AssertionError``
+    otherwise)."""
+    principal = current_principal()
+    assert principal is not None, "view not behind login_required"
+    with web_context().db.transaction(write=False) as s:
+        return acl.user_context(s, principal.id)
+
+
 def login_required(view: F) -> F:
     """Decorator: anonymous visitors are sent to the login page, then back here."""
 

@@ -1,8 +1,8 @@
-"""JSON API of booking under ``/booking/api/``, with the same rules as the pages.
+"""JSON API of booking under ``/api/booking/``, with the same rules as the pages.
 
 Authentication is the web layer's: the session cookie of ``/login`` (the web layer has
 no Basic authentication). Every POST carries the session's CSRF token in the
-``X-CSRFToken`` header (Flask-WTF), read from ``GET /booking/api/session``. Answers:
+``X-CSRFToken`` header (Flask-WTF), read from ``GET /api/booking/session``. Answers:
 200/201 with JSON; errors are ``{"error": "<French reason>"}`` with 400 (bad input),
 401 (not signed in), 403 (not allowed, or a missing CSRF token), 404, 409 (no unit
 left, or a series with conflicts: ``"conflicts": [{"start", "end", "reason"}]``), 422
@@ -15,21 +15,20 @@ in the school's time (``local_start``, ``local_end``).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from flask import Blueprint, jsonify, request
-from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, generate_csrf
-from pydantic import BaseModel, Field, ValidationError
+from flask_wtf.csrf import generate_csrf
+from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response
 
 import acl
-from davserver.errors import BadRequest, DomainError
 
-from ..auth import current_principal, web_context
+from ..auth import current_context, current_principal, web_context
+from ..jsonapi import ERROR_DETAILS, api_view, json_body, json_csrf_errors
+from ..openapi import documented
 from . import access, series, services, validation
 from .models import Booking
 from .present import (
@@ -42,8 +41,7 @@ from .present import (
 )
 from .rules import Request
 
-bp = Blueprint("booking_api", __name__, url_prefix="/booking/api")
-F = TypeVar("F", bound=Callable[..., Any])
+bp = Blueprint("booking_api", __name__, url_prefix="/api/booking")
 
 
 class Repeat(BaseModel):
@@ -56,7 +54,7 @@ class Repeat(BaseModel):
 
 
 class NewBooking(BaseModel):
-    """The body of ``POST /booking/api/bookings``."""
+    """The body of ``POST /api/booking/bookings``."""
 
     resource_id: int
     start: str
@@ -75,56 +73,17 @@ class Many(BaseModel):
     ids: list[int] = Field(min_length=1, max_length=500)
 
 
-def _error(status: int, message: str, **extra: Any) -> Response:
-    answer = jsonify({"error": message, **extra})
-    answer.status_code = status
-    return answer
+def _series_details(exc: series.SeriesConflicts) -> dict[str, Any]:
+    return {"conflicts": [{"start": o.start.isoformat(), "end": o.end.isoformat(),
+                           "reason": o.reason} for o in exc.conflicts]}
 
 
-def api_view(view: F) -> F:
-    """Decorator: 401 JSON for anonymous callers; domain errors and bad bodies as JSON."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_principal() is None:
-            return _error(401, _("Connectez-vous d'abord (POST /login)."))
-        try:
-            return view(*args, **kwargs)
-        except series.SeriesConflicts as exc:
-            return _error(409, exc.message, conflicts=[
-                {"start": o.start.isoformat(), "end": o.end.isoformat(), "reason": o.reason}
-                for o in exc.conflicts])
-        except DomainError as exc:
-            return _error(exc.status, exc.message)
-        except ValidationError as exc:
-            where = ", ".join(".".join(str(p) for p in e["loc"]) + " : " + e["msg"]
-                              for e in exc.errors())
-            return _error(400, _("Requête invalide (%(where)s).", where=where))
-
-    return cast(F, wrapper)
-
-
-@bp.errorhandler(CSRFError)
-def _csrf(exc: CSRFError) -> Response:
-    return _error(403, _("Jeton CSRF absent ou invalide : envoyez l'en-tête X-CSRFToken "
-                         "donné par GET /booking/api/session."))
-
-
-def _ctx() -> acl.UserContext:
-    principal = current_principal()
-    assert principal is not None
-    with web_context().db.transaction(write=False) as s:
-        return acl.user_context(s, principal.id)
-
-
-def _body(model: type[BaseModel]) -> Any:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest(_("Le corps de la requête doit être un objet JSON."))
-    return model.model_validate(data)
+ERROR_DETAILS[series.SeriesConflicts] = _series_details
+json_csrf_errors(bp)
 
 
 @bp.get("/session")
+@documented(tag="booking")
 @api_view
 def session_info() -> Response:
     """The signed-in user's login and the CSRF token for the POSTs of this session."""
@@ -134,20 +93,23 @@ def session_info() -> Response:
 
 
 @bp.get("/domains")
+@documented(tag="booking")
 @api_view
 def domains() -> Response:
     """The domains the user may book in, with their resources."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         return jsonify([domain_view(s, d, ctx) for d in access.visible_domains(s, ctx)])
 
 
 @bp.get("/resources/<int:resource_id>/bookings")
+@documented(query={"week": "un jour de la semaine voulue, AAAA-MM-JJ (défaut : cette "
+                         "semaine)"}, tag="booking")
 @api_view
 def resource_bookings(resource_id: int) -> Response:
     """The resource's bookings holding units in the week of ``?week=YYYY-MM-DD``
     (default: this week)."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         resource = access.resource_for(s, ctx, resource_id)
         tz = access.school_zone(s, resource.domain.school_id)
@@ -175,33 +137,36 @@ def _create(s: Any, ctx: acl.UserContext, body: NewBooking) -> tuple[Any, int]:
 
 
 @bp.post("/bookings")
+@documented(body=NewBooking, status=201, tag="booking")
 @api_view
 def create() -> tuple[Response, int]:
     """Book a resource, once or as a series (body: :class:`NewBooking`)."""
-    body = _body(NewBooking)
-    ctx = _ctx()
+    body = json_body(NewBooking)
+    ctx = current_context()
     with web_context().db.transaction() as s:
         answer, status = _create(s, ctx, body)
     return jsonify(answer), status
 
 
 @bp.get("/bookings/mine")
+@documented(tag="booking")
 @api_view
 def mine() -> Response:
     """The user's bookings (made by or for them) that have not ended, by start."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         return jsonify(booking_views(s, my_bookings(s, ctx.user_id)))
 
 
 def _one(change: Callable[[Any, acl.UserContext], Booking]) -> Response:
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         booking = change(s, ctx)
         return jsonify(booking_view(s, booking))
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
+@documented(tag="booking")
 @api_view
 def cancel(booking_id: int) -> Response:
     """Cancel one booking (or one occurrence of a series)."""
@@ -209,20 +174,22 @@ def cancel(booking_id: int) -> Response:
 
 
 @bp.post("/series/<series_id>/cancel")
+@documented(tag="booking")
 @api_view
 def cancel_series(series_id: str) -> Response:
     """Cancel the occurrences of a series that have not ended."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         done = services.cancel_series(s, ctx, series_id)
         return jsonify({"cancelled": [b.id for b in done]})
 
 
 @bp.get("/pending")
+@documented(tag="booking")
 @api_view
 def pending() -> Response:
     """The managers' queue: pending requests of the domains the user manages."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         return jsonify(booking_views(s, validation.pending_queue(s, ctx)))
 
@@ -234,27 +201,30 @@ def _outcome(outcome: validation.Outcome) -> Response:
 
 
 @bp.post("/bookings/<int:booking_id>/validate")
+@documented(tag="booking")
 @api_view
 def validate(booking_id: int) -> Response:
     """Confirm a pending request; competitors that no longer fit are refused."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         return _outcome(validation.validate(s, ctx, booking_id))
 
 
 @bp.post("/validate")
+@documented(body=Many, tag="booking")
 @api_view
 def validate_many() -> Response:
     """Confirm several pending requests at once (body ``{"ids": [...]}``), all or none."""
-    body = _body(Many)
-    ctx = _ctx()
+    body = json_body(Many)
+    ctx = current_context()
     with web_context().db.transaction() as s:
         return _outcome(validation.validate_many(s, ctx, body.ids))
 
 
 @bp.post("/bookings/<int:booking_id>/refuse")
+@documented(body=Refusal, tag="booking")
 @api_view
 def refuse(booking_id: int) -> Response:
     """Refuse a pending request with the manager's message (body ``{"reason": ...}``)."""
-    body = _body(Refusal)
+    body = json_body(Refusal)
     return _one(lambda s, ctx: validation.refuse(s, ctx, booking_id, body.reason))
