@@ -243,3 +243,32 @@ def test_new_lesson_by_hand(srv: Server) -> None:
     assert "Séance créée." in page.text and "salle B12" in page.text
     # bea teaches no service here: the page is refused.
     assert signed(srv, "bea").get("/textbook/seances/nouvelle").status_code == 403
+
+
+def test_bookers_are_told_when_their_booking_follows_a_lesson(srv: Server) -> None:
+    """bea, a second teacher of the service, moves a lesson ann booked the room for:
+    ann is notified; a manager's unavailability period tells the booker too."""
+    from web.notifications import Notification
+
+    with srv.transaction() as s:
+        lesson = s.get_one(textbook.Lesson, LESSONS["B"])
+        service = s.get_one(textbook.TeachingService, lesson.service_id)
+        bea = acl.find_user(s, "bea")
+        assert bea is not None
+        service.teachers.append(s.get_one(acl.User, bea.id))
+    ann = signed(srv, "ann")
+    assert book_for(ann, "B", r1=1).status_code == 303  # type: ignore[attr-defined]
+    tuesday = MONDAY + timedelta(days=1)
+    assert move(signed(srv, "bea"), "B", tuesday, "15:00", "16:00").status_code == 303  # type: ignore[attr-defined]
+    srv.cli("booking", "unavailable", str(ROOM), "--from",
+            f"{tuesday.isoformat()} 15:30", "--until", f"{tuesday.isoformat()} 17:00",
+            "--reason", "Travaux", "--by", "gest")
+    with srv.transaction() as s:
+        ann_id = acl.find_user(s, "ann").id  # type: ignore[union-attr]
+        told = [(n.kind.value, n.subject) for n in s.scalars(
+            select(Notification).where(Notification.user_id == ann_id)
+            .order_by(Notification.id))]
+    assert told == [
+        ("booking_changed", "Réservation de « Salle informatique » : déplacée avec la "
+                            "séance."),
+        ("booking_changed", "Réservation suspendue : Salle informatique")]

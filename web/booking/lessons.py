@@ -7,7 +7,8 @@ use; the first refusal is reported, naming the resource). When the lesson moves,
 of its bookings moves too if the resource is free at the new time (state and quantity
 rules; opening hours and notice, which bind requests, do not undo a booking already
 granted), else it is cancelled with the reason; when the lesson is cancelled, its
-bookings are cancelled. The receivers run in the lesson change's transaction.
+bookings are cancelled. The receivers run in the lesson change's transaction; the
+bookers other than the teacher who changed the lesson are notified.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from sqlalchemy.orm import Session
 import acl
 from davserver.errors import BadRequest, Conflict
 from web import textbook
+from web.notifications import NotificationKind, notify_many
 
 from . import access, rules
 from .models import HOLDING, Booking, BookingStatus
 from .rules import Request
 from .services import Booker, book, held, lock_resource, unavailability
+from .validation import MINE_PATH
 
 
 def lesson_bookings(session: Session, lesson_id: int) -> list[Booking]:
@@ -77,7 +80,21 @@ def _free_at(session: Session, booking: Booking, start: datetime, end: datetime)
     return ""
 
 
-def follow_rescheduled(lesson: textbook.Lesson, *, session: Session, **_kw: Any) -> None:
+def _tell(session: Session, booking: Booking, by: int | None, what: str) -> None:
+    """Notify the booker and the person booked for (not ``by``, who made the change)."""
+    tz = access.school_zone(session, booking.resource.domain.school_id)
+    subject = _("Réservation de « %(name)s » : %(what)s", name=booking.resource.name,
+                what=what)
+    body = _("Votre réservation de « %(name)s » pour la séance du %(when)s : %(what)s",
+             name=booking.resource.name, when=rules.local_text(booking.start, tz),
+             what=what)
+    people = {p for p in (booking.booked_by, booking.on_behalf_of) if p and p != by}
+    notify_many(session, people, NotificationKind.booking_changed, subject, body,
+                MINE_PATH)
+
+
+def follow_rescheduled(lesson: textbook.Lesson, *, session: Session, by: int | None = None,
+                       **_kw: Any) -> None:
     """Receiver of :data:`web.textbook.lesson_rescheduled`: move the lesson's bookings
     to its new time, or cancel those whose resource is not free then."""
     for booking in lesson_bookings(session, lesson.id):
@@ -86,16 +103,20 @@ def follow_rescheduled(lesson: textbook.Lesson, *, session: Session, **_kw: Any)
             booking.status = BookingStatus.cancelled
             booking.refusal_reason = _("Séance déplacée, ressource non disponible au "
                                        "nouvel horaire : %(reason)s", reason=reason)[:500]
+            _tell(session, booking, by, booking.refusal_reason)
         else:
             booking.start, booking.end = lesson.start, lesson.end
+            _tell(session, booking, by, _("déplacée avec la séance."))
     session.flush()
 
 
-def follow_cancelled(lesson: textbook.Lesson, *, session: Session, **_kw: Any) -> None:
+def follow_cancelled(lesson: textbook.Lesson, *, session: Session, by: int | None = None,
+                     **_kw: Any) -> None:
     """Receiver of :data:`web.textbook.lesson_cancelled`: cancel the lesson's bookings."""
     for booking in lesson_bookings(session, lesson.id):
         booking.status = BookingStatus.cancelled
         booking.refusal_reason = _("Séance annulée.")
+        _tell(session, booking, by, _("annulée avec la séance."))
     session.flush()
 
 

@@ -172,7 +172,15 @@ def add_unavailability(session: Session, ctx: acl.UserContext, resource_id: int,
     hit = list(session.scalars(select(Booking).where(
         Booking.resource_id == resource.id, Booking.status.in_(HOLDING),
         Booking.start < end, Booking.end > start).order_by(Booking.start)))
+    tz = access.school_zone(session, resource.domain.school_id)
     for b in hit:
         b.status = BookingStatus.suspended
+        what = _("« %(name)s » est indisponible (%(reason)s) : votre réservation du "
+                 "%(when)s est suspendue.", name=resource.name,
+                 reason=reason.strip() or _("sans motif"), when=rules.local_text(b.start, tz))
+        people = {p for p in (b.booked_by, b.on_behalf_of) if p and p != ctx.user_id}
+        notify_many(session, people, NotificationKind.booking_changed,
+                    _("Réservation suspendue : %(name)s", name=resource.name), what,
+                    MINE_PATH)
     session.flush()
     return hit

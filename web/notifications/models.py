@@ -29,6 +29,7 @@ class NotificationKind(enum.StrEnum):
     correction_returned = "correction_returned"
     booking_validated = "booking_validated"
     booking_refused = "booking_refused"
+    booking_changed = "booking_changed"  # moved or cancelled with its lesson, suspended
     rubric_invitation = "rubric_invitation"
     quota_warning = "quota_warning"
 

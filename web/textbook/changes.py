@@ -23,9 +23,10 @@ from .models import Lesson, LessonStatus, TeachingService
 from .services import create_lesson, current_school_year, zone
 
 _signals = Namespace()
-# sender: the Lesson (already at its new times); keywords: session, old_start, old_end.
+# sender: the Lesson (already at its new times); keywords: session, old_start, old_end,
+# by (the user who moved it).
 lesson_rescheduled = _signals.signal("lesson-rescheduled")
-# sender: the Lesson (already cancelled); keyword: session.
+# sender: the Lesson (already cancelled); keywords: session, by (who cancelled it).
 lesson_cancelled = _signals.signal("lesson-cancelled")
 
 MAX_LESSON_HOURS = 12
@@ -100,7 +101,8 @@ def reschedule_lesson(session: Session, user_id: int, lesson_id: int, start: dat
     old_start, old_end = lesson.start, lesson.end
     lesson.start, lesson.end = start, end
     session.flush()
-    lesson_rescheduled.send(lesson, session=session, old_start=old_start, old_end=old_end)
+    lesson_rescheduled.send(lesson, session=session, old_start=old_start, old_end=old_end,
+                            by=user_id)
     return lesson
 
 
@@ -114,5 +116,5 @@ def cancel_lesson(session: Session, user_id: int, lesson_id: int) -> Lesson:
         raise Conflict(_("Cette séance est déjà annulée."))
     lesson.status = LessonStatus.cancelled
     session.flush()
-    lesson_cancelled.send(lesson, session=session)
+    lesson_cancelled.send(lesson, session=session, by=user_id)
     return lesson
