@@ -1,8 +1,9 @@
 """Pages of the web layer: the welcome page and the places of the navigation bar.
 
-The file manager (porte-documents) page comes with its issue; until then its
-place answers "bientôt disponible" so the navigation already has its final
-shape. The textbook is :mod:`web.textbook_views`, booking :mod:`web.booking`.
+The binder's page comes with its issue; until then its place answers "bientôt
+disponible" so the navigation already has its final shape. The file manager is
+:mod:`web.documents`, the textbook :mod:`web.textbook_views`, booking
+:mod:`web.booking`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 import acl
 
-from .auth import login_required, profile_required
+from .auth import profile_required
 
 bp = Blueprint("pages", __name__)
 
@@ -26,13 +27,6 @@ def index() -> str:
 
 def _soon(title: str) -> str:
     return render_template("soon.html", title=title)
-
-
-@bp.get("/documents/")
-@login_required
-def documents() -> str:
-    """Porte-documents in the browser (issue: file manager)."""
-    return _soon(str(_l("Porte-documents")))
 
 
 @bp.get("/binder/")

@@ -1,0 +1,199 @@
+"""The file manager (``/documents/``) against a real server: the browser and WebDAV
+show the same files, every action and its refusals, rights in a rubric, downloads'
+safe headers, zips, and uploads that stream (issue 8)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+import requests
+from lxml import html
+
+import acl
+from tests.conftest import Server, running_server
+from tests.web_documents import Documents, error_of
+
+SLUG = "club"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    users = {"alice": "teacher", "bob": "student", "visi": "teacher", "wri": "teacher"}
+    with running_server(tmp_path_factory.mktemp("docs"), users=users,
+                        extra_env={"DAVSERVER_WEB__ZIP_MAX_FILES": "5"}) as srv:
+        with srv.transaction() as s:
+            school = acl.ensure_school(s, "Collège test")
+            acl.add_rubric(s, SLUG, "Club théâtre", school_id=school)
+            acl.grant(s, SLUG, "visitor", user="visi")
+            acl.grant(s, SLUG, "writer", user="wri")
+            acl.grant(s, SLUG, "moderator", user="alice")
+        yield srv
+
+
+@pytest.fixture
+def alice(server: Server) -> Documents:
+    return Documents(server, "alice")
+
+
+def dav(server: Server, login: str = "alice") -> requests.Session:
+    return server.session(login)
+
+
+def test_a_dav_change_shows_at_once_and_a_browser_upload_is_the_same_over_dav(
+        server: Server, alice: Documents) -> None:
+    url = f"{server.documents_url}/{quote('échange.txt')}"
+    assert dav(server).put(url, data=b"version 1").status_code == 201
+    assert "échange.txt" in alice.names("porte-documents")
+    assert dav(server).put(url, data=b"version 2, longer").status_code == 204
+    page = alice.page("porte-documents").text
+    assert "17 octets" in page  # the new size, at once
+
+    body = bytes(range(256)) * 40 + "é\n".encode()
+    answer = alice.upload("porte-documents", "depuis le navigateur.bin", body)
+    assert answer.status_code == 201, answer.text
+    assert answer.json() == {"name": "depuis le navigateur.bin", "size": len(body),
+                             "pending": False}
+    got = dav(server).get(f"{server.documents_url}/{quote('depuis le navigateur.bin')}")
+    assert got.status_code == 200 and got.content == body
+    # Replacing from the browser is seen over DAV too.
+    assert alice.upload("porte-documents", "échange.txt", b"v3", replace=True).status_code == 201
+    assert dav(server).get(url).content == b"v3"
+
+
+def test_folder_rename_move_copy_delete(server: Server, alice: Documents) -> None:
+    assert alice.act("porte-documents", "mkdir", name="Cours").status_code == 303
+    assert alice.act("porte-documents", "mkdir", name="Archives").status_code == 303
+    assert alice.upload("porte-documents/Cours", "a.txt", b"A").status_code == 201
+    assert alice.upload("porte-documents/Cours", "b.txt", b"BB").status_code == 201
+
+    assert alice.act("porte-documents/Cours", "rename", ("a.txt",),
+                     new_name="leçon 1.txt").status_code == 303
+    assert alice.act("porte-documents", "rename", ("Cours",),
+                     new_name="Cours 2026").status_code == 303
+    assert alice.names("porte-documents/Cours 2026") == ["b.txt", "leçon 1.txt"]
+    assert alice.act("porte-documents/Cours 2026", "copy", ("b.txt",),
+                     destination="porte-documents/Cours 2026").status_code == 303
+    assert alice.act("porte-documents/Cours 2026", "copy", ("b.txt", "leçon 1.txt"),
+                     destination="porte-documents/Archives").status_code == 303
+    assert alice.act("porte-documents/Cours 2026", "move", ("b (copie).txt",),
+                     destination="rubriques/club").status_code == 303
+    assert alice.act("porte-documents/Archives", "delete", ("b.txt",)).status_code == 303
+
+    assert alice.names("porte-documents/Archives") == ["leçon 1.txt"]
+    assert alice.names("porte-documents/Cours 2026") == ["b.txt", "leçon 1.txt"]
+    folder = f"{server.documents_url}/{quote('Cours 2026')}"
+    assert dav(server).get(f"{folder}/{quote('leçon 1.txt')}").content == b"A"
+    moved = dav(server).get(f"{server.dav_url}/rubriques/{SLUG}/{quote('b (copie).txt')}")
+    assert moved.content == b"BB"
+    assert dav(server).get(f"{server.documents_url}/Archives/b.txt").status_code == 404
+
+
+def test_bad_input_is_refused_in_french_and_nothing_is_lost(
+        server: Server, alice: Documents) -> None:
+    alice.act("porte-documents", "mkdir", name="Garde")
+    alice.act("porte-documents/Garde", "mkdir", name="Sous")
+    assert alice.upload("porte-documents/Garde", "x.txt", b"x").status_code == 201
+
+    slash = alice.act("porte-documents/Garde", "mkdir", name="a/b")
+    assert slash.status_code == 400 and "« / »" in error_of(slash)
+    long_name = "é" * 128  # 256 bytes of UTF-8
+    too_long = alice.act("porte-documents/Garde", "rename", ("x.txt",), new_name=long_name)
+    assert too_long.status_code == 400 and "256 octets" in error_of(too_long)
+    assert alice.upload("porte-documents/Garde", long_name, b"y").status_code == 400
+    taken = alice.act("porte-documents/Garde", "rename", ("x.txt",), new_name="Sous")
+    assert taken.status_code == 409 and "déjà pris" in error_of(taken)
+    again = alice.upload("porte-documents/Garde", "x.txt", b"other")
+    assert again.status_code == 409 and "existe déjà" in again.json()["error"]
+    inside = alice.act("porte-documents", "move", ("Garde",),
+                       destination="porte-documents/Garde/Sous")
+    assert inside.status_code == 409 and "sous-dossiers" in error_of(inside)
+    no_token = alice.act("porte-documents/Garde", "delete", ("x.txt",), token=False)
+    assert no_token.status_code == 403 and "CSRF" in no_token.text
+    put_no_token = alice.upload("porte-documents/Garde", "z.txt", b"z", token="")
+    assert put_no_token.status_code == 403 and "CSRF" in put_no_token.json()["error"]
+    nowhere = alice.act("porte-documents/Garde", "move", ("x.txt",),
+                        destination="rubriques/inconnue")
+    assert nowhere.status_code == 404
+
+    assert alice.names("porte-documents/Garde") == ["Sous", "x.txt"]
+    assert dav(server).get(f"{server.documents_url}/Garde/x.txt").content == b"x"
+
+
+def test_rights_in_a_rubric(server: Server) -> None:
+    visitor, writer, moderator = (Documents(server, login) for login in ("visi", "wri", "alice"))
+    refused = visitor.upload("rubriques/club", "v.txt", b"v", token=writer.token("rubriques/club"))
+    assert refused.status_code == 403  # another session's token is refused too
+    refused = visitor.http.put(
+        visitor.url("/documents/api/fichiers/rubriques/club/v.txt"), data=b"v",
+        headers={"X-CSRFToken": _page_token(visitor, "rubriques/club")}, timeout=30)
+    assert refused.status_code == 403 and "ajouter" in refused.json()["error"]
+    pending = writer.upload("rubriques/club", "brouillon.txt", b"w")
+    assert pending.status_code == 201 and pending.json()["pending"] is True
+    assert "brouillon.txt" not in visitor.names("rubriques/club")
+    assert "en attente de publication" in writer.page("rubriques/club").text
+    assert "brouillon.txt" in moderator.names("rubriques/club")
+    gone = visitor.act("rubriques/club", "delete", ("brouillon.txt",))
+    assert gone.status_code == 404  # a visitor may not know it exists
+    # Over DAV the same: hidden from the visitor, there for the moderator.
+    url = f"{server.dav_url}/rubriques/{SLUG}/brouillon.txt"
+    assert dav(server, "visi").get(url).status_code == 404
+    assert dav(server, "alice").get(url).content == b"w"
+
+
+def _page_token(client: Documents, where: str) -> str:
+    from tests.web import csrf_token
+
+    return csrf_token(client.page(where).text)
+
+
+def test_downloads_never_run_on_our_origin(server: Server, alice: Documents) -> None:
+    page = b"<html><script>alert(1)</script></html>"
+    assert alice.upload("porte-documents", "piege.html", page).status_code == 201
+    answer = alice.get("/documents/porte-documents/piege.html")
+    assert answer.status_code == 200 and answer.content == page
+    assert answer.headers["Content-Disposition"].startswith("attachment;")
+    assert answer.headers["Content-Security-Policy"] == "sandbox"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_zip_of_a_folder_and_of_a_selection_and_its_limit(
+        server: Server, alice: Documents) -> None:
+    alice.act("porte-documents", "mkdir", name="Zip")
+    alice.act("porte-documents/Zip", "mkdir", name="vide")
+    alice.act("porte-documents/Zip", "mkdir", name="sous")
+    for name in ("1.txt", "2.txt"):
+        alice.upload("porte-documents/Zip", name, name.encode())
+    alice.upload("porte-documents/Zip/sous", "3.txt", b"three")
+    whole = alice.act("porte-documents/Zip", "zip")
+    assert whole.status_code == 200 and whole.headers["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(whole.content))
+    assert sorted(archive.namelist()) == ["1.txt", "2.txt", "sous/", "sous/3.txt", "vide/"]
+    assert archive.read("sous/3.txt") == b"three"
+    some = zipfile.ZipFile(io.BytesIO(alice.act("porte-documents/Zip", "zip",
+                                                ("sous", "2.txt")).content))
+    assert sorted(some.namelist()) == ["2.txt", "sous/", "sous/3.txt"]
+
+    for n in range(4, 7):
+        alice.upload("porte-documents/Zip", f"{n}.txt", b"n")
+    over = alice.act("porte-documents/Zip", "zip")
+    assert over.status_code == 400
+    assert "6 fichiers" in error_of(over) and "5 au plus" in error_of(over)
+
+
+def test_quota_bar_warning_and_refusal(server: Server) -> None:
+    server.cli("quota", "set", "bob", "100KiB")
+    bob = Documents(server, "bob")
+    assert bob.upload("porte-documents", "gros.bin", b"g" * 70 * 1024).status_code == 201
+    page = bob.page("porte-documents")
+    assert "70 Ko utilisés sur 100 Ko (70 %)" in page.text
+    assert not html.fromstring(page.text).xpath('//p[@class="warning"]')
+    assert bob.upload("porte-documents", "plus.bin", b"p" * 12 * 1024).status_code == 201
+    page = bob.page("porte-documents")
+    assert html.fromstring(page.text).xpath('//p[@class="warning"]')  # 82 %
+    full = bob.upload("porte-documents", "trop.bin", b"t" * 30 * 1024)
+    assert full.status_code == 507 and "Espace insuffisant" in full.json()["error"]
+    assert "trop.bin" not in bob.names("porte-documents")
