@@ -33,7 +33,7 @@ from .places import (
     spaces,
     store,
 )
-from .present import SORT_KEYS, breadcrumbs, place_url, quota_bar, rows
+from .present import ICON_TEXT, SORT_KEYS, breadcrumbs, place_url, quota_bar, rows
 from .zips import attachment, zip_response
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
@@ -97,7 +97,7 @@ def folder_page(folder: Place, *, error: str | None = None, status: int = 200) -
     return render_template(
         "documents/folder.html", place=folder, crumbs=breadcrumbs(folder), rows=listing,
         sort=sort, descending=descending, quota=quota_bar(store().usage(folder.space.id)),
-        can_add=folder.allowed("bind"), error=error,
+        can_add=folder.allowed("bind"), error=error, icon_text=ICON_TEXT,
         upload_where=folder.where), status
 
 

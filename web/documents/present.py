@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from flask import url_for
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 import acl
 from providers import NodeInfo
@@ -24,26 +26,30 @@ from .places import Place, settings
 _UNITS = ("Ko", "Mo", "Go", "To")
 SORT_KEYS = ("nom", "taille", "date")
 
-# (type label, icon) by the start of a content type, then by extension.
-_KINDS: tuple[tuple[str, str, str], ...] = (
-    ("image/", "Image", "🖼"),
-    ("audio/", "Son", "🎵"),
-    ("video/", "Vidéo", "🎬"),
-    ("application/pdf", "PDF", "📕"),
-    ("text/", "Texte", "📄"),
-    ("application/vnd.oasis.opendocument.text", "Traitement de texte", "📝"),
-    ("application/vnd.openxmlformats-officedocument.wordprocessingml", "Traitement de texte",
-     "📝"),
-    ("application/msword", "Traitement de texte", "📝"),
-    ("application/vnd.oasis.opendocument.spreadsheet", "Tableur", "📊"),
-    ("application/vnd.openxmlformats-officedocument.spreadsheetml", "Tableur", "📊"),
-    ("application/vnd.ms-excel", "Tableur", "📊"),
-    ("application/vnd.oasis.opendocument.presentation", "Présentation", "📽"),
-    ("application/vnd.openxmlformats-officedocument.presentationml", "Présentation", "📽"),
-    ("application/zip", "Archive", "🗜"),
-    ("application/x-7z", "Archive", "🗜"),
-    ("application/x-tar", "Archive", "🗜"),
+# (start of a content type, type label, icon code): the icon is a short coloured
+# label drawn by CSS (``.icon.k-<code>``), which needs no emoji font on the computer.
+_KINDS: tuple[tuple[str, LazyString, str], ...] = (
+    ("image/", _l("Image"), "img"),
+    ("audio/", _l("Son"), "son"),
+    ("video/", _l("Vidéo"), "vid"),
+    ("application/pdf", _l("PDF"), "pdf"),
+    ("text/", _l("Texte"), "txt"),
+    ("application/vnd.oasis.opendocument.text", _l("Traitement de texte"), "doc"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml",
+     _l("Traitement de texte"), "doc"),
+    ("application/msword", _l("Traitement de texte"), "doc"),
+    ("application/vnd.oasis.opendocument.spreadsheet", _l("Tableur"), "tab"),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml", _l("Tableur"), "tab"),
+    ("application/vnd.ms-excel", _l("Tableur"), "tab"),
+    ("application/vnd.oasis.opendocument.presentation", _l("Présentation"), "pre"),
+    ("application/vnd.openxmlformats-officedocument.presentationml", _l("Présentation"),
+     "pre"),
+    ("application/zip", _l("Archive"), "zip"),
+    ("application/x-7z", _l("Archive"), "zip"),
+    ("application/x-tar", _l("Archive"), "zip"),
 )
+ICON_TEXT = {"dos": "", "img": "IMG", "son": "SON", "vid": "VID", "pdf": "PDF", "txt": "TXT",
+             "doc": "DOC", "tab": "TAB", "pre": "PRÉ", "zip": "ZIP", "fic": "FIC"}
 
 
 def human_size(size: int) -> str:
@@ -72,14 +78,14 @@ def local_time(epoch: float, zone: ZoneInfo) -> str:
 
 
 def kind_of(node: NodeInfo) -> tuple[str, str]:
-    """(French type label, icon) of a node."""
+    """(French type label, icon code) of a node."""
     if node.is_collection:
-        return _("Dossier"), "📁"
+        return _("Dossier"), "dos"
     ctype = (node.content_type or "").lower()
     for prefix, label, icon in _KINDS:
         if ctype.startswith(prefix):
-            return _(label), icon
-    return _("Fichier"), "📄"
+            return str(label), icon
+    return _("Fichier"), "fic"
 
 
 def place_url(place: Place) -> str:
