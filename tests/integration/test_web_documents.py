@@ -15,6 +15,7 @@ from lxml import html
 
 import acl
 from tests.conftest import Server, running_server
+from tests.integration.rubric_kit import Person, add_people
 from tests.web_documents import Documents, error_of
 
 SLUG = "club"
@@ -22,11 +23,11 @@ SLUG = "club"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    users = {"alice": "teacher", "bob": "student", "visi": "teacher", "wri": "teacher"}
-    with running_server(tmp_path_factory.mktemp("docs"), users=users,
+    with running_server(tmp_path_factory.mktemp("docs"),
                         extra_env={"DAVSERVER_WEB__ZIP_MAX_FILES": "5"}) as srv:
+        school = add_people(srv, [Person("alice", "teacher"), Person("bob", "student"),
+                                  Person("visi", "teacher"), Person("wri", "teacher")])
         with srv.transaction() as s:
-            school = acl.ensure_school(s, "Collège test")
             acl.add_rubric(s, SLUG, "Club théâtre", school_id=school)
             acl.grant(s, SLUG, "visitor", user="visi")
             acl.grant(s, SLUG, "writer", user="wri")
@@ -185,7 +186,11 @@ def test_zip_of_a_folder_and_of_a_selection_and_its_limit(
 
 
 def test_quota_bar_warning_and_refusal(server: Server) -> None:
-    server.cli("quota", "set", "bob", "100KiB")
+    with server.app() as app, app.db.transaction(write=False) as s:
+        user = acl.find_user(s, "bob")
+        assert user is not None
+        space = app.store.ensure_space("documents", owner_id=user.id, profile="student")
+        app.store.set_limit(space.id, 100 * 1024)
     bob = Documents(server, "bob")
     assert bob.upload("porte-documents", "gros.bin", b"g" * 70 * 1024).status_code == 201
     page = bob.page("porte-documents")
@@ -197,3 +202,51 @@ def test_quota_bar_warning_and_refusal(server: Server) -> None:
     full = bob.upload("porte-documents", "trop.bin", b"t" * 30 * 1024)
     assert full.status_code == 507 and "Espace insuffisant" in full.json()["error"]
     assert "trop.bin" not in bob.names("porte-documents")
+
+
+def test_a_64_mib_upload_and_its_zip_stream_through_the_server(server: Server) -> None:
+    """The server's peak resident memory grows by far less than the body while a
+    64 MiB file is uploaded from the browser side and zipped back (the bound, 24 MiB,
+    leaves room for allocator noise; holding the body would pass it)."""
+    import http.client
+
+    from benchmarks.client import repeated_body
+    from benchmarks.memory import RssSampler
+
+    assert server.proc is not None
+    size = 64 * 2**20
+    alice = Documents(server, "alice")
+    alice.act("porte-documents", "mkdir", name="Gros")
+    assert alice.upload("porte-documents/Gros", "warm-up.bin", b"w" * 2**20).status_code == 201
+    token = alice.token("porte-documents/Gros")
+    cookie = "; ".join(f"{c.name}={c.value}" for c in alice.http.cookies)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    sampler = RssSampler(server.proc.pid, interval=0.01).start()
+    try:
+        with sampler.window() as put:
+            connection.request(
+                "PUT", "/documents/api/fichiers/porte-documents/Gros/big.bin",
+                body=repeated_body(size, bytes(range(256)) * 4096),
+                headers={"Content-Length": str(size), "Cookie": cookie, "X-CSRFToken": token,
+                         "Content-Type": "application/octet-stream"})
+            answer = connection.getresponse()
+            assert answer.status == 201, answer.read()
+            answer.read()
+        with sampler.window() as zipped:
+            received = 0
+            with alice.http.post(alice.url("/documents/porte-documents/Gros/"), stream=True,
+                                 data={"action": "zip", "items": "big.bin",
+                                       "csrf_token": token}, timeout=120) as got:
+                assert got.status_code == 200
+                for chunk in got.iter_content(2**20):
+                    received += len(chunk)
+    finally:
+        sampler.stop()
+        connection.close()
+    assert received > size
+    bound = 24 * 2**20
+    assert put["growth"] < bound, f"upload grew the server by {put['growth'] / 2**20:.1f} MiB"
+    assert zipped["growth"] < bound, f"zip grew the server by {zipped['growth'] / 2**20:.1f} MiB"
+    got_back = dav(server).get(f"{server.documents_url}/Gros/big.bin", stream=True)
+    assert int(got_back.headers["Content-Length"]) == size
+    got_back.close()
