@@ -202,6 +202,44 @@ def test_quota_bar_warning_and_refusal(server: Server) -> None:
     full = bob.upload("porte-documents", "trop.bin", b"t" * 30 * 1024)
     assert full.status_code == 507 and "Espace insuffisant" in full.json()["error"]
     assert "trop.bin" not in bob.names("porte-documents")
+    # No drift: the refusal left usage and reservations as they were.
+    assert "82 Ko utilisés sur 100 Ko" in bob.page("porte-documents").text
+    assert bob.upload("porte-documents", "juste.bin", b"j" * 18 * 1024).status_code == 201
+
+
+def test_listing_sorts_by_column(server: Server, alice: Documents) -> None:
+    alice.act("porte-documents", "mkdir", name="Tri")
+    for name, size in (("b.txt", 300), ("a.txt", 1500), ("c.txt", 10)):
+        alice.upload("porte-documents/Tri", name, b"s" * size)
+    alice.act("porte-documents/Tri", "mkdir", name="z dossier")
+
+    def order(**params: str) -> list[str]:
+        tree = html.fromstring(alice.page("porte-documents/Tri", **params).text)
+        return [str(n) for n in tree.xpath('//table[@id="listing"]//a[@class="name"]/text()')]
+
+    assert order() == ["z dossier", "a.txt", "b.txt", "c.txt"]  # folders first
+    assert order(tri="taille") == ["z dossier", "c.txt", "b.txt", "a.txt"]
+    assert order(tri="taille", ordre="desc") == ["z dossier", "a.txt", "b.txt", "c.txt"]
+    assert order(tri="nom", ordre="desc") == ["z dossier", "c.txt", "b.txt", "a.txt"]
+    assert "1,5 Ko" in alice.page("porte-documents/Tri").text  # 1500 bytes
+
+
+def test_a_dav_lock_stops_the_browser_until_unlocked(server: Server, alice: Documents) -> None:
+    assert alice.upload("porte-documents", "ouvert.docx", b"doc").status_code == 201
+    url = f"{server.documents_url}/ouvert.docx"
+    body = ('<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
+            "<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
+            "<D:owner>Word</D:owner></D:lockinfo>")
+    locked = dav(server).request("LOCK", url, data=body, headers={"Timeout": "Second-600"})
+    assert locked.status_code == 200, locked.text
+    token = locked.headers["Lock-Token"]
+    refused = alice.act("porte-documents", "delete", ("ouvert.docx",))
+    assert refused.status_code == 423 and "verrouillé" in error_of(refused)
+    renamed = alice.act("porte-documents", "rename", ("ouvert.docx",), new_name="x.docx")
+    assert renamed.status_code == 423 and "verrouillé" in error_of(renamed)
+    assert dav(server).request("UNLOCK", url, headers={"Lock-Token": token}).status_code == 204
+    assert alice.act("porte-documents", "delete", ("ouvert.docx",)).status_code == 303
+    assert dav(server).get(url).status_code == 404
 
 
 def test_a_64_mib_upload_and_its_zip_stream_through_the_server(server: Server) -> None:

@@ -146,6 +146,25 @@ def test_the_porte_documents_exercise(page: Page, tmp_path: Path) -> None:
     assert listing(page) == ["consigne lue.txt", "photo 1.png", "résumé.txt"]
     expect(page).to_have_url(re.compile(r"/documents/porte-documents/Exercice%201/$"))
     shot(page, tmp_path, "exercice-1")
+
+    # Move a file into a new sub-folder chosen with the picker.
+    page.get_by_label("Nouveau dossier").fill("Rangement")
+    page.get_by_role("button", name="Créer le dossier").click()
+    check(page, "résumé.txt")
+    page.get_by_role("button", name="Choisir…").click()
+    picker = page.get_by_role("dialog", name="Choisir un dossier")
+    picker.get_by_role("button", name="Porte-documents").click()
+    picker.get_by_role("button", name="Exercice 1").click()
+    picker.get_by_role("button", name="Rangement").click()
+    expect(page.locator("#picker-path")).to_have_text("Porte-documents › Exercice 1 › Rangement")
+    picker.get_by_role("button", name="Choisir ce dossier").click()
+    expect(page.get_by_label("Dossier de destination")).to_have_value(
+        "porte-documents/Exercice 1/Rangement")
+    page.get_by_role("button", name="Déplacer").click()
+    expect(page.get_by_role("status")).to_have_text("Déplacé : « résumé.txt ».")
+    assert listing(page) == ["Rangement", "consigne lue.txt", "photo 1.png"]
+    page.get_by_role("link", name="Rangement", exact=True).click()
+    assert listing(page) == ["résumé.txt"]
     assert page.csp_violations == []  # type: ignore[attr-defined]
 
 

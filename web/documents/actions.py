@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from davserver.errors import DomainError, Forbidden, NotFound
 from providers import MAX_NAME_BYTES, operations, validate_name
 
-from .places import Place, Refusal, french_reason, refuse_if_locked, store
+from .places import Place, Refusal, refuse_if_locked, store
 
 
 def check_name(raw: str) -> str:
@@ -173,16 +173,16 @@ def delete_item(place: Place) -> None:
 
 
 def for_each(items: list[Place], action: Callable[[Place], object]) -> \
-        tuple[list[str], list[tuple[str, str]]]:
+        tuple[list[str], list[tuple[str, DomainError]]]:
     """Apply ``action`` to each item; returns the names done and, for the others,
-    (name, French reason). One refusal does not stop the rest."""
+    (name, the refusal). One refusal does not stop the rest."""
     done: list[str] = []
-    refused: list[tuple[str, str]] = []
+    refused: list[tuple[str, DomainError]] = []
     for item in items:
         try:
             action(item)
         except DomainError as exc:
-            refused.append((item.name, french_reason(exc)))
+            refused.append((item.name, exc))
         else:
             done.append(item.name)
     return done, refused

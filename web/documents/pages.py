@@ -142,18 +142,18 @@ def _target() -> Place:
     return target
 
 
-def _report(verb: str, done: list[str], refused: list[tuple[str, str]]) -> str | None:
-    """Flash what was done; return the refusals as one French message (or None)."""
+def _report(verb: str, done: list[str], refused: list[tuple[str, DomainError]]) -> None:
+    """Flash what was done; raise the refusals as one (the first one's status)."""
     if done:
         flash(_("%(verb)s : %(names)s.", verb=verb, names=", ".join(f"« {n} »" for n in done)),
               "notice")
     if refused:
-        return " ".join(f"« {name} » : {reason}" for name, reason in refused)
-    return None
+        raise Refusal(refused[0][1].status, " ".join(
+            f"« {name} » : {french_reason(exc)}" for name, exc in refused))
 
 
-def _act(folder: Place, action: str) -> Response | str | None:
-    """Run one action; a redirect or a zip when done, else the refusals' message."""
+def _act(folder: Place, action: str) -> Response | None:
+    """Run one action; a zip, or None when done (refusals raise ``DomainError``)."""
     items = _selected(folder)
     if action == "mkdir":
         name = actions.make_folder(folder, request.form.get("name", ""))
@@ -169,14 +169,17 @@ def _act(folder: Place, action: str) -> Response | str | None:
         flash(_("« %(old)s » renommé en « %(new)s ».", old=item.name, new=name), "notice")
         return None
     if action == "delete":
-        return _report(_("Supprimé"), *actions.for_each(items, actions.delete_item))
+        _report(_("Supprimé"), *actions.for_each(items, actions.delete_item))
+        return None
     if action in ("move", "copy"):
         target = _target()
         if action == "move":
-            return _report(_("Déplacé"), *actions.for_each(
+            _report(_("Déplacé"), *actions.for_each(
                 items, lambda item: actions.move(item, target)))
-        return _report(_("Copié"), *actions.for_each(
-            items, lambda item: actions.copy(item, target)))
+        else:
+            _report(_("Copié"), *actions.for_each(
+                items, lambda item: actions.copy(item, target)))
+        return None
     raise Refusal(400, _("Action inconnue."))
 
 
@@ -191,8 +194,6 @@ def act(where: str) -> Page:
         outcome = _act(folder, request.form.get("action", ""))
     except DomainError as exc:
         return folder_page(folder, error=french_reason(exc), status=exc.status)
-    if isinstance(outcome, Response):
-        return outcome
     if outcome is not None:
-        return folder_page(folder, error=outcome, status=409)
+        return outcome
     return redirect(place_url(folder), code=303)

@@ -155,16 +155,22 @@ function bindPicker() {
     list.replaceChildren();
     if (current.where) {
       const up = current.crumbs.length > 1 ? current.crumbs[current.crumbs.length - 2].where : "";
-      list.append(entry("⬑ Dossier parent", up, true));
+      list.append(entry("↑ Dossier parent", up, false));
     }
-    for (const folder of current.folders) list.append(entry(`📁 ${folder.name}`, folder.where, true));
+    for (const folder of current.folders) list.append(entry(folder.name, folder.where, true));
     choose.disabled = !current.writable;
   };
-  const entry = (label, where) => {
+  const entry = (label, where, isFolder) => {
     const item = document.createElement("li");
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = label;
+    if (isFolder) {
+      const icon = document.createElement("span");
+      icon.className = "icon k-dos";
+      icon.setAttribute("aria-hidden", "true");
+      button.append(icon);
+    }
+    button.append(label);
     button.addEventListener("click", () => show(where));
     item.append(button);
     return item;
