@@ -119,6 +119,8 @@ def test_bad_input_is_refused_in_french_and_nothing_is_lost(
     nowhere = alice.act("porte-documents/Garde", "move", ("x.txt",),
                         destination="rubriques/inconnue")
     assert nowhere.status_code == 404
+    deeper = alice.act("porte-documents", "delete", ("Garde/x.txt",))  # members only
+    assert deeper.status_code == 404 and "n'existe plus" in error_of(deeper)
 
     assert alice.names("porte-documents/Garde") == ["Sous", "x.txt"]
     assert dav(server).get(f"{server.documents_url}/Garde/x.txt").content == b"x"
@@ -288,3 +290,22 @@ def test_a_64_mib_upload_and_its_zip_stream_through_the_server(server: Server) -
     got_back = dav(server).get(f"{server.documents_url}/Gros/big.bin", stream=True)
     assert int(got_back.headers["Content-Length"]) == size
     got_back.close()
+
+
+def test_import_from_my_porte_documents_into_a_rubric(server: Server) -> None:
+    writer = Documents(server, "wri")
+    assert writer.upload("porte-documents", "fiche.pdf", b"%PDF-1.4 fiche").status_code == 201
+    picker = writer.get("/documents/api/dossiers", params={"dans": "porte-documents",
+                                                          "fichiers": "1"}).json()
+    assert {"where": "porte-documents/fiche.pdf", "name": "fiche.pdf"} in picker["files"]
+    spaces = writer.get("/documents/api/dossiers").json()["folders"]
+    assert [(s["where"], s["writable"]) for s in spaces] == [
+        ("porte-documents", True), ("rubriques/club", True)]
+    page = writer.page("rubriques/club").text
+    assert "Importer depuis mon porte-documents" in page
+    done = writer.act("rubriques/club", "import", source="porte-documents/fiche.pdf")
+    assert done.status_code == 303
+    got = dav(server, "alice").get(f"{server.dav_url}/rubriques/{SLUG}/fiche.pdf")
+    assert got.content == b"%PDF-1.4 fiche"  # the moderator sees it, pending
+    assert "fiche.pdf" not in Documents(server, "visi").names("rubriques/club")
+    assert "fiche.pdf" in writer.names("porte-documents")  # a copy: the original stays

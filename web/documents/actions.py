@@ -67,7 +67,7 @@ def make_folder(folder: Place, raw_name: str) -> str:
     """Create a folder in ``folder`` (MKCOL: ``bind`` on it). Returns its name."""
     _must(folder, "bind", _("Vous ne pouvez pas créer de dossier ici."))
     name = check_name(raw_name)
-    refuse_if_locked(folder, members=False)
+    refuse_if_locked(folder, whole=False)
     path = _free(folder, name)
     store().make_collection(folder.space.id, path, stamp=folder.stamp())
     return name
@@ -113,7 +113,7 @@ def move(place: Place, target: Place) -> None:
     _must(target, "bind", _("Vous ne pouvez rien ajouter dans « %(name)s ».",
                             name=target.name))
     refuse_if_locked(place)
-    refuse_if_locked(target, members=False)
+    refuse_if_locked(target, whole=False)
     path = _free(target, place.node.name)
     gone = (operations.folder_ids(store(), place.space, place.node)
             if target.space.id != place.space.id else [])
@@ -147,7 +147,7 @@ def copy(place: Place, target: Place) -> str:
     _must(place, "read", _("Vous ne pouvez pas copier « %(name)s ».", name=place.name))
     _must(target, "bind", _("Vous ne pouvez rien ajouter dans « %(name)s ».",
                             name=target.name))
-    refuse_if_locked(target, members=False)
+    refuse_if_locked(target, whole=False)
     same_folder = target.space.id == place.space.id and target.node.id == place.node.parent_id
     name = copy_name(target, place.node.name) if same_folder else place.node.name
     path = _free(target, name)

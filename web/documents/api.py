@@ -6,9 +6,11 @@ authentication; every PUT carries the page's CSRF token in ``X-CSRFToken``).
   from Content-Length first. 201 ``{"name", "size", "pending"}``; errors are
   ``{"error": "<French reason>"}`` with 400 (bad name), 401, 403 (no right, or no
   CSRF token), 404, 409 (name taken), 411, 423 (locked), 507 (quota).
-* ``GET /documents/api/dossiers[?dans=<folder path>]``: the folder picker. Without
-  ``dans``: the spaces the user sees; with it: that folder and its sub-folders, each
-  ``{"where", "name", "writable"}`` (``writable``: the user may add to it).
+* ``GET /documents/api/dossiers[?dans=<folder path>][&fichiers=1]``: the picker.
+  Without ``dans``: the spaces the user sees; with it: that folder and its
+  sub-folders, each ``{"where", "name", "writable"}`` (``writable``: the user may add
+  to it), and with ``fichiers=1`` its files too (``"files": [{"where", "name"}]``,
+  for "import from my porte-documents").
 """
 
 from __future__ import annotations
@@ -86,7 +88,13 @@ def folders() -> Response:
     folder = locate(where)
     if not folder.node.is_collection:
         raise Refusal(400, _("Ce n'est pas un dossier."))
-    members = [folder.member(n) for n in store().children(folder.node) if n.is_collection]
+    members = [m for m in (folder.member(n) for n in store().children(folder.node))
+               if m is not None]
     crumbs = [describe(part) for part in folder.ancestors()]
-    return jsonify(describe(folder) | {
-        "crumbs": crumbs, "folders": [describe(m) for m in members if m is not None]})
+    answer = describe(folder) | {
+        "crumbs": crumbs,
+        "folders": [describe(m) for m in members if m.node.is_collection]}
+    if request.args.get("fichiers") == "1":
+        answer["files"] = [{"where": m.where, "name": m.name} for m in members
+                           if not m.node.is_collection]
+    return jsonify(answer)

@@ -7,13 +7,16 @@
   a file's download with the DAV side's safe headers;
 * ``POST`` on a folder's page: an action (form field ``action``: ``mkdir``,
   ``rename``, ``delete``, ``move``, ``copy``, ``zip``) on the members named in
-  ``items``; the CSRF token is checked first (403 without it).
+  ``items``, or ``import`` (a copy here of the file or folder at ``source``, e.g.
+  from the user's porte-documents); the CSRF token is checked first (403 without it).
 
 A refused action shows the folder again with its French reason and the HTTP status
 of the refusal (400, 403, 404, 409, 423, 507); nothing was changed by it.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file
 from flask_babel import gettext as _
@@ -116,9 +119,13 @@ def place(where: str) -> Page:
 def _selected(folder: Place) -> list[Place]:
     """The members named in the form's ``items`` (each must be readable)."""
     chosen = []
-    for name in request.form.getlist("items"):
-        node: NodeInfo | None = store().resolve(folder.space.id,
-                                                folder.node.path + "/" + name)
+    for raw in request.form.getlist("items"):
+        # A member's name only: "a/b" would reach below a folder whose own rights
+        # were never looked at.
+        name = unicodedata.normalize("NFC", raw)
+        node: NodeInfo | None = None
+        if name and "/" not in name:
+            node = store().resolve(folder.space.id, folder.node.path + "/" + name)
         member = folder.member(node) if node is not None else None
         if member is None:
             raise Refusal(404, _("« %(name)s » n'existe plus dans ce dossier.", name=name))
@@ -161,6 +168,11 @@ def _act(folder: Place, action: str) -> Response | None:
         return None
     if action == "zip":
         return zip_response(folder, items)
+    if action == "import":
+        source = locate(request.form.get("source", "").strip().strip("/"))
+        name = actions.copy(source, folder)
+        flash(_("Importé : « %(name)s ».", name=name), "notice")
+        return None
     if not items:
         raise Refusal(400, _("Cochez d'abord au moins un élément."))
     if action == "rename":

@@ -187,30 +187,30 @@ def _lock_key(space: SpaceInfo, dav_path: str) -> str:
     return quote(f"/{space.id}{dav_path.rstrip('/') or '/'}")
 
 
-def refuse_if_locked(place: Place, *, members: bool = True) -> None:
-    """Raise ``Locked`` (423) when a WebDAV lock protects this node: one on it or,
-    with ``members``, below it; a depth-infinity one on a folder above; any lock on
-    its own folder (which protects the folder's membership, RFC 4918 §7.4). The
-    browser holds no lock token, so any such lock stops it, as it would stop
-    another DAV client."""
+def refuse_if_locked(place: Place, *, whole: bool = True) -> None:
+    """Raise ``Refusal`` 423 when a WebDAV lock protects what the browser is about to
+    change. Always: a lock on the node itself (on a folder, even of depth 0, it
+    protects the folder's membership: RFC 4918 §7.4) and a depth-infinity lock on a
+    folder above. With ``whole`` (the node is removed, renamed or replaced): also a
+    lock below it and any lock on its own folder. The browser holds no lock token,
+    so any such lock stops it, as it would stop another DAV client."""
     locks = settings().locks
     if locks is None:
         return
     key = _lock_key(place.space, place.dav_path)
-    if locks.get_lock_list(key, include_root=True, include_children=members,
-                           token_only=True):
+    if locks.get_lock_list(key, include_root=True, include_children=whole, token_only=True):
         raise Refusal(423, _("« %(name)s » est verrouillé (ouvert dans une autre application) : "
-                       "réessayez quand il sera fermé.", name=place.name))
-    above = place.nodes[:-1]
-    for depth, node in enumerate(above):
-        found = locks.get_lock_list(_lock_key(place.space, "/" + place.top + node.path),
+                             "réessayez quand il sera fermé.", name=place.name))
+    above = place.ancestors()[:-1]
+    for depth, folder in enumerate(above):
+        found = locks.get_lock_list(_lock_key(folder.space, folder.dav_path),
                                     include_root=True, include_children=False,
                                     token_only=False)
-        direct_parent = depth == len(above) - 1
-        if any(direct_parent or lock.get("depth") == "infinity" for lock in found):
-            raise Refusal(423, _("Le dossier « %(name)s » est verrouillé (ouvert dans une autre "
-                           "application) : réessayez plus tard.",
-                           name=node.name or place.label))
+        own_folder = whole and depth == len(above) - 1
+        if any(own_folder or lock.get("depth") == "infinity" for lock in found):
+            raise Refusal(423, _("Le dossier « %(name)s » est verrouillé (ouvert dans une "
+                                 "autre application) : réessayez plus tard.",
+                                 name=folder.name))
 
 
 def french_reason(exc: DomainError) -> str:

@@ -75,7 +75,7 @@ def upload(folder: Place, raw_name: str, body: IO[bytes], length: int | None, *,
     name = check_name(raw_name)
     if length is None:
         raise Refusal(411, _("La taille du fichier (Content-Length) manque."))
-    refuse_if_locked(folder, members=False)
+    refuse_if_locked(folder, whole=False)
     existing = _existing(folder, name, replace=replace)
     old_size = existing.size if existing is not None else 0
     space_id = folder.space.id

@@ -136,17 +136,39 @@ function bindConfirm() {
   }
 }
 
+// The picker: a "Choisir…" button (class "pick") fills the field named by its
+// data-target with a folder the user may add to, or, with data-files, with a file
+// or folder to import (starting at data-start).
 function bindPicker() {
-  const open = document.getElementById("pick-destination");
   const picker = document.getElementById("picker");
-  if (!open || !picker) return;
-  const field = document.getElementById("destination");
+  if (!picker) return;
   const path = document.getElementById("picker-path");
   const list = document.getElementById("picker-list");
   const choose = document.getElementById("picker-choose");
   let current = null;
+  let opener = null;
+  const done = (where) => {
+    document.getElementById(opener.dataset.target).value = where;
+    picker.hidden = true;
+  };
+  const entry = (label, onClick, icon) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    if (icon) {
+      const mark = document.createElement("span");
+      mark.className = `icon ${icon}`;
+      mark.setAttribute("aria-hidden", "true");
+      button.append(mark);
+    }
+    button.append(label);
+    button.addEventListener("click", onClick);
+    item.append(button);
+    return item;
+  };
   const show = async (where) => {
-    const url = `${open.dataset.url}?dans=${encodeURIComponent(where)}`;
+    const files = opener.dataset.files === "1";
+    const url = `${opener.dataset.url}?dans=${encodeURIComponent(where)}${files ? "&fichiers=1" : ""}`;
     const answer = await fetch(url, { credentials: "same-origin" });
     if (!answer.ok) return;
     current = await answer.json();
@@ -155,31 +177,28 @@ function bindPicker() {
     list.replaceChildren();
     if (current.where) {
       const up = current.crumbs.length > 1 ? current.crumbs[current.crumbs.length - 2].where : "";
-      list.append(entry("↑ Dossier parent", up, false));
+      list.append(entry("↑ Dossier parent", () => show(up)));
     }
-    for (const folder of current.folders) list.append(entry(folder.name, folder.where, true));
-    choose.disabled = !current.writable;
-  };
-  const entry = (label, where, isFolder) => {
-    const item = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    if (isFolder) {
-      const icon = document.createElement("span");
-      icon.className = "icon k-dos";
-      icon.setAttribute("aria-hidden", "true");
-      button.append(icon);
+    for (const folder of current.folders) {
+      list.append(entry(folder.name, () => show(folder.where), "k-dos"));
     }
-    button.append(label);
-    button.addEventListener("click", () => show(where));
-    item.append(button);
-    return item;
+    for (const file of current.files || []) {
+      list.append(entry(file.name, () => done(file.where), "k-fic"));
+    }
+    // A folder is chosen as a destination where the user may add, as an import
+    // source when it is not a whole space.
+    choose.disabled = files ? current.crumbs.length < 2 : !current.writable;
   };
-  open.addEventListener("click", () => { picker.hidden = false; show(""); });
+  for (const button of document.querySelectorAll("button.pick")) {
+    button.addEventListener("click", () => {
+      opener = button;
+      picker.hidden = false;
+      show(button.dataset.start || "");
+    });
+  }
   document.getElementById("picker-cancel").addEventListener("click", () => { picker.hidden = true; });
   choose.addEventListener("click", () => {
-    if (current && current.writable) field.value = current.where;
-    picker.hidden = true;
+    if (current && !choose.disabled) done(current.where);
   });
 }
 
