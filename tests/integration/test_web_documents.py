@@ -16,6 +16,7 @@ from lxml import html
 import acl
 from tests.conftest import Server, running_server
 from tests.integration.rubric_kit import Person, add_people
+from tests.web import csrf_token
 from tests.web_documents import Documents, error_of
 
 SLUG = "club"
@@ -128,11 +129,13 @@ def test_bad_input_is_refused_in_french_and_nothing_is_lost(
 
 def test_rights_in_a_rubric(server: Server) -> None:
     visitor, writer, moderator = (Documents(server, login) for login in ("visi", "wri", "alice"))
+    spaces = html.fromstring(visitor.get("/documents/").text).xpath("//table//a/text()")
+    assert spaces == ["Porte-documents", "Club théâtre"]
     refused = visitor.upload("rubriques/club", "v.txt", b"v", token=writer.token("rubriques/club"))
     assert refused.status_code == 403  # another session's token is refused too
     refused = visitor.http.put(
         visitor.url("/documents/api/fichiers/rubriques/club/v.txt"), data=b"v",
-        headers={"X-CSRFToken": _page_token(visitor, "rubriques/club")}, timeout=30)
+        headers={"X-CSRFToken": csrf_token(visitor.page("rubriques/club").text)}, timeout=30)
     assert refused.status_code == 403 and "ajouter" in refused.json()["error"]
     pending = writer.upload("rubriques/club", "brouillon.txt", b"w")
     assert pending.status_code == 201 and pending.json()["pending"] is True
@@ -145,12 +148,6 @@ def test_rights_in_a_rubric(server: Server) -> None:
     url = f"{server.dav_url}/rubriques/{SLUG}/brouillon.txt"
     assert dav(server, "visi").get(url).status_code == 404
     assert dav(server, "alice").get(url).content == b"w"
-
-
-def _page_token(client: Documents, where: str) -> str:
-    from tests.web import csrf_token
-
-    return csrf_token(client.page(where).text)
 
 
 def test_downloads_never_run_on_our_origin(server: Server, alice: Documents) -> None:
