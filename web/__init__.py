@@ -30,6 +30,7 @@ from . import (
 )
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
+from .booking import feed_views as booking_feeds
 from .booking import pages as booking_pages
 from .documents import init_documents
 
@@ -69,6 +70,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(textbook_activity.bp)
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
+    app.register_blueprint(booking_feeds.bp)
     init_documents(app, config, locks)
     errors.init_errors(app)
     return app
