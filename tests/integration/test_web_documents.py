@@ -130,7 +130,7 @@ def test_bad_input_is_refused_in_french_and_nothing_is_lost(
 def test_rights_in_a_rubric(server: Server) -> None:
     visitor, writer, moderator = (Documents(server, login) for login in ("visi", "wri", "alice"))
     spaces = html.fromstring(visitor.get("/documents/").text).xpath("//table//a/text()")
-    assert spaces == ["Porte-documents", "Club théâtre"]
+    assert spaces == ["Porte-documents", "Classeur pédagogique", "Club théâtre"]
     refused = visitor.upload("rubriques/club", "v.txt", b"v", token=writer.token("rubriques/club"))
     assert refused.status_code == 403  # another session's token is refused too
     refused = visitor.http.put(
@@ -297,7 +297,7 @@ def test_import_from_my_porte_documents_into_a_rubric(server: Server) -> None:
     assert {"where": "porte-documents/fiche.pdf", "name": "fiche.pdf"} in picker["files"]
     spaces = writer.get("/documents/api/dossiers").json()["folders"]
     assert [(s["where"], s["writable"]) for s in spaces] == [
-        ("porte-documents", True), ("rubriques/club", True)]
+        ("porte-documents", True), ("classeur", True), ("rubriques/club", True)]
     page = writer.page("rubriques/club").text
     assert "Importer depuis mon porte-documents" in page
     done = writer.act("rubriques/club", "import", source="porte-documents/fiche.pdf")
@@ -306,3 +306,15 @@ def test_import_from_my_porte_documents_into_a_rubric(server: Server) -> None:
     assert got.content == b"%PDF-1.4 fiche"  # the moderator sees it, pending
     assert "fiche.pdf" not in Documents(server, "visi").names("rubriques/club")
     assert "fiche.pdf" in writer.names("porte-documents")  # a copy: the original stays
+
+
+def test_the_binder_is_a_teachers_space_beside_the_porte_documents(
+        server: Server, alice: Documents) -> None:
+    assert alice.get("/binder/").headers["Location"].endswith("/documents/classeur/")
+    assert alice.upload("classeur", "séquence.odt", b"odt").status_code == 201
+    got = dav(server).get(f"{server.dav_url}/classeur/{quote('séquence.odt')}")
+    assert got.content == b"odt"
+    assert "séquence.odt" in alice.names("classeur")
+    student = Documents(server, "bob")
+    assert student.page("classeur").status_code == 404
+    assert "Classeur" not in student.get("/documents/").text

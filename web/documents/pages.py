@@ -1,8 +1,9 @@
 """The file manager's pages under ``/documents/`` (issue 8). URLs mirror the DAV tree:
 
-* ``/documents/``: the spaces the user sees (porte-documents, rubrics' shared
-  folders), each with its quota bar;
-* ``/documents/porte-documents/<path>``, ``/documents/rubriques/<slug>/<path>``: a
+* ``/documents/``: the spaces the user sees (porte-documents, binder, rubrics'
+  shared folders), each with its quota bar;
+* ``/documents/porte-documents/<path>``, ``/documents/classeur/<path>`` (teachers),
+  ``/documents/rubriques/<slug>/<path>``: a
   folder's page (breadcrumbs, sortable listing, quota bar and warning, actions), or
   a file's download with the DAV side's safe headers;
 * ``POST`` on a folder's page: an action (form field ``action``: ``mkdir``,

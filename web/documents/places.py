@@ -1,5 +1,5 @@
 """Where the file manager is: a browser path (``porte-documents/a/b``,
-``rubriques/<slug>/a``) resolved to a space, its nodes and the user's standing, with
+``classeur/a``, ``rubriques/<slug>/a``) resolved to a space, its nodes and the user's standing, with
 the very decisions the DAV provider makes (``providers.operations``) — the browser
 and a mapped drive show the same tree (issue 8).
 """
@@ -18,6 +18,7 @@ import acl
 from acl import NodeRef, Standing
 from davserver.errors import DomainError
 from providers import (
+    BINDER,
     DOCUMENTS,
     PRINCIPAL_KEY,
     RUBRICS,
@@ -142,9 +143,11 @@ class Place:
 
 def spaces() -> list[tuple[str, str]]:
     """The spaces the user sees, as (browser path, label): their porte-documents,
-    then the shared folders of each rubric they hold a role in (by name)."""
+    their binder (teachers), then the shared folders of each rubric they hold a role
+    in (by name)."""
     rubrics = sorted(access().rubrics().values(), key=lambda pair: pair[0].name.lower())
-    return [(DOCUMENTS, _("Porte-documents"))] + [
+    binder = [(BINDER, _("Classeur pédagogique"))] if access().has_binder() else []
+    return [(DOCUMENTS, _("Porte-documents")), *binder] + [
         (f"{RUBRICS}/{info.slug}", info.name) for info, _standing in rubrics]
 
 
@@ -152,6 +155,8 @@ def _space_of(segments: list[str]) -> tuple[str, str, SpaceInfo, list[str]] | No
     view = access()
     if segments[:1] == [DOCUMENTS]:
         return DOCUMENTS, _("Porte-documents"), view.personal_space("documents"), segments[1:]
+    if segments[:1] == [BINDER] and view.has_binder():
+        return BINDER, _("Classeur pédagogique"), view.personal_space("binder"), segments[1:]
     if segments[:1] == [RUBRICS] and len(segments) > 1:
         space = view.rubric_space(segments[1])
         if space is None:
