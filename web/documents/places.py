@@ -167,9 +167,9 @@ def _space_of(segments: list[str]) -> tuple[str, str, SpaceInfo, list[str]] | No
 
 
 def locate(where: str) -> Place:
-    """The place at a browser path. Raises ``NotFound`` (in French) for anything the
-    user may not read or that does not exist: the same answer, on purpose
-    (STYLE.md habit 12)."""
+    """The place at a browser path (``porte-documents/a/b``). Raises ``Refusal`` 404
+    (in French) for anything the user may not read or that does not exist: the same
+    answer, on purpose (STYLE.md habit 12)."""
     segments = [s for s in where.split("/") if s]
     found = _space_of([_nfc(s) for s in segments])
     if found is not None:
