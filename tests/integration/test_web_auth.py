@@ -52,7 +52,7 @@ def test_good_password_signs_in_and_returns_to_next(client: WebClient) -> None:
     assert page.status_code == 200
     assert text_of(page.text, '//*[@class="user-name"]') == "alice"
     assert text_of(page.text, '//*[@class="user-profile"]') == "Enseignant"
-    assert "Bientôt disponible" in page.text
+    assert text_of(page.text, "//h1") == "Mes espaces"
     assert page.text.count('action="/logout"') == 1
 
 
