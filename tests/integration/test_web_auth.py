@@ -156,7 +156,8 @@ ENGLISH = ["Not Found", "Forbidden", "Bad Request", "Method Not Allowed", "Redir
 
 @pytest.mark.parametrize("path,status", [
     ("/", 200), ("/textbook/", 200), ("/booking/", 200), ("/documents/", 200),
-    ("/binder/", 200), ("/missing", 404), ("/logout", 405),
+    ("/documents/porte-documents/", 200), ("/documents/classeur/", 200), ("/missing", 404),
+    ("/logout", 405),
 ])
 def test_every_page_is_french(alice: WebClient, path: str, status: int) -> None:
     answer = alice.get(path)
