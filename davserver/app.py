@@ -197,7 +197,7 @@ def create_app(config: Config) -> Application:
     wsgidav_logger.handlers.clear()
     wsgidav_logger.propagate = True
     wsgidav_logger.setLevel(logging.NOTSET)
-    web_app = create_web_app(config, db, verifier, store)
+    web_app = create_web_app(config, db, verifier, store, locks)
 
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

@@ -155,6 +155,10 @@ class WebConfig(_Section):
 
     locale: str = Field("fr", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
     session_lifetime: int = Field(8 * 3600, ge=60)
+    # File manager: a space's pages warn from this share of its quota (percent).
+    quota_warning_percent: int = Field(80, ge=1, le=100)
+    # File manager: most files one zip download (a folder or a selection) may hold.
+    zip_max_files: int = Field(2000, ge=1)
     # The address users reach the site at (``https://ent.example.fr``): what makes the
     # links of e-mailed notifications absolute. None: e-mails give the bare path.
     base_url: str | None = None

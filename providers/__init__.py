@@ -1,16 +1,19 @@
 """WsgiDAV providers over one node/blob store (DESIGN.md: ``providers/``)."""
 
-from .access import PRINCIPAL_KEY
+from . import operations
+from .access import PRINCIPAL_KEY, RequestAccess
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
-from .dav import EntProvider
+from .content_types import is_active
+from .dav import BINDER, DOCUMENTS, RUBRICS, EntProvider
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
 from .locks import SqlLockStorage
+from .names import MAX_NAME_BYTES, validate_name
 from .store import NodeInfo, SpaceInfo, Stamp, Store
 
 __all__ = [
-    "CLOSE_CONNECTION_KEY", "PRINCIPAL_KEY", "BlobInfo", "BlobStore", "BlobWriter",
-    "EntProvider", "FsckReport",
-    "LocalBlobStore", "NodeInfo", "SpaceInfo", "SqlLockStorage", "Stamp", "Store", "fsck",
-    "unread_chunked_body",
+    "BINDER", "CLOSE_CONNECTION_KEY", "DOCUMENTS", "MAX_NAME_BYTES", "PRINCIPAL_KEY", "RUBRICS",
+    "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport", "LocalBlobStore",
+    "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp", "Store", "fsck",
+    "is_active", "operations", "unread_chunked_body", "validate_name",
 ]

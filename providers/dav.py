@@ -22,15 +22,14 @@ from wsgidav import util
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVProvider
 
-import acl
-
 from .access import RequestAccess
 from .errors import dav_errors
 from .guards import guarded_request
 from .locks import SqlLockStorage
 from .names import join_path, split_path
+from .operations import readable_chain
 from .propfind import stream_propfind
-from .resources import RESOLVED_KEY, make_resource, node_ref, privilege_set
+from .resources import RESOLVED_KEY, make_resource, privilege_set
 from .store import SpaceInfo, Store
 
 DOCUMENTS = "porte-documents"
@@ -129,14 +128,13 @@ class EntProvider(DAVProvider):
             located = self.locate(path, environ)
             if located is not None:
                 space, rel = located
-                with dav_errors():
-                    nodes = self.store.resolve_chain(space.id, rel)
-                chain = tuple(node_ref(n) for n in nodes)
                 # What the user may not read does not exist for them (404, STYLE.md
                 # habit 12): a pending file is not even listed for a visitor.
-                if (nodes and nodes[-1].path == rel and acl.allowed(
-                        self.access(environ).standing(space), "read", chain)):
-                    res = make_resource(path, environ, space, nodes[-1], chain)
+                with dav_errors():
+                    found = readable_chain(self.store, self.access(environ).standing(space),
+                                           space.id, rel)
+                if found is not None:
+                    res = make_resource(path, environ, space, found[0][-1], found[1])
         cache[path] = res
         return res
 

@@ -26,11 +26,13 @@ import quotas
 from acl import NodeRef, Standing
 from davserver.errors import BadRequest, Conflict
 
+from . import operations
 from .access import RequestAccess
 from .blobs import BlobWriter
 from .errors import dav_errors
 from .guards import CLOSE_CONNECTION_KEY, CREATED_KEY, OC_MTIME_KEY
 from .names import parent_of, validate_name
+from .operations import node_ref
 from .store import NodeInfo, SpaceInfo, Stamp, Store
 
 if TYPE_CHECKING:
@@ -63,11 +65,6 @@ def parse_http_time(value: str | int | float) -> float:
         return email.utils.parsedate_to_datetime(text).timestamp()
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"not an HTTP date: {text!r}") from exc
-
-
-def node_ref(node: NodeInfo) -> NodeRef:
-    """What ``acl`` decisions need of a node."""
-    return NodeRef(node.id, node.author_id, node.published)
 
 
 def privilege_set(names: list[str]) -> Any:
@@ -150,17 +147,12 @@ class SpaceResourceMixin:
     def _require_subtree(self, privilege: str) -> None:
         """``privilege`` on this node and, when it does not reach every node (a writer
         removes their own things only), on each node below it too."""
-        self._require(privilege)
-        if not self.is_collection or self.node is None:
+        if self.node is None:
+            self._require(privilege)
             return
-        standing = self._standing()
-        probe = (*self.chain, NodeRef(None, author_id=-1, published=False))
-        if acl.allowed(standing, privilege, probe):
-            return  # reaches other people's pending nodes: reaches everything
-        for node in self.store.descendants(self.node):
-            if not acl.allowed(standing, privilege, (*self.chain, node_ref(node))):
-                raise DAVError(HTTP_FORBIDDEN, f"{privilege} is not granted on "
-                               f"everything inside: {node.path} is someone else's")
+        with dav_errors():
+            operations.require_subtree(self.store, self._standing(), privilege, self.node,
+                                       self.chain)
 
     def _changed(self) -> None:
         forget_resolved(self.environ)
@@ -290,18 +282,15 @@ class SpaceResourceMixin:
     def _folder_ids(self) -> list[int]:
         """Ids of this folder and of the folders below it, in a rubric space (where
         grants may name them); none elsewhere."""
-        if self.space.kind != "rubric" or not self.is_collection or self.node is None:
+        if self.node is None:
             return []
-        return [self.node.id, *(n.id for n in self.store.descendants(self.node)
-                                if n.is_collection)]
+        return operations.folder_ids(self.store, self.space, self.node)
 
     def _drop_folder_grants(self, folder_ids: list[int]) -> None:
         """Forget the grants of folders that left their rubric (deleted, replaced or
         moved out): otherwise a grant on a gone folder keeps the rubric listed for its
         holder, and a folder moved back in would get its old readers again."""
-        if folder_ids:
-            with self.store.db.transaction() as s:
-                acl.drop_folder_grants(s, folder_ids)
+        operations.drop_folder_grants(self.store, folder_ids)
 
     def _destination(self, dest_path: str) -> tuple[SpaceInfo, str, Any, Stamp]:
         """Check the user may create at ``dest_path`` (bind on its folder) and replace
@@ -315,11 +304,11 @@ class SpaceResourceMixin:
             raise DAVError(HTTP_FORBIDDEN, "The destination is the root of a space.")
         folder_path = parent_of(rel)[0]
         with dav_errors():
-            nodes = self.store.resolve_chain(space.id, folder_path)
-        chain = tuple(node_ref(n) for n in nodes)
-        if not nodes or nodes[-1].path != folder_path or not acl.allowed(
-                self._standing(space), "read", chain):
+            found = operations.readable_chain(self.store, self._standing(space), space.id,
+                                              folder_path)
+        if found is None:
             raise DAVError(409, "The destination folder does not exist.")
+        chain = found[1]
         self._require("bind", chain, space)
         existing = self.provider.get_resource_inst(dest_path, self.environ)
         if existing is not None:
@@ -358,23 +347,10 @@ class SpaceResourceMixin:
     def _readable_subtree(self, recursive: bool) -> set[int] | None:
         """Ids of the nodes of this folder's subtree the user may read, when some are
         hidden from them (a copy takes only what its author could see); None: all."""
-        if not (recursive and self.is_collection and self.node is not None):
+        if self.node is None:
             return None
-        standing = self._standing()
-        probe = (*self.chain, NodeRef(None, author_id=-1, published=False))
-        if acl.allowed(standing, "read", probe):
-            return None
-        by_id = {self.node.id: self.chain}
-        visible = {self.node.id}
-        for node in self.store.descendants(self.node):  # parents come first
-            above = by_id.get(node.parent_id or -1)
-            if above is None:
-                continue
-            chain = (*above, node_ref(node))
-            if acl.allowed(standing, "read", chain):
-                by_id[node.id] = chain
-                visible.add(node.id)
-        return visible
+        return operations.readable_subtree(self.store, self._standing(), self.node,
+                                           self.chain, recursive=recursive)
 
     def _finish_transfer(self, existing: Any, gone_folders: list[int]) -> None:
         """After a COPY or MOVE: the replaced resource's locks go, and the grants of
@@ -577,10 +553,10 @@ class FileResource(SpaceResourceMixin, DAVNonCollection):
             self._require("write-content")
         old_size = self.node.size if self.node else 0
         announced = _announced_size(self.environ)
-        reserved = max(0, announced - old_size) if announced is not None else 0
         try:
             with dav_errors():
-                figures = self.store.reserve(self.space.id, reserved)
+                reserved, cap = operations.reserve_upload(self.store, self.space.id,
+                                                          old_size, announced)
         except DAVError:
             # cheroot reads an unread Content-Length body before answering, but not a
             # chunked one, whose rest would be taken for the next request.
@@ -588,9 +564,7 @@ class FileResource(SpaceResourceMixin, DAVNonCollection):
             if chunked or (announced or 0) > DRAIN_LIMIT:
                 self.environ[CLOSE_CONNECTION_KEY] = True
             raise
-        room = figures.available if figures else 0
-        self._upload = _Upload(self.store.new_writer(), old_size + reserved + room, reserved,
-                               self.environ)
+        self._upload = _Upload(self.store.new_writer(), cap, reserved, self.environ)
         return self._upload
 
     def end_write(self, *, with_errors: bool) -> None:

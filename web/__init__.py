@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from davserver.config import Config
 from davserver.db import Database
-from providers import Store
+from providers import SqlLockStorage, Store
 
 from . import (
     auth,
@@ -37,6 +37,7 @@ from .booking import api as booking_api
 from .booking import feed_views as booking_feeds
 from .booking import lesson_pages as booking_lessons
 from .booking import pages as booking_pages
+from .documents import init_documents
 from .rubric_notices import notify_invitation
 
 __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
@@ -44,19 +45,21 @@ __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_requ
 
 
 def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
-                   store: Store) -> Flask:
+                   store: Store, locks: SqlLockStorage | None = None) -> Flask:
     """Build the Flask application, in this order: key and cookie hardening (and the
     proxy fix when configured), translations, CSRF protection of every POST, PUT,
     PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric, textbook, booking and
-    notification pages among them), the booking JSON API, error pages. Notifications
-    queue e-mail copies in this process only when ``smtp.enabled`` (the sending
-    thread is started by ``davserver serve``, not here).
+    notification pages among them), the booking and textbook JSON APIs, the file
+    manager (pages and JSON API), error pages. Notifications queue e-mail copies in
+    this process only when ``smtp.enabled`` (the sending thread is started by
+    ``davserver serve``, not here).
 
     ``credentials`` is the server's verifier, shared with the DAV side
     (``davserver.auth.CredentialVerifier``); ``store`` the server's node store (the
-    rubric management page names the folders that carry grants). Raises ``ConfigError`` for a
-    ``web.locale`` without a catalogue and ``OSError`` if the generated secret key
-    cannot be stored under ``config.data_dir``.
+    rubric management page names the folders that carry grants, the file manager
+    works on it); ``locks`` the DAV lock storage, which the file manager honours.
+    Raises ``ConfigError`` for a ``web.locale`` without a catalogue and ``OSError`` if
+    the generated secret key cannot be stored under ``config.data_dir``.
     """
     app = Flask(__name__)
     security.harden(
@@ -82,5 +85,6 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(openapi.bp)
     app.register_blueprint(notifications.bp)
     notifications.enable_mail(config.smtp.enabled)
+    init_documents(app, config, locks)
     errors.init_errors(app)
     return app

@@ -52,7 +52,7 @@ def test_good_password_signs_in_and_returns_to_next(client: WebClient) -> None:
     assert page.status_code == 200
     assert text_of(page.text, '//*[@class="user-name"]') == "alice"
     assert text_of(page.text, '//*[@class="user-profile"]') == "Enseignant"
-    assert "Bientôt disponible" in page.text
+    assert text_of(page.text, "//h1") == "Mes espaces"
     assert page.text.count('action="/logout"') == 1
 
 
@@ -156,7 +156,8 @@ ENGLISH = ["Not Found", "Forbidden", "Bad Request", "Method Not Allowed", "Redir
 
 @pytest.mark.parametrize("path,status", [
     ("/", 200), ("/textbook/", 200), ("/booking/", 200), ("/documents/", 200),
-    ("/binder/", 200), ("/missing", 404), ("/logout", 405),
+    ("/documents/porte-documents/", 200), ("/documents/classeur/", 200), ("/missing", 404),
+    ("/logout", 405),
 ])
 def test_every_page_is_french(alice: WebClient, path: str, status: int) -> None:
     answer = alice.get(path)

@@ -92,8 +92,8 @@ def test_login_navigation_and_logout(page: Page) -> None:
     expect(page.locator("h1")).to_have_text("Réservations")
     expect(page.locator(".notice")).to_contain_text("Aucun domaine de ressources")
     page.get_by_role("link", name="Porte-documents").click()
-    expect(page.locator("h1")).to_have_text("Porte-documents")
-    expect(page.locator(".notice")).to_contain_text("Bientôt disponible")
+    expect(page.locator("h1")).to_have_text("Mes espaces")
+    expect(page.get_by_role("link", name="Porte-documents").last).to_be_visible()
 
     page.get_by_role("button", name="Se déconnecter").click()
     expect(page.locator('[role="status"]')).to_have_text("Vous êtes déconnecté.")

@@ -1,0 +1,95 @@
+"""Uploads from the browser, streamed into the store as a DAV PUT is (issue 8).
+
+The browser sends each file as the raw body of one request (no multipart form:
+werkzeug's form parser would spool it). Its Content-Length reserves the quota
+before any byte is read (``providers.operations.reserve_upload``, the PUT's own
+rule), the body streams block by block into a new blob, and one transaction points
+the file at it and settles the usage: the server never holds a file in memory, a
+refused or broken upload leaves the old content (or nothing), never half a file.
+"""
+
+from __future__ import annotations
+
+from typing import IO
+
+from flask_babel import gettext as _
+
+from davserver.errors import InsufficientStorage
+from providers import BlobWriter, NodeInfo, operations
+
+from .actions import _must, check_name
+from .places import Place, Refusal, refuse_if_locked, settings, store
+from .present import human_size
+
+
+def _existing(folder: Place, name: str, *, replace: bool) -> NodeInfo | None:
+    """The file ``name`` replaces (checked: ``write-content``, no lock), or None for a
+    new one. ``Refusal`` 409 when the name is taken and ``replace`` is off, or by a
+    folder or by something the user does not see."""
+    found = store().resolve(folder.space.id, folder.node.path + "/" + name)
+    if found is None:
+        return None
+    member = folder.member(found)
+    if found.is_collection or member is None or not replace:
+        raise Refusal(409, _("« %(name)s » existe déjà dans ce dossier.", name=name))
+    _must(member, "write-content", _("Vous ne pouvez pas remplacer « %(name)s ».",
+                                     name=name))
+    refuse_if_locked(member)
+    return found
+
+
+def _room_refusal(name: str, length: int, folder: Place) -> Refusal:
+    figures = store().usage(folder.space.id)
+    left = figures.available if figures else 0
+    return Refusal(507, _("Espace insuffisant : « %(name)s » (%(size)s) dépasse ce qui "
+                          "reste du quota (%(left)s).", name=name, size=human_size(length),
+                          left=human_size(left)))
+
+
+def _stream(body: IO[bytes], writer: BlobWriter, cap: int, name: str, length: int) -> None:
+    """Copy the body into ``writer`` block by block, stopping at ``cap`` bytes (the
+    counting layer of STYLE.md habit 10) and checking the announced length."""
+    block = settings().block_size
+    received = 0
+    while True:
+        data = body.read(block)
+        if not data:
+            break
+        received += len(data)
+        if received > cap:
+            raise Refusal(507, _("Espace insuffisant : « %(name)s » dépasse ce qui reste "
+                                 "du quota.", name=name))
+        writer.write(data)
+    if received != length:
+        raise Refusal(400, _("Envoi de « %(name)s » interrompu : %(got)d octets reçus sur "
+                             "%(want)d.", name=name, got=received, want=length))
+
+
+def upload(folder: Place, raw_name: str, body: IO[bytes], length: int | None, *,
+           replace: bool = False) -> NodeInfo:
+    """Store the body as ``raw_name`` in ``folder`` (``bind`` on it, or
+    ``write-content`` on the file it replaces when ``replace``). ``length`` is the
+    body's Content-Length in bytes, required (411 without it). Raises ``Refusal``
+    (400, 403, 409, 411, 423, 507) before reading the body whenever it can."""
+    _must(folder, "bind", _("Vous ne pouvez pas ajouter de fichier dans ce dossier."))
+    name = check_name(raw_name)
+    if length is None:
+        raise Refusal(411, _("La taille du fichier (Content-Length) manque."))
+    refuse_if_locked(folder, whole=False)
+    existing = _existing(folder, name, replace=replace)
+    old_size = existing.size if existing is not None else 0
+    space_id = folder.space.id
+    try:
+        reserved, cap = operations.reserve_upload(store(), space_id, old_size, length)
+    except InsufficientStorage as exc:
+        raise _room_refusal(name, length, folder) from exc
+    writer = store().new_writer()
+    try:
+        _stream(body, writer, cap, name, length)
+    except BaseException:
+        writer.abort()
+        store().release(space_id, reserved)
+        raise
+    info = writer.finish()
+    return store().commit_write(space_id, folder.node.path + "/" + name, info,
+                                reserved=reserved, stamp=folder.stamp())

@@ -1,0 +1,84 @@
+"""A folder or a selection downloaded as one zip, streamed as it is built
+(zipstream-ng): each file's blob is opened when the zip reaches it and read block by
+block, so memory stays flat whatever the size. A copy's rule applies: the zip holds
+only what the user may read. Above ``web.zip_max_files`` files it is refused, with
+the limit stated."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+from zipstream import ZipStream
+
+from providers import NodeInfo, Store, operations
+
+from .places import Place, Refusal, settings, store
+
+Entry = tuple[str, NodeInfo | None]  # name in the zip, the file (None: a folder)
+
+
+def attachment(name: str) -> str:
+    """A ``Content-Disposition: attachment`` value for ``name`` (RFC 6266): an ASCII
+    fallback and the UTF-8 name (RFC 8187)."""
+    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    fallback = "".join(c for c in fallback if c.isprintable() and c not in '"\\') or "fichier"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _entries(item: Place) -> list[Entry]:
+    """Zip entries of one selected item: the file, or the folder and what the user may
+    read below it (parents before members)."""
+    node = item.node
+    if not node.is_collection:
+        return [(node.name, node)]
+    visible = operations.readable_subtree(store(), item.standing, node, item.chain,
+                                          recursive=True)
+    base = item.name
+    found: list[Entry] = [(base + "/", None)]
+    for member in store().descendants(node):
+        if visible is not None and member.id not in visible:
+            continue
+        arcname = base + member.path[len(node.path):]
+        found.append((arcname + "/", None) if member.is_collection else (arcname, member))
+    return found
+
+
+def _chunks(files: Store, node: NodeInfo, block: int) -> Iterator[bytes]:
+    """A file's content, read from the store only when the zip reaches it (after the
+    view returned: no request context here)."""
+    with files.open(node) as content:
+        while data := content.read(block):
+            yield data
+
+
+def zip_response(folder: Place, items: list[Place]) -> Response:
+    """The zip of ``items`` (default: the whole ``folder``), named after the folder.
+    Raises ``Refusal`` 400 above the configured number of files."""
+    entries: list[Entry] = []
+    if not items:
+        entries = [e for e in _entries(folder) if e[0] != folder.name + "/"]
+        entries = [(name[len(folder.name) + 1:], node) for name, node in entries]
+    for item in items:
+        entries += _entries(item)
+    count = sum(1 for _name, node in entries if node is not None)
+    limit = settings().zip_max_files
+    if count > limit:
+        raise Refusal(400, _("Ce zip contiendrait %(files)d fichiers : %(limit)d au plus par "
+                             "téléchargement. Choisissez moins d'éléments ou un sous-dossier.",
+                             files=count, limit=limit))
+    archive = ZipStream(sized=False)
+    files, block = store(), settings().block_size
+    for name, node in entries:
+        if node is None:
+            archive.mkdir(name)
+        else:
+            archive.add(_chunks(files, node, block), name, size=node.size)
+    response = Response(archive, mimetype="application/zip", direct_passthrough=True)
+    response.headers["Content-Disposition"] = attachment(folder.name + ".zip")
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,210 @@
+// File manager (issue 8): uploads with a progress bar per file and a total one,
+// drag and drop, "select all", a confirmation before deleting, the folder picker.
+// Each file is the raw body of one PUT (XHR, for its upload progress events); the
+// server streams it into the store. The page works without this script except for
+// uploads.
+"use strict";
+
+const PARALLEL_UPLOADS = 3;
+
+function uploadFiles(zone, files) {
+  const list = document.getElementById("upload-list");
+  const total = document.getElementById("upload-total");
+  const totalBar = document.getElementById("total-progress");
+  const totalPercent = document.getElementById("total-percent");
+  const jobs = Array.from(files).map((file) => {
+    const item = document.createElement("li");
+    item.className = "upload";
+    const name = document.createElement("span");
+    name.className = "upload-name";
+    name.textContent = file.name;
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", file.name);
+    const state = document.createElement("span");
+    state.className = "upload-state";
+    state.textContent = "En attente…";
+    item.append(name, " ", bar, " ", state);
+    list.append(item);
+    return { file, item, bar, state, loaded: 0 };
+  });
+  total.hidden = false;
+  const size = jobs.reduce((sum, job) => sum + job.file.size, 0) || 1;
+  const showTotal = () => {
+    const done = jobs.reduce((sum, job) => sum + job.loaded, 0);
+    const percent = Math.floor((100 * done) / size);
+    totalBar.value = percent;
+    totalPercent.textContent = `${percent} %`;
+  };
+  const send = (job) => new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PUT", `${zone.dataset.uploadUrl}/${encodeURIComponent(job.file.name)}`);
+    xhr.setRequestHeader("X-CSRFToken", zone.dataset.csrf);
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    job.state.textContent = "Envoi…";
+    xhr.upload.addEventListener("progress", (event) => {
+      if (!event.lengthComputable) return;
+      job.loaded = Math.min(event.loaded, job.file.size);
+      job.bar.value = Math.floor((100 * event.loaded) / (event.total || 1));
+      showTotal();
+    });
+    xhr.addEventListener("load", () => {
+      job.loaded = job.file.size;
+      if (xhr.status === 201) {
+        job.bar.value = 100;
+        const answer = JSON.parse(xhr.responseText);
+        job.state.textContent = answer.pending ? "Envoyé (en attente de publication)" : "Envoyé";
+        job.item.classList.add("done");
+      } else {
+        let reason = `Erreur ${xhr.status}`;
+        try { reason = JSON.parse(xhr.responseText).error || reason; } catch (e) { /* not JSON */ }
+        job.state.textContent = `Refusé : ${reason}`;
+        job.item.classList.add("refused");
+      }
+      showTotal();
+      resolve();
+    });
+    xhr.addEventListener("error", () => {
+      job.loaded = job.file.size;
+      job.state.textContent = "Refusé : la connexion a été coupée.";
+      job.item.classList.add("refused");
+      showTotal();
+      resolve();
+    });
+    xhr.send(job.file);
+  });
+  const queue = jobs.slice();
+  const worker = async () => {
+    while (queue.length) await send(queue.shift());
+  };
+  const workers = [];
+  for (let i = 0; i < PARALLEL_UPLOADS; i += 1) workers.push(worker());
+  return Promise.all(workers).then(refreshListing);
+}
+
+// The listing and the quota bar again, without reloading (the upload report stays).
+async function refreshListing() {
+  const answer = await fetch(window.location.href, { credentials: "same-origin" });
+  if (!answer.ok) return;
+  const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+  for (const id of ["listing", "quota-area"]) {
+    const now = document.getElementById(id);
+    const next = fresh.getElementById(id);
+    if (now && next) now.replaceWith(document.importNode(next, true));
+  }
+  document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
+  bindSelectAll();
+}
+
+function bindUploads() {
+  const zone = document.getElementById("dropzone");
+  if (!zone) return;
+  const input = document.getElementById("file-input");
+  input.addEventListener("change", () => {
+    if (input.files.length) uploadFiles(zone, input.files).then(() => { input.value = ""; });
+  });
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    if (event.dataTransfer && event.dataTransfer.files.length) {
+      uploadFiles(zone, event.dataTransfer.files);
+    }
+  });
+}
+
+function bindSelectAll() {
+  const all = document.getElementById("select-all");
+  if (!all) return;
+  all.addEventListener("change", () => {
+    for (const box of document.querySelectorAll('#listing input[name="items"]')) {
+      box.checked = all.checked;
+    }
+  });
+}
+
+function bindConfirm() {
+  for (const button of document.querySelectorAll("button[data-confirm]")) {
+    button.addEventListener("click", (event) => {
+      if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+    });
+  }
+}
+
+// The picker: a "Choisir…" button (class "pick") fills the field named by its
+// data-target with a folder the user may add to, or, with data-files, with a file
+// or folder to import (starting at data-start).
+function bindPicker() {
+  const picker = document.getElementById("picker");
+  if (!picker) return;
+  const path = document.getElementById("picker-path");
+  const list = document.getElementById("picker-list");
+  const choose = document.getElementById("picker-choose");
+  let current = null;
+  let opener = null;
+  const done = (where) => {
+    document.getElementById(opener.dataset.target).value = where;
+    picker.hidden = true;
+  };
+  const entry = (label, onClick, icon) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    if (icon) {
+      const mark = document.createElement("span");
+      mark.className = `icon ${icon}`;
+      mark.setAttribute("aria-hidden", "true");
+      button.append(mark);
+    }
+    button.append(label);
+    button.addEventListener("click", onClick);
+    item.append(button);
+    return item;
+  };
+  const show = async (where) => {
+    const files = opener.dataset.files === "1";
+    const url = `${opener.dataset.url}?dans=${encodeURIComponent(where)}${files ? "&fichiers=1" : ""}`;
+    const answer = await fetch(url, { credentials: "same-origin" });
+    if (!answer.ok) return;
+    current = await answer.json();
+    path.textContent = current.crumbs.length
+      ? current.crumbs.map((c) => c.name).join(" › ") : current.name;
+    list.replaceChildren();
+    if (current.where) {
+      const up = current.crumbs.length > 1 ? current.crumbs[current.crumbs.length - 2].where : "";
+      list.append(entry("↑ Dossier parent", () => show(up)));
+    }
+    for (const folder of current.folders) {
+      list.append(entry(folder.name, () => show(folder.where), "k-dos"));
+    }
+    for (const file of current.files || []) {
+      list.append(entry(file.name, () => done(file.where), "k-fic"));
+    }
+    // A folder is chosen as a destination where the user may add, as an import
+    // source when it is not a whole space.
+    choose.disabled = files ? current.crumbs.length < 2 : !current.writable;
+  };
+  for (const button of document.querySelectorAll("button.pick")) {
+    button.addEventListener("click", () => {
+      opener = button;
+      picker.hidden = false;
+      show(button.dataset.start || "");
+    });
+  }
+  document.getElementById("picker-cancel").addEventListener("click", () => { picker.hidden = true; });
+  choose.addEventListener("click", () => {
+    if (current && !choose.disabled) done(current.where);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  bindUploads();
+  bindSelectAll();
+  bindConfirm();
+  bindPicker();
+});
