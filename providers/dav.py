@@ -8,6 +8,7 @@ inside a space are in :mod:`providers.resources`.
 ``/dav/porte-documents/``    their documents space (a folder resource at its root)
 ``/dav/rubriques/``          :class:`RubricsRoot`: the rubrics they see
 ``/dav/rubriques/<slug>/``   that rubric's space (shared folders)
+``/dav/corbeille/…``         the trash of those spaces (:mod:`providers.trash_dav`)
 """
 
 from __future__ import annotations
@@ -30,11 +31,12 @@ from .names import join_path, split_path
 from .propfind import stream_propfind
 from .resources import RESOLVED_KEY, make_resource, node_ref, privilege_set
 from .store import SpaceInfo, Store
+from .trash_dav import TRASH, trash_resource
 
 DOCUMENTS = "porte-documents"
 RUBRICS = "rubriques"
 # The top collections of /dav/, in listing order. The binder arrives with its issue.
-TOP_COLLECTIONS = (DOCUMENTS, RUBRICS)
+TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, TRASH)
 # Requests whose lock look-ups (WsgiDAV walks every ancestor, and every member for
 # DELETE and PROPFIND) are answered from one query. Not LOCK and UNLOCK, which change
 # locks and read them back; GET and HEAD look none up.
@@ -119,6 +121,8 @@ class EntProvider(DAVProvider):
             res = VirtualRoot(path or "/", environ)
         elif segments == [RUBRICS]:
             res = RubricsRoot(path, environ)
+        elif segments[0] == TRASH:
+            res = trash_resource(self, path, segments, environ)
         else:
             located = self.locate(path, environ)
             if located is not None:
