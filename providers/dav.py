@@ -31,7 +31,7 @@ from .names import join_path, split_path
 from .propfind import stream_propfind
 from .resources import RESOLVED_KEY, make_resource, node_ref, privilege_set
 from .store import SpaceInfo, Store
-from .trash_dav import TRASH, trash_resource
+from .trash_dav import TRASH, refuse_writes, trash_resource
 
 DOCUMENTS = "porte-documents"
 RUBRICS = "rubriques"
@@ -65,6 +65,7 @@ class EntProvider(DAVProvider):
             environ["HTTP_IF"] = rewrite_if_tags(
                 environ["HTTP_IF"], lambda url: self._tag_ref_url(url, environ))
         def handle(environ: dict[str, Any], start_response: Any) -> Any:
+            refuse_writes(split_path(environ["PATH_INFO"]), environ["REQUEST_METHOD"])
             if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
                 res = self.get_resource_inst(environ["PATH_INFO"], environ)
                 if res is not None and res.is_collection:

@@ -45,6 +45,17 @@ TRASH_PROPS = (ORIGINAL_PATH, DELETED_BY, DELETED_AT)
 READ_ONLY = ("The trash is read-only: move an item out of it to restore it; "
              "delete forever in the browser.")
 _ENTRIES_KEY = "davserver.trash"
+# Methods refused anywhere under /dav/corbeille/ before WsgiDAV looks (PROPPATCH would
+# otherwise be a 207 with a 403 per property). MOVE restores; COPY is refused by the
+# resources, so that COPY *into* the trash gets the destination's answer.
+REFUSED_METHODS = frozenset({"PUT", "MKCOL", "PROPPATCH", "DELETE", "LOCK", "UNLOCK",
+                             "POST"})
+
+
+def refuse_writes(segments: list[str], method: str) -> None:
+    """403 with :data:`READ_ONLY` for a write method on a path of the trash tree."""
+    if segments and segments[0] == TRASH and method in REFUSED_METHODS:
+        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
 
 
 def display_names(entries: list[TrashEntry]) -> dict[str, TrashEntry]:
