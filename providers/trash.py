@@ -112,14 +112,16 @@ def move_to_trash(store: Store, node: NodeInfo, *, deleted_by: int | None) -> Tr
     if node.parent_id is None:
         raise Conflict("the root of a space cannot be deleted")
     with store.db.transaction() as s:
-        return _trash_in(s, node.space_id, node.path, deleted_by)
+        return _trash_in(s, node.space_id, node.path, deleted_by, node_id=node.id)
 
 
-def _trash_in(s: Session, space_id: int, path: str, deleted_by: int | None) -> TrashEntry:
-    """Move the live subtree at ``path`` to the trash inside the caller's transaction."""
+def _trash_in(s: Session, space_id: int, path: str, deleted_by: int | None, *,
+              node_id: int | None = None) -> TrashEntry:
+    """Move the live subtree at ``path`` (which must still be node ``node_id`` when
+    given) to the trash inside the caller's transaction."""
     row = s.scalar(select(Node).where(Node.space_id + 0 == space_id, Node.path == path))
-    if row is None or row.parent_id is None:
-        raise NotFound("the resource is gone")
+    if row is None or row.parent_id is None or node_id not in (None, row.id):
+        raise NotFound("the resource is gone (deleted or moved meanwhile)")
     item = TrashItem(space_id=space_id, node_id=row.id, name=row.name, original_path=path,
                      is_collection=row.is_collection,
                      size=_subtree_size(s, space_id, path),

@@ -26,6 +26,7 @@ from . import (
     textbook,
     textbook_activity,
     textbook_views,
+    trash,
     views,
 )
 from .auth import CredentialCheck, current_principal, login_required, profile_required
@@ -40,8 +41,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
                    store: Store) -> Flask:
     """Build the Flask application, in this order: key and cookie hardening (and the
     proxy fix when configured), translations, CSRF protection of every POST, PUT,
-    PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric, textbook and booking
-    pages among them), the booking JSON API, error pages.
+    PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric, trash, textbook and
+    booking pages among them), the booking JSON API, error pages.
 
     ``credentials`` is the server's verifier, shared with the DAV side
     (``davserver.auth.CredentialVerifier``); ``store`` the server's node store (the
@@ -62,6 +63,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(views.bp)
     app.register_blueprint(rubrics.bp)
     app.register_blueprint(rubric_admin.bp)
+    app.register_blueprint(trash.bp)
     app.register_blueprint(textbook_views.bp)
     app.register_blueprint(textbook_activity.bp)
     app.register_blueprint(booking_pages.bp)
