@@ -108,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
     add_parsers(sub, common)
     from davserver.trash_cli import add_parsers as add_trash_parsers
     add_trash_parsers(sub, common)
+    from davserver.booking_cli import add_parsers as add_booking_parsers
+    add_booking_parsers(sub, common)
     return parser
 
 
@@ -254,6 +256,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
     "trash": _lazy("davserver.trash_cli", "cmd_trash"),
+    "booking": _lazy("davserver.booking_cli", "cmd_booking"),
     "import": lambda config, args: IMPORTS[args.action](config, args),
 }
 IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {

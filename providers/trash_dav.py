@@ -2,6 +2,7 @@
 
 ``/dav/corbeille/``                         :class:`TrashRoot`
 ``/dav/corbeille/porte-documents/``         :class:`SpaceTrash` of the user's documents
+``/dav/corbeille/classeur/``                the binder's (teachers)
 ``/dav/corbeille/rubriques/``               :class:`RubricTrashes`: rubrics whose trash
                                             the user may see
 ``/dav/corbeille/rubriques/<slug>/``        that rubric's :class:`SpaceTrash`
@@ -165,9 +166,10 @@ class TrashRoot(_TrashListing):
     """``/dav/corbeille/``: one member per kind of space, as in the drive."""
 
     def get_member_names(self) -> list[str]:
-        from .dav import DOCUMENTS, RUBRICS
+        from .dav import BINDER, DOCUMENTS, RUBRICS
 
-        return [DOCUMENTS, RUBRICS]
+        has_binder = self.provider.access(self.environ).has_binder()
+        return [DOCUMENTS, RUBRICS, *([BINDER] if has_binder else [])]
 
     def get_display_name(self) -> str:
         return "Corbeille"

@@ -1,9 +1,9 @@
 """The trash (corbeille) in the browser (issue 8): ``/corbeille/``.
 
-One section per space whose trash the user may see (their porte-documents, each
-rubric where ``acl.trash_view`` lets them see something), each deleted item with
-where it was, who deleted it and when (UTC). Every change is a POST with the CSRF
-token (Flask-WTF):
+One section per space whose trash the user may see (their porte-documents, their
+binder for teachers, each rubric where ``acl.trash_view`` lets them see something),
+each deleted item with where it was, who deleted it and when (UTC). Every change
+is a POST with the CSRF token (Flask-WTF):
 
 * restore to the original place (``bind`` on the original folder, as a MOVE there
   over WebDAV would need); when the name is taken again the page asks: replace
@@ -39,7 +39,7 @@ MODES = ("", "replace", "keep-both")
 class TrashSpace:
     """One space's trash as the signed-in user sees it."""
 
-    key: str  # "porte-documents" or "rubriques/<slug>" (as under /dav/corbeille/)
+    key: str  # "porte-documents", "classeur", "rubriques/<slug>" (as in /dav/corbeille/)
     label: str
     space: SpaceInfo
     standing: acl.Standing
@@ -52,12 +52,18 @@ def _principal() -> acl.Principal:
 
 
 def _spaces(principal: acl.Principal) -> list[TrashSpace]:
-    """The user's porte-documents, then the rubrics whose trash they may see."""
+    """The user's porte-documents, their binder (teachers), then the rubrics whose
+    trash they may see."""
     ctx = web_context()
     docs = ctx.store.ensure_space("documents", owner_id=principal.id,
                                   profile=principal.profile.value)
     out = [TrashSpace("porte-documents", _("Porte-documents"), docs,
                       acl.Standing(principal.id, acl.SpaceRef("documents", principal.id)))]
+    if acl.has_binder(principal.profile):
+        binder = ctx.store.ensure_space("binder", owner_id=principal.id,
+                                        profile=principal.profile.value)
+        out.append(TrashSpace("classeur", _("Classeur pédagogique"), binder,
+                              acl.Standing(principal.id, acl.SpaceRef("binder", principal.id))))
     with ctx.db.transaction(write=False) as s:
         found = acl.visible_rubrics(s, acl.user_context(s, principal.id))
     for info, standing in sorted(found, key=lambda pair: pair[0].name):

@@ -202,6 +202,22 @@ def test_rubric_trash_writer_sees_own_moderator_sees_all(srv: Server) -> None:
     assert moder.get(url).content == b"writer1's"
 
 
+def test_the_binder_has_its_trash_for_teachers_only(srv: Server) -> None:
+    alice = srv.session("alice")
+    url = f"{srv.dav_url}/classeur/seance-{_tag()}.txt"
+    assert put(alice, url, b"progression") == 201
+    assert alice.delete(url).status_code == 204
+    assert names(alice, f"{srv.dav_url}/corbeille/") == {"porte-documents", "rubriques",
+                                                         "classeur"}
+    name = url.rsplit("/", 1)[1]
+    assert alice.get(trash_url(srv, "classeur", name)).content == b"progression"
+    assert transfer(alice, "MOVE", trash_url(srv, "classeur", name), url).status_code == 201
+    assert alice.get(url).content == b"progression"
+    student = srv.session("writer1")
+    assert names(student, f"{srv.dav_url}/corbeille/") == {"porte-documents", "rubriques"}
+    assert members(student, trash_url(srv, "classeur")) == 404
+
+
 def test_a_visitor_has_no_rubric_trash(srv: Server) -> None:
     alice = srv.session("alice")
     # alice is a writer in the club: listed; bob-like outsiders see nothing at all.

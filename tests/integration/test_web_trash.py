@@ -109,3 +109,12 @@ def test_a_writer_sees_only_their_own_items_in_a_rubric(srv: Server) -> None:
 
 def test_the_page_needs_a_signed_in_user(srv: Server) -> None:
     assert WebClient(srv).get("/corbeille/").status_code == 302
+
+
+def test_teachers_have_a_binder_section(srv: Server) -> None:
+    name = f"sequence-{uuid.uuid4().hex[:6]}.txt"
+    _deleted(srv, "ann", f"{srv.dav_url}/classeur/{name}", b"binder")
+    page = signed_in(srv, "ann").get("/corbeille/").text
+    assert name in _rows(page, "classeur")
+    student = signed_in(srv, "carl").get("/corbeille/").text
+    assert not html.fromstring(student).xpath("//section[@data-space='classeur']")
