@@ -35,7 +35,8 @@ import quotas
 from davserver.errors import Conflict, NotFound, PreconditionFailed
 
 from .models import DavLock, Node, Space, TrashItem
-from .store import NodeInfo, Stamp, Store
+from .names import normalize_name
+from .store import _INFO_COLUMNS, _WITH_BLOB, NodeInfo, Stamp, Store, _row_info
 
 TRASH_PREFIX = "#trash/"
 # Segments of a provider path before the space-relative part, by space kind
@@ -144,7 +145,8 @@ def _drop_locks(s: Session, space_id: int, path: str) -> None:
     gone = []
     for token, root in s.execute(select(DavLock.token, DavLock.root).where(
             func.substr(DavLock.root, 1, len(prefix)) == prefix)):
-        rel = "/" + "/".join(unquote(root).split("/")[2 + skip:])
+        # Lock roots keep the client's spelling (macOS sends NFD); paths are NFC.
+        rel = "".join("/" + normalize_name(s) for s in unquote(root).split("/")[2 + skip:])
         if rel == path or rel.startswith(path + "/"):
             gone.append(token)
     if gone:
@@ -171,6 +173,17 @@ def entry(store: Store, item_id: int) -> TrashEntry | None:
     with store.db.transaction(write=False) as s:
         row = s.get(TrashItem, item_id)
         return _entry(row) if row is not None else None
+
+
+def top_nodes(store: Store, items: Sequence[TrashEntry]) -> dict[int, NodeInfo]:
+    """The top node of each item, by item id, in one query (a trash listing)."""
+    if not items:
+        return {}
+    by_node = {item.node_id: item.id for item in items}
+    query = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
+             .where(Node.__table__.c.id.in_(list(by_node))))
+    with store.db.reading() as c:
+        return {by_node[info.id]: info for info in map(_row_info, c.execute(query))}
 
 
 def trashed_node(store: Store, item: TrashEntry, rel: str = "") -> NodeInfo | None:

@@ -199,6 +199,20 @@ class SpaceTrash(_TrashListing):
     def get_member_names(self) -> list[str]:
         return list(_visible(self.provider, self.environ, self.space))
 
+    def get_member_list(self) -> list[Any]:
+        """The deleted items from two queries, whatever their number (WsgiDAV would
+        resolve each name again)."""
+        shown = _visible(self.provider, self.environ, self.space)
+        nodes = trash.top_nodes(self.provider.store, list(shown.values()))
+        members = []
+        for name, item in shown.items():
+            node = nodes.get(item.id)
+            if node is not None:
+                cls = TrashedFolder if node.is_collection else TrashedFile
+                members.append(cls(util.join_uri(self.path, name), self.environ,
+                                   self.space, item, node, ""))
+        return members
+
 
 class _Trashed(SpaceResourceMixin):
     """What deleted files and folders share: read-only, their trash properties,

@@ -139,3 +139,16 @@ def test_personal_trash_is_the_owners(kind: str) -> None:
     assert trash_view(Standing(OTHER, SpaceRef(kind, ME))) is TrashView.NONE
     assert not sees_trashed(Standing(OTHER, SpaceRef(kind, ME)), OTHER)
 
+
+
+def test_a_trash_listing_reads_the_top_nodes_in_one_query(store: Store,
+                                                          space: SpaceInfo) -> None:
+    for i in range(30):
+        write(store, space.id, f"/f{i}", b"x" * i)
+        store.delete(store.resolve(space.id, f"/f{i}"), deleted_by=None)  # type: ignore[arg-type]
+    items = trash.entries(store, space.id)
+    with count_queries(store.db) as counter:
+        nodes = trash.top_nodes(store, items)
+    assert counter.count == 1, counter.statements
+    assert sorted(n.size for n in nodes.values()) == list(range(30))
+    assert {i.id: i.name for i in items} == {k: n.name for k, n in nodes.items()}
