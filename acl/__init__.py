@@ -21,10 +21,12 @@ from .models import (
     User,
 )
 from .people import (
+    Contact,
     Principal,
     add_member,
     add_teacher_subject,
     children_of,
+    contacts_of,
     create_user,
     disable_user,
     ensure_group,
@@ -94,6 +96,7 @@ __all__ = [
     "RubricInfo", "School", "Scope", "Service", "SpaceRef", "Standing", "Subject", "TrashView",
     "TeacherSubject", "User", "UserContext", "add_member", "add_rubric",
     "add_teacher_subject", "allowed", "answer", "children_of", "configure", "has_binder",
+    "Contact", "contacts_of",
     "create_user", "disable_user", "drop_folder_grants", "ensure_group", "ensure_school",
     "ensure_subject", "find_rubric", "find_school", "find_user", "get_rubric", "grant",
     "grants_of", "group_names", "groups_of", "invitations_for", "invitations_of", "invite",

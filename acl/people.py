@@ -261,3 +261,23 @@ def logins_of(session: Session, user_ids: set[int]) -> dict[int, str]:
         return {}
     rows = session.execute(select(User.id, User.login).where(User.id.in_(user_ids)))
     return {uid: login for uid, login in rows}
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Where to reach a user: their school (None for a user of no school) and e-mail
+    address (None when none is known or the account is disabled: no mail for them)."""
+
+    user_id: int
+    school_id: int | None
+    email: str | None
+
+
+def contacts_of(session: Session, user_ids: set[int]) -> dict[int, Contact]:
+    """Contacts by user id (one query); unknown ids are left out."""
+    if not user_ids:
+        return {}
+    rows = session.execute(select(User.id, User.school_id, User.email, User.disabled)
+                           .where(User.id.in_(user_ids)))
+    return {uid: Contact(uid, school, None if disabled else (email or "").strip() or None)
+            for uid, school, email, disabled in rows}

@@ -17,6 +17,7 @@ Forms (relied on by people and scripts)::
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
     davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
     davserver trash list|restore|purge ...       (see davserver/trash_cli.py)
+    davserver notifications send                 (davserver/notifications_cli.py)
 
 Exit status: 0 success, 1 a finding (fsck) or a refused operation, 2 bad usage or
 configuration.
@@ -33,7 +34,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cheroot import wsgi
 
@@ -41,6 +42,10 @@ import acl
 from davserver.config import Config, ConfigError, load_config
 from davserver.db import Database, SchemaMismatch
 from davserver.errors import DomainError
+
+if TYPE_CHECKING:
+    from davserver.app import Application
+    from web.notifications import OutboxSender
 
 log = logging.getLogger("davserver")
 
@@ -103,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     fsck = sub.add_parser("fsck", help="check the database against the blob store",
                           parents=[common])
     fsck.add_argument("--repair", action="store_true", help="fix what can be fixed")
+
+    notes = sub.add_parser("notifications", help="e-mail of notifications").add_subparsers(
+        dest="action", required=True)
+    notes.add_parser("send", help="send the e-mails that are due, once (for a timer)",
+                     parents=[common])
 
     from davserver.rubric_cli import add_parsers
     add_parsers(sub, common)
@@ -225,12 +235,28 @@ def _serve(config: Config, *, banner: str = "") -> int:
           flush=True)
     if banner:
         print(banner.replace("{url}", f"http://{host}:{port}/dav/"), flush=True)
+    sender = _start_mail_sender(config, app)
     try:
         server.serve()
     finally:
+        if sender is not None:
+            sender.stop()
         app.close()
         print("davserver: stopped", flush=True)
     return 0
+
+
+def _start_mail_sender(config: Config, app: Application) -> OutboxSender | None:
+    """The background sender of notification e-mails when ``smtp.enabled`` (else None)."""
+    if not config.smtp.enabled:
+        return None
+    from web.notifications import OutboxSender
+
+    if not config.web.base_url:
+        log.warning("smtp.enabled without web.base_url: e-mailed links are bare paths")
+    sender = OutboxSender(app.db, config.smtp, config.web.base_url)
+    sender.start()
+    return sender
 
 
 def cmd_demo(config: Config, args: argparse.Namespace) -> int:
@@ -257,6 +283,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
     "trash": _lazy("davserver.trash_cli", "cmd_trash"),
     "booking": _lazy("davserver.booking_cli", "cmd_booking"),
+    "notifications": _lazy("davserver.notifications_cli", "cmd_notifications"),
     "import": lambda config, args: IMPORTS[args.action](config, args),
 }
 IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {

@@ -14,11 +14,19 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 ENV_PREFIX = "DAVSERVER_"
 MAX_SIZE = 2**63 - 1
@@ -30,6 +38,10 @@ _UNITS = {
     # French school practice: "500 Mo" means 500 MiB.
     "ko": 2**10, "mo": 2**20, "go": 2**30, "to": 2**40,
 }
+
+
+_BASE_URL_RE = re.compile(r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+_ADDRESS_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
 class ConfigError(Exception):
@@ -151,6 +163,67 @@ class WebConfig(_Section):
 
     locale: str = Field("fr", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
     session_lifetime: int = Field(8 * 3600, ge=60)
+    # The address users reach the site at (``https://ent.example.fr``): what makes the
+    # links of e-mailed notifications absolute. None: e-mails give the bare path.
+    base_url: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not _BASE_URL_RE.match(value):
+            raise ValueError("an http:// or https:// address without query or fragment, "
+                             "e.g. https://ent.example.fr")
+        return value.rstrip("/")
+
+
+class SmtpConfig(_Section):
+    """E-mail of notifications (``web.notifications``): the SMTP server messages go
+    through (standard library ``smtplib``). Off by default.
+
+    ``security``: ``none`` (plain, port 25 on a trusted relay), ``starttls`` (RFC 3207,
+    port 587) or ``tls`` (implicit TLS, RFC 8314, port 465). ``timeout`` is seconds per
+    network operation; a failed message is tried again after ``retry_delay`` seconds,
+    then twice as long each time, ``max_attempts`` times in all, then marked failed."""
+
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    from_address: str | None = Field(None, validate_default=True)
+    timeout: float = Field(30.0, gt=0, le=600)
+    max_attempts: int = Field(8, ge=1, le=100)
+    retry_delay: float = Field(60.0, gt=0, le=86400)
+    poll_interval: float = Field(30.0, gt=0, le=3600)
+
+    @field_validator("from_address")
+    @classmethod
+    def _from_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = (value or "").strip()
+        if value and not _ADDRESS_RE.match(value):
+            raise ValueError(f"not an e-mail address: {value!r}")
+        if not value and info.data.get("enabled"):
+            raise ValueError("required when smtp.enabled is true (e.g. ent@example.fr)")
+        return value or None
+
+
+class TextbookConfig(_Section):
+    """When students and parents see what teachers write (issue 5, "Who sees what").
+
+    ``content_visible``: a lesson's content shows once the lesson ``end``s (default) or
+    at its ``start``, as timetable software offers; a teacher may publish earlier.
+    Quiet hours: homework entered from ``quiet_start`` to ``quiet_end`` (wall-clock,
+    the school's zone), and on weekends when ``quiet_weekends``, shows at the end of
+    the quiet period, so students do not find new work late at night."""
+
+    content_visible: Literal["end", "start"] = "end"
+    quiet_hours: bool = True
+    quiet_start: time = time(20)
+    quiet_end: time = time(7)
+    quiet_weekends: bool = True
 
 
 class LoggingConfig(_Section):
@@ -177,6 +250,8 @@ class Config(_Section):
     quotas: QuotasConfig = Field(default_factory=QuotasConfig)
     trash: TrashConfig = Field(default_factory=TrashConfig)
     web: WebConfig = Field(default_factory=WebConfig)
+    textbook: TextbookConfig = Field(default_factory=TextbookConfig)
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     source: str = Field("(defaults)", exclude=True)
 

@@ -130,6 +130,7 @@ def _folder_id(app: Application, rubric: acl.RubricInfo, path: str | None) -> in
 def cmd_rubric(config: Config, args: argparse.Namespace) -> int:
     """Run one ``rubric`` action; returns the exit status."""
     from davserver.app import create_app
+    from web import notify_invitation
 
     app = create_app(config)
     try:
@@ -146,6 +147,7 @@ def cmd_rubric(config: Config, args: argparse.Namespace) -> int:
             if args.action == "invite":
                 inv = acl.invite(s, rubric.slug, args.role, args.login, invited_by=args.by,
                                  validity=timedelta(days=args.days))
+                notify_invitation(s, inv, args.by)  # create_app set the e-mail switch
                 print(f"invitation #{inv.id}: {inv.login} as {inv.role.value} on "
                       f"{rubric.slug}, until {inv.expires:%Y-%m-%d %H:%M} UTC")
                 return 0

@@ -4,7 +4,7 @@ Public face: :func:`create_web_app` for the server's factory, and for views of
 later issues :func:`login_required`, :func:`profile_required`,
 :func:`current_principal` and :class:`CredentialCheck`; the textbook's models,
 services and timetable import in :mod:`web.textbook`; resource booking in
-:mod:`web.booking`.
+:mod:`web.booking`; notifications (``notify``) in :mod:`web.notifications`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,15 @@ from . import (
     auth,
     errors,
     i18n,
+    notifications,
     openapi,
     rubric_admin,
     rubrics,
     security,
     textbook,
     textbook_activity,
+    textbook_api,
+    textbook_lessons,
     textbook_views,
     trash,
     views,
@@ -33,18 +36,22 @@ from . import (
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
 from .booking import feed_views as booking_feeds
+from .booking import lesson_pages as booking_lessons
 from .booking import pages as booking_pages
+from .rubric_notices import notify_invitation
 
 __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
-           "profile_required", "textbook"]
+           "notifications", "notify_invitation", "profile_required", "textbook"]
 
 
 def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
                    store: Store) -> Flask:
     """Build the Flask application, in this order: key and cookie hardening (and the
     proxy fix when configured), translations, CSRF protection of every POST, PUT,
-    PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric, trash, textbook and
-    booking pages among them), the booking JSON API, error pages.
+    PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric, trash, textbook, booking
+    and notification pages among them), the booking JSON API, error pages.
+    Notifications queue e-mail copies in this process only when ``smtp.enabled`` (the
+    sending thread is started by ``davserver serve``, not here).
 
     ``credentials`` is the server's verifier, shared with the DAV side
     (``davserver.auth.CredentialVerifier``); ``store`` the server's node store (the
@@ -61,7 +68,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     )
     i18n.init_babel(app, config.web.locale)
     CSRFProtect(app)
-    auth.init_auth(app, auth.WebContext(db, credentials, store))
+    auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook))
     app.register_blueprint(views.bp)
     app.register_blueprint(rubrics.bp)
     app.register_blueprint(rubric_admin.bp)
@@ -71,6 +78,11 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
     app.register_blueprint(booking_feeds.bp)
+    app.register_blueprint(booking_lessons.bp)
+    app.register_blueprint(textbook_lessons.bp)
+    app.register_blueprint(textbook_api.bp)
     app.register_blueprint(openapi.bp)
+    app.register_blueprint(notifications.bp)
+    notifications.enable_mail(config.smtp.enabled)
     errors.init_errors(app)
     return app

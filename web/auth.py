@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -42,6 +42,7 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 import acl
+from davserver.config import TextbookConfig
 from davserver.db import Database
 from providers import Store
 
@@ -69,6 +70,8 @@ class WebContext:
     db: Database
     credentials: CredentialCheck
     store: Store
+    # When students see what teachers write (config.yaml ``textbook:``).
+    textbook: TextbookConfig = field(default_factory=TextbookConfig)
 
 
 def web_context() -> WebContext:
@@ -117,6 +120,16 @@ def current_principal() -> acl.Principal | None:
             session.clear()
     g.principal = principal
     return principal
+
+
+def current_context() -> acl.UserContext:
+    """The signed-in user's :class:`acl.UserContext` (school, profile, groups,
+    subjects), for views behind :func:`login_required` (an ``AssertionError``
+    otherwise)."""
+    principal = current_principal()
+    assert principal is not None, "view not behind login_required"
+    with web_context().db.transaction(write=False) as s:
+        return acl.user_context(s, principal.id)
 
 
 def login_required(view: F) -> F:

@@ -36,6 +36,7 @@ from .rubric_forms import (
     SubRubricForm,
     holder_label,
 )
+from .rubric_notices import notify_invitation
 from .rubrics import dav_url, signed_in
 
 bp = Blueprint("rubric_admin", __name__, url_prefix="/rubriques/<slug>/gestion")
@@ -180,12 +181,14 @@ def revoke(slug: str, grant_id: int) -> Any:
 @bp.post("/invitations")
 @login_required
 def invite(slug: str) -> Any:
-    """Invite a user to a role; the grant is made when they accept."""
+    """Invite a user to a role; the grant is made when they accept. The user is
+    notified in the same transaction."""
     form = InviteForm()
 
     def change(s: Session, rubric: acl.RubricInfo) -> str:
         inv = acl.invite(s, rubric.slug, form.role.data or "", (form.login.data or "").strip(),
                          invited_by=signed_in().login)
+        notify_invitation(s, inv, signed_in().login)
         return _("Invitation envoyée à %(login)s (%(role)s).", login=inv.login,
                  role=ROLE_LABELS[inv.role])
 

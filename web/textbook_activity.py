@@ -111,6 +111,15 @@ def delete(activity_id: int) -> Response:
     return _change(activity_id, textbook.delete_activity, _("Activité supprimée."))
 
 
+@bp.post("/<int:activity_id>/publier")
+@login_required
+def publish(activity_id: int) -> Response:
+    """Show a content to students now, before its lesson ends."""
+    return _change(activity_id,
+                   lambda s, uid, aid: textbook.publish_now(s, uid, aid).lesson_id,
+                   _("Contenu visible par les élèves dès maintenant."))
+
+
 @bp.post("/<int:activity_id>/<any(monter, descendre):direction>")
 @login_required
 def move(activity_id: int, direction: str) -> Response:

@@ -1,22 +1,18 @@
 """The cahier de textes in the browser (issue 5): week views and lesson pages.
 
-Who sees what (issue 5, "Who sees what"; one table test walks every cell):
-
-* a teacher sees and edits the lessons of the services they teach; another
-  teacher's lesson is 403 (its existence is no secret among staff), for the page,
-  the edit forms and every POST, checked again by the service in the write
-  transaction;
-* a student sees the lessons of their classes and groups, cancelled ones hidden,
-  homework aimed at others left out; any other lesson is 404 (STYLE.md habit 12);
-* a parent sees what each of their children sees (``acl.children_of``), else 404;
-* nobody but the service's teachers sees the private note.
+Who sees what is decided in :mod:`web.textbook.reading` (shared with the JSON API;
+one table test walks every cell): teachers of the service read and edit (another
+teacher: 403 for the page, the edit forms and every POST, checked again by the service
+in the write transaction), its students and their parents read (cancelled lessons
+and homework aimed at others left out; any other lesson 404); nobody but the
+service's teachers sees the private note.
 
 Times are shown in the school's time zone (``SchoolYear.time_zone``).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -53,27 +49,8 @@ def rich_text(body: str) -> Markup:
     return Markup(textbook.sanitize_html(body))
 
 
-NOT_YOURS = _l("Cette séance appartient à un service que vous n'enseignez pas.")
 NOT_TEACHER = _l("Seuls les enseignants de ce service peuvent modifier son cahier de "
                  "textes.")
-NO_TEXTBOOK = _l("Le cahier de textes est réservé aux enseignants, aux élèves et à "
-                 "leurs parents.")
-
-
-def _week_start(s: Session, service_ids: list[int]) -> tuple[date, Any]:
-    """The Monday asked for in ``?week=YYYY-MM-DD`` (any day of the week; default:
-    today in the school's zone) and that zone. A bad date is 400."""
-    school_id = None
-    if service_ids:
-        school_id = s.get_one(textbook.TeachingService, service_ids[0]).school_id
-    tz = textbook.school_zone(s, school_id)
-    asked = request.args.get("week")
-    try:
-        day = date.fromisoformat(asked) if asked else datetime.now(tz).date()
-    except ValueError:
-        abort(400, description=_("Date de semaine invalide : %(value)s (attendu : "
-                                 "AAAA-MM-JJ).", value=asked))
-    return textbook.monday_of(day), tz
 
 
 def _week_links(monday: date) -> dict[str, str]:
@@ -86,50 +63,26 @@ def _week_links(monday: date) -> dict[str, str]:
 @login_required
 def week() -> str:
     """The signed-in user's week: a teacher's services, a student's classes, or
-    each child of a parent."""
+    each child of a parent (:func:`web.textbook.weeks_of`)."""
     principal = signed_in()
-    weeks: list[tuple[str | None, list[textbook.DayPlan]]]
-    with web_context().db.transaction(write=False) as s:
-        if principal.profile is acl.Profile.teacher:
-            ids = textbook.teacher_service_ids(s, principal.id)
-            monday, tz = _week_start(s, ids)
-            weeks = [(None, textbook.week_plan(s, ids, monday, tz))]
-        elif principal.profile in (acl.Profile.student, acl.Profile.parent):
-            children = ([principal.id] if principal.profile is acl.Profile.student
-                        else acl.children_of(s, principal.id))
-            all_ids = [textbook.student_service_ids(s, c) for c in children]
-            monday, tz = _week_start(s, [i for ids in all_ids for i in ids])
-            names = acl.logins_of(s, set(children))
-            weeks = [(names.get(c, "") if principal.profile is acl.Profile.parent else None,
-                      textbook.week_plan(s, ids, monday, tz, student_id=c))
-                     for c, ids in zip(children, all_ids, strict=True)]
-        else:
-            abort(403, description=str(NO_TEXTBOOK))
-    return render_template("textbook/week.html", weeks=weeks, monday=monday,
-                           links=_week_links(monday), day_label=day_label,
-                           teacher=principal.profile is acl.Profile.teacher)
+    try:
+        with web_context().db.transaction(write=False) as s:
+            monday, _tz, weeks = textbook.weeks_of(s, principal, request.args.get("week"),
+                                                web_context().textbook)
+            return render_template("textbook/week.html", weeks=weeks, monday=monday,
+                                   links=_week_links(monday), day_label=day_label,
+                                   teacher=principal.profile is acl.Profile.teacher)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
 
 
 def _reader_of(s: Session, lesson: textbook.Lesson) -> int | None:
-    """For a student or parent: the student whose view of ``lesson`` is shown;
-    aborts 404 when none of theirs has it (or it is cancelled), 403 for other
-    profiles and for teachers of other services. None: a teacher of the service."""
-    principal = signed_in()
-    if principal.profile is acl.Profile.teacher:
-        if textbook.is_teacher(s, principal.id, lesson.service_id):
-            return None
-        abort(403, description=str(NOT_YOURS))
-    if principal.profile is acl.Profile.student:
-        readers = [principal.id]
-    elif principal.profile is acl.Profile.parent:
-        readers = acl.children_of(s, principal.id)
-    else:
-        abort(403, description=str(NO_TEXTBOOK))
-    for reader in readers:
-        if lesson.service_id in textbook.student_service_ids(s, reader) \
-                and lesson.status is textbook.LessonStatus.scheduled:
-            return reader
-    abort(404)
+    """:func:`web.textbook.reader_of` for the signed-in user, its refusals as error
+    pages (403, 404)."""
+    try:
+        return textbook.reader_of(s, signed_in(), lesson)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
 
 
 def zone_of(s: Session, lesson: textbook.Lesson) -> Any:
@@ -199,10 +152,7 @@ def _lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
         lesson = _lesson(s, lesson_id)
         reader = _reader_of(s, lesson)
         plan_tz = zone_of(s, lesson)
-        items = textbook.lesson_activities(s, lesson.id)
-        if reader is not None:
-            items = [a for a in items if a.kind is textbook.ActivityKind.content
-                     or not a.targets or any(t.id == reader for t in a.targets)]
+        items = textbook.readable_activities(s, lesson, reader, web_context().textbook)
         due_at = {a.id: moment_label(d.start.astimezone(plan_tz)) for a in items
                   if a.due_lesson_id and (d := s.get(textbook.Lesson, a.due_lesson_id))}
         context = _teacher_context(s, lesson, plan_tz, forms or {}) if reader is None else {}
@@ -211,6 +161,9 @@ def _lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
                                when=moment_label(lesson.start.astimezone(plan_tz)),
                                week=lesson.start.astimezone(plan_tz).date().isoformat(),
                                until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
+                               local_start=lesson.start.astimezone(plan_tz),
+                               now=datetime.now(UTC),
+                               local=lambda t: moment_label(t.astimezone(plan_tz)),
                                kind_labels=KIND_LABELS, **context)
     return page, status
 
@@ -277,6 +230,7 @@ def add(lesson_id: int, kind: str) -> Response | tuple[str, int]:
     form: ContentForm = ContentForm() if kind == "contenus" else HomeworkForm()
     name = "content_form" if kind == "contenus" else "homework_form"
     return _save(lesson_id, form, name,
-                 lambda s, uid, data: textbook.add_activity(s, uid, lesson_id, data))
+                 lambda s, uid, data: textbook.add_activity(s, uid, lesson_id, data,
+                                                        web_context().textbook))
 
 

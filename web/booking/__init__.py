@@ -6,6 +6,7 @@ Models in :mod:`.models`; the rules in :mod:`.rules`; who may see, book and mana
 :mod:`.series`, the managers' queue in :mod:`.validation`.
 """
 
+from . import lessons  # connects the receivers that make bookings follow their lesson
 from .access import (
     beneficiary,
     domain_for,
@@ -39,7 +40,7 @@ from .validation import (
 )
 
 __all__ = [
-    "HOLDING", "Booker", "Booking", "BookingRefused", "BookingStatus", "DomainProfile",
+    "HOLDING", "Booker", "lessons", "Booking", "BookingRefused", "BookingStatus", "DomainProfile",
     "NoUnitLeft", "Occurrence", "Outcome", "Request", "Resource", "ResourceDomain",
     "add_unavailability",
     "ResourceKind", "SeriesConflicts", "SeriesResult", "Unavailability", "beneficiary",

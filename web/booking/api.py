@@ -15,21 +15,19 @@ in the school's time (``local_start``, ``local_end``).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from flask import Blueprint, jsonify, request
-from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, generate_csrf
-from pydantic import BaseModel, Field, ValidationError
+from flask_wtf.csrf import generate_csrf
+from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response
 
 import acl
-from davserver.errors import BadRequest, DomainError
 
-from ..auth import current_principal, web_context
+from ..auth import current_context, current_principal, web_context
+from ..jsonapi import ERROR_DETAILS, api_view, json_body, json_csrf_errors
 from ..openapi import documented
 from . import access, series, services, validation
 from .models import Booking
@@ -44,7 +42,6 @@ from .present import (
 from .rules import Request
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api/booking")
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Repeat(BaseModel):
@@ -76,53 +73,13 @@ class Many(BaseModel):
     ids: list[int] = Field(min_length=1, max_length=500)
 
 
-def _error(status: int, message: str, **extra: Any) -> Response:
-    answer = jsonify({"error": message, **extra})
-    answer.status_code = status
-    return answer
+def _series_details(exc: series.SeriesConflicts) -> dict[str, Any]:
+    return {"conflicts": [{"start": o.start.isoformat(), "end": o.end.isoformat(),
+                           "reason": o.reason} for o in exc.conflicts]}
 
 
-def api_view(view: F) -> F:
-    """Decorator: 401 JSON for anonymous callers; domain errors and bad bodies as JSON."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if current_principal() is None:
-            return _error(401, _("Connectez-vous d'abord (POST /login)."))
-        try:
-            return view(*args, **kwargs)
-        except series.SeriesConflicts as exc:
-            return _error(409, exc.message, conflicts=[
-                {"start": o.start.isoformat(), "end": o.end.isoformat(), "reason": o.reason}
-                for o in exc.conflicts])
-        except DomainError as exc:
-            return _error(exc.status, exc.message)
-        except ValidationError as exc:
-            where = ", ".join(".".join(str(p) for p in e["loc"]) + " : " + e["msg"]
-                              for e in exc.errors())
-            return _error(400, _("Requête invalide (%(where)s).", where=where))
-
-    return cast(F, wrapper)
-
-
-@bp.errorhandler(CSRFError)
-def _csrf(exc: CSRFError) -> Response:
-    return _error(403, _("Jeton CSRF absent ou invalide : envoyez l'en-tête X-CSRFToken "
-                         "donné par GET /api/booking/session."))
-
-
-def _ctx() -> acl.UserContext:
-    principal = current_principal()
-    assert principal is not None
-    with web_context().db.transaction(write=False) as s:
-        return acl.user_context(s, principal.id)
-
-
-def _body(model: type[BaseModel]) -> Any:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise BadRequest(_("Le corps de la requête doit être un objet JSON."))
-    return model.model_validate(data)
+ERROR_DETAILS[series.SeriesConflicts] = _series_details
+json_csrf_errors(bp)
 
 
 @bp.get("/session")
@@ -140,7 +97,7 @@ def session_info() -> Response:
 @api_view
 def domains() -> Response:
     """The domains the user may book in, with their resources."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         return jsonify([domain_view(s, d, ctx) for d in access.visible_domains(s, ctx)])
 
@@ -152,7 +109,7 @@ def domains() -> Response:
 def resource_bookings(resource_id: int) -> Response:
     """The resource's bookings holding units in the week of ``?week=YYYY-MM-DD``
     (default: this week)."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         resource = access.resource_for(s, ctx, resource_id)
         tz = access.school_zone(s, resource.domain.school_id)
@@ -184,8 +141,8 @@ def _create(s: Any, ctx: acl.UserContext, body: NewBooking) -> tuple[Any, int]:
 @api_view
 def create() -> tuple[Response, int]:
     """Book a resource, once or as a series (body: :class:`NewBooking`)."""
-    body = _body(NewBooking)
-    ctx = _ctx()
+    body = json_body(NewBooking)
+    ctx = current_context()
     with web_context().db.transaction() as s:
         answer, status = _create(s, ctx, body)
     return jsonify(answer), status
@@ -196,13 +153,13 @@ def create() -> tuple[Response, int]:
 @api_view
 def mine() -> Response:
     """The user's bookings (made by or for them) that have not ended, by start."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         return jsonify(booking_views(s, my_bookings(s, ctx.user_id)))
 
 
 def _one(change: Callable[[Any, acl.UserContext], Booking]) -> Response:
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         booking = change(s, ctx)
         return jsonify(booking_view(s, booking))
@@ -221,7 +178,7 @@ def cancel(booking_id: int) -> Response:
 @api_view
 def cancel_series(series_id: str) -> Response:
     """Cancel the occurrences of a series that have not ended."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         done = services.cancel_series(s, ctx, series_id)
         return jsonify({"cancelled": [b.id for b in done]})
@@ -232,7 +189,7 @@ def cancel_series(series_id: str) -> Response:
 @api_view
 def pending() -> Response:
     """The managers' queue: pending requests of the domains the user manages."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         return jsonify(booking_views(s, validation.pending_queue(s, ctx)))
 
@@ -248,7 +205,7 @@ def _outcome(outcome: validation.Outcome) -> Response:
 @api_view
 def validate(booking_id: int) -> Response:
     """Confirm a pending request; competitors that no longer fit are refused."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         return _outcome(validation.validate(s, ctx, booking_id))
 
@@ -258,8 +215,8 @@ def validate(booking_id: int) -> Response:
 @api_view
 def validate_many() -> Response:
     """Confirm several pending requests at once (body ``{"ids": [...]}``), all or none."""
-    body = _body(Many)
-    ctx = _ctx()
+    body = json_body(Many)
+    ctx = current_context()
     with web_context().db.transaction() as s:
         return _outcome(validation.validate_many(s, ctx, body.ids))
 
@@ -269,5 +226,5 @@ def validate_many() -> Response:
 @api_view
 def refuse(booking_id: int) -> Response:
     """Refuse a pending request with the manager's message (body ``{"reason": ...}``)."""
-    body = _body(Refusal)
+    body = json_body(Refusal)
     return _one(lambda s, ctx: validation.refuse(s, ctx, booking_id, body.reason))

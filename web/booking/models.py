@@ -137,7 +137,8 @@ class Unavailability(Base):
 class Booking(Base):
     """A réservation of ``quantity`` units from ``start`` to ``end`` (UTC, end excluded).
     ``booked_by`` made it, for ``on_behalf_of`` when staff book for someone else;
-    ``series_id`` groups the occurrences of a recurring booking."""
+    ``series_id`` groups the occurrences of a recurring booking; ``lesson_id`` links
+    it to a séance of the textbook."""
 
     __tablename__ = "bookings"
     __table_args__ = (Index("ix_bookings_resource_time", "resource_id", "start", "end"),)
@@ -153,6 +154,10 @@ class Booking(Base):
     refusal_reason: Mapped[str] = mapped_column(String(500), default="")
     validated_by: Mapped[int | None] = mapped_column(ForeignKey(acl.User.id))
     series_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    # The séance this booking is for: it follows the lesson when the lesson moves or is
+    # cancelled (web.booking.lessons).
+    lesson_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lessons.id", ondelete="SET NULL"), index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
     resource: Mapped[Resource] = relationship()
 

@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 import acl
 from davserver.errors import BadRequest, DomainError, Forbidden, NotFound
 
-from ..auth import current_principal, login_required, web_context
+from ..auth import current_context, login_required, web_context
 from . import access, series, services, validation
 from .feed_views import feed_urls
 from .forms import STATUS_LABELS, BookingForm, RefuseForm
@@ -44,13 +44,6 @@ from .rules import Request, local_text
 bp = Blueprint("booking", __name__, url_prefix="/booking")
 
 
-def _ctx() -> acl.UserContext:
-    principal = current_principal()
-    assert principal is not None, "view not behind login_required"
-    with web_context().db.transaction(write=False) as s:
-        return acl.user_context(s, principal.id)
-
-
 @bp.app_context_processor
 def _labels() -> dict[str, Any]:
     return {"booking_status_labels": STATUS_LABELS, "local_text": local_text}
@@ -60,7 +53,7 @@ def _labels() -> dict[str, Any]:
 @login_required
 def index() -> str:
     """The domains the user may book in, their resources, and the queue's size."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         domains = [(d, resources_of(s, d.id)) for d in access.visible_domains(s, ctx)]
         waiting = len(validation.pending_queue(s, ctx))
@@ -74,7 +67,7 @@ def _resource_page(resource_id: int, form: BookingForm, status: int = 200,
                    fill_end: bool = False) -> tuple[str, int]:
     """The resource's page; ``fill_end``: a start time came from a click on a free
     slot, so the end is pre-filled with the end of that slot."""
-    ctx = _ctx()
+    ctx = current_context()
     try:
         with web_context().db.transaction(write=False) as s:
             access.resource_for(s, ctx, resource_id)
@@ -127,7 +120,7 @@ def domain(domain_id: int) -> str:
     """A day of a whole domain (``?jour=AAAA-MM-JJ``, today by default): its resources
     as columns, the slots of its opening hours down the side, each free slot a link to
     that resource's booking form, pre-filled."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         try:
             found = access.domain_for(s, ctx, domain_id)
@@ -155,7 +148,7 @@ def _request_of(form: BookingForm, tz: ZoneInfo) -> Request:
 
 def _book(resource_id: int, form: BookingForm) -> str:
     """Book what the form asks; returns the confirmation message."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction() as s:
         resource = access.resource_for(s, ctx, resource_id)
         tz = access.school_zone(s, resource.domain.school_id)
@@ -203,7 +196,7 @@ def book(resource_id: int) -> Response | tuple[str, int]:
 def mine() -> str:
     """The user's bookings that have not ended, with their state and cancel buttons,
     and the address to subscribe to them from a calendar application."""
-    ctx = _ctx()
+    ctx = current_context()
     subscribe = feed_urls(ctx.user_id)["mine"]
     with web_context().db.transaction(write=False) as s:
         rows = [(b, access.school_zone(s, b.resource.domain.school_id))
@@ -212,7 +205,7 @@ def mine() -> str:
 
 
 def _change(action: Any, done: str, back: str) -> Response:
-    ctx = _ctx()
+    ctx = current_context()
     try:
         with web_context().db.transaction() as s:
             action(s, ctx)
@@ -243,7 +236,7 @@ def cancel_series(series_id: str) -> Response:
 @login_required
 def queue() -> str:
     """The managers' queue of pending requests."""
-    ctx = _ctx()
+    ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         if not access.managed_domain_ids(s, ctx.user_id):
             abort(403, description=_("Cette page est réservée aux gestionnaires de "

@@ -5,6 +5,10 @@ pending requests of the same resource that meet its period and could no longer b
 granted beside the confirmed bookings (school practice: one request wins, the others
 are told at once rather than left waiting). Each validation locks the resource like a
 new booking does (:mod:`.services`).
+
+Whoever made a request, and whoever it was made for, is notified of its validation or
+refusal (``web.notifications``), in the same transaction: no notice for a change that
+rolled back.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy.orm import Session
 
 import acl
 from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
+from web.notifications import NotificationKind, notify_many
 
 from . import access, rules
 from .models import HOLDING, Booking, BookingStatus, Resource, Unavailability
@@ -26,6 +31,7 @@ from .rules import Request
 from .services import lock_resource
 
 MAX_REASON = 500
+MINE_PATH = "/booking/mes-reservations"  # pages.mine: where requesters see their bookings
 
 
 @dataclass
@@ -57,6 +63,28 @@ def _confirmed_use(session: Session, resource: Resource,
             Booking.start < booking.end, Booking.end > booking.start))]
 
 
+def _tell(session: Session, booking: Booking, manager_id: int) -> None:
+    """Notify the requester and the person booked for (not the manager who decided for
+    themself) that ``booking`` was confirmed or refused, with the reason."""
+    tz = access.school_zone(session, booking.resource.domain.school_id)
+    when = rules.local_text(booking.start, tz)
+    name = booking.resource.name
+    if booking.status == BookingStatus.confirmed:
+        kind = NotificationKind.booking_validated
+        subject = _("Réservation validée : %(name)s, %(when)s", name=name, when=when)
+        body = _("Votre demande de réservation de « %(name)s » pour %(when)s a été "
+                 "validée.", name=name, when=when)
+    else:
+        kind = NotificationKind.booking_refused
+        subject = _("Réservation refusée : %(name)s, %(when)s", name=name, when=when)
+        body = _("Votre demande de réservation de « %(name)s » pour %(when)s a été "
+                 "refusée. Motif : %(reason)s", name=name, when=when,
+                 reason=booking.refusal_reason)
+    people = {booking.booked_by, booking.on_behalf_of} - {None, manager_id}
+    notify_many(session, {p for p in people if p is not None}, kind, subject, body,
+                MINE_PATH)
+
+
 def validate(session: Session, ctx: acl.UserContext, booking_id: int,
              outcome: Outcome | None = None) -> Outcome:
     """Confirm a pending booking, then refuse its competitors (module docstring).
@@ -75,6 +103,7 @@ def validate(session: Session, ctx: acl.UserContext, booking_id: int,
     competitors = session.scalars(select(Booking).where(
         Booking.resource_id == resource.id, Booking.status == BookingStatus.pending,
         Booking.start < booking.end, Booking.end > booking.start).order_by(Booking.id))
+    lost: list[Booking] = []
     for other in competitors:
         use = _confirmed_use(session, resource, other)
         if rules.peak_use(use, other.start, other.end) + other.quantity > resource.quantity:
@@ -83,6 +112,9 @@ def validate(session: Session, ctx: acl.UserContext, booking_id: int,
             other.refusal_reason = _("Le créneau a été attribué à une autre demande "
                                      "(réservation n°%(id)d).", id=booking.id)
             outcome.refused.append(other)
+            lost.append(other)
+    for b in (booking, *lost):
+        _tell(session, b, ctx.user_id)
     return outcome
 
 
@@ -109,6 +141,7 @@ def refuse(session: Session, ctx: acl.UserContext, booking_id: int,
         raise BadRequest(_("Donnez la raison du refus : le demandeur la verra."))
     booking.status, booking.validated_by = BookingStatus.refused, ctx.user_id
     booking.refusal_reason = reason[:MAX_REASON]
+    _tell(session, booking, ctx.user_id)
     return booking
 
 

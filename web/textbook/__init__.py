@@ -14,7 +14,9 @@ from .activities import (
     lesson_activities,
     move_activity,
     next_lessons,
+    publish_now,
     reorder_activities,
+    require_teacher,
     sanitize_html,
 )
 from .calendar import (
@@ -31,6 +33,13 @@ from .calendar import (
     workload_day,
     workload_week,
 )
+from .changes import (
+    cancel_lesson,
+    lesson_cancelled,
+    lesson_rescheduled,
+    new_lesson,
+    reschedule_lesson,
+)
 from .models import (
     HOMEWORK_TYPES,
     Activity,
@@ -46,6 +55,7 @@ from .models import (
     activity_targets,
     service_teachers,
 )
+from .reading import NO_TEXTBOOK, NOT_YOURS, Weeks, readable_activities, reader_of, weeks_of
 from .services import (
     Period,
     WeeklySlot,
@@ -65,14 +75,21 @@ from .services import (
 from .timetable import Entry, EventTimes, Rejected, TimetableFile, read_timetable
 from .timetable_ics import read_holidays
 from .timetable_import import TimetableReport, import_timetable
+from .visibility import release_time
 
 __all__ = [
+    # who reads which textbook (pages and API)
+    "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "readable_activities", "reader_of", "weeks_of",
+    "publish_now", "release_time",
+    # moving and cancelling lessons, and their signals
+    "cancel_lesson", "lesson_cancelled", "lesson_rescheduled", "new_lesson",
+    "reschedule_lesson",
     # activities and the week (issue 5, teacher's textbook)
     "HOMEWORK_TYPES", "Activity", "ActivityInput", "ActivityKind", "DayPlan", "DueRow",
     "LessonRow", "Workload", "activity_targets", "add_activity", "default_due_lesson",
     "delete_activity", "edit_activity", "editable_activity", "get_lesson", "is_teacher",
     "lesson_activities", "monday_of", "move_activity", "next_lessons",
-    "reorder_activities", "sanitize_html", "school_zone", "student_service_ids",
+    "reorder_activities", "require_teacher", "sanitize_html", "school_zone", "student_service_ids",
     "teacher_service_ids", "week_plan", "workload", "workload_day", "workload_week",
     "Holiday", "Lesson", "LessonSource", "LessonStatus", "Period", "SchoolYear",
     "TeachingService", "UTCDateTime", "Week", "WeeklySlot", "add_lessons", "check_slot",

@@ -19,8 +19,10 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Forbidden, NotFound
 
+from .calendar import school_zone
 from .models import (
     HOMEWORK_TYPES,
     Activity,
@@ -30,6 +32,7 @@ from .models import (
     TeachingService,
     service_teachers,
 )
+from .visibility import release_time
 
 MAX_TITLE = 200
 MAX_MINUTES = 600  # ten hours of homework for one due date is surely a typo
@@ -167,8 +170,10 @@ def _fill(session: Session, activity: Activity, lesson: Lesson, data: ActivityIn
 
 
 def add_activity(session: Session, user_id: int, lesson_id: int,
-                 data: ActivityInput) -> Activity:
-    """Add an activity at the end of the lesson. Raises ``NotFound`` (no lesson),
+                 data: ActivityInput, settings: TextbookConfig | None = None) -> Activity:
+    """Add an activity at the end of the lesson. Homework shows to students at once,
+    or, with ``settings`` whose quiet hours it falls in, at their end
+    (:func:`.visibility.release_time`). Raises ``NotFound`` (no lesson),
     ``Forbidden`` (not a teacher of its service), ``BadRequest`` (bad input, nothing
     saved)."""
     lesson = get_lesson(session, lesson_id)
@@ -178,8 +183,22 @@ def add_activity(session: Session, user_id: int, lesson_id: int,
     activity = Activity(lesson_id=lesson.id, created_by=user_id,
                         position=0 if last is None else last + 1)
     _fill(session, activity, lesson, data)
+    if activity.kind is ActivityKind.homework and settings is not None:
+        service = session.get_one(TeachingService, lesson.service_id)
+        activity.visible_from = release_time(datetime.now(UTC), settings,
+                                             school_zone(session, service.school_id))
     session.add(activity)
     session.flush()
+    return activity
+
+
+def publish_now(session: Session, user_id: int, activity_id: int) -> Activity:
+    """Show a content to students now, before its lesson ends (issue 5: the teacher
+    may publish early). ``Forbidden`` for someone else's activity."""
+    activity = editable_activity(session, user_id, activity_id)
+    now = datetime.now(UTC)
+    if activity.visible_from is None or activity.visible_from > now:
+        activity.visible_from = now
     return activity
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 import acl
+from davserver.config import TextbookConfig
 
 from .models import (
     Activity,
@@ -27,6 +28,7 @@ from .models import (
     service_teachers,
 )
 from .services import current_school_year, zone
+from .visibility import homework_visible, visible_condition
 
 DEFAULT_ZONE = "Europe/Paris"
 SCHOOL_DAYS = 6  # Monday to Saturday
@@ -131,12 +133,14 @@ def _aimed_at(student_id: int) -> ColumnElement[bool]:
 
 
 def week_plan(session: Session, service_ids: Sequence[int], monday: date, tz: ZoneInfo,
-              *, student_id: int | None = None) -> list[DayPlan]:
+              *, student_id: int | None = None,
+              settings: TextbookConfig | None = None) -> list[DayPlan]:
     """Monday–Saturday of the week from ``monday``: each day's lessons of
     ``service_ids`` with their activities, and the homework due that day.
 
     ``student_id`` given: the view of that student (or of their parent):
-    cancelled lessons hidden, homework aimed at other students left out. Three
+    cancelled lessons hidden, homework aimed at other students left out, and, with
+    ``settings``, what does not show yet (:mod:`.visibility`) left out. Three
     queries, plus one for names."""
     days = [DayPlan(monday + timedelta(days=n)) for n in range(SCHOOL_DAYS)]
     start, end = utc_range(monday, SCHOOL_DAYS, tz)
@@ -153,6 +157,8 @@ def week_plan(session: Session, service_ids: Sequence[int], monday: date, tz: Zo
                         due_lesson.start < end, Activity.kind == ActivityKind.homework))
     if student_id is not None:
         due_query = due_query.where(_aimed_at(student_id))
+        if settings is not None:
+            due_query = due_query.where(homework_visible(datetime.now(UTC)))
     due = session.execute(due_query.order_by(due_lesson.start, Activity.position)).tuples().all()
     for _, lesson in due:
         services.setdefault(lesson.service_id, session.get_one(TeachingService,
@@ -166,7 +172,7 @@ def week_plan(session: Session, service_ids: Sequence[int], monday: date, tz: Zo
                                     subjects.get(service.subject_id, ""),
                                     groups.get(service.group_id, ""))
         days[local.weekday()].lessons.append(rows[lesson.id])
-    _attach_activities(session, rows, student_id)
+    _attach_activities(session, rows, student_id, settings)
     for activity, lesson in due:
         local = lesson.start.astimezone(tz)
         subject = subjects.get(services[lesson.service_id].subject_id, "")
@@ -175,13 +181,16 @@ def week_plan(session: Session, service_ids: Sequence[int], monday: date, tz: Zo
 
 
 def _attach_activities(session: Session, rows: dict[int, LessonRow],
-                       student_id: int | None) -> None:
+                       student_id: int | None, settings: TextbookConfig | None) -> None:
     if not rows:
         return
     query = select(Activity).where(Activity.lesson_id.in_(rows))
     if student_id is not None:
         query = query.where(or_(Activity.kind == ActivityKind.content,
                                 _aimed_at(student_id)))
+        if settings is not None:
+            query = query.join(Lesson, Lesson.id == Activity.lesson_id).where(
+                visible_condition(datetime.now(UTC), settings))
     by_lesson: dict[int, list[Activity]] = defaultdict(list)
     for activity in session.scalars(query.order_by(Activity.position, Activity.id)):
         by_lesson[activity.lesson_id].append(activity)

@@ -193,5 +193,9 @@ class Activity(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
     updated: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    # When students and parents see it (web.textbook.visibility): homework from when it
+    # was given or the end of quiet hours; content None = when its lesson ends (or
+    # starts), or the moment the teacher published it early.
+    visible_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
     targets: Mapped[list[acl.User]] = relationship(secondary=activity_targets,
                                                    order_by=acl.User.login)
