@@ -56,12 +56,15 @@ from .policy import (
     Scope,
     SpaceRef,
     Standing,
+    TrashView,
     allowed,
     has_binder,
     privileges,
     publishes_at_once,
     require,
     role_at,
+    sees_trashed,
+    trash_view,
 )
 from .rubric_models import Grant, Invitation, InvitationStatus, Role, Rubric, Service
 from .rubrics import (
@@ -90,7 +93,7 @@ __all__ = [
     "GrantInfo", "Group",
     "GroupKind", "Invitation", "InvitationInfo", "InvitationStatus", "Membership",
     "NodeRef", "ParentLink", "Population", "Principal", "Profile", "Role", "Rubric",
-    "RubricInfo", "School", "Scope", "Service", "SpaceRef", "Standing", "Subject",
+    "RubricInfo", "School", "Scope", "Service", "SpaceRef", "Standing", "Subject", "TrashView",
     "TeacherSubject", "User", "UserContext", "add_member", "add_rubric",
     "add_teacher_subject", "allowed", "answer", "children_of", "configure", "has_binder",
     "Contact", "contacts_of",
@@ -100,7 +103,8 @@ __all__ = [
     "link_parent", "list_rubrics", "list_users", "logins_of", "members_of", "parse_role",
     "pending_invitation_count",
     "population", "privileges", "profile_of", "publishes_at_once", "require", "revoke",
-    "revoke_grant", "role_at", "rubric_by_id", "set_parent", "set_password",
+    "revoke_grant", "role_at", "rubric_by_id", "sees_trashed", "trash_view", "set_parent",
+    "set_password",
     "standing_in_rubric", "subject_names", "user_context", "verify_credentials", "visible_rubrics",
     # people import (davserver import people)
     "ImportReport", "ImportedUser", "MissingColumns", "NewAccount", "PeopleFile",

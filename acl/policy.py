@@ -184,3 +184,40 @@ def require(standing: Standing, privilege: str, chain: Sequence[NodeRef] = ()) -
     if not allowed(standing, "read", chain):
         raise NotFound("no such resource")
     raise Forbidden(f"{privilege} is not granted here")
+
+
+class TrashView(enum.Enum):
+    """Which items of a space's trash a user sees, restores and purges."""
+
+    NONE = 0  # the trash is not theirs to see
+    OWN = 1  # only what they deleted
+    ALL = 2  # everything deleted in the space
+
+
+def trash_view(standing: Standing) -> TrashView:
+    """The user's view of a space's trash (issue 8, "Trash (corbeille)": "In a
+    rubric, what a member deleted can be restored by a moderator or manager; a
+    writer sees only their own deleted items").
+
+    Personal spaces: the owner sees everything. Rubric spaces: a rubric-wide
+    moderator or manager sees everything; anyone who may delete something there
+    (writer or above, on the rubric or on one of its folders) sees what they
+    deleted; a visitor sees nothing. A moderator of one folder only is a writer
+    here: the trash of the whole rubric is not theirs."""
+    if standing.space.kind in ("documents", "binder"):
+        return TrashView.ALL if standing.space.owner_id == standing.user_id else TrashView.NONE
+    if standing.space.kind != "rubric":
+        return TrashView.NONE
+    if standing.role is not None and standing.role.rank >= Role.moderator.rank:
+        return TrashView.ALL
+    held = strongest(standing.role, *standing.folder_roles.values())
+    if held is not None and held.rank >= Role.writer.rank:
+        return TrashView.OWN
+    return TrashView.NONE
+
+
+def sees_trashed(standing: Standing, deleted_by: int | None) -> bool:
+    """May the user see (and so restore or purge) an item deleted by ``deleted_by``
+    from the space of ``standing``? See :func:`trash_view`."""
+    view = trash_view(standing)
+    return view is TrashView.ALL or (view is TrashView.OWN and deleted_by == standing.user_id)

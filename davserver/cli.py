@@ -16,6 +16,7 @@ Forms (relied on by people and scripts)::
     davserver quota set|show|report ...          (see davserver/quota_cli.py)
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
     davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
+    davserver trash list|restore|purge ...       (see davserver/trash_cli.py)
     davserver notifications send                 (davserver/notifications_cli.py)
 
 Exit status: 0 success, 1 a finding (fsck) or a refused operation, 2 bad usage or
@@ -115,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
 
     from davserver.rubric_cli import add_parsers
     add_parsers(sub, common)
+    from davserver.trash_cli import add_parsers as add_trash_parsers
+    add_trash_parsers(sub, common)
     from davserver.booking_cli import add_parsers as add_booking_parsers
     add_booking_parsers(sub, common)
     return parser
@@ -278,6 +281,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "quota": _lazy("davserver.quota_cli", "cmd_quota"),
     "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
+    "trash": _lazy("davserver.trash_cli", "cmd_trash"),
     "booking": _lazy("davserver.booking_cli", "cmd_booking"),
     "notifications": _lazy("davserver.notifications_cli", "cmd_notifications"),
     "import": lambda config, args: IMPORTS[args.action](config, args),

@@ -150,6 +150,14 @@ class QuotasConfig(_Section):
         return out
 
 
+class TrashConfig(_Section):
+    """The trash (corbeille) of every space (issue 8)."""
+
+    # Days a deleted item is kept at least; ``davserver trash purge`` (a daily timer)
+    # destroys older ones. 0 purges everything on the next run.
+    retention_days: int = Field(30, ge=0, le=36500)
+
+
 class WebConfig(_Section):
     """The browser side (``web/``)."""
 
@@ -244,6 +252,7 @@ class Config(_Section):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     dav: DavConfig = Field(default_factory=DavConfig)
     quotas: QuotasConfig = Field(default_factory=QuotasConfig)
+    trash: TrashConfig = Field(default_factory=TrashConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     textbook: TextbookConfig = Field(default_factory=TextbookConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)

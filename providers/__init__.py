@@ -1,6 +1,6 @@
 """WsgiDAV providers over one node/blob store (DESIGN.md: ``providers/``)."""
 
-from . import operations
+from . import operations, trash
 from .access import PRINCIPAL_KEY, RequestAccess
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
 from .content_types import is_active
@@ -10,10 +10,12 @@ from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
 from .locks import SqlLockStorage
 from .names import MAX_NAME_BYTES, validate_name
 from .store import NodeInfo, SpaceInfo, Stamp, Store
+from .trash import TrashEntry
 
 __all__ = [
     "BINDER", "CLOSE_CONNECTION_KEY", "DOCUMENTS", "MAX_NAME_BYTES", "PRINCIPAL_KEY", "RUBRICS",
     "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport", "LocalBlobStore",
-    "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp", "Store", "fsck",
-    "is_active", "operations", "unread_chunked_body", "validate_name",
+    "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp", "Store",
+    "TrashEntry", "fsck", "is_active", "operations", "trash", "unread_chunked_body",
+    "validate_name",
 ]

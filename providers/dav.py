@@ -10,6 +10,7 @@ inside a space are in :mod:`providers.resources`.
 ``/dav/rubriques/<slug>/``   that rubric's space (shared folders)
 ``/dav/classeur/``           a teacher's binder (classeur pédagogique); absent for
                              other profiles (:func:`acl.has_binder`)
+``/dav/corbeille/…``         the trash of those spaces (:mod:`providers.trash_dav`)
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ from .operations import readable_chain
 from .propfind import stream_propfind
 from .resources import RESOLVED_KEY, make_resource, privilege_set
 from .store import SpaceInfo, Store
+from .trash_dav import TRASH, refuse_writes, trash_resource
 
 DOCUMENTS = "porte-documents"
 RUBRICS = "rubriques"
 BINDER = "classeur"
 # The top collections of /dav/, in listing order; the binder only for the profiles
 # that have one.
-TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER)
+TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER, TRASH)
 # Requests whose lock look-ups (WsgiDAV walks every ancestor, and every member for
 # DELETE and PROPFIND) are answered from one query. Not LOCK and UNLOCK, which change
 # locks and read them back; GET and HEAD look none up.
@@ -66,6 +68,7 @@ class EntProvider(DAVProvider):
             environ["HTTP_IF"] = rewrite_if_tags(
                 environ["HTTP_IF"], lambda url: self._tag_ref_url(url, environ))
         def handle(environ: dict[str, Any], start_response: Any) -> Any:
+            refuse_writes(split_path(environ["PATH_INFO"]), environ["REQUEST_METHOD"])
             if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
                 res = self.get_resource_inst(environ["PATH_INFO"], environ)
                 if res is not None and res.is_collection:
@@ -124,6 +127,8 @@ class EntProvider(DAVProvider):
             res = VirtualRoot(path or "/", environ)
         elif segments == [RUBRICS]:
             res = RubricsRoot(path, environ)
+        elif segments[0] == TRASH:
+            res = trash_resource(self, path, segments, environ)
         else:
             located = self.locate(path, environ)
             if located is not None:

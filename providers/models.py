@@ -84,6 +84,34 @@ class Node(Base):
     published: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class TrashItem(Base):
+    """One deleted file or folder kept in its space's trash (issue 8, "corbeille").
+
+    The deleted node and everything below it stay in ``nodes`` (same space, same
+    blobs, still counted in the space's usage); the top node leaves the live tree:
+    no parent, path ``#trash/<item id>`` (live paths are ``""`` or start with ``/``,
+    so no live path resolves to it), members below it re-pathed the same way.
+    ``deleted_by`` is a user id, ``deleted_at`` UTC epoch seconds, ``original_path``
+    the space-relative path it had, ``size`` the bytes of the whole subtree."""
+
+    __tablename__ = "trash_items"
+    __table_args__ = (
+        Index("ix_trash_space", "space_id"),
+        Index("ix_trash_deleted_at", "deleted_at"),
+        # The id is part of the trashed nodes' paths: never reused.
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id"))
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    original_path: Mapped[str] = mapped_column(Text)
+    is_collection: Mapped[bool] = mapped_column(Boolean)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    deleted_at: Mapped[float] = mapped_column(Float)
+
+
 class DavLock(Base):
     """A WebDAV lock (RFC 4918 §6), shared by every server process."""
 

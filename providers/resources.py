@@ -269,12 +269,13 @@ class SpaceResourceMixin:
         return True
 
     def delete(self) -> None:
-        """Delete this resource and all below it in one transaction (RFC 4918 §9.6)."""
+        """Delete this resource and all below it into the space's trash, in one
+        transaction (RFC 4918 §9.6: the path answers 404 afterwards)."""
         self._require_subtree("unbind")
         assert self.node is not None
         gone = self._folder_ids()
         with dav_errors():
-            self.store.delete(self.node)
+            self.store.delete(self.node, deleted_by=self.access.principal.id)
         self._drop_folder_grants(gone)
         self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]
         self._changed()

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import Text, and_, bindparam, delete, func, literal, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,9 @@ from .blobs import BlobInfo, BlobStore, BlobWriter
 from .content_types import sniff
 from .models import Blob, Node, Space
 from .names import parent_of, validate_name
+
+if TYPE_CHECKING:
+    from .trash import TrashEntry
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +155,11 @@ def _row_info(row: Any) -> NodeInfo:
 
 
 def _subtree(space_id: int, path: str) -> Any:
-    """SQL condition: the node at ``path`` and every node below it."""
+    """SQL condition: the node at ``path`` and every node below it (for the root:
+    the live tree, without the trash, whose paths start with ``#``)."""
     if path == "":
-        return Node.space_id == space_id
+        return and_(Node.space_id == space_id,
+                    (Node.path == "") | (func.substr(Node.path, 1, 1) == "/"))
     prefix = path + "/"
     return and_(
         Node.space_id == space_id,
@@ -403,14 +408,14 @@ class Store:
 
     # --- deleting -----------------------------------------------------------
 
-    def delete(self, node: NodeInfo) -> None:
-        """Delete a file or a folder with everything below it, in one transaction;
-        frees their bytes in the ledger. The space root cannot be deleted."""
-        if node.parent_id is None:
-            raise Conflict("the root of a space cannot be deleted")
-        with self.db.transaction() as s:
-            keys = self._delete_subtree(s, node.space_id, node.path)
-        self._delete_blob_files(keys)
+    def delete(self, node: NodeInfo, *, deleted_by: int | None = None) -> TrashEntry:
+        """Delete a file or a folder with everything below it into its space's trash
+        (``deleted_by``: the user's id), in one transaction; the bytes stay counted
+        until purged. The one delete of DAV and the browser: see
+        :func:`providers.trash.move_to_trash` for the contract."""
+        from .trash import move_to_trash  # the trash builds on this module
+
+        return move_to_trash(self, node, deleted_by=deleted_by)
 
     def _delete_subtree(self, s: Session, space_id: int, path: str,
                         freed: list[int] | None = None) -> list[str]:

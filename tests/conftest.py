@@ -120,6 +120,14 @@ class Server:
         finally:
             app.close()
 
+    def empty_trash(self) -> int:
+        """Purge every space's trash, as "empty the trash" does (a DELETE keeps its
+        bytes in the trash, still counted in the quota); returns the items purged."""
+        from providers import trash
+
+        with self.app() as app:
+            return len(trash.purge_older(app.store, time.time() + 1))
+
     def start(self) -> None:
         assert self.proc is None
         if not self.port:

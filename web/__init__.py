@@ -30,6 +30,7 @@ from . import (
     textbook_api,
     textbook_lessons,
     textbook_views,
+    trash,
     views,
 )
 from .auth import CredentialCheck, current_principal, login_required, profile_required
@@ -48,8 +49,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
                    store: Store, locks: SqlLockStorage | None = None) -> Flask:
     """Build the Flask application, in this order: key and cookie hardening (and the
     proxy fix when configured), translations, CSRF protection of every POST, PUT,
-    PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric, textbook, booking and
-    notification pages among them), the booking and textbook JSON APIs, the file
+    PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric, trash, textbook, booking
+    and notification pages among them), the booking and textbook JSON APIs, the file
     manager (pages and JSON API), error pages. Notifications queue e-mail copies in
     this process only when ``smtp.enabled`` (the sending thread is started by
     ``davserver serve``, not here).
@@ -74,6 +75,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(views.bp)
     app.register_blueprint(rubrics.bp)
     app.register_blueprint(rubric_admin.bp)
+    app.register_blueprint(trash.bp)
     app.register_blueprint(textbook_views.bp)
     app.register_blueprint(textbook_activity.bp)
     app.register_blueprint(booking_pages.bp)

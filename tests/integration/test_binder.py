@@ -44,9 +44,9 @@ def _quota(server: Server, login: str, url: str) -> tuple[int, int]:
 
 def test_teachers_see_their_binder_other_profiles_do_not(server: Server) -> None:
     assert _member_names(server, "alice", server.dav_url + "/") == [
-        "classeur", "porte-documents", "rubriques"]
+        "classeur", "corbeille", "porte-documents", "rubriques"]
     assert _member_names(server, "bob", server.dav_url + "/") == [
-        "porte-documents", "rubriques"]
+        "corbeille", "porte-documents", "rubriques"]
     bob = server.session("bob")
     assert bob.request("PROPFIND", server.dav_url + "/classeur/",
                        headers={"Depth": "0"}).status_code == 404

@@ -102,6 +102,7 @@ def empty_space(server: Server, user: str) -> None:
     for href in members(session, server.documents_url + "/"):
         response = session.delete(origin + href)
         assert response.status_code in (200, 204), (href, response.status_code)
+    server.empty_trash()  # deleted items still count until the trash is emptied
 
 
 @pytest.fixture(autouse=True)
@@ -442,6 +443,8 @@ def test_bug14_exact_fit_succeeds_then_copy_is_507(server: Server, curl: Curl,
     assert absent(curl, f"{url}/small-copy.txt")
     assert used(server) == LIMIT
     assert curl.code("-X", "DELETE", f"{url}/bug14-fit.bin") == 204
+    assert used(server) == LIMIT  # in the trash, still counted
+    server.empty_trash()
     assert used(server) == 1234
 
 
@@ -512,6 +515,8 @@ def test_bug15_values_update_immediately_after_put_and_delete(server: Server,
                          user=user) == 204
         assert quota(server, user) == (total0, used0 + 4)
         assert curl.code("-X", "DELETE", f"{url}/bug15.bin", user=user) == 204
+        assert quota(server, user) == (total0, used0 + 4)  # in the trash, still counted
+        server.empty_trash()
         assert quota(server, user) == (total0, used0)
 
 
@@ -649,6 +654,8 @@ def test_lowered_limit_blocks_growth_and_deletes_nothing(server: Server, curl: C
         assert used(server) == 2005
         assert curl.code("-X", "DELETE", f"{url}/f1.txt") == 204
         assert curl.code("-X", "DELETE", f"{url}/f2.txt") == 204
+        assert used(server) == 2005                       # in the trash, still counted
+        server.empty_trash()
         assert quota(server, "alice") == (10, 5)          # under the limit again
         assert curl.code("-X", "PUT", "--data-binary", "12345", f"{url}/new.txt") == 201
         assert_507(curl("-X", "PUT", "--data-binary", "1", f"{url}/one-more.txt"))
@@ -846,11 +853,15 @@ def test_litmus_passes_on_a_space_with_a_quota(server: Server, tmp_path: Path) -
     assert proc.returncode == 0 and not problems and set(SUITES) <= seen and not bad, (
         f"litmus exit {proc.returncode}; problems: {problems + bad}; suites: {seen}\n"
         f"{report}\n\nserver log: {server.log_path}")
-    # litmus cleans up after itself: the ledger must agree.
+    # litmus cleans up after itself, into the trash: the ledger must agree with the
+    # live files plus what /dav/corbeille/ shows, then with nothing once emptied.
     total, u = quota(server, "lea")
     listing = members(server.session("lea"), server.documents_url + "/")
+    trashed = sum(_tree_sizes(server, "lea", server.dav_url + "/corbeille/porte-documents/"))
     assert total == 5_000_000
-    assert u == sum(_tree_sizes(server, "lea", server.documents_url + "/")), listing
+    assert u == sum(_tree_sizes(server, "lea", server.documents_url + "/")) + trashed, listing
+    server.empty_trash()
+    assert quota(server, "lea")[1] == u - trashed
 
 
 def _tree_sizes(server: Server, user: str, url: str) -> list[int]:

@@ -128,3 +128,11 @@ def used(db: Database, space_id: int) -> int:
 def set_limit(db: Database, space_id: int, limit: int | None) -> None:
     with db.transaction() as s:
         quotas.set_limit(s, space_id, limit)
+
+
+def destroy(store: Store, node: Any) -> None:
+    """Delete ``node`` for good: into the trash (what DELETE does), then purge that
+    trash item (what emptying the trash does)."""
+    from providers import trash
+
+    trash.purge(store, [store.delete(node).id])

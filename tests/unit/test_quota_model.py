@@ -63,7 +63,7 @@ from providers import LocalBlobStore, NodeInfo, Store, fsck
 from providers.models import Blob, Node
 from quotas.ledger import SpaceUsage
 from tests.conftest import PG_URL, _pg_admin, drop_database, fresh_database_url
-from tests.unit.conftest import BACKENDS
+from tests.unit.conftest import BACKENDS, destroy
 
 # --- the world --------------------------------------------------------------------
 
@@ -417,7 +417,10 @@ class QuotaMachine(RuleBasedStateMachine):
             return
         node = self.store.resolve(self.space_ids[i], path)
         assert node is not None, f"space {i}:{path} is in the model, not in the store"
-        if self.attempt(f"DELETE space {i}:{path}", None, lambda: self.store.delete(node)):
+        # DELETE keeps the item in the trash, still counted; emptying the trash frees
+        # it (the trash itself has its own model test, tests/unit/test_trash_model.py).
+        if self.attempt(f"DELETE space {i}:{path} and empty", None,
+                        lambda: destroy(self.store, node)):
             for p in subtree(self.models[i], path):
                 del self.models[i][p]
 

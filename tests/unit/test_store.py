@@ -24,6 +24,7 @@ from providers.names import join_path, split_path, validate_name
 from tests.unit.conftest import (
     blob_files,
     count_queries,
+    destroy,
     read,
     set_limit,
     used,
@@ -216,7 +217,7 @@ def test_copy_shares_blobs(store: Store, space: SpaceInfo, blob_root: Path) -> N
     assert copied.etag == original.etag
     assert blob_files(blob_root) == files_before  # no byte copied
 
-    store.delete(src)
+    destroy(store, src)
     assert store.resolve(space.id, "/src/doc.txt") is None
     assert read(store, space.id, "/copy/doc.txt") == b"shared content"
     assert blob_files(blob_root) == files_before  # still referenced by the copy
@@ -259,11 +260,11 @@ def test_deleting_the_last_reference_removes_the_blob_file(
     a = store.resolve(space.id, "/only.txt")
     assert a is not None
     store.copy(a, space.id, "/twin.txt", recursive=False)
-    store.delete(a)
+    destroy(store, a)
     assert path.is_file()  # the twin still uses it
     twin = store.resolve(space.id, "/twin.txt")
     assert twin is not None
-    store.delete(twin)
+    destroy(store, twin)
     assert not path.exists()
     assert info.blob_key not in blob_rows(store.db)
     assert blob_files(blob_root) == set()
@@ -288,7 +289,7 @@ def test_deleting_a_folder_removes_every_blob_below(store: Store, space: SpaceIn
     write(store, space.id, "/keep", b"333")
     d = store.resolve(space.id, "/d")
     assert d is not None
-    store.delete(d)
+    destroy(store, d)
     assert len(blob_files(blob_root)) == 1
     assert store.resolve(space.id, "/d/e/2") is None
     assert used(store.db, space.id) == 3
@@ -343,7 +344,7 @@ def test_ledger_equals_sum_of_sizes_after_a_mix(store: Store, space: SpaceInfo,
     assert used(store.db, s) == real_usage(store, s) == 4000 + 4000 + 10
     copy_root = store.resolve(s, "/docs-copy")
     assert copy_root is not None
-    store.delete(copy_root)                                      # delete a folder
+    destroy(store, copy_root)                            # delete a folder, empty trash
     assert used(store.db, s) == real_usage(store, s) == 8000
     victim = store.resolve(s, "/docs/sub")
     assert victim is not None

@@ -159,16 +159,16 @@ def copy(place: Place, target: Place) -> str:
 
 
 def delete_item(place: Place) -> None:
-    """Delete a file or a folder with everything below it (DELETE: ``unbind`` on it
-    and all below). THE one place where the browser deletes: the trash (issue 8)
-    switches ``store().delete`` here. Grants of deleted rubric folders go too."""
+    """Move a file or a folder with everything below it to its space's trash (DELETE:
+    ``unbind`` on it and all below), as over WebDAV: the one place where the browser
+    deletes. Grants of deleted rubric folders go too."""
     if len(place.nodes) == 1:
         raise Refusal(403, _("La racine d'un espace ne peut pas être supprimée."))
     _must(place, "unbind", _("Vous ne pouvez pas supprimer « %(name)s ».", name=place.name),
           subtree=True)
     refuse_if_locked(place)
     gone = operations.folder_ids(store(), place.space, place.node)
-    store().delete(place.node)
+    store().delete(place.node, deleted_by=place.standing.user_id)
     operations.drop_folder_grants(store(), gone)
 
 

@@ -1,0 +1,292 @@
+"""The trash (corbeille) of every space: deleting keeps, purging destroys (issue 8).
+
+A delete, over WebDAV or in the browser, calls :func:`move_to_trash`: the node and
+its whole subtree leave the live tree in one transaction with a constant number of
+statements, as a MOVE does (rows re-pathed, no byte copied). The top node loses its
+parent and takes the path ``#trash/<item id>``; its members keep their parents and
+names, their paths re-rooted under it. Live paths are ``""`` or start with ``/``, so
+no live lookup can reach a trashed node: after a DELETE, PROPFIND and GET of the
+path answer 404 as RFC 4918 §9.6 requires. Sibling names stay unique in the live
+tree, and the same name deleted twice is kept twice (each top node has its own path
+and no parent).
+
+Quota: trashed bytes stay in their space's usage (the ledger does not change on
+delete), so deleting and restoring can never exceed a limit. :func:`purge` frees
+them in the transaction that removes the rows; blob files go after commit.
+:func:`restore` into another space charges it (507 if it does not fit) and frees
+the source, in one transaction.
+
+Times are UTC epoch seconds; sizes are bytes; paths are space-relative (see
+:mod:`providers.store`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy.orm import Session
+
+import quotas
+from davserver.errors import Conflict, NotFound, PreconditionFailed
+
+from .models import DavLock, Node, Space, TrashItem
+from .names import normalize_name
+from .store import _INFO_COLUMNS, _WITH_BLOB, NodeInfo, Stamp, Store, _row_info
+
+TRASH_PREFIX = "#trash/"
+# Segments of a provider path before the space-relative part, by space kind
+# (``/porte-documents``, ``/classeur``: one; ``/rubriques/<slug>``: two). Lock roots
+# are ``/<space id>`` + the provider path (``providers.dav.EntProvider.ref_url``).
+_TOP_SEGMENTS = {"rubric": 2}
+
+
+@dataclass(frozen=True)
+class TrashEntry:
+    """One deleted item: ``id`` (the trash item's), ``space_id`` it was deleted from,
+    ``node_id`` of its (trashed) top node, its ``name`` and ``original_path``
+    (space-relative), ``size`` in bytes of the whole subtree, ``deleted_by`` (user
+    id or None), ``deleted_at`` (UTC epoch seconds)."""
+
+    id: int
+    space_id: int
+    node_id: int
+    name: str
+    original_path: str
+    is_collection: bool
+    size: int
+    deleted_by: int | None
+    deleted_at: float
+
+    @property
+    def trash_path(self) -> str:
+        """The path of its top node in the space (never a live path)."""
+        return trash_root(self.id)
+
+
+def trash_root(item_id: int) -> str:
+    """Path of a trash item's top node inside its space."""
+    return f"{TRASH_PREFIX}{item_id}"
+
+
+def _entry(row: TrashItem) -> TrashEntry:
+    return TrashEntry(row.id, row.space_id, row.node_id, row.name, row.original_path,
+                      row.is_collection, int(row.size or 0), row.deleted_by, row.deleted_at)
+
+
+def _under(space_id: int, path: str) -> Any:
+    """SQL condition: the nodes strictly below ``path`` in the space."""
+    prefix = path + "/"
+    return (Node.space_id == space_id) & (func.substr(Node.path, 1, len(prefix)) == prefix)
+
+
+def _repath(s: Session, space_id: int, old_root: str, new_root: str,
+            values: dict[str, object] | None = None) -> None:
+    """Re-root every node below ``old_root`` at ``new_root`` (one UPDATE)."""
+    s.execute(update(Node).where(_under(space_id, old_root))
+              .values(path=literal(new_root) + func.substr(Node.path, len(old_root) + 1),
+                      **(values or {}))
+              .execution_options(synchronize_session=False))
+
+
+def _subtree_size(s: Session, space_id: int, path: str) -> int:
+    return int(s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(
+        (Node.space_id == space_id)
+        & ((Node.path == path) | (func.substr(Node.path, 1, len(path) + 1) == path + "/"))
+    )) or 0)
+
+
+# --- deleting ----------------------------------------------------------------------
+
+def move_to_trash(store: Store, node: NodeInfo, *, deleted_by: int | None) -> TrashEntry:
+    """Delete ``node`` (a live file or folder) into its space's trash, in one
+    transaction: rows are re-pathed, bytes stay where they are and stay counted.
+    Locks on it and below it are removed with it (RFC 4918 §9.6: a deleted
+    resource's locks go).
+
+    Raises ``Conflict`` (409) for a space root, ``NotFound`` (404) if the node is
+    no longer live (deleted or moved meanwhile)."""
+    if node.parent_id is None:
+        raise Conflict("the root of a space cannot be deleted")
+    with store.db.transaction() as s:
+        return _trash_in(s, node.space_id, node.path, deleted_by, node_id=node.id)
+
+
+def _trash_in(s: Session, space_id: int, path: str, deleted_by: int | None, *,
+              node_id: int | None = None) -> TrashEntry:
+    """Move the live subtree at ``path`` (which must still be node ``node_id`` when
+    given) to the trash inside the caller's transaction."""
+    row = s.scalar(select(Node).where(Node.space_id + 0 == space_id, Node.path == path))
+    if row is None or row.parent_id is None or node_id not in (None, row.id):
+        raise NotFound("the resource is gone (deleted or moved meanwhile)")
+    item = TrashItem(space_id=space_id, node_id=row.id, name=row.name, original_path=path,
+                     is_collection=row.is_collection,
+                     size=_subtree_size(s, space_id, path),
+                     deleted_by=deleted_by, deleted_at=time.time())
+    s.add(item)
+    s.flush()
+    new_root = trash_root(item.id)
+    if row.is_collection:
+        _repath(s, space_id, path, new_root)
+    s.execute(update(Node).where(Node.id == row.id).values(parent_id=None, path=new_root)
+              .execution_options(synchronize_session=False))
+    _drop_locks(s, space_id, path)
+    return _entry(item)
+
+
+def _drop_locks(s: Session, space_id: int, path: str) -> None:
+    """Remove the locks of the subtree at ``path`` (three statements)."""
+    prefix = quote(f"/{space_id}/")
+    skip = _TOP_SEGMENTS.get(s.scalar(select(Space.kind).where(Space.id == space_id)) or "", 1)
+    gone = []
+    for token, root in s.execute(select(DavLock.token, DavLock.root).where(
+            func.substr(DavLock.root, 1, len(prefix)) == prefix)):
+        # Lock roots keep the client's spelling (macOS sends NFD); paths are NFC.
+        rel = "".join("/" + normalize_name(s) for s in unquote(root).split("/")[2 + skip:])
+        if rel == path or rel.startswith(path + "/"):
+            gone.append(token)
+    if gone:
+        s.execute(delete(DavLock).where(DavLock.token.in_(gone)))
+
+
+# --- reading -----------------------------------------------------------------------
+
+def entries(store: Store, space_id: int | None = None, *,
+            deleted_by: int | None = None) -> list[TrashEntry]:
+    """Trash items, oldest deletion first: of one space (or all), and only those
+    ``deleted_by`` a user when given. One query."""
+    query = select(TrashItem).order_by(TrashItem.deleted_at, TrashItem.id)
+    if space_id is not None:
+        query = query.where(TrashItem.space_id == space_id)
+    if deleted_by is not None:
+        query = query.where(TrashItem.deleted_by == deleted_by)
+    with store.db.transaction(write=False) as s:
+        return [_entry(r) for r in s.scalars(query)]
+
+
+def entry(store: Store, item_id: int) -> TrashEntry | None:
+    """One trash item by id, or None."""
+    with store.db.transaction(write=False) as s:
+        row = s.get(TrashItem, item_id)
+        return _entry(row) if row is not None else None
+
+
+def top_nodes(store: Store, items: Sequence[TrashEntry]) -> dict[int, NodeInfo]:
+    """The top node of each item, by item id, in one query (a trash listing)."""
+    if not items:
+        return {}
+    by_node = {item.node_id: item.id for item in items}
+    query = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
+             .where(Node.__table__.c.id.in_(list(by_node))))
+    with store.db.reading() as c:
+        return {by_node[info.id]: info for info in map(_row_info, c.execute(query))}
+
+
+def trashed_node(store: Store, item: TrashEntry, rel: str = "") -> NodeInfo | None:
+    """The trashed node of ``item`` at ``rel`` below its top (``""``: the top node,
+    ``/a/b``: a member of a deleted folder), or None. One query."""
+    return store.resolve(item.space_id, item.trash_path + rel)
+
+
+# --- restoring ---------------------------------------------------------------------
+
+def restore(store: Store, item_id: int, dst_space: int, dst_path: str, *,
+            stamp: Stamp | None = None, overwrite: bool = False,
+            replaced_by: int | None = None) -> NodeInfo:
+    """Put a trash item back at ``dst_path`` of ``dst_space`` (its original place or
+    any other), in one transaction; rows change, bytes do not.
+
+    Into another space, the destination is charged the item's size and the source
+    freed (``InsufficientStorage``, 507, when it does not fit: nothing changes); the
+    restored nodes then take ``stamp`` (author, publication state). An existing
+    member at ``dst_path`` is a ``PreconditionFailed`` (412) unless ``overwrite``
+    (RFC 4918 §10.6); it is then moved to the trash itself (by ``replaced_by``), so
+    nothing is lost.
+    Raises ``NotFound`` for an unknown item, ``Conflict`` (409) without the
+    destination folder, ``BadRequest`` for a bad name."""
+    with store.db.transaction() as s:
+        row = s.get(TrashItem, item_id)
+        if row is None:
+            raise NotFound(f"no item {item_id} in the trash")
+        parent, name = store._parent(s, dst_space, dst_path)
+        new_root = parent.path + "/" + name
+        if s.scalar(select(Node.id).where(Node.parent_id == parent.id, Node.name == name)):
+            if not overwrite:
+                raise PreconditionFailed(f"{new_root} already exists")
+            _trash_in(s, dst_space, new_root, replaced_by)
+        values: dict[str, object] = {}
+        if dst_space != row.space_id:
+            quotas.charge(s, dst_space, int(row.size), store.policy)
+            quotas.charge(s, row.space_id, -int(row.size), store.policy)
+            values = {"space_id": dst_space}
+            if stamp is not None:
+                values.update(author_id=stamp.author_id, published=stamp.published)
+        old_root = trash_root(row.id)
+        _repath(s, row.space_id, old_root, new_root, values)
+        node_id = row.node_id
+        s.delete(row)
+        s.flush()
+        s.execute(update(Node).where(Node.id == node_id)
+                  .values(parent_id=parent.id, name=name, path=new_root, **values)
+                  .execution_options(synchronize_session=False))
+    found = store.resolve(dst_space, new_root)
+    assert found is not None
+    return found
+
+
+# --- purging -----------------------------------------------------------------------
+
+def purge(store: Store, item_ids: Iterable[int]) -> int:
+    """Destroy these trash items for good, in one transaction that frees their bytes
+    in their spaces' usage; their blob files (those no other node shares) are removed
+    after commit. Unknown ids are skipped. Returns the bytes freed."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        return 0
+    with store.db.transaction() as s:
+        rows = list(s.scalars(select(TrashItem).where(TrashItem.id.in_(ids))))
+        keys, freed = _purge_rows(s, store, rows)
+    store._delete_blob_files(keys)
+    return freed
+
+
+def purge_older(store: Store, cutoff: float, space_id: int | None = None) -> list[TrashEntry]:
+    """Purge every item deleted before ``cutoff`` (UTC epoch seconds), of one space
+    or all; returns what was purged."""
+    query = select(TrashItem).where(TrashItem.deleted_at < cutoff)
+    if space_id is not None:
+        query = query.where(TrashItem.space_id == space_id)
+    with store.db.transaction() as s:
+        rows = list(s.scalars(query))
+        gone = [_entry(r) for r in rows]
+        keys, _freed = _purge_rows(s, store, rows)
+    store._delete_blob_files(keys)
+    return gone
+
+
+def empty(store: Store, space_id: int, *, deleted_by: int | None = None) -> int:
+    """Empty a space's trash (only ``deleted_by``'s items when given: a rubric
+    writer's view of it); returns the bytes freed."""
+    return purge(store, [e.id for e in entries(store, space_id, deleted_by=deleted_by)])
+
+
+def _purge_rows(s: Session, store: Store, rows: Sequence[TrashItem]) -> tuple[list[str], int]:
+    """Delete the items' rows and nodes; charge their spaces; return blob keys to
+    remove after commit and the bytes freed."""
+    freed: dict[int, int] = {}
+    blob_ids: list[int | None] = []
+    for row in rows:
+        root = trash_root(row.id)
+        cond = (Node.space_id == row.space_id) & (
+            (Node.path == root) | (func.substr(Node.path, 1, len(root) + 1) == root + "/"))
+        blob_ids += list(s.scalars(select(Node.blob_id).where(cond, Node.blob_id.is_not(None))))
+        s.execute(delete(TrashItem).where(TrashItem.id == row.id))
+        s.execute(delete(Node).where(cond).execution_options(synchronize_session=False))
+        freed[row.space_id] = freed.get(row.space_id, 0) + int(row.size)
+    for space_id, nbytes in freed.items():
+        quotas.charge(s, space_id, -nbytes, store.policy)
+    return store._release_blobs(s, blob_ids), sum(freed.values())
