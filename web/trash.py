@@ -18,7 +18,6 @@ and a mapped drive show the same trash. An item the user may not see is 404.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -29,6 +28,7 @@ from davserver.errors import DomainError
 from providers import SpaceInfo, TrashEntry, trash
 
 from .auth import current_principal, login_required, web_context
+from .documents.present import human_size, local_time, school_zone
 from .rubric_forms import ActionForm
 
 bp = Blueprint("trash", __name__)
@@ -99,12 +99,10 @@ def _page(question: TrashEntry | None = None, status: int = 200) -> tuple[str, i
     with web_context().db.transaction(write=False) as s:
         logins = acl.logins_of(s, ids)
     usage = {place.key: store.usage(place.space.id) for place, _items in sections}
+    zone = school_zone()
     return render_template("trash.html", sections=sections, logins=logins, usage=usage,
-                           form=ActionForm(), question=question, utc=_utc), status
-
-
-def _utc(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%d/%m/%Y %H:%M")
+                           form=ActionForm(), question=question, size=human_size,
+                           local=lambda epoch: local_time(epoch, zone)), status
 
 
 @bp.get("/corbeille/")
@@ -197,6 +195,6 @@ def empty(key: str) -> Response:
     freed = trash.empty(web_context().store, place.space.id,
                         deleted_by=place.standing.user_id if view is acl.TrashView.OWN
                         else None)
-    flash(_("Corbeille vidée (%(place)s) : %(size)s octets libérés.", place=place.label,
-            size=freed), "notice")
+    flash(_("Corbeille vidée (%(place)s) : %(size)s libérés.", place=place.label,
+            size=human_size(freed)), "notice")
     return redirect(url_for("trash.index"), code=303)

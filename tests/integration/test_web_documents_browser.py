@@ -1,7 +1,8 @@
 """The school's porte-documents exercise in a real browser (issue 8): Debian's
 Chromium, headless, driven by Playwright against a real server process. A student
 creates a folder, adds a file with the button, drops three at once (each progress
-bar and the total reach 100 %), renames the folder and a file, deletes a file; a
+bar and the total reach 100 %), renames the folder and a file, deletes a file, finds it
+in the trash and restores it; a
 student whose quota is nearly full sees the refusal next to one dropped file while
 the others upload. Screenshots of the folder pages are saved under the test's
 temporary directory (their paths are printed)."""
@@ -146,6 +147,21 @@ def test_the_porte_documents_exercise(page: Page, tmp_path: Path) -> None:
     assert listing(page) == ["consigne lue.txt", "photo 1.png", "résumé.txt"]
     expect(page).to_have_url(re.compile(r"/documents/porte-documents/Exercice%201/$"))
     shot(page, tmp_path, "exercice-1")
+
+    # Find it in the trash (corbeille), restore it: it is back where it was.
+    page.get_by_role("link", name="Corbeille").click()
+    row = page.locator("section.trash[data-space='porte-documents'] tr",
+                       has_text="photo 2.png")
+    expect(row).to_contain_text("/Exercice 1/photo 2.png")
+    shot(page, tmp_path, "corbeille")
+    row.get_by_role("button", name="Restaurer").click()
+    expect(page.locator("section.trash tr", has_text="photo 2.png")).to_have_count(0)
+    page.goto("/documents/porte-documents/Exercice%201/")
+    assert listing(page) == ["consigne lue.txt", "photo 1.png", "photo 2.png", "résumé.txt"]
+    check(page, "photo 2.png")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Supprimer").click()
+    expect(page.get_by_role("status")).to_have_text("Supprimé : « photo 2.png ».")
 
     # Move a file into a new sub-folder chosen with the picker.
     page.get_by_label("Nouveau dossier").fill("Rangement")
