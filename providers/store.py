@@ -214,6 +214,14 @@ class Store:
         except IntegrityError:
             return self.ensure_space(kind, owner_id, rubric_id, limit_bytes, profile)
 
+    @staticmethod
+    def space_in(session: Session, space_id: int) -> SpaceInfo | None:
+        """The space ``space_id`` read in the caller's transaction (None if absent)."""
+        found = session.get(Space, space_id)
+        if found is None:
+            return None
+        return SpaceInfo(found.id, found.kind, found.owner_id, found.rubric_id)
+
     def spaces(self) -> list[SpaceInfo]:
         """Every space, ordered by id."""
         with self.db.transaction(write=False) as s:

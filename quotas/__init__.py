@@ -16,9 +16,10 @@ from .ledger import (
     set_used,
     settle,
     usage,
+    usage_grew,
 )
 
 __all__ = [
     "GIB", "MIB", "QuotaPolicy", "SpaceUsage", "Usage", "all_usage", "charge",
-    "open_account", "release", "reserve", "set_limit", "set_used", "settle", "usage",
+    "open_account", "release", "reserve", "set_limit", "set_used", "settle", "usage", "usage_grew",
 ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from blinker import Namespace
 from sqlalchemy import BigInteger, Integer, String, case, func, literal, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -110,12 +111,24 @@ def _grow(session: Session, space_id: int, policy: QuotaPolicy, values: dict[str
         raise InsufficientStorage("Not enough room left in this space (quota).")
 
 
+# Sent after a space's used bytes grew, in the transaction that grew them: sender the
+# space id; keywords session, grown (bytes), policy. Lets the web layer warn a user
+# whose space crosses a share of its quota (issue 8) without quotas knowing of it.
+usage_grew = Namespace().signal("usage-grew")
+
+
+def _grew(session: Session, space_id: int, grown: int, policy: QuotaPolicy) -> None:
+    if grown > 0:
+        usage_grew.send(space_id, session=session, grown=grown, policy=policy)
+
+
 def charge(session: Session, space_id: int, delta: int, policy: QuotaPolicy) -> None:
     """Add ``delta`` bytes (negative frees) to a space's usage. Raises
     ``InsufficientStorage`` when growth would cross the limit; nothing changes then."""
     if delta:
         _grow(session, space_id, policy,
               {"used_bytes": SpaceUsage.used_bytes + delta}, delta)
+        _grew(session, space_id, delta, policy)
 
 
 def reserve(session: Session, space_id: int, nbytes: int, policy: QuotaPolicy) -> None:
@@ -136,6 +149,7 @@ def settle(session: Session, space_id: int, delta: int, reserved: int,
           {"used_bytes": SpaceUsage.used_bytes + delta,
            "reserved_bytes": SpaceUsage.reserved_bytes - reserved},
           delta - reserved)
+    _grew(session, space_id, delta, policy)
 
 
 def release(session: Session, space_id: int, nbytes: int) -> None:

@@ -12,7 +12,7 @@ from flask import Flask
 from davserver.config import Config
 from providers import SqlLockStorage
 
-from . import api, pages
+from . import api, pages, quota_notice
 from .places import SETTINGS_KEY, Settings
 
 __all__ = ["init_documents"]
@@ -21,6 +21,7 @@ __all__ = ["init_documents"]
 def init_documents(app: Flask, config: Config, locks: SqlLockStorage | None) -> None:
     """Register the file manager's blueprints with its settings (``web`` section of
     the configuration) and the DAV lock storage (None: locks are not looked at)."""
+    quota_notice.set_warning_percent(config.web.quota_warning_percent)
     app.extensions[SETTINGS_KEY] = Settings(
         locks=locks, quota_warning_percent=config.web.quota_warning_percent,
         zip_max_files=config.web.zip_max_files, block_size=config.server.block_size)
