@@ -24,7 +24,10 @@ from . import (
     rubrics,
     security,
     textbook,
+    textbook_access_views,
     textbook_activity,
+    textbook_lesson_views,
+    textbook_oversight_views,
     textbook_views,
     views,
 )
@@ -64,6 +67,9 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(rubric_admin.bp)
     app.register_blueprint(textbook_views.bp)
     app.register_blueprint(textbook_activity.bp)
+    app.register_blueprint(textbook_lesson_views.bp)
+    app.register_blueprint(textbook_oversight_views.bp)
+    app.register_blueprint(textbook_access_views.bp)
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
     errors.init_errors(app)
