@@ -114,7 +114,8 @@ def week() -> str | Response:
     return render_template("textbook/week.html", weeks=weeks, monday=monday,
                            links=_week_links(monday), day_label=day_label,
                            teacher=principal.profile is acl.Profile.teacher,
-                           lesson_url=lambda i: url_for(".lesson", lesson_id=i), **oversight)
+                           lesson_url=lambda i: url_for("textbook.lesson", lesson_id=i),
+                           **oversight)
 
 
 def teacher_oversight(s: Session, teacher_id: int) -> dict[str, Any]:
@@ -245,7 +246,8 @@ def lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
             abort(404)
         plan_tz = zone_of(s, lesson)
         context = _teacher_context(s, lesson, plan_tz, forms or {}) if reader is None else {}
-        back = url_for(".week", week=lesson.start.astimezone(plan_tz).date().isoformat())
+        back = url_for("textbook.week",
+                       week=lesson.start.astimezone(plan_tz).date().isoformat())
         page = lesson_view(s, lesson, reader, teacher=reader is None, error=error,
                            trashed=trashed, back_url=back, **context)
     return page, status
