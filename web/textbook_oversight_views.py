@@ -49,20 +49,21 @@ def _scope(s: Session, teacher_id: int) -> textbook.ReadScope:
         abort(exc.status, description=exc.message)
 
 
-def _choices(s: Session, school_id: int | None, form: AccessForm) -> list[acl.Principal]:
-    """Fill the access form's choices; returns the school's teachers."""
-    teachers = textbook.school_teachers(s, school_id)
-    services: list[tuple[int, str]] = []
-    for teacher in teachers:
-        school = textbook.require_supervisor(s, signed_in().id, teacher.id, opening=True)
-        own = textbook.teacher_services(s, teacher.id, school)
-        services += [(sv.id, f"{label} ({teacher.login})")
-                     for sv, label in zip(own, textbook.service_labels(s, own), strict=True)]
+def _choices(s: Session, school_id: int | None,
+             form: AccessForm) -> list[tuple[acl.Principal, list[str]]]:
+    """Fill the access form's choices; returns the school's teachers, each with the
+    names of their services."""
+    by_teacher = textbook.school_services(s, school_id)
+    pairs = [(teacher, sv) for teacher, own in by_teacher.items() for sv in own]
+    labels = textbook.service_labels(s, [sv for _, sv in pairs])
+    services = [(sv.id, f"{label} ({teacher.login})")
+                for (teacher, sv), label in zip(pairs, labels, strict=True)]
     inspectors = [(p.id, p.display_name or p.login) for p, disabled in acl.list_users(s)
                   if p.profile is acl.Profile.inspector and not disabled]
-    set_access_choices(form, inspectors, [(t.id, t.display_name or t.login) for t in teachers],
-                       services)
-    return teachers
+    set_access_choices(form, inspectors,
+                       [(t.id, t.display_name or t.login) for t in by_teacher], services)
+    return [(t, [label for (who, _), label in zip(pairs, labels, strict=True) if who == t])
+            for t in by_teacher]
 
 
 def _access_rows(s: Session, accesses: list[textbook.InspectorAccess]) -> list[Any]:

@@ -99,6 +99,20 @@ def test_who_sees_which_textbook_when(srv: Server, login: str) -> None:
     assert client.get(f"{base}/seances/{IDS['F1']}").status_code in (403, 404)
 
 
+def test_head_lists_the_teachers_of_the_school(srv: Server) -> None:
+    hugo = signed_in(srv, "hugo")
+    assert hugo.get("/textbook/").headers["Location"].endswith("/textbook/controle/")
+    tree = html.fromstring(hugo.get("/textbook/controle/").text)
+    teachers = [" ".join(li.text_content().split())
+                for li in tree.xpath('//ul[@class="teachers"]/li')]
+    assert teachers == ["ann : MATHS 4B, MATHS 4C", "carl : FR 4B"]
+    assert tree.xpath(f'//li[@data-teacher="{IDS["ann"]}"]/a/@href') == \
+        [f"/textbook/controle/enseignants/{IDS['ann']}/"]
+    other = html.fromstring(signed_in(srv, "hector").get("/textbook/controle/").text)
+    assert [" ".join(li.text_content().split())
+            for li in other.xpath('//ul[@class="teachers"]/li')] == ["tom : MATHS 2A"]
+
+
 def test_student_keeps_only_the_student_view(srv: Server) -> None:
     ben = signed_in(srv, "ben")
     assert ben.get(f"/textbook/seances/{IDS['M1']}").status_code == 200  # his class
@@ -203,8 +217,9 @@ def test_revoking_ends_the_access_at_once(srv: Server) -> None:
     token = csrf_token(ada.get("/textbook/controle/").text)
     assert ada.post(f"/textbook/controle/acces/{access}/revoquer", {}).status_code == 403
     assert inspector.get(page).status_code == 200  # the token-less POST changed nothing
-    assert signed_in(srv, "hector").post(f"/textbook/controle/acces/{access}/revoquer",
-                                         {"csrf_token": token}).status_code in (400, 403, 404)
+    hector = signed_in(srv, "hector")  # head of another school: no such access for him
+    assert hector.post(f"/textbook/controle/acces/{access}/revoquer",
+                       {"csrf_token": csrf_token(hector.get("/").text)}).status_code == 404
     assert ada.post(f"/textbook/controle/acces/{access}/revoquer",
                     {"csrf_token": token}).status_code == 303
     refused = inspector.get(page)

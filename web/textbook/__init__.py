@@ -64,7 +64,7 @@ from .oversight import (
     read_scope,
     require_supervisor,
     revoke_access,
-    school_teachers,
+    school_services,
     service_labels,
     teacher_services,
 )
@@ -111,7 +111,7 @@ __all__ = [
     "accesses_for_teacher", "accesses_in_school", "changes_after", "covering_visa",
     "current_accesses", "date_label", "delete_lesson", "is_trashed", "open_access",
     "period_text", "put_visa", "read_scope", "require_supervisor", "restore_lesson",
-    "revoke_access", "school_teachers", "service_labels", "teacher_services",
+    "revoke_access", "school_services", "service_labels", "teacher_services",
     "trashed_lessons", "visas_of",
     # timetable import (davserver import timetable)
     "Entry", "EventTimes", "Rejected", "TimetableFile", "TimetableReport",
