@@ -16,6 +16,8 @@ Forms (relied on by people and scripts)::
     davserver quota set|show|report ...          (see davserver/quota_cli.py)
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
     davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
+    davserver archive textbooks --year LABEL [--school NAME] [--output DIR]
+                                                 (see davserver/archive_cli.py)
 
 Exit status: 0 success, 1 a finding (fsck) or a refused operation, 2 bad usage or
 configuration.
@@ -105,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
 
     from davserver.rubric_cli import add_parsers
     add_parsers(sub, common)
+    from davserver.archive_cli import add_parsers as add_archive_parsers
+    add_archive_parsers(sub, common)
     return parser
 
 
@@ -250,6 +254,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "quota": _lazy("davserver.quota_cli", "cmd_quota"),
     "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
+    "archive": _lazy("davserver.archive_cli", "cmd_archive"),
     "import": lambda config, args: IMPORTS[args.action](config, args),
 }
 IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
