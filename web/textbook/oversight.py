@@ -146,11 +146,12 @@ class ReadScope:
     head: bool = False
 
 
-def _refusal(access: InspectorAccess, today: date) -> str:
-    state = access_state(access, today)
+def _refusal(session: Session, access: InspectorAccess) -> str:
+    tz = school_zone(session, access.school_id)
+    state = access_state(access, datetime.now(tz).date())
     if state == "revoked" and access.revoked is not None:
         return (f"Votre accès à ce cahier de textes ({period_text(access)}) a été révoqué "
-                f"le {day_label(access.revoked.date())}.")
+                f"le {day_label(access.revoked.astimezone(tz).date())}.")
     if state == "upcoming":
         return f"Votre accès à ce cahier de textes n'est ouvert que {period_text(access)}."
     return (f"Votre accès à ce cahier de textes était ouvert {period_text(access)} : "
@@ -173,7 +174,7 @@ def inspector_scope(session: Session, inspector_id: int, teacher_id: int) -> Rea
             granted = {s.id for s in access.services} or own
             return ReadScope(teacher_id, access.school_id, sorted(own & granted), access)
     latest = accesses[0]
-    raise Forbidden(_refusal(latest, access_today(session, latest)))
+    raise Forbidden(_refusal(session, latest))
 
 
 def read_scope(session: Session, user_id: int, teacher_id: int) -> ReadScope:
