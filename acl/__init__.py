@@ -46,6 +46,7 @@ from .people import (
 from .people_csv import MissingColumns, PeopleFile, PersonRow, Rejected, read_people
 from .people_import import ImportReport, NewAccount, import_people, import_school
 from .policy import (
+    BINDER_PROFILES,
     DAV_PRIVILEGES,
     PRIVILEGES,
     ROLE_PRIVILEGES,
@@ -54,6 +55,7 @@ from .policy import (
     SpaceRef,
     Standing,
     allowed,
+    has_binder,
     privileges,
     publishes_at_once,
     require,
@@ -82,12 +84,13 @@ from .rubrics import (
 )
 
 __all__ = [
-    "DAV_PRIVILEGES", "PRIVILEGES", "ROLE_PRIVILEGES", "Grant", "GrantInfo", "Group",
+    "BINDER_PROFILES", "DAV_PRIVILEGES", "PRIVILEGES", "ROLE_PRIVILEGES", "Grant",
+    "GrantInfo", "Group",
     "GroupKind", "Invitation", "InvitationInfo", "InvitationStatus", "Membership",
     "NodeRef", "ParentLink", "Population", "Principal", "Profile", "Role", "Rubric",
     "RubricInfo", "School", "Scope", "Service", "SpaceRef", "Standing", "Subject",
     "TeacherSubject", "User", "UserContext", "add_member", "add_rubric",
-    "add_teacher_subject", "allowed", "answer", "children_of", "configure",
+    "add_teacher_subject", "allowed", "answer", "children_of", "configure", "has_binder",
     "create_user", "disable_user", "drop_folder_grants", "ensure_group", "ensure_school",
     "ensure_subject", "find_rubric", "find_school", "find_user", "get_rubric", "grant",
     "grants_of", "group_names", "groups_of", "invitations_for", "invitations_of", "invite",

@@ -26,7 +26,18 @@ from dataclasses import dataclass, field
 
 from davserver.errors import Forbidden, NotFound
 
+from .models import Profile
 from .rubric_models import Role
+
+# Who has a classeur pédagogique (binder): teachers, for their reusable lesson
+# material (DESIGN.md vocabulary: "a teacher's reusable lesson material, private to
+# the teacher"). Other profiles have no binder space at all.
+BINDER_PROFILES = frozenset({Profile.teacher})
+
+
+def has_binder(profile: Profile) -> bool:
+    """Whether a user of ``profile`` has a binder space (see :data:`BINDER_PROFILES`)."""
+    return profile in BINDER_PROFILES
 
 DAV_PRIVILEGES = ("read", "write-content", "write-properties", "bind", "unbind")
 PRIVILEGES = frozenset({*DAV_PRIVILEGES, "publish", "manage"})

@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
 
     from davserver.rubric_cli import add_parsers
     add_parsers(sub, common)
+    from davserver.booking_cli import add_parsers as add_booking_parsers
+    add_booking_parsers(sub, common)
     from davserver.archive_cli import add_parsers as add_archive_parsers
     add_archive_parsers(sub, common)
     return parser
@@ -254,6 +256,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "quota": _lazy("davserver.quota_cli", "cmd_quota"),
     "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
+    "booking": _lazy("davserver.booking_cli", "cmd_booking"),
     "archive": _lazy("davserver.archive_cli", "cmd_archive"),
     "import": lambda config, args: IMPORTS[args.action](config, args),
 }

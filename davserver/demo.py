@@ -110,6 +110,32 @@ def _rubrics(s: Session, school: int) -> bool:
     return True
 
 
+# domain, profiles who book, managers, [(resource, kind, quantity, validation, location)]
+DEMO_BOOKING = [
+    ("Salles informatiques", ["teacher", "staff"], ["admin"], [
+        ("Salle informatique 1", "place", 1, False, "Bâtiment B, salle 12"),
+        ("Chariot de 15 tablettes", "equipment", 15, True, "CDI"),
+    ]),
+    ("Matériel de la vie scolaire", ["teacher", "staff", "head"], ["admin"], [
+        ("Vidéoprojecteur mobile", "equipment", 2, False, "Vie scolaire"),
+    ]),
+]
+
+
+def _booking(s: Session, school: int) -> None:
+    """The demo's resource domains and resources, unless the school has domains."""
+    from web.booking import admin
+
+    if any(d.school_id == school for d in admin.domains(s)):
+        return
+    for name, profiles, managers, resources in DEMO_BOOKING:
+        domain = admin.add_domain(s, school, name, admin.Hours(), profiles=profiles,
+                                  managers=managers)
+        for label, kind, quantity, validation, location in resources:
+            admin.add_resource(s, domain, label, kind, quantity=quantity,
+                               needs_validation=validation, location=location)
+
+
 def create_demo(config: Config) -> list[str]:
     """Create the demo school, its people and rubrics, unless they exist. Returns the
     demo logins whose demo password still works (changed or disabled ones are left
@@ -123,6 +149,7 @@ def create_demo(config: Config) -> list[str]:
             school = acl.ensure_school(s, DEMO_SCHOOL)
             usable = _people(s, school)
             created = _rubrics(s, school)
+            _booking(s, school)
             ca = acl.get_rubric(s, "ca")
             head = acl.find_user(s, "direction")
     finally:

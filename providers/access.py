@@ -56,6 +56,10 @@ class RequestAccess:
                                                  SpaceRef(kind, self.principal.id))
         return self._spaces[kind]
 
+    def has_binder(self) -> bool:
+        """Whether the user has a binder (classeur pédagogique): teachers only."""
+        return acl.has_binder(self.principal.profile)
+
     def rubrics(self) -> dict[str, tuple[RubricInfo, Standing]]:
         """Rubrics with shared folders that the user sees, by slug."""
         if self._rubrics is None:

@@ -8,6 +8,8 @@ inside a space are in :mod:`providers.resources`.
 ``/dav/porte-documents/``    their documents space (a folder resource at its root)
 ``/dav/rubriques/``          :class:`RubricsRoot`: the rubrics they see
 ``/dav/rubriques/<slug>/``   that rubric's space (shared folders)
+``/dav/classeur/``           a teacher's binder (classeur pédagogique); absent for
+                             other profiles (:func:`acl.has_binder`)
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ from .store import SpaceInfo, Store
 
 DOCUMENTS = "porte-documents"
 RUBRICS = "rubriques"
-# The top collections of /dav/, in listing order. The binder arrives with its issue.
-TOP_COLLECTIONS = (DOCUMENTS, RUBRICS)
+BINDER = "classeur"
+# The top collections of /dav/, in listing order; the binder only for the profiles
+# that have one.
+TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER)
 # Requests whose lock look-ups (WsgiDAV walks every ancestor, and every member for
 # DELETE and PROPFIND) are answered from one query. Not LOCK and UNLOCK, which change
 # locks and read them back; GET and HEAD look none up.
@@ -105,6 +109,8 @@ class EntProvider(DAVProvider):
         if segments[0] == RUBRICS and len(segments) > 1:
             space = self.access(environ).rubric_space(segments[1])
             return (space, join_path(segments[2:])) if space else None
+        if segments[0] == BINDER and self.access(environ).has_binder():
+            return self.access(environ).personal_space("binder"), join_path(segments[1:])
         return None
 
     def get_resource_inst(self, path: str, environ: dict[str, Any]) -> Any:
@@ -205,7 +211,8 @@ class VirtualRoot(_ReadOnlyListing):
     """``/dav/``: lists the user's top collections."""
 
     def get_member_names(self) -> list[str]:
-        return list(TOP_COLLECTIONS)
+        has_binder = self.provider.access(self.environ).has_binder()
+        return [name for name in TOP_COLLECTIONS if name != BINDER or has_binder]
 
     def get_display_name(self) -> str:
         return "ENT"

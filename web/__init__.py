@@ -20,6 +20,7 @@ from . import (
     auth,
     errors,
     i18n,
+    openapi,
     rubric_admin,
     rubrics,
     security,
@@ -33,6 +34,7 @@ from . import (
 )
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
+from .booking import feed_views as booking_feeds
 from .booking import pages as booking_pages
 
 __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
@@ -72,5 +74,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(textbook_access_views.bp)
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
+    app.register_blueprint(booking_feeds.bp)
+    app.register_blueprint(openapi.bp)
     errors.init_errors(app)
     return app

@@ -36,7 +36,7 @@ def documents() -> str:
 
 
 @bp.get("/binder/")
-@profile_required(acl.Profile.teacher,
+@profile_required(*acl.BINDER_PROFILES,
                   reason=_l("Le classeur pédagogique est réservé aux enseignants."))
 def binder() -> str:
     """Classeur pédagogique: private to each teacher (DESIGN.md vocabulary)."""

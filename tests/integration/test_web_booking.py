@@ -1,5 +1,5 @@
 """Resource booking (issue 6) against a real server process: the JSON API under
-``/booking/api/`` and the pages under ``/booking/``, on SQLite, or PostgreSQL with
+``/api/booking/`` and the pages under ``/booking/``, on SQLite, or PostgreSQL with
 ``bash .ci/with-postgres``.
 
 The quantity guarantee is raced for real: twenty clients (their own connections, the
@@ -70,7 +70,7 @@ class Api:
 
     def __init__(self, server: Server, login: str | None = None,
                  cookies: Any = None, token: str = "") -> None:
-        self.base = server.base_url + "/booking/api"
+        self.base = server.base_url + "/api/booking"
         self.http = requests.Session()
         self.token = token
         if cookies is not None:
@@ -193,9 +193,9 @@ def test_per_user_limit_and_manager_over_the_rules(srv: Server, ann: Api,
 
 def test_anonymous_student_and_missing_csrf_token(srv: Server, ann: Api) -> None:
     resource = add_resource(srv)
-    anonymous = requests.get(srv.base_url + "/booking/api/domains", timeout=30)
+    anonymous = requests.get(srv.base_url + "/api/booking/domains", timeout=30)
     assert anonymous.status_code == 401 and "Connectez-vous" in anonymous.json()["error"]
-    anonymous = requests.post(srv.base_url + "/booking/api/bookings", timeout=30,
+    anonymous = requests.post(srv.base_url + "/api/booking/bookings", timeout=30,
                               json=new(resource, when(4, 8), when(4, 9)))
     assert anonymous.status_code == 403  # no session, so no CSRF token either
     ben = Api(srv, "ben")
@@ -206,7 +206,7 @@ def test_anonymous_student_and_missing_csrf_token(srv: Server, ann: Api) -> None
     page = WebClient(srv)
     page.http = ben.http
     assert page.get(f"/booking/ressources/{resource}").status_code == 403
-    no_token = ann.http.post(srv.base_url + "/booking/api/bookings", timeout=30,
+    no_token = ann.http.post(srv.base_url + "/api/booking/bookings", timeout=30,
                              json=new(resource, when(4, 8), when(4, 9)))
     assert no_token.status_code == 403 and "X-CSRFToken" in no_token.json()["error"]
     with srv.transaction() as s:

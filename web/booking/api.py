@@ -1,8 +1,8 @@
-"""JSON API of booking under ``/booking/api/``, with the same rules as the pages.
+"""JSON API of booking under ``/api/booking/``, with the same rules as the pages.
 
 Authentication is the web layer's: the session cookie of ``/login`` (the web layer has
 no Basic authentication). Every POST carries the session's CSRF token in the
-``X-CSRFToken`` header (Flask-WTF), read from ``GET /booking/api/session``. Answers:
+``X-CSRFToken`` header (Flask-WTF), read from ``GET /api/booking/session``. Answers:
 200/201 with JSON; errors are ``{"error": "<French reason>"}`` with 400 (bad input),
 401 (not signed in), 403 (not allowed, or a missing CSRF token), 404, 409 (no unit
 left, or a series with conflicts: ``"conflicts": [{"start", "end", "reason"}]``), 422
@@ -30,6 +30,7 @@ import acl
 from davserver.errors import BadRequest, DomainError
 
 from ..auth import current_principal, web_context
+from ..openapi import documented
 from . import access, series, services, validation
 from .models import Booking
 from .present import (
@@ -42,7 +43,7 @@ from .present import (
 )
 from .rules import Request
 
-bp = Blueprint("booking_api", __name__, url_prefix="/booking/api")
+bp = Blueprint("booking_api", __name__, url_prefix="/api/booking")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -56,7 +57,7 @@ class Repeat(BaseModel):
 
 
 class NewBooking(BaseModel):
-    """The body of ``POST /booking/api/bookings``."""
+    """The body of ``POST /api/booking/bookings``."""
 
     resource_id: int
     start: str
@@ -107,7 +108,7 @@ def api_view(view: F) -> F:
 @bp.errorhandler(CSRFError)
 def _csrf(exc: CSRFError) -> Response:
     return _error(403, _("Jeton CSRF absent ou invalide : envoyez l'en-tête X-CSRFToken "
-                         "donné par GET /booking/api/session."))
+                         "donné par GET /api/booking/session."))
 
 
 def _ctx() -> acl.UserContext:
@@ -125,6 +126,7 @@ def _body(model: type[BaseModel]) -> Any:
 
 
 @bp.get("/session")
+@documented(tag="booking")
 @api_view
 def session_info() -> Response:
     """The signed-in user's login and the CSRF token for the POSTs of this session."""
@@ -134,6 +136,7 @@ def session_info() -> Response:
 
 
 @bp.get("/domains")
+@documented(tag="booking")
 @api_view
 def domains() -> Response:
     """The domains the user may book in, with their resources."""
@@ -143,6 +146,8 @@ def domains() -> Response:
 
 
 @bp.get("/resources/<int:resource_id>/bookings")
+@documented(query={"week": "un jour de la semaine voulue, AAAA-MM-JJ (défaut : cette "
+                         "semaine)"}, tag="booking")
 @api_view
 def resource_bookings(resource_id: int) -> Response:
     """The resource's bookings holding units in the week of ``?week=YYYY-MM-DD``
@@ -175,6 +180,7 @@ def _create(s: Any, ctx: acl.UserContext, body: NewBooking) -> tuple[Any, int]:
 
 
 @bp.post("/bookings")
+@documented(body=NewBooking, status=201, tag="booking")
 @api_view
 def create() -> tuple[Response, int]:
     """Book a resource, once or as a series (body: :class:`NewBooking`)."""
@@ -186,6 +192,7 @@ def create() -> tuple[Response, int]:
 
 
 @bp.get("/bookings/mine")
+@documented(tag="booking")
 @api_view
 def mine() -> Response:
     """The user's bookings (made by or for them) that have not ended, by start."""
@@ -202,6 +209,7 @@ def _one(change: Callable[[Any, acl.UserContext], Booking]) -> Response:
 
 
 @bp.post("/bookings/<int:booking_id>/cancel")
+@documented(tag="booking")
 @api_view
 def cancel(booking_id: int) -> Response:
     """Cancel one booking (or one occurrence of a series)."""
@@ -209,6 +217,7 @@ def cancel(booking_id: int) -> Response:
 
 
 @bp.post("/series/<series_id>/cancel")
+@documented(tag="booking")
 @api_view
 def cancel_series(series_id: str) -> Response:
     """Cancel the occurrences of a series that have not ended."""
@@ -219,6 +228,7 @@ def cancel_series(series_id: str) -> Response:
 
 
 @bp.get("/pending")
+@documented(tag="booking")
 @api_view
 def pending() -> Response:
     """The managers' queue: pending requests of the domains the user manages."""
@@ -234,6 +244,7 @@ def _outcome(outcome: validation.Outcome) -> Response:
 
 
 @bp.post("/bookings/<int:booking_id>/validate")
+@documented(tag="booking")
 @api_view
 def validate(booking_id: int) -> Response:
     """Confirm a pending request; competitors that no longer fit are refused."""
@@ -243,6 +254,7 @@ def validate(booking_id: int) -> Response:
 
 
 @bp.post("/validate")
+@documented(body=Many, tag="booking")
 @api_view
 def validate_many() -> Response:
     """Confirm several pending requests at once (body ``{"ids": [...]}``), all or none."""
@@ -253,6 +265,7 @@ def validate_many() -> Response:
 
 
 @bp.post("/bookings/<int:booking_id>/refuse")
+@documented(body=Refusal, tag="booking")
 @api_view
 def refuse(booking_id: int) -> Response:
     """Refuse a pending request with the manager's message (body ``{"reason": ...}``)."""

@@ -155,3 +155,16 @@ class Booking(Base):
     series_id: Mapped[str | None] = mapped_column(String(36), index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
     resource: Mapped[Resource] = relationship()
+
+
+class FeedToken(Base):
+    """A user's secret for their iCalendar feeds (issue 6): calendar applications
+    subscribe to a URL and cannot sign in, so the URL carries the secret, as Google
+    Calendar's "secret address" and Nextcloud's subscription links do. One per user;
+    renewing it replaces the row, so old links stop working at once."""
+
+    __tablename__ = "booking_feed_tokens"
+    user_id: Mapped[int] = mapped_column(ForeignKey(acl.User.id, ondelete="CASCADE"),
+                                         primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)

@@ -4,14 +4,17 @@
 * ``/booking/ressources/<id>?semaine=AAAA-MM-JJ``: a resource's week grid (hours down
   the side, open days across, free slots marked) and the booking form; a refusal
   re-shows the page with its reason (400, 403, 409 or 422 like the API).
-* ``/booking/mes-reservations``: the user's bookings, to cancel one or a series.
+* ``/booking/domaines/<id>?jour=AAAA-MM-JJ``: a day of a whole domain, resources as
+  columns, hours down the side.
+* ``/booking/mes-reservations``: the user's bookings, to cancel one or a series, and
+  their calendar subscription address (:mod:`.feed_views`).
 * ``/booking/validation``: the managers' queue, validated one by one or many at once,
   or refused with a message.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,8 +27,18 @@ from davserver.errors import BadRequest, DomainError, Forbidden, NotFound
 
 from ..auth import current_principal, login_required, web_context
 from . import access, series, services, validation
+from .feed_views import feed_urls
 from .forms import STATUS_LABELS, BookingForm, RefuseForm
-from .present import my_bookings, parse_day, resources_of, week_bookings, week_grid
+from .present import (
+    day_bookings,
+    domain_day_grid,
+    my_bookings,
+    open_day,
+    parse_day,
+    resources_of,
+    week_bookings,
+    week_grid,
+)
 from .rules import Request, local_text
 
 bp = Blueprint("booking", __name__, url_prefix="/booking")
@@ -57,12 +70,21 @@ def index() -> str:
 
 
 def _resource_page(resource_id: int, form: BookingForm, status: int = 200,
-                   error: str | None = None, conflicts: Any = None) -> tuple[str, int]:
+                   error: str | None = None, conflicts: Any = None,
+                   fill_end: bool = False) -> tuple[str, int]:
+    """The resource's page; ``fill_end``: a start time came from a click on a free
+    slot, so the end is pre-filled with the end of that slot."""
     ctx = _ctx()
     try:
         with web_context().db.transaction(write=False) as s:
+            access.resource_for(s, ctx, resource_id)
+        subscribe = feed_urls(ctx.user_id, resource_id)["resource"]
+        with web_context().db.transaction(write=False) as s:
             resource = access.resource_for(s, ctx, resource_id)
             tz = access.school_zone(s, resource.domain.school_id)
+            if fill_end and form.start.data and not form.end.data:
+                slot = timedelta(minutes=resource.domain.slot_minutes)
+                form.end.data = (datetime.combine(date.min, form.start.data) + slot).time()
             week = request.args.get("semaine") or (form.day.data.isoformat()
                                                     if form.day.data else None)
             rows, monday = week_bookings(s, resource, week, tz)
@@ -70,7 +92,8 @@ def _resource_page(resource_id: int, form: BookingForm, status: int = 200,
             page = render_template(
                 "booking/resource.html", resource=resource, domain=resource.domain,
                 days=days, grid=grid, monday=monday, form=form, error=error,
-                conflicts=conflicts, tz=tz, previous=monday - timedelta(days=7),
+                conflicts=conflicts, tz=tz, subscribe=subscribe,
+                previous=monday - timedelta(days=7),
                 following=monday + timedelta(days=7))
     except Forbidden as exc:
         abort(403, description=exc.message)
@@ -95,7 +118,33 @@ def resource(resource_id: int) -> tuple[str, int]:
             form.start.data = datetime.strptime(request.args["heure"], "%H:%M").time()
     except (BadRequest, ValueError):
         abort(400, description=_("Date ou heure invalide dans l'adresse."))
-    return _resource_page(resource_id, form)
+    return _resource_page(resource_id, form, fill_end=True)
+
+
+@bp.get("/domaines/<int:domain_id>")
+@login_required
+def domain(domain_id: int) -> str:
+    """A day of a whole domain (``?jour=AAAA-MM-JJ``, today by default): its resources
+    as columns, the slots of its opening hours down the side, each free slot a link to
+    that resource's booking form, pre-filled."""
+    ctx = _ctx()
+    with web_context().db.transaction(write=False) as s:
+        try:
+            found = access.domain_for(s, ctx, domain_id)
+            tz = access.school_zone(s, found.school_id)
+            day = parse_day(request.args.get("jour"), tz)
+        except Forbidden as exc:
+            abort(403, description=exc.message)
+        except NotFound:
+            abort(404)
+        except BadRequest as exc:
+            abort(400, description=exc.message)
+        resources = resources_of(s, found.id)
+        grid = domain_day_grid(found, resources, day_bookings(s, resources, day, tz), day,
+                               tz)
+        return render_template("booking/domain.html", domain=found, resources=resources,
+                               grid=grid, day=day, previous=open_day(found, day, -1),
+                               following=open_day(found, day, 1))
 
 
 def _request_of(form: BookingForm, tz: ZoneInfo) -> Request:
@@ -152,12 +201,14 @@ def book(resource_id: int) -> Response | tuple[str, int]:
 @bp.get("/mes-reservations")
 @login_required
 def mine() -> str:
-    """The user's bookings that have not ended, with their state and cancel buttons."""
+    """The user's bookings that have not ended, with their state and cancel buttons,
+    and the address to subscribe to them from a calendar application."""
     ctx = _ctx()
+    subscribe = feed_urls(ctx.user_id)["mine"]
     with web_context().db.transaction(write=False) as s:
         rows = [(b, access.school_zone(s, b.resource.domain.school_id))
                 for b in my_bookings(s, ctx.user_id)]
-        return render_template("booking/mine.html", rows=rows)
+        return render_template("booking/mine.html", rows=rows, subscribe=subscribe)
 
 
 def _change(action: Any, done: str, back: str) -> Response:

@@ -127,26 +127,64 @@ class Cell:
     bookings: list[Booking] = field(default_factory=list)
 
 
+def slot_times(domain: ResourceDomain) -> list[time]:
+    """The start times of the domain's slots, from opening to closing (wall-clock)."""
+    step = timedelta(minutes=max(domain.slot_minutes, 5))
+    moment, times = datetime.combine(date.min, domain.opens), []
+    while moment.time() < domain.closes and moment.date() == date.min:
+        times.append(moment.time())
+        moment += step
+    return times
+
+
+def _cell(day: date, at: time, domain: ResourceDomain, rows: Sequence[Booking],
+          tz: ZoneInfo) -> Cell:
+    start = datetime.combine(day, at, tz)
+    end = start + timedelta(minutes=max(domain.slot_minutes, 5))
+    cell = Cell(day, at)
+    for b in rows:
+        if b.start < end and start < b.end:
+            cell.used += b.quantity
+            cell.bookings.append(b)
+    return cell
+
+
 def week_grid(domain: ResourceDomain, resource: Resource, rows: Sequence[Booking],
               monday: date, tz: ZoneInfo) -> tuple[list[date], list[list[Cell]]]:
     """The open days of the week and, for each slot of the opening hours (rows), one
     :class:`Cell` per day (columns)."""
     days = [monday + timedelta(days=int(d)) for d in sorted(domain.weekdays)]
-    step = timedelta(minutes=max(domain.slot_minutes, 5))
-    grid: list[list[Cell]] = []
-    moment = datetime.combine(monday, domain.opens)
-    while moment.time() < domain.closes and moment.date() == monday:
-        line = []
-        for day in days:
-            start = datetime.combine(day, moment.time(), tz)
-            end = start + step
-            cell = Cell(day, moment.time())
-            for b in rows:
-                if b.start < end and start < b.end:
-                    cell.used += b.quantity
-                    cell.bookings.append(b)
-            line.append(cell)
-        grid.append(line)
-        moment += step
+    grid = [[_cell(day, at, domain, rows, tz) for day in days] for at in slot_times(domain)]
     return days, grid
 
+
+def day_bookings(session: Session, resources: Sequence[Resource], day: date,
+                 tz: ZoneInfo) -> dict[int, list[Booking]]:
+    """The confirmed and pending bookings meeting the local ``day``, by resource id
+    (one query for every resource)."""
+    start = datetime.combine(day, time(), tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(), tz).astimezone(UTC)
+    found: dict[int, list[Booking]] = {r.id: [] for r in resources}
+    for b in session.scalars(select(Booking).where(
+            Booking.resource_id.in_(list(found)), Booking.status.in_(HOLDING),
+            Booking.start < end, Booking.end > start).order_by(Booking.start)):
+        found[b.resource_id].append(b)
+    return found
+
+
+def domain_day_grid(domain: ResourceDomain, resources: Sequence[Resource],
+                    by_resource: dict[int, list[Booking]], day: date,
+                    tz: ZoneInfo) -> list[list[Cell]]:
+    """A day of a whole domain: for each slot of its opening hours (rows), one
+    :class:`Cell` per resource (columns, in the order of ``resources``)."""
+    return [[_cell(day, at, domain, by_resource.get(r.id, []), tz) for r in resources]
+            for at in slot_times(domain)]
+
+
+def open_day(domain: ResourceDomain, day: date, step: int) -> date:
+    """The next (``step`` 1) or previous (-1) day the domain is open, after ``day``."""
+    for n in range(1, 8):
+        candidate = day + timedelta(days=n * step)
+        if str(candidate.weekday()) in domain.weekdays:
+            return candidate
+    return day + timedelta(days=step)
