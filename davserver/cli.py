@@ -18,6 +18,8 @@ Forms (relied on by people and scripts)::
     davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
     davserver trash list|restore|purge ...       (see davserver/trash_cli.py)
     davserver notifications send                 (davserver/notifications_cli.py)
+    davserver archive textbooks --year LABEL [--school NAME] [--output DIR]
+                                                 (see davserver/archive_cli.py)
 
 Exit status: 0 success, 1 a finding (fsck) or a refused operation, 2 bad usage or
 configuration.
@@ -120,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     add_trash_parsers(sub, common)
     from davserver.booking_cli import add_parsers as add_booking_parsers
     add_booking_parsers(sub, common)
+    from davserver.archive_cli import add_parsers as add_archive_parsers
+    add_archive_parsers(sub, common)
     return parser
 
 
@@ -284,6 +288,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "trash": _lazy("davserver.trash_cli", "cmd_trash"),
     "booking": _lazy("davserver.booking_cli", "cmd_booking"),
     "notifications": _lazy("davserver.notifications_cli", "cmd_notifications"),
+    "archive": _lazy("davserver.archive_cli", "cmd_archive"),
     "import": lambda config, args: IMPORTS[args.action](config, args),
 }
 IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {

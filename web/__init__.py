@@ -26,9 +26,12 @@ from . import (
     rubrics,
     security,
     textbook,
+    textbook_access_views,
     textbook_activity,
     textbook_api,
+    textbook_lesson_views,
     textbook_lessons,
+    textbook_oversight_views,
     textbook_views,
     trash,
     views,
@@ -78,6 +81,9 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(trash.bp)
     app.register_blueprint(textbook_views.bp)
     app.register_blueprint(textbook_activity.bp)
+    app.register_blueprint(textbook_lesson_views.bp)
+    app.register_blueprint(textbook_oversight_views.bp)
+    app.register_blueprint(textbook_access_views.bp)
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
     app.register_blueprint(booking_feeds.bp)

@@ -31,7 +31,7 @@ from .auth import login_required, web_context
 from .rubrics import signed_in
 from .textbook_views import zone_of
 
-bp = Blueprint("textbook_lessons", __name__, url_prefix="/textbook/seances")
+bp = Blueprint("lesson_changes", __name__, url_prefix="/textbook/seances")
 
 
 class MoveForm(FlaskForm):

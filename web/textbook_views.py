@@ -51,6 +51,23 @@ def rich_text(body: str) -> Markup:
 
 NOT_TEACHER = _l("Seuls les enseignants de ce service peuvent modifier son cahier de "
                  "textes.")
+OVERSEERS = frozenset({acl.Profile.head, acl.Profile.admin, acl.Profile.inspector})
+
+
+def week_start(s: Session, service_ids: list[int]) -> tuple[date, Any]:
+    """The Monday asked for in ``?week=YYYY-MM-DD`` (any day of the week; default:
+    today in the school's zone) and that zone. A bad date is 400."""
+    school_id = None
+    if service_ids:
+        school_id = s.get_one(textbook.TeachingService, service_ids[0]).school_id
+    tz = textbook.school_zone(s, school_id)
+    asked = request.args.get("week")
+    try:
+        day = date.fromisoformat(asked) if asked else datetime.now(tz).date()
+    except ValueError:
+        abort(400, description=_("Date de semaine invalide : %(value)s (attendu : "
+                                 "AAAA-MM-JJ).", value=asked))
+    return textbook.monday_of(day), tz
 
 
 def _week_links(monday: date) -> dict[str, str]:
@@ -61,19 +78,39 @@ def _week_links(monday: date) -> dict[str, str]:
 
 @bp.get("/")
 @login_required
-def week() -> str:
-    """The signed-in user's week: a teacher's services, a student's classes, or
-    each child of a parent (:func:`web.textbook.weeks_of`)."""
+def week() -> str | Response:
+    """The signed-in user's week (:func:`web.textbook.weeks_of`): a teacher's services
+    (with the visas and inspectors' accesses on them), a student's classes, or each
+    child of a parent. The head, admins and inspectors are sent to the oversight
+    page."""
     principal = signed_in()
+    if principal.profile in OVERSEERS:
+        return redirect(url_for("oversight.index"))
     try:
         with web_context().db.transaction(write=False) as s:
             monday, _tz, weeks = textbook.weeks_of(s, principal, request.args.get("week"),
                                                 web_context().textbook)
-            return render_template("textbook/week.html", weeks=weeks, monday=monday,
-                                   links=_week_links(monday), day_label=day_label,
-                                   teacher=principal.profile is acl.Profile.teacher)
+            oversight = teacher_oversight(s, principal.id) \
+                if principal.profile is acl.Profile.teacher else {}
+            return render_template(
+                "textbook/week.html", weeks=weeks, monday=monday, links=_week_links(monday),
+                day_label=day_label, teacher=principal.profile is acl.Profile.teacher,
+                lesson_url=lambda i: url_for("textbook.lesson", lesson_id=i), **oversight)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
+
+
+def teacher_oversight(s: Session, teacher_id: int) -> dict[str, Any]:
+    """The visas put on the teacher's textbook and the inspectors' accesses opened on
+    it (issue 7: the teacher sees both), each access with its services in words and
+    its state today."""
+    accesses = [(a, textbook.access_services_text(s, a),
+                 textbook.access_state(a, textbook.access_today(s, a)))
+                for a in textbook.accesses_for_teacher(s, teacher_id)]
+    visas = textbook.visas_of(s, teacher_id)
+    names = acl.logins_of(s, {v.by_id for v in visas} | {a.inspector_id for a, _, _ in accesses})
+    return {"visas": visas, "accesses": accesses, "names": names,
+            "date_label": textbook.date_label}
 
 
 def _reader_of(s: Session, lesson: textbook.Lesson) -> int | None:
@@ -146,25 +183,42 @@ def _teacher_context(s: Session, lesson: textbook.Lesson, tz: Any,
             "workload": workload_text(s, due, service.group_id, tz) if due else None}
 
 
-def _lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
+def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
+                **context: Any) -> str:
+    """The lesson page of ``lesson``: every activity for ``reader`` None (its
+    teachers, the head, an inspector), else those the student ``reader`` may see;
+    activities added or changed after the covering visa are marked (issue 7).
+    ``context`` goes to the template (``teacher``, ``back_url``, the forms…)."""
+    plan_tz = zone_of(s, lesson)
+    items = textbook.readable_activities(s, lesson, reader, web_context().textbook)
+    due_at = {a.id: moment_label(d.start.astimezone(plan_tz)) for a in items
+              if a.due_lesson_id and (d := s.get(textbook.Lesson, a.due_lesson_id))}
+    visa = textbook.covering_visa(s, lesson)
+    return render_template("textbook/lesson.html", lesson=lesson, activities=items,
+                           due_at=due_at, visa=visa, marks=textbook.changes_after(visa, items),
+                           date_label=textbook.date_label,
+                           when=moment_label(lesson.start.astimezone(plan_tz)),
+                           until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
+                           local_start=lesson.start.astimezone(plan_tz),
+                           now=datetime.now(UTC),
+                           local=lambda t: moment_label(t.astimezone(plan_tz)),
+                           kind_labels=KIND_LABELS, **context)
+
+
+def lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
                  error: str | None = None, status: int = 200) -> tuple[str, int]:
     with web_context().db.transaction(write=False) as s:
         lesson = _lesson(s, lesson_id)
         reader = _reader_of(s, lesson)
+        trashed = textbook.is_trashed(s, lesson.id)
+        if trashed and reader is not None:
+            abort(404)
         plan_tz = zone_of(s, lesson)
-        items = textbook.readable_activities(s, lesson, reader, web_context().textbook)
-        due_at = {a.id: moment_label(d.start.astimezone(plan_tz)) for a in items
-                  if a.due_lesson_id and (d := s.get(textbook.Lesson, a.due_lesson_id))}
         context = _teacher_context(s, lesson, plan_tz, forms or {}) if reader is None else {}
-        page = render_template("textbook/lesson.html", lesson=lesson, activities=items,
-                               due_at=due_at, teacher=reader is None, error=error,
-                               when=moment_label(lesson.start.astimezone(plan_tz)),
-                               week=lesson.start.astimezone(plan_tz).date().isoformat(),
-                               until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
-                               local_start=lesson.start.astimezone(plan_tz),
-                               now=datetime.now(UTC),
-                               local=lambda t: moment_label(t.astimezone(plan_tz)),
-                               kind_labels=KIND_LABELS, **context)
+        back = url_for("textbook.week",
+                       week=lesson.start.astimezone(plan_tz).date().isoformat())
+        page = lesson_view(s, lesson, reader, teacher=reader is None, error=error,
+                           trashed=trashed, back_url=back, **context)
     return page, status
 
 
@@ -190,7 +244,7 @@ def workload(lesson_id: int) -> dict[str, str]:
 def lesson(lesson_id: int) -> tuple[str, int]:
     """A lesson's activities; for its teachers, the forms to add content and homework
     with the class's workload for the due date."""
-    return _lesson_page(lesson_id)
+    return lesson_page(lesson_id)
 
 
 def _save(lesson_id: int, form: ContentForm, form_name: str,
@@ -209,14 +263,14 @@ def _save(lesson_id: int, form: ContentForm, form_name: str,
             lsn = textbook.get_lesson(s, lesson_id)
             prepare_homework(s, lsn, form, zone_of(s, lsn))
     if not form.validate_on_submit():
-        return _lesson_page(lesson_id, {form_name: form},
+        return lesson_page(lesson_id, {form_name: form},
                             _("Le formulaire contient des erreurs : rien n'a été enregistré."),
                             400)
     try:
         with web_context().db.transaction() as s:
             change(s, principal.id, to_input(form))
     except BadRequest as exc:
-        return _lesson_page(lesson_id, {form_name: form}, exc.message, 400)
+        return lesson_page(lesson_id, {form_name: form}, exc.message, 400)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
     flash(_("Activité enregistrée."), "notice")

@@ -1,6 +1,7 @@
 """The cahier de textes (textbook): school years, teaching services, lessons, their
-activities (content, homework) and the week view data, and the
-timetable import (DESIGN.md vocabulary: ``TeachingService``, ``Lesson``)."""
+activities (content, homework) and the week view data, the head's visas and
+inspectors' accesses, and the timetable import (DESIGN.md vocabulary:
+``TeachingService``, ``Lesson``, ``Visa``)."""
 
 from .activities import (
     ActivityInput,
@@ -55,6 +56,28 @@ from .models import (
     activity_targets,
     service_teachers,
 )
+from .oversight import (
+    NOT_OPENER,
+    NOT_SUPERVISOR,
+    OPENERS,
+    AccessInput,
+    ReadScope,
+    access_services_text,
+    access_state,
+    access_today,
+    accesses_for_teacher,
+    accesses_in_school,
+    current_accesses,
+    open_access,
+    period_text,
+    read_scope,
+    require_supervisor,
+    revoke_access,
+    school_services,
+    service_labels,
+    teacher_services,
+)
+from .oversight_models import InspectorAccess, TrashedLesson, Visa
 from .reading import NO_TEXTBOOK, NOT_YOURS, Weeks, readable_activities, reader_of, weeks_of
 from .services import (
     Period,
@@ -75,6 +98,8 @@ from .services import (
 from .timetable import Entry, EventTimes, Rejected, TimetableFile, read_timetable
 from .timetable_ics import read_holidays
 from .timetable_import import TimetableReport, import_timetable
+from .trash import TrashRow, delete_lesson, is_trashed, restore_lesson, trashed_lessons
+from .visas import ChangeMark, changes_after, covering_visa, date_label, put_visa, visas_of
 from .visibility import release_time
 
 __all__ = [
@@ -96,6 +121,15 @@ __all__ = [
     "create_lesson", "current_school_year", "ensure_service", "generate_lessons",
     "holidays_of", "in_holidays", "replace_holidays", "service_teachers",
     "set_school_year", "week_of", "zone",
+    # oversight (issue 7): visas, inspectors' accesses; the lessons' corbeille
+    "NOT_OPENER", "NOT_SUPERVISOR", "OPENERS", "AccessInput", "ChangeMark",
+    "InspectorAccess", "ReadScope", "TrashRow",
+    "TrashedLesson", "Visa", "access_services_text", "access_state", "access_today",
+    "accesses_for_teacher", "accesses_in_school", "changes_after", "covering_visa",
+    "current_accesses", "date_label", "delete_lesson", "is_trashed", "open_access",
+    "period_text", "put_visa", "read_scope", "require_supervisor", "restore_lesson",
+    "revoke_access", "school_services", "service_labels", "teacher_services",
+    "trashed_lessons", "visas_of",
     # timetable import (davserver import timetable)
     "Entry", "EventTimes", "Rejected", "TimetableFile", "TimetableReport",
     "import_timetable", "read_holidays", "read_timetable",

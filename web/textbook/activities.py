@@ -32,6 +32,7 @@ from .models import (
     TeachingService,
     service_teachers,
 )
+from .oversight_models import TrashedLesson, not_trashed
 from .visibility import release_time
 
 MAX_TITLE = 200
@@ -90,12 +91,12 @@ def require_teacher(session: Session, user_id: int, lesson: Lesson) -> None:
 
 def next_lessons(session: Session, lesson: Lesson, limit: int = NEXT_LESSONS) -> list[Lesson]:
     """The service's scheduled lessons starting after ``lesson`` starts, soonest
-    first (cancelled ones left out: no homework is due at a lesson that will not
-    happen)."""
+    first (cancelled and deleted ones left out: no homework is due at a lesson that
+    will not happen)."""
     return list(session.scalars(
         select(Lesson).where(Lesson.service_id == lesson.service_id,
                              Lesson.start > lesson.start,
-                             Lesson.status == LessonStatus.scheduled)
+                             Lesson.status == LessonStatus.scheduled, not_trashed())
         .order_by(Lesson.start).limit(limit)))
 
 
@@ -126,8 +127,9 @@ def _due_lesson(session: Session, lesson: Lesson, due_lesson_id: int | None) -> 
     if due is None or due.service_id != lesson.service_id or due.start <= lesson.start:
         raise BadRequest("Le travail doit être à faire pour une séance suivante du même "
                          "service.")
-    if due.status != LessonStatus.scheduled:
-        raise BadRequest("La séance choisie pour l'échéance est annulée.")
+    if due.status != LessonStatus.scheduled \
+            or session.get(TrashedLesson, due.id) is not None:
+        raise BadRequest("La séance choisie pour l'échéance est annulée ou supprimée.")
     return due
 
 

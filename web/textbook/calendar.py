@@ -27,6 +27,7 @@ from .models import (
     TeachingService,
     service_teachers,
 )
+from .oversight_models import given_in_live_lesson, not_trashed
 from .services import current_school_year, zone
 from .visibility import homework_visible, visible_condition
 
@@ -66,7 +67,7 @@ def workload(session: Session, group_id: int, start: datetime, end: datetime) ->
         .join(Lesson, Lesson.id == Activity.due_lesson_id)
         .join(TeachingService, TeachingService.id == Lesson.service_id)
         .where(TeachingService.group_id == group_id, Activity.kind == ActivityKind.homework,
-               Lesson.start >= start, Lesson.start < end)).one()
+               Lesson.start >= start, Lesson.start < end, given_in_live_lesson())).one()
     return Workload(int(row[0] or 0), int(row[1] or 0))
 
 
@@ -140,11 +141,13 @@ def week_plan(session: Session, service_ids: Sequence[int], monday: date, tz: Zo
 
     ``student_id`` given: the view of that student (or of their parent):
     cancelled lessons hidden, homework aimed at other students left out, and, with
-    ``settings``, what does not show yet (:mod:`.visibility`) left out. Three
-    queries, plus one for names."""
+    ``settings``, what does not show yet (:mod:`.visibility`) left out. Lessons in
+    the corbeille are left out for everyone, and the homework given in them; homework
+    due at one still shows on its day. Three queries, plus one for names."""
     days = [DayPlan(monday + timedelta(days=n)) for n in range(SCHOOL_DAYS)]
     start, end = utc_range(monday, SCHOOL_DAYS, tz)
-    in_week = [Lesson.service_id.in_(service_ids), Lesson.start >= start, Lesson.start < end]
+    in_week = [Lesson.service_id.in_(service_ids), Lesson.start >= start, Lesson.start < end,
+               not_trashed()]
     lesson_query = select(Lesson, TeachingService).join(TeachingService).where(*in_week)
     if student_id is not None:
         lesson_query = lesson_query.where(Lesson.status == LessonStatus.scheduled)
@@ -154,7 +157,8 @@ def week_plan(session: Session, service_ids: Sequence[int], monday: date, tz: Zo
     due_query = (select(Activity, due_lesson)
                  .join(due_lesson, due_lesson.id == Activity.due_lesson_id)
                  .where(due_lesson.service_id.in_(service_ids), due_lesson.start >= start,
-                        due_lesson.start < end, Activity.kind == ActivityKind.homework))
+                        due_lesson.start < end, Activity.kind == ActivityKind.homework,
+                        given_in_live_lesson()))
     if student_id is not None:
         due_query = due_query.where(_aimed_at(student_id))
         if settings is not None:

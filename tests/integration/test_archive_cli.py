@@ -1,0 +1,99 @@
+"""``davserver archive textbooks`` as a real command (issue 7, "Year-end archive"):
+one read-only PDF per teaching service with its lessons, activities and visas,
+read back with poppler's ``pdftotext`` and rendered to an image with ``pdftoppm``.
+
+People and lessons: :mod:`tests.integration.oversight_kit` (school year 2026-2027).
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+import acl
+from tests.conftest import Server, running_server
+from tests.integration.oversight_kit import SCHOOL_A, add_people, uid
+from web import textbook
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None
+                                or shutil.which("pdftoppm") is None,
+                                reason="poppler-utils is not installed (.ci/install-test-deps)")
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The oversight kit, a homework in M1 due at M2, a script in a body, M3 in the
+    corbeille, and hugo's visa on ann's textbook up to 08/09/2026."""
+    with running_server(tmp_path_factory.mktemp("archive")) as server:
+        ids = add_people(server, [])
+        with server.transaction() as s:
+            ann = uid(s, "ann")
+            textbook.add_activity(s, ann, ids["M1"], textbook.ActivityInput(
+                textbook.ActivityKind.homework, "Exercices de géométrie",
+                body="<p>Page 52 <script>alert(1)</script></p>", homework_type="Exercices",
+                minutes=30, due_lesson_id=ids["M2"]))
+            textbook.delete_lesson(s, ann, ids["M3"])
+            visa = textbook.Visa(school_id=acl.find_school(s, SCHOOL_A), teacher_id=ann,
+                                 until=date(2026, 9, 8), comment="Bonne tenue.",
+                                 by_id=uid(s, "hugo"))
+            s.add(visa)
+        yield server
+
+
+def archive(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
+    return server.cli("archive", "textbooks", "--year", "2026-2027", *args, check=False)
+
+
+@pytest.fixture(scope="module")
+def archived(srv: Server, tmp_path_factory: pytest.TempPathFactory) -> \
+        tuple[subprocess.CompletedProcess[str], Path]:
+    """One run of the command into a new folder: (its result, the folder)."""
+    out = tmp_path_factory.mktemp("archives")
+    return archive(srv, "--school", SCHOOL_A, "--output", str(out)), out
+
+
+def test_one_read_only_pdf_per_service_with_lessons_and_visas(
+        archived: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path) -> None:
+    done, out = archived
+    assert done.returncode == 0, done.stderr
+    folder = out / "College-Jean-Moulin" / "2026-2027"
+    pdfs = sorted(p.name for p in folder.iterdir())
+    assert [name.rsplit("-", 1)[0] for name in pdfs] == ["FR-4B", "MATHS-4B", "MATHS-4C"]
+    assert sorted(Path(line).name for line in done.stdout.split()) == pdfs
+    assert not stat.S_IMODE(folder.stat().st_mode) & 0o222
+    maths = next(folder.glob("MATHS-4B-*.pdf"))
+    assert stat.S_IMODE(maths.stat().st_mode) == 0o444
+    text = subprocess.run(["pdftotext", "-layout", str(maths), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Cahier de textes — MATHS 4B" in text
+    assert "Collège Jean Moulin" in text and "2026-2027" in text
+    assert "Visa du 08/09/2026, posé par hugo : « Bonne tenue. »" in text
+    assert "Séance du 07/09/2026 08:00" in text and "Séance du 09/09/2026 10:00" in text
+    assert "Séance du 11/09/2026" not in text  # M3 is in the corbeille
+    assert "Activité A1" in text and "Exercices de géométrie" in text
+    assert "pour le 09/09/2026" in text and "Page 52" in text and "alert" not in text
+    image = tmp_path / "page"
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(maths),
+                    str(image)], check=True)
+    rendered = next(tmp_path.glob("page*.png")).read_bytes()
+    assert rendered.startswith(b"\x89PNG") and len(rendered) > 2000
+
+
+def test_refusals_name_what_is_wrong(
+        srv: Server, archived: tuple[subprocess.CompletedProcess[str], Path],
+        tmp_path: Path) -> None:
+    unknown_year = srv.cli("archive", "textbooks", "--year", "1999-2000", "--school",
+                           SCHOOL_A, "--output", str(tmp_path), check=False)
+    assert unknown_year.returncode == 1 and "'1999-2000'" in unknown_year.stderr
+    assert "2026-2027" in unknown_year.stderr
+    unknown_school = archive(srv, "--school", "Collège fantôme", "--output", str(tmp_path))
+    assert unknown_school.returncode == 1 and "Collège fantôme" in unknown_school.stderr
+    assert not list(tmp_path.iterdir())  # nothing written for either
+    again = archive(srv, "--school", SCHOOL_A, "--output", str(archived[1]))
+    assert again.returncode == 1 and "never replaced" in again.stderr

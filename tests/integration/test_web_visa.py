@@ -1,0 +1,155 @@
+"""The head's visa (issue 7, "Visa") and the lessons' corbeille (issue 5, "Lessons"),
+against a real server: hugo puts a visa on ann's textbook up to Tuesday 08/09/2026;
+ann sees it; deleting covered lesson M1 is 409 and deletes nothing; deleting M3
+(after the visa's date) works, hides it from the weeks, and it is restored; an
+activity edited after the visa is marked on the lesson page.
+
+People and lessons: :mod:`tests.integration.oversight_kit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import requests
+from lxml import html
+from sqlalchemy import func, select
+
+from tests.conftest import Server, running_server
+from tests.integration.oversight_kit import WEEK, add_people, signed_in, today, uid
+from tests.web import WebClient, csrf_token
+from web import textbook
+
+IDS: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("visa")) as server:
+        IDS.update(add_people(server, []))
+        with server.transaction() as s:
+            IDS["ann"] = uid(s, "ann")
+        yield server
+
+
+def text(answer: requests.Response) -> str:
+    return " ".join(html.fromstring(answer.text).text_content().split())
+
+
+def teacher_page(teacher: int) -> str:
+    return f"/textbook/controle/enseignants/{teacher}/?week={WEEK}"
+
+
+def post_visa(client: WebClient, until: str, comment: str = "",
+              token: bool = True) -> requests.Response:
+    page = client.get(teacher_page(IDS["ann"]))
+    data = {"visa-until": until, "visa-comment": comment}
+    if token:
+        data["csrf_token"] = csrf_token(page.text) if page.status_code == 200 \
+            else csrf_token(client.get("/").text)
+    return client.post(f"/textbook/controle/enseignants/{IDS['ann']}/visas", data)
+
+
+def visa_count(server: Server) -> int:
+    with server.transaction() as s:
+        return int(s.scalar(select(func.count(textbook.Visa.id))) or 0)
+
+
+def post_lesson(client: WebClient, lesson: int, action: str) -> requests.Response:
+    token = csrf_token(client.get("/").text)
+    return client.post(f"/textbook/seances/{lesson}/{action}", {"csrf_token": token})
+
+
+def lessons_in_week(client: WebClient) -> set[int]:
+    tree = html.fromstring(client.get(f"/textbook/?week={WEEK}").text)
+    return {int(v) for v in tree.xpath("//div[@data-lesson]/@data-lesson")}
+
+
+def test_bad_visas_are_refused_and_nothing_is_saved(srv: Server) -> None:
+    before = visa_count(srv)
+    future = post_visa(signed_in(srv, "hugo"), f"{today() + timedelta(days=1)}")
+    assert future.status_code == 400 and "est après aujourd'hui" in text(future)
+    bad_date = post_visa(signed_in(srv, "hugo"), "2026-02-31")
+    assert bad_date.status_code == 400
+    no_token = post_visa(signed_in(srv, "hugo"), "2026-09-08", token=False)
+    assert no_token.status_code == 403 and "jeton de sécurité (CSRF)" in text(no_token)
+    assert post_visa(signed_in(srv, "carl"), "2026-09-08").status_code == 403  # teacher
+    assert post_visa(signed_in(srv, "ada"), "2026-09-08").status_code == 403  # admin
+    assert post_visa(signed_in(srv, "hector"), "2026-09-08").status_code == 404  # school B
+    assert visa_count(srv) == before
+
+
+def test_visa_put_shown_and_covered_lesson_kept(srv: Server) -> None:
+    hugo = signed_in(srv, "hugo")
+    answer = post_visa(hugo, "2026-09-08", "Cahier bien tenu.")
+    assert answer.status_code == 303, answer.text
+    assert "Visa du 08/09/2026, posé par hugo : « Cahier bien tenu. »" in \
+        text(hugo.get(teacher_page(IDS["ann"])))
+
+    ann = signed_in(srv, "ann")
+    week = ann.get(f"/textbook/?week={WEEK}")
+    assert "Visa du 08/09/2026, posé par hugo : « Cahier bien tenu. »" in text(week)
+    m1 = ann.get(f"/textbook/seances/{IDS['M1']}")
+    assert "Séance couverte par le visa du 08/09/2026" in text(m1)
+    assert "Séance couverte" not in text(ann.get(f"/textbook/seances/{IDS['M3']}"))
+
+    refused = post_lesson(ann, IDS["M1"], "supprimer")
+    assert refused.status_code == 409
+    assert "couverte par le visa du 08/09/2026 (posé par hugo)" in text(refused)
+    with srv.transaction() as s:
+        assert not textbook.is_trashed(s, IDS["M1"])
+        assert len(textbook.lesson_activities(s, IDS["M1"])) >= 2
+    assert IDS["M1"] in lessons_in_week(ann)
+    # carl teaches 4B too, but not this service; no visa was put on him either
+    assert post_lesson(signed_in(srv, "carl"), IDS["F1"], "supprimer").status_code == 303
+    assert post_lesson(signed_in(srv, "carl"), IDS["F1"], "restaurer").status_code == 303
+
+
+def test_uncovered_lesson_deleted_then_restored(srv: Server) -> None:
+    ann, ben = signed_in(srv, "ann"), signed_in(srv, "ben")
+    with srv.transaction() as s:
+        textbook.add_activity(s, IDS["ann"], IDS["M3"], textbook.ActivityInput(
+            textbook.ActivityKind.content, "Statistiques"))
+    assert IDS["M3"] in lessons_in_week(ben)
+    assert post_lesson(ben, IDS["M3"], "supprimer").status_code == 403
+    assert post_lesson(ann, IDS["M3"], "supprimer").status_code == 303
+    assert IDS["M3"] not in lessons_in_week(ann) | lessons_in_week(ben)
+    assert ben.get(f"/textbook/seances/{IDS['M3']}").status_code == 404
+    trash = ann.get("/textbook/corbeille")
+    assert html.fromstring(trash.text).xpath(f'//li[@data-lesson="{IDS["M3"]}"]')
+    assert post_lesson(ann, IDS["M3"], "supprimer").status_code == 409  # already there
+    assert "est dans la corbeille" in text(ann.get(f"/textbook/seances/{IDS['M3']}"))
+
+    assert post_lesson(ann, IDS["M3"], "restaurer").status_code == 303
+    assert IDS["M3"] in lessons_in_week(ann) and IDS["M3"] in lessons_in_week(ben)
+    assert "Statistiques" in text(ben.get(f"/textbook/seances/{IDS['M3']}"))
+    assert not html.fromstring(ann.get("/textbook/corbeille").text).xpath(
+        f'//li[@data-lesson="{IDS["M3"]}"]')
+
+
+def test_activity_changed_after_the_visa_is_marked(srv: Server) -> None:
+    if not visa_count(srv):
+        assert post_visa(signed_in(srv, "hugo"), "2026-09-08").status_code == 303
+    ann = signed_in(srv, "ann")
+    edit = f"/textbook/activites/{IDS['A1']}/modifier"
+    answer = ann.post(edit, {"csrf_token": csrf_token(ann.get(edit).text),
+                             "content-title": "Activité A1 corrigée",
+                             "content-body": "<p>Précision</p>"})
+    assert answer.status_code == 303, answer.text
+    with srv.transaction() as s:
+        added = textbook.add_activity(s, IDS["ann"], IDS["M1"], textbook.ActivityInput(
+            textbook.ActivityKind.content, "Ajout tardif")).id
+    for login, path in (("ann", f"/textbook/seances/{IDS['M1']}"),
+                        ("hugo", f"/textbook/controle/enseignants/{IDS['ann']}"
+                                 f"/seances/{IDS['M1']}")):
+        tree = html.fromstring(signed_in(srv, login).get(path).text)
+
+        def mark(activity: int, tree: html.HtmlElement = tree) -> str:
+            found = tree.xpath(f'//li[@data-activity="{activity}"]//p[@class="after-visa"]')
+            return found[0].text_content().strip() if found else ""
+
+        assert mark(IDS["A1"]) == "modifié après le visa du 08/09/2026", login
+        assert mark(added) == "ajouté après le visa du 08/09/2026", login
+        assert mark(IDS["A2"]) == "", login  # untouched since the visa
