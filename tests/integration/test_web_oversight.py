@@ -9,7 +9,6 @@ holds one access to ann's textbook, in the state its name says.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +30,7 @@ from tests.integration.oversight_kit import (
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web import WebClient, csrf_token
 from web import textbook
+from web.notifications import Notification, NotificationKind
 
 INSPECTORS = ["insp.avant", "insp.pendant", "insp.apres", "insp.restreint", "insp.revoque",
               "insp.jamais", "insp.nouveau", "insp.passe", "insp.ui"]
@@ -145,8 +145,7 @@ def post_access(client: WebClient, fields: dict[str, str], token: bool = True) -
     return client.post("/textbook/controle/acces", data)
 
 
-def test_head_opens_an_access_the_teacher_sees_it(srv: Server,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_head_opens_an_access_the_teacher_sees_it(srv: Server) -> None:
     hugo = signed_in(srv, "hugo")
     with srv.transaction() as s:
         fields = {"inspector": str(uid(s, "insp.nouveau")), "teacher": str(IDS["ann"]),
@@ -160,11 +159,14 @@ def test_head_opens_an_access_the_teacher_sees_it(srv: Server,
     assert f"insp.nouveau : tous ses services, {period(20, 30)} (à venir)" in texts
     assert f"insp.restreint : MATHS 4B, {period(0, 0)} (en cours)" in texts
     assert any(t.startswith("insp.revoque") and t.endswith("(révoqué)") for t in texts)
-    with caplog.at_level(logging.INFO, logger="web.textbook.oversight"):
-        open_access(srv, "insp.nouveau", today() + timedelta(days=40), today()
-                    + timedelta(days=41), services=("4C MATHS",))
+    open_access(srv, "insp.nouveau", today() + timedelta(days=40), today()
+                + timedelta(days=41), services=("4C MATHS",))
+    with srv.transaction() as s:  # the teacher is notified (issue 7)
+        bodies = [n.body for n in s.scalars(select(Notification).where(
+            Notification.user_id == IDS["ann"],
+            Notification.kind == NotificationKind.inspector_access))]
     assert (f"hugo a ouvert à l'inspecteur insp.nouveau l'accès en lecture à votre cahier de "
-            f"textes (MATHS 4C) {period(40, 41)}.") in caplog.text
+            f"textes (MATHS 4C) {period(40, 41)}.") in bodies
 
 
 BAD_ACCESSES = {  # case: (fields changed, words of the refusal)

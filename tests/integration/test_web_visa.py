@@ -91,6 +91,9 @@ def test_visa_put_shown_and_covered_lesson_kept(srv: Server) -> None:
     ann = signed_in(srv, "ann")
     week = ann.get(f"/textbook/?week={WEEK}")
     assert "Visa du 08/09/2026, posé par hugo : « Cahier bien tenu. »" in text(week)
+    # ann is notified (issue 7, "Notifications"), with the visa's date.
+    notices = text(ann.get("/notifications/"))
+    assert "Visa de votre cahier de textes jusqu'au 08/09/2026" in notices
     m1 = ann.get(f"/textbook/seances/{IDS['M1']}")
     assert "Séance couverte par le visa du 08/09/2026" in text(m1)
     assert "Séance couverte" not in text(ann.get(f"/textbook/seances/{IDS['M3']}"))
@@ -153,3 +156,4 @@ def test_activity_changed_after_the_visa_is_marked(srv: Server) -> None:
         assert mark(IDS["A1"]) == "modifié après le visa du 08/09/2026", login
         assert mark(added) == "ajouté après le visa du 08/09/2026", login
         assert mark(IDS["A2"]) == "", login  # untouched since the visa
+

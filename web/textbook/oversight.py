@@ -21,7 +21,6 @@ account is attached to it. Messages are French: the pages show them as they are.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -35,8 +34,6 @@ from davserver.errors import BadRequest, Forbidden, NotFound
 from .calendar import school_zone
 from .models import TeachingService, service_teachers
 from .oversight_models import InspectorAccess
-
-log = logging.getLogger(__name__)
 
 OPENERS = frozenset({acl.Profile.head, acl.Profile.admin})
 NOT_SUPERVISOR = ("Seule la direction de l'établissement peut consulter et viser ce cahier "
@@ -290,13 +287,14 @@ def access_services_text(session: Session, access: InspectorAccess) -> str:
 
 
 def _announce_access(session: Session, access: InspectorAccess) -> None:
-    """Tell the teacher an access was opened: who, which services, until when.
-    Logged for now; the notification list (issue 7, "Notifications") takes this
-    subject and body at merge."""
+    """Notify the teacher that an access was opened: who, which services, until when
+    (issue 7), in the opening's transaction."""
+    from web.notifications import NotificationKind, notify  # builds on the textbook
+
     names = acl.logins_of(session, {access.inspector_id, access.opened_by})
     subject = "Accès d'un inspecteur à votre cahier de textes"
     body = (f"{names.get(access.opened_by, '')} a ouvert à l'inspecteur "
             f"{names.get(access.inspector_id, '')} l'accès en lecture à votre cahier de "
             f"textes ({access_services_text(session, access)}) {period_text(access)}.")
-    log.info("notification to user #%d (inspector access #%d): %s — %s",
-             access.teacher_id, access.id, subject, body)
+    notify(session, access.teacher_id, NotificationKind.inspector_access, subject, body,
+           "/textbook/")

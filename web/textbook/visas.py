@@ -10,7 +10,6 @@ Messages are French: the pages show them as they are.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -24,8 +23,6 @@ from .calendar import school_zone
 from .models import Activity, Lesson, TeachingService
 from .oversight import require_supervisor
 from .oversight_models import Visa
-
-log = logging.getLogger(__name__)
 
 MAX_COMMENT = 2000  # characters
 
@@ -103,13 +100,13 @@ def changes_after(visa: Visa | None, activities: list[Activity]) -> dict[int, Ch
 
 
 def _announce_visa(session: Session, visa: Visa) -> None:
-    """Tell the teacher a visa was put. Logged for now; the notification list
-    (issue 7, "Notifications") takes this subject and body at merge."""
+    """Notify the teacher that a visa was put (issue 7), in the visa's transaction."""
+    from web.notifications import NotificationKind, notify  # builds on the textbook
+
     names = acl.logins_of(session, {visa.by_id})
     subject = f"Visa de votre cahier de textes jusqu'au {date_label(visa.until)}"
     body = (f"{names.get(visa.by_id, '')} a visé votre cahier de textes : les séances "
             f"jusqu'au {date_label(visa.until)} inclus sont couvertes et ne peuvent plus "
             "être supprimées."
             + (f"\nCommentaire : {visa.comment}" if visa.comment else ""))
-    log.info("notification to user #%d (visa #%d): %s — %s", visa.teacher_id, visa.id,
-             subject, body)
+    notify(session, visa.teacher_id, NotificationKind.visa, subject, body, "/textbook/")
