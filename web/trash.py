@@ -8,6 +8,9 @@ is a POST with the CSRF token (Flask-WTF):
 * restore to the original place (``bind`` on the original folder, as a MOVE there
   over WebDAV would need); when the name is taken again the page asks: replace
   (what is there goes to the trash in turn), keep both (``name (2).ext``) or cancel;
+* restore elsewhere: into any folder the user may add to (``bind``), of any space they
+  see (a browser path such as ``porte-documents/Cours``); a taken name there becomes
+  ``name (2).ext``; into another space, that space's quota is charged (507 refused);
 * delete forever one item, or empty the section (a rubric writer's "empty" only
   purges what they deleted, all they see).
 
@@ -28,6 +31,7 @@ from davserver.errors import DomainError
 from providers import SpaceInfo, TrashEntry, trash
 
 from .auth import current_principal, login_required, web_context
+from .documents.places import Refusal, french_reason, locate
 from .documents.present import human_size, local_time, school_zone
 from .rubric_forms import ActionForm
 
@@ -171,6 +175,34 @@ def restore(item_id: int) -> Response | tuple[str, int]:
         return _page(status=exc.status)
     flash(_("« %(name)s » est restauré dans %(place)s : %(path)s.", name=item.name,
             place=place.label, path=target), "notice")
+    return redirect(url_for("trash.index"), code=303)
+
+
+@bp.post("/corbeille/<int:item_id>/restaurer-vers")
+@login_required
+def restore_to(item_id: int) -> Response | tuple[str, int]:
+    """Restore into the folder named by the ``destination`` field (see the module
+    docstring); refusals show on the page with their reason."""
+    item, _place = _item(item_id)
+    where = request.form.get("destination", "").strip().strip("/")
+    try:
+        folder = locate(where) if where else None
+        if folder is None or not folder.node.is_collection:
+            raise Refusal(404, _("Dossier de destination « %(where)s » introuvable.",
+                                 where=where))
+        if not folder.allowed("bind"):
+            raise Refusal(403, _("Vous ne pouvez pas ajouter de fichier dans « %(name)s ».",
+                                 name=folder.name))
+        path = f"{folder.node.path}/{item.name}"
+        if web_context().store.resolve(folder.space.id, path) is not None:
+            path = _free_name(folder.space.id, path)
+        trash.restore(web_context().store, item.id, folder.space.id, path,
+                      stamp=folder.stamp())
+    except DomainError as exc:
+        flash(_("Restauration refusée : %(reason)s", reason=french_reason(exc)), "error")
+        return _page(status=exc.status)
+    flash(_("« %(name)s » est restauré dans %(where)s.", name=item.name,
+            where=f"{folder.where}/{path.rpartition('/')[2]}"), "notice")
     return redirect(url_for("trash.index"), code=303)
 
 

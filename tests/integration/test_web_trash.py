@@ -118,3 +118,47 @@ def test_teachers_have_a_binder_section(srv: Server) -> None:
     assert name in _rows(page, "classeur")
     student = signed_in(srv, "carl").get("/corbeille/").text
     assert not html.fromstring(student).xpath("//section[@data-space='classeur']")
+
+
+def test_restore_elsewhere_into_any_folder_the_user_may_add_to(srv: Server) -> None:
+    """ann restores a deleted file into a folder of her porte-documents, then one into
+    the club's shared folders (another space: charged there, freed here); carl, a
+    writer, restores into the club and his file waits for a moderator; a folder that
+    does not exist is refused with the reason."""
+    web = signed_in(srv, "ann")
+    dav = srv.session("ann")
+    assert dav.request("MKCOL", f"{srv.documents_url}/Rangés/").status_code == 201
+    name = f"cours-{uuid.uuid4().hex[:6]}.txt"
+    _deleted(srv, "ann", f"{srv.documents_url}/{name}", b"cours")
+    page = web.get("/corbeille/")
+    token, item = csrf_token(page.text), _rows(page.text, "porte-documents")[name]
+
+    missing = web.post(f"/corbeille/{item}/restaurer-vers",
+                       {"csrf_token": token, "destination": "porte-documents/Nulle part"})
+    assert missing.status_code == 404 and "Restauration refusée" in missing.text
+    done = web.post(f"/corbeille/{item}/restaurer-vers",
+                    {"csrf_token": token, "destination": "porte-documents/Rangés"})
+    assert done.status_code == 303
+    assert dav.get(f"{srv.documents_url}/Rangés/{name}").content == b"cours"
+
+    # Into the club (another space): the bytes move from ann's ledger to the club's.
+    _deleted(srv, "ann", f"{srv.documents_url}/{name}", b"cours 2")
+    item = _rows(web.get("/corbeille/").text, "porte-documents")[name]
+    before = used_bytes(srv, "ann")
+    done = web.post(f"/corbeille/{item}/restaurer-vers",
+                    {"csrf_token": token, "destination": "rubriques/club"})
+    assert done.status_code == 303
+    assert dav.get(f"{rubric_url(srv, 'club')}/{name}").content == b"cours 2"
+    assert used_bytes(srv, "ann") == before - len(b"cours 2")
+
+    # carl (writer) restores his own file into the club: pending until published.
+    carl_web = signed_in(srv, "carl")
+    other = f"notes-{uuid.uuid4().hex[:6]}.txt"
+    _deleted(srv, "carl", f"{srv.documents_url}/{other}", b"notes")
+    page = carl_web.get("/corbeille/")
+    item = _rows(page.text, "porte-documents")[other]
+    done = carl_web.post(f"/corbeille/{item}/restaurer-vers",
+                         {"csrf_token": csrf_token(page.text), "destination": "rubriques/club"})
+    assert done.status_code == 303
+    assert srv.session("dora").get(f"{rubric_url(srv, 'club')}/{other}").status_code == 404
+    assert srv.session("ann").get(f"{rubric_url(srv, 'club')}/{other}").content == b"notes"
