@@ -1,7 +1,7 @@
 """The day grid of a booking domain (issue 6): resources as columns, hours down the
 side, free slots linking to a pre-filled form; and, in headless Chromium, a teacher
 booking the computer room from it, a second teacher refused with the reason, a
-manager validating a pending request (screenshot of the busy grid)."""
+manager validating a pending request (screenshots of the busy day and week grids)."""
 
 from __future__ import annotations
 
@@ -130,3 +130,9 @@ def test_book_from_the_grid_refused_then_validated_in_a_browser(
     bea.screenshot(path=str(shot), full_page=True)
     print(f"screenshot: {shot}")
     assert shot.stat().st_size > 5000
+    # The busy week of the computer room: the booked slots read "réservé".
+    bea.goto(f"/booking/ressources/1?semaine={day.isoformat()}")
+    expect(bea.locator("table.booking-grid td.busy")).not_to_have_count(0)
+    week_shot = tmp_path / "booking-week-grid.png"
+    bea.screenshot(path=str(week_shot), full_page=True)
+    print(f"screenshot: {week_shot}")
