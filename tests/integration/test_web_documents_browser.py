@@ -154,7 +154,7 @@ def test_the_porte_documents_exercise(page: Page, tmp_path: Path) -> None:
                        has_text="photo 2.png")
     expect(row).to_contain_text("/Exercice 1/photo 2.png")
     shot(page, tmp_path, "corbeille")
-    row.get_by_role("button", name="Restaurer").click()
+    row.get_by_role("button", name="Restaurer", exact=True).click()
     expect(page.locator("section.trash tr", has_text="photo 2.png")).to_have_count(0)
     page.goto("/documents/porte-documents/Exercice%201/")
     assert listing(page) == ["consigne lue.txt", "photo 1.png", "photo 2.png", "résumé.txt"]
