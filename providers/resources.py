@@ -510,21 +510,12 @@ def _announced_size(environ: dict[str, Any]) -> int | None:
     return None
 
 
-class FileResource(SpaceResourceMixin, DAVNonCollection):
-    """A file of a space. ``node`` is None while a new file's first PUT is streaming;
-    ``chain`` then ends at its folder."""
+class FileContentMixin:
+    """What WsgiDAV reads of a stored file (length, type, etag, ranges, content),
+    shared by live files and files in the trash (:mod:`providers.trash_dav`)."""
 
-    def __init__(self, path: str, environ: dict[str, Any], space: SpaceInfo,
-                 node: NodeInfo | None, chain: tuple[NodeRef, ...], *,
-                 rel_path: str | None = None) -> None:
-        super().__init__(path, environ)
-        self._init_node(space, node, node.path if node else (rel_path or ""), chain)
-        self._upload: _Upload | None = None
-
-    def prevent_locking(self) -> bool:
-        """Only who may change the file may lock it (a visitor's lock would block
-        everyone's writes)."""
-        return self.node is not None and self._refuse_lock("write-content", "change this file")
+    node: NodeInfo | None
+    store: Store
 
     def get_content_length(self) -> int:
         return self.node.size if self.node else 0
@@ -544,6 +535,23 @@ class FileResource(SpaceResourceMixin, DAVNonCollection):
     def get_content(self) -> BinaryIO:
         assert self.node is not None
         return self.store.open(self.node)
+
+
+class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):
+    """A file of a space. ``node`` is None while a new file's first PUT is streaming;
+    ``chain`` then ends at its folder."""
+
+    def __init__(self, path: str, environ: dict[str, Any], space: SpaceInfo,
+                 node: NodeInfo | None, chain: tuple[NodeRef, ...], *,
+                 rel_path: str | None = None) -> None:
+        super().__init__(path, environ)
+        self._init_node(space, node, node.path if node else (rel_path or ""), chain)
+        self._upload: _Upload | None = None
+
+    def prevent_locking(self) -> bool:
+        """Only who may change the file may lock it (a visitor's lock would block
+        everyone's writes)."""
+        return self.node is not None and self._refuse_lock("write-content", "change this file")
 
     def begin_write(self, *, content_type: str | None = None) -> _Upload:
         """Start a PUT body: a new blob, never the current content (habit 9).

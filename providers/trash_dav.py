@@ -31,7 +31,13 @@ import acl
 
 from . import trash
 from .errors import dav_errors
-from .resources import ENT_NS, PRIVILEGE_SET, SpaceResourceMixin, privilege_set
+from .resources import (
+    ENT_NS,
+    PRIVILEGE_SET,
+    FileContentMixin,
+    SpaceResourceMixin,
+    privilege_set,
+)
 from .store import NodeInfo, SpaceInfo
 from .trash import TrashEntry
 
@@ -307,32 +313,13 @@ class TrashedFolder(_Trashed, DAVCollection):
         raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
 
 
-class TrashedFile(_Trashed, DAVNonCollection):
+class TrashedFile(FileContentMixin, _Trashed, DAVNonCollection):
     """A deleted file, or a file inside a deleted folder (readable, GET works)."""
 
     def __init__(self, path: str, environ: dict[str, Any], space: SpaceInfo,
                  item: TrashEntry, node: NodeInfo, below: str) -> None:
         DAVNonCollection.__init__(self, path, environ)
         self._init_trashed(space, item, node, below)
-
-    def get_content_length(self) -> int:
-        return self.node.size if self.node else 0
-
-    def get_content_type(self) -> str:
-        return (self.node.content_type if self.node else None) or "application/octet-stream"
-
-    def get_etag(self) -> str | None:
-        return self.node.etag if self.node else None
-
-    def support_etag(self) -> bool:
-        return True
-
-    def support_ranges(self) -> bool:
-        return True
-
-    def get_content(self) -> Any:
-        assert self.node is not None
-        return self.store.open(self.node)
 
     def begin_write(self, *, content_type: str | None = None) -> Any:
         raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
