@@ -109,8 +109,8 @@ class ParentLink(Base):
 class ImportedUser(Base):
     """A user whom the people import of a school manages (``davserver import people``).
 
-    Its own table rather than a column on ``users``: ``create_schema`` adds missing
-    tables to an existing database but never columns. Absent from a later import of
+    Its own table rather than a column on ``users`` (chosen before the schema had
+    migrations, when only new tables could reach an existing database). Absent from a later import of
     the same school, the user is disabled and ``left`` set (UTC); listed again, they
     are enabled again. Users without a row (made by hand) are never disabled by an import.
     """

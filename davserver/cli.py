@@ -13,6 +13,7 @@ Forms (relied on by people and scripts)::
         --year-end DATE] [--time-zone TZ] [--holidays FILE.ics] [--week-a DATE]
         [--strict] [--dry-run]                   (see davserver/timetable_cli.py)
     davserver fsck [--repair]
+    davserver db status|upgrade|revision -m MSG  (see davserver/db_cli.py)
     davserver quota set|show|report ...          (see davserver/quota_cli.py)
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
     davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
@@ -107,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     people.add_argument("--dry-run", action="store_true", help="report, change nothing")
     _timetable_parser(import_actions, common)
 
+    db = sub.add_parser("db", help="schema revision and migrations").add_subparsers(
+        dest="action", required=True)
+    db.add_parser("status", help="current revision and this version's head", parents=[common])
+    db.add_parser("upgrade", help="create or migrate the schema now", parents=[common])
+    revision = db.add_parser("revision", help="(developers) autogenerate the next revision",
+                             parents=[common])
+    revision.add_argument("-m", "--message", required=True)
     fsck = sub.add_parser("fsck", help="check the database against the blob store",
                           parents=[common])
     fsck.add_argument("--repair", action="store_true", help="fix what can be fixed")
@@ -282,6 +290,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "demo": cmd_demo,
     "user": cmd_user,
     "fsck": cmd_fsck,
+    "db": _lazy("davserver.db_cli", "cmd_db"),
     "quota": _lazy("davserver.quota_cli", "cmd_quota"),
     "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),

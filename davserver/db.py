@@ -2,7 +2,7 @@
 
 SQLite (embedded default) runs in WAL mode with foreign keys on and a busy timeout;
 PostgreSQL is used as given by its URL. Every package declares its tables on
-:class:`Base`; :func:`create_schema` creates what is missing.
+:class:`Base`; :meth:`Database.create_schema` creates or migrates the schema.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -98,22 +98,15 @@ class Database:
         with self.engine.connect() as connection, connection.begin():
             yield connection
 
-    def create_schema(self) -> None:
-        """Create every table declared on :class:`Base` that does not exist yet.
+    def create_schema(self) -> str:
+        """Create or migrate the schema to this version's (see :mod:`davserver.migrations`).
 
-        Raises :class:`SchemaMismatch` when an existing table lacks a column this
-        version declares (a database made by an older version: there are no
-        migrations yet, so it must be recreated or altered by hand)."""
-        Base.metadata.create_all(self.engine)
-        inspector = inspect(self.engine)
-        missing = [f"{table.name}.{column.name}"
-                   for table in Base.metadata.sorted_tables
-                   for column in table.columns
-                   if column.name not in {c["name"] for c in inspector.get_columns(table.name)}]
-        if missing:
-            raise SchemaMismatch(
-                f"the database at {self.engine.url.render_as_string(hide_password=True)} "
-                f"was made by an older version: missing columns {', '.join(missing)}")
+        Returns what was done (``"current"``, ``"created"``, ``"adopted"``,
+        ``"upgraded"``). Raises :class:`SchemaMismatch`, leaving the database as it
+        was, when it was made by a version older than the migrations' baseline."""
+        from davserver.migrations import bring_up_to_date
+
+        return bring_up_to_date(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,8 +1,8 @@
 """Tables of the textbook's oversight (issue 7): the head's visas, inspectors'
 accesses, and the trash of deleted lessons.
 
-Each is a table of its own rather than a column on ``lessons``: ``create_schema``
-adds missing tables to an existing database but never columns (``davserver.db``).
+Each is a table of its own rather than a column on ``lessons`` (chosen before the
+schema had migrations, when only new tables could reach an existing database).
 Times are UTC (:class:`UTCDateTime`); the dates of a visa and of an access are
 wall-clock dates in the school's time zone (``SchoolYear.time_zone``), stored as
 plain dates because that is what the head signs and chooses.
