@@ -41,6 +41,7 @@ from .people import (
     logins_of,
     members_of,
     profile_of,
+    school_of_user,
     set_password,
     subject_names,
     verify_credentials,
@@ -48,6 +49,7 @@ from .people import (
 from .people_csv import MissingColumns, PeopleFile, PersonRow, Rejected, read_people
 from .people_import import ImportReport, NewAccount, import_people, import_school
 from .policy import (
+    ARCHIVE_PROFILES,
     BINDER_PROFILES,
     DAV_PRIVILEGES,
     PRIVILEGES,
@@ -61,6 +63,7 @@ from .policy import (
     has_binder,
     privileges,
     publishes_at_once,
+    reads_school_archive,
     require,
     role_at,
     sees_trashed,
@@ -89,24 +92,20 @@ from .rubrics import (
 )
 
 __all__ = [
-    "BINDER_PROFILES", "DAV_PRIVILEGES", "PRIVILEGES", "ROLE_PRIVILEGES", "Grant",
-    "GrantInfo", "Group",
-    "GroupKind", "Invitation", "InvitationInfo", "InvitationStatus", "Membership",
-    "NodeRef", "ParentLink", "Population", "Principal", "Profile", "Role", "Rubric",
-    "RubricInfo", "School", "Scope", "Service", "SpaceRef", "Standing", "Subject", "TrashView",
-    "TeacherSubject", "User", "UserContext", "add_member", "add_rubric",
-    "add_teacher_subject", "allowed", "answer", "children_of", "configure", "has_binder",
-    "Contact", "contacts_of",
-    "create_user", "disable_user", "drop_folder_grants", "ensure_group", "ensure_school",
-    "ensure_subject", "find_rubric", "find_school", "find_user", "get_rubric", "grant",
-    "grants_of", "group_names", "groups_of", "invitations_for", "invitations_of", "invite",
-    "link_parent", "list_rubrics", "list_users", "logins_of", "members_of", "parse_role",
-    "pending_invitation_count",
-    "population", "privileges", "profile_of", "publishes_at_once", "require", "revoke",
-    "revoke_grant", "role_at", "rubric_by_id", "sees_trashed", "trash_view", "set_parent",
-    "set_password",
-    "standing_in_rubric", "subject_names", "user_context", "verify_credentials", "visible_rubrics",
-    # people import (davserver import people)
-    "ImportReport", "ImportedUser", "MissingColumns", "NewAccount", "PeopleFile",
-    "PersonRow", "Rejected", "import_people", "import_school", "read_people",
+    "ARCHIVE_PROFILES", "BINDER_PROFILES", "DAV_PRIVILEGES", "PRIVILEGES", "ROLE_PRIVILEGES",
+    "Contact", "Grant", "GrantInfo", "Group", "GroupKind", "ImportReport", "ImportedUser",
+    "Invitation", "InvitationInfo", "InvitationStatus", "Membership", "MissingColumns",
+    "NewAccount", "NodeRef", "ParentLink", "PeopleFile", "PersonRow", "Population", "Principal",
+    "Profile", "Rejected", "Role", "Rubric", "RubricInfo", "School", "Scope", "Service",
+    "SpaceRef", "Standing", "Subject", "TeacherSubject", "TrashView", "User", "UserContext",
+    "add_member", "add_rubric", "add_teacher_subject", "allowed", "answer", "children_of",
+    "configure", "contacts_of", "create_user", "disable_user", "drop_folder_grants",
+    "ensure_group", "ensure_school", "ensure_subject", "find_rubric", "find_school", "find_user",
+    "get_rubric", "grant", "grants_of", "group_names", "groups_of", "has_binder", "import_people",
+    "import_school", "invitations_for", "invitations_of", "invite", "link_parent", "list_rubrics",
+    "list_users", "logins_of", "members_of", "parse_role", "pending_invitation_count",
+    "population", "privileges", "profile_of", "publishes_at_once", "read_people",
+    "reads_school_archive", "require", "revoke", "revoke_grant", "role_at", "rubric_by_id",
+    "school_of_user", "sees_trashed", "set_parent", "set_password", "standing_in_rubric",
+    "subject_names", "trash_view", "user_context", "verify_credentials", "visible_rubrics"
 ]

@@ -110,9 +110,10 @@ class ImportedUser(Base):
     """A user whom the people import of a school manages (``davserver import people``).
 
     Its own table rather than a column on ``users`` (chosen before the schema had
-    migrations, when only new tables could reach an existing database). Absent from a later import of
-    the same school, the user is disabled and ``left`` set (UTC); listed again, they
-    are enabled again. Users without a row (made by hand) are never disabled by an import.
+    migrations, when only new tables could reach an existing database). Absent from a
+    later import of the same school, the user is disabled and ``left`` set (UTC);
+    listed again, they are enabled again. Users without a row (made by hand) are never
+    disabled by an import.
     """
 
     __tablename__ = "imported_users"

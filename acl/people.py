@@ -161,6 +161,17 @@ def ensure_school(session: Session, name: str, uai: str | None = None) -> int:
     return school.id
 
 
+def school_of_user(session: Session, user_id: int) -> int | None:
+    """The id of the user's school; for a user attached to none (made by hand before
+    any import), the deployment's only school; None when that is ambiguous or there
+    is no school at all."""
+    user = session.get(User, user_id)
+    if user is not None and user.school_id is not None:
+        return user.school_id
+    ids = list(session.scalars(select(School.id).limit(2)))
+    return ids[0] if len(ids) == 1 else None
+
+
 def find_school(session: Session, name: str) -> int:
     """The id of the school named ``name``; ``NotFound`` naming the schools there are."""
     found = session.scalar(select(School.id).where(School.name == name))

@@ -39,6 +39,18 @@ def has_binder(profile: Profile) -> bool:
     """Whether a user of ``profile`` has a binder space (see :data:`BINDER_PROFILES`)."""
     return profile in BINDER_PROFILES
 
+
+# Who reads the school's archive space (the year-end PDFs of the cahier de textes,
+# issue 7): the head, who signs the textbooks, and the school's administrators.
+# Nobody writes there over WebDAV: only ``davserver archive`` and the head's button do.
+ARCHIVE_PROFILES = frozenset({Profile.head, Profile.admin})
+
+
+def reads_school_archive(profile: Profile) -> bool:
+    """Whether a user of ``profile`` reads the school's archive space
+    (see :data:`ARCHIVE_PROFILES`)."""
+    return profile in ARCHIVE_PROFILES
+
 DAV_PRIVILEGES = ("read", "write-content", "write-properties", "bind", "unbind")
 PRIVILEGES = frozenset({*DAV_PRIVILEGES, "publish", "manage"})
 
@@ -104,7 +116,10 @@ class Standing:
 
     @property
     def sees_space(self) -> bool:
-        """May the user see the space at all (its root, for a rubric)?"""
+        """May the user see the space at all (its root, for a rubric)? An archive
+        space is seen by whoever holds a role there (the head's visitor role)."""
+        if self.space.kind == "archive":
+            return self.role is not None
         if self.space.kind != "rubric":
             return self.space.owner_id == self.user_id
         return self.role is not None or bool(self.folder_roles)
@@ -146,6 +161,8 @@ def allowed(standing: Standing, privilege: str, chain: Sequence[NodeRef] = ()) -
         raise ValueError(f"unknown privilege {privilege!r}")
     if standing.space.kind in ("documents", "binder"):
         return standing.space.owner_id == standing.user_id and privilege != "manage"
+    if standing.space.kind == "archive":  # an official record: read-only for all
+        return privilege == "read" and standing.sees_space
     if standing.space.kind != "rubric" or not standing.sees_space:
         return False
     chain = chain or (NodeRef(None),)

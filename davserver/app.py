@@ -182,6 +182,7 @@ def create_app(config: Config) -> Application:
     db.create_schema()
     q = config.quotas
     policy = quotas.QuotaPolicy(documents=q.documents, binder=q.binder, rubric=q.rubric,
+                                archive=q.archive,
                                 profiles=dict(q.profiles))
     store = Store(db, LocalBlobStore(config.effective_blob_dir), policy)
 

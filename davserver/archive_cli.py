@@ -1,22 +1,24 @@
 """``davserver archive textbooks --year 2025-2026 [--school NAME] [--output DIR]``:
 the year-end PDF archive of the cahier de textes (issue 7; :mod:`web.textbook.archive`).
 
-Writes one PDF per teaching service into ``DIR/<school>/<year>/`` (default ``DIR``:
-``<data_dir>/archives``), made read-only; a progress bar on standard error when it is
-a terminal, each file's path on standard output. Exit status: 0 done, 1 an unknown
-school or year, or an archive already there (it is written once, never replaced).
+Writes one PDF per teaching service into the school's archive space, folder
+``<year>/`` (``/dav/archives/<year>/`` for the head; :mod:`web.textbook.archive_space`),
+or, with ``--output DIR``, into ``DIR/<school>/<year>/`` on disk, made read-only.
+A progress bar on standard error when it is a terminal, each file's name (or path)
+on standard output. Exit status: 0 done, 1 an unknown school or year, or an archive
+already there (it is written once, never replaced).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import acl
 from davserver.config import Config
-from davserver.db import Database
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -27,37 +29,48 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                                "year (README: Year-end archive)", parents=[common])
     books.add_argument("--year", required=True, metavar="LABEL", help="e.g. 2025-2026")
     books.add_argument("--school", metavar="NAME", help="default: the only school")
-    books.add_argument("--output", metavar="DIR", help="default: DATA_DIR/archives")
+    books.add_argument("--output", metavar="DIR",
+                       help="write to this folder on disk instead of the school's "
+                            "archive space (/dav/archives/)")
 
 
 def cmd_archive(config: Config, args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from web.textbook import archive
+    from davserver.app import create_app
+    from web.textbook import archive, archive_space
 
-    db = Database(config.effective_database_url)
+    app = create_app(config)
     try:
-        db.create_schema()
-        with db.transaction(write=False) as s:
+        with app.db.transaction(write=False) as s:
             school_id, school = acl.import_school(s, args.school) if args.school is None \
                 else (acl.find_school(s, args.school), args.school)
             year = archive.school_year(s, school_id, args.year)
-            base = Path(args.output or config.data_dir / "archives")
-            folder = base / archive.slug(school, "school") / year.label
-            if folder.exists():
-                print(f"davserver: {folder} exists: an archive is written once, never "
-                      "replaced", file=sys.stderr)
-                return 1
+            write: Callable[[Callable[[str], None]], Iterator[Any]]
+            if args.output:
+                folder = Path(args.output) / archive.slug(school, "school") / year.label
+                if folder.exists():
+                    print(f"davserver: {folder} exists: an archive is written once, never "
+                          "replaced", file=sys.stderr)
+                    return 1
+
+                def write(progress: Callable[[str], None]) -> Iterator[Any]:
+                    return archive.archive_school(s, school_id, year, folder, progress)
+            else:
+                def write(progress: Callable[[str], None]) -> Iterator[Any]:
+                    return archive_space.archive_into_space(app.store, s, school_id, year,
+                                                            progress=progress)
             total = len(archive.services_of_school(s, school_id))
             console = Console(stderr=True)
             with Progress("archiving", BarColumn(), MofNCompleteColumn(),
                           TimeRemainingColumn(), console=console, transient=True,
                           disable=not console.is_terminal) as bar:
                 task = bar.add_task("archive", total=total)
-                for path in archive.archive_school(s, school_id, year, folder,
-                                                   lambda _name: bar.advance(task)):
-                    print(path, flush=True)
+                for written in write(lambda _name: bar.advance(task)):
+                    print(written, flush=True)
+            if not args.output:
+                print(f"archived in /dav/archives/{year.label}/", flush=True)
     finally:
-        db.dispose()
+        app.close()
     return 0

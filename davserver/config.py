@@ -127,9 +127,10 @@ class QuotasConfig(_Section):
     documents: int = 500 * 2**20
     binder: int = 500 * 2**20
     rubric: int = 2 * 2**30
+    archive: int = 20 * 2**30
     profiles: dict[str, int] = Field(default_factory=dict)
 
-    @field_validator("documents", "binder", "rubric", mode="before")
+    @field_validator("documents", "binder", "rubric", "archive", mode="before")
     @classmethod
     def _size(cls, value: Any) -> int:
         return parse_size(value)

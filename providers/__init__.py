@@ -4,7 +4,7 @@ from . import operations, trash
 from .access import PRINCIPAL_KEY, RequestAccess
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
 from .content_types import is_active
-from .dav import BINDER, DOCUMENTS, RUBRICS, EntProvider
+from .dav import ARCHIVES, BINDER, DOCUMENTS, RUBRICS, EntProvider
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
 from .locks import SqlLockStorage
@@ -13,9 +13,9 @@ from .store import NodeInfo, SpaceInfo, Stamp, Store
 from .trash import TrashEntry
 
 __all__ = [
-    "BINDER", "CLOSE_CONNECTION_KEY", "DOCUMENTS", "MAX_NAME_BYTES", "PRINCIPAL_KEY", "RUBRICS",
-    "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport", "LocalBlobStore",
-    "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp", "Store",
+    "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "DOCUMENTS", "MAX_NAME_BYTES", "PRINCIPAL_KEY",
+    "RUBRICS", "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport",
+    "LocalBlobStore", "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp", "Store",
     "TrashEntry", "fsck", "is_active", "operations", "trash", "unread_chunked_body",
-    "validate_name",
+    "validate_name"
 ]

@@ -60,6 +60,22 @@ class RequestAccess:
         """Whether the user has a binder (classeur pédagogique): teachers only."""
         return acl.has_binder(self.principal.profile)
 
+    def archive_space(self) -> SpaceInfo | None:
+        """The archive space of the user's school when they read it (head, admin:
+        :data:`acl.ARCHIVE_PROFILES`), else None (404)."""
+        if "archive" not in self._spaces:
+            if not acl.reads_school_archive(self.principal.profile):
+                return None
+            with self.store.db.transaction(write=False) as s:
+                school_id = acl.school_of_user(s, self.principal.id)
+            if school_id is None:
+                return None
+            space = self.store.ensure_space("archive", school_id=school_id)
+            self._spaces["archive"] = space
+            self._standings[space.id] = Standing(self.principal.id, SpaceRef("archive", None),
+                                                 role=acl.Role.visitor)
+        return self._spaces["archive"]
+
     def rubrics(self) -> dict[str, tuple[RubricInfo, Standing]]:
         """Rubrics with shared folders that the user sees, by slug."""
         if self._rubrics is None:

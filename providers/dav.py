@@ -37,9 +37,10 @@ from .trash_dav import TRASH, refuse_writes, trash_resource
 DOCUMENTS = "porte-documents"
 RUBRICS = "rubriques"
 BINDER = "classeur"
+ARCHIVES = "archives"
 # The top collections of /dav/, in listing order; the binder only for the profiles
-# that have one.
-TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER, TRASH)
+# that have one, the school's archive (read-only) for those who read it.
+TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER, ARCHIVES, TRASH)
 # Requests whose lock look-ups (WsgiDAV walks every ancestor, and every member for
 # DELETE and PROPFIND) are answered from one query. Not LOCK and UNLOCK, which change
 # locks and read them back; GET and HEAD look none up.
@@ -113,6 +114,9 @@ class EntProvider(DAVProvider):
             return (space, join_path(segments[2:])) if space else None
         if segments[0] == BINDER and self.access(environ).has_binder():
             return self.access(environ).personal_space("binder"), join_path(segments[1:])
+        if segments[0] == ARCHIVES:
+            archive = self.access(environ).archive_space()
+            return (archive, join_path(segments[1:])) if archive else None
         return None
 
     def get_resource_inst(self, path: str, environ: dict[str, Any]) -> Any:
@@ -214,8 +218,11 @@ class VirtualRoot(_ReadOnlyListing):
     """``/dav/``: lists the user's top collections."""
 
     def get_member_names(self) -> list[str]:
-        has_binder = self.provider.access(self.environ).has_binder()
-        return [name for name in TOP_COLLECTIONS if name != BINDER or has_binder]
+        access = self.provider.access(self.environ)
+        hidden = {BINDER} if not access.has_binder() else set()
+        if access.archive_space() is None:
+            hidden.add(ARCHIVES)
+        return [name for name in TOP_COLLECTIONS if name not in hidden]
 
     def get_display_name(self) -> str:
         return "ENT"

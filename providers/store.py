@@ -183,12 +183,13 @@ class Store:
 
     def ensure_space(self, kind: str, owner_id: int | None = None,
                      rubric_id: int | None = None, limit_bytes: int | None = None,
-                     profile: str | None = None) -> SpaceInfo:
-        """Return the space of that kind and owner (or rubric), creating it and its
-        root folder and ledger row on first use. Safe under concurrent first calls.
-        ``profile`` (the owner's) picks the default limit; ``limit_bytes`` sets an
-        explicit one at creation."""
-        key = f"{kind}:{rubric_id if rubric_id is not None else owner_id}"
+                     profile: str | None = None, school_id: int | None = None) -> SpaceInfo:
+        """Return the space of that kind and owner (or rubric, or school for a school's
+        ``archive``), creating it and its root folder and ledger row on first use.
+        Safe under concurrent first calls. ``profile`` (the owner's) picks the default
+        limit; ``limit_bytes`` sets an explicit one at creation."""
+        scope = next((i for i in (rubric_id, school_id) if i is not None), owner_id)
+        key = f"{kind}:{scope}"
         if key in self._spaces:
             return self._spaces[key]
         with self.db.transaction(write=False) as s:

@@ -53,13 +53,14 @@ class QuotaPolicy:
     documents: int = 500 * MIB
     binder: int = 500 * MIB
     rubric: int = 2 * GIB
+    archive: int = 20 * GIB
     profiles: dict[str, int] = field(default_factory=dict)
 
     def default_limit(self, kind: str, profile: str | None) -> int:
         if kind == "documents" and profile in self.profiles:
             return self.profiles[profile]
         return {"documents": self.documents, "binder": self.binder,
-                "rubric": self.rubric}.get(kind, self.documents)
+                "rubric": self.rubric, "archive": self.archive}.get(kind, self.documents)
 
     def limit_sql(self) -> Any:
         """SQL expression of a ledger row's effective limit."""
@@ -69,7 +70,8 @@ class QuotaPolicy:
             for profile, limit in sorted(self.profiles.items())
         ]
         whens += [(SpaceUsage.kind == "binder", literal(self.binder, BigInteger)),
-                  (SpaceUsage.kind == "rubric", literal(self.rubric, BigInteger))]
+                  (SpaceUsage.kind == "rubric", literal(self.rubric, BigInteger)),
+                  (SpaceUsage.kind == "archive", literal(self.archive, BigInteger))]
         default = case(*whens, else_=literal(self.documents, BigInteger))
         return func.coalesce(SpaceUsage.limit_bytes, default)
 

@@ -29,6 +29,7 @@ from . import (
     textbook_access_views,
     textbook_activity,
     textbook_api,
+    textbook_archive_views,
     textbook_lesson_views,
     textbook_lessons,
     textbook_oversight_views,
@@ -84,6 +85,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(textbook_lesson_views.bp)
     app.register_blueprint(textbook_oversight_views.bp)
     app.register_blueprint(textbook_access_views.bp)
+    app.register_blueprint(textbook_archive_views.bp)
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
     app.register_blueprint(booking_feeds.bp)

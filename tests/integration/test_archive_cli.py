@@ -7,6 +7,7 @@ People and lessons: :mod:`tests.integration.oversight_kit` (school year 2026-202
 
 from __future__ import annotations
 
+import re
 import shutil
 import stat
 import subprocess
@@ -97,3 +98,46 @@ def test_refusals_name_what_is_wrong(
     assert not list(tmp_path.iterdir())  # nothing written for either
     again = archive(srv, "--school", SCHOOL_A, "--output", str(archived[1]))
     assert again.returncode == 1 and "never replaced" in again.stderr
+
+
+PROPFIND_NAMES = '<?xml version="1.0"?><propfind xmlns="DAV:"><prop><displayname/>' \
+    '<getcontentlength/></prop></propfind>'
+
+
+def test_archive_space_is_read_only_and_for_the_head_of_that_school(
+        srv: Server, archived: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    """Without --output the PDFs land in the school's archive space: the head (and the
+    admin) read /dav/archives/<year>/ over WebDAV; nobody writes there; a teacher and
+    the head of another school do not see it; a second run is refused."""
+    done = archive(srv, "--school", SCHOOL_A)
+    assert done.returncode == 0, done.stderr
+    assert "archived in /dav/archives/2026-2027/" in done.stdout
+    base = srv.dav_url + "/archives/"
+    hugo, ada = srv.session("hugo"), srv.session("ada")
+    listing = hugo.request("PROPFIND", base + "2026-2027/", data=PROPFIND_NAMES,
+                           headers={"Depth": "1"}, timeout=30)
+    assert listing.status_code == 207, listing.text
+    names = sorted(n.rsplit("-", 1)[0] for n in
+                   re.findall(r"<[^>]*displayname>([^<]+\.pdf)<", listing.text))
+    assert names == ["FR-4B", "MATHS-4B", "MATHS-4C"]
+    pdf_name = next(n for n in re.findall(r"<[^>]*displayname>([^<]+\.pdf)<", listing.text)
+                    if n.startswith("MATHS-4B"))
+    pdf = ada.get(base + "2026-2027/" + pdf_name, timeout=30)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    root = hugo.request("PROPFIND", srv.dav_url + "/", headers={"Depth": "1"}, timeout=30)
+    assert "/dav/archives/" in root.text
+    # Read-only for everyone, the head included (RFC 4918 §9.7, §9.6, §9.3: 403).
+    assert hugo.put(base + "2026-2027/x.pdf", data=b"%PDF-1.4", timeout=30).status_code == 403
+    assert hugo.delete(base + "2026-2027/" + pdf_name, timeout=30).status_code == 403
+    assert hugo.request("MKCOL", base + "autre/", timeout=30).status_code == 403
+    assert ada.get(base + "2026-2027/" + pdf_name, timeout=30).status_code == 200
+    # Not there at all for a teacher, nor for the head of another school.
+    ann = srv.session("ann")
+    assert ann.get(base + "2026-2027/" + pdf_name, timeout=30).status_code == 404
+    assert "/dav/archives/" not in ann.request("PROPFIND", srv.dav_url + "/",
+                                               headers={"Depth": "1"}, timeout=30).text
+    hector = srv.session("hector")
+    assert hector.get(base + "2026-2027/" + pdf_name, timeout=30).status_code == 404
+    again = archive(srv, "--school", SCHOOL_A)
+    assert again.returncode == 1 and "never replaced" in again.stderr
+    assert srv.cli("fsck", check=False).returncode == 0

@@ -18,6 +18,7 @@ import acl
 from acl import NodeRef, Standing
 from davserver.errors import DomainError
 from providers import (
+    ARCHIVES,
     BINDER,
     DOCUMENTS,
     PRINCIPAL_KEY,
@@ -144,11 +145,13 @@ class Place:
 def spaces() -> list[tuple[str, str]]:
     """The spaces the user sees, as (browser path, label): their porte-documents,
     their binder (teachers), then the shared folders of each rubric they hold a role
-    in (by name)."""
+    in (by name), and the school's archive for the head and admins (read-only)."""
     rubrics = sorted(access().rubrics().values(), key=lambda pair: pair[0].name.lower())
     binder = [(BINDER, _("Classeur pédagogique"))] if access().has_binder() else []
+    archive = [(ARCHIVES, _("Archives de l'établissement"))] \
+        if access().archive_space() is not None else []
     return [(DOCUMENTS, _("Porte-documents")), *binder] + [
-        (f"{RUBRICS}/{info.slug}", info.name) for info, _standing in rubrics]
+        (f"{RUBRICS}/{info.slug}", info.name) for info, _standing in rubrics] + archive
 
 
 def _space_of(segments: list[str]) -> tuple[str, str, SpaceInfo, list[str]] | None:
@@ -157,6 +160,11 @@ def _space_of(segments: list[str]) -> tuple[str, str, SpaceInfo, list[str]] | No
         return DOCUMENTS, _("Porte-documents"), view.personal_space("documents"), segments[1:]
     if segments[:1] == [BINDER] and view.has_binder():
         return BINDER, _("Classeur pédagogique"), view.personal_space("binder"), segments[1:]
+    if segments[:1] == [ARCHIVES]:
+        archive = view.archive_space()
+        if archive is None:
+            return None
+        return ARCHIVES, _("Archives de l'établissement"), archive, segments[1:]
     if segments[:1] == [RUBRICS] and len(segments) > 1:
         space = view.rubric_space(segments[1])
         if space is None:

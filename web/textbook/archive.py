@@ -143,33 +143,42 @@ def services_of_school(session: Session, school_id: int) -> list[TeachingService
         TeachingService.school_id == school_id).order_by(TeachingService.id)))
 
 
-def write_pdf(html: str, target: Path) -> None:
-    """Render ``html`` to ``target`` through a temporary file in the same folder, then
-    make it read-only (0444)."""
+def render_pdf(html: str) -> bytes:
+    """``html`` rendered to PDF by WeasyPrint (a service's year: some 100 KB)."""
     from weasyprint import HTML  # heavy import: only when archiving
 
-    partial = target.with_name(f".{target.name}.part")
-    HTML(string=html, base_url=str(TEMPLATES)).write_pdf(target=str(partial))
-    os.chmod(partial, READ_ONLY_FILE)
-    os.replace(partial, target)
+    return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()  # type: ignore[no-any-return]
 
 
-def archive_school(session: Session, school_id: int, year: SchoolYear, folder: Path,
-                   progress: Callable[[str], None] = lambda name: None) -> Iterator[Path]:
-    """Write one PDF per service of the school that has lessons in ``year`` into
-    ``folder`` (created; made read-only, 0555, at the end), yielding each path as it
-    is written and calling ``progress`` after each service with the file's name ("" for
-    a service without lessons that year, left out). ``folder`` must not exist
-    (an archive is written once): ``FileExistsError``."""
-    folder.mkdir(parents=True, exist_ok=False)
+def school_pdfs(session: Session, school_id: int, year: SchoolYear,
+                progress: Callable[[str], None] = lambda name: None) \
+        -> Iterator[tuple[str, bytes]]:
+    """``(file name, PDF)`` of each service of the school that has lessons in ``year``,
+    one at a time, calling ``progress`` after each service with the file's name (""
+    for a service without lessons that year, left out)."""
     school = session.get_one(acl.School, school_id).name
     for service in services_of_school(session, school_id):
         record = service_record(session, service, year)
         if not record.lessons:
             progress("")
             continue
-        target = folder / file_name(record)
-        write_pdf(render_html(record, school, year), target)
-        progress(target.name)
+        name = file_name(record)
+        yield name, render_pdf(render_html(record, school, year))
+        progress(name)
+
+
+def archive_school(session: Session, school_id: int, year: SchoolYear, folder: Path,
+                   progress: Callable[[str], None] = lambda name: None) -> Iterator[Path]:
+    """Write the school's PDFs (:func:`school_pdfs`) into ``folder`` on disk (created;
+    each file through a temporary one then renamed and made read-only, 0444; the
+    folder made read-only, 0555, at the end), yielding each path as it is written.
+    ``folder`` must not exist (an archive is written once): ``FileExistsError``."""
+    folder.mkdir(parents=True, exist_ok=False)
+    for name, pdf in school_pdfs(session, school_id, year, progress):
+        target = folder / name
+        partial = target.with_name(f".{name}.part")
+        partial.write_bytes(pdf)
+        os.chmod(partial, READ_ONLY_FILE)
+        os.replace(partial, target)
         yield target
     os.chmod(folder, READ_ONLY_DIR)
