@@ -10,6 +10,7 @@ What shows is decided by :mod:`web.textbook.reading` through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -52,6 +53,23 @@ def child_login(week: textbook.HomeworkWeek) -> str | None:
     return dict(week.children).get(week.student_id or 0) if week.children else None
 
 
+def _week_page(template: str, endpoint: str, tab: str,
+               extra: Callable[[textbook.HomeworkWeek], dict[str, Any]]) -> str:
+    """Render ``template`` for the signed-in student or parent's week (``?week=``,
+    ``?enfant=``) with the tabs and week links of ``endpoint``, plus ``extra(week)``;
+    refusals as error pages (400 bad date, 403 another family's child)."""
+    try:
+        with web_context().db.transaction(write=False) as s:
+            week = textbook.homework_week(s, signed_in(), request.args.get("week"),
+                                          web_context().textbook, request.args.get("enfant"))
+            child = child_login(week)
+            return render_template(template, week=week, monday=week.monday, child=child,
+                                   day_label=day_label, tab=tab, **extra(week),
+                                   **student_tabs(endpoint, week.monday, child))
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+
+
 @bp.get("/")
 @login_required
 def index() -> str | Response:
@@ -61,20 +79,12 @@ def index() -> str | Response:
     principal = signed_in()
     if principal.profile not in READERS:
         return redirect(url_for("textbook.week"))
-    try:
-        with web_context().db.transaction(write=False) as s:
-            week = textbook.homework_week(s, principal, request.args.get("week"),
-                                          web_context().textbook, request.args.get("enfant"))
-            child = child_login(week)
-            return render_template(
-                "textbook/homework.html", week=week, monday=week.monday, child=child,
-                student=principal.profile is acl.Profile.student, action_form=ActionForm(),
-                day_label=day_label, moment_label=moment_label,
-                local=lambda t: moment_label(t.astimezone(week.tz)),
-                here=request.full_path, tab="list",
-                **student_tabs("textbook_homework.index", week.monday, child))
-    except DomainError as exc:
-        abort(exc.status, description=exc.message)
+    return _week_page("textbook/homework.html", "textbook_homework.index", "list",
+                      lambda week: {
+                          "student": principal.profile is acl.Profile.student,
+                          "action_form": ActionForm(), "moment_label": moment_label,
+                          "local": lambda t: moment_label(t.astimezone(week.tz)),
+                          "here": request.full_path})
 
 
 @bp.post("/<int:activity_id>/<any(fait, 'pas-fait'):state>")
@@ -98,17 +108,6 @@ def calendar_page() -> str:
     """The tab « Calendrier » of a student or parent: the week page ``/textbook/``
     (:func:`web.textbook_views.week`) of the student, or of the parent's chosen child,
     with the tabs, the child selector and the homework ticked marked done."""
-    principal = signed_in()
-    try:
-        with web_context().db.transaction(write=False) as s:
-            week = textbook.homework_week(s, principal, request.args.get("week"),
-                                          web_context().textbook, request.args.get("enfant"))
-            child = child_login(week)
-            return render_template(
-                "textbook/week.html", weeks=week.weeks, week=week, monday=week.monday,
-                child=child, done_ids=week.done_ids, day_label=day_label, teacher=False,
-                no_children=week.student_id is None, tab="calendar",
-                lesson_url=lambda i: url_for("textbook.lesson", lesson_id=i),
-                **student_tabs("textbook.week", week.monday, child))
-    except DomainError as exc:
-        abort(exc.status, description=exc.message)
+    return _week_page("textbook/week.html", "textbook.week", "calendar", lambda week: {
+        "weeks": week.weeks, "done_ids": week.done_ids, "teacher": False,
+        "lesson_url": lambda i: url_for("textbook.lesson", lesson_id=i)})
