@@ -60,6 +60,7 @@ class HomeworkWeek:
 
     @property
     def done_ids(self) -> set[int]:
+        """Ids of the homework of :attr:`items` the student ticked."""
         return {i.activity.id for i in self.items if i.done_at is not None}
 
 
