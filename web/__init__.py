@@ -30,9 +30,12 @@ from . import (
     textbook_activity,
     textbook_api,
     textbook_archive_views,
+    textbook_homework,
+    textbook_homework_api,
     textbook_lesson_views,
     textbook_lessons,
     textbook_oversight_views,
+    textbook_types_views,
     textbook_views,
     trash,
     views,
@@ -82,6 +85,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(trash.bp)
     app.register_blueprint(textbook_views.bp)
     app.register_blueprint(textbook_activity.bp)
+    app.register_blueprint(textbook_homework.bp)
+    app.register_blueprint(textbook_types_views.bp)
     app.register_blueprint(textbook_lesson_views.bp)
     app.register_blueprint(textbook_oversight_views.bp)
     app.register_blueprint(textbook_access_views.bp)
@@ -92,6 +97,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(booking_lessons.bp)
     app.register_blueprint(textbook_lessons.bp)
     app.register_blueprint(textbook_api.bp)
+    app.register_blueprint(textbook_homework_api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(notifications.bp)
     notifications.enable_mail(config.smtp.enabled)

@@ -49,7 +49,7 @@ def _form_for(s: Session, activity: textbook.Activity, **kwargs: Any) -> Content
         return ContentForm(**kwargs)
     form = HomeworkForm(**kwargs)
     lesson = textbook.get_lesson(s, activity.lesson_id)
-    prepare_homework(s, lesson, form, zone_of(s, lesson))
+    prepare_homework(s, lesson, form, zone_of(s, lesson), keep=activity.homework_type)
     return form
 
 

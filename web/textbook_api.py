@@ -37,8 +37,10 @@ class ActivityBody(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field("", max_length=100_000, description="HTML, cleaned with nh3")
     private_note: str = Field("", max_length=2000)
-    homework_type: str | None = Field(None, max_length=50,
-                                      description="for homework; default: Exercices")
+    homework_type: str | None = Field(None, max_length=100,
+                                      description="for homework, one of the school's "
+                                      "types (GET /api/textbook/homework-types); "
+                                      "default: the first")
     minutes: int | None = Field(None, ge=1, le=600)
     due_lesson_id: int | None = None
     online_submission: bool = False
@@ -59,7 +61,8 @@ class NewLesson(LessonTimes):
     room: str = Field("", max_length=100)
 
 
-def _activity(a: textbook.Activity, teacher: bool) -> dict[str, Any]:
+def activity_json(a: textbook.Activity, teacher: bool) -> dict[str, Any]:
+    """An activity as the API gives it (private note and targets for teachers only)."""
     view: dict[str, Any] = {"id": a.id, "kind": a.kind.value, "title": a.title,
             "visible_from": a.visible_from.isoformat() if a.visible_from else None,
             "body": textbook.sanitize_html(a.body), "homework_type": a.homework_type,
@@ -83,7 +86,7 @@ def _lesson(s: Session, lesson: textbook.Lesson, teacher: bool,
                                            lesson.service_id).school_id)
     return {"id": lesson.id, "service_id": lesson.service_id, "room": lesson.room,
             "status": lesson.status.value, **_times(lesson.start, lesson.end, tz),
-            "activities": [_activity(a, teacher) for a in activities]}
+            "activities": [activity_json(a, teacher) for a in activities]}
 
 
 def _parse(text: str, tz: Any, name: str) -> datetime:
@@ -114,11 +117,11 @@ def week() -> Response:
                       "lessons": [{"id": r.lesson.id, "subject": r.subject, "group": r.group,
                                    "status": r.lesson.status.value, "room": r.lesson.room,
                                    **_times(r.start, r.end, tz),
-                                   "activities": [_activity(a, teacher)
+                                   "activities": [activity_json(a, teacher)
                                                   for a in r.activities]}
                                   for r in d.lessons],
                       "due": [{"subject": row.subject, "due": row.due.isoformat(),
-                               "activity": _activity(row.activity, teacher)}
+                               "activity": activity_json(row.activity, teacher)}
                               for row in d.due]} for d in days]}
             for child, days in weeks]})
 
@@ -128,13 +131,20 @@ def week() -> Response:
 @api_view
 def lesson(lesson_id: int) -> Response:
     """A lesson and the activities its reader may see (404 for a student or parent
-    whose children do not have it, 403 for another teacher)."""
+    whose children do not have it, 403 for another teacher). For its teachers, each
+    homework has ``done_count`` and ``student_count``: how many of the students it is
+    aimed at ticked it done."""
     principal = signed_in()
     with web_context().db.transaction(write=False) as s:
         found = textbook.get_lesson(s, lesson_id)
         reader = textbook.reader_of(s, principal, found)
         items = textbook.readable_activities(s, found, reader, web_context().textbook)
-        return jsonify(_lesson(s, found, reader is None, items))
+        answer = _lesson(s, found, reader is None, items)
+        counts = textbook.done_counts(s, items) if reader is None else {}
+        for view in answer["activities"]:
+            if view["id"] in counts:
+                view["done_count"], view["student_count"] = counts[view["id"]]
+        return jsonify(answer)
 
 
 @bp.post("/lessons/<int:lesson_id>/activities")
@@ -145,17 +155,20 @@ def add_activity(lesson_id: int) -> tuple[Response, int]:
     due lesson: one of the service's next lessons, the next one by default)."""
     body = json_body(ActivityBody)
     principal = signed_in()
-    data = textbook.ActivityInput(
-        kind=textbook.ActivityKind(body.kind), title=body.title, body=body.body,
-        private_note=body.private_note,
-        homework_type=body.homework_type or (textbook.HOMEWORK_TYPES[0]
-                                             if body.kind == "homework" else None),
-        minutes=body.minutes, due_lesson_id=body.due_lesson_id,
-        online_submission=body.online_submission, target_ids=tuple(body.target_ids))
     with web_context().db.transaction() as s:
+        kind_of = body.homework_type
+        if body.kind == "homework" and not kind_of:
+            school = s.get_one(textbook.TeachingService, textbook.get_lesson(
+                s, lesson_id).service_id).school_id
+            kind_of = textbook.homework_types(s, school)[0]
+        data = textbook.ActivityInput(
+            kind=textbook.ActivityKind(body.kind), title=body.title, body=body.body,
+            private_note=body.private_note, homework_type=kind_of, minutes=body.minutes,
+            due_lesson_id=body.due_lesson_id, online_submission=body.online_submission,
+            target_ids=tuple(body.target_ids))
         activity = textbook.add_activity(s, principal.id, lesson_id, data,
                                          web_context().textbook)
-        return jsonify(_activity(activity, True)), 201
+        return jsonify(activity_json(activity, True)), 201
 
 
 @bp.post("/lessons")

@@ -59,7 +59,7 @@ class HomeworkForm(ContentForm):
     """Travail à faire: the content fields, plus type, estimated minutes, due
     lesson (``choices`` set by the view), target students and the hand-in flag."""
 
-    homework_type = SelectField(_l("Type"), choices=[(t, t) for t in textbook.HOMEWORK_TYPES])
+    homework_type = SelectField(_l("Type"))
     minutes = IntegerField(_l("Durée estimée (minutes)"), validators=[
         Optional(), NumberRange(min=0, max=activities.MAX_MINUTES)])
     due_lesson = SelectField(_l("À faire pour la séance du"), coerce=int)
@@ -72,10 +72,12 @@ class HomeworkForm(ContentForm):
 
 
 def set_choices(form: HomeworkForm, due: Sequence[tuple[int, str]],
-                students: Sequence[tuple[int, str]]) -> None:
-    """The due-lesson and target choices of a homework form (ids, labels)."""
+                students: Sequence[tuple[int, str]], types: Sequence[str]) -> None:
+    """The due-lesson and target choices of a homework form (ids, labels), and its
+    type choices (the school's homework types, :func:`web.textbook.homework_types`)."""
     form.due_lesson.choices = list(due)
     form.targets.choices = list(students)
+    form.homework_type.choices = [(t, t) for t in types]
 
 
 def to_input(form: ContentForm) -> textbook.ActivityInput:

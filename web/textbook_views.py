@@ -38,6 +38,7 @@ from .textbook_forms import (
     set_choices,
     to_input,
 )
+from .textbook_homework import READERS, calendar_page
 
 bp = Blueprint("textbook", __name__, url_prefix="/textbook")
 
@@ -80,12 +81,15 @@ def _week_links(monday: date) -> dict[str, str]:
 @login_required
 def week() -> str | Response:
     """The signed-in user's week (:func:`web.textbook.weeks_of`): a teacher's services
-    (with the visas and inspectors' accesses on them), a student's classes, or each
-    child of a parent. The head, admins and inspectors are sent to the oversight
-    page."""
+    (with the visas and inspectors' accesses on them); for a student or a parent (one
+    child at a time, ``?enfant=<login>``) the tab « Calendrier » of
+    :mod:`web.textbook_homework`. The head, admins and inspectors are sent to the
+    oversight page."""
     principal = signed_in()
     if principal.profile in OVERSEERS:
         return redirect(url_for("oversight.index"))
+    if principal.profile in READERS:
+        return calendar_page()
     try:
         with web_context().db.transaction(write=False) as s:
             monday, _tz, weeks = textbook.weeks_of(s, principal, request.args.get("week"),
@@ -149,13 +153,16 @@ def _due_choices(s: Session, lesson: textbook.Lesson, tz: Any,
 
 
 def prepare_homework(s: Session, lesson: textbook.Lesson, form: HomeworkForm,
-                     tz: Any) -> textbook.TeachingService:
+                     tz: Any, keep: str | None = None) -> textbook.TeachingService:
     """Give ``form`` its choices: the service's next lessons (each with the class's
-    load that day) and the students of its class or group."""
+    load that day), the students of its class or group, and the school's homework
+    types (plus ``keep``, an edited homework's type the school removed since)."""
     service = s.get_one(textbook.TeachingService, lesson.service_id)
     students = [(p.id, p.display_name or p.login)
                 for p in acl.members_of(s, service.group_id, acl.Profile.student)]
-    set_choices(form, _due_choices(s, lesson, tz, service), students)
+    types = textbook.homework_types(s, service.school_id)
+    set_choices(form, _due_choices(s, lesson, tz, service), students,
+                types + ([keep] if keep and keep not in types else []))
     return service
 
 
@@ -202,7 +209,9 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
                            local_start=lesson.start.astimezone(plan_tz),
                            now=datetime.now(UTC),
                            local=lambda t: moment_label(t.astimezone(plan_tz)),
-                           kind_labels=KIND_LABELS, **context)
+                           kind_labels=KIND_LABELS,
+                           done_counts=textbook.done_counts(s, items) if reader is None
+                           else {}, **context)
 
 
 def lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,

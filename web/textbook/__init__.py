@@ -41,6 +41,25 @@ from .changes import (
     new_lesson,
     reschedule_lesson,
 )
+from .homework import (
+    HomeworkItem,
+    HomeworkWeek,
+    chosen_child,
+    done_counts,
+    done_times,
+    homework_week,
+    set_done,
+)
+from .homework_models import HomeworkDone, HomeworkType
+from .homework_types import (
+    MAX_TYPE,
+    NOT_TYPE_EDITOR,
+    add_type,
+    homework_types,
+    remove_type,
+    rename_type,
+    type_editor_school,
+)
 from .models import (
     HOMEWORK_TYPES,
     Activity,
@@ -106,6 +125,10 @@ __all__ = [
     # who reads which textbook (pages and API)
     "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "readable_activities", "reader_of", "weeks_of",
     "publish_now", "release_time",
+    # the student and parent view: homework by due date, ticks, per-school types
+    "HomeworkDone", "HomeworkItem", "HomeworkType", "HomeworkWeek", "MAX_TYPE", "NOT_TYPE_EDITOR",
+    "add_type", "chosen_child", "done_counts", "done_times", "homework_types",
+    "homework_week", "remove_type", "rename_type", "set_done", "type_editor_school",
     # moving and cancelling lessons, and their signals
     "cancel_lesson", "lesson_cancelled", "lesson_rescheduled", "new_lesson",
     "reschedule_lesson",

@@ -23,8 +23,8 @@ from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Forbidden, NotFound
 
 from .calendar import school_zone
+from .homework_types import homework_types
 from .models import (
-    HOMEWORK_TYPES,
     Activity,
     ActivityKind,
     Lesson,
@@ -158,17 +158,20 @@ def _fill(session: Session, activity: Activity, lesson: Lesson, data: ActivityIn
         activity.online_submission = False
         activity.targets = []
         return
-    if data.homework_type not in HOMEWORK_TYPES:
+    service = session.get_one(TeachingService, lesson.service_id)
+    # The school's types; an edit may keep a type the school removed since.
+    allowed = homework_types(session, service.school_id)
+    if data.homework_type is None or (data.homework_type not in allowed
+                                      and data.homework_type != activity.homework_type):
         raise BadRequest(f"Type de travail inconnu ; choisissez parmi : "
-                         f"{', '.join(HOMEWORK_TYPES)}.")
+                         f"{', '.join(allowed)}.")
     if data.minutes is not None and not 0 <= data.minutes <= MAX_MINUTES:
         raise BadRequest(f"La durée estimée doit être comprise entre 0 et {MAX_MINUTES} "
                          "minutes.")
     activity.homework_type, activity.minutes = data.homework_type, data.minutes
     activity.due_lesson_id = _due_lesson(session, lesson, data.due_lesson_id).id
     activity.online_submission = data.online_submission
-    activity.targets = _targets(session, session.get_one(TeachingService, lesson.service_id),
-                                data.target_ids)
+    activity.targets = _targets(session, service, data.target_ids)
 
 
 def add_activity(session: Session, user_id: int, lesson_id: int,
