@@ -38,6 +38,7 @@ from . import (
 )
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
+from .booking import edit_pages as booking_edit
 from .booking import feed_views as booking_feeds
 from .booking import lesson_pages as booking_lessons
 from .booking import pages as booking_pages
@@ -86,6 +87,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(textbook_access_views.bp)
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
+    app.register_blueprint(booking_edit.bp)
     app.register_blueprint(booking_feeds.bp)
     app.register_blueprint(booking_lessons.bp)
     app.register_blueprint(textbook_lessons.bp)

@@ -46,3 +46,25 @@ class RefuseForm(FlaskForm):
 
     reason = StringField(_l("Raison du refus"), validators=[
         DataRequired(_l("Donnez la raison du refus.")), Length(max=500)])
+
+
+class EditForm(FlaskForm):
+    """Editing a booking in the school's wall-clock time: this booking only, or every
+    occurrence of its series that has not started (``scope``), and what to do with the
+    occurrences that cannot change (``on_conflict``)."""
+
+    day = DateField(_l("Date"), validators=[DataRequired(_l("Indiquez la date."))])
+    start = TimeField(_l("Début"), validators=[DataRequired(_l("Indiquez l'heure de "
+                                                                "début."))])
+    end = TimeField(_l("Fin"), validators=[DataRequired(_l("Indiquez l'heure de fin."))])
+    quantity = IntegerField(_l("Quantité"), default=1, validators=[
+        DataRequired(_l("Indiquez la quantité.")), NumberRange(min=1)])
+    purpose = StringField(_l("Motif"), validators=[Length(max=500)])
+    scope = SelectField(_l("Modifier"), choices=[
+        ("one", _l("Cette date seulement")),
+        ("series", _l("Toutes les dates à venir de la série (décalées de même)"))],
+        default="one")
+    on_conflict = SelectField(_l("Dates en conflit"), choices=[
+        ("report", _l("Me les montrer sans rien modifier")),
+        ("skip", _l("Les laisser telles quelles et modifier les autres"))],
+        default="report")

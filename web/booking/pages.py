@@ -6,7 +6,8 @@
   re-shows the page with its reason (400, 403, 409 or 422 like the API).
 * ``/booking/domaines/<id>?jour=AAAA-MM-JJ``: a day of a whole domain, resources as
   columns, hours down the side.
-* ``/booking/mes-reservations``: the user's bookings, to cancel one or a series, and
+* ``/booking/mes-reservations``: the user's bookings, to edit (:mod:`.edit_pages`) or
+  cancel one or a series, and
   their calendar subscription address (:mod:`.feed_views`).
 * ``/booking/validation``: the managers' queue, validated one by one or many at once,
   or refused with a message.
@@ -201,7 +202,8 @@ def mine() -> str:
     with web_context().db.transaction(write=False) as s:
         rows = [(b, access.school_zone(s, b.resource.domain.school_id))
                 for b in my_bookings(s, ctx.user_id)]
-        return render_template("booking/mine.html", rows=rows, subscribe=subscribe)
+        return render_template("booking/mine.html", rows=rows, subscribe=subscribe,
+                               current_user_id=ctx.user_id)
 
 
 def _change(action: Any, done: str, back: str) -> Response:
