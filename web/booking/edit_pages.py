@@ -14,15 +14,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from davserver.errors import DomainError, Forbidden, NotFound
+from davserver.errors import DomainError
 
 from ..auth import current_context, login_required, web_context
-from . import access, edits, series
+from . import access, edits
 from .forms import EditForm
+from .pages import submit
 
 bp = Blueprint("booking_edit", __name__, url_prefix="/booking/reservations")
 
@@ -47,9 +48,7 @@ def _page(booking_id: int, form: EditForm | None, status: int = 200,
                                 purpose=booking.purpose)
             page = render_template("booking/edit.html", booking=booking, tz=tz, form=form,
                                    error=error, conflicts=conflicts, back=_back())
-    except (Forbidden, NotFound) as exc:
-        abort(exc.status, description=exc.message)
-    except DomainError as exc:
+    except DomainError as exc:  # 403, 404, 409 (ended, cancelled): an error page
         abort(exc.status, description=exc.message)
     return page, status
 
@@ -87,15 +86,7 @@ def _apply(booking_id: int, form: EditForm) -> str:
 def update(booking_id: int) -> Response | tuple[str, int]:
     """Apply the edit; on refusal the form again, with the reason."""
     form = EditForm()
-    if not form.validate():
-        return _page(booking_id, form, 400, _("Le formulaire est incomplet."))
-    try:
-        message = _apply(booking_id, form)
-    except series.SeriesConflicts as exc:
-        return _page(booking_id, form, 409, exc.message, exc.conflicts)
-    except (Forbidden, NotFound) as exc:
-        abort(exc.status, description=exc.message)
-    except DomainError as exc:
-        return _page(booking_id, form, exc.status, exc.message)
-    flash(message, "notice")
-    return redirect(_back(), code=303)
+    return submit(form, lambda: _apply(booking_id, form),
+                  lambda status, error, conflicts: _page(booking_id, form, status, error,
+                                                         conflicts),
+                  _back)

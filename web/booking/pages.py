@@ -15,12 +15,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 import acl
@@ -171,25 +173,37 @@ def _book(resource_id: int, form: BookingForm) -> str:
         return _("Réservation confirmée.")
 
 
+def submit(form: FlaskForm, apply: Callable[[], str], page: Callable[..., tuple[str, int]],
+           done: Callable[[], str]) -> Response | tuple[str, int]:
+    """Answer a booking form's POST: ``apply()`` (its confirmation message, flashed)
+    then a 303 to ``done()``; on an incomplete form or a refusal, ``page(status,
+    error, conflicts)`` again with the reason and the status of the API (400, 409 with
+    a series' conflicts, 422); 403/404 as error pages."""
+    if not form.validate():
+        return page(400, _("Le formulaire est incomplet."), None)
+    try:
+        message = apply()
+    except series.SeriesConflicts as exc:
+        return page(409, exc.message, exc.conflicts)
+    except (Forbidden, NotFound) as exc:
+        abort(exc.status, description=exc.message)
+    except DomainError as exc:
+        return page(exc.status, exc.message, None)
+    flash(message, "notice")
+    return redirect(done(), code=303)
+
+
 @bp.post("/ressources/<int:resource_id>")
 @login_required
 def book(resource_id: int) -> Response | tuple[str, int]:
     """Book from the form; on refusal the page again, with the reason."""
     form = BookingForm()
-    if not form.validate():
-        return _resource_page(resource_id, form, 400, _("Le formulaire est incomplet."))
-    try:
-        message = _book(resource_id, form)
-    except series.SeriesConflicts as exc:
-        return _resource_page(resource_id, form, 409, exc.message, exc.conflicts)
-    except (Forbidden, NotFound) as exc:
-        abort(exc.status, description=exc.message)
-    except DomainError as exc:
-        return _resource_page(resource_id, form, exc.status, exc.message)
-    flash(message, "notice")
-    return redirect(url_for("booking.resource", resource_id=resource_id,
-                            semaine=form.day.data.isoformat()  # type: ignore[union-attr]
-                            ), code=303)
+    return submit(
+        form, lambda: _book(resource_id, form),
+        lambda status, error, conflicts: _resource_page(resource_id, form, status, error,
+                                                        conflicts),
+        lambda: url_for("booking.resource", resource_id=resource_id,
+                        semaine=form.day.data.isoformat()))  # type: ignore[union-attr]
 
 
 @bp.get("/mes-reservations")
