@@ -363,8 +363,11 @@ def test_api_who_may_edit_a_booking(srv: Server, ann: Api, actor: str,
         with srv.transaction() as s:
             from web.notifications import Notification
             ann_id = acl.find_user(s, "ann").id  # type: ignore[union-attr]
-            subjects = [n.subject for n in s.query(Notification).filter_by(user_id=ann_id)]
-        assert "Réservation modifiée : Tablettes B" in subjects
+            told = [(n.subject, n.body) for n in
+                    s.query(Notification).filter_by(user_id=ann_id)]
+        assert any(subject == "Réservation modifiée : Tablettes B"
+                   and body.startswith("gest a modifié votre réservation")
+                   for subject, body in told), told
 
 
 def test_api_edit_refusals_change_nothing(srv: Server, ann: Api, bea: Api) -> None:

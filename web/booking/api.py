@@ -1,7 +1,7 @@
 """JSON API of booking under ``/api/booking/``, with the same rules as the pages.
 
 Authentication is the web layer's: the session cookie of ``/login`` (the web layer has
-no Basic authentication). Every POST carries the session's CSRF token in the
+no Basic authentication). Every POST and PATCH carries the session's CSRF token in the
 ``X-CSRFToken`` header (Flask-WTF), read from ``GET /api/booking/session``. Answers:
 200/201 with JSON; errors are ``{"error": "<French reason>"}`` with 400 (bad input),
 401 (not signed in), 403 (not allowed, or a missing CSRF token), 404, 409 (no unit

@@ -84,7 +84,7 @@ def editable(session: Session, ctx: acl.UserContext, booking_id: int,
     it, nor is booked for by it, nor manages its domain; ``Forbidden`` for the person
     booked for; ``Conflict`` for a booking refused, cancelled, suspended or ended."""
     now = now or datetime.now(UTC)
-    booking = session.get(Booking, booking_id)
+    booking = session.get(Booking, booking_id, populate_existing=True)
     if booking is None:
         raise NotFound(_("Aucune réservation n°%(id)d.", id=booking_id))
     if not may_edit(session, ctx, booking):
@@ -166,8 +166,9 @@ def _tell(session: Session, ctx: acl.UserContext, booking: Booking, count: int,
         return
     name, when = booking.resource.name, rules.local_text(booking.start, c.tz)
     subject = _("Réservation modifiée : %(name)s", name=name)
-    body = _("Un gestionnaire a modifié votre réservation de « %(name)s » : désormais "
-             "%(when)s – %(end)s, quantité %(q)d%(more)s.", name=name, when=when,
+    who = acl.logins_of(session, {ctx.user_id}).get(ctx.user_id, "")
+    body = _("%(who)s a modifié votre réservation de « %(name)s » : désormais "
+             "%(when)s – %(end)s, quantité %(q)d%(more)s.", who=who, name=name, when=when,
              end=f"{booking.end.astimezone(c.tz):%H:%M}", q=booking.quantity,
              more=_(" (et %(n)d autre(s) date(s) de la série)", n=count - 1)
              if count > 1 else "")
@@ -180,8 +181,8 @@ def edit(session: Session, ctx: acl.UserContext, booking_id: int, change: Change
     """Apply ``change`` to the booking (``scope`` "one") or to every occurrence of its
     series that has not started (``scope`` "series"), in place (module docstring).
 
-    Raises what :func:`editable` raises; ``BadRequest`` for a bad scope, an empty
-    purpose over 500 characters, an end not after the start, a bad quantity or
+    Raises what :func:`editable` raises; ``BadRequest`` for a bad scope, a purpose
+    over 500 characters, an end not after the start, a bad quantity or
     occurrences that would overlap; for one booking, the refusal of its rule
     (``rules.BookingRefused`` 422) or ``rules.NoUnitLeft`` (409); for a series,
     :class:`.series.SeriesConflicts` (409, nothing saved) unless ``skip_conflicts``,
@@ -190,14 +191,17 @@ def edit(session: Session, ctx: acl.UserContext, booking_id: int, change: Change
     if scope not in SCOPES:
         raise BadRequest(_("Portée de la modification invalide : « one » ou « series »."))
     ref = editable(session, ctx, booking_id, now)
+    if change.purpose is not None and len(change.purpose.strip()) > MAX_PURPOSE:
+        raise BadRequest(_("Le motif compte au plus %(n)d caractères.", n=MAX_PURPOSE))
+    c = prepare(session, Booker(ctx, ref.on_behalf_of), ref.resource_id)
+    # Read again under the resource's lock: the rows as committed now.
+    ref = editable(session, ctx, booking_id, now)
     rows = [ref]
     if scope == "series" and ref.series_id:
         rows = list(session.scalars(select(Booking).where(
             Booking.series_id == ref.series_id, Booking.status.in_(HOLDING),
-            (Booking.start > now) | (Booking.id == ref.id)).order_by(Booking.start)))
-    if change.purpose is not None and len(change.purpose.strip()) > MAX_PURPOSE:
-        raise BadRequest(_("Le motif compte au plus %(n)d caractères.", n=MAX_PURPOSE))
-    c = prepare(session, Booker(ctx, ref.on_behalf_of), ref.resource_id)
+            (Booking.start > now) | (Booking.id == ref.id)).order_by(Booking.start)
+            .execution_options(populate_existing=True)))
     targets = _targets(rows, ref, change, c)
     moves = any((r.start, r.end, r.quantity) != (b.start, b.end, b.quantity)
                 for b, r in targets)
