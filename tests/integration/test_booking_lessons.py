@@ -128,6 +128,7 @@ def new_lesson(server: Server, name: str, start: datetime, end: datetime,
         service_id = s.get_one(textbook.Lesson, LESSONS["A"]).service_id
         service = s.get_one(textbook.TeachingService, service_id)
         year = textbook.current_school_year(s, service.school_id)
+        assert year is not None
         LESSONS[name] = textbook.create_lesson(s, service, start, end, year, room=room).id
 
 
@@ -167,6 +168,35 @@ def test_one_step_booking_reports_every_refusal_and_saves_nothing(srv: Server) -
         ("csrf_token", csrf_token(ann.get("/booking/").text)), ("pick", "2"),
         ("q2", "beaucoup")])
     assert bad.status_code == 400 and "Quantité « beaucoup » invalide" in bad.text
+
+
+def test_one_step_booking_in_the_json_api(srv: Server) -> None:
+    """The same step in the API: every refusal listed (409), nothing booked; then the
+    place and the equipment in one call (201); bea, not the lesson's teacher: 403."""
+    new_lesson(srv, "H", at(0, 14), at(0, 15))
+    bea = Api(srv, "bea")
+    assert bea.post("/bookings", new(TABLETS, at(0, 14).isoformat(), at(0, 15).isoformat(),
+                                     quantity=14)).status_code == 201
+    ann = Api(srv, "ann")
+    path = f"/lessons/{LESSONS['H']}/bookings"
+    picks: list[dict[str, int]] = [{"resource_id": ROOM},
+                                   {"resource_id": TABLETS, "quantity": 2}]
+    body = {"resources": picks, "purpose": "TP"}
+    refused = ann.post(path, body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["conflicts"] == [{
+        "resource": "Tablettes", "reason": "Il ne reste que 1 « Tablettes » sur 15 de "
+                                           "libre(s) sur ce créneau ; 2 demandé(s)."}]
+    assert linked(srv, "H") == []
+    assert ann.post(path, {"resources": []}).status_code == 400
+    assert bea.post(path, {"resources": [{"resource_id": ROOM}]}).status_code == 403
+    picks[1]["quantity"] = 1
+    done = ann.post(path, body)
+    assert done.status_code == 201, done.text
+    assert [(b["resource_id"], b["quantity"]) for b in done.json()["bookings"]] == [
+        (ROOM, 1), (TABLETS, 1)]
+    assert [(r, st) for r, st, *_ in linked(srv, "H")] == [(ROOM, "confirmed"),
+                                                          (TABLETS, "confirmed")]
 
 
 def move(client: WebClient, lesson: str, day: date, start: str, end: str) -> object:
@@ -268,6 +298,7 @@ def test_moving_a_lesson_is_refused_with_the_reason(srv: Server) -> None:
         lesson = s.get_one(textbook.Lesson, LESSONS["A"])
         service = s.get_one(textbook.TeachingService, lesson.service_id)
         year = textbook.current_school_year(s, service.school_id)
+        assert year is not None
         past = datetime.combine(date.today() - timedelta(days=7), time(9), PARIS)
         LESSONS["P"] = textbook.create_lesson(s, service, past, past + timedelta(hours=1),
                                               year).id

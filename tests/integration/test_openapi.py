@@ -38,6 +38,7 @@ def test_document_is_valid_and_lists_every_api_route(srv: Server) -> None:
         ("POST", "/api/booking/validate"),
         ("POST", "/api/booking/bookings/{booking_id}/refuse"),
         ("PATCH", "/api/booking/bookings/{booking_id}"),
+        ("POST", "/api/booking/lessons/{lesson_id}/bookings"),
         ("GET", "/api/textbook/week"), ("GET", "/api/textbook/lessons/{lesson_id}"),
         ("POST", "/api/textbook/lessons"), ("POST", "/api/textbook/lessons/{lesson_id}/move"),
         ("POST", "/api/textbook/lessons/{lesson_id}/cancel"),

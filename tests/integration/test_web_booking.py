@@ -442,8 +442,9 @@ def test_edit_page_refuses_a_conflict_then_saves(srv: Server, bea: Api) -> None:
     assert page.status_code == 200
     tree = html.fromstring(page.text)
     assert tree.xpath('string(//input[@name="start"]/@value)') == "08:00"
-    form = {"csrf_token": csrf_token(page.text), "day": (MONDAY + timedelta(days=4)).isoformat(), "start": "10:30", "end": "11:30",
-            "quantity": "1", "purpose": "conseil de classe", "scope": "one",
+    form = {"csrf_token": csrf_token(page.text),
+            "day": (MONDAY + timedelta(days=4)).isoformat(), "start": "10:30",
+            "end": "11:30", "quantity": "1", "purpose": "conseil de classe", "scope": "one",
             "on_conflict": "report"}
     taken = client.post(link, form)
     assert taken.status_code == 409
