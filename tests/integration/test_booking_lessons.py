@@ -197,6 +197,13 @@ def test_one_step_booking_in_the_json_api(srv: Server) -> None:
         (ROOM, 1), (TABLETS, 1)]
     assert [(r, st) for r, st, *_ in linked(srv, "H")] == [(ROOM, "confirmed"),
                                                           (TABLETS, "confirmed")]
+    # Edited: a new purpose keeps the link to the lesson; another time leaves it.
+    room_booking = done.json()["bookings"][0]["id"]
+    assert ann.patch(f"/bookings/{room_booking}", {"purpose": "TP info"}).status_code == 200
+    assert [r for r, *_ in linked(srv, "H")] == [ROOM, TABLETS]
+    assert ann.patch(f"/bookings/{room_booking}", {
+        "start": at(0, 16).isoformat(), "end": at(0, 17).isoformat()}).status_code == 200
+    assert [r for r, *_ in linked(srv, "H")] == [TABLETS]
 
 
 def move(client: WebClient, lesson: str, day: date, start: str, end: str) -> object:

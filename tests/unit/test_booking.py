@@ -501,3 +501,4 @@ def test_a_series_edit_whose_skipped_date_blocks_another(db: Database,
     assert [b.id for b in result.changed] == [b.id for b in done.booked]
     assert [r[1] for r in rows_of(db, resource)[:3]] == [
         at(2, 10, month=6), at(9, 10, month=6), at(16, 10, month=6)]
+

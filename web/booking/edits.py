@@ -5,7 +5,8 @@ one. It runs the checks of a new booking (:func:`.services.prepare` locks the re
 exactly as booking does; :func:`.services.check_rules`; the quantity beside what the
 others hold, the edited rows themselves left out so an edit never conflicts with
 itself). The per-user limit is not counted again: an edit adds no booking. A change of
-the purpose alone is saved without the checks.
+the purpose alone is saved without the checks. A booking given another time leaves its
+lesson (:mod:`.lessons` would otherwise move it back when the lesson moves).
 
 A series (scope ``series``) is checked whole before anything is saved, as at creation:
 the new period of the edited occurrence gives a shift in wall-clock time (kept across
