@@ -33,7 +33,9 @@ class WebClient:
     def get(self, path: str, **kw: object) -> requests.Response:
         return self.http.get(self.url(path), allow_redirects=False, timeout=30, **kw)  # type: ignore[arg-type]
 
-    def post(self, path: str, data: dict[str, str], **kw: object) -> requests.Response:
+    def post(self, path: str, data: dict[str, str] | list[tuple[str, str]],
+             **kw: object) -> requests.Response:
+        """POST a form: a dict, or (name, value) pairs for a field sent several times."""
         return self.http.post(self.url(path), data=data, allow_redirects=False, timeout=30,
                               **kw)  # type: ignore[arg-type]
 

@@ -42,7 +42,9 @@ from . import (
 )
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
+from .booking import edit_pages as booking_edit
 from .booking import feed_views as booking_feeds
+from .booking import lesson_api as booking_lesson_api
 from .booking import lesson_pages as booking_lessons
 from .booking import pages as booking_pages
 from .documents import init_documents
@@ -93,6 +95,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(textbook_archive_views.bp)
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
+    app.register_blueprint(booking_edit.bp)
+    app.register_blueprint(booking_lesson_api.bp)
     app.register_blueprint(booking_feeds.bp)
     app.register_blueprint(booking_lessons.bp)
     app.register_blueprint(textbook_lessons.bp)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -68,10 +69,14 @@ def linked(server: Server, lesson: str) -> list[tuple[int, str, datetime, str]]:
 
 
 def book_for(client: WebClient, lesson: str, **quantities: int) -> object:
+    """Post the picker of the lesson's page: ``r<id>=quantity`` picks resource ``id``
+    (field ``pick``), with its quantity ``q<id>``."""
     page = client.get(f"/booking/seances/{LESSONS[lesson]}")
     assert page.status_code == 200, page.text
-    form = {"csrf_token": csrf_token(page.text), "purpose": "Séance de maths"}
-    form.update({k: str(v) for k, v in quantities.items()})
+    form: list[tuple[str, str]] = [("csrf_token", csrf_token(page.text)),
+                                   ("purpose", "Séance de maths")]
+    for key, quantity in quantities.items():
+        form += [("pick", key[1:]), (f"q{key[1:]}", str(quantity))]
     return client.post(f"/booking/seances/{LESSONS[lesson]}", form)
 
 
@@ -84,8 +89,10 @@ def signed(server: Server, login: str) -> WebClient:
 def test_book_for_a_lesson_all_or_nothing_and_only_its_teachers(srv: Server) -> None:
     ann = signed(srv, "ann")
     page = html.fromstring(ann.get(f"/booking/seances/{LESSONS['A']}").text)
-    free = [td.text_content().strip() for td in page.xpath("//td[@class='free-units']")]
-    assert free == ["1 / 1", "15 / 15"]
+    free = [(o.get("value"), o.get("data-free")) for o in
+            page.xpath("//select[@id='available']//option")]
+    assert free == [("1", "1"), ("2", "15")]
+    assert page.xpath("//select[@id='chosen']") and page.xpath("//input[@name='q2']")
     done = book_for(ann, "A", r1=1, r2=5)
     assert done.status_code == 303  # type: ignore[attr-defined]
     assert [(r, st) for r, st, *_ in linked(srv, "A")] == [(ROOM, "confirmed"),
@@ -97,8 +104,14 @@ def test_book_for_a_lesson_all_or_nothing_and_only_its_teachers(srv: Server) -> 
                                      quantity=12)).status_code == 201
     refused = book_for(ann, "B", r1=1, r2=5)
     assert refused.status_code == 409  # type: ignore[attr-defined]
-    assert "Tablettes" in refused.text  # type: ignore[attr-defined]
+    listed = [li.text_content() for li in html.fromstring(
+        refused.text).xpath("//ul[@class='conflicts']/li")]  # type: ignore[attr-defined]
+    assert listed == ["Tablettes : Il ne reste que 3 « Tablettes » sur 15 de libre(s) sur "
+                      "ce créneau ; 5 demandé(s)."]
     assert linked(srv, "B") == []
+    # The page shown again keeps the choice: both resources still picked.
+    again = html.fromstring(refused.text)  # type: ignore[attr-defined]
+    assert again.xpath("//option[@selected]/@value") == ["1", "2"]
     assert book_for(ann, "B").status_code == 400  # type: ignore[attr-defined]
     # Not bea's lesson.
     assert signed(srv, "bea").get(f"/booking/seances/{LESSONS['A']}").status_code == 403
@@ -106,6 +119,91 @@ def test_book_for_a_lesson_all_or_nothing_and_only_its_teachers(srv: Server) -> 
     page_a = other.get("/booking/")
     assert other.post(f"/booking/seances/{LESSONS['A']}",
                       {"csrf_token": csrf_token(page_a.text), "r1": "1"}).status_code == 403
+
+
+def new_lesson(server: Server, name: str, start: datetime, end: datetime,
+               room: str = "") -> None:
+    """Another lesson of ann's service, as ``LESSONS[name]``."""
+    with server.transaction() as s:
+        service_id = s.get_one(textbook.Lesson, LESSONS["A"]).service_id
+        service = s.get_one(textbook.TeachingService, service_id)
+        year = textbook.current_school_year(s, service.school_id)
+        assert year is not None
+        LESSONS[name] = textbook.create_lesson(s, service, start, end, year, room=room).id
+
+
+def test_one_step_booking_reports_every_refusal_and_saves_nothing(srv: Server) -> None:
+    """The room, 5 tablets and a projector for lesson F: bea holds the room and 12
+    tablets then, so two of the three are refused, each named with its reason, and
+    the free projector is not booked either. The lesson's room ("Salle informatique")
+    starts in the chosen list."""
+    srv.cli("booking", "resource", "add", "Salles", "Vidéoprojecteur", "--kind",
+            "equipment")
+    new_lesson(srv, "F", at(3, 14), at(3, 15), room="Salle informatique")
+    bea = Api(srv, "bea")
+    for resource, quantity in ((ROOM, 1), (TABLETS, 12)):
+        assert bea.post("/bookings", new(resource, at(3, 14).isoformat(),
+                                         at(3, 15).isoformat(),
+                                         quantity=quantity)).status_code == 201
+    new_lesson(srv, "G", at(3, 16), at(3, 17), room="salle informatique")
+    ann = signed(srv, "ann")
+    page = html.fromstring(ann.get(f"/booking/seances/{LESSONS['G']}").text)
+    assert page.xpath("//select[@id='available']//option[@selected]/@value") == [str(ROOM)]
+    refused = book_for(ann, "F", r1=1, r2=5, r3=1)
+    assert refused.status_code == 409  # type: ignore[attr-defined]
+    tree = html.fromstring(refused.text)  # type: ignore[attr-defined]
+    assert "2 ressource(s) ne peuvent pas être réservées" in tree.xpath(
+        "string(//p[@class='error'])")
+    listed = [li.text_content() for li in tree.xpath("//ul[@class='conflicts']/li")]
+    assert [item.split(" : ")[0] for item in listed] == ["Salle informatique", "Tablettes"]
+    assert "déjà réservé" in listed[0] and "Il ne reste que 3" in listed[1]
+    assert linked(srv, "F") == []
+    with srv.transaction() as s:
+        assert s.query(booking.Booking).filter_by(resource_id=3).count() == 0
+    # Without the refused ones, the rest is booked in one step.
+    assert book_for(ann, "F", r2=3, r3=1).status_code == 303  # type: ignore[attr-defined]
+    assert [(r, st) for r, st, *_ in linked(srv, "F")] == [(TABLETS, "confirmed"),
+                                                          (3, "confirmed")]
+    bad = ann.post(f"/booking/seances/{LESSONS['F']}", [
+        ("csrf_token", csrf_token(ann.get("/booking/").text)), ("pick", "2"),
+        ("q2", "beaucoup")])
+    assert bad.status_code == 400 and "Quantité « beaucoup » invalide" in bad.text
+
+
+def test_one_step_booking_in_the_json_api(srv: Server) -> None:
+    """The same step in the API: every refusal listed (409), nothing booked; then the
+    place and the equipment in one call (201); bea, not the lesson's teacher: 403."""
+    new_lesson(srv, "H", at(0, 14), at(0, 15))
+    bea = Api(srv, "bea")
+    assert bea.post("/bookings", new(TABLETS, at(0, 14).isoformat(), at(0, 15).isoformat(),
+                                     quantity=14)).status_code == 201
+    ann = Api(srv, "ann")
+    path = f"/lessons/{LESSONS['H']}/bookings"
+    picks: list[dict[str, int]] = [{"resource_id": ROOM},
+                                   {"resource_id": TABLETS, "quantity": 2}]
+    body = {"resources": picks, "purpose": "TP"}
+    refused = ann.post(path, body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["conflicts"] == [{
+        "resource": "Tablettes", "reason": "Il ne reste que 1 « Tablettes » sur 15 de "
+                                           "libre(s) sur ce créneau ; 2 demandé(s)."}]
+    assert linked(srv, "H") == []
+    assert ann.post(path, {"resources": []}).status_code == 400
+    assert bea.post(path, {"resources": [{"resource_id": ROOM}]}).status_code == 403
+    picks[1]["quantity"] = 1
+    done = ann.post(path, body)
+    assert done.status_code == 201, done.text
+    assert [(b["resource_id"], b["quantity"]) for b in done.json()["bookings"]] == [
+        (ROOM, 1), (TABLETS, 1)]
+    assert [(r, st) for r, st, *_ in linked(srv, "H")] == [(ROOM, "confirmed"),
+                                                          (TABLETS, "confirmed")]
+    # Edited: a new purpose keeps the link to the lesson; another time leaves it.
+    room_booking = done.json()["bookings"][0]["id"]
+    assert ann.patch(f"/bookings/{room_booking}", {"purpose": "TP info"}).status_code == 200
+    assert [r for r, *_ in linked(srv, "H")] == [ROOM, TABLETS]
+    assert ann.patch(f"/bookings/{room_booking}", {
+        "start": at(0, 16).isoformat(), "end": at(0, 17).isoformat()}).status_code == 200
+    assert [r for r, *_ in linked(srv, "H")] == [TABLETS]
 
 
 def move(client: WebClient, lesson: str, day: date, start: str, end: str) -> object:
@@ -161,21 +259,36 @@ def test_bookings_follow_their_lesson(srv: Server) -> None:
 
 @pytest.mark.clients
 def test_teacher_books_the_room_from_the_lesson_page_in_a_browser(
-        srv: Server, browser: Browser) -> None:  # noqa: F811
-    with srv.transaction() as s:
-        service_id = s.get_one(textbook.Lesson, LESSONS["A"]).service_id
-        service = s.get_one(textbook.TeachingService, service_id)
-        year = textbook.current_school_year(s, service.school_id)
-        LESSONS["E"] = textbook.create_lesson(s, service, at(4, 8), at(4, 9), year).id
+        srv: Server, browser: Browser, tmp_path: Path) -> None:  # noqa: F811
+    new_lesson(srv, "E", at(4, 8), at(4, 9))
     page = browser.new_context(base_url=srv.base_url).new_page()
     page.goto("/login")
     sign_in(page, "ann", PASSWORD)
     page.goto(f"/textbook/seances/{LESSONS['E']}")
     page.get_by_text("Réserver, déplacer ou annuler la séance").click()
     page.get_by_role("link", name="Réserver une ressource").click()
-    page.get_by_label("Quantité de Salle informatique").fill("1")
+    # The two-list picker: pick the room and the tablets on the left, move them to
+    # the right, take one back and add it again; only chosen sets ask a quantity.
+    available, chosen = page.get_by_label("Ressources disponibles"), \
+        page.get_by_label("Ressources choisies")
+    expect(page.get_by_label("Quantité de Tablettes")).to_be_hidden()
+    available.select_option([str(ROOM), str(TABLETS)])
+    page.get_by_role("button", name="Ajouter →").click()
+    expect(chosen.locator("option")).to_have_count(2)
+    chosen.select_option(str(TABLETS))
+    page.get_by_role("button", name="← Retirer").click()
+    expect(chosen.locator("option")).to_have_count(1)
+    available.select_option(str(TABLETS))
+    page.get_by_role("button", name="Ajouter →").click()
+    page.get_by_label("Quantité de Tablettes").fill("4")
+    shot = tmp_path / "booking-lesson-picker.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"screenshot: {shot}")
+    assert shot.stat().st_size > 5000
     page.get_by_role("button", name="Réserver pour la séance").click()
-    expect(page.get_by_text("1 ressource(s) réservée(s) pour la séance.")).to_be_visible()
+    expect(page.get_by_text("2 ressource(s) réservée(s) pour la séance.")).to_be_visible()
+    assert [(r, st) for r, st, *_ in linked(srv, "E")] == [(ROOM, "confirmed"),
+                                                          (TABLETS, "confirmed")]
 
     other = browser.new_context(base_url=srv.base_url).new_page()
     other.goto("/login")
@@ -192,6 +305,7 @@ def test_moving_a_lesson_is_refused_with_the_reason(srv: Server) -> None:
         lesson = s.get_one(textbook.Lesson, LESSONS["A"])
         service = s.get_one(textbook.TeachingService, lesson.service_id)
         year = textbook.current_school_year(s, service.school_id)
+        assert year is not None
         past = datetime.combine(date.today() - timedelta(days=7), time(9), PARIS)
         LESSONS["P"] = textbook.create_lesson(s, service, past, past + timedelta(hours=1),
                                               year).id

@@ -37,6 +37,8 @@ def test_document_is_valid_and_lists_every_api_route(srv: Server) -> None:
         ("POST", "/api/booking/bookings/{booking_id}/validate"),
         ("POST", "/api/booking/validate"),
         ("POST", "/api/booking/bookings/{booking_id}/refuse"),
+        ("PATCH", "/api/booking/bookings/{booking_id}"),
+        ("POST", "/api/booking/lessons/{lesson_id}/bookings"),
         ("GET", "/api/textbook/week"), ("GET", "/api/textbook/lessons/{lesson_id}"),
         ("POST", "/api/textbook/lessons"), ("POST", "/api/textbook/lessons/{lesson_id}/move"),
         ("POST", "/api/textbook/lessons/{lesson_id}/cancel"),
@@ -50,18 +52,24 @@ def test_document_is_valid_and_lists_every_api_route(srv: Server) -> None:
     assert "Repeat" in doc["components"]["schemas"]
     week = doc["paths"]["/api/booking/resources/{resource_id}/bookings"]["get"]
     assert [p["name"] for p in week["parameters"]] == ["resource_id", "week"]
+    update = doc["paths"]["/api/booking/bookings/{booking_id}"]["patch"]
+    assert update["requestBody"]["content"]["application/json"]["schema"]["$ref"] == \
+        "#/components/schemas/BookingEdit"
+    edit = doc["components"]["schemas"]["BookingEdit"]["properties"]
+    assert {"start", "end", "quantity", "purpose", "scope", "on_conflict"} <= set(edit)
 
 
 def test_every_documented_route_answers_on_the_running_server(srv: Server) -> None:
-    """No documented path is a 404 or a 405: signed in, GETs answer, POSTs without a
-    body answer 400 (not 404/405), path parameters filled with 1."""
+    """No documented path is a 404 or a 405: signed in, GETs answer, POSTs and PATCHes
+    with an empty body answer 400 or a refusal (not 404/405), path parameters filled
+    with 1."""
     doc = requests.get(srv.base_url + "/api/openapi.json", timeout=30).json()
     api = Api(srv, "ann")
     for path, item in doc["paths"].items():
         url = srv.base_url + re.sub(r"\{\w+_id\}", "1", path)
         for method in item:
             answer = (api.http.get(url, timeout=30) if method == "get" else
-                      api.http.post(url, json={}, timeout=30,
-                                    headers={"X-CSRFToken": api.token}))
+                      api.http.request(method.upper(), url, json={}, timeout=30,
+                                       headers={"X-CSRFToken": api.token}))
             assert answer.status_code not in (405, 500), (method, path, answer.text)
             assert answer.headers["Content-Type"].startswith("application/json"), path

@@ -97,6 +97,10 @@ class Api:
         return self.http.post(self.base + path, json=body, timeout=60,
                               headers={"X-CSRFToken": self.token})
 
+    def patch(self, path: str, body: Any = None) -> requests.Response:
+        return self.http.patch(self.base + path, json=body, timeout=60,
+                               headers={"X-CSRFToken": self.token})
+
 
 @pytest.fixture(scope="module")
 def ann(srv: Server) -> Api:
@@ -324,3 +328,132 @@ def test_manager_validates_on_the_page(srv: Server, ann: Api) -> None:
     assert WebClient(srv).get("/booking/validation").status_code == 302  # to /login
     assert ann.http.get(srv.base_url + "/booking/validation", timeout=30,
                         allow_redirects=False).status_code == 403
+
+
+def rows_of(server: Server, resource: int) -> list[tuple[int, str, str, int, str]]:
+    """(id, local start, local end, quantity, status) of the resource's bookings."""
+    with server.transaction() as s:
+        return [(b.id, b.start.astimezone(PARIS).replace(tzinfo=None).isoformat(),
+                 b.end.astimezone(PARIS).replace(tzinfo=None).isoformat(), b.quantity,
+                 b.status.value)
+                for b in s.query(booking.Booking).filter_by(resource_id=resource)
+                .order_by(booking.Booking.id)]
+
+
+@pytest.mark.parametrize("actor,status", [("ann", 200), ("bea", 404), ("ben", 404),
+                                          ("gest", 200)])
+def test_api_who_may_edit_a_booking(srv: Server, ann: Api, actor: str,
+                                    status: int) -> None:
+    """The booker (ann) and the domain's manager (gest) edit; another teacher and a
+    student get 404 and nothing changes. ann is told of the manager's change."""
+    tablets = add_resource(srv, kind=booking.ResourceKind.equipment, name="Tablettes B",
+                           quantity=15)
+    made = ann.post("/bookings", new(tablets, when(0, 10), when(0, 11), quantity=5)).json()
+    editor = ann if actor == "ann" else Api(srv, actor)
+    answer = editor.patch(f"/bookings/{made['id']}", {
+        "start": when(0, 14), "end": when(0, 16), "quantity": 6, "purpose": "sortie"})
+    assert answer.status_code == status, answer.text
+    expected = (when(0, 14), when(0, 16), 6) if status == 200 else (when(0, 10),
+                                                                    when(0, 11), 5)
+    assert rows_of(srv, tablets) == [(made["id"], *expected, "confirmed")]
+    if status == 200:
+        view, = answer.json()["bookings"]
+        assert (view["id"], view["quantity"], view["purpose"]) == (made["id"], 6, "sortie")
+    if actor == "gest":
+        with srv.transaction() as s:
+            from web.notifications import Notification
+            ann_id = acl.find_user(s, "ann").id  # type: ignore[union-attr]
+            told = [(n.subject, n.body) for n in
+                    s.query(Notification).filter_by(user_id=ann_id)]
+        assert any(subject == "Réservation modifiée : Tablettes B"
+                   and body.startswith("gest a modifié votre réservation")
+                   for subject, body in told), told
+
+
+def test_api_edit_refusals_change_nothing(srv: Server, ann: Api, bea: Api) -> None:
+    room = add_resource(srv, name="Salle edit", max_duration=120)
+    made = ann.post("/bookings", new(room, when(1, 8), when(1, 9))).json()
+    assert bea.post("/bookings", new(room, when(1, 14), when(1, 15))).status_code == 201
+    before = rows_of(srv, room)
+    cases = [
+        ({"start": when(1, 14, 30), "end": when(1, 15, 30)}, 409, "déjà réservé"),
+        ({"start": when(1, 8), "end": when(1, 12)}, 422, "Réservation trop longue"),
+        ({"start": when(1, 9), "end": when(1, 8)}, 400, "après son début"),
+        ({"start": "mardi 9h"}, 400, "invalides pour start"),
+        ({"quantity": 0}, 400, "quantity"),
+        ({"scope": "all"}, 400, "scope"),
+    ]
+    for body, status, reason in cases:
+        answer = ann.patch(f"/bookings/{made['id']}", body)
+        assert answer.status_code == status, (body, answer.text)
+        assert reason in answer.json()["error"], (body, answer.text)
+    assert rows_of(srv, room) == before
+    # An edit overlapping the booking's own period is no conflict with itself.
+    moved = ann.patch(f"/bookings/{made['id']}", {"start": when(1, 8, 30),
+                                                  "end": when(1, 9, 30)})
+    assert moved.status_code == 200, moved.text
+    no_token = ann.http.patch(f"{ann.base}/bookings/{made['id']}", timeout=30,
+                              json={"purpose": "x"})
+    assert no_token.status_code == 403
+
+
+def test_api_series_edit_keeps_rows_and_ids(srv: Server, ann: Api, bea: Api) -> None:
+    """A weekly series moved one hour later: a conflicting date is reported (409)
+    with nothing saved; skipped, it stays as it was; the same rows, never more."""
+    room = add_resource(srv, name="Salle série")
+    made = ann.post("/bookings", new(room, when(3, 10), when(3, 11), repeat={
+        "every_weeks": 1, "until": (MONDAY + timedelta(weeks=2, days=3)).isoformat()}))
+    assert made.status_code == 201, made.text
+    ids = [b["id"] for b in made.json()["bookings"]]
+    assert len(ids) == 3
+    assert bea.post("/bookings", new(room, when(3, 11, weeks=1),
+                                     when(3, 12, weeks=1))).status_code == 201
+    before = rows_of(srv, room)
+    body = {"start": when(3, 11), "end": when(3, 12), "scope": "series"}
+    refused = ann.patch(f"/bookings/{ids[0]}", body)
+    assert refused.status_code == 409, refused.text
+    conflict, = refused.json()["conflicts"]
+    assert "déjà réservé" in conflict["reason"]
+    assert rows_of(srv, room) == before
+    done = ann.patch(f"/bookings/{ids[0]}", {**body, "on_conflict": "skip"})
+    assert done.status_code == 200, done.text
+    assert [b["id"] for b in done.json()["bookings"]] == [ids[0], ids[2]]
+    assert len(done.json()["skipped"]) == 1
+    after = rows_of(srv, room)
+    assert [r[0] for r in after] == [r[0] for r in before]
+    assert [r[1] for r in after[:3]] == [when(3, 11), when(3, 10, weeks=1),
+                                         when(3, 11, weeks=2)]
+    assert bea.patch(f"/bookings/{ids[0]}", body).status_code == 404
+
+
+def test_edit_page_refuses_a_conflict_then_saves(srv: Server, bea: Api) -> None:
+    room = add_resource(srv, name="Salle page", needs_validation=True)
+    client = WebClient(srv)
+    assert client.login("ann", PASSWORD).status_code == 302
+    api = Api(srv, "ann")
+    made = api.post("/bookings", new(room, when(4, 8), when(4, 9))).json()
+    gest = Api(srv, "gest")
+    assert gest.post(f"/bookings/{made['id']}/validate").status_code == 200
+    assert bea.post("/bookings", new(room, when(4, 10), when(4, 11))).status_code == 201
+    mine = client.get("/booking/mes-reservations")
+    link = html.fromstring(mine.text).xpath(
+        f'//tr[@data-booking="{made["id"]}"]//a[text()="Modifier"]/@href')[0]
+    page = client.get(link)
+    assert page.status_code == 200
+    tree = html.fromstring(page.text)
+    assert tree.xpath('string(//input[@name="start"]/@value)') == "08:00"
+    form = {"csrf_token": csrf_token(page.text),
+            "day": (MONDAY + timedelta(days=4)).isoformat(), "start": "10:30",
+            "end": "11:30", "quantity": "1", "purpose": "conseil de classe", "scope": "one",
+            "on_conflict": "report"}
+    taken = client.post(link, form)
+    assert taken.status_code == 409
+    assert "déjà réservé" in html.fromstring(taken.text).xpath('string(//p[@class="error"])')
+    assert rows_of(srv, room)[0][1:] == (when(4, 8), when(4, 9), 1, "confirmed")
+    done = client.post(link, {**form, "start": "14:00", "end": "15:00"})
+    assert done.status_code == 303
+    assert "attendent la validation" in client.get(done.headers["Location"]).text
+    assert rows_of(srv, room)[0] == (made["id"], when(4, 14), when(4, 15), 1, "pending")
+    other = WebClient(srv)
+    assert other.login("bea", PASSWORD).status_code == 302
+    assert other.get(link).status_code == 404

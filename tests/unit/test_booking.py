@@ -372,3 +372,133 @@ def test_who_may_book_cancel_and_validate(db: Database, world: School, actor: st
                                           Request(at(6, 10), at(6, 11)), now=NOW)) == may_book
     assert outcome(lambda s: booking.validate(s, who, mine.id)) == may_validate
     assert outcome(lambda s: booking.cancel(s, who, mine.id)) == may_cancel
+
+
+def edit(db: Database, who: acl.UserContext, booking_id: int, scope: str = "one",
+         skip: bool = False, **change: object) -> booking.EditResult:
+    with db.transaction() as s:
+        return booking.edit(s, who, booking_id, booking.Change(**change),  # type: ignore[arg-type]
+                            scope, skip_conflicts=skip, now=NOW)
+
+
+def rows_of(db: Database, resource: int) -> list[tuple[int, datetime, datetime, int, str]]:
+    """(id, start, end, quantity, status) of every booking of the resource, by id."""
+    with db.transaction(write=False) as s:
+        return [(b.id, b.start, b.end, b.quantity, b.status.value) for b in s.scalars(
+            select(Booking).where(Booking.resource_id == resource).order_by(Booking.id))]
+
+
+WHO_MAY_EDIT = [  # actor, outcome of editing the teacher's confirmed booking
+    ("teacher", "ok"),
+    ("teacher2", "NotFound"),
+    ("student", "NotFound"),
+    ("manager", "ok"),
+]
+
+
+@pytest.mark.parametrize("actor,expected", WHO_MAY_EDIT)
+def test_who_may_edit_a_booking(db: Database, world: School, actor: str,
+                                expected: str) -> None:
+    """Issue 6: the booker and the domain's managers edit; nobody else, and nothing
+    changes on a refusal."""
+    resource = add_resource(db, world, kind=booking.ResourceKind.equipment,
+                            name="Tablettes", quantity=15)
+    mine = book(db, world.teacher, resource, at(5, 10), at(5, 11), 5)
+    before = rows_of(db, resource)
+    try:
+        edit(db, getattr(world, actor), mine.id, start=at(5, 14), end=at(5, 16),
+             quantity=6, purpose="sortie")
+        outcome = "ok"
+    except DomainError as exc:
+        outcome = type(exc).__name__
+    assert outcome == expected
+    if expected == "ok":
+        assert rows_of(db, resource) == [(mine.id, at(5, 14), at(5, 16), 6, "confirmed")]
+    else:
+        assert rows_of(db, resource) == before
+
+
+def test_edit_in_place_back_to_pending_unless_a_manager(db: Database,
+                                                         world: School) -> None:
+    resource = add_resource(db, world, needs_validation=True)
+    request = book(db, world.teacher, resource, at(5, 10), at(5, 11))
+    with db.transaction() as s:
+        booking.validate(s, world.manager, request.id)
+    edit(db, world.teacher, request.id, purpose="autre motif")  # purpose only: stays
+    assert rows_of(db, resource)[0][4] == "confirmed"
+    edit(db, world.teacher, request.id, start=at(5, 14), end=at(5, 15))
+    assert rows_of(db, resource) == [(request.id, at(5, 14), at(5, 15), 1, "pending")]
+    with db.transaction() as s:
+        booking.validate(s, world.manager, request.id)
+    edit(db, world.manager, request.id, start=at(5, 16), end=at(5, 17))
+    assert rows_of(db, resource) == [(request.id, at(5, 16), at(5, 17), 1, "confirmed")]
+    from web.notifications import Notification
+    with db.transaction(write=False) as s:
+        told = list(s.scalars(select(Notification.subject).where(
+            Notification.user_id == world.teacher.user_id)))
+    assert "Réservation modifiée : Salle B12" in told
+
+
+def test_an_edit_into_a_conflict_changes_nothing(db: Database, world: School) -> None:
+    resource = add_resource(db, world, max_duration=120)
+    mine = book(db, world.teacher, resource, at(5, 10), at(5, 11))
+    book(db, world.teacher2, resource, at(5, 14), at(5, 15))
+    before = rows_of(db, resource)
+    with pytest.raises(booking.NoUnitLeft, match="déjà réservé"):
+        edit(db, world.teacher, mine.id, start=at(5, 14, 30), end=at(5, 15, 30))
+    with pytest.raises(booking.BookingRefused, match="trop longue"):
+        edit(db, world.teacher, mine.id, start=at(5, 8), end=at(5, 12))
+    with pytest.raises(BadRequest, match="après son début"):
+        edit(db, world.teacher, mine.id, start=at(5, 12), end=at(5, 11))
+    assert rows_of(db, resource) == before
+    # Overlapping its own old period is no conflict with itself.
+    edit(db, world.teacher, mine.id, start=at(5, 10, 30), end=at(5, 11, 30))
+    assert rows_of(db, resource)[0][1:3] == (at(5, 10, 30), at(5, 11, 30))
+
+
+def test_a_series_edit_keeps_its_rows_and_reports_conflicts(db: Database,
+                                                            world: School) -> None:
+    """Moving a weekly series one hour later: the same rows (ids) move; an occurrence
+    that would conflict is reported and nothing saved, or skipped and left as it was."""
+    resource = add_resource(db, world)
+    done = series(db, world.teacher, resource, date(2026, 5, 26))  # 5, 12, 19, 26 May
+    ids = [b.id for b in done.booked]
+    book(db, world.teacher2, resource, at(19, 11, 30), at(19, 12, 30))
+    before = rows_of(db, resource)
+    with pytest.raises(booking.SeriesConflicts) as refused:
+        edit(db, world.teacher, ids[1], "series", start=at(12, 11), end=at(12, 12))
+    assert [o.start for o in refused.value.conflicts] == [at(19, 11)]
+    assert rows_of(db, resource) == before
+    result = edit(db, world.teacher, ids[1], "series", skip=True, start=at(12, 11),
+                  end=at(12, 12), purpose="club déplacé")
+    assert [b.id for b in result.changed] == [ids[0], ids[1], ids[3]]
+    after = rows_of(db, resource)
+    assert [r[0] for r in after] == [r[0] for r in before]  # no row added, none lost
+    assert [r[1] for r in after[:4]] == [at(5, 11), at(12, 11), at(19, 10), at(26, 11)]
+    # One occurrence alone: the others stay.
+    edit(db, world.teacher, ids[3], start=at(26, 15), end=at(26, 16))
+    assert [r[1] for r in rows_of(db, resource)[:4]] == [at(5, 11), at(12, 11), at(19, 10),
+                                                         at(26, 15)]
+
+
+def test_a_series_edit_whose_skipped_date_blocks_another(db: Database,
+                                                         world: School) -> None:
+    """Shifting a weekly series by a week: each occurrence moves onto the next one's
+    date. The last cannot move (taken); skipped, it stays, so the one moving onto it
+    must stay too, and so on: nothing is overbooked."""
+    resource = add_resource(db, world)
+    done = series(db, world.teacher, resource, date(2026, 5, 19))  # 5, 12, 19 May
+    book(db, world.teacher2, resource, at(26, 10), at(26, 11))
+    before = rows_of(db, resource)
+    # 19 → 26 is taken; 12 → 19 would meet 19 staying; 5 → 12 would meet 12 staying.
+    with pytest.raises(booking.BookingRefused, match="Aucune date de la série"):
+        edit(db, world.teacher, done.booked[0].id, "series", skip=True,
+             start=at(12, 10), end=at(12, 11))
+    assert rows_of(db, resource) == before
+    # Two weeks later is free: every row moves, none duplicated.
+    result = edit(db, world.teacher, done.booked[0].id, "series", start=at(2, 10, month=6),
+                  end=at(2, 11, month=6))
+    assert [b.id for b in result.changed] == [b.id for b in done.booked]
+    assert [r[1] for r in rows_of(db, resource)[:3]] == [
+        at(2, 10, month=6), at(9, 10, month=6), at(16, 10, month=6)]
+

@@ -3,7 +3,7 @@ single or recurring, managers' validation, and the pages and JSON API that serve
 
 Models in :mod:`.models`; the rules in :mod:`.rules`; who may see, book and manage in
 :mod:`.access`; booking and cancelling in :mod:`.services`, recurring series in
-:mod:`.series`, the managers' queue in :mod:`.validation`.
+:mod:`.series`, editing in place in :mod:`.edits`, the managers' queue in :mod:`.validation`.
 """
 
 from . import lessons  # connects the receivers that make bookings follow their lesson
@@ -17,6 +17,7 @@ from .access import (
     school_zone,
     visible_domains,
 )
+from .edits import Change, EditResult, edit, editable, may_edit
 from .models import (
     HOLDING,
     Booking,
@@ -40,7 +41,8 @@ from .validation import (
 )
 
 __all__ = [
-    "HOLDING", "Booker", "lessons", "Booking", "BookingRefused", "BookingStatus", "DomainProfile",
+    "HOLDING", "Booker", "Change", "EditResult", "edit", "editable", "may_edit",
+    "lessons", "Booking", "BookingRefused", "BookingStatus", "DomainProfile",
     "NoUnitLeft", "Occurrence", "Outcome", "Request", "Resource", "ResourceDomain",
     "add_unavailability",
     "ResourceKind", "SeriesConflicts", "SeriesResult", "Unavailability", "beneficiary",

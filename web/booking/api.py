@@ -1,7 +1,7 @@
 """JSON API of booking under ``/api/booking/``, with the same rules as the pages.
 
 Authentication is the web layer's: the session cookie of ``/login`` (the web layer has
-no Basic authentication). Every POST carries the session's CSRF token in the
+no Basic authentication). Every POST and PATCH carries the session's CSRF token in the
 ``X-CSRFToken`` header (Flask-WTF), read from ``GET /api/booking/session``. Answers:
 200/201 with JSON; errors are ``{"error": "<French reason>"}`` with 400 (bad input),
 401 (not signed in), 403 (not allowed, or a missing CSRF token), 404, 409 (no unit
@@ -29,7 +29,7 @@ import acl
 from ..auth import current_context, current_principal, web_context
 from ..jsonapi import ERROR_DETAILS, api_view, json_body, json_csrf_errors
 from ..openapi import documented
-from . import access, series, services, validation
+from . import access, edits, series, services, validation
 from .models import Booking
 from .present import (
     booking_view,
@@ -63,6 +63,20 @@ class NewBooking(BaseModel):
     purpose: str = Field("", max_length=500)
     on_behalf_of: str | None = None
     repeat: Repeat | None = None
+
+
+class BookingEdit(BaseModel):
+    """The body of ``PATCH /api/booking/bookings/<id>``: the fields to change (absent:
+    unchanged); ``scope`` "one" (this booking) or "series" (every occurrence of its
+    series that has not started, shifted like this one); ``on_conflict`` as for a
+    series."""
+
+    start: str | None = None
+    end: str | None = None
+    quantity: int | None = Field(None, ge=1)
+    purpose: str | None = Field(None, max_length=500)
+    scope: str = Field("one", pattern="^(one|series)$")
+    on_conflict: str = Field("report", pattern="^(report|skip)$")
 
 
 class Refusal(BaseModel):
@@ -117,6 +131,11 @@ def resource_bookings(resource_id: int) -> Response:
         return jsonify(booking_views(s, rows))
 
 
+def _skipped(skipped: list[series.Occurrence]) -> list[dict[str, str]]:
+    return [{"start": o.start.isoformat(), "end": o.end.isoformat(), "reason": o.reason}
+            for o in skipped]
+
+
 def _create(s: Any, ctx: acl.UserContext, body: NewBooking) -> tuple[Any, int]:
     resource = access.resource_for(s, ctx, body.resource_id)
     tz = access.school_zone(s, resource.domain.school_id)
@@ -131,8 +150,7 @@ def _create(s: Any, ctx: acl.UserContext, body: NewBooking) -> tuple[Any, int]:
                                 skip_conflicts=body.repeat.on_conflict == "skip")
     return {"series_id": result.series_id,
             "bookings": booking_views(s, result.booked),
-            "skipped": [{"start": o.start.isoformat(), "end": o.end.isoformat(),
-                         "reason": o.reason} for o in result.skipped],
+            "skipped": _skipped(result.skipped),
             "holidays": [d.isoformat() for d in result.holidays]}, 201
 
 
@@ -146,6 +164,30 @@ def create() -> tuple[Response, int]:
     with web_context().db.transaction() as s:
         answer, status = _create(s, ctx, body)
     return jsonify(answer), status
+
+
+@bp.patch("/bookings/<int:booking_id>")
+@documented(body=BookingEdit, tag="booking")
+@api_view
+def update(booking_id: int) -> Response:
+    """Edit a booking, or every occurrence of its series that has not started, in place.
+
+    Same rules as booking; the booker and the domain's managers only. A series with
+    occurrences that cannot change: 409 listing them, nothing saved, or with
+    ``on_conflict`` "skip" they stay as they were. Answers the bookings changed and
+    the occurrences skipped."""
+    body = json_body(BookingEdit)
+    ctx = current_context()
+    with web_context().db.transaction() as s:
+        found = edits.editable(s, ctx, booking_id)  # 404/403/409 before reading dates
+        tz = access.school_zone(s, found.resource.domain.school_id)
+        change = edits.Change(parse_when(body.start, tz, "start") if body.start else None,
+                              parse_when(body.end, tz, "end") if body.end else None,
+                              body.quantity, body.purpose)
+        result = edits.edit(s, ctx, booking_id, change, body.scope,
+                            skip_conflicts=body.on_conflict == "skip")
+        return jsonify({"bookings": booking_views(s, result.changed),
+                        "skipped": _skipped(result.skipped)})
 
 
 @bp.get("/bookings/mine")

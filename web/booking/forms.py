@@ -19,9 +19,9 @@ STATUS_LABELS = {
 }
 
 
-class BookingForm(FlaskForm):
-    """One booking, or a series (``repeat`` 1 or 2 weeks until ``until``), in the
-    school's wall-clock time."""
+class PeriodForm(FlaskForm):
+    """The fields of a booking: its day, start and end in the school's wall-clock
+    time, quantity and purpose."""
 
     day = DateField(_l("Date"), validators=[DataRequired(_l("Indiquez la date."))])
     start = TimeField(_l("Début"), validators=[DataRequired(_l("Indiquez l'heure de "
@@ -30,6 +30,11 @@ class BookingForm(FlaskForm):
     quantity = IntegerField(_l("Quantité"), default=1, validators=[
         DataRequired(_l("Indiquez la quantité.")), NumberRange(min=1)])
     purpose = StringField(_l("Motif"), validators=[Length(max=500)])
+
+
+class BookingForm(PeriodForm):
+    """One booking, or a series (``repeat`` 1 or 2 weeks until ``until``)."""
+
     on_behalf_of = StringField(_l("Pour (identifiant, si vous réservez pour quelqu'un "
                                   "d'autre)"), validators=[Optional(), Length(max=100)])
     repeat = SelectField(_l("Répétition"), choices=[
@@ -46,3 +51,18 @@ class RefuseForm(FlaskForm):
 
     reason = StringField(_l("Raison du refus"), validators=[
         DataRequired(_l("Donnez la raison du refus.")), Length(max=500)])
+
+
+class EditForm(PeriodForm):
+    """Editing a booking: this booking only, or every occurrence of its series that
+    has not started (``scope``), and what to do with the occurrences that cannot change
+    (``on_conflict``)."""
+
+    scope = SelectField(_l("Modifier"), choices=[
+        ("one", _l("Cette date seulement")),
+        ("series", _l("Toutes les dates à venir de la série (décalées de même)"))],
+        default="one")
+    on_conflict = SelectField(_l("Dates en conflit"), choices=[
+        ("report", _l("Me les montrer sans rien modifier")),
+        ("skip", _l("Les laisser telles quelles et modifier les autres"))],
+        default="report")

@@ -1,9 +1,14 @@
 """``/booking/seances/<lesson id>``: "Réserver une ressource" from a séance (issue 6).
 
-GET lists, for the lesson's time, the resources of the domains the teacher may book
-in with their free units, and what is already booked for the lesson; POST books the
-quantities chosen (fields ``r<resource id>``), all or nothing, and goes back to the
-lesson page. Only the lesson's teachers (403 otherwise).
+GET shows a two-list picker: on the left the resources of the domains the teacher may
+book in, with their free units at the lesson's time (those with none greyed out); on
+the right the chosen ones, moved across with buttons (``booking-picker.js``); a place
+named like the lesson's room starts on the right. Without JavaScript the left list is
+a plain multiple select. POST books the chosen resources (fields ``pick``, one per
+resource id; ``q<id>`` the quantity of an equipment set, 1 by default) in one step,
+all or nothing, and goes back to the lesson page; a refusal shows the picker again
+with each refused resource and its reason. Only the lesson's teachers (403
+otherwise).
 """
 
 from __future__ import annotations
@@ -19,15 +24,18 @@ from web import textbook
 
 from ..auth import current_context, login_required, web_context
 from . import access
-from .lessons import book_for_lesson, lesson_bookings
+from .lessons import LessonConflicts, book_for_lesson, lesson_bookings
 from .present import resources_of
-from .rules import local_text
+from .rules import local_text, peak_use
 from .services import held
 
 bp = Blueprint("booking_lessons", __name__, url_prefix="/booking/seances")
 
 
-def _page(lesson_id: int, error: str | None = None, status: int = 200) -> tuple[str, int]:
+def _page(lesson_id: int, error: str | None = None, status: int = 200,
+          picks: dict[int, int] | None = None,
+          conflicts: list[tuple[str, str]] | None = None) -> tuple[str, int]:
+    """The picker; ``picks`` (resource id → quantity) start on the right."""
     ctx = current_context()
     with web_context().db.transaction(write=False) as s:
         try:
@@ -41,13 +49,20 @@ def _page(lesson_id: int, error: str | None = None, status: int = 200) -> tuple[
         for domain in access.visible_domains(s, ctx):
             rows = []
             for r in resources_of(s, domain.id):
-                used = sum(q for _s, _e, q in held(s, r.id, lesson.start, lesson.end))
+                used = peak_use(held(s, r.id, lesson.start, lesson.end), lesson.start,
+                                lesson.end)
                 rows.append((r, max(r.quantity - used, 0) if r.active else 0))
             choices.append((domain, rows))
+        if picks is None:
+            room = (lesson.room or "").strip().casefold()
+            picks = {r.id: 1 for _d, rows in choices for r, free in rows
+                     if room and free and r.kind.value == "place"
+                     and room in (r.name.strip().casefold(), r.location.strip().casefold())}
         tz = textbook.school_zone(
             s, s.get_one(textbook.TeachingService, lesson.service_id).school_id)
         page = render_template("booking/lesson.html", lesson=lesson, choices=choices,
                                booked=lesson_bookings(s, lesson.id), error=error,
+                               picks=picks, conflicts=conflicts or [],
                                when=local_text(lesson.start, tz),
                                until=f"{lesson.end.astimezone(tz):%H:%M}")
     return page, status
@@ -63,17 +78,17 @@ def lesson(lesson_id: int) -> tuple[str, int]:
 @bp.post("/<int:lesson_id>")
 @login_required
 def book(lesson_id: int) -> Response | tuple[str, int]:
-    """Book the chosen quantities for the lesson, all or nothing."""
-    picks = []
-    for key, value in request.form.items():
-        if key.startswith("r") and key[1:].isdigit() and value.strip():
-            if not value.strip().isdigit():
-                return _page(lesson_id, _("Quantité « %(v)s » invalide.", v=value), 400)
-            picks.append((int(key[1:]), int(value)))
+    """Book the chosen resources for the lesson in one step, all or nothing."""
+    picks: dict[int, int] = {}
+    for value in request.form.getlist("pick"):
+        quantity = request.form.get(f"q{value}", "1").strip() or "1"
+        if not value.isdigit() or not quantity.isdigit():
+            return _page(lesson_id, _("Quantité « %(v)s » invalide.", v=quantity), 400)
+        picks[int(value)] = int(quantity)
     ctx = current_context()
     try:
         with web_context().db.transaction() as s:
-            done = book_for_lesson(s, ctx, lesson_id, picks,
+            done = book_for_lesson(s, ctx, lesson_id, list(picks.items()),
                                    request.form.get("purpose", "").strip())
             pending = sum(1 for b in done if b.status.value == "pending")
             count = len(done)
@@ -81,8 +96,10 @@ def book(lesson_id: int) -> Response | tuple[str, int]:
         abort(403, description=exc.message)
     except NotFound:
         abort(404)
+    except LessonConflicts as exc:
+        return _page(lesson_id, exc.message, exc.status, picks, exc.conflicts)
     except DomainError as exc:
-        return _page(lesson_id, exc.message, exc.status)
+        return _page(lesson_id, exc.message, exc.status, picks)
     message = _("%(n)d ressource(s) réservée(s) pour la séance.", n=count)
     if pending:
         message += " " + _("%(n)d demande(s) attendent la validation d'un gestionnaire.",

@@ -2,8 +2,11 @@
 lesson), and how they follow it.
 
 A teacher of the lesson's service books one or more resources for the lesson's time in
-one step: all or nothing (the computer room without the tablets the lesson needs is no
-use; the first refusal is reported, naming the resource). When the lesson moves, each
+one step, in one transaction: all or nothing (the computer room without the tablets
+the lesson needs is no use). Every resource is checked, and each refusal is reported
+with its resource and reason (:class:`LessonConflicts`). The resources are locked in
+the order of their ids, as :func:`.services.book` locks one, so two teachers picking
+the same resources never wait for each other in a circle (PostgreSQL). When the lesson moves, each
 of its bookings moves too if the resource is free at the new time (state and quantity
 rules; opening hours and notice, which bind requests, do not undo a booking already
 granted), else it is cancelled with the reason; when the lesson is cancelled, its
@@ -33,6 +36,15 @@ from .services import Booker, book, held, lock_resource, unavailability
 from .validation import MINE_PATH
 
 
+class LessonConflicts(Conflict):
+    """Some resources picked for a lesson cannot be booked (HTTP 409); nothing was
+    saved. ``conflicts``: (resource name, reason in French) of each."""
+
+    def __init__(self, message: str, conflicts: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.conflicts = conflicts
+
+
 def lesson_bookings(session: Session, lesson_id: int) -> list[Booking]:
     """The confirmed and pending bookings made for the lesson, by resource name."""
     rows = session.scalars(select(Booking).where(Booking.lesson_id == lesson_id,
@@ -43,10 +55,11 @@ def lesson_bookings(session: Session, lesson_id: int) -> list[Booking]:
 def book_for_lesson(session: Session, ctx: acl.UserContext, lesson_id: int,
                     picks: Sequence[tuple[int, int]], purpose: str = "") -> list[Booking]:
     """Book each ``(resource id, quantity)`` of ``picks`` for the lesson's time, linked
-    to it. ``Forbidden`` unless the user teaches the lesson's service; ``Conflict`` for
-    a cancelled or past lesson; ``BadRequest`` for no resource picked; then the errors
-    of :func:`.services.book` (the first refusal; nothing is kept, as the caller's
-    transaction rolls back)."""
+    to it, all or nothing. ``Forbidden`` unless the user teaches the lesson's service;
+    ``Conflict`` for a cancelled or past lesson; ``BadRequest`` for no resource picked
+    or a bad quantity; ``NotFound``/``Forbidden`` for a resource the user may not book;
+    :class:`LessonConflicts` listing every resource refused by a rule or its quantity
+    (nothing is kept: the caller's transaction rolls back the others)."""
     lesson = textbook.get_lesson(session, lesson_id)
     textbook.require_teacher(session, ctx.user_id, lesson)
     if lesson.status is not textbook.LessonStatus.scheduled:
@@ -56,12 +69,21 @@ def book_for_lesson(session: Session, ctx: acl.UserContext, lesson_id: int,
     chosen = {rid: quantity for rid, quantity in picks if quantity > 0}
     if not chosen:
         raise BadRequest(_("Choisissez au moins une ressource."))
-    done = []
-    for rid, quantity in chosen.items():
-        booking = book(session, Booker(ctx), rid, Request(lesson.start, lesson.end, quantity),
-                       purpose)
+    done, refused = [], []
+    for rid, quantity in sorted(chosen.items()):  # lock order: by resource id
+        name = access.resource_for(session, ctx, rid).name
+        try:
+            booking = book(session, Booker(ctx), rid,
+                           Request(lesson.start, lesson.end, quantity), purpose)
+        except (rules.BookingRefused, rules.NoUnitLeft) as exc:
+            refused.append((name, exc.message))
+            continue
         booking.lesson_id = lesson.id
         done.append(booking)
+    if refused:
+        raise LessonConflicts(_("%(n)d ressource(s) ne peuvent pas être réservées pour "
+                                "cette séance ; rien n'a été réservé.", n=len(refused)),
+                              refused)
     session.flush()
     return done
 

@@ -6,7 +6,8 @@
   re-shows the page with its reason (400, 403, 409 or 422 like the API).
 * ``/booking/domaines/<id>?jour=AAAA-MM-JJ``: a day of a whole domain, resources as
   columns, hours down the side.
-* ``/booking/mes-reservations``: the user's bookings, to cancel one or a series, and
+* ``/booking/mes-reservations``: the user's bookings, to edit (:mod:`.edit_pages`) or
+  cancel one or a series, and
   their calendar subscription address (:mod:`.feed_views`).
 * ``/booking/validation``: the managers' queue, validated one by one or many at once,
   or refused with a message.
@@ -14,12 +15,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 import acl
@@ -170,25 +173,37 @@ def _book(resource_id: int, form: BookingForm) -> str:
         return _("Réservation confirmée.")
 
 
+def submit(form: FlaskForm, apply: Callable[[], str], page: Callable[..., tuple[str, int]],
+           done: Callable[[], str]) -> Response | tuple[str, int]:
+    """Answer a booking form's POST: ``apply()`` (its confirmation message, flashed)
+    then a 303 to ``done()``; on an incomplete form or a refusal, ``page(status,
+    error, conflicts)`` again with the reason and the status of the API (400, 409 with
+    a series' conflicts, 422); 403/404 as error pages."""
+    if not form.validate():
+        return page(400, _("Le formulaire est incomplet."), None)
+    try:
+        message = apply()
+    except series.SeriesConflicts as exc:
+        return page(409, exc.message, exc.conflicts)
+    except (Forbidden, NotFound) as exc:
+        abort(exc.status, description=exc.message)
+    except DomainError as exc:
+        return page(exc.status, exc.message, None)
+    flash(message, "notice")
+    return redirect(done(), code=303)
+
+
 @bp.post("/ressources/<int:resource_id>")
 @login_required
 def book(resource_id: int) -> Response | tuple[str, int]:
     """Book from the form; on refusal the page again, with the reason."""
     form = BookingForm()
-    if not form.validate():
-        return _resource_page(resource_id, form, 400, _("Le formulaire est incomplet."))
-    try:
-        message = _book(resource_id, form)
-    except series.SeriesConflicts as exc:
-        return _resource_page(resource_id, form, 409, exc.message, exc.conflicts)
-    except (Forbidden, NotFound) as exc:
-        abort(exc.status, description=exc.message)
-    except DomainError as exc:
-        return _resource_page(resource_id, form, exc.status, exc.message)
-    flash(message, "notice")
-    return redirect(url_for("booking.resource", resource_id=resource_id,
-                            semaine=form.day.data.isoformat()  # type: ignore[union-attr]
-                            ), code=303)
+    return submit(
+        form, lambda: _book(resource_id, form),
+        lambda status, error, conflicts: _resource_page(resource_id, form, status, error,
+                                                        conflicts),
+        lambda: url_for("booking.resource", resource_id=resource_id,
+                        semaine=form.day.data.isoformat()))  # type: ignore[union-attr]
 
 
 @bp.get("/mes-reservations")
@@ -201,7 +216,8 @@ def mine() -> str:
     with web_context().db.transaction(write=False) as s:
         rows = [(b, access.school_zone(s, b.resource.domain.school_id))
                 for b in my_bookings(s, ctx.user_id)]
-        return render_template("booking/mine.html", rows=rows, subscribe=subscribe)
+        return render_template("booking/mine.html", rows=rows, subscribe=subscribe,
+                               current_user_id=ctx.user_id)
 
 
 def _change(action: Any, done: str, back: str) -> Response:
