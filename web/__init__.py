@@ -30,6 +30,8 @@ from . import (
     textbook_activity,
     textbook_api,
     textbook_archive_views,
+    textbook_binder_api,
+    textbook_binder_views,
     textbook_homework,
     textbook_homework_api,
     textbook_lesson_views,
@@ -93,6 +95,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(textbook_oversight_views.bp)
     app.register_blueprint(textbook_access_views.bp)
     app.register_blueprint(textbook_archive_views.bp)
+    app.register_blueprint(textbook_binder_views.bp)
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
     app.register_blueprint(booking_edit.bp)
@@ -101,6 +104,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(booking_lessons.bp)
     app.register_blueprint(textbook_lessons.bp)
     app.register_blueprint(textbook_api.bp)
+    app.register_blueprint(textbook_binder_api.bp)
     app.register_blueprint(textbook_homework_api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(notifications.bp)

@@ -29,6 +29,7 @@ from . import textbook
 from .auth import login_required, web_context
 from .rubric_forms import ActionForm
 from .rubrics import signed_in
+from .textbook_binder_views import transfer_choices
 from .textbook_forms import (
     KIND_LABELS,
     ContentForm,
@@ -187,7 +188,8 @@ def _teacher_context(s: Session, lesson: textbook.Lesson, tz: Any,
         homework.due_lesson.data = due.id
     return {"content_form": forms.get("content_form") or ContentForm(formdata=None),
             "homework_form": homework, "action_form": ActionForm(),
-            "workload": workload_text(s, due, service.group_id, tz) if due else None}
+            "workload": workload_text(s, due, service.group_id, tz) if due else None,
+            **transfer_choices(s, signed_in().id, lesson)}
 
 
 def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
