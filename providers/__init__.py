@@ -3,10 +3,11 @@
 from . import operations, trash
 from .access import PRINCIPAL_KEY, RequestAccess
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
-from .content_types import is_active
+from .content_types import is_active, sniff
 from .dav import BINDER, DOCUMENTS, RUBRICS, EntProvider
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
+from .holders import BlobHolder, blob_holders, register_blob_holder
 from .locks import SqlLockStorage
 from .names import MAX_NAME_BYTES, validate_name
 from .store import NodeInfo, SpaceInfo, Stamp, Store
@@ -14,8 +15,8 @@ from .trash import TrashEntry
 
 __all__ = [
     "BINDER", "CLOSE_CONNECTION_KEY", "DOCUMENTS", "MAX_NAME_BYTES", "PRINCIPAL_KEY", "RUBRICS",
-    "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport", "LocalBlobStore",
-    "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp", "Store",
-    "TrashEntry", "fsck", "is_active", "operations", "trash", "unread_chunked_body",
-    "validate_name",
+    "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport",
+    "LocalBlobStore", "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp",
+    "Store", "TrashEntry", "blob_holders", "fsck", "is_active", "operations",
+    "register_blob_holder", "sniff", "trash", "unread_chunked_body", "validate_name",
 ]

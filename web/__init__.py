@@ -29,6 +29,8 @@ from . import (
     textbook_access_views,
     textbook_activity,
     textbook_api,
+    textbook_handin_api,
+    textbook_handin_views,
     textbook_lesson_views,
     textbook_lessons,
     textbook_oversight_views,
@@ -90,6 +92,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(booking_lessons.bp)
     app.register_blueprint(textbook_lessons.bp)
     app.register_blueprint(textbook_api.bp)
+    app.register_blueprint(textbook_handin_views.bp)
+    app.register_blueprint(textbook_handin_api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(notifications.bp)
     notifications.enable_mail(config.smtp.enabled)

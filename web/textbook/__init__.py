@@ -41,6 +41,22 @@ from .changes import (
     new_lesson,
     reschedule_lesson,
 )
+from .handin_files import Upload, check_separators, delete_handin_file, hand_in, return_correction
+from .handin_models import Handin, HandinClosure, HandinCorrection, HandinFile
+from .handins import (
+    Homework,
+    StudentHandin,
+    StudentRow,
+    homework,
+    is_closed,
+    lateness,
+    readable_file,
+    require_service_teacher,
+    require_targeted,
+    set_closed,
+    student_handins,
+    student_rows,
+)
 from .models import (
     HOMEWORK_TYPES,
     Activity,
@@ -130,6 +146,12 @@ __all__ = [
     "period_text", "put_visa", "read_scope", "require_supervisor", "restore_lesson",
     "revoke_access", "school_services", "service_labels", "teacher_services",
     "trashed_lessons", "visas_of",
+    # online submission (issue 7, "remise en ligne")
+    "Handin", "HandinClosure", "HandinCorrection", "HandinFile", "Homework",
+    "StudentHandin", "StudentRow", "Upload", "check_separators", "delete_handin_file",
+    "hand_in", "homework", "is_closed", "lateness", "readable_file",
+    "require_service_teacher", "require_targeted", "return_correction", "set_closed",
+    "student_handins", "student_rows",
     # timetable import (davserver import timetable)
     "Entry", "EventTimes", "Rejected", "TimetableFile", "TimetableReport",
     "import_timetable", "read_holidays", "read_timetable",
