@@ -121,11 +121,23 @@ def correct(activity_id: int, student_id: int, name: str) -> tuple[Response, int
     return jsonify(file_view(added)), 201
 
 
-@bp.post("/activities/<int:activity_id>/<any(close, reopen):action>")
+def _set_closed(activity_id: int, closed: bool) -> Response:
+    with web_context().db.transaction() as s:
+        textbook.set_closed(s, signed_in().id, activity_id, closed)
+    return jsonify({"closed": closed})
+
+
+@bp.post("/activities/<int:activity_id>/close")
 @documented(tag="textbook")
 @api_view
-def close(activity_id: int, action: str) -> Response:
-    """Close (``close``) or reopen (``reopen``) a homework's hand-in (its teachers)."""
-    with web_context().db.transaction() as s:
-        textbook.set_closed(s, signed_in().id, activity_id, action == "close")
-    return jsonify({"closed": action == "close"})
+def close(activity_id: int) -> Response:
+    """Close a homework's hand-in (its teachers): later hand-ins get 409."""
+    return _set_closed(activity_id, True)
+
+
+@bp.post("/activities/<int:activity_id>/reopen")
+@documented(tag="textbook")
+@api_view
+def reopen(activity_id: int) -> Response:
+    """Reopen a homework's hand-in (its teachers)."""
+    return _set_closed(activity_id, False)

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from tests.conftest import Server, running_server
 from tests.integration.handin_kit import add_handin_world, api, correct, hand_in
 from tests.integration.oversight_kit import signed_in
+from tests.web import csrf_token
 from web import notifications, textbook
 
 IDS: dict[str, int] = {}
@@ -234,3 +235,13 @@ def test_fsck_is_clean_after_hand_ins_and_corrections(srv: Server) -> None:
                    b"c" * 55).status_code == 201
     done = srv.cli("fsck", check=False)
     assert done.returncode == 0 and "fsck: clean" in done.stdout, done.stdout + done.stderr
+
+
+def test_homework_with_hand_ins_cannot_be_deleted(srv: Server) -> None:
+    ben, ann = signed_in(srv, "ben"), signed_in(srv, "ann")
+    assert hand_in(ben, IDS["HW_OPEN"], "garde.txt", b"garde").status_code == 201
+    refused = ann.post(f"/textbook/activites/{IDS['HW_OPEN']}/supprimer",
+                       {"csrf_token": csrf_token(ann.get("/").text)})
+    assert refused.status_code == 409 and "ne peut plus" in refused.text
+    with srv.transaction() as s:
+        assert s.get(textbook.Activity, IDS["HW_OPEN"]) is not None
