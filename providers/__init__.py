@@ -12,11 +12,13 @@ from .locks import SqlLockStorage
 from .names import MAX_NAME_BYTES, validate_name
 from .store import NodeInfo, SpaceInfo, Stamp, Store
 from .trash import TrashEntry
+from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
 
 __all__ = [
     "BINDER", "CLOSE_CONNECTION_KEY", "DOCUMENTS", "MAX_NAME_BYTES", "PRINCIPAL_KEY", "RUBRICS",
     "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport",
     "LocalBlobStore", "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp",
-    "Store", "TrashEntry", "blob_holders", "fsck", "is_active", "operations",
-    "register_blob_holder", "sniff", "trash", "unread_chunked_body", "validate_name",
+    "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders", "fsck",
+    "is_active", "operations", "register_binder_folder", "register_blob_holder", "sniff",
+    "trash", "unread_chunked_body", "validate_name",
 ]

@@ -3,6 +3,7 @@ activities (content, homework) and the week view data, the head's visas and
 inspectors' accesses, and the timetable import (DESIGN.md vocabulary:
 ``TeachingService``, ``Lesson``, ``Visa``)."""
 
+from . import handin_dav  # noqa: F401  (registers /dav/classeur/Remises/)
 from .activities import (
     ActivityInput,
     add_activity,
