@@ -82,7 +82,10 @@ def download_all(activity_id: int) -> Response:
             members.append((folder, None))
             members += [(folder + f.name, (keys[f.blob_id], f.size)) for f in row.files]
         title = hw.activity.title.replace("/", "-").replace("\\", "-")
-    return stream_zip(_("Remises - %(title)s", title=title) + ".zip", members)
+    try:
+        return stream_zip(_("Remises - %(title)s", title=title) + ".zip", members)
+    except DomainError as exc:  # more files than web.zip_max_files
+        return _refused(exc)  # type: ignore[no-any-return]
 
 
 def _key(s: Session, blob_id: int) -> str:

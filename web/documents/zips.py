@@ -64,12 +64,6 @@ def zip_response(folder: Place, items: list[Place]) -> Response:
         entries = [(name[len(folder.name) + 1:], node) for name, node in entries]
     for item in items:
         entries += _entries(item)
-    count = sum(1 for _name, node in entries if node is not None)
-    limit = settings().zip_max_files
-    if count > limit:
-        raise Refusal(400, _("Ce zip contiendrait %(files)d fichiers : %(limit)d au plus par "
-                             "téléchargement. Choisissez moins d'éléments ou un sous-dossier.",
-                             files=count, limit=limit))
     return stream_zip(folder.name + ".zip",
                       [(name, (node.blob_key, node.size) if node else None)
                        for name, node in entries])
@@ -83,7 +77,14 @@ in bytes), or None for a folder (name ending in ``/``)."""
 def stream_zip(filename: str, members: list[ZipMember]) -> Response:
     """A zip download named ``filename``, streamed while it is built: each blob is
     opened when the zip reaches it and read block by block (flat memory). Folders come
-    before their members; the caller checks who may read what and how many."""
+    before their members; the caller checks who may read what. Raises ``Refusal`` 400
+    above ``web.zip_max_files`` files."""
+    count = sum(1 for _name, blob in members if blob is not None)
+    limit = settings().zip_max_files
+    if count > limit:
+        raise Refusal(400, _("Ce zip contiendrait %(files)d fichiers : %(limit)d au plus par "
+                             "téléchargement. Choisissez moins d'éléments ou un sous-dossier.",
+                             files=count, limit=limit))
     archive = ZipStream(sized=False)
     files, block = store(), settings().block_size
     for name, blob in members:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 import acl
-from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
+from davserver.errors import BadRequest, Conflict, NotFound
 from providers import BlobInfo, Store, register_blob_holder, sniff
 
 from .handin_models import Handin, HandinCorrection, HandinFile
@@ -167,12 +167,6 @@ def return_correction(store: Store, teacher: acl.Principal, activity_id: int,
         return added
 
     return _record(store, upload, write)
-
-
-def require_teacher_profile(principal: acl.Principal) -> None:
-    """``Forbidden`` for anyone but a teacher (a correction is a teacher's act)."""
-    if principal.profile is not acl.Profile.teacher:
-        raise Forbidden(_("Seul un enseignant du service rend une correction."))
 
 
 # --- what fsck must know (providers.holders) -------------------------------------

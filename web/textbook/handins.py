@@ -32,6 +32,7 @@ from davserver.errors import Conflict, Forbidden, NotFound
 from .activities import is_teacher
 from .handin_models import Handin, HandinClosure, HandinCorrection, HandinFile
 from .models import Activity, ActivityKind, Lesson, LessonStatus, TeachingService
+from .oversight_models import TrashedLesson
 
 NOT_ONLINE = _l("Ce travail ne se remet pas en ligne (remise en ligne non activée).")
 NOT_TARGETED = _l("Ce travail n'est pas demandé à cet élève : remise refusée.")
@@ -99,11 +100,13 @@ def require_service_teacher(s: Session, user_id: int, hw: Homework) -> None:
 def require_targeted(s: Session, principal: acl.Principal, hw: Homework) -> None:
     """The hand-in rule for ``principal`` (a student). Raises ``Forbidden`` for
     another profile or a student of the class not targeted, ``NotFound`` for a
-    student who does not have the lesson (another class, cancelled lesson)."""
+    student who does not have the lesson (another class, a cancelled lesson or one in
+    the corbeille: students do not see those)."""
     if principal.profile is not acl.Profile.student:
         raise Forbidden(str(ONLY_STUDENTS))
     in_class = hw.service.group_id in acl.groups_of(s, principal.id)
-    if not in_class or hw.lesson.status is not LessonStatus.scheduled:
+    if not in_class or hw.lesson.status is not LessonStatus.scheduled \
+            or s.get(TrashedLesson, hw.lesson.id) is not None:
         raise NotFound(str(NO_HOMEWORK))
     if hw.activity.targets and principal.id not in {t.id for t in hw.activity.targets}:
         raise Forbidden(str(NOT_TARGETED))
