@@ -17,12 +17,15 @@ online unless said:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import requests
 
 import acl
-from tests.conftest import PASSWORD, Server
+from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.oversight_kit import SCHOOL_A, add_people, uid
 from tests.web import WebClient, csrf_token
 from web import textbook
@@ -66,6 +69,14 @@ def add_handin_world(server: Server) -> dict[str, int]:
         for login in (*server.users, "pam"):
             ids[login] = uid(s, login)
     return ids
+
+
+@contextmanager
+def handin_server(tmp: Path, ids: dict[str, int]) -> Iterator[Server]:
+    """A running server with :func:`add_handin_world`, its ids put in ``ids``."""
+    with running_server(tmp) as server:
+        ids.update(add_handin_world(server))
+        yield server
 
 
 def api(client: WebClient, method: str, path: str, data: bytes | None = None,

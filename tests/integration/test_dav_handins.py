@@ -14,8 +14,8 @@ from urllib.parse import quote, unquote
 import pytest
 from lxml import etree
 
-from tests.conftest import Server, running_server
-from tests.integration.handin_kit import add_handin_world, hand_in
+from tests.conftest import Server
+from tests.integration.handin_kit import hand_in, handin_server
 from tests.integration.oversight_kit import signed_in
 
 IDS: dict[str, int] = {}
@@ -23,8 +23,7 @@ IDS: dict[str, int] = {}
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("dav-handins")) as server:
-        IDS.update(add_handin_world(server))
+    with handin_server(tmp_path_factory.mktemp("dav-handins"), IDS) as server:
         assert hand_in(signed_in(server, "ben"), IDS["HW_OPEN"], "copie de ben.txt",
                        b"la copie").status_code == 201
         mine = server.session("ann").put(server.dav_url + "/classeur/cours.txt", data=b"cours")

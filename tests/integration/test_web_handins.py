@@ -17,8 +17,8 @@ import pytest
 from lxml import html
 from sqlalchemy import func, select
 
-from tests.conftest import Server, running_server
-from tests.integration.handin_kit import add_handin_world, api, correct, hand_in
+from tests.conftest import Server
+from tests.integration.handin_kit import api, correct, hand_in, handin_server
 from tests.integration.oversight_kit import signed_in
 from tests.web import csrf_token
 from web import notifications, textbook
@@ -28,8 +28,7 @@ IDS: dict[str, int] = {}
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("handins")) as server:
-        IDS.update(add_handin_world(server))
+    with handin_server(tmp_path_factory.mktemp("handins"), IDS) as server:
         yield server
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
-from tests.conftest import PASSWORD, Server, running_server
-from tests.integration.handin_kit import add_handin_world
+from tests.conftest import PASSWORD, Server
+from tests.integration.handin_kit import handin_server
 from tests.integration.test_web_documents_browser import browser, shot  # noqa: F401
 
 pytestmark = pytest.mark.clients
@@ -23,8 +23,7 @@ IDS: dict[str, int] = {}
 
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("handin-browser")) as srv:
-        IDS.update(add_handin_world(srv))
+    with handin_server(tmp_path_factory.mktemp("handin-browser"), IDS) as srv:
         yield srv
 
 
