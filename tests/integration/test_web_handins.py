@@ -163,6 +163,14 @@ def test_bad_input_stores_nothing(srv: Server, name: str, activity: str, status:
     assert file_count(srv) == before and ledger_and_blobs(srv, "ben") == state
 
 
+def test_another_class_learns_nothing_of_a_homework(srv: Server) -> None:
+    zoe = signed_in(srv, "zoe")
+    for activity in ("HW_OFF", "HW_OPEN"):  # flag off or on: the same 404
+        assert hand_in(zoe, IDS[activity], "z.txt", b"z").status_code == 404
+        assert api(zoe, "GET", f"/api/textbook/activities/{IDS[activity]}/handins"
+                   ).status_code == 404
+
+
 def test_same_name_twice_is_409(srv: Server) -> None:
     ben = signed_in(srv, "ben")
     assert hand_in(ben, IDS["HW_OPEN"], "double.txt", b"1").status_code == 201

@@ -56,6 +56,7 @@ from .handins import (
     require_targeted,
     set_closed,
     student_handins,
+    student_homework,
     student_rows,
 )
 from .models import (
@@ -152,7 +153,7 @@ __all__ = [
     "StudentHandin", "StudentRow", "Upload", "check_separators", "delete_handin_file",
     "hand_in", "homework", "is_closed", "lateness", "readable_file",
     "require_service_teacher", "require_targeted", "return_correction", "set_closed",
-    "student_handins", "student_rows",
+    "student_handins", "student_homework", "student_rows",
     # timetable import (davserver import timetable)
     "Entry", "EventTimes", "Rejected", "TimetableFile", "TimetableReport",
     "import_timetable", "read_holidays", "read_timetable",

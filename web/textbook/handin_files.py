@@ -33,7 +33,7 @@ from .handins import (
     is_closed,
     lateness,
     require_service_teacher,
-    require_targeted,
+    student_homework,
     targeted_students,
 )
 
@@ -81,12 +81,11 @@ def hand_in(store: Store, principal: acl.Principal, activity_id: int,
             upload: Upload) -> HandinFile:
     """Add one file to ``principal``'s hand-in of the homework and notify the
     service's teachers (:attr:`NotificationKind.hand_in`). Raises what
-    :func:`.handins.require_targeted` and :func:`.handins.lateness` raise, and
+    :func:`.handins.student_homework` and :func:`.handins.lateness` raise, and
     ``Conflict`` (409) for a name already handed in; then nothing is stored."""
 
     def write(s: Session, blob_id: int) -> HandinFile:
-        hw = homework(s, activity_id)
-        require_targeted(s, principal, hw)
+        hw = student_homework(s, principal, activity_id)
         now = datetime.now(UTC)
         late = lateness(s, hw, now)
         row = handin_of(s, activity_id, principal.id)

@@ -68,18 +68,34 @@ class StudentRow:
     corrections: list[HandinCorrection]
 
 
-def homework(s: Session, activity_id: int) -> Homework:
-    """The homework ``activity_id`` with online submission on. Raises ``NotFound``
-    (no such homework, or its lesson cancelled) and ``Conflict`` (flag off)."""
+def _load(s: Session, activity_id: int) -> Homework:
     activity = s.get(Activity, activity_id)
     if activity is None or activity.kind is not ActivityKind.homework:
         raise NotFound(str(NO_HOMEWORK))
     lesson = s.get_one(Lesson, activity.lesson_id)
-    if not activity.online_submission:
-        raise Conflict(str(NOT_ONLINE))
     due_lesson = s.get(Lesson, activity.due_lesson_id) if activity.due_lesson_id else None
     return Homework(activity, lesson, s.get_one(TeachingService, lesson.service_id),
                     due_lesson.start if due_lesson else None)
+
+
+def homework(s: Session, activity_id: int) -> Homework:
+    """The homework ``activity_id`` with online submission on. Raises ``NotFound``
+    (no such homework) and ``Conflict`` (flag off)."""
+    found = _load(s, activity_id)
+    if not found.activity.online_submission:
+        raise Conflict(str(NOT_ONLINE))
+    return found
+
+
+def student_homework(s: Session, principal: acl.Principal, activity_id: int) -> Homework:
+    """:func:`homework` for a student who may hand it in (:func:`require_targeted`),
+    checked in that order: a student who does not have the lesson gets 404 whether
+    or not the flag is on (they learn nothing of it)."""
+    found = _load(s, activity_id)
+    require_targeted(s, principal, found)
+    if not found.activity.online_submission:
+        raise Conflict(str(NOT_ONLINE))
+    return found
 
 
 def targeted_students(s: Session, hw: Homework) -> list[acl.Principal]:
