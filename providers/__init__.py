@@ -3,19 +3,23 @@
 from . import operations, trash
 from .access import PRINCIPAL_KEY, RequestAccess
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
-from .content_types import is_active
+from .content_types import is_active, sniff
 from .dav import ARCHIVES, BINDER, DOCUMENTS, RUBRICS, EntProvider
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
+from .holders import BlobHolder, blob_holders, register_blob_holder
 from .locks import SqlLockStorage
 from .names import MAX_NAME_BYTES, validate_name
 from .store import NodeInfo, SpaceInfo, Stamp, Store
 from .trash import TrashEntry
+from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
 
 __all__ = [
     "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "DOCUMENTS", "MAX_NAME_BYTES", "PRINCIPAL_KEY",
-    "RUBRICS", "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport",
-    "LocalBlobStore", "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp", "Store",
-    "TrashEntry", "fsck", "is_active", "operations", "trash", "unread_chunked_body",
-    "validate_name"
+    "RUBRICS",
+    "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport",
+    "LocalBlobStore", "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp",
+    "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders", "fsck",
+    "is_active", "operations", "register_binder_folder", "register_blob_holder", "sniff",
+    "trash", "unread_chunked_body", "validate_name",
 ]

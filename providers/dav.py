@@ -11,6 +11,8 @@ inside a space are in :mod:`providers.resources`.
 ``/dav/classeur/``           a teacher's binder (classeur pédagogique); absent for
                              other profiles (:func:`acl.has_binder`)
 ``/dav/corbeille/…``         the trash of those spaces (:mod:`providers.trash_dav`)
+``/dav/classeur/<name>/…``   read-only folders registered by other packages
+                             (:mod:`providers.virtual_dav`: ``Remises``)
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from .propfind import stream_propfind
 from .resources import RESOLVED_KEY, make_resource, privilege_set
 from .store import SpaceInfo, Store
 from .trash_dav import TRASH, refuse_writes, trash_resource
+from .virtual_dav import is_virtual, refuse_virtual_writes, virtual_resource
 
 DOCUMENTS = "porte-documents"
 RUBRICS = "rubriques"
@@ -70,6 +73,8 @@ class EntProvider(DAVProvider):
                 environ["HTTP_IF"], lambda url: self._tag_ref_url(url, environ))
         def handle(environ: dict[str, Any], start_response: Any) -> Any:
             refuse_writes(split_path(environ["PATH_INFO"]), environ["REQUEST_METHOD"])
+            refuse_virtual_writes(environ, split_path(environ["PATH_INFO"]), BINDER,
+                                  self.share_path)
             if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
                 res = self.get_resource_inst(environ["PATH_INFO"], environ)
                 if res is not None and res.is_collection:
@@ -133,6 +138,8 @@ class EntProvider(DAVProvider):
             res = RubricsRoot(path, environ)
         elif segments[0] == TRASH:
             res = trash_resource(self, path, segments, environ)
+        elif is_virtual(segments, BINDER) and self.access(environ).has_binder():
+            res = virtual_resource(self, path, segments[1:], environ)
         else:
             located = self.locate(path, environ)
             if located is not None:

@@ -3,7 +3,8 @@
 The node table is a cache one can check (STYLE.md habit 14). Reported:
 
 * orphan blobs: files in the blob store with no ``blobs`` row (a crash between
-  writing a blob and committing it), and ``blobs`` rows no node references;
+  writing a blob and committing it), and ``blobs`` rows no node references (nor
+  any registered holder, :mod:`providers.holders`: a student's hand-in);
 * dangling references: ``blobs`` rows whose file is missing (content lost);
 * usage drift: a space whose ledger differs from the sum of its file sizes; a space
   with no ledger row shows ``-1`` (its free space is unknown, so it refuses every
@@ -24,10 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 import acl
 import quotas
 
+from .holders import blob_holders
 from .models import Blob, Node, Space
 from .store import Store
 
@@ -64,6 +67,20 @@ class FsckReport:
         return out
 
 
+def _references(s: Session) -> tuple[set[int], dict[int, int]]:
+    """Ids of the blob rows something points at, and the bytes of files by space:
+    the nodes', plus those of every registered holder (:mod:`providers.holders`)."""
+    referenced = {i for i in s.scalars(select(Node.blob_id).where(Node.blob_id.is_not(None)))
+                  if i is not None}
+    sums = {int(k): int(v) for k, v in s.execute(
+        select(Node.space_id, func.coalesce(func.sum(Node.size), 0)).group_by(Node.space_id))}
+    for holder in blob_holders():  # blobs charged to a space without a node
+        referenced |= holder.referenced(s)
+        for space_id, nbytes in holder.usage(s).items():
+            sums[space_id] = sums.get(space_id, 0) + nbytes
+    return referenced, sums
+
+
 def fsck(store: Store, *, repair: bool = False) -> FsckReport:
     """Compare database and blob store; with ``repair``, fix what can be fixed."""
     report = FsckReport(repaired=repair)
@@ -71,13 +88,10 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
     report.foreign_files = store.blobs.foreign_files()
     with store.db.transaction(write=repair) as s:
         rows = dict(s.execute(select(Blob.key, Blob.id)).all())
-        referenced = set(s.scalars(select(Node.blob_id).where(Node.blob_id.is_not(None))))
+        referenced, sums = _references(s)
         report.orphan_files = sorted(stored - set(rows))
         report.dangling = sorted(k for k in rows if k not in stored)
         report.unreferenced_rows = sorted(k for k, i in rows.items() if i not in referenced)
-        sums = dict(s.execute(
-            select(Node.space_id, func.coalesce(func.sum(Node.size), 0)).group_by(Node.space_id)
-        ).all())
         ledger = quotas.all_usage(s, store.policy)
         for space_id, kind, owner_id in s.execute(select(Space.id, Space.kind, Space.owner_id)):
             figures = ledger.get(space_id)

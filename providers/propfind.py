@@ -129,7 +129,8 @@ def stream_propfind(provider: EntProvider, environ: dict[str, Any],
             h in environ for h in CONDITIONAL_HEADERS):
         return None
     folder = provider.get_resource_inst(environ["PATH_INFO"], environ)
-    if not isinstance(folder, FolderResource) or folder.node is None:
+    if not isinstance(folder, FolderResource) or folder.node is None \
+            or folder.virtual_members():  # the binder root: WsgiDAV lists those too
         return None
     request = parse_request(_read_body(environ))
     if request is None or (request.allprop and not _allprop_is_native(folder)):

@@ -34,6 +34,7 @@ from .guards import CLOSE_CONNECTION_KEY, CREATED_KEY, OC_MTIME_KEY
 from .names import parent_of, validate_name
 from .operations import node_ref
 from .store import NodeInfo, SpaceInfo, Stamp, Store
+from .virtual_dav import binder_folders
 
 if TYPE_CHECKING:
     from .dav import EntProvider
@@ -394,8 +395,16 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
             self.access.logins({n.author_id for n, _ in members if n.author_id is not None})
         return members
 
+    def virtual_members(self) -> list[str]:
+        """Names of the read-only folders registered for the binder root
+        (:mod:`.virtual_dav`); none elsewhere. They hide a real member of that name."""
+        if self.space.kind != "binder" or self.node is None or self.node.path != "":
+            return []
+        return binder_folders()
+
     def get_member_names(self) -> list[str]:
-        return [n.name for n, _ in self.visible_children()]
+        virtual = self.virtual_members()
+        return [n.name for n, _ in self.visible_children() if n.name not in virtual] + virtual
 
     def prevent_locking(self) -> bool:
         """Only who may create here may lock the folder."""
@@ -415,8 +424,11 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
 
     def get_member_list(self) -> list[Any]:
         """Readable members from one query (WsgiDAV would resolve each name again)."""
-        return [make_resource(util.join_uri(self.path, node.name), self.environ, self.space,
-                              node, chain) for node, chain in self.visible_children()]
+        virtual = self.virtual_members()
+        members = [make_resource(util.join_uri(self.path, node.name), self.environ,
+                                 self.space, node, chain)
+                   for node, chain in self.visible_children() if node.name not in virtual]
+        return members + [m for m in map(self.get_member, virtual) if m is not None]
 
     def get_descendants(self, *, collections: bool = True, resources: bool = True,
                         depth_first: bool = False, depth: str = "infinity",

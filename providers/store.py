@@ -415,6 +415,57 @@ class Store:
             old_key = self._release_blobs(s, [old_blob_id])
             return _info(node, blob.key if blob else None), (old_key[0] if old_key else None)
 
+    # --- blobs held outside the node tree (providers.holders) ------------------
+
+    def hold_blob(self, s: Session, space_id: int, blob: BlobInfo, reserved: int) -> int:
+        """Record a finished blob charged to ``space_id`` without a node (a hand-in), in
+        the caller's write transaction ``s``, so that the holder's own row and the
+        charge commit together or not at all: inserts the ``blobs`` row and settles
+        ``blob.size`` bytes against the ``reserved`` bytes held by :meth:`reserve`.
+        Returns the ``blobs`` row id. Raises ``InsufficientStorage`` (507) when the
+        real size no longer fits; on any failure the caller calls
+        :meth:`discard_blob`. The holder must be registered with
+        :func:`providers.holders.register_blob_holder`, or ``fsck`` calls the blob an
+        orphan."""
+        row = Blob(key=blob.key, size=blob.size, sha1=blob.sha1, md5=blob.md5,
+                   created=time.time())
+        s.add(row)
+        s.flush()
+        quotas.settle(s, space_id, blob.size, reserved, self.policy)
+        return row.id
+
+    def discard_blob(self, blob: BlobInfo | None, space_id: int, reserved: int) -> None:
+        """Undo what a failed :meth:`hold_blob` left outside the rolled-back
+        transaction: remove the blob's file and give back the ``reserved`` bytes."""
+        self._discard_blob(blob)
+        self.release(space_id, reserved)
+
+    def free_blob(self, s: Session, space_id: int, blob_id: int, size: int) -> list[str]:
+        """Forget a held blob in the caller's write transaction: ``size`` bytes are
+        freed in ``space_id``'s ledger and the ``blobs`` row deleted (unless a node
+        shares it). Returns the keys whose files to remove with
+        :meth:`delete_blob_files` after commit."""
+        quotas.charge(s, space_id, -size, self.policy)
+        return self._release_blobs(s, [blob_id])
+
+    def delete_blob_files(self, keys: Iterable[str]) -> None:
+        """Remove the files of blobs the database no longer has (after the commit that
+        forgot them; a failure is left for ``fsck``)."""
+        self._delete_blob_files(keys)
+
+    @staticmethod
+    def blob_keys(s: Session, blob_ids: Iterable[int]) -> dict[int, str]:
+        """Keys of held blobs by ``blobs`` row id (one query; unknown ids left out)."""
+        ids = set(blob_ids)
+        if not ids:
+            return {}
+        return dict(s.execute(select(Blob.id, Blob.key).where(Blob.id.in_(ids))).all())
+
+    def open_blob(self, key: str | None) -> BinaryIO:
+        """Open a held blob for reading (None: empty content). Raises
+        ``FileNotFoundError`` when its file is lost."""
+        return self.blobs.open(key) if key is not None else io.BytesIO(b"")
+
     # --- deleting -----------------------------------------------------------
 
     def delete(self, node: NodeInfo, *, deleted_by: int | None = None) -> TrashEntry:

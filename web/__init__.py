@@ -32,6 +32,8 @@ from . import (
     textbook_archive_views,
     textbook_binder_api,
     textbook_binder_views,
+    textbook_handin_api,
+    textbook_handin_views,
     textbook_homework,
     textbook_homework_api,
     textbook_lesson_views,
@@ -106,6 +108,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(textbook_api.bp)
     app.register_blueprint(textbook_binder_api.bp)
     app.register_blueprint(textbook_homework_api.bp)
+    app.register_blueprint(textbook_handin_views.bp)
+    app.register_blueprint(textbook_handin_api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(notifications.bp)
     notifications.enable_mail(config.smtp.enabled)

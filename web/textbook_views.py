@@ -203,7 +203,11 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
     due_at = {a.id: moment_label(d.start.astimezone(plan_tz)) for a in items
               if a.due_lesson_id and (d := s.get(textbook.Lesson, a.due_lesson_id))}
     visa = textbook.covering_visa(s, lesson)
-    return render_template("textbook/lesson.html", lesson=lesson, activities=items,
+    # Only the student themself hands in (a parent reads the same lesson as the child).
+    handins = (textbook.student_handins(s, reader, items)
+               if reader is not None and reader == signed_in().id else {})
+    context.setdefault("action_form", ActionForm())
+    return render_template("textbook/lesson.html", handins=handins, lesson=lesson, activities=items,
                            due_at=due_at, visa=visa, marks=textbook.changes_after(visa, items),
                            date_label=textbook.date_label,
                            when=moment_label(lesson.start.astimezone(plan_tz)),

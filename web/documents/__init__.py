@@ -13,9 +13,13 @@ from davserver.config import Config
 from providers import SqlLockStorage
 
 from . import api, pages, quota_notice
-from .places import SETTINGS_KEY, Settings
+from .actions import check_name
+from .places import SETTINGS_KEY, Refusal, Settings
+from .uploads import stream_to_blob
+from .zips import ZipMember, attachment, stream_zip
 
-__all__ = ["init_documents"]
+__all__ = ["Refusal", "ZipMember", "attachment", "check_name", "init_documents",
+           "stream_to_blob", "stream_zip"]
 
 
 def init_documents(app: Flask, config: Config, locks: SqlLockStorage | None) -> None:

@@ -15,7 +15,7 @@ from typing import IO
 from flask_babel import gettext as _
 
 from davserver.errors import InsufficientStorage
-from providers import BlobWriter, NodeInfo, operations
+from providers import BlobInfo, BlobWriter, NodeInfo, operations
 
 from .actions import _must, check_name
 from .places import Place, Refusal, refuse_if_locked, settings, store
@@ -38,8 +38,8 @@ def _existing(folder: Place, name: str, *, replace: bool) -> NodeInfo | None:
     return found
 
 
-def _room_refusal(name: str, length: int, folder: Place) -> Refusal:
-    figures = store().usage(folder.space.id)
+def _room_refusal(name: str, length: int, space_id: int) -> Refusal:
+    figures = store().usage(space_id)
     left = figures.available if figures else 0
     return Refusal(507, _("Espace insuffisant : « %(name)s » (%(size)s) dépasse ce qui "
                           "reste du quota (%(left)s).", name=name, size=human_size(length),
@@ -79,10 +79,26 @@ def upload(folder: Place, raw_name: str, body: IO[bytes], length: int | None, *,
     existing = _existing(folder, name, replace=replace)
     old_size = existing.size if existing is not None else 0
     space_id = folder.space.id
+    info, reserved = stream_to_blob(space_id, name, body, length, old_size)
+    return store().commit_write(space_id, folder.node.path + "/" + name, info,
+                                reserved=reserved, stamp=folder.stamp())
+
+
+def stream_to_blob(space_id: int, name: str, body: IO[bytes], length: int | None,
+                   old_size: int = 0) -> tuple[BlobInfo, int]:
+    """Reserve the growth of a body of ``length`` bytes (its Content-Length) in the
+    space ``space_id`` (``old_size``: bytes of the content it replaces), then stream
+    it into a new blob. Returns the finished blob and the bytes reserved, which the
+    caller settles when it records the blob (``Store.commit_write`` or
+    ``Store.hold_blob``) or gives back on failure. Raises ``Refusal`` 411 (no
+    length), 507 (over quota: nothing stored, nothing held) or 400 (body shorter or
+    longer than announced), before reading the body whenever it can."""
+    if length is None:
+        raise Refusal(411, _("La taille du fichier (Content-Length) manque."))
     try:
         reserved, cap = operations.reserve_upload(store(), space_id, old_size, length)
     except InsufficientStorage as exc:
-        raise _room_refusal(name, length, folder) from exc
+        raise _room_refusal(name, length, space_id) from exc
     writer = store().new_writer()
     try:
         _stream(body, writer, cap, name, length)
@@ -90,6 +106,4 @@ def upload(folder: Place, raw_name: str, body: IO[bytes], length: int | None, *,
         writer.abort()
         store().release(space_id, reserved)
         raise
-    info = writer.finish()
-    return store().commit_write(space_id, folder.node.path + "/" + name, info,
-                                reserved=reserved, stamp=folder.stamp())
+    return writer.finish(), reserved

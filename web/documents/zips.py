@@ -47,10 +47,10 @@ def _entries(item: Place) -> list[Entry]:
     return found
 
 
-def _chunks(files: Store, node: NodeInfo, block: int) -> Iterator[bytes]:
-    """A file's content, read from the store only when the zip reaches it (after the
+def _chunks(files: Store, key: str | None, block: int) -> Iterator[bytes]:
+    """A blob's content, read from the store only when the zip reaches it (after the
     view returned: no request context here)."""
-    with files.open(node) as content:
+    with files.open_blob(key) as content:
         while data := content.read(block):
             yield data
 
@@ -64,7 +64,22 @@ def zip_response(folder: Place, items: list[Place]) -> Response:
         entries = [(name[len(folder.name) + 1:], node) for name, node in entries]
     for item in items:
         entries += _entries(item)
-    count = sum(1 for _name, node in entries if node is not None)
+    return stream_zip(folder.name + ".zip",
+                      [(name, (node.blob_key, node.size) if node else None)
+                       for name, node in entries])
+
+
+ZipMember = tuple[str, tuple[str | None, int] | None]
+"""A zip entry: its name in the zip, and its blob (key, None for empty content; size
+in bytes), or None for a folder (name ending in ``/``)."""
+
+
+def stream_zip(filename: str, members: list[ZipMember]) -> Response:
+    """A zip download named ``filename``, streamed while it is built: each blob is
+    opened when the zip reaches it and read block by block (flat memory). Folders come
+    before their members; the caller checks who may read what. Raises ``Refusal`` 400
+    above ``web.zip_max_files`` files."""
+    count = sum(1 for _name, blob in members if blob is not None)
     limit = settings().zip_max_files
     if count > limit:
         raise Refusal(400, _("Ce zip contiendrait %(files)d fichiers : %(limit)d au plus par "
@@ -72,13 +87,13 @@ def zip_response(folder: Place, items: list[Place]) -> Response:
                              files=count, limit=limit))
     archive = ZipStream(sized=False)
     files, block = store(), settings().block_size
-    for name, node in entries:
-        if node is None:
+    for name, blob in members:
+        if blob is None:
             archive.mkdir(name)
         else:
-            archive.add(_chunks(files, node, block), name, size=node.size)
+            archive.add(_chunks(files, blob[0], block), name, size=blob[1])
     response = Response(archive, mimetype="application/zip", direct_passthrough=True)
-    response.headers["Content-Disposition"] = attachment(folder.name + ".zip")
+    response.headers["Content-Disposition"] = attachment(filename)
     response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "no-store"
     return response

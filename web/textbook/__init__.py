@@ -3,6 +3,7 @@ activities (content, homework) and the week view data, the head's visas and
 inspectors' accesses, and the timetable import (DESIGN.md vocabulary:
 ``TeachingService``, ``Lesson``, ``Visa``)."""
 
+from . import handin_dav  # noqa: F401  (registers /dav/classeur/Remises/)
 from .activities import (
     ActivityInput,
     add_activity,
@@ -40,6 +41,23 @@ from .changes import (
     lesson_rescheduled,
     new_lesson,
     reschedule_lesson,
+)
+from .handin_files import Upload, check_separators, delete_handin_file, hand_in, return_correction
+from .handin_models import Handin, HandinClosure, HandinCorrection, HandinFile
+from .handins import (
+    Homework,
+    StudentHandin,
+    StudentRow,
+    handin_homework,
+    is_closed,
+    lateness,
+    readable_file,
+    require_service_teacher,
+    require_targeted,
+    set_closed,
+    student_handins,
+    student_homework,
+    student_rows,
 )
 from .homework import (
     HomeworkItem,
@@ -153,6 +171,12 @@ __all__ = [
     "period_text", "put_visa", "read_scope", "require_supervisor", "restore_lesson",
     "revoke_access", "school_services", "service_labels", "teacher_services",
     "trashed_lessons", "visas_of",
+    # online submission (issue 7, "remise en ligne")
+    "Handin", "HandinClosure", "HandinCorrection", "HandinFile", "Homework",
+    "StudentHandin", "StudentRow", "Upload", "check_separators", "delete_handin_file",
+    "hand_in", "handin_homework", "is_closed", "lateness", "readable_file",
+    "require_service_teacher", "require_targeted", "return_correction", "set_closed",
+    "student_handins", "student_homework", "student_rows",
     # timetable import (davserver import timetable)
     "Entry", "EventTimes", "Rejected", "TimetableFile", "TimetableReport",
     "import_timetable", "read_holidays", "read_timetable",

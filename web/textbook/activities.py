@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 import acl
 from davserver.config import TextbookConfig
-from davserver.errors import BadRequest, Forbidden, NotFound
+from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
 
 from .calendar import school_zone
+from .handin_models import Handin, HandinCorrection
 from .homework_types import homework_types
 from .models import (
     Activity,
@@ -234,8 +235,14 @@ def edit_activity(session: Session, user_id: int, activity_id: int,
 
 
 def delete_activity(session: Session, user_id: int, activity_id: int) -> int:
-    """Delete an activity; returns its lesson id. Raises ``NotFound``, ``Forbidden``."""
+    """Delete an activity; returns its lesson id. Raises ``NotFound``, ``Forbidden``,
+    and ``Conflict`` for a homework students handed work in for (their files would
+    go with it: issue 7, nothing of a student's is lost silently)."""
     activity = editable_activity(session, user_id, activity_id)
+    if session.scalar(select(exists().where(Handin.activity_id == activity_id))) or \
+            session.scalar(select(exists().where(HandinCorrection.activity_id == activity_id))):
+        raise Conflict("Des élèves ont remis leur travail pour ce devoir : il ne peut plus "
+                       "être supprimé (vous pouvez le modifier, ou clore la remise).")
     lesson_id = activity.lesson_id
     session.delete(activity)
     session.flush()
