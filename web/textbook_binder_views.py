@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -37,6 +37,7 @@ from .documents.places import Place, locate, store
 from .documents.uploads import upload
 from .rubrics import signed_in
 from .textbook import binder_items, transfers
+from .textbook_forms import BinderItemForm
 
 bp = Blueprint("textbook_binder", __name__, url_prefix="/textbook")
 
@@ -57,7 +58,13 @@ def save_to_binder(s: Session, user_id: int, activity_id: int, folder: Place) ->
     """Write the activity as an item into ``folder``; returns the item's name (the
     title, or ``… (copie).html`` when taken). Raises ``Forbidden``/``NotFound`` (not
     the teacher's activity) and the file manager's ``Refusal`` (403, 423, 507…)."""
-    activity = textbook.editable_activity(s, user_id, activity_id)
+    return write_item(folder, textbook.editable_activity(s, user_id, activity_id))
+
+
+def write_item(folder: Place, activity: textbook.Activity) -> str:
+    """Write ``activity`` (saved or a draft) as an item into the binder ``folder``;
+    returns its name (``… (copie).html`` when the title's is taken). Raises the file
+    manager's ``Refusal`` (403, 423, 507 with the free space named)."""
     name = binder_items.item_name(activity)
     if store().resolve(folder.space.id, folder.node.path + "/" + name) is not None:
         name = copy_name(folder, name)
@@ -198,3 +205,38 @@ def from_binder(lesson_id: int) -> Response:
     except DomainError as exc:
         abort(exc.status, description=exc.message)
     return _back(lesson_id)
+
+
+@bp.route("/classeur/nouvel-element", methods=["GET", "POST"])
+@login_required
+def new_item() -> Response | tuple[str, int]:
+    """« Nouvel élément » of the binder: an activity written straight into the binder
+    folder ``?dossier=/path`` (its root by default), then back to that folder in the
+    file manager. Teachers only (404 for the others: they have no binder)."""
+    user = signed_in()
+    where = request.args.get("dossier", "/")
+    try:
+        folder = binder_folder(where)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    with web_context().db.transaction(write=False) as s:
+        types = textbook.homework_types(s, acl.school_of_user(s, user.id))
+    form = BinderItemForm()
+    form.homework_type.choices = [(t, t) for t in types]
+    if form.validate_on_submit():
+        kind = textbook.ActivityKind(form.kind.data)
+        draft = textbook.Activity(
+            kind=kind, title=(form.title.data or "").strip(), body=form.body.data or "",
+            minutes=form.minutes.data if kind is textbook.ActivityKind.homework else None,
+            homework_type=form.homework_type.data
+            if kind is textbook.ActivityKind.homework else None)
+        try:
+            name = write_item(folder, draft)
+        except DomainError as exc:
+            return render_template("textbook/binder_item.html", form=form, folder=folder,
+                                   error=exc.message), exc.status
+        flash(_("Élément ajouté au classeur : %(name)s.", name=name))
+        return redirect(url_for("documents.place", where=folder.where + "/"), code=303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("textbook/binder_item.html", form=form, folder=folder,
+                           error=None), status

@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -69,6 +70,21 @@ class HomeworkForm(ContentForm):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(prefix=kwargs.pop("prefix", "homework"), **kwargs)
+
+
+class BinderItemForm(FlaskForm):
+    """A new item of the classeur pédagogique: an activity kept for later (kind,
+    title, body; for homework its type and estimated minutes)."""
+
+    kind = RadioField(_l("Nature"), default="content",
+                      choices=[("content", _l("Contenu de séance")),
+                               ("homework", _l("Travail à faire"))])
+    title = StringField(_l("Titre"), validators=[
+        DataRequired(_l("Donnez un titre.")), Length(max=activities.MAX_TITLE)])
+    body = TextAreaField(_l("Texte"), validators=[Length(max=activities.MAX_BODY)])
+    homework_type = SelectField(_l("Type (travail à faire)"))
+    minutes = IntegerField(_l("Durée estimée (minutes, travail à faire)"), validators=[
+        Optional(), NumberRange(min=0, max=activities.MAX_MINUTES)])
 
 
 def set_choices(form: HomeworkForm, due: Sequence[tuple[int, str]],

@@ -237,3 +237,35 @@ def test_the_json_api_moves_copies_exports_and_imports(srv: Server) -> None:
     refused = TextbookApi(srv, "carl").post(f"/activities/{hw}/move", {"lesson_id": IDS["K1"]})
     assert refused.status_code == 403 and "error" in refused.json()
     assert TextbookApi(srv, "ben").get("/binder").status_code == 404
+
+
+def test_a_new_binder_item_written_in_the_browser_imports_into_a_lesson(srv: Server) -> None:
+    dav = srv.session("ann")
+    assert dav.request("MKCOL", srv.dav_url + "/classeur/Niveau 3e/",
+                       timeout=30).status_code == 201
+    ann = client(srv, "ann")
+    folder_page = ann.get("/documents/classeur/Niveau%203e/")
+    assert folder_page.status_code == 200 and "Nouvel élément (activité)" in folder_page.text
+    form = ann.get("/textbook/classeur/nouvel-element?dossier=/Niveau 3e")
+    assert form.status_code == 200
+    fields = {"csrf_token": csrf_token(form.text), "kind": "homework", "title": "T2 : fiche",
+              "body": "<p>Fiche <em>2</em><img src=x onerror=alert(1)></p>",
+              "homework_type": "Devoir maison", "minutes": "40"}
+    empty = ann.post("/textbook/classeur/nouvel-element?dossier=/Niveau 3e",
+                     {**fields, "title": ""})
+    assert empty.status_code == 400 and "Donnez un titre." in empty.text
+    made = ann.post("/textbook/classeur/nouvel-element?dossier=/Niveau 3e", fields)
+    assert made.status_code == 303, made.text
+    assert made.headers["Location"].endswith("/documents/classeur/Niveau%203e/")
+    item = dav.get(srv.dav_url + "/classeur/Niveau 3e/T2 - fiche.html", timeout=30)
+    assert item.status_code == 200 and "onerror" not in item.text and "<em>2</em>" in item.text
+    imported = post(ann, f"/textbook/seances/{IDS['A1']}/depuis-classeur",
+                    {"items": ["/Niveau 3e/T2 - fiche.html"]})
+    assert imported.status_code == 302
+    with srv.transaction() as s:
+        made_hw = s.scalars(select(textbook.Activity).where(
+            textbook.Activity.title == "T2 : fiche")).one()
+        assert (made_hw.kind.value, made_hw.homework_type, made_hw.minutes,
+                made_hw.due_lesson_id) == ("homework", "Devoir maison", 40, IDS["A2"])
+    # No binder for a student: the page is not theirs.
+    assert client(srv, "ben").get("/textbook/classeur/nouvel-element").status_code == 404

@@ -49,10 +49,16 @@ class BinderItem:
     homework_type: str | None = None
 
 
+WINDOWS_RESERVED = '/\\:*?"<>|'
+"""Characters Windows Explorer refuses in a file name (teachers map the drive)."""
+
+
 def item_name(activity: Activity) -> str:
-    """A file name for the activity: its title without ``/`` nor control
-    characters, at most 120 characters, then ``.html``."""
-    clean = "".join(c if c.isprintable() and c not in "/\\" else "-" for c in activity.title)
+    """A file name for the activity: its title with control characters and those
+    Windows refuses (:data:`WINDOWS_RESERVED`) turned into ``-``, at most 120
+    characters, then ``.html``."""
+    clean = "".join(c if c.isprintable() and c not in WINDOWS_RESERVED else "-"
+                    for c in activity.title)
     return (clean.strip(" .")[:120] or "activite") + SUFFIX
 
 
