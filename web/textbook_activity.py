@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -20,6 +20,7 @@ from davserver.errors import BadRequest, DomainError
 from . import textbook
 from .auth import login_required, web_context
 from .rubrics import signed_in
+from .textbook_binder_views import run_transfer, transfer_choices
 from .textbook_forms import KIND_LABELS, ContentForm, HomeworkForm, moment_label, to_input
 from .textbook_views import prepare_homework, zone_of
 
@@ -63,7 +64,9 @@ def _edit_page(activity_id: int, submitted: bool = False, error: str | None = No
         return render_template(
             "textbook/activity_edit.html", activity=activity, lesson=lesson, form=form,
             error=error, kind_label=KIND_LABELS[activity.kind],
-            when=moment_label(lesson.start.astimezone(zone_of(s, lesson)))), status
+            **transfer_choices(s, signed_in().id, lesson),
+            when=moment_label(lesson.start.astimezone(zone_of(s, lesson))),
+            local=lambda t: moment_label(t.astimezone(zone_of(s, lesson)))), status
 
 
 @bp.get("/<int:activity_id>/modifier")
@@ -91,6 +94,11 @@ def edit(activity_id: int) -> Response | tuple[str, int]:
     except DomainError as exc:
         abort(exc.status, description=exc.message)
     flash(_("Activité modifiée."), "notice")
+    if request.form.get("then") == "copy":  # « Valider et copier vers … »
+        try:
+            run_transfer(activity_id, request.form.get("copy_to", ""))
+        except DomainError as exc:  # saved; only the copy was refused
+            flash(_("Copie impossible : %(reason)s", reason=exc.message), "error")
     return redirect(url_for("textbook.lesson", lesson_id=lesson_id), code=303)
 
 

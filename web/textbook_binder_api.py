@@ -6,7 +6,8 @@
 * ``POST /api/textbook/activities/<id>/move`` ``{"lesson_id"}``;
 * ``POST /api/textbook/activities/<id>/copy`` ``{"lesson_id"}`` or ``{"binder_folder"}``;
 * ``POST /api/textbook/lessons/<id>/binder-export`` ``{"activity_ids", "folder"}``;
-* ``POST /api/textbook/lessons/<id>/binder-import`` ``{"items"}`` (all or none).
+* ``POST /api/textbook/lessons/<id>/binder-import`` ``{"items"}`` (all or none);
+* ``POST /api/textbook/binder/items``: a new item written straight into a folder.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from .openapi import documented
 from .rubrics import signed_in
 from .textbook import transfers
 from .textbook_api import activity_json
-from .textbook_binder_views import add_items, binder_folder, binder_tree, read_items, save_to_binder
+from .textbook_binder_views import (
+    add_items,
+    binder_folder,
+    binder_tree,
+    read_items,
+    save_to_binder,
+    write_item,
+)
 
 bp = Blueprint("textbook_binder_api", __name__, url_prefix="/api/textbook")
 json_csrf_errors(bp)
@@ -57,6 +65,17 @@ class ExportBody(BaseModel):
 
     activity_ids: list[int] = Field(min_length=1, max_length=200)
     folder: str = Field("/", max_length=4000)
+
+
+class ItemBody(BaseModel):
+    """A new binder item: an activity kept for later, in ``folder`` (``/``: the root)."""
+
+    folder: str = Field("/", max_length=4000)
+    kind: str = Field(pattern="^(content|homework)$")
+    title: str = Field(min_length=1, max_length=200)
+    body: str = Field("", max_length=100_000, description="HTML, cleaned with nh3")
+    minutes: int | None = Field(None, ge=0, le=600)
+    homework_type: str | None = Field(None, max_length=100)
 
 
 class ImportBody(BaseModel):
@@ -138,3 +157,18 @@ def import_(lesson_id: int) -> tuple[Response, int]:
     with web_context().db.transaction() as s:
         added = add_items(s, signed_in().id, lesson_id, items)
         return jsonify({"activities": [activity_json(a, True) for a in added]}), 201
+
+
+@bp.post("/binder/items")
+@documented(body=ItemBody, status=201, tag="textbook")
+@api_view
+def new_item() -> tuple[Response, int]:
+    """Write a new item into a folder of the teacher's binder (``{"item": name}``;
+    404 for a profile without a binder or an unknown folder, 507 when it is full)."""
+    body = json_body(ItemBody)
+    kind = textbook.ActivityKind(body.kind)
+    homework = kind is textbook.ActivityKind.homework
+    draft = textbook.Activity(kind=kind, title=body.title.strip(), body=body.body,
+                              minutes=body.minutes if homework else None,
+                              homework_type=body.homework_type if homework else None)
+    return jsonify({"item": write_item(binder_folder(body.folder), draft)}), 201

@@ -143,29 +143,36 @@ def _told(s: Session, done: transfers.Transfer, verb: str) -> None:
     flash(message)
 
 
+def run_transfer(activity_id: int, destination: str) -> int:
+    """Carry out a ``destination`` of the module docstring for the signed-in teacher,
+    flashing what was done (for a homework, its new due lesson); returns the lesson
+    the activity was in. Raises ``DomainError`` (403, 404, 409, 507…), or
+    ``BadRequest`` for a ``destination`` that is none of the three forms."""
+    user = signed_in()
+    action, _sep, value = destination.partition(":")
+    # Saving to the binder writes through the store in its own transactions.
+    with web_context().db.transaction(write=action != "classeur") as s:
+        source = textbook.editable_activity(s, user.id, activity_id).lesson_id
+        if action == "classeur":
+            name = save_to_binder(s, user.id, activity_id, binder_folder(value))
+            flash(_("Copié dans le classeur : %(name)s.", name=name))
+        elif action == "deplacer" and value.isdigit():
+            _told(s, transfers.move_to_lesson(s, user.id, activity_id, int(value)),
+                  _("Activité déplacée."))
+        elif action == "copier" and value.isdigit():
+            _told(s, transfers.copy_to_lesson(s, user.id, activity_id, int(value),
+                                              web_context().textbook), _("Activité copiée."))
+        else:
+            raise BadRequest(_("Choisissez où copier ou déplacer l'activité."))
+    return source
+
+
 @bp.post("/activites/<int:activity_id>/transferer")
 @login_required
 def transfer(activity_id: int) -> Response:
     """Move or copy one activity (see the module docstring for ``destination``)."""
-    user = signed_in()
-    action, _sep, value = request.form.get("destination", "").partition(":")
     try:
-        # Saving to the binder writes through the store in its own transactions.
-        with web_context().db.transaction(write=action != "classeur") as s:
-            source = textbook.editable_activity(s, user.id, activity_id).lesson_id
-            if action == "classeur":
-                name = save_to_binder(s, user.id, activity_id, binder_folder(value))
-                flash(_("Copié dans le classeur : %(name)s.", name=name))
-            elif action in ("deplacer", "copier") and value.isdigit():
-                if action == "deplacer":
-                    _told(s, transfers.move_to_lesson(s, user.id, activity_id, int(value)),
-                          _("Activité déplacée."))
-                else:
-                    _told(s, transfers.copy_to_lesson(s, user.id, activity_id, int(value),
-                                                      web_context().textbook),
-                          _("Activité copiée."))
-            else:
-                abort(400, description=_("Choisissez où copier ou déplacer l'activité."))
+        source = run_transfer(activity_id, request.form.get("destination", ""))
     except DomainError as exc:
         abort(exc.status, description=exc.message)
     return _back(source)

@@ -234,6 +234,11 @@ def test_the_json_api_moves_copies_exports_and_imports(srv: Server) -> None:
     [made] = imported.json()["activities"]
     assert (made["kind"], made["title"], made["minutes"], made["due_lesson_id"]) == \
         ("homework", "Exercices API", 15, IDS["B2"])
+    item = api.post("/binder/items", {"folder": "/", "kind": "content", "title": "C9 API",
+                                      "body": "<p>ok</p><script>x()</script>"})
+    assert item.status_code == 201 and item.json() == {"item": "C9 API.html"}
+    assert api.post("/binder/items", {"folder": "/absent", "kind": "content",
+                                      "title": "x"}).status_code == 404
     refused = TextbookApi(srv, "carl").post(f"/activities/{hw}/move", {"lesson_id": IDS["K1"]})
     assert refused.status_code == 403 and "error" in refused.json()
     assert TextbookApi(srv, "ben").get("/binder").status_code == 404
@@ -269,3 +274,23 @@ def test_a_new_binder_item_written_in_the_browser_imports_into_a_lesson(srv: Ser
                 made_hw.due_lesson_id) == ("homework", "Devoir maison", 40, IDS["A2"])
     # No binder for a student: the page is not theirs.
     assert client(srv, "ben").get("/textbook/classeur/nouvel-element").status_code == 404
+
+
+def test_valider_et_copier_saves_the_edit_then_copies(srv: Server) -> None:
+    """« Valider et copier vers … » on the edit page: the edit is saved, then the
+    activity is copied to the chosen place (here the next lesson of 4C)."""
+    content = add(srv, "A1", textbook.ActivityKind.content, "Cours brouillon")
+    ann = client(srv, "ann")
+    form = ann.get(f"/textbook/activites/{content}/modifier")
+    assert form.status_code == 200 and "Valider et copier vers" in form.text
+    assert f'value="copier:{IDS["B1"]}"' in form.text and 'value="classeur:/"' in form.text
+    done = ann.post(f"/textbook/activites/{content}/modifier", {
+        "csrf_token": csrf_token(form.text), "content-title": "Cours définitif",
+        "content-body": "<p>Propriétés</p>", "content-private_note": "",
+        "then": "copy", "copy_to": f"copier:{IDS['B1']}"})
+    assert done.status_code == 303, done.text
+    with srv.transaction() as s:
+        rows = s.scalars(select(textbook.Activity).where(
+            textbook.Activity.title == "Cours définitif").order_by(textbook.Activity.id)).all()
+        assert [(a.id == content, a.lesson_id) for a in rows] == [
+            (True, IDS["A1"]), (False, IDS["B1"])]
