@@ -18,7 +18,8 @@ Forms (relied on by people and scripts)::
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
     davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
     davserver trash list|restore|purge ...       (see davserver/trash_cli.py)
-    davserver notifications send                 (davserver/notifications_cli.py)
+    davserver notifications send | purge [--older-than DAYS] [--unread-too]
+                                                 (davserver/notifications_cli.py)
     davserver archive textbooks --year LABEL [--school NAME] [--output DIR]
                                                  (see davserver/archive_cli.py)
 
@@ -123,6 +124,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="action", required=True)
     notes.add_parser("send", help="send the e-mails that are due, once (for a timer)",
                      parents=[common])
+    purge = notes.add_parser("purge", help="delete old read notifications and their "
+                             "e-mail copies", parents=[common])
+    purge.add_argument("--older-than", type=int, default=180, metavar="DAYS",
+                       help="created more than DAYS days ago (default 180)")
+    purge.add_argument("--unread-too", action="store_true",
+                       help="unread ones as well")
 
     from davserver.rubric_cli import add_parsers
     add_parsers(sub, common)

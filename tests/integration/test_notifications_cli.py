@@ -41,3 +41,47 @@ def test_a_bad_smtp_port_stops_the_server_naming_the_key(tmp_path: Path) -> None
     assert done.returncode == 2
     assert "DAVSERVER_SMTP__PORT: smtp.port: Input should be less than or equal to 65535" \
         in done.stderr
+
+
+def test_purge_deletes_old_read_notifications_and_keeps_the_rest(tmp_path: Path) -> None:
+    """``notifications purge``: read and older than the cut-off: gone with its e-mail
+    copy; unread, recent, or with a copy still to send: kept (``--unread-too`` takes
+    the unread old ones as well)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select
+
+    srv, dbname = make_server(tmp_path)
+    old = datetime.now(UTC) - timedelta(days=200)
+    kind = notifications.NotificationKind.quota_warning
+    try:
+        with srv.transaction() as s:
+            ann = acl.create_user(s, "ann", "secret-password-1", "teacher")
+            made = {name: notifications.Notification(
+                user_id=ann.id, kind=kind, subject=name,
+                created=old if name.startswith("old") else datetime.now(UTC),
+                read_at=None if name == "old-unread" else datetime.now(UTC))
+                for name in ("old-read", "old-unread", "old-read-mail-waiting", "new-read")}
+            s.add_all(made.values())
+            s.flush()
+            s.add(notifications.OutboxMessage(notification_id=made["old-read"].id,
+                                              to_address="a@example.fr",
+                                              status=notifications.OutboxStatus.sent))
+            s.add(notifications.OutboxMessage(notification_id=made["old-read-mail-waiting"].id,
+                                              to_address="a@example.fr"))
+
+        def left() -> list[str]:
+            with srv.transaction() as s:
+                return sorted(s.scalars(select(notifications.Notification.subject)))
+
+        done = srv.cli("notifications", "purge")
+        assert done.stdout.strip() == "notifications: 1 deleted, with 1 e-mail copies"
+        assert left() == ["new-read", "old-read-mail-waiting", "old-unread"]
+        with srv.transaction() as s:
+            assert s.scalar(select(func.count(notifications.OutboxMessage.id))) == 1
+        assert srv.cli("notifications", "purge", "--older-than", "-1",
+                       check=False).returncode == 2
+        srv.cli("notifications", "purge", "--unread-too")
+        assert left() == ["new-read", "old-read-mail-waiting"]
+    finally:
+        drop_database(dbname)

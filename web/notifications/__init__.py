@@ -32,6 +32,7 @@ from .service import (
     notifications_of,
     notify,
     notify_many,
+    purge_old,
     set_wants_email,
     unread_count,
     wants_email,
@@ -41,6 +42,6 @@ from .views import bp
 __all__ = [
     "FlushReport", "Notification", "NotificationKind", "NotificationPreference",
     "OutboxMessage", "OutboxSender", "OutboxStatus", "bp", "enable_mail", "mail_enabled",
-    "mark_all_read", "mark_read", "notifications_of", "notify", "notify_many",
+    "mark_all_read", "mark_read", "notifications_of", "notify", "notify_many", "purge_old",
     "set_wants_email", "unread_count", "wants_email",
 ]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 import acl
@@ -28,6 +28,7 @@ from .models import (
     NotificationKind,
     NotificationPreference,
     OutboxMessage,
+    OutboxStatus,
 )
 
 _WAKE_KEY = "notifications.wake"
@@ -191,3 +192,23 @@ def set_wants_email(s: Session, user_id: int, wanted: bool) -> None:
         s.add(NotificationPreference(user_id=user_id, email=wanted))
     else:
         choice.email = wanted
+
+
+def purge_old(s: Session, cutoff: datetime, *, unread_too: bool = False) -> tuple[int, int]:
+    """Delete notifications created before ``cutoff`` (UTC) that were read — and the
+    unread ones too with ``unread_too`` — with their e-mail copies, except copies
+    still waiting to be sent. Returns (notifications, e-mail copies) deleted.
+
+    A school keeps its notification list short: what was read months ago helps no
+    one, and the outbox keeps every message ever sent otherwise."""
+    old = [Notification.created < cutoff]
+    if not unread_too:
+        old.append(Notification.read_at.is_not(None))
+    waiting = select(OutboxMessage.notification_id).where(
+        OutboxMessage.status == OutboxStatus.pending)
+    doomed = select(Notification.id).where(*old, Notification.id.not_in(waiting))
+    copies = s.execute(delete(OutboxMessage).where(
+        OutboxMessage.notification_id.in_(doomed))).rowcount
+    gone = s.execute(delete(Notification).where(
+        *old, Notification.id.not_in(waiting))).rowcount
+    return int(gone or 0), int(copies or 0)
