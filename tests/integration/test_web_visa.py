@@ -157,3 +157,27 @@ def test_activity_changed_after_the_visa_is_marked(srv: Server) -> None:
         assert mark(added) == "ajouté après le visa du 08/09/2026", login
         assert mark(IDS["A2"]) == "", login  # untouched since the visa
 
+
+
+def test_an_activity_in_the_visaed_record_is_kept_in_its_lesson(srv: Server) -> None:
+    """What the visa covered stays in its lesson: deleting or moving A2 away is 409
+    naming the visa; an activity added after the visa may go; copying is allowed."""
+    if not visa_count(srv):
+        assert post_visa(signed_in(srv, "hugo"), "2026-09-08").status_code == 303
+    with srv.transaction() as s:
+        late = textbook.add_activity(s, IDS["ann"], IDS["M1"], textbook.ActivityInput(
+            textbook.ActivityKind.content, "Ajout après visa")).id
+    ann = signed_in(srv, "ann")
+    token = csrf_token(ann.get(f"/textbook/seances/{IDS['M1']}").text)
+    refused = ann.post(f"/textbook/activites/{IDS['A2']}/supprimer", {"csrf_token": token})
+    assert refused.status_code == 409 and "visé le 08/09/2026" in text(refused)
+    moved = ann.post(f"/textbook/activites/{IDS['A2']}/transferer",
+                     {"csrf_token": token, "destination": f"deplacer:{IDS['M2']}"})
+    assert moved.status_code == 409 and "déplacée" in text(moved)
+    with srv.transaction() as s:
+        assert s.get_one(textbook.Activity, IDS["A2"]).lesson_id == IDS["M1"]
+    copied = ann.post(f"/textbook/activites/{IDS['A2']}/transferer",
+                      {"csrf_token": token, "destination": f"copier:{IDS['C1']}"})
+    assert copied.status_code == 302
+    gone = ann.post(f"/textbook/activites/{late}/supprimer", {"csrf_token": token})
+    assert gone.status_code == 303

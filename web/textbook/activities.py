@@ -34,6 +34,7 @@ from .models import (
     service_teachers,
 )
 from .oversight_models import TrashedLesson, not_trashed
+from .visas import require_not_visaed
 from .visibility import release_time
 
 MAX_TITLE = 200
@@ -237,8 +238,10 @@ def edit_activity(session: Session, user_id: int, activity_id: int,
 def delete_activity(session: Session, user_id: int, activity_id: int) -> int:
     """Delete an activity; returns its lesson id. Raises ``NotFound``, ``Forbidden``,
     and ``Conflict`` for a homework students handed work in for (their files would
-    go with it: issue 7, nothing of a student's is lost silently)."""
+    go with it: issue 7, nothing of a student's is lost silently) and for an activity
+    a visa covers (:func:`.visas.require_not_visaed`)."""
     activity = editable_activity(session, user_id, activity_id)
+    require_not_visaed(session, activity, "supprimée")
     if session.scalar(select(exists().where(Handin.activity_id == activity_id))) or \
             session.scalar(select(exists().where(HandinCorrection.activity_id == activity_id))):
         raise Conflict("Des élèves ont remis leur travail pour ce devoir : il ne peut plus "

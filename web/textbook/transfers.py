@@ -39,6 +39,7 @@ from .models import (
     service_teachers,
 )
 from .oversight_models import not_trashed
+from .visas import require_not_visaed
 
 NO_NEXT_LESSON = ("La séance {when} est la dernière de son service : un travail à faire "
                   "n'y aurait pas d'échéance.")
@@ -76,10 +77,11 @@ def move_to_lesson(session: Session, user_id: int, activity_id: int,
                    lesson_id: int) -> Transfer:
     """Move an activity to the end of another lesson. Raises ``NotFound``,
     ``Forbidden`` (not a teacher of either service), ``BadRequest`` (the same or a
-    cancelled lesson), ``Conflict`` (a homework moved to a service's last lesson);
-    nothing changed then."""
+    cancelled lesson), ``Conflict`` (a homework moved to a service's last lesson, or
+    an activity a visa covers: copy it instead); nothing changed then."""
     activity = editable_activity(session, user_id, activity_id)
     target = _target(session, user_id, activity, lesson_id)
+    require_not_visaed(session, activity, "déplacée")
     due = _due_after(session, activity, target)
     source_service = get_lesson(session, activity.lesson_id).service_id
     last = session.scalar(select(func.max(Activity.position))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
-from davserver.errors import BadRequest
+from davserver.errors import BadRequest, Conflict
 
 from .calendar import school_zone
 from .models import Activity, Lesson, TeachingService
@@ -49,6 +49,19 @@ def covered_message(visa: Visa, signer: str) -> str:
     return (f"Cette séance est couverte par le visa du {date_label(visa.until)} "
             f"(posé par {signer}) : le cahier de textes visé est un document officiel, "
             "la séance ne peut plus être supprimée. Ses activités restent modifiables.")
+
+
+def require_not_visaed(session: Session, activity: Activity, verb: str) -> None:
+    """Raise ``Conflict`` when ``activity`` was already in its lesson when a covering
+    visa was put: the visa'd textbook is an official record (issue 7), so what it
+    holds may be edited (the change is marked) but not taken out of the lesson
+    (deleted or moved away). ``verb``: « supprimée », « déplacée »."""
+    lesson = session.get_one(Lesson, activity.lesson_id)
+    visa = covering_visa(session, lesson)
+    if visa is not None and activity.created <= visa.created:
+        raise Conflict(f"Cette activité figure au cahier de textes visé le "
+                       f"{date_label(visa.until)} : elle ne peut plus être {verb}. "
+                       "Vous pouvez la modifier (la modification est signalée).")
 
 
 def put_visa(session: Session, head_id: int, teacher_id: int, until: date,
