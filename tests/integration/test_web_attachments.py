@@ -78,7 +78,7 @@ def assert_fsck_clean(server: Server) -> None:
 # --- who reads ----------------------------------------------------------------------
 
 READ = {"ann": 200, "ben": 200, "lea": 200, "pam": 200, "hugo": 200, "zoe": 404,
-        "carl": 403}
+        "carl": 403, "hector": 403}
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +128,17 @@ def test_lesson_page_and_homework_list_link_it(srv: Server, sheet: dict[str, obj
     teacher_page = signed_in(srv, "ann").get(f"/textbook/seances/{IDS['L0']}").text
     assert "Joindre un fichier" in teacher_page and "Depuis mon porte-documents" in teacher_page
     assert "Joindre un fichier" not in ben.get(f"/textbook/seances/{IDS['L0']}").text
+
+
+def test_content_not_shown_yet_hides_its_attachments(srv: Server) -> None:
+    """A content shows to students once its lesson is over: its attachment too."""
+    future = new_activity(srv, "Cours à venir", lesson="LF")
+    added = attach(signed_in(srv, "ann"), future, "plan.txt", b"plan")
+    assert added.status_code == 201
+    assert signed_in(srv, "ann").get(added.json()["url"]).status_code == 200
+    ben = signed_in(srv, "ben")
+    assert ben.get(added.json()["url"]).status_code == 404
+    assert ben.get(f"/api/textbook/activities/{future}/attachments").status_code == 404
 
 
 def _day(server: Server, lesson: str) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -64,6 +65,12 @@ def attachments_of(s: Session, activity_ids: Iterable[int]) -> dict[int, list[At
     return dict(found)
 
 
+def _touch(activity: Activity) -> None:
+    """An attachment added or removed changes the activity: after a visa, the page
+    says so (issue 7, the textbook is an official record)."""
+    activity.updated = datetime.now(UTC)
+
+
 def _check_free_name(s: Session, activity_id: int, name: str) -> None:
     taken = s.scalar(select(Attachment.id).where(Attachment.activity_id == activity_id,
                                                  Attachment.name == name))
@@ -81,7 +88,7 @@ def attach_upload(store: Store, teacher_id: int, activity_id: int,
     given back: nothing saved."""
 
     def write(s: Session, blob_id: int) -> Attachment:
-        activities.editable_activity(s, teacher_id, activity_id)
+        _touch(activities.editable_activity(s, teacher_id, activity_id))
         _check_free_name(s, activity_id, upload.name)
         row = Attachment(activity_id=activity_id, name=upload.name, size=upload.blob.size,
                          content_type=sniff(upload.blob.head, upload.name), blob_id=blob_id,
@@ -108,7 +115,7 @@ def attach_picked(store: Store, teacher_id: int, activity_id: int,
                          "choisissez-le à nouveau.", name=node.name))
     try:
         with store.db.transaction() as s:
-            activities.editable_activity(s, teacher_id, activity_id)
+            _touch(activities.editable_activity(s, teacher_id, activity_id))
             _check_free_name(s, activity_id, node.name)
             blob_id = store.blob_id_of(s, node.blob_key)
             if blob_id is None:
@@ -147,7 +154,7 @@ def remove_attachment(store: Store, teacher_id: int, attachment_id: int) -> int:
         row = s.get(Attachment, attachment_id)
         if row is None:
             raise NotFound(str(NO_ATTACHMENT))
-        activities.editable_activity(s, teacher_id, row.activity_id)
+        _touch(activities.editable_activity(s, teacher_id, row.activity_id))
         activity_id = row.activity_id
         keys = _forget(s, store, row)
     store.delete_blob_files(keys)
