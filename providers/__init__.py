@@ -7,7 +7,7 @@ from .content_types import is_active, sniff
 from .dav import ARCHIVES, BINDER, DOCUMENTS, RUBRICS, EntProvider
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
-from .holders import BlobHolder, blob_holders, register_blob_holder
+from .holders import BlobHolder, blob_holders, held_among, register_blob_holder
 from .locks import SqlLockStorage
 from .names import MAX_NAME_BYTES, validate_name
 from .store import NodeInfo, SpaceInfo, Stamp, Store
@@ -19,7 +19,7 @@ __all__ = [
     "RUBRICS",
     "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport",
     "LocalBlobStore", "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp",
-    "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders", "fsck",
+    "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders", "fsck", "held_among",
     "is_active", "operations", "register_binder_folder", "register_blob_holder", "sniff",
     "trash", "unread_chunked_body", "validate_name",
 ]

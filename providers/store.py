@@ -35,6 +35,7 @@ from davserver.errors import Conflict, Forbidden, NotFound
 
 from .blobs import BlobInfo, BlobStore, BlobWriter
 from .content_types import sniff
+from .holders import held_among
 from .models import Blob, Node, Space
 from .names import parent_of, validate_name
 
@@ -440,12 +441,15 @@ class Store:
         self._discard_blob(blob)
         self.release(space_id, reserved)
 
-    def free_blob(self, s: Session, space_id: int, blob_id: int, size: int) -> list[str]:
+    def free_blob(self, s: Session, space_id: int | None, blob_id: int,
+                  size: int) -> list[str]:
         """Forget a held blob in the caller's write transaction: ``size`` bytes are
-        freed in ``space_id``'s ledger and the ``blobs`` row deleted (unless a node
-        shares it). Returns the keys whose files to remove with
-        :meth:`delete_blob_files` after commit."""
-        quotas.charge(s, space_id, -size, self.policy)
+        freed in ``space_id``'s ledger (None: nothing was charged, e.g. an attachment
+        sharing a node's blob) and the ``blobs`` row deleted unless a node or another
+        holder row shares it (delete the caller's row and flush first). Returns the
+        keys whose files to remove with :meth:`delete_blob_files` after commit."""
+        if space_id is not None:
+            quotas.charge(s, space_id, -size, self.policy)
         return self._release_blobs(s, [blob_id])
 
     def delete_blob_files(self, keys: Iterable[str]) -> None:
@@ -460,6 +464,13 @@ class Store:
         if not ids:
             return {}
         return dict(s.execute(select(Blob.id, Blob.key).where(Blob.id.in_(ids))).all())
+
+    @staticmethod
+    def blob_id_of(s: Session, key: str) -> int | None:
+        """The ``blobs`` row id of a node's blob (``NodeInfo.blob_key``), in the
+        caller's transaction, for a holder that shares it instead of copying bytes;
+        None when the blob is gone (its file deleted or overwritten meanwhile)."""
+        return s.scalar(select(Blob.id).where(Blob.key == key))
 
     def open_blob(self, key: str | None) -> BinaryIO:
         """Open a held blob for reading (None: empty content). Raises
@@ -495,13 +506,16 @@ class Store:
         return self._release_blobs(s, blob_ids)
 
     def _release_blobs(self, s: Session, blob_ids: Iterable[int | None]) -> list[str]:
-        """Delete blob rows no node references any more; return their keys, whose
+        """Delete blob rows no node and no registered holder references any more
+        (:func:`providers.holders.held_among`: an attachment picked from a
+        porte-documents keeps its bytes when the file goes); return their keys, whose
         files the caller removes after commit."""
         ids = {i for i in blob_ids if i is not None}
         if not ids:
             return []
         still_used = set(s.scalars(select(Node.blob_id).where(Node.blob_id.in_(ids))))
         gone = ids - still_used
+        gone -= held_among(s, gone)
         if not gone:
             return []
         keys = list(s.scalars(select(Blob.key).where(Blob.id.in_(gone))))

@@ -30,6 +30,8 @@ from . import (
     textbook_activity,
     textbook_api,
     textbook_archive_views,
+    textbook_attachment_api,
+    textbook_attachment_views,
     textbook_binder_api,
     textbook_binder_views,
     textbook_handin_api,
@@ -110,6 +112,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(textbook_homework_api.bp)
     app.register_blueprint(textbook_handin_views.bp)
     app.register_blueprint(textbook_handin_api.bp)
+    app.register_blueprint(textbook_attachment_views.bp)
+    app.register_blueprint(textbook_attachment_api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(notifications.bp)
     notifications.enable_mail(config.smtp.enabled)

@@ -115,8 +115,14 @@ def _change(activity_id: int, action: Any, notice: str) -> Response:
 @bp.post("/<int:activity_id>/supprimer")
 @login_required
 def delete(activity_id: int) -> Response:
-    """Delete the activity."""
-    return _change(activity_id, textbook.delete_activity, _("Activité supprimée."))
+    """Delete the activity; what its attachments charged is freed."""
+    try:  # its own transaction: the blob files go after the commit
+        lesson_id = textbook.delete_activity_and_attachments(web_context().store,
+                                                             signed_in().id, activity_id)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    flash(_("Activité supprimée."), "notice")
+    return redirect(url_for("textbook.lesson", lesson_id=lesson_id), code=303)
 
 
 @bp.post("/<int:activity_id>/publier")

@@ -26,7 +26,7 @@ from davserver.errors import DomainError
 
 from . import textbook
 from .auth import login_required, web_context
-from .documents import ZipMember, attachment, stream_zip
+from .documents import ZipMember, held_download, stream_zip
 from .rubric_forms import ActionForm
 from .rubrics import signed_in
 from .textbook_forms import moment_label
@@ -102,20 +102,7 @@ def download(kind: str, file_id: int) -> Response:
         except DomainError as exc:
             return _refused(exc)  # type: ignore[no-any-return]
         key, name, ctype, size = _key(s, found.blob_id), found.name, found.content_type, found.size
-    content = web_context().store.open_blob(key)
-    response = Response(_chunks(content), mimetype=ctype, direct_passthrough=True)
-    response.headers["Content-Length"] = str(size)
-    response.headers["Content-Disposition"] = attachment(name)
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _chunks(content: Any, block: int = 64 * 1024) -> Any:
-    with content:
-        while data := content.read(block):
-            yield data
+    return held_download(key, name, ctype, size)
 
 
 @bp.post("/activites/<int:activity_id>/remises/<any(clore, rouvrir):action>")

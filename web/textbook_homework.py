@@ -63,8 +63,10 @@ def _week_page(template: str, endpoint: str, tab: str,
             week = textbook.homework_week(s, signed_in(), request.args.get("week"),
                                           web_context().textbook, request.args.get("enfant"))
             child = child_login(week)
+            attachments = textbook.attachments_of(s, [i.activity.id for i in week.items])
             return render_template(template, week=week, monday=week.monday, child=child,
-                                   day_label=day_label, tab=tab, **extra(week),
+                                   day_label=day_label, tab=tab, attachments=attachments,
+                                   **extra(week),
                                    **student_tabs(endpoint, week.monday, child))
     except DomainError as exc:
         abort(exc.status, description=exc.message)

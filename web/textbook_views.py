@@ -29,6 +29,7 @@ from . import textbook
 from .auth import login_required, web_context
 from .rubric_forms import ActionForm
 from .rubrics import signed_in
+from .textbook_attachment_views import porte_documents_files
 from .textbook_binder_views import transfer_choices
 from .textbook_forms import (
     KIND_LABELS,
@@ -189,6 +190,7 @@ def _teacher_context(s: Session, lesson: textbook.Lesson, tz: Any,
     return {"content_form": forms.get("content_form") or ContentForm(formdata=None),
             "homework_form": homework, "action_form": ActionForm(),
             "workload": workload_text(s, due, service.group_id, tz) if due else None,
+            "picker_files": porte_documents_files(signed_in()),
             **transfer_choices(s, signed_in().id, lesson)}
 
 
@@ -217,7 +219,8 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
                            local=lambda t: moment_label(t.astimezone(plan_tz)),
                            kind_labels=KIND_LABELS,
                            done_counts=textbook.done_counts(s, items) if reader is None
-                           else {}, **context)
+                           else {}, attachments=textbook.attachments_of(s, [a.id for a in items]),
+                           **context)
 
 
 def lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,

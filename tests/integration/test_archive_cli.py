@@ -19,7 +19,8 @@ import pytest
 
 import acl
 from tests.conftest import Server, running_server
-from tests.integration.oversight_kit import SCHOOL_A, add_people, uid
+from tests.integration.handin_kit import api
+from tests.integration.oversight_kit import SCHOOL_A, add_people, signed_in, uid
 from web import textbook
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None
@@ -29,13 +30,13 @@ pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The oversight kit, a homework in M1 due at M2, a script in a body, M3 in the
-    corbeille, and hugo's visa on ann's textbook up to 08/09/2026."""
+    """The oversight kit, a homework in M1 due at M2 with two attachments, a script in
+    a body, M3 in the corbeille, and hugo's visa on ann's textbook up to 08/09/2026."""
     with running_server(tmp_path_factory.mktemp("archive")) as server:
         ids = add_people(server, [])
         with server.transaction() as s:
             ann = uid(s, "ann")
-            textbook.add_activity(s, ann, ids["M1"], textbook.ActivityInput(
+            homework = textbook.add_activity(s, ann, ids["M1"], textbook.ActivityInput(
                 textbook.ActivityKind.homework, "Exercices de géométrie",
                 body="<p>Page 52 <script>alert(1)</script></p>", homework_type="Exercices",
                 minutes=30, due_lesson_id=ids["M2"]))
@@ -44,6 +45,11 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                                  until=date(2026, 9, 8), comment="Bonne tenue.",
                                  by_id=uid(s, "hugo"))
             s.add(visa)
+            homework_id = homework.id
+        for name in ("énoncé.pdf", "figure.png"):  # attachments: their names are archived
+            sent = api(signed_in(server, "ann"), "PUT",
+                       f"/api/textbook/activities/{homework_id}/attachments/{name}", b"x")
+            assert sent.status_code == 201, sent.text
         yield server
 
 
@@ -79,6 +85,8 @@ def test_one_read_only_pdf_per_service_with_lessons_and_visas(
     assert "Séance du 11/09/2026" not in text  # M3 is in the corbeille
     assert "Activité A1" in text and "Exercices de géométrie" in text
     assert "pour le 09/09/2026" in text and "Page 52" in text and "alert" not in text
+    assert re.search(r"Pièces jointes : (énoncé\.pdf, figure\.png|figure\.png, énoncé\.pdf)",
+                     text), text
     image = tmp_path / "page"
     subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(maths),
                     str(image)], check=True)

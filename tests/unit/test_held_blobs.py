@@ -12,7 +12,7 @@ import pytest
 from davserver.db import Database
 from davserver.errors import InsufficientStorage
 from providers import SpaceInfo, Store, fsck, register_blob_holder
-from tests.unit.conftest import blob_files, set_limit, used
+from tests.unit.conftest import blob_files, destroy, set_limit, used, write
 
 HELD: dict[int, tuple[int, int]] = {}  # blob id → (space id, bytes), the test's "table"
 
@@ -58,9 +58,9 @@ def test_a_held_blob_is_charged_counted_by_fsck_and_freed(
     assert report.unreferenced_rows == [key] and report.usage_drift == [(space.id, 5, 0)]
     HELD[blob_id] = (space.id, 5)
 
+    del HELD[blob_id]  # the holder deletes its row first (free_blob's contract)
     with store.db.transaction() as s:
         keys = store.free_blob(s, space.id, blob_id, 5)
-    del HELD[blob_id]
     store.delete_blob_files(keys)
     assert keys == [key] and used(db, space.id) == 0
     assert not [f for f in blob_files(blob_root) if f.endswith(key)]
@@ -75,3 +75,36 @@ def test_a_hold_over_the_limit_leaves_nothing(store: Store, space: SpaceInfo, db
         hold(store, space, b"trop long", announced=None)
     assert used(db, space.id) == 0 and store.usage(space.id).reserved == 0  # type: ignore[union-attr]
     assert blob_files(blob_root) == before and fsck(store).clean
+
+
+def shared_from_node(store: Store, space: SpaceInfo, path: str, data: bytes) -> tuple[int, str]:
+    """What an attachment picked from a porte-documents does: hold the file's blob
+    without a charge (the file's node counts it)."""
+    node = write(store, space.id, path, data)
+    with store.db.transaction(write=False) as s:
+        blob_id = store.blob_id_of(s, node.blob_key)
+    assert blob_id is not None
+    HELD[blob_id] = (space.id, 0)
+    return blob_id, node.blob_key
+
+
+@pytest.mark.parametrize("how", ["delete and purge", "overwrite"])
+def test_a_node_blob_a_holder_shares_outlives_the_node(
+        store: Store, space: SpaceInfo, db: Database, blob_root: Path, how: str) -> None:
+    blob_id, key = shared_from_node(store, space, "/cours.pdf", b"partage")
+    if how == "overwrite":
+        write(store, space.id, "/cours.pdf", b"autre contenu")
+    else:
+        destroy(store, store.resolve(space.id, "/cours.pdf"))
+    with store.db.transaction(write=False) as s:
+        assert store.blob_keys(s, [blob_id]) == {blob_id: key}
+    with store.open_blob(key) as content:
+        assert content.read() == b"partage"
+    assert fsck(store).clean
+
+    del HELD[blob_id]  # the last holder row goes: the blob with it
+    with store.db.transaction() as s:
+        keys = store.free_blob(s, None, blob_id, 7)
+    store.delete_blob_files(keys)
+    assert keys == [key] and not [f for f in blob_files(blob_root) if f.endswith(key)]
+    assert fsck(store).clean

@@ -14,12 +14,13 @@ from providers import SqlLockStorage
 
 from . import api, pages, quota_notice
 from .actions import check_name
+from .downloads import attachment, held_download, protect
 from .places import SETTINGS_KEY, Refusal, Settings
 from .uploads import stream_to_blob
-from .zips import ZipMember, attachment, stream_zip
+from .zips import ZipMember, stream_zip
 
-__all__ = ["Refusal", "ZipMember", "attachment", "check_name", "init_documents",
-           "stream_to_blob", "stream_zip"]
+__all__ = ["Refusal", "ZipMember", "attachment", "check_name", "held_download",
+           "init_documents", "protect", "stream_to_blob", "stream_zip"]
 
 
 def init_documents(app: Flask, config: Config, locks: SqlLockStorage | None) -> None:

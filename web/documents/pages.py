@@ -28,6 +28,7 @@ from providers import NodeInfo
 
 from ..auth import login_required
 from . import actions
+from .downloads import protect
 from .places import (
     Place,
     Refusal,
@@ -38,7 +39,7 @@ from .places import (
     store,
 )
 from .present import ICON_TEXT, SORT_KEYS, breadcrumbs, place_url, quota_bar, rows
-from .zips import attachment, zip_response
+from .zips import zip_response
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
@@ -72,11 +73,8 @@ def download(place: Place) -> Response:
                          mimetype=node.content_type or "application/octet-stream",
                          as_attachment=True, download_name=node.name, etag=node.etag or False,
                          last_modified=node.modified, conditional=True, max_age=0)
-    response.headers["Content-Disposition"] = attachment(node.name)
-    response.headers["Content-Security-Policy"] = "sandbox"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-cache"
-    return response
+    return protect(response, node.name)
 
 
 def _members(folder: Place) -> list[Place]:

@@ -6,27 +6,16 @@ the limit stated."""
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Iterator
-from urllib.parse import quote
-
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from zipstream import ZipStream
 
-from providers import NodeInfo, Store, operations
+from providers import NodeInfo, operations
 
+from .downloads import blob_chunks, protect
 from .places import Place, Refusal, settings, store
 
 Entry = tuple[str, NodeInfo | None]  # name in the zip, the file (None: a folder)
-
-
-def attachment(name: str) -> str:
-    """A ``Content-Disposition: attachment`` value for ``name`` (RFC 6266): an ASCII
-    fallback and the UTF-8 name (RFC 8187)."""
-    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    fallback = "".join(c for c in fallback if c.isprintable() and c not in '"\\') or "fichier"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _entries(item: Place) -> list[Entry]:
@@ -45,14 +34,6 @@ def _entries(item: Place) -> list[Entry]:
         arcname = base + member.path[len(node.path):]
         found.append((arcname + "/", None) if member.is_collection else (arcname, member))
     return found
-
-
-def _chunks(files: Store, key: str | None, block: int) -> Iterator[bytes]:
-    """A blob's content, read from the store only when the zip reaches it (after the
-    view returned: no request context here)."""
-    with files.open_blob(key) as content:
-        while data := content.read(block):
-            yield data
 
 
 def zip_response(folder: Place, items: list[Place]) -> Response:
@@ -91,9 +72,7 @@ def stream_zip(filename: str, members: list[ZipMember]) -> Response:
         if blob is None:
             archive.mkdir(name)
         else:
-            archive.add(_chunks(files, blob[0], block), name, size=blob[1])
+            archive.add(blob_chunks(files, blob[0], block), name, size=blob[1])
     response = Response(archive, mimetype="application/zip", direct_passthrough=True)
-    response.headers["Content-Disposition"] = attachment(filename)
-    response.headers["Content-Security-Policy"] = "sandbox"
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return protect(response, filename)

@@ -1,13 +1,16 @@
-// Online submission (issue 7): each chosen file is the raw body of one PUT to the
-// JSON API (the quota is reserved from its size before it is read), one after the
-// other; the page reloads to show the hand-in, or says why a file was refused.
+// Raw uploads from the lesson page: a student's hand-in (issue 7) and a teacher's
+// attachments (issue 5). Each chosen file is the raw body of one PUT to the JSON API
+// (the quota is reserved from its size before it is read), one after the other; the
+// page reloads to show the files, or says why a file was refused. Without
+// JavaScript, an attachment form posts the file as a plain form instead.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
-  for (const form of document.querySelectorAll("form.handin-upload")) {
+  for (const form of document.querySelectorAll("form.raw-upload")) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const input = form.querySelector('input[type="file"]');
-      const state = form.querySelector(".handin-state");
+      const state = form.querySelector(".upload-state");
+      state.classList.remove("error");
       if (!input.files.length) {
         state.textContent = "Choisissez d'abord un fichier.";
         return;

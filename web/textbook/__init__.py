@@ -21,6 +21,17 @@ from .activities import (
     require_teacher,
     sanitize_html,
 )
+from .attachment_models import Attachment
+from .attachments import (
+    attach_picked,
+    attach_upload,
+    attachments_of,
+    readable_activity,
+    readable_attachment,
+    remove_attachment,
+    share_attachments,
+)
+from .attachments import delete_activity as delete_activity_and_attachments
 from .calendar import (
     DayPlan,
     DueRow,
@@ -42,7 +53,14 @@ from .changes import (
     new_lesson,
     reschedule_lesson,
 )
-from .handin_files import Upload, check_separators, delete_handin_file, hand_in, return_correction
+from .handin_files import (
+    Upload,
+    check_separators,
+    delete_handin_file,
+    hand_in,
+    record_upload,
+    return_correction,
+)
 from .handin_models import Handin, HandinClosure, HandinCorrection, HandinFile
 from .handins import (
     Homework,
@@ -177,6 +195,10 @@ __all__ = [
     "hand_in", "handin_homework", "is_closed", "lateness", "readable_file",
     "require_service_teacher", "require_targeted", "return_correction", "set_closed",
     "student_handins", "student_homework", "student_rows",
+    # attachments of activities (issue 5)
+    "Attachment", "attach_picked", "attach_upload", "attachments_of",
+    "delete_activity_and_attachments", "readable_activity", "readable_attachment",
+    "record_upload", "remove_attachment", "share_attachments",
     # timetable import (davserver import timetable)
     "Entry", "EventTimes", "Rejected", "TimetableFile", "TimetableReport",
     "import_timetable", "read_holidays", "read_timetable",

@@ -22,6 +22,7 @@ import acl
 from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
 
+from .attachment_models import Attachment
 from .calendar import school_zone
 from .handin_models import Handin, HandinCorrection
 from .homework_types import homework_types
@@ -236,16 +237,22 @@ def edit_activity(session: Session, user_id: int, activity_id: int,
 
 
 def delete_activity(session: Session, user_id: int, activity_id: int) -> int:
-    """Delete an activity; returns its lesson id. Raises ``NotFound``, ``Forbidden``,
-    and ``Conflict`` for a homework students handed work in for (their files would
-    go with it: issue 7, nothing of a student's is lost silently) and for an activity
-    a visa covers (:func:`.visas.require_not_visaed`)."""
+    """Delete an activity without attachments (one with attachments goes through
+    :func:`.attachments.delete_activity`, which frees them first); returns its lesson
+    id. Raises ``NotFound``, ``Forbidden``, and ``Conflict`` for a homework students
+    handed work in for (their files would go with it: issue 7, nothing of a
+    student's is lost silently) and for an activity a visa covers
+    (:func:`.visas.require_not_visaed`)."""
     activity = editable_activity(session, user_id, activity_id)
     require_not_visaed(session, activity, "supprimée")
     if session.scalar(select(exists().where(Handin.activity_id == activity_id))) or \
             session.scalar(select(exists().where(HandinCorrection.activity_id == activity_id))):
         raise Conflict("Des élèves ont remis leur travail pour ce devoir : il ne peut plus "
                        "être supprimé (vous pouvez le modifier, ou clore la remise).")
+    if session.scalar(select(exists().where(Attachment.activity_id == activity_id))):
+        # Their charges and blobs would be lost to the database cascade.
+        raise Conflict("Cette activité a des pièces jointes : supprimez-la avec "
+                       "attachments.delete_activity, qui les libère.")
     lesson_id = activity.lesson_id
     session.delete(activity)
     session.flush()

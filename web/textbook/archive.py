@@ -1,6 +1,7 @@
 """The year-end archive of the cahier de textes (issue 7, "Year-end archive"): one
 PDF per teaching service (teacher(s) × class × subject) with every lesson of the
-school year, its content and homework, and the visas on its teachers' textbooks.
+school year, its content and homework with their attachments' names, and the visas on
+its teachers' textbooks.
 
 HTML is rendered with Jinja2 (``templates/textbook/archive.html``, French source
 strings marked for translation) and turned into PDF by WeasyPrint, one service at
@@ -30,6 +31,7 @@ import acl
 from davserver.errors import NotFound
 
 from .activities import sanitize_html
+from .attachments import attachments_of
 from .models import Activity, Lesson, SchoolYear, TeachingService
 from .oversight_models import Visa, not_trashed
 from .services import zone
@@ -59,6 +61,7 @@ class ServiceRecord:
     lessons: list[LessonEntry]
     visas: list[tuple[Visa, str]]  # visa, signer's login
     due: dict[int, datetime]  # homework id → due lesson start, wall clock
+    attachments: dict[int, list[str]] = field(default_factory=dict)  # activity id → names
 
 
 def school_year(session: Session, school_id: int, label: str) -> SchoolYear:
@@ -100,6 +103,8 @@ def service_record(session: Session, service: TeachingService, year: SchoolYear)
         Visa.teacher_id.in_(teacher_ids), Visa.school_id == service.school_id,
         Visa.until >= year.start, Visa.until <= year.end).order_by(Visa.until)))
     signers = acl.logins_of(session, {v.by_id for v in visas})
+    names = {activity_id: [a.name for a in rows] for activity_id, rows in attachments_of(
+        session, [a.id for items in by_lesson.values() for a in items]).items()}
     subject = acl.subject_names(session, {service.subject_id}).get(service.subject_id, "")
     group = acl.group_names(session, {service.group_id}).get(service.group_id, "")
     return ServiceRecord(
@@ -108,7 +113,7 @@ def service_record(session: Session, service: TeachingService, year: SchoolYear)
         [LessonEntry(starts[lsn.id], lsn.end.astimezone(tz), lsn.room,
                      lsn.status.value == "cancelled", by_lesson.get(lsn.id, []))
          for lsn in lessons],
-        [(v, signers.get(v.by_id, "")) for v in visas], due)
+        [(v, signers.get(v.by_id, "")) for v in visas], due, names)
 
 
 def _environment() -> jinja2.Environment:

@@ -60,9 +60,10 @@ def check_separators(name: str) -> str:
     return name
 
 
-def _record(store: Store, upload: Upload, write: Callable[[Session, int], T]) -> T:
+def record_upload(store: Store, upload: Upload, write: Callable[[Session, int], T]) -> T:
     """Run ``write(session, blob_id)`` in the transaction that records the blob and
-    settles its charge; on any failure, nothing stays (blob file, reservation)."""
+    settles its charge (``Store.hold_blob``); on any failure, nothing stays (blob
+    file, reservation). Shared by hand-ins, corrections and attachments."""
     try:
         with store.db.transaction() as s:
             blob_id = store.hold_blob(s, upload.space_id, upload.blob, upload.reserved)
@@ -112,7 +113,7 @@ def hand_in(store: Store, principal: acl.Principal, activity_id: int,
                     link=f"/textbook/activites/{activity_id}/remises")
         return added
 
-    return _record(store, upload, write)
+    return record_upload(store, upload, write)
 
 
 def delete_handin_file(store: Store, principal: acl.Principal, file_id: int) -> int:
@@ -165,7 +166,7 @@ def return_correction(store: Store, teacher: acl.Principal, activity_id: int,
                body=upload.name, link=f"/textbook/seances/{hw.lesson.id}")
         return added
 
-    return _record(store, upload, write)
+    return record_upload(store, upload, write)
 
 
 # --- what fsck must know (providers.holders) -------------------------------------
@@ -187,4 +188,8 @@ def _usage(s: Session) -> dict[int, int]:
     return {int(space): int(total) for space, total in rows}
 
 
-register_blob_holder("textbook.handins", _referenced, _usage)
+def _holds(s: Session, ids: set[int]) -> set[int]:
+    return set(s.scalars(select(_HELD.c.blob_id).where(_HELD.c.blob_id.in_(ids))))
+
+
+register_blob_holder("textbook.handins", _referenced, _usage, _holds)

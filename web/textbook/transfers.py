@@ -29,6 +29,7 @@ from .activities import (
     get_lesson,
     require_teacher,
 )
+from .attachments import share_attachments
 from .homework_types import homework_types
 from .models import (
     Activity,
@@ -101,7 +102,8 @@ def copy_to_lesson(session: Session, user_id: int, activity_id: int, lesson_id: 
                    settings: TextbookConfig | None = None) -> Transfer:
     """Copy an activity to the end of another lesson (raises as
     :func:`move_to_lesson`). A homework type the school removed since becomes the
-    school's first type."""
+    school's first type. The copy shares the attachments' blobs, with no new charge
+    (:func:`.attachments.share_attachments`)."""
     activity = editable_activity(session, user_id, activity_id)
     target = _target(session, user_id, activity, lesson_id)
     due = _due_after(session, activity, target)
@@ -118,6 +120,7 @@ def copy_to_lesson(session: Session, user_id: int, activity_id: int, lesson_id: 
         minutes=activity.minutes, due_lesson_id=due.id if due else None,
         online_submission=activity.online_submission,
         target_ids=[t.id for t in activity.targets] if same_service else ()), settings)
+    share_attachments(session, user_id, activity.id, copy.id)
     return Transfer(copy, due)
 
 
