@@ -169,7 +169,12 @@ def _path_problem(environ: dict[str, Any]) -> str | None:
     raw_path = raw.split("?", 1)[0]
     if dav_compat.has_bad_encoding(raw_path):
         return "The path contains an encoded '/' or NUL inside a name."
-    segments = environ.get("PATH_INFO", "").split("/")
+    path = environ.get("PATH_INFO", "")
+    try:  # WSGI gives the decoded bytes as latin-1; names are UTF-8 (RFC 3986 §2.5)
+        path.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return "The path is not valid UTF-8 (a bad %-escape such as %FF)."
+    segments = path.split("/")
     if any(s in (".", "..") for s in segments):
         return "The path contains a '.' or '..' segment."
     return None

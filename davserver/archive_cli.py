@@ -29,6 +29,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
                                "year (README: Year-end archive)", parents=[common])
     books.add_argument("--year", required=True, metavar="LABEL", help="e.g. 2025-2026")
     books.add_argument("--school", metavar="NAME", help="default: the only school")
+    books.add_argument("--before-end", action="store_true",
+                       help="archive a year that is not over yet (written once, never "
+                            "replaced)")
     books.add_argument("--output", metavar="DIR",
                        help="write to this folder on disk instead of the school's "
                             "archive space (/dav/archives/)")
@@ -59,8 +62,9 @@ def cmd_archive(config: Config, args: argparse.Namespace) -> int:
                     return archive.archive_school(s, school_id, year, folder, progress)
             else:
                 def write(progress: Callable[[str], None]) -> Iterator[Any]:
-                    return archive_space.archive_into_space(app.store, s, school_id, year,
-                                                            progress=progress)
+                    return archive_space.archive_into_space(
+                        app.store, s, school_id, year, before_end=args.before_end,
+                        progress=progress)
             total = len(archive.services_of_school(s, school_id))
             console = Console(stderr=True)
             with Progress("archiving", BarColumn(), MofNCompleteColumn(),

@@ -3,7 +3,7 @@
 Forms (relied on by people and scripts)::
 
     davserver serve [--config PATH] [--host HOST] [--port N]
-    davserver demo [--port N]
+    davserver demo [--host HOST] [--port N]
     davserver user add LOGIN --profile PROFILE [--name NAME] [--email E] --password-stdin
     davserver user list
     davserver user passwd LOGIN --password-stdin
@@ -20,7 +20,7 @@ Forms (relied on by people and scripts)::
     davserver trash list|restore|purge ...       (see davserver/trash_cli.py)
     davserver notifications send | purge [--older-than DAYS] [--unread-too]
                                                  (davserver/notifications_cli.py)
-    davserver archive textbooks --year LABEL [--school NAME] [--output DIR]
+    davserver archive textbooks --year LABEL [--school NAME] [--before-end] [--output DIR]
                                                  (see davserver/archive_cli.py)
 
 Exit status: 0 success, 1 a finding (fsck) or a refused operation, 2 bad usage or
@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="create a demo school if absent, then serve",
                           parents=[common])
+    demo.add_argument("--host", help="listen address (default 127.0.0.1; 0.0.0.0 to be "
+                      "reached from the school's network)")
     demo.add_argument("--port", type=int)
 
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="action",
@@ -250,6 +252,8 @@ def _serve(config: Config, *, banner: str = "") -> int:
               f"{exc.strerror or exc} (another server running? choose --port)", file=sys.stderr)
         return 1
     host, port = server.bind_addr[:2]
+    if host in ("0.0.0.0", "::"):  # every address: name one a client can type
+        host = "<this machine's address>"
     print(f"davserver: serving on http://{host}:{port}/ (WebDAV: http://{host}:{port}/dav/)",
           flush=True)
     if banner:

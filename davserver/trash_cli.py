@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from davserver.config import Config
-from davserver.errors import BadRequest, NotFound
+from davserver.errors import BadRequest, DomainError, NotFound
 
 if TYPE_CHECKING:
     from providers import Store, TrashEntry
@@ -64,6 +64,8 @@ def cmd_trash(config: Config, args: argparse.Namespace) -> int:
             return _restore(app.store, args)
         days = 0.0 if args.all else (args.older_than if args.older_than is not None
                                      else float(config.trash.retention_days))
+        if days < 0 or days != days:  # a negative age would purge what was just deleted
+            raise DomainError(f"--older-than must be 0 or more days, not {args.older_than}")
         return _purge(app.store, days)
     finally:
         app.close()

@@ -124,9 +124,11 @@ class EntProvider(DAVProvider):
             return (archive, join_path(segments[1:])) if archive else None
         return None
 
-    def get_resource_inst(self, path: str, environ: dict[str, Any]) -> Any:
+    def get_resource_inst(self, path: str | None, environ: dict[str, Any]) -> Any:
         """Resource at ``path`` (share-relative, decoded), or None (404). One query for
         the node and the folders above it."""
+        if path is None:  # WsgiDAV asks for the parent of "/" (util.get_uri_parent)
+            return None
         cache: dict[str, Any] = environ.setdefault(RESOLVED_KEY, {})
         if path in cache:
             return cache[path]
@@ -210,6 +212,14 @@ class _ReadOnlyListing(DAVCollection):
         return "/-" + quote(self.path)
 
     def create_empty_resource(self, name: str) -> Any:
+        raise DAVError(HTTP_FORBIDDEN, self.refusal)
+
+    def handle_delete(self) -> bool:
+        # Refused here, whole: else WsgiDAV would walk the spaces below and delete
+        # their members one by one before failing on the spaces' roots.
+        raise DAVError(HTTP_FORBIDDEN, self.refusal)
+
+    def delete(self) -> None:
         raise DAVError(HTTP_FORBIDDEN, self.refusal)
 
     def create_collection(self, name: str) -> None:

@@ -14,6 +14,7 @@ from lxml import etree
 from wsgidav import util, xml_tools
 from wsgidav.dav_error import (
     HTTP_BAD_REQUEST,
+    HTTP_CONFLICT,
     HTTP_FORBIDDEN,
     HTTP_NOT_FOUND,
     DAVError,
@@ -260,7 +261,11 @@ class SpaceResourceMixin:
     def handle_delete(self) -> bool:
         """DELETE at once when nothing here or below is locked and no ``If`` header
         names members; else False, and WsgiDAV checks each member's locks first
-        (RFC 4918 §9.6.1). Ancestors' locks were checked before this is called."""
+        (RFC 4918 §9.6.1). Ancestors' locks were checked before this is called.
+        A space's root is refused whole (409), before anything below it is touched:
+        else WsgiDAV's member-by-member path would empty it and fail only at the end."""
+        if self.node is not None and self.node.parent_id is None:
+            raise DAVError(HTTP_CONFLICT, "The root of a space cannot be deleted.")
         if "HTTP_IF" in self.environ:
             return False
         if self.provider.locks.get_lock_list(self.get_ref_url(), include_root=True,

@@ -22,6 +22,7 @@ from davserver.errors import BadRequest
 
 from . import textbook
 from .auth import web_context
+from .dates import supported
 from .jsonapi import api_view, json_body, json_csrf_errors
 from .openapi import documented
 from .rubrics import signed_in
@@ -95,7 +96,7 @@ def _parse(text: str, tz: Any, name: str) -> datetime:
     except ValueError:
         raise BadRequest(f"{name} : date et heure « {text} » invalides (attendu "
                          "AAAA-MM-JJTHH:MM).") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+    return supported(moment if moment.tzinfo else moment.replace(tzinfo=tz), text)
 
 
 @bp.get("/week")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flask import Blueprint, abort, render_template, stream_template, url_for
+from flask import Blueprint, abort, render_template, request, stream_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -57,8 +57,8 @@ def index() -> str:
     store = web_context().store
     done = set(archive_space.archived_years(store, school_id))
     with web_context().db.transaction(write=False) as s:
-        years = [y.label for y in s.scalars(select(SchoolYear).where(
-            SchoolYear.school_id == school_id).order_by(SchoolYear.start.desc()))]
+        years = [(y.label, archive_space.year_ended(y)) for y in s.scalars(select(SchoolYear)
+                 .where(SchoolYear.school_id == school_id).order_by(SchoolYear.start.desc()))]
     return render_template("textbook/archives.html", years=years, done=done,
                            form=ActionForm())
 
@@ -75,12 +75,24 @@ def run(label: str) -> Response:
                                  "une archive est écrite une fois, jamais remplacée.",
                                  year=label))
 
+    before_end = request.form.get("avant_fin") == "1"
+    with web_context().db.transaction(write=False) as s:
+        try:
+            year = archive.school_year(s, school_id, label)
+        except DomainError as exc:
+            abort(exc.status, description=exc.message)
+        if not before_end and not archive_space.year_ended(year):
+            abort(409, description=_(
+                "L'année %(year)s n'est pas terminée : une archive est écrite une fois et "
+                "n'est jamais remplacée. Cochez « archiver avant la fin de l'année » pour "
+                "l'écrire quand même.", year=label))
+
     def steps() -> Iterator[tuple[str, str]]:
         with web_context().db.transaction(write=False) as s:
             try:
                 year = archive.school_year(s, school_id, label)
-                for name in archive_space.archive_into_space(store, s, school_id, year,
-                                                             by=principal.id):
+                for name in archive_space.archive_into_space(
+                        store, s, school_id, year, by=principal.id, before_end=before_end):
                     yield "file", name
             except DomainError as exc:
                 yield "error", exc.message

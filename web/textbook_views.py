@@ -27,6 +27,7 @@ from davserver.errors import BadRequest, DomainError
 
 from . import textbook
 from .auth import login_required, web_context
+from .dates import supported
 from .rubric_forms import ActionForm
 from .rubrics import signed_in
 from .textbook_attachment_views import porte_documents_files
@@ -70,7 +71,10 @@ def week_start(s: Session, service_ids: list[int]) -> tuple[date, Any]:
     except ValueError:
         abort(400, description=_("Date de semaine invalide : %(value)s (attendu : "
                                  "AAAA-MM-JJ).", value=asked))
-    return textbook.monday_of(day), tz
+    try:
+        return textbook.monday_of(supported(day, asked)), tz
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
 
 
 def _week_links(monday: date) -> dict[str, str]:

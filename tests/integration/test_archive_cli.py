@@ -117,7 +117,9 @@ def test_archive_space_is_read_only_and_for_the_head_of_that_school(
     """Without --output the PDFs land in the school's archive space: the head (and the
     admin) read /dav/archives/<year>/ over WebDAV; nobody writes there; a teacher and
     the head of another school do not see it; a second run is refused."""
-    done = archive(srv, "--school", SCHOOL_A)
+    early = archive(srv, "--school", SCHOOL_A)  # 2026-2027 is not over yet
+    assert early.returncode == 1 and "n'est pas terminée" in early.stderr
+    done = archive(srv, "--school", SCHOOL_A, "--before-end")
     assert done.returncode == 0, done.stderr
     assert "archived in /dav/archives/2026-2027/" in done.stdout
     base = srv.dav_url + "/archives/"
@@ -146,6 +148,6 @@ def test_archive_space_is_read_only_and_for_the_head_of_that_school(
                                                headers={"Depth": "1"}, timeout=30).text
     hector = srv.session("hector")
     assert hector.get(base + "2026-2027/" + pdf_name, timeout=30).status_code == 404
-    again = archive(srv, "--school", SCHOOL_A)
+    again = archive(srv, "--school", SCHOOL_A, "--before-end")
     assert again.returncode == 1 and "never replaced" in again.stderr
     assert srv.cli("fsck", check=False).returncode == 0

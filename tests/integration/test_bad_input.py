@@ -473,3 +473,60 @@ def test_active_content_is_sandboxed(curl: Curl, folder: str, name: str,
         assert reply.status in (200, 206)
         assert "sandbox" in reply.headers.get("content-security-policy", ""), reply.headers
         assert reply.headers.get("x-content-type-options") == "nosniff", reply.headers
+
+
+# --- the drive's root and the spaces' roots ------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [("-X", "DELETE"), ("-X", "PUT", "--data", "x"),
+                                  ("-X", "MKCOL"), ("-X", "MOVE", "-H", "Destination: {d}"),
+                                  ("-X", "COPY", "-H", "Destination: {d}")],
+                         ids=["DELETE", "PUT", "MKCOL", "MOVE", "COPY"])
+def test_writes_on_the_drive_root_are_refused_whole(curl: Curl, tree: Tree,
+                                                    args: tuple[str, ...]) -> None:
+    """``/dav/`` only lists the spaces: a write there is 403/405 and touches nothing
+    (a DELETE used to walk into the spaces and empty them before failing)."""
+    dest = f"{curl.server.documents_url}/moved-root"
+    reply = curl(*(a.format(d=dest) for a in args), curl.server.dav_url + "/")
+    assert_refused(reply, 403, 405)
+    assert absent(curl, dest + "/")
+    tree.unchanged()
+
+
+def test_moving_a_file_onto_the_drive_root_is_refused(curl: Curl, tree: Tree) -> None:
+    reply = curl("-X", "MOVE", "-H", f"Destination: {curl.server.dav_url}/",
+                 f"{tree.url}/target.txt")
+    assert_refused(reply, 403, 409)
+    tree.unchanged()
+
+
+def test_deleting_a_space_root_with_a_locked_member_deletes_nothing(
+        server: Server, tmp_path: Path) -> None:
+    """RFC 4918 §9.6.1 lets a DELETE stop at a locked member; a space's root is not
+    deletable at all, so the answer is 409 at once and every member stays."""
+    login = f"root-{uuid.uuid4().hex[:8]}"
+    server.add_user(login)
+    own = Curl(server, tmp_path, user=login)
+    docs = server.documents_url
+    for name in ("a.txt", "b.txt"):
+        assert own.code("-X", "PUT", "--data", name, f"{docs}/{name}") == 201
+    assert own.code("-X", "MKCOL", f"{docs}/D/") == 201
+    assert own.code("-X", "PUT", "--data", "c", f"{docs}/D/c.txt") == 201
+    status, _token = own.lock(f"{docs}/b.txt")
+    assert status == 200
+    assert_refused(own("-X", "DELETE", docs + "/"), 409)
+    for name in ("a.txt", "b.txt", "D/c.txt"):
+        assert own.code(f"{docs}/{name}") == 200, name
+
+
+@pytest.mark.parametrize("path", ["/dav/%ff", "/dav/porte-documents/a%ffb.txt",
+                                  "/dav/porte-documents/%c3"])
+def test_a_path_that_is_not_utf8_is_400(curl: Curl, path: str) -> None:
+    """A bad %-escape used to end the connection without an answer (and two
+    tracebacks in the log), even before signing in."""
+    reply = curl("-X", "PUT", "--data", "x", curl.server.base_url + path)
+    assert_refused(reply, 400)
+    assert "UTF-8" in reply.text
+    anonymous = raw_http(curl.server, f"GET {path} HTTP/1.1\r\nHost: x\r\n"
+                         "Connection: close\r\n\r\n".encode())
+    assert anonymous.startswith(b"HTTP/1.1 400"), anonymous[:200]

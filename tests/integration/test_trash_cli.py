@@ -68,6 +68,9 @@ def test_purge_keeps_items_younger_than_the_retention(srv: Server) -> None:
 def test_purge_older_than_and_all(srv: Server) -> None:
     _, path = _deleted(srv, "bob", b"b" * 50)
     item = next(r for r in _listing(srv, "--user", "bob") if r["original_path"] == path)
+    # A negative age would purge what was deleted a minute ago: refused, nothing purged.
+    assert "0 or more days" in cli_refused(srv, "trash", "purge", "--older-than", "-5")
+    assert any(r["id"] == item["id"] for r in _listing(srv, "--user", "bob"))
     _age(srv, item["id"], 3)
     assert "purged 0 item(s)" in cli_ok(srv, "trash", "purge", "--older-than", "4")
     assert "purged 1 item(s)" in cli_ok(srv, "trash", "purge", "--older-than", "2")

@@ -45,7 +45,11 @@ def test_the_head_archives_a_year_with_a_streamed_progress_page(srv: Server) -> 
     page = hugo.get(PAGE)
     assert page.status_code == 200, page.text
     assert "Archiver l'année 2026-2027" in text(page)
-    run = hugo.post(f"{PAGE}/2026-2027", {"csrf_token": csrf_token(page.text)})
+    unconfirmed = hugo.post(f"{PAGE}/2026-2027", {"csrf_token": csrf_token(page.text)})
+    assert unconfirmed.status_code == 409 and "pas terminée" in text(unconfirmed)
+    assert 'name="avant_fin"' in page.text  # the year is not over: asked to confirm
+    run = hugo.post(f"{PAGE}/2026-2027", {"csrf_token": csrf_token(page.text),
+                                           "avant_fin": "1"})
     assert run.status_code == 200, run.text
     assert run.headers.get("Transfer-Encoding") == "chunked"  # streamed, not buffered
     shown = text(run)
@@ -58,7 +62,8 @@ def test_the_head_archives_a_year_with_a_streamed_progress_page(srv: Server) -> 
     assert sum(name in text(folder) for name in ("FR-4B", "MATHS-4B", "MATHS-4C")) == 3
     # Read-only in the browser too: no upload nor new-folder form there.
     assert "Nouveau dossier" not in text(folder)
-    again = hugo.post(f"{PAGE}/2026-2027", {"csrf_token": csrf_token(after.text)})
+    again = hugo.post(f"{PAGE}/2026-2027", {"csrf_token": csrf_token(after.text),
+                                             "avant_fin": "1"})
     assert again.status_code == 409 and "jamais remplacée" in text(again)
 
 

@@ -172,6 +172,7 @@ def test_tablets_raced_five_at_a_time_never_overbook(srv: Server, ann: Api,
     ({"max_notice": 3}, when(0, 9), when(0, 10), 422, "Trop tôt pour réserver"),
     ({}, when(0, 11), when(0, 10), 400, "après son début"),
     ({}, "12/05/2026 10h", when(0, 10), 400, "invalides pour start"),
+    ({}, "9999-12-31T10:00", "9999-12-31T11:00", 400, "hors des dates prises en charge"),
 ])
 def test_api_refusals_name_the_rule(srv: Server, ann: Api, limits: dict[str, Any],
                                     start: str, end: str, status: int, reason: str) -> None:
@@ -278,6 +279,7 @@ def test_pages_book_refuse_cancel_and_validate(srv: Server) -> None:
     assert week.status_code == 200 and "libre" in week.text
     assert client.get(f"/booking/ressources/{room}?jour=demain").status_code == 400
     assert client.get(f"/booking/ressources/{room}?semaine=2026-13-45").status_code == 400
+    assert client.get(f"/booking/ressources/{room}?semaine=9999-12-31").status_code == 400
     form = {"csrf_token": csrf_token(week.text), "day": MONDAY.isoformat(), "start": "10:00",
             "end": "11:00", "quantity": "1", "purpose": "Recherche documentaire",
             "repeat": "0", "on_conflict": "report"}

@@ -410,3 +410,6 @@ def test_bad_week_date_is_400(srv: Server) -> None:
     answer = signed_in(srv, "ben").get("/textbook/?week=2026-13-40")
     assert answer.status_code == 400
     assert "2026-13-40" in answer.text
+    for far in ("9999-12-31", "0001-01-01"):  # valid dates, out of range: not a 500
+        answer = signed_in(srv, "ann").get(f"/textbook/?week={far}")
+        assert answer.status_code == 400 and "hors des dates prises en charge" in answer.text

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 import acl
 from davserver.errors import BadRequest
+from web.dates import supported
 
 from . import access
 from .models import HOLDING, Booking, Resource, ResourceDomain
@@ -31,7 +32,7 @@ def parse_when(text: str, tz: ZoneInfo, name: str) -> datetime:
                            "attendu AAAA-MM-JJTHH:MM.", value=text, name=name)) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC)
+    return supported(moment, text).astimezone(UTC)
 
 
 def parse_day(text: str | None, tz: ZoneInfo) -> date:
@@ -39,10 +40,11 @@ def parse_day(text: str | None, tz: ZoneInfo) -> date:
     if not text:
         return datetime.now(tz).date()
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise BadRequest(_("Date « %(value)s » invalide : attendu AAAA-MM-JJ.",
                            value=text)) from exc
+    return supported(day, text)
 
 
 def booking_views(session: Session, bookings: Sequence[Booking]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ corbeille are left out; cancelled ones are listed as cancelled.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import unicodedata
@@ -151,6 +152,9 @@ def services_of_school(session: Session, school_id: int) -> list[TeachingService
 def render_pdf(html: str) -> bytes:
     """``html`` rendered to PDF by WeasyPrint (a service's year: some 100 KB)."""
     from weasyprint import HTML  # heavy import: only when archiving
+
+    # WeasyPrint reports each step of each PDF at INFO: ten lines a file in our log.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
     return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()  # type: ignore[no-any-return]
 

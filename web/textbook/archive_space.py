@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from providers import SpaceInfo, Stamp, Store, trash
 
 from .archive import school_pdfs
 from .models import SchoolYear
+from .services import zone
 
 ARCHIVE_KIND = "archive"
 STALE_AFTER = 3600.0
@@ -55,8 +57,13 @@ def _drop(store: Store, space_id: int, path: str) -> None:
         trash.purge(store, [entry.id])
 
 
+def year_ended(year: SchoolYear) -> bool:
+    """Whether ``year`` is over in its school's time zone (its last day has passed)."""
+    return datetime.now(zone(year.time_zone)).date() > year.end
+
+
 def archive_into_space(store: Store, session: Session, school_id: int, year: SchoolYear,
-                       *, by: int | None = None,
+                       *, by: int | None = None, before_end: bool = False,
                        progress: Callable[[str], None] = lambda name: None) -> Iterator[str]:
     """Write one PDF per service of ``year`` into the school's archive space under
     ``/<label>/``, yielding each file's name as it is stored (``progress`` as in
@@ -64,8 +71,14 @@ def archive_into_space(store: Store, session: Session, school_id: int, year: Sch
     as the files' author.
 
     Raises ``Conflict`` (409) when the year is archived already, or while another run
-    writes it; ``InsufficientStorage`` (507) over ``quotas.archive``. Either way, and
-    on any other failure, nothing of this run is left."""
+    writes it, or when the year is not over and ``before_end`` is not given (an
+    archive is written once: one made in March would stand for the whole year);
+    ``InsufficientStorage`` (507) over ``quotas.archive``. Either way, and on any
+    other failure, nothing of this run is left."""
+    if not before_end and not year_ended(year):
+        raise Conflict(f"L'année {year.label} n'est pas terminée (dernier jour : "
+                       f"{year.end:%d/%m/%Y}) : une archive est écrite une fois et n'est "
+                       "jamais remplacée ; confirmez l'archivage avant la fin de l'année.")
     space = archive_space(store, school_id)
     final, working = f"/{year.label}", f"/.{year.label}.en-cours"
     if store.resolve(space.id, final) is not None:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 import acl
 from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Forbidden, NotFound
+from web.dates import supported
 
 from .activities import is_teacher, lesson_activities
 from .calendar import (
@@ -52,7 +53,7 @@ def _monday(s: Session, service_ids: list[int], asked: str | None) -> tuple[date
     except ValueError:
         raise BadRequest(str(_l("Date de semaine invalide : %(value)s (attendu : "
                                 "AAAA-MM-JJ).", value=asked))) from None
-    return monday_of(day), tz
+    return monday_of(supported(day, asked)), tz
 
 
 def weeks_of(s: Session, principal: acl.Principal, asked: str | None,
