@@ -10,7 +10,7 @@ from flask import Flask
 from flask_babel import Babel
 
 from web.documents.present import human_size, local_time
-from web.documents.zips import attachment
+from web.documents.downloads import attachment
 
 
 @pytest.fixture(autouse=True)
