@@ -186,17 +186,34 @@ def _row_info(row: Any) -> NodeInfo:
     return NodeInfo(*fields)
 
 
-def _subtree(space_id: int, path: str) -> Any:
+def below(prefix: str, *, sqlite: bool) -> Any:
+    """SQL condition: ``nodes.path`` starts with ``prefix`` (which ends with ``/``).
+
+    On SQLite a range on the path index comes with it: under its BINARY collation
+    every path starting with ``prefix`` sorts between ``prefix`` and ``prefix`` with
+    its last ``/`` turned into ``0``, so a MOVE or DELETE reads its subtree instead
+    of every node of the space. Not on PostgreSQL, whose collation may not sort
+    bytewise (and whose path index is a hash)."""
+    cond = func.substr(Node.path, 1, len(prefix)) == prefix
+    if sqlite:
+        cond = and_(Node.path >= prefix, Node.path < prefix[:-1] + "0", cond)
+    return cond
+
+
+def space_is(space_id: int, *, sqlite: bool) -> Any:
+    """SQL condition on ``nodes.space_id``; on SQLite written so that the planner
+    does not prefer the space index to the path index (see ``_RESOLVE``)."""
+    return (Node.space_id + 0 == space_id) if sqlite else (Node.space_id == space_id)
+
+
+def _subtree(space_id: int, path: str, *, sqlite: bool = False) -> Any:
     """SQL condition: the node at ``path`` and every node below it (for the root:
     the live tree, without the trash, whose paths start with ``#``)."""
     if path == "":
         return and_(Node.space_id == space_id,
                     (Node.path == "") | (func.substr(Node.path, 1, 1) == "/"))
-    prefix = path + "/"
-    return and_(
-        Node.space_id == space_id,
-        (Node.path == path) | (func.substr(Node.path, 1, len(prefix)) == prefix),
-    )
+    return and_(space_is(space_id, sqlite=sqlite),
+                (Node.path == path) | below(path + "/", sqlite=sqlite))
 
 
 class Store:
@@ -210,6 +227,7 @@ class Store:
         # Space key → its row. A space keeps its id and is never deleted, so what was
         # read once stays true: every request resolves its path with one query.
         self._spaces: dict[str, SpaceInfo] = {}
+        self.sqlite = db.engine.dialect.name == "sqlite"
 
     # --- spaces -------------------------------------------------------------
 
@@ -329,7 +347,7 @@ class Store:
         with self.db.transaction(write=False) as s:
             rows = s.execute(
                 select(*_COLUMNS).outerjoin(Blob, Node.blob_id == Blob.id)
-                .where(_subtree(node.space_id, node.path), Node.id != node.id)
+                .where(_subtree(node.space_id, node.path, sqlite=self.sqlite), Node.id != node.id)
                 .order_by(Node.path)
             ).all()
             return [_info(n, k) for n, k in rows]
@@ -528,7 +546,7 @@ class Store:
         """Delete the subtree at ``path``; return the keys of blobs to remove after
         commit. Its bytes are freed in the ledger, or, when ``freed`` is given, added
         to it for the caller to settle together with what replaces them."""
-        cond = _subtree(space_id, path)
+        cond = _subtree(space_id, path, sqlite=self.sqlite)
         total = s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(cond)) or 0
         blob_ids = list(s.scalars(select(Node.blob_id).where(cond, Node.blob_id.is_not(None))))
         # One statement for the whole subtree: the parent_id foreign key is checked at
@@ -604,7 +622,7 @@ class Store:
             rows = [s.get_one(Node, src.id)]
             if recursive and src.is_collection:
                 rows += [r for r in s.scalars(select(Node).where(
-                    _subtree(src.space_id, src.path), Node.id != src.id))
+                    _subtree(src.space_id, src.path, sqlite=self.sqlite), Node.id != src.id))
                     if only is None or r.id in only]
             rows.sort(key=lambda r: r.path.count("/"))  # parents before their members
             new_ids: dict[int, int] = {}
@@ -648,15 +666,16 @@ class Store:
             moved = 0
             if dst_space != src.space_id:
                 moved = int(s.scalar(select(func.coalesce(func.sum(Node.size), 0))
-                                     .where(_subtree(src.space_id, src.path))) or 0)
+                                     .where(_subtree(src.space_id, src.path,
+                                                     sqlite=self.sqlite))) or 0)
                 quotas.charge(s, src.space_id, -moved, self.policy)
             quotas.charge(s, dst_space, moved - sum(freed), self.policy)
             if src.is_collection:
                 prefix = src.path + "/"
                 s.execute(
                     update(Node)
-                    .where(Node.space_id == src.space_id,
-                           func.substr(Node.path, 1, len(prefix)) == prefix)
+                    .where(space_is(src.space_id, sqlite=self.sqlite),
+                           below(prefix, sqlite=self.sqlite))
                     .values(path=literal(new_root) + func.substr(Node.path, len(src.path) + 1),
                             space_id=dst_space, **restamp)
                     .execution_options(synchronize_session=False)
