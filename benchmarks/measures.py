@@ -143,8 +143,13 @@ def concurrent_gets(endpoint: Endpoint, plan: Plan, authorization: bool = True) 
     return figures
 
 
-def dav_server(endpoint: Endpoint, pid: int, plan: Plan) -> dict[str, Any]:
-    """Every figure of one DAV server, in run order; ``peak_rss`` over all of it."""
+PHASES = ("big_files", "collections", "latency", "concurrent_gets")
+
+
+def dav_server(endpoint: Endpoint, pid: int, plan: Plan,
+               phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
+    """The figures of one DAV server, in run order; ``peak_rss`` over all of it.
+    ``phases``: which of :data:`PHASES` to run (all by default)."""
     sampler = RssSampler(pid).start()
     client = Client(endpoint, plan.request_timeout)
     figures: Figures = {}
@@ -153,12 +158,13 @@ def dav_server(endpoint: Endpoint, pid: int, plan: Plan) -> dict[str, Any]:
         prepare_small_file(client)
         return concurrent_gets(endpoint, plan)
 
-    phases = (("big_files", lambda: big_files(client, plan)),
-              ("collections", lambda: collections(client, plan, sampler)),
-              ("latency", lambda: latency(client, plan)),
-              ("concurrent_gets", small_gets))
+    measures = {"big_files": lambda: big_files(client, plan),
+                "collections": lambda: collections(client, plan, sampler),
+                "latency": lambda: latency(client, plan),
+                "concurrent_gets": small_gets}
     try:
-        for phase, measure in phases:
+        for phase in (p for p in PHASES if p in phases):
+            measure = measures[phase]
             figures.update(measure())
             # Diagnostics (JSON only): which phase raised the peak.
             figures[f"peak_rss_after_{phase}"] = round(sampler.peak / MiB, 1)
@@ -168,7 +174,10 @@ def dav_server(endpoint: Endpoint, pid: int, plan: Plan) -> dict[str, Any]:
     return figures
 
 
-def bare_server(endpoint: Endpoint, pid: int, plan: Plan) -> dict[str, Any]:
+def bare_server(endpoint: Endpoint, pid: int, plan: Plan,
+                phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
+    if "concurrent_gets" not in phases:
+        return {}
     sampler = RssSampler(pid).start()
     try:
         return concurrent_gets(endpoint, plan)

@@ -1,4 +1,5 @@
-"""Run the benchmark: ``python -m benchmarks.run [--quick] [--json PATH] [--only NAMES]``.
+"""Run the benchmark: ``python -m benchmarks.run [--quick] [--json PATH] [--only NAMES]
+[--phases NAMES]``.
 
 Starts, one after another on loopback and each fresh and empty, our server
 (``davserver serve``, SQLite, local blobs), WsgiDAV 4.4's FilesystemProvider,
@@ -37,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="where to write the raw figures")
     parser.add_argument("--only", default=",".join(SERVERS),
                         help="comma-separated servers to run (default: all)")
+    parser.add_argument("--phases", default=",".join(measures.PHASES),
+                        help="comma-separated phases to run, to iterate on one figure "
+                        f"(default: all of {', '.join(measures.PHASES)}); the peak RSS "
+                        "then covers only those")
     parser.add_argument("--median", nargs="+", type=Path, metavar="JSON",
                         help="print the median of earlier runs' JSON files, run nothing")
     parser.add_argument("--markdown", action="store_true",
@@ -59,15 +64,17 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
-def run_server(name: str, plan: Plan, tmp: Path) -> dict[str, float]:
+def run_server(name: str, plan: Plan, tmp: Path,
+               phases: tuple[str, ...] = measures.PHASES) -> dict[str, float]:
     launcher = servers.LAUNCHERS[name]
     with launcher(tmp) as running:
         if name == "bare":
-            return measures.bare_server(running.endpoint, running.pid, plan)
-        return measures.dav_server(running.endpoint, running.pid, plan)
+            return measures.bare_server(running.endpoint, running.pid, plan, phases)
+        return measures.dav_server(running.endpoint, running.pid, plan, phases)
 
 
-def run(plan: Plan, names: list[str], out: Path) -> Results:
+def run(plan: Plan, names: list[str], out: Path,
+        phases: tuple[str, ...] = measures.PHASES) -> Results:
     missing = [tool for tool in ("wrk", "apache2") if shutil.which(tool) is None]
     if missing:
         raise SystemExit(f"benchmark: missing on PATH: {', '.join(missing)} "
@@ -81,12 +88,13 @@ def run(plan: Plan, names: list[str], out: Path) -> Results:
             print(f"benchmark: {name} …", file=sys.stderr, flush=True)
             server_tmp = tmp / name
             server_tmp.mkdir()
-            results[name] = run_server(name, plan, server_tmp)
+            results[name] = run_server(name, plan, server_tmp, phases)
             timings[name] = round(time.monotonic() - started, 1)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     meta = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "quick": plan is QUICK, "plan": plan.__dict__, "machine": machine(),
+            "phases": list(phases),
             "seconds_per_server": timings}
     write_json(out, meta, results)
     return results
@@ -108,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(names) - set(SERVERS)
     if unknown:
         raise SystemExit(f"benchmark: unknown server(s): {', '.join(sorted(unknown))}")
-    results = run(plan, names, args.json)
+    phases = tuple(p for p in args.phases.split(",") if p)
+    unknown = set(phases) - set(measures.PHASES)
+    if unknown:
+        raise SystemExit(f"benchmark: unknown phase(s): {', '.join(sorted(unknown))}")
+    results = run(plan, names, args.json, phases)
     print_table(figure_specs(plan), results,
                 f"Benchmark ({'quick' if args.quick else 'full'}), raw figures in {args.json}")
     return 0

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 HEAD_BYTES = 2048
+_HEX = frozenset("0123456789abcdef")  # the characters of a blob key
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ class LocalBlobStore(BlobStore):
 
     @staticmethod
     def _is_key(name: str) -> bool:
-        return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
+        return len(name) == 32 and _HEX.issuperset(name)
 
     def keys(self) -> Iterator[str]:
         for sub in self.objects_dir.iterdir():

@@ -30,7 +30,7 @@ from .errors import dav_errors
 from .guards import guarded_request
 from .locks import SqlLockStorage
 from .names import join_path, split_path
-from .operations import readable_chain
+from .operations import readable_chain_of
 from .propfind import stream_propfind
 from .resources import RESOLVED_KEY, make_resource, privilege_set
 from .store import SpaceInfo, Store
@@ -149,12 +149,28 @@ class EntProvider(DAVProvider):
                 # What the user may not read does not exist for them (404, STYLE.md
                 # habit 12): a pending file is not even listed for a visitor.
                 with dav_errors():
-                    found = readable_chain(self.store, self.access(environ).standing(space),
-                                           space.id, rel)
+                    standing = self.access(environ).standing(space)
+                    nodes = self.store.resolve_chain(space.id, rel)
+                found = readable_chain_of(nodes, standing, rel)
                 if found is not None:
                     res = make_resource(path, environ, space, found[0][-1], found[1])
+                elif rel and len(nodes) == rel.count("/"):
+                    # A new name (PUT, MKCOL): WsgiDAV asks for the folder next; the
+                    # same query found it.
+                    self._cache_parent(cache, path, environ, space, nodes, standing)
         cache[path] = res
         return res
+
+    @staticmethod
+    def _cache_parent(cache: dict[str, Any], path: str, environ: dict[str, Any],
+                      space: SpaceInfo, nodes: list[Any], standing: Any) -> None:
+        parent_path = util.get_uri_parent(path.rstrip("/"))
+        if parent_path in cache:
+            return
+        found = readable_chain_of(nodes, standing, nodes[-1].path)
+        if found is not None:
+            cache[parent_path] = make_resource(parent_path, environ, space, found[0][-1],
+                                               found[1])
 
     def ref_url(self, space: SpaceInfo, path: str) -> str:
         """Lock and property key of a provider path in ``space``: the space id in

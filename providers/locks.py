@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from wsgidav.lock_man.lock_manager import (
     generate_lock_token,
     normalize_lock_root,
@@ -29,7 +29,16 @@ LOCK_TIME_OUT_DEFAULT = 604800  # seconds: one week, as WsgiDAV
 LOCK_TIME_OUT_MAX = 4 * 604800  # seconds
 
 
-def _as_dict(row: DavLock) -> dict[str, Any]:
+_LOCKS = DavLock.__table__.c
+# Built once: the locks on a root, its ancestors and below it (PUT, PROPFIND, DELETE…
+# run it once per request, so it must not be compiled again each time).
+_SNAPSHOT = select(DavLock.__table__).where(
+    (_LOCKS.root == bindparam("root"))
+    | _LOCKS.root.in_(bindparam("ancestors", expanding=True))
+    | (func.substr(_LOCKS.root, 1, bindparam("prefix_len")) == bindparam("prefix")))
+
+
+def _as_dict(row: Any) -> dict[str, Any]:
     return {
         "token": row.token, "root": row.root, "type": row.type, "scope": row.scope,
         "depth": row.depth, "owner": row.owner.encode("utf-8"), "principal": row.principal,
@@ -68,10 +77,9 @@ class SqlLockStorage:
             parent = parent.rsplit("/", 1)[0] or "/"
             ancestors.append(parent)
         prefix = root.rstrip("/") + "/"
-        with self.db.transaction(write=False) as s:
-            rows = s.scalars(select(DavLock).where(
-                (DavLock.root == root) | DavLock.root.in_(ancestors)
-                | (func.substr(DavLock.root, 1, len(prefix)) == prefix)))
+        with self.db.reading() as c:
+            rows = c.execute(_SNAPSHOT, {"root": root, "ancestors": ancestors,
+                                         "prefix": prefix, "prefix_len": len(prefix)})
             locks = [_as_dict(r) for r in rows]
         self._local.snapshot = (root, prefix, set(ancestors), locks)
         try:

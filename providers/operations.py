@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import acl
 from acl import NodeRef, Standing
-from davserver.errors import Forbidden
+from davserver.errors import Forbidden, InsufficientStorage
 
 from .store import NodeInfo, SpaceInfo, Store
 
@@ -25,7 +25,12 @@ def readable_chain(store: Store, standing: Standing, space_id: int,
     """The nodes from the space root down to ``path`` (space-relative, NFC) and their
     refs, when it exists and the user may read it; else None: what the user may not
     read does not exist for them (STYLE.md habit 12). One query."""
-    nodes = store.resolve_chain(space_id, path)
+    return readable_chain_of(store.resolve_chain(space_id, path), standing, path)
+
+
+def readable_chain_of(nodes: list[NodeInfo], standing: Standing,
+                      path: str) -> tuple[list[NodeInfo], tuple[NodeRef, ...]] | None:
+    """:func:`readable_chain` of nodes already read with ``store.resolve_chain``."""
     chain = tuple(node_ref(n) for n in nodes)
     if nodes and nodes[-1].path == path and acl.allowed(standing, "read", chain):
         return nodes, chain
@@ -93,6 +98,14 @@ def drop_folder_grants(store: Store, ids: list[int]) -> None:
             acl.drop_folder_grants(s, ids)
 
 
+# Uploads announced smaller than this (bytes) are checked against the free space with
+# a read instead of a reservation: their body comes in a socket read or two, and the
+# re-check at commit (``quotas.settle``, one conditional UPDATE) still keeps parallel
+# uploads from overshooting. A reservation is a write transaction of its own, and
+# SQLite writers take turns: a folder of small files paid two turns per file.
+RESERVE_FROM = 64 * 1024
+
+
 def reserve_upload(store: Store, space_id: int, old_size: int,
                    announced: int | None) -> tuple[int, int]:
     """Reserve an upload's growth before its body is read (STYLE.md habit 10).
@@ -101,8 +114,16 @@ def reserve_upload(store: Store, space_id: int, old_size: int,
     the body's announced size in bytes, or None when unknown. Returns ``(reserved,
     cap)``: the bytes held (give them back with ``store.release`` if the upload
     fails) and the most bytes the body may have before the upload must stop with 507.
-    Raises ``InsufficientStorage`` (507) when the announced size does not fit."""
-    reserved = max(0, announced - old_size) if announced is not None else 0
+    Raises ``InsufficientStorage`` (507) when the announced size does not fit. Below
+    :data:`RESERVE_FROM` bytes nothing is held (``reserved`` is 0): the figures are
+    read, and the commit's re-check charges the real size or answers 507."""
+    growth = max(0, announced - old_size) if announced is not None else 0
+    if announced is not None and announced < RESERVE_FROM:
+        figures = store.usage(space_id)
+        if growth > (figures.available if figures else 0):
+            raise InsufficientStorage("Not enough room left in this space (quota).")
+        return 0, old_size + (figures.available if figures else 0)
+    reserved = growth
     figures = store.reserve(space_id, reserved)
     room = figures.available if figures else 0  # unknown figures: no room (fail closed)
     return reserved, old_size + reserved + room

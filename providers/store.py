@@ -25,7 +25,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import Text, and_, bindparam, delete, func, literal, select, type_coerce, update
+from sqlalchemy import (
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -134,6 +145,27 @@ _NODE_AT = select(Node).where(Node.space_id + 0 == bindparam("space_id"),
 _CHILDREN = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
              .where(_NODES.parent_id == bindparam("parent_id")).order_by(_NODES.name))
 
+# The write of a file's content (:meth:`Store._commit_write`), the hot path of every
+# PUT: plain statements built once, no ORM unit of work. First the folder at
+# ``parent_path`` and the member ``name`` in it, if any, in one query.
+_PARENT, _MEMBER = Node.__table__.alias("parent"), Node.__table__.alias("member")
+_WRITE_TARGET = (
+    select(_PARENT.c.id, _PARENT.c.path, _PARENT.c.is_collection, _MEMBER.c.id,
+           _MEMBER.c.is_collection, _MEMBER.c.size, _MEMBER.c.blob_id, _MEMBER.c.created,
+           type_coerce(_MEMBER.c.dead_props, Text), _MEMBER.c.author_id)
+    .select_from(_PARENT.outerjoin(_MEMBER, and_(_MEMBER.c.parent_id == _PARENT.c.id,
+                                                 _MEMBER.c.name == bindparam("name"))))
+    .where(_PARENT.c.space_id + 0 == bindparam("space"),
+           _PARENT.c.path == bindparam("parent_path")))
+_INSERT_BLOB = insert(Blob.__table__).returning(_BLOBS.id)
+_INSERT_NODE = insert(Node.__table__).returning(_NODES.id)
+_CONTENT_COLUMNS = ("published", "size", "blob_id", "sha1", "md5", "etag", "content_type",
+                    "modified")
+_UPDATE_CONTENT = (update(Node.__table__).where(_NODES.id == bindparam("node"))
+                   .values({c: bindparam(c) for c in _CONTENT_COLUMNS}))
+_BLOB_IN_USE = select(_NODES.id).where(_NODES.blob_id == bindparam("blob")).limit(1)
+_DELETE_BLOB = delete(Blob.__table__).where(_BLOBS.id == bindparam("blob")).returning(_BLOBS.key)
+
 
 def _info(node: Node, blob_key: str | None) -> NodeInfo:
     return NodeInfo(
@@ -155,17 +187,34 @@ def _row_info(row: Any) -> NodeInfo:
     return NodeInfo(*fields)
 
 
-def _subtree(space_id: int, path: str) -> Any:
+def below(prefix: str, *, sqlite: bool) -> Any:
+    """SQL condition: ``nodes.path`` starts with ``prefix`` (which ends with ``/``).
+
+    On SQLite a range on the path index comes with it: under its BINARY collation
+    every path starting with ``prefix`` sorts between ``prefix`` and ``prefix`` with
+    its last ``/`` turned into ``0``, so a MOVE or DELETE reads its subtree instead
+    of every node of the space. Not on PostgreSQL, whose collation may not sort
+    bytewise (and whose path index is a hash)."""
+    cond = func.substr(Node.path, 1, len(prefix)) == prefix
+    if sqlite:
+        cond = and_(Node.path >= prefix, Node.path < prefix[:-1] + "0", cond)
+    return cond
+
+
+def space_is(space_id: int, *, sqlite: bool) -> Any:
+    """SQL condition on ``nodes.space_id``; on SQLite written so that the planner
+    does not prefer the space index to the path index (see ``_RESOLVE``)."""
+    return (Node.space_id + 0 == space_id) if sqlite else (Node.space_id == space_id)
+
+
+def _subtree(space_id: int, path: str, *, sqlite: bool = False) -> Any:
     """SQL condition: the node at ``path`` and every node below it (for the root:
     the live tree, without the trash, whose paths start with ``#``)."""
     if path == "":
         return and_(Node.space_id == space_id,
                     (Node.path == "") | (func.substr(Node.path, 1, 1) == "/"))
-    prefix = path + "/"
-    return and_(
-        Node.space_id == space_id,
-        (Node.path == path) | (func.substr(Node.path, 1, len(prefix)) == prefix),
-    )
+    return and_(space_is(space_id, sqlite=sqlite),
+                (Node.path == path) | below(path + "/", sqlite=sqlite))
 
 
 class Store:
@@ -179,6 +228,7 @@ class Store:
         # Space key → its row. A space keeps its id and is never deleted, so what was
         # read once stays true: every request resolves its path with one query.
         self._spaces: dict[str, SpaceInfo] = {}
+        self.sqlite = db.engine.dialect.name == "sqlite"
 
     # --- spaces -------------------------------------------------------------
 
@@ -242,16 +292,17 @@ class Store:
 
     def usage(self, space_id: int) -> quotas.Usage | None:
         """The space's quota figures (None: unknown, which refuses growth)."""
-        with self.db.transaction(write=False) as s:
-            return quotas.usage(s, space_id, self.policy)
+        with self.db.reading() as c:
+            return quotas.usage(c, space_id, self.policy)
 
     def reserve(self, space_id: int, nbytes: int) -> quotas.Usage | None:
         """Hold ``nbytes`` for an upload before its body is read, in one transaction
         that also returns the space's figures after it (None: unknown). Raises
         ``InsufficientStorage`` (507) if they do not fit."""
+        if nbytes <= 0:  # nothing to hold: a read, which does not wait for writers
+            return self.usage(space_id)
         with self.db.transaction() as s:
-            quotas.reserve(s, space_id, nbytes, self.policy)
-            return quotas.usage(s, space_id, self.policy)
+            return quotas.reserve(s, space_id, nbytes, self.policy)
 
     def release(self, space_id: int, nbytes: int) -> None:
         """Give back what :meth:`reserve` held, for an upload that failed."""
@@ -297,7 +348,7 @@ class Store:
         with self.db.transaction(write=False) as s:
             rows = s.execute(
                 select(*_COLUMNS).outerjoin(Blob, Node.blob_id == Blob.id)
-                .where(_subtree(node.space_id, node.path), Node.id != node.id)
+                .where(_subtree(node.space_id, node.path, sqlite=self.sqlite), Node.id != node.id)
                 .order_by(Node.path)
             ).all()
             return [_info(n, k) for n, k in rows]
@@ -381,40 +432,53 @@ class Store:
                       mtime: float | None, reserved: int,
                       stamp: Stamp) -> tuple[NodeInfo, str | None]:
         now = time.time()
+        parent_path, name = parent_of(path)
+        name = validate_name(name)
         # Sniffed before the write transaction: libmagic takes milliseconds, and
         # SQLite writers take turns.
-        content_type = sniff(blob.head if blob else b"", parent_of(path)[1])
+        content_type = sniff(blob.head if blob else b"", name)
+        size = blob.size if blob else 0
+        sha1 = blob.sha1 if blob else EMPTY_SHA1
         with self.db.transaction() as s:
-            parent, name = self._parent(s, space_id, path)
-            node = s.scalar(select(Node).where(Node.parent_id == parent.id, Node.name == name))
-            if node is not None and node.is_collection:
+            c = s.connection()  # plain statements: no ORM unit of work on this path
+            found = c.execute(_WRITE_TARGET, {"space": space_id, "parent_path": parent_path,
+                                              "name": name}).first()
+            if found is None or not found[2]:
+                raise Conflict("the parent folder does not exist")
+            parent_id, parent_path = found[0], found[1]
+            node_id, old_size, old_blob_id = found[3], found[5] or 0, found[6]
+            if node_id is not None and found[4]:
                 raise Conflict("a folder has that name")
-            blob_row = None
+            blob_id = None
             if blob is not None:
-                blob_row = Blob(key=blob.key, size=blob.size, sha1=blob.sha1, md5=blob.md5,
-                                created=now)
-                s.add(blob_row)
-                s.flush()
-            size = blob.size if blob else 0
-            old_size = node.size if node is not None else 0
-            old_blob_id = node.blob_id if node is not None else None
-            if node is None:
-                node = Node(space_id=space_id, parent_id=parent.id, name=name,
-                            path=parent.path + "/" + name, is_collection=False,
-                            created=now, dead_props={}, author_id=stamp.author_id)
-                s.add(node)
-            node.published = stamp.published
-            node.size = size
-            node.blob_id = blob_row.id if blob_row else None
-            node.sha1 = blob.sha1 if blob else EMPTY_SHA1
-            node.md5 = blob.md5 if blob else EMPTY_MD5
-            node.etag = node.sha1
-            node.content_type = content_type
-            node.modified = mtime if mtime is not None else now
+                blob_id = c.execute(_INSERT_BLOB, {
+                    "key": blob.key, "size": blob.size, "sha1": blob.sha1, "md5": blob.md5,
+                    "created": now}).scalar_one()
+            content = {"published": stamp.published, "size": size, "blob_id": blob_id,
+                       "sha1": sha1, "md5": blob.md5 if blob else EMPTY_MD5, "etag": sha1,
+                       "content_type": content_type,
+                       "modified": mtime if mtime is not None else now}
+            if node_id is None:
+                created, props, author_id = now, {}, stamp.author_id
+                node_id = c.execute(_INSERT_NODE, {
+                    "space_id": space_id, "parent_id": parent_id, "name": name,
+                    "path": parent_path + "/" + name, "is_collection": False,
+                    "created": now, "dead_props": {}, "author_id": author_id,
+                    **content}).scalar_one()
+            else:
+                created, author_id = found[7], found[9]
+                props = json.loads(found[8]) if isinstance(found[8], str) else found[8]
+                c.execute(_UPDATE_CONTENT, {"node": node_id, **content})
             quotas.settle(s, space_id, size - old_size, reserved, self.policy)
-            s.flush()
-            old_key = self._release_blobs(s, [old_blob_id])
-            return _info(node, blob.key if blob else None), (old_key[0] if old_key else None)
+            old_key = None
+            if old_blob_id is not None and c.execute(
+                    _BLOB_IN_USE, {"blob": old_blob_id}).first() is None:
+                old_key = c.execute(_DELETE_BLOB, {"blob": old_blob_id}).scalar()
+            info = NodeInfo(node_id, space_id, parent_id, name, parent_path + "/" + name,
+                            False, size, content_type, sha1, sha1, content["md5"],
+                            blob.key if blob else None, created, content["modified"],
+                            dict(props or {}), author_id, stamp.published)
+            return info, old_key
 
     # --- blobs held outside the node tree (providers.holders) ------------------
 
@@ -493,7 +557,7 @@ class Store:
         """Delete the subtree at ``path``; return the keys of blobs to remove after
         commit. Its bytes are freed in the ledger, or, when ``freed`` is given, added
         to it for the caller to settle together with what replaces them."""
-        cond = _subtree(space_id, path)
+        cond = _subtree(space_id, path, sqlite=self.sqlite)
         total = s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(cond)) or 0
         blob_ids = list(s.scalars(select(Node.blob_id).where(cond, Node.blob_id.is_not(None))))
         # One statement for the whole subtree: the parent_id foreign key is checked at
@@ -572,7 +636,7 @@ class Store:
             rows = [s.get_one(Node, src.id)]
             if recursive and src.is_collection:
                 rows += [r for r in s.scalars(select(Node).where(
-                    _subtree(src.space_id, src.path), Node.id != src.id))
+                    _subtree(src.space_id, src.path, sqlite=self.sqlite), Node.id != src.id))
                     if only is None or r.id in only]
             rows.sort(key=lambda r: r.path.count("/"))  # parents before their members
             new_ids: dict[int, int] = {}
@@ -616,15 +680,16 @@ class Store:
             moved = 0
             if dst_space != src.space_id:
                 moved = int(s.scalar(select(func.coalesce(func.sum(Node.size), 0))
-                                     .where(_subtree(src.space_id, src.path))) or 0)
+                                     .where(_subtree(src.space_id, src.path,
+                                                     sqlite=self.sqlite))) or 0)
                 quotas.charge(s, src.space_id, -moved, self.policy)
             quotas.charge(s, dst_space, moved - sum(freed), self.policy)
             if src.is_collection:
                 prefix = src.path + "/"
                 s.execute(
                     update(Node)
-                    .where(Node.space_id == src.space_id,
-                           func.substr(Node.path, 1, len(prefix)) == prefix)
+                    .where(space_is(src.space_id, sqlite=self.sqlite),
+                           below(prefix, sqlite=self.sqlite))
                     .values(path=literal(new_root) + func.substr(Node.path, len(src.path) + 1),
                             space_id=dst_space, **restamp)
                     .execution_options(synchronize_session=False)

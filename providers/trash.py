@@ -36,7 +36,7 @@ from davserver.errors import Conflict, NotFound, PreconditionFailed
 
 from .models import DavLock, Node, Space, TrashItem
 from .names import normalize_name
-from .store import _INFO_COLUMNS, _WITH_BLOB, NodeInfo, Stamp, Store, _row_info
+from .store import _INFO_COLUMNS, _WITH_BLOB, NodeInfo, Stamp, Store, _row_info, below, space_is
 
 TRASH_PREFIX = "#trash/"
 # Segments of a provider path before the space-relative part, by space kind
@@ -78,25 +78,30 @@ def _entry(row: TrashItem) -> TrashEntry:
                       row.is_collection, int(row.size or 0), row.deleted_by, row.deleted_at)
 
 
-def _under(space_id: int, path: str) -> Any:
+def _sqlite(s: Session) -> bool:
+    return s.get_bind().dialect.name == "sqlite"
+
+
+def _under(s: Session, space_id: int, path: str) -> Any:
     """SQL condition: the nodes strictly below ``path`` in the space."""
-    prefix = path + "/"
-    return (Node.space_id == space_id) & (func.substr(Node.path, 1, len(prefix)) == prefix)
+    sqlite = _sqlite(s)
+    return space_is(space_id, sqlite=sqlite) & below(path + "/", sqlite=sqlite)
 
 
 def _repath(s: Session, space_id: int, old_root: str, new_root: str,
             values: dict[str, object] | None = None) -> None:
     """Re-root every node below ``old_root`` at ``new_root`` (one UPDATE)."""
-    s.execute(update(Node).where(_under(space_id, old_root))
+    s.execute(update(Node).where(_under(s, space_id, old_root))
               .values(path=literal(new_root) + func.substr(Node.path, len(old_root) + 1),
                       **(values or {}))
               .execution_options(synchronize_session=False))
 
 
 def _subtree_size(s: Session, space_id: int, path: str) -> int:
+    sqlite = _sqlite(s)
     return int(s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(
-        (Node.space_id == space_id)
-        & ((Node.path == path) | (func.substr(Node.path, 1, len(path) + 1) == path + "/"))
+        space_is(space_id, sqlite=sqlite)
+        & ((Node.path == path) | below(path + "/", sqlite=sqlite))
     )) or 0)
 
 

@@ -19,11 +19,23 @@ the same SQL statement.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from blinker import Namespace
-from sqlalchemy import BigInteger, Integer, String, case, func, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    String,
+    bindparam,
+    case,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from davserver.db import Base
@@ -99,46 +111,101 @@ def open_account(session: Session, space_id: int, kind: str, profile: str | None
     session.flush()
 
 
-def _grow(session: Session, space_id: int, policy: QuotaPolicy, values: dict[str, Any],
-          growth: int) -> None:
-    """One conditional UPDATE: apply ``values`` only if used + reserved + growth stays
-    within the limit (always when ``growth`` <= 0); else 507."""
-    stmt = update(SpaceUsage).where(SpaceUsage.space_id == space_id)
+class _Statements:
+    """The ledger's hot statements for one policy, built once (SQLAlchemy then reuses
+    their compiled form): an upload runs two of them, so building the limit's CASE
+    expression each time cost more than executing them."""
+
+    def __init__(self, policy: QuotaPolicy) -> None:
+        table = SpaceUsage.__table__
+        c = table.c
+        limit = policy.limit_sql()
+        figures = (c.used_bytes, c.reserved_bytes, limit, c.limit_bytes)
+        self.usage = select(*figures).where(c.space_id == bindparam("space"))
+        change = (update(table).where(c.space_id == bindparam("space"))
+                  .values(used_bytes=c.used_bytes + bindparam("d_used", type_=BigInteger),
+                          reserved_bytes=c.reserved_bytes
+                          + bindparam("d_reserved", type_=BigInteger)))
+        # RETURNING (SQLite >= 3.35, PostgreSQL) gives the figures after the change
+        # in the same statement; no row means no ledger row, or no room.
+        self.change = change.returning(*figures)
+        self.grow = change.where(
+            c.used_bytes + c.reserved_bytes + bindparam("growth", type_=BigInteger) <= limit
+        ).returning(*figures)
+
+
+_statements: dict[int, tuple[QuotaPolicy, _Statements]] = {}
+_statements_lock = threading.Lock()
+
+
+def _sql(policy: QuotaPolicy) -> _Statements:
+    """The statements of ``policy`` (kept while the process lives: one or two policies)."""
+    found = _statements.get(id(policy))
+    if found is None or found[0] is not policy:
+        with _statements_lock:
+            found = (policy, _Statements(policy))
+            _statements[id(policy)] = found
+    return found[1]
+
+
+def _conn(session: Session | Connection) -> Connection:
+    """The connection under a session: plain statements skip the ORM's execute path."""
+    return session.connection() if isinstance(session, Session) else session
+
+
+def _figures(row: Any) -> Usage:
+    return Usage(int(row[0]), int(row[1]), int(row[2]), row[3] is not None)
+
+
+def _grow(session: Session, space_id: int, policy: QuotaPolicy, d_used: int,
+          d_reserved: int) -> Usage | None:
+    """One conditional UPDATE: add ``d_used`` and ``d_reserved`` bytes only if used +
+    reserved stays within the limit (always when they do not grow); else 507.
+    Returns the figures after it (None: no ledger row, when nothing grows)."""
+    growth = d_used + d_reserved
+    sql = _sql(policy)
+    params = {"space": space_id, "d_used": d_used, "d_reserved": d_reserved}
     if growth > 0:
-        stmt = stmt.where(SpaceUsage.used_bytes + SpaceUsage.reserved_bytes + growth
-                          <= policy.limit_sql())
-    result = session.execute(stmt.values(**values)
-                             .execution_options(synchronize_session=False))
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+        row = _conn(session).execute(sql.grow, {**params, "growth": growth}).first()
+        if row is None:
+            raise InsufficientStorage("Not enough room left in this space (quota).")
+        return _figures(row)
+    row = _conn(session).execute(sql.change, params).first()
+    if row is None:  # no ledger row: as before, refusing only growth
         raise InsufficientStorage("Not enough room left in this space (quota).")
+    return _figures(row)
 
 
 # Sent after a space's used bytes grew, in the transaction that grew them: sender the
-# space id; keywords session, grown (bytes), policy. Lets the web layer warn a user
+# space id; keywords session, grown (bytes), policy, figures (the space's Usage after
+# the change, read by the same statement). Lets the web layer warn a user
 # whose space crosses a share of its quota (issue 8) without quotas knowing of it.
 usage_grew = Namespace().signal("usage-grew")
 
 
-def _grew(session: Session, space_id: int, grown: int, policy: QuotaPolicy) -> None:
+def _grew(session: Session, space_id: int, grown: int, policy: QuotaPolicy,
+          figures: Usage | None) -> None:
     if grown > 0:
-        usage_grew.send(space_id, session=session, grown=grown, policy=policy)
+        usage_grew.send(space_id, session=session, grown=grown, policy=policy,
+                        figures=figures)
 
 
 def charge(session: Session, space_id: int, delta: int, policy: QuotaPolicy) -> None:
     """Add ``delta`` bytes (negative frees) to a space's usage. Raises
     ``InsufficientStorage`` when growth would cross the limit; nothing changes then."""
     if delta:
-        _grow(session, space_id, policy,
-              {"used_bytes": SpaceUsage.used_bytes + delta}, delta)
-        _grew(session, space_id, delta, policy)
+        figures = _grow(session, space_id, policy, delta, 0)
+        _grew(session, space_id, delta, policy, figures)
 
 
-def reserve(session: Session, space_id: int, nbytes: int, policy: QuotaPolicy) -> None:
-    """Hold ``nbytes`` for an upload before its body is read. Raises
-    ``InsufficientStorage`` if they do not fit beside usage and other reservations."""
+def reserve(session: Session, space_id: int, nbytes: int,
+            policy: QuotaPolicy) -> Usage | None:
+    """Hold ``nbytes`` for an upload before its body is read; returns the space's
+    figures after it (None: unknown). Raises ``InsufficientStorage`` if they do not
+    fit beside usage and other reservations."""
     if nbytes > 0:
-        _grow(session, space_id, policy,
-              {"reserved_bytes": SpaceUsage.reserved_bytes + nbytes}, nbytes)
+        return _grow(session, space_id, policy, 0, nbytes)
+    return usage(session, space_id, policy)
 
 
 def settle(session: Session, space_id: int, delta: int, reserved: int,
@@ -147,11 +214,8 @@ def settle(session: Session, space_id: int, delta: int, reserved: int,
     conditional UPDATE (the re-check before commit)."""
     if not delta and not reserved:
         return
-    _grow(session, space_id, policy,
-          {"used_bytes": SpaceUsage.used_bytes + delta,
-           "reserved_bytes": SpaceUsage.reserved_bytes - reserved},
-          delta - reserved)
-    _grew(session, space_id, delta, policy)
+    figures = _grow(session, space_id, policy, delta, -reserved)
+    _grew(session, space_id, delta, policy, figures)
 
 
 def release(session: Session, space_id: int, nbytes: int) -> None:
@@ -179,15 +243,11 @@ def set_used(session: Session, space_id: int, used_bytes: int, *,
     session.execute(update(SpaceUsage).where(SpaceUsage.space_id == space_id).values(**values))
 
 
-def usage(session: Session, space_id: int, policy: QuotaPolicy) -> Usage | None:
-    """A space's figures, or None when it has no ledger row (unknown: fail closed)."""
-    row = session.execute(
-        select(SpaceUsage.used_bytes, SpaceUsage.reserved_bytes, policy.limit_sql(),
-               SpaceUsage.limit_bytes).where(SpaceUsage.space_id == space_id)
-    ).first()
-    if row is None:
-        return None
-    return Usage(int(row[0]), int(row[1]), int(row[2]), row[3] is not None)
+def usage(session: Session | Connection, space_id: int, policy: QuotaPolicy) -> Usage | None:
+    """A space's figures, or None when it has no ledger row (unknown: fail closed).
+    ``session`` may be a plain connection (a read on a hot path)."""
+    row = _conn(session).execute(_sql(policy).usage, {"space": space_id}).first()
+    return _figures(row) if row is not None else None
 
 
 def all_usage(session: Session, policy: QuotaPolicy) -> dict[int, Usage]:

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask_babel import Babel
 
-from web.documents.present import human_size, local_time
 from web.documents.downloads import attachment
+from web.documents.present import human_size, local_time
 
 
 @pytest.fixture(autouse=True)

@@ -31,9 +31,12 @@ def set_warning_percent(percent: int) -> None:
 
 
 def on_usage_grew(space_id: int, *, session: Session, grown: int,
-                  policy: quotas.QuotaPolicy, **_kw: Any) -> None:
-    """Receiver of :data:`quotas.usage_grew` (see the module docstring)."""
-    figures = quotas.usage(session, space_id, policy)
+                  policy: quotas.QuotaPolicy, figures: quotas.Usage | None = None,
+                  **_kw: Any) -> None:
+    """Receiver of :data:`quotas.usage_grew` (see the module docstring); ``figures``
+    are the space's after the change (read again when not given)."""
+    if figures is None:
+        figures = quotas.usage(session, space_id, policy)
     if figures is None or figures.limit <= 0:
         return
     line = figures.limit * _threshold["percent"] / 100
