@@ -18,6 +18,8 @@ workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set)
 from __future__ import annotations
 
 import logging
+import socket
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -127,10 +129,40 @@ class _Request(server.HTTPRequest):
     header_reader = StrictHeaderReader()
 
 
+LINGER_READ_SECONDS = 2.0
+LINGER_MAX_SECONDS = 10.0
+
+
+def linger(sock: socket.socket) -> None:
+    """Apache's lingering close: after our answer, close our sending side and read
+    (and drop) what the client still sends, for at most :data:`LINGER_MAX_SECONDS`
+    (:data:`LINGER_READ_SECONDS` without a byte ends it), before the socket is closed.
+
+    Closing a socket with unread bytes makes the kernel send a reset, and a client
+    still uploading a refused body (a 507 before a 20 MB body, sent after "100
+    Continue") would then lose the answer itself (RFC 9112 §9.6, "tear-down")."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(LINGER_READ_SECONDS)
+        deadline = time.monotonic() + LINGER_MAX_SECONDS
+        while time.monotonic() < deadline and sock.recv(65536):
+            pass
+    except OSError:  # the client is gone, or slower than we wait: close anyway
+        pass
+
+
 class CherootConnection(server.HTTPConnection):
-    """Connections whose requests read headers with :class:`StrictHeaderReader`."""
+    """Connections whose requests read headers with :class:`StrictHeaderReader`, and
+    that close with :func:`linger` when an answer left the request's body unread
+    (``lingering``, set by :func:`_dav_headers`)."""
 
     RequestHandlerClass = _Request
+    lingering = False
+
+    def close(self) -> None:
+        if self.lingering:
+            linger(self.socket)
+        super().close()
 
 
 class CherootGateway(wsgi.Gateway_10):
@@ -157,6 +189,7 @@ def _dav_headers(environ: dict[str, Any], start_response: Callable[..., Any]) ->
             request = environ.get(CHEROOT_REQUEST_KEY)
             if request is not None:
                 request.close_connection = True
+                request.conn.lingering = True
             headers = [(k, v) for k, v in headers if k.lower() != "connection"]
             headers.append(("Connection", "close"))
         return start_response(status, headers, exc_info)

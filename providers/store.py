@@ -472,7 +472,8 @@ class Store:
             quotas.settle(s, space_id, size - old_size, reserved, self.policy)
             old_key = None
             if old_blob_id is not None and c.execute(
-                    _BLOB_IN_USE, {"blob": old_blob_id}).first() is None:
+                    _BLOB_IN_USE, {"blob": old_blob_id}).first() is None \
+                    and not held_among(s, {old_blob_id}):  # an attachment may keep it
                 old_key = c.execute(_DELETE_BLOB, {"blob": old_blob_id}).scalar()
             info = NodeInfo(node_id, space_id, parent_id, name, parent_path + "/" + name,
                             False, size, content_type, sha1, sha1, content["md5"],
