@@ -77,10 +77,16 @@ def week_start(s: Session, service_ids: list[int]) -> tuple[date, Any]:
         abort(exc.status, description=exc.message)
 
 
-def _week_links(monday: date) -> dict[str, str]:
-    return {"previous": url_for(".week", week=(monday - timedelta(days=7)).isoformat()),
-            "next": url_for(".week", week=(monday + timedelta(days=7)).isoformat()),
-            "current": url_for(".week")}
+def _week_links(monday: date, view: str | None = None) -> dict[str, str]:
+    """Previous/next/this week (keeping ``view``: ``liste`` or the grid), and this
+    week as a grid or as a list."""
+    extra = {"vue": view} if view else {}
+    return {"previous": url_for(".week", week=(monday - timedelta(days=7)).isoformat(),
+                                **extra),
+            "next": url_for(".week", week=(monday + timedelta(days=7)).isoformat(), **extra),
+            "current": url_for(".week", **extra),
+            "grid": url_for(".week", week=monday.isoformat()),
+            "list": url_for(".week", week=monday.isoformat(), vue="liste")}
 
 
 @bp.get("/")
@@ -102,8 +108,10 @@ def week() -> str | Response:
                                                 web_context().textbook)
             oversight = teacher_oversight(s, principal.id) \
                 if principal.profile is acl.Profile.teacher else {}
+            as_list = request.args.get("vue") == "liste"
             return render_template(
-                "textbook/week.html", weeks=weeks, monday=monday, links=_week_links(monday),
+                "textbook/week.html", weeks=weeks, monday=monday, as_list=as_list,
+                links=_week_links(monday, "liste" if as_list else None),
                 day_label=day_label, teacher=principal.profile is acl.Profile.teacher,
                 lesson_url=lambda i: url_for("textbook.lesson", lesson_id=i), **oversight)
     except DomainError as exc:

@@ -413,3 +413,18 @@ def test_bad_week_date_is_400(srv: Server) -> None:
     for far in ("9999-12-31", "0001-01-01"):  # valid dates, out of range: not a 500
         answer = signed_in(srv, "ann").get(f"/textbook/?week={far}")
         assert answer.status_code == 400 and "hors des dates prises en charge" in answer.text
+
+
+def test_teachers_week_as_a_list(srv: Server) -> None:
+    """The « Liste » tab: each day's lessons with what was entered and the homework
+    due that day; the week links keep the list."""
+    carl = signed_in(srv, "carl")
+    tree = page_tree(carl.get(WEEK + "&vue=liste"))
+    days = tree.xpath('//ol[@class="week-list"]/li[@class="day"]/@data-day')
+    assert days == ["2026-09-07", "2026-09-08", "2026-09-09"]  # carl's lessons only
+    monday = tree.xpath('//li[@data-day="2026-09-07"]')[0].text_content()
+    assert "10:00–11:00 FR · 4B" in " ".join(monday.split()) and "Rédaction" in monday
+    wednesday = " ".join(tree.xpath('//li[@data-day="2026-09-09"]')[0].text_content().split())
+    assert "À faire pour ce jour : FR — Rédaction" in wednesday
+    assert tree.xpath('//a[@rel="next"]/@href') == ["/textbook/?week=2026-09-14&vue=liste"]
+    assert tree.xpath('//nav[@class="tabs"]/a[@aria-current="page"]/text()') == ["Liste"]
