@@ -27,7 +27,6 @@ from davserver.errors import BadRequest, DomainError
 
 from . import textbook
 from .auth import login_required, web_context
-from .dates import supported
 from .rubric_forms import ActionForm
 from .rubrics import signed_in
 from .textbook_attachment_views import porte_documents_files
@@ -61,18 +60,8 @@ OVERSEERS = frozenset({acl.Profile.head, acl.Profile.admin, acl.Profile.inspecto
 def week_start(s: Session, service_ids: list[int]) -> tuple[date, Any]:
     """The Monday asked for in ``?week=YYYY-MM-DD`` (any day of the week; default:
     today in the school's zone) and that zone. A bad date is 400."""
-    school_id = None
-    if service_ids:
-        school_id = s.get_one(textbook.TeachingService, service_ids[0]).school_id
-    tz = textbook.school_zone(s, school_id)
-    asked = request.args.get("week")
     try:
-        day = date.fromisoformat(asked) if asked else datetime.now(tz).date()
-    except ValueError:
-        abort(400, description=_("Date de semaine invalide : %(value)s (attendu : "
-                                 "AAAA-MM-JJ).", value=asked))
-    try:
-        return textbook.monday_of(supported(day, asked)), tz
+        return textbook.asked_monday(s, service_ids, request.args.get("week"))
     except DomainError as exc:
         abort(exc.status, description=exc.message)
 

@@ -133,7 +133,15 @@ from .oversight import (
     teacher_services,
 )
 from .oversight_models import InspectorAccess, TrashedLesson, Visa
-from .reading import NO_TEXTBOOK, NOT_YOURS, Weeks, readable_activities, reader_of, weeks_of
+from .reading import (
+    NO_TEXTBOOK,
+    NOT_YOURS,
+    Weeks,
+    asked_monday,
+    readable_activities,
+    reader_of,
+    weeks_of,
+)
 from .services import (
     Period,
     WeeklySlot,
@@ -159,7 +167,8 @@ from .visibility import release_time
 
 __all__ = [
     # who reads which textbook (pages and API)
-    "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "readable_activities", "reader_of", "weeks_of",
+    "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "asked_monday", "readable_activities", "reader_of",
+    "weeks_of",
     "publish_now", "release_time",
     # the student and parent view: homework by due date, ticks, per-school types
     "HomeworkDone", "HomeworkItem", "HomeworkType", "HomeworkWeek", "MAX_TYPE", "NOT_TYPE_EDITOR",

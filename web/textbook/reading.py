@@ -43,7 +43,11 @@ NO_TEXTBOOK = _l("Le cahier de textes est réservé aux enseignants, aux élève
 Weeks = list[tuple[str | None, list[DayPlan]]]
 
 
-def _monday(s: Session, service_ids: list[int], asked: str | None) -> tuple[date, ZoneInfo]:
+def asked_monday(s: Session, service_ids: list[int],
+                 asked: str | None) -> tuple[date, ZoneInfo]:
+    """The Monday of the week holding the day ``asked`` (``YYYY-MM-DD``; today in the
+    school's zone when empty) and that zone, the school being that of the first of
+    ``service_ids``. ``BadRequest`` (French) for a malformed or out-of-range date."""
     school_id = None
     if service_ids:
         school_id = s.get_one(TeachingService, service_ids[0]).school_id
@@ -65,14 +69,14 @@ def weeks_of(s: Session, principal: acl.Principal, asked: str | None,
     does not show to students yet is left out of their weeks (:mod:`.visibility`)."""
     if principal.profile is acl.Profile.teacher:
         ids = teacher_service_ids(s, principal.id)
-        monday, tz = _monday(s, ids, asked)
+        monday, tz = asked_monday(s, ids, asked)
         return monday, tz, [(None, week_plan(s, ids, monday, tz))]
     if principal.profile not in (acl.Profile.student, acl.Profile.parent):
         raise Forbidden(str(NO_TEXTBOOK))
     children = ([principal.id] if principal.profile is acl.Profile.student
                 else acl.children_of(s, principal.id))
     all_ids = [student_service_ids(s, c) for c in children]
-    monday, tz = _monday(s, [i for ids in all_ids for i in ids], asked)
+    monday, tz = asked_monday(s, [i for ids in all_ids for i in ids], asked)
     names = acl.logins_of(s, set(children))
     return monday, tz, [
         (names.get(c, "") if principal.profile is acl.Profile.parent else None,
