@@ -9,7 +9,8 @@
    request and needs an anonymous asset share); no CORS;
 4. the Flask web layer, sharing the credential verifier (one failure delay and
    one success cache for DAV and browser sign-ins);
-5. the dispatcher: ``/dav`` and below → WsgiDAV, anything else → Flask.
+5. the dispatcher: ``/dav`` and below → :class:`providers.PlainGet` for a plain GET or
+   HEAD of a file by a recently verified user, else WsgiDAV; anything else → Flask.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
 workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set).
@@ -38,6 +39,7 @@ from providers import (
     CLOSE_CONNECTION_KEY,
     EntProvider,
     LocalBlobStore,
+    PlainGet,
     SqlLockStorage,
     Store,
     unread_chunked_body,
@@ -237,6 +239,8 @@ def create_app(config: Config) -> Application:
     wsgidav_logger.propagate = True
     wsgidav_logger.setLevel(logging.NOTSET)
     web_app = create_web_app(config, db, verifier, store, locks)
+    plain_get = PlainGet(provider, DAV_PREFIX, verifier.recent,
+                         block_size=config.server.block_size, dav_config=dav_app.config)
 
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -244,6 +248,9 @@ def create_app(config: Config) -> Application:
             problem = _path_problem(environ)
             if problem:
                 return _bad_request(start_response, problem)
+            answer = plain_get(environ, start_response)
+            if answer is not None:
+                return answer
             return dav_app(environ, _dav_headers(environ, start_response))
         return web_app(environ, start_response)
 

@@ -65,6 +65,18 @@ class CredentialVerifier:
         entry = self._entries.get(key)
         return entry.principal if entry is not None and entry.expires > now else None
 
+    def recent(self, authorization: str) -> acl.Principal | None:
+        """The principal of an ``Authorization: Basic …`` header value whose credentials
+        were verified less than ``cache_ttl`` seconds ago, else None (another scheme,
+        malformed, never verified, expired). Never checks a password: one HMAC, for
+        :class:`providers.plain_get.PlainGet`."""
+        if authorization[:6].lower() != "basic ":
+            return None
+        credentials = decode_basic_credentials(authorization)
+        if credentials is None:
+            return None
+        return self._cached(self._cache_key(*credentials), time.monotonic())
+
     def verify(self, login: str, password: str) -> acl.Principal | None:
         """The principal for valid credentials of an enabled user, else None (after
         the constant failure delay)."""

@@ -10,6 +10,7 @@ from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
 from .holders import BlobHolder, blob_holders, held_among, register_blob_holder
 from .locks import SqlLockStorage
 from .names import MAX_NAME_BYTES, validate_name
+from .plain_get import PlainGet
 from .store import NodeInfo, SpaceInfo, Stamp, Store
 from .trash import TrashEntry
 from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
@@ -18,8 +19,8 @@ __all__ = [
     "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "DOCUMENTS", "MAX_NAME_BYTES", "PRINCIPAL_KEY",
     "RUBRICS",
     "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport",
-    "LocalBlobStore", "NodeInfo", "RequestAccess", "SpaceInfo", "SqlLockStorage", "Stamp",
-    "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders", "fsck", "held_among",
-    "is_active", "operations", "register_binder_folder", "register_blob_holder", "sniff",
-    "trash", "unread_chunked_body", "validate_name",
+    "LocalBlobStore", "NodeInfo", "PlainGet", "RequestAccess", "SpaceInfo", "SqlLockStorage",
+    "Stamp", "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders", "fsck",
+    "held_among", "is_active", "operations", "register_binder_folder", "register_blob_holder",
+    "sniff", "trash", "unread_chunked_body", "validate_name",
 ]

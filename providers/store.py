@@ -15,6 +15,7 @@ member; segments are validated and in NFC (see :mod:`providers.names`).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -137,9 +138,18 @@ _WITH_BLOB = Node.__table__.outerjoin(Blob.__table__, _NODES.blob_id == _BLOBS.i
 _RESOLVE = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
             .where(_NODES.space_id + 0 == bindparam("space_id"),
                    _NODES.path == bindparam("path")))
-_CHAIN = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
-          .where(_NODES.space_id + 0 == bindparam("space_id"),
-                 _NODES.path.in_(bindparam("paths", expanding=True))))
+
+
+@functools.lru_cache(maxsize=64)
+def _chain_statement(depth: int) -> Any:
+    """The nodes at ``depth + 1`` given paths of a space (:meth:`Store.resolve_chain`):
+    one statement per depth, built once, with plain parameters ``p0`` … (an expanding
+    ``IN`` list would be re-rendered on every call)."""
+    paths: list[Any] = [bindparam(f"p{i}") for i in range(depth + 1)]
+    return (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
+            .where(_NODES.space_id + 0 == bindparam("space_id"), _NODES.path.in_(paths)))
+
+
 _NODE_AT = select(Node).where(Node.space_id + 0 == bindparam("space_id"),
                               Node.path == bindparam("path"))
 _CHILDREN = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
@@ -183,6 +193,7 @@ def _row_info(row: Any) -> NodeInfo:
     if isinstance(props, str):  # SQLite hands JSON over as text; PostgreSQL parses it
         props = json.loads(props) if props not in ("{}", "null") else None
     fields[14] = dict(props or {})
+    fields[5] = bool(fields[5])  # SQLite's driver gives 0 and 1 (Database.read_rows)
     fields[16] = True if fields[16] is None else bool(fields[16])
     return NodeInfo(*fields)
 
@@ -328,8 +339,9 @@ class Store:
             return []
         segments = path.split("/")[1:] if path else []
         prefixes = [""] + ["/" + "/".join(segments[:i + 1]) for i in range(len(segments))]
-        with self.db.reading() as c:
-            rows = c.execute(_CHAIN, {"space_id": space_id, "paths": prefixes}).all()
+        params: dict[str, Any] = {f"p{i}": prefix for i, prefix in enumerate(prefixes)}
+        params["space_id"] = space_id
+        rows = self.db.read_rows(_chain_statement(len(segments)), params)
         found = {info.path: info for info in map(_row_info, rows)}
         chain = []
         for prefix in prefixes:

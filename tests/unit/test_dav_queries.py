@@ -101,14 +101,15 @@ def test_path_depth_does_not_add_queries(client: Client) -> None:
 def test_resolving_uses_the_path_index(client: Client) -> None:
     """On SQLite, resolving a path and finding a parent look the row up by path, not
     by scanning the space (SQLite picks the space index without statistics)."""
-    from providers.store import _NODE_AT, _RESOLVE
+    from providers.store import _NODE_AT, _RESOLVE, _chain_statement
 
     db = client.app_handle.db  # type: ignore[attr-defined]
     if db.engine.dialect.name != "sqlite":
         pytest.skip("query plans are SQLite's")
     with db.engine.connect() as conn:
-        for statement in (_RESOLVE, _NODE_AT):
+        for statement, params in ((_RESOLVE, (0, 1, "/a")), (_NODE_AT, (0, 1, "/a")),
+                                  (_chain_statement(2), (0, 1, "", "/a", "/a/b"))):
             sql = str(statement.compile(db.engine))
-            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql,
-                                        (0, 1, "/a")).all()
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
             assert any("ix_nodes_path" in str(row) for row in plan), plan
+            assert not any("ix_nodes_space" in str(row) for row in plan), plan

@@ -1,0 +1,147 @@
+"""The short way for the most frequent request: a plain GET or HEAD of a stored file.
+
+A GET of a small file through WsgiDAV's whole stack (error printer, authenticator,
+request resolver, request server and its precondition machinery) costs about as
+much CPU as resolving the path itself; a school's thirty machines opening the same
+course files at 8:00 pay it on every request. :class:`PlainGet` answers, before
+WsgiDAV, the requests whose answer needs none of that machinery:
+
+* ``GET`` or ``HEAD``, no body, ``Depth`` absent or ``0``;
+* no precondition and no range (``If``, ``If-Match``, ``If-None-Match``,
+  ``If-Modified-Since``, ``If-Unmodified-Since``, ``Range``, ``If-Range``): RFC 9110
+  §13 evaluation and 206/304/412 answers stay WsgiDAV's;
+* Basic credentials that were verified less than ``auth.cache_ttl`` seconds ago (the
+  verifier's success cache; a first sign-in, a wrong password and every 401 take
+  WsgiDAV's way);
+* a path that resolves to a readable file of a space (not a folder, not the trash,
+  not a virtual folder).
+
+Anything else, and any error on the way, returns None and the request goes to
+WsgiDAV, which answers it as before (the resolution it made is forgotten first).
+The answer is the one WsgiDAV gives, header for header (``Content-Length``,
+``Last-Modified``, ``Content-Type``, ``Date``, ``ETag``, ``Accept-Ranges``, then
+``Content-Security-Policy: sandbox`` and ``X-Content-Type-Options: nosniff``):
+``tests/integration/test_plain_get.py`` compares the two.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, BinaryIO
+
+from wsgidav import util
+
+from .access import PRINCIPAL_KEY
+from .dav import EntProvider
+from .resources import FileResource, forget_resolved
+
+# Headers that ask for RFC 9110 §13 conditional evaluation or a range (RFC 9110 §14).
+_SLOW_HEADERS = ("HTTP_IF", "HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
+                 "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE", "HTTP_IF_RANGE",
+                 "HTTP_TRANSFER_ENCODING")
+_log = logging.getLogger("wsgidav")  # where WsgiDAV writes its request lines
+
+# (login, password) → the principal verified within the cache TTL, or None.
+CachedPrincipal = Callable[[str], Any]
+
+
+class PlainGet:
+    """A WSGI callable that answers a plain GET or HEAD of a stored file, or returns
+    None for WsgiDAV to answer (see the module docstring).
+
+    ``provider`` serves the share ``share_path`` (``/dav``); ``cached_principal``
+    maps an ``Authorization`` header value to the principal verified recently, or
+    None (never verifies a password itself); ``block_size`` is the read size in
+    bytes for files larger than one block (config ``server.block_size``);
+    ``dav_config`` is WsgiDAV's configuration, put in the environ as WsgiDAV does."""
+
+    def __init__(self, provider: EntProvider, share_path: str,
+                 cached_principal: CachedPrincipal, *, block_size: int,
+                 dav_config: dict[str, Any]) -> None:
+        self.provider = provider
+        self.share_path = share_path
+        self.cached_principal = cached_principal
+        self.block_size = block_size
+        self.dav_config = dav_config
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes] | None:
+        method = environ["REQUEST_METHOD"]
+        if method != "GET" and method != "HEAD":
+            return None
+        if any(key in environ for key in _SLOW_HEADERS):
+            return None
+        if (environ.get("CONTENT_LENGTH") or "0") != "0" or environ.get("HTTP_DEPTH",
+                                                                        "0") != "0":
+            return None
+        principal = self.cached_principal(environ.get("HTTP_AUTHORIZATION") or "")
+        if principal is None:
+            return None
+        started = time.time()
+        try:
+            path = util.normalize_path(util.re_encode_wsgi(environ["PATH_INFO"]))
+        except Exception:  # noqa: BLE001  (WsgiDAV answers the bad path)
+            return None
+        if not path.startswith(self.share_path + "/"):
+            return None
+        rel = path[len(self.share_path):]
+        environ[PRINCIPAL_KEY] = principal
+        environ["wsgidav.provider"] = self.provider
+        environ["wsgidav.config"] = self.dav_config
+        try:
+            res = self.provider.get_resource_inst(rel, environ)
+            if type(res) is not FileResource or res.node is None:
+                raise LookupError(rel)
+            headers = _headers(res)
+            body = _body(res, self.block_size) if method == "GET" else [b""]
+        except Exception:  # noqa: BLE001  (WsgiDAV's way answers it, errors included)
+            forget_resolved(environ)
+            environ.pop(PRINCIPAL_KEY, None)
+            return None
+        start_response("200 OK", headers)
+        if _log.isEnabledFor(logging.INFO):
+            _log.info('%s - %s - [%s] "%s %s" elap=%.3fsec -> 200 OK',
+                      environ.get("REMOTE_ADDR", ""), principal.login, util.get_log_time(),
+                      method, rel, time.time() - started)
+        return body
+
+
+def _headers(res: FileResource) -> list[tuple[str, str]]:
+    """What WsgiDAV's ``_send_resource`` sends for a whole file, in its order, plus our
+    two safety headers (providers.guards, davserver.app)."""
+    headers = [("Content-Length", str(res.get_content_length()))]
+    last_modified = res.get_last_modified()
+    if last_modified is not None:
+        headers.append(("Last-Modified", util.get_rfc1123_time(last_modified)))
+    headers.append(("Content-Type", res.get_content_type()))
+    headers.append(("Date", util.get_rfc1123_time()))
+    etag = util.checked_etag(res.get_etag(), allow_none=True)
+    headers.append(("ETag", f'"{etag if etag is not None else "[]"}"'))
+    headers.append(("Accept-Ranges", "bytes"))
+    headers.append(("Content-Security-Policy", "sandbox"))
+    headers.append(("X-Content-Type-Options", "nosniff"))
+    return headers
+
+
+def _body(res: FileResource, block_size: int) -> Iterable[bytes]:
+    """The content, never more than the ``Content-Length`` announced: read at once when
+    it fits in one block (the file is closed before the answer starts), else streamed
+    block by block."""
+    size = res.get_content_length()
+    content = res.get_content()
+    if size <= block_size:
+        with content:
+            return [content.read(size)]
+    return _blocks(content, size, block_size)
+
+
+def _blocks(content: BinaryIO, size: int, block_size: int) -> Iterator[bytes]:
+    with content:
+        while size > 0:
+            block = content.read(min(size, block_size))
+            if not block:
+                return
+            size -= len(block)
+            yield block

@@ -1,0 +1,110 @@
+"""The short way for a plain GET or HEAD of a file (:class:`providers.PlainGet`), in
+process over real SQLite and blob files: which requests take it, and that its answer
+is WsgiDAV's, header for header.
+
+Which way answered is read from the request line each writes: the short way on the
+``wsgidav`` logger, WsgiDAV's stack on ``wsgidav.wsgidav_app``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+
+import pytest
+from werkzeug.test import Client
+
+import acl
+from davserver.app import create_app
+from davserver.config import Config
+
+DOCS = "/dav/porte-documents"
+HTML = b"<html><script>alert(1)</script></html>"
+
+
+def _auth(login: str = "alice", password: str = "password-alice") -> dict[str, str]:
+    token = base64.b64encode(f"{login}:{password}".encode()).decode()
+    return {"Authorization": "Basic " + token}
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Client:
+    app = create_app(Config(data_dir=tmp_path / "data"))
+    with app.db.transaction() as s:
+        acl.create_user(s, "alice", "password-alice", "teacher")
+    client = Client(app.wsgi)
+    assert client.open(f"{DOCS}/cours/", method="MKCOL", headers=_auth()).status_code == 201
+    assert client.put(f"{DOCS}/cours/page.html", data=HTML, headers=_auth()).status_code == 201
+    big = bytes(range(256)) * 4096  # 1 MiB: several blocks of 256 KiB
+    assert client.put(f"{DOCS}/cours/big.bin", data=big, headers=_auth()).status_code == 201
+    return client
+
+
+def _way(caplog: pytest.LogCaptureFixture) -> str:
+    names = [r.name for r in caplog.records if r.name.startswith("wsgidav")]
+    caplog.clear()
+    assert len(names) == 1, names
+    return "short" if names[0] == "wsgidav" else "wsgidav"
+
+
+def _comparable(headers: object) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in headers if k != "Date"]  # type: ignore[attr-defined]
+
+
+def test_plain_get_is_answered_short_and_like_wsgidav(
+        client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="wsgidav")
+    url = f"{DOCS}/cours/page.html"
+    # A precondition that holds sends the request through WsgiDAV: same 200 answer.
+    slow = client.get(url, headers={**_auth(), "If-Match": "*"})
+    assert _way(caplog) == "wsgidav"
+    fast = client.get(url, headers=_auth())
+    assert _way(caplog) == "short"
+    assert fast.status_code == slow.status_code == 200
+    assert fast.data == slow.data == HTML
+    assert _comparable(fast.headers) == _comparable(slow.headers)
+    assert fast.headers["Content-Security-Policy"] == "sandbox"  # never runs on our origin
+    assert fast.headers["X-Content-Type-Options"] == "nosniff"
+    head = client.head(url, headers=_auth())
+    assert _way(caplog) == "short"
+    assert head.data == b"" and _comparable(head.headers) == _comparable(fast.headers)
+
+
+def test_a_file_of_several_blocks_streams_whole(client: Client,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="wsgidav")
+    response = client.get(f"{DOCS}/cours/big.bin", headers=_auth())
+    assert _way(caplog) == "short"
+    assert response.data == bytes(range(256)) * 4096
+    assert response.headers["Content-Length"] == str(1024 * 1024)
+
+
+@pytest.mark.parametrize(("path", "headers", "status"), [
+    ("/cours/page.html", {"If-None-Match": "*"}, 304),     # RFC 9110 §13.1.2
+    ("/cours/page.html", {"Range": "bytes=0-3"}, 206),     # RFC 9110 §14.2
+    ("/cours/page.html", {"If-Modified-Since": "Sat, 01 Jan 2100 00:00:00 GMT"}, 304),
+    ("/cours/", {}, 403),                                  # a folder: no listing by GET
+    ("/cours/absent.txt", {}, 404),
+    ("/cours/page.html", {"Depth": "1"}, 400),
+], ids=["if-none-match", "range", "if-modified-since", "folder", "missing", "depth"])
+def test_what_the_short_way_leaves_to_wsgidav(
+        client: Client, caplog: pytest.LogCaptureFixture, path: str,
+        headers: dict[str, str], status: int) -> None:
+    caplog.set_level(logging.INFO, logger="wsgidav")
+    response = client.get(DOCS + path, headers={**_auth(), **headers})
+    assert response.status_code == status, response.data
+    assert _way(caplog) == "wsgidav"
+
+
+def test_credentials_not_verified_recently_take_wsgidav(
+        client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    """A wrong password is never answered by the short way (it knows only credentials
+    verified within ``auth.cache_ttl``): WsgiDAV's 401, with its challenge."""
+    caplog.set_level(logging.INFO, logger="wsgidav")
+    wrong = client.get(f"{DOCS}/cours/page.html", headers=_auth(password="wrong"))
+    assert wrong.status_code == 401 and "WWW-Authenticate" in wrong.headers
+    assert _way(caplog) == "wsgidav"
+    nobody = client.get(f"{DOCS}/cours/page.html")
+    assert nobody.status_code == 401
+    assert _way(caplog) == "wsgidav"
