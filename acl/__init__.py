@@ -40,6 +40,7 @@ from .people import (
     list_users,
     logins_of,
     members_of,
+    password_state,
     profile_of,
     school_of_user,
     set_password,
@@ -103,9 +104,10 @@ __all__ = [
     "ensure_group", "ensure_school", "ensure_subject", "find_rubric", "find_school", "find_user",
     "get_rubric", "grant", "grants_of", "group_names", "groups_of", "has_binder", "import_people",
     "import_school", "invitations_for", "invitations_of", "invite", "link_parent", "list_rubrics",
-    "list_users", "logins_of", "members_of", "parse_role", "pending_invitation_count",
-    "population", "privileges", "profile_of", "publishes_at_once", "read_people",
-    "reads_school_archive", "require", "revoke", "revoke_grant", "role_at", "rubric_by_id",
-    "school_of_user", "sees_trashed", "set_parent", "set_password", "standing_in_rubric",
-    "subject_names", "trash_view", "user_context", "verify_credentials", "visible_rubrics"
+    "list_users", "logins_of", "members_of", "parse_role", "password_state",
+    "pending_invitation_count", "population", "privileges", "profile_of", "publishes_at_once",
+    "read_people", "reads_school_archive", "require", "revoke", "revoke_grant", "role_at",
+    "rubric_by_id", "school_of_user", "sees_trashed", "set_parent", "set_password",
+    "standing_in_rubric", "subject_names", "trash_view", "user_context", "verify_credentials",
+    "visible_rubrics",
 ]

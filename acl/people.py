@@ -145,6 +145,17 @@ def verify_credentials(session: Session, login: str, password: str) -> Principal
     return _principal(user)
 
 
+def password_state(session: Session, login: str) -> tuple[Principal, str] | None:
+    """The principal and the current password hash (argon2 string) of the enabled user
+    ``login``; None when unknown or disabled. One query, no argon2: a cache of verified
+    credentials compares the hash with the one it verified, to keep trusting a password
+    that has not changed (``davserver.auth``); a new password means a new hash."""
+    user = session.scalar(select(User).where(User.login == login))
+    if user is None or user.disabled:
+        return None
+    return _principal(user), user.password_hash
+
+
 def profile_of(session: Session, user_id: int) -> str | None:
     """The profile name of a user (``"student"``…), or None if unknown."""
     profile = session.scalar(select(User.profile).where(User.id == user_id))

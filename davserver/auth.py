@@ -14,6 +14,13 @@ Verifications run one at a time: each argon2id check (argon2-cffi's defaults) ta
 64 MiB and tens of milliseconds of a core, so thirty machines signing in at 8:00
 would otherwise need 2 GiB at once. A request that waited looks in the cache
 again, so connections opened together with the same credentials share one check.
+
+When a remembered success expires, the same credentials are trusted again after one
+query instead of an argon2 check, if the user is still enabled and their password
+hash is still the one that was verified (a new password, even the same one typed
+again, has a new salt): for :data:`REVALIDATE_WITHIN` seconds after the argon2 check,
+then a full check again. A client syncing all day costs one argon2 check per school
+day, not one per ``cache_ttl`` (64 MiB and tens of milliseconds each, one at a time).
 """
 
 from __future__ import annotations
@@ -36,12 +43,15 @@ from davserver.db import Database
 from providers import PRINCIPAL_KEY
 
 MAX_CACHE_ENTRIES = 10000
+REVALIDATE_WITHIN = 12 * 3600.0  # seconds after an argon2 check (a school day)
 
 
 @dataclass(frozen=True)
 class _Entry:
     principal: acl.Principal
     expires: float  # time.monotonic() seconds
+    password_hash: str  # the user's hash that the password was checked against
+    checked: float  # time.monotonic() of that argon2 check
 
 
 class CredentialVerifier:
@@ -56,6 +66,7 @@ class CredentialVerifier:
         self._entries: dict[bytes, _Entry] = {}
         self._lock = threading.Lock()
         self._verifying = threading.Lock()  # one argon2 check at a time (see module doc)
+        self.checks = 0  # argon2 checks made (sign-ins that were not remembered)
 
     def _cache_key(self, login: str, password: str) -> bytes:
         message = login.encode("utf-8") + b"\x00" + password.encode("utf-8")
@@ -82,31 +93,55 @@ class CredentialVerifier:
         the constant failure delay)."""
         started = time.monotonic()
         key = self._cache_key(login, password)
-        cached = self._cached(key, started)
-        if cached is not None:
-            return cached
+        entry = self._entries.get(key)
+        if entry is not None:
+            if entry.expires > started:
+                return entry.principal
+            principal = self._revalidate(key, entry, login, started)
+            if principal is not None:
+                return principal
         with self._verifying:
             cached = self._cached(key, started)  # verified while this one waited
             if cached is not None:
                 return cached
+            self.checks += 1
             with self.db.transaction() as session:
                 principal = acl.verify_credentials(session, login, password)
-            if principal is not None:
-                self._remember(key, principal, started)
+                # after a rehash of outdated parameters, the new hash
+                state = acl.password_state(session, login) if principal else None
+            if state is not None:
+                self._remember(key, _Entry(state[0], started + self.cache_ttl, state[1],
+                                           started))
         if principal is None:
             time.sleep(max(0.0, self.failure_delay - (time.monotonic() - started)))
         return principal
 
-    def _remember(self, key: bytes, principal: acl.Principal, started: float) -> None:
+    def _revalidate(self, key: bytes, entry: _Entry, login: str,
+                    now: float) -> acl.Principal | None:
+        """The current principal when ``entry`` (expired) may be renewed without an
+        argon2 check (see the module docstring), else None and the entry is dropped."""
+        state = None
+        if now - entry.checked < REVALIDATE_WITHIN:
+            with self.db.transaction(write=False) as session:
+                state = acl.password_state(session, login)
+        if state is None or not hmac.compare_digest(state[1], entry.password_hash):
+            with self._lock:
+                self._entries.pop(key, None)
+            return None
+        self._remember(key, _Entry(state[0], now + self.cache_ttl, state[1], entry.checked))
+        return state[0]
+
+    def _remember(self, key: bytes, entry: _Entry) -> None:
         if self.cache_ttl <= 0:
             return
         with self._lock:
             if len(self._entries) >= MAX_CACHE_ENTRIES:
                 now = time.monotonic()
-                self._entries = {k: e for k, e in self._entries.items() if e.expires > now}
+                self._entries = {k: e for k, e in self._entries.items()
+                                 if now - e.checked < REVALIDATE_WITHIN}
                 if len(self._entries) >= MAX_CACHE_ENTRIES:
                     self._entries.clear()
-            self._entries[key] = _Entry(principal, started + self.cache_ttl)
+            self._entries[key] = entry
 
 
 def make_domain_controller(verifier: CredentialVerifier, realm: str) -> type:

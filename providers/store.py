@@ -139,12 +139,19 @@ _RESOLVE = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
             .where(_NODES.space_id + 0 == bindparam("space_id"),
                    _NODES.path == bindparam("path")))
 
+_CHAIN = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
+          .where(_NODES.space_id + 0 == bindparam("space_id"),
+                 _NODES.path.in_(bindparam("paths", expanding=True))))
+# Paths up to this depth resolve through a statement of their own (below); deeper
+# ones, rare, through _CHAIN. Bounds what Database.read_rows keeps compiled.
+CACHED_DEPTHS = 32
 
-@functools.lru_cache(maxsize=64)
+
+@functools.cache
 def _chain_statement(depth: int) -> Any:
-    """The nodes at ``depth + 1`` given paths of a space (:meth:`Store.resolve_chain`):
-    one statement per depth, built once, with plain parameters ``p0`` … (an expanding
-    ``IN`` list would be re-rendered on every call)."""
+    """The nodes at ``depth + 1`` given paths of a space (:meth:`Store.resolve_chain`),
+    for ``depth`` ≤ :data:`CACHED_DEPTHS`: one statement per depth, built once, with
+    plain parameters ``p0`` … (an expanding ``IN`` list is re-rendered on every call)."""
     paths: list[Any] = [bindparam(f"p{i}") for i in range(depth + 1)]
     return (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
             .where(_NODES.space_id + 0 == bindparam("space_id"), _NODES.path.in_(paths)))
@@ -339,9 +346,13 @@ class Store:
             return []
         segments = path.split("/")[1:] if path else []
         prefixes = [""] + ["/" + "/".join(segments[:i + 1]) for i in range(len(segments))]
-        params: dict[str, Any] = {f"p{i}": prefix for i, prefix in enumerate(prefixes)}
-        params["space_id"] = space_id
-        rows = self.db.read_rows(_chain_statement(len(segments)), params)
+        if len(segments) <= CACHED_DEPTHS:
+            params: dict[str, Any] = {f"p{i}": prefix for i, prefix in enumerate(prefixes)}
+            params["space_id"] = space_id
+            rows: Any = self.db.read_rows(_chain_statement(len(segments)), params)
+        else:
+            with self.db.reading() as c:
+                rows = c.execute(_CHAIN, {"space_id": space_id, "paths": prefixes}).all()
         found = {info.path: info for info in map(_row_info, rows)}
         chain = []
         for prefix in prefixes:

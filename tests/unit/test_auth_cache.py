@@ -4,7 +4,9 @@ one at a time (each takes 64 MiB; issue 9's memory bound)."""
 
 from __future__ import annotations
 
+import base64
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -48,3 +50,55 @@ def test_concurrent_logins_share_one_check(db: Database, monkeypatch: pytest.Mon
     assert results.count(None) == 3
     assert most[0] == 1  # one argon2 check at a time
     assert calls[0] <= 4  # one for the good password, at most one per wrong attempt
+
+
+def test_an_expired_success_is_renewed_without_argon2_while_nothing_changed(
+        db: Database) -> None:
+    """After ``cache_ttl``, the same credentials cost one query, not an argon2 check,
+    while the user is enabled and their hash is the one checked; a new password (even
+    the same one typed again: a new salt) or a disabled account is checked again."""
+    with db.transaction() as s:
+        acl.create_user(s, "bob", "password-bob", "teacher")
+    verifier = CredentialVerifier(db, cache_ttl=0.05, failure_delay=0)
+
+    def expired_then_verified(password: str) -> acl.Principal | None:
+        time.sleep(0.08)  # past cache_ttl
+        assert verifier.recent(_basic("bob", password)) is None
+        return verifier.verify("bob", password)
+
+    assert verifier.verify("bob", "password-bob") is not None
+    assert expired_then_verified("password-bob") is not None
+    assert expired_then_verified("password-bob") is not None
+    assert verifier.checks == 1
+    assert verifier.recent(_basic("bob", "password-bob")) is not None  # renewed
+
+    with db.transaction() as s:
+        acl.set_password(s, "bob", "password-bob")
+    assert expired_then_verified("password-bob") is not None
+    assert verifier.checks == 2
+
+    with db.transaction() as s:
+        acl.set_password(s, "bob", "new-password-bob")
+    assert expired_then_verified("password-bob") is None
+    assert verifier.verify("bob", "new-password-bob") is not None
+    assert verifier.checks == 4
+
+    with db.transaction() as s:
+        acl.disable_user(s, "bob")
+    assert expired_then_verified("new-password-bob") is None
+
+
+def test_renewal_stops_after_a_school_day(db: Database,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    with db.transaction() as s:
+        acl.create_user(s, "carl", "password-carl", "teacher")
+    verifier = CredentialVerifier(db, cache_ttl=0.05, failure_delay=0)
+    assert verifier.verify("carl", "password-carl") is not None
+    monkeypatch.setattr(auth, "REVALIDATE_WITHIN", 0.06)
+    time.sleep(0.08)
+    assert verifier.verify("carl", "password-carl") is not None
+    assert verifier.checks == 2  # a full check again
+
+
+def _basic(login: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()

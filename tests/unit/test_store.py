@@ -73,6 +73,25 @@ def test_resolve_is_one_query(store: Store, space: SpaceInfo) -> None:
         assert counter.count == 1, (path, counter.statements)
 
 
+@pytest.mark.parametrize("depth", [1, 2, 32, 33, 40])
+def test_resolve_chain_is_one_query_at_any_depth(store: Store, space: SpaceInfo,
+                                                 depth: int) -> None:
+    """Paths up to ``CACHED_DEPTHS`` deep take a statement of their own, deeper ones
+    the general statement: the same chain either way, in one query."""
+    folders = "".join(f"/d{i}" for i in range(depth - 1))
+    for i in range(1, depth):
+        store.make_collection(space.id, "".join(f"/d{j}" for j in range(i)))
+    write(store, space.id, f"{folders}/file.txt", b"deep")
+    for path, found in ((f"{folders}/file.txt", depth + 1), (f"{folders}/missing", depth)):
+        with count_queries(store.db) as counter:
+            chain = store.resolve_chain(space.id, path)
+        assert counter.count == 1, counter.statements
+        assert [n.path for n in chain] == [""] + [
+            "".join(f"/d{j}" for j in range(i)) for i in range(1, depth)] + (
+            [f"{folders}/file.txt"] if found > depth else [])
+        assert [n.is_collection for n in chain] == [True] * depth + [False] * (found - depth)
+
+
 @pytest.mark.parametrize("members", [5, 500])
 def test_children_is_one_query_whatever_the_member_count(
     store: Store, space: SpaceInfo, members: int
