@@ -19,6 +19,7 @@ HTML file the teacher drops in is read as a content whose title is its name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lxml import etree
@@ -92,7 +93,7 @@ def item_props(activity: Activity) -> dict[str, str | None]:
             if activity.homework_type else None}
 
 
-def _prop_text(props: dict[str, str], name: str) -> str | None:
+def _prop_text(props: Mapping[str, str], name: str) -> str | None:
     raw = props.get(name)
     if not raw:
         return None
@@ -103,7 +104,7 @@ def _prop_text(props: dict[str, str], name: str) -> str | None:
         return None
 
 
-def read_item(name: str, data: bytes, props: dict[str, str]) -> BinderItem:
+def read_item(name: str, data: bytes, props: Mapping[str, str]) -> BinderItem:
     """An item read back from its file ``name``, bytes and dead properties. Raises
     ``BadRequest`` (French, naming the file) for a file that is not HTML text."""
     if len(data) > MAX_ITEM_BYTES:
