@@ -6,7 +6,8 @@ much CPU as resolving the path itself; a school's thirty machines opening the sa
 course files at 8:00 pay it on every request. :class:`PlainGet` answers, before
 WsgiDAV, the requests whose answer needs none of that machinery:
 
-* ``GET`` or ``HEAD``, no body, ``Depth`` absent or ``0``;
+* ``GET`` or ``HEAD``, no body, ``Depth`` absent or ``0``, no query string (WsgiDAV's
+  authenticator answers ``?logout`` with 401, so that a browser forgets the password);
 * no precondition and no range (``If``, ``If-Match``, ``If-None-Match``,
   ``If-Modified-Since``, ``If-Unmodified-Since``, ``Range``, ``If-Range``): RFC 9110
   §13 evaluation and 206/304/412 answers stay WsgiDAV's;
@@ -21,7 +22,11 @@ WsgiDAV, which answers it as before (the resolution it made is forgotten first).
 The answer is the one WsgiDAV gives, header for header (``Content-Length``,
 ``Last-Modified``, ``Content-Type``, ``Date``, ``ETag``, ``Accept-Ranges``, then
 ``Content-Security-Policy: sandbox`` and ``X-Content-Type-Options: nosniff``):
-``tests/integration/test_plain_get.py`` compares the two.
+``tests/unit/test_plain_get.py`` compares the two.
+
+A blob file shorter than its recorded size (damaged storage, to restore from a backup)
+is never sent as if whole: a small one is answered 500 with the reason, a big one
+ends its connection where the bytes end (a client would otherwise wait for the rest).
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ class PlainGet:
         if (environ.get("CONTENT_LENGTH") or "0") != "0" or environ.get("HTTP_DEPTH",
                                                                         "0") != "0":
             return None
+        if environ.get("QUERY_STRING"):
+            return None
         principal = self.cached_principal(environ.get("HTTP_AUTHORIZATION") or "")
         if principal is None:
             return None
@@ -100,6 +107,8 @@ class PlainGet:
             forget_resolved(environ)
             environ.pop(PRINCIPAL_KEY, None)
             return None
+        if isinstance(body, _Damaged):
+            return _damaged(start_response, rel, body)
         start_response("200 OK", headers)
         if _log.isEnabledFor(logging.INFO):
             _log.info('%s - %s - [%s] "%s %s" elap=%.3fsec -> 200 OK',
@@ -133,15 +142,39 @@ def _body(res: FileResource, block_size: int) -> Iterable[bytes]:
     content = res.get_content()
     if size <= block_size:
         with content:
-            return [content.read(size)]
+            data = content.read(size)
+        return [data] if len(data) == size else _Damaged(len(data), size)
     return _blocks(content, size, block_size)
 
 
 def _blocks(content: BinaryIO, size: int, block_size: int) -> Iterator[bytes]:
+    expected = size
     with content:
         while size > 0:
             block = content.read(min(size, block_size))
-            if not block:
-                return
+            if not block:  # cheroot closes the connection on this error, mid-body
+                raise OSError(f"blob file shorter than recorded: {expected - size} of "
+                              f"{expected} bytes (storage damaged)")
             size -= len(block)
             yield block
+
+
+class _Damaged(list[bytes]):
+    """The body of a blob shorter than its recorded size: nothing to send."""
+
+    def __init__(self, found: int, expected: int) -> None:
+        super().__init__()
+        self.found, self.expected = found, expected
+
+
+def _damaged(start_response: Callable[..., Any], rel: str,
+             damaged: _Damaged) -> list[bytes]:
+    _log.error("%s: blob file shorter than recorded (%d of %d bytes): storage damaged, "
+               "restore the file from a backup", rel, damaged.found, damaged.expected)
+    body = (f"The content of this file is damaged on the server ({damaged.found} of "
+            f"{damaged.expected} bytes). Tell the administrator.\n").encode()
+    start_response("500 Internal Server Error",
+                   [("Content-Type", "text/plain; charset=utf-8"),
+                    ("Content-Length", str(len(body))),
+                    ("X-Content-Type-Options", "nosniff")])
+    return [body]

@@ -102,3 +102,24 @@ def test_renewal_stops_after_a_school_day(db: Database,
 
 def _basic(login: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()
+
+
+def test_a_full_cache_forgets_expired_successes_before_live_ones(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With entries kept for renewal, a full cache must not drop a user who signed in
+    a moment ago (they would need an argon2 check again, one at a time)."""
+    monkeypatch.setattr(auth, "MAX_CACHE_ENTRIES", 4)
+    logins = ["u1", "u2", "u3", "u4", "u5"]
+    with db.transaction() as s:
+        for login in logins:
+            acl.create_user(s, login, f"password-{login}", "teacher")
+    verifier = CredentialVerifier(db, cache_ttl=1.5, failure_delay=0)
+    assert verifier.verify("u1", "password-u1") is not None
+    time.sleep(1.6)  # u1's success expired (still renewable); the others take < 1.5 s
+    for login in logins[1:]:
+        assert verifier.verify(login, f"password-{login}") is not None
+    for login in logins[1:]:  # u5 made the cache full: u1 went, the live ones stayed
+        assert verifier.recent(_basic(login, f"password-{login}")) is not None, login
+    checks = verifier.checks
+    assert verifier.verify("u2", "password-u2") is not None
+    assert verifier.checks == checks

@@ -42,7 +42,7 @@ def client(tmp_path: Path) -> Client:
 
 
 def _way(caplog: pytest.LogCaptureFixture) -> str:
-    names = [r.name for r in caplog.records if r.name.startswith("wsgidav")]
+    names = [r.name for r in caplog.records if r.name in ("wsgidav", "wsgidav.wsgidav_app")]
     caplog.clear()
     assert len(names) == 1, names
     return "short" if names[0] == "wsgidav" else "wsgidav"
@@ -87,7 +87,9 @@ def test_a_file_of_several_blocks_streams_whole(client: Client,
     ("/cours/", {}, 403),                                  # a folder: no listing by GET
     ("/cours/absent.txt", {}, 404),
     ("/cours/page.html", {"Depth": "1"}, 400),
-], ids=["if-none-match", "range", "if-modified-since", "folder", "missing", "depth"])
+    ("/cours/page.html?logout", {}, 401),                  # WsgiDAV: forget the password
+], ids=["if-none-match", "range", "if-modified-since", "folder", "missing", "depth",
+        "logout"])
 def test_what_the_short_way_leaves_to_wsgidav(
         client: Client, caplog: pytest.LogCaptureFixture, path: str,
         headers: dict[str, str], status: int) -> None:
@@ -95,6 +97,26 @@ def test_what_the_short_way_leaves_to_wsgidav(
     response = client.get(DOCS + path, headers={**_auth(), **headers})
     assert response.status_code == status, response.data
     assert _way(caplog) == "wsgidav"
+
+
+def test_a_damaged_blob_is_never_sent_as_whole(client: Client, tmp_path: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    """A blob file cut short on disk (damaged storage) gets a 500 naming the problem,
+    not a Content-Length the body never reaches (the client would wait for the rest);
+    a big one ends with an error after what the file still has."""
+    blobs = sorted((tmp_path / "data").rglob("objects/*/*"), key=lambda p: p.stat().st_size)
+    small, big = blobs[0], blobs[-1]
+    with small.open("r+b") as f:
+        f.truncate(5)
+    caplog.set_level(logging.INFO, logger="wsgidav")
+    response = client.get(f"{DOCS}/cours/page.html", headers=_auth())
+    assert response.status_code == 500
+    assert b"damaged" in response.data
+    assert any("shorter than recorded" in r.getMessage() for r in caplog.records)
+    with big.open("r+b") as f:
+        f.truncate(300 * 1024)
+    with pytest.raises(OSError, match="shorter than recorded"):
+        client.get(f"{DOCS}/cours/big.bin", headers=_auth()).get_data()
 
 
 def test_credentials_not_verified_recently_take_wsgidav(
