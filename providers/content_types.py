@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import mimetypes
 
-import magic
-
 GENERIC = frozenset({
     "application/octet-stream", "text/plain", "application/zip", "application/x-empty",
     "inode/x-empty", "application/xml", "text/xml", "application/CDFV2",
@@ -41,6 +39,8 @@ def sniff(head: bytes, name: str) -> str:
     by_name = guess_from_name(name)
     if not head:
         return by_name or DEFAULT
+    import magic  # loaded with the first upload: 2 MiB, and 8 MiB of rules then
+
     try:
         by_bytes = magic.from_buffer(head, mime=True) or DEFAULT
     except magic.MagicException:
