@@ -30,6 +30,7 @@ configuration.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import os
@@ -227,6 +228,9 @@ def _serve(config: Config, *, banner: str = "") -> int:
     from davserver.app import CherootConnection, CherootGateway, create_app  # heavy
 
     app = create_app(config)
+    # What start-up made lives as long as the process: out of the collector's sight,
+    # so that a full collection (a few ms with all of it) scans only request objects.
+    gc.freeze()
     server = wsgi.Server((config.server.host, config.server.port), app.wsgi,
                          numthreads=config.server.threads, timeout=config.server.socket_timeout,
                          request_queue_size=config.server.listen_backlog,
