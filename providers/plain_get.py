@@ -48,7 +48,8 @@ _SLOW_HEADERS = ("HTTP_IF", "HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODI
                  "HTTP_TRANSFER_ENCODING")
 _log = logging.getLogger("wsgidav")  # where WsgiDAV writes its request lines
 
-# (login, password) → the principal verified within the cache TTL, or None.
+# An ``Authorization`` header value → the principal verified within the cache TTL, or
+# None (davserver.auth.CredentialVerifier.recent).
 CachedPrincipal = Callable[[str], Any]
 
 
