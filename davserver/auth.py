@@ -140,23 +140,16 @@ class CredentialVerifier:
             self._entries[key] = entry
 
     def _prune(self, now: float) -> None:
-        """Make room in a full cache: forget what may no longer be renewed, then what
-        has expired, then the oldest checks, until a quarter is free; a success that
-        is still valid goes last (its user would need an argon2 check again)."""
+        """Make room in a full cache, down to three quarters: forget what may no longer
+        be renewed, then expired successes, oldest check first; a success that is
+        still valid goes last (its user would need an argon2 check again)."""
         keep = MAX_CACHE_ENTRIES * 3 // 4
         entries = {k: e for k, e in self._entries.items()
                    if now - e.checked < REVALIDATE_WITHIN}
         if len(entries) > keep:
-            live = {k: e for k, e in entries.items() if e.expires > now}
-            if len(live) < keep:  # keep the most recently checked of the expired ones
-                expired = sorted((e.checked, k) for k, e in entries.items()
-                                 if e.expires <= now)
-                for _checked, k in expired[len(expired) - (keep - len(live)):]:
-                    live[k] = entries[k]
-            elif len(live) > keep:
-                newest = sorted((e.checked, k) for k, e in live.items())[-keep:]
-                live = {k: live[k] for _checked, k in newest}
-            entries = live
+            ranked = sorted(entries, key=lambda k: (entries[k].expires > now,
+                                                    entries[k].checked))
+            entries = {k: entries[k] for k in ranked[-keep:]}
         self._entries = entries
 
 

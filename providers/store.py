@@ -140,7 +140,6 @@ _WITH_BLOB = Node.__table__.outerjoin(Blob.__table__, _NODES.blob_id == _BLOBS.i
 _RESOLVE = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
             .where(_NODES.space_id + 0 == bindparam("space_id"),
                    _NODES.path == bindparam("path")))
-
 _CHAIN = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
           .where(_NODES.space_id + 0 == bindparam("space_id"),
                  _NODES.path.in_(bindparam("paths", expanding=True))))
