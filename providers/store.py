@@ -34,7 +34,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     select,
     type_coerce,
     update,
@@ -149,6 +148,29 @@ CACHED_DEPTHS = 32
 
 
 @functools.cache
+def _move_below_statement(sqlite: bool, to_other_space: bool) -> Any:
+    """UPDATE giving every node below a moved folder its new path (``new_root`` then
+    what follows the old root, from character ``cut``); with ``to_other_space`` also
+    its space ``dst_space``, author ``new_author`` and state ``new_published`` (left
+    out otherwise: an indexed column in SET costs an index write per row). The
+    subtree is the nodes of ``src_space`` whose path starts with ``prefix``, with on
+    SQLite the index range ``lo`` ≤ path < ``hi`` of :func:`below`."""
+    prefix = bindparam("prefix", type_=Text)
+    cond = func.substr(_NODES.path, 1, func.length(prefix)) == prefix
+    if sqlite:
+        cond = and_(_NODES.space_id + 0 == bindparam("src_space"),
+                    _NODES.path >= bindparam("lo"), _NODES.path < bindparam("hi"), cond)
+    else:
+        cond = and_(_NODES.space_id == bindparam("src_space"), cond)
+    values: dict[str, Any] = {
+        "path": bindparam("new_root", type_=Text) + func.substr(_NODES.path, bindparam("cut"))}
+    if to_other_space:
+        values.update(space_id=bindparam("dst_space"), author_id=bindparam("new_author"),
+                      published=bindparam("new_published"))
+    return update(Node.__table__).where(cond).values(values)
+
+
+@functools.cache
 def _chain_statement(depth: int) -> Any:
     """The nodes at ``depth + 1`` given paths of a space (:meth:`Store.resolve_chain`),
     for ``depth`` ≤ :data:`CACHED_DEPTHS`: one statement per depth, built once, with
@@ -182,6 +204,13 @@ _CONTENT_COLUMNS = ("published", "size", "blob_id", "sha1", "md5", "etag", "cont
 _UPDATE_CONTENT = (update(Node.__table__).where(_NODES.id == bindparam("node"))
                    .values({c: bindparam(c) for c in _CONTENT_COLUMNS}))
 _BLOB_IN_USE = select(_NODES.id).where(_NODES.blob_id == bindparam("blob")).limit(1)
+# What MOVE runs (:meth:`Store.move`): is anything at the destination, then the new
+# place of the moved node and of every node below it, built once.
+_ID_AT = select(_NODES.id).where(_NODES.space_id + 0 == bindparam("space_id"),
+                                 _NODES.path == bindparam("path"))
+_MOVE_ROOT = (update(Node.__table__).where(_NODES.id == bindparam("node"))
+              .values(parent_id=bindparam("parent"), name=bindparam("name"),
+                      path=bindparam("new_root"), space_id=bindparam("dst_space")))
 _DELETE_BLOB = delete(Blob.__table__).where(_BLOBS.id == bindparam("blob")).returning(_BLOBS.key)
 
 
@@ -643,7 +672,11 @@ class Store:
             if (path + "/").startswith(src.path + "/"):
                 raise Forbidden("the destination is inside the source")
         parent, name = self._parent(s, space_id, path)
-        keys = self._delete_subtree(s, space_id, parent.path + "/" + name, freed)
+        target = parent.path + "/" + name
+        if s.connection().execute(_ID_AT, {"space_id": space_id, "path": target}).first() \
+                is None:
+            return parent, name, []  # nothing stands there (a MOVE's usual case)
+        keys = self._delete_subtree(s, space_id, target, freed)
         return parent, name, keys
 
     def copy(self, src: NodeInfo, dst_space: int, dst_path: str, *, recursive: bool,
@@ -697,8 +730,9 @@ class Store:
         restamp: dict[str, Any] = {}
         if dst_space != src.space_id:
             stamp = stamp or Stamp(None)
-            restamp = {"author_id": stamp.author_id, "published": stamp.published}
+            restamp = {"new_author": stamp.author_id, "new_published": stamp.published}
         with self.db.transaction() as s:
+            c = s.connection()  # plain statements built once (a MOVE is one rename)
             freed: list[int] = []
             parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed)
             new_root = parent.path + "/" + name
@@ -711,17 +745,15 @@ class Store:
             quotas.charge(s, dst_space, moved - sum(freed), self.policy)
             if src.is_collection:
                 prefix = src.path + "/"
-                s.execute(
-                    update(Node)
-                    .where(space_is(src.space_id, sqlite=self.sqlite),
-                           below(prefix, sqlite=self.sqlite))
-                    .values(path=literal(new_root) + func.substr(Node.path, len(src.path) + 1),
-                            space_id=dst_space, **restamp)
-                    .execution_options(synchronize_session=False)
-                )
-            s.execute(update(Node).where(Node.id == src.id)
-                      .values(parent_id=parent.id, name=name, path=new_root,
-                              space_id=dst_space, **restamp))
+                c.execute(_move_below_statement(self.sqlite, bool(restamp)), {
+                    "src_space": src.space_id, "prefix": prefix, "lo": prefix,
+                    "hi": prefix[:-1] + "0", "new_root": new_root,
+                    "cut": len(src.path) + 1, "dst_space": dst_space, **restamp})
+            c.execute(_MOVE_ROOT, {"node": src.id, "parent": parent.id, "name": name,
+                                   "new_root": new_root, "dst_space": dst_space})
+            if restamp:
+                c.execute(update(Node).where(Node.id == src.id).values(
+                    author_id=restamp["new_author"], published=restamp["new_published"]))
         self._delete_blob_files(keys)
 
     # --- properties ---------------------------------------------------------
