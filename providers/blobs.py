@@ -155,8 +155,12 @@ class _LocalWriter(BlobWriter):
         self._file.close()
         self._file = None
         final = self._store.path_of(self._key)
-        final.parent.mkdir(exist_ok=True)
-        os.replace(self._tmp, final)
+        self._store.ensure_dir(final.parent)
+        try:
+            os.replace(self._tmp, final)
+        except FileNotFoundError:  # the folder was removed by hand since: make it again
+            self._store.ensure_dir(final.parent, again=True)
+            os.replace(self._tmp, final)
         return self._info(self._key)
 
     def abort(self) -> None:
@@ -176,6 +180,14 @@ class LocalBlobStore(BlobStore):
         self.tmp_dir = self.root / "tmp"
         self.objects_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._made: set[Path] = set()  # fan-out folders known to exist (at most 256)
+
+    def ensure_dir(self, folder: Path, *, again: bool = False) -> None:
+        """Create the fan-out folder ``objects/<2 hex>`` once per process (a system
+        call less per write afterwards), or ``again`` when it turned out gone."""
+        if again or folder not in self._made:
+            folder.mkdir(exist_ok=True)
+            self._made.add(folder)
 
     def path_of(self, key: str) -> Path:
         if not self._is_key(key):

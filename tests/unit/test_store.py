@@ -289,6 +289,21 @@ def test_deleting_the_last_reference_removes_the_blob_file(
     assert blob_files(blob_root) == set()
 
 
+def test_a_write_recreates_a_fan_out_folder_removed_by_hand(store: Store, space: SpaceInfo,
+                                                           blob_root: Path) -> None:
+    # The store remembers which objects/<2 hex> folders it made; one removed while
+    # serving (a restore by hand) must not make every later write into it fail.
+    blobs = store.blobs
+    assert isinstance(blobs, LocalBlobStore)
+    for sub in range(256):
+        blobs.ensure_dir(blobs.objects_dir / f"{sub:02x}")
+    for sub in blobs.objects_dir.iterdir():
+        sub.rmdir()
+    info = write(store, space.id, "/after.txt", b"still written")
+    assert read(store, space.id, "/after.txt") == b"still written"
+    assert blob_files(blob_root) == {f"objects/{info.blob_key[:2]}/{info.blob_key}"}
+
+
 def test_overwrite_removes_the_old_blob_file(store: Store, space: SpaceInfo,
                                              blob_root: Path) -> None:
     old = write(store, space.id, "/f.txt", b"version 1")
