@@ -120,6 +120,11 @@ class BlobStore(ABC):
     def keys(self) -> Iterator[str]:
         """Every stored key (for ``davserver fsck``)."""
 
+    @abstractmethod
+    def sizes(self) -> dict[str, int]:
+        """Every stored key with the size of its blob in bytes, as the storage reports
+        it without reading the content (for ``davserver fsck``)."""
+
     def cleanup_incomplete(self) -> int:
         """Remove leftovers of writes that never finished; returns how many."""
         return 0
@@ -215,6 +220,17 @@ class LocalBlobStore(BlobStore):
                 for item in sub.iterdir():
                     if self._is_key(item.name) and item.is_file():
                         yield item.name
+
+    def sizes(self) -> dict[str, int]:
+        found = {}
+        with os.scandir(self.objects_dir) as subs:
+            folders = [sub.path for sub in subs if sub.is_dir()]
+        for folder in folders:
+            with os.scandir(folder) as items:
+                for item in items:  # one stat a blob: its content is never read
+                    if self._is_key(item.name) and item.is_file():
+                        found[item.name] = item.stat().st_size
+        return found
 
     def foreign_files(self) -> list[str]:
         found = []

@@ -6,6 +6,9 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
   writing a blob and committing it), and ``blobs`` rows no node references (nor
   any registered holder, :mod:`providers.holders`: a student's hand-in);
 * dangling references: ``blobs`` rows whose file is missing (content lost);
+* damaged blobs: files whose size on disk differs from the size their ``blobs`` row
+  recorded (only their size is read, never their content: a file cut short or
+  overwritten; GET answers them with an error, :mod:`providers.damage`);
 * usage drift: a space whose ledger differs from the sum of its file sizes; a space
   with no ledger row shows ``-1`` (its free space is unknown, so it refuses every
   write: quotas fail closed) and gets a new row, with the default limit, on repair;
@@ -15,8 +18,9 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
 
 ``repair=True`` removes orphans and unfinished uploads, resets drifted usage and
 forgets reservations.
-Dangling references are reported, never "repaired": the content is gone and only
-a backup can bring it back; the nodes stay so the loss is visible to their owner.
+Dangling references and damaged blobs are reported, never "repaired": the content is
+gone and only a backup can bring it back; the nodes and the files stay as they are so
+the loss is visible to their owner and a human restores the files.
 Run ``--repair`` while the server is stopped, as uploads in flight look unfinished.
 """
 
@@ -40,6 +44,7 @@ class FsckReport:
     orphan_files: list[str] = field(default_factory=list)
     unreferenced_rows: list[str] = field(default_factory=list)
     dangling: list[str] = field(default_factory=list)
+    wrong_size: list[tuple[str, int, int]] = field(default_factory=list)  # key, recorded, disk
     usage_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
     stale_reservations: list[tuple[int, int]] = field(default_factory=list)  # space, bytes
     foreign_files: list[str] = field(default_factory=list)
@@ -48,15 +53,22 @@ class FsckReport:
 
     @property
     def clean(self) -> bool:
-        return not (self.orphan_files or self.unreferenced_rows or self.dangling
+        return not (self.orphan_files or self.unreferenced_rows or self.needs_restore
                     or self.usage_drift or self.stale_reservations
                     or self.foreign_files or self.unfinished_uploads)
+
+    @property
+    def needs_restore(self) -> bool:
+        """Blob files lost or damaged: only a backup helps (``--repair`` leaves them)."""
+        return bool(self.dangling or self.wrong_size)
 
     def lines(self) -> list[str]:
         """Human-readable summary, one finding a line."""
         out = [f"orphan blob file: {k}" for k in self.orphan_files]
         out += [f"blob row referenced by no file: {k}" for k in self.unreferenced_rows]
         out += [f"missing blob (content lost): {k}" for k in self.dangling]
+        out += [f"blob of the wrong size (content damaged): {k}: {disk} bytes on disk, "
+                f"{recorded} recorded" for k, recorded, disk in self.wrong_size]
         out += [f"usage drift in space {s}: ledger {a} bytes, files {b} bytes"
                 for s, a, b in self.usage_drift]
         out += [f"bytes reserved by uploads in space {s}: {n} (stale if the server is stopped)"
@@ -82,15 +94,23 @@ def _references(s: Session) -> tuple[set[int], dict[int, int]]:
 
 
 def fsck(store: Store, *, repair: bool = False) -> FsckReport:
-    """Compare database and blob store; with ``repair``, fix what can be fixed."""
+    """Compare database and blob store (file sizes by ``stat``, never the content);
+    with ``repair``, fix what can be fixed: lost and damaged blob files stay as they
+    are (see the module docstring)."""
     report = FsckReport(repaired=repair)
-    stored = set(store.blobs.keys())
+    on_disk = store.blobs.sizes()
+    stored = set(on_disk)
     report.foreign_files = store.blobs.foreign_files()
     with store.db.transaction(write=repair) as s:
-        rows = dict(s.execute(select(Blob.key, Blob.id)).all())
+        rows: dict[str, int] = {}  # key → row id
+        written: dict[str, int] = {}  # key → size in bytes when written
+        for key, blob_id, size in s.execute(select(Blob.key, Blob.id, Blob.size)):
+            rows[key], written[key] = blob_id, size
         referenced, sums = _references(s)
         report.orphan_files = sorted(stored - set(rows))
         report.dangling = sorted(k for k in rows if k not in stored)
+        report.wrong_size = sorted((k, written[k], on_disk[k]) for k in rows
+                                   if k in on_disk and on_disk[k] != written[k])
         report.unreferenced_rows = sorted(k for k, i in rows.items() if i not in referenced)
         ledger = quotas.all_usage(s, store.policy)
         for space_id, kind, owner_id in s.execute(select(Space.id, Space.kind, Space.owner_id)):

@@ -24,9 +24,10 @@ The answer is the one WsgiDAV gives, header for header (``Content-Length``,
 ``Content-Security-Policy: sandbox`` and ``X-Content-Type-Options: nosniff``):
 ``tests/unit/test_plain_get.py`` compares the two.
 
-A blob file shorter than its recorded size (damaged storage, to restore from a backup)
-is never sent as if whole: a small one is answered 500 with the reason, a big one
-ends its connection where the bytes end (a client would otherwise wait for the rest).
+A blob file missing or shorter than its recorded size (damaged storage, to restore
+from a backup: :mod:`.damage`) is never sent as if whole: a missing or small one is
+answered 500 with the reason, a big one ends its connection where the bytes end (a
+client would otherwise wait for the rest).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any, BinaryIO
 from wsgidav import util
 
 from .access import PRINCIPAL_KEY
+from .damage import DamagedContent
 from .dav import EntProvider
 from .resources import FileResource, forget_resolved
 
@@ -102,19 +104,19 @@ class PlainGet:
             res = self.provider.get_resource_inst(rel, environ)
             if type(res) is not FileResource or res.node is None:
                 raise LookupError(rel)
-            headers = _headers(res)
+            status, headers = "200 OK", _headers(res)
             body = _body(res, self.block_size) if method == "GET" else [b""]
+        except DamagedContent as damage:  # logged; WsgiDAV's way would find it again
+            status, headers, body = _damaged(damage)
         except Exception:  # noqa: BLE001  (WsgiDAV's way answers it, errors included)
             forget_resolved(environ)
             environ.pop(PRINCIPAL_KEY, None)
             return None
-        if isinstance(body, _Damaged):
-            return _damaged(start_response, rel, body)
-        start_response("200 OK", headers)
+        start_response(status, headers)
         if _log.isEnabledFor(logging.INFO):
-            _log.info('%s - %s - [%s] "%s %s" elap=%.3fsec -> 200 OK',
+            _log.info('%s - %s - [%s] "%s %s" elap=%.3fsec -> %s',
                       environ.get("REMOTE_ADDR", ""), principal.login, util.get_log_time(),
-                      method, rel, time.time() - started)
+                      method, rel, time.time() - started, status)
         return body
 
 
@@ -138,44 +140,31 @@ def _headers(res: FileResource) -> list[tuple[str, str]]:
 def _body(res: FileResource, block_size: int) -> Iterable[bytes]:
     """The content, never more than the ``Content-Length`` announced: read at once when
     it fits in one block (the file is closed before the answer starts), else streamed
-    block by block."""
+    block by block. Raises ``DamagedContent`` when the blob file is missing or, for a
+    small file, shorter than recorded; a big one raises it mid-stream (cheroot then
+    closes the connection)."""
     size = res.get_content_length()
-    content = res.get_content()
+    content = res.open_content()
     if size <= block_size:
         with content:
-            data = content.read(size)
-        return [data] if len(data) == size else _Damaged(len(data), size)
+            return [content.read(size)]
     return _blocks(content, size, block_size)
 
 
 def _blocks(content: BinaryIO, size: int, block_size: int) -> Iterator[bytes]:
-    expected = size
     with content:
         while size > 0:
             block = content.read(min(size, block_size))
-            if not block:  # cheroot closes the connection on this error, mid-body
-                raise OSError(f"blob file shorter than recorded: {expected - size} of "
-                              f"{expected} bytes (storage damaged)")
+            if not block:  # open_content raises first; never loop on an empty read
+                raise OSError(f"content ended {size} bytes before its Content-Length")
             size -= len(block)
             yield block
 
 
-class _Damaged(list[bytes]):
-    """The body of a blob shorter than its recorded size: nothing to send."""
-
-    def __init__(self, found: int, expected: int) -> None:
-        super().__init__()
-        self.found, self.expected = found, expected
-
-
-def _damaged(start_response: Callable[..., Any], rel: str,
-             damaged: _Damaged) -> list[bytes]:
-    _log.error("%s: blob file shorter than recorded (%d of %d bytes): storage damaged, "
-               "restore the file from a backup", rel, damaged.found, damaged.expected)
-    body = (f"The content of this file is damaged on the server ({damaged.found} of "
-            f"{damaged.expected} bytes). Tell the administrator.\n").encode()
-    start_response("500 Internal Server Error",
-                   [("Content-Type", "text/plain; charset=utf-8"),
-                    ("Content-Length", str(len(body))),
-                    ("X-Content-Type-Options", "nosniff")])
-    return [body]
+def _damaged(damage: DamagedContent) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+    """Status, headers and body of the 500 that tells the client why."""
+    body = (damage.user_message + "\n").encode()
+    return ("500 Internal Server Error",
+            [("Content-Type", "text/plain; charset=utf-8"),
+             ("Content-Length", str(len(body))), ("X-Content-Type-Options", "nosniff")],
+            [body])

@@ -30,6 +30,7 @@ from davserver.errors import BadRequest, Conflict
 from . import operations
 from .access import RequestAccess
 from .blobs import BlobWriter
+from .damage import open_checked
 from .errors import dav_errors
 from .guards import CLOSE_CONNECTION_KEY, CREATED_KEY, OC_MTIME_KEY
 from .names import parent_of, validate_name
@@ -533,6 +534,7 @@ class FileContentMixin:
 
     node: NodeInfo | None
     store: Store
+    path: str
 
     def get_content_length(self) -> int:
         return self.node.size if self.node else 0
@@ -549,9 +551,22 @@ class FileContentMixin:
     def support_ranges(self) -> bool:
         return True
 
+    def open_content(self, *, dav: bool = False) -> BinaryIO:
+        """The file's bytes, checked against its recorded size (:mod:`.damage`): a
+        missing blob file raises ``DamagedContent`` (with ``dav``: ``DAVError`` 500
+        saying so), and so does a read that finds the file shorter than recorded;
+        both are logged at ERROR with the path and the blob key."""
+        node = self.node
+        assert node is not None
+        return open_checked(lambda: self.store.open(node), node.size,
+                            f"{self.path} (space {node.space_id})", node.blob_key, dav=dav)
+
     def get_content(self) -> BinaryIO:
-        assert self.node is not None
-        return self.store.open(self.node)
+        """What WsgiDAV sends (GET with a range or a precondition, or any GET the
+        short way declines): damaged storage is a 500 that says so, before the
+        answer starts, or a connection closed where the bytes end; never a body
+        shorter than its ``Content-Length``."""
+        return self.open_content(dav=True)
 
 
 class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):

@@ -15,7 +15,6 @@ only), which asks :class:`FolderResource` for the virtual members.
 
 from __future__ import annotations
 
-import io
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -27,6 +26,7 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 
 import acl
 
+from .damage import open_checked
 from .names import split_path
 from .store import Store
 
@@ -204,9 +204,11 @@ class VirtualFile(_Virtual, DAVNonCollection):
         return True
 
     def get_content(self) -> BinaryIO:
-        if self.entry.blob_key is None:
-            return io.BytesIO(b"")
-        return self.provider.store.open_blob(self.entry.blob_key)
+        """The entry's blob, checked against its size: damaged storage is a 500 that
+        says so, never a body shorter than its ``Content-Length`` (:mod:`.damage`)."""
+        key = self.entry.blob_key
+        return open_checked(lambda: self.provider.store.open_blob(key), self.entry.size,
+                            self.path, key, dav=True)
 
     def begin_write(self, *, content_type: str | None = None) -> Any:
         raise DAVError(HTTP_FORBIDDEN, READ_ONLY)

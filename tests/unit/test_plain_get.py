@@ -119,6 +119,68 @@ def test_a_damaged_blob_is_never_sent_as_whole(client: Client, tmp_path: Path,
         client.get(f"{DOCS}/cours/big.bin", headers=_auth()).get_data()
 
 
+BIG = bytes(range(256)) * 4096  # the content of big.bin
+
+
+@pytest.mark.parametrize("first, last", [(0, 9), (262_140, 262_150), (100, 600_000),
+                                         (1_048_570, 1_048_575)])
+def test_ranges_of_a_file_are_its_bytes(client: Client, first: int, last: int) -> None:
+    """``Range`` (WsgiDAV's way) seeks then reads through the size check of
+    ``providers.damage``: the bytes asked for, across block boundaries, to the end."""
+    response = client.get(f"{DOCS}/cours/big.bin",
+                          headers={**_auth(), "Range": f"bytes={first}-{last}"})
+    assert response.status_code == 206
+    assert response.headers["Content-Range"] == f"bytes {first}-{last}/{len(BIG)}"
+    assert response.data == BIG[first:last + 1]
+
+
+def _blob(tmp_path: Path, smallest: bool) -> Path:
+    blobs = sorted((tmp_path / "data").rglob("objects/*/*"), key=lambda p: p.stat().st_size)
+    return blobs[0] if smallest else blobs[-1]
+
+
+@pytest.mark.parametrize("headers", [{"Range": "bytes=0-9"}, {"If-None-Match": '"other"'},
+                                     {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}],
+                         ids=["range", "if-none-match", "if-modified-since"])
+def test_a_cut_blob_on_wsgidavs_way_is_a_500_that_says_so(
+        client: Client, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        headers: dict[str, str]) -> None:
+    """WsgiDAV's way (a range, a precondition that does not match) of a small blob file
+    cut short: 500 naming the damage before any byte, not a short body."""
+    blob = _blob(tmp_path, smallest=True)
+    with blob.open("r+b") as f:
+        f.truncate(5)
+    caplog.set_level(logging.INFO, logger="wsgidav")
+    response = client.get(f"{DOCS}/cours/page.html", headers={**_auth(), **headers})
+    assert _way(caplog) == "wsgidav"
+    assert response.status_code == 500
+    assert (f"The content of this file is damaged on the server (5 of {len(HTML)} bytes). "
+            "Tell the administrator.") in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("headers", "way"), [
+    ({}, "short"), ({"Range": "bytes=0-9"}, "wsgidav"), ({"If-None-Match": '"x"'}, "wsgidav"),
+], ids=["plain", "range", "if-none-match"])
+def test_a_missing_blob_is_a_500_that_says_so(
+        client: Client, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        headers: dict[str, str], way: str) -> None:
+    """A blob file deleted from disk: on either way a 500 whose body says the content is
+    missing on the server, and one ERROR line naming the file and its blob key."""
+    blob = _blob(tmp_path, smallest=True)
+    blob.unlink()
+    caplog.set_level(logging.INFO, logger="wsgidav")
+    response = client.get(f"{DOCS}/cours/page.html", headers={**_auth(), **headers})
+    damage = [r for r in caplog.records if r.name == "providers.damage"]
+    assert _way(caplog) == way
+    assert response.status_code == 500
+    assert ("The content of this file is missing on the server (storage damaged). Tell the "
+            "administrator.") in response.get_data(as_text=True)
+    assert len(damage) == 1 and damage[0].levelno == logging.ERROR
+    assert "/porte-documents/cours/page.html" in damage[0].getMessage()
+    assert f"blob file {blob.name} missing ({len(HTML)} bytes recorded)" in \
+        damage[0].getMessage()
+
+
 def test_credentials_not_verified_recently_take_wsgidav(
         client: Client, caplog: pytest.LogCaptureFixture) -> None:
     """A wrong password is never answered by the short way (it knows only credentials

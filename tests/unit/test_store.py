@@ -551,6 +551,34 @@ def test_fsck_reports_drift_and_dangling(store: Store, space: SpaceInfo, db: Dat
     assert store.resolve(space.id, "/lost.txt") is not None
 
 
+def test_fsck_reports_blobs_of_the_wrong_size_and_leaves_them(
+        store: Store, space: SpaceInfo, blob_root: Path) -> None:
+    """A blob file cut short or grown on disk (damaged storage) is reported with both
+    sizes; ``repair`` neither deletes nor changes it (a backup restores it), and the
+    check stays unclean until the file is restored."""
+    cut = write(store, space.id, "/cut.txt", b"0123456789" * 10)
+    grown = write(store, space.id, "/grown.txt", b"abc")
+    write(store, space.id, "/fine.txt", b"fine")
+    blobs = LocalBlobStore(blob_root)
+    with blobs.path_of(cut.blob_key).open("r+b") as f:
+        f.truncate(40)
+    with blobs.path_of(grown.blob_key).open("ab") as f:
+        f.write(b"defg")
+    report = fsck(store)
+    assert not report.clean and report.needs_restore
+    assert report.wrong_size == sorted([(cut.blob_key, 100, 40), (grown.blob_key, 3, 7)])
+    assert report.dangling == [] and report.orphan_files == [] and report.usage_drift == []
+    assert (f"blob of the wrong size (content damaged): {cut.blob_key}: 40 bytes on disk, "
+            "100 recorded") in report.lines()
+    damaged = {k: blobs.path_of(k).read_bytes() for k in (cut.blob_key, grown.blob_key)}
+    assert fsck(store, repair=True).wrong_size == report.wrong_size
+    assert {k: blobs.path_of(k).read_bytes() for k in damaged} == damaged  # left as found
+    assert fsck(store).wrong_size == report.wrong_size
+    blobs.path_of(cut.blob_key).write_bytes(b"0123456789" * 10)  # restored from a backup
+    blobs.path_of(grown.blob_key).write_bytes(b"abc")
+    assert fsck(store).clean
+
+
 # --- names ----------------------------------------------------------------------
 
 
