@@ -181,10 +181,12 @@ def dav_server(endpoint: Endpoint, pid: int, plan: Plan,
 
 def bare_server(endpoint: Endpoint, pid: int, plan: Plan,
                 phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
-    if "concurrent_gets" not in phases:
-        return {}
-    sampler = RssSampler(pid).start()
-    try:
-        return concurrent_gets(endpoint, plan)
-    finally:
-        sampler.stop()
+    """The bare application's figures: small PUTs (with ``collections``; each a
+    durable write and a libmagic call, nothing else) and small GETs."""
+    figures: Figures = {}
+    if "collections" in phases:
+        elapsed = _put_many(endpoint, plan, "puts", plan.small_puts, plan.small_size)
+        figures["small_puts"] = round(plan.small_puts / elapsed, 1)
+    if "concurrent_gets" in phases:
+        figures.update(concurrent_gets(endpoint, plan))
+    return figures

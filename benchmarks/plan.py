@@ -95,7 +95,7 @@ def figure_specs(plan: Plan) -> list[FigureSpec]:
         specs.append(FigureSpec(f"get_{label}", f"GET {label}", "MiB/s", True, targets=(
             (Target(">=", 4, "wsgidav"), Target(">=", 0.6, "apache")) if big else ())))
     specs.append(FigureSpec("small_puts", f"{plan.small_puts} × PUT {plan.small_size} B, "
-                            f"{plan.put_clients} clients", "files/s", True,
+                            f"{plan.put_clients} clients", "files/s", True, servers=SERVERS,
                             targets=(Target(">=", 2, "wsgidav"),)))
     for members in plan.members:
         big = _last(plan.members, members)

@@ -4,19 +4,24 @@
     WsgiDAV 4.4 with its ``FilesystemProvider`` over ROOT, Basic auth, dead
     properties on (in-memory property manager), locks on; every other setting as
     WsgiDAV ships it (block size 8 KiB, dir browser on).
-``python -m benchmarks.refapps bare PORT THREADS``
-    a WSGI application that answers every request with a fixed 4 KiB body: the
-    ceiling of the HTTP stack on this machine.
+``python -m benchmarks.refapps bare PORT THREADS DIR``
+    a WSGI application that answers every GET with a fixed 4 KiB body (the ceiling
+    of the HTTP stack on this machine) and every PUT with 201 after doing only the
+    file work that our PUT must do (:func:`durable_write`): the ceiling of the HTTP
+    stack with that work, for the small-PUT figure.
 
 Each prints ``ready`` on standard output once listening, and stops on SIGTERM.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from cheroot import wsgi
@@ -24,10 +29,40 @@ from cheroot import wsgi
 BARE_BODY = b"x" * 4096
 
 
-def bare_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    start_response("200 OK", [("Content-Type", "application/octet-stream"),
-                              ("Content-Length", str(len(BARE_BODY)))])
-    return [BARE_BODY]
+def durable_write(folder: Path, body: bytes) -> str:
+    """What a PUT of ours must do with a small body besides HTTP, the database and
+    WsgiDAV: write it to a new temporary file, fsync it, rename it to its place under
+    ``folder`` (providers.blobs), and ask libmagic for its type (providers.content_types,
+    issue 2: python-magic sniffing of the first bytes). Returns the type."""
+    import magic
+
+    key = uuid.uuid4().hex
+    tmp = folder / "tmp" / f"{key}.part"
+    with open(tmp, "xb", buffering=0) as f:
+        f.write(body)
+        os.fsync(f.fileno())
+    final = folder / "objects" / key[:2]
+    final.mkdir(exist_ok=True)
+    os.replace(tmp, final / key)
+    return magic.from_buffer(body[:2048], mime=True)
+
+
+def bare_app(folder: Path) -> Callable[..., Iterable[bytes]]:
+    """The bare application over ``folder`` (see the module docstring)."""
+    (folder / "tmp").mkdir(parents=True, exist_ok=True)
+    (folder / "objects").mkdir(exist_ok=True)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "PUT":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            durable_write(folder, environ["wsgi.input"].read(length))
+            start_response("201 Created", [("Content-Length", "0")])
+            return [b""]
+        start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                  ("Content-Length", str(len(BARE_BODY)))])
+        return [BARE_BODY]
+
+    return app
 
 
 def wsgidav_app(root: str, login: str, password: str) -> Any:
@@ -62,8 +97,8 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["wsgidav"] and len(argv) == 6:
         _, root, port, login, password, threads = argv
         serve(wsgidav_app(root, login, password), int(port), int(threads))
-    elif argv[:1] == ["bare"] and len(argv) == 3:
-        serve(bare_app, int(argv[1]), int(argv[2]))
+    elif argv[:1] == ["bare"] and len(argv) == 4:
+        serve(bare_app(Path(argv[3])), int(argv[1]), int(argv[2]))
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -116,9 +116,11 @@ def wsgidav(tmp: Path) -> Iterator[Running]:
 
 @contextmanager
 def bare(tmp: Path) -> Iterator[Running]:
-    """cheroot answering every request with 4 KiB, same thread count as ours."""
+    """cheroot answering every GET with 4 KiB and every PUT after a durable write to
+    a temporary folder (:mod:`benchmarks.refapps`), same thread count as ours."""
     port = free_port()
-    command = [sys.executable, "-m", "benchmarks.refapps", "bare", str(port), str(THREADS)]
+    command = [sys.executable, "-m", "benchmarks.refapps", "bare", str(port), str(THREADS),
+               str(tmp / "bare-files")]
     with _process(command, tmp / "bare.log", port) as proc:
         yield Running("bare", Endpoint(f"http://127.0.0.1:{port}/", LOGIN, PASSWORD),
                       proc.pid)
