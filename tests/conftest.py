@@ -28,6 +28,10 @@ from davserver.app import Application, create_app
 from davserver.config import load_config
 
 PG_URL = os.environ.get("DAVSERVER_DATABASE_URL", "")
+
+
+class PortTaken(RuntimeError):
+    """The server could not listen: another process holds the port."""
 PASSWORD = "correct-horse-42"
 
 
@@ -129,14 +133,28 @@ class Server:
             return len(trash.purge_older(app.store, time.time() + 1))
 
     def start(self) -> None:
-        assert self.proc is None
-        if not self.port:
-            # A fixed port from the start: cheroot sets SO_REUSEADDR only for a
-            # fixed port, and restart() must bind the same one again.
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                self.port = probe.getsockname()[1]
+        """Start the server; on a port of its own choosing, a port another test process
+        took between the probe and the server's bind (the suite runs in parallel
+        workers) is replaced by a new one, twice at most."""
+        chosen = not self.port
+        for attempt in range(3):
+            if chosen:
+                # A fixed port from the start: cheroot sets SO_REUSEADDR only for a
+                # fixed port, and restart() must bind the same one again.
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", 0))
+                    self.port = probe.getsockname()[1]
+            try:
+                self._start_once()
+                return
+            except PortTaken:
+                self.proc = None
+                if not chosen or attempt == 2:
+                    raise
+
+    def _start_once(self) -> None:
         self.log_path = self.data_dir / "server.log"
+        logged = self.log_path.stat().st_size if self.log_path.exists() else 0  # bytes
         log = open(self.log_path, "a")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "davserver.cli", "serve", "--host", "127.0.0.1",
@@ -148,7 +166,11 @@ class Server:
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         if not match:
             self.proc.kill()
-            raise RuntimeError(f"server did not start: {line!r}\n{self.log_path.read_text()}")
+            self.proc.wait()
+            added = self.log_path.read_bytes()[logged:].decode(errors="replace")
+            if "cannot listen on" in added:
+                raise PortTaken(f"port {self.port}: {added}")
+            raise RuntimeError(f"server did not start: {line!r}\n{added}")
         self.port = int(match.group(1))
 
     def stop(self) -> int:
