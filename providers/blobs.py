@@ -117,13 +117,13 @@ class BlobStore(ABC):
         """Remove a blob; a missing key is not an error."""
 
     @abstractmethod
-    def keys(self) -> Iterator[str]:
-        """Every stored key (for ``davserver fsck``)."""
-
-    @abstractmethod
     def sizes(self) -> dict[str, int]:
         """Every stored key with the size of its blob in bytes, as the storage reports
         it without reading the content (for ``davserver fsck``)."""
+
+    def keys(self) -> Iterator[str]:
+        """Every stored key."""
+        return iter(self.sizes())
 
     def cleanup_incomplete(self) -> int:
         """Remove leftovers of writes that never finished; returns how many."""
@@ -213,13 +213,6 @@ class LocalBlobStore(BlobStore):
     @staticmethod
     def _is_key(name: str) -> bool:
         return len(name) == 32 and _HEX.issuperset(name)
-
-    def keys(self) -> Iterator[str]:
-        for sub in self.objects_dir.iterdir():
-            if sub.is_dir():
-                for item in sub.iterdir():
-                    if self._is_key(item.name) and item.is_file():
-                        yield item.name
 
     def sizes(self) -> dict[str, int]:
         found = {}
