@@ -2,8 +2,8 @@
 columns and the checks one row allows on its own.
 
 The file is the usual export of a French school's administration software
-(SIECLE, ONDE, EDT...) reshaped to one person per row; the README section
-"Importing people" documents it. Rules:
+(SIECLE, ONDE, EDT...) reshaped to one person per row; the section "Importing
+people" of ``docs/admin.md`` documents it. Rules:
 
 * Encoding: UTF-16 when the file starts with its byte order mark, else UTF-8 (with
   or without BOM) decoded strictly, else Windows-1252, the superset of Latin-1 that
@@ -172,8 +172,8 @@ def _header(cells: list[str], out: PeopleFile) -> list[Column | None]:
     if missing:
         raise MissingColumns(
             "missing required column(s): " + ", ".join(missing) + " (header has: "
-            + ", ".join(c.strip() for c in cells if c.strip()) + "; README "
-            "\"Importing people\" lists the names accepted)")
+            + ", ".join(c.strip() for c in cells if c.strip()) + "; docs/admin.md, "
+            "\"Importing people\", lists the names accepted)")
     return columns
 
 

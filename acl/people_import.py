@@ -2,7 +2,7 @@
 
 :func:`acl.read_people` (``acl/people_csv.py``) reads and checks the file;
 :func:`import_people` compares its rows with the database and applies them, in the
-caller's transaction. The rules, also in the README section "Importing people":
+caller's transaction. The rules, also in ``docs/admin.md``, "Importing people":
 
 * A login absent from the database becomes a user of the school with a random
   initial password (reported once, in :attr:`ImportReport.accounts`, never again).

@@ -61,7 +61,7 @@ def table(specs: list[FigureSpec], results: Results, title: str) -> Table:
 
 
 def markdown_table(specs: list[FigureSpec], results: Results) -> str:
-    """The same table as :func:`table`, as GitHub Markdown (for the README)."""
+    """The same table as :func:`table`, as GitHub Markdown (for docs/development.md)."""
     head = ["figure", "unit", *(SERVER_TITLES[s] for s in SERVERS),
             *(f"ours/{SERVER_TITLES[s]}" for s in SERVERS[1:]), "target (issue 9)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

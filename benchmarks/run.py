@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--median", nargs="+", type=Path, metavar="JSON",
                         help="print the median of earlier runs' JSON files, run nothing")
     parser.add_argument("--markdown", action="store_true",
-                        help="print the table as Markdown (for the README)")
+                        help="print the table as Markdown (for docs/development.md)")
     return parser
 
 

@@ -26,7 +26,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     archive = sub.add_parser("archive", help="year-end archives").add_subparsers(
         dest="action", required=True)
     books = archive.add_parser("textbooks", help="one PDF per teaching service of a school "
-                               "year (README: Year-end archive)", parents=[common])
+                               "year (docs/admin.md: Year-end archive)", parents=[common])
     books.add_argument("--year", required=True, metavar="LABEL", help="e.g. 2025-2026")
     books.add_argument("--school", metavar="NAME", help="default: the only school")
     books.add_argument("--before-end", action="store_true",

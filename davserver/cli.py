@@ -103,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     import_actions = imports.add_subparsers(dest="action", required=True)
     people = import_actions.add_parser(
         "people", help="users, classes, groups, subjects, parents from a CSV file "
-        "(README: Importing people)", parents=[common])
+        "(docs/admin.md: Importing people)", parents=[common])
     people.add_argument("file", metavar="FILE.csv")
     people.add_argument("--school", metavar="NAME", help="default: the only school")
     people.add_argument("--passwords", metavar="FILE", help="write new users' initial "
@@ -149,7 +149,7 @@ def _timetable_parser(imports: argparse._SubParsersAction,  # type: ignore[type-
                       common: argparse.ArgumentParser) -> None:
     """``import timetable`` beside ``import people`` (run by davserver/timetable_cli.py)."""
     p = imports.add_parser("timetable", help="teaching services and lessons from a "
-                           "timetable (CSV or .ics; README: Importing the timetable)",
+                           "timetable (CSV or .ics; docs/admin.md: Importing the timetable)",
                            parents=[common])
     p.add_argument("file", metavar="FILE.csv|FILE.ics")
     p.add_argument("--school", metavar="NAME", help="default: the only school")

@@ -1,5 +1,5 @@
 """``davserver import people FILE.csv``: users, classes, groups, subjects and parents
-from a school administration export (README "Importing people"; rules in
+from a school administration export (``docs/admin.md``, "Importing people"; rules in
 :mod:`acl.people_import` and :mod:`acl.people_csv`).
 
 Output: rejected rows and warnings on standard error (``line N: 'login': reason``);

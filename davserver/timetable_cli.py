@@ -1,5 +1,5 @@
 """``davserver import timetable FILE``: teaching services and the school year's lessons
-from a timetable export, CSV or iCalendar (README "Importing the timetable"; rules in
+from a timetable export, CSV or iCalendar (``docs/admin.md``, "Importing the timetable"; rules in
 :mod:`web.textbook.timetable_import`).
 
 Output: rejected rows on standard error (``line N: reason``), the summary on standard

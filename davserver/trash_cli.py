@@ -11,7 +11,7 @@ space's trash (a login names that user's porte-documents). ``restore`` puts an
 item back at its original path, or at ``--to`` (a path in the same space, or in
 the space named before the colon); an existing name there is refused (exit 1).
 ``purge`` destroys items deleted more than ``trash.retention_days`` ago (or
-``--older-than DAYS``, or ``--all``) and frees their quota: run it daily (README).
+``--older-than DAYS``, or ``--all``) and frees their quota: run it daily (``docs/admin.md``).
 Times are printed in UTC.
 """
 

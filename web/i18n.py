@@ -3,7 +3,7 @@
 French is the source language: strings are written in French in the code and the
 templates (``_("Connexion")``), so French needs no catalogue. Another language
 needs a compiled catalogue ``web/translations/<locale>/LC_MESSAGES/messages.mo``
-(README, "Translating the web pages"); the locale is ``web.locale`` in the
+(``docs/development.md``, "Translating the web pages"); the locale is ``web.locale`` in the
 configuration, one for the whole server.
 """
 
@@ -47,7 +47,7 @@ def init_babel(app: Flask, locale: str) -> None:
     if locale not in available_locales():
         raise ConfigError(
             f"web.locale: no compiled catalogue for {locale!r} "
-            f"(available: {', '.join(available_locales())}; see README)"
+            f"(available: {', '.join(available_locales())}; see docs/development.md)"
         )
     app.config["BABEL_DEFAULT_LOCALE"] = locale
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
