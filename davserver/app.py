@@ -42,6 +42,7 @@ from providers import (
     PlainGet,
     SqlLockStorage,
     Store,
+    preconditions,
     unread_chunked_body,
 )
 from providers import compat as dav_compat
@@ -180,11 +181,15 @@ class CherootGateway(wsgi.Gateway_10):
 
 
 def _dav_headers(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-    """start_response for every DAV answer, errors included: ``nosniff`` always, and
+    """start_response for every DAV answer, errors included: ``nosniff`` always, the
+    headers of a failed precondition's 304 or 412 (``providers.preconditions``), and
     the connection closed when the request body's framing broke or a chunked body
     was refused unread (providers.guards)."""
 
     def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        failed = environ.get(preconditions.FAILED_KEY)
+        if failed is not None and status[:3] in ("304", "412"):
+            headers = preconditions.answer_headers(int(status[:3]), failed)
         headers = [*headers, ("X-Content-Type-Options", "nosniff")]
         if environ.get(CLOSE_CONNECTION_KEY) or (
                 not status.startswith("2") and unread_chunked_body(environ)):

@@ -11,6 +11,8 @@ Applied once, by :func:`apply`, when the application is built:
   are refused with 400.
 * A failed property in a multistatus carries its precondition element (RFC 4918
   §14.22), and PROPPATCH's ``responsedescription`` names it instead of a Python repr.
+* Conditional requests (RFC 7232) are evaluated by :mod:`.preconditions`, at the
+  point WsgiDAV evaluated its own (:func:`.preconditions.install`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from urllib.parse import ParseResult, unquote, urlparse
 
 from wsgidav import dav_error, request_server, util
 from wsgidav.dav_error import DAVError, DAVErrorCondition
+
+from . import preconditions
 
 _applied = False
 _original_add_property_response = util.add_property_response
@@ -83,4 +87,5 @@ def apply() -> None:
     # "Error condition: <object at 0x…>" in PROPPATCH's responsedescription
     condition_class: Any = DAVErrorCondition
     condition_class.__repr__ = lambda self: str(self.condition_code)
+    preconditions.install()
     _applied = True
