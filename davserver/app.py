@@ -10,7 +10,8 @@
 4. the Flask web layer, sharing the credential verifier (one failure delay and
    one success cache for DAV and browser sign-ins);
 5. the dispatcher: ``/dav`` and below → :class:`providers.PlainGet` for a plain GET or
-   HEAD of a file by a recently verified user, else WsgiDAV; anything else → Flask.
+   HEAD of a file by a recently verified user, else WsgiDAV (a HEAD answer's body
+   dropped); anything else → Flask.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
 workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set).
@@ -101,6 +102,21 @@ def _bad_request(start_response: Callable[..., Any], message: str) -> list[bytes
     start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
                                        ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _without_body(answer: Iterable[bytes]) -> list[bytes]:
+    """A HEAD answer without its body (RFC 9110 §9.3.2): WsgiDAV sends its error pages
+    (401, 403…) to HEAD too, and cheroot writes them, which a client reads as the
+    start of its next answer on the connection. The answer is run to its end (its
+    status and headers are sent as they were), its bytes dropped."""
+    try:
+        for _chunk in answer:
+            pass
+    finally:
+        close = getattr(answer, "close", None)
+        if close is not None:
+            close()
+    return [b""]
 
 
 class _StrictLengthHeaders(dict[bytes, bytes]):
@@ -247,16 +263,21 @@ def create_app(config: Config) -> Application:
     plain_get = PlainGet(provider, DAV_PREFIX, verifier.recent,
                          block_size=config.server.block_size, dav_config=dav_app.config)
 
+    def dav(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        problem = _path_problem(environ)
+        if problem:
+            return _bad_request(start_response, problem)
+        answer = plain_get(environ, start_response)
+        if answer is not None:
+            return answer
+        return dav_app(environ, _dav_headers(environ, start_response))
+
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
-            problem = _path_problem(environ)
-            if problem:
-                return _bad_request(start_response, problem)
-            answer = plain_get(environ, start_response)
-            if answer is not None:
-                return answer
-            return dav_app(environ, _dav_headers(environ, start_response))
+            if environ["REQUEST_METHOD"] == "HEAD":
+                return _without_body(dav(environ, start_response))
+            return dav(environ, start_response)
         return web_app(environ, start_response)
 
     return Application(dispatch, db, store)
