@@ -5,13 +5,15 @@
 1. the database (engine, schema) and the blob store;
 2. the store, the lock storage and the one DAV provider serving ``/dav``;
 3. the WsgiDAV application: middleware ErrorPrinter → BasicAuthenticator (our
-   domain controller) → RequestResolver. No dir browser (it costs a resolution per
-   request and needs an anonymous asset share); no CORS;
+   domain controller; ``OPTIONS`` without credentials is answered there,
+   :mod:`davserver.probes`) → RequestResolver. No dir browser (it costs a resolution
+   per request and needs an anonymous asset share); no CORS;
 4. the Flask web layer, sharing the credential verifier (one failure delay and
    one success cache for DAV and browser sign-ins);
 5. the dispatcher: ``/dav`` and below → :class:`providers.PlainGet` for a plain GET or
    HEAD of a file by a recently verified user, else WsgiDAV (a HEAD answer's body
-   dropped); anything else → Flask.
+   dropped); ``OPTIONS /`` and ``PROPFIND /`` → the root probe
+   (:mod:`davserver.probes`); anything else → Flask.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
 workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set).
@@ -36,6 +38,7 @@ import quotas
 from davserver.auth import BasicAuthenticator, CredentialVerifier, make_domain_controller
 from davserver.config import Config
 from davserver.db import Database
+from davserver.probes import root_probe
 from providers import (
     CLOSE_CONNECTION_KEY,
     EntProvider,
@@ -278,6 +281,8 @@ def create_app(config: Config) -> Application:
             if environ["REQUEST_METHOD"] == "HEAD":
                 return _without_body(dav(environ, start_response))
             return dav(environ, start_response)
+        if path == "/" and environ["REQUEST_METHOD"] in ("OPTIONS", "PROPFIND"):
+            return root_probe(environ, start_response, max_body=config.dav.max_xml_body)
         return web_app(environ, start_response)
 
     return Application(dispatch, db, store)
