@@ -7,12 +7,13 @@
 3. the WsgiDAV application: middleware ErrorPrinter → BasicAuthenticator (our
    domain controller; ``OPTIONS`` without credentials is answered there,
    :mod:`davserver.probes`) → RequestResolver. No dir browser (it costs a resolution
-   per request and needs an anonymous asset share); no CORS;
+   per request and needs an anonymous asset share); CORS is ours
+   (:mod:`davserver.cors`), around the whole ``/dav`` branch;
 4. the Flask web layer, sharing the credential verifier (one failure delay and
    one success cache for DAV and browser sign-ins);
-5. the dispatcher: ``/dav`` and below → :class:`providers.PlainGet` for a plain GET or
-   HEAD of a file by a recently verified user, else WsgiDAV (a HEAD answer's body
-   dropped); ``OPTIONS /`` and ``PROPFIND /`` → the root probe
+5. the dispatcher: ``/dav`` and below → CORS → :class:`providers.PlainGet` for a
+   plain GET or HEAD of a file by a recently verified user, else WsgiDAV (a HEAD
+   answer's body dropped); ``OPTIONS /`` and ``PROPFIND /`` → the root probe
    (:mod:`davserver.probes`); anything else → Flask.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
@@ -37,6 +38,7 @@ import acl  # noqa: F401  (registers the people tables before create_all)
 import quotas
 from davserver.auth import BasicAuthenticator, CredentialVerifier, make_domain_controller
 from davserver.config import Config
+from davserver.cors import Cors
 from davserver.db import Database
 from davserver.probes import root_probe
 from providers import (
@@ -275,12 +277,18 @@ def create_app(config: Config) -> Application:
             return answer
         return dav_app(environ, _dav_headers(environ, start_response))
 
+    def dav_head(environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "HEAD":
+            return _without_body(dav(environ, start_response))
+        return dav(environ, start_response)
+
+    dav_branch = Cors(dav_head, config.dav.cors_origins)
+
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
-            if environ["REQUEST_METHOD"] == "HEAD":
-                return _without_body(dav(environ, start_response))
-            return dav(environ, start_response)
+            return dav_branch(environ, start_response)
         if path == "/" and environ["REQUEST_METHOD"] in ("OPTIONS", "PROPFIND"):
             return root_probe(environ, start_response, max_body=config.dav.max_xml_body)
         return web_app(environ, start_response)

@@ -10,6 +10,7 @@
   credentials both sign in.
 * A HEAD answer never carries a body, errors included, so the next answer on the
   connection is read right.
+* CORS is off by default: no ``Access-Control-*`` header anywhere.
 """
 
 from __future__ import annotations
@@ -204,3 +205,18 @@ def test_head_errors_carry_no_body_and_keep_the_connection(server: Server,
     lines = [line for line in answer.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
     assert [line[9:12] for line in lines] == [b"403", b"401", b"200"], answer[:2000]
     assert b"<html" not in answer.lower()
+
+
+# --- CORS off by default --------------------------------------------------------------------
+
+
+def test_no_cors_header_without_configured_origins(server: Server, curl: Curl) -> None:
+    origin = "https://app.keeweb.info"
+    preflight = requests.options(server.dav_url + "/", headers={
+        "Origin": origin, "Access-Control-Request-Method": "PROPFIND"})
+    signed = curl("-X", "PROPFIND", "-H", "Depth: 0", "-H", f"Origin: {origin}",
+                  server.documents_url + "/")
+    assert signed.status == 207
+    for headers in (preflight.headers, signed.headers):
+        assert not [h for h in headers if h.lower().startswith("access-control-")]
+        assert "Origin" not in headers.get("Vary", headers.get("vary", ""))
