@@ -11,10 +11,11 @@
    (:mod:`davserver.cors`), around the whole ``/dav`` branch;
 4. the Flask web layer, sharing the credential verifier (one failure delay and
    one success cache for DAV and browser sign-ins);
-5. the dispatcher: ``/dav`` and below → CORS → :class:`providers.PlainGet` for a
-   plain GET or HEAD of a file by a recently verified user, else WsgiDAV (a HEAD
-   answer's body dropped); ``OPTIONS /`` and ``PROPFIND /`` → the root probe
-   (:mod:`davserver.probes`); anything else → Flask.
+5. the dispatcher: ``/dav`` and below → CORS → a COPY or MOVE ``Destination`` on one
+   of the server's addresses made a path (:mod:`davserver.forwarded`) →
+   :class:`providers.PlainGet` for a plain GET or HEAD of a file by a recently
+   verified user, else WsgiDAV (a HEAD answer's body dropped); ``OPTIONS /`` and
+   ``PROPFIND /`` → the root probe (:mod:`davserver.probes`); anything else → Flask.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
 workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set).
@@ -40,6 +41,7 @@ from davserver.auth import BasicAuthenticator, CredentialVerifier, make_domain_c
 from davserver.config import Config
 from davserver.cors import Cors
 from davserver.db import Database
+from davserver.forwarded import Origins
 from davserver.probes import root_probe
 from providers import (
     CLOSE_CONNECTION_KEY,
@@ -267,11 +269,15 @@ def create_app(config: Config) -> Application:
     web_app = create_web_app(config, db, verifier, store, locks)
     plain_get = PlainGet(provider, DAV_PREFIX, verifier.recent,
                          block_size=config.server.block_size, dav_config=dav_app.config)
+    origins = Origins(config.server.public_urls,
+                      trust_forwarded=config.server.trust_forwarded_proto)
 
     def dav(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         problem = _path_problem(environ)
         if problem:
             return _bad_request(start_response, problem)
+        if environ["REQUEST_METHOD"] in ("COPY", "MOVE"):
+            origins.localize(environ)
         answer = plain_get(environ, start_response)
         if answer is not None:
             return answer

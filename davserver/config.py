@@ -141,8 +141,19 @@ class ServerConfig(_Section):
     # ``<data_dir>/web-secret-key`` (every process sharing the data dir uses it).
     secret_key: str | None = Field(None, min_length=32)
     # Behind a reverse proxy that sets X-Forwarded-Proto (and drops the client's own):
-    # the web layer then takes the scheme from it (Secure cookies under HTTPS).
+    # the web layer then takes the scheme from it (Secure cookies under HTTPS), and a
+    # COPY or MOVE Destination may name the scheme and host (X-Forwarded-Host) the
+    # proxy says the client used.
     trust_forwarded_proto: bool = False
+    # The addresses clients reach the server at through a reverse proxy
+    # (``https://ent.example.fr``): a COPY or MOVE Destination on one of them is this
+    # server (RFC 4918 §10.3), whatever scheme and host the proxy passes on.
+    public_urls: list[str] = Field(default_factory=list)
+
+    @field_validator("public_urls", mode="before")
+    @classmethod
+    def _public_urls(cls, value: Any) -> list[str]:
+        return _origin_list(value, web_only=True)
 
 
 class AuthConfig(_Section):
