@@ -142,9 +142,10 @@ def parse_http_date(value: str) -> int | None:
         year = 1900 + int(match["year"])
         if year < time.gmtime().tm_year - 50:  # RFC 7231: 50 years ahead is the past
             year += 100
+    hour, minute, second = (int(part) for part in clock.split(":"))
     try:
-        moment = datetime(year, _MONTHS[month.title()], int(day),
-                          *(int(part) for part in clock.split(":")), tzinfo=UTC)
+        moment = datetime(year, _MONTHS[month.title()], int(day), hour, minute, second,
+                          tzinfo=UTC)
     except ValueError:
         return None
     return int(moment.timestamp())
