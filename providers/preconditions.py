@@ -124,11 +124,12 @@ def _matches(value: str, target: Validators, *, weak: bool) -> bool:
                for is_weak, opaque in parse_tags(value))
 
 
-def parse_http_date(value: str) -> int | None:
+def parse_http_date(value: str, *, this_year: int | None = None) -> int | None:
     """Seconds since the epoch (UTC) of an HTTP-date in any of its three forms (RFC
     7231 §7.1.1.1: IMF-fixdate, RFC 850, asctime), or None when it is not one (a
     list of dates, another time zone, a day that does not exist…). Parsed by hand:
-    ``strptime`` would follow the process's locale for day and month names."""
+    ``strptime`` would follow the process's locale for day and month names.
+    ``this_year`` (default: the current UTC year) places RFC 850's two-digit years."""
     text = value.strip()
     match = _IMF_RE.match(text) or _ASCTIME_RE.match(text)
     if match:
@@ -139,8 +140,12 @@ def parse_http_date(value: str) -> int | None:
         if match is None:
             return None
         day, month, clock = match["day"], match["month"], match["clock"]
-        year = 1900 + int(match["year"])
-        if year < time.gmtime().tm_year - 50:  # RFC 7231: 50 years ahead is the past
+        # RFC 7231: a year that looks more than 50 years ahead is in the past century.
+        now = this_year if this_year is not None else time.gmtime().tm_year
+        year = now // 100 * 100 + int(match["year"])
+        if year > now + 50:
+            year -= 100
+        elif year <= now - 50:
             year += 100
     hour, minute, second = (int(part) for part in clock.split(":"))
     try:
