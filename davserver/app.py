@@ -289,13 +289,17 @@ def create_app(config: Config) -> Application:
             return _without_body(dav(environ, start_response))
         return dav(environ, start_response)
 
-    dav_branch = Cors(dav_head, config.dav.cors_origins)
+    dav_branch = Cors(dav_head, config.dav.cors_origins) if config.dav.cors_origins \
+        else dav_head
 
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
             return dav_branch(environ, start_response)
-        if path == "/" and environ["REQUEST_METHOD"] in ("OPTIONS", "PROPFIND"):
+        method = environ["REQUEST_METHOD"]
+        # ``OPTIONS *`` reaches us with the path "/*" (cheroot).
+        if (path == "/" and method in ("OPTIONS", "PROPFIND")) or (
+                path in ("*", "/*") and method == "OPTIONS"):
             return root_probe(environ, start_response, max_body=config.dav.max_xml_body)
         return web_app(environ, start_response)
 

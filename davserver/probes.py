@@ -4,11 +4,12 @@
   the Windows WebDAV redirector probes so, and gives up on the drive when it gets
   401. 200 with ``DAV: 1,2``, ``MS-Author-Via: DAV`` and every method of ``/dav/``
   in ``Allow``: the same answer for any path, so it tells nobody what exists.
-* ``OPTIONS /`` and ``PROPFIND /`` (:func:`root_probe`): Windows' "Map network drive"
-  with ``http://server/``, and other clients given the bare address, probe the
-  server's root. ``/`` is the web layer's page for browsers, which keeps ``GET``;
-  these two answer as a WebDAV collection whose one member is ``/dav/`` (207 on
-  PROPFIND), so a client finds the drive there. Nothing in them needs a sign-in.
+* ``OPTIONS /``, ``OPTIONS *`` and ``PROPFIND /`` (:func:`root_probe`): Windows' "Map
+  network drive" with ``http://server/``, and other clients given the bare address,
+  probe the server's root (``*``: the server as a whole, RFC 9110 §9.3.7). ``/`` is
+  the web layer's page for browsers, which keeps ``GET``; these answer as a WebDAV
+  collection whose one member is ``/dav/`` (207 on PROPFIND), so a client finds the
+  drive there. Nothing in them needs a sign-in.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def anonymous_options(start_response: StartResponse) -> list[bytes]:
 
 def root_probe(environ: dict[str, Any], start_response: StartResponse, *,
                max_body: int) -> list[bytes]:
-    """``OPTIONS /`` or ``PROPFIND /`` (see the module docstring). A PROPFIND body of
+    """``OPTIONS /`` (or ``*``) or ``PROPFIND /`` (see the module docstring). A PROPFIND body of
     more than ``max_body`` bytes gets 413, a malformed one 400."""
     if environ["REQUEST_METHOD"] == "OPTIONS":
         start_response("200 OK", _dav_headers(ROOT_METHODS))

@@ -4,8 +4,8 @@
   drive up on a 401: 200 with ``DAV: 1,2``, ``MS-Author-Via`` and ``Allow``, the same
   for every path under ``/dav/`` (existing or not), while every other method still
   asks for credentials.
-* ``OPTIONS /`` and ``PROPFIND /`` (the bare server address given to "Map network
-  drive" and other clients) find ``/dav/``; ``GET /`` stays the web page.
+* ``OPTIONS /``, ``OPTIONS *`` and ``PROPFIND /`` (the bare server address given to
+  "Map network drive" and other clients) find ``/dav/``; ``GET /`` stays the web page.
 * The 401 challenge names its charset (RFC 7617 §2.1); UTF-8 and ISO-8859-1
   credentials both sign in.
 * A HEAD answer never carries a body, errors included, so the next answer on the
@@ -118,6 +118,14 @@ def test_options_on_the_root_is_a_dav_answer(server: Server) -> None:
     assert reply.headers["DAV"].replace(" ", "") == "1,2"
     assert reply.headers["MS-Author-Via"] == "DAV"
     assert "PROPFIND" in reply.headers["Allow"]
+
+
+def test_options_asterisk_is_the_same_dav_answer(server: Server) -> None:
+    """``OPTIONS *`` (RFC 9110 §9.3.7: the server as a whole), sent by older Windows."""
+    answer = _exchange(server, b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head = answer.split(b"\r\n\r\n", 1)[0].decode()
+    assert head.startswith("HTTP/1.1 200"), head
+    assert "\r\nDAV: 1,2\r\n" in head and "\r\nMS-Author-Via: DAV\r\n" in head
 
 
 @pytest.mark.parametrize("depth", ["0", "1", "infinity", None])
