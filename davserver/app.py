@@ -14,8 +14,9 @@
 5. the dispatcher: ``/dav`` and below → CORS → a COPY or MOVE ``Destination`` on one
    of the server's addresses made a path (:mod:`davserver.forwarded`) →
    :class:`providers.PlainGet` for a plain GET or HEAD of a file by a recently
-   verified user, else WsgiDAV (a HEAD answer's body dropped); ``OPTIONS /`` and
-   ``PROPFIND /`` → the root probe (:mod:`davserver.probes`); anything else → Flask.
+   verified user, else WsgiDAV (a HEAD answer's body dropped); ``OPTIONS /``,
+   ``OPTIONS *`` and ``PROPFIND /`` → the root probe (:mod:`davserver.probes`);
+   anything else → Flask.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
 workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set).
