@@ -5,12 +5,18 @@
 1. the database (engine, schema) and the blob store;
 2. the store, the lock storage and the one DAV provider serving ``/dav``;
 3. the WsgiDAV application: middleware ErrorPrinter → BasicAuthenticator (our
-   domain controller) → RequestResolver. No dir browser (it costs a resolution per
-   request and needs an anonymous asset share); no CORS;
+   domain controller; ``OPTIONS`` without credentials is answered there,
+   :mod:`davserver.probes`) → RequestResolver. No dir browser (it costs a resolution
+   per request and needs an anonymous asset share); CORS is ours
+   (:mod:`davserver.cors`), around the whole ``/dav`` branch;
 4. the Flask web layer, sharing the credential verifier (one failure delay and
    one success cache for DAV and browser sign-ins);
-5. the dispatcher: ``/dav`` and below → :class:`providers.PlainGet` for a plain GET or
-   HEAD of a file by a recently verified user, else WsgiDAV; anything else → Flask.
+5. the dispatcher: ``/dav`` and below → CORS → a COPY or MOVE ``Destination`` on one
+   of the server's addresses made a path (:mod:`davserver.forwarded`) →
+   :class:`providers.PlainGet` for a plain GET or HEAD of a file by a recently
+   verified user, else WsgiDAV (a HEAD answer's body dropped); ``OPTIONS /``,
+   ``OPTIONS *`` and ``PROPFIND /`` → the root probe (:mod:`davserver.probes`);
+   anything else → Flask.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
 workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set).
@@ -34,7 +40,10 @@ import acl  # noqa: F401  (registers the people tables before create_all)
 import quotas
 from davserver.auth import BasicAuthenticator, CredentialVerifier, make_domain_controller
 from davserver.config import Config
+from davserver.cors import Cors
 from davserver.db import Database
+from davserver.forwarded import Origins
+from davserver.probes import root_probe
 from providers import (
     CLOSE_CONNECTION_KEY,
     EntProvider,
@@ -42,6 +51,7 @@ from providers import (
     PlainGet,
     SqlLockStorage,
     Store,
+    preconditions,
     unread_chunked_body,
 )
 from providers import compat as dav_compat
@@ -100,6 +110,21 @@ def _bad_request(start_response: Callable[..., Any], message: str) -> list[bytes
     start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
                                        ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _without_body(answer: Iterable[bytes]) -> list[bytes]:
+    """A HEAD answer without its body (RFC 9110 §9.3.2): WsgiDAV sends its error pages
+    (401, 403…) to HEAD too, and cheroot writes them, which a client reads as the
+    start of its next answer on the connection. The answer is run to its end (its
+    status and headers are sent as they were), its bytes dropped."""
+    try:
+        for _chunk in answer:
+            pass
+    finally:
+        close = getattr(answer, "close", None)
+        if close is not None:
+            close()
+    return [b""]
 
 
 class _StrictLengthHeaders(dict[bytes, bytes]):
@@ -180,11 +205,15 @@ class CherootGateway(wsgi.Gateway_10):
 
 
 def _dav_headers(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-    """start_response for every DAV answer, errors included: ``nosniff`` always, and
+    """start_response for every DAV answer, errors included: ``nosniff`` always, the
+    headers of a failed precondition's 304 or 412 (``providers.preconditions``), and
     the connection closed when the request body's framing broke or a chunked body
     was refused unread (providers.guards)."""
 
     def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        failed = environ.get(preconditions.FAILED_KEY)
+        if failed is not None and status[:3] in ("304", "412"):
+            headers = preconditions.answer_headers(int(status[:3]), failed)
         headers = [*headers, ("X-Content-Type-Options", "nosniff")]
         if environ.get(CLOSE_CONNECTION_KEY) or (
                 not status.startswith("2") and unread_chunked_body(environ)):
@@ -241,17 +270,38 @@ def create_app(config: Config) -> Application:
     web_app = create_web_app(config, db, verifier, store, locks)
     plain_get = PlainGet(provider, DAV_PREFIX, verifier.recent,
                          block_size=config.server.block_size, dav_config=dav_app.config)
+    origins = Origins(config.server.public_urls,
+                      trust_forwarded=config.server.trust_forwarded_proto)
+
+    def dav(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        problem = _path_problem(environ)
+        if problem:
+            return _bad_request(start_response, problem)
+        if environ["REQUEST_METHOD"] in ("COPY", "MOVE"):
+            origins.localize(environ)
+        answer = plain_get(environ, start_response)
+        if answer is not None:
+            return answer
+        return dav_app(environ, _dav_headers(environ, start_response))
+
+    def dav_head(environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] == "HEAD":
+            return _without_body(dav(environ, start_response))
+        return dav(environ, start_response)
+
+    dav_branch = Cors(dav_head, config.dav.cors_origins) if config.dav.cors_origins \
+        else dav_head
 
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
-            problem = _path_problem(environ)
-            if problem:
-                return _bad_request(start_response, problem)
-            answer = plain_get(environ, start_response)
-            if answer is not None:
-                return answer
-            return dav_app(environ, _dav_headers(environ, start_response))
+            return dav_branch(environ, start_response)
+        method = environ["REQUEST_METHOD"]
+        # ``OPTIONS *`` reaches us with the path "/*" (cheroot).
+        if (path == "/" and method in ("OPTIONS", "PROPFIND")) or (
+                path in ("*", "/*") and method == "OPTIONS"):
+            return root_probe(environ, start_response, max_body=config.dav.max_xml_body)
         return web_app(environ, start_response)
 
     return Application(dispatch, db, store)

@@ -35,11 +35,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from wsgidav import util
 from wsgidav.dc.base_dc import BaseDomainController
 from wsgidav.http_authenticator import HTTPAuthenticator
 
 import acl
 from davserver.db import Database
+from davserver.probes import anonymous_options
 from providers import PRINCIPAL_KEY
 
 MAX_CACHE_ENTRIES = 10000
@@ -204,11 +206,38 @@ def decode_basic_credentials(header: str) -> tuple[str, str] | None:
     return (login, password) if sep else None
 
 
+def basic_challenge(realm: str) -> str:
+    """``WWW-Authenticate`` value of the Basic scheme (RFC 7617 §2, §2.1): the realm as
+    a quoted-string, and ``charset="UTF-8"`` to ask clients to send credentials in
+    UTF-8 (ISO-8859-1 ones are still accepted, :func:`decode_basic_credentials`)."""
+    quoted = realm.replace("\\", "\\\\").replace('"', '\\"')
+    return f'Basic realm="{quoted}", charset="UTF-8"'
+
+
 class BasicAuthenticator(HTTPAuthenticator):
     """WsgiDAV's authenticator, with credentials decoded by
     :func:`decode_basic_credentials`: WsgiDAV 4.4 decodes them as UTF-8 only and
     answers 500, echoing the password in the error page, for any other byte or a
-    malformed value. Malformed credentials get the 401 challenge again."""
+    malformed value. Malformed credentials get the 401 challenge again, which names
+    the charset (:func:`basic_challenge`). ``OPTIONS`` without credentials is
+    answered without a sign-in (:func:`davserver.probes.anonymous_options`); every
+    other method needs one."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] == "OPTIONS" and not environ.get("HTTP_AUTHORIZATION"):
+            return anonymous_options(start_response)
+        return super().__call__(environ, start_response)
+
+    def send_basic_auth_response(self, environ: dict[str, Any], start_response: Any) -> Any:
+        realm = self.domain_controller.get_domain_realm(environ["PATH_INFO"], environ)
+        body = self.error_message_401.encode("utf-8")
+        start_response("401 Unauthorized", [
+            ("WWW-Authenticate", basic_challenge(realm)),
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Date", util.get_rfc1123_time()),
+        ])
+        return [body]
 
     def handle_basic_auth_request(self, environ: dict[str, Any], start_response: Any) -> Any:
         realm = self.domain_controller.get_domain_realm(environ["PATH_INFO"], environ)

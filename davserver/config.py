@@ -17,6 +17,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -46,6 +47,52 @@ _ADDRESS_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 class ConfigError(Exception):
     """The configuration is invalid; the message names the key and the file."""
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*$")
+
+
+def parse_origin(value: str, *, web_only: bool = True) -> str:
+    """``scheme://host[:port]`` in its canonical form (RFC 6454 §6.1: scheme and host in
+    lower case, the scheme's default port left out) from an address with no path (a
+    final ``/`` is allowed), query, fragment or user. ``web_only``: the scheme must be
+    http or https; else any (``app://obsidian.md``, ``capacitor://localhost``: the
+    origins of Electron and mobile apps). Raises ``ValueError`` naming what is wrong."""
+    text = str(value).strip()
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if not _SCHEME_RE.match(scheme) or "://" not in text or not parts.hostname or (
+            web_only and scheme not in _DEFAULT_PORTS):
+        kind = "an http:// or https:// address" if web_only else "an origin"
+        raise ValueError(f"not {kind} such as https://ent.example.fr: {text!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "?" in text \
+            or "#" in text:
+        raise ValueError(f"{text!r}: give scheme, host and port alone, with no path")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{text!r}: an address cannot carry a user or password")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: bad port") from exc
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def _origin_list(value: Any, *, web_only: bool) -> list[str]:
+    """A list of origins from YAML (a list) or an environment variable (separated by
+    commas or spaces), each in its canonical form (:func:`parse_origin`)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [v for v in re.split(r"[,\s]+", value) if v]
+    if not isinstance(value, list):
+        raise ValueError("a list of addresses such as https://ent.example.fr")
+    return list(dict.fromkeys(parse_origin(v, web_only=web_only) for v in value))
 
 
 def parse_size(value: int | str) -> int:
@@ -94,8 +141,19 @@ class ServerConfig(_Section):
     # ``<data_dir>/web-secret-key`` (every process sharing the data dir uses it).
     secret_key: str | None = Field(None, min_length=32)
     # Behind a reverse proxy that sets X-Forwarded-Proto (and drops the client's own):
-    # the web layer then takes the scheme from it (Secure cookies under HTTPS).
+    # the web layer then takes the scheme from it (Secure cookies under HTTPS), and a
+    # COPY or MOVE Destination may name the scheme and host (X-Forwarded-Host) the
+    # proxy says the client used.
     trust_forwarded_proto: bool = False
+    # The addresses clients reach the server at through a reverse proxy
+    # (``https://ent.example.fr``): a COPY or MOVE Destination on one of them is this
+    # server (RFC 4918 §10.3), whatever scheme and host the proxy passes on.
+    public_urls: list[str] = Field(default_factory=list)
+
+    @field_validator("public_urls", mode="before")
+    @classmethod
+    def _public_urls(cls, value: Any) -> list[str]:
+        return _origin_list(value, web_only=True)
 
 
 class AuthConfig(_Section):
@@ -112,11 +170,19 @@ class DavConfig(_Section):
     propfind_infinity: bool = False
     max_xml_body: int = Field(1024 * 1024, ge=1024)
     lock_timeout_max: int = Field(7 * 24 * 3600, ge=60)
+    # Origins of browser and Electron WebDAV apps allowed to use /dav/ by CORS
+    # (``https://app.keeweb.info``); empty: no CORS header is ever sent.
+    cors_origins: list[str] = Field(default_factory=list)
 
     @field_validator("max_xml_body", mode="before")
     @classmethod
     def _size(cls, value: Any) -> int:
         return parse_size(value)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _cors_origins(cls, value: Any) -> list[str]:
+        return _origin_list(value, web_only=False)
 
 
 class QuotasConfig(_Section):

@@ -1,6 +1,6 @@
 """WsgiDAV providers over one node/blob store (DESIGN.md: ``providers/``)."""
 
-from . import operations, trash
+from . import operations, preconditions, trash
 from .access import PRINCIPAL_KEY, RequestAccess
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
 from .content_types import is_active, sniff
@@ -21,6 +21,6 @@ __all__ = [
     "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport",
     "LocalBlobStore", "NodeInfo", "PlainGet", "RequestAccess", "SpaceInfo", "SqlLockStorage",
     "Stamp", "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders", "fsck",
-    "held_among", "is_active", "operations", "register_binder_folder", "register_blob_holder",
-    "sniff", "trash", "unread_chunked_body", "validate_name",
+    "held_among", "is_active", "operations", "preconditions", "register_binder_folder",
+    "register_blob_holder", "sniff", "trash", "unread_chunked_body", "validate_name",
 ]

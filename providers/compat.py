@@ -11,16 +11,31 @@ Applied once, by :func:`apply`, when the application is built:
   are refused with 400.
 * A failed property in a multistatus carries its precondition element (RFC 4918
   §14.22), and PROPPATCH's ``responsedescription`` names it instead of a Python repr.
+* Conditional requests (RFC 7232) are evaluated by :mod:`.preconditions`, at the
+  point WsgiDAV evaluated its own (:func:`.preconditions.install`).
+* Expected refusals log nothing beyond the request line (STYLE.md habit 8): WsgiDAV
+  logs a PUT whose body was refused (507, 400, 408…) as "byte copy failed" with two
+  chained tracebacks, and adds warnings about the unread body it closes the
+  connection on, a write in progress (423) or a ``?logout`` (401), and a second line
+  for any request on ``/dav/`` itself ("Got OPTIONS '/' request", whatever the
+  method). :class:`ExpectedOutcomes` drops those records; any other exception, a
+  500, keeps its traceback (ErrorPrinter logs it), for tracebacks are for our bugs.
+  Where WsgiDAV catches an exception itself (DELETE, PROPPATCH, COPY, MOVE) and
+  answers 500 or a 207 without a word, the exception is logged with its traceback
+  when it is no ``DAVError`` (:func:`_as_dav_error`), once.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 from urllib.parse import ParseResult, unquote, urlparse
 
 from wsgidav import dav_error, request_server, util
-from wsgidav.dav_error import DAVError, DAVErrorCondition
+from wsgidav.dav_error import HTTP_INTERNAL_ERROR, DAVError, DAVErrorCondition
+
+from . import preconditions
 
 _applied = False
 _original_add_property_response = util.add_property_response
@@ -67,6 +82,40 @@ def _add_property_response(multistatus_elem: Any, href: str, prop_list: Any) -> 
                 propstat.append(condition.as_xml())
 
 
+class ExpectedOutcomes(logging.Filter):
+    """Drops WsgiDAV's records about an expected outcome: a record whose exception is a
+    ``DAVError`` other than 500, and the messages of :data:`NOISE` (at most WARNING)."""
+
+    NOISE = ("Input stream not completely consumed", "Adding 'Connection: close' header",
+             " -> DENIED due to active write transaction", "Force logout",
+             "Got OPTIONS '/' request", "_debug_exception")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, DAVError):
+            return exc.value == HTTP_INTERNAL_ERROR
+        return not (record.levelno <= logging.WARNING
+                    and str(record.msg).startswith(self.NOISE))
+
+
+def _as_dav_error(exc: BaseException) -> DAVError:
+    """WsgiDAV's ``as_DAVError`` for the request server, which calls it on the
+    exceptions it catches and answers itself: one that is no ``DAVError`` is a bug,
+    logged here with its traceback (WsgiDAV's own log of it, "_debug_exception" in
+    COPY and MOVE only, is dropped by :class:`ExpectedOutcomes`)."""
+    if not isinstance(exc, DAVError):
+        _request_log.error("Unexpected error, answered 500: %s", exc,
+                           exc_info=(type(exc), exc, exc.__traceback__))
+    return dav_error.as_DAVError(exc)  # type: ignore[no-any-return]
+
+
+_request_log = logging.getLogger("wsgidav.request_server")
+# The WsgiDAV loggers that write about expected outcomes.
+_QUIETED_LOGGERS = ("wsgidav.request_server", "wsgidav.request_resolver",
+                    "wsgidav.wsgidav_app", "wsgidav.lock_man.lock_manager",
+                    "wsgidav.http_authenticator")
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
@@ -78,9 +127,13 @@ def apply() -> None:
     module: Any = request_server
     module.unquote = _keep_encoded
     module.urlparse = _parse_destination
+    module.as_DAVError = _as_dav_error
     utilities: Any = util
     utilities.add_property_response = _add_property_response
     # "Error condition: <object at 0x…>" in PROPPATCH's responsedescription
     condition_class: Any = DAVErrorCondition
     condition_class.__repr__ = lambda self: str(self.condition_code)
+    preconditions.install()
+    for name in _QUIETED_LOGGERS:
+        logging.getLogger(name).addFilter(ExpectedOutcomes())
     _applied = True

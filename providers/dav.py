@@ -31,6 +31,7 @@ from .guards import guarded_request
 from .locks import SqlLockStorage
 from .names import join_path, split_path
 from .operations import readable_chain_of
+from .preconditions import check_mkcol
 from .propfind import stream_propfind
 from .resources import RESOLVED_KEY, make_resource, privilege_set
 from .store import SpaceInfo, Store
@@ -80,6 +81,8 @@ class EntProvider(DAVProvider):
                 if res is not None and res.is_collection:
                     raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
                                    "client or as a network drive (see the server's home page).")
+            elif environ["REQUEST_METHOD"] == "MKCOL":
+                check_mkcol(self, environ)  # WsgiDAV's MKCOL evaluates no precondition
             located = None
             if environ["REQUEST_METHOD"] in SNAPSHOT_METHODS:
                 located = self.locate(environ["PATH_INFO"], environ)

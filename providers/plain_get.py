@@ -8,9 +8,12 @@ WsgiDAV, the requests whose answer needs none of that machinery:
 
 * ``GET`` or ``HEAD``, no body, ``Depth`` absent or ``0``, no query string (WsgiDAV's
   authenticator answers ``?logout`` with 401, so that a browser forgets the password);
-* no precondition and no range (``If``, ``If-Match``, ``If-None-Match``,
-  ``If-Modified-Since``, ``If-Unmodified-Since``, ``Range``, ``If-Range``): RFC 9110
-  §13 evaluation and 206/304/412 answers stay WsgiDAV's;
+* no ``If`` header (lock tokens, RFC 4918 §10.4) and no ``Range``: 206 answers and
+  the ``If`` header stay WsgiDAV's. ``If-Match``, ``If-None-Match``,
+  ``If-Modified-Since`` and ``If-Unmodified-Since`` are evaluated here by the same
+  function as on WsgiDAV's way (:func:`.preconditions.evaluate`), with the same 304
+  and 412 answers (``If-Range`` without ``Range`` is ignored, RFC 7233 §3.2): a
+  browser or sync client revalidating its copy stays on the short way;
 * Basic credentials that were verified less than ``auth.cache_ttl`` seconds ago (the
   verifier's success cache; a first sign-in, a wrong password and every 401 take
   WsgiDAV's way);
@@ -42,12 +45,13 @@ from wsgidav import util
 from .access import PRINCIPAL_KEY
 from .damage import DamagedContent
 from .dav import EntProvider
+from .preconditions import CONDITIONAL_HEADERS, answer_headers, evaluate, validators_of
 from .resources import FileResource, forget_resolved
 
-# Headers that ask for RFC 9110 §13 conditional evaluation or a range (RFC 9110 §14).
-_SLOW_HEADERS = ("HTTP_IF", "HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE",
-                 "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE", "HTTP_IF_RANGE",
-                 "HTTP_TRANSFER_ENCODING")
+# Headers that ask for the ``If`` header's evaluation (RFC 4918 §10.4), a range (RFC
+# 9110 §14), or a body.
+_SLOW_HEADERS = ("HTTP_IF", "HTTP_RANGE", "HTTP_TRANSFER_ENCODING")
+_STATUS = {304: "304 Not Modified", 412: "412 Precondition Failed"}
 _log = logging.getLogger("wsgidav")  # where WsgiDAV writes its request lines
 
 # An ``Authorization`` header value → the principal verified within the cache TTL, or
@@ -104,8 +108,7 @@ class PlainGet:
             res = self.provider.get_resource_inst(rel, environ)
             if type(res) is not FileResource or res.node is None:
                 raise LookupError(rel)
-            status, headers = "200 OK", _headers(res)
-            body = _body(res, self.block_size) if method == "GET" else [b""]
+            status, headers, body = self._answer(res, method, environ)
         except DamagedContent as damage:  # logged; WsgiDAV's way would find it again
             status, headers, body = _damaged(damage)
         except Exception:  # noqa: BLE001  (WsgiDAV's way answers it, errors included)
@@ -118,6 +121,20 @@ class PlainGet:
                       environ.get("REMOTE_ADDR", ""), principal.login, util.get_log_time(),
                       method, rel, time.time() - started, status)
         return body
+
+    def _answer(self, res: FileResource, method: str, environ: dict[str, Any]
+                ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
+        """Status, headers and body for the file ``res``: its content, or the 304 or
+        412 of a failed precondition (no body), as WsgiDAV's way answers them."""
+        if any(key in environ for key in CONDITIONAL_HEADERS):
+            target = validators_of(res)
+            failed = evaluate(method, environ, target)
+            if failed is not None:
+                return (_STATUS[failed.status],
+                        [*answer_headers(failed.status, target),
+                         ("X-Content-Type-Options", "nosniff")], [b""])
+        body = _body(res, self.block_size) if method == "GET" else [b""]
+        return "200 OK", _headers(res), body
 
 
 def _headers(res: FileResource) -> list[tuple[str, str]]:

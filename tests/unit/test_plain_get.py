@@ -56,8 +56,8 @@ def test_plain_get_is_answered_short_and_like_wsgidav(
         client: Client, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="wsgidav")
     url = f"{DOCS}/cours/page.html"
-    # A precondition that holds sends the request through WsgiDAV: same 200 answer.
-    slow = client.get(url, headers={**_auth(), "If-Match": "*"})
+    # An ``If`` header (always true here) sends the request through WsgiDAV: same 200.
+    slow = client.get(url, headers={**_auth(), "If": "(Not <DAV:no-lock>)"})
     assert _way(caplog) == "wsgidav"
     fast = client.get(url, headers=_auth())
     assert _way(caplog) == "short"
@@ -71,6 +71,31 @@ def test_plain_get_is_answered_short_and_like_wsgidav(
     assert head.data == b"" and _comparable(head.headers) == _comparable(fast.headers)
 
 
+@pytest.mark.parametrize(("headers", "status"), [
+    ({"If-None-Match": "*"}, 304),                         # RFC 7232 §3.2
+    ({"If-Modified-Since": "Sat, 01 Jan 2100 00:00:00 GMT"}, 304),
+    ({"If-Match": '"other"'}, 412),
+    ({"If-Unmodified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}, 412),
+    ({"If-None-Match": '"other"'}, 200),
+    ({"If-Match": "*", "If-Range": '"other"'}, 200),       # no Range: If-Range ignored
+], ids=["if-none-match", "if-modified-since", "if-match", "if-unmodified-since",
+        "if-none-match-other", "if-range-alone"])
+def test_preconditions_are_answered_short_and_like_wsgidav(
+        client: Client, caplog: pytest.LogCaptureFixture, headers: dict[str, str],
+        status: int) -> None:
+    """Conditional GETs stay on the short way, with WsgiDAV's answer (``If`` sends the
+    same request its way), header for header."""
+    caplog.set_level(logging.INFO, logger="wsgidav")
+    url = f"{DOCS}/cours/page.html"
+    fast = client.get(url, headers={**_auth(), **headers})
+    assert _way(caplog) == "short"
+    slow = client.get(url, headers={**_auth(), **headers, "If": "(Not <DAV:no-lock>)"})
+    assert _way(caplog) == "wsgidav"
+    assert fast.status_code == slow.status_code == status
+    assert fast.data == slow.data == (HTML if status == 200 else b"")
+    assert _comparable(fast.headers) == _comparable(slow.headers)
+
+
 def test_a_file_of_several_blocks_streams_whole(client: Client,
                                                 caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="wsgidav")
@@ -81,15 +106,14 @@ def test_a_file_of_several_blocks_streams_whole(client: Client,
 
 
 @pytest.mark.parametrize(("path", "headers", "status"), [
-    ("/cours/page.html", {"If-None-Match": "*"}, 304),     # RFC 9110 §13.1.2
+    ("/cours/page.html", {"If": "(<urn:uuid:0>)"}, 412),  # RFC 4918 §10.4: lock tokens
     ("/cours/page.html", {"Range": "bytes=0-3"}, 206),     # RFC 9110 §14.2
-    ("/cours/page.html", {"If-Modified-Since": "Sat, 01 Jan 2100 00:00:00 GMT"}, 304),
+    ("/cours/page.html", {"Range": "bytes=0-3", "If-Range": '"other"'}, 200),
     ("/cours/", {}, 403),                                  # a folder: no listing by GET
     ("/cours/absent.txt", {}, 404),
     ("/cours/page.html", {"Depth": "1"}, 400),
     ("/cours/page.html?logout", {}, 401),                  # WsgiDAV: forget the password
-], ids=["if-none-match", "range", "if-modified-since", "folder", "missing", "depth",
-        "logout"])
+], ids=["if", "range", "if-range", "folder", "missing", "depth", "logout"])
 def test_what_the_short_way_leaves_to_wsgidav(
         client: Client, caplog: pytest.LogCaptureFixture, path: str,
         headers: dict[str, str], status: int) -> None:
@@ -139,13 +163,12 @@ def _blob(tmp_path: Path, smallest: bool) -> Path:
     return blobs[0] if smallest else blobs[-1]
 
 
-@pytest.mark.parametrize("headers", [{"Range": "bytes=0-9"}, {"If-None-Match": '"other"'},
-                                     {"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}],
-                         ids=["range", "if-none-match", "if-modified-since"])
+@pytest.mark.parametrize("headers", [{"Range": "bytes=0-9"}, {"If": "(Not <DAV:no-lock>)"}],
+                         ids=["range", "if"])
 def test_a_cut_blob_on_wsgidavs_way_is_a_500_that_says_so(
         client: Client, tmp_path: Path, caplog: pytest.LogCaptureFixture,
         headers: dict[str, str]) -> None:
-    """WsgiDAV's way (a range, a precondition that does not match) of a small blob file
+    """WsgiDAV's way (a range, an ``If`` header) of a small blob file
     cut short: 500 naming the damage before any byte, not a short body."""
     blob = _blob(tmp_path, smallest=True)
     with blob.open("r+b") as f:
@@ -159,8 +182,9 @@ def test_a_cut_blob_on_wsgidavs_way_is_a_500_that_says_so(
 
 
 @pytest.mark.parametrize(("headers", "way"), [
-    ({}, "short"), ({"Range": "bytes=0-9"}, "wsgidav"), ({"If-None-Match": '"x"'}, "wsgidav"),
-], ids=["plain", "range", "if-none-match"])
+    ({}, "short"), ({"Range": "bytes=0-9"}, "wsgidav"), ({"If-None-Match": '"x"'}, "short"),
+    ({"If": "(Not <DAV:no-lock>)"}, "wsgidav"),
+], ids=["plain", "range", "if-none-match", "if"])
 def test_a_missing_blob_is_a_500_that_says_so(
         client: Client, tmp_path: Path, caplog: pytest.LogCaptureFixture,
         headers: dict[str, str], way: str) -> None:
