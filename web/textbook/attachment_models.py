@@ -26,8 +26,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 import acl
 from davserver.db import Base
+from web.columns import UTCDateTime, utcnow
 
-from .models import Activity, UTCDateTime, _utcnow
+from .models import Activity
 
 
 class Attachment(Base):
@@ -46,4 +47,4 @@ class Attachment(Base):
     blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"), index=True)
     space_id: Mapped[int | None] = mapped_column(ForeignKey("spaces.id"))
     added_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
