@@ -19,6 +19,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField, TimeField
 from wtforms.validators import DataRequired, Length
@@ -101,11 +102,11 @@ def _back(lesson_id: int) -> Response:
     return redirect(url_for("textbook.lesson", lesson_id=lesson_id), code=303)
 
 
-def _bookings_note(s: object, lesson_id: int) -> str:
-    from web.booking.lessons import lesson_bookings  # booking builds on the textbook
-
-    kept = len(lesson_bookings(s, lesson_id))  # type: ignore[arg-type]
-    return _(" %(n)d réservation(s) de ressources suivent la séance.", n=kept) if kept else ""
+def _followers_note(s: Session, lesson_id: int) -> str:
+    """What followed the moved lesson, as its followers tell it (booking builds on the
+    textbook: the textbook asks through :data:`web.textbook.lesson_move_noted`)."""
+    return "".join(note for _receiver, note in
+                   textbook.lesson_move_noted.send(lesson_id, session=s))
 
 
 @bp.post("/<int:lesson_id>/deplacer")
@@ -123,7 +124,7 @@ def move(lesson_id: int) -> Response:
             start = datetime.combine(form.day.data, form.start.data, tz)  # type: ignore[arg-type]
             end = datetime.combine(form.day.data, form.end.data, tz)  # type: ignore[arg-type]
             textbook.reschedule_lesson(s, principal.id, lesson_id, start, end)
-            note = _bookings_note(s, lesson_id)
+            note = _followers_note(s, lesson_id)
     except Forbidden as exc:
         abort(403, description=exc.message)
     except DomainError as exc:

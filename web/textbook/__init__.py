@@ -49,6 +49,7 @@ from .calendar import (
 from .changes import (
     cancel_lesson,
     lesson_cancelled,
+    lesson_move_noted,
     lesson_rescheduled,
     new_lesson,
     reschedule_lesson,
@@ -174,7 +175,7 @@ __all__ = [
     "add_type", "chosen_child", "done_counts", "done_times", "homework_types",
     "homework_week", "remove_type", "rename_type", "set_done", "type_editor_school",
     # moving and cancelling lessons, and their signals
-    "cancel_lesson", "lesson_cancelled", "lesson_rescheduled", "new_lesson",
+    "cancel_lesson", "lesson_cancelled", "lesson_move_noted", "lesson_rescheduled", "new_lesson",
     "reschedule_lesson",
     # activities and the week (issue 5, teacher's textbook)
     "HOMEWORK_TYPES", "Activity", "ActivityInput", "ActivityKind", "DayPlan", "DueRow",
