@@ -117,6 +117,6 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(openapi.bp)
     app.register_blueprint(notifications.bp)
     notifications.enable_mail(config.smtp.enabled)
-    init_documents(app, config, locks)
+    init_documents(app, config, locks, textbook.school_zone)
     errors.init_errors(app)
     return app
