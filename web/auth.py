@@ -122,6 +122,13 @@ def current_principal() -> acl.Principal | None:
     return principal
 
 
+def signed_in() -> acl.Principal:
+    """The principal of a view behind :func:`login_required` (never None there)."""
+    principal = current_principal()
+    assert principal is not None, "view not behind login_required"
+    return principal
+
+
 def current_context() -> acl.UserContext:
     """The signed-in user's :class:`acl.UserContext` (school, profile, groups,
     subjects), for views behind :func:`login_required` (an ``AssertionError``

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 import acl
 from davserver.errors import DomainError, NotFound
 
-from .auth import login_required, web_context
+from .auth import login_required, signed_in, web_context
+from .forms import ActionForm
 from .rubric_forms import (
     ROLE_LABELS,
-    ActionForm,
     GrantForm,
     InviteForm,
     SettingsForm,
@@ -37,7 +37,7 @@ from .rubric_forms import (
     holder_label,
 )
 from .rubric_notices import notify_invitation
-from .rubrics import dav_url, signed_in
+from .rubrics import dav_url
 
 bp = Blueprint("rubric_admin", __name__, url_prefix="/rubriques/<slug>/gestion")
 

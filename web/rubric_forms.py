@@ -57,11 +57,6 @@ def holder_label(grant: acl.GrantInfo) -> str:
     return " × ".join(parts) or _("tout l'établissement")
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something: nothing but the CSRF token (revoke, accept,
-    decline)."""
-
-
 class Panel(FlaskForm):
     """One form among several on a page: its fields are named and identified
     ``<panel>-<field>`` (``grant-login``), so that labels, ids and submitted values

@@ -21,17 +21,11 @@ from werkzeug.wrappers import Response
 import acl
 from davserver.errors import Conflict, DomainError
 
-from .auth import current_principal, login_required, web_context
-from .rubric_forms import ROLE_LABELS, STATUS_LABELS, ActionForm
+from .auth import current_principal, login_required, signed_in, web_context
+from .forms import ActionForm
+from .rubric_forms import ROLE_LABELS, STATUS_LABELS
 
 bp = Blueprint("rubrics", __name__)
-
-
-def signed_in() -> acl.Principal:
-    """The principal of a view behind :func:`login_required` (never None there)."""
-    principal = current_principal()
-    assert principal is not None, "view not behind login_required"
-    return principal
 
 
 def dav_url(slug: str) -> str:

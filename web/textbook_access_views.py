@@ -17,8 +17,7 @@ from werkzeug.wrappers import Response
 from davserver.errors import BadRequest, DomainError
 
 from . import textbook
-from .auth import login_required, web_context
-from .rubrics import signed_in
+from .auth import login_required, signed_in, web_context
 from .textbook_oversight_forms import AccessForm
 from .textbook_oversight_views import index_page
 

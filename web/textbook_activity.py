@@ -18,8 +18,7 @@ from werkzeug.wrappers import Response
 from davserver.errors import BadRequest, DomainError
 
 from . import textbook
-from .auth import login_required, web_context
-from .rubrics import signed_in
+from .auth import login_required, signed_in, web_context
 from .textbook_binder_views import run_transfer, transfer_choices
 from .textbook_forms import KIND_LABELS, ContentForm, HomeworkForm, moment_label, to_input
 from .textbook_views import prepare_homework, zone_of

@@ -21,11 +21,10 @@ from werkzeug.wrappers import Response
 from davserver.errors import BadRequest
 
 from . import textbook
-from .auth import web_context
+from .auth import signed_in, web_context
 from .dates import supported
 from .jsonapi import api_view, json_body, json_csrf_errors
 from .openapi import documented
-from .rubrics import signed_in
 
 bp = Blueprint("textbook_api", __name__, url_prefix="/api/textbook")
 json_csrf_errors(bp)

@@ -27,9 +27,8 @@ from werkzeug.wrappers import Response
 import acl
 from davserver.errors import DomainError
 
-from .auth import login_required, web_context
-from .rubric_forms import ActionForm
-from .rubrics import signed_in
+from .auth import login_required, signed_in, web_context
+from .forms import ActionForm
 from .textbook import archive, archive_space
 from .textbook.models import SchoolYear
 

@@ -26,11 +26,10 @@ from davserver.errors import NotFound
 from providers import NodeInfo
 
 from . import textbook
-from .auth import web_context
+from .auth import signed_in, web_context
 from .documents import held_download
 from .jsonapi import api_view, json_body, json_csrf_errors
 from .openapi import documented
-from .rubrics import signed_in
 from .textbook_handin_api import receive
 
 bp = Blueprint("attachment_api", __name__, url_prefix="/api/textbook")

@@ -24,10 +24,9 @@ import acl
 from davserver.errors import DomainError
 
 from . import textbook
-from .auth import login_required, web_context
+from .auth import login_required, signed_in, web_context
 from .documents import Refusal, check_name, stream_to_blob
 from .documents.present import human_size
-from .rubrics import signed_in
 from .textbook_attachment_api import documents_file, require_editable, send_attachment
 
 bp = Blueprint("attachments", __name__, url_prefix="/textbook")

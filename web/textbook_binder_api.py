@@ -21,10 +21,9 @@ from werkzeug.wrappers import Response
 from davserver.errors import BadRequest
 
 from . import textbook
-from .auth import web_context
+from .auth import signed_in, web_context
 from .jsonapi import api_view, json_body, json_csrf_errors
 from .openapi import documented
-from .rubrics import signed_in
 from .textbook import transfers
 from .textbook_api import activity_json
 from .textbook_binder_views import (

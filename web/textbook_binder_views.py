@@ -31,11 +31,10 @@ from davserver.errors import BadRequest, DomainError
 from providers import BINDER, NodeInfo
 
 from . import textbook
-from .auth import login_required, web_context
+from .auth import login_required, signed_in, web_context
 from .documents.actions import copy_name
 from .documents.places import Place, locate, store
 from .documents.uploads import upload
-from .rubrics import signed_in
 from .textbook import binder_items, transfers
 from .textbook_forms import BinderItemForm
 

@@ -20,11 +20,10 @@ from werkzeug.wrappers import Response
 import acl
 
 from . import textbook
-from .auth import web_context
+from .auth import signed_in, web_context
 from .documents import check_name, stream_to_blob
 from .jsonapi import api_view, json_csrf_errors
 from .openapi import documented
-from .rubrics import signed_in
 
 bp = Blueprint("handin_api", __name__, url_prefix="/api/textbook")
 json_csrf_errors(bp)

@@ -25,10 +25,9 @@ from werkzeug.wrappers import Response
 from davserver.errors import DomainError
 
 from . import textbook
-from .auth import login_required, web_context
+from .auth import login_required, signed_in, web_context
 from .documents import ZipMember, held_download, stream_zip
-from .rubric_forms import ActionForm
-from .rubrics import signed_in
+from .forms import ActionForm
 from .textbook_forms import moment_label
 from .textbook_views import zone_of
 

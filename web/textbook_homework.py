@@ -22,9 +22,8 @@ import acl
 from davserver.errors import DomainError
 
 from . import textbook
-from .auth import login_required, safe_next, web_context
-from .rubric_forms import ActionForm
-from .rubrics import signed_in
+from .auth import login_required, safe_next, signed_in, web_context
+from .forms import ActionForm
 from .textbook_forms import day_label, moment_label
 
 bp = Blueprint("textbook_homework", __name__, url_prefix="/textbook/travail")

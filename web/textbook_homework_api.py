@@ -16,10 +16,9 @@ from werkzeug.wrappers import Response
 import acl
 
 from . import textbook
-from .auth import web_context
+from .auth import signed_in, web_context
 from .jsonapi import api_view, json_body, json_csrf_errors
 from .openapi import documented
-from .rubrics import signed_in
 from .textbook_api import activity_json
 
 bp = Blueprint("textbook_homework_api", __name__, url_prefix="/api/textbook")

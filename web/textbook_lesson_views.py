@@ -17,9 +17,8 @@ import acl
 from davserver.errors import Conflict, DomainError
 
 from . import textbook
-from .auth import login_required, profile_required, web_context
-from .rubric_forms import ActionForm
-from .rubrics import signed_in
+from .auth import login_required, profile_required, signed_in, web_context
+from .forms import ActionForm
 from .textbook_forms import moment_label
 from .textbook_views import NOT_TEACHER, lesson_page, zone_of
 

@@ -28,8 +28,7 @@ import acl
 from davserver.errors import DomainError, Forbidden
 
 from . import textbook
-from .auth import login_required, web_context
-from .rubrics import signed_in
+from .auth import login_required, signed_in, web_context
 from .textbook_views import zone_of
 
 bp = Blueprint("lesson_changes", __name__, url_prefix="/textbook/seances")

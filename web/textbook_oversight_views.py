@@ -30,9 +30,8 @@ import acl
 from davserver.errors import BadRequest, DomainError
 
 from . import textbook
-from .auth import login_required, web_context
-from .rubric_forms import ActionForm
-from .rubrics import signed_in
+from .auth import login_required, signed_in, web_context
+from .forms import ActionForm
 from .textbook_forms import day_label
 from .textbook_oversight_forms import AccessForm, VisaForm, set_access_choices
 from .textbook_views import lesson_view, week_start, zone_of

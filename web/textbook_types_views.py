@@ -18,9 +18,8 @@ from wtforms.validators import DataRequired, Length
 from davserver.errors import BadRequest, DomainError
 
 from . import textbook
-from .auth import login_required, web_context
-from .rubric_forms import ActionForm
-from .rubrics import signed_in
+from .auth import login_required, signed_in, web_context
+from .forms import ActionForm
 
 bp = Blueprint("homework_types", __name__, url_prefix="/textbook/types-de-travail")
 

@@ -26,9 +26,8 @@ import acl
 from davserver.errors import BadRequest, DomainError
 
 from . import textbook
-from .auth import login_required, web_context
-from .rubric_forms import ActionForm
-from .rubrics import signed_in
+from .auth import login_required, signed_in, web_context
+from .forms import ActionForm
 from .textbook_attachment_views import porte_documents_files
 from .textbook_binder_views import transfer_choices
 from .textbook_forms import (

@@ -33,7 +33,7 @@ from providers import SpaceInfo, TrashEntry, trash
 from .auth import current_principal, login_required, web_context
 from .documents.places import Refusal, french_reason, locate
 from .documents.present import human_size, local_time, school_zone
-from .rubric_forms import ActionForm
+from .forms import ActionForm
 
 bp = Blueprint("trash", __name__)
 MODES = ("", "replace", "keep-both")
