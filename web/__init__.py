@@ -46,6 +46,7 @@ from . import (
     trash,
     views,
 )
+from .account import pages as account_pages
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
 from .booking import edit_pages as booking_edit
@@ -87,6 +88,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     i18n.init_babel(app, config.web.locale)
     CSRFProtect(app)
     auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook))
+    app.register_blueprint(account_pages.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(rubrics.bp)
     app.register_blueprint(rubric_admin.bp)
