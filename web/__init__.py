@@ -22,8 +22,6 @@ from . import (
     i18n,
     notifications,
     openapi,
-    rubric_admin,
-    rubrics,
     security,
     textbook,
     textbook_access_views,
@@ -55,7 +53,9 @@ from .booking import lesson_api as booking_lesson_api
 from .booking import lesson_pages as booking_lessons
 from .booking import pages as booking_pages
 from .documents import init_documents
-from .rubric_notices import notify_invitation
+from .rubrics import admin_pages as rubric_admin
+from .rubrics import notify_invitation
+from .rubrics import pages as rubric_pages
 
 __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
            "notifications", "notify_invitation", "profile_required", "textbook"]
@@ -90,7 +90,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook))
     app.register_blueprint(account_pages.bp)
     app.register_blueprint(views.bp)
-    app.register_blueprint(rubrics.bp)
+    app.register_blueprint(rubric_pages.bp)
     app.register_blueprint(rubric_admin.bp)
     app.register_blueprint(trash.bp)
     app.register_blueprint(textbook_views.bp)

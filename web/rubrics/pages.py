@@ -20,10 +20,10 @@ from werkzeug.wrappers import Response
 
 import acl
 from davserver.errors import Conflict, DomainError
+from web.auth import current_principal, login_required, signed_in, web_context
+from web.forms import ActionForm
 
-from .auth import current_principal, login_required, signed_in, web_context
-from .forms import ActionForm
-from .rubric_forms import ROLE_LABELS, STATUS_LABELS
+from .forms import ROLE_LABELS, STATUS_LABELS
 
 bp = Blueprint("rubrics", __name__)
 

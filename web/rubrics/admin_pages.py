@@ -25,19 +25,12 @@ from sqlalchemy.orm import Session
 
 import acl
 from davserver.errors import DomainError, NotFound
+from web.auth import login_required, signed_in, web_context
+from web.forms import ActionForm
 
-from .auth import login_required, signed_in, web_context
-from .forms import ActionForm
-from .rubric_forms import (
-    ROLE_LABELS,
-    GrantForm,
-    InviteForm,
-    SettingsForm,
-    SubRubricForm,
-    holder_label,
-)
-from .rubric_notices import notify_invitation
-from .rubrics import dav_url
+from .forms import ROLE_LABELS, GrantForm, InviteForm, SettingsForm, SubRubricForm, holder_label
+from .notices import notify_invitation
+from .pages import dav_url
 
 bp = Blueprint("rubric_admin", __name__, url_prefix="/rubriques/<slug>/gestion")
 

@@ -15,8 +15,7 @@ from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 import acl
-
-from .i18n import PROFILE_LABELS
+from web.i18n import PROFILE_LABELS
 
 MAX_NAME = 200  # acl.Rubric.name, acl.Group.name
 MAX_LOGIN = 100

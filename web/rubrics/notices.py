@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 import acl
 from davserver.errors import NotFound
+from web.notifications import NotificationKind, notify
 
-from .notifications import NotificationKind, notify
-from .rubric_forms import ROLE_LABELS
+from .forms import ROLE_LABELS
 
 INVITATIONS_PATH = "/invitations/"  # rubrics.invitations: where the user answers
 
