@@ -41,8 +41,6 @@ from . import (
     textbook_oversight_views,
     textbook_types_views,
     textbook_views,
-    trash,
-    views,
 )
 from .account import pages as account_pages
 from .auth import CredentialCheck, current_principal, login_required, profile_required
@@ -53,6 +51,8 @@ from .booking import lesson_api as booking_lesson_api
 from .booking import lesson_pages as booking_lessons
 from .booking import pages as booking_pages
 from .documents import init_documents
+from .documents import trash_pages as trash
+from .home import pages as views
 from .rubrics import admin_pages as rubric_admin
 from .rubrics import notify_invitation
 from .rubrics import pages as rubric_pages

@@ -11,8 +11,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 import acl
-
-from .auth import profile_required
+from web.auth import profile_required
 
 bp = Blueprint("pages", __name__)
 

@@ -23,10 +23,10 @@ from wtforms import BooleanField
 
 import acl
 from davserver.errors import NotFound
+from web.auth import current_principal, login_required, safe_next, web_context
 
-from ..auth import current_principal, login_required, safe_next, web_context
-from . import service
-from .service import mail_enabled
+from . import services as service
+from .services import mail_enabled
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 PAGE_SIZE = 50

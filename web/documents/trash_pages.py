@@ -29,11 +29,11 @@ from werkzeug.wrappers import Response
 import acl
 from davserver.errors import DomainError
 from providers import SpaceInfo, TrashEntry, trash
+from web.auth import current_principal, login_required, web_context
+from web.forms import ActionForm
 
-from .auth import current_principal, login_required, web_context
-from .documents.places import Refusal, french_reason, locate
-from .documents.present import human_size, local_time, school_zone
-from .forms import ActionForm
+from .places import Refusal, french_reason, locate
+from .present import human_size, local_time, school_zone
 
 bp = Blueprint("trash", __name__)
 MODES = ("", "replace", "keep-both")
