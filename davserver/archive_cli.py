@@ -42,7 +42,8 @@ def cmd_archive(config: Config, args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from davserver.app import create_app
-    from web.textbook import archive, archive_space
+    from web.textbook.archive import services as archive
+    from web.textbook.archive import space as archive_space
 
     app = create_app(config)
     try:

@@ -16,32 +16,7 @@ from davserver.config import Config
 from davserver.db import Database
 from providers import SqlLockStorage, Store
 
-from . import (
-    auth,
-    errors,
-    i18n,
-    notifications,
-    openapi,
-    security,
-    textbook,
-    textbook_access_views,
-    textbook_activity,
-    textbook_api,
-    textbook_archive_views,
-    textbook_attachment_api,
-    textbook_attachment_views,
-    textbook_binder_api,
-    textbook_binder_views,
-    textbook_handin_api,
-    textbook_handin_views,
-    textbook_homework,
-    textbook_homework_api,
-    textbook_lesson_views,
-    textbook_lessons,
-    textbook_oversight_views,
-    textbook_types_views,
-    textbook_views,
-)
+from . import auth, errors, i18n, notifications, openapi, security, textbook
 from .account import pages as account_pages
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
@@ -56,6 +31,23 @@ from .home import pages as views
 from .rubrics import admin_pages as rubric_admin
 from .rubrics import notify_invitation
 from .rubrics import pages as rubric_pages
+from .textbook import activity_pages as textbook_activity
+from .textbook import api as textbook_api
+from .textbook import homework_api as textbook_homework_api
+from .textbook import homework_pages as textbook_homework
+from .textbook import homework_types_pages as textbook_types_views
+from .textbook import lesson_change_pages as textbook_lessons
+from .textbook import lesson_pages as textbook_lesson_views
+from .textbook import pages as textbook_views
+from .textbook.archive import pages as textbook_archive_views
+from .textbook.attachments import api as textbook_attachment_api
+from .textbook.attachments import pages as textbook_attachment_views
+from .textbook.binder import api as textbook_binder_api
+from .textbook.binder import pages as textbook_binder_views
+from .textbook.handins import api as textbook_handin_api
+from .textbook.handins import pages as textbook_handin_views
+from .textbook.oversight import access_pages as textbook_access_views
+from .textbook.oversight import pages as textbook_oversight_views
 
 __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
            "notifications", "notify_invitation", "profile_required", "textbook"]

@@ -3,7 +3,6 @@ activities (content, homework) and the week view data, the head's visas and
 inspectors' accesses, and the timetable import (DESIGN.md vocabulary:
 ``TeachingService``, ``Lesson``, ``Visa``)."""
 
-from . import handin_dav  # noqa: F401  (registers /dav/classeur/Remises/)
 from .activities import (
     ActivityInput,
     add_activity,
@@ -21,8 +20,8 @@ from .activities import (
     require_teacher,
     sanitize_html,
 )
-from .attachment_models import Attachment
-from .attachments import (
+from .attachments.models import Attachment
+from .attachments.services import (
     attach_picked,
     attach_upload,
     attachments_of,
@@ -31,7 +30,7 @@ from .attachments import (
     remove_attachment,
     share_attachments,
 )
-from .attachments import delete_activity as delete_activity_and_attachments
+from .attachments.services import delete_activity as delete_activity_and_attachments
 from .calendar import (
     DayPlan,
     DueRow,
@@ -54,7 +53,8 @@ from .changes import (
     new_lesson,
     reschedule_lesson,
 )
-from .handin_files import (
+from .handins import dav as handin_dav  # noqa: F401  (registers /dav/classeur/Remises/)
+from .handins.files import (
     Upload,
     check_separators,
     delete_handin_file,
@@ -62,8 +62,8 @@ from .handin_files import (
     record_upload,
     return_correction,
 )
-from .handin_models import Handin, HandinClosure, HandinCorrection, HandinFile
-from .handins import (
+from .handins.models import Handin, HandinClosure, HandinCorrection, HandinFile
+from .handins.services import (
     Homework,
     StudentHandin,
     StudentRow,
@@ -111,7 +111,8 @@ from .models import (
     activity_targets,
     service_teachers,
 )
-from .oversight import (
+from .oversight.models import InspectorAccess, TrashedLesson, Visa
+from .oversight.services import (
     NOT_OPENER,
     NOT_SUPERVISOR,
     OPENERS,
@@ -132,7 +133,14 @@ from .oversight import (
     service_labels,
     teacher_services,
 )
-from .oversight_models import InspectorAccess, TrashedLesson, Visa
+from .oversight.visas import (
+    ChangeMark,
+    changes_after,
+    covering_visa,
+    date_label,
+    put_visa,
+    visas_of,
+)
 from .reading import (
     NO_TEXTBOOK,
     NOT_YOURS,
@@ -158,11 +166,10 @@ from .services import (
     week_of,
     zone,
 )
-from .timetable import Entry, EventTimes, Rejected, TimetableFile, read_timetable
-from .timetable_ics import read_holidays
-from .timetable_import import TimetableReport, import_timetable
+from .timetable.entries import Entry, EventTimes, Rejected, TimetableFile, read_timetable
+from .timetable.from_ics import read_holidays
+from .timetable.services import TimetableReport, import_timetable
 from .trash import TrashRow, delete_lesson, is_trashed, restore_lesson, trashed_lessons
-from .visas import ChangeMark, changes_after, covering_visa, date_label, put_visa, visas_of
 from .visibility import release_time
 
 __all__ = [

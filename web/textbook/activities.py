@@ -21,9 +21,9 @@ import acl
 from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
 
-from .attachment_models import Attachment
+from .attachments.models import Attachment
 from .calendar import school_zone
-from .handin_models import Handin, HandinCorrection
+from .handins.models import Handin, HandinCorrection
 from .homework_types import homework_types
 from .models import (
     Activity,
@@ -33,8 +33,8 @@ from .models import (
     TeachingService,
     service_teachers,
 )
-from .oversight_models import TrashedLesson, not_trashed
-from .visas import require_not_visaed
+from .oversight.models import TrashedLesson, not_trashed
+from .oversight.visas import require_not_visaed
 from .visibility import release_time
 
 MAX_TITLE = 200
