@@ -1,8 +1,8 @@
 """``davserver archive textbooks --year 2025-2026 [--school NAME] [--output DIR]``:
-the year-end PDF archive of the cahier de textes (issue 7; :mod:`web.textbook.archive`).
+the year-end PDF archive of the cahier de textes (issue 7; :mod:`web.textbook.archive.services`).
 
 Writes one PDF per teaching service into the school's archive space, folder
-``<year>/`` (``/dav/archives/<year>/`` for the head; :mod:`web.textbook.archive_space`),
+``<year>/`` (``/dav/archives/<year>/`` for the head; :mod:`web.textbook.archive.space`),
 or, with ``--output DIR``, into ``DIR/<school>/<year>/`` on disk, made read-only.
 A progress bar on standard error when it is a terminal, each file's name (or path)
 on standard output. Exit status: 0 done, 1 an unknown school or year, or an archive

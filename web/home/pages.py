@@ -1,7 +1,7 @@
 """Pages of the web layer: the welcome page and the places of the navigation bar.
 
 The file manager is :mod:`web.documents` (the binder's link leads there), the
-textbook :mod:`web.textbook_views`, booking :mod:`web.booking`.
+textbook :mod:`web.textbook.pages`, booking :mod:`web.booking`.
 """
 
 from __future__ import annotations

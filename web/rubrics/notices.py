@@ -1,5 +1,5 @@
 """The notification of an invitation to a rubric (issue 7), shared by the management
-page (:mod:`web.rubric_admin`) and ``davserver rubric invite``.
+page (:mod:`web.rubrics.admin_pages`) and ``davserver rubric invite``.
 
 ``acl`` makes invitations but may not import ``web``: its callers notify, in the
 transaction that made the invitation.

@@ -7,7 +7,7 @@
   buttons (POST with the CSRF token; accepting creates the grant, ``acl.answer``).
 * Every page's header shows how many invitations wait for an answer (one query).
 
-The management page itself is :mod:`web.rubric_admin`.
+The management page itself is :mod:`web.rubrics.admin_pages`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """JSON API of the student and parent view (issue 5, "Student and parent view"), under
-``/api/textbook/``, with the rules of the pages (:mod:`web.textbook_homework`,
-:mod:`web.textbook_types_views`): the homework of a week by due date with the ticks,
+``/api/textbook/``, with the rules of the pages (:mod:`web.textbook.homework_pages`,
+:mod:`web.textbook.homework_types_pages`): the homework of a week by due date with the ticks,
 ticking and unticking (students only), and each school's homework types (read by
 everyone of the school, changed by its head and admins). Conventions of
 :mod:`web.jsonapi`: session cookie, ``X-CSRFToken`` on POST and DELETE, errors

@@ -107,7 +107,7 @@ def tick(activity_id: int, state: str) -> Response:
 
 def calendar_page() -> str:
     """The tab « Calendrier » of a student or parent: the week page ``/textbook/``
-    (:func:`web.textbook_views.week`) of the student, or of the parent's chosen child,
+    (:func:`web.textbook.pages.week`) of the student, or of the parent's chosen child,
     with the tabs, the child selector and the homework ticked marked done."""
     return _week_page("textbook/week.html", "textbook.week", "calendar", lambda week: {
         "weeks": week.weeks, "done_ids": week.done_ids, "teacher": False,

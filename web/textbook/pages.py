@@ -83,7 +83,7 @@ def week() -> str | Response:
     """The signed-in user's week (:func:`web.textbook.weeks_of`): a teacher's services
     (with the visas and inspectors' accesses on them); for a student or a parent (one
     child at a time, ``?enfant=<login>``) the tab « Calendrier » of
-    :mod:`web.textbook_homework`. The head, admins and inspectors are sent to the
+    :mod:`web.textbook.homework_pages`. The head, admins and inspectors are sent to the
     oversight page."""
     principal = signed_in()
     if principal.profile in OVERSEERS:

@@ -5,14 +5,14 @@ cahier de textes (issue 7, "Year-end archive": "… and a button for the head").
   its read-only folder in the file manager, ``/documents/archives/<year>``) or with
   an "Archiver" button.
 * ``POST /textbook/controle/archives/<year>``: writes the year's PDFs into the
-  school's archive space (:mod:`web.textbook.archive_space`, the same code as
+  school's archive space (:mod:`web.textbook.archive.space`, the same code as
   ``davserver archive textbooks``), the page streamed as each PDF is stored, with a
   progress bar (no JavaScript: every step adds a ``<progress>``, the style sheet
   shows the last one).
 
 For the head and the admins of the school (``acl.ARCHIVE_PROFILES``); 403 for
 everyone else. A year archived already, or being archived, is refused with the
-reason (409); nothing is half-written (see :mod:`web.textbook.archive_space`).
+reason (409); nothing is half-written (see :mod:`web.textbook.archive.space`).
 """
 
 from __future__ import annotations

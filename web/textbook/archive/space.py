@@ -67,7 +67,7 @@ def archive_into_space(store: Store, session: Session, school_id: int, year: Sch
                        progress: Callable[[str], None] = lambda name: None) -> Iterator[str]:
     """Write one PDF per service of ``year`` into the school's archive space under
     ``/<label>/``, yielding each file's name as it is stored (``progress`` as in
-    :func:`web.textbook.archive.school_pdfs`). ``by``: the user running it, recorded
+    :func:`web.textbook.archive.services.school_pdfs`). ``by``: the user running it, recorded
     as the files' author.
 
     Raises ``Conflict`` (409) when the year is archived already, or while another run

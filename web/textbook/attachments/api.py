@@ -1,5 +1,5 @@
 """JSON API of activities' attachments under ``/api/textbook/`` (issue 5), with the
-rules of :mod:`web.textbook.attachments`. Conventions of :mod:`web.jsonapi`: session
+rules of :mod:`web.textbook.attachments.services`. Conventions of :mod:`web.jsonapi`: session
 cookie, ``X-CSRFToken`` on every PUT, POST and DELETE, errors ``{"error": "<French
 reason>"}``.
 

@@ -3,7 +3,7 @@
 Rules:
 
 * only a teacher of the activity's service adds or removes attachments
-  (:func:`.activities.editable_activity`: ``Forbidden``, 403);
+  (:func:`..activities.editable_activity`: ``Forbidden``, 403);
 * an upload is charged to the uploading teacher's porte-documents: the caller
   streams the body into a blob with its quota reserved first
   (:func:`web.documents.stream_to_blob`: 507 with the file's name and the free
@@ -81,7 +81,7 @@ def _check_free_name(s: Session, activity_id: int, name: str) -> None:
 
 def attach_upload(store: Store, teacher_id: int, activity_id: int,
                   upload: Upload) -> Attachment:
-    """Record an uploaded blob (:class:`.handin_files.Upload`, charged to
+    """Record an uploaded blob (:class:`..handins.files.Upload`, charged to
     ``upload.space_id``) as an attachment of the activity. Raises ``NotFound``,
     ``Forbidden`` (not a teacher of its service), ``Conflict`` (409: the name is
     taken), ``InsufficientStorage``; then the blob is deleted and the reservation
@@ -162,7 +162,7 @@ def remove_attachment(store: Store, teacher_id: int, attachment_id: int) -> int:
 
 
 def delete_activity(store: Store, teacher_id: int, activity_id: int) -> int:
-    """:func:`.activities.delete_activity` with its attachments, whose charges are
+    """:func:`..activities.delete_activity` with its attachments, whose charges are
     freed in the same transaction. Returns the lesson id; raises as that function."""
     keys: list[str] = []
     with store.db.transaction() as s:
@@ -201,7 +201,7 @@ def _supervises(s: Session, principal: acl.Principal, lesson: Lesson) -> bool:
 
 def readable_activity(s: Session, principal: acl.Principal, activity_id: int,
                       settings: TextbookConfig | None = None) -> Activity:
-    """The activity if ``principal`` reads it (:mod:`.reading`, with the students'
+    """The activity if ``principal`` reads it (:mod:`..reading`, with the students'
     visibility ``settings``; the head and a current inspector, issue 7). Raises
     ``NotFound`` (no such activity, or a student or parent who does not see it: they
     may not know it exists) or ``Forbidden`` (another teacher, profiles without a

@@ -1,6 +1,6 @@
 """JSON API of the activities' moves and copies and of the binder (issue 5, "API":
 "Everything the pages do is also a JSON API"), the same functions as the pages
-(:mod:`web.textbook_binder_views`), conventions of :mod:`web.jsonapi`.
+(:mod:`web.textbook.binder.pages`), conventions of :mod:`web.jsonapi`.
 
 * ``GET /api/textbook/binder``: the teacher's binder folders and HTML items;
 * ``POST /api/textbook/activities/<id>/move`` ``{"lesson_id"}``;

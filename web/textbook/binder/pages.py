@@ -13,7 +13,7 @@ pédagogique), and from the binder into a lesson (issue 5, "Teacher's textbook" 
 
 Binder files go through the file manager's own code (``web.documents``: the same
 rights, quota — 507 with a readable message —, locks and names as a WebDAV PUT);
-items are described in :mod:`web.textbook.binder_items`.
+items are described in :mod:`web.textbook.binder.items`.
 """
 
 from __future__ import annotations

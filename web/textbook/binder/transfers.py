@@ -96,7 +96,7 @@ def copy_to_lesson(session: Session, user_id: int, activity_id: int, lesson_id: 
     """Copy an activity to the end of another lesson (raises as
     :func:`move_to_lesson`). A homework type the school removed since becomes the
     school's first type. The copy shares the attachments' blobs, with no new charge
-    (:func:`.attachments.share_attachments`)."""
+    (:func:`..attachments.services.share_attachments`)."""
     activity = editable_activity(session, user_id, activity_id)
     target = _target(session, user_id, activity, lesson_id)
     due = _due_after(session, activity, target)

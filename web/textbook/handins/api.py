@@ -1,5 +1,5 @@
 """JSON API of online submission under ``/api/textbook/`` (issue 7, "remise en
-ligne"), with the rules of :mod:`web.textbook.handins`. Conventions of
+ligne"), with the rules of :mod:`web.textbook.handins.services`. Conventions of
 :mod:`web.jsonapi`: session cookie, ``X-CSRFToken`` on every PUT, POST and DELETE,
 errors ``{"error": "<French reason>"}``.
 

@@ -3,7 +3,7 @@ corrections, each a blob of the node store charged to a porte-documents.
 
 The caller streams the body into a finished blob with its quota reserved first
 (:func:`web.documents.stream_to_blob`); :func:`hand_in` and
-:func:`return_correction` then check the rules of :mod:`.handins` again and, in one
+:func:`return_correction` then check the rules of :mod:`.services` again and, in one
 transaction, record the blob with its charge (``Store.hold_blob``), insert the file
 row and notify. On any refusal the blob is deleted and the reservation released:
 nothing stored. This module registers the hand-in tables as a holder of blobs, so
@@ -82,7 +82,7 @@ def hand_in(store: Store, principal: acl.Principal, activity_id: int,
             upload: Upload) -> HandinFile:
     """Add one file to ``principal``'s hand-in of the homework and notify the
     service's teachers (:attr:`NotificationKind.hand_in`). Raises what
-    :func:`.handins.student_homework` and :func:`.handins.lateness` raise, and
+    :func:`.services.student_homework` and :func:`.services.lateness` raise, and
     ``Conflict`` (409) for a name already handed in; then nothing is stored."""
 
     def write(s: Session, blob_id: int) -> HandinFile:

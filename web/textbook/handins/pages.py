@@ -9,7 +9,7 @@
 * ``/textbook/remises/remise/<id>/supprimer``: a student takes a file back.
 
 The student's side is on the lesson page (``textbook/_handin_student.html``); the
-uploads go through the JSON API (:mod:`web.textbook_handin_api`).
+uploads go through the JSON API (:mod:`web.textbook.handins.api`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Rules (issue 7, "Online submission" and "Bad input"):
 * only a homework whose ``online_submission`` flag is on takes hand-ins (else 409);
 * only a targeted student hands in: one of its target rows, or, without any, a
   student of the service's class or group (the textbook's own rule,
-  :mod:`.reading`); a student the homework is not aimed at gets 403, a student of
+  :mod:`..reading`); a student the homework is not aimed at gets 403, a student of
   another class 404 (they do not see the lesson at all, STYLE.md habit 12);
 * before the due lesson's start a file is on time; after it, it is accepted and the
   hand-in marked late, unless a teacher of the service closed it: 409, nothing
@@ -14,7 +14,7 @@ Rules (issue 7, "Online submission" and "Bad input"):
 * hand-ins and corrections are read by their student and by the service's teachers,
   nobody else (another student: 404; anyone else: 403).
 
-Bytes are stored by :mod:`.handin_files`; this module only decides and reads.
+Bytes are stored by :mod:`.files`; this module only decides and reads.
 """
 
 from __future__ import annotations

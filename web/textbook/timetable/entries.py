@@ -1,7 +1,7 @@
 """A timetable file read into entries (``davserver import timetable``; README
 "Importing the timetable"): CSV rows of weekly slots, or iCalendar events as
 exported by timetable software. Reading checks each row on its own; what needs the
-database (unknown class, teacher) is checked by :mod:`.timetable_import`.
+database (unknown class, teacher) is checked by :mod:`.services`.
 """
 
 from __future__ import annotations
