@@ -1,8 +1,8 @@
 """``davserver archive textbooks --year 2025-2026 [--school NAME] [--output DIR]``:
-the year-end PDF archive of the cahier de textes (issue 7; :mod:`web.textbook.archive`).
+the year-end PDF archive of the cahier de textes (issue 7; :mod:`web.textbook.archive.services`).
 
 Writes one PDF per teaching service into the school's archive space, folder
-``<year>/`` (``/dav/archives/<year>/`` for the head; :mod:`web.textbook.archive_space`),
+``<year>/`` (``/dav/archives/<year>/`` for the head; :mod:`web.textbook.archive.space`),
 or, with ``--output DIR``, into ``DIR/<school>/<year>/`` on disk, made read-only.
 A progress bar on standard error when it is a terminal, each file's name (or path)
 on standard output. Exit status: 0 done, 1 an unknown school or year, or an archive
@@ -42,7 +42,8 @@ def cmd_archive(config: Config, args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from davserver.app import create_app
-    from web.textbook import archive, archive_space
+    from web.textbook.archive import services as archive
+    from web.textbook.archive import space as archive_space
 
     app = create_app(config)
     try:

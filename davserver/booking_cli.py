@@ -97,7 +97,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 def cmd_booking(config: Config, args: argparse.Namespace) -> int:
     """Run one ``booking`` action; returns the exit status."""
     import web.booking  # noqa: F401  (its tables, before the schema check)
-    from davserver.cli import open_database
+    from davserver.db import open_database
 
     db = open_database(config)
     try:

@@ -45,7 +45,7 @@ from cheroot import wsgi
 
 import acl
 from davserver.config import Config, ConfigError, load_config
-from davserver.db import Database, SchemaMismatch
+from davserver.db import SchemaMismatch, open_database
 from davserver.errors import DomainError
 
 if TYPE_CHECKING:
@@ -173,14 +173,6 @@ def _read_password() -> str:
     if not password:
         raise DomainError("no password on standard input")
     return password
-
-
-def open_database(config: Config) -> Database:
-    """The configured database with its schema created (data dir made if needed)."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.effective_database_url)
-    db.create_schema()
-    return db
 
 
 def cmd_user(config: Config, args: argparse.Namespace) -> int:

@@ -10,10 +10,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+if TYPE_CHECKING:
+    from davserver.config import Config
 
 
 class SchemaMismatch(RuntimeError):
@@ -158,3 +161,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def open_database(config: Config) -> Database:
+    """The configured database with its schema created (data dir made if needed): what
+    every ``davserver`` command that works on the data opens first."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(config.effective_database_url)
+    db.create_schema()
+    return db

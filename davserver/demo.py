@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 import acl
-from davserver.cli import open_database
 from davserver.config import Config
+from davserver.db import open_database
 
 DEMO_SCHOOL = "Collège Jean Moulin (démo)"
 # login, profile, display name, class

@@ -1,6 +1,6 @@
 """``davserver import timetable FILE``: teaching services and the school year's lessons
 from a timetable export, CSV or iCalendar (``docs/admin.md``, "Importing the timetable"; rules in
-:mod:`web.textbook.timetable_import`).
+:mod:`web.textbook.timetable.services`).
 
 Output: rejected rows on standard error (``line N: reason``), the summary on standard
 output. Exit status: 0 every row imported, 1 some rows rejected (the others imported,

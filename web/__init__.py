@@ -1,10 +1,19 @@
 """The thin web layer (Flask) served at ``/`` beside ``/dav/`` (DESIGN.md: ``web/``).
 
+One package per feature, each with its models, services, pages and API:
+:mod:`web.textbook` (the cahier de textes; its binder, hand-ins, oversight,
+attachments, archive and timetable import in sub-packages), :mod:`web.booking`,
+:mod:`web.documents` (the file manager and the corbeille), :mod:`web.rubrics`,
+:mod:`web.notifications` (``notify``), :mod:`web.account` (sign-in) and
+:mod:`web.home` (the welcome page). The modules at the top of ``web/`` are what every
+feature shares: :mod:`.auth` (the request's principal, ``login_required``),
+:mod:`.security`, :mod:`.errors`, :mod:`.i18n`, :mod:`.openapi`, :mod:`.jsonapi`,
+:mod:`.forms`, :mod:`.dates` and :mod:`.columns`. Imports between them point one way
+(``[tool.importlinter]`` in ``pyproject.toml``); this module only assembles them.
+
 Public face: :func:`create_web_app` for the server's factory, and for views of
 later issues :func:`login_required`, :func:`profile_required`,
-:func:`current_principal` and :class:`CredentialCheck`; the textbook's models,
-services and timetable import in :mod:`web.textbook`; resource booking in
-:mod:`web.booking`; notifications (``notify``) in :mod:`web.notifications`.
+:func:`current_principal` and :class:`CredentialCheck`.
 """
 
 from __future__ import annotations
@@ -16,36 +25,8 @@ from davserver.config import Config
 from davserver.db import Database
 from providers import SqlLockStorage, Store
 
-from . import (
-    auth,
-    errors,
-    i18n,
-    notifications,
-    openapi,
-    rubric_admin,
-    rubrics,
-    security,
-    textbook,
-    textbook_access_views,
-    textbook_activity,
-    textbook_api,
-    textbook_archive_views,
-    textbook_attachment_api,
-    textbook_attachment_views,
-    textbook_binder_api,
-    textbook_binder_views,
-    textbook_handin_api,
-    textbook_handin_views,
-    textbook_homework,
-    textbook_homework_api,
-    textbook_lesson_views,
-    textbook_lessons,
-    textbook_oversight_views,
-    textbook_types_views,
-    textbook_views,
-    trash,
-    views,
-)
+from . import auth, errors, i18n, notifications, openapi, security, textbook
+from .account import pages as account_pages
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
 from .booking import edit_pages as booking_edit
@@ -53,8 +34,30 @@ from .booking import feed_views as booking_feeds
 from .booking import lesson_api as booking_lesson_api
 from .booking import lesson_pages as booking_lessons
 from .booking import pages as booking_pages
-from .documents import init_documents
-from .rubric_notices import notify_invitation
+from .documents import init_documents, trash_pages
+from .home import pages as home_pages
+from .rubrics import admin_pages as rubric_admin_pages
+from .rubrics import notify_invitation
+from .rubrics import pages as rubric_pages
+from .textbook import (
+    activity_pages,
+    homework_api,
+    homework_pages,
+    homework_types_pages,
+    lesson_change_pages,
+    lesson_pages,
+)
+from .textbook import api as textbook_api
+from .textbook import pages as textbook_pages
+from .textbook.archive import pages as archive_pages
+from .textbook.attachments import api as attachment_api
+from .textbook.attachments import pages as attachment_pages
+from .textbook.binder import api as binder_api
+from .textbook.binder import pages as binder_pages
+from .textbook.handins import api as handin_api
+from .textbook.handins import pages as handin_pages
+from .textbook.oversight import access_pages as oversight_access_pages
+from .textbook.oversight import pages as oversight_pages
 
 __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_required",
            "notifications", "notify_invitation", "profile_required", "textbook"]
@@ -87,36 +90,37 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     i18n.init_babel(app, config.web.locale)
     CSRFProtect(app)
     auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook))
-    app.register_blueprint(views.bp)
-    app.register_blueprint(rubrics.bp)
-    app.register_blueprint(rubric_admin.bp)
-    app.register_blueprint(trash.bp)
-    app.register_blueprint(textbook_views.bp)
-    app.register_blueprint(textbook_activity.bp)
-    app.register_blueprint(textbook_homework.bp)
-    app.register_blueprint(textbook_types_views.bp)
-    app.register_blueprint(textbook_lesson_views.bp)
-    app.register_blueprint(textbook_oversight_views.bp)
-    app.register_blueprint(textbook_access_views.bp)
-    app.register_blueprint(textbook_archive_views.bp)
-    app.register_blueprint(textbook_binder_views.bp)
+    app.register_blueprint(account_pages.bp)
+    app.register_blueprint(home_pages.bp)
+    app.register_blueprint(rubric_pages.bp)
+    app.register_blueprint(rubric_admin_pages.bp)
+    app.register_blueprint(trash_pages.bp)
+    app.register_blueprint(textbook_pages.bp)
+    app.register_blueprint(activity_pages.bp)
+    app.register_blueprint(homework_pages.bp)
+    app.register_blueprint(homework_types_pages.bp)
+    app.register_blueprint(lesson_pages.bp)
+    app.register_blueprint(oversight_pages.bp)
+    app.register_blueprint(oversight_access_pages.bp)
+    app.register_blueprint(archive_pages.bp)
+    app.register_blueprint(binder_pages.bp)
     app.register_blueprint(booking_pages.bp)
     app.register_blueprint(booking_api.bp)
     app.register_blueprint(booking_edit.bp)
     app.register_blueprint(booking_lesson_api.bp)
     app.register_blueprint(booking_feeds.bp)
     app.register_blueprint(booking_lessons.bp)
-    app.register_blueprint(textbook_lessons.bp)
+    app.register_blueprint(lesson_change_pages.bp)
     app.register_blueprint(textbook_api.bp)
-    app.register_blueprint(textbook_binder_api.bp)
-    app.register_blueprint(textbook_homework_api.bp)
-    app.register_blueprint(textbook_handin_views.bp)
-    app.register_blueprint(textbook_handin_api.bp)
-    app.register_blueprint(textbook_attachment_views.bp)
-    app.register_blueprint(textbook_attachment_api.bp)
+    app.register_blueprint(binder_api.bp)
+    app.register_blueprint(homework_api.bp)
+    app.register_blueprint(handin_pages.bp)
+    app.register_blueprint(handin_api.bp)
+    app.register_blueprint(attachment_pages.bp)
+    app.register_blueprint(attachment_api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(notifications.bp)
     notifications.enable_mail(config.smtp.enabled)
-    init_documents(app, config, locks)
+    init_documents(app, config, locks, textbook.school_zone)
     errors.init_errors(app)
     return app

@@ -1,4 +1,6 @@
-"""Sign-in and sign-out for browsers, on the same users as ``/dav/``.
+"""Authentication of web requests, shared by every feature's pages and API: the
+signed-in principal (:func:`current_principal`), :func:`login_required`,
+:func:`profile_required`, the web context; the sign-in pages are :mod:`web.account`.
 
 Authentication only yields a principal (STYLE.md habit 13): the login form hands
 the login and password to the server's :class:`CredentialCheck` (in production
@@ -15,43 +17,29 @@ public "is this user enabled" question yet).
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint,
     Flask,
     abort,
     current_app,
     g,
     redirect,
-    render_template,
     request,
     session,
     url_for,
 )
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_wtf import FlaskForm
-from werkzeug.wrappers import Response
-from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
 
 import acl
 from davserver.config import TextbookConfig
 from davserver.db import Database
 from providers import Store
 
-log = logging.getLogger(__name__)
-bp = Blueprint("auth", __name__)
-
 EXTENSION_KEY = "ent"
-MAX_LOGIN_LENGTH = 100
-MAX_PASSWORD_LENGTH = 1024  # bytes of argon2 input a form may ask for
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,20 +65,6 @@ class WebContext:
 def web_context() -> WebContext:
     """The :class:`WebContext` of the current app (inside a request)."""
     return cast(WebContext, current_app.extensions[EXTENSION_KEY])
-
-
-class LoginForm(FlaskForm):
-    """The sign-in form (CSRF token included by Flask-WTF)."""
-
-    login = StringField(_l("Identifiant"), validators=[
-        DataRequired(_l("Saisissez votre identifiant.")), Length(max=MAX_LOGIN_LENGTH)])
-    password = PasswordField(_l("Mot de passe"), validators=[
-        DataRequired(_l("Saisissez votre mot de passe.")), Length(max=MAX_PASSWORD_LENGTH)])
-    next = HiddenField()
-
-
-class LogoutForm(FlaskForm):
-    """The sign-out button: a POST with its CSRF token (a GET must change nothing)."""
 
 
 def safe_next(target: str | None) -> str:
@@ -119,6 +93,13 @@ def current_principal() -> acl.Principal | None:
         else:
             session.clear()
     g.principal = principal
+    return principal
+
+
+def signed_in() -> acl.Principal:
+    """The principal of a view behind :func:`login_required` (never None there)."""
+    principal = current_principal()
+    assert principal is not None, "view not behind login_required"
     return principal
 
 
@@ -164,47 +145,11 @@ def profile_required(*profiles: acl.Profile, reason: str | LazyString = "") -> \
     return decorate
 
 
-@bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
-    """GET: the form. POST: check the credentials, open the session, go to ``next``."""
-    if request.method == "GET" and current_principal() is not None:
-        return redirect(safe_next(request.args.get("next")))
-    form = LoginForm()
-    if request.method == "GET":
-        form.next.data = safe_next(request.args.get("next"))
-    error = None
-    if form.validate_on_submit():
-        principal = web_context().credentials.verify(form.login.data or "",
-                                                     form.password.data or "")
-        if principal is not None:
-            session.clear()
-            session.permanent = True
-            session["uid"], session["login"] = principal.id, principal.login
-            log.info("web sign-in: %s", principal.login)
-            return redirect(safe_next(form.next.data))
-        log.info("web sign-in refused for %r", form.login.data)
-        error = _("Identifiant ou mot de passe incorrect, ou compte désactivé.")
-    return render_template("login.html", form=form, error=error)
-
-
-@bp.post("/logout")
-def logout() -> Response:
-    """End the session (the CSRF check has run before this view)."""
-    principal = current_principal()
-    session.clear()
-    if principal is not None:
-        log.info("web sign-out: %s", principal.login)
-    return redirect(url_for("auth.login", logged_out=1))
-
-
 def init_auth(app: Flask, context: WebContext) -> None:
-    """Register the blueprint and make ``principal`` and ``logout_form`` available
-    to every template."""
+    """Keep the web context for every request and make ``principal`` available to
+    every template (the sign-in pages are :mod:`web.account`)."""
     app.extensions[EXTENSION_KEY] = context
-    app.register_blueprint(bp)
 
     @app.context_processor
     def _user() -> dict[str, Any]:
-        principal = current_principal()
-        return {"principal": principal,
-                "logout_form": LogoutForm() if principal is not None else None}
+        return {"principal": current_principal()}

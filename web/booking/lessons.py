@@ -142,5 +142,13 @@ def follow_cancelled(lesson: textbook.Lesson, *, session: Session, by: int | Non
     session.flush()
 
 
+def moved_note(lesson_id: int, *, session: Session, **_kw: Any) -> str:
+    """Receiver of :data:`web.textbook.lesson_move_noted`: how many of the lesson's
+    bookings followed it, for the teacher's message ("" when none)."""
+    kept = len(lesson_bookings(session, lesson_id))
+    return _(" %(n)d réservation(s) de ressources suivent la séance.", n=kept) if kept else ""
+
+
 textbook.lesson_rescheduled.connect(follow_rescheduled)
+textbook.lesson_move_noted.connect(moved_note)
 textbook.lesson_cancelled.connect(follow_cancelled)

@@ -1,7 +1,7 @@
 """Booking tables: resource domains, resources, their unavailability periods, bookings.
 
 Times of bookings and unavailability periods are stored in UTC
-(``web.textbook.UTCDateTime``); opening hours are wall-clock times in the school's time
+(``web.columns.UTCDateTime``); opening hours are wall-clock times in the school's time
 zone (the school year's, Europe/Paris when the school has none yet).
 """
 
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
 from davserver.db import Base
-from web.textbook import UTCDateTime
+from web.columns import UTCDateTime
 
 
 class ResourceKind(enum.StrEnum):

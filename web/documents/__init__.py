@@ -7,7 +7,11 @@ ledger and ``acl`` as WebDAV does (:mod:`.actions`, :mod:`.uploads`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from davserver.config import Config
 from providers import SqlLockStorage
@@ -23,12 +27,16 @@ __all__ = ["Refusal", "ZipMember", "attachment", "check_name", "held_download",
            "init_documents", "protect", "stream_to_blob", "stream_zip"]
 
 
-def init_documents(app: Flask, config: Config, locks: SqlLockStorage | None) -> None:
+def init_documents(app: Flask, config: Config, locks: SqlLockStorage | None,
+                   school_zone: Callable[[Session, int | None], ZoneInfo]) -> None:
     """Register the file manager's blueprints with its settings (``web`` section of
-    the configuration) and the DAV lock storage (None: locks are not looked at)."""
+    the configuration), the DAV lock storage (None: locks are not looked at) and the
+    lookup of a school's time zone (``school_zone(session, school_id)``, for the
+    times shown; ``web.textbook.school_zone``)."""
     quota_notice.set_warning_percent(config.web.quota_warning_percent)
     app.extensions[SETTINGS_KEY] = Settings(
         locks=locks, quota_warning_percent=config.web.quota_warning_percent,
-        zip_max_files=config.web.zip_max_files, block_size=config.server.block_size)
+        zip_max_files=config.web.zip_max_files, block_size=config.server.block_size,
+        school_zone=school_zone)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)

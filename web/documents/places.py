@@ -7,12 +7,15 @@ and a mapped drive show the same tree (issue 8).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 import acl
 from acl import NodeRef, Standing
@@ -50,12 +53,16 @@ class Refusal(DomainError):
 class Settings:
     """What the file manager needs beyond the web context: the DAV lock storage
     (the browser honours locks taken by mapped drives), the quota warning threshold
-    (percent), the zip limit (files) and the streaming block size (bytes)."""
+    (percent), the zip limit (files), the streaming block size (bytes), and how to
+    find a school's time zone (``school_zone(session, school_id)``: the textbook's
+    school year knows it; the app passes it in, so the file manager does not import
+    the textbook, which builds on it)."""
 
     locks: SqlLockStorage | None
     quota_warning_percent: int
     zip_max_files: int
     block_size: int
+    school_zone: Callable[[Session, int | None], ZoneInfo]
 
 
 def settings() -> Settings:

@@ -17,7 +17,6 @@ from flask_babel.speaklater import LazyString
 import acl
 from providers import NodeInfo
 from quotas import Usage
-from web import textbook
 
 from ..auth import current_principal, web_context
 from .places import Place, settings
@@ -69,7 +68,7 @@ def school_zone() -> ZoneInfo:
     principal = current_principal()
     assert principal is not None
     with web_context().db.transaction(write=False) as s:
-        return textbook.school_zone(s, acl.user_context(s, principal.id).school_id)
+        return settings().school_zone(s, acl.user_context(s, principal.id).school_id)
 
 
 def local_time(epoch: float, zone: ZoneInfo) -> str:

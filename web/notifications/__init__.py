@@ -24,7 +24,8 @@ from .models import (
     OutboxStatus,
 )
 from .outbox import FlushReport, OutboxSender
-from .service import (
+from .pages import bp
+from .services import (
     enable_mail,
     mail_enabled,
     mark_all_read,
@@ -37,7 +38,6 @@ from .service import (
     unread_count,
     wants_email,
 )
-from .views import bp
 
 __all__ = [
     "FlushReport", "Notification", "NotificationKind", "NotificationPreference",

@@ -1,7 +1,7 @@
 """Notification tables: the notifications themselves, each user's e-mail preference,
 and the outbox of e-mails waiting for the SMTP server.
 
-Times are UTC (:class:`web.textbook.UTCDateTime`). A notification belongs to one
+Times are UTC (:class:`web.columns.UTCDateTime`). A notification belongs to one
 recipient (and their school, for school-level reports and clean-up); the outbox row
 of its e-mail copy is made in the same transaction, so an e-mail exists only for an
 action that committed (the transactional outbox pattern).
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
 from davserver.db import Base
-from web.textbook import UTCDateTime
+from web.columns import UTCDateTime
 
 
 class NotificationKind(enum.StrEnum):

@@ -30,7 +30,7 @@ from davserver.db import Database
 
 from . import mail
 from .models import Notification, OutboxMessage, OutboxStatus
-from .service import on_mail_queued
+from .services import on_mail_queued
 
 log = logging.getLogger(__name__)
 BATCH = 100

@@ -3,7 +3,6 @@ activities (content, homework) and the week view data, the head's visas and
 inspectors' accesses, and the timetable import (DESIGN.md vocabulary:
 ``TeachingService``, ``Lesson``, ``Visa``)."""
 
-from . import handin_dav  # noqa: F401  (registers /dav/classeur/Remises/)
 from .activities import (
     ActivityInput,
     add_activity,
@@ -21,8 +20,8 @@ from .activities import (
     require_teacher,
     sanitize_html,
 )
-from .attachment_models import Attachment
-from .attachments import (
+from .attachments.models import Attachment
+from .attachments.services import (
     attach_picked,
     attach_upload,
     attachments_of,
@@ -31,7 +30,7 @@ from .attachments import (
     remove_attachment,
     share_attachments,
 )
-from .attachments import delete_activity as delete_activity_and_attachments
+from .attachments.services import delete_activity as delete_activity_and_attachments
 from .calendar import (
     DayPlan,
     DueRow,
@@ -49,11 +48,13 @@ from .calendar import (
 from .changes import (
     cancel_lesson,
     lesson_cancelled,
+    lesson_move_noted,
     lesson_rescheduled,
     new_lesson,
     reschedule_lesson,
 )
-from .handin_files import (
+from .handins import dav as handin_dav  # noqa: F401  (registers /dav/classeur/Remises/)
+from .handins.files import (
     Upload,
     check_separators,
     delete_handin_file,
@@ -61,8 +62,8 @@ from .handin_files import (
     record_upload,
     return_correction,
 )
-from .handin_models import Handin, HandinClosure, HandinCorrection, HandinFile
-from .handins import (
+from .handins.models import Handin, HandinClosure, HandinCorrection, HandinFile
+from .handins.services import (
     Homework,
     StudentHandin,
     StudentRow,
@@ -106,12 +107,12 @@ from .models import (
     LessonStatus,
     SchoolYear,
     TeachingService,
-    UTCDateTime,
     Week,
     activity_targets,
     service_teachers,
 )
-from .oversight import (
+from .oversight.models import InspectorAccess, TrashedLesson, Visa
+from .oversight.services import (
     NOT_OPENER,
     NOT_SUPERVISOR,
     OPENERS,
@@ -132,7 +133,14 @@ from .oversight import (
     service_labels,
     teacher_services,
 )
-from .oversight_models import InspectorAccess, TrashedLesson, Visa
+from .oversight.visas import (
+    ChangeMark,
+    changes_after,
+    covering_visa,
+    date_label,
+    put_visa,
+    visas_of,
+)
 from .reading import (
     NO_TEXTBOOK,
     NOT_YOURS,
@@ -158,11 +166,10 @@ from .services import (
     week_of,
     zone,
 )
-from .timetable import Entry, EventTimes, Rejected, TimetableFile, read_timetable
-from .timetable_ics import read_holidays
-from .timetable_import import TimetableReport, import_timetable
+from .timetable.entries import Entry, EventTimes, Rejected, TimetableFile, read_timetable
+from .timetable.from_ics import read_holidays
+from .timetable.services import TimetableReport, import_timetable
 from .trash import TrashRow, delete_lesson, is_trashed, restore_lesson, trashed_lessons
-from .visas import ChangeMark, changes_after, covering_visa, date_label, put_visa, visas_of
 from .visibility import release_time
 
 __all__ = [
@@ -175,7 +182,7 @@ __all__ = [
     "add_type", "chosen_child", "done_counts", "done_times", "homework_types",
     "homework_week", "remove_type", "rename_type", "set_done", "type_editor_school",
     # moving and cancelling lessons, and their signals
-    "cancel_lesson", "lesson_cancelled", "lesson_rescheduled", "new_lesson",
+    "cancel_lesson", "lesson_cancelled", "lesson_move_noted", "lesson_rescheduled", "new_lesson",
     "reschedule_lesson",
     # activities and the week (issue 5, teacher's textbook)
     "HOMEWORK_TYPES", "Activity", "ActivityInput", "ActivityKind", "DayPlan", "DueRow",
@@ -185,7 +192,7 @@ __all__ = [
     "reorder_activities", "require_teacher", "sanitize_html", "school_zone", "student_service_ids",
     "teacher_service_ids", "week_plan", "workload", "workload_day", "workload_week",
     "Holiday", "Lesson", "LessonSource", "LessonStatus", "Period", "SchoolYear",
-    "TeachingService", "UTCDateTime", "Week", "WeeklySlot", "add_lessons", "check_slot",
+    "TeachingService", "Week", "WeeklySlot", "add_lessons", "check_slot",
     "create_lesson", "current_school_year", "ensure_service", "generate_lessons",
     "holidays_of", "in_holidays", "replace_holidays", "service_teachers",
     "set_school_year", "week_of", "zone",

@@ -21,9 +21,9 @@ import acl
 from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
 
-from .attachment_models import Attachment
+from .attachments.models import Attachment
 from .calendar import school_zone
-from .handin_models import Handin, HandinCorrection
+from .handins.models import Handin, HandinCorrection
 from .homework_types import homework_types
 from .models import (
     Activity,
@@ -33,8 +33,8 @@ from .models import (
     TeachingService,
     service_teachers,
 )
-from .oversight_models import TrashedLesson, not_trashed
-from .visas import require_not_visaed
+from .oversight.models import TrashedLesson, not_trashed
+from .oversight.visas import require_not_visaed
 from .visibility import release_time
 
 MAX_TITLE = 200
@@ -239,11 +239,11 @@ def edit_activity(session: Session, user_id: int, activity_id: int,
 
 def delete_activity(session: Session, user_id: int, activity_id: int) -> int:
     """Delete an activity without attachments (one with attachments goes through
-    :func:`.attachments.delete_activity`, which frees them first); returns its lesson
+    :func:`.attachments.services.delete_activity`, which frees them first); returns its lesson
     id. Raises ``NotFound``, ``Forbidden``, and ``Conflict`` for a homework students
     handed work in for (their files would go with it: issue 7, nothing of a
     student's is lost silently) and for an activity a visa covers
-    (:func:`.visas.require_not_visaed`)."""
+    (:func:`.oversight.visas.require_not_visaed`)."""
     activity = editable_activity(session, user_id, activity_id)
     require_not_visaed(session, activity, "supprimée")
     if session.scalar(select(exists().where(Handin.activity_id == activity_id))) or \

@@ -27,7 +27,7 @@ from .models import (
     TeachingService,
     service_teachers,
 )
-from .oversight_models import given_in_live_lesson, not_trashed
+from .oversight.models import given_in_live_lesson, not_trashed
 from .services import current_school_year, zone
 from .visibility import homework_visible, visible_condition
 

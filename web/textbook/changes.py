@@ -3,8 +3,9 @@
 A booking made for a lesson follows it (issue 6): :mod:`web.booking` connects to
 :data:`lesson_rescheduled` and :data:`lesson_cancelled` (blinker signals, as Flask's
 own), so the textbook does not import booking (booking already reads the textbook's
-school year). Receivers run inside the caller's transaction (``session`` keyword): a
-receiver's failure rolls the change back with it.
+school year), and answers :data:`lesson_move_noted` with what became of them.
+Receivers run inside the caller's transaction (``session`` keyword): a receiver's
+failure rolls the change back with it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ _signals = Namespace()
 lesson_rescheduled = _signals.signal("lesson-rescheduled")
 # sender: the Lesson (already cancelled); keywords: session, by (who cancelled it).
 lesson_cancelled = _signals.signal("lesson-cancelled")
+# sender: the id of a lesson just moved; keyword: session. Each receiver returns a
+# sentence (or "") that the page adds to the teacher's message: what followed the
+# lesson (its bookings, issue 6).
+lesson_move_noted = _signals.signal("lesson-move-noted")
 
 MAX_LESSON_HOURS = 12
 

@@ -1,6 +1,6 @@
 """Each school's homework types (issue 5: defaults "Exercices", "Devoir maison",
 "Autre", editable per school) and who edits them: the school's head (direction) and
-admins, as for the other school-wide textbook settings (:data:`.oversight.OPENERS`).
+admins, as for the other school-wide textbook settings (:data:`.oversight.services.OPENERS`).
 
 Types are names; an activity keeps its type's text, so renaming or removing a type
 changes no homework already given. A school keeps at least one type. Messages are

@@ -8,50 +8,24 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     Enum,
     ForeignKey,
     Integer,
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
 from davserver.db import Base
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """An aware datetime stored in UTC and read back aware (SQLite keeps no offset).
-
-    Binding a naive datetime raises ``ValueError``: a wall-clock time without its
-    zone is ambiguous."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()}: give its time zone")
-        utc = value.astimezone(UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from web.columns import UTCDateTime, utcnow
 
 
 class Week(enum.StrEnum):
@@ -164,10 +138,6 @@ activity_targets = Table(
 """Students a homework is aimed at; no row: the whole class or group."""
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Activity(Base):
     """An activity of a lesson: content, or homework due for ``due_lesson_id``.
 
@@ -191,8 +161,8 @@ class Activity(Base):
         ForeignKey(Lesson.id, ondelete="SET NULL"), index=True)
     online_submission: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
-    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When students and parents see it (web.textbook.visibility): homework from when it
     # was given or the end of quiet hours; content None = when its lesson ends (or
     # starts), or the moment the teacher published it early.

@@ -20,8 +20,8 @@ from davserver.errors import Conflict
 from .activities import get_lesson, require_teacher
 from .calendar import teacher_service_ids
 from .models import Lesson
-from .oversight_models import TrashedLesson, not_trashed
-from .visas import covered_message, covering_visa
+from .oversight.models import TrashedLesson, not_trashed
+from .oversight.visas import covered_message, covering_visa
 
 __all__ = ["TrashRow", "delete_lesson", "is_trashed", "not_trashed", "restore_lesson",
            "trashed_lessons"]

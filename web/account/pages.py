@@ -1,0 +1,82 @@
+"""Sign-in and sign-out pages (``/login``, ``/logout``), on the same users as ``/dav/``.
+
+The login form hands the login and password to the server's
+:class:`web.auth.CredentialCheck` (in production ``davserver.auth.CredentialVerifier``,
+shared with the DAV side, so every failure takes the same constant minimum time
+whatever failed); the session cookie then keeps the user's id and login
+(:mod:`web.auth` reloads the principal on every request).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from web.auth import current_principal, safe_next, web_context
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__)
+
+MAX_LOGIN_LENGTH = 100
+MAX_PASSWORD_LENGTH = 1024  # bytes of argon2 input a form may ask for
+
+
+class LoginForm(FlaskForm):
+    """The sign-in form (CSRF token included by Flask-WTF)."""
+
+    login = StringField(_l("Identifiant"), validators=[
+        DataRequired(_l("Saisissez votre identifiant.")), Length(max=MAX_LOGIN_LENGTH)])
+    password = PasswordField(_l("Mot de passe"), validators=[
+        DataRequired(_l("Saisissez votre mot de passe.")), Length(max=MAX_PASSWORD_LENGTH)])
+    next = HiddenField()
+
+
+class LogoutForm(FlaskForm):
+    """The sign-out button: a POST with its CSRF token (a GET must change nothing)."""
+
+
+@bp.app_context_processor
+def _logout_form() -> dict[str, Any]:
+    """The sign-out button's form in every page's header, for a signed-in user."""
+    return {"logout_form": LogoutForm() if current_principal() is not None else None}
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    """GET: the form. POST: check the credentials, open the session, go to ``next``."""
+    if request.method == "GET" and current_principal() is not None:
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next"))
+    error = None
+    if form.validate_on_submit():
+        principal = web_context().credentials.verify(form.login.data or "",
+                                                     form.password.data or "")
+        if principal is not None:
+            session.clear()
+            session.permanent = True
+            session["uid"], session["login"] = principal.id, principal.login
+            log.info("web sign-in: %s", principal.login)
+            return redirect(safe_next(form.next.data))
+        log.info("web sign-in refused for %r", form.login.data)
+        error = _("Identifiant ou mot de passe incorrect, ou compte désactivé.")
+    return render_template("login.html", form=form, error=error)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the session (the CSRF check has run before this view)."""
+    principal = current_principal()
+    session.clear()
+    if principal is not None:
+        log.info("web sign-out: %s", principal.login)
+    return redirect(url_for("auth.login", logged_out=1))

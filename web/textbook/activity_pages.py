@@ -1,0 +1,143 @@
+"""``/textbook/activites/<id>/…``: edit, delete and reorder one activity (issue 5).
+
+Only a teacher of the activity's service comes here: anyone else gets 403 (a
+student calling a teacher endpoint too, as issue 5 "Bad input" asks), for the
+edit form's GET and for every POST; the service checks again inside the write
+transaction (:func:`web.textbook.editable_activity`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from davserver.errors import BadRequest, DomainError
+from web import textbook
+from web.auth import login_required, signed_in, web_context
+
+from .binder.pages import run_transfer, transfer_choices
+from .forms import KIND_LABELS, ContentForm, HomeworkForm, moment_label, to_input
+from .pages import prepare_homework, zone_of
+
+bp = Blueprint("textbook_activity", __name__, url_prefix="/textbook/activites")
+
+
+def _form_data(activity: textbook.Activity) -> dict[str, Any]:
+    return {"title": activity.title, "body": activity.body,
+            "private_note": activity.private_note,
+            "homework_type": activity.homework_type, "minutes": activity.minutes,
+            "due_lesson": activity.due_lesson_id,
+            "targets": [t.id for t in activity.targets],
+            "online_submission": activity.online_submission}
+
+
+def _editable(s: Session, activity_id: int) -> textbook.Activity:
+    """The activity if the signed-in user teaches its service; aborts 403 or 404."""
+    try:
+        return textbook.editable_activity(s, signed_in().id, activity_id)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+
+
+def _form_for(s: Session, activity: textbook.Activity, **kwargs: Any) -> ContentForm:
+    """The activity's form (homework or content), its choices set."""
+    if activity.kind is not textbook.ActivityKind.homework:
+        return ContentForm(**kwargs)
+    form = HomeworkForm(**kwargs)
+    lesson = textbook.get_lesson(s, activity.lesson_id)
+    prepare_homework(s, lesson, form, zone_of(s, lesson), keep=activity.homework_type)
+    return form
+
+
+def _edit_page(activity_id: int, submitted: bool = False, error: str | None = None,
+               status: int = 200) -> tuple[str, int]:
+    with web_context().db.transaction(write=False) as s:
+        activity = _editable(s, activity_id)
+        lesson = textbook.get_lesson(s, activity.lesson_id)
+        form = _form_for(s, activity) if submitted else \
+            _form_for(s, activity, formdata=None, data=_form_data(activity))
+        return render_template(
+            "textbook/activity_edit.html", activity=activity, lesson=lesson, form=form,
+            error=error, kind_label=KIND_LABELS[activity.kind],
+            **transfer_choices(s, signed_in().id, lesson),
+            when=moment_label(lesson.start.astimezone(zone_of(s, lesson))),
+            local=lambda t: moment_label(t.astimezone(zone_of(s, lesson)))), status
+
+
+@bp.get("/<int:activity_id>/modifier")
+@login_required
+def edit_form(activity_id: int) -> tuple[str, int]:
+    """The activity's edit form, filled in (403 to anyone but its teachers)."""
+    return _edit_page(activity_id)
+
+
+@bp.post("/<int:activity_id>/modifier")
+@login_required
+def edit(activity_id: int) -> Response | tuple[str, int]:
+    """Save the edit form; bad input shows it again (400), nothing saved."""
+    with web_context().db.transaction(write=False) as s:
+        form = _form_for(s, _editable(s, activity_id))  # 403/404 before input checks
+    if not form.validate_on_submit():
+        return _edit_page(activity_id, True, _("Le formulaire contient des erreurs : rien "
+                                               "n'a été enregistré."), 400)
+    try:
+        with web_context().db.transaction() as s:
+            lesson_id = textbook.edit_activity(s, signed_in().id, activity_id,
+                                               to_input(form)).lesson_id
+    except BadRequest as exc:
+        return _edit_page(activity_id, True, exc.message, 400)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    flash(_("Activité modifiée."), "notice")
+    if request.form.get("then") == "copy":  # « Valider et copier vers … »
+        try:
+            run_transfer(activity_id, request.form.get("copy_to", ""))
+        except DomainError as exc:  # saved; only the copy was refused
+            flash(_("Copie impossible : %(reason)s", reason=exc.message), "error")
+    return redirect(url_for("textbook.lesson", lesson_id=lesson_id), code=303)
+
+
+def _change(activity_id: int, action: Any, notice: str) -> Response:
+    try:
+        with web_context().db.transaction() as s:
+            lesson_id = action(s, signed_in().id, activity_id)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    flash(notice, "notice")
+    return redirect(url_for("textbook.lesson", lesson_id=lesson_id), code=303)
+
+
+@bp.post("/<int:activity_id>/supprimer")
+@login_required
+def delete(activity_id: int) -> Response:
+    """Delete the activity; what its attachments charged is freed."""
+    try:  # its own transaction: the blob files go after the commit
+        lesson_id = textbook.delete_activity_and_attachments(web_context().store,
+                                                             signed_in().id, activity_id)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    flash(_("Activité supprimée."), "notice")
+    return redirect(url_for("textbook.lesson", lesson_id=lesson_id), code=303)
+
+
+@bp.post("/<int:activity_id>/publier")
+@login_required
+def publish(activity_id: int) -> Response:
+    """Show a content to students now, before its lesson ends."""
+    return _change(activity_id,
+                   lambda s, uid, aid: textbook.publish_now(s, uid, aid).lesson_id,
+                   _("Contenu visible par les élèves dès maintenant."))
+
+
+@bp.post("/<int:activity_id>/<any(monter, descendre):direction>")
+@login_required
+def move(activity_id: int, direction: str) -> Response:
+    """Move the activity one place up or down in its lesson."""
+    offset = -1 if direction == "monter" else 1
+    return _change(activity_id,
+                   lambda s, uid, aid: textbook.move_activity(s, uid, aid, offset),
+                   _("Ordre des activités modifié."))

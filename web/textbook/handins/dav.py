@@ -1,0 +1,113 @@
+"""The teachers' hand-ins over WebDAV, read-only (issue 7, "Online submission"):
+``/dav/classeur/Remises/<service>/<homework>/<student>/<file>``.
+
+``<service>`` is « MATHS 4B » for each service the teacher teaches that has a
+homework with online submission; ``<homework>`` its title and id (« Rédaction (12) »:
+two homework may share a title); ``<student>`` the login of each student who handed
+in; then their files. Only the teacher's own services are there, so a teacher sees
+exactly what the hand-ins page shows them. Registered with the provider at import
+(:func:`providers.register_binder_folder`); the provider refuses every write inside.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import acl
+from providers import Store, VirtualEntry, VirtualTree, register_binder_folder
+
+from ..models import Activity, ActivityKind, Lesson, TeachingService, service_teachers
+from ..oversight.services import service_labels
+from .models import Handin, HandinFile
+
+FOLDER = "Remises"
+
+
+def _safe(name: str) -> str:
+    """A name usable as one path segment."""
+    return name.replace("/", "-").replace("\\", "-").strip() or "-"
+
+
+def _services(s: Session, teacher_id: int) -> dict[str, int]:
+    """The teacher's services with online homework, by folder name."""
+    services = list(s.scalars(
+        select(TeachingService).join(service_teachers,
+                                     service_teachers.c.service_id == TeachingService.id)
+        .where(service_teachers.c.user_id == teacher_id,
+               select(Activity.id).join(Lesson, Lesson.id == Activity.lesson_id)
+               .where(Lesson.service_id == TeachingService.id,
+                      Activity.kind == ActivityKind.homework,
+                      Activity.online_submission.is_(True)).exists())
+        .order_by(TeachingService.id)))
+    return {_safe(label): svc.id for svc, label in zip(services,
+                                                      service_labels(s, services),
+                                                      strict=True)}
+
+
+def _homework(s: Session, service_id: int) -> dict[str, int]:
+    rows = s.execute(select(Activity.id, Activity.title).join(
+        Lesson, Lesson.id == Activity.lesson_id).where(
+        Lesson.service_id == service_id, Activity.kind == ActivityKind.homework,
+        Activity.online_submission.is_(True)).order_by(Activity.id))
+    return {_safe(f"{title} ({aid})"): aid for aid, title in rows}
+
+
+def _students(s: Session, activity_id: int) -> dict[str, Handin]:
+    rows = list(s.scalars(select(Handin).where(Handin.activity_id == activity_id)))
+    logins = acl.logins_of(s, {r.student_id for r in rows})
+    return {logins[r.student_id]: r for r in rows if r.student_id in logins}
+
+
+def _folders(names: list[str], when: float = 0.0) -> list[VirtualEntry]:
+    return [VirtualEntry(n, True, modified=when) for n in sorted(names)]
+
+
+def _children(s: Session, store: Store, teacher_id: int,
+              segments: list[str]) -> list[VirtualEntry] | None:
+    """Members of the folder at ``segments`` (None: no such folder)."""
+    services = _services(s, teacher_id)
+    if not segments:
+        return _folders(list(services))
+    if segments[0] not in services:
+        return None
+    homework = _homework(s, services[segments[0]])
+    if len(segments) == 1:
+        return _folders(list(homework))
+    if segments[1] not in homework:
+        return None
+    students = _students(s, homework[segments[1]])
+    if len(segments) == 2:
+        return [VirtualEntry(n, True, modified=h.updated.timestamp())
+                for n, h in sorted(students.items())]
+    if len(segments) > 3 or segments[2] not in students:
+        return None
+    files = list(s.scalars(select(HandinFile).where(
+        HandinFile.handin_id == students[segments[2]].id).order_by(HandinFile.name)))
+    keys = store.blob_keys(s, [f.blob_id for f in files])
+    return [VirtualEntry(f.name, False, f.size, f.content_type, f.uploaded.timestamp(),
+                         keys.get(f.blob_id), keys.get(f.blob_id)) for f in files]
+
+
+class HandinTree(VirtualTree):
+    """``Remises`` for a teacher: see the module docstring (other profiles: empty)."""
+
+    def children(self, store: Store, principal: acl.Principal,
+                 segments: list[str]) -> list[VirtualEntry]:
+        if principal.profile is not acl.Profile.teacher:
+            return []
+        with store.db.transaction(write=False) as s:
+            return _children(s, store, principal.id, segments) or []
+
+    def entry(self, store: Store, principal: acl.Principal,
+              segments: list[str]) -> VirtualEntry | None:
+        if not segments:
+            return VirtualEntry(FOLDER, True)
+        if principal.profile is not acl.Profile.teacher:
+            return None
+        with store.db.transaction(write=False) as s:
+            found = _children(s, store, principal.id, segments[:-1]) or []
+        return next((e for e in found if e.name == segments[-1]), None)
+
+
+register_binder_folder(FOLDER, HandinTree())

@@ -1,0 +1,125 @@
+"""The head's visa on a teacher's cahier de textes (issue 7, "Visa").
+
+A visa is put by the head (profile ``head``) of the teacher's school on all the
+teacher's services at once (see :class:`Visa` for why the teacher is the scope). It
+covers the lessons that start, on the school's wall clock, on its date or earlier:
+such a lesson can no longer be deleted (``Conflict``, 409); its activities stay
+editable, and those created or changed after the visa was put are marked.
+Messages are French: the pages show them as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import acl
+from davserver.errors import BadRequest, Conflict
+
+from ..calendar import school_zone
+from ..models import Activity, Lesson, TeachingService
+from .models import Visa
+from .services import require_supervisor
+
+MAX_COMMENT = 2000  # characters
+
+
+def date_label(day: date) -> str:
+    """« 08/09/2026 »."""
+    return f"{day:%d/%m/%Y}"
+
+
+def covering_visa(session: Session, lesson: Lesson) -> Visa | None:
+    """The latest visa (by signing time) that covers ``lesson``: put on one of its
+    service's teachers, in its school, dated on or after the lesson's start day in
+    the school's time zone. None when no visa covers it. Two queries."""
+    service = session.get_one(TeachingService, lesson.service_id)
+    day = lesson.start.astimezone(school_zone(session, service.school_id)).date()
+    return session.scalar(
+        select(Visa).where(Visa.teacher_id.in_([t.id for t in service.teachers]),
+                           Visa.school_id == service.school_id, Visa.until >= day)
+        .order_by(Visa.created.desc(), Visa.id.desc()).limit(1))
+
+
+def covered_message(visa: Visa, signer: str) -> str:
+    """Why a covered lesson cannot be deleted (French, shown as is)."""
+    return (f"Cette séance est couverte par le visa du {date_label(visa.until)} "
+            f"(posé par {signer}) : le cahier de textes visé est un document officiel, "
+            "la séance ne peut plus être supprimée. Ses activités restent modifiables.")
+
+
+def require_not_visaed(session: Session, activity: Activity, verb: str) -> None:
+    """Raise ``Conflict`` when ``activity`` was already in its lesson when a covering
+    visa was put: the visa'd textbook is an official record (issue 7), so what it
+    holds may be edited (the change is marked) but not taken out of the lesson
+    (deleted or moved away). ``verb``: « supprimée », « déplacée »."""
+    lesson = session.get_one(Lesson, activity.lesson_id)
+    visa = covering_visa(session, lesson)
+    if visa is not None and activity.created <= visa.created:
+        raise Conflict(f"Cette activité figure au cahier de textes visé le "
+                       f"{date_label(visa.until)} : elle ne peut plus être {verb}. "
+                       "Vous pouvez la modifier (la modification est signalée).")
+
+
+def put_visa(session: Session, head_id: int, teacher_id: int, until: date,
+             comment: str = "") -> Visa:
+    """Put a visa dated ``until`` (wall-clock date in the school's time zone) on the
+    teacher's textbook, signed by ``head_id``, signing time now (UTC).
+
+    Raises ``Forbidden`` (not a head), ``NotFound`` (not a teacher of the head's
+    school: existence hidden, STYLE.md habit 12), ``BadRequest`` for a date after
+    today (a visa signs what was done) or a comment over :data:`MAX_COMMENT`."""
+    school_id = require_supervisor(session, head_id, teacher_id, opening=False)
+    today = datetime.now(school_zone(session, school_id)).date()
+    if until > today:
+        raise BadRequest(f"La date du visa ({date_label(until)}) est après aujourd'hui "
+                         f"({date_label(today)}) : un visa couvre les séances passées.")
+    if len(comment) > MAX_COMMENT:
+        raise BadRequest(f"Le commentaire dépasse {MAX_COMMENT} caractères.")
+    visa = Visa(school_id=school_id, teacher_id=teacher_id, until=until,
+                comment=comment.strip(), by_id=head_id)
+    session.add(visa)
+    session.flush()
+    _announce_visa(session, visa)
+    return visa
+
+
+def visas_of(session: Session, teacher_id: int) -> list[Visa]:
+    """The teacher's visas, latest signed first."""
+    return list(session.scalars(select(Visa).where(Visa.teacher_id == teacher_id)
+                                .order_by(Visa.created.desc(), Visa.id.desc())))
+
+
+@dataclass(frozen=True)
+class ChangeMark:
+    """How an activity stands against the visa covering its lesson: ``added``
+    (created after the visa was put) or ``changed`` (created before, edited after)."""
+
+    added: bool
+    visa_until: date
+    visa_created: datetime
+
+
+def changes_after(visa: Visa | None, activities: list[Activity]) -> dict[int, ChangeMark]:
+    """Activity id → mark, for the activities created or changed after ``visa``
+    was put (UTC times compared); none when no visa covers the lesson."""
+    if visa is None:
+        return {}
+    return {a.id: ChangeMark(a.created > visa.created, visa.until, visa.created)
+            for a in activities if a.updated > visa.created or a.created > visa.created}
+
+
+def _announce_visa(session: Session, visa: Visa) -> None:
+    """Notify the teacher that a visa was put (issue 7), in the visa's transaction."""
+    from web.notifications import NotificationKind, notify  # builds on the textbook
+
+    names = acl.logins_of(session, {visa.by_id})
+    subject = f"Visa de votre cahier de textes jusqu'au {date_label(visa.until)}"
+    body = (f"{names.get(visa.by_id, '')} a visé votre cahier de textes : les séances "
+            f"jusqu'au {date_label(visa.until)} inclus sont couvertes et ne peuvent plus "
+            "être supprimées."
+            + (f"\nCommentaire : {visa.comment}" if visa.comment else ""))
+    notify(session, visa.teacher_id, NotificationKind.visa, subject, body, "/textbook/")
