@@ -4,6 +4,7 @@
 
 1. the database (engine, schema) and the blob store;
 2. the store, the lock storage and the one DAV provider serving ``/dav``;
+   WsgiDAV's lock manager is replaced by ours (``providers.lock_rules``);
 3. the WsgiDAV application: middleware ErrorPrinter → BasicAuthenticator (our
    domain controller) → RequestResolver. No dir browser (it costs a resolution per
    request and needs an anonymous asset share); no CORS;
@@ -37,6 +38,7 @@ from davserver.config import Config
 from davserver.db import Database
 from providers import (
     CLOSE_CONNECTION_KEY,
+    EntLockManager,
     EntProvider,
     LocalBlobStore,
     PlainGet,
@@ -60,6 +62,7 @@ class Application:
     wsgi: WSGIApp
     db: Database
     store: Store
+    locks: SqlLockStorage
 
     def close(self) -> None:
         self.db.dispose()
@@ -227,12 +230,16 @@ def create_app(config: Config) -> Application:
     store = Store(db, LocalBlobStore(config.effective_blob_dir), policy)
 
     dav_compat.apply()
-    locks = SqlLockStorage(db, max_timeout=config.dav.lock_timeout_max)
+    locks = SqlLockStorage(db, max_timeout=config.dav.lock_max_timeout,
+                           max_per_user=config.dav.max_locks_per_user)
     provider = EntProvider(store, locks, allow_infinity=config.dav.propfind_infinity,
                            max_xml_body=config.dav.max_xml_body)
     verifier = CredentialVerifier(db, cache_ttl=config.auth.cache_ttl,
                                   failure_delay=config.auth.failure_delay)
     dav_app = WsgiDAVApp(_wsgidav_config(config, provider, locks, verifier))
+    # Our conflict rules (shared locks) and one-transaction LOCK (providers.lock_rules).
+    dav_app.lock_manager = EntLockManager(locks)
+    provider.set_lock_manager(dav_app.lock_manager)
     # WsgiDAV detaches its logger; hand its records (one line per request) to ours.
     wsgidav_logger = logging.getLogger("wsgidav")
     wsgidav_logger.handlers.clear()
@@ -254,4 +261,4 @@ def create_app(config: Config) -> Application:
             return dav_app(environ, _dav_headers(environ, start_response))
         return web_app(environ, start_response)
 
-    return Application(dispatch, db, store)
+    return Application(dispatch, db, store, locks)
