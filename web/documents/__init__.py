@@ -12,7 +12,7 @@ from flask import Flask
 from davserver.config import Config
 from providers import SqlLockStorage
 
-from . import api, pages, quota_notice
+from . import api, lock_notice, pages, quota_notice  # noqa: F401  (receivers)
 from .actions import check_name
 from .downloads import attachment, held_download, protect
 from .places import SETTINGS_KEY, Refusal, Settings
