@@ -44,8 +44,9 @@ from wsgidav.lock_man.lock_manager import (
 
 from davserver.db import Database
 
+from .lock_null import LockNullFiles
 from .lock_rules import conflict_error, lock_conflicts
-from .models import DavLock, Node
+from .models import DavLock
 from .names import normalize_name
 
 LOCK_TIME_OUT_DEFAULT = 3600  # seconds: dav.lock_max_timeout's default
@@ -121,7 +122,7 @@ def too_many_locks(held: int, limit: int) -> DAVError:
                     f"({limit}): close files or unmap drives to release some.")
 
 
-class SqlLockStorage:
+class SqlLockStorage(LockNullFiles):
     """Lock storage over one :class:`Database`.
 
     ``max_timeout``: longest lock lifetime in seconds (``Timeout: Infinite``, none or
@@ -137,6 +138,10 @@ class SqlLockStorage:
 
     def __repr__(self) -> str:
         return "SqlLockStorage"
+
+    @staticmethod
+    def _now() -> float:
+        return now()
 
     # --- snapshots of one request ------------------------------------------------
 
@@ -360,91 +365,6 @@ class SqlLockStorage:
         held = self.held_by(principal)
         if held >= self.max_per_user:
             raise too_many_locks(held, self.max_per_user)
-
-    # --- lock-null files -----------------------------------------------------------
-
-    def note_created(self, node_id: int, root: str) -> None:
-        """This thread's LOCK request just created the empty file ``node_id`` at the
-        lock root ``root``: the lock it grants records it (lock-null, see the module
-        docstring); if none is granted, :meth:`discard_created` removes it."""
-        self._local.created = (node_id, normalize_lock_root(root))
-
-    def _take_created(self, root: str) -> int | None:
-        noted = getattr(self._local, "created", None)
-        if noted is None or noted[1] != root:
-            return None
-        self._local.created = None
-        return int(noted[0])
-
-    def discard_created(self) -> None:
-        """End of a LOCK request: the file it created but no lock records (the lock
-        was refused) is removed, unless a lock is rooted there meanwhile (another
-        client's LOCK on the same new name won)."""
-        noted = getattr(self._local, "created", None)
-        self._local.created = None
-        if noted is None:
-            return
-        node_id, root = noted
-        with self.db.transaction() as s:
-            if s.scalar(select(DavLock.token).where(DavLock.root == root,
-                                                    DavLock.expire >= now()).limit(1)):
-                return
-            self._remove_empty_file(s, node_id)
-
-    @staticmethod
-    def _remove_empty_file(s: Session, node_id: int) -> None:
-        """Delete a file that never received content (no blob, 0 bytes): nothing to
-        free in the quota ledger or the blob store."""
-        s.execute(delete(Node).where(Node.id == node_id, Node.is_collection.is_(False),
-                                     Node.size == 0, Node.blob_id.is_(None))
-                  .execution_options(synchronize_session=False))
-
-    def _end_lock_null(self, s: Session, ended: list[Any]) -> None:
-        """The locks ``ended`` (rows, already deleted in ``s``) are gone: a lock-null
-        file one of them created goes too, unless other locks remain on it (they
-        inherit the mark)."""
-        moment = now()
-        for row in ended:
-            if row.lock_null_node is None:
-                continue
-            others = list(s.scalars(select(DavLock.token).where(
-                DavLock.root == row.root, DavLock.expire >= moment)))
-            if others:
-                s.execute(update(DavLock).where(DavLock.token.in_(others))
-                          .values(lock_null_node=row.lock_null_node))
-            else:
-                self._remove_empty_file(s, row.lock_null_node)
-
-    def _lock_null_known(self, node_id: int) -> bool:
-        """Whether a lock of this request's snapshot marks ``node_id`` as lock-null
-        (True without a snapshot: the database is asked instead)."""
-        locks = self.snapshot_locks()
-        return locks is None or any(lock["lock_null_node"] == node_id for lock in locks)
-
-    def content_arrived(self, node_id: int) -> None:
-        """A PUT gave the file ``node_id`` its content: it is no longer lock-null. No
-        query unless the request's snapshot shows a lock-null lock on it."""
-        if not self._lock_null_known(node_id):
-            return
-        with self.db.transaction() as s:
-            s.execute(update(DavLock).where(DavLock.lock_null_node == node_id)
-                      .values(lock_null_node=None))
-
-    def upload_failed(self, node_id: int) -> bool:
-        """The first PUT of the lock-null file ``node_id`` failed (507, 403, a broken
-        connection): the file and the locks on it are removed, so the name is free
-        again. Returns whether it was lock-null. No query unless the request's
-        snapshot shows a lock-null lock on it."""
-        if not self._lock_null_known(node_id):
-            return False
-        with self.db.transaction() as s:
-            roots = set(s.scalars(select(DavLock.root).where(
-                DavLock.lock_null_node == node_id)))
-            if not roots:
-                return False
-            s.execute(delete(DavLock).where(DavLock.root.in_(roots)))
-            self._remove_empty_file(s, node_id)
-        return True
 
     # --- ending locks --------------------------------------------------------------
 
