@@ -6,7 +6,8 @@ Forms::
     davserver lock break TOKEN|PLACE
 
 ``list`` shows every active lock (or one space's), oldest first: its token, holder,
-scope, depth, when it was taken and when it ends (UTC), and its place. A place is
+scope, depth, when it was taken and when it ends (UTC), and its place (marked when
+it is the empty file the LOCK itself made, removed when the lock ends). A place is
 written ``LOGIN:/PATH`` (that user's porte-documents), ``binder:LOGIN:/PATH`` (their
 classeur) or ``rubric:SLUG:/PATH`` (a rubric's shared folders; ``/`` is the root),
 as ``break`` takes it. ``break`` removes one lock by its token, or every lock held
@@ -118,8 +119,9 @@ def _list(store: Store, locks: SqlLockStorage, space: str | None, as_json: bool)
     print(f"{'since (UTC)':<20}  {'expires (UTC)':<20}  {'holder':<14} {'scope':<9} "
           f"{'depth':<8} place / token")
     for r in rows:
+        empty = "  (empty: made by this LOCK)" if r["created_by_lock"] else ""
         print(f"{r['since']:<20}  {r['expires']:<20}  {r['holder']:<14} {r['scope']:<9} "
-              f"{r['depth']:<8} {r['place']}\n{'':>74}{r['token']}")
+              f"{r['depth']:<8} {r['place']}{empty}\n{'':>74}{r['token']}")
     if not rows:
         print("(no active lock)")
     return 0
