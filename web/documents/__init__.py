@@ -12,7 +12,7 @@ from flask import Flask
 from davserver.config import Config
 from providers import SqlLockStorage
 
-from . import api, lock_notice, pages, quota_notice  # noqa: F401  (receivers)
+from . import api, lock_notice, pages, present, quota_notice
 from .actions import check_name
 from .downloads import attachment, held_download, protect
 from .places import SETTINGS_KEY, Refusal, Settings
@@ -27,6 +27,7 @@ def init_documents(app: Flask, config: Config, locks: SqlLockStorage | None) -> 
     """Register the file manager's blueprints with its settings (``web`` section of
     the configuration) and the DAV lock storage (None: locks are not looked at)."""
     quota_notice.set_warning_percent(config.web.quota_warning_percent)
+    lock_notice.set_school_zone(present.zone_of_school)
     app.extensions[SETTINGS_KEY] = Settings(
         locks=locks, quota_warning_percent=config.web.quota_warning_percent,
         zip_max_files=config.web.zip_max_files, block_size=config.server.block_size)

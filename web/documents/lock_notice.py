@@ -10,10 +10,12 @@ who removes their own lock is not told.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -23,7 +25,21 @@ from providers import ARCHIVES, BINDER, DOCUMENTS, RUBRICS, SpaceInfo, Store, lo
 from providers import relative_path as lock_relative_path
 from web.notifications import NotificationKind, notify
 from web.notifications.service import MAX_LINK
-from web.textbook import school_zone
+
+ZoneOf = Callable[[Session, "int | None"], ZoneInfo]
+_zone_of: dict[str, ZoneOf] = {}
+
+
+def set_school_zone(zone_of: ZoneOf) -> None:
+    """How to find a school's time zone (``zone_of(session, school_id)``), for the
+    time a lock was taken in a notification; set when the web layer is assembled
+    (until then, Europe/Paris)."""
+    _zone_of["fn"] = zone_of
+
+
+def _school_zone(session: Session, school_id: int | None) -> ZoneInfo:
+    zone_of = _zone_of.get("fn")
+    return zone_of(session, school_id) if zone_of else ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)
@@ -79,7 +95,7 @@ def on_lock_broken(_storage: Any, *, session: Session, lock: dict[str, Any],
            else _("L'administration de l'ENT"))
     since = ""
     if lock.get("created"):
-        zone = school_zone(session, acl.school_of_user(session, holder.id))
+        zone = _school_zone(session, acl.school_of_user(session, holder.id))
         taken = datetime.fromtimestamp(lock["created"], zone)
         since = _(" le %(day)s à %(time)s", day=f"{taken:%d/%m/%Y}", time=f"{taken:%H:%M}")
     where = f"{place.label} : {place.path or '/'}" if place else lock["root"]

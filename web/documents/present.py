@@ -13,6 +13,7 @@ from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from sqlalchemy.orm import Session
 
 import acl
 from providers import NodeInfo
@@ -69,7 +70,12 @@ def school_zone() -> ZoneInfo:
     principal = current_principal()
     assert principal is not None
     with web_context().db.transaction(write=False) as s:
-        return textbook.school_zone(s, acl.user_context(s, principal.id).school_id)
+        return zone_of_school(s, acl.user_context(s, principal.id).school_id)
+
+
+def zone_of_school(session: Session, school_id: int | None) -> ZoneInfo:
+    """A school's time zone (its current year's; Europe/Paris without one)."""
+    return textbook.school_zone(session, school_id)
 
 
 def local_time(epoch: float, zone: ZoneInfo) -> str:
