@@ -155,9 +155,11 @@ class SpaceResourceMixin:
             else:
                 acl.require(self._standing(), "write", self.chain)
         except DomainError as exc:
-            what = "everything in this folder" if whole else "this resource"
-            raise DAVError(HTTP_FORBIDDEN, f"You may not change {what} ({exc}), so you "
-                           "may not lock it.") from exc
+            # Not the member's path: it may be someone's pending file, hidden from them.
+            what = ("everything in this folder (some of it is other people's)" if whole
+                    else "this resource")
+            raise DAVError(HTTP_FORBIDDEN, f"You may not change {what}, so you may not "
+                           "lock it.") from exc
         return False
 
     def _stamp(self, space: SpaceInfo | None = None,

@@ -72,7 +72,8 @@ def test_lock_rights_table(club: Club, role: str, target: str, depth: str) -> No
     if got.status == 200:
         assert unlock(session, url, got.token) == 204
     else:
-        assert "may not lock it" in got.text or "may not change" in got.text, got.text
+        assert "may not lock it" in got.text, got.text
+        assert "b.txt" not in got.text  # another's file inside is not named
 
 
 def test_the_owner_locks_the_root_of_their_porte_documents(club: Club) -> None:
