@@ -55,6 +55,7 @@ from .policy import (
     DAV_PRIVILEGES,
     PRIVILEGES,
     ROLE_PRIVILEGES,
+    WRITE_PARTS,
     NodeRef,
     Scope,
     SpaceRef,
@@ -94,6 +95,7 @@ from .rubrics import (
 
 __all__ = [
     "ARCHIVE_PROFILES", "BINDER_PROFILES", "DAV_PRIVILEGES", "PRIVILEGES", "ROLE_PRIVILEGES",
+    "WRITE_PARTS",
     "Contact", "Grant", "GrantInfo", "Group", "GroupKind", "ImportReport", "ImportedUser",
     "Invitation", "InvitationInfo", "InvitationStatus", "Membership", "MissingColumns",
     "NewAccount", "NodeRef", "ParentLink", "PeopleFile", "PersonRow", "Population", "Principal",

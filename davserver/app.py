@@ -4,6 +4,7 @@
 
 1. the database (engine, schema) and the blob store;
 2. the store, the lock storage and the one DAV provider serving ``/dav``;
+   WsgiDAV's lock manager is replaced by ours (``providers.lock_rules``);
 3. the WsgiDAV application: middleware ErrorPrinter → BasicAuthenticator (our
    domain controller; ``OPTIONS`` without credentials is answered there,
    :mod:`davserver.probes`) → RequestResolver. No dir browser (it costs a resolution
@@ -46,6 +47,7 @@ from davserver.forwarded import Origins
 from davserver.probes import root_probe
 from providers import (
     CLOSE_CONNECTION_KEY,
+    EntLockManager,
     EntProvider,
     LocalBlobStore,
     PlainGet,
@@ -70,6 +72,7 @@ class Application:
     wsgi: WSGIApp
     db: Database
     store: Store
+    locks: SqlLockStorage
 
     def close(self) -> None:
         self.db.dispose()
@@ -256,12 +259,16 @@ def create_app(config: Config) -> Application:
     store = Store(db, LocalBlobStore(config.effective_blob_dir), policy)
 
     dav_compat.apply()
-    locks = SqlLockStorage(db, max_timeout=config.dav.lock_timeout_max)
+    locks = SqlLockStorage(db, max_timeout=config.dav.lock_max_timeout,
+                           max_per_user=config.dav.max_locks_per_user)
     provider = EntProvider(store, locks, allow_infinity=config.dav.propfind_infinity,
                            max_xml_body=config.dav.max_xml_body)
     verifier = CredentialVerifier(db, cache_ttl=config.auth.cache_ttl,
                                   failure_delay=config.auth.failure_delay)
     dav_app = WsgiDAVApp(_wsgidav_config(config, provider, locks, verifier))
+    # Our conflict rules (shared locks) and one-transaction LOCK (providers.lock_rules).
+    dav_app.lock_manager = EntLockManager(locks)
+    provider.set_lock_manager(dav_app.lock_manager)
     # WsgiDAV detaches its logger; hand its records (one line per request) to ours.
     wsgidav_logger = logging.getLogger("wsgidav")
     wsgidav_logger.handlers.clear()
@@ -304,4 +311,4 @@ def create_app(config: Config) -> Application:
             return root_probe(environ, start_response, max_body=config.dav.max_xml_body)
         return web_app(environ, start_response)
 
-    return Application(dispatch, db, store)
+    return Application(dispatch, db, store, locks)

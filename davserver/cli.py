@@ -18,6 +18,7 @@ Forms (relied on by people and scripts)::
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
     davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
     davserver trash list|restore|purge ...       (see davserver/trash_cli.py)
+    davserver lock list|break ...                (see davserver/lock_cli.py)
     davserver notifications send | purge [--older-than DAYS] [--unread-too]
                                                  (davserver/notifications_cli.py)
     davserver archive textbooks --year LABEL [--school NAME] [--before-end] [--output DIR]
@@ -142,6 +143,8 @@ def _parser() -> argparse.ArgumentParser:
     add_booking_parsers(sub, common)
     from davserver.archive_cli import add_parsers as add_archive_parsers
     add_archive_parsers(sub, common)
+    from davserver.lock_cli import add_parsers as add_lock_parsers
+    add_lock_parsers(sub, common)
     return parser
 
 
@@ -308,6 +311,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "booking": _lazy("davserver.booking_cli", "cmd_booking"),
     "notifications": _lazy("davserver.notifications_cli", "cmd_notifications"),
     "archive": _lazy("davserver.archive_cli", "cmd_archive"),
+    "lock": _lazy("davserver.lock_cli", "cmd_lock"),
     "import": lambda config, args: IMPORTS[args.action](config, args),
 }
 IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {

@@ -27,6 +27,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 ENV_PREFIX = "DAVSERVER_"
@@ -165,14 +166,31 @@ class AuthConfig(_Section):
 
 
 class DavConfig(_Section):
-    """WebDAV protocol limits and options."""
+    """WebDAV protocol limits and options.
+
+    ``lock_max_timeout``: the longest lifetime of a lock, in seconds, and what
+    ``Timeout: Infinite``, a missing ``Timeout`` or a larger one get; a refresh
+    extends a lock by at most this much (issue 17: a forgotten lock must not block a
+    rubric for a week). ``max_locks_per_user``: the most active locks one user may
+    hold at once, over all spaces (issue 18)."""
 
     propfind_infinity: bool = False
     max_xml_body: int = Field(1024 * 1024, ge=1024)
-    lock_timeout_max: int = Field(7 * 24 * 3600, ge=60)
+    lock_max_timeout: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    max_locks_per_user: int = Field(1000, ge=1, le=1_000_000)
     # Origins of browser and Electron WebDAV apps allowed to use /dav/ by CORS
     # (``https://app.keeweb.info``); empty: no CORS header is ever sent.
     cors_origins: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "lock_timeout_max" in data:
+            # Not silently carried over: the old default (a week) is what issue 17
+            # replaced, and an old file would bring it back.
+            raise ValueError("lock_timeout_max was renamed lock_max_timeout (seconds; "
+                             "default 3600)")
+        return data
 
     @field_validator("max_xml_body", mode="before")
     @classmethod

@@ -28,6 +28,7 @@ from wsgidav.dav_provider import DAVCollection, DAVProvider
 from .access import RequestAccess
 from .errors import dav_errors
 from .guards import guarded_request
+from .lock_dav import handle_lock, handle_unlock
 from .locks import SqlLockStorage
 from .names import join_path, split_path
 from .operations import readable_chain_of
@@ -83,6 +84,10 @@ class EntProvider(DAVProvider):
                                    "client or as a network drive (see the server's home page).")
             elif environ["REQUEST_METHOD"] == "MKCOL":
                 check_mkcol(self, environ)  # WsgiDAV's MKCOL evaluates no precondition
+            if environ["REQUEST_METHOD"] == "LOCK":
+                return handle_lock(self, environ, start_response, default_handler)
+            if environ["REQUEST_METHOD"] == "UNLOCK":
+                return handle_unlock(self, environ, start_response, default_handler)
             located = None
             if environ["REQUEST_METHOD"] in SNAPSHOT_METHODS:
                 located = self.locate(environ["PATH_INFO"], environ)

@@ -32,6 +32,7 @@ class NotificationKind(enum.StrEnum):
     booking_changed = "booking_changed"  # moved or cancelled with its lesson, suspended
     rubric_invitation = "rubric_invitation"
     quota_warning = "quota_warning"
+    lock_broken = "lock_broken"  # someone removed the user's WebDAV lock (issue 18)
 
 
 class OutboxStatus(enum.StrEnum):
