@@ -25,6 +25,7 @@ from . import (
     rubric_admin,
     rubrics,
     security,
+    sessions,
     textbook,
     textbook_access_views,
     textbook_activity,
@@ -84,6 +85,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
         session_lifetime=config.web.session_lifetime,
         trust_forwarded_proto=config.server.trust_forwarded_proto,
     )
+    sessions.install(app, db, config.web.session_lifetime)
     i18n.init_babel(app, config.web.locale)
     CSRFProtect(app)
     auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook))

@@ -1,15 +1,12 @@
 """Sign-in and sign-out for browsers, on the same users as ``/dav/``.
 
 Authentication only yields a principal (STYLE.md habit 13): the login form hands
-the login and password to the server's :class:`CredentialCheck` (in production
-``davserver.auth.CredentialVerifier``, shared with the DAV side, so every failure
-takes the same constant minimum time whatever failed). The session cookie keeps
-the user's id and login; every request reloads the principal from ``acl``, so a
-renamed or deleted account loses its session at once. Two limits of signed-cookie
-sessions, to lift with a server-side session table: a copy of the cookie taken
-before a logout stays valid until ``web.session_lifetime`` of inactivity, and an
-account disabled while signed in keeps its session as long (``acl`` has no
-public "is this user enabled" question yet).
+the login, the password and the client's address to the server's
+:class:`CredentialCheck` (in production ``davserver.auth.CredentialVerifier``, shared
+with the DAV side: one throttle, one pool of checks). A success opens a server-side
+session (:mod:`web.sessions`); every request finds its user through the session's
+row, so a logout, a disabled account or a new password ends it at once in every
+process. A throttled sign-in gets the form again with status 429 and ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -27,10 +24,10 @@ from flask import (
     abort,
     current_app,
     g,
+    make_response,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -42,9 +39,13 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 import acl
+from davserver import journal
 from davserver.config import TextbookConfig
 from davserver.db import Database
+from davserver.errors import TooManyRequests
 from providers import Store
+
+from . import sessions
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -59,8 +60,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 class CredentialCheck(Protocol):
     """What the web layer needs from the server's credential verifier."""
 
-    def verify(self, login: str, password: str) -> acl.Principal | None:
-        """The principal of an enabled user whose password matches, else None."""
+    def verify(self, login: str, password: str, address: str = "", *,
+               via: str = "dav") -> acl.Principal | None:
+        """The principal of an enabled user whose password matches, else None; raises
+        ``davserver.errors.TooManyRequests`` when the throttle refuses ``login`` from
+        ``address``."""
 
 
 @dataclass(frozen=True)
@@ -106,19 +110,11 @@ def safe_next(target: str | None) -> str:
 
 
 def current_principal() -> acl.Principal | None:
-    """The signed-in user of this request, or None. One query per request at most."""
+    """The signed-in user of this request, or None (the session's one query, made
+    when the session was opened)."""
     if "principal" in g:
         return cast(acl.Principal | None, g.principal)
-    principal = None
-    uid, login = session.get("uid"), session.get("login")
-    if isinstance(uid, int) and isinstance(login, str):
-        with web_context().db.transaction(write=False) as s:
-            found = acl.find_user(s, login, enabled_only=True)  # disabled: signed out
-        if found is not None and found.id == uid:
-            principal = found
-        else:
-            session.clear()
-    g.principal = principal
+    g.principal = principal = sessions.session_principal()  # found when the session opened
     return principal
 
 
@@ -174,15 +170,21 @@ def login() -> str | Response:
         form.next.data = safe_next(request.args.get("next"))
     error = None
     if form.validate_on_submit():
-        principal = web_context().credentials.verify(form.login.data or "",
-                                                     form.password.data or "")
+        address = journal.origin().address or request.remote_addr or ""
+        try:
+            principal = web_context().credentials.verify(
+                form.login.data or "", form.password.data or "", address, via="web")
+        except TooManyRequests as refused:
+            error = _("Trop de tentatives de connexion échouées : réessayez dans "
+                      "%(seconds)d secondes.", seconds=refused.retry_after)
+            answer = make_response(render_template("login.html", form=form, error=error),
+                                  429)
+            answer.headers["Retry-After"] = str(refused.retry_after)
+            return answer
         if principal is not None:
-            session.clear()
-            session.permanent = True
-            session["uid"], session["login"] = principal.id, principal.login
+            sessions.sign_in(principal, address)
             log.info("web sign-in: %s", principal.login)
             return redirect(safe_next(form.next.data))
-        log.info("web sign-in refused for %r", form.login.data)
         error = _("Identifiant ou mot de passe incorrect, ou compte désactivé.")
     return render_template("login.html", form=form, error=error)
 
@@ -191,7 +193,7 @@ def login() -> str | Response:
 def logout() -> Response:
     """End the session (the CSRF check has run before this view)."""
     principal = current_principal()
-    session.clear()
+    sessions.sign_out()
     if principal is not None:
         log.info("web sign-out: %s", principal.login)
     return redirect(url_for("auth.login", logged_out=1))
