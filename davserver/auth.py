@@ -386,6 +386,7 @@ def make_domain_controller(verifier: CredentialVerifier, realm: str) -> type:
             if principal is None:
                 return False
             environ[PRINCIPAL_KEY] = principal
+            journal.bind(who=principal.login, who_id=principal.id)
             return True
 
         def supports_http_digest_auth(self) -> bool:

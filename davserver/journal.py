@@ -121,12 +121,23 @@ class Actor(Protocol):
 
 
 @dataclass(frozen=True)
+class Who:
+    """An :class:`Actor` known by id and login only."""
+
+    id: int
+    login: str
+
+
+@dataclass(frozen=True)
 class Origin:
-    """Where the events of this request or command come from."""
+    """Where the events of this request or command come from, and who acts when no
+    actor is given: the signed-in user (``who_id``, ``who``), or for a command the
+    system user (``who`` alone, ``cli:root``)."""
 
     address: str | None = None
     via: str | None = None  # dav, web, cli
-    who: str | None = None  # who acted, when no actor is given (cli: the system user)
+    who: str | None = None
+    who_id: int | None = None
 
 
 _NOWHERE = Origin()
@@ -158,9 +169,10 @@ def request_context(address: str | None, via: str) -> Iterator[None]:
         _origin.reset(token)
 
 
-def bind(**changes: str | None) -> None:
+def bind(**changes: Any) -> None:
     """Change the bound origin for the rest of this context (a command at start-up:
-    ``bind(via="cli", who="cli:root")``)."""
+    ``bind(via="cli", who="cli:root")``; the web and DAV sign-in: ``who`` and
+    ``who_id`` of the signed-in user)."""
     _origin.set(replace(_origin.get(), **changes))
 
 
@@ -181,7 +193,7 @@ def _values(kind: str, outcome: str, actor: Actor | None, login: str | None,
     bound = _origin.get()
     return {
         "at": now(), "kind": str(kind), "outcome": str(outcome),
-        "actor_id": actor.id if actor is not None else None,
+        "actor_id": actor.id if actor is not None else (None if login else bound.who_id),
         "actor_login": _cut(login or (actor.login if actor is not None else None)
                             or bound.who, 255),
         "address": _cut(address or bound.address, 64),

@@ -20,6 +20,7 @@ from . import (
     auth,
     errors,
     i18n,
+    journal,
     notifications,
     openapi,
     rubric_admin,
@@ -118,6 +119,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(textbook_attachment_api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(journal.bp)
     notifications.enable_mail(config.smtp.enabled)
     init_documents(app, config, locks)
     errors.init_errors(app)

@@ -62,6 +62,7 @@ class DatabaseSessionInterface(RequestSecureSessionInterface):
             cookie.clear()  # ended or expired: signed out
             return cookie
         request.environ[STATE_KEY] = state
+        journal.bind(who=state.principal.login, who_id=state.principal.id)
         if state.due_renewal:
             try:
                 with self.db.transaction() as s:
