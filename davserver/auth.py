@@ -23,9 +23,10 @@ disabled user's DAV access therefore stops within about a second in every proces
 
 **Throttle** (:mod:`acl.throttle`, per login and client address). Before any argon2
 work, a pair known to be refused is answered 429 with ``Retry-After``
-(:class:`davserver.errors.TooManyRequests`): from a small in-process table, else from
-its database row (one read by primary key per full check). A failure counts in the
-row, and the 5th consecutive one starts a refusal period, logged at WARNING and
+(:class:`davserver.errors.TooManyRequests`): a pair this process saw refused, or any
+pair before a full check, is looked up in its database row (one read by primary
+key). A failure counts in the row, and the 5th consecutive one starts a refusal
+period, logged at WARNING and
 journaled; a success deletes the row if there is one (no write otherwise): a checked
 success, or a remembered one from a pair that failed in this process. While a
 pair is refused, even remembered credentials are refused, or the cache would tell an
@@ -287,12 +288,18 @@ class CredentialVerifier:
             self._blocked[pair] = until
 
     def _refused_until(self, pair: tuple[str, str]) -> float | None:
-        """The end of the pair's refusal period known to this process, or None."""
+        """The end of the pair's refusal period, or None. Pairs this process saw
+        refused are confirmed by their row (one read by primary key, no hashing): an
+        administrator's reset lifts the refusal at once."""
         until = self._blocked.get(pair)
         if until is None:
             return None
         if until > wall_time():
-            return until
+            with self.db.transaction(write=False) as session:
+                row = acl.throttle_row(session, *pair)
+            current = row.blocked_until if row is not None else None
+            if current is not None and current > wall_time():
+                return current
         with self._lock:
             self._blocked.pop(pair, None)
         return None
