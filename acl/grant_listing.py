@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from davserver import journal
 from davserver.errors import NotFound
 
 from .invitations import InvitationInfo, _describe, _refresh
@@ -82,6 +83,8 @@ def revoke_grant(session: Session, slug: str, grant_id: int) -> None:
                                                Grant.rubric_id == rubric.id))
     if not done.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"no grant #{grant_id} on rubric {slug!r}")
+    journal.record(session, journal.Kind.revoke, place=f"/rubriques/{slug}",
+                   school_id=rubric.school_id, details={"grant": grant_id})
 
 
 def invitations_of(session: Session, slug: str, *,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from davserver import journal
 from davserver.errors import Conflict, Forbidden, NotFound
 
 from .models import User
@@ -64,6 +65,9 @@ def invite(session: Session, slug: str, role: Role | str, login: str, *,
                      status=InvitationStatus.pending, created=now, expires=now + validity)
     session.add(inv)
     session.flush()
+    journal.record(session, journal.Kind.invitation, place=f"/rubriques/{slug}",
+                   target=login, school_id=rubric.school_id,
+                   details={"role": role.value, "invitation": inv.id})
     return _describe(session, inv)
 
 
@@ -99,7 +103,11 @@ def answer(session: Session, invitation_id: int, login: str, *, accept: bool,
         raise Conflict(f"invitation #{invitation_id} is {inv.status.value}")
     inv.status = InvitationStatus.accepted if accept else InvitationStatus.declined
     inv.answered = now
+    rubric = session.get_one(Rubric, inv.rubric_id)
     if accept:
-        grant(session, session.get_one(Rubric, inv.rubric_id).slug, inv.role, user=login)
+        grant(session, rubric.slug, inv.role, user=login)
     session.flush()
+    journal.record(session, journal.Kind.invitation_answered, place=f"/rubriques/{rubric.slug}",
+                   target=login, school_id=rubric.school_id,
+                   details={"invitation": inv.id, "accepted": accept})
     return _describe(session, inv)

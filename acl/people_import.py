@@ -55,6 +55,7 @@ from .models import (
 )
 from .people import create_user
 from .people_csv import Column, PeopleFile, PersonRow, Rejected
+from .sessions import end_sessions_of
 
 DEFAULT_SCHOOL = "Établissement"
 #: Initial passwords avoid look-alike characters (0/O, 1/l/I): people type them
@@ -361,6 +362,7 @@ def _disable_leavers(run: _Run) -> None:
                     or user.profile not in profiles):
                 continue
             user.disabled = True
+            end_sessions_of(run.session, user.id)
             run.state.imported[user.id].left = now
             run.report.disabled.append(user.login)
 

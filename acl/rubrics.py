@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
+from davserver import journal
 from davserver.errors import BadRequest, Conflict, NotFound
 
 from .models import Group, Membership, Profile, School, Subject, TeacherSubject, User
@@ -234,7 +235,18 @@ def grant(session: Session, slug: str, role: Role | str, *, user: str | None = N
                       group_id=pop.group_id, profile=pop.profile, subject_id=pop.subject_id,
                       folder_node_id=folder_node_id))
     session.flush()
+    journal.record(session, journal.Kind.grant, place=f"/rubriques/{slug}",
+                   target=user or _population_text(pop), school_id=rubric.school_id,
+                   details={"role": role.value, "folder_node": folder_node_id})
     return True
+
+
+def _population_text(pop: Population) -> str:
+    """A population as the journal names it (``group 12, profile student``)."""
+    parts = [f"group {pop.group_id}" if pop.group_id is not None else "",
+             f"profile {pop.profile.value}" if pop.profile is not None else "",
+             f"subject {pop.subject_id}" if pop.subject_id is not None else ""]
+    return ", ".join(p for p in parts if p) or "everyone"
 
 
 def revoke(session: Session, slug: str, role: Role | str | None = None, *,
@@ -250,6 +262,11 @@ def revoke(session: Session, slug: str, role: Role | str | None = None, *,
     if not ids:
         raise NotFound("no such grant on this rubric")
     session.execute(delete(Grant).where(Grant.id.in_(ids)))
+    journal.record(session, journal.Kind.revoke, place=f"/rubriques/{slug}",
+                   target=user or (_population_text(pop) if pop else None),
+                   school_id=rubric.school_id,
+                   details={"role": parsed.value if parsed else "all", "grants": len(ids),
+                            "folder_node": folder_node_id})
     return len(ids)
 
 

@@ -8,6 +8,11 @@ Forms (relied on by people and scripts)::
     davserver user list
     davserver user passwd LOGIN --password-stdin
     davserver user disable LOGIN
+    davserver user signout LOGIN
+    davserver auth throttle list [LOGIN] [--json] | reset LOGIN [--address A]
+                                                 (see davserver/auth_cli.py)
+    davserver audit [--since D] [--until D] [--user LOGIN] [--place T] [--json]
+    davserver audit purge [--older-than DAYS]    (see davserver/audit_cli.py)
     davserver import people FILE.csv [--school NAME] [--passwords FILE] [--strict] [--dry-run]
     davserver import timetable FILE.csv|FILE.ics [--school NAME] [--year-start DATE
         --year-end DATE] [--time-zone TZ] [--holidays FILE.ics] [--week-a DATE]
@@ -45,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from cheroot import wsgi
 
 import acl
+from davserver import journal
 from davserver.config import Config, ConfigError, load_config
 from davserver.db import SchemaMismatch, open_database
 from davserver.errors import DomainError
@@ -87,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     disable = user.add_parser("disable", help="disable a user (files are kept)",
                               parents=[common])
     disable.add_argument("login")
+    signout = user.add_parser("signout", help="end every session of a user (browsers "
+                              "and cached drive sign-ins)", parents=[common])
+    signout.add_argument("login")
 
     quota = sub.add_parser("quota", help="space limits and usage").add_subparsers(
         dest="action", required=True)
@@ -145,6 +154,10 @@ def _parser() -> argparse.ArgumentParser:
     add_archive_parsers(sub, common)
     from davserver.lock_cli import add_parsers as add_lock_parsers
     add_lock_parsers(sub, common)
+    from davserver.auth_cli import add_parsers as add_auth_parsers
+    add_auth_parsers(sub, common)
+    from davserver.audit_cli import add_parsers as add_audit_parsers
+    add_audit_parsers(sub, common)
     return parser
 
 
@@ -179,6 +192,7 @@ def _read_password() -> str:
 
 
 def cmd_user(config: Config, args: argparse.Namespace) -> int:
+    """Run one ``user`` action; every change is journaled (``davserver audit``)."""
     db = open_database(config)
     try:
         with db.transaction() as s:
@@ -192,10 +206,19 @@ def cmd_user(config: Config, args: argparse.Namespace) -> int:
                     print(f"{p.login}\t{p.profile.value}\t{state}\t{p.display_name}")
             elif args.action == "passwd":
                 acl.set_password(s, args.login, _read_password())
-                print(f"password changed for {args.login}")
+                print(f"password changed for {args.login}; their sessions are ended")
             elif args.action == "disable":
                 acl.disable_user(s, args.login)
-                print(f"disabled {args.login}")
+                print(f"disabled {args.login}; their sessions are ended")
+            elif args.action == "signout":
+                count = acl.sign_out_everywhere(s, args.login)
+                print(f"signed {args.login} out everywhere ({count} web session(s); "
+                      "drives must sign in again)")
+            if args.action != "list":
+                found = acl.find_user(s, args.login)
+                journal.record(s, journal.Kind.user_changed, target=args.login,
+                               school_id=acl.school_of_user(s, found.id) if found else None,
+                               details={"action": args.action})
     finally:
         db.dispose()
     return 0
@@ -312,6 +335,8 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "notifications": _lazy("davserver.notifications_cli", "cmd_notifications"),
     "archive": _lazy("davserver.archive_cli", "cmd_archive"),
     "lock": _lazy("davserver.lock_cli", "cmd_lock"),
+    "auth": _lazy("davserver.auth_cli", "cmd_auth"),
+    "audit": _lazy("davserver.audit_cli", "cmd_audit"),
     "import": lambda config, args: IMPORTS[args.action](config, args),
 }
 IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
@@ -331,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=config.logging.level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command not in ("serve", "demo"):
+        journal.bind(via="cli", who=f"cli:{_system_user()}")
     try:
         return COMMANDS[args.command](config, args)
     except ConfigError as exc:  # found while assembling (e.g. web.locale)
@@ -345,6 +372,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `davserver quota report | head`: the reader is gone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _system_user() -> str:
+    """Who runs this command (the journal's actor of administrative commands)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def _override_listener(config: Config, host: str | None, port: int | None) -> Config:

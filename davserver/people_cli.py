@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 import acl
+from davserver import journal
 from davserver.config import Config
 from davserver.db import Database
 from davserver.errors import DomainError
@@ -78,6 +79,11 @@ def _run(db: Database, people: acl.PeopleFile, args: argparse.Namespace) -> acl.
                                            progress=advance)
                 if args.dry_run or not report.applied:
                     raise _Rollback(report)
+                journal.record(s, journal.Kind.import_, place=args.file, school_id=school_id,
+                               details={"what": "people", "created": len(report.created),
+                                        "updated": len(report.updated),
+                                        "disabled": len(report.disabled),
+                                        "rejected": len(report.rejected)})
         except _Rollback as done:
             report = done.report
     return report

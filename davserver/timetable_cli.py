@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import journal
 from davserver.config import Config
 from davserver.db import Database
 from davserver.errors import BadRequest, DomainError
@@ -60,6 +61,9 @@ def _run(db: Database, timetable: textbook.TimetableFile, holidays: list[textboo
             label = year.label
             if args.dry_run or not report.applied:
                 raise _Rollback()
+            journal.record(s, journal.Kind.import_, place=args.file, school_id=school_id,
+                           details={"what": "timetable", "year": label,
+                                    "rejected": len(report.rejected)})
     except _Rollback:
         pass
     return school, label, report

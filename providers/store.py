@@ -42,12 +42,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import quotas
+from davserver import journal
 from davserver.db import Database
 from davserver.errors import Conflict, Forbidden, NotFound
 
 from .blobs import BlobInfo, BlobStore, BlobWriter
 from .content_types import sniff
 from .holders import held_among
+from .journaling import shared_event
 from .models import Blob, Node, Space
 from .names import parent_of, validate_name
 
@@ -764,9 +766,11 @@ class Store:
             s.execute(update(Node).where(Node.id == node.id).values(modified=mtime))
 
     def set_published(self, node: NodeInfo, published: bool) -> None:
-        """Publish or unpublish one file or folder (rubric moderation)."""
+        """Publish or unpublish one file or folder (rubric moderation); journaled."""
         with self.db.transaction() as s:
             s.execute(update(Node).where(Node.id == node.id).values(published=published))
+            shared_event(s, journal.Kind.publish if published else journal.Kind.withdraw,
+                         node.space_id, node.path)
 
     def patch_dead_props(self, node: NodeInfo, changes: dict[str, str | None]) -> None:
         """Set (XML string) or remove (None) dead properties, by Clark name."""

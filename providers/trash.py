@@ -32,8 +32,10 @@ from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 import quotas
+from davserver import journal
 from davserver.errors import Conflict, NotFound, PreconditionFailed
 
+from .journaling import shared_event
 from .models import DavLock, Node, Space, TrashItem
 from .names import normalize_name
 from .store import _INFO_COLUMNS, _WITH_BLOB, NodeInfo, Stamp, Store, _row_info, below, space_is
@@ -140,6 +142,8 @@ def _trash_in(s: Session, space_id: int, path: str, deleted_by: int | None, *,
     s.execute(update(Node).where(Node.id == row.id).values(parent_id=None, path=new_root)
               .execution_options(synchronize_session=False))
     _drop_locks(s, space_id, path)
+    shared_event(s, journal.Kind.delete, space_id, path, deleted_by, trash_item=item.id,
+                 folder=row.is_collection)
     return _entry(item)
 
 
@@ -291,6 +295,8 @@ def _purge_rows(s: Session, store: Store, rows: Sequence[TrashItem]) -> tuple[li
         blob_ids += list(s.scalars(select(Node.blob_id).where(cond, Node.blob_id.is_not(None))))
         s.execute(delete(TrashItem).where(TrashItem.id == row.id))
         s.execute(delete(Node).where(cond).execution_options(synchronize_session=False))
+        shared_event(s, journal.Kind.purge, row.space_id, row.original_path,
+                     trash_item=row.id, size=int(row.size))
         freed[row.space_id] = freed.get(row.space_id, 0) + int(row.size)
     for space_id, nbytes in freed.items():
         quotas.charge(s, space_id, -nbytes, store.policy)

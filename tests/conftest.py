@@ -204,7 +204,6 @@ def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[Ser
     env.update({
         "DAVSERVER_DATA_DIR": str(data_dir),
         "DAVSERVER_CONFIG": str(Path(__file__).resolve().parent.parent / "config.yaml"),
-        "DAVSERVER_AUTH__FAILURE_DELAY": "0.2",
         "DAVSERVER_LOGGING__LEVEL": "WARNING",
         # Quiet hours hide homework given in the evening: what a test sees would depend
         # on the hour the suite runs. Tests of quiet hours set their own window.

@@ -3,15 +3,12 @@ signed-in principal (:func:`current_principal`), :func:`login_required`,
 :func:`profile_required`, the web context; the sign-in pages are :mod:`web.account`.
 
 Authentication only yields a principal (STYLE.md habit 13): the login form hands
-the login and password to the server's :class:`CredentialCheck` (in production
-``davserver.auth.CredentialVerifier``, shared with the DAV side, so every failure
-takes the same constant minimum time whatever failed). The session cookie keeps
-the user's id and login; every request reloads the principal from ``acl``, so a
-renamed or deleted account loses its session at once. Two limits of signed-cookie
-sessions, to lift with a server-side session table: a copy of the cookie taken
-before a logout stays valid until ``web.session_lifetime`` of inactivity, and an
-account disabled while signed in keeps its session as long (``acl`` has no
-public "is this user enabled" question yet).
+the login, the password and the client's address to the server's
+:class:`CredentialCheck` (in production ``davserver.auth.CredentialVerifier``, shared
+with the DAV side: one throttle, one pool of checks). A success opens a server-side
+session (:mod:`web.sessions`); every request finds its user through the session's
+row, so a logout, a disabled account or a new password ends it at once in every
+process. A throttled sign-in gets the form again with status 429 and ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -29,7 +26,6 @@ from flask import (
     g,
     redirect,
     request,
-    session,
     url_for,
 )
 from flask_babel.speaklater import LazyString
@@ -39,6 +35,8 @@ from davserver.config import TextbookConfig
 from davserver.db import Database
 from providers import Store
 
+from . import sessions
+
 EXTENSION_KEY = "ent"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,8 +45,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 class CredentialCheck(Protocol):
     """What the web layer needs from the server's credential verifier."""
 
-    def verify(self, login: str, password: str) -> acl.Principal | None:
-        """The principal of an enabled user whose password matches, else None."""
+    def verify(self, login: str, password: str, address: str = "", *,
+               via: str = "dav") -> acl.Principal | None:
+        """The principal of an enabled user whose password matches, else None; raises
+        ``davserver.errors.TooManyRequests`` when the throttle refuses ``login`` from
+        ``address``."""
 
 
 @dataclass(frozen=True)
@@ -80,19 +81,11 @@ def safe_next(target: str | None) -> str:
 
 
 def current_principal() -> acl.Principal | None:
-    """The signed-in user of this request, or None. One query per request at most."""
+    """The signed-in user of this request, or None (the session's one query, made
+    when the session was opened)."""
     if "principal" in g:
         return cast(acl.Principal | None, g.principal)
-    principal = None
-    uid, login = session.get("uid"), session.get("login")
-    if isinstance(uid, int) and isinstance(login, str):
-        with web_context().db.transaction(write=False) as s:
-            found = acl.find_user(s, login, enabled_only=True)  # disabled: signed out
-        if found is not None and found.id == uid:
-            principal = found
-        else:
-            session.clear()
-    g.principal = principal
+    g.principal = principal = sessions.session_principal()  # found when the session opened
     return principal
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 BASELINE = "0001"
 """The schema of the last version without migrations (main at 38e5003, 2026-11-30)."""
 
-HEAD = "0005"
+HEAD = "0006"
 """The newest revision under ``versions/``; ``test_migrations`` checks they agree."""
 
 VERSION_TABLE = "alembic_version"
@@ -41,7 +41,7 @@ _LOCK_KEY = 0x454E5444  # "ENTD": the PostgreSQL advisory lock taken while migra
 # Alembic announces each of its plugins at INFO on every migration: noise in a server log.
 logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-MODEL_PACKAGES = ("acl", "quotas", "providers", "web")
+MODEL_PACKAGES = ("davserver.journal", "acl", "quotas", "providers", "web")
 """Packages whose import declares every table on :class:`davserver.db.Base`."""
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 import acl
+from davserver import journal
 from davserver.errors import BadRequest, DomainError
 from web import textbook
 from web.auth import login_required, signed_in, web_context
@@ -42,10 +43,19 @@ NOT_OVERSEER = "Cette page est réservée à la direction, aux administrateurs e
 
 
 def _scope(s: Session, teacher_id: int) -> textbook.ReadScope:
+    """The signed-in user's read scope of ``teacher_id``'s textbook; an inspector's
+    reading through their access is journaled (``inspector_access_used``)."""
     try:
-        return textbook.read_scope(s, signed_in().id, teacher_id)
+        scope = textbook.read_scope(s, signed_in().id, teacher_id)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
+    if scope.access is not None:
+        journal.record_apart(
+            web_context().db, journal.Kind.inspector_access_used, actor=signed_in(),
+            target=acl.logins_of(s, {teacher_id}).get(teacher_id),
+            school_id=scope.school_id, place=request.path,
+            details={"access": scope.access.id})
+    return scope
 
 
 def _choices(s: Session, school_id: int | None,

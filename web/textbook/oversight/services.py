@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import journal
 from davserver.errors import BadRequest, Forbidden, NotFound
 
 from ..calendar import school_zone
@@ -227,6 +228,13 @@ def open_access(session: Session, opener_id: int, data: AccessInput) -> Inspecto
                              services=services)
     session.add(access)
     session.flush()
+    logins = acl.logins_of(session, {data.inspector_id, data.teacher_id})
+    journal.record(session, journal.Kind.inspector_access_opened,
+                   target=logins.get(data.inspector_id), school_id=school_id,
+                   place="textbook", details={
+                       "access": access.id, "teacher": logins.get(data.teacher_id),
+                       "from": data.valid_from.isoformat(),
+                       "until": data.valid_until.isoformat()})
     _announce_access(session, access)
     return access
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import journal
 from davserver.errors import BadRequest, Conflict
 
 from ..calendar import school_zone
@@ -83,6 +84,9 @@ def put_visa(session: Session, head_id: int, teacher_id: int, until: date,
                 comment=comment.strip(), by_id=head_id)
     session.add(visa)
     session.flush()
+    journal.record(session, journal.Kind.visa, target=acl.logins_of(
+        session, {teacher_id}).get(teacher_id), school_id=school_id,
+        place="textbook", details={"until": until.isoformat(), "visa": visa.id})
     _announce_visa(session, visa)
     return visa
 
