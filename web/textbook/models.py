@@ -54,7 +54,9 @@ def _enum(kind: type[enum.Enum], length: int) -> Enum:
 
 class SchoolYear(Base):
     """A school's year (``label`` "2025-2026"): lessons fall between ``start`` and
-    ``end`` (both dates included), in ``time_zone`` (IANA name, e.g. Europe/Paris)."""
+    ``end`` (both dates included), in ``time_zone`` (IANA name, e.g. Europe/Paris).
+    ``week_a``: a day of a week A (``davserver import timetable --week-a``); None: the
+    year's first week of classes is week A (:mod:`web.textbook.timetable.school_calendar`)."""
 
     __tablename__ = "school_years"
     __table_args__ = (UniqueConstraint("school_id", "label"),)
@@ -64,6 +66,7 @@ class SchoolYear(Base):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    week_a: Mapped[date | None] = mapped_column(Date)
 
 
 class Holiday(Base):
