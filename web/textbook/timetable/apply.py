@@ -15,9 +15,9 @@ become teaching services and the lessons (séances) of the school year.
   record and are never touched. In that window: a lesson still in the timetable is
   kept (its end, room and week brought up to date; cancelled if the file cancels it);
   a lesson of a service that the file moves within the same week is moved (its
-  content, homework and bookings follow: :data:`~web.textbook.lesson_rescheduled`); a
-  lesson the timetable no longer has is deleted (its bookings cancelled through
-  :data:`~web.textbook.lesson_cancelled`), unless it has content or homework due,
+  content, homework and bookings follow: :func:`~web.textbook.changes.move_lesson`); a
+  lesson the timetable no longer has is deleted (its bookings cancelled first:
+  :func:`~web.textbook.changes.mark_cancelled`), unless it has content or homework due,
   in which case it is kept and reported; new lessons are created. Lessons made by hand
   are never changed. A school-wide file (EDT, UDT, our CSV) covers every service of
   the school; one teacher's or class's calendar (iCalendar) only its own services,
@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from davserver.errors import BadRequest
 
-from ..changes import lesson_cancelled, lesson_rescheduled
+from ..changes import mark_cancelled, move_lesson
 from ..models import Activity, Lesson, LessonSource, LessonStatus, SchoolYear, TeachingService, Week
 from ..services import ensure_service, zone
 from .courses import Course, Rejected, Timetable, Where
@@ -293,12 +293,6 @@ def _existing(session: Session, services: set[int], lo: datetime,
     return found
 
 
-def _cancel(session: Session, lesson: Lesson) -> None:
-    lesson.status = LessonStatus.cancelled
-    session.flush()
-    lesson_cancelled.send(lesson, session=session, by=None)
-
-
 def _reconcile(session: Session, school_id: int, timetable: Timetable, year: SchoolYear,
                wants: dict[tuple[int, datetime], _Want], today: date,
                report: TimetableReport, service_names: dict[int, str],
@@ -345,15 +339,10 @@ def _update(session: Session, lesson: Lesson, want: _Want, report: TimetableRepo
         lesson.room, lesson.week = want.room, want.week
         changed = True
     if lesson.end != want.end:
-        old_start, old_end = lesson.start, lesson.end
-        lesson.end = want.end
-        session.flush()
-        if lesson.status is LessonStatus.scheduled:
-            lesson_rescheduled.send(lesson, session=session, old_start=old_start,
-                                    old_end=old_end, by=None)
+        move_lesson(session, lesson, lesson.start, want.end, by=None)
         changed = True
     if want.cancelled and lesson.status is LessonStatus.scheduled:
-        _cancel(session, lesson)
+        mark_cancelled(session, lesson, by=None)
         report.lessons_cancelled += 1
         changed = True
     if changed:
@@ -382,16 +371,11 @@ def _moves(session: Session, old: list[Lesson], new: list[_Want], tz: ZoneInfo,
             left.append(want)
             continue
         lesson = candidates.pop(0)
-        old_start, old_end = lesson.start, lesson.end
-        lesson.start, lesson.end, lesson.room, lesson.week = (
-            want.start, want.end, want.room, want.week)
-        session.flush()
-        if lesson.status is LessonStatus.scheduled:
-            lesson_rescheduled.send(lesson, session=session, old_start=old_start,
-                                    old_end=old_end, by=None)
-            if want.cancelled:
-                _cancel(session, lesson)
-                report.lessons_cancelled += 1
+        lesson.room, lesson.week = want.room, want.week
+        move_lesson(session, lesson, want.start, want.end, by=None)
+        if want.cancelled and lesson.status is LessonStatus.scheduled:
+            mark_cancelled(session, lesson, by=None)
+            report.lessons_cancelled += 1
         moved.add(lesson.id)
         report.lessons_moved += 1
     return left, moved
@@ -420,7 +404,7 @@ def _remove(session: Session, gone: list[Lesson], report: TimetableReport,
                                           "no longer in the timetable, kept for its content"))
             continue
         if lesson.status is LessonStatus.scheduled:
-            _cancel(session, lesson)
+            mark_cancelled(session, lesson, by=None)
         session.delete(lesson)
         report.lessons_deleted += 1
     session.flush()
