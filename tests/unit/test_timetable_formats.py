@@ -161,9 +161,9 @@ def test_truncated_edt() -> None:
 
 
 def test_edt_bad_fields_name_the_element() -> None:
-    xml = ('<TABLE nom="Cours"><Cours numero="7"><MAT_CODE>M</MAT_CODE><JOUR>funday</JOUR>'
-           "<H.DEBUT>8h</H.DEBUT><DUREE>1h</DUREE><CLASSE>4B</CLASSE><PROF_NOM>X</PROF_NOM>"
-           "<FREQUENCE>Q3</FREQUENCE></Cours></TABLE>").encode()
+    xml = (b'<TABLE nom="Cours"><Cours numero="7"><MAT_CODE>M</MAT_CODE><JOUR>funday</JOUR>'
+           b"<H.DEBUT>8h</H.DEBUT><DUREE>1h</DUREE><CLASSE>4B</CLASSE><PROF_NOM>X</PROF_NOM>"
+           b"<FREQUENCE>Q3</FREQUENCE></Cours></TABLE>")
     found = read_timetable(xml, "e.xml")
     assert [r.as_dict() for r in found.rejected] == [{
         "file": "e.xml", "line": 1, "element": '<Cours numero="7">',
