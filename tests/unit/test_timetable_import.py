@@ -361,6 +361,48 @@ def test_reimport_from_the_import_date_on(db: Database, school: int) -> None:
     assert len(again.kept) == 2
 
 
+def test_a_teacher_calendar_over_the_school_timetable(db: Database, school: int) -> None:
+    """After the EDT import, Marc Dupont's PRONOTE calendar (16 March to 3 April) is
+    compared with his services' lessons in those weeks: the same lessons stay, the one
+    it cancels is cancelled (its booking too), its new ones are created, and the
+    school's lessons it does not list (SVT 6A GR1 on 18 March and 1 April, which
+    Claire Bernard gives alone) are none of its business."""
+    run(db, "EXP_COURS.xml")
+    with db.transaction() as s:
+        teacher = s.scalars(select(acl.User.id).where(acl.User.login == "m.dupont")).one()
+        thursday = next(x for x in lessons_of(s, "MATHS", "4B")
+                        if local(x).date() == date(2026, 3, 26))
+        booking_id = _booking(s, school, thursday, teacher).id
+    steps: list[tuple[str, int, int]] = []
+    report = textbook.import_timetable(
+        db, textbook.ImportSource.from_path(TT / "pronote_teacher.ics"), UAI,
+        textbook.TimetableOptions(today=date(2026, 3, 10)),
+        lambda stage, done, total: steps.append((stage, done, total)))
+    assert report.applied and report.first_import  # the first from this calendar
+    # 17 March (a cancelled extra lesson), SVT 6A GR1 on 25 March ("Exceptionnel") and
+    # PHYSIQUE-CHIMIE 3A's three are new; 26 March is cancelled; the Mondays and the
+    # other Thursdays are already there.
+    assert (report.lessons_created, report.lessons_updated, report.lessons_cancelled,
+            report.lessons_unchanged, report.lessons_deleted) == (5, 1, 3, 5, 0)
+    assert steps[0] == ("courses", 0, 5) and ("courses", 5, 5) in steps
+    assert steps[-1] == ("lessons", 5, 5)
+    with db.transaction(write=False) as s:
+        assert s.get_one(Lesson, thursday.id).status is LessonStatus.cancelled
+        booking = s.get_one(Booking, booking_id)
+        assert (booking.status, booking.refusal_reason) == (BookingStatus.cancelled,
+                                                            "Séance annulée.")
+        svt = s.scalars(select(TeachingService).join(acl.Group).where(
+            acl.Group.name == "6A GR1")).one()
+        assert [t.login for t in svt.teachers] == ["c.bernard", "m.dupont"]
+        days = [local(x).date() for x in lessons_of(s, "SVT", "6A GR1")]
+        assert {date(2026, 3, 18), date(2026, 3, 25), date(2026, 4, 1)} <= set(days)
+    again = textbook.import_timetable(
+        db, textbook.ImportSource.from_path(TT / "pronote_teacher.ics"), UAI,
+        textbook.TimetableOptions(today=date(2026, 3, 10)))
+    assert (again.first_import, again.lessons_created, again.lessons_deleted,
+            again.lessons_unchanged) == (False, 0, 0, 11)
+
+
 def test_dry_run_changes_nothing(db: Database, school: int) -> None:
     report = run(db, "udt.csv", dry_run=True)
     assert report.dry_run and not report.applied and report.lessons_created == 365

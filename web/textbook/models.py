@@ -120,6 +120,10 @@ class Lesson(Base):
                                                  default=LessonStatus.scheduled)
     created_by: Mapped[int | None] = mapped_column(ForeignKey(acl.User.id))
     source: Mapped[LessonSource] = mapped_column(_enum(LessonSource, 16))
+    # Which import laid a timetable lesson: "school" (the school's whole timetable: EDT,
+    # UDT, our CSV; also None, from before the column) or one calendar's ("pronote:DUPONT
+    # Marc"). A re-import moves and deletes only its own (web.textbook.timetable.apply).
+    origin: Mapped[str | None] = mapped_column(String(120))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: datetime.now(UTC))
 
 

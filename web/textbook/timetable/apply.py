@@ -9,8 +9,9 @@ become teaching services and the lessons (séances) of the school year.
   occurrences within the year, except on public holidays; a single dated lesson
   outside the year is rejected. Two courses giving one service a lesson at the same
   time give one lesson (warned).
-* **First import and re-import.** When the services the file covers have no timetable
-  lesson in the year yet, every lesson of the year is created. Otherwise the file is
+* **First import and re-import.** When the services the file covers have no lesson
+  in the year laid by an import like this one (below: its origin), every lesson of the
+  year is created. Otherwise the file is
   compared with the lessons from the import date (``today``) on; earlier ones are the
   record and are never touched. In that window: a lesson still in the timetable is
   kept (its end, room and week brought up to date; cancelled if the file cancels it);
@@ -19,9 +20,14 @@ become teaching services and the lessons (séances) of the school year.
   lesson the timetable no longer has is deleted (its bookings cancelled first:
   :func:`~web.textbook.changes.mark_cancelled`), unless it has content or homework due,
   in which case it is kept and reported; new lessons are created. Lessons made by hand
-  are never changed. A school-wide file (EDT, UDT, our CSV) covers every service of
-  the school; one teacher's or class's calendar (iCalendar) only its own services,
-  within the dates it covers.
+  are never changed.
+* **Whose lessons.** Each lesson records which import laid it (``origin``): the
+  school's (EDT, UDT, our CSV: the whole timetable, every service of the school) or one
+  teacher's or class's calendar (PRONOTE, iCalendar: its own services, within the
+  dates it covers). An import moves and deletes only the lessons it laid itself: a
+  teacher's calendar cannot delete the lessons a colleague of the same class and
+  subject gives, which it does not list. It does keep up to date (room, end,
+  cancellation) any timetable lesson it gives at the same time.
 """
 
 from __future__ import annotations
@@ -33,8 +39,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from davserver.errors import BadRequest
 
@@ -218,16 +224,39 @@ def _plan(session: Session, timetable: Timetable, directory: Directory, year: Sc
     return planned
 
 
+class _Services:
+    """The school's teaching services, loaded once with their teachers (one query
+    instead of two per course)."""
+
+    def __init__(self, session: Session, school_id: int) -> None:
+        self.session, self.school_id = session, school_id
+        rows = session.scalars(select(TeachingService).where(
+            TeachingService.school_id == school_id).options(
+            selectinload(TeachingService.teachers)))
+        self.known = {(s.group_id, s.subject_id): s for s in rows}
+
+    def get(self, group_id: int, subject_id: int, teacher_ids: list[int]) -> TeachingService:
+        """The service of the group × subject (created if absent) with the teachers
+        added (:func:`~web.textbook.ensure_service`)."""
+        service = self.known.get((group_id, subject_id))
+        if service is not None and {t.id for t in service.teachers} >= set(teacher_ids):
+            return service
+        service = ensure_service(self.session, self.school_id, group_id, subject_id,
+                                 teacher_ids)
+        self.known[(group_id, subject_id)] = service
+        return service
+
+
 def _wants(session: Session, directory: Directory, planned: list[_Planned],
            report: TimetableReport, service_names: dict[int, str]) -> dict[
                tuple[int, datetime], _Want]:
     wants: dict[tuple[int, datetime], _Want] = {}
     group_names = {gid: name for name, gid in directory.groups.items()}
     clashes: set[tuple[str, str]] = set()
+    services = _Services(session, directory.school_id)
     for item in planned:
         for group_id in item.group_ids:
-            service = ensure_service(session, directory.school_id, group_id,
-                                     item.subject_id, item.teacher_ids)
+            service = services.get(group_id, item.subject_id, item.teacher_ids)
             report.services.add(service.id)
             if service.id not in service_names:
                 service_names[service.id] = (f"{item.course.subject} "
@@ -278,18 +307,52 @@ def _scope(session: Session, school_id: int, timetable: Timetable, wants: dict[
                                            TeachingService.id == Lesson.service_id)
             .where(TeachingService.school_id == school_id,
                    Lesson.source == LessonSource.timetable,
+                   or_(Lesson.origin == timetable.origin, Lesson.origin.is_(None)),
                    Lesson.start >= lo, Lesson.start < hi).distinct()))
     return services
 
 
+@dataclass(frozen=True)
+class _Row:
+    """A stored lesson as the comparison needs it (plain columns: a school's year is
+    tens of thousands of lessons, and most stay as they are)."""
+
+    id: int
+    service_id: int
+    start: datetime
+    end: datetime
+    room: str
+    week: Week | None
+    status: LessonStatus
+    source: LessonSource
+    origin: str | None
+
+    def laid_by(self, origin: str) -> bool:
+        """Whether an import of ``origin`` laid this lesson (None: from before the
+        column, when every import was the school's)."""
+        return self.source is LessonSource.timetable and (self.origin or "school") == origin
+
+
 def _existing(session: Session, services: set[int], lo: datetime,
-              hi: datetime) -> list[Lesson]:
-    found: list[Lesson] = []
+              hi: datetime) -> list[_Row]:
+    found: list[_Row] = []
     ids = sorted(services)
+    columns = (Lesson.id, Lesson.service_id, Lesson.start, Lesson.end, Lesson.room,
+               Lesson.week, Lesson.status, Lesson.source, Lesson.origin)
     for i in range(0, len(ids), _CHUNK):
-        found.extend(session.scalars(select(Lesson).where(
+        found.extend(_Row(*row) for row in session.execute(select(*columns).where(
             Lesson.service_id.in_(ids[i:i + _CHUNK]), Lesson.start >= lo,
             Lesson.start < hi)))
+    return found
+
+
+def _load(session: Session, rows: Iterable[_Row]) -> dict[int, Lesson]:
+    """The lessons of ``rows`` as objects, to change them."""
+    ids = [r.id for r in rows]
+    found: dict[int, Lesson] = {}
+    for i in range(0, len(ids), _CHUNK):
+        found.update((x.id, x) for x in session.scalars(select(Lesson).where(
+            Lesson.id.in_(ids[i:i + _CHUNK]))))
     return found
 
 
@@ -304,7 +367,7 @@ def _reconcile(session: Session, school_id: int, timetable: Timetable, year: Sch
         hi = min(hi, _midnight(timetable.span[1] + timedelta(days=1), tz))
     services = _scope(session, school_id, timetable, wants, lo, hi)
     existing = _existing(session, services, lo, hi)
-    report.first_import = not any(x.source is LessonSource.timetable for x in existing)
+    report.first_import = not any(x.laid_by(timetable.origin) for x in existing)
     cutoff = lo if report.first_import else max(lo, _midnight(today, tz))
     by_key = {(x.service_id, x.start): x for x in existing}
     new: list[_Want] = []
@@ -321,16 +384,21 @@ def _reconcile(session: Session, school_id: int, timetable: Timetable, year: Sch
             new.append(want)
             continue
         matched.add(lesson.id)
-        if lesson.source is not LessonSource.timetable:
+        if lesson.source is not LessonSource.timetable or not _differs(lesson, want):
             report.lessons_unchanged += 1
             continue
-        _update(session, lesson, want, report)
-    old = [x for x in existing if x.id not in matched and x.source is LessonSource.timetable
+        _update(session, session.get_one(Lesson, lesson.id), want, report)
+    old = [x for x in existing if x.id not in matched and x.laid_by(timetable.origin)
            and cutoff <= x.start < hi]
     new, moved = _moves(session, old, new, tz, report)
     progress("lessons", 0, len(new))
-    _create(session, new, report, progress)
+    _create(session, new, timetable.origin, report, progress)
     _remove(session, [x for x in old if x.id not in moved], report, service_names)
+
+
+def _differs(row: _Row, want: _Want) -> bool:
+    return (row.room, row.week, row.end) != (want.room, want.week, want.end) or (
+        want.cancelled and row.status is LessonStatus.scheduled)
 
 
 def _update(session: Session, lesson: Lesson, want: _Want, report: TimetableReport) -> None:
@@ -351,7 +419,7 @@ def _update(session: Session, lesson: Lesson, want: _Want, report: TimetableRepo
         report.lessons_unchanged += 1
 
 
-def _moves(session: Session, old: list[Lesson], new: list[_Want], tz: ZoneInfo,
+def _moves(session: Session, old: list[_Row], new: list[_Want], tz: ZoneInfo,
            report: TimetableReport) -> tuple[list[_Want], set[int]]:
     """Pair the lessons the timetable dropped with the new ones of the same service in
     the same week, in time order: those are moved (keeping their id, so their content,
@@ -360,17 +428,21 @@ def _moves(session: Session, old: list[Lesson], new: list[_Want], tz: ZoneInfo,
     def bucket(service_id: int, start: datetime) -> tuple[int, date]:
         return service_id, monday_of(start.astimezone(tz).date())
 
-    olds: dict[tuple[int, date], list[Lesson]] = defaultdict(list)
-    for lesson in sorted(old, key=lambda x: x.start):
-        olds[bucket(lesson.service_id, lesson.start)].append(lesson)
+    olds: dict[tuple[int, date], list[_Row]] = defaultdict(list)
+    for row in sorted(old, key=lambda x: x.start):
+        olds[bucket(row.service_id, row.start)].append(row)
+    pairs: list[tuple[_Row, _Want]] = []
     left: list[_Want] = []
-    moved: set[int] = set()
     for want in new:
         candidates = olds.get(bucket(want.service_id, want.start))
-        if not candidates:
+        if candidates:
+            pairs.append((candidates.pop(0), want))
+        else:
             left.append(want)
-            continue
-        lesson = candidates.pop(0)
+    lessons = _load(session, (row for row, _want in pairs))
+    moved: set[int] = set()
+    for row, want in pairs:
+        lesson = lessons[row.id]
         lesson.room, lesson.week = want.room, want.week
         move_lesson(session, lesson, want.start, want.end, by=None)
         if want.cancelled and lesson.status is LessonStatus.scheduled:
@@ -381,10 +453,10 @@ def _moves(session: Session, old: list[Lesson], new: list[_Want], tz: ZoneInfo,
     return left, moved
 
 
-def _create(session: Session, new: list[_Want], report: TimetableReport,
+def _create(session: Session, new: list[_Want], origin: str, report: TimetableReport,
             progress: Progress) -> None:
     rows = [{"service_id": w.service_id, "start": w.start, "end": w.end, "room": w.room,
-             "week": w.week, "source": LessonSource.timetable,
+             "week": w.week, "source": LessonSource.timetable, "origin": origin,
              "status": LessonStatus.cancelled if w.cancelled else LessonStatus.scheduled,
              "created_by": None} for w in new]
     for i in range(0, len(rows), _CHUNK):
@@ -394,10 +466,12 @@ def _create(session: Session, new: list[_Want], report: TimetableReport,
     report.lessons_cancelled += sum(1 for w in new if w.cancelled)
 
 
-def _remove(session: Session, gone: list[Lesson], report: TimetableReport,
+def _remove(session: Session, gone: list[_Row], report: TimetableReport,
             service_names: dict[int, str]) -> None:
     keep = _with_content(session, (x.id for x in gone))
-    for lesson in gone:
+    lessons = _load(session, gone)
+    for row in gone:
+        lesson = lessons[row.id]
         if lesson.id in keep:
             name = service_names.get(lesson.service_id) or _service_name(session, lesson)
             report.kept.append(KeptLesson(lesson.id, name, lesson.start,

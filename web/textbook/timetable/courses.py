@@ -192,7 +192,9 @@ class Timetable:
     ``pronote``, ``csv``, ``ics``). ``school_wide``: the file is the whole school's
     timetable (EDT, UDT, our CSV), so a course absent from it is gone; otherwise
     (one teacher's or class's calendar) only its own courses are compared, within
-    ``span`` (first and last dates it covers) when known."""
+    ``span`` (first and last dates it covers) when known. ``origin``: which lessons
+    are this file's to move and delete on a re-import: ``school`` for a school-wide
+    file, else the calendar's own ("pronote:DUPONT Marc")."""
 
     kind: str
     file: str
@@ -202,6 +204,7 @@ class Timetable:
     school_wide: bool = True
     span: tuple[date, date] | None = None
     records: int = 0
+    origin: str = "school"
 
     def reject(self, where: Where, reason: str) -> None:
         self.rejected.append(Rejected(where, reason))

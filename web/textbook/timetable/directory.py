@@ -70,11 +70,13 @@ class Directory:
             names = tuple(tuple(t) for t in (tokens(display or ""), tokens(login)) if t)
             self.teachers.append(_Teacher(uid, login, display or login, names))
         self.subjects: dict[str, int] = {}
+        self.subject_names: dict[int, str] = {}
         self.subject_keys: dict[str, int] = {}
         for sid, code, name in session.execute(select(
                 acl.Subject.id, acl.Subject.code, acl.Subject.name).where(
                 acl.Subject.school_id == school_id)):
             self.subjects[code] = sid
+            self.subject_names[sid] = name
             self.subject_keys.setdefault(squash(code), sid)
             self.subject_keys.setdefault(squash(name), sid)
 
@@ -168,8 +170,10 @@ class Directory:
         code = " ".join(course.subject.split())
         if code in self.subjects:
             sid = self.subjects[code]
-            if course.subject_name:
-                acl.ensure_subject(self.session, self.school_id, code, course.subject_name)
+            name = course.subject_name[:100]
+            if name and self.subject_names.get(sid) != name:
+                acl.ensure_subject(self.session, self.school_id, code, name)
+                self.subject_names[sid] = name
             return sid
         key = squash(code)
         if key in self.subject_keys:
@@ -178,6 +182,7 @@ class Directory:
         name = (course.subject_name or code)[:100]
         sid = acl.ensure_subject(self.session, self.school_id, short, name)
         self.subjects[short] = sid
+        self.subject_names[sid] = name
         self.subject_keys[key] = sid
         self.subject_keys.setdefault(squash(name), sid)
         return sid

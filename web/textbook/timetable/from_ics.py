@@ -130,7 +130,8 @@ def read_ics(data: bytes, name: str = "timetable.ics") -> Timetable:
     A UID seen twice is rejected the second time. Raises ``BadRequest`` for data that
     is not iCalendar."""
     calendar = parse_calendar(data)
-    result = Timetable("ics", name, school_wide=False)
+    calname = str(calendar.get("X-WR-CALNAME", "")).strip()
+    result = Timetable("ics", name, school_wide=False, origin=f"ics:{calname}"[:120])
     lines = event_lines(data)
     seen: dict[str, int] = {}
     for index, event in enumerate(calendar.walk("VEVENT")):

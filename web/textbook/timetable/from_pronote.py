@@ -151,7 +151,8 @@ def read_pronote(data: bytes, name: str = "Edt.ics") -> Timetable:
         raise BadRequest(f"this is a student's PRONOTE calendar ({student}): its "
                          "whole-class lessons name no class; export the timetable of a "
                          "teacher or of a class instead")
-    result = Timetable("pronote", name, school_wide=False, span=_span(calendar))
+    result = Timetable("pronote", name, school_wide=False, span=_span(calendar),
+                       origin=f"pronote:{owner}"[:120])
     lines = event_lines(data)
     seen: dict[str, int] = {}
     courses: dict[str, Course] = {}
