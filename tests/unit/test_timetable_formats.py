@@ -14,6 +14,7 @@ from davserver.errors import BadRequest
 from web.textbook import Period, Week
 from web.textbook.timetable import (
     SchoolCalendar,
+    TeacherRef,
     WrongKind,
     detect_format,
     public_holidays,
@@ -329,3 +330,29 @@ def test_weeks_a_and_b_skip_the_weeks_without_classes() -> None:
     with pytest.raises(BadRequest, match="outside the school year"):
         SchoolCalendar.build(date(2025, 9, 1), date(2026, 7, 4), zone_c(), None,
                              date(2026, 8, 1))
+
+
+def test_a_udt_export_in_utf8_with_bom_reads_the_same() -> None:
+    cp1252 = read_timetable(read("udt.csv"), "udt.csv")
+    utf8 = read("udt.csv").decode("cp1252").encode("utf-8-sig")
+    assert detect_format(utf8) == "udt"
+    found = read_timetable(utf8, "udt.csv")
+    assert [(c.subject, c.audiences, c.slot) for c in found.courses] == [
+        (c.subject, c.audiences, c.slot) for c in cp1252.courses]
+
+
+def test_a_forced_format_must_fit() -> None:
+    with pytest.raises(BadRequest, match="missing column"):
+        read_timetable(read("udt.csv"), "udt.csv", "csv")
+    with pytest.raises(BadRequest, match="unknown format 'xls'"):
+        read_timetable(read("udt.csv"), "udt.csv", "xls")
+
+
+@pytest.mark.parametrize(("text", "last", "initials"), [
+    ("DUPONT M.", "DUPONT", "M."), ("LE GALL J.-P.", "LE GALL", "J.-P."),
+    ("ALI SLIMANE A.", "ALI SLIMANE", "A."), ("M. DUPONT", "DUPONT", ""),
+    ("Mme FREDOUILLE Corinne", "FREDOUILLE Corinne", ""),
+])
+def test_pronote_teacher_names(text: str, last: str, initials: str) -> None:
+    ref = TeacherRef.of_initials(text)
+    assert (ref.last, ref.initials) == (last, initials)
