@@ -7,8 +7,8 @@ Each call is one transaction on the database: all or nothing per file (``partial
 imports the good records of a timetable and rejects the others), nothing at all on a
 dry run. A file that cannot be read at all raises ``BadRequest`` (its message says
 why, and which command reads the file when it is another kind); a school that does
-not exist, ``NotFound``. Every import that changed something is written to the
-journal (:func:`journal`) after its commit.
+not exist, ``NotFound``. Every import that changes something is recorded by
+:func:`journal`, in its transaction.
 """
 
 from __future__ import annotations
@@ -165,10 +165,9 @@ def import_timetable(db: Database, source: ImportSource, school: str | None,
                             partial=options.partial, progress=progress, report=report)
             if options.dry_run or not report.applied:
                 raise _Rollback()
+            journal(session, "timetable", found.id, report.as_dict())
     except _Rollback:
         report.applied = False
-    if report.applied:
-        journal("timetable", report.school, report.as_dict())
     return report
 
 
@@ -275,10 +274,9 @@ def import_holidays(db: Database, source: ImportSource, school: str | None,
             step("holidays", 2, 2)
             if options.dry_run:
                 raise _Rollback()
+            journal(session, "holidays", found.id, report.as_dict())
     except _Rollback:
         report.applied = False
-    if report.applied:
-        journal("holidays", report.school, report.as_dict())
     return report
 
 
@@ -299,13 +297,16 @@ def _holiday_year(session: Session, school: acl.School, label: str, first: date 
     return set_school_year(session, school.id, first, last, school.time_zone)
 
 
-def journal(kind: str, school: str, details: dict[str, Any]) -> None:
-    """The one place where imports are recorded, after their commit: today a log line
-    (``web.textbook.timetable.services``, INFO); the security journal of sign-ins and
-    administrative actions will take the same call."""
+def journal(session: Session, what: str, school_id: int, details: dict[str, Any]) -> None:
+    """The one place where an import that changes something is recorded, in its own
+    transaction (committed with it, never on a dry run or a refusal): today a log line
+    (``web.textbook.timetable.services``, INFO); the security journal (``davserver.
+    journal.record(session, Kind.import_, place=file, school_id=..., details=...)``)
+    takes the same arguments."""
     counts = {k: v for k, v in details.items()
               if isinstance(v, int) and not isinstance(v, bool) and v}
-    log.info("import %s into %s from %s: %s", kind, school, details.get("file", "?"),
+    log.info("import %s into school %d from %s: %s", what, school_id,
+             details.get("file", "?"),
              ", ".join(f"{k} {v}" for k, v in counts.items()) or "nothing changed")
 
 
