@@ -148,8 +148,7 @@ def _csv_kind(text: str) -> str:
     ours = {"jour", "day", "weekday"} & names and {"debut", "start"} & names
     if ours:
         return "csv"
-    if {"nom", "prenom"} <= names or {"nom", "prenom", "division"} & names == {
-            "nom", "prenom", "division"}:
+    if {"nom", "prenom"} <= names:  # SIECLE's and ONDE's extractions, people CSVs
         raise WrongKind("this looks like a list of people (nom, prénom columns), not a "
                         f"timetable: {_PEOPLE_HINT}")
     if len(cells) >= 11 and _WEEKDAY.match(cells[0]) and _HOUR.match(cells[1]):
