@@ -31,9 +31,7 @@ from .people import (
     create_user,
     disable_user,
     ensure_group,
-    ensure_school,
     ensure_subject,
-    find_school,
     find_user,
     group_names,
     groups_of,
@@ -98,6 +96,18 @@ from .rubrics import (
     user_context,
     visible_rubrics,
 )
+from .schools import (
+    HOLIDAY_ZONES,
+    SchoolInfo,
+    add_school,
+    check_uai,
+    ensure_school,
+    find_school,
+    list_schools,
+    looks_like_uai,
+    school_info,
+    set_school,
+)
 from .sessions import (
     SessionState,
     credential_generation,
@@ -132,6 +142,8 @@ __all__ = [
     "throttle_row", "throttles", "web_session_state",
     "ARCHIVE_PROFILES", "BINDER_PROFILES", "DAV_PRIVILEGES", "PRIVILEGES", "ROLE_PRIVILEGES",
     "WRITE_PARTS",
+    "HOLIDAY_ZONES", "SchoolInfo", "add_school", "check_uai", "list_schools",
+    "looks_like_uai", "school_info", "set_school",
     "Contact", "Grant", "GrantInfo", "Group", "GroupKind", "ImportReport", "ImportedUser",
     "Invitation", "InvitationInfo", "InvitationStatus", "Membership", "MissingColumns",
     "NewAccount", "NodeRef", "ParentLink", "PeopleFile", "PersonRow", "Population", "Principal",

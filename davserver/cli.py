@@ -14,10 +14,13 @@ Forms (relied on by people and scripts)::
     davserver audit [--since D] [--until D] [--user LOGIN] [--place T] [--json]
     davserver audit purge [--older-than DAYS]    (see davserver/audit_cli.py)
     davserver import people FILE.csv [--school NAME] [--passwords FILE] [--strict] [--dry-run]
-    davserver import timetable FILE.csv|FILE.ics [--school NAME] [--year-start DATE
-        --year-end DATE] [--time-zone TZ] [--holidays FILE.ics] [--week-a DATE]
-        [--strict] [--dry-run]                   (see davserver/timetable_cli.py)
+    davserver import timetable FILE [--school UAI] [--format auto|edt|udt|pronote|csv|ics]
+        [--week-a DATE] [--partial] [--dry-run] [--json] [--year-start DATE --year-end DATE]
+        [--holidays FILE.ics]
+    davserver import holidays FILE [--school UAI] [--year LABEL] [--dry-run] [--json]
+                                                 (both: davserver/timetable_cli.py)
     davserver fsck [--repair]
+    davserver school add|list|set ...           (see davserver/school_cli.py)
     davserver db status|upgrade|revision -m MSG  (see davserver/db_cli.py)
     davserver quota set|show|report ...          (see davserver/quota_cli.py)
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
@@ -144,6 +147,8 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--unread-too", action="store_true",
                        help="unread ones as well")
 
+    from davserver.school_cli import add_parsers as add_school_parsers
+    add_school_parsers(sub, common)
     from davserver.rubric_cli import add_parsers
     add_parsers(sub, common)
     from davserver.trash_cli import add_parsers as add_trash_parsers
@@ -163,25 +168,41 @@ def _parser() -> argparse.ArgumentParser:
 
 def _timetable_parser(imports: argparse._SubParsersAction,  # type: ignore[type-arg]
                       common: argparse.ArgumentParser) -> None:
-    """``import timetable`` beside ``import people`` (run by davserver/timetable_cli.py)."""
+    """``import timetable`` and ``import holidays`` beside ``import people`` (run by
+    davserver/timetable_cli.py; defined here so that parsing imports nothing heavy)."""
     p = imports.add_parser("timetable", help="teaching services and lessons from a "
-                           "timetable (CSV or .ics; docs/admin.md: Importing the timetable)",
-                           parents=[common])
-    p.add_argument("file", metavar="FILE.csv|FILE.ics")
-    p.add_argument("--school", metavar="NAME", help="default: the only school")
-    p.add_argument("--year-start", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                   help="first day of the school year (with --year-end; default: the "
-                   "year stored by an earlier import)")
-    p.add_argument("--year-end", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                   help="last day of the school year")
-    p.add_argument("--time-zone", default="Europe/Paris", help="the school's time zone "
-                   "(IANA name, default Europe/Paris; stored with the year)")
-    p.add_argument("--holidays", metavar="FILE.ics", help="holiday periods (replace "
-                   "the stored ones)")
+                           "timetable export (EDT, UDT, PRONOTE, CSV, iCalendar; "
+                           "docs/admin.md: Importing the timetable)", parents=[common])
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--school", metavar="UAI", help="the school's UAI or name (default: "
+                   "the only school)")
+    p.add_argument("--format", choices=("auto", "edt", "udt", "pronote", "csv", "ics"),
+                   default="auto", help="the file's format (default: detected from its "
+                   "content)")
     p.add_argument("--week-a", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                   help="a day of a week A (default: the first day of the year)")
-    p.add_argument("--strict", action="store_true", help="any bad row: import nothing")
+                   help="a day of a week A (kept for later imports; default: the year's "
+                   "first week of classes)")
+    p.add_argument("--partial", action="store_true", help="import the good records and "
+                   "reject the bad ones (default: any bad record, import nothing)")
+    p.add_argument("--strict", action="store_true", help="the default (kept for scripts)")
     p.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    p.add_argument("--json", action="store_true", help="the report as JSON on stdout")
+    p.add_argument("--year-start", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="set the school year's first day (with --year-end)")
+    p.add_argument("--year-end", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="set the school year's last day")
+    p.add_argument("--holidays", metavar="FILE.ics", help="replace the year's holiday "
+                   "periods with those of an .ics file (else: `import holidays`)")
+    h = imports.add_parser("holidays", help="the school year and its holidays from the "
+                           "ministry's calendar (fr-en-calendrier-scolaire, JSON or .ics; "
+                           "docs/admin.md: Holidays)", parents=[common])
+    h.add_argument("file", metavar="FILE")
+    h.add_argument("--school", metavar="UAI", help="the school's UAI or name (default: "
+                   "the only school)")
+    h.add_argument("--year", metavar="2025-2026", help="the school year to take (default: "
+                   "the current one, or the next one once the current one is over)")
+    h.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    h.add_argument("--json", action="store_true", help="the report as JSON on stdout")
 
 
 def _read_password() -> str:
@@ -328,6 +349,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "fsck": cmd_fsck,
     "db": _lazy("davserver.db_cli", "cmd_db"),
     "quota": _lazy("davserver.quota_cli", "cmd_quota"),
+    "school": _lazy("davserver.school_cli", "cmd_school"),
     "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
     "trash": _lazy("davserver.trash_cli", "cmd_trash"),
@@ -342,6 +364,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
 IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "people": _lazy("davserver.people_cli", "cmd_import"),
     "timetable": _lazy("davserver.timetable_cli", "cmd_timetable"),
+    "holidays": _lazy("davserver.timetable_cli", "cmd_holidays"),
 }
 
 

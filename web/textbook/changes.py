@@ -103,12 +103,22 @@ def reschedule_lesson(session: Session, user_id: int, lesson_id: int, start: dat
         raise Conflict(_("Cette séance a déjà commencé : seule une séance à venir peut "
                          "être déplacée."))
     _check_times(session, service, start, end, now, lesson.id)
+    move_lesson(session, lesson, start, end, by=user_id)
+    return lesson
+
+
+def move_lesson(session: Session, lesson: Lesson, start: datetime, end: datetime, *,
+                by: int | None) -> None:
+    """Give ``lesson`` its new times and tell the listeners (its bookings follow:
+    :data:`lesson_rescheduled`), checking nothing: for :func:`reschedule_lesson`, which
+    checked the teacher's rules, and the timetable import (``by`` None), whose file
+    is the rule. A cancelled lesson moves without telling anyone."""
     old_start, old_end = lesson.start, lesson.end
     lesson.start, lesson.end = start, end
     session.flush()
-    lesson_rescheduled.send(lesson, session=session, old_start=old_start, old_end=old_end,
-                            by=user_id)
-    return lesson
+    if lesson.status is LessonStatus.scheduled and (old_start, old_end) != (start, end):
+        lesson_rescheduled.send(lesson, session=session, old_start=old_start,
+                                old_end=old_end, by=by)
 
 
 def cancel_lesson(session: Session, user_id: int, lesson_id: int) -> Lesson:
@@ -119,7 +129,14 @@ def cancel_lesson(session: Session, user_id: int, lesson_id: int) -> Lesson:
     require_teacher(session, user_id, lesson)
     if lesson.status is not LessonStatus.scheduled:
         raise Conflict(_("Cette séance est déjà annulée."))
+    mark_cancelled(session, lesson, by=user_id)
+    return lesson
+
+
+def mark_cancelled(session: Session, lesson: Lesson, *, by: int | None) -> None:
+    """Cancel a scheduled ``lesson`` and tell the listeners (its bookings are
+    cancelled: :data:`lesson_cancelled`): for :func:`cancel_lesson` and the timetable
+    import (``by`` None)."""
     lesson.status = LessonStatus.cancelled
     session.flush()
-    lesson_cancelled.send(lesson, session=session, by=user_id)
-    return lesson
+    lesson_cancelled.send(lesson, session=session, by=by)

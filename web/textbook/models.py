@@ -54,7 +54,9 @@ def _enum(kind: type[enum.Enum], length: int) -> Enum:
 
 class SchoolYear(Base):
     """A school's year (``label`` "2025-2026"): lessons fall between ``start`` and
-    ``end`` (both dates included), in ``time_zone`` (IANA name, e.g. Europe/Paris)."""
+    ``end`` (both dates included), in ``time_zone`` (IANA name, e.g. Europe/Paris).
+    ``week_a``: a day of a week A (``davserver import timetable --week-a``); None: the
+    year's first week of classes is week A (:mod:`web.textbook.timetable.school_calendar`)."""
 
     __tablename__ = "school_years"
     __table_args__ = (UniqueConstraint("school_id", "label"),)
@@ -64,6 +66,7 @@ class SchoolYear(Base):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    week_a: Mapped[date | None] = mapped_column(Date)
 
 
 class Holiday(Base):
@@ -117,6 +120,10 @@ class Lesson(Base):
                                                  default=LessonStatus.scheduled)
     created_by: Mapped[int | None] = mapped_column(ForeignKey(acl.User.id))
     source: Mapped[LessonSource] = mapped_column(_enum(LessonSource, 16))
+    # Which import laid a timetable lesson: "school" (the school's whole timetable: EDT,
+    # UDT, our CSV; also None, from before the column) or one calendar's ("pronote:DUPONT
+    # Marc"). A re-import moves and deletes only its own (web.textbook.timetable.apply).
+    origin: Mapped[str | None] = mapped_column(String(120))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: datetime.now(UTC))
 
 
