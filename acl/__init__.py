@@ -30,9 +30,7 @@ from .people import (
     create_user,
     disable_user,
     ensure_group,
-    ensure_school,
     ensure_subject,
-    find_school,
     find_user,
     group_names,
     groups_of,
@@ -91,9 +89,23 @@ from .rubrics import (
     user_context,
     visible_rubrics,
 )
+from .schools import (
+    HOLIDAY_ZONES,
+    SchoolInfo,
+    add_school,
+    check_uai,
+    ensure_school,
+    find_school,
+    list_schools,
+    looks_like_uai,
+    school_info,
+    set_school,
+)
 
 __all__ = [
-    "ARCHIVE_PROFILES", "BINDER_PROFILES", "DAV_PRIVILEGES", "PRIVILEGES", "ROLE_PRIVILEGES",
+    "ARCHIVE_PROFILES", "BINDER_PROFILES", "DAV_PRIVILEGES", "HOLIDAY_ZONES", "PRIVILEGES",
+    "ROLE_PRIVILEGES", "SchoolInfo", "add_school", "check_uai", "list_schools",
+    "looks_like_uai", "school_info", "set_school",
     "Contact", "Grant", "GrantInfo", "Group", "GroupKind", "ImportReport", "ImportedUser",
     "Invitation", "InvitationInfo", "InvitationStatus", "Membership", "MissingColumns",
     "NewAccount", "NodeRef", "ParentLink", "PeopleFile", "PersonRow", "Population", "Principal",

@@ -37,12 +37,16 @@ class GroupKind(enum.StrEnum):
 
 
 class School(Base):
-    """One établissement."""
+    """One établissement: its name, national code (UAI, unique), holiday zone (A, B, C
+    or none) and time zone (IANA). Rules in :mod:`acl.schools`."""
 
     __tablename__ = "schools"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     uai: Mapped[str | None] = mapped_column(String(16), unique=True)
+    holiday_zone: Mapped[str | None] = mapped_column(String(1))
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Paris",
+                                           server_default="Europe/Paris")
 
 
 class User(Base):

@@ -162,16 +162,6 @@ def profile_of(session: Session, user_id: int) -> str | None:
     return profile.value if profile is not None else None
 
 
-def ensure_school(session: Session, name: str, uai: str | None = None) -> int:
-    """Return the id of the school named ``name``, creating it if absent."""
-    school = session.scalar(select(School).where(School.name == name))
-    if school is None:
-        school = School(name=name, uai=uai)
-        session.add(school)
-        session.flush()
-    return school.id
-
-
 def school_of_user(session: Session, user_id: int) -> int | None:
     """The id of the user's school; for a user attached to none (made by hand before
     any import), the deployment's only school; None when that is ambiguous or there
@@ -181,16 +171,6 @@ def school_of_user(session: Session, user_id: int) -> int | None:
         return user.school_id
     ids = list(session.scalars(select(School.id).limit(2)))
     return ids[0] if len(ids) == 1 else None
-
-
-def find_school(session: Session, name: str) -> int:
-    """The id of the school named ``name``; ``NotFound`` naming the schools there are."""
-    found = session.scalar(select(School.id).where(School.name == name))
-    if found is None:
-        names = ", ".join(repr(n) for n in session.scalars(select(School.name)
-                                                            .order_by(School.name)))
-        raise NotFound(f"no school {name!r} (schools: {names or 'none yet'})")
-    return found
 
 
 def ensure_group(session: Session, school_id: int, name: str, kind: str = "class") -> int:

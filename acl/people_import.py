@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from davserver.errors import BadRequest
+from davserver.errors import BadRequest, NotFound
 
 from .models import (
     Group,
@@ -55,6 +55,7 @@ from .models import (
 )
 from .people import create_user
 from .people_csv import Column, PeopleFile, PersonRow, Rejected
+from .schools import ensure_school, find_school, looks_like_uai
 
 DEFAULT_SCHOOL = "Établissement"
 #: Initial passwords avoid look-alike characters (0/O, 1/l/I): people type them
@@ -96,15 +97,20 @@ def new_password() -> str:
 
 
 def import_school(session: Session, name: str | None = None) -> tuple[int, str]:
-    """``(id, name)`` of the school to import into: ``name``'s (created if absent),
-    else the deployment's only school, else a new one named :data:`DEFAULT_SCHOOL`.
-    Raises ``BadRequest`` when there are several schools and no name."""
+    """``(id, name)`` of the school to import into. ``name`` is a UAI or a name
+    (:func:`acl.find_school`); a name not known yet is created (a UAI must be added
+    first, with its name: ``davserver school add``). Without ``name``: the deployment's
+    only school, else a new one named :data:`DEFAULT_SCHOOL`. Raises ``BadRequest``
+    when there are several schools and no name, or for an unknown UAI."""
     if name:
-        found = session.scalar(select(School).where(School.name == name))
-        if found is None:
-            found = School(name=name)
-            session.add(found)
-            session.flush()
+        try:
+            found = session.get_one(School, find_school(session, name))
+        except NotFound:
+            if looks_like_uai(name):
+                raise BadRequest(f"no school with UAI {name.strip().upper()}: add it "
+                                 "first with `davserver school add NAME --uai "
+                                 f"{name.strip().upper()}`") from None
+            found = session.get_one(School, ensure_school(session, name))
         return found.id, found.name
     schools = list(session.scalars(select(School).order_by(School.name).limit(20)))
     if len(schools) > 1:

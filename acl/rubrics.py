@@ -72,8 +72,9 @@ def default_school(session: Session, school_id: int | None = None) -> int:
         return school_id
     ids = list(session.scalars(select(School.id).limit(2)))
     if len(ids) != 1:
-        raise BadRequest("no school yet" if not ids else
-                         "several schools: say which one the rubric belongs to")
+        raise BadRequest("no school yet: add one with `davserver school add NAME --uai UAI`"
+                         if not ids else "several schools: say which one the rubric "
+                         "belongs to (--school UAI or name)")
     return ids[0]
 
 

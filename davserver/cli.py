@@ -13,6 +13,7 @@ Forms (relied on by people and scripts)::
         --year-end DATE] [--time-zone TZ] [--holidays FILE.ics] [--week-a DATE]
         [--strict] [--dry-run]                   (see davserver/timetable_cli.py)
     davserver fsck [--repair]
+    davserver school add|list|set ...           (see davserver/school_cli.py)
     davserver db status|upgrade|revision -m MSG  (see davserver/db_cli.py)
     davserver quota set|show|report ...          (see davserver/quota_cli.py)
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
@@ -134,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--unread-too", action="store_true",
                        help="unread ones as well")
 
+    from davserver.school_cli import add_parsers as add_school_parsers
+    add_school_parsers(sub, common)
     from davserver.rubric_cli import add_parsers
     add_parsers(sub, common)
     from davserver.trash_cli import add_parsers as add_trash_parsers
@@ -302,6 +305,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "fsck": cmd_fsck,
     "db": _lazy("davserver.db_cli", "cmd_db"),
     "quota": _lazy("davserver.quota_cli", "cmd_quota"),
+    "school": _lazy("davserver.school_cli", "cmd_school"),
     "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
     "trash": _lazy("davserver.trash_cli", "cmd_trash"),

@@ -96,6 +96,28 @@ def test_a_database_made_before_migrations_is_adopted_with_its_rows(url: str) ->
         db.dispose()
 
 
+def test_a_school_takes_the_time_zone_of_its_latest_year(url: str) -> None:
+    """0005: the time zone moves to the school; a school without a year gets Paris's."""
+    db = Database(url)
+    try:
+        _upgrade(db, "0004")
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO schools (id, name) VALUES (1, 'Lycée "
+                                    "de Cayenne'), (2, 'Collège')"))
+            connection.execute(text(
+                "INSERT INTO school_years (school_id, label, start, \"end\", time_zone) "
+                "VALUES (1, '2024-2025', '2024-09-02', '2025-07-04', 'Europe/Paris'), "
+                "(1, '2025-2026', '2025-09-01', '2026-07-04', 'America/Cayenne')"))
+        _upgrade(db, "0005")
+        with db.engine.connect() as connection:
+            zones = connection.execute(text("SELECT name, time_zone, holiday_zone FROM "
+                                            "schools ORDER BY id")).all()
+        assert [tuple(z) for z in zones] == [("Lycée de Cayenne", "America/Cayenne", None),
+                                             ("Collège", "Europe/Paris", None)]
+    finally:
+        db.dispose()
+
+
 def test_a_database_older_than_the_baseline_is_named(tmp_path: Path) -> None:
     """Missing columns that no revision adds: a clear error naming them, nothing changed."""
     from davserver.db import SchemaMismatch
