@@ -9,9 +9,9 @@ from .grant_listing import (
 )
 from .invitations import InvitationInfo, answer, invitations_for, invite
 from .models import (
+    ExternalId,
     Group,
     GroupKind,
-    ImportedUser,
     Membership,
     ParentLink,
     Profile,
@@ -19,6 +19,7 @@ from .models import (
     Subject,
     TeacherSubject,
     User,
+    UserSchool,
 )
 from .people import (
     Contact,
@@ -34,6 +35,7 @@ from .people import (
     find_user,
     group_names,
     groups_of,
+    join_school,
     link_parent,
     list_users,
     logins_of,
@@ -41,12 +43,22 @@ from .people import (
     password_state,
     profile_of,
     school_of_user,
+    schools_of,
     set_password,
     subject_names,
     verify_credentials,
 )
 from .people_csv import MissingColumns, PeopleFile, PersonRow, Rejected, read_people
-from .people_import import ImportReport, NewAccount, import_people, import_school
+from .people_import import (
+    FileReport,
+    ImportOptions,
+    ImportReport,
+    NewAccount,
+    apply_people,
+    import_people,
+    import_school,
+)
+from .people_sync import ServiceOrder, register_service_sink
 from .policy import (
     ARCHIVE_PROFILES,
     BINDER_PROFILES,
@@ -106,7 +118,9 @@ __all__ = [
     "ARCHIVE_PROFILES", "BINDER_PROFILES", "DAV_PRIVILEGES", "HOLIDAY_ZONES", "PRIVILEGES",
     "ROLE_PRIVILEGES", "SchoolInfo", "add_school", "check_uai", "list_schools",
     "looks_like_uai", "school_info", "set_school",
-    "Contact", "Grant", "GrantInfo", "Group", "GroupKind", "ImportReport", "ImportedUser",
+    "Contact", "ExternalId", "FileReport", "Grant", "GrantInfo", "Group", "GroupKind",
+    "ImportOptions", "ImportReport", "ServiceOrder", "UserSchool", "apply_people",
+    "join_school", "register_service_sink", "schools_of",
     "Invitation", "InvitationInfo", "InvitationStatus", "Membership", "MissingColumns",
     "NewAccount", "NodeRef", "ParentLink", "PeopleFile", "PersonRow", "Population", "Principal",
     "Profile", "Rejected", "Role", "Rubric", "RubricInfo", "School", "Scope", "Service",

@@ -8,7 +8,8 @@ Forms (relied on by people and scripts)::
     davserver user list
     davserver user passwd LOGIN --password-stdin
     davserver user disable LOGIN
-    davserver import people FILE.csv [--school NAME] [--passwords FILE] [--strict] [--dry-run]
+    davserver import people FILE… [--school UAI|NAME] [--format F] [--passwords FILE]
+        [--partial] [--strict] [--dry-run] [--json]   (see davserver/people_cli.py)
     davserver import timetable FILE.csv|FILE.ics [--school NAME] [--year-start DATE
         --year-end DATE] [--time-zone TZ] [--holidays FILE.ics] [--week-a DATE]
         [--strict] [--dry-run]                   (see davserver/timetable_cli.py)
@@ -103,14 +104,10 @@ def _parser() -> argparse.ArgumentParser:
     imports = sub.add_parser("import", help="bring in data from other software")
     import_actions = imports.add_subparsers(dest="action", required=True)
     people = import_actions.add_parser(
-        "people", help="users, classes, groups, subjects, parents from a CSV file "
-        "(docs/admin.md: Importing people)", parents=[common])
-    people.add_argument("file", metavar="FILE.csv")
-    people.add_argument("--school", metavar="NAME", help="default: the only school")
-    people.add_argument("--passwords", metavar="FILE", help="write new users' initial "
-                        "passwords to this new file (mode 0600) instead of printing them")
-    people.add_argument("--strict", action="store_true", help="any bad row: import nothing")
-    people.add_argument("--dry-run", action="store_true", help="report, change nothing")
+        "people", help="users, classes, groups, subjects, parents from AAF, SIECLE, ONDE, "
+        "STS-web or CSV files (docs/admin.md: Importing people)", parents=[common])
+    from davserver.people_cli import add_arguments as add_people_arguments
+    add_people_arguments(people)
     _timetable_parser(import_actions, common)
 
     db = sub.add_parser("db", help="schema revision and migrations").add_subparsers(

@@ -54,6 +54,7 @@ from .changes import (
     reschedule_lesson,
 )
 from .handins import dav as handin_dav  # noqa: F401  (registers /dav/classeur/Remises/)
+from .imported_services import store_imported_services  # (registers acl's service sink)
 from .handins.files import (
     Upload,
     check_separators,
@@ -173,6 +174,8 @@ from .trash import TrashRow, delete_lesson, is_trashed, restore_lesson, trashed_
 from .visibility import release_time
 
 __all__ = [
+    # teaching services read by a people import (acl.register_service_sink)
+    "store_imported_services",
     # who reads which textbook (pages and API)
     "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "asked_monday", "readable_activities", "reader_of",
     "weeks_of",

@@ -1,0 +1,646 @@
+"""Synchronising one school's people with what an import read (the rules are in
+``docs/admin.md``, "Importing people"; finding accounts is :mod:`acl.people_match`).
+
+:class:`Synchronisation` works in the caller's transaction, in two steps:
+
+* :meth:`~Synchronisation.prepare` finds every record's account and checks what the
+  database allows (a login of another school, a name that is a class here and a group
+  there, a child who is not a student, duplicate ids); it returns the rejections, by
+  record, so that the caller can refuse whole files.
+* :meth:`~Synchronisation.apply` creates and updates the accepted records' people,
+  then handles leavers and teaching services.
+
+What a record carries replaces what the account has *in this school*: classes among
+the school's classes, groups among those the run names or an import of the same kind
+made, subjects among the school's, children among the school's students. What another
+school gave (memberships, links, its profile) is never touched. A person absent from
+a complete file of their profile, or deleted by an AAF Delta, leaves the school: out
+of its classes and groups, and disabled when no other school still has them. Nothing
+is ever deleted; a returning person is enabled again, unless someone disabled them
+by hand while they were still there.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from .directory import Attr, Batch, Person, Ref, Rejection, SubjectInfo
+from .logins import free_login
+from .models import (
+    ExternalId,
+    Group,
+    GroupKind,
+    Membership,
+    ParentLink,
+    Profile,
+    School,
+    Subject,
+    TeacherSubject,
+    User,
+    UserSchool,
+    utcnow,
+)
+from .people import INITIAL_HASHER
+from .people_match import Matcher, Matches, chunks
+
+#: Initial passwords avoid look-alike characters (0/O, 1/l/I): people type them
+#: from a printed sheet.
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+PASSWORD_LENGTH = 12
+
+
+def new_password() -> str:
+    """A random initial password of :data:`PASSWORD_LENGTH` characters (~69 bits)."""
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A user the import created, with the initial password to hand out."""
+
+    login: str
+    password: str
+    display_name: str
+    classes: tuple[str, ...]
+    profile: Profile = Profile.student
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one record's person: ``created``, ``updated`` or
+    ``unchanged``; ``moved`` for a student whose class changed."""
+
+    key: str
+    login: str
+    profile: Profile
+    state: str
+    moved: bool = False
+
+
+@dataclass
+class ServiceOrder:
+    """A teaching service to store: ids, resolved from a :class:`ServiceSpec`."""
+
+    group_id: int
+    subject_id: int
+    teacher_ids: tuple[int, ...]
+
+
+ServiceSink = Callable[[Session, int, list[ServiceOrder]], dict[str, int]]
+"""Stores teaching services (the textbook's, in ``web``: ``acl`` cannot import it)
+and returns counts (``created``, ``teachers_added``...). Registered with
+:func:`register_service_sink`."""
+
+_service_sinks: list[ServiceSink] = []
+
+
+def register_service_sink(sink: ServiceSink) -> None:
+    """Let ``sink`` store the teaching services imports read (``web.textbook`` does
+    when it is imported); the last registered wins."""
+    _service_sinks.append(sink)
+
+
+@dataclass
+class SyncResult:
+    """What :meth:`Synchronisation.apply` did."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    left: list[tuple[str, Profile, bool]] = field(default_factory=list)
+    """(login, profile in the school, disabled) of each person who left the school."""
+    accounts: list[NewAccount] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    services: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _School:
+    """The school's groups, subjects and links as the run sees them."""
+
+    groups: dict[str, Group]
+    subjects: dict[str, Subject]
+    by_bcn: dict[str, Subject]
+    members: dict[int, set[int]]
+    teaches: dict[int, set[int]]
+    rows: dict[int, UserSchool]
+
+
+class Synchronisation:
+    """One school's side of an import (module docstring). ``formats``: the kinds of
+    source in the run (``aaf``, ``csv``...): groups made by imports of those kinds are
+    managed by this one."""
+
+    def __init__(self, session: Session, school_id: int) -> None:
+        self.s = session
+        self.school = session.get_one(School, school_id)
+        self.matcher = Matcher(session, school_id)
+        self.matches = Matches()
+        self.result = SyncResult()
+        self._keys: dict[str, int] = {}
+        self._position: dict[str, int] = {}
+        self._group_names: dict[str, GroupKind] = {}
+        self._taken: set[str] = set()
+        self._alias: dict[tuple[str, GroupKind], str] = {}
+
+    # --- prepare -----------------------------------------------------------------------
+
+    def prepare(self, batches: Sequence[Batch]) -> dict[str, Rejection]:
+        """Find accounts and check records; the rejected ones by record key."""
+        people = [p for b in batches for p in b.people]
+        refs = [r for b in batches for r in b.seen] + [r for p in people for r in p.children]
+        rejected: dict[str, Rejection] = {}
+        for person, why in _duplicate_ids(people):
+            rejected[person.key] = Rejection(person.where, person.who(), why)
+        self.matches = self.matcher.match([p for p in people if p.key not in rejected], refs)
+        rejected.update((p.key, r) for p, r in self.matches.rejected)
+        self._state = self._load()
+        kinds = {name: g.kind for name, g in self._state.groups.items()}
+        for kind in (GroupKind.class_, GroupKind.group):  # classes keep their names
+            for batch in batches:
+                names = batch.classes if kind is GroupKind.class_ else batch.groups
+                named = [p.classes if kind is GroupKind.class_ else p.groups
+                         for p in batch.people if p.login is None]
+                for name in [*names, *(n for ns in named for n in ns)]:
+                    self._alias_if_taken(kinds, name, kind, batch.name)
+        for person in people:
+            if person.key in rejected:
+                continue
+            reason = (self._other_school(person) or self._kinds(kinds, person)
+                      or self._children(person, people))
+            if reason:
+                rejected[person.key] = Rejection(person.where, person.who(), reason)
+        return rejected
+
+    def _other_school(self, person: Person) -> str | None:
+        """A login given by a file (our CSV) that is another school's account: refused,
+        as a typo is likelier than a shared person (those come with ids)."""
+        uid = self.matches.by_key.get(person.key)
+        if person.login is None or uid is None:
+            return None
+        user = self.matches.users[uid]
+        if user.school_id not in (None, self.school.id):
+            other = self.s.get(School, user.school_id)
+            return (f"login {person.login!r} belongs to another school "
+                    f"({other.name if other else user.school_id})")
+        return None
+
+    def _alias_if_taken(self, kinds: dict[str, GroupKind], name: str, kind: GroupKind,
+                        where: object) -> None:
+        """A source that uses one name for a class and a group (AAF classes and groups
+        are two lists): the second to come gets the kind in brackets, ``4B (groupe)``."""
+        known = kinds.get(name)
+        if known is None:
+            kinds[name] = kind
+        elif known is not kind and (name, kind) not in self._alias:
+            alias = f"{name} ({'groupe' if kind is GroupKind.group else 'classe'})"
+            self._alias[(name, kind)] = alias
+            kinds.setdefault(alias, kind)
+            self.result.warnings.append(f"{where}: {name!r} is a {known.value} and a "
+                                        f"{kind.value}: the {kind.value} is named {alias!r}")
+
+    def _kinds(self, kinds: dict[str, GroupKind], person: Person) -> str | None:
+        """Our CSV names classes and groups: a name used as both (here or in the run)
+        is refused. Other sources keep two lists: the second gets an alias."""
+        if person.login is None:  # names aliased in prepare
+            return None
+        wanted = dict.fromkeys(person.classes, GroupKind.class_)
+        for name in person.groups:
+            if name in wanted:
+                return f"{name!r} is listed both as a class and as a group"
+            wanted[name] = GroupKind.group
+        for name, kind in wanted.items():
+            known = kinds.get(name)
+            if known is not None and known is not kind:
+                return f"{name!r} is a {known.value} of the school, not a {kind.value}"
+        kinds.update(wanted)
+        return None
+
+    def _children(self, person: Person, people: list[Person]) -> str | None:
+        """Children named by login must be students, in the run or the database."""
+        profiles = {p.key: p.profile for p in people}
+        for ref in person.children:
+            if ref.login is None:
+                continue
+            uid = self.matcher.resolve(ref)
+            profile = profiles.get(f"csv:{ref.login}")
+            if profile is None and uid is not None:
+                profile = self.matches.users[uid].profile
+            if profile is not Profile.student:
+                return f"child {ref.login!r} is not a student in the file or the database"
+        return None
+
+    def _load(self) -> _School:
+        sid = self.school.id
+        groups = {g.name: g for g in self.s.scalars(select(Group).where(Group.school_id == sid))}
+        subjects = list(self.s.scalars(select(Subject).where(Subject.school_id == sid)))
+        members: dict[int, set[int]] = defaultdict(set)
+        for uid, gid in self.s.execute(select(Membership.user_id, Membership.group_id)
+                                       .join(Group).where(Group.school_id == sid)):
+            members[uid].add(gid)
+        teaches: dict[int, set[int]] = defaultdict(set)
+        for uid, sub in self.s.execute(select(TeacherSubject.user_id, TeacherSubject.subject_id)
+                                       .join(Subject).where(Subject.school_id == sid)):
+            teaches[uid].add(sub)
+        rows = {r.user_id: r for r in self.s.scalars(
+            select(UserSchool).where(UserSchool.school_id == sid))}
+        return _School(groups, {s.code: s for s in subjects},
+                       {s.bcn_code: s for s in subjects if s.bcn_code}, members, teaches, rows)
+
+    # --- apply -------------------------------------------------------------------------
+
+    def apply(self, batches: Sequence[Batch], rejected: dict[str, Rejection], *,
+              everyone: Sequence[Batch] = (),
+              progress: Callable[[int, int], None] | None = None) -> SyncResult:
+        """Apply the records of ``batches`` not in ``rejected``; then leavers (people
+        absent from the complete files among ``batches``, and AAF deletions) and
+        teaching services. ``everyone``: every batch of the run, refused ones included
+        (the people they name are not leavers); default ``batches``."""
+        st = self._state
+        formats = {b.format for b in batches}
+        named = {n for b in batches for p in b.people for n in p.groups} | {
+            n for b in batches for n in b.groups}
+        self._managed = {g.id for g in st.groups.values()
+                         if g.kind is GroupKind.group and (g.name in named
+                                                           or g.source in formats)}
+        self._class_ids = {g.id for g in st.groups.values() if g.kind is GroupKind.class_}
+        self._subject_infos = {i.code: i for b in batches for i in b.subjects}
+        for b in batches:
+            self._declare_groups(b)
+        people = self._merged([p for b in batches for p in b.people
+                               if p.key not in rejected])
+        source = {p.key: b.format for b in batches for p in b.people}
+        alive = [p for p in people if not p.deleted]
+        total = len(alive)
+        for done, person in enumerate(sorted(alive, key=lambda p: p.profile is Profile.parent)):
+            self._apply_person(person, source[person.key])
+            if progress is not None:
+                progress(done + 1, total)
+        for person in alive:
+            if (Attr.children in person.carries or person.add_children) \
+                    and self._keys.get(person.key) is not None:
+                self._apply_children(person)
+        seen = self._seen(everyone or batches, people)
+        self._leavers(batches, seen, [p for p in people if p.deleted])
+        self._services(batches)
+        return self.result
+
+    @staticmethod
+    def _merged(people: list[Person]) -> list[Person]:
+        """One record per key: a later record (an AAF Delta after the Complet) replaces
+        the attributes it carries."""
+        out: dict[str, Person] = {}
+        for person in people:
+            before = out.get(person.key)
+            if before is None or person.deleted:
+                out[person.key] = person
+                continue
+            for attr in person.carries:
+                _copy(attr, person, before)
+            before.carries = before.carries | person.carries
+            before.ids.update(person.ids)
+        return list(out.values())
+
+    def _declare_groups(self, batch: Batch) -> None:
+        for name in batch.classes:
+            self._group(name, GroupKind.class_, batch.format)
+        for name in batch.groups:
+            self._group(name, GroupKind.group, batch.format)
+        for info in batch.subjects:
+            self._subject(info.code)
+
+    def _group(self, name: str, kind: GroupKind, source: str) -> int:
+        name = self._alias.get((name, kind), name)
+        group = self._state.groups.get(name)
+        if group is None:
+            group = Group(school_id=self.school.id, name=name, kind=kind, source=source)
+            self.s.add(group)
+            self.s.flush()
+            self._state.groups[name] = group
+            (self._class_ids if kind is GroupKind.class_ else self._managed).add(group.id)
+        return group.id
+
+    def _subject(self, code: str) -> int:
+        """The school's subject for a code of the run: by the national code its source
+        declared, else by code (created if absent, named as the source names it)."""
+        st, info = self._state, self._subject_infos.get(code)
+        bcn = info.bcn_code if info else (code if code.isdigit() and len(code) == 6 else None)
+        found = st.by_bcn.get(bcn) if bcn else None
+        if found is None:
+            found = st.subjects.get(code)
+        if found is None:
+            found = Subject(school_id=self.school.id, code=code[:32],
+                            name=(info.name if info else code)[:100], bcn_code=bcn)
+            self.s.add(found)
+            self.s.flush()
+        elif info is not None:
+            _rename_subject(found, info, st)
+        st.subjects[found.code] = found
+        if found.bcn_code:
+            st.by_bcn[found.bcn_code] = found
+        return found.id
+
+    def _apply_person(self, person: Person, source: str) -> None:
+        uid = self.matches.by_key.get(person.key)
+        created = uid is None
+        if person.update_only and (uid is None or not person.joins
+                                   and uid not in self._state.rows):
+            if uid is None and person.joins:
+                self.result.warnings.append(
+                    f"{person.where}: {person.who()} is not known here yet (a Delta "
+                    "modification of someone no Complet file brought): skipped")
+            return
+        if not person.joins and uid is not None:  # a member here already: names, ids
+            self._keys[person.key] = uid
+            known = self.matches.users[uid]
+            changed = self._fields(known, person, profile=False)
+            changed = self._ids(known, person) or changed
+            self._outcome(person, known, "updated" if changed else "unchanged", False)
+            return
+        if created and person.profile is Profile.parent and person.children and not any(
+                self.matcher.resolve(ref, self._keys) for ref in person.children):
+            self.result.warnings.append(f"{person.where}: {person.who()}: no account made, "
+                                        "none of their children is a student of the school")
+            return
+        user = self._create(person) if uid is None else self.matches.users[uid]
+        self._keys[person.key] = user.id
+        changed = self._fields(user, person)
+        changed = self._place(user, person) or changed
+        changed = self._ids(user, person) or changed
+        moved, linked = self._links(user, person, source)
+        state = "created" if created else "updated" if changed or linked else "unchanged"
+        self._outcome(person, user, state, moved and not created)
+
+    def _outcome(self, person: Person, user: User, state: str, moved: bool) -> None:
+        self._position[person.key] = len(self.result.outcomes)
+        profile = row.profile if (row := self._state.rows.get(user.id)) else person.profile
+        self.result.outcomes.append(Outcome(person.key, user.login, profile, state, moved))
+
+    def _create(self, person: Person) -> User:
+        login = person.login or free_login(person.first_name, person.last_name, self._is_taken)
+        self._taken.add(login)
+        password = new_password()
+        user = User(login=login, password_hash=INITIAL_HASHER.hash(password),
+                    profile=person.profile, display_name=person.name(), disabled=False,
+                    school_id=self.school.id)
+        self.s.add(user)
+        self.s.flush()
+        self.matches.users[user.id] = user
+        self.result.accounts.append(NewAccount(login, password, person.name(),
+                                               person.classes, person.profile))
+        return user
+
+    def _is_taken(self, login: str) -> bool:
+        return login in self._taken or self.s.scalar(
+            select(func.count()).select_from(User).where(User.login == login)) != 0
+
+    def _fields(self, user: User, person: Person, *, profile: bool = True) -> bool:
+        wanted: dict[str, Any] = {}
+        if Attr.names in person.carries:
+            wanted.update(display_name=person.name(), first_name=person.first_name or None,
+                          last_name=person.last_name or None)
+        if Attr.email in person.carries:
+            wanted["email"] = person.email
+        if Attr.birth_date in person.carries:
+            wanted["birth_date"] = person.birth_date
+        if profile and user.school_id in (None, self.school.id):
+            wanted.update(profile=person.profile, school_id=self.school.id)
+        changed = False
+        for attr, value in wanted.items():
+            if getattr(user, attr) != value:
+                setattr(user, attr, value)
+                changed = True
+        return changed
+
+    def _place(self, user: User, person: Person) -> bool:
+        """The user's row for this school: profile, managed, back if they had left."""
+        row = self._state.rows.get(user.id)
+        changed = row is None
+        was_away = row is not None and row.left_at is not None
+        if row is None:
+            row = UserSchool(user_id=user.id, school_id=self.school.id, profile=person.profile,
+                             managed=True, left_at=None, functions=[])
+            self.s.add(row)
+            self._state.rows[user.id] = row
+        if not row.managed or row.profile is not person.profile:
+            row.managed, row.profile, changed = True, person.profile, True
+        if Attr.functions in person.carries and list(row.functions or []) != list(
+                person.functions):
+            row.functions, changed = list(person.functions), True
+        if was_away:
+            row.left_at, changed = None, True
+            if user.disabled and not self._active_elsewhere(user.id):
+                user.disabled = False
+        elif user.disabled:
+            self.result.warnings.append(f"{user.login} was disabled by hand: left disabled")
+        return changed
+
+    def _active_elsewhere(self, user_id: int) -> bool:
+        return bool(self.s.scalar(select(func.count()).select_from(UserSchool).where(
+            UserSchool.user_id == user_id, UserSchool.school_id != self.school.id,
+            UserSchool.left_at.is_(None))))
+
+    def _ids(self, user: User, person: Person) -> bool:
+        changed = False
+        for kind, value in person.ids.items():
+            if self.matches.ids.get((kind, value)) != user.id:
+                self.s.add(ExternalId(user_id=user.id, kind=kind, value=value))
+                self.matches.ids[(kind, value)] = user.id
+                changed = True
+        return changed
+
+    def _links(self, user: User, person: Person, source: str) -> tuple[bool, bool]:
+        """Classes, groups and subjects; (moved, changed)."""
+        st, carries = self._state, person.carries
+        members = st.members[user.id]
+        moved = changed = False
+        if Attr.classes in carries:
+            before = members & self._class_ids
+            wanted = {self._group(n, GroupKind.class_, source) for n in person.classes}
+            changed = _replace(self.s, Membership, "user_id", "group_id", user.id, before,
+                               wanted, members)
+            moved = person.profile is Profile.student and bool(before) and bool(wanted) \
+                and before != wanted
+        if Attr.groups in carries:
+            wanted = {self._group(n, GroupKind.group, source) for n in person.groups}
+            changed |= _replace(self.s, Membership, "user_id", "group_id", user.id,
+                                members & self._managed, wanted, members)
+        if Attr.subjects in carries:
+            taught = st.teaches[user.id]
+            changed |= _replace(self.s, TeacherSubject, "user_id", "subject_id", user.id,
+                                set(taught), {self._subject(c) for c in person.subjects},
+                                taught)
+        return moved, changed
+
+    def _apply_children(self, person: Person) -> None:
+        """A parent's children among this school's students; links to children of
+        other schools are left alone."""
+        parent = self._keys[person.key]
+        wanted = set()
+        for ref in person.children:
+            uid = self.matcher.resolve(ref, self._keys)
+            if uid is None:
+                self.result.warnings.append(f"{person.where}: child {ref.describe()} of "
+                                            f"{person.name()} is not a student of the school")
+            else:
+                wanted.add(uid)
+        students = {uid for uid, row in self._state.rows.items()
+                    if row.profile is Profile.student}
+        current = set(self.s.scalars(select(ParentLink.child_id)
+                                     .where(ParentLink.parent_id == parent)))
+        if person.add_children:
+            added = wanted - current
+            self.s.add_all(ParentLink(parent_id=parent, child_id=c) for c in added)
+            changed = bool(added)
+        else:
+            changed = _replace(self.s, ParentLink, "parent_id", "child_id", parent,
+                               current & (students | wanted), wanted, current)
+        if changed:
+            self._mark_updated(person.key)
+
+    def _mark_updated(self, key: str) -> None:
+        i = self._position[key]
+        outcome = self.result.outcomes[i]
+        if outcome.state == "unchanged":
+            self.result.outcomes[i] = Outcome(key, outcome.login, outcome.profile,
+                                              "updated", outcome.moved)
+
+    # --- leavers -----------------------------------------------------------------------
+
+    def _seen(self, batches: Sequence[Batch], people: list[Person]) -> set[int]:
+        seen = {uid for p in people if (uid := self._keys.get(p.key)
+                                        or self.matches.by_key.get(p.key))}
+        for batch in batches:
+            seen.update(uid for ref in batch.seen if (uid := self.matcher.resolve(ref,
+                                                                                  self._keys)))
+        return seen
+
+    def _leavers(self, batches: Sequence[Batch], seen: set[int],
+                 deleted: list[Person]) -> None:
+        covered = {p for b in batches for p in b.profiles}
+        gone = [uid for uid, row in self._state.rows.items()
+                if row.managed and row.left_at is None and row.profile in covered
+                and uid not in seen]
+        for person in deleted:
+            uid = self.matches.by_key.get(person.key)
+            if uid is not None and uid in self._state.rows:
+                gone.append(uid)
+        self.matcher._load_users(gone)
+        now = utcnow()
+        for uid in sorted(set(gone), key=lambda u: self.matches.users[u].login):
+            row, user = self._state.rows[uid], self.matches.users[uid]
+            if row.left_at is not None or user.disabled:  # disabled by hand: left alone
+                continue
+            row.left_at = now
+            mine = self._state.members[uid] & (self._class_ids | self._managed)
+            _replace(self.s, Membership, "user_id", "group_id", uid, mine, set(),
+                     self._state.members[uid])
+            disable = not user.disabled and not self._active_elsewhere(uid)
+            if disable:
+                user.disabled = True
+            self.result.left.append((user.login, row.profile, disable))
+
+    # --- teaching services -------------------------------------------------------------
+
+    def _services(self, batches: Sequence[Batch]) -> None:
+        orders: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for batch in batches:
+            for spec in batch.services:
+                teachers = {self._keys[k] for k in spec.teachers if k in self._keys}
+                if not teachers:
+                    continue
+                kind = GroupKind.class_ if spec.kind == "class" else GroupKind.group
+                group = self._group(spec.group, kind, batch.format)
+                orders[(group, self._subject(spec.subject))] |= teachers
+        if not orders:
+            return
+        if not _service_sinks:
+            self.result.warnings.append(f"{len(orders)} teaching service(s) read but not "
+                                        "stored: the textbook is not loaded")
+            return
+        self.result.services = _service_sinks[-1](self.s, self.school.id, [
+            ServiceOrder(g, sub, tuple(sorted(t))) for (g, sub), t in orders.items()])
+
+    # --- figures -----------------------------------------------------------------------
+
+    def figures(self) -> tuple[dict[str, int], dict[str, int], int]:
+        """(classes, groups: name → members; parent links to this school's students),
+        after the run."""
+        self.s.flush()
+        sid = self.school.id
+        counts: dict[str, int] = {name: n for name, n in self.s.execute(
+            select(Group.name, func.count(Membership.user_id))
+            .join(Membership, Membership.group_id == Group.id, isouter=True)
+            .where(Group.school_id == sid).group_by(Group.name))}
+        kinds = {g.name: g.kind for g in self.s.scalars(select(Group)
+                                                          .where(Group.school_id == sid))}
+        classes = {n: counts.get(n, 0) for n, k in sorted(kinds.items())
+                   if k is GroupKind.class_}
+        groups = {n: counts.get(n, 0) for n, k in sorted(kinds.items())
+                  if k is GroupKind.group}
+        links = self.s.scalar(select(func.count()).select_from(ParentLink).join(
+            UserSchool, UserSchool.user_id == ParentLink.child_id).where(
+            UserSchool.school_id == sid, UserSchool.left_at.is_(None),
+            UserSchool.profile == Profile.student)) or 0
+        return classes, groups, links
+
+
+def _copy(attr: Attr, src: Person, dst: Person) -> None:
+    names = {Attr.names: ("first_name", "last_name", "display_name"),
+             Attr.email: ("email",), Attr.birth_date: ("birth_date",),
+             Attr.classes: ("classes",), Attr.groups: ("groups",),
+             Attr.subjects: ("subjects",), Attr.children: ("children",),
+             Attr.functions: ("functions",)}[attr]
+    for name in names:
+        setattr(dst, name, getattr(src, name))
+
+
+def _rename_subject(found: Subject, info: SubjectInfo, st: _School) -> None:
+    """A subject an AAF import named by its national code takes the short code and
+    name STS-web gives it (when no other subject has that code)."""
+    if info.bcn_code and not found.bcn_code:
+        found.bcn_code = info.bcn_code
+    if found.code == found.bcn_code and info.code != found.code and info.code not in st.subjects:
+        st.subjects.pop(found.code, None)
+        found.code = info.code[:32]
+    if info.name and info.name != info.code and found.name in (found.code, found.bcn_code,
+                                                               info.code):
+        found.name = info.name[:100]
+
+
+def _duplicate_ids(people: list[Person]) -> Iterable[tuple[Person, str]]:
+    """Records of different keys sharing an id: all of them, with the places."""
+    holders: dict[tuple[str, str], list[Person]] = defaultdict(list)
+    for person in people:
+        for kind, value in person.ids.items():
+            holders[(kind, value)].append(person)
+    for (kind, value), found in holders.items():
+        keys = {p.key for p in found}
+        if len(keys) > 1:
+            places = ", ".join(str(p.where) for p in found)
+            for person in found:
+                yield person, f"{kind} id {value} appears on several records ({places})"
+
+
+def _replace(session: Session, table: type[Any], owner: str, item: str, owner_id: int,
+             current: set[int], desired: set[int], known: set[int]) -> bool:
+    """Make ``owner_id``'s links in ``table`` among ``current`` equal ``desired``;
+    ``known`` (the cached link set) follows. True when something changed."""
+    removed, added = current - desired, desired - current
+    for chunk in chunks(removed):
+        session.execute(delete(table).where(getattr(table, owner) == owner_id,
+                                            getattr(table, item).in_(chunk)))
+    session.add_all(table(**{owner: owner_id, item: i}) for i in added)
+    known.difference_update(removed)
+    known.update(added)
+    return bool(removed or added)
+
+
+def seen_refs(people: Iterable[Person]) -> list[Ref]:
+    """References to ``people`` (for :attr:`Batch.seen`)."""
+    return [Ref(key=p.key, ids=tuple(p.ids.items()), login=p.login) for p in people]
