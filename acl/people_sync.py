@@ -22,16 +22,18 @@ by hand while they were still there.
 
 from __future__ import annotations
 
-import secrets
+import os
+import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from .directory import Attr, Batch, Person, Ref, Rejection, SubjectInfo
+from . import people_results
+from .directory import Attr, Batch, Person, Rejection, SubjectInfo
 from .logins import free_login
 from .models import (
     ExternalId,
@@ -40,7 +42,6 @@ from .models import (
     Membership,
     ParentLink,
     Profile,
-    School,
     Subject,
     TeacherSubject,
     User,
@@ -48,209 +49,29 @@ from .models import (
     utcnow,
 )
 from .people import INITIAL_HASHER
-from .people_match import Matcher, Matches, chunks
-
-#: Initial passwords avoid look-alike characters (0/O, 1/l/I): people type them
-#: from a printed sheet.
-PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-PASSWORD_LENGTH = 12
-
-
-def new_password() -> str:
-    """A random initial password of :data:`PASSWORD_LENGTH` characters (~69 bits)."""
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
-
-
-@dataclass(frozen=True)
-class NewAccount:
-    """A user the import created, with the initial password to hand out."""
-
-    login: str
-    password: str
-    display_name: str
-    classes: tuple[str, ...]
-    profile: Profile = Profile.student
+from .people_checks import Checks, SchoolState
+from .people_match import chunks
+from .people_results import (
+    NewAccount,
+    Outcome,
+    ServiceOrder,
+    SyncResult,
+    new_password,
+    register_service_sink,
+)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one record's person: ``created``, ``updated`` or
-    ``unchanged``; ``moved`` for a student whose class changed."""
-
-    key: str
-    login: str
-    profile: Profile
-    state: str
-    moved: bool = False
-
-
-@dataclass
-class ServiceOrder:
-    """A teaching service to store: ids, resolved from a :class:`ServiceSpec`."""
-
-    group_id: int
-    subject_id: int
-    teacher_ids: tuple[int, ...]
-
-
-ServiceSink = Callable[[Session, int, list[ServiceOrder]], dict[str, int]]
-"""Stores teaching services (the textbook's, in ``web``: ``acl`` cannot import it)
-and returns counts (``created``, ``teachers_added``...). Registered with
-:func:`register_service_sink`."""
-
-_service_sinks: list[ServiceSink] = []
-
-
-def register_service_sink(sink: ServiceSink) -> None:
-    """Let ``sink`` store the teaching services imports read (``web.textbook`` does
-    when it is imported); the last registered wins."""
-    _service_sinks.append(sink)
-
-
-@dataclass
-class SyncResult:
-    """What :meth:`Synchronisation.apply` did."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-    left: list[tuple[str, Profile, bool]] = field(default_factory=list)
-    """(login, profile in the school, disabled) of each person who left the school."""
-    accounts: list[NewAccount] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    services: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class _School:
-    """The school's groups, subjects and links as the run sees them."""
-
-    groups: dict[str, Group]
-    subjects: dict[str, Subject]
-    by_bcn: dict[str, Subject]
-    members: dict[int, set[int]]
-    teaches: dict[int, set[int]]
-    rows: dict[int, UserSchool]
-
-
-class Synchronisation:
-    """One school's side of an import (module docstring). ``formats``: the kinds of
-    source in the run (``aaf``, ``csv``...): groups made by imports of those kinds are
-    managed by this one."""
+class Synchronisation(Checks):
+    """One school's side of an import (module docstring): :meth:`prepare` (in
+    :class:`acl.people_checks.Checks`), then :meth:`apply`."""
 
     def __init__(self, session: Session, school_id: int) -> None:
-        self.s = session
-        self.school = session.get_one(School, school_id)
-        self.matcher = Matcher(session, school_id)
-        self.matches = Matches()
-        self.result = SyncResult()
+        super().__init__(session, school_id)
         self._keys: dict[str, int] = {}
         self._position: dict[str, int] = {}
-        self._group_names: dict[str, GroupKind] = {}
         self._taken: set[str] = set()
-        self._alias: dict[tuple[str, GroupKind], str] = {}
-
-    # --- prepare -----------------------------------------------------------------------
-
-    def prepare(self, batches: Sequence[Batch]) -> dict[str, Rejection]:
-        """Find accounts and check records; the rejected ones by record key."""
-        people = [p for b in batches for p in b.people]
-        refs = [r for b in batches for r in b.seen] + [r for p in people for r in p.children]
-        rejected: dict[str, Rejection] = {}
-        for person, why in _duplicate_ids(people):
-            rejected[person.key] = Rejection(person.where, person.who(), why)
-        self.matches = self.matcher.match([p for p in people if p.key not in rejected], refs)
-        rejected.update((p.key, r) for p, r in self.matches.rejected)
-        self._state = self._load()
-        kinds = {name: g.kind for name, g in self._state.groups.items()}
-        for kind in (GroupKind.class_, GroupKind.group):  # classes keep their names
-            for batch in batches:
-                names = batch.classes if kind is GroupKind.class_ else batch.groups
-                named = [p.classes if kind is GroupKind.class_ else p.groups
-                         for p in batch.people if p.login is None]
-                for name in [*names, *(n for ns in named for n in ns)]:
-                    self._alias_if_taken(kinds, name, kind, batch.name)
-        for person in people:
-            if person.key in rejected:
-                continue
-            reason = (self._other_school(person) or self._kinds(kinds, person)
-                      or self._children(person, people))
-            if reason:
-                rejected[person.key] = Rejection(person.where, person.who(), reason)
-        return rejected
-
-    def _other_school(self, person: Person) -> str | None:
-        """A login given by a file (our CSV) that is another school's account: refused,
-        as a typo is likelier than a shared person (those come with ids)."""
-        uid = self.matches.by_key.get(person.key)
-        if person.login is None or uid is None:
-            return None
-        user = self.matches.users[uid]
-        if user.school_id not in (None, self.school.id):
-            other = self.s.get(School, user.school_id)
-            return (f"login {person.login!r} belongs to another school "
-                    f"({other.name if other else user.school_id})")
-        return None
-
-    def _alias_if_taken(self, kinds: dict[str, GroupKind], name: str, kind: GroupKind,
-                        where: object) -> None:
-        """A source that uses one name for a class and a group (AAF classes and groups
-        are two lists): the second to come gets the kind in brackets, ``4B (groupe)``."""
-        known = kinds.get(name)
-        if known is None:
-            kinds[name] = kind
-        elif known is not kind and (name, kind) not in self._alias:
-            alias = f"{name} ({'groupe' if kind is GroupKind.group else 'classe'})"
-            self._alias[(name, kind)] = alias
-            kinds.setdefault(alias, kind)
-            self.result.warnings.append(f"{where}: {name!r} is a {known.value} and a "
-                                        f"{kind.value}: the {kind.value} is named {alias!r}")
-
-    def _kinds(self, kinds: dict[str, GroupKind], person: Person) -> str | None:
-        """Our CSV names classes and groups: a name used as both (here or in the run)
-        is refused. Other sources keep two lists: the second gets an alias."""
-        if person.login is None:  # names aliased in prepare
-            return None
-        wanted = dict.fromkeys(person.classes, GroupKind.class_)
-        for name in person.groups:
-            if name in wanted:
-                return f"{name!r} is listed both as a class and as a group"
-            wanted[name] = GroupKind.group
-        for name, kind in wanted.items():
-            known = kinds.get(name)
-            if known is not None and known is not kind:
-                return f"{name!r} is a {known.value} of the school, not a {kind.value}"
-        kinds.update(wanted)
-        return None
-
-    def _children(self, person: Person, people: list[Person]) -> str | None:
-        """Children named by login must be students, in the run or the database."""
-        profiles = {p.key: p.profile for p in people}
-        for ref in person.children:
-            if ref.login is None:
-                continue
-            uid = self.matcher.resolve(ref)
-            profile = profiles.get(f"csv:{ref.login}")
-            if profile is None and uid is not None:
-                profile = self.matches.users[uid].profile
-            if profile is not Profile.student:
-                return f"child {ref.login!r} is not a student in the file or the database"
-        return None
-
-    def _load(self) -> _School:
-        sid = self.school.id
-        groups = {g.name: g for g in self.s.scalars(select(Group).where(Group.school_id == sid))}
-        subjects = list(self.s.scalars(select(Subject).where(Subject.school_id == sid)))
-        members: dict[int, set[int]] = defaultdict(set)
-        for uid, gid in self.s.execute(select(Membership.user_id, Membership.group_id)
-                                       .join(Group).where(Group.school_id == sid)):
-            members[uid].add(gid)
-        teaches: dict[int, set[int]] = defaultdict(set)
-        for uid, sub in self.s.execute(select(TeacherSubject.user_id, TeacherSubject.subject_id)
-                                       .join(Subject).where(Subject.school_id == sid)):
-            teaches[uid].add(sub)
-        rows = {r.user_id: r for r in self.s.scalars(
-            select(UserSchool).where(UserSchool.school_id == sid))}
-        return _School(groups, {s.code: s for s in subjects},
-                       {s.bcn_code: s for s in subjects if s.bcn_code}, members, teaches, rows)
+        self._created: dict[str, User] = {}
+        self._bases_loaded: set[str] = set()
 
     # --- apply -------------------------------------------------------------------------
 
@@ -276,15 +97,20 @@ class Synchronisation:
                                if p.key not in rejected])
         source = {p.key: b.format for b in batches for p in b.people}
         alive = [p for p in people if not p.deleted]
-        total = len(alive)
-        for done, person in enumerate(sorted(alive, key=lambda p: p.profile is Profile.parent)):
-            self._apply_person(person, source[person.key])
-            if progress is not None:
-                progress(done + 1, total)
-        for person in alive:
-            if (Attr.children in person.carries or person.add_children) \
-                    and self._keys.get(person.key) is not None:
-                self._apply_children(person)
+        done, total = 0, len(alive)
+        for parents_now in (False, True):  # parents once their children have accounts
+            wave = [p for p in alive if (p.profile is Profile.parent) is parents_now]
+            self._create_all(wave)
+            for person in wave:
+                self._apply_person(person, source[person.key])
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        parents = [p for p in alive if (Attr.children in p.carries or p.add_children)
+                   and self._keys.get(p.key) is not None]
+        self._load_links(parents)
+        for person in parents:
+            self._apply_children(person)
         seen = self._seen(everyone or batches, people)
         self._leavers(batches, seen, [p for p in people if p.deleted])
         self._services(batches)
@@ -362,12 +188,11 @@ class Synchronisation:
             changed = self._ids(known, person) or changed
             self._outcome(person, known, "updated" if changed else "unchanged", False)
             return
-        if created and person.profile is Profile.parent and person.children and not any(
-                self.matcher.resolve(ref, self._keys) for ref in person.children):
+        if created and person.key not in self._created:
             self.result.warnings.append(f"{person.where}: {person.who()}: no account made, "
                                         "none of their children is a student of the school")
             return
-        user = self._create(person) if uid is None else self.matches.users[uid]
+        user = self._created[person.key] if uid is None else self.matches.users[uid]
         self._keys[person.key] = user.id
         changed = self._fields(user, person)
         changed = self._place(user, person) or changed
@@ -381,23 +206,46 @@ class Synchronisation:
         profile = row.profile if (row := self._state.rows.get(user.id)) else person.profile
         self.result.outcomes.append(Outcome(person.key, user.login, profile, state, moved))
 
-    def _create(self, person: Person) -> User:
-        login = person.login or free_login(person.first_name, person.last_name, self._is_taken)
-        self._taken.add(login)
-        password = new_password()
-        user = User(login=login, password_hash=INITIAL_HASHER.hash(password),
-                    profile=person.profile, display_name=person.name(), disabled=False,
-                    school_id=self.school.id)
-        self.s.add(user)
+    def _create_all(self, people: list[Person]) -> None:
+        """The accounts of the records that have none yet, made together (one flush;
+        initial passwords hashed on every core): logins by :mod:`acl.logins`. A parent
+        none of whose children is a student of the school gets none."""
+        wanted = [p for p in people if self.matches.by_key.get(p.key) is None
+                  and not p.update_only and not (
+                      p.profile is Profile.parent and p.children and not any(
+                          self.matcher.resolve(ref, self._keys) for ref in p.children))]
+        if not wanted:
+            return
+        logins = []
+        for person in wanted:
+            login = person.login or free_login(person.first_name, person.last_name,
+                                               self._is_taken)
+            self._taken.add(login)
+            logins.append(login)
+        passwords = [new_password() for _ in wanted]
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            hashes = list(pool.map(INITIAL_HASHER.hash, passwords))
+        users = [User(login=login, password_hash=hashed, profile=p.profile,
+                      display_name=p.name(), disabled=False, school_id=self.school.id)
+                 for p, login, hashed in zip(wanted, logins, hashes, strict=True)]
+        self.s.add_all(users)
         self.s.flush()
-        self.matches.users[user.id] = user
-        self.result.accounts.append(NewAccount(login, password, person.name(),
-                                               person.classes, person.profile))
-        return user
+        for person, user, password in zip(wanted, users, passwords, strict=True):
+            self.matches.users[user.id] = user
+            self._created[person.key] = user
+            self.result.accounts.append(NewAccount(user.login, password, person.name(),
+                                                   person.classes, person.profile))
 
     def _is_taken(self, login: str) -> bool:
-        return login in self._taken or self.s.scalar(
-            select(func.count()).select_from(User).where(User.login == login)) != 0
+        """Whether ``login`` is someone's; the logins sharing its base (``lea.martin``,
+        ``lea.martin.2``...) are loaded in one query the first time."""
+        base = re.sub(r"\.\d+$", "", login)
+        if base not in self._bases_loaded:
+            with self.s.no_autoflush:
+                self._taken.update(self.s.scalars(select(User.login).where(
+                    or_(User.login == base, User.login.like(base + ".%")))))
+            self._bases_loaded.add(base)
+        return login in self._taken
 
     def _fields(self, user: User, person: Person, *, profile: bool = True) -> bool:
         wanted: dict[str, Any] = {}
@@ -489,19 +337,29 @@ class Synchronisation:
                                             f"{person.name()} is not a student of the school")
             else:
                 wanted.add(uid)
-        students = {uid for uid, row in self._state.rows.items()
-                    if row.profile is Profile.student}
-        current = set(self.s.scalars(select(ParentLink.child_id)
-                                     .where(ParentLink.parent_id == parent)))
+        current = self._links_of.setdefault(parent, set())
         if person.add_children:
             added = wanted - current
             self.s.add_all(ParentLink(parent_id=parent, child_id=c) for c in added)
             changed = bool(added)
         else:
             changed = _replace(self.s, ParentLink, "parent_id", "child_id", parent,
-                               current & (students | wanted), wanted, current)
+                               current & (self._students | wanted), wanted, current)
         if changed:
             self._mark_updated(person.key)
+
+    def _load_links(self, parents: list[Person]) -> None:
+        """The children of the run's parents, and the school's students, in a few
+        queries (before :meth:`_apply_children`)."""
+        self._students = {uid for uid, row in self._state.rows.items()
+                          if row.profile is Profile.student}
+        ids = {self._keys[p.key] for p in parents if self._keys.get(p.key) is not None}
+        self._links_of: dict[int, set[int]] = defaultdict(set)
+        for chunk in chunks(ids):
+            for parent, child in self.s.execute(select(ParentLink.parent_id,
+                                                       ParentLink.child_id)
+                                                .where(ParentLink.parent_id.in_(chunk))):
+                self._links_of[parent].add(child)
 
     def _mark_updated(self, key: str) -> None:
         i = self._position[key]
@@ -559,11 +417,11 @@ class Synchronisation:
                 orders[(group, self._subject(spec.subject))] |= teachers
         if not orders:
             return
-        if not _service_sinks:
+        if not people_results.service_sinks:
             self.result.warnings.append(f"{len(orders)} teaching service(s) read but not "
                                         "stored: the textbook is not loaded")
             return
-        self.result.services = _service_sinks[-1](self.s, self.school.id, [
+        self.result.services = people_results.service_sinks[-1](self.s, self.school.id, [
             ServiceOrder(g, sub, tuple(sorted(t))) for (g, sub), t in orders.items()])
 
     # --- figures -----------------------------------------------------------------------
@@ -600,7 +458,7 @@ def _copy(attr: Attr, src: Person, dst: Person) -> None:
         setattr(dst, name, getattr(src, name))
 
 
-def _rename_subject(found: Subject, info: SubjectInfo, st: _School) -> None:
+def _rename_subject(found: Subject, info: SubjectInfo, st: SchoolState) -> None:
     """A subject an AAF import named by its national code takes the short code and
     name STS-web gives it (when no other subject has that code)."""
     if info.bcn_code and not found.bcn_code:
@@ -611,20 +469,6 @@ def _rename_subject(found: Subject, info: SubjectInfo, st: _School) -> None:
     if info.name and info.name != info.code and found.name in (found.code, found.bcn_code,
                                                                info.code):
         found.name = info.name[:100]
-
-
-def _duplicate_ids(people: list[Person]) -> Iterable[tuple[Person, str]]:
-    """Records of different keys sharing an id: all of them, with the places."""
-    holders: dict[tuple[str, str], list[Person]] = defaultdict(list)
-    for person in people:
-        for kind, value in person.ids.items():
-            holders[(kind, value)].append(person)
-    for (kind, value), found in holders.items():
-        keys = {p.key for p in found}
-        if len(keys) > 1:
-            places = ", ".join(str(p.where) for p in found)
-            for person in found:
-                yield person, f"{kind} id {value} appears on several records ({places})"
 
 
 def _replace(session: Session, table: type[Any], owner: str, item: str, owner_id: int,
@@ -641,6 +485,5 @@ def _replace(session: Session, table: type[Any], owner: str, item: str, owner_id
     return bool(removed or added)
 
 
-def seen_refs(people: Iterable[Person]) -> list[Ref]:
-    """References to ``people`` (for :attr:`Batch.seen`)."""
-    return [Ref(key=p.key, ids=tuple(p.ids.items()), login=p.login) for p in people]
+__all__ = ["NewAccount", "Outcome", "ServiceOrder", "Synchronisation", "SyncResult",
+           "register_service_sink"]

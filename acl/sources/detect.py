@@ -116,8 +116,8 @@ def detect(path: Path) -> Detected:
     cut = head if len(head) < HEAD else head[:head.rfind(b"\n") + 1] or head
     try:
         text, _ = decode(cut)
-    except BadRequest:  # the reader names the undecodable byte and its line
-        return Detected("csv", "people CSV")
+    except BadRequest:  # the reader names the undecodable byte; the header tells the kind
+        text = cut.decode("cp1252", errors="replace")
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(";,\t", key=first.count)
     return csv_kind([header_key(cell.strip().strip('"')) for cell in first.split(delimiter)])

@@ -244,6 +244,6 @@ def test_sts_after_aaf_finds_the_same_teachers_and_names_the_subjects(db: Databa
 
 def test_services_without_the_textbook_are_reported(db: Database,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("acl.people_sync._service_sinks", [])
+    monkeypatch.setattr("acl.people_results.service_sinks", [])
     report = run(db, AAF, A)
     assert "5 teaching service(s) read but not stored" in report["warnings"][-1]
