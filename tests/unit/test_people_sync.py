@@ -205,6 +205,15 @@ def test_a_file_with_a_bad_record_is_refused_unless_partial(db: Database) -> Non
     assert run(db, [DATA / "siecle_eleves_2025.csv"], None)["created"] == {"student": 1}
 
 
+def test_an_initial_password_s_light_hash_is_upgraded_at_first_sign_in(db: Database) -> None:
+    report = acl.import_people(db, [DATA / "siecle_eleves_2025.csv"], None)
+    first = next(a for a in report.accounts if a.login == "theo.durand")
+    assert "m=2048,t=1,p=1" in account(db, login="theo.durand").password_hash
+    with db.transaction() as s:
+        assert acl.verify_credentials(s, "theo.durand", first.password) is not None
+    assert "m=65536,t=3,p=4" in account(db, login="theo.durand").password_hash
+
+
 def test_a_login_once_given_stays_when_the_name_changes(db: Database) -> None:
     run(db, [DATA / "siecle_eleves_2025.csv"], None)
     renamed = (DATA / "siecle_eleves_2025.csv").read_bytes().replace(

@@ -54,7 +54,6 @@ from .changes import (
     reschedule_lesson,
 )
 from .handins import dav as handin_dav  # noqa: F401  (registers /dav/classeur/Remises/)
-from .imported_services import store_imported_services  # (registers acl's service sink)
 from .handins.files import (
     Upload,
     check_separators,
@@ -98,6 +97,7 @@ from .homework_types import (
     rename_type,
     type_editor_school,
 )
+from .imported_services import store_imported_services  # (registers acl's service sink)
 from .models import (
     HOMEWORK_TYPES,
     Activity,
