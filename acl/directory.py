@@ -140,12 +140,14 @@ class ServiceSpec:
 
 @dataclass(frozen=True)
 class Rejection:
-    """A record left out, where it is, whom it names (a login, a name or an id), and
-    why."""
+    """A record left out, where it is, whom it names (a login, a name or an id), why,
+    and the person's profile when known."""
 
     where: Where
     who: str
     reason: str
+    profile: Profile | None = None
+    """The person's profile when the record says it."""
 
     @property
     def line(self) -> int | None:
@@ -159,7 +161,8 @@ class Rejection:
         return f"{self.where}: {self.who!r}: {self.reason}"
 
     def as_dict(self) -> dict[str, object]:
-        return {**self.where.as_dict(), "who": self.who, "reason": self.reason}
+        return {**self.where.as_dict(), "who": self.who, "reason": self.reason,
+                "profile": self.profile.value if self.profile else None}
 
 
 @dataclass

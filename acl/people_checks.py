@@ -63,7 +63,7 @@ class Checks:
         refs = [r for b in batches for r in b.seen] + [r for p in people for r in p.children]
         rejected: dict[str, Rejection] = {}
         for person, why in _duplicate_ids(people):
-            rejected[person.key] = Rejection(person.where, person.who(), why)
+            rejected[person.key] = Rejection(person.where, person.who(), why, person.profile)
         self.matches = self.matcher.match([p for p in people if p.key not in rejected], refs)
         rejected.update((p.key, r) for p, r in self.matches.rejected)
         self._state = self._load()
@@ -81,7 +81,8 @@ class Checks:
             reason = (self._other_school(person) or self._kinds(kinds, person)
                       or self._children(person, people))
             if reason:
-                rejected[person.key] = Rejection(person.where, person.who(), reason)
+                rejected[person.key] = Rejection(person.where, person.who(), reason,
+                                             person.profile)
         return rejected
 
     def _other_school(self, person: Person) -> str | None:

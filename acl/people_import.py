@@ -35,15 +35,11 @@ from .models import Profile, School
 from .people_csv import PeopleFile
 from .people_sync import NewAccount, Synchronisation, SyncResult
 from .schools import add_school, ensure_school, find_school, looks_like_uai
-from .sources import SchoolContext, hints, read_batches
+from .sources import Progress, SchoolContext, hints, read_batches
 from .sources.inputs import BadInput, gather
 from .sources.ours import batch_of
 
 DEFAULT_SCHOOL = "Établissement"
-
-Progress = Callable[[str, int, int], None]
-"""Called with (stage, done, total): ``read`` per file, ``apply`` per person."""
-
 
 @dataclass
 class ImportOptions:
@@ -113,6 +109,11 @@ class ImportReport:
         """Counts of ``logins`` by profile (only profiles with some)."""
         return dict(sorted(Counter(self.profiles[login].value for login in logins).items()))
 
+    def rejected_by_profile(self) -> dict[str, int]:
+        """Rejected records by profile (``unknown`` when the record does not say it)."""
+        return dict(sorted(Counter(r.profile.value if r.profile else "unknown"
+                                   for r in self.rejected).items()))
+
     def as_json(self) -> dict[str, Any]:
         """The report as one JSON object (``--json``): counts by profile, classes and
         groups with their members after the import, rejections with their place."""
@@ -128,6 +129,7 @@ class ImportReport:
             "classes": self.classes, "groups": self.groups,
             "parent_links": self.parent_links, "services": self.services,
             "rejected": [r.as_dict() for r in self.rejected],
+            "rejected_by_profile": self.rejected_by_profile(),
             "warnings": self.warnings,
             "files": [f.as_dict() for f in self.files],
         }

@@ -151,7 +151,8 @@ class Matcher:
     # --- matching ----------------------------------------------------------------------
 
     def _reject(self, person: Person, reason: str) -> None:
-        self.found.rejected.append((person, Rejection(person.where, person.who(), reason)))
+        self.found.rejected.append((person, Rejection(person.where, person.who(), reason,
+                                                             person.profile)))
         self.found.by_key.pop(person.key, None)
 
     def _claim(self, person: Person, uid: int | None) -> None:

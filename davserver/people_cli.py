@@ -105,7 +105,7 @@ def _counts(report: acl.ImportReport, logins: list[str]) -> str:
     return ", ".join(f"{p} {n}" for p, n in report.by_profile(logins).items()) or "none"
 
 
-def _print_report(report: acl.ImportReport, args: argparse.Namespace) -> None:
+def _print_files(report: acl.ImportReport) -> None:
     for f in report.files:
         shown = ", ".join(p for p in (f.description, f.encoding, f.details) if p)
         print(f"{f.name}: {shown}, {f.records} record(s)")
@@ -116,6 +116,10 @@ def _print_report(report: acl.ImportReport, args: argparse.Namespace) -> None:
     for f in report.files:
         if f.error or f.refused:
             print(f"davserver: {f.error or f.refused}", file=sys.stderr)
+
+
+def _print_report(report: acl.ImportReport, args: argparse.Namespace) -> None:
+    _print_files(report)
     if report.disabled:
         print("disabled (absent from the file, files kept): " + ", ".join(report.disabled))
     print(f"school {report.school!r}: created {len(report.created)}, updated "
@@ -126,6 +130,9 @@ def _print_report(report: acl.ImportReport, args: argparse.Namespace) -> None:
                           ("moved", report.moved), ("disabled", report.disabled)):
         if logins:
             print(f"  {label}: {_counts(report, logins)}")
+    if report.rejected:
+        print("  rejected: " + ", ".join(f"{p} {n}" for p, n in
+                                          report.rejected_by_profile().items()))
     if report.services:
         print("  teaching services: " + ", ".join(f"{k} {v}" for k, v in
                                                   report.services.items()))

@@ -11,6 +11,7 @@ by its reader into :class:`~acl.directory.Batch` objects:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from davserver.errors import DomainError
@@ -22,6 +23,9 @@ from .detect import FORMATS, Detected, detect
 from .inputs import BadInput, Input
 from .ours import batch_of
 from .text import read_csv_bytes
+
+Progress = Callable[[str, int, int], None]
+"""Called with (stage, done, total): ``read`` per file, ``apply`` per person."""
 
 
 @dataclass
@@ -72,11 +76,10 @@ def hints(files: list[Input], forced: str = "auto") -> Found:
 
 
 def read_batches(found: Found, school: SchoolContext,
-                 progress: object | None = None) -> list[Batch]:
+                 progress: Progress | None = None) -> list[Batch]:
     """Read every file of ``found`` for ``school``, AAF files together (they refer to
-    each other), the others one by one. ``progress`` (stage, done, total) is called
-    once per file."""
-    report = progress if callable(progress) else None
+    each other), the others one by one. ``progress`` is called once per file."""
+    report = progress
     total = len(found.files)
     batches: list[Batch] = []
     aaf_files = [(i, d) for i, d in found.files if d.format == "aaf"]
@@ -106,4 +109,5 @@ def _ours(item: Input) -> Batch:
         return Batch(item.name, "csv", error=f"{item.name}: {exc.message}")
 
 
-__all__ = ["BadInput", "Found", "Input", "SchoolContext", "hints", "read_batches"]
+__all__ = ["BadInput", "Found", "Input", "Progress", "SchoolContext", "hints",
+           "read_batches"]

@@ -59,6 +59,7 @@ CATEGORIES = ("EtabEducNat", "MatiereEducNat", "MefEducNat", "Eleve", "PersRelEl
 _REQUESTS = ("addRequest", "modifyRequest", "deleteRequest")
 _DATE_IN_NAME = re.compile(r"_(\d{8})_")
 STAFF_PROFILES = frozenset({Profile.teacher, Profile.staff, Profile.head})
+_PROFILE_OF = {"Eleve": Profile.student, "PersRelEleve": Profile.parent}
 _PLACING = frozenset({"ENTAuxEnsClasses", "ENTAuxEnsGroupes", "ENTAuxEnsClassesMatieres",
                       "ENTAuxEnsGroupesMatieres", "ENTPersonFonctions",
                       "ENTPersonStructRattach"})
@@ -241,7 +242,8 @@ def _student(run: _Run, rec: Record, where: Where, batch: Batch) -> Person | Non
     person = _common(rec, where, Profile.student, carries)
     person.update_only = rec.op == "modify"
     if rec.op == "add" and not person.last_name:
-        batch.rejected.append(Rejection(where, rec.id, "a student without a name (sn)"))
+        batch.rejected.append(Rejection(where, rec.id, "a student without a name (sn)",
+                                                Profile.student))
         return None
     ine = rec.one("ENTEleveINE")
     if ine:
@@ -448,7 +450,8 @@ def _people(run: _Run, batch: Batch, recs: list[Record], category: str) -> None:
         if rec.category not in ("Eleve", "PersRelEleve", "PersEducNat"):
             continue
         if not rec.id:
-            batch.rejected.append(Rejection(where, "?", "a record without an identifier id"))
+            batch.rejected.append(Rejection(where, "?", "a record without an identifier id",
+                                            _PROFILE_OF.get(rec.category)))
             continue
         if rec.op == "delete":
             batch.people.append(Person(key=f"aaf:{rec.id}", profile=Profile.student,
@@ -458,7 +461,8 @@ def _people(run: _Run, batch: Batch, recs: list[Record], category: str) -> None:
             first = run.seen_add.get(rec.id)
             if first is not None:
                 batch.rejected.append(Rejection(where, rec.id, f"id {rec.id} is also the "
-                                                f"record at {first}: one record per person"))
+                                                f"record at {first}: one record per person",
+                                                _PROFILE_OF.get(rec.category)))
                 continue
             run.seen_add[rec.id] = where
         person = (readers[rec.category](run, rec, where, batch) if rec.category in readers

@@ -116,8 +116,13 @@ def detect(path: Path) -> Detected:
     cut = head if len(head) < HEAD else head[:head.rfind(b"\n") + 1] or head
     try:
         text, _ = decode(cut)
-    except BadRequest:  # the reader names the undecodable byte; the header tells the kind
-        text = cut.decode("cp1252", errors="replace")
+    except BadRequest:  # its reader will name the undecodable byte and its line
+        seen = _header_kind(cut.decode("latin-1"))
+        return seen if seen.format else Detected("csv", "people CSV")
+    return _header_kind(text)
+
+
+def _header_kind(text: str) -> Detected:
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(";,\t", key=first.count)
     return csv_kind([header_key(cell.strip().strip('"')) for cell in first.split(delimiter)])

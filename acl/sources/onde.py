@@ -44,7 +44,8 @@ def _students(table: Table, batch: Batch) -> None:
                 raise ValueError("a student without a last name or a first name")
             birth = parse_date(cell(row, birth_at))
         except ValueError as exc:
-            batch.rejected.append(Rejection(where, display_name(first, last) or "?", str(exc)))
+            batch.rejected.append(Rejection(where, display_name(first, last) or "?", str(exc),
+                                            Profile.student))
             continue
         klass = cell(row, class_at)
         person = Person(key=f"onde:{batch.name}:{line}", profile=Profile.student,
@@ -66,7 +67,8 @@ def _teachers(table: Table, batch: Batch) -> None:
         last = cell(row, table.column("nomusage")) or cell(row, table.column("nom"))
         first = cell(row, table.column("prenom"))
         if not last:
-            batch.rejected.append(Rejection(where, first or "?", "a teacher without a name"))
+            batch.rejected.append(Rejection(where, first or "?", "a teacher without a name",
+                                            Profile.teacher))
             continue
         head = cell(row, table.column("directeur")).lower() in ("oui", "o", "yes", "1")
         person = Person(key=f"onde:{batch.name}:{line}",
@@ -100,7 +102,8 @@ def _relatives(table: Table, batch: Batch) -> None:
         if not last or not children:
             batch.rejected.append(Rejection(where, display_name(first, last) or "?",
                                             "a relative without a name" if not last
-                                            else "a relative without any child"))
+                                            else "a relative without any child",
+                                            Profile.parent))
             continue
         person = Person(key=f"onde:{batch.name}:{line}", profile=Profile.parent,
                         where=where, last_name=last, first_name=first,

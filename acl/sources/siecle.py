@@ -156,7 +156,7 @@ def read(item: Input, detail: str = "") -> Batch:
             student = _student(table, line, row, item.name)
         except ValueError as exc:
             who = " ".join(cell(row, table.column(*c)) for c in (FIRST, LAST)).strip()
-            batch.rejected.append(Rejection(where, who or "?", str(exc)))
+            batch.rejected.append(Rejection(where, who or "?", str(exc), Profile.student))
             batch.seen.append(Ref(ids=(("ine", cell(row, table.column(*INE)).upper()),)))
             continue
         batch.people.append(student)

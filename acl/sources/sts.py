@@ -90,11 +90,12 @@ def _people(root: etree._Element, batch: Batch, uai: str) -> dict[str, Person]:
         first = _text(ind, "PRENOM")
         if not ident or not last:
             batch.rejected.append(Rejection(where, display_name(first, last) or "?",
-                                            "an individual without an ID or a name"))
+                                            "an individual without an ID or a name",
+                                            Profile.teacher))
             continue
         if ident in people:
             batch.rejected.append(Rejection(where, display_name(first, last), f"ID {ident} "
-                                            f"is also {people[ident].where}"))
+                                            f"is also {people[ident].where}", Profile.teacher))
             continue
         local = (ind.get("TYPE") or "epp").lower() == "local"
         function = _text(ind, "FONCTION").upper()

@@ -160,6 +160,7 @@ def test_a_refused_students_file_keeps_everyone(db: Database, tmp_path: Path) ->
     assert "depends on" in files["ENT_Complet_20250901_PersRelEleve_0000.xml"]["refused"]
     assert report["rejected"][0]["reason"] == "a student without a name (sn)"
     assert report["rejected"][0]["element"] == "addRequest Eleve 3008"
+    assert report["rejected_by_profile"] == {"student": 1}
     assert report["created"] == {"teacher": 1} and report["disabled"] == {}
 
 
@@ -197,6 +198,7 @@ def test_a_file_with_a_bad_record_is_refused_unless_partial(db: Database) -> Non
     assert [(r["line"], r["reason"]) for r in refused["rejected"]] == [
         (2, "ine id 111111111AA appears on several records (eleves.csv:2, eleves.csv:7)"),
         (7, "ine id 111111111AA appears on several records (eleves.csv:2, eleves.csv:7)")]
+    assert refused["rejected_by_profile"] == {"student": 2}
     partial = run(db, [("eleves.csv", twice)], None, partial=True)
     assert partial["created"] == {"parent": 5, "student": 4}  # Théo's parents: Manon's
     dry = run(db, [DATA / "siecle_eleves_2025.csv"], None, dry_run=True)
