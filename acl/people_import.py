@@ -221,8 +221,12 @@ def _choose_school(session: Session, school: str | int | None,
     if school is None and named:
         uai, name = next(iter(named.items()))
         found = _uai_id(session, uai)
-        return _context(session, found) if found is not None else SchoolContext(
-            None, name or uai, uai, None)
+        if found is not None:
+            return _context(session, found)
+        only = list(session.scalars(select(School).limit(2)))
+        if len(only) == 1 and only[0].uai is None:  # the one school, made before its UAI
+            return SchoolContext(only[0].id, only[0].name, uai, only[0].aaf_id)
+        return SchoolContext(None, name or uai, uai, None)
     if school is not None and looks_like_uai(school):
         uai = school.strip().upper()
         if uai in named and _uai_id(session, uai) is None:
@@ -329,8 +333,11 @@ def _run(s: Session, school_id: int, context: SchoolContext, batches: list[Batch
     if options.strict and report.rejected:
         report.applied = False
         return report
+    row = s.get_one(School, school_id)
     if context.aaf_id is not None:
-        s.get_one(School, school_id).aaf_id = context.aaf_id
+        row.aaf_id = context.aaf_id
+    if row.uai is None and context.uai is not None:  # the files tell the school's UAI
+        row.uai = context.uai
     progress = options.progress
     step = (lambda done, total: progress("apply", done, total)) if progress else None
     _fill(report, sync.apply(applied, rejected, everyone=batches, progress=step), sync)

@@ -6,7 +6,8 @@ INE, STS, SIECLE...), else the account its login names (our CSV), else:
 
 * a teacher, staff member, head...: the one account of such a profile with the same
   names (compared without case or accents) and birth date, in any school (a teacher
-  of two schools imported from STS-web in one and AAF in the other); without a birth
+  of two schools imported from STS-web in one and AAF in the other), or of this school
+  with the same names and no birth date known (made from our CSV); without a birth
   date (ONDE), the one such account of this school with the same names;
 * a student: the one student of this school with the same names and birth date;
 * a parent without ids (SIECLE and ONDE CSV): the one parent of one of their children
@@ -178,9 +179,13 @@ class Matcher:
             return None
         if person.profile is Profile.student:
             found = index.students.get((last, first, person.birth_date), [])
+        elif person.profile in STAFF_PROFILES and person.birth_date:
+            # an account of this school made without a birth date (our CSV) is the same
+            found = index.staff_born.get((last, first, person.birth_date), []) + [
+                uid for uid in index.staff_here.get((last, first), [])
+                if self.found.users[uid].birth_date is None]
         elif person.profile in STAFF_PROFILES:
-            found = (index.staff_born.get((last, first, person.birth_date), [])
-                     if person.birth_date else index.staff_here.get((last, first), []))
+            found = index.staff_here.get((last, first), [])
         else:
             return None
         found = [uid for uid in dict.fromkeys(found) if self._compatible(index, person, uid)

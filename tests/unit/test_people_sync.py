@@ -228,6 +228,21 @@ def test_a_login_once_given_stays_when_the_name_changes(db: Database) -> None:
 # --- ONDE and STS-web -----------------------------------------------------------------
 
 
+def test_the_only_school_without_a_uai_takes_the_one_the_files_give(db: Database) -> None:
+    """A school that imported our CSV before it had a UAI, then gets STS-web's export:
+    the same school, its teachers found again, not a second school."""
+    with db.transaction() as s:
+        acl.apply_people(s, acl.read_people(
+            "login;nom;prenom;profil;classe\nm.dupont;DUPONT;Marc;enseignant;6A\n".encode()),
+            acl.ensure_school(s, "Établissement"))
+    report = run(db, [DATA / "sts_emp_0759990B_2025.xml"], None)
+    assert report["school"] == {"name": "Établissement", "uai": A}
+    assert report["created"] == {"teacher": 4} and report["updated"] == {"teacher": 1}
+    assert str(account(db, login="m.dupont").birth_date) == "1980-12-12"
+    with db.transaction(write=False) as s:
+        assert [i.uai for i in acl.list_schools(s)] == [A]
+
+
 def test_onde_three_files(db: Database) -> None:
     report = run(db, sorted((DATA / "onde").glob("*.csv")), None)
     assert report["created"] == {"head": 1, "parent": 4, "student": 4, "teacher": 2}
