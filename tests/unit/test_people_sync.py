@@ -233,7 +233,7 @@ def test_the_only_school_without_a_uai_takes_the_one_the_files_give(db: Database
     the same school, its teachers found again, not a second school."""
     with db.transaction() as s:
         acl.apply_people(s, acl.read_people(
-            "login;nom;prenom;profil;classe\nm.dupont;DUPONT;Marc;enseignant;6A\n".encode()),
+            b"login;nom;prenom;profil;classe\nm.dupont;DUPONT;Marc;enseignant;6A\n"),
             acl.ensure_school(s, "Établissement"))
     report = run(db, [DATA / "sts_emp_0759990B_2025.xml"], None)
     assert report["school"] == {"name": "Établissement", "uai": A}
