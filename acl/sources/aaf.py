@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -361,34 +361,38 @@ def _relative(run: _Run, rec: Record, where: Where) -> Person | None:
 # --- one set -------------------------------------------------------------------------
 
 
-def _kind(item: Input, seen: Detected, recs: list[Record]) -> tuple[int, bool, str, str]:
-    """Sort key: Complet before Delta, categories in dependency order, Delta by date."""
-    delta = "delta" in item.name.lower() or any(r.op != "add" for r in recs)
+def _is_delta(item: Input) -> bool:
+    """A Delta file: so named, or with modifications or deletions near its start."""
+    if "delta" in item.name.lower():
+        return True
+    with open(item.path, "rb") as f:
+        head = f.read(64 * 1024)
+    return b"<modifyRequest" in head or b"<deleteRequest" in head
+
+
+def _order(item: Input, seen: Detected, delta: bool) -> tuple[int, str, str]:
+    """Sort key: Complet before Delta, Deltas by the date in their name, categories in
+    dependency order."""
     dated = _DATE_IN_NAME.search(item.name)
-    category = seen.detail or (recs[0].category if recs else "")
-    order = CATEGORIES.index(category) if category in CATEGORIES else len(CATEGORIES)
-    return (1 if delta else 0, delta and bool(dated), dated.group(1) if dated else "",
+    order = CATEGORIES.index(seen.detail) if seen.detail in CATEGORIES else len(CATEGORIES)
+    return (1 if delta else 0, dated.group(1) if delta and dated else "",
             f"{order}{item.name}")
 
 
 def read(files: list[tuple[Input, Detected]], school: SchoolContext) -> list[Batch]:
-    """The batches of an AAF set for ``school`` (module docstring), Complet first. A
-    set that does not name the school (no EtabEducNat record with its UAI, and no id
-    remembered from an earlier import) gives batches with an error."""
-    parsed: list[tuple[Input, Detected, list[Record] | None, str | None]] = []
-    for item, seen in files:
-        try:
-            parsed.append((item, seen, list(records(item, seen.detail)), None))
-        except AafFileError as exc:
-            parsed.append((item, seen, None, f"{item.name}: {exc}"))
-    parsed.sort(key=lambda p: _kind(p[0], p[1], p[2] or []))
+    """The batches of an AAF set for ``school`` (module docstring), Complet first. The
+    structures and subjects are read first; then each file of people is read as a
+    stream, keeping only this school's people. A set that does not name the school (no
+    EtabEducNat record with its UAI, and no id remembered from an earlier import) gives
+    batches with an error."""
+    deltas = {item.name: _is_delta(item) for item, _ in files}
+    ordered = sorted(files, key=lambda f: _order(f[0], f[1], deltas[f[0].name]))
     run = _Run(school)
-    _find_structure(run, parsed)
-    run.complete_students = any(
-        (recs is not None and recs and recs[0].category == "Eleve"
-         and all(r.op == "add" for r in recs) and "delta" not in item.name.lower())
-        for item, _, recs, _ in parsed)
-    batches = [_batch(run, item, seen, recs, error) for item, seen, recs, error in parsed]
+    errors = _find_structure(run, ordered)
+    run.complete_students = any(seen.detail == "Eleve" and not deltas[item.name]
+                                for item, seen in ordered)
+    batches = [_batch(run, item, seen, deltas[item.name], errors.get(item.name))
+               for item, seen in ordered]
     _absent_relatives(run, batches)
     students = [b.name for b in batches if b.description == "AAF Eleve (Complet)"]
     for batch in batches:
@@ -397,31 +401,36 @@ def read(files: list[tuple[Input, Detected]], school: SchoolContext) -> list[Bat
     return batches
 
 
-def _find_structure(run: _Run, parsed: list[tuple[Input, Detected, list[Record] | None,
-                                                  str | None]]) -> None:
-    for _, _, recs, _ in parsed:
-        for rec in recs or []:
-            if rec.category == "EtabEducNat" and rec.op != "delete":
-                found = _structure(rec)
-                if (run.school.uai and found.uai == run.school.uai) or (
-                        run.school.aaf_id and found.id == run.school.aaf_id):
-                    run.structure = found
-            elif rec.category == "MatiereEducNat" and rec.op != "delete":
-                code = rec.one("ENTMatJointure") or rec.id
-                run.subjects[code] = rec.one("ENTLibelleMatiere") or code
+def _find_structure(run: _Run, files: list[tuple[Input, Detected]]) -> dict[str, str]:
+    """Read the structures and subjects (small files); the errors by file name."""
+    errors = {}
+    for item, seen in files:
+        if seen.detail not in ("EtabEducNat", "MatiereEducNat"):
+            continue
+        try:
+            for rec in records(item, seen.detail):
+                if rec.category == "EtabEducNat" and rec.op != "delete":
+                    found = _structure(rec)
+                    if (run.school.uai and found.uai == run.school.uai) or (
+                            run.school.aaf_id and found.id == run.school.aaf_id):
+                        run.structure = found
+                elif rec.category == "MatiereEducNat" and rec.op != "delete":
+                    code = rec.one("ENTMatJointure") or rec.id
+                    run.subjects[code] = rec.one("ENTLibelleMatiere") or code
+        except AafFileError as exc:
+            errors[item.name] = f"{item.name}: {exc}"
     if run.structure is None and run.school.aaf_id:
         run.structure = Structure(run.school.aaf_id, run.school.uai or "", run.school.name)
     if run.structure is not None:
         run.school.aaf_id = run.structure.id
+    return errors
 
 
-def _batch(run: _Run, item: Input, seen: Detected, recs: list[Record] | None,
-           error: str | None) -> Batch:
-    category = seen.detail or (recs[0].category if recs else "")
-    delta = "delta" in item.name.lower() or any(r.op != "add" for r in recs or [])
+def _batch(run: _Run, item: Input, seen: Detected, delta: bool, error: str | None) -> Batch:
+    category = seen.detail
     batch = Batch(item.name, "aaf", description=f"AAF {category} "
                   f"({'Delta' if delta else 'Complet'})", error=error)
-    if error or recs is None:
+    if error:
         return batch
     if run.structure is None:
         batch.error = (f"{item.name}: the AAF files do not name school "
@@ -439,11 +448,19 @@ def _batch(run: _Run, item: Input, seen: Detected, recs: list[Record] | None,
         batch.profiles = frozenset({"Eleve": {Profile.student},
                                     "PersRelEleve": {Profile.parent},
                                     "PersEducNat": STAFF_PROFILES}[category])
-    _people(run, batch, recs, category)
+    if category in ("Eleve", "PersRelEleve", "PersEducNat") or not category:
+        try:
+            _people(run, batch, records(item, category))
+        except AafFileError as exc:  # nothing of a file that stops being XML
+            batch.error = f"{item.name}: {exc}"
+            dropped = {p.key for p in batch.people}
+            for relative, children in list(run.legal.items()):
+                run.legal[relative] = [k for k in children if k not in dropped]
+            batch.people, batch.services, batch.seen, batch.rejected = [], [], [], []
     return batch
 
 
-def _people(run: _Run, batch: Batch, recs: list[Record], category: str) -> None:
+def _people(run: _Run, batch: Batch, recs: Iterable[Record]) -> None:
     readers = {"Eleve": _student, "PersEducNat": _staff}
     for rec in recs:
         where = Where(batch.name, rec.line, f"{rec.op}Request {rec.category} {rec.id}")
@@ -477,11 +494,12 @@ def _absent_relatives(run: _Run, batches: list[Batch]) -> None:
     in a complete run, reported (no account); in a Delta or a run without relatives,
     their existing accounts get the links (never a new account)."""
     has_relatives = any(b.description.startswith("AAF PersRelEleve") for b in batches)
-    students = next((b for b in batches if b.description.startswith("AAF Eleve")), None)
+    students = next((b for b in batches if b.description.startswith("AAF Eleve")
+                     and b.error is None), None)
     if students is None:
         return
     for relative, children in run.legal.items():
-        if relative in run.relatives_read:
+        if relative in run.relatives_read or not children:
             continue
         if has_relatives and run.complete_students:
             students.warnings.append(
