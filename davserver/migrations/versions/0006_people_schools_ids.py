@@ -84,7 +84,7 @@ def _memberships() -> None:
                     sa.column("profile"), sa.column("managed"), sa.column("left_at"),
                     sa.column("functions"))
     columns = ["user_id", "school_id", "profile", "managed", "left_at", "functions"]
-    empty = sa.literal_column("'[]'")
+    empty: sa.ColumnElement[str] = sa.literal_column("'[]'")
     op.execute(rows.insert().from_select(columns, sa.select(
         users.c.id, users.c.school_id, users.c.profile, imported.c.user_id.is_not(None),
         imported.c.left, empty).select_from(users.outerjoin(imported, sa.and_(
