@@ -118,6 +118,37 @@ def test_a_school_takes_the_time_zone_of_its_latest_year(url: str) -> None:
         db.dispose()
 
 
+def test_each_user_s_school_becomes_a_membership_with_the_import_s_marks(url: str) -> None:
+    """0009: users.school_id → user_schools (profile kept); imported_users' marks move
+    there (managed, left_at), and the table goes."""
+    db = Database(url)
+    try:
+        _upgrade(db, "0008")
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO schools (id, name) VALUES (1, 'A')"))
+            for uid, login, school in ((1, "by.hand", 1), (2, "imported", 1),
+                                       (3, "leaver", 1), (4, "nowhere", None)):
+                connection.execute(text(
+                    "INSERT INTO users (id, login, display_name, profile, password_hash, "
+                    "disabled, school_id, created) VALUES (:id, :login, :login, 'teacher', "
+                    "'x', :no, :school, CURRENT_TIMESTAMP)"),
+                    {"id": uid, "login": login, "no": uid == 3, "school": school})
+            connection.execute(text(
+                "INSERT INTO imported_users (user_id, school_id, \"left\") VALUES "
+                "(2, 1, NULL), (3, 1, '2026-06-30 12:00:00')"))
+        _upgrade(db, "0009")
+        with db.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT user_id, school_id, profile, managed, left_at IS NOT NULL "
+                "FROM user_schools ORDER BY user_id")).all()
+            assert not inspect(connection).has_table("imported_users")
+        assert [(u, s, p, bool(m), bool(gone)) for u, s, p, m, gone in rows] == [
+            (1, 1, "teacher", False, False), (2, 1, "teacher", True, False),
+            (3, 1, "teacher", True, True)]
+    finally:
+        db.dispose()
+
+
 def test_a_database_older_than_the_baseline_is_named(tmp_path: Path) -> None:
     """Missing columns that no revision adds: a clear error naming them, nothing changed."""
     from davserver.db import SchemaMismatch

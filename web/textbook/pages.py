@@ -218,6 +218,8 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
                            now=datetime.now(UTC),
                            local=lambda t: moment_label(t.astimezone(plan_tz)),
                            kind_labels=KIND_LABELS,
+                           lesson_school=s.get_one(textbook.TeachingService,
+                                                   lesson.service_id).school_id,
                            done_counts=textbook.done_counts(s, items) if reader is None
                            else {}, attachments=textbook.attachments_of(s, [a.id for a in items]),
                            **context)

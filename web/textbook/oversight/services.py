@@ -49,13 +49,16 @@ def day_label(day: date) -> str:
 
 
 def school_ids_of_teacher(session: Session, teacher_id: int) -> set[int]:
-    """The schools whose services the user teaches, and the school of their account."""
+    """The schools whose services the user teaches, and the schools of their account
+    (a teacher of two schools is a teacher of both)."""
     found = set(session.scalars(
         select(TeachingService.school_id).join(
             service_teachers, service_teachers.c.service_id == TeachingService.id)
         .where(service_teachers.c.user_id == teacher_id)))
-    own = acl.user_context(session, teacher_id).school_id
-    return found | ({own} if own is not None else set())
+    ctx = acl.user_context(session, teacher_id)
+    own = ({ctx.school_id} if ctx.school_id is not None else set()) | {
+        school for school, profile in ctx.schools.items() if profile is acl.Profile.teacher}
+    return found | own
 
 
 def teacher_school(session: Session, teacher_id: int, school_id: int | None) -> int | None:
@@ -78,12 +81,17 @@ def require_supervisor(session: Session, user_id: int, teacher_id: int, *,
     or a user who is no teacher."""
     ctx = acl.user_context(session, user_id)
     allowed = OPENERS if opening else {acl.Profile.head}
-    if ctx.profile not in allowed:
+    # A person of several schools supervises those where they are head (or admin).
+    supervised: list[int | None] = [sid for sid, p in ctx.schools.items() if p in allowed]
+    if not supervised and ctx.profile in allowed:
+        supervised = [ctx.school_id]
+    if not supervised:
         raise Forbidden(NOT_OPENER if opening else NOT_SUPERVISOR)
-    school = teacher_school(session, teacher_id, ctx.school_id)
-    if school is None:
-        raise NotFound(NO_TEACHER)
-    return school
+    for school_id in supervised:
+        school = teacher_school(session, teacher_id, school_id)
+        if school is not None:
+            return school
+    raise NotFound(NO_TEACHER)
 
 
 def teacher_services(session: Session, teacher_id: int, school_id: int) -> list[TeachingService]:
