@@ -7,16 +7,13 @@ Rubrics, roles, grants and invitations are in :mod:`acl.rubric_models`.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from davserver import clock
 from davserver.db import Base
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Profile(enum.StrEnum):
@@ -57,7 +54,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
 
 class Group(Base):

@@ -33,12 +33,12 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from davserver import clock
 from davserver.errors import BadRequest
 
 from .models import (
@@ -351,7 +351,7 @@ def _apply_children(run: _Run, rows: list[PersonRow]) -> set[str]:
 
 
 def _disable_leavers(run: _Run) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     profiles = {row.profile for row in run.people.rows}
     ids = [uid for uid, mark in run.state.imported.items() if mark.left is None]
     for chunk in _chunks(ids):

@@ -25,9 +25,10 @@ from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 import acl
+from davserver import clock
 from davserver.db import Base
 
-from .models import Activity, UTCDateTime, _utcnow
+from .models import Activity, UTCDateTime
 
 
 class Attachment(Base):
@@ -46,4 +47,4 @@ class Attachment(Base):
     blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"), index=True)
     space_id: Mapped[int | None] = mapped_column(ForeignKey("spaces.id"))
     added_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -7,19 +7,16 @@ New tables, no new columns on existing ones (STANDARDS.md: created by
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 import acl
+from davserver import clock
 from davserver.db import Base
 
 from .models import Activity, UTCDateTime
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class HomeworkDone(Base):
@@ -32,7 +29,7 @@ class HomeworkDone(Base):
         ForeignKey(Activity.id, ondelete="CASCADE"), primary_key=True)
     student_id: Mapped[int] = mapped_column(
         ForeignKey(acl.User.id, ondelete="CASCADE"), primary_key=True, index=True)
-    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class HomeworkType(Base):

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
+from davserver import clock
 from davserver.db import Base
 
 
@@ -143,7 +144,7 @@ class Lesson(Base):
                                                  default=LessonStatus.scheduled)
     created_by: Mapped[int | None] = mapped_column(ForeignKey(acl.User.id))
     source: Mapped[LessonSource] = mapped_column(_enum(LessonSource, 16))
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: datetime.now(UTC))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class ActivityKind(enum.StrEnum):
@@ -162,10 +163,6 @@ activity_targets = Table(
     Column("user_id", ForeignKey(acl.User.id), primary_key=True),
 )
 """Students a homework is aimed at; no row: the whole class or group."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Activity(Base):
@@ -191,8 +188,8 @@ class Activity(Base):
         ForeignKey(Lesson.id, ondelete="SET NULL"), index=True)
     online_submission: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
-    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=_utcnow)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # When students and parents see it (web.textbook.visibility): homework from when it
     # was given or the end of quiet hours; content None = when its lesson ends (or
     # starts), or the moment the teacher published it early.
