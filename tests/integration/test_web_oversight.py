@@ -18,7 +18,7 @@ from lxml import html
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, Server, running_server
+from tests.conftest import IN_TERM, PASSWORD, Server, running_server
 from tests.integration.oversight_kit import (
     WEEK,
     add_people,
@@ -31,6 +31,8 @@ from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web import WebClient, csrf_token
 from web import textbook
 from web.notifications import Notification, NotificationKind
+
+pytestmark = pytest.mark.clock(IN_TERM)
 
 INSPECTORS = ["insp.avant", "insp.pendant", "insp.apres", "insp.restreint", "insp.revoque",
               "insp.jamais", "insp.nouveau", "insp.passe", "insp.ui"]
