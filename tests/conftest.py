@@ -12,8 +12,9 @@ computes with ``clock.now()`` or ``clock.today(zone)`` are the server's. Markers
   hour (CI runs these once more with the clock on a Saturday night);
 * ``@pytest.mark.clock("2026-12-08T10:00 Europe/Paris")``: the clock reads that
   instant when the test starts (time flows on from there). On a module
-  (``pytestmark``), when the module starts: its module-scoped servers read it too.
-  Implies ``time_sensitive``;
+  (``pytestmark``), when the module starts: its module-scoped servers read it too;
+  module-level code runs at collection, before any pin, so compute dates in
+  fixtures and tests. Implies ``time_sensitive``;
 * ``pytest --clock=INSTANT``: the whole run's clock reads INSTANT at start-up
   (pinned tests keep their own instant).
 """
