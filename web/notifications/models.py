@@ -48,7 +48,6 @@ def _enum(kind: type[enum.Enum], length: int) -> Enum:
                 values_callable=lambda e: [m.value for m in e])
 
 
-
 MAX_SUBJECT = 200
 MAX_LINK = 500
 
