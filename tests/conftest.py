@@ -108,11 +108,15 @@ def pytest_configure(config: pytest.Config) -> None:
     # xdist workers inherit the shift through the environment: computing it again in
     # each of them would give each a different clock.
     if wanted and not hasattr(config, "workerinput"):
-        offset = clock.offset_to(instant(wanted))
+        try:
+            offset = clock.offset_to(instant(wanted))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--clock: {exc}") from None
         clock.set_shift(offset)
         os.environ[clock.SHIFT_VARIABLE] = clock.format_shift(clock.shift())
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("clock") is not None:
