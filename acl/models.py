@@ -8,7 +8,7 @@ Rubrics, roles, grants and invitations are in :mod:`acl.rubric_models`.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -23,13 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from davserver import clock
 from davserver.db import Base
-
-
-def utcnow() -> datetime:
-    """The current time, UTC: the one reading of the clock in ``acl`` (imports stamp
-    leavers with it)."""
-    return datetime.now(UTC)
 
 
 class Profile(enum.StrEnum):
@@ -86,7 +81,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))
     birth_date: Mapped[date | None] = mapped_column(Date)

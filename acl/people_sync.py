@@ -32,6 +32,8 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from davserver import clock
+
 from . import people_results
 from .directory import Attr, Batch, Person, Rejection, SubjectInfo
 from .logins import free_login
@@ -46,7 +48,6 @@ from .models import (
     TeacherSubject,
     User,
     UserSchool,
-    utcnow,
 )
 from .people import INITIAL_HASHER
 from .people_checks import Checks, SchoolState
@@ -390,7 +391,7 @@ class Synchronisation(Checks):
             if uid is not None and uid in self._state.rows:
                 gone.append(uid)
         self.matcher._load_users(gone)
-        now = utcnow()
+        now = clock.now()
         for uid in sorted(set(gone), key=lambda u: self.matches.users[u].login):
             row, user = self._state.rows[uid], self.matches.users[uid]
             if row.left_at is not None or user.disabled:  # disabled by hand: left alone

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 from cheroot import wsgi
 
 import acl
-from davserver import journal
+from davserver import clock, journal
 from davserver.config import Config, ConfigError, load_config
 from davserver.db import SchemaMismatch, open_database
 from davserver.errors import DomainError
@@ -266,6 +266,10 @@ def cmd_fsck(config: Config, args: argparse.Namespace) -> int:
 def _serve(config: Config, *, banner: str = "") -> int:
     from davserver.app import CherootConnection, CherootGateway, create_app  # heavy
 
+    if clock.shift():
+        log.warning("the clock reads %s, %s from the wall clock (%s): for tests only",
+                    clock.now().isoformat(timespec="seconds"), clock.shift(),
+                    clock.SHIFT_VARIABLE)
     app = create_app(config)
     # What start-up made lives as long as the process: out of the collector's sight,
     # so that a full collection (a few ms with all of it) scans only request objects.

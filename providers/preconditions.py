@@ -42,7 +42,6 @@ precondition answers without a body: 304 with ``ETag``, ``Last-Modified`` and
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -141,7 +140,7 @@ def parse_http_date(value: str, *, this_year: int | None = None) -> int | None:
             return None
         day, month, clock = match["day"], match["month"], match["clock"]
         # RFC 7231: a year that looks more than 50 years ahead is in the past century.
-        now = this_year if this_year is not None else time.gmtime().tm_year
+        now = this_year if this_year is not None else clock.now().year
         year = now // 100 * 100 + int(match["year"])
         if year > now + 50:
             year -= 100

@@ -20,7 +20,6 @@ import io
 import json
 import logging
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import quotas
-from davserver import journal
+from davserver import clock, journal
 from davserver.db import Database
 from davserver.errors import Conflict, Forbidden, NotFound
 
@@ -301,7 +300,7 @@ class Store:
                 return info
         try:
             with self.db.transaction() as s:
-                now = time.time()
+                now = clock.time()
                 space = Space(key=key, kind=kind, owner_id=owner_id, rubric_id=rubric_id,
                               created=now)
                 s.add(space)
@@ -433,7 +432,7 @@ class Store:
         try:
             with self.db.transaction() as s:
                 parent, name = self._parent(s, space_id, path)
-                now = time.time()
+                now = clock.time()
                 node = Node(space_id=space_id, parent_id=parent.id, name=name,
                             path=parent.path + "/" + name, is_collection=True, size=0,
                             created=now, modified=mtime or now, dead_props={},
@@ -486,7 +485,7 @@ class Store:
     def _commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
                       mtime: float | None, reserved: int,
                       stamp: Stamp) -> tuple[NodeInfo, str | None]:
-        now = time.time()
+        now = clock.time()
         parent_path, name = parent_of(path)
         name = validate_name(name)
         # Sniffed before the write transaction: libmagic takes milliseconds, and
@@ -549,7 +548,7 @@ class Store:
         :func:`providers.holders.register_blob_holder`, or ``fsck`` calls the blob an
         orphan."""
         row = Blob(key=blob.key, size=blob.size, sha1=blob.sha1, md5=blob.md5,
-                   created=time.time())
+                   created=clock.time())
         s.add(row)
         s.flush()
         quotas.settle(s, space_id, blob.size, reserved, self.policy)
@@ -710,7 +709,7 @@ class Store:
                     path=new_root + row.path[len(src.path):],
                     is_collection=row.is_collection, size=row.size,
                     content_type=row.content_type, etag=row.etag, sha1=row.sha1, md5=row.md5,
-                    blob_id=row.blob_id, created=time.time(), modified=row.modified,
+                    blob_id=row.blob_id, created=clock.time(), modified=row.modified,
                     dead_props=dict(row.dead_props or {}),
                     author_id=stamp.author_id, published=stamp.published,
                 )

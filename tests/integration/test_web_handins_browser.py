@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
-from tests.conftest import PASSWORD, Server
+from tests.conftest import IN_TERM, PASSWORD, Server
 from tests.integration.handin_kit import handin_server
 from tests.integration.test_web_documents_browser import browser, shot  # noqa: F401
 
-pytestmark = pytest.mark.clients
+pytestmark = [pytest.mark.clock(IN_TERM), pytest.mark.clients]
 IDS: dict[str, int] = {}
 
 

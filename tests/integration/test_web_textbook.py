@@ -32,10 +32,12 @@ from sqlalchemy.orm import Session
 
 import acl
 from davserver.errors import BadRequest
-from tests.conftest import PASSWORD, Server, running_server
+from tests.conftest import IN_TERM, PASSWORD, Server, running_server
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web import WebClient, csrf_token
 from web import textbook
+
+pytestmark = pytest.mark.clock(IN_TERM)
 
 USERS = {"ann": "teacher", "carl": "teacher", "fred": "teacher", "ben": "student",
          "dora": "student", "eve": "student", "paul": "parent", "pia": "parent"}

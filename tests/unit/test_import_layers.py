@@ -26,7 +26,7 @@ from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("davserver", "acl", "quotas", "providers", "web")
-TRUNK = {"davserver", "davserver.config", "davserver.db", "davserver.errors",
+TRUNK = {"davserver", "davserver.clock", "davserver.config", "davserver.db", "davserver.errors",
          "davserver.journal", "davserver.migrations"}
 
 

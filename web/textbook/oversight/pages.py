@@ -18,7 +18,7 @@ does not cover it), one that is not the teacher's or is in the corbeille 404.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 import acl
-from davserver import journal
+from davserver import clock, journal
 from davserver.errors import BadRequest, DomainError
 from web import textbook
 from web.auth import chosen_school, login_required, signed_in, web_context
@@ -121,7 +121,7 @@ def _teacher_page(teacher_id: int, form: VisaForm | None = None, error: str | No
         name = acl.logins_of(s, {teacher_id}).get(teacher_id, "")
         visas = textbook.visas_of(s, teacher_id)
         if form is None:
-            form = VisaForm(formdata=None, data={"until": datetime.now(tz).date()})
+            form = VisaForm(formdata=None, data={"until": clock.today(tz)})
         links = {"previous": _week_url(teacher_id, monday - timedelta(days=7)),
                  "next": _week_url(teacher_id, monday + timedelta(days=7)),
                  "current": url_for(".teacher", teacher_id=teacher_id)}

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
-from davserver import journal
+from davserver import clock, journal
 from davserver.errors import BadRequest, Forbidden, NotFound
 
 from ..calendar import school_zone
@@ -123,7 +123,7 @@ def school_services(session: Session, school_id: int | None) -> \
 
 def access_today(session: Session, access: InspectorAccess) -> date:
     """Today's date in the access's school's time zone."""
-    return datetime.now(school_zone(session, access.school_id)).date()
+    return clock.today(school_zone(session, access.school_id))
 
 
 def access_state(access: InspectorAccess, today: date) -> str:
@@ -154,7 +154,7 @@ class ReadScope:
 
 def _refusal(session: Session, access: InspectorAccess) -> str:
     tz = school_zone(session, access.school_id)
-    state = access_state(access, datetime.now(tz).date())
+    state = access_state(access, clock.today(tz))
     if state == "revoked" and access.revoked is not None:
         return (f"Votre accès à ce cahier de textes ({period_text(access)}) a été révoqué "
                 f"le {day_label(access.revoked.astimezone(tz).date())}.")
@@ -258,7 +258,7 @@ def revoke_access(session: Session, user_id: int, access_id: int) -> InspectorAc
         raise NotFound("Cet accès n'existe pas.")
     if access.revoked is not None:
         raise BadRequest("Cet accès est déjà révoqué.")
-    access.revoked, access.revoked_by = datetime.now(UTC), user_id
+    access.revoked, access.revoked_by = clock.now(), user_id
     session.flush()
     return access
 
