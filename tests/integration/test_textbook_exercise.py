@@ -23,6 +23,10 @@ from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS, sign_in
 from web import textbook
 
+# One database is enough: a browser walk; the same actions are checked over HTTP on both
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 PARIS = ZoneInfo("Europe/Paris")
 USERS = {"ann": "teacher", "ben": "student", "paul": "parent"}
 IDS: dict[str, int] = {}

@@ -14,6 +14,10 @@ from tests.conftest import PASSWORD, Server, running_server
 from tests.curl import Curl
 from tests.web import WebClient, csrf_token
 
+# One database is enough: sign-in pages, CSRF, cookies and headers, no SQL of their own
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 FAILURE_DELAY = 0.2  # DAVSERVER_AUTH__FAILURE_DELAY set by tests/conftest.py
 REFUSED = "Identifiant ou mot de passe incorrect, ou compte désactivé."
 
