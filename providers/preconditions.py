@@ -49,6 +49,8 @@ from typing import Any, NamedTuple
 from wsgidav import request_server, util
 from wsgidav.dav_error import DAVError
 
+from davserver import clock
+
 # What each outcome says in the log, and the environ key holding the failed target.
 FAILED_KEY = "davserver.precondition_failed"
 _EVALUATED_KEY = "davserver.preconditions_evaluated"
@@ -132,13 +134,13 @@ def parse_http_date(value: str, *, this_year: int | None = None) -> int | None:
     text = value.strip()
     match = _IMF_RE.match(text) or _ASCTIME_RE.match(text)
     if match:
-        day, month, year, clock = match["day"], match["month"], int(match["year"]), \
+        day, month, year, hms = match["day"], match["month"], int(match["year"]), \
             match["clock"]
     else:
         match = _RFC850_RE.match(text)
         if match is None:
             return None
-        day, month, clock = match["day"], match["month"], match["clock"]
+        day, month, hms = match["day"], match["month"], match["clock"]
         # RFC 7231: a year that looks more than 50 years ahead is in the past century.
         now = this_year if this_year is not None else clock.now().year
         year = now // 100 * 100 + int(match["year"])
@@ -146,7 +148,7 @@ def parse_http_date(value: str, *, this_year: int | None = None) -> int | None:
             year -= 100
         elif year <= now - 50:
             year += 100
-    hour, minute, second = (int(part) for part in clock.split(":"))
+    hour, minute, second = (int(part) for part in hms.split(":"))
     try:
         moment = datetime(year, _MONTHS[month.title()], int(day), hour, minute, second,
                           tzinfo=UTC)

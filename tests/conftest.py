@@ -151,6 +151,12 @@ def _test_clock(request: pytest.FixtureRequest) -> Iterator[None]:
     with pinned(when):
         yield
 
+#: The databases of the store-level tests' ``db`` fixtures in this run: SQLite, or in
+#: the PostgreSQL run PostgreSQL alone (the SQLite run has run them on SQLite).
+BACKENDS = ["postgresql"] if PG_URL else ["sqlite"]
+# Which tests run on which database, and a CI run's refusal of skips.
+pytest_plugins = ["tests.runs"]
+
 
 class PortTaken(RuntimeError):
     """The server could not listen: another process holds the port."""

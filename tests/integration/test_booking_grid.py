@@ -94,6 +94,7 @@ def _signed_in(browser: Browser, srv: Server, login: str) -> Page:  # noqa: F811
     return page
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 def test_book_from_the_grid_refused_then_validated_in_a_browser(
         srv: Server, browser: Browser, tmp_path: Path) -> None:  # noqa: F811

@@ -259,6 +259,7 @@ def test_bookings_follow_their_lesson(srv: Server) -> None:
         assert s.get_one(textbook.Lesson, LESSONS["A"]).status.value == "scheduled"
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 def test_teacher_books_the_room_from_the_lesson_page_in_a_browser(
         srv: Server, browser: Browser, tmp_path: Path) -> None:  # noqa: F811

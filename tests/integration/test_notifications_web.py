@@ -234,6 +234,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(srv: Server) -> None:
     assert "notifications-link" not in client.get("/").text
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 @pytest.mark.time_sensitive
 def test_the_header_count_in_chromium(browser: Browser, srv: Server,  # noqa: F811

@@ -23,7 +23,9 @@ from tests.conftest import PASSWORD, Server, running_server, school_today
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS, sign_in
 from web import textbook
 
-pytestmark = pytest.mark.time_sensitive  # dates relative to the clock
+# One database is enough: a browser walk; the same actions are checked over HTTP on both
+# (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.time_sensitive, pytest.mark.one_database]  # dates relative to the clock
 
 PARIS = ZoneInfo("Europe/Paris")
 USERS = {"ann": "teacher", "ben": "student", "paul": "parent"}

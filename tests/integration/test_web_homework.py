@@ -269,6 +269,7 @@ def test_bad_type_input_is_refused_and_saves_nothing(srv: Server) -> None:
     assert _types_page(hugo) == before
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 def test_student_and_parent_in_chromium(srv: Server, tmp_path: Path) -> None:
     """dora opens her list, ticks « Fiche Dora », goes to the Calendrier tab and to

@@ -234,6 +234,7 @@ def test_revoking_ends_the_access_at_once(srv: Server) -> None:
     assert f"a été révoqué le {today():%d/%m/%Y}" in text(refused)
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 def test_inspector_list_during_the_period_until_revoked(srv: Server, tmp_path: Path) -> None:
     """Chromium: hugo opens an access for insp.ui from the page; insp.ui finds ann's

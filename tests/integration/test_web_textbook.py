@@ -336,6 +336,7 @@ def test_who_sees_what(srv: Server, login: str) -> None:
         assert activity not in [row[0] for row in snapshot(srv)]  # deleted last
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 def test_workload_follows_the_chosen_due_lesson_in_a_browser(srv: Server, tmp_path: Path) -> None:
     """Chromium: the lesson page's script (CSP: our origin only) shows the class's

@@ -15,13 +15,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from davserver import migrations
 from davserver.db import Base, Database
-from tests.conftest import PG_URL, drop_database, fresh_database_url
-
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+from tests.conftest import BACKENDS, drop_database, fresh_database_url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -44,6 +42,7 @@ def _upgrade(db: Database, target: str) -> None:
         command.upgrade(migrations.alembic_config(connection), target)
 
 
+@pytest.mark.one_database  # reads the revision files only
 def test_head_constant_names_the_newest_revision() -> None:
     script = ScriptDirectory.from_config(migrations.alembic_config())
     assert script.get_heads() == [migrations.HEAD], "set migrations.HEAD to the new revision"
@@ -149,17 +148,14 @@ def test_each_user_s_school_becomes_a_membership_with_the_import_s_marks(url: st
         db.dispose()
 
 
-def test_a_database_older_than_the_baseline_is_named(tmp_path: Path) -> None:
+def test_a_database_older_than_the_baseline_is_named(url: str) -> None:
     """Missing columns that no revision adds: a clear error naming them, nothing changed."""
     from davserver.db import SchemaMismatch
 
-    path = tmp_path / "old.sqlite3"
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT)"))
-    engine.dispose()
-    db = Database(f"sqlite:///{path}")
+    db = Database(url)
     try:
+        with db.engine.begin() as connection:
+            connection.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT)"))
         with pytest.raises(SchemaMismatch, match=r"older version.*users\.display_name"):
             db.create_schema()
         with db.engine.connect() as connection:  # rolled back: left as it was
@@ -168,14 +164,12 @@ def test_a_database_older_than_the_baseline_is_named(tmp_path: Path) -> None:
         db.dispose()
 
 
-def test_db_command_reports_and_upgrades(tmp_path: Path) -> None:
-    env_url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-
+def test_db_command_reports_and_upgrades(url: str, tmp_path: Path) -> None:
     def db(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "davserver.cli", "db", *args], capture_output=True,
             text=True, timeout=120, cwd=tmp_path,
-            env={"PATH": "/usr/bin:/bin", "DAVSERVER_DATABASE_URL": env_url,
+            env={"PATH": "/usr/bin:/bin", "DAVSERVER_DATABASE_URL": url,
                  "DAVSERVER_DATA_DIR": str(tmp_path / "var"),
                  "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
 

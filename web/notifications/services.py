@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 import acl
 from davserver import clock
+from davserver.db import rows_matched
 from davserver.errors import NotFound
 
 from .models import (
@@ -208,8 +209,8 @@ def purge_old(s: Session, cutoff: datetime, *, unread_too: bool = False) -> tupl
     waiting = select(OutboxMessage.notification_id).where(
         OutboxMessage.status == OutboxStatus.pending)
     doomed = select(Notification.id).where(*old, Notification.id.not_in(waiting))
-    copies = s.execute(delete(OutboxMessage).where(
-        OutboxMessage.notification_id.in_(doomed))).rowcount
-    gone = s.execute(delete(Notification).where(
-        *old, Notification.id.not_in(waiting))).rowcount
-    return int(gone or 0), int(copies or 0)
+    copies = rows_matched(s.execute(delete(OutboxMessage).where(
+        OutboxMessage.notification_id.in_(doomed))))
+    gone = rows_matched(s.execute(delete(Notification).where(
+        *old, Notification.id.not_in(waiting))))
+    return gone, copies

@@ -69,7 +69,8 @@ def week_start(s: Session, service_ids: list[int]) -> tuple[date, Any]:
 def _week_links(monday: date, view: str | None = None) -> dict[str, str]:
     """Previous/next/this week (keeping ``view``: ``liste`` or the grid), and this
     week as a grid or as a list."""
-    extra = {"vue": view} if view else {}
+    # Any, as url_for's **values: a dict[str, str] could also fill its bool ``_external``.
+    extra: dict[str, Any] = {"vue": view} if view else {}
     return {"previous": url_for(".week", week=(monday - timedelta(days=7)).isoformat(),
                                 **extra),
             "next": url_for(".week", week=(monday + timedelta(days=7)).isoformat(), **extra),

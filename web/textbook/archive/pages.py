@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from flask import Blueprint, abort, render_template, request, stream_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
-from werkzeug.wrappers import Response
 
 import acl
 from davserver.errors import DomainError
@@ -67,7 +66,7 @@ def index() -> str:
 
 @bp.post("/<label>")
 @login_required
-def run(label: str) -> Response:
+def run(label: str) -> Iterator[str]:
     """Archive the year ``label``, streaming the progress page."""
     school_id = _school()
     principal = signed_in()
