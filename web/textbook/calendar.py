@@ -185,6 +185,30 @@ def week_plan(session: Session, service_ids: Sequence[int], monday: date, tz: Zo
     return days
 
 
+def next_due_day(session: Session, service_ids: Sequence[int], student_id: int,
+                 since: date, tz: ZoneInfo,
+                 settings: TextbookConfig | None = None) -> date | None:
+    """The first day from ``since`` (wall-clock, school's zone ``tz``) on which a
+    homework the student reads is due, or None: what « Travail à faire » opens on
+    (issue 20: on a Sunday, Monday's homework, not an empty week). The same homework
+    as :func:`week_plan` shows the student (aimed at them, given in a lesson outside
+    the corbeille, and, with ``settings``, showing already). One query."""
+    if not service_ids:
+        return None
+    first, _ = utc_range(since, 1, tz)
+    due_lesson = aliased(Lesson)
+    query = (select(due_lesson.start)
+             .select_from(Activity)
+             .join(due_lesson, due_lesson.id == Activity.due_lesson_id)
+             .where(due_lesson.service_id.in_(service_ids), due_lesson.start >= first,
+                    Activity.kind == ActivityKind.homework, given_in_live_lesson(),
+                    _aimed_at(student_id)))
+    if settings is not None:
+        query = query.where(homework_visible(clock.now()))
+    found = session.scalar(query.order_by(due_lesson.start).limit(1))
+    return None if found is None else found.astimezone(tz).date()
+
+
 def _attach_activities(session: Session, rows: dict[int, LessonRow],
                        student_id: int | None, settings: TextbookConfig | None) -> None:
     if not rows:

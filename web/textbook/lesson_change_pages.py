@@ -3,7 +3,9 @@ teachers.
 
 * ``GET/POST /textbook/seances/nouvelle``: "Nouvelle séance" in one of their services;
 * ``POST /textbook/seances/<id>/deplacer``: new day, start and end (school time);
-* ``POST /textbook/seances/<id>/annuler``: the lesson stays, marked cancelled.
+* ``POST /textbook/seances/<id>/annuler``: the lesson stays, marked cancelled;
+* ``POST /textbook/seances/<id>/retablir``: a cancelled lesson is scheduled again
+  (issue 20); its cancelled bookings are not made again.
 
 Both answer with a redirect to the lesson page and a message; the resources booked for
 the lesson follow it (:mod:`web.booking.lessons`), and the message says what became of
@@ -148,4 +150,23 @@ def cancel(lesson_id: int) -> Response:
         flash(exc.message, "error")
         return _back(lesson_id)
     flash(_("Séance annulée ; les ressources réservées pour elle sont libérées."), "notice")
+    return _back(lesson_id)
+
+
+@bp.post("/<int:lesson_id>/retablir")
+@login_required
+def uncancel(lesson_id: int) -> Response:
+    """Reinstate a cancelled lesson (refused, with the reason, when the class has
+    another lesson at that time now)."""
+    principal = signed_in()
+    try:
+        with web_context().db.transaction() as s:
+            textbook.uncancel_lesson(s, principal.id, lesson_id)
+    except Forbidden as exc:
+        abort(403, description=exc.message)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _back(lesson_id)
+    flash(_("Séance rétablie. Les réservations annulées avec elle ne sont pas refaites : "
+            "réservez à nouveau si besoin."), "notice")
     return _back(lesson_id)

@@ -207,6 +207,10 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
     due_at = {a.id: moment_label(d.start.astimezone(plan_tz)) for a in items
               if a.due_lesson_id and (d := s.get(textbook.Lesson, a.due_lesson_id))}
     visa = textbook.covering_visa(s, lesson)
+    now = clock.now()
+    settings = web_context().textbook
+    release = {a.id: when for a in items
+               if (when := textbook.shows_at(a, lesson, settings)) is not None and when > now}
     # Only the student themself hands in (a parent reads the same lesson as the child).
     handins = (textbook.student_handins(s, reader, items)
                if reader is not None and reader == signed_in().id else {})
@@ -217,7 +221,8 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
                            when=moment_label(lesson.start.astimezone(plan_tz)),
                            until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
                            local_start=lesson.start.astimezone(plan_tz),
-                           now=clock.now(),
+                           now=now, release=release,
+                           held=textbook.held_by_visa(visa, items),
                            local=lambda t: moment_label(t.astimezone(plan_tz)),
                            kind_labels=KIND_LABELS,
                            lesson_school=s.get_one(textbook.TeachingService,
@@ -290,13 +295,28 @@ def _save(lesson_id: int, form: ContentForm, form_name: str,
                             400)
     try:
         with web_context().db.transaction() as s:
-            change(s, principal.id, to_input(form))
+            saved = change(s, principal.id, to_input(form))
+            notice = saved_notice(s, saved)
     except BadRequest as exc:
         return lesson_page(lesson_id, {form_name: form}, exc.message, 400)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
-    flash(_("Activité enregistrée."), "notice")
+    flash(notice, "notice")
     return redirect(url_for(".lesson", lesson_id=lesson_id), code=303)
+
+
+def saved_notice(s: Session, activity: Any) -> str:
+    """The message after saving ``activity``: for a homework held back by quiet hours
+    (:mod:`web.textbook.visibility`), when students will see it and that « Publier
+    maintenant » shows it at once (issue 20)."""
+    if isinstance(activity, textbook.Activity) and \
+            activity.kind is textbook.ActivityKind.homework and \
+            activity.visible_from is not None and activity.visible_from > clock.now():
+        lesson = s.get_one(textbook.Lesson, activity.lesson_id)
+        when = moment_label(activity.visible_from.astimezone(zone_of(s, lesson)))
+        return _("Travail enregistré. Heures calmes : les élèves le verront le %(when)s ; "
+                 "« Publier maintenant » le leur montre tout de suite.", when=when)
+    return _("Activité enregistrée.")
 
 
 @bp.post("/seances/<int:lesson_id>/<any(contenus, travaux):kind>")

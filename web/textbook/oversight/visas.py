@@ -116,6 +116,15 @@ def changes_after(visa: Visa | None, activities: list[Activity]) -> dict[int, Ch
             for a in activities if a.updated > visa.created or a.created > visa.created}
 
 
+def held_by_visa(visa: Visa | None, activities: list[Activity]) -> set[int]:
+    """Ids of the ``activities`` that were in their lesson when ``visa`` was put: the
+    ones :func:`require_not_visaed` refuses to delete, so the page offers no
+    « Supprimer » for them (issue 20)."""
+    if visa is None:
+        return set()
+    return {a.id for a in activities if a.created <= visa.created}
+
+
 def _announce_visa(session: Session, visa: Visa) -> None:
     """Notify the teacher that a visa was put (issue 7), in the visa's transaction."""
     from web.notifications import NotificationKind, notify  # builds on the textbook
