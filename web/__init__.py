@@ -25,7 +25,18 @@ from davserver.config import Config
 from davserver.db import Database
 from providers import SqlLockStorage, Store
 
-from . import auth, errors, i18n, journal, notifications, openapi, security, sessions, textbook
+from . import (
+    auth,
+    errors,
+    i18n,
+    journal,
+    notifications,
+    openapi,
+    security,
+    sessions,
+    textbook,
+    zones,
+)
 from .account import pages as account_pages
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
@@ -124,5 +135,6 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(journal.bp)
     notifications.enable_mail(config.smtp.enabled)
     init_documents(app, config, locks, textbook.school_zone)
+    zones.use_school_zone(app, textbook.school_zone)
     errors.init_errors(app)
     return app

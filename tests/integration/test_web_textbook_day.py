@@ -8,12 +8,16 @@ fixes"), against a real server on a Sunday evening (Europe/Paris), with the scho
 * homework given on a Sunday (quiet hours) shows on Monday at 07:00, the page and the
   message say so, and « Publier maintenant » shows it at once;
 * a cancelled lesson can be reinstated (not over another lesson of the class);
-* the delete buttons ask for confirmation (``data-confirm``), in Chromium too.
+* the delete buttons ask for confirmation (``data-confirm``), in Chromium too;
+* people are named, never shown by login (a parent's children, homework recipients,
+  the visa's signer); a lesson says its subject and class, copy targets too; a
+  notification's time is the school's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -34,6 +38,8 @@ pytestmark = pytest.mark.clock(SUNDAY)
 
 IDS: dict[str, int] = {}
 LIST = "/textbook/travail/"
+NAMES = {"ann": "Anne Dupont", "hugo": "Hugo Martin", "ben": "Ben Roux",
+         "zoe": "Zoé Petit", "dora": "Dora Lefèvre", "paul": "Paul Roux"}
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +49,9 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                         {"DAVSERVER_TEXTBOOK__QUIET_HOURS": "true"}) as server:
         IDS.update(build_school(server))
         with server.transaction() as s:
+            for login, name in NAMES.items():
+                s.get_one(acl.User, uid(s, login)).display_name = name
+            s.get_one(textbook.Lesson, IDS["M1"]).room = "B12"
             school = acl.ensure_school(s, "Collège Jean Moulin")
             acl.create_user(s, "lea", PASSWORD, "student", school_id=school)  # no class
         server.users["lea"] = PASSWORD
@@ -275,3 +284,41 @@ def test_deleting_asks_first_in_chromium(srv: Server, tmp_path: Path) -> None:
     with srv.transaction() as s:
         assert s.get(textbook.Activity, doomed) is None
         assert not textbook.is_trashed(s, IDS["M4"])
+
+
+def test_people_by_name_lessons_by_class_and_subject(srv: Server) -> None:
+    paul = tree(signed_in(srv, "paul").get(LIST))
+    assert paul.xpath('//select[@name="enfant"]/option/text()') == ["Ben Roux", "Zoé Petit"]
+    assert paul.xpath('//select[@name="enfant"]/option/@value') == ["ben", "zoe"]
+    calendar = tree(signed_in(srv, "paul").get("/textbook/?week=2026-09-07&enfant=zoe"))
+    assert calendar.xpath('string(//section[@data-child="zoe"]/h2)') == "Semaine de Zoé Petit"
+    mia = tree(signed_in(srv, "mia").get(LIST))
+    assert mia.xpath('string(//p[@class="child-name"])') == "Enfant : Dora Lefèvre"
+
+    m1 = tree(signed_in(srv, "ann").get(f"/textbook/seances/{IDS['M1']}"))
+    assert m1.xpath('string(//h1)') == "MATHS · 4B · lundi 07/09 08:00–09:00 · salle B12"
+    assert m1.xpath("string(//title)").startswith("MATHS · 4B · lundi 07/09 08:00–09:00")
+    assert m1.xpath(f'string(//li[@data-activity="{IDS["H3"]}"]//span[@class="targets"])') \
+        == "pour : Dora Lefèvre"
+    copies = m1.xpath(f'//li[@data-activity="{IDS["K1"]}"]//select[@name="destination"]'
+                      '/optgroup[starts-with(@label, "Copier vers")]/option/text()')
+    assert copies == ["MATHS · 4C — lundi 07/09 10:00"]
+
+
+def test_the_visa_names_its_signer_and_notifications_show_school_time(srv: Server) -> None:
+    """hugo (the head) visas ann's textbook up to Friday 04/09 on Sunday 06/09 at 18:00
+    Paris time (16:00 UTC): the week and the refusal name « Hugo Martin (direction) »,
+    the notification is dated 06/09/2026 18:0x."""
+    with srv.transaction() as s:
+        textbook.put_visa(s, uid(s, "hugo"), uid(s, "ann"), date(2026, 9, 4), "Bien tenu.")
+    ann = signed_in(srv, "ann")
+    week = said(ann.get("/textbook/?week=2026-08-31"))
+    assert "Visa du 04/09/2026, posé par Hugo Martin (direction) : « Bien tenu. »" in week
+    refused = post(ann, f"/textbook/seances/{IDS['P1']}/supprimer")
+    assert refused.status_code == 409
+    assert "posé par Hugo Martin (direction)" in said(refused)
+    notes = tree(ann.get("/notifications/"))
+    note = notes.xpath('//li[@data-kind="visa"]')[0]
+    assert "Hugo Martin (direction) a visé votre cahier de textes" in note.text_content()
+    when = note.xpath('string(.//p[@class="when"])')
+    assert when.startswith("06/09/2026 18:0") and "UTC" not in when, when

@@ -87,12 +87,13 @@ def test_visa_put_shown_and_covered_lesson_kept(srv: Server) -> None:
     hugo = signed_in(srv, "hugo")
     answer = post_visa(hugo, "2026-09-08", "Cahier bien tenu.")
     assert answer.status_code == 303, answer.text
-    assert "Visa du 08/09/2026, posé par hugo : « Cahier bien tenu. »" in \
+    assert "Visa du 08/09/2026, posé par hugo (direction) : « Cahier bien tenu. »" in \
         text(hugo.get(teacher_page(IDS["ann"])))
 
     ann = signed_in(srv, "ann")
     week = ann.get(f"/textbook/?week={WEEK}")
-    assert "Visa du 08/09/2026, posé par hugo : « Cahier bien tenu. »" in text(week)
+    assert "Visa du 08/09/2026, posé par hugo (direction) : « Cahier bien tenu. »" in \
+        text(week)
     # ann is notified (issue 7, "Notifications"), with the visa's date.
     notices = text(ann.get("/notifications/"))
     assert "Visa de votre cahier de textes jusqu'au 08/09/2026" in notices
@@ -102,7 +103,7 @@ def test_visa_put_shown_and_covered_lesson_kept(srv: Server) -> None:
 
     refused = post_lesson(ann, IDS["M1"], "supprimer")
     assert refused.status_code == 409
-    assert "couverte par le visa du 08/09/2026 (posé par hugo)" in text(refused)
+    assert "couverte par le visa du 08/09/2026, posé par hugo (direction)" in text(refused)
     with srv.transaction() as s:
         assert not textbook.is_trashed(s, IDS["M1"])
         assert len(textbook.lesson_activities(s, IDS["M1"])) >= 2

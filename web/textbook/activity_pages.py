@@ -21,7 +21,7 @@ from web.auth import login_required, signed_in, web_context
 
 from .binder.pages import run_transfer, transfer_choices
 from .forms import KIND_LABELS, ContentForm, HomeworkForm, moment_label, to_input
-from .pages import lesson_page, prepare_homework, zone_of
+from .pages import lesson_heading, lesson_page, prepare_homework, zone_of
 
 bp = Blueprint("textbook_activity", __name__, url_prefix="/textbook/activites")
 
@@ -65,6 +65,7 @@ def _edit_page(activity_id: int, submitted: bool = False, error: str | None = No
             error=error, kind_label=KIND_LABELS[activity.kind],
             **transfer_choices(s, signed_in().id, lesson),
             when=moment_label(lesson.start.astimezone(zone_of(s, lesson))),
+            heading=lesson_heading(s, lesson, zone_of(s, lesson)),
             local=lambda t: moment_label(t.astimezone(zone_of(s, lesson)))), status
 
 

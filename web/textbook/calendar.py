@@ -114,6 +114,18 @@ class DayPlan:
     due: list[DueRow] = field(default_factory=list)
 
 
+def service_titles(session: Session,
+                   services: Sequence[TeachingService]) -> dict[int, str]:
+    """What pages call each service, by id: « Mathématiques · 4B », its subject and its
+    class or group (issue 20: a lesson says which class and subject; a copy target is
+    never « #2 »), whatever label an import gave it. Two queries."""
+    subjects = acl.subject_names(session, {s.subject_id for s in services})
+    groups = acl.group_names(session, {s.group_id for s in services})
+    return {s.id: " · ".join(part for part in (subjects.get(s.subject_id, ""),
+                                                groups.get(s.group_id, "")) if part)
+            or s.label or f"#{s.id}" for s in services}
+
+
 def teacher_service_ids(session: Session, user_id: int) -> list[int]:
     """Ids of the services ``user_id`` teaches."""
     return list(session.scalars(select(service_teachers.c.service_id)

@@ -67,6 +67,9 @@ class HomeworkWeek:
     children: list[tuple[int, str]] = field(default_factory=list)
     items: list[HomeworkItem] = field(default_factory=list)
     weeks: Weeks = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    """For a parent: each child's name (:func:`acl.names_of`) by login; pages show
+    names, the login stays the key of ``?enfant=``."""
     next_due: date | None = None
     """With ``open_on_next``: the day of the next homework due that the week was opened
     on (None: nothing due from today, the current week is shown)."""
@@ -137,9 +140,11 @@ def homework_week(session: Session, principal: acl.Principal, asked: str | None,
     rows = [row for _, days in weeks for day in days for row in day.due]
     done = done_times(session, student_id, [r.activity.id for r in rows]) \
         if student_id is not None else {}
+    names = acl.names_of(session, {i for i, _ in children})
     return HomeworkWeek(monday, tz, student_id, children,
                         [HomeworkItem(r.activity, r.due, r.subject, done.get(r.activity.id))
-                         for r in rows], weeks, next_due)
+                         for r in rows], weeks,
+                        {login: names.get(i, login) for i, login in children}, next_due)
 
 
 def _readable_homework(session: Session, principal: acl.Principal, activity_id: int,

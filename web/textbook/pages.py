@@ -116,9 +116,23 @@ def teacher_oversight(s: Session, teacher_id: int) -> dict[str, Any]:
                  textbook.access_state(a, textbook.access_today(s, a)))
                 for a in textbook.accesses_for_teacher(s, teacher_id)]
     visas = textbook.visas_of(s, teacher_id)
-    names = acl.logins_of(s, {v.by_id for v in visas} | {a.inspector_id for a, _, _ in accesses})
+    names = acl.names_of(s, {a.inspector_id for a, _, _ in accesses}) \
+        | textbook.signer_names(s, {v.by_id for v in visas})
     return {"visas": visas, "accesses": accesses, "names": names,
             "date_label": textbook.date_label}
+
+
+def lesson_heading(s: Session, lesson: textbook.Lesson, tz: Any) -> str:
+    """« Mathématiques · 4B · vendredi 04/12 14:00–15:00 · salle B12 » (issue 20):
+    the lesson's subject and class, its day and times in the school's zone ``tz``, its
+    room when it has one."""
+    service = s.get_one(textbook.TeachingService, lesson.service_id)
+    start, end = lesson.start.astimezone(tz), lesson.end.astimezone(tz)
+    parts = [textbook.service_titles(s, [service])[service.id],
+             f"{moment_label(start)}–{end:%H:%M}"]
+    if lesson.room:
+        parts.append(_("salle %(room)s", room=lesson.room))
+    return " · ".join(parts)
 
 
 def _reader_of(s: Session, lesson: textbook.Lesson) -> int | None:
@@ -219,6 +233,7 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
                            due_at=due_at, visa=visa, marks=textbook.changes_after(visa, items),
                            date_label=textbook.date_label,
                            when=moment_label(lesson.start.astimezone(plan_tz)),
+                           heading=lesson_heading(s, lesson, plan_tz),
                            until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
                            local_start=lesson.start.astimezone(plan_tz),
                            now=now, release=release,
