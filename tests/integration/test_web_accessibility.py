@@ -8,7 +8,7 @@ a real server with the school of :mod:`tests.integration.homework_kit`:
 * axe-core (vendored, ``tests/vendor/axe-core``: no network at test time) finds no
   serious or critical violation of WCAG 2.1 A and AA on the main pages of a teacher,
   a student and a parent, at both widths. Each page's screenshot is kept in the test's
-  temporary folder (``ENT_SCREENSHOTS``, when set, names a folder to keep them for CI).
+  temporary folder (``ENT_SCREENSHOTS``, when set, names a folder to keep them in).
 """
 
 from __future__ import annotations
