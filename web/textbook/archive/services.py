@@ -128,9 +128,10 @@ def _environment() -> jinja2.Environment:
 
 
 def render_html(record: ServiceRecord, school: str, year: SchoolYear) -> str:
-    """The service's archive page as HTML."""
+    """The service's archive page as HTML, its making time on the school's clock."""
+    generated = clock.now().astimezone(zone(year.time_zone))
     return _environment().get_template("textbook/archive.html").render(
-        r=record, school=school, year=year, generated=clock.now())
+        r=record, school=school, year=year, generated=f"{generated:%d/%m/%Y %H:%M}")
 
 
 def slug(text: str, fallback: str) -> str:
