@@ -114,6 +114,10 @@ def test_online_hand_in_is_shown_in_the_list_with_its_link(srv: Server) -> None:
         link = f"/textbook/seances/{IDS['M1']}#remise-{IDS['H1']}"
         assert item.xpath(".//a[@class='handin-link']/@href") == [link]
         assert item.xpath("string(.//a[@class='handin-link'])") == "Remettre mon travail"
+        # The calendar tab marks it too, and links the student to the hand-in.
+        calendar = tree(signed_in(srv, "ben").get("/textbook/?week=2026-09-07"))
+        assert calendar.xpath(f'//li[@data-activity="{IDS["H1"]}"]'
+                              '//a[contains(@class, "handin-link")]/@href') == [link]
         other = page.xpath(f'//li[@data-activity="{IDS["H2"]}"]')[0]
         assert not other.xpath(".//p[@class='online-handin']")
         # The link's target: the hand-in form of that homework on the lesson page.
