@@ -26,7 +26,6 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField, TimeField
 from wtforms.validators import DataRequired, Length
 
-import acl
 from davserver.errors import DomainError, Forbidden
 from web import textbook
 from web.auth import login_required, signed_in, web_context
@@ -60,11 +59,8 @@ def _service_choices(user_id: int) -> list[tuple[int, str]]:
     with web_context().db.transaction(write=False) as s:
         services = [s.get_one(textbook.TeachingService, i)
                     for i in textbook.teacher_service_ids(s, user_id)]
-        groups = acl.group_names(s, {x.group_id for x in services})
-        subjects = acl.subject_names(s, {x.subject_id for x in services})
-    return sorted(((x.id, f"{groups.get(x.group_id, '?')} — "
-                           f"{subjects.get(x.subject_id, '?')}") for x in services),
-                  key=lambda pair: pair[1])
+        titles = textbook.service_titles(s, services)
+    return sorted(titles.items(), key=lambda pair: pair[1])
 
 
 @bp.route("/nouvelle", methods=["GET", "POST"])
