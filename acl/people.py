@@ -160,7 +160,7 @@ def administered_schools(session: Session, user_id: int) -> dict[int, str]:
         return {}
     rows = session.execute(select(School.id, School.uai).where(
         School.id.in_(ids), School.uai.is_not(None)).order_by(School.uai))
-    return {school_id: uai for school_id, uai in rows}
+    return {school_id: uai for school_id, uai in rows if uai is not None}
 
 
 def _get(session: Session, login: str) -> User:

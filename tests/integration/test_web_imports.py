@@ -4,9 +4,10 @@ browser-like client (real cookies, CSRF tokens from the forms), SQLite and Postg
 
 The school's administrator uploads the ministry's calendar with a SIECLE extraction,
 sees what the dry run would change (nothing is changed), applies it; then an EDT
-export (lessons laid only once applied); then next year's extraction, whose leaver (and her only parent)
-the dry run announces, and abandons it. Rejected records are listed with their line
-and reason. Teachers, and administrators of another school, are refused.
+export (lessons laid only once applied); then next year's extraction, whose leaver
+(and her only parent) the dry run announces, and abandons it. Rejected records are
+listed with their line and reason. Teachers, and administrators of another school,
+are refused.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 import acl
 from davserver import clock, journal
-from davserver.db import Database
+from davserver.db import Database, rows_matched
 from davserver.errors import BadRequest, Conflict, NotFound
 from providers import Store
 
@@ -129,9 +129,9 @@ class Imports:
         ``NotFound`` for a run of another school, ``Conflict`` for one not checked."""
         with self.db.transaction() as s:
             self._own(s, run_id, school_id)
-            moved = s.execute(update(ImportRun).where(
+            moved = rows_matched(s.execute(update(ImportRun).where(
                 ImportRun.id == run_id, ImportRun.state == RunState.checked).values(
-                state=RunState.applying, user_id=user.id)).rowcount
+                state=RunState.applying, user_id=user.id)))
         if not moved:
             raise Conflict("Cet import n'attend pas de confirmation.")
         self.submit(self._run_web, run_id, user, False)
@@ -140,9 +140,9 @@ class Imports:
         """Give up a checked run: its files are removed, nothing is imported."""
         with self.db.transaction() as s:
             self._own(s, run_id, school_id)
-            moved = s.execute(update(ImportRun).where(
+            moved = rows_matched(s.execute(update(ImportRun).where(
                 ImportRun.id == run_id, ImportRun.state == RunState.checked).values(
-                state=RunState.discarded, finished=clock.now())).rowcount
+                state=RunState.discarded, finished=clock.now())))
         if not moved:
             raise Conflict("Cet import n'attend pas de confirmation.")
         shutil.rmtree(self.folder(run_id), ignore_errors=True)
