@@ -189,3 +189,21 @@ def test_hidden_and_temporary_files_are_left_alone(srv: Server, tmp_path: Path) 
     code, listing = propfind("adm", f"{srv.dav_url}/imports/{UAI}/")
     for name in (".~lock.eleves.csv#", "~$eleves.csv", "eleves.csv.part", "vide.csv"):
         assert f"{name}.report.json" not in listing
+
+
+def test_a_file_renamed_into_place_is_imported(srv: Server, tmp_path: Path) -> None:
+    """Clients that upload to a temporary name and then rename (MOVE): the temporary
+    file is left alone, the renamed one imported (here the ministry's calendar)."""
+    data = (DATA / "timetable" / "fr-en-calendrier-scolaire.json").read_bytes()
+    assert put(srv, "adm", "calendrier.json.part", data, tmp_path) == 201
+    folder = f"{srv.dav_url}/imports/{UAI}"
+    code, _ = curl(srv, "adm", "-X", "MOVE", "-H", f"Destination: {folder}/calendrier.json",
+                   f"{folder}/calendrier.json.part")
+    assert code == 201
+    found = json.loads(report(srv, "calendrier.json"))
+    (part,) = found["parts"]
+    assert part["kind"] == "holidays" and part["applied"], part
+    assert part["report"]["year"] == "2026-2027" and part["report"]["zone"] == "C"
+    assert found["totals"]["holidays"] == len(part["report"]["holidays"]) > 0
+    code, listing = propfind("adm", folder + "/")
+    assert "calendrier.json.part.report" not in listing

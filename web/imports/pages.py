@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 import acl
+from davserver import clock
 from davserver.errors import DomainError
 
 from ..auth import current_context, login_required, signed_in, web_context
@@ -36,6 +37,9 @@ bp = Blueprint("imports", __name__, url_prefix="/imports")
 EXTENSION_KEY = "imports"
 MAX_UPLOAD = 512 * 1024 * 1024
 """Bytes one upload may hold (a big AAF delivery, unzipped, is a few hundred MB)."""
+STUCK_AFTER = 6 * 3600.0
+"""Seconds after which a run still marked running, and running in no process that this
+request reaches, is shown as interrupted (its process stopped)."""
 PROFILE_LABELS = {"student": "élèves", "teacher": "enseignants", "parent": "parents",
                   "staff": "personnels", "head": "direction", "admin": "administrateurs",
                   "inspector": "inspecteurs", "unknown": "profil inconnu"}
@@ -90,12 +94,12 @@ def _run_summary(run: Any) -> str:
 def upload() -> Response | tuple[str, int]:
     """Stage the files sent and start their dry run; to the run's page."""
     school_id, school = _school()
+    if request.content_length and request.content_length > MAX_UPLOAD:  # before parsing
+        return _refuse(school_id, school, _("Fichiers trop gros : au plus %(n)s Mo par "
+                                            "import.", n=MAX_UPLOAD // 2**20), 413)
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    if request.content_length and request.content_length > MAX_UPLOAD:
-        return _refuse(school_id, school, _("Fichiers trop gros : au plus %(n)s Mo par "
-                                            "import.", n=MAX_UPLOAD // 2**20), 413)
     sent = [f for f in request.files.getlist("fichiers") if f and f.filename]
     week_a = request.form.get("semaine_a", "").strip()
     if week_a:
@@ -134,9 +138,13 @@ def run(run_id: int) -> str:
             abort(404)
         author = s.get(acl.User, found.user_id) if found.user_id else None
         shown = found.report or found.preview
+        progress = imports_of_app().progress_of(run_id)
+        # A run no process has reported on for hours died with its process.
+        stuck = progress is None and (clock.now() - found.created).total_seconds() > STUCK_AFTER
         return render_template(
             "imports/run.html", run=found, school=school, author=author,
-            running=is_running(found), progress=imports_of_app().progress_of(run_id),
+            running=is_running(found) and not stuck, stuck=is_running(found) and stuck,
+            progress=progress,
             shown=shown, summary=summary(shown) if shown else "",
             states=STATE_LABELS, kinds=KIND_LABELS, profiles=PROFILE_LABELS,
             where_of=where_of, form=ActionForm())

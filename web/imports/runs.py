@@ -99,8 +99,6 @@ def _part(kind: str, files: list[str], report: dict[str, Any] | None = None,
             figures["lessons_kept"] = len(report.get("lessons_kept", []))
         elif kind == "holidays":
             figures["holidays"] = len(report.get("holidays", []))
-    else:
-        figures["rejected"] = len(files)
     return {"kind": kind, "files": files, "report": report, "error": error,
             "applied": applied, "figures": figures}
 
