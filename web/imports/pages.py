@@ -75,11 +75,17 @@ def _school() -> tuple[int, acl.SchoolInfo]:
 def index() -> str:
     """The upload form and the school's past imports."""
     school_id, school = _school()
+    return render_template("imports/index.html", rows=_rows(school_id), school=school,
+                           states=STATE_LABELS, form=ActionForm())
+
+
+def _rows(school_id: int) -> list[dict[str, Any]]:
+    """The school's past runs for the list: the run, its one-line result, who ran it."""
     with web_context().db.transaction(write=False) as s:
         runs = runs_of(s, school_id)
-        rows = [{"run": r, "summary": _run_summary(r)} for r in runs]
-    return render_template("imports/index.html", rows=rows, school=school,
-                           states=STATE_LABELS, form=ActionForm())
+        logins = acl.logins_of(s, {r.user_id for r in runs if r.user_id is not None})
+        return [{"run": r, "summary": _run_summary(r), "login": logins.get(r.user_id or 0)}
+                for r in runs]
 
 
 def _run_summary(run: Any) -> str:
@@ -120,9 +126,7 @@ def upload() -> Response | tuple[str, int]:
 
 def _refuse(school_id: int, school: acl.SchoolInfo, message: str,
             status: int) -> tuple[str, int]:
-    with web_context().db.transaction(write=False) as s:
-        rows = [{"run": r, "summary": _run_summary(r)} for r in runs_of(s, school_id)]
-    return render_template("imports/index.html", rows=rows, school=school,
+    return render_template("imports/index.html", rows=_rows(school_id), school=school,
                            states=STATE_LABELS, form=ActionForm(), problem=message), status
 
 
