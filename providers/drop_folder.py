@@ -17,10 +17,12 @@ hidden and temporary files of clients) are its rule, not this module's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from blinker import Namespace
 from sqlalchemy import select
 
-from .models import Space
+from .models import Node, Space
 from .store import SpaceInfo, Stamp, Store
 
 IMPORTS = "imports"
@@ -78,3 +80,36 @@ def write_beside(store: Store, space_id: int, path: str, data: bytes) -> None:
         store.release(space_id, len(data))
         raise
     store.commit_write(space_id, path, blob, reserved=len(data), stamp=Stamp(None))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A file at the top of a school's imports folder whose report (``<name>`` +
+    ``report_suffix``) is missing or older than it: put there while no server ran, or
+    when one stopped before importing it."""
+
+    school_id: int
+    space_id: int
+    path: str
+    node_id: int
+    author_id: int | None
+
+
+def waiting_files(store: Store, report_suffix: str) -> list[Waiting]:
+    """The files of every school's imports folder without an up-to-date report (see
+    :class:`Waiting`), non-empty ones only, in path order. One query."""
+    with store.db.transaction(write=False) as s:
+        rows = s.execute(select(Space.key, Node.space_id, Node.path, Node.name, Node.id,
+                                Node.author_id, Node.modified, Node.size)
+                         .join(Space, Space.id == Node.space_id)
+                         .where(Space.kind == KIND, Node.is_collection.is_(False),
+                                Node.parent_id.is_not(None))).all()
+    top = [r for r in rows if r.path.count("/") == 1]
+    reports = {(r.space_id, r.path): r.modified for r in top}
+    found = []
+    for r in sorted(top, key=lambda r: (r.space_id, r.path)):
+        reported = reports.get((r.space_id, r.path + report_suffix))
+        school = r.key.partition(":")[2]
+        if r.size > 0 and (reported is None or reported < r.modified) and school.isdigit():
+            found.append(Waiting(int(school), r.space_id, r.path, r.id, r.author_id))
+    return found

@@ -207,3 +207,25 @@ def test_a_file_renamed_into_place_is_imported(srv: Server, tmp_path: Path) -> N
     assert found["totals"]["holidays"] == len(part["report"]["holidays"]) > 0
     code, listing = propfind("adm", folder + "/")
     assert "calendrier.json.part.report" not in listing
+
+
+def test_files_put_while_no_server_ran_are_imported_at_start(srv: Server) -> None:
+    """A file that reached the folder while the server was stopped (written here
+    through the store, as a restored backup or a server stopped within the quiet delay
+    leaves it) is imported when the server starts again."""
+    from providers import drop_folder
+
+    srv.stop()
+    data = (DATA / "people" / "siecle_eleves_2025.csv").read_bytes()
+    with srv.app() as app:
+        with app.db.transaction(write=False) as s:
+            school = acl.find_school(s, UAI)
+        space = drop_folder.drop_space(app.store, school)
+        drop_folder.write_beside(app.store, space.id, "/pendant-l-arret.csv", data)
+    srv.start()
+    found = json.loads(report(srv, "pendant-l-arret.csv"))
+    assert found["parts"][0]["kind"] == "people" and found["parts"][0]["applied"]
+    # The files imported before the stop, whose reports are newer, were not imported again.
+    with srv.transaction() as s:
+        runs = [r.files for r in s.scalars(select(ImportRun).order_by(ImportRun.id))]
+    assert runs[-1] == ["pendant-l-arret.csv"] and runs.count(["eleves.csv"]) == 2

@@ -33,5 +33,12 @@ def init_imports(app: Flask, config: Config, db: Database, store: Store) -> Impo
     return imports
 
 
+def resume_drops(app: Flask) -> int:
+    """Queue the files left in the imports folders without a report (the start of
+    ``davserver serve``: see :meth:`DropFolder.resume`); returns how many."""
+    drop: DropFolder = app.extensions[EXTENSION_KEY + ".drop"]
+    return drop.resume()
+
+
 __all__ = ["DropFolder", "ImportRun", "Imports", "RunOptions", "RunSource", "RunState",
-           "bp", "classify", "init_imports", "run_files", "summary"]
+           "bp", "classify", "init_imports", "resume_drops", "run_files", "summary"]

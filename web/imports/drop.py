@@ -80,6 +80,21 @@ class DropFolder:
             self._timers[school_id] = timer
             timer.start()
 
+    def resume(self) -> int:
+        """Queue what the imports folders hold without an up-to-date report (dropped
+        while no server ran, or before one stopped); returns how many files. Called
+        once by ``davserver serve`` at start-up: two processes starting together may
+        both import such a file, which a re-import makes harmless (it finds the same
+        accounts and lessons)."""
+        waiting = [w for w in drop_folder.waiting_files(self.imports.store, ".report.json")
+                   if not skipped(w.path.rsplit("/", 1)[-1])]
+        for w in waiting:
+            self.received(self.imports.store, school_id=w.school_id, space_id=w.space_id,
+                          path=w.path, node_id=w.node_id, author_id=w.author_id)
+        if waiting:
+            log.info("imports folders: %d file(s) without a report queued", len(waiting))
+        return len(waiting)
+
     def _quiet(self, school_id: int) -> None:
         with self._lock:
             self._timers.pop(school_id, None)
