@@ -215,3 +215,20 @@ def test_a_leaver_announced_then_abandoned_and_rejections_listed(srv: Server) ->
     where = rows[0].xpath('./td[@class="where"]')[0].text
     assert where.startswith("eleves-doublon.csv, ligne "), where
     assert rows[0].xpath('./td[@class="reason"]')[0].text
+
+
+def test_imports_made_by_the_commands_are_listed_too(srv: Server) -> None:
+    srv.cli("import", "holidays", str(DATA / "timetable" / "fr-en-calendrier-scolaire.json"),
+            "--school", UAI)
+    srv.cli("import", "holidays", str(DATA / "timetable" / "fr-en-calendrier-scolaire.json"),
+            "--school", UAI, "--dry-run")  # changes nothing: not listed
+    adm = signed_in(srv, "adm")
+    rows = html.fromstring(adm.get("/imports/").text).xpath(
+        "//table[@class='list import-runs']/tbody/tr")
+    first = rows[0].text_content()
+    assert "fr-en-calendrier-scolaire.json" in first and "commande" in first
+    assert "cli:" in first and "période" in first
+    assert "commande" not in rows[1].text_content()
+    run_id = rows[0].get("data-run")
+    page = html.fromstring(adm.get(f"/imports/{run_id}").text)
+    assert page.xpath('//section[@data-kind="holidays"]')

@@ -17,7 +17,7 @@ from .drop import DropFolder
 from .models import ImportRun, RunSource, RunState
 from .pages import EXTENSION_KEY, bp
 from .runs import RunOptions, classify, run_files, summary
-from .services import Imports, staging_dir
+from .services import Imports, record_command_run, staging_dir
 
 
 def init_imports(app: Flask, config: Config, db: Database, store: Store) -> Imports:
@@ -41,4 +41,5 @@ def resume_drops(app: Flask) -> int:
 
 
 __all__ = ["DropFolder", "ImportRun", "Imports", "RunOptions", "RunSource", "RunState",
-           "bp", "classify", "init_imports", "resume_drops", "run_files", "summary"]
+           "bp", "classify", "init_imports", "record_command_run", "resume_drops",
+           "run_files", "summary"]

@@ -36,10 +36,12 @@ RUNNING = (RunState.checking, RunState.applying)
 
 
 class RunSource(enum.StrEnum):
-    """Where the files came from: the web page, or the imports folder over WebDAV."""
+    """Where the files came from: the web page, the imports folder over WebDAV, or a
+    ``davserver import`` command."""
 
     web = "web"
     dav = "dav"
+    cli = "cli"
 
 
 class ImportRun(Base):

@@ -80,7 +80,7 @@ def _people_totals(report: dict[str, Any]) -> dict[str, int]:
             for key in ("created", "updated", "moved", "disabled")}
 
 
-def _part(kind: str, files: list[str], report: dict[str, Any] | None = None,
+def part_of(kind: str, files: list[str], report: dict[str, Any] | None = None,
           error: str | None = None) -> dict[str, Any]:
     """One import of the run, as JSON: its kind, files, report or error, and the
     figures the confirmation sentence sums."""
@@ -117,10 +117,10 @@ def _people(db: Database, files: list[tuple[str, bytes]], school_id: int,
         report = acl.import_people(db, files, school_id, acl.ImportOptions(
             dry_run=options.dry_run, partial=options.partial, progress=progress))
     except DomainError as exc:  # BadInput: nothing could be read; the school
-        return _part("people", names, error=exc.message), []
+        return part_of("people", names, error=exc.message), []
     data = report.as_json()
     errors = [f.error for f in report.files if f.error]
-    part = _part("people", names, data, "; ".join(errors) or None)
+    part = part_of("people", names, data, "; ".join(errors) or None)
     accounts = report.accounts if report.applied and not options.dry_run else []
     return part, accounts
 
@@ -135,13 +135,13 @@ def _timetable(db: Database, name: str, data: bytes, school: str, options: RunOp
                                                          week_a=options.week_a),
                                      progress)
     except DomainError as exc:
-        return _part("timetable", [name], error=exc.message)
+        return part_of("timetable", [name], error=exc.message)
     out = report.as_dict()
     if with_people and options.dry_run:
         out["warnings"] = [*out.get("warnings", []), "dry run: the timetable was checked "
                            "against the directory as it is, without the people of this "
                            "import"]
-    return _part("timetable", [name], out)
+    return part_of("timetable", [name], out)
 
 
 def _holidays(db: Database, name: str, data: bytes, school: str, options: RunOptions,
@@ -151,8 +151,8 @@ def _holidays(db: Database, name: str, data: bytes, school: str, options: RunOpt
                                     tt.HolidayOptions(today=options.today,
                                                       dry_run=options.dry_run), progress)
     except DomainError as exc:
-        return _part("holidays", [name], error=exc.message)
-    return _part("holidays", [name], report.as_dict())
+        return part_of("holidays", [name], error=exc.message)
+    return part_of("holidays", [name], report.as_dict())
 
 
 def totals(parts: list[dict[str, Any]]) -> dict[str, int]:
@@ -180,7 +180,7 @@ def run_files(db: Database, school_id: int, files: list[tuple[str, bytes]],
     for name, data in files:
         found = classify(name, data)
         if found.kind == "unknown":
-            parts.append(_part("unknown", [name], error=f"{name}: {found.why}"))
+            parts.append(part_of("unknown", [name], error=f"{name}: {found.why}"))
         else:
             kinds[found.kind].append((name, data))
     school = _school_ref(db, school_id)

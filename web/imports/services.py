@@ -41,7 +41,7 @@ from providers import Store
 
 from ..textbook import today_in
 from .models import RUNNING, ImportRun, RunSource, RunState
-from .runs import RunOptions, run_files
+from .runs import RunOptions, part_of, run_files, totals
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +240,23 @@ class Imports:
                 run.error = error
             if state != RunState.checked:
                 run.finished = clock.now()
+
+
+def record_command_run(db: Database, school_id: int, kind: str, files: list[str],
+                       report: dict[str, Any], by: str | None = None) -> int:
+    """Put an import made by a ``davserver import`` command in the school's history
+    (the imports page lists every import, whatever its way in): ``kind`` ``people``,
+    ``timetable`` or ``holidays``, ``report`` its ``--json`` report, ``by`` the system
+    user who ran it. Returns the run's id."""
+    part = part_of(kind, files, report)
+    shown = {"dry_run": False, "parts": [part], "totals": totals([part]), "failed": 0}
+    with db.transaction() as s:
+        run = ImportRun(school_id=school_id, source=RunSource.cli, state=RunState.done,
+                        files=files, options={"by": by} if by else {}, report=shown,
+                        created=clock.now(), finished=clock.now())
+        s.add(run)
+        s.flush()
+        return run.id
 
 
 def runs_of(s: Session, school_id: int, limit: int = 50) -> list[ImportRun]:
