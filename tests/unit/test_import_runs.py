@@ -96,3 +96,13 @@ def test_the_text_report_names_counts_rejections_and_unreadable_files() -> None:
     assert "Illisible, rien n'a été importé : scan.pdf: this is a PDF document" in text
     assert where_of({"file": "EXP_COURS.xml", "element": "Cours 12"}) == \
         "EXP_COURS.xml (Cours 12)"
+
+
+@pytest.mark.parametrize(("sent", "shown"), [
+    ("C:\\fakepath\\élèves.csv", "élèves.csv"), ("../../etc/x\n.csv", "x.csv"),
+    (None, "fichier"), ("dossier/", "fichier"), ("a" * 300, "a" * 200),
+])
+def test_the_name_a_browser_gives_is_cleaned(sent: str | None, shown: str) -> None:
+    from web.imports.pages import _client_name
+
+    assert _client_name(sent) == shown

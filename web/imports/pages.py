@@ -117,11 +117,20 @@ def upload() -> Response | tuple[str, int]:
     options = {"partial": request.form.get("partiel") == "1", "week_a": week_a or None}
     try:
         run_id = imports_of_app().start_check(
-            school_id, signed_in(), [(f.filename or "fichier", f.stream) for f in sent],
+            school_id, signed_in(), [(_client_name(f.filename), f.stream) for f in sent],
             options)
     except DomainError as exc:
         return _refuse(school_id, school, exc.message, exc.status)
     return redirect(url_for("imports.run", run_id=run_id), 303)
+
+
+def _client_name(sent: str | None) -> str:
+    """The name a browser gave an uploaded file, for messages and reports only (the
+    file is staged by number): its last component (old browsers send a Windows path),
+    without control characters, at most 200 characters."""
+    name = (sent or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip()
+    return name[:200] or "fichier"
 
 
 def _refuse(school_id: int, school: acl.SchoolInfo, message: str,
