@@ -145,8 +145,9 @@ class DropFolder:
         with self.imports.db.transaction() as s:
             row = s.get_one(ImportRun, run_id)
             row.report, row.state, row.finished = report, state, clock.now()
-            if state == RunState.failed:
-                row.error = "; ".join(p["error"] for p in report["parts"] if p.get("error"))
+            errors = [p["error"] for p in report["parts"] if p.get("error")]
+            if errors:
+                row.error = "; ".join(errors)[:2000]
             self._notify(s, school_id, run_id, [n for n, _ in files], report)
 
     def _write_reports(self, space_id: int, paths: list[str], report: dict[str, Any]) -> None:
