@@ -42,6 +42,12 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
 
+def normalize_name(name: str) -> str:
+    """``name`` in NFC: :func:`name_key`, under the name lock roots use
+    (:func:`providers.locks.relative_path`)."""
+    return name_key(name)
+
+
 def path_key(path: str) -> str:
     """The key of a space-relative path (``/a/b``): every segment in NFC. ``/`` never
     composes with a neighbour, so the whole path is normalised at once."""
