@@ -28,13 +28,13 @@ from wsgidav.dav_provider import DAVCollection, DAVProvider
 from .access import RequestAccess
 from .errors import dav_errors
 from .guards import guarded_request
+from .live_props import QuotaReport, listed_names
 from .lock_dav import handle_lock, handle_unlock
 from .locks import SqlLockStorage
 from .names import join_path, name_key, path_key, split_path
 from .operations import readable_chain_of
 from .preconditions import check_mkcol
 from .propfind import stream_propfind
-from .quota_report import QuotaReport, listed_names
 from .resources import (
     PRIVILEGE_SET,
     RESOLVED_KEY,

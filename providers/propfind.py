@@ -36,8 +36,8 @@ from wsgidav import util
 import acl
 from acl import NodeRef
 
+from .live_props import QUOTA_PROPS
 from .names import href_quote, xml_safe
-from .quota_report import QUOTA_PROPS
 from .resources import (
     AUTHOR,
     OC_CHECKSUMS,

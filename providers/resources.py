@@ -33,9 +33,18 @@ from .blobs import BlobWriter
 from .damage import open_checked
 from .errors import dav_errors
 from .guards import CLOSE_CONNECTION_KEY, CREATED_KEY, OC_MTIME_KEY
+from .live_props import (
+    _USAGE_KEY,
+    ENT_NS,
+    PRIVILEGE_SET,
+    QUOTA_PROPS,
+    QuotaReport,
+    listed_names,
+    privilege_set,
+    space_usage,
+)
 from .names import parent_of, validate_name, xml_safe
 from .operations import node_ref
-from .quota_report import _USAGE_KEY, QUOTA_PROPS, QuotaReport, listed_names, space_usage
 from .store import NodeInfo, SpaceInfo, Stamp, Store
 from .virtual_dav import binder_folders
 
@@ -46,10 +55,8 @@ OC_NS = "http://owncloud.org/ns"
 OC_CHECKSUMS = f"{{{OC_NS}}}checksums"
 MS_NS = "urn:schemas-microsoft-com:"
 # Our own properties (rubric spaces): publication state and author of each node.
-ENT_NS = "urn:ent-davserver:ns"
 PUBLICATION_STATE = f"{{{ENT_NS}}}publication-state"
 AUTHOR = f"{{{ENT_NS}}}author"
-PRIVILEGE_SET = "{DAV:}current-user-privilege-set"
 RESOLVED_KEY = "davserver.resolved"
 # An early 507 on a body larger than this closes the connection instead of reading
 # the rest of the body (cheroot reads it all before answering, otherwise).
@@ -67,16 +74,6 @@ def parse_http_time(value: str | int | float) -> float:
         return email.utils.parsedate_to_datetime(text).timestamp()
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"not an HTTP date: {text!r}") from exc
-
-
-def privilege_set(names: list[str]) -> Any:
-    """RFC 3744 §5.4 ``current-user-privilege-set``; ``publish`` and ``manage`` are ours
-    (RFC 3744 §3.12 lets a server add privileges in its own namespace)."""
-    root = etree.Element(PRIVILEGE_SET)
-    for name in names:
-        ns = "DAV:" if name in acl.DAV_PRIVILEGES else ENT_NS
-        etree.SubElement(etree.SubElement(root, "{DAV:}privilege"), f"{{{ns}}}{name}")
-    return root
 
 
 def forget_resolved(environ: dict[str, Any]) -> None:

@@ -31,8 +31,8 @@ import acl
 
 from . import trash
 from .errors import dav_errors
+from .live_props import QuotaReport, listed_names
 from .names import name_key, xml_safe
-from .quota_report import QuotaReport, listed_names
 from .resources import (
     ENT_NS,
     PRIVILEGE_SET,

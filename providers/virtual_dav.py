@@ -27,8 +27,8 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 import acl
 
 from .damage import open_checked
+from .live_props import PRIVILEGE_SET, QuotaReport, listed_names, privilege_set
 from .names import split_path, xml_safe
-from .quota_report import QuotaReport
 from .store import SpaceInfo, Store
 
 if TYPE_CHECKING:
@@ -136,6 +136,15 @@ class _Virtual:
 
     def get_ref_url(self) -> str:
         return "/-v" + quote(self.path)
+
+    def get_property_names(self, *, is_allprop: bool) -> list[str]:
+        return listed_names(super().get_property_names(is_allprop=is_allprop),  # type: ignore[misc]
+                            is_allprop=is_allprop, extra=[PRIVILEGE_SET])
+
+    def get_property_value(self, name: str) -> Any:
+        if name == PRIVILEGE_SET:
+            return privilege_set(["read"])
+        return super().get_property_value(name)  # type: ignore[misc]
 
     def prevent_locking(self) -> bool:
         return True

@@ -1,5 +1,6 @@
-"""RFC 4331 quota properties on every collection of ``/dav/``, and which property
-names a resource lists for allprop and propname (RFC 4918 §9.1).
+"""Live properties every resource of ``/dav/`` shares: the RFC 4331 quota
+properties of collections, RFC 3744 ``current-user-privilege-set``, and which
+property names a resource lists for allprop and propname (RFC 4918 §9.1).
 
 Every collection reports ``quota-used-bytes`` and ``quota-available-bytes`` (issue
 17: ``df`` on a davfs2 mount and ``gio info -f`` read them at the mount's root): a
@@ -12,6 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lxml import etree
+
+import acl
 import quotas
 
 from .store import SpaceInfo
@@ -20,7 +24,20 @@ if TYPE_CHECKING:
     from .dav import EntProvider
 
 QUOTA_PROPS = ("{DAV:}quota-used-bytes", "{DAV:}quota-available-bytes")
+PRIVILEGE_SET = "{DAV:}current-user-privilege-set"
+# Our own namespace: publication state, author, trash properties, privileges.
+ENT_NS = "urn:ent-davserver:ns"
 _USAGE_KEY = "davserver.usage"
+
+
+def privilege_set(names: list[str]) -> Any:
+    """RFC 3744 §5.4 ``current-user-privilege-set``; ``publish`` and ``manage`` are ours
+    (RFC 3744 §3.12 lets a server add privileges in its own namespace)."""
+    root = etree.Element(PRIVILEGE_SET)
+    for name in names:
+        ns = "DAV:" if name in acl.DAV_PRIVILEGES else ENT_NS
+        etree.SubElement(etree.SubElement(root, "{DAV:}privilege"), f"{{{ns}}}{name}")
+    return root
 
 
 def listed_names(names: list[str], *, is_allprop: bool, extra: list[str]) -> list[str]:
