@@ -213,6 +213,28 @@ def test_n3_a_create_refused_for_quota_leaves_no_empty_file(server: Server,
     assert "byte copy failed" not in log and "Traceback" not in log
 
 
+def test_n3_a_lock_taken_in_one_spelling_holds_in_the_other(server: Server, curl: Curl,
+                                                            folder: str) -> None:
+    """Client: a Mac (NFD) locks a file another client (Windows, the browser: NFC)
+    then writes. Correct: one file, one lock: 423 without the token, in either
+    spelling, and the browser refuses to rename it (lock keys are NFC)."""
+    from tests.web_documents import Documents
+
+    name = "Réunion.odt"
+    assert curl.code("-X", "PUT", "--data-binary", "v1", f"{folder}/{quote(name)}") == 201
+    status, token = curl.lock(f"{folder}/{quote(nfd(name))}")
+    assert status == 200 and token
+    assert curl.code("-X", "PUT", "--data-binary", "v2", f"{folder}/{quote(name)}") == 423
+    assert curl.code("-X", "DELETE", f"{folder}/{quote(name)}") == 423
+    where = "porte-documents/" + unquote(folder.rsplit("/", 1)[1])
+    refused = Documents(server, "alice").act(where, "rename", (name,), new_name="Autre.odt")
+    assert refused.status_code == 423, refused.text
+    assert curl.code("-X", "PUT", "--data-binary", "v2", "-H", f"If: (<{token}>)",
+                     f"{folder}/{quote(name)}") == 204
+    assert curl.code("-X", "UNLOCK", "-H", f"Lock-Token: <{token}>",
+                     f"{folder}/{quote(name)}") == 204
+
+
 # --- N-4: names no client can use -------------------------------------------------------
 
 BAD_NAMES = {"tab": "tab\there.txt", "newline": "two\nlines.txt", "bell": "bell\x07.txt",

@@ -33,6 +33,7 @@ from providers import (
     Stamp,
     Store,
     operations,
+    path_key,
 )
 
 from ..auth import current_principal, web_context
@@ -206,8 +207,9 @@ def _nfc(name: str) -> str:
 
 
 def lock_key(space: SpaceInfo, dav_path: str) -> str:
-    """The lock storage's key of a node (``EntProvider.ref_url``: space id in front)."""
-    return quote(f"/{space.id}{dav_path.rstrip('/') or '/'}")
+    """The lock storage's key of a node (``EntProvider.ref_url``: space id in front,
+    the path in its NFC key form, whatever spelling the lock was taken in)."""
+    return quote(f"/{space.id}{path_key(dav_path).rstrip('/') or '/'}")
 
 
 def refuse_if_locked(place: Place, *, whole: bool = True) -> None:
