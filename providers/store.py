@@ -460,6 +460,8 @@ class Store:
         ``Conflict`` (409) without that folder."""
         parent_path, name = parent_of(path)
         name = validate_name(name)
+        if "\x00" in parent_path:  # never stored; PostgreSQL text cannot even hold it
+            raise Conflict("the parent folder does not exist")
         parent = s.scalar(_NODE_AT, {"space_id": space_id, "path": path_key(parent_path)})
         if parent is None or not parent.is_collection:
             raise Conflict("the parent folder does not exist")
@@ -533,6 +535,9 @@ class Store:
                       stamp: Stamp) -> tuple[NodeInfo, str | None]:
         now = time.time()
         parent_path, name = parent_of(path)
+        if "\x00" in path:  # never stored (PostgreSQL text cannot hold it): no lookup
+            validate_name(name)
+            raise Conflict("the parent folder does not exist")
         # Sniffed before the write transaction: libmagic takes milliseconds, and
         # SQLite writers take turns.
         content_type = sniff(blob.head if blob else b"", name)
