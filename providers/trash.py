@@ -18,9 +18,11 @@ reservations and trash together at most the limit: whenever a change breaks
 either rule (a delete that overfills the trash, a write that needs the room),
 :func:`make_room` purges the oldest items in the same transaction, records the
 purge (:func:`purges`, shown in the trash page) and logs one INFO line. Every
-change of trash items takes the space's ledger row first (``quotas.lock``, or the
-UPDATE of a quota change), so a purge to make room never races a restore or a
-purge by hand. :func:`purge` frees trash bytes in the transaction that removes the
+change of existing trash items takes the space's ledger row first (``quotas.lock``,
+or the UPDATE of a quota change before a purge to make room), so a purge to make
+room never races a restore or a purge by hand; a delete, like a write, changes its
+live nodes first and the ledger last, so the two never wait on each other in
+opposite orders. :func:`purge` frees trash bytes in the transaction that removes the
 rows; blob files go after commit. :func:`restore` charges the destination (507 if
 it does not fit beside the live files) and frees the trash bytes, in one
 transaction.
@@ -151,8 +153,8 @@ def _trash_in(s: Session, store: Store, space_id: int, path: str, deleted_by: in
               *, node_id: int | None = None) -> tuple[TrashEntry, quotas.Usage]:
     """Move the live subtree at ``path`` (which must still be node ``node_id`` when
     given) to the trash inside the caller's transaction; returns the item and the
-    space's figures after its bytes moved to the trash (the caller makes room)."""
-    quotas.lock(s, [space_id])
+    space's figures after its bytes moved to the trash (the caller makes room). The
+    ledger row is taken last, by that move, as a write takes it after its nodes."""
     row = s.scalar(select(Node).where(Node.space_id + 0 == space_id,
                                       Node.path == path_key(path)))
     if row is None or row.parent_id is None or node_id not in (None, row.id):
