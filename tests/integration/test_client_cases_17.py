@@ -464,6 +464,10 @@ def test_q3_purges_to_make_room_are_logged_and_shown(tmp_path: Path) -> None:
         page = web.get("/corbeille/").text
         assert "1 élément supprimé définitivement le" in page, page
         assert "pour faire de la place" in page
+        # The file manager's quota bar: nothing used, the trash apart.
+        bar = web.get("/documents/porte-documents/").text
+        assert "0 octet utilisés sur 100 Ko" in bar or "0 octets utilisés sur 100 Ko" in bar, bar
+        assert "Corbeille : 39,1 Ko, non comptés" in bar, bar
         log = srv.log_path.read_text() if srv.log_path else ""
         lines = [line for line in log.splitlines() if "purged for good to make room" in line]
         assert len(lines) == 1 and " INFO " in lines[0] and "20000 bytes" in lines[0], lines
