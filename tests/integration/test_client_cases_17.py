@@ -270,6 +270,21 @@ def test_n4_a_name_no_client_can_use_is_400_and_stores_nothing(
     assert curl.code("-X", "PROPFIND", "-H", "Depth: 1", folder + "/") == 207
 
 
+def test_n4_a_restore_to_such_a_name_is_refused_too(server: Server, curl: Curl,
+                                                   folder: str) -> None:
+    """Restoring from the trash is a MOVE out of it: the same rule, the item stays."""
+    name = f"perdu-{uuid.uuid4().hex[:6]}.txt"
+    assert curl.code("-X", "PUT", "--data-binary", "x", f"{folder}/{name}") == 201
+    assert curl.code("-X", "DELETE", f"{folder}/{name}") == 204
+    trashed = f"{server.dav_url}/corbeille/porte-documents/{name}"
+    for bad in ("re\x01tour.txt", "re\\tour.txt"):
+        reply = curl("-X", "MOVE", "-H", f"Destination: {folder}/{quote(bad, safe='')}",
+                     trashed)
+        assert reply.status == 400, reply.text
+    assert curl(trashed).body == b"x"
+    assert curl.code("-X", "MOVE", "-H", f"Destination: {folder}/retour.txt", trashed) == 201
+
+
 def test_n4_the_web_file_manager_refuses_them_too(server: Server, folder: str) -> None:
     """The browser's upload, new folder and rename: the same rule, in French."""
     from tests.web_documents import Documents
