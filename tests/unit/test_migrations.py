@@ -160,16 +160,16 @@ def test_db_command_reports_and_upgrades(tmp_path: Path) -> None:
     assert f"database revision: {migrations.HEAD}" in after.stdout
 
 
-def test_0005_keeps_nfc_names_as_written_and_takes_the_trash_out_of_the_usage(
+def test_0009_keeps_nfc_names_as_written_and_takes_the_trash_out_of_the_usage(
         url: str, tmp_path: Path) -> None:
-    """Issue 17's migration on rows a 0004 database holds: every name's NFC spelling
+    """Issue 17's migration on rows a 0008 database holds: every name's NFC spelling
     becomes its written one, and a space's trashed bytes leave its used bytes for its
     trash bytes; the store then reads it as it wrote it, and fsck finds nothing."""
     from providers import LocalBlobStore, Store, fsck
 
     db = Database(url)
     try:
-        _upgrade(db, "0004")
+        _upgrade(db, "0008")
         now = 1_790_000_000.0
         with db.engine.begin() as c:
             c.execute(text("INSERT INTO spaces (id, key, kind, owner_id, rubric_id, created) "
@@ -207,10 +207,10 @@ def test_0005_keeps_nfc_names_as_written_and_takes_the_trash_out_of_the_usage(
         db.dispose()
 
 
-def test_0005_moves_trashed_bytes_out_of_the_used_bytes(url: str) -> None:
+def test_0009_moves_trashed_bytes_out_of_the_used_bytes(url: str) -> None:
     db = Database(url)
     try:
-        _upgrade(db, "0004")
+        _upgrade(db, "0008")
         with db.engine.begin() as c:
             c.execute(text("INSERT INTO spaces (id, key, kind, owner_id, rubric_id, created) "
                            "VALUES (1, 'rubric:1', 'rubric', NULL, 1, 0)"))
