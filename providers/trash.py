@@ -37,7 +37,6 @@ Times are UTC epoch seconds; sizes are bytes; paths are space-relative (see
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,13 +46,23 @@ from sqlalchemy import delete, event, func, literal, select, update
 from sqlalchemy.orm import Session
 
 import quotas
-from davserver import journal
+from davserver import clock, journal
 from davserver.errors import Conflict, NotFound, PreconditionFailed
 
 from .journaling import shared_event
 from .models import DavLock, Node, Space, TrashItem, TrashPurge
 from .names import name_key, path_key
-from .store import _INFO_COLUMNS, _WITH_BLOB, NodeInfo, Stamp, Store, _row_info, below, space_is
+from .store import (
+    _INFO_COLUMNS,
+    _NODES,
+    _WITH_BLOB,
+    NodeInfo,
+    Stamp,
+    Store,
+    _row_info,
+    below,
+    space_is,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +171,7 @@ def _trash_in(s: Session, store: Store, space_id: int, path: str, deleted_by: in
     item = TrashItem(space_id=space_id, node_id=row.id, name=row.written_name,
                      original_path=row.written_path, is_collection=row.is_collection,
                      size=_subtree_size(s, space_id, row.path),
-                     deleted_by=deleted_by, deleted_at=time.time())
+                     deleted_by=deleted_by, deleted_at=clock.time())
     s.add(item)
     s.flush()
     new_root = trash_root(item.id)
@@ -220,7 +229,7 @@ def top_nodes(store: Store, items: Sequence[TrashEntry]) -> dict[int, NodeInfo]:
         return {}
     by_node = {item.node_id: item.id for item in items}
     query = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
-             .where(Node.__table__.c.id.in_(list(by_node))))
+             .where(_NODES.id.in_(list(by_node))))
     with store.db.reading() as c:
         return {by_node[info.id]: info for info in map(_row_info, c.execute(query))}
 
@@ -393,7 +402,7 @@ def make_room(store: Store, s: Session, space_id: int, figures: quotas.Usage) ->
     if not chosen:
         return 0
     keys, freed = _purge_rows(s, store, chosen)
-    now = time.time()
+    now = clock.time()
     s.add(TrashPurge(space_id=space_id, purged_at=now, items=len(chosen), size=freed,
                      reason=reason))
     s.flush()

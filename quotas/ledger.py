@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from davserver.db import Base
+from davserver.db import Base, table_of
 from davserver.errors import InsufficientStorage
 
 MIB = 2**20
@@ -141,7 +141,7 @@ class _Statements:
     expression each time cost more than executing them."""
 
     def __init__(self, policy: QuotaPolicy) -> None:
-        table = SpaceUsage.__table__
+        table = table_of(SpaceUsage)
         c = table.c
         limit = policy.limit_sql()
         figures = (c.used_bytes, c.reserved_bytes, limit, c.limit_bytes, c.trash_bytes)
@@ -282,7 +282,7 @@ def lock(session: Session, space_ids: Iterable[int]) -> None:
     so a purge that makes room and a restore or purge by hand never deadlock."""
     ids = sorted(set(space_ids))
     if ids:
-        c = SpaceUsage.__table__.c
+        c = table_of(SpaceUsage).c
         _conn(session).execute(select(c.space_id).where(c.space_id.in_(ids))
                                .order_by(c.space_id).with_for_update())
 

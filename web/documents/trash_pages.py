@@ -20,7 +20,6 @@ and a mapped drive show the same trash. An item the user may not see is 404.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -28,6 +27,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 import acl
+from davserver import clock
 from davserver.errors import DomainError
 from providers import SpaceInfo, TrashEntry, path_key, trash
 from web.auth import current_principal, login_required, web_context
@@ -106,7 +106,7 @@ def _page(question: TrashEntry | None = None, status: int = 200) -> tuple[str, i
     with web_context().db.transaction(write=False) as s:
         logins = acl.logins_of(s, ids)
     usage = {place.key: store.usage(place.space.id) for place, _items in sections}
-    since = time.time() - PURGES_SHOWN_DAYS * 86400
+    since = clock.time() - PURGES_SHOWN_DAYS * 86400
     purges = {place.key: trash.purges(store, place.space.id, since)
               for place, _items in sections}
     zone = school_zone()
