@@ -20,7 +20,9 @@ import pytest
 
 from tests.conftest import Server
 
-pytestmark = pytest.mark.clients
+# A real client; propname's answer is built from properties test_client_cases_17
+# checks on both databases.
+pytestmark = [pytest.mark.clients, pytest.mark.one_database]
 
 CADAVER = shutil.which("cadaver") or "/usr/bin/cadaver"
 

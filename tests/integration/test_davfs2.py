@@ -33,7 +33,9 @@ import pytest
 from tests.conftest import Server, running_server
 from tests.integration.test_client_cases_17 import listing_names
 
-pytestmark = pytest.mark.clients
+# A real client's round trip over the store, whose names, quota and lock-null files
+# test_client_cases_17 checks on both databases (docs/development.md).
+pytestmark = [pytest.mark.clients, pytest.mark.one_database]
 
 MOUNT = shutil.which("mount.davfs") or "/sbin/mount.davfs"
 NFD = [unicodedata.normalize("NFD", n) for n in ("Élève été.txt", "Noël", "Année 2026")]

@@ -20,7 +20,8 @@ import pytest
 
 from tests.conftest import Server
 
-pytestmark = pytest.mark.clients
+# A real client reading quota figures test_client_cases_17 checks on both databases.
+pytestmark = [pytest.mark.clients, pytest.mark.one_database]
 
 NEEDED = {"gio": shutil.which("gio"), "dbus-run-session": shutil.which("dbus-run-session"),
           "gvfsd-dav": "/usr/libexec/gvfsd-dav" if os.path.exists("/usr/libexec/gvfsd-dav")

@@ -10,6 +10,9 @@ import pytest
 
 from davserver.config import ConfigError, load_config, parse_share
 
+# Configuration, refused or read before any SQL.
+pytestmark = pytest.mark.one_database
+
 DEFAULTS = Path(__file__).resolve().parents[2] / "config.yaml"
 
 
