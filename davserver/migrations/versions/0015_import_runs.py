@@ -1,7 +1,7 @@
 """import_runs: the history of the web page's and the imports folders' imports
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-06 08:10:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0015'
-down_revision: Union[str, Sequence[str], None] = '0009'
+down_revision: Union[str, Sequence[str], None] = '0010'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
