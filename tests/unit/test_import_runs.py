@@ -13,6 +13,9 @@ import pytest
 from web.imports.drop import report_text, skipped, where_of
 from web.imports.runs import classify, summary, totals
 
+# Pure functions: nothing differs between databases
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 
