@@ -13,6 +13,8 @@ Applied once, by :func:`apply`, when the application is built:
   §14.22), and PROPPATCH's ``responsedescription`` names it instead of a Python repr.
 * Conditional requests (RFC 7232) are evaluated by :mod:`.preconditions`, at the
   point WsgiDAV evaluated its own (:func:`.preconditions.install`).
+* Hrefs speak the request's URL space (:mod:`.hrefs`): a resource reached through
+  ``/remote.php/dav/files/<login>/`` is named so in every answer.
 * Expected refusals log nothing beyond the request line (STYLE.md habit 8): WsgiDAV
   logs a PUT whose body was refused (507, 400, 408…) as "byte copy failed" with two
   chained tracebacks, and adds warnings about the unread body it closes the
@@ -32,10 +34,10 @@ import re
 from typing import Any
 from urllib.parse import ParseResult, unquote, urlparse
 
-from wsgidav import dav_error, request_server, util
+from wsgidav import dav_error, dav_provider, request_server, util
 from wsgidav.dav_error import HTTP_INTERNAL_ERROR, DAVError, DAVErrorCondition
 
-from . import preconditions
+from . import hrefs, preconditions
 
 _applied = False
 _original_add_property_response = util.add_property_response
@@ -134,6 +136,8 @@ def apply() -> None:
     condition_class: Any = DAVErrorCondition
     condition_class.__repr__ = lambda self: str(self.condition_code)
     preconditions.install()
+    resource_class: Any = dav_provider._DAVResource
+    resource_class.get_href = hrefs.resource_href
     for name in _QUIETED_LOGGERS:
         logging.getLogger(name).addFilter(ExpectedOutcomes())
     _applied = True

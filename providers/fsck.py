@@ -12,7 +12,9 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
 * usage drift: a space whose ledger differs from the sum of its file sizes; a space
   with no ledger row shows ``-1`` (its free space is unknown, so it refuses every
   write: quotas fail closed) and gets a new row, with the default limit, on repair;
-* reservations: bytes held by uploads in flight, stale once the server is stopped;
+* reservations: bytes held by uploads in flight, stale once the server is stopped
+  (but for those of open chunked uploads, :mod:`.uploads`, which the upload holds
+  until it finishes or expires);
 * unfinished uploads: temporary files of writes that never completed;
 * foreign files: anything in the blob store that is not a blob (a ``.DS_Store``).
 
@@ -37,6 +39,7 @@ import quotas
 from .holders import blob_holders
 from .models import Blob, Node, Space
 from .store import Store
+from .uploads import reserved_by_space
 
 
 @dataclass
@@ -113,6 +116,7 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
                                    if k in on_disk and on_disk[k] != written[k])
         report.unreferenced_rows = sorted(k for k, i in rows.items() if i not in referenced)
         ledger = quotas.all_usage(s, store.policy)
+        held = reserved_by_space(s)  # open chunked uploads: not stale
         for space_id, kind, owner_id in s.execute(select(Space.id, Space.kind, Space.owner_id)):
             figures = ledger.get(space_id)
             recorded = figures.used if figures else -1
@@ -124,10 +128,12 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
                         profile = acl.profile_of(s, owner_id) if owner_id else None
                         quotas.open_account(s, space_id, kind, profile)
                     quotas.set_used(s, space_id, real)
-            if figures is not None and figures.reserved:
-                report.stale_reservations.append((space_id, figures.reserved))
+            stale = (figures.reserved - held.get(space_id, 0)) if figures is not None else 0
+            if stale:
+                report.stale_reservations.append((space_id, stale))
                 if repair:
-                    quotas.set_used(s, space_id, real, clear_reserved=True)
+                    quotas.set_used(s, space_id, real, clear_reserved=True,
+                                    keep_reserved=held.get(space_id, 0))
         if repair and report.unreferenced_rows:
             s.execute(delete(Blob).where(Blob.key.in_(report.unreferenced_rows)))
     if repair:

@@ -35,6 +35,7 @@ import quotas
 from davserver import journal
 from davserver.errors import Conflict, NotFound, PreconditionFailed
 
+from .folder_etags import ancestors, touch
 from .journaling import shared_event
 from .models import DavLock, Node, Space, TrashItem
 from .names import normalize_name
@@ -120,13 +121,17 @@ def move_to_trash(store: Store, node: NodeInfo, *, deleted_by: int | None) -> Tr
     if node.parent_id is None:
         raise Conflict("the root of a space cannot be deleted")
     with store.db.transaction() as s:
+        _drop_locks(s, node.space_id, node.path)  # lock rows first (folder_etags)
+        touch(s, node.space_id, ancestors(node.path), sqlite=store.sqlite)
         return _trash_in(s, node.space_id, node.path, deleted_by, node_id=node.id)
 
 
 def _trash_in(s: Session, space_id: int, path: str, deleted_by: int | None, *,
               node_id: int | None = None) -> TrashEntry:
     """Move the live subtree at ``path`` (which must still be node ``node_id`` when
-    given) to the trash inside the caller's transaction."""
+    given) to the trash inside the caller's transaction, which has removed its locks
+    (:func:`_drop_locks`) and given its folders new ETags
+    (:func:`providers.folder_etags.touch`) first."""
     row = s.scalar(select(Node).where(Node.space_id + 0 == space_id, Node.path == path))
     if row is None or row.parent_id is None or node_id not in (None, row.id):
         raise NotFound("the resource is gone (deleted or moved meanwhile)")
@@ -141,7 +146,6 @@ def _trash_in(s: Session, space_id: int, path: str, deleted_by: int | None, *,
         _repath(s, space_id, path, new_root)
     s.execute(update(Node).where(Node.id == row.id).values(parent_id=None, path=new_root)
               .execution_options(synchronize_session=False))
-    _drop_locks(s, space_id, path)
     shared_event(s, journal.Kind.delete, space_id, path, deleted_by, trash_item=item.id,
                  folder=row.is_collection)
     return _entry(item)
@@ -218,6 +222,9 @@ def restore(store: Store, item_id: int, dst_space: int, dst_path: str, *,
     Raises ``NotFound`` for an unknown item, ``Conflict`` (409) without the
     destination folder, ``BadRequest`` for a bad name."""
     with store.db.transaction() as s:
+        if overwrite:  # what it may replace loses its locks (lock rows first)
+            _drop_locks(s, dst_space, dst_path)
+        touch(s, dst_space, ancestors(dst_path), sqlite=store.sqlite)
         row = s.get(TrashItem, item_id)
         if row is None:
             raise NotFound(f"no item {item_id} in the trash")
