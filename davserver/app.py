@@ -277,7 +277,7 @@ def _sync_apps(config: Config, verifier: CredentialVerifier, store: Store, origi
         if not environ.get("PATH_INFO", "").startswith(SYNC_PREFIX):
             found = api(environ, start_response)
             return _without_body(found) if environ["REQUEST_METHOD"] == "HEAD" else found
-        if environ["REQUEST_METHOD"] in ("COPY", "MOVE"):
+        if environ.get("HTTP_DESTINATION"):  # MOVE, COPY; v2's MKCOL and chunks too
             origins.localize(environ)
         try:
             route(environ)
