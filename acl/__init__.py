@@ -9,9 +9,9 @@ from .grant_listing import (
 )
 from .invitations import InvitationInfo, answer, invitations_for, invite
 from .models import (
+    ExternalId,
     Group,
     GroupKind,
-    ImportedUser,
     Membership,
     ParentLink,
     Profile,
@@ -19,6 +19,7 @@ from .models import (
     Subject,
     TeacherSubject,
     User,
+    UserSchool,
 )
 from .people import (
     Contact,
@@ -36,6 +37,7 @@ from .people import (
     group_names,
     groups_of,
     hash_password,
+    join_school,
     link_parent,
     list_users,
     logins_of,
@@ -46,13 +48,23 @@ from .people import (
     profile_of,
     replace_hash,
     school_of_user,
+    schools_of,
     set_password,
     sign_out_everywhere,
     subject_names,
     verify_credentials,
 )
 from .people_csv import MissingColumns, PeopleFile, PersonRow, Rejected, read_people
-from .people_import import ImportReport, NewAccount, import_people, import_school
+from .people_import import (
+    FileReport,
+    ImportOptions,
+    ImportReport,
+    NewAccount,
+    apply_people,
+    import_people,
+    import_school,
+)
+from .people_sync import ServiceOrder, register_service_sink
 from .policy import (
     ARCHIVE_PROFILES,
     BINDER_PROFILES,
@@ -144,6 +156,8 @@ __all__ = [
     "WRITE_PARTS",
     "HOLIDAY_ZONES", "SchoolInfo", "add_school", "check_uai", "list_schools",
     "looks_like_uai", "school_info", "set_school",
+    "ExternalId", "FileReport", "ImportOptions", "ServiceOrder", "UserSchool", "apply_people",
+    "join_school", "register_service_sink", "schools_of",
     "Contact", "Grant", "GrantInfo", "Group", "GroupKind", "ImportReport", "ImportedUser",
     "Invitation", "InvitationInfo", "InvitationStatus", "Membership", "MissingColumns",
     "NewAccount", "NodeRef", "ParentLink", "PeopleFile", "PersonRow", "Population", "Principal",

@@ -1,10 +1,17 @@
-"""Users: creation, password hashing (argon2id) and verification.
+"""Users: creation, password hashing (argon2id) and verification, and the schools a
+user belongs to.
 
 Passwords are hashed with argon2id at OWASP's recommended parameters (Password
 Storage Cheat Sheet: m = 19 MiB, t = 2, p = 1): a third of the memory of argon2-cffi's
 default, so that a classroom signing in at once fits in memory. A hash made with other
 parameters (the default of earlier versions) is upgraded at the next successful
 sign-in (``davserver.auth``, :func:`needs_rehash`).
+The initial passwords an import hands out are random (12 characters of 55, about 69
+bits): guessing one is out of reach whatever the hash's cost (2^69 tries of even a
+millisecond are ten billion years), so they are hashed with light parameters
+(:data:`INITIAL_HASHER`, 2 MiB and one pass: a few ms instead of ~0.1 to 0.5 s, so that an
+import of 1,800 people takes seconds, not many minutes), and upgraded like any other
+hash at first sign-in.
 """
 
 from __future__ import annotations
@@ -28,11 +35,14 @@ from .models import (
     Subject,
     TeacherSubject,
     User,
+    UserSchool,
 )
 from .sessions import end_sessions_of
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1,
                          hash_len=32, salt_len=16)
+INITIAL_HASHER = PasswordHasher(time_cost=1, memory_cost=2048, parallelism=1)
+"""For random initial passwords only (module docstring)."""
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -98,7 +108,39 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    if school_id is not None:
+        join_school(session, user.id, school_id, profile)
     return _principal(user)
+
+
+def join_school(session: Session, user_id: int, school_id: int,
+                profile: Profile | None = None) -> UserSchool:
+    """Make ``user_id`` a member of ``school_id`` (with ``profile``, default the user's
+    own), idempotent; the first school becomes the home school (:class:`User`)."""
+    user = session.get_one(User, user_id)
+    row = session.get(UserSchool, (user_id, school_id))
+    if row is None:
+        row = UserSchool(user_id=user_id, school_id=school_id,
+                         profile=profile or user.profile, managed=False, functions=[])
+        session.add(row)
+    elif profile is not None:
+        row.profile = profile
+    if user.school_id is None:
+        user.school_id = school_id
+    session.flush()
+    return row
+
+
+def schools_of(session: Session, user_id: int, *, current: bool = True) -> dict[int, Profile]:
+    """The schools of a user (id → profile there), the home school first; ``current``
+    leaves out those an import found the user gone from."""
+    query = select(UserSchool.school_id, UserSchool.profile).where(
+        UserSchool.user_id == user_id)
+    if current:
+        query = query.where(UserSchool.left_at.is_(None))
+    home = session.scalar(select(User.school_id).where(User.id == user_id))
+    rows = sorted(session.execute(query), key=lambda r: (r[0] != home, r[0]))
+    return {school: profile for school, profile in rows}
 
 
 def _get(session: Session, login: str) -> User:
@@ -216,9 +258,10 @@ def profile_of(session: Session, user_id: int) -> str | None:
 
 
 def school_of_user(session: Session, user_id: int) -> int | None:
-    """The id of the user's school; for a user attached to none (made by hand before
-    any import), the deployment's only school; None when that is ambiguous or there
-    is no school at all."""
+    """The id of the user's home school (:class:`User`; a user of several schools
+    chooses another on the school-wide pages); for a user attached to none (made by
+    hand), the deployment's only school; None when that is ambiguous or there is no
+    school at all."""
     user = session.get(User, user_id)
     if user is not None and user.school_id is not None:
         return user.school_id

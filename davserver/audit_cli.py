@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import acl
-from davserver import journal
+from davserver import clock, journal
 from davserver.config import Config
 from davserver.errors import BadRequest
 
@@ -101,9 +100,9 @@ def _purge(db: Any, config: Config, args: argparse.Namespace) -> int:
         else float(config.journal.retention_days)
     if not days >= 0:
         raise BadRequest(f"--older-than must be 0 or more days, not {args.older_than}")
-    now = time.time()
+    now = clock.time()
     with db.transaction() as s:
-        events = journal.purge(s, datetime.now(UTC) - timedelta(days=days))
+        events = journal.purge(s, clock.now() - timedelta(days=days))
         throttles = acl.forget_stale_throttles(s, now - DAY)
         sessions = acl.purge_expired_sessions(s, now)
     print(f"purged {events} journal event(s) older than {days:g} day(s), "

@@ -60,7 +60,7 @@ from wsgidav.dc.base_dc import BaseDomainController
 from wsgidav.http_authenticator import HTTPAuthenticator
 
 import acl
-from davserver import journal
+from davserver import clock, journal
 from davserver.checkpool import CheckPool
 from davserver.db import Database
 from davserver.errors import TooManyRequests
@@ -78,7 +78,7 @@ CLIENT_ADDRESS_KEY = "davserver.client_address"  # set by the dispatcher (davser
 def wall_time() -> float:
     """The throttle's clock: UTC epoch seconds, shared by every process through the
     database (one line to move to ``davserver.clock``)."""
-    return time.time()
+    return clock.time()
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 import acl
-from davserver import journal
+from davserver import clock, journal
 from davserver.config import Config
 
 
@@ -75,7 +74,7 @@ def cmd_auth(config: Config, args: argparse.Namespace) -> int:
 
 
 def _print(rows: list[acl.ThrottleInfo], as_json: bool) -> None:
-    now = time.time()
+    now = clock.time()
     if as_json:
         print(json.dumps([{"login": r.login, "address": r.address, "failures": r.failures,
                            "last_failure": _utc(r.last_failure),

@@ -13,7 +13,8 @@ Forms (relied on by people and scripts)::
                                                  (see davserver/auth_cli.py)
     davserver audit [--since D] [--until D] [--user LOGIN] [--place T] [--json]
     davserver audit purge [--older-than DAYS]    (see davserver/audit_cli.py)
-    davserver import people FILE.csv [--school NAME] [--passwords FILE] [--strict] [--dry-run]
+    davserver import people FILE… [--school UAI|NAME] [--format F] [--passwords FILE]
+        [--partial] [--strict] [--dry-run] [--json]   (see davserver/people_cli.py)
     davserver import timetable FILE [--school UAI] [--format auto|edt|udt|pronote|csv|ics]
         [--week-a DATE] [--partial] [--dry-run] [--json] [--year-start DATE --year-end DATE]
         [--holidays FILE.ics]
@@ -54,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 from cheroot import wsgi
 
 import acl
-from davserver import journal
+from davserver import clock, journal
 from davserver.config import Config, ConfigError, load_config
 from davserver.db import SchemaMismatch, open_database
 from davserver.errors import DomainError
@@ -116,14 +117,10 @@ def _parser() -> argparse.ArgumentParser:
     imports = sub.add_parser("import", help="bring in data from other software")
     import_actions = imports.add_subparsers(dest="action", required=True)
     people = import_actions.add_parser(
-        "people", help="users, classes, groups, subjects, parents from a CSV file "
-        "(docs/admin.md: Importing people)", parents=[common])
-    people.add_argument("file", metavar="FILE.csv")
-    people.add_argument("--school", metavar="NAME", help="default: the only school")
-    people.add_argument("--passwords", metavar="FILE", help="write new users' initial "
-                        "passwords to this new file (mode 0600) instead of printing them")
-    people.add_argument("--strict", action="store_true", help="any bad row: import nothing")
-    people.add_argument("--dry-run", action="store_true", help="report, change nothing")
+        "people", help="users, classes, groups, subjects, parents from AAF, SIECLE, ONDE, "
+        "STS-web or CSV files (docs/admin.md: Importing people)", parents=[common])
+    from davserver.people_cli import add_arguments as add_people_arguments
+    add_people_arguments(people)
     _timetable_parser(import_actions, common)
 
     db = sub.add_parser("db", help="schema revision and migrations").add_subparsers(
@@ -272,6 +269,10 @@ def cmd_fsck(config: Config, args: argparse.Namespace) -> int:
 def _serve(config: Config, *, banner: str = "") -> int:
     from davserver.app import CherootConnection, CherootGateway, create_app  # heavy
 
+    if clock.shift():
+        log.warning("the clock reads %s, %s from the wall clock (%s): for tests only",
+                    clock.now().isoformat(timespec="seconds"), clock.shift(),
+                    clock.SHIFT_VARIABLE)
     app = create_app(config)
     # What start-up made lives as long as the process: out of the collector's sight,
     # so that a full collection (a few ms with all of it) scans only request objects.

@@ -8,6 +8,9 @@ naming the key and the file. Environment variables override the file:
 * ``DAVSERVER_DATA_DIR``: the ``data_dir`` key;
 * ``DAVSERVER_DATABASE_URL``: the ``database_url`` key;
 * ``DAVSERVER_<SECTION>__<KEY>``: any nested key, e.g. ``DAVSERVER_SERVER__PORT=8081``.
+
+``DAVSERVER_CLOCK_SHIFT`` is not a key: it shifts the clock of the whole process
+(:mod:`davserver.clock`, for tests); a bad value is a :class:`ConfigError` here.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from davserver import clock
 
 ENV_PREFIX = "DAVSERVER_"
 MAX_SIZE = 2**63 - 1
@@ -405,12 +410,15 @@ class Config(_Section):
         return (self.blob_dir or self.data_dir / "blobs").resolve()
 
 
+_NOT_KEYS = {ENV_PREFIX + "CONFIG", clock.SHIFT_VARIABLE}
+
+
 def _env_overrides(environ: dict[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
     """Nested overrides from ``DAVSERVER_*`` variables, and which variable set each key."""
     out: dict[str, Any] = {}
     origin: dict[tuple[str, ...], str] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+        if not name.startswith(ENV_PREFIX) or name in _NOT_KEYS:
             continue
         keys = name[len(ENV_PREFIX):].lower().split("__")
         node = out
@@ -454,6 +462,11 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{source}: the top level must be a mapping of keys")
         data = loaded or {}
+    if clock.SHIFT_VARIABLE in environ:
+        try:
+            clock.parse_shift(environ[clock.SHIFT_VARIABLE])
+        except ValueError as exc:
+            raise ConfigError(f"environment variable {clock.SHIFT_VARIABLE}: {exc}") from None
     overrides, origin = _env_overrides(environ)
     data = _merge(data, overrides)
     try:

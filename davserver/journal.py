@@ -47,6 +47,7 @@ from typing import Any, Protocol
 from sqlalchemy import DateTime, Index, Integer, String, Text, delete, insert, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from davserver import clock
 from davserver.db import Base, Database
 
 log = logging.getLogger(__name__)
@@ -177,9 +178,8 @@ def bind(**changes: Any) -> None:
 
 
 def now() -> datetime:
-    """The journal's clock: an aware UTC datetime (one line to move to
-    ``davserver.clock``)."""
-    return datetime.now(UTC)
+    """The journal's clock: an aware UTC datetime (:func:`davserver.clock.now`)."""
+    return clock.now()
 
 
 def _cut(value: str | None, size: int) -> str | None:

@@ -20,10 +20,11 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from davserver import clock
 from davserver.config import Config
 from davserver.db import Database, open_database
 from davserver.errors import DomainError
@@ -66,8 +67,8 @@ def _today(db: Database, school: str | None) -> date:
         try:
             found = school_of(session, school)
         except DomainError:
-            return datetime.now(UTC).date()  # the import reports the school's problem
-        return textbook.today_in(found.time_zone, datetime.now(UTC))
+            return clock.now().date()  # the import reports the school's problem
+        return textbook.today_in(found.time_zone, clock.now())
 
 
 def _read_holidays(path: str) -> list[textbook.Period]:

@@ -22,7 +22,6 @@ Times are UTC epoch seconds; sizes are bytes; paths are space-relative (see
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 import quotas
-from davserver import journal
+from davserver import clock, journal
 from davserver.errors import Conflict, NotFound, PreconditionFailed
 
 from .folder_etags import ancestors, touch
@@ -138,7 +137,7 @@ def _trash_in(s: Session, space_id: int, path: str, deleted_by: int | None, *,
     item = TrashItem(space_id=space_id, node_id=row.id, name=row.name, original_path=path,
                      is_collection=row.is_collection,
                      size=_subtree_size(s, space_id, path),
-                     deleted_by=deleted_by, deleted_at=time.time())
+                     deleted_by=deleted_by, deleted_at=clock.time())
     s.add(item)
     s.flush()
     new_root = trash_root(item.id)

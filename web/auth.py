@@ -26,6 +26,7 @@ from flask import (
     g,
     redirect,
     request,
+    session,
     url_for,
 )
 from flask_babel.speaklater import LazyString
@@ -96,14 +97,41 @@ def signed_in() -> acl.Principal:
     return principal
 
 
+SCHOOL_KEY = "school"
+"""Session key of the school a person of several schools chose (the header's switch)."""
+
+
+def chosen_school() -> int | None:
+    """The school the signed-in user chose for school-wide pages, or None (their home
+    school). Not checked here: :func:`acl.user_context` ignores a school the user is
+    not (or no longer) in."""
+    value = session.get(SCHOOL_KEY)
+    return value if isinstance(value, int) else None
+
+
 def current_context() -> acl.UserContext:
-    """The signed-in user's :class:`acl.UserContext` (school, profile, groups,
-    subjects), for views behind :func:`login_required` (an ``AssertionError``
-    otherwise)."""
+    """The signed-in user's :class:`acl.UserContext` (schools, the chosen one and the
+    profile there, groups, subjects), for views behind :func:`login_required` (an
+    ``AssertionError`` otherwise)."""
     principal = current_principal()
     assert principal is not None, "view not behind login_required"
     with web_context().db.transaction(write=False) as s:
-        return acl.user_context(s, principal.id)
+        return acl.user_context(s, principal.id, chosen_school())
+
+
+def school_choices() -> tuple[list[acl.SchoolInfo], int | None]:
+    """The schools of the signed-in user with the one school-wide pages show; no
+    schools for a user of one or none (nothing to choose). One query per request."""
+    if "school_choices" not in g:
+        principal = current_principal()
+        choices: tuple[list[acl.SchoolInfo], int | None] = ([], None)
+        if principal is not None:
+            with web_context().db.transaction(write=False) as s:
+                ctx = acl.user_context(s, principal.id, chosen_school())
+                if len(ctx.schools) > 1:
+                    choices = ([acl.school_info(s, i) for i in ctx.schools], ctx.school_id)
+        g.school_choices = choices
+    return cast(tuple[list[acl.SchoolInfo], int | None], g.school_choices)
 
 
 def login_required(view: F) -> F:
@@ -145,4 +173,7 @@ def init_auth(app: Flask, context: WebContext) -> None:
 
     @app.context_processor
     def _user() -> dict[str, Any]:
-        return {"principal": current_principal()}
+        principal = current_principal()
+        schools, current = school_choices() if principal is not None else ([], None)
+        return {"principal": principal, "user_schools": schools, "current_school": current,
+                "school_names": {i.id: i.name for i in schools}}

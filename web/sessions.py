@@ -17,14 +17,13 @@ page is a write transaction once in five minutes per user, not at every request.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, cast
 
 from flask import Flask, Request, request, session
 from flask.sessions import SecureCookieSession
 
 import acl
-from davserver import journal
+from davserver import clock, journal
 from davserver.db import Database
 
 from .security import RequestSecureSessionInterface
@@ -36,8 +35,8 @@ STATE_KEY = "ent.web_session"  # the request's acl.SessionState, in the WSGI env
 
 
 def now() -> float:
-    """The sessions' clock: UTC epoch seconds (one line to move to ``davserver.clock``)."""
-    return time.time()
+    """The sessions' clock: UTC epoch seconds (:func:`davserver.clock.time`)."""
+    return clock.time()
 
 
 class DatabaseSessionInterface(RequestSecureSessionInterface):

@@ -27,7 +27,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                         users={"alice": "teacher", "bob": "student", "hélène": "head",
                                "zoe": "student"}) as server:
         with server.transaction() as s:
-            acl.ensure_school(s, "Collège Jean Moulin", "0330001A")
+            acl.add_school(s, "Collège Jean Moulin", uai="0330001X")
         server.cli("rubric", "add", "cdi", "--name", "CDI")
         yield server
 

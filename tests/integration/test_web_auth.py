@@ -13,6 +13,9 @@ from tests.conftest import PASSWORD, Server, running_server
 from tests.curl import Curl
 from tests.web import WebClient, csrf_token
 
+# One database is enough: sign-in pages, CSRF, cookies and headers, no SQL of their own
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
 REFUSED = "Identifiant ou mot de passe incorrect, ou compte désactivé."
 
 

@@ -97,6 +97,7 @@ from .homework_types import (
     rename_type,
     type_editor_school,
 )
+from .imported_services import store_imported_services  # (registers acl's service sink)
 from .models import (
     HOMEWORK_TYPES,
     Activity,
@@ -180,6 +181,8 @@ from .trash import TrashRow, delete_lesson, is_trashed, restore_lesson, trashed_
 from .visibility import release_time
 
 __all__ = [
+    # teaching services read by a people import (acl.register_service_sink)
+    "store_imported_services",
     # who reads which textbook (pages and API)
     "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "asked_monday", "readable_activities", "reader_of",
     "weeks_of",

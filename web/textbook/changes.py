@@ -10,13 +10,14 @@ failure rolls the change back with it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from davserver import clock
 from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
 
 from .activities import get_lesson, is_teacher, require_teacher
@@ -78,7 +79,7 @@ def new_lesson(session: Session, user_id: int, service_id: int, start: datetime,
         raise NotFound(_("Aucun service d'enseignement n°%(id)d.", id=service_id))
     if not is_teacher(session, user_id, service.id):
         raise Forbidden(_("Vous n'enseignez pas dans ce service."))
-    _check_times(session, service, start, end, now or datetime.now(UTC))
+    _check_times(session, service, start, end, now or clock.now())
     year = current_school_year(session, service.school_id)
     assert year is not None  # checked above
     return create_lesson(session, service, start, end, year, room=room.strip()[:100],
@@ -96,7 +97,7 @@ def reschedule_lesson(session: Session, user_id: int, lesson_id: int, start: dat
     lesson = get_lesson(session, lesson_id)
     require_teacher(session, user_id, lesson)
     service = session.get_one(TeachingService, lesson.service_id)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if lesson.status is not LessonStatus.scheduled:
         raise Conflict(_("Cette séance est annulée : elle ne peut pas être déplacée."))
     if lesson.start <= now:

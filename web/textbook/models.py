@@ -7,7 +7,7 @@ Times of lessons are stored in UTC (:class:`UTCDateTime`); the school's time zon
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -24,8 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
+from davserver import clock
 from davserver.db import Base
-from web.columns import UTCDateTime, utcnow
+from web.columns import UTCDateTime
 
 
 class Week(enum.StrEnum):
@@ -124,7 +125,7 @@ class Lesson(Base):
     # UDT, our CSV; also None, from before the column) or one calendar's ("pronote:DUPONT
     # Marc"). A re-import moves and deletes only its own (web.textbook.timetable.apply).
     origin: Mapped[str | None] = mapped_column(String(120))
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: datetime.now(UTC))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class ActivityKind(enum.StrEnum):
@@ -168,8 +169,8 @@ class Activity(Base):
         ForeignKey(Lesson.id, ondelete="SET NULL"), index=True)
     online_submission: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # When students and parents see it (web.textbook.visibility): homework from when it
     # was given or the end of quiet hours; content None = when its lesson ends (or
     # starts), or the moment the teacher published it early.

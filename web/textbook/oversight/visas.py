@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
-from davserver import journal
+from davserver import clock, journal
 from davserver.errors import BadRequest, Conflict
 
 from ..calendar import school_zone
@@ -74,7 +74,7 @@ def put_visa(session: Session, head_id: int, teacher_id: int, until: date,
     school: existence hidden, STYLE.md habit 12), ``BadRequest`` for a date after
     today (a visa signs what was done) or a comment over :data:`MAX_COMMENT`."""
     school_id = require_supervisor(session, head_id, teacher_id, opening=False)
-    today = datetime.now(school_zone(session, school_id)).date()
+    today = clock.today(school_zone(session, school_id))
     if until > today:
         raise BadRequest(f"La date du visa ({date_label(until)}) est après aujourd'hui "
                          f"({date_label(today)}) : un visa couvre les séances passées.")

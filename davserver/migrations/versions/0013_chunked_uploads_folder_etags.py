@@ -5,8 +5,8 @@ upload in progress, one ``upload_chunks`` row per chunk received. Folders get an
 (``nodes.etag``, until now only files had one), changed whenever anything below them
 changes (providers/folder_etags.py): existing folders get a first one here.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0013
+Revises: 0009
 Create Date: 2026-12-06 06:58:20.551855
 
 """
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0009'
-down_revision: Union[str, Sequence[str], None] = '0008'
+revision: str = '0013'
+down_revision: Union[str, Sequence[str], None] = '0009'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
