@@ -8,6 +8,10 @@ run that transfers nothing, and a rubric where the user may only read.
 
 One server for the module, its request lines (INFO) read from its log to see what
 each run transferred. Each client run is a fresh process with its own HOME.
+
+Run on both databases, unlike litmus and rclone: the clients upload several files of
+one space at once, so their writers queue on the folder ETags of one space root
+(``FOR UPDATE`` on PostgreSQL) and on its quota ledger.
 """
 
 from __future__ import annotations

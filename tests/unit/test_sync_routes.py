@@ -17,6 +17,10 @@ from davserver.config import Config, SyncConfig
 from davserver.sync_routes import RouteError, route
 from providers import PUBLIC_PATHS_KEY, SYNC_VIEW_KEY, URL_LOGIN_KEY
 
+# Pure rewriting of environs, and an in-process app of Config() defaults (SQLite
+# whatever the run): nothing here can differ on PostgreSQL.
+pytestmark = pytest.mark.one_database
+
 
 def environ(path: str, **headers: str) -> dict[str, Any]:
     """A WSGI environ as cheroot makes it (path bytes of UTF-8 as Latin-1 text)."""
