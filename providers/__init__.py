@@ -20,7 +20,16 @@ from .holders import BlobHolder, blob_holders, held_among, register_blob_holder
 from .hrefs import PUBLIC_PATHS_KEY
 from .lock_rules import EntLockManager
 from .locks import SqlLockStorage, lock_broken, relative_path
-from .names import MAX_NAME_BYTES, validate_name
+from .names import (
+    CONTROL_CHARACTER,
+    MAX_NAME_BYTES,
+    href_quote,
+    invalid_reason,
+    name_key,
+    path_key,
+    validate_name,
+    xml_safe,
+)
 from .oc_props import INSTANCE_ID
 from .plain_get import PlainGet
 from .store import NodeInfo, SpaceInfo, Stamp, Store
@@ -29,14 +38,16 @@ from .uploads_dav import UPLOADS
 from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
 
 __all__ = [
-    "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "DOCUMENTS", "INSTANCE_ID", "MAX_NAME_BYTES",
-    "PRINCIPAL_KEY", "PUBLIC_PATHS_KEY", "RUBRICS", "SYNC_VIEW_KEY", "UPLOADS", "URL_LOGIN_KEY",
+    "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "CONTROL_CHARACTER", "DOCUMENTS",
+    "INSTANCE_ID", "MAX_NAME_BYTES", "PRINCIPAL_KEY", "PUBLIC_PATHS_KEY", "RUBRICS",
+    "SYNC_VIEW_KEY", "UPLOADS", "URL_LOGIN_KEY",
     "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntLockManager", "EntProvider",
     "FsckReport",
     "LocalBlobStore", "NodeInfo", "PlainGet", "RequestAccess", "SpaceInfo", "SqlLockStorage",
     "Stamp", "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders",
     "composite_etag", "fsck",
-    "held_among", "is_active", "lock_broken", "operations", "owns_url", "preconditions",
-    "register_binder_folder", "register_blob_holder", "relative_path", "rewrite_if_tags",
-    "sniff", "trash", "unread_chunked_body", "uploads", "validate_name",
+    "held_among", "href_quote", "invalid_reason", "is_active", "lock_broken", "name_key",
+    "operations", "owns_url", "path_key", "preconditions", "register_binder_folder",
+    "register_blob_holder", "relative_path", "rewrite_if_tags", "sniff", "trash",
+    "unread_chunked_body", "uploads", "validate_name", "xml_safe",
 ]

@@ -30,13 +30,15 @@ from .access import RequestAccess
 from .errors import dav_errors
 from .folder_etags import composite
 from .guards import guarded_request
+from .live_props import QuotaReport, listed_names
 from .lock_dav import handle_lock, handle_unlock
 from .locks import SqlLockStorage
-from .names import join_path, split_path
+from .names import join_path, name_key, path_key, split_path
 from .operations import readable_chain_of
 from .preconditions import check_mkcol
 from .propfind import stream_propfind
 from .resources import (
+    PRIVILEGE_SET,
     RESOLVED_KEY,
     FileResource,
     FolderResource,
@@ -132,15 +134,16 @@ class EntProvider(DAVProvider):
         return access
 
     def locate(self, path: str, environ: dict[str, Any]) -> tuple[SpaceInfo, str] | None:
-        """Provider path → (space, space-relative NFC path), or None outside any space
-        (and for a rubric the user does not see)."""
+        """Provider path → (space, space-relative path as written), or None outside any
+        space (and for a rubric the user does not see). The store resolves the path
+        by its key (NFC); its last segment is the name a new member gets."""
         segments = split_path(path)
         if not segments:
             return None
         if segments[0] == DOCUMENTS:
             return self.access(environ).personal_space("documents"), join_path(segments[1:])
         if segments[0] == RUBRICS and len(segments) > 1:
-            space = self.access(environ).rubric_space(segments[1])
+            space = self.access(environ).rubric_space(name_key(segments[1]))
             return (space, join_path(segments[2:])) if space else None
         if segments[0] == BINDER and self.access(environ).has_binder():
             return self.access(environ).personal_space("binder"), join_path(segments[1:])
@@ -157,6 +160,11 @@ class EntProvider(DAVProvider):
         cache: dict[str, Any] = environ.setdefault(RESOLVED_KEY, {})
         if path in cache:
             return cache[path]
+        if _respelling(path, environ):
+            # The source of a MOVE spelled another way (NFC and NFD): the destination
+            # is free for the new spelling, not the file itself to replace (issue 17).
+            cache[path] = None
+            return None
         segments = split_path(path)
         res: Any = None
         view = environ.get(SYNC_VIEW_KEY)
@@ -174,23 +182,30 @@ class EntProvider(DAVProvider):
         elif is_virtual(segments, BINDER) and self.access(environ).has_binder():
             res = virtual_resource(self, path, segments[1:], environ)
         else:
-            located = self.locate(path, environ)
-            if located is not None:
-                space, rel = located
-                # What the user may not read does not exist for them (404, STYLE.md
-                # habit 12): a pending file is not even listed for a visitor.
-                with dav_errors():
-                    standing = self.access(environ).standing(space)
-                    nodes = self.store.resolve_chain(space.id, rel)
-                found = readable_chain_of(nodes, standing, rel)
-                if found is not None:
-                    res = make_resource(path, environ, space, found[0][-1], found[1])
-                elif rel and len(nodes) == rel.count("/"):
-                    # A new name (PUT, MKCOL): WsgiDAV asks for the folder next; the
-                    # same query found it.
-                    self._cache_parent(cache, path, environ, space, nodes, standing)
+            res = self._stored_resource(path, environ, cache)
         cache[path] = res
         return res
+
+    def _stored_resource(self, path: str, environ: dict[str, Any], cache: dict[str, Any]
+                         ) -> Any:
+        """The resource of a node of a space at ``path``, or None."""
+        located = self.locate(path, environ)
+        if located is None:
+            return None
+        space, rel = located
+        # What the user may not read does not exist for them (404, STYLE.md habit 12):
+        # a pending file is not even listed for a visitor.
+        with dav_errors():
+            standing = self.access(environ).standing(space)
+            nodes = self.store.resolve_chain(space.id, rel)
+        found = readable_chain_of(nodes, standing, rel)
+        if found is not None:
+            return make_resource(path, environ, space, found[0][-1], found[1])
+        if rel and len(nodes) == rel.count("/"):
+            # A new name (PUT, MKCOL): WsgiDAV asks for the folder next; the same
+            # query found it.
+            self._cache_parent(cache, path, environ, space, nodes, standing)
+        return None
 
     @staticmethod
     def _cache_parent(cache: dict[str, Any], path: str, environ: dict[str, Any],
@@ -260,8 +275,10 @@ class EntProvider(DAVProvider):
 
     def ref_url(self, space: SpaceInfo, path: str) -> str:
         """Lock and property key of a provider path in ``space``: the space id in
-        front, because ``/porte-documents/x`` is a different file for every user."""
-        return quote(f"/{space.id}{path.rstrip('/') or '/'}")
+        front, because ``/porte-documents/x`` is a different file for every user; the
+        path in its key form (NFC), so a lock taken in one spelling protects the file
+        from a client writing the other (macOS and the browser, issue 17)."""
+        return quote(f"/{space.id}{path_key(path).rstrip('/') or '/'}")
 
     def _tag_ref_url(self, url: str, environ: dict[str, Any]) -> str | None:
         path = unquote(urlsplit(url).path)
@@ -275,6 +292,15 @@ class EntProvider(DAVProvider):
         """Inverse of :meth:`SpaceResourceMixin.get_ref_url` (drops the space id)."""
         parts = unquote(ref_url).split("/", 2)
         return "/" + (parts[2] if len(parts) > 2 else "")
+
+
+def _respelling(path: str, environ: dict[str, Any]) -> bool:
+    """Whether ``path`` is the Destination of this MOVE and only respells its source
+    (same key, other bytes)."""
+    if environ.get("REQUEST_METHOD") != "MOVE":
+        return False
+    source, target = environ.get("PATH_INFO", "").rstrip("/"), path.rstrip("/")
+    return source != target and path_key(source) == path_key(target)
 
 
 def rewrite_if_tags(header: str, ref_url_of: Callable[[str], str | None]) -> str:
@@ -299,8 +325,9 @@ def rewrite_if_tags(header: str, ref_url_of: Callable[[str], str | None]) -> str
     return "".join(out)
 
 
-class _ReadOnlyListing(DAVCollection):
-    """A collection of the drive that only lists spaces: read-only, not lockable."""
+class _ReadOnlyListing(QuotaReport, DAVCollection):
+    """A collection of the drive that only lists spaces: read-only, not lockable; its
+    RFC 4331 figures are the user's porte-documents' (:class:`QuotaReport`)."""
 
     refusal = "Only the spaces live here; open one of them."
 
@@ -327,8 +354,12 @@ class _ReadOnlyListing(DAVCollection):
     def create_collection(self, name: str) -> None:
         raise DAVError(HTTP_FORBIDDEN, self.refusal)
 
+    def get_property_names(self, *, is_allprop: bool) -> list[str]:
+        return listed_names(super().get_property_names(is_allprop=is_allprop),
+                            is_allprop=is_allprop, extra=[PRIVILEGE_SET])
+
     def get_property_value(self, name: str) -> Any:
-        if name == "{DAV:}current-user-privilege-set":
+        if name == PRIVILEGE_SET:
             return privilege_set(["read"])
         if name in oc_props.NAMES:  # nothing can be created beside the spaces
             value = oc_props.virtual_value(name, self.path)

@@ -38,6 +38,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from .models import Node
+from .names import path_key
 
 _NODES = Node.__table__.c
 
@@ -85,12 +86,14 @@ def _statement(sqlite: bool) -> Any:
 
 def touch(session: Session | Connection, space_id: int, paths: Iterable[str], *,
           sqlite: bool, tag: str | None = None) -> str:
-    """Give the folders at ``paths`` of the space (space-relative; duplicates and
-    missing ones are fine) the ETag ``tag`` (default: a new one), in the caller's
-    transaction, before it changes any other row (see the module docstring).
-    Returns the tag."""
+    """Give the folders at ``paths`` of the space (space-relative, as written or as
+    keys; duplicates and missing ones are fine) the ETag ``tag`` (default: a new
+    one), in the caller's transaction, before it changes any other row (see the
+    module docstring). Returns the tag."""
     tag = tag or new_tag()
-    wanted = sorted(set(paths))
+    # Paths compare by their key (NFC, :func:`.names.path_key`), as the ``path``
+    # column holds them; one holding NUL names nothing (never stored).
+    wanted = sorted({path_key(p) for p in paths if "\x00" not in p})
     if wanted:
         connection = session.connection() if isinstance(session, Session) else session
         connection.execute(_statement(sqlite), {"space": space_id, "paths": wanted,

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+
+from .names import href_quote
 
 PUBLIC_PATHS_KEY = "davserver.public_paths"
-HREF_SAFE = "/!*'(),$-_|."  # as WsgiDAV's get_href (Nautilus chokes on %28)
 
 
 def public_path(environ: Mapping[str, Any], share_path: str, path: str) -> str:
@@ -31,8 +31,8 @@ def public_path(environ: Mapping[str, Any], share_path: str, path: str) -> str:
 
 
 def href(environ: Mapping[str, Any], share_path: str, path: str) -> str:
-    """:func:`public_path`, percent-encoded as WsgiDAV encodes hrefs."""
-    return quote(public_path(environ, share_path, path), safe=HREF_SAFE)
+    """:func:`public_path`, percent-encoded (:func:`providers.names.href_quote`)."""
+    return href_quote(public_path(environ, share_path, path))
 
 
 def resource_href(resource: Any) -> str:

@@ -29,8 +29,9 @@ import acl
 from . import oc_props
 from .damage import open_checked
 from .folder_etags import composite
-from .names import split_path
-from .store import Store
+from .live_props import PRIVILEGE_SET, QuotaReport, listed_names, privilege_set
+from .names import split_path, xml_safe
+from .store import SpaceInfo, Store
 
 if TYPE_CHECKING:
     from .dav import EntProvider
@@ -135,7 +136,7 @@ class _Virtual:
         self.tree, self.segments, self.entry = tree, segments, entry
 
     def get_display_name(self) -> str:
-        return self.entry.name
+        return xml_safe(self.entry.name)
 
     def get_last_modified(self) -> float | None:
         return self.entry.modified or oc_props.LISTING_MTIME  # the sync apps need one
@@ -145,6 +146,10 @@ class _Virtual:
 
     def get_ref_url(self) -> str:
         return "/-v" + quote(self.path)
+
+    def get_property_names(self, *, is_allprop: bool) -> list[str]:
+        return listed_names(super().get_property_names(is_allprop=is_allprop),  # type: ignore[misc]
+                            is_allprop=is_allprop, extra=[PRIVILEGE_SET])
 
     def prevent_locking(self) -> bool:
         return True
@@ -159,6 +164,8 @@ class _Virtual:
         raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
 
     def get_property_value(self, name: str) -> Any:
+        if name == PRIVILEGE_SET:
+            return privilege_set(["read"])
         if name in oc_props.NAMES:  # read-only for the sync apps too
             value = oc_props.virtual_value(name, self.path, size=self.entry.size)
             if value is None:
@@ -172,8 +179,12 @@ class _Virtual:
         return super().get_property_value(name)  # type: ignore[misc]
 
 
-class VirtualFolder(_Virtual, DAVCollection):
-    """A folder of a virtual tree."""
+class VirtualFolder(_Virtual, QuotaReport, DAVCollection):
+    """A folder of a virtual tree; its RFC 4331 figures are the binder's, where it is
+    shown."""
+
+    def quota_space(self) -> SpaceInfo:
+        return self.provider.access(self.environ).personal_space("binder")
 
     def __init__(self, path: str, environ: dict[str, Any], tree: VirtualTree,
                  segments: list[str], entry: VirtualEntry) -> None:
