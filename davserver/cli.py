@@ -313,6 +313,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
         print(banner.replace("{url}", f"http://{host}:{port}/dav/"), flush=True)
     sender = _start_mail_sender(config, app)
     sweeper = _start_upload_sweeper(config, app)
+    _resume_imports(app)
     try:
         server.serve()
     finally:
@@ -335,6 +336,16 @@ def _start_upload_sweeper(config: Config, app: Application) -> Any:
     sweeper = uploads.Sweeper(app.store, min(600.0, config.sync.upload_expiry / 10))
     sweeper.start()
     return sweeper
+
+
+def _resume_imports(app: Application) -> None:
+    """Import what the schools' imports folders got while no server ran."""
+    from web.imports import resume_drops
+
+    try:
+        resume_drops(app.web)
+    except Exception:  # the server serves anyway; the files wait for the next start
+        log.exception("cannot look for files left in the imports folders")
 
 
 def _start_mail_sender(config: Config, app: Application) -> OutboxSender | None:

@@ -1,6 +1,6 @@
 """WsgiDAV providers over one node/blob store (DESIGN.md: ``providers/``)."""
 
-from . import operations, preconditions, trash, uploads
+from . import drop_folder, operations, preconditions, trash, uploads
 from .access import PRINCIPAL_KEY, URL_LOGIN_KEY, RequestAccess, owns_url
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
 from .content_types import is_active, sniff
@@ -13,6 +13,7 @@ from .dav import (
     EntProvider,
     rewrite_if_tags,
 )
+from .drop_folder import IMPORTS, file_dropped
 from .folder_etags import composite as composite_etag
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
@@ -38,6 +39,7 @@ from .uploads_dav import UPLOADS
 from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
 
 __all__ = [
+    "IMPORTS", "drop_folder", "file_dropped",
     "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "CONTROL_CHARACTER", "DOCUMENTS",
     "INSTANCE_ID", "MAX_NAME_BYTES", "PRINCIPAL_KEY", "PUBLIC_PATHS_KEY", "RUBRICS",
     "SYNC_VIEW_KEY", "UPLOADS", "URL_LOGIN_KEY",

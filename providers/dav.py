@@ -10,6 +10,9 @@ inside a space are in :mod:`providers.resources`.
 ``/dav/rubriques/<slug>/``   that rubric's space (shared folders)
 ``/dav/classeur/``           a teacher's binder (classeur pédagogique); absent for
                              other profiles (:func:`acl.has_binder`)
+``/dav/imports/``             :class:`ImportsRoot`: the schools whose imports the user
+                             manages, by UAI; absent for everyone else
+``/dav/imports/<UAI>/``       that school's imports folder (:mod:`providers.drop_folder`)
 ``/dav/corbeille/…``         the trash of those spaces (:mod:`providers.trash_dav`)
 ``/dav/classeur/<name>/…``   read-only folders registered by other packages
                              (:mod:`providers.virtual_dav`: ``Remises``)
@@ -27,6 +30,7 @@ from wsgidav.dav_provider import DAVCollection, DAVProvider
 
 from . import oc_props
 from .access import RequestAccess
+from .drop_folder import IMPORTS
 from .errors import dav_errors
 from .folder_etags import composite
 from .guards import guarded_request
@@ -55,15 +59,17 @@ RUBRICS = "rubriques"
 BINDER = "classeur"
 ARCHIVES = "archives"
 # The top collections of /dav/, in listing order; the binder only for the profiles
-# that have one, the school's archive (read-only) for those who read it.
-TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER, ARCHIVES, TRASH)
+# that have one, the school's archive (read-only) for those who read it, the schools'
+# imports folders for their administrators.
+TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER, ARCHIVES, IMPORTS, TRASH)
 SYNC_VIEW_KEY = "davserver.sync_view"
 """Set by the dispatcher for the sync apps' addresses (``davserver.sync_routes``):
 ``"files"`` (the drive as they sync it: no trash, no archives) or ``"uploads"`` (their
 chunked uploads, :mod:`.uploads_dav`)."""
-# What the sync apps do not see of the drive: the trash is not for syncing, and the
-# school's archives are big, read-only and the head's.
-NOT_SYNCED = frozenset({TRASH, ARCHIVES})
+# What the sync apps do not see of the drive: the trash is not for syncing, the
+# school's archives are big, read-only and the head's, and a file synced into an
+# imports folder would start an import.
+NOT_SYNCED = frozenset({TRASH, ARCHIVES, IMPORTS})
 # Requests whose lock look-ups (WsgiDAV walks every ancestor, and every member for
 # DELETE and PROPFIND) are answered from one query. Not LOCK and UNLOCK, which change
 # locks and read them back; GET and HEAD look none up.
@@ -150,6 +156,9 @@ class EntProvider(DAVProvider):
         if segments[0] == ARCHIVES:
             archive = self.access(environ).archive_space()
             return (archive, join_path(segments[1:])) if archive else None
+        if segments[0] == IMPORTS and len(segments) > 1:
+            space = self.access(environ).imports_space(segments[1])
+            return (space, join_path(segments[2:])) if space else None
         return None
 
     def get_resource_inst(self, path: str | None, environ: dict[str, Any]) -> Any:
@@ -177,6 +186,8 @@ class EntProvider(DAVProvider):
             res = VirtualRoot(path or "/", environ)
         elif segments == [RUBRICS]:
             res = RubricsRoot(path, environ)
+        elif segments == [IMPORTS]:
+            res = ImportsRoot(path, environ) if self.access(environ).imports() else None
         elif segments[0] == TRASH:
             res = trash_resource(self, path, segments, environ)
         elif is_virtual(segments, BINDER) and self.access(environ).has_binder():
@@ -231,6 +242,10 @@ class EntProvider(DAVProvider):
             spaces.append((BINDER, access.personal_space("binder")))
         if ARCHIVES in names and (archive := access.archive_space()) is not None:
             spaces.append((ARCHIVES, archive))
+        if IMPORTS in names:
+            for uai in sorted(access.imports()):
+                if (drop := access.imports_space(uai)) is not None:
+                    spaces.append((f"{IMPORTS}/{uai}", drop))
         if RUBRICS in names:
             for slug, (_info, standing) in sorted(access.rubrics().items()):
                 space = access.rubric_space(slug)
@@ -393,6 +408,8 @@ class VirtualRoot(_ReadOnlyListing):
             hidden |= NOT_SYNCED
         elif access.archive_space() is None:
             hidden.add(ARCHIVES)
+        if not access.imports():
+            hidden.add(IMPORTS)
         return [name for name in TOP_COLLECTIONS if name not in hidden]
 
     def get_display_name(self) -> str:
@@ -421,3 +438,16 @@ class RubricsRoot(_ReadOnlyListing):
         return "Rubriques"
 
 
+class ImportsRoot(_ReadOnlyListing):
+    """``/dav/imports/``: one folder per school whose imports the user manages, named by
+    its UAI (:mod:`providers.drop_folder`). Schools are added with ``davserver school
+    add``, not as folders."""
+
+    refusal = ("Each school's imports folder is named by its UAI; schools are added with "
+               "`davserver school add`.")
+
+    def get_member_names(self) -> list[str]:
+        return list(self.provider.access(self.environ).imports())
+
+    def get_display_name(self) -> str:
+        return "Imports"

@@ -6,7 +6,7 @@ upload in progress, one ``upload_chunks`` row per chunk received. Folders get an
 changes (providers/folder_etags.py): existing folders get a first one here.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-06 06:58:20.551855
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0013'
-down_revision: Union[str, Sequence[str], None] = '0010'
+down_revision: Union[str, Sequence[str], None] = '0015'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
