@@ -16,7 +16,9 @@ from urllib.parse import quote, unquote
 
 import pytest
 import requests
+from sqlalchemy import select
 
+import acl
 from tests.conftest import Server, running_server
 
 from .rubric_kit import Person, add_people, cli_ok, rubric_url, space_id
@@ -238,6 +240,30 @@ def test_a_damaged_upload_is_refused_by_its_checksum(srv: Server) -> None:
         "OC-Checksum": "SHA1:" + hashlib.sha1(b"intended").hexdigest()
         + " MD5:" + hashlib.md5(b"intended").hexdigest()})
     assert right.status_code == 204
+
+
+def test_a_school_administrator_never_syncs_the_imports_folder(srv: Server) -> None:
+    """``/dav/imports/<UAI>/`` starts an import for each file put there: the sync apps
+    neither list it nor reach it, while ``/dav/`` still does."""
+    uai = "0759990B"
+    add_people(srv, [Person("adm", "admin")])
+    cli_ok(srv, "school", "add", "Collège Jules Ferry", "--uai", uai, "--zone", "C")
+    with srv.transaction() as s:
+        admin = s.scalar(select(acl.User.id).where(acl.User.login == "adm"))
+        acl.join_school(s, admin, acl.find_school(s, uai), acl.Profile.admin)
+    session = srv.session("adm")
+    assert session.request("PROPFIND", f"{srv.dav_url}/imports/{uai}/",
+                           headers={"Depth": "0"}).status_code == 207
+    found = listing(session, files(srv, "adm"))
+    assert not [href for href in found if "imports" in href], found
+    for path in ("imports/", f"imports/{uai}/"):
+        assert session.request("PROPFIND", files(srv, "adm", path),
+                               headers={"Depth": "0"}).status_code == 404
+    assert session.put(files(srv, "adm", f"imports/{uai}/eleves.csv"),
+                       data=b"nom;prenom\n").status_code in (404, 409)
+    listed = session.request("PROPFIND", f"{srv.dav_url}/imports/{uai}/",
+                             headers={"Depth": "1"})
+    assert b"eleves.csv" not in listed.content
 
 
 def test_folder_etags_change_up_to_the_synced_root(srv: Server) -> None:
