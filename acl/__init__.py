@@ -1,5 +1,17 @@
 """People, groups, rubrics and access decisions (DESIGN.md: ``acl/``)."""
 
+from .app_passwords import (
+    AppPasswordInfo,
+    AppPasswordMatch,
+    app_password_match,
+    app_passwords_of,
+    create_app_password,
+    looks_like_app_password,
+    note_app_password_use,
+    revoke_app_password,
+    secret_hash,
+    use_is_due,
+)
 from .grant_listing import (
     GrantInfo,
     grants_of,
@@ -132,7 +144,7 @@ from .sessions import (
     renew_web_session,
     web_session_state,
 )
-from .signin_models import CredentialGeneration, SignInThrottle, WebSession
+from .signin_models import AppPassword, CredentialGeneration, SignInThrottle, WebSession
 from .throttle import (
     ThrottleInfo,
     ThrottlePolicy,
@@ -145,6 +157,9 @@ from .throttle import (
 )
 
 __all__ = [
+    "AppPassword", "AppPasswordInfo", "AppPasswordMatch", "app_password_match",
+    "app_passwords_of", "create_app_password", "looks_like_app_password",
+    "note_app_password_use", "revoke_app_password", "secret_hash", "use_is_due",
     "CredentialGeneration", "SessionState", "SignInThrottle", "ThrottleInfo",
     "ThrottlePolicy", "WebSession", "check_password", "clear_throttle",
     "credential_generation", "end_idp_session", "end_sessions_of", "end_web_session",

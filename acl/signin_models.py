@@ -51,3 +51,19 @@ class CredentialGeneration(Base):
     __tablename__ = "credential_generation"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AppPassword(Base):
+    """A password for one device's drive or sync client (:mod:`acl.app_passwords`):
+    its label, the SHA-256 of the secret (shown once, never stored), when it was made,
+    and when and from where it last opened ``/dav/``. Revoking deletes the row."""
+
+    __tablename__ = "app_passwords"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[float] = mapped_column(Float)
+    last_used: Mapped[float | None] = mapped_column(Float)
+    last_address: Mapped[str | None] = mapped_column(String(64))

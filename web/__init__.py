@@ -26,6 +26,7 @@ from davserver.db import Database
 from providers import SqlLockStorage, Store
 
 from . import auth, errors, i18n, journal, notifications, openapi, security, sessions, textbook
+from .account import app_passwords as account_app_passwords
 from .account import pages as account_pages
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
@@ -92,6 +93,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     CSRFProtect(app)
     auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook))
     app.register_blueprint(account_pages.bp)
+    app.register_blueprint(account_app_passwords.bp)
     app.register_blueprint(home_pages.bp)
     app.register_blueprint(rubric_pages.bp)
     app.register_blueprint(rubric_admin_pages.bp)

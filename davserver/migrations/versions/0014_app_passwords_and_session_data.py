@@ -1,0 +1,48 @@
+"""app passwords; web sessions keep their data server-side
+
+``app_passwords``: one per device, the SHA-256 of the secret (acl.app_passwords).
+``web_sessions``: the data the cookie used to carry (CSRF token, flashed messages,
+the chosen school) moves into ``data``; a visitor not signed in may have a row too
+(``user_id`` NULL), so that the cookie holds the session's id and nothing else.
+
+Revision ID: 0014
+Revises: 0009
+Create Date: 2026-12-06 08:00:00
+
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision: str = '0014'
+down_revision: Union[str, Sequence[str], None] = '0009'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    op.create_table('app_passwords',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('label', sa.String(length=100), nullable=False),
+    sa.Column('secret_hash', sa.String(length=64), nullable=False),
+    sa.Column('created', sa.Float(), nullable=False),
+    sa.Column('last_used', sa.Float(), nullable=True),
+    sa.Column('last_address', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('secret_hash')
+    )
+    with op.batch_alter_table('app_passwords', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_app_passwords_user_id'), ['user_id'], unique=False)
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    with op.batch_alter_table('app_passwords', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_app_passwords_user_id'))
+    op.drop_table('app_passwords')
