@@ -133,15 +133,18 @@ from .schools import (
     set_school,
 )
 from .sessions import (
+    LoadedSession,
     SessionState,
     credential_generation,
     end_idp_session,
     end_sessions_of,
     end_web_session,
+    load_web_session,
     open_web_session,
     purge_expired_sessions,
     raise_credential_generation,
     renew_web_session,
+    store_web_session_data,
     web_session_state,
 )
 from .signin_models import AppPassword, CredentialGeneration, SignInThrottle, WebSession
@@ -157,6 +160,7 @@ from .throttle import (
 )
 
 __all__ = [
+    "LoadedSession", "load_web_session", "store_web_session_data",
     "AppPassword", "AppPasswordInfo", "AppPasswordMatch", "app_password_match",
     "app_passwords_of", "create_app_password", "looks_like_app_password",
     "note_app_password_use", "revoke_app_password", "secret_hash", "use_is_due",

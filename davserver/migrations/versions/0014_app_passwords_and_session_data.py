@@ -40,9 +40,17 @@ def upgrade() -> None:
     with op.batch_alter_table('app_passwords', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_app_passwords_user_id'), ['user_id'], unique=False)
 
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('data', sa.Text(), nullable=True))
+        batch_op.alter_column('user_id', existing_type=sa.Integer(), nullable=True)
+
 
 def downgrade() -> None:
-    """Downgrade schema."""
+    """Downgrade schema: visitors' sessions (no user) go."""
+    op.execute("DELETE FROM web_sessions WHERE user_id IS NULL")
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.alter_column('user_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.drop_column('data')
     with op.batch_alter_table('app_passwords', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_app_passwords_user_id'))
     op.drop_table('app_passwords')
