@@ -19,6 +19,7 @@ from .grant_listing import (
     pending_invitation_count,
     revoke_grant,
 )
+from .identities import IdentityMatch, account_of_identity, add_external_id
 from .invitations import InvitationInfo, answer, invitations_for, invite
 from .models import (
     ExternalId,
@@ -160,6 +161,7 @@ from .throttle import (
 )
 
 __all__ = [
+    "IdentityMatch", "account_of_identity", "add_external_id",
     "LoadedSession", "load_web_session", "store_web_session_data",
     "AppPassword", "AppPasswordInfo", "AppPasswordMatch", "app_password_match",
     "app_passwords_of", "create_app_password", "looks_like_app_password",

@@ -27,6 +27,7 @@ from providers import SqlLockStorage, Store
 
 from . import auth, errors, i18n, journal, notifications, openapi, security, sessions, textbook
 from .account import app_passwords as account_app_passwords
+from .account import federation as account_federation
 from .account import pages as account_pages
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
@@ -90,9 +91,12 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     )
     sessions.install(app, db, config.web.session_lifetime)
     i18n.init_babel(app, config.web.locale)
-    CSRFProtect(app)
-    auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook))
+    csrf = CSRFProtect(app)
+    auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook,
+                                        config.federation))
     app.register_blueprint(account_pages.bp)
+    app.register_blueprint(account_federation.bp)
+    csrf.exempt(account_federation.cas_logout)  # posted by the CAS server itself
     app.register_blueprint(account_app_passwords.bp)
     app.register_blueprint(home_pages.bp)
     app.register_blueprint(rubric_pages.bp)

@@ -32,7 +32,7 @@ from flask import (
 from flask_babel.speaklater import LazyString
 
 import acl
-from davserver.config import TextbookConfig
+from davserver.config import FederationConfig, TextbookConfig
 from davserver.db import Database
 from providers import Store
 
@@ -62,6 +62,8 @@ class WebContext:
     store: Store
     # When students see what teachers write (config.yaml ``textbook:``).
     textbook: TextbookConfig = field(default_factory=TextbookConfig)
+    # Identity providers and local passwords (config.yaml ``federation:``).
+    federation: FederationConfig = field(default_factory=FederationConfig)
 
 
 def web_context() -> WebContext:
