@@ -204,7 +204,8 @@ class IdentityProviderConfig(_Section):
     "Identity federation").
 
     ``id``: its name in our addresses (``/login/ID``), lower-case letters, digits and
-    hyphens. ``kind``: ``cas`` (CAS 2.0 or 3.0, ``version``). ``label``: the sign-in
+    hyphens. ``kind``: ``cas`` (CAS 2.0 or 3.0, ``version``) or ``saml`` (SAML 2.0,
+    with the provider's metadata). ``label``: the sign-in
     page's button ("Personnel de l'Éducation nationale"). ``server_url``: the CAS
     server's base address (``https://cas.ac-exemple.fr/cas/``; ``login``,
     ``p3/serviceValidate`` and ``logout`` are under it). Matching: the identity is
@@ -214,10 +215,18 @@ class IdentityProviderConfig(_Section):
     value. ``verify_tls``: check the server's certificate (only a test turns it off)."""
 
     id: str
-    kind: Literal["cas"] = "cas"
+    kind: Literal["cas", "saml"] = "cas"
     label: str = Field(min_length=1, max_length=100)
-    server_url: str
+    server_url: str = ""
     version: Literal[2, 3] = 3
+    # SAML 2.0: the identity provider's metadata (a file, or an address read at
+    # start-up), its entity id when the metadata describes several, whether our
+    # authentication requests are signed. Without match_attribute, the NameID names
+    # the person.
+    metadata_file: Path | None = None
+    metadata_url: str | None = None
+    idp_entity_id: str | None = None
+    sign_requests: bool = False
     match_attribute: str | None = None
     match_kind: str = Field("aaf", min_length=1, max_length=16)
     verify_tls: bool = True
@@ -231,9 +240,20 @@ class IdentityProviderConfig(_Section):
                              f"(\"academie\", \"educonnect\"): {value!r}")
         return value
 
+    @model_validator(mode="after")
+    def _kind_needs(self) -> IdentityProviderConfig:
+        if self.kind == "cas" and not self.server_url:
+            raise ValueError(f"provider {self.id!r}: a CAS provider needs server_url")
+        if self.kind == "saml" and not (self.metadata_file or self.metadata_url):
+            raise ValueError(f"provider {self.id!r}: a SAML provider needs metadata_file "
+                             "or metadata_url (the identity provider's metadata)")
+        return self
+
     @field_validator("server_url")
     @classmethod
     def _server_url(cls, value: str) -> str:
+        if not value.strip():
+            return ""
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
             raise ValueError(f"an http:// or https:// address with no query: {value!r}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -64,6 +65,8 @@ class WebContext:
     textbook: TextbookConfig = field(default_factory=TextbookConfig)
     # Identity providers and local passwords (config.yaml ``federation:``).
     federation: FederationConfig = field(default_factory=FederationConfig)
+    # Our SAML key and certificate (web.account.saml), when a SAML provider is set.
+    saml_keys: tuple[Path, Path] | None = None
 
 
 def web_context() -> WebContext:
