@@ -12,6 +12,16 @@ from .app_passwords import (
     secret_hash,
     use_is_due,
 )
+from .charters import (
+    Charter,
+    CharterAcceptance,
+    CharterInfo,
+    accept_charter,
+    charter_for,
+    charter_of_school,
+    pending_charter,
+    publish_charter,
+)
 from .grant_listing import (
     GrantInfo,
     grants_of,
@@ -161,6 +171,8 @@ from .throttle import (
 )
 
 __all__ = [
+    "Charter", "CharterAcceptance", "CharterInfo", "accept_charter", "charter_for",
+    "charter_of_school", "pending_charter", "publish_charter",
     "IdentityMatch", "account_of_identity", "add_external_id",
     "LoadedSession", "load_web_session", "store_web_session_data",
     "AppPassword", "AppPasswordInfo", "AppPasswordMatch", "app_password_match",

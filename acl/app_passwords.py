@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from davserver import clock, journal
 from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
 
+from .charters import pending_charter
 from .models import User
 from .people import Principal
 from .sessions import raise_credential_generation
@@ -116,7 +117,8 @@ def create_app_password(session: Session, user: UserRef, label: str, *,
     (default: the bound one).
 
     Raises :class:`BadRequest` for a bad label, :class:`NotFound` for an unknown user,
-    :class:`Forbidden` for a disabled one, :class:`Conflict` when the user has
+    :class:`Forbidden` for a disabled one or one who has not accepted their charter
+    (:mod:`acl.charters`), :class:`Conflict` when the user has
     :data:`MAX_PER_USER` already or one with the same label."""
     text = clean_label(label)
     row = session.get(User, user.id)
@@ -124,6 +126,9 @@ def create_app_password(session: Session, user: UserRef, label: str, *,
         raise NotFound(f"no user with id {user.id}")
     if row.disabled:
         raise Forbidden(f"{row.login} is disabled: no app password can be made")
+    if pending_charter(session, row.id) is not None:
+        raise Forbidden(f"{row.login} has not accepted the charter (charte d'utilisation) "
+                        "in its current version: no app password before that")
     count = session.scalar(select(func.count()).select_from(AppPassword)
                            .where(AppPassword.user_id == row.id)) or 0
     if count >= MAX_PER_USER:

@@ -27,6 +27,7 @@ from providers import SqlLockStorage, Store
 
 from . import auth, errors, i18n, journal, notifications, openapi, security, sessions, textbook
 from .account import app_passwords as account_app_passwords
+from .account import charter as account_charter
 from .account import federation as account_federation
 from .account import pages as account_pages
 from .account import saml as account_saml
@@ -99,6 +100,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
                                         config.federation, saml_keys))
     app.register_blueprint(account_pages.bp)
     app.register_blueprint(account_federation.bp)
+    app.register_blueprint(account_charter.bp)
+    account_charter.install_gate(app)
     csrf.exempt(account_federation.cas_logout)  # posted by the CAS server itself
     csrf.exempt(account_federation.saml_acs)  # posted from the identity provider's page
     app.register_blueprint(account_app_passwords.bp)

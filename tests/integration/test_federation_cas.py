@@ -200,13 +200,15 @@ def test_our_logout_offers_the_providers(srv: Server, llng: LemonLdap) -> None:
 @pytest.mark.one_database
 def test_chromium_signs_in_through_the_providers_page(srv: Server) -> None:
     """A teacher in Chromium: our sign-in page, the académie's button, LemonLDAP::NG's
-    own form, back to the textbook."""
+    own form, the charter to accept, then the textbook."""
     from playwright.sync_api import expect, sync_playwright
 
     from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 
     if not Path(CHROMIUM).is_file():
         pytest.skip("chromium is not installed (apt-get install chromium)")
+    with srv.transaction() as s:
+        acl.publish_charter(s, None, "Article 1 : respecter les autres.")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
@@ -216,10 +218,16 @@ def test_chromium_signs_in_through_the_providers_page(srv: Server) -> None:
             page.locator("#userfield").fill("dwho")
             page.locator("#passwordfield").fill("dwho")
             page.locator("#passwordfield").press("Enter")
+            # the charter first (a deployment's charter, published for this test)
+            page.wait_for_url(srv.base_url + "/charte?next=**")
+            expect(page.locator(".charter-text")).to_contain_text("Article 1")
+            page.get_by_role("button", name="J'ai lu et j'accepte la charte").click()
             page.wait_for_url(srv.base_url + "/textbook/**")
             expect(page.locator(".user-name")).to_have_text(TEACHER)
         finally:
             browser.close()
+            with srv.transaction() as s:  # the other tests of the module see none
+                s.query(acl.Charter).delete()
 
 
 def test_local_passwords_can_be_forbidden(tmp_path: Path) -> None:

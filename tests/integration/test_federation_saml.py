@@ -168,12 +168,17 @@ def test_the_providers_logout_ends_ours(srv: Server, idp: SimpleSaml) -> None:
 @pytest.mark.clients
 @pytest.mark.one_database
 def test_chromium_signs_in_through_the_providers_page(srv: Server) -> None:
+    """A parent in Chromium: our sign-in page, the EduConnect-like button,
+    SimpleSAMLphp's own form (its POST binding page sends the assertion back), the
+    charter to accept, then the textbook."""
     from playwright.sync_api import expect, sync_playwright
 
     from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 
     if not Path(CHROMIUM).is_file():
         pytest.skip("chromium is not installed (apt-get install chromium)")
+    with srv.transaction() as s:
+        acl.publish_charter(s, None, "Article 1 : respecter les autres.")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
@@ -183,7 +188,13 @@ def test_chromium_signs_in_through_the_providers_page(srv: Server) -> None:
             page.locator("input[name=username]").fill("parent")
             page.locator("input[name=password]").fill("parent-pass")
             page.locator("input[name=password]").press("Enter")
+            # the charter first (a deployment's charter, published for this test)
+            page.wait_for_url(srv.base_url + "/charte?next=**")
+            expect(page.locator(".charter-text")).to_contain_text("Article 1")
+            page.get_by_role("button", name="J'ai lu et j'accepte la charte").click()
             page.wait_for_url(srv.base_url + "/textbook/**")
             expect(page.locator(".user-name")).to_have_text(PARENT)
         finally:
             browser.close()
+            with srv.transaction() as s:  # the other tests of the module see none
+                s.query(acl.Charter).delete()
