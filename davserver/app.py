@@ -261,7 +261,8 @@ def create_app(config: Config) -> Application:
     q = config.quotas
     policy = quotas.QuotaPolicy(documents=q.documents, binder=q.binder, rubric=q.rubric,
                                 archive=q.archive,
-                                profiles=dict(q.profiles))
+                                profiles=dict(q.profiles),
+                                trash_share=config.trash.max_share)
     store = Store(db, LocalBlobStore(config.effective_blob_dir), policy)
 
     dav_compat.apply()

@@ -260,11 +260,14 @@ def cmd_fsck(config: Config, args: argparse.Namespace) -> int:
     if report.clean:
         print("fsck: clean")
         return 0
+    if report.bad_names:
+        print("fsck: rename the files listed with a name no client can use (over WebDAV or "
+              "in the browser); --repair cannot choose their new names")
     if report.needs_restore:
         print("fsck: restore the missing or damaged blob files from a backup "
               "(--repair leaves them as they are)")
     print("fsck: repaired" if args.repair else "fsck: problems found (run with --repair)")
-    return 0 if args.repair and not report.needs_restore else 1
+    return 0 if args.repair and not (report.needs_restore or report.bad_names) else 1
 
 
 def _serve(config: Config, *, banner: str = "") -> int:
