@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +82,18 @@ def test_our_metadata_is_served(srv: Server) -> None:
         {"signing", "encryption"}
     assert root.xpath("//md:SingleLogoutService/@Location", namespaces=ns) == \
         [srv.base_url + "/login/educonnect/saml/sls"]
+
+
+def test_our_requests_are_signed_and_the_provider_checks_them(srv: Server) -> None:
+    """``sign_requests``: the redirect carries a signature, and SimpleSAMLphp (told by
+    our metadata, ``AuthnRequestsSigned``) refuses the request without it."""
+    client = WebClient(srv)
+    location = client.get("/login/educonnect").headers["Location"]
+    assert "Signature=" in location and "SigAlg=" in location
+    unsigned = re.sub(r"&Signature=[^&]*", "", location)
+    answer = client.http.get(unsigned, timeout=30)
+    assert 'name="password"' not in answer.text
+    assert client.http.get(location, timeout=30).status_code == 200
 
 
 def test_a_parent_signs_in_with_an_encrypted_assertion(srv: Server) -> None:
