@@ -254,3 +254,27 @@ def test_local_passwords_can_be_forbidden(tmp_path: Path) -> None:
                                         "password": PASSWORD})
         assert answer.status_code == 403
         assert client.get("/textbook/").status_code == 302
+
+
+def test_an_expired_ticket_is_refused(tmp_path: Path) -> None:
+    """A CAS server whose service tickets live one second (``casTicketExpiration``):
+    a ticket presented after three is refused; a fresh one still works. About 15 s:
+    a second CAS server and a server of our own start."""
+    import time
+
+    with running_lemonldap(tmp_path / "llng", casTicketExpiration=1) as quick:
+        providers = [{"id": "academie", "label": "Académie", "server_url": quick.cas_url}]
+        env = {"DAVSERVER_FEDERATION__PROVIDERS": json.dumps(providers)}
+        with running_server(tmp_path / "srv", env, users={TEACHER: "teacher"}) as server:
+            with server.transaction() as s:
+                user = acl.find_user(s, TEACHER)
+                assert user is not None
+                acl.add_external_id(s, user.id, "aaf", "dwho")
+            late = WebClient(server)
+            back = cas_ticket_url(late, "academie", "dwho")
+            time.sleep(3)  # the ticket's lifetime is a duration, not a date
+            answer = returned(late, back)
+            assert answer.status_code == 403 and "pas valable" in answer.text
+            prompt = WebClient(server)
+            assert returned(prompt, cas_ticket_url(prompt, "academie", "dwho")) \
+                .status_code == 302
