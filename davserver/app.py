@@ -79,6 +79,8 @@ class Application:
     db: Database
     store: Store
     locks: SqlLockStorage
+    web: Any = None
+    """The Flask application of the web side (``web.create_web_app``)."""
 
     def close(self) -> None:
         self.db.dispose()
@@ -328,4 +330,4 @@ def create_app(config: Config) -> Application:
         journal.enter_request(address, "web")
         return web_app(environ, start_response)
 
-    return Application(dispatch, db, store, locks)
+    return Application(dispatch, db, store, locks, web_app)

@@ -313,6 +313,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
     if banner:
         print(banner.replace("{url}", f"http://{host}:{port}/dav/"), flush=True)
     sender = _start_mail_sender(config, app)
+    _resume_imports(app)
     try:
         server.serve()
     finally:
@@ -321,6 +322,16 @@ def _serve(config: Config, *, banner: str = "") -> int:
         app.close()
         print("davserver: stopped", flush=True)
     return 0
+
+
+def _resume_imports(app: Application) -> None:
+    """Import what the schools' imports folders got while no server ran."""
+    from web.imports import resume_drops
+
+    try:
+        resume_drops(app.web)
+    except Exception:  # the server serves anyway; the files wait for the next start
+        log.exception("cannot look for files left in the imports folders")
 
 
 def _start_mail_sender(config: Config, app: Application) -> OutboxSender | None:

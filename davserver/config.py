@@ -417,6 +417,15 @@ class JournalConfig(_Section):
     retention_days: int = Field(365, ge=1, le=36500)
 
 
+class ImportsConfig(_Section):
+    """School data in over WebDAV: the schools' imports folders (``/dav/imports/<UAI>/``)."""
+
+    # Seconds a school's imports folder must stay quiet after a file arrives before
+    # what was dropped is imported together (several AAF files, a client writing a
+    # file in two steps).
+    drop_delay: float = Field(3.0, ge=0.0, le=3600.0)
+
+
 class WebConfig(_Section):
     """The browser side (``web/``)."""
 
@@ -514,6 +523,7 @@ class Config(_Section):
     quotas: QuotasConfig = Field(default_factory=QuotasConfig)
     trash: TrashConfig = Field(default_factory=TrashConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
+    imports: ImportsConfig = Field(default_factory=ImportsConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     textbook: TextbookConfig = Field(default_factory=TextbookConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)

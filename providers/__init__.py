@@ -1,10 +1,11 @@
 """WsgiDAV providers over one node/blob store (DESIGN.md: ``providers/``)."""
 
-from . import operations, preconditions, trash
+from . import drop_folder, operations, preconditions, trash
 from .access import PRINCIPAL_KEY, RequestAccess
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
 from .content_types import is_active, sniff
 from .dav import ARCHIVES, BINDER, DOCUMENTS, RUBRICS, EntProvider
+from .drop_folder import IMPORTS, file_dropped
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
 from .holders import BlobHolder, blob_holders, held_among, register_blob_holder
@@ -26,6 +27,7 @@ from .trash import TrashEntry
 from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
 
 __all__ = [
+    "IMPORTS", "drop_folder", "file_dropped",
     "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "CONTROL_CHARACTER", "DOCUMENTS",
     "MAX_NAME_BYTES", "PRINCIPAL_KEY", "RUBRICS",
     "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntLockManager", "EntProvider",

@@ -10,6 +10,9 @@ inside a space are in :mod:`providers.resources`.
 ``/dav/rubriques/<slug>/``   that rubric's space (shared folders)
 ``/dav/classeur/``           a teacher's binder (classeur pédagogique); absent for
                              other profiles (:func:`acl.has_binder`)
+``/dav/imports/``             :class:`ImportsRoot`: the schools whose imports the user
+                             manages, by UAI; absent for everyone else
+``/dav/imports/<UAI>/``       that school's imports folder (:mod:`providers.drop_folder`)
 ``/dav/corbeille/…``         the trash of those spaces (:mod:`providers.trash_dav`)
 ``/dav/classeur/<name>/…``   read-only folders registered by other packages
                              (:mod:`providers.virtual_dav`: ``Remises``)
@@ -26,6 +29,7 @@ from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVProvider
 
 from .access import RequestAccess
+from .drop_folder import IMPORTS
 from .errors import dav_errors
 from .guards import guarded_request
 from .live_props import QuotaReport, listed_names
@@ -50,8 +54,9 @@ RUBRICS = "rubriques"
 BINDER = "classeur"
 ARCHIVES = "archives"
 # The top collections of /dav/, in listing order; the binder only for the profiles
-# that have one, the school's archive (read-only) for those who read it.
-TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER, ARCHIVES, TRASH)
+# that have one, the school's archive (read-only) for those who read it, the schools'
+# imports folders for their administrators.
+TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER, ARCHIVES, IMPORTS, TRASH)
 # Requests whose lock look-ups (WsgiDAV walks every ancestor, and every member for
 # DELETE and PROPFIND) are answered from one query. Not LOCK and UNLOCK, which change
 # locks and read them back; GET and HEAD look none up.
@@ -137,6 +142,9 @@ class EntProvider(DAVProvider):
         if segments[0] == ARCHIVES:
             archive = self.access(environ).archive_space()
             return (archive, join_path(segments[1:])) if archive else None
+        if segments[0] == IMPORTS and len(segments) > 1:
+            space = self.access(environ).imports_space(segments[1])
+            return (space, join_path(segments[2:])) if space else None
         return None
 
     def get_resource_inst(self, path: str | None, environ: dict[str, Any]) -> Any:
@@ -158,6 +166,8 @@ class EntProvider(DAVProvider):
             res = VirtualRoot(path or "/", environ)
         elif segments == [RUBRICS]:
             res = RubricsRoot(path, environ)
+        elif segments == [IMPORTS]:
+            res = ImportsRoot(path, environ) if self.access(environ).imports() else None
         elif segments[0] == TRASH:
             res = trash_resource(self, path, segments, environ)
         elif is_virtual(segments, BINDER) and self.access(environ).has_binder():
@@ -291,6 +301,8 @@ class VirtualRoot(_ReadOnlyListing):
         hidden = {BINDER} if not access.has_binder() else set()
         if access.archive_space() is None:
             hidden.add(ARCHIVES)
+        if not access.imports():
+            hidden.add(IMPORTS)
         return [name for name in TOP_COLLECTIONS if name not in hidden]
 
     def get_display_name(self) -> str:
@@ -311,3 +323,16 @@ class RubricsRoot(_ReadOnlyListing):
         return "Rubriques"
 
 
+class ImportsRoot(_ReadOnlyListing):
+    """``/dav/imports/``: one folder per school whose imports the user manages, named by
+    its UAI (:mod:`providers.drop_folder`). Schools are added with ``davserver school
+    add``, not as folders."""
+
+    refusal = ("Each school's imports folder is named by its UAI; schools are added with "
+               "`davserver school add`.")
+
+    def get_member_names(self) -> list[str]:
+        return list(self.provider.access(self.environ).imports())
+
+    def get_display_name(self) -> str:
+        return "Imports"

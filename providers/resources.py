@@ -27,7 +27,7 @@ import quotas
 from acl import NodeRef, Standing
 from davserver.errors import BadRequest, Conflict, DomainError
 
-from . import operations
+from . import drop_folder, operations
 from .access import RequestAccess
 from .blobs import BlobWriter
 from .damage import open_checked
@@ -361,6 +361,7 @@ class SpaceResourceMixin:
             self.store.copy(self.node, space.id, rel, recursive=depth_infinity,
                             stamp=stamp, only=self._readable_subtree(depth_infinity))
         self._finish_transfer(existing, gone)
+        self._announce_arrival(space, rel)
         return True
 
     def handle_move(self, dest_path: str) -> bool:
@@ -374,7 +375,17 @@ class SpaceResourceMixin:
             self.store.move(self.node, space.id, rel, stamp=stamp)
         self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]
         self._finish_transfer(existing, gone)
+        self._announce_arrival(space, rel)
         return True
+
+    def _announce_arrival(self, space: SpaceInfo, rel: str) -> None:
+        """A file copied or moved into a school's imports folder (a client that uploads
+        to a temporary name, then renames) is announced as a PUT there is."""
+        if space.kind != drop_folder.KIND or self.is_collection:
+            return
+        arrived = self.store.resolve(space.id, rel)
+        if arrived is not None and not arrived.is_collection:
+            drop_folder.announce(self.store, space, rel, arrived.id, self.access.principal.id)
 
     def _readable_subtree(self, recursive: bool) -> set[int] | None:
         """Ids of the nodes of this folder's subtree the user may read, when some are
@@ -651,6 +662,8 @@ class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):
         if self.node is not None:
             self.provider.locks.content_arrived(self.node.id)
         self._changed()
+        drop_folder.announce(self.store, self.space, self.rel_path,
+                             self.node.id if self.node else None, self.access.principal.id)
 
     def _commit(self, upload: _Upload) -> None:
         expected = self.environ.get("CONTENT_LENGTH")

@@ -8,7 +8,7 @@ the chosen school) moves into ``data``; a visitor not signed in may have a row t
 (``user_id`` NULL), so that the cookie holds the session's id and nothing else.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-06 08:00:00
 
 """
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0014'
-down_revision: Union[str, Sequence[str], None] = '0010'
+down_revision: Union[str, Sequence[str], None] = '0015'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
