@@ -119,7 +119,9 @@ def saml_acs(provider_id: str) -> Any:
     try:
         answer = client.parse_authn_request_response(
             request.form.get("SAMLResponse", ""), BINDING_HTTP_POST,
-            outstanding={k: "/" for k in outstanding})
+            outstanding={k: "/" for k in outstanding},
+            # without conv_info, pysaml2 takes any SubjectConfirmationData Recipient
+            conv_info={"entity_id": client.config.entityid})
     except Exception as refused:  # pysaml2 has a dozen exception types for refusals
         log.info("SAML %s refused a response: %s: %s", provider.id,
                  type(refused).__name__, refused)
