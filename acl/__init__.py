@@ -29,7 +29,13 @@ from .grant_listing import (
     pending_invitation_count,
     revoke_grant,
 )
-from .identities import IdentityMatch, account_of_identity, add_external_id
+from .identities import (
+    IdentityMatch,
+    account_of_identity,
+    add_external_id,
+    identity_school_uais,
+    school_of_uai,
+)
 from .invitations import InvitationInfo, answer, invitations_for, invite
 from .models import (
     ExternalId,
@@ -178,6 +184,7 @@ __all__ = [
     "Charter", "CharterAcceptance", "CharterInfo", "accept_charter", "charter_for",
     "charter_of_school", "pending_charter", "publish_charter",
     "IdentityMatch", "account_of_identity", "add_external_id",
+    "identity_school_uais", "school_of_uai",
     "LoadedSession", "load_web_session", "store_web_session_data",
     "AppPassword", "AppPasswordInfo", "AppPasswordMatch", "app_password_match",
     "app_passwords_of", "create_app_password", "looks_like_app_password",

@@ -5,18 +5,20 @@ teacher or the EduConnect identifier of a student or parent. It names the accoun
 that people imports gave the external id of that kind and value
 (:class:`acl.models.ExternalId`, unique per kind). One person may hold several
 (a teacher who is also a parent: an ``aaf`` id and an ``educonnect`` id on one
-account, or two accounts each signed in through its own provider). No account is
-made from an identity: an unknown one is the caller's to explain.
+account, or two accounts each signed in through its own provider). An account is
+made from an identity only where the deployment asks for it
+(:func:`create_federated_account`); otherwise an unknown one is the caller's to
+explain.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .models import ExternalId, User
+from .models import ExternalId, School, User, UserSchool
 from .people import Principal
 
 
@@ -47,3 +49,18 @@ def add_external_id(session: Session, user_id: int, kind: str, value: str) -> No
     keep their own)."""
     session.add(ExternalId(user_id=user_id, kind=kind, value=value))
     session.flush()
+
+
+def identity_school_uais(session: Session, user_id: int) -> list[str | None]:
+    """The UAIs of the schools ``user_id`` is in now (None for a school without one);
+    empty for a user of no school. One query."""
+    rows = session.execute(
+        select(School.uai).join(UserSchool, UserSchool.school_id == School.id)
+        .where(UserSchool.user_id == user_id, UserSchool.left_at.is_(None)))
+    return [row[0] for row in rows]
+
+
+def school_of_uai(session: Session, uai: str) -> int | None:
+    """The id of the school whose UAI is ``uai`` (any case), or None."""
+    return session.scalar(select(School.id).where(
+        func.upper(School.uai) == uai.strip().upper()))

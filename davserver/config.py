@@ -213,6 +213,32 @@ class AuthConfig(_Section):
 
 
 _PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_UAI = re.compile(r"^[0-9]{7}[A-Z]$")
+KNOWN_PROFILES = frozenset({"student", "teacher", "parent", "staff", "head", "admin",
+                            "inspector"})
+
+
+class ProviderChoice(_Section):
+    """One button of a school's sign-in page: a provider of ``federation.providers``
+    (``id``) and, if it should differ there, its ``label``. Written as the bare id or
+    as ``{id: ..., label: ...}``."""
+
+    id: str
+    label: str | None = Field(None, min_length=1, max_length=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_id(cls, value: Any) -> Any:
+        return {"id": value} if isinstance(value, str) else value
+
+
+class SchoolFederationConfig(_Section):
+    """One school's sign-in page (``federation.schools.<UAI>``): its ways in in this
+    order (``providers``), and whether its login and password form shows
+    (``local_passwords``; the deployment's setting when absent)."""
+
+    providers: list[ProviderChoice] = Field(default_factory=list)
+    local_passwords: bool | None = None
 
 
 class IdentityProviderConfig(_Section):
@@ -288,14 +314,51 @@ class FederationConfig(_Section):
     local_passwords: bool = True
     local_label: str = Field("Autre compte", min_length=1, max_length=100)
     no_local_passwords: list[str] = Field(default_factory=list)
+    # The ways in of a school's sign-in page, by UAI; a school not named here offers
+    # ``default_providers`` (None: every provider, in the order above).
+    default_providers: list[ProviderChoice] | None = None
+    schools: dict[str, SchoolFederationConfig] = Field(default_factory=dict)
 
-    @field_validator("providers", mode="before")
+    @field_validator("providers", "schools", "default_providers", mode="before")
     @classmethod
-    def _providers_text(cls, value: Any) -> Any:
-        """A YAML or JSON list given as text (``DAVSERVER_FEDERATION__PROVIDERS``)."""
+    def _providers_text(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML or JSON given as text (``DAVSERVER_FEDERATION__PROVIDERS``,
+        ``DAVSERVER_FEDERATION__SCHOOLS``); empty text is the default."""
         if isinstance(value, str):
-            return yaml.safe_load(value) or []
+            empty: Any = {"providers": [], "schools": {}}.get(info.field_name or "")
+            return yaml.safe_load(value) or empty
         return value
+
+    @field_validator("schools")
+    @classmethod
+    def _uai_keys(cls, value: dict[str, SchoolFederationConfig]) -> \
+            dict[str, SchoolFederationConfig]:
+        out = {}
+        for uai, school in value.items():
+            key = str(uai).strip().upper()
+            if not _UAI.match(key):
+                raise ValueError(f"a school is named by its UAI, seven digits and a "
+                                 f"letter (0750654D): {uai!r}")
+            out[key] = school
+        return out
+
+    def offer(self, uai: str | None) -> list[IdentityProviderConfig]:
+        """The providers the sign-in page of the school ``uai`` offers (None: the
+        deployment's page), in order, each with its label there."""
+        section = self.schools.get(uai.upper()) if uai else None
+        choices = section.providers if section is not None else self.default_providers
+        if choices is None:
+            return list(self.providers)
+        known = {p.id: p for p in self.providers}
+        return [known[c.id].model_copy(update={"label": c.label}) if c.label
+                else known[c.id] for c in choices]
+
+    def offers_local_passwords(self, uai: str | None) -> bool:
+        """Whether the school ``uai``'s sign-in page has the login and password form."""
+        section = self.schools.get(uai.upper()) if uai else None
+        if section is None or section.local_passwords is None:
+            return self.local_passwords
+        return section.local_passwords
 
     @field_validator("no_local_passwords", mode="before")
     @classmethod
@@ -307,10 +370,9 @@ class FederationConfig(_Section):
     @field_validator("no_local_passwords")
     @classmethod
     def _known_profiles(cls, value: list[str]) -> list[str]:
-        known = {"student", "teacher", "parent", "staff", "head", "admin", "inspector"}
-        unknown = [p for p in value if p not in known]
+        unknown = [p for p in value if p not in KNOWN_PROFILES]
         if unknown:
-            raise ValueError(f"unknown profile(s) {unknown}: use {sorted(known)}")
+            raise ValueError(f"unknown profile(s) {unknown}: use {sorted(KNOWN_PROFILES)}")
         return value
 
     @model_validator(mode="after")
@@ -319,6 +381,16 @@ class FederationConfig(_Section):
         doubles = sorted({i for i in ids if ids.count(i) > 1})
         if doubles:
             raise ValueError(f"provider ids must be unique: {doubles}")
+        lists = [("default_providers", self.default_providers or [])] + \
+            [(f"schools.{uai}.providers", s.providers) for uai, s in self.schools.items()]
+        for where, choices in lists:
+            named = [c.id for c in choices]
+            unknown = sorted(set(named) - set(ids))
+            if unknown:
+                raise ValueError(f"{where}: no provider {unknown} in federation.providers "
+                                 f"(known: {ids})")
+            if len(set(named)) != len(named):
+                raise ValueError(f"{where}: a provider is named twice")
         return self
 
 

@@ -7,8 +7,10 @@ listed there).
 
 * **Back from CAS** (``GET /login/<id>/cas?ticket=…``): the ticket is validated by the
   CAS server; the identity is the CAS user or the configured attribute. An unknown
-  identity gets a page saying the account is not known to the school (403), a
-  disabled account a page saying so (403); neither makes an account. A success opens
+  identity gets a page saying the account is not known to the school (403); a
+  disabled account gets
+  a page saying so (403), and so does an account whose school's sign-in page does not
+  offer this provider (``federation.schools``). A success opens
   a session (method ``cas``, the ticket as the provider's session) and goes to the
   page the user first asked for. Every outcome is journaled (``sign_in`` or
   ``sign_in_failed``, method ``cas``, the provider in the details).
@@ -133,24 +135,24 @@ def saml_acs(provider_id: str) -> Any:
     session[OUTSTANDING_KEY] = remaining
     attributes = answer.get_identity() or {}
     name_id = answer.name_id
-    value = _saml_value(provider, attributes, name_id)
+    value = _attribute(attributes, provider.match_attribute) if provider.match_attribute \
+        else str(getattr(name_id, "text", "") or "").strip()
     if not value:
         return _refused(provider, "attribute", 403, method=METHOD_SAML)
     statements = answer.assertion.authn_statement if answer.assertion else []
     session_index = statements[0].session_index if statements else None
     return _signed_in(provider, value, METHOD_SAML, session_index,
                       {SAML_NAME_ID_KEY: code(name_id) if name_id else None,
-                       SAML_SESSION_KEY: session_index})
+                       SAML_SESSION_KEY: session_index}, attributes)
 
 
-def _saml_value(provider: IdentityProviderConfig, attributes: dict[str, Any],
-                name_id: Any) -> str:
-    if provider.match_attribute:
-        found = attributes.get(provider.match_attribute)
-        if isinstance(found, list):
-            found = found[0] if found else None
-        return str(found).strip() if found else ""
-    return str(getattr(name_id, "text", "") or "").strip()
+def _attribute(attributes: dict[str, Any], name: str) -> str:
+    """The value of the released attribute ``name`` (its first, if it has several),
+    stripped; empty when it is missing."""
+    found = attributes.get(name)
+    if isinstance(found, list):
+        found = found[0] if found else None
+    return str(found).strip() if found else ""
 
 
 @bp.get("/login/<provider_id>/saml/sls")
@@ -214,15 +216,18 @@ def saml_logout_location(provider: IdentityProviderConfig) -> str | None:
 
 def _refused(provider: IdentityProviderConfig, reason: str, status: int, *,
              identity: str | None = None, login: str | None = None,
-             school_id: int | None = None, method: str = "cas") -> tuple[str, int]:
-    """Journal a refused federated sign-in and answer its page."""
+             school_id: int | None = None, method: str = "cas",
+             **shown: Any) -> tuple[str, int]:
+    """Journal a refused federated sign-in and answer its page; ``shown``: what the
+    page names (the school's ways in, the missing attributes...), journaled too."""
     journal.record_apart(web_context().db, journal.Kind.sign_in_failed,
                          outcome=journal.Outcome.failure, login=login or identity,
                          school_id=school_id, method=method, via="web",
                          details={"provider": provider.id, "reason": reason,
-                                  **({"identity": identity} if identity else {})})
+                                  **({"identity": identity} if identity else {}),
+                                  **{k: v for k, v in shown.items() if v}})
     return render_template("federation_refused.html", provider=provider, reason=reason,
-                           identity=identity), status
+                           identity=identity, **shown), status
 
 
 @bp.get("/login/<provider_id>/cas")
@@ -241,23 +246,39 @@ def cas_return(provider_id: str) -> Any:
         log.warning("CAS %s: %s", provider.id, down)
         return render_template("federation_refused.html", provider=provider,
                                reason="unavailable", identity=None), 502
-    value = _identity_value(provider, identity)
+    value = _attribute(identity.attributes, provider.match_attribute) \
+        if provider.match_attribute else identity.user
     if not value:
         return _refused(provider, "attribute", 403, identity=identity.user)
-    return _signed_in(provider, value, METHOD_CAS, ticket, {})
+    return _signed_in(provider, value, METHOD_CAS, ticket, {}, identity.attributes)
+
+
+def offered_to(provider: IdentityProviderConfig, uais: list[str | None]) -> bool:
+    """Whether the sign-in page of one of the schools ``uais`` (none: the deployment's)
+    offers ``provider``."""
+    config = federation()
+    return any(provider.id in {p.id for p in config.offer(uai)} for uai in uais or [None])
 
 
 def _signed_in(provider: IdentityProviderConfig, value: str, method: str,
-               idp_session: str | None, keep: dict[str, Any]) -> Any:
-    """The identity ``value`` names an account: refuse it (unknown, disabled) or open
-    its session, keep ``keep`` in it, and go where the user first wanted."""
+               idp_session: str | None, keep: dict[str, Any],
+               attributes: dict[str, Any]) -> Any:
+    """The identity ``value`` names an account: refuse it (unknown, disabled, from a
+    provider its school does not offer) or open its session, keep ``keep`` in it,
+    and go where the user first wanted."""
     with web_context().db.transaction(write=False) as s:
         match = acl.account_of_identity(s, provider.match_kind, value)
+        uais = acl.identity_school_uais(s, match.principal.id) if match else []
     if match is None:
         return _refused(provider, "unknown", 403, identity=value, method=method)
     if match.disabled:
         return _refused(provider, "disabled", 403, identity=value, method=method,
                         login=match.principal.login, school_id=match.school_id)
+    if not offered_to(provider, uais):
+        ways = [p.label for uai in uais[:1] or [None] for p in federation().offer(uai)]
+        return _refused(provider, "school", 403, identity=value, method=method,
+                        login=match.principal.login, school_id=match.school_id,
+                        ways=ways)
     going = safe_next(session.get(NEXT_KEY))
     address = journal.origin().address or request.remote_addr or ""
     sessions.sign_in(match.principal, address, method=method, idp_session=idp_session)
@@ -270,17 +291,6 @@ def _signed_in(provider: IdentityProviderConfig, value: str, method: str,
                          details={"provider": provider.id, "identity": value})
     log.info("web sign-in through %s: %s", provider.id, match.principal.login)
     return redirect(going)
-
-
-def _identity_value(provider: IdentityProviderConfig, identity: cas.CasIdentity) -> str:
-    """The value that names the account: the configured attribute (its first value if
-    it has several), else the CAS user."""
-    if not provider.match_attribute:
-        return identity.user
-    found = identity.attributes.get(provider.match_attribute)
-    if isinstance(found, list):
-        found = found[0] if found else None
-    return str(found).strip() if found else ""
 
 
 @bp.post("/login/<provider_id>/cas")
