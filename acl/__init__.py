@@ -33,6 +33,7 @@ from .identities import (
     IdentityMatch,
     account_of_identity,
     add_external_id,
+    create_federated_account,
     identity_school_uais,
     school_of_uai,
 )
@@ -183,7 +184,7 @@ from .throttle import (
 __all__ = [
     "Charter", "CharterAcceptance", "CharterInfo", "accept_charter", "charter_for",
     "charter_of_school", "pending_charter", "publish_charter",
-    "IdentityMatch", "account_of_identity", "add_external_id",
+    "IdentityMatch", "account_of_identity", "add_external_id", "create_federated_account",
     "identity_school_uais", "school_of_uai",
     "LoadedSession", "load_web_session", "store_web_session_data",
     "AppPassword", "AppPasswordInfo", "AppPasswordMatch", "app_password_match",

@@ -13,13 +13,16 @@ explain.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import ExternalId, School, User, UserSchool
-from .people import Principal
+from .logins import free_login
+from .models import ExternalId, Profile, School, User, UserSchool
+from .people import Principal, create_user
 
 
 @dataclass(frozen=True)
@@ -64,3 +67,34 @@ def school_of_uai(session: Session, uai: str) -> int | None:
     """The id of the school whose UAI is ``uai`` (any case), or None."""
     return session.scalar(select(School.id).where(
         func.upper(School.uai) == uai.strip().upper()))
+
+
+def create_federated_account(session: Session, kind: str, value: str, *,
+                             profile: Profile | str, school_id: int, first_name: str,
+                             last_name: str) -> IdentityMatch:
+    """Make the account of an unknown federated identity (the deployment's
+    ``create_accounts``): login ``prénom.nom`` made free (:func:`acl.logins.free_login`),
+    the names, ``profile`` in ``school_id``, the external id ``kind``/``value``, and a
+    random password nobody knows (the person signs in through the provider; drives
+    take app passwords). When another request made the same identity's account
+    first, that account is returned instead. Raises ``BadRequest`` for a bad profile."""
+    first, last = first_name.strip()[:100], last_name.strip()[:100]
+
+    def taken(login: str) -> bool:
+        return session.scalar(select(User.id).where(User.login == login)) is not None
+
+    try:
+        with session.begin_nested():
+            principal = create_user(session, free_login(first, last, taken),
+                                    secrets.token_urlsafe(32), profile,
+                                    display_name=f"{first} {last}".strip(),
+                                    school_id=school_id)
+            user = session.get_one(User, principal.id)
+            user.first_name, user.last_name = first or None, last or None
+            add_external_id(session, principal.id, kind, value)
+    except IntegrityError:  # the same identity's first sign-in, twice at once
+        found = account_of_identity(session, kind, value)
+        if found is None:
+            raise
+        return found
+    return IdentityMatch(principal, False, school_id)

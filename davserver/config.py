@@ -216,6 +216,26 @@ _PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 _UAI = re.compile(r"^[0-9]{7}[A-Z]$")
 KNOWN_PROFILES = frozenset({"student", "teacher", "parent", "staff", "head", "admin",
                             "inspector"})
+CREATED_PROFILES = frozenset({"student", "teacher", "parent", "staff", "head"})
+# The national profile values: the AAF's ``ENTPersonProfils`` (National_ELV...) and
+# EduConnect's ``FrEduCtPersonAffiliation`` (eleve, responsable/parent1...).
+DEFAULT_PROFILE_VALUES = {
+    "National_ELV": "student", "National_TUT": "parent", "National_ENS": "teacher",
+    "National_DOC": "teacher", "National_EVS": "staff", "National_ETA": "staff",
+    "National_COL": "staff", "National_DIR": "staff",
+    "eleve": "student", "responsable": "parent", "parent1": "parent", "parent2": "parent",
+}
+
+
+class AccountAttributes(_Section):
+    """The attribute names an identity provider gives for an account made at sign-in
+    (``create_accounts``): its profile, its school's UAI, first and last names. The
+    external id is the matched identity itself."""
+
+    profile: str = Field("ENTPersonProfils", min_length=1, max_length=100)
+    school: str = Field("ENTPersonStructRattachUAI", min_length=1, max_length=100)
+    first_name: str = Field("givenName", min_length=1, max_length=100)
+    last_name: str = Field("sn", min_length=1, max_length=100)
 
 
 class ProviderChoice(_Section):
@@ -271,6 +291,13 @@ class IdentityProviderConfig(_Section):
     sign_requests: bool = False
     match_attribute: str | None = None
     match_kind: str = Field("aaf", min_length=1, max_length=16)
+    # Accounts made at the first sign-in of an unknown identity (off: the "account not
+    # known" page). ``account_attributes``: the provider's attribute names for the
+    # profile, the school's UAI and the names; ``profiles``: the provider's profile
+    # values → ours (the AAF's and EduConnect's by default).
+    create_accounts: bool = False
+    account_attributes: AccountAttributes = Field(default_factory=lambda: AccountAttributes())
+    profiles: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PROFILE_VALUES))
     verify_tls: bool = True
     timeout: float = Field(10.0, gt=0, le=120)  # seconds for the ticket's validation
 
@@ -280,6 +307,15 @@ class IdentityProviderConfig(_Section):
         if not _PROVIDER_ID.match(value):
             raise ValueError("lower-case letters, digits and hyphens, 32 at most "
                              f"(\"academie\", \"educonnect\"): {value!r}")
+        return value
+
+    @field_validator("profiles")
+    @classmethod
+    def _profiles_made(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = sorted({p for p in value.values() if p not in CREATED_PROFILES})
+        if wrong:
+            raise ValueError(f"accounts made at sign-in may be {sorted(CREATED_PROFILES)}, "
+                             f"not {wrong} (make those by hand)")
         return value
 
     @model_validator(mode="after")

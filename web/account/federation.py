@@ -7,8 +7,9 @@ listed there).
 
 * **Back from CAS** (``GET /login/<id>/cas?ticket=…``): the ticket is validated by the
   CAS server; the identity is the CAS user or the configured attribute. An unknown
-  identity gets a page saying the account is not known to the school (403); a
-  disabled account gets
+  identity gets a page saying the account is not known to the school (403), unless
+  the provider's ``create_accounts`` makes it from the released attributes (profile,
+  school UAI, names; a page names what is missing or wrong); a disabled account gets
   a page saying so (403), and so does an account whose school's sign-in page does not
   offer this provider (``federation.schools``). A success opens
   a session (method ``cas``, the ticket as the provider's session) and goes to the
@@ -264,11 +265,18 @@ def _signed_in(provider: IdentityProviderConfig, value: str, method: str,
                idp_session: str | None, keep: dict[str, Any],
                attributes: dict[str, Any]) -> Any:
     """The identity ``value`` names an account: refuse it (unknown, disabled, from a
-    provider its school does not offer) or open its session, keep ``keep`` in it,
-    and go where the user first wanted."""
+    provider its school does not offer), make it (``create_accounts``) or open its
+    session, keep ``keep`` in it, and go where the user first wanted."""
     with web_context().db.transaction(write=False) as s:
         match = acl.account_of_identity(s, provider.match_kind, value)
         uais = acl.identity_school_uais(s, match.principal.id) if match else []
+    if match is None and provider.create_accounts:
+        made = _create_account(provider, value, method, attributes)
+        if not isinstance(made, acl.IdentityMatch):
+            return made
+        match = made
+        with web_context().db.transaction(write=False) as s:
+            uais = acl.identity_school_uais(s, match.principal.id)
     if match is None:
         return _refused(provider, "unknown", 403, identity=value, method=method)
     if match.disabled:
@@ -291,6 +299,47 @@ def _signed_in(provider: IdentityProviderConfig, value: str, method: str,
                          details={"provider": provider.id, "identity": value})
     log.info("web sign-in through %s: %s", provider.id, match.principal.login)
     return redirect(going)
+
+
+def _create_account(provider: IdentityProviderConfig, value: str, method: str,
+                    attributes: dict[str, Any]) -> acl.IdentityMatch | tuple[str, int]:
+    """The account of the unknown identity ``value``, made from the provider's
+    attributes (``create_accounts``), journaled; or the refusal page when an attribute
+    is missing, the profile is not one we make, or the school is not ours or does not
+    offer this provider."""
+    names = provider.account_attributes
+    given = {field: _attribute(attributes, name) for field, name in
+             (("profile", names.profile), ("school", names.school),
+              ("first_name", names.first_name), ("last_name", names.last_name))}
+    missing = [getattr(names, field) for field, found in given.items() if not found]
+    if missing:
+        return _refused(provider, "attributes", 403, identity=value, method=method,
+                        missing=missing)
+    profile = provider.profiles.get(given["profile"])
+    if profile is None:
+        return _refused(provider, "profile", 403, identity=value, method=method,
+                        profile=given["profile"])
+    uai = given["school"].upper()
+    with web_context().db.transaction(write=False) as s:
+        school_id = acl.school_of_uai(s, uai)
+    if school_id is None:
+        return _refused(provider, "not_our_school", 403, identity=value, method=method,
+                        uai=uai)
+    if not offered_to(provider, [uai]):
+        return _refused(provider, "school", 403, identity=value, method=method,
+                        school_id=school_id,
+                        ways=[p.label for p in federation().offer(uai)])
+    with web_context().db.transaction() as s:
+        made = acl.create_federated_account(
+            s, provider.match_kind, value, profile=profile, school_id=school_id,
+            first_name=given["first_name"], last_name=given["last_name"])
+        journal.record(s, journal.Kind.user_changed, target=made.principal.login,
+                       school_id=school_id, method=method, via="web",
+                       details={"action": "add", "provider": provider.id,
+                                "identity": value, "profile": profile})
+    log.info("account %s made at its first sign-in through %s", made.principal.login,
+             provider.id)
+    return made
 
 
 @bp.post("/login/<provider_id>/cas")
