@@ -266,8 +266,9 @@ class IdentityProviderConfig(_Section):
     "Identity federation").
 
     ``id``: its name in our addresses (``/login/ID``), lower-case letters, digits and
-    hyphens. ``kind``: ``cas`` (CAS 2.0 or 3.0, ``version``) or ``saml`` (SAML 2.0,
-    with the provider's metadata). ``label``: the sign-in
+    hyphens. ``kind``: ``cas`` (CAS 2.0 or 3.0, ``version``), ``saml`` (SAML 2.0,
+    with the provider's metadata) or ``oidc`` (OpenID Connect, with ``client_id``).
+    ``label``: the sign-in
     page's button ("Personnel de l'Éducation nationale"). ``server_url``: the CAS
     server's base address (``https://cas.ac-exemple.fr/cas/``; ``login``,
     ``p3/serviceValidate`` and ``logout`` are under it). Matching: the identity is
@@ -277,10 +278,17 @@ class IdentityProviderConfig(_Section):
     value. ``verify_tls``: check the server's certificate (only a test turns it off)."""
 
     id: str
-    kind: Literal["cas", "saml"] = "cas"
+    kind: Literal["cas", "saml", "oidc"] = "cas"
     label: str = Field(min_length=1, max_length=100)
     server_url: str = ""
     version: Literal[2, 3] = 3
+    # OpenID Connect: ``server_url`` is the issuer (its discovery document is
+    # ``.well-known/openid-configuration`` under it); our client id and secret there,
+    # and the scopes asked for. Without match_attribute, the ``sub`` claim names the
+    # person.
+    client_id: str = Field("", max_length=200)
+    client_secret: str = Field("", max_length=500)
+    scopes: str = Field("openid profile email", max_length=500)
     # SAML 2.0: the identity provider's metadata (a file, or an address read at
     # start-up), its entity id when the metadata describes several, whether our
     # authentication requests are signed. Without match_attribute, the NameID names
@@ -322,6 +330,11 @@ class IdentityProviderConfig(_Section):
     def _kind_needs(self) -> IdentityProviderConfig:
         if self.kind == "cas" and not self.server_url:
             raise ValueError(f"provider {self.id!r}: a CAS provider needs server_url")
+        if self.kind == "oidc" and not (self.server_url and self.client_id):
+            raise ValueError(f"provider {self.id!r}: an OpenID Connect provider needs "
+                             "server_url (the issuer) and client_id")
+        if self.kind == "oidc" and "openid" not in self.scopes.split():
+            raise ValueError(f"provider {self.id!r}: scopes must include openid")
         if self.kind == "saml" and not (self.metadata_file or self.metadata_url):
             raise ValueError(f"provider {self.id!r}: a SAML provider needs metadata_file "
                              "or metadata_url (the identity provider's metadata)")

@@ -68,7 +68,7 @@ class LemonLdap:
         return self.log_path.read_text(errors="replace")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -111,7 +111,7 @@ def running_lemonldap(home: Path, **extra: Any) -> Iterator[LemonLdap]:
     """LemonLDAP::NG on a free loopback port until the block ends; ``extra``: keys of
     its configuration to set (``casTicketExpiration``...)."""
     require_lemonldap()
-    port = _free_port()
+    port = free_port()
     psgi = _configure(home, port, extra)
     log_path = home / "portal.log"
     env = dict(os.environ, LLNG_DEFAULTCONFFILE=str(home / "lemonldap-ng.ini"))
@@ -150,6 +150,42 @@ def _serving(proc: subprocess.Popen[bytes], ready_url: str, seconds: float,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def lemonldap_oidc(client_id: str, secret: str, redirect_uri: str,
+                   logged_out_uri: str) -> dict[str, Any]:
+    """Keys of LemonLDAP::NG's configuration (for :func:`running_lemonldap`) that make
+    it an OpenID Connect provider (issuer: the portal's address, ``/oauth2/``
+    endpoints, RS256 with a key made here) with one relying party ``client_id``:
+    its secret, its redirect and post-logout addresses, no consent page, and the
+    claims ``email`` (mail), ``name`` (cn), ``preferred_username`` (uid); ``sub`` is
+    the uid."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return {
+        "issuerDBOpenIDConnectActivation": 1, "issuerDBOpenIDConnectRule": 1,
+        "oidcServicePrivateKeySig": key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption()).decode(),
+        "oidcServicePublicKeySig": key.public_key().public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+        "oidcServiceKeyIdSig": "test-key",
+        "oidcRPMetaDataOptions": {"ent": {
+            "oidcRPMetaDataOptionsClientID": client_id,
+            "oidcRPMetaDataOptionsClientSecret": secret,
+            "oidcRPMetaDataOptionsRedirectUris": redirect_uri,
+            "oidcRPMetaDataOptionsPostLogoutRedirectUris": logged_out_uri,
+            "oidcRPMetaDataOptionsBypassConsent": 1,
+            "oidcRPMetaDataOptionsLogoutBypassConfirm": 1,
+            "oidcRPMetaDataOptionsIDTokenSignAlg": "RS256",
+            "oidcRPMetaDataOptionsUserIDAttr": "uid",
+        }},
+        "oidcRPMetaDataExportedVars": {"ent": {"email": "mail", "name": "cn",
+                                               "preferred_username": "uid"}},
+    }
 
 
 def lemonldap_sign_in(http: requests.Session, login_page: requests.Response, user: str,
@@ -248,7 +284,7 @@ def running_simplesamlphp(home: Path, users: dict[str, tuple[str, dict[str, list
     single logout; the service provider's metadata is read from
     :attr:`SimpleSaml.sp_metadata` (write it before the first sign-in)."""
     require_simplesamlphp()
-    port = _free_port()
+    port = free_port()
     for sub in ("config", "cert", "log", "data", "tmp", "metadata", "sessions"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     _self_signed(home / "cert")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import requests
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
@@ -40,7 +41,7 @@ from davserver.config import FederationConfig, IdentityProviderConfig
 from web import sessions
 from web.auth import current_principal, safe_next, web_context
 
-from . import cas, saml
+from . import cas, oidc, saml
 
 log = logging.getLogger(__name__)
 bp = Blueprint("federation", __name__)
@@ -53,6 +54,8 @@ SAML_SESSION_KEY = "saml.session_index"
 MAX_OUTSTANDING = 8  # SAML requests a browser may have in flight (several tabs)
 METHOD_CAS = "cas"
 METHOD_SAML = "saml"
+METHOD_OIDC = "oidc"
+OIDC_ID_TOKEN_KEY = "oidc.id_token"  # session key: the ID token, for our logout's hint
 
 
 def federation() -> FederationConfig:
@@ -73,7 +76,7 @@ def _service_url(provider: IdentityProviderConfig) -> str:
 
 
 @bp.get("/login/<provider_id>")
-def start(provider_id: str) -> Response:
+def start(provider_id: str) -> Any:
     """Send the browser to the provider's sign-in page."""
     provider = provider_of(provider_id)
     if current_principal() is not None:
@@ -89,7 +92,46 @@ def start(provider_id: str) -> Response:
         outstanding[str(request_id)] = provider.id
         session[OUTSTANDING_KEY] = outstanding
         return redirect(saml.redirect_location(info))
+    if provider.kind == "oidc":
+        try:
+            return oidc.client(provider).authorize_redirect(  # type: ignore[no-any-return]
+                url_for("federation.oidc_return", provider_id=provider.id, _external=True))
+        except Exception as down:  # the discovery document could not be read
+            log.warning("OpenID Connect %s: %s: %s", provider.id, type(down).__name__, down)
+            return render_template("federation_refused.html", provider=provider,
+                                   reason="unavailable", identity=None), 502
     return redirect(cas.login_url(provider, _service_url(provider)))
+
+
+@bp.get("/login/<provider_id>/oidc")
+def oidc_return(provider_id: str) -> Any:
+    """Back from the OpenID Connect provider with a code (or an error): Authlib checks
+    the state, trades the code, checks the ID token (:mod:`.oidc`); its ``sub`` or
+    the configured claim names the account."""
+    from authlib.common.errors import AuthlibBaseError
+
+    provider = provider_of(provider_id)
+    if provider.kind != "oidc":
+        abort(404)
+    try:
+        token = oidc.client(provider).authorize_access_token(leeway=oidc.LEEWAY)
+    except AuthlibBaseError as refused:  # state, code, signature, issuer, audience, dates
+        log.info("OpenID Connect %s refused a sign-in: %s: %s", provider.id,
+                 type(refused).__name__, refused)
+        return _refused(provider, "ticket", 403, method=METHOD_OIDC)
+    except (requests.RequestException, ValueError) as down:
+        log.warning("OpenID Connect %s: %s: %s", provider.id, type(down).__name__, down)
+        return render_template("federation_refused.html", provider=provider,
+                               reason="unavailable", identity=None), 502
+    claims = dict(token.get("userinfo") or {})
+    if not claims:  # no ID token: not OpenID Connect
+        return _refused(provider, "ticket", 403, method=METHOD_OIDC)
+    value = _attribute(claims, provider.match_attribute) if provider.match_attribute \
+        else str(claims.get("sub") or "").strip()
+    if not value:
+        return _refused(provider, "attribute", 403, method=METHOD_OIDC)
+    return _signed_in(provider, value, METHOD_OIDC, str(claims.get("sid") or "") or None,
+                      {OIDC_ID_TOKEN_KEY: token.get("id_token")}, claims)
 
 
 def _saml(provider: IdentityProviderConfig) -> Any:
@@ -192,6 +234,23 @@ def saml_sls(provider_id: str) -> Any:
                                 request.args.get("RelayState", ""), response=True,
                                 sign=True, sigalg=SIG_RSA_SHA256)
     return redirect(saml.redirect_location(info))
+
+
+def provider_logout_location(provider: IdentityProviderConfig) -> str | None:
+    """Where our logout sends the browser for a session opened through ``provider``
+    (read from the session before it ends): SAML single logout, or the OpenID Connect
+    provider's logout page; None for CAS (the signed-out page offers its logout)."""
+    if provider.kind == "oidc":
+        id_token = session.get(OIDC_ID_TOKEN_KEY)
+        if not isinstance(id_token, str):
+            return None
+        back = url_for("auth.login", logged_out=1, _external=True)
+        try:
+            return oidc.logout_location(provider, id_token, back)
+        except Exception as down:  # the discovery document could not be read
+            log.warning("OpenID Connect %s logout: %s", provider.id, down)
+            return None
+    return saml_logout_location(provider)
 
 
 def saml_logout_location(provider: IdentityProviderConfig) -> str | None:

@@ -170,9 +170,9 @@ def logout() -> Response:
     principal = current_principal()
     provider = session.get(federation.PROVIDER_KEY)
     config = next((p for p in federation.federation().providers if p.id == provider), None)
-    single_logout = federation.saml_logout_location(config) if config else None
+    single_logout = federation.provider_logout_location(config) if config else None
     sessions.sign_out()
-    if single_logout is not None:  # SAML: the provider ends its session and comes back
+    if single_logout is not None:  # SAML, OIDC: the provider ends its session, comes back
         return redirect(single_logout)
     if principal is not None:
         log.info("web sign-out: %s", principal.login)
