@@ -153,11 +153,12 @@ def _serving(proc: subprocess.Popen[bytes], ready_url: str, seconds: float,
 
 
 def lemonldap_oidc(client_id: str, secret: str, redirect_uri: str,
-                   logged_out_uri: str) -> dict[str, Any]:
+                   logged_out_uri: str, front_logout_uri: str) -> dict[str, Any]:
     """Keys of LemonLDAP::NG's configuration (for :func:`running_lemonldap`) that make
     it an OpenID Connect provider (issuer: the portal's address, ``/oauth2/``
     endpoints, RS256 with a key made here) with one relying party ``client_id``:
-    its secret, its redirect and post-logout addresses, no consent page, and the
+    its secret, its redirect and post-logout addresses, its front-channel logout
+    address (a frame of the portal's logout page), no consent page, and the
     claims ``email`` (mail), ``name`` (cn), ``preferred_username`` (uid); ``sub`` is
     the uid."""
     from cryptography.hazmat.primitives import serialization
@@ -182,6 +183,9 @@ def lemonldap_oidc(client_id: str, secret: str, redirect_uri: str,
             "oidcRPMetaDataOptionsLogoutBypassConfirm": 1,
             "oidcRPMetaDataOptionsIDTokenSignAlg": "RS256",
             "oidcRPMetaDataOptionsUserIDAttr": "uid",
+            "oidcRPMetaDataOptionsLogoutUrl": front_logout_uri,
+            "oidcRPMetaDataOptionsLogoutType": "front",
+            "oidcRPMetaDataOptionsLogoutSessionRequired": 1,
         }},
         "oidcRPMetaDataExportedVars": {"ent": {"email": "mail", "name": "cn",
                                                "preferred_username": "uid"}},

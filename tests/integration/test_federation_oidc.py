@@ -4,7 +4,8 @@ issue 19 (welcome, not required).
 A teacher signs in through LemonLDAP::NG's own form (the ``sub`` claim, their uid,
 names their AAF id); an unknown identity gets its page; a forged state, a provider's
 error and a replayed code are refused; our logout ends the provider's session too
-(RP-initiated logout) and comes back to our sign-in page."""
+(RP-initiated logout) and comes back to our sign-in page; the provider's logout ends
+ours (front-channel logout)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Lem
     port = free_port()
     ours = f"http://127.0.0.1:{port}"
     extra = lemonldap_oidc(CLIENT_ID, SECRET, ours + "/login/academie/oidc",
-                           ours + "/login?logged_out=1")
+                           ours + "/login?logged_out=1", ours + "/login/academie/oidc/logout")
     with running_lemonldap(tmp_path_factory.mktemp("llng"), **extra) as llng:
         providers = [{"id": "academie", "kind": "oidc", "label": "Académie (OpenID)",
                       "server_url": llng.url, "client_id": CLIENT_ID,
@@ -130,11 +131,37 @@ def test_our_logout_ends_the_providers_session(srv: Server, pair: tuple[Server, 
     assert "id_token_hint=" in bye.headers["Location"]
     assert client.get("/textbook/").status_code == 302  # ours ended at once
     back = client.http.get(bye.headers["Location"], timeout=30)
-    assert back.status_code == 200 and back.url.startswith(srv.base_url + "/login"), \
-        back.url
+    # the portal's logout page: the frames of front-channel logout, then back to us
+    tree = html.fromstring(back.text)
+    assert back.status_code == 200 and tree.xpath("//form/@action") == \
+        [srv.base_url + "/login?logged_out=1"], back.text[-3000:]
+    assert any(src.startswith(srv.base_url + "/login/academie/oidc/logout?")
+               for src in tree.xpath("//iframe/@src"))
     start = client.get("/login/academie")
     page = client.http.get(start.headers["Location"], timeout=30)
     assert 'name="user"' in page.text  # the provider asks again
+
+
+def test_the_providers_logout_ends_ours(srv: Server, pair: tuple[Server, LemonLdap]
+                                       ) -> None:
+    """Front-channel logout: the portal's logout page holds a frame on our logout
+    address (with its issuer), which the browser loads with our cookie; another
+    browser's session stays."""
+    llng = pair[1]
+    client, other = WebClient(srv), WebClient(srv)
+    for browser in (client, other):
+        assert browser.http.get(code_url(browser, "dwho"), allow_redirects=False,
+                                timeout=30).status_code == 302
+    out = client.http.get(llng.url + "?logout=1", timeout=30)
+    frames = html.fromstring(out.text).xpath("//iframe/@src")
+    assert frames and frames[0].startswith(srv.base_url + "/login/academie/oidc/logout?"), \
+        out.text[:1500]
+    assert "iss=" in frames[0]
+    assert client.http.get(frames[0], timeout=30).status_code == 200  # the frame loads
+    assert client.get("/textbook/").status_code == 302
+    assert signed_in_as(other) == TEACHER
+    forged = other.get("/login/academie/oidc/logout?iss=https://evil.example/")
+    assert forged.status_code == 200 and signed_in_as(other) == TEACHER
 
 
 def test_the_provider_unreachable_gets_its_page(tmp_path: Path) -> None:

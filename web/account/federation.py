@@ -236,6 +236,34 @@ def saml_sls(provider_id: str) -> Any:
     return redirect(saml.redirect_location(info))
 
 
+@bp.get("/login/<provider_id>/oidc/logout")
+def oidc_front_logout(provider_id: str) -> Response:
+    """OpenID Connect front-channel logout (Front-Channel Logout 1.0 §2): the
+    provider's logout page loads this address in a frame of the browser, which ends
+    this browser's session if it came through this provider (an ``iss`` that is not
+    the provider's ends nothing). Harmless as a GET: it can only sign the browser
+    that loads it out."""
+    provider = provider_of(provider_id)
+    if provider.kind != "oidc":
+        abort(404)
+    issuer = request.args.get("iss")
+    ended = False
+    if session.get(PROVIDER_KEY) == provider.id and current_principal() is not None:
+        try:
+            expected = oidc.client(provider).load_server_metadata().get("issuer")
+        except Exception as down:  # the discovery document could not be read
+            log.warning("OpenID Connect %s front-channel logout: %s", provider.id, down)
+            expected = None
+        if issuer is None or issuer == expected:
+            sessions.sign_out()
+            ended = True
+    log.info("OpenID Connect %s front-channel logout: %s", provider.id,
+             "session ended" if ended else "nothing to end")
+    answer = Response("", 200)
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
 def provider_logout_location(provider: IdentityProviderConfig) -> str | None:
     """Where our logout sends the browser for a session opened through ``provider``
     (read from the session before it ends): SAML single logout, or the OpenID Connect

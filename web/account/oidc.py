@@ -13,7 +13,9 @@ Authlib's Flask client.
   raises; the caller answers the refusal page.
 * **Logout**: our logout sends the browser to the provider's ``end_session_endpoint``
   (RP-initiated logout) with the ID token as hint, and it comes back to our sign-in
-  page.
+  page. The provider's logout ends ours through front-channel logout: its logout
+  page loads ``/login/<id>/oidc/logout`` in the browser (back-channel logout is not
+  offered by LemonLDAP::NG 2.16).
 """
 
 from __future__ import annotations
