@@ -55,12 +55,15 @@ def add_external_id(session: Session, user_id: int, kind: str, value: str) -> No
 
 
 def identity_school_uais(session: Session, user_id: int) -> list[str | None]:
-    """The UAIs of the schools ``user_id`` is in now (None for a school without one);
-    empty for a user of no school. One query."""
+    """The UAIs of the schools ``user_id`` is in now, the home school first (None for
+    a school without one); empty for a user of no school. One query."""
     rows = session.execute(
-        select(School.uai).join(UserSchool, UserSchool.school_id == School.id)
-        .where(UserSchool.user_id == user_id, UserSchool.left_at.is_(None)))
-    return [row[0] for row in rows]
+        select(School.uai, School.id == User.school_id)
+        .join(UserSchool, UserSchool.school_id == School.id)
+        .join(User, User.id == UserSchool.user_id)
+        .where(UserSchool.user_id == user_id, UserSchool.left_at.is_(None))
+        .order_by(School.id))
+    return [uai for uai, _ in sorted(rows, key=lambda row: not row[1])]
 
 
 def school_of_uai(session: Session, uai: str) -> int | None:

@@ -164,6 +164,7 @@ def test_the_providers_logout_ends_ours(srv: Server, pair: tuple[Server, LemonLd
     assert forged.status_code == 200 and signed_in_as(other) == TEACHER
 
 
+@pytest.mark.one_database  # refused before any SQL
 def test_the_provider_unreachable_gets_its_page(tmp_path: Path) -> None:
     """No provider at the issuer's address: the way in answers 502 with a page."""
     providers = [{"id": "academie", "kind": "oidc", "label": "Académie",

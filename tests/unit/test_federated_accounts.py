@@ -34,3 +34,17 @@ def test_the_same_identity_made_twice_gives_one_account(db: Database) -> None:
         assert acl.identity_school_uais(s, first.principal.id) == ["0750654D"]
         user = s.get_one(User, first.principal.id)
         assert (user.first_name, user.display_name) == ("Ada", "Ada Lovelace")
+
+
+def test_the_schools_of_an_identity_home_first(db: Database) -> None:
+    with db.transaction() as s:
+        beta = acl.add_school(s, "Collège Beta", uai="0690001B").id
+        alpha = acl.add_school(s, "Lycée Alpha", uai="0750654D").id
+        made = acl.create_federated_account(s, "aaf", "ada", profile="teacher",
+                                            school_id=alpha, first_name="Ada",
+                                            last_name="Lovelace")
+        acl.join_school(s, made.principal.id, beta)
+        loner = acl.create_user(s, "admin.seul", "secret-password-1", "admin")
+    with db.transaction(write=False) as s:
+        assert acl.identity_school_uais(s, made.principal.id) == ["0750654D", "0690001B"]
+        assert acl.identity_school_uais(s, loner.id) == []
