@@ -380,11 +380,12 @@ def signed_in_as(client: Any) -> str:
 
 
 def chromium_signs_in(srv: Any, button: str, fill: Callable[[Any], None],
-                      login: str) -> None:
+                      login: str, choose: Callable[[Any], None] | None = None) -> None:
     """Chromium on ``srv`` (a ``tests.conftest.Server``): the textbook sends it to our
-    sign-in page, it clicks ``button``, ``fill(page)`` fills and sends the provider's
-    own form, it accepts the charter (a deployment's charter, published for this call
-    and removed after) and reaches the textbook as ``login``."""
+    sign-in page, ``choose(page)`` acts there first if given (chooses a school), it
+    clicks ``button``, ``fill(page)`` fills and sends the provider's own form, it
+    accepts the charter (a deployment's charter, published for this call and removed
+    after) and reaches the textbook as ``login`` (the header's name)."""
     from playwright.sync_api import expect, sync_playwright
 
     import acl
@@ -399,6 +400,8 @@ def chromium_signs_in(srv: Any, button: str, fill: Callable[[Any], None],
         try:
             page = browser.new_context(base_url=srv.base_url).new_page()
             page.goto("/textbook/")
+            if choose is not None:
+                choose(page)
             page.get_by_role("link", name=button).click()
             fill(page)
             page.wait_for_url(srv.base_url + "/charte?next=**")

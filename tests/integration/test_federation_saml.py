@@ -4,7 +4,10 @@ tests/idp.py), issue 19. Its assertions are signed and encrypted, as EduConnect'
 A parent and a teacher sign in (the ``uid`` attribute names their EduConnect id), in
 requests and in Chromium through SimpleSAMLphp's own login page; our metadata is
 served at a stable address; an unknown identity gets its page; a forged (altered),
-replayed or unsolicited response is refused; our logout ends the provider's session
+replayed or unsolicited response is refused, and so are, from a tiny signing
+provider of the test's own (tests/idp.py, for these error cases only), an expired
+assertion, one not yet valid, one for another audience or recipient, one signed by
+another key; our logout ends the provider's session
 too (SAML single logout), and the provider's logout ends ours."""
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import html
@@ -21,7 +22,13 @@ from lxml import html
 import acl
 from davserver.config import ConfigError, load_config
 from tests.conftest import Server, running_server
-from tests.idp import LemonLdap, lemonldap_sign_in, running_lemonldap, signed_in_as
+from tests.idp import (
+    LemonLdap,
+    chromium_signs_in,
+    lemonldap_sign_in,
+    running_lemonldap,
+    signed_in_as,
+)
 from tests.web import WebClient
 
 TEACHER, PARENT = "marie.curie", "rose.tyler"
@@ -139,6 +146,28 @@ def test_a_parent_of_the_other_school_comes_in(srv: Server) -> None:
                              allow_redirects=False, timeout=30)
     assert answer.status_code == 302
     assert signed_in_as(client) == PARENT
+
+
+@pytest.mark.clients
+@pytest.mark.one_database  # a browser walk; each step is checked over HTTP above
+def test_chromium_chooses_the_school_then_its_way_in(srv: Server) -> None:
+    """A teacher in Chromium: the sign-in page lists the schools, they choose Alpha,
+    its one way in (its own label) leads to LemonLDAP::NG's form, then the charter
+    and the textbook."""
+    from playwright.sync_api import expect
+
+    def choose(page: Any) -> None:
+        page.get_by_label("Votre établissement").select_option(ALPHA)
+        page.get_by_role("button", name="Continuer").click()
+        expect(page.locator("p.login-school")).to_contain_text("Lycée Alpha")
+        expect(page.locator("a[data-provider]")).to_have_count(1)
+
+    def fill(page: Any) -> None:
+        page.locator("#userfield").fill("dwho")
+        page.locator("#passwordfield").fill("dwho")
+        page.locator("#passwordfield").press("Enter")
+
+    chromium_signs_in(srv, "Enseignants du lycée Alpha", fill, TEACHER, choose)
 
 
 @pytest.mark.one_database  # configuration, refused before any SQL
