@@ -2,22 +2,28 @@
 
 ``create_app(config)`` builds, in this order:
 
-1. the database (engine, schema) and the blob store;
+1. the database (engine, schema) and the blob store (``blobs.kind``: a directory or
+   an S3-compatible bucket, :func:`make_blob_store`);
 2. the store, the lock storage and the one DAV provider serving ``/dav``;
    WsgiDAV's lock manager is replaced by ours (``providers.lock_rules``);
-3. the WsgiDAV application: middleware ErrorPrinter → BasicAuthenticator (our
+3. the WsgiDAV application: middleware ErrorPrinter → :class:`OutageGuard` (an
+   outage of the database or the blob store is a 503, :mod:`davserver.outage`) →
+   BasicAuthenticator (our
    domain controller; ``OPTIONS`` without credentials is answered there,
    :mod:`davserver.probes`) → RequestResolver. No dir browser (it costs a resolution
    per request and needs an anonymous asset share); CORS is ours
    (:mod:`davserver.cors`), around the whole ``/dav`` branch;
 4. the Flask web layer, sharing the credential verifier (one failure delay and
    one success cache for DAV and browser sign-ins);
-5. the dispatcher: ``/dav`` and below → CORS → a COPY or MOVE ``Destination`` on one
+5. the dispatcher: ``/healthz`` and ``/readyz`` → :class:`davserver.health.Health`;
+   ``/dav`` and below → CORS → a COPY or MOVE ``Destination`` on one
    of the server's addresses made a path (:mod:`davserver.forwarded`) →
    :class:`providers.PlainGet` for a plain GET or HEAD of a file by a recently
    verified user, else WsgiDAV (a HEAD answer's body dropped); ``OPTIONS /``,
    ``OPTIONS *`` and ``PROPFIND /`` → the root probe (:mod:`davserver.probes`);
-   anything else → Flask.
+   anything else → Flask. An outage raised before an answer started is a 503 there
+   too; while the process drains (SIGTERM, :mod:`davserver.drain`), every answer
+   closes its connection.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
 workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set).
@@ -33,22 +39,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from cheroot import server, wsgi
+from wsgidav.dav_error import DAVError
 from wsgidav.error_printer import ErrorPrinter
+from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
 import acl  # noqa: F401  (registers the people tables before create_all)
 import quotas
+from davserver import outage
 from davserver.auth import BasicAuthenticator, CredentialVerifier, make_domain_controller
 from davserver.config import Config
 from davserver.cors import Cors
 from davserver.db import Database
 from davserver.forwarded import Origins
+from davserver.health import PATHS as HEALTH_PATHS
+from davserver.health import Health
 from davserver.probes import root_probe
 from providers import (
     CLOSE_CONNECTION_KEY,
+    BlobStore,
     EntLockManager,
     EntProvider,
+    Handoff,
     LocalBlobStore,
     PlainGet,
     SqlLockStorage,
@@ -73,9 +86,50 @@ class Application:
     db: Database
     store: Store
     locks: SqlLockStorage
+    health: Health
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def make_blob_store(config: Config, kind: str | None = None) -> BlobStore:
+    """The blob store of ``config`` (``blobs.kind``, or ``kind`` to name the other one,
+    for ``davserver blobs migrate``): the directory ``blob_dir``, or the bucket of
+    ``blobs.s3`` (boto3 is imported only then)."""
+    if (kind or config.blobs.kind) == "s3":
+        from providers.s3_blobs import S3BlobStore
+
+        return S3BlobStore(config.blobs.s3, pool_size=config.server.threads)
+    return LocalBlobStore(config.effective_blob_dir)
+
+
+class OutageGuard(BaseMiddleware):  # type: ignore[misc]
+    """WsgiDAV middleware under its error printer: an outage of the database or the blob
+    store (:func:`davserver.outage.outage_of`) raised before the answer started becomes
+    a ``DAVError`` 503 with ``Retry-After``, logged in one line, instead of a 500 with a
+    traceback."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = False
+
+        def _start(*args: Any) -> Any:
+            nonlocal started
+            started = True
+            return start_response(*args)
+
+        try:
+            answer = self.next_app(environ, _start)
+            yield from answer
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+        except Exception as exc:
+            found = outage.outage_of(exc)
+            if found is None or started or isinstance(exc, DAVError):
+                raise
+            outage.log_outage(found, environ)
+            raise DAVError(503, context_info=found.message,
+                           add_headers=outage.headers_of(found)) from None
 
 
 def _wsgidav_config(config: Config, provider: EntProvider, locks: SqlLockStorage,
@@ -92,7 +146,7 @@ def _wsgidav_config(config: Config, provider: EntProvider, locks: SqlLockStorage
         },
         "lock_storage": locks,
         "property_manager": None,
-        "middleware_stack": [ErrorPrinter, BasicAuthenticator, RequestResolver],
+        "middleware_stack": [ErrorPrinter, OutageGuard, BasicAuthenticator, RequestResolver],
         "dir_browser": {"enable": False},
         "hotfixes": {
             "emulate_win32_lastmod": True,
@@ -256,7 +310,8 @@ def create_app(config: Config) -> Application:
     policy = quotas.QuotaPolicy(documents=q.documents, binder=q.binder, rubric=q.rubric,
                                 archive=q.archive,
                                 profiles=dict(q.profiles))
-    store = Store(db, LocalBlobStore(config.effective_blob_dir), policy)
+    store = Store(db, make_blob_store(config), policy)
+    health = Health(db, store.blobs.ping)
 
     dav_compat.apply()
     locks = SqlLockStorage(db, max_timeout=config.dav.lock_max_timeout,
@@ -274,9 +329,13 @@ def create_app(config: Config) -> Application:
     wsgidav_logger.handlers.clear()
     wsgidav_logger.propagate = True
     wsgidav_logger.setLevel(logging.NOTSET)
+    accel = config.server.accel_redirect
+    provider.handoff = (Handoff(store.blobs, accel.prefix, accel.min_size)
+                        if accel is not None else None)
     web_app = create_web_app(config, db, verifier, store, locks)
     plain_get = PlainGet(provider, DAV_PREFIX, verifier.recent,
-                         block_size=config.server.block_size, dav_config=dav_app.config)
+                         block_size=config.server.block_size, dav_config=dav_app.config,
+                         handoff=provider.handoff)
     origins = Origins(config.server.public_urls,
                       trust_forwarded=config.server.trust_forwarded_proto)
 
@@ -300,10 +359,12 @@ def create_app(config: Config) -> Application:
     dav_branch = Cors(dav_head, config.dav.cors_origins) if config.dav.cors_origins \
         else dav_head
 
-    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
             return dav_branch(environ, start_response)
+        if path in HEALTH_PATHS:
+            return health(environ, start_response)
         method = environ["REQUEST_METHOD"]
         # ``OPTIONS *`` reaches us with the path "/*" (cheroot).
         if (path == "/" and method in ("OPTIONS", "PROPFIND")) or (
@@ -311,4 +372,37 @@ def create_app(config: Config) -> Application:
             return root_probe(environ, start_response, max_body=config.dav.max_xml_body)
         return web_app(environ, start_response)
 
-    return Application(dispatch, db, store, locks)
+    return Application(_guarded(route, health), db, store, locks, health)
+
+
+def _guarded(route: WSGIApp, health: Health) -> WSGIApp:
+    """``route`` behind the dispatcher's two duties: an outage raised before any answer
+    is a 503 (:mod:`davserver.outage`), and a draining process closes connections."""
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if health.draining.is_set():
+            start_response = _closing(environ, start_response)
+        try:
+            return route(environ, start_response)
+        except Exception as exc:
+            found = outage.outage_of(exc)
+            if found is None:
+                raise
+            outage.log_outage(found, environ)
+            return outage.answer(found, start_response)
+
+    return dispatch
+
+
+def _closing(environ: dict[str, Any], start_response: Callable[..., Any]) -> Callable[..., Any]:
+    """start_response of a process that drains: the answer closes its connection, so
+    the proxy opens its next one to another process (docs/deployment.md)."""
+    request = environ.get(CHEROOT_REQUEST_KEY)
+    if request is not None:
+        request.close_connection = True
+
+    def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        headers = [(k, v) for k, v in headers if k.lower() != "connection"]
+        return start_response(status, [*headers, ("Connection", "close")], exc_info)
+
+    return _start

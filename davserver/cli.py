@@ -13,6 +13,7 @@ Forms (relied on by people and scripts)::
         --year-end DATE] [--time-zone TZ] [--holidays FILE.ics] [--week-a DATE]
         [--strict] [--dry-run]                   (see davserver/timetable_cli.py)
     davserver fsck [--repair]
+    davserver blobs migrate --to s3|local        (see davserver/blobs_cli.py)
     davserver db status|upgrade|revision -m MSG  (see davserver/db_cli.py)
     davserver quota set|show|report ...          (see davserver/quota_cli.py)
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
@@ -35,12 +36,10 @@ import gc
 import importlib
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cheroot import wsgi
 
@@ -145,6 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     add_archive_parsers(sub, common)
     from davserver.lock_cli import add_parsers as add_lock_parsers
     add_lock_parsers(sub, common)
+    from davserver.blobs_cli import add_parsers as add_blobs_parsers
+    add_blobs_parsers(sub, common)
     return parser
 
 
@@ -236,16 +237,9 @@ def _serve(config: Config, *, banner: str = "") -> int:
                          server_name="davserver")
     server.gateway = CherootGateway
     server.ConnectionClass = CherootConnection
-    stopping = threading.Event()
+    from davserver.drain import Drain
 
-    def _stop(signum: int, _frame: Any) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            log.info("signal %s: stopping", signum)
-            threading.Thread(target=server.stop, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    Drain(server, app.health, config.server.drain_delay).install()
     try:
         server.prepare()
     except OSError as exc:
@@ -312,6 +306,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "notifications": _lazy("davserver.notifications_cli", "cmd_notifications"),
     "archive": _lazy("davserver.archive_cli", "cmd_archive"),
     "lock": _lazy("davserver.lock_cli", "cmd_lock"),
+    "blobs": _lazy("davserver.blobs_cli", "cmd_blobs"),
     "import": lambda config, args: IMPORTS[args.action](config, args),
 }
 IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {

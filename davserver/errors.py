@@ -56,3 +56,13 @@ class InsufficientStorage(DomainError):
 
     status = 507
     condition = "{DAV:}quota-not-exceeded"
+
+
+class ServiceUnavailable(DomainError):
+    """A shared service (the database, the blob store) does not answer: RFC 9110
+    §15.6.4, with ``Retry-After`` (``retry_after`` seconds). Nothing was committed;
+    the client may send the request again. :mod:`davserver.outage` recognises these
+    and the database's connection errors, and answers them."""
+
+    status = 503
+    retry_after = 5

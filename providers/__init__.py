@@ -2,11 +2,12 @@
 
 from . import operations, preconditions, trash
 from .access import PRINCIPAL_KEY, RequestAccess
-from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
+from .blobs import BlobInfo, BlobStore, BlobStoreUnavailable, BlobWriter, LocalBlobStore
 from .content_types import is_active, sniff
 from .dav import ARCHIVES, BINDER, DOCUMENTS, RUBRICS, EntProvider
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
+from .handoff import Handoff
 from .holders import BlobHolder, blob_holders, held_among, register_blob_holder
 from .lock_rules import EntLockManager
 from .locks import SqlLockStorage, lock_broken, relative_path
@@ -19,8 +20,9 @@ from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
 __all__ = [
     "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "DOCUMENTS", "MAX_NAME_BYTES", "PRINCIPAL_KEY",
     "RUBRICS",
-    "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntLockManager", "EntProvider",
-    "FsckReport",
+    "BlobHolder", "BlobInfo", "BlobStore", "BlobStoreUnavailable", "BlobWriter",
+    "EntLockManager", "EntProvider",
+    "FsckReport", "Handoff",
     "LocalBlobStore", "NodeInfo", "PlainGet", "RequestAccess", "SpaceInfo", "SqlLockStorage",
     "Stamp", "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders", "fsck",
     "held_among", "is_active", "lock_broken", "operations", "preconditions",

@@ -22,7 +22,9 @@ Applied once, by :func:`apply`, when the application is built:
   500, keeps its traceback (ErrorPrinter logs it), for tracebacks are for our bugs.
   Where WsgiDAV catches an exception itself (DELETE, PROPPATCH, COPY, MOVE) and
   answers 500 or a 207 without a word, the exception is logged with its traceback
-  when it is no ``DAVError`` (:func:`_as_dav_error`), once.
+  when it is no ``DAVError`` (:func:`_as_dav_error`), once; an outage of the
+  database or the blob store is a 503 with ``Retry-After`` there too
+  (:mod:`davserver.outage`), logged in one line.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from urllib.parse import ParseResult, unquote, urlparse
 
 from wsgidav import dav_error, request_server, util
 from wsgidav.dav_error import HTTP_INTERNAL_ERROR, DAVError, DAVErrorCondition
+
+from davserver import outage
 
 from . import preconditions
 
@@ -103,6 +107,10 @@ def _as_dav_error(exc: BaseException) -> DAVError:
     exceptions it catches and answers itself: one that is no ``DAVError`` is a bug,
     logged here with its traceback (WsgiDAV's own log of it, "_debug_exception" in
     COPY and MOVE only, is dropped by :class:`ExpectedOutcomes`)."""
+    found = outage.outage_of(exc) if not isinstance(exc, DAVError) else None
+    if found is not None:
+        outage.log_outage(found)
+        return DAVError(503, context_info=found.message, add_headers=outage.headers_of(found))
     if not isinstance(exc, DAVError):
         _request_log.error("Unexpected error, answered 500: %s", exc,
                            exc_info=(type(exc), exc, exc.__traceback__))

@@ -28,13 +28,14 @@ from wsgidav.dav_provider import DAVCollection, DAVProvider
 from .access import RequestAccess
 from .errors import dav_errors
 from .guards import guarded_request
+from .handoff import Handoff, handed_over
 from .lock_dav import handle_lock, handle_unlock
 from .locks import SqlLockStorage
 from .names import join_path, split_path
 from .operations import readable_chain_of
-from .preconditions import check_mkcol
+from .preconditions import CONDITIONAL_HEADERS, check_mkcol, evaluate, validators_of
 from .propfind import stream_propfind
-from .resources import RESOLVED_KEY, make_resource, privilege_set
+from .resources import RESOLVED_KEY, FileResource, make_resource, privilege_set
 from .store import SpaceInfo, Store
 from .trash_dav import TRASH, refuse_writes, trash_resource
 from .virtual_dav import is_virtual, refuse_virtual_writes, virtual_resource
@@ -63,6 +64,7 @@ class EntProvider(DAVProvider):
         self.locks = locks
         self.allow_infinity = allow_infinity
         self.max_xml_body = max_xml_body
+        self.handoff: Handoff | None = None  # large downloads to nginx (davserver.app)
 
     def is_readonly(self) -> bool:
         return False
@@ -78,10 +80,9 @@ class EntProvider(DAVProvider):
             refuse_virtual_writes(environ, split_path(environ["PATH_INFO"]), BINDER,
                                   self.share_path)
             if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
-                res = self.get_resource_inst(environ["PATH_INFO"], environ)
-                if res is not None and res.is_collection:
-                    raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
-                                   "client or as a network drive (see the server's home page).")
+                handed = self._read_file(environ, start_response)
+                if handed is not None:
+                    return handed
             elif environ["REQUEST_METHOD"] == "MKCOL":
                 check_mkcol(self, environ)  # WsgiDAV's MKCOL evaluates no precondition
             if environ["REQUEST_METHOD"] == "LOCK":
@@ -104,6 +105,33 @@ class EntProvider(DAVProvider):
         return guarded_request(environ, start_response, handle,
                                allow_infinity=self.allow_infinity,
                                max_xml_body=self.max_xml_body)
+
+    def _read_file(self, environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
+        """GET or HEAD: a folder is a 403 with a hint; a large file may be handed over."""
+        res = self.get_resource_inst(environ["PATH_INFO"], environ)
+        if res is not None and res.is_collection:
+            raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
+                           "client or as a network drive (see the server's home page).")
+        return self._hand_over(res, environ, start_response)
+
+    def _hand_over(self, res: Any, environ: dict[str, Any],
+                   start_response: Any) -> list[bytes] | None:
+        """A large download handed to nginx (:mod:`.handoff`), on WsgiDAV's way (a first
+        request, before the credentials are in the cache, or a ``Range``); None: WsgiDAV
+        answers. Conditions that fail are left to WsgiDAV's answer."""
+        if self.handoff is None or type(res) is not FileResource or res.node is None:
+            return None
+        if any(key in environ for key in CONDITIONAL_HEADERS) and evaluate(
+                environ["REQUEST_METHOD"], environ, validators_of(res)) is not None:
+            return None
+        node = res.node
+        location = self.handoff.location(environ, node.size, node.blob_key,
+                                         f"{res.path} (space {node.space_id})", dav=True)
+        if location is None:
+            return None
+        # davserver.app's start_response adds nosniff to every DAV answer.
+        start_response("200 OK", handed_over(res, location, nosniff=False))
+        return [b""]
 
     # --- resolution -----------------------------------------------------------
 

@@ -27,7 +27,7 @@ from importlinter.cli import lint_imports
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("davserver", "acl", "quotas", "providers", "web")
 TRUNK = {"davserver", "davserver.config", "davserver.db", "davserver.errors",
-         "davserver.migrations"}
+         "davserver.migrations", "davserver.outage"}
 
 
 def _contracts() -> dict[str, dict[str, object]]:
