@@ -110,22 +110,20 @@ class OutageGuard(BaseMiddleware):  # type: ignore[misc]
     traceback."""
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        started = False
-
-        def _start(*args: Any) -> Any:
-            nonlocal started
-            started = True
-            return start_response(*args)
-
+        # The error printer sends nothing before the first chunk (WsgiDAV calls
+        # start_response before it opens a file's content): until then it may answer.
+        sent = False
         try:
-            answer = self.next_app(environ, _start)
-            yield from answer
+            answer = self.next_app(environ, start_response)
+            for chunk in answer:
+                sent = True
+                yield chunk
             close = getattr(answer, "close", None)
             if close is not None:
                 close()
         except Exception as exc:
             found = outage.outage_of(exc)
-            if found is None or started or isinstance(exc, DAVError):
+            if found is None or sent or isinstance(exc, DAVError):
                 raise
             outage.log_outage(found, environ)
             raise DAVError(503, context_info=found.message,
@@ -332,7 +330,7 @@ def create_app(config: Config) -> Application:
     accel = config.server.accel_redirect
     provider.handoff = (Handoff(store.blobs, accel.prefix, accel.min_size)
                         if accel is not None else None)
-    web_app = create_web_app(config, db, verifier, store, locks)
+    web_app = create_web_app(config, db, verifier, store, locks, provider.handoff)
     plain_get = PlainGet(provider, DAV_PREFIX, verifier.recent,
                          block_size=config.server.block_size, dav_config=dav_app.config,
                          handoff=provider.handoff)

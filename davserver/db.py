@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from davserver.config import Config
 
 
+CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL before the request is answered 503
+
+
 class SchemaMismatch(RuntimeError):
     """The database's tables do not match this version's models."""
 
@@ -46,7 +49,11 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+    # pool_pre_ping: a connection is tested before it is lent, so a process recovers on
+    # its own after a database restart; connect_timeout: an unreachable server is an
+    # outage (503, davserver.outage) within seconds, not a hang.
+    return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True,
+                         pool_timeout=10, connect_args={"connect_timeout": CONNECT_TIMEOUT})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

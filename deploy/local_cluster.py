@@ -262,7 +262,7 @@ def start_postgres(cluster: Cluster) -> None:
         psql = _as_pg([str(_pg_bin() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
                        str(pg_dir / "sock"), "-p", str(cluster.pg_port), "-U", "postgres",
                        "-d", "postgres"])
-        subprocess.run([*psql, "-c", f"CREATE ROLE {DB_USER} LOGIN PASSWORD "
+        subprocess.run([*psql, "-c", f"CREATE ROLE {DB_USER} LOGIN CREATEDB PASSWORD "
                         f"'{cluster.pg_password}'", "-c",
                         f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}"],
                        capture_output=True, text=True, check=True, timeout=60)
@@ -480,6 +480,47 @@ def reload_nginx(cluster: Cluster) -> None:
     """Write the configuration again (the servers' ports) and have nginx read it."""
     write_nginx(cluster)
     os.kill(cluster.parts["nginx"].pid, signal.SIGHUP)
+
+
+# --- failures, for the tests -------------------------------------------------------------
+
+
+def restart_postgres(cluster: Cluster, *, down_for: float = 0.0) -> None:
+    """Stop PostgreSQL (``fast``: sessions are ended), wait ``down_for`` seconds, start it
+    again on the same port."""
+    stop_postgres(cluster)
+    time.sleep(down_for)
+    start_postgres(cluster)
+    cluster.save()
+
+
+def stop_seaweedfs(cluster: Cluster) -> None:
+    part = cluster.parts["seaweedfs"]
+    _stop_pid(part.pid)
+    part.pid = 0
+    cluster.save()
+
+
+def restart_seaweedfs(cluster: Cluster) -> None:
+    """Start SeaweedFS again on its ports, with its data."""
+    start_seaweedfs(cluster)
+    cluster.save()
+
+
+def kill_davserver(cluster: Cluster, index: int, sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to server process ``index``; with SIGKILL, wait for it to be gone."""
+    part = cluster.parts[f"davserver-{index}"]
+    os.kill(part.pid, sig)
+    if sig == signal.SIGKILL:
+        _stop_pid(part.pid, signal.SIGKILL, timeout=10)
+
+
+def restart_davserver(cluster: Cluster, index: int) -> Part:
+    """Start server process ``index`` again on its port and wait until it is ready."""
+    part = start_davserver(cluster, index)
+    wait_ready(cluster, part)
+    cluster.save()
+    return part
 
 
 # --- commands -------------------------------------------------------------------------

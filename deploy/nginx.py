@@ -33,7 +33,6 @@ SAVED = """\
         set $dav_last_modified $upstream_http_last_modified;
         set $dav_csp $upstream_http_content_security_policy;
         set $dav_nosniff $upstream_http_x_content_type_options;
-        set $dav_type $upstream_http_content_type;
 """
 RESTORED = """\
         add_header ETag $dav_etag always;
@@ -73,6 +72,7 @@ def blob_location(blobs: str, blob_dir: Path, s3_endpoint: str) -> str:
         proxy_set_header If-Modified-Since "";
         proxy_set_header If-Unmodified-Since "";
         proxy_set_header If-Range "";
+        proxy_hide_header Content-Type;
         proxy_hide_header ETag;
         proxy_hide_header Last-Modified;
         proxy_hide_header Vary;
@@ -100,7 +100,7 @@ def site(upstreams: list[int], listen: str, *, blobs: str, blob_dir: Path,
          s3_endpoint: str, upstream_host: str = "127.0.0.1") -> str:
     """The ``upstream`` and ``server`` blocks: nginx on ``listen`` in front of the
     servers on ``upstreams`` (ports)."""
-    servers = "".join(f"        server {upstream_host}:{port} max_fails=1 fail_timeout=5s;\n"
+    servers = "".join(f"        server {upstream_host}:{port} max_fails=1 fail_timeout=2s;\n"
                       for port in upstreams)
     return f"""\
     upstream davserver {{

@@ -2,7 +2,7 @@
 
 Applied once, by :func:`apply`, when the application is built:
 
-* 507, 413 and 408 get their reason phrases (WsgiDAV prints "507 Status").
+* 507, 503, 413 and 408 get their reason phrases (WsgiDAV prints "507 Status").
 * ``Destination`` is parsed as a URI first, then its path is percent-decoded once
   (RFC 4918 §10.3, RFC 3986 §2.4). WsgiDAV decodes first, so an encoded ``?`` or
   ``#`` in a new name truncated it (case BUG-09, WsgiDAV #139). ``unquote`` and
@@ -107,14 +107,28 @@ def _as_dav_error(exc: BaseException) -> DAVError:
     exceptions it catches and answers itself: one that is no ``DAVError`` is a bug,
     logged here with its traceback (WsgiDAV's own log of it, "_debug_exception" in
     COPY and MOVE only, is dropped by :class:`ExpectedOutcomes`)."""
-    found = outage.outage_of(exc) if not isinstance(exc, DAVError) else None
-    if found is not None:
-        outage.log_outage(found)
-        return DAVError(503, context_info=found.message, add_headers=outage.headers_of(found))
+    unavailable = _unavailable(exc)
+    if unavailable is not None:
+        return unavailable
     if not isinstance(exc, DAVError):
         _request_log.error("Unexpected error, answered 500: %s", exc,
                            exc_info=(type(exc), exc, exc.__traceback__))
     return dav_error.as_DAVError(exc)  # type: ignore[no-any-return]
+
+
+def _unavailable(exc: BaseException) -> DAVError | None:
+    """The 503 of an outage (:mod:`davserver.outage`), logged in one line, or None."""
+    found = outage.outage_of(exc) if not isinstance(exc, DAVError) else None
+    if found is None:
+        return None
+    outage.log_outage(found)
+    return DAVError(503, context_info=found.message, add_headers=outage.headers_of(found))
+
+
+def _fail_as_dav_error(exc: BaseException) -> DAVError:
+    """``as_DAVError`` of ``util.fail`` (PUT's handler passes it what it caught): an
+    outage is a 503; anything else as before (the error printer logs it)."""
+    return _unavailable(exc) or dav_error.as_DAVError(exc)  # type: ignore[no-any-return]
 
 
 _request_log = logging.getLogger("wsgidav.request_server")
@@ -132,12 +146,14 @@ def apply() -> None:
     dav_error.ERROR_DESCRIPTIONS.setdefault(408, "408 Request Timeout")
     dav_error.ERROR_DESCRIPTIONS.setdefault(413, "413 Payload Too Large")
     dav_error.ERROR_DESCRIPTIONS[507] = "507 Insufficient Storage"
+    dav_error.ERROR_DESCRIPTIONS.setdefault(503, "503 Service Unavailable")
     module: Any = request_server
     module.unquote = _keep_encoded
     module.urlparse = _parse_destination
     module.as_DAVError = _as_dav_error
     utilities: Any = util
     utilities.add_property_response = _add_property_response
+    utilities.as_DAVError = _fail_as_dav_error
     # "Error condition: <object at 0x…>" in PROPPATCH's responsedescription
     condition_class: Any = DAVErrorCondition
     condition_class.__repr__ = lambda self: str(self.condition_code)

@@ -129,8 +129,8 @@ class EntProvider(DAVProvider):
                                          f"{res.path} (space {node.space_id})", dav=True)
         if location is None:
             return None
-        # davserver.app's start_response adds nosniff to every DAV answer.
-        start_response("200 OK", handed_over(res, location, nosniff=False))
+        # On this way, providers.guards adds the CSP and davserver.app nosniff.
+        start_response("200 OK", handed_over(res, location, safety=False))
         return [b""]
 
     # --- resolution -----------------------------------------------------------

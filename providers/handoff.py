@@ -95,10 +95,10 @@ class Handoff:
         return self.prefix + self.blobs.proxy_location(key)
 
 
-def file_headers(res: FileContentMixin, *, nosniff: bool = True) -> list[tuple[str, str]]:
-    """What WsgiDAV's ``_send_resource`` sends for a whole file, in its order, plus
-    ``Content-Security-Policy: sandbox`` and (``nosniff``) ``X-Content-Type-Options``
-    (providers.guards and davserver.app add them on WsgiDAV's way)."""
+def file_headers(res: FileContentMixin, *, safety: bool = True) -> list[tuple[str, str]]:
+    """What WsgiDAV's ``_send_resource`` sends for a whole file, in its order, plus (with
+    ``safety``) ``Content-Security-Policy: sandbox`` and ``X-Content-Type-Options:
+    nosniff``, which providers.guards and davserver.app add on WsgiDAV's way."""
     headers = [("Content-Length", str(res.get_content_length()))]
     last_modified = res.get_last_modified()  # type: ignore[attr-defined]
     if last_modified is not None:
@@ -108,16 +108,18 @@ def file_headers(res: FileContentMixin, *, nosniff: bool = True) -> list[tuple[s
     etag = util.checked_etag(res.get_etag(), allow_none=True)
     headers.append(("ETag", f'"{etag if etag is not None else "[]"}"'))
     headers.append(("Accept-Ranges", "bytes"))
-    headers.append(("Content-Security-Policy", "sandbox"))
-    if nosniff:
+    if safety:
+        headers.append(("Content-Security-Policy", "sandbox"))
         headers.append(("X-Content-Type-Options", "nosniff"))
     return headers
 
 
 def handed_over(res: FileContentMixin, location: str, *,
-                nosniff: bool = True) -> list[tuple[str, str]]:
+                safety: bool = True) -> list[tuple[str, str]]:
     """The headers of a handed-over answer (200, no body): the file's own, a
-    ``Content-Length`` of 0 (nginx sets the real one) and ``X-Accel-Redirect``."""
+    ``Content-Length`` of 0 (nginx sets the real one) and ``X-Accel-Redirect``;
+    ``Accept-Ranges`` is left to what sends the bytes (nginx or the object store, which
+    both send it)."""
     headers = [(k, "0" if k == "Content-Length" else v)
-               for k, v in file_headers(res, nosniff=nosniff)]
+               for k, v in file_headers(res, safety=safety) if k != "Accept-Ranges"]
     return [*headers, ("X-Accel-Redirect", location)]
