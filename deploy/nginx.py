@@ -53,6 +53,7 @@ def blob_location(blobs: str, blob_dir: Path, s3_endpoint: str) -> str:
         if_modified_since off;
         max_ranges 1;
         default_type application/octet-stream;
+        add_header Accept-Ranges $dav_partial_ranges always;
 {RESTORED}    }}
 """
     host = urlsplit(s3_endpoint).netloc
@@ -103,6 +104,13 @@ def site(upstreams: list[int], listen: str, *, blobs: str, blob_dir: Path,
     servers = "".join(f"        server {upstream_host}:{port} max_fails=1 fail_timeout=2s;\n"
                       for port in upstreams)
     return f"""\
+    # nginx sends Accept-Ranges with a whole file it serves, not with a 206 (and the
+    # server hands over only ranges nginx satisfies).
+    map $http_range $dav_partial_ranges {{
+        "" "";
+        default bytes;
+    }}
+
     upstream davserver {{
 {servers}        keepalive 64;
         keepalive_timeout 2s;
