@@ -3,22 +3,31 @@
 The database is SQLite in a temporary data directory, or, when
 ``DAVSERVER_DATABASE_URL`` points at a PostgreSQL server, a fresh database created
 on that server for each server fixture (dropped afterwards).
+
+The blobs are in the data directory, or, with ``DAVSERVER_TEST_BLOBS=s3``, in an S3
+bucket: one SeaweedFS per test process (``deploy/local_cluster.py``, started at the
+first server, stopped at exit), each server under a prefix of its own, e.g.
+``DAVSERVER_TEST_BLOBS=s3 python -m pytest -n 0 tests/integration/test_litmus.py``.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -28,6 +37,34 @@ from davserver.app import Application, create_app
 from davserver.config import load_config
 
 PG_URL = os.environ.get("DAVSERVER_DATABASE_URL", "")
+TEST_BLOBS = os.environ.get("DAVSERVER_TEST_BLOBS", "local")
+_s3_server: list[Any] = []  # the SeaweedFS of this test process, once started
+
+
+def s3_blob_env() -> dict[str, str]:
+    """Configuration of a server whose blobs are in this test process's SeaweedFS,
+    under a new prefix (the server sees only its own objects)."""
+    from deploy import local_cluster as lc
+
+    if not _s3_server:
+        directory = Path(tempfile.mkdtemp(prefix="davtest-s3-"))
+        state = lc.Cluster(str(directory))
+        lc.start_seaweedfs(state)
+        _s3_server.append(state)
+
+        def _stop() -> None:
+            lc.stop_seaweedfs(state)
+            shutil.rmtree(directory, ignore_errors=True)
+
+        atexit.register(_stop)
+    state = _s3_server[0]
+    key, secret = lc.s3_keys(state)
+    return {"DAVSERVER_BLOBS__KIND": "s3",
+            "DAVSERVER_BLOBS__S3__ENDPOINT_URL": state.s3_endpoint,
+            "DAVSERVER_BLOBS__S3__BUCKET": lc.BUCKET,
+            "DAVSERVER_BLOBS__S3__PREFIX": f"t{uuid.uuid4().hex[:12]}/",
+            "DAVSERVER_BLOBS__S3__ACCESS_KEY_ID": key,
+            "DAVSERVER_BLOBS__S3__SECRET_ACCESS_KEY": secret}
 
 
 class PortTaken(RuntimeError):
@@ -213,6 +250,8 @@ def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[Ser
     url, dbname = fresh_database_url(tmp)
     if url:
         env["DAVSERVER_DATABASE_URL"] = url
+    if TEST_BLOBS == "s3":
+        env.update(s3_blob_env())
     env.update(extra_env or {})
     return Server(data_dir=data_dir, env=env), dbname
 
