@@ -302,7 +302,8 @@ def _path_problem(environ: dict[str, Any]) -> str | None:
 def create_app(config: Config) -> Application:
     """Build the whole server for ``config``; see the module docstring for the order."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.effective_database_url)
+    db = Database(config.effective_database_url, pool_size=config.database_pool.size,
+                  max_overflow=config.database_pool.overflow)
     db.create_schema()
     q = config.quotas
     policy = quotas.QuotaPolicy(documents=q.documents, binder=q.binder, rubric=q.rubric,

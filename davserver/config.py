@@ -126,6 +126,15 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class PoolConfig(_Section):
+    """The database connections of one process (PostgreSQL): ``size`` kept open,
+    ``overflow`` more at a peak. Every process counts against PostgreSQL's
+    ``max_connections`` (docs/deployment.md, "Sizing a region")."""
+
+    size: int = Field(20, ge=1, le=500)
+    overflow: int = Field(40, ge=0, le=1000)
+
+
 class AccelRedirectConfig(_Section):
     """Large downloads handed to nginx (``X-Accel-Redirect``; :mod:`providers.handoff`).
 
@@ -450,6 +459,7 @@ class Config(_Section):
 
     data_dir: Path = Path("var")
     database_url: str | None = None
+    database_pool: PoolConfig = Field(default_factory=PoolConfig)
     blob_dir: Path | None = None
     blobs: BlobsConfig = Field(default_factory=BlobsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)

@@ -30,8 +30,10 @@ class Base(DeclarativeBase):
     """Declarative base shared by every package's models."""
 
 
-def make_engine(url: str) -> Engine:
-    """Return an engine for ``url`` (any SQLAlchemy URL).
+def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 40) -> Engine:
+    """Return an engine for ``url`` (any SQLAlchemy URL); a server database keeps
+    ``pool_size`` connections open and opens at most ``max_overflow`` more at a peak
+    (``database_pool`` in config.yaml: the PostgreSQL connections of one process).
 
     SQLite connections get ``journal_mode=WAL``, ``foreign_keys=ON``,
     ``busy_timeout=30000`` (ms) and ``synchronous=NORMAL`` (safe under WAL).
@@ -52,7 +54,8 @@ def make_engine(url: str) -> Engine:
     # pool_pre_ping: a connection is tested before it is lent, so a process recovers on
     # its own after a database restart; connect_timeout: an unreachable server is an
     # outage (503, davserver.outage) within seconds, not a hang.
-    return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True,
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
+                         pool_pre_ping=True,
                          pool_timeout=10, connect_args={"connect_timeout": CONNECT_TIMEOUT})
 
 
@@ -86,9 +89,9 @@ class Database:
     sleeps in growing steps (up to 100 ms) instead of starting when the other ends.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 40) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         self._write_turn: threading.RLock | None = (
             threading.RLock() if self.engine.dialect.name == "sqlite" else None)
         self._single: Engine | None = (
@@ -174,6 +177,7 @@ def open_database(config: Config) -> Database:
     """The configured database with its schema created (data dir made if needed): what
     every ``davserver`` command that works on the data opens first."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.effective_database_url)
+    db = Database(config.effective_database_url, pool_size=config.database_pool.size,
+                  max_overflow=config.database_pool.overflow)
     db.create_schema()
     return db
