@@ -140,3 +140,34 @@ def _damage(up: Running, key: str) -> None:
                           config=BotoConfig(s3={"addressing_style": "path"}))
     client.put_object(Bucket=lc.BUCKET, Key=f"blobs/{key[:2]}/{key}",
                       Body=BODY[: len(BODY) // 2])
+
+
+class _Address:
+    """What :class:`tests.web.WebClient` needs of a server: its base URL."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+
+def test_a_file_manager_download_is_the_same_both_ways(running: Running) -> None:
+    """The browser's download (``/documents/...``): the same headers
+    (``Content-Disposition``, ``Cache-Control``, CSP, ``nosniff``, validators) and bytes
+    from nginx as from the server; a fresh copy's 304 too."""
+    from tests.web import WebClient
+
+    answers = []
+    for base in (running.direct(1), running.url):
+        browser = WebClient(_Address(base))  # type: ignore[arg-type]
+        assert browser.login("alice", PASSWORD).status_code == 303
+        whole = browser.get("/documents/porte-documents/gros.bin")
+        fresh = browser.get("/documents/porte-documents/gros.bin",
+                            headers={"If-None-Match": whole.headers["ETag"]})
+        answers.append((whole, fresh))
+    (direct, direct_304), (proxied, proxied_304) = answers
+    assert direct.status_code == proxied.status_code == 200
+    assert direct.content == proxied.content == BODY
+    ignored = {"content-length", "vary", "set-cookie"}  # werkzeug streams it chunked
+    assert ({k: v for k, v in _headers(direct).items() if k not in ignored}
+            == {k: v for k, v in _headers(proxied).items() if k not in ignored})
+    assert proxied.headers["Content-Disposition"].startswith("attachment;")
+    assert direct_304.status_code == proxied_304.status_code == 304
