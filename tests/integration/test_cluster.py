@@ -37,9 +37,13 @@ pytestmark = pytest.mark.clients
 SCHOOL = "Collège du cluster"
 
 
+CACHE_TTL = 2  # auth.cache_ttl of this cluster: the bound of the credential cache
+
+
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    with cluster(tmp_path_factory.mktemp("cluster") / "c") as up:
+    with cluster(tmp_path_factory.mktemp("cluster") / "c",
+                 extra_config={"auth": {"cache_ttl": CACHE_TTL}}) as up:
         engine = create_engine(up.state.database_url.replace("postgresql://",
                                                              "postgresql+psycopg://"))
         from sqlalchemy.orm import Session
@@ -47,7 +51,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         with Session(engine) as s, s.begin():
             school = acl.ensure_school(s, SCHOOL)
             for login, profile in (("alice", "teacher"), ("bob", "teacher"),
-                                   ("carla", "student")):
+                                   ("carla", "student"), ("dora", "teacher")):
                 acl.create_user(s, login, PASSWORD, profile, school_id=school)
                 up.users[login] = PASSWORD
         engine.dispose()
@@ -85,6 +89,25 @@ def test_a_rubric_upload_through_one_process_is_listed_at_once_through_the_other
     assert listing.status_code == 207 and name in listing.text
     got = running.session("bob").get(running.direct(2) + folder + name)
     assert (got.status_code, got.content) == (200, b"TP 1\n")
+
+
+def test_a_disabled_user_is_refused_by_every_process_within_the_cache_bound(
+        running: Running) -> None:
+    """Both processes remember dora's sign-in; once disabled (by a command, a third
+    process), each refuses her within ``auth.cache_ttl`` (docs/architecture.md,
+    "Several processes": 1 s with the credential generation)."""
+    dora = running.session("dora")
+    for index in (1, 2):
+        assert dora.get(_url(running, "", running.direct(index))).status_code in (200, 403)
+        assert dora.request("PROPFIND", _url(running, "", running.direct(index)),
+                            headers={"Depth": "0"}).status_code == 207
+    running.cli("user", "disable", "dora")
+    disabled = time.monotonic()
+    for index in (1, 2):
+        assert wait_until(lambda i=index: dora.request(
+            "PROPFIND", _url(running, "", running.direct(i)),
+            headers={"Depth": "0"}).status_code == 401, timeout=CACHE_TTL + 3)
+    assert time.monotonic() - disabled < CACHE_TTL + 3
 
 
 def test_a_lock_taken_through_one_process_binds_the_other(running: Running) -> None:
