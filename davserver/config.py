@@ -359,7 +359,7 @@ class S3Config(_Section):
     counted, and aborted, by ``davserver fsck`` (uploads in flight are younger)."""
 
     endpoint_url: str | None = None
-    bucket: str = Field("", pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    bucket: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     region: str = "us-east-1"
     prefix: str = Field("blobs/", pattern=r"^$|^[A-Za-z0-9._/-]*/$")
     addressing_style: Literal["path", "virtual", "auto"] = "path"

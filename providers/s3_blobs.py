@@ -252,8 +252,10 @@ class S3BlobStore(BlobStore):
     (the server's worker threads)."""
 
     def __init__(self, settings: S3Config, *, pool_size: int = 50) -> None:
+        if not settings.bucket:
+            raise ValueError("blobs.s3.bucket is not set")
         self.settings = settings
-        self.bucket = settings.bucket
+        self.bucket: str = settings.bucket
         self.prefix = settings.prefix
         self.part_size = settings.part_size
         credentials = settings.credentials()
