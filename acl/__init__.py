@@ -9,9 +9,9 @@ from .grant_listing import (
 )
 from .invitations import InvitationInfo, answer, invitations_for, invite
 from .models import (
+    ExternalId,
     Group,
     GroupKind,
-    ImportedUser,
     Membership,
     ParentLink,
     Profile,
@@ -19,36 +19,52 @@ from .models import (
     Subject,
     TeacherSubject,
     User,
+    UserSchool,
 )
 from .people import (
     Contact,
     Principal,
     add_member,
     add_teacher_subject,
+    check_password,
     children_of,
     contacts_of,
     create_user,
     disable_user,
     ensure_group,
-    ensure_school,
     ensure_subject,
-    find_school,
     find_user,
     group_names,
     groups_of,
+    hash_password,
+    join_school,
     link_parent,
     list_users,
     logins_of,
     members_of,
+    needs_rehash,
+    password_record,
     password_state,
     profile_of,
+    replace_hash,
     school_of_user,
+    schools_of,
     set_password,
+    sign_out_everywhere,
     subject_names,
     verify_credentials,
 )
 from .people_csv import MissingColumns, PeopleFile, PersonRow, Rejected, read_people
-from .people_import import ImportReport, NewAccount, import_people, import_school
+from .people_import import (
+    FileReport,
+    ImportOptions,
+    ImportReport,
+    NewAccount,
+    apply_people,
+    import_people,
+    import_school,
+)
+from .people_sync import ServiceOrder, register_service_sink
 from .policy import (
     ARCHIVE_PROFILES,
     BINDER_PROFILES,
@@ -92,10 +108,56 @@ from .rubrics import (
     user_context,
     visible_rubrics,
 )
+from .schools import (
+    HOLIDAY_ZONES,
+    SchoolInfo,
+    add_school,
+    check_uai,
+    ensure_school,
+    find_school,
+    list_schools,
+    looks_like_uai,
+    school_info,
+    set_school,
+)
+from .sessions import (
+    SessionState,
+    credential_generation,
+    end_idp_session,
+    end_sessions_of,
+    end_web_session,
+    open_web_session,
+    purge_expired_sessions,
+    raise_credential_generation,
+    renew_web_session,
+    web_session_state,
+)
+from .signin_models import CredentialGeneration, SignInThrottle, WebSession
+from .throttle import (
+    ThrottleInfo,
+    ThrottlePolicy,
+    clear_throttle,
+    forget_stale_throttles,
+    note_failure,
+    reset_throttle,
+    throttle_row,
+    throttles,
+)
 
 __all__ = [
+    "CredentialGeneration", "SessionState", "SignInThrottle", "ThrottleInfo",
+    "ThrottlePolicy", "WebSession", "check_password", "clear_throttle",
+    "credential_generation", "end_idp_session", "end_sessions_of", "end_web_session",
+    "forget_stale_throttles", "hash_password", "needs_rehash", "note_failure", "open_web_session",
+    "password_record", "purge_expired_sessions", "raise_credential_generation",
+    "renew_web_session", "replace_hash", "reset_throttle", "sign_out_everywhere",
+    "throttle_row", "throttles", "web_session_state",
     "ARCHIVE_PROFILES", "BINDER_PROFILES", "DAV_PRIVILEGES", "PRIVILEGES", "ROLE_PRIVILEGES",
     "WRITE_PARTS",
+    "HOLIDAY_ZONES", "SchoolInfo", "add_school", "check_uai", "list_schools",
+    "looks_like_uai", "school_info", "set_school",
+    "ExternalId", "FileReport", "ImportOptions", "ServiceOrder", "UserSchool", "apply_people",
+    "join_school", "register_service_sink", "schools_of",
     "Contact", "Grant", "GrantInfo", "Group", "GroupKind", "ImportReport", "ImportedUser",
     "Invitation", "InvitationInfo", "InvitationStatus", "Membership", "MissingColumns",
     "NewAccount", "NodeRef", "ParentLink", "PeopleFile", "PersonRow", "Population", "Principal",

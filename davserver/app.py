@@ -45,14 +45,19 @@ from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
-import acl  # noqa: F401  (registers the people tables before create_all)
+import acl
 import quotas
-from davserver import outage
-from davserver.auth import BasicAuthenticator, CredentialVerifier, make_domain_controller
+from davserver import journal, outage
+from davserver.auth import (
+    CLIENT_ADDRESS_KEY,
+    BasicAuthenticator,
+    CredentialVerifier,
+    make_domain_controller,
+)
 from davserver.config import Config
 from davserver.cors import Cors
 from davserver.db import Database
-from davserver.forwarded import Origins
+from davserver.forwarded import Origins, client_address
 from davserver.health import PATHS as HEALTH_PATHS
 from davserver.health import Health
 from davserver.probes import root_probe
@@ -317,8 +322,11 @@ def create_app(config: Config) -> Application:
                            max_per_user=config.dav.max_locks_per_user)
     provider = EntProvider(store, locks, allow_infinity=config.dav.propfind_infinity,
                            max_xml_body=config.dav.max_xml_body)
-    verifier = CredentialVerifier(db, cache_ttl=config.auth.cache_ttl,
-                                  failure_delay=config.auth.failure_delay)
+    a = config.auth
+    verifier = CredentialVerifier(
+        db, cache_ttl=a.cache_ttl, check_threads=a.check_threads,
+        throttle=acl.ThrottlePolicy(after=a.throttle_after, period=a.throttle_period,
+                                    max_period=a.throttle_max))
     dav_app = WsgiDAVApp(_wsgidav_config(config, provider, locks, verifier))
     # Our conflict rules (shared locks) and one-transaction LOCK (providers.lock_rules).
     dav_app.lock_manager = EntLockManager(locks)
@@ -332,7 +340,8 @@ def create_app(config: Config) -> Application:
     provider.handoff = (Handoff(store.blobs, accel.prefix, accel.min_size)
                         if accel is not None else None)
     web_app = create_web_app(config, db, verifier, store, locks, provider.handoff)
-    plain_get = PlainGet(provider, DAV_PREFIX, verifier.recent,
+    plain_get = PlainGet(provider, DAV_PREFIX,
+                         lambda header: verifier.recent(header, journal.origin().address or ""),
                          block_size=config.server.block_size, dav_config=dav_app.config,
                          handoff=provider.handoff)
     origins = Origins(config.server.public_urls,
@@ -358,9 +367,14 @@ def create_app(config: Config) -> Application:
     dav_branch = Cors(dav_head, config.dav.cors_origins) if config.dav.cors_origins \
         else dav_head
 
+    trust_forwarded = config.server.trust_forwarded_proto
+
     def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        address = environ[CLIENT_ADDRESS_KEY] = client_address(
+            environ, trust_forwarded=trust_forwarded)
         path = environ.get("PATH_INFO", "")
         if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
+            journal.enter_request(address, "dav")
             return dav_branch(environ, start_response)
         if path in HEALTH_PATHS:
             return health(environ, start_response)
@@ -369,6 +383,7 @@ def create_app(config: Config) -> Application:
         if (path == "/" and method in ("OPTIONS", "PROPFIND")) or (
                 path in ("*", "/*") and method == "OPTIONS"):
             return root_probe(environ, start_response, max_body=config.dav.max_xml_body)
+        journal.enter_request(address, "web")
         return web_app(environ, start_response)
 
     return Application(_guarded(route, health), db, store, locks, health)

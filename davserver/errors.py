@@ -66,3 +66,14 @@ class ServiceUnavailable(DomainError):
 
     status = 503
     retry_after = 5
+
+
+class TooManyRequests(DomainError):
+    """RFC 6585 §4: the client must wait ``retry_after`` seconds (sent as
+    ``Retry-After``) before trying again; the sign-in throttle's answer."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

@@ -331,7 +331,10 @@ class S3BlobStore(BlobStore):
     def _abandoned(self) -> list[tuple[str, str]]:
         """``(object name, upload id)`` of multipart uploads started under the prefix
         more than ``abandoned_after`` seconds ago."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.abandoned_after)
+        # The S3 server stamps ``Initiated`` with its real clock: a shifted clock here
+        # would abort uploads still in progress.
+        now = datetime.now(UTC)  # wall clock: compared with the S3 server's own stamps
+        cutoff = now - timedelta(seconds=self.settings.abandoned_after)
         pages = self.client.get_paginator("list_multipart_uploads").paginate(
             Bucket=self.bucket, Prefix=self.prefix)
         found = []

@@ -12,6 +12,10 @@ import pytest
 from acl import NodeRef, Role, SpaceRef, Standing, allowed, privileges, publishes_at_once
 from davserver.errors import Forbidden, NotFound
 
+# One database is enough: the pure access decision
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 ME, OTHER = 1, 2
 RUBRIC = SpaceRef("rubric", None)
 ROOT = NodeRef(100)

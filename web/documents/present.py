@@ -18,7 +18,7 @@ import acl
 from providers import NodeInfo
 from quotas import Usage
 
-from ..auth import current_principal, web_context
+from ..auth import chosen_school, current_principal, web_context
 from .places import Place, settings
 
 # French school practice: "Ko, Mo, Go" are binary multiples (500 Mo = 500 MiB).
@@ -68,7 +68,8 @@ def school_zone() -> ZoneInfo:
     principal = current_principal()
     assert principal is not None
     with web_context().db.transaction(write=False) as s:
-        return settings().school_zone(s, acl.user_context(s, principal.id).school_id)
+        return settings().school_zone(s, acl.user_context(s, principal.id,
+                                                          chosen_school()).school_id)
 
 
 def local_time(epoch: float, zone: ZoneInfo) -> str:

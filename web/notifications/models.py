@@ -10,12 +10,13 @@ action that committed (the transactional outbox pattern).
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
+from davserver import clock
 from davserver.db import Base
 from web.columns import UTCDateTime
 
@@ -48,10 +49,6 @@ def _enum(kind: type[enum.Enum], length: int) -> Enum:
                 values_callable=lambda e: [m.value for m in e])
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 MAX_SUBJECT = 200
 MAX_LINK = 500
 
@@ -70,7 +67,7 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(MAX_SUBJECT))
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str | None] = mapped_column(String(MAX_LINK))
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -98,10 +95,10 @@ class OutboxMessage(Base):
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, 16),
                                                  default=OutboxStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    next_attempt: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     claim_token: Mapped[str | None] = mapped_column(String(36))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(String(500), default="")
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notification: Mapped[Notification] = relationship()
