@@ -77,6 +77,19 @@ def log_outage(outage: ServiceUnavailable, environ: dict[str, Any] | None = None
     log.warning("%sanswered 503: %s", where, outage.message)
 
 
+def log_failure(logger: logging.Logger, exc: BaseException, message: str,
+                *args: object) -> None:
+    """Log a best-effort step that failed with ``exc`` (the request goes on without
+    it): one WARNING line without a traceback when ``exc`` is an outage, which is no
+    bug and which the request's own answer reports; else ``message`` with the
+    traceback, at ERROR."""
+    found = outage_of(exc)
+    if found is None:
+        logger.error(message, *args, exc_info=exc)
+    else:
+        logger.warning(message + ": %s", *args, found.message)
+
+
 def headers_of(outage: ServiceUnavailable) -> list[tuple[str, str]]:
     """The headers a 503 carries besides its body's."""
     return [("Retry-After", str(outage.retry_after))]

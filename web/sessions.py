@@ -23,7 +23,7 @@ from flask import Flask, Request, request, session
 from flask.sessions import SecureCookieSession
 
 import acl
-from davserver import clock, journal
+from davserver import clock, journal, outage
 from davserver.db import Database
 
 from .security import RequestSecureSessionInterface
@@ -66,8 +66,9 @@ class DatabaseSessionInterface(RequestSecureSessionInterface):
             try:
                 with self.db.transaction() as s:
                     acl.renew_web_session(s, token, now=moment, lifetime=self.lifetime)
-            except Exception:  # the session stays valid until its current expiry
-                log.exception("cannot renew the session of %s", state.principal.login)
+            except Exception as exc:  # the session stays valid until its current expiry
+                outage.log_failure(log, exc, "cannot renew the session of %s",
+                                   state.principal.login)
         return cookie
 
 
