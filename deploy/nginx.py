@@ -14,9 +14,10 @@ docs/deployment.md documents, written out for given ports by ``deploy/local-clus
 * ``location /_blobs/`` (internal): what a handed-over download reads. Either the
   blob directory with sendfile (``blobs.kind: local`` on a directory nginx reads), or
   the object store through the signed URL the server made (``blobs.kind: s3``). The
-  server's validators and protective headers are kept (``$upstream_http_*`` read
-  before nginx's own answer replaces them); nginx's own ``ETag`` and date checks are
-  off, since the server evaluated the conditions already.
+  server's validators and protective headers (and the web pages' ``X-Frame-Options``
+  and ``Referrer-Policy``) are kept (``$upstream_http_*`` read before nginx's own
+  answer replaces them; an empty one adds no header); nginx's own ``ETag`` and date
+  checks are off, since the server evaluated the conditions already.
 """
 
 from __future__ import annotations
@@ -33,12 +34,16 @@ SAVED = """\
         set $dav_last_modified $upstream_http_last_modified;
         set $dav_csp $upstream_http_content_security_policy;
         set $dav_nosniff $upstream_http_x_content_type_options;
+        set $dav_frame $upstream_http_x_frame_options;
+        set $dav_referrer $upstream_http_referrer_policy;
 """
 RESTORED = """\
         add_header ETag $dav_etag always;
         add_header Last-Modified $dav_last_modified always;
         add_header Content-Security-Policy $dav_csp always;
         add_header X-Content-Type-Options $dav_nosniff always;
+        add_header X-Frame-Options $dav_frame always;
+        add_header Referrer-Policy $dav_referrer always;
 """
 
 
@@ -76,6 +81,7 @@ def blob_location(blobs: str, blob_dir: Path, s3_endpoint: str) -> str:
         proxy_hide_header Content-Type;
         proxy_hide_header ETag;
         proxy_hide_header Last-Modified;
+        proxy_hide_header Expires;
         proxy_hide_header Vary;
         proxy_hide_header x-amz-request-id;
         proxy_hide_header x-amz-id-2;

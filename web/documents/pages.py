@@ -87,7 +87,10 @@ def download(place: Place) -> Response:
                          mimetype=node.content_type or "application/octet-stream",
                          as_attachment=True, download_name=node.name, etag=node.etag or False,
                          last_modified=node.modified, conditional=True, max_age=0)
+    # Revalidated each time; send_file's Expires (its own "now") would say no more, and
+    # a download handed to nginx (below) has none.
     response.headers["Cache-Control"] = "private, no-cache"
+    del response.headers["Expires"]
     return protect(response, node.name)
 
 
