@@ -3,15 +3,19 @@ ranges nginx may serve for a handed-over download (``providers/handoff.py``)."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 import pytest
 from sqlalchemy import exc as sa_exc
 
 from davserver.errors import Conflict, ServiceUnavailable
-from davserver.outage import DATABASE_MESSAGE, headers_of, outage_of
+from davserver.outage import DATABASE_MESSAGE, headers_of, log_failure, outage_of
 from providers import BlobStoreUnavailable
 from providers.handoff import single_range
+
+# One database is enough: pure functions (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
 
 
 def _wrapped(driver_error: Exception) -> sa_exc.DBAPIError:
@@ -50,6 +54,20 @@ def test_a_store_outage_is_itself_and_found_through_its_causes() -> None:
 ])
 def test_other_errors_are_not(error: Exception) -> None:
     assert outage_of(error) is None
+
+
+def test_a_best_effort_step_logs_an_outage_in_one_line_and_a_bug_with_its_traceback(
+        caplog: pytest.LogCaptureFixture) -> None:
+    log = logging.getLogger("davserver.test_outage")
+    caplog.set_level(logging.INFO, logger=log.name)
+    log_failure(log, _wrapped(sqlite3.OperationalError("database is locked")),
+                "cannot read the generation of %s", "alice")
+    log_failure(log, ValueError("a bug"), "cannot read the generation of %s", "bob")
+    outage, bug = caplog.records
+    assert (outage.levelname, outage.exc_info) == ("WARNING", None)
+    assert outage.getMessage() == f"cannot read the generation of alice: {DATABASE_MESSAGE}"
+    assert bug.levelname == "ERROR" and bug.exc_info is not None
+    assert bug.getMessage() == "cannot read the generation of bob"
 
 
 @pytest.mark.parametrize(("header", "size", "served"), [
