@@ -19,7 +19,9 @@ from providers.damage import DamagedContent, open_checked
 from providers.s3_blobs import S3BlobStore
 from tests.conftest import running_server, s3_blob_env
 
-pytestmark = pytest.mark.clients
+# One database is enough: the S3 store holds no SQL; fsck's queries are tested on both
+# in unit/test_store.py (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.clients, pytest.mark.one_database]
 MiB = 2**20
 
 
