@@ -28,6 +28,10 @@ from tests.conftest import PASSWORD
 
 
 def require_tools() -> None:
+    """Skip unless nginx, PostgreSQL's binaries and SeaweedFS are here (CI installs
+    them: ``.ci/install-test-deps`` and the test extras; with ``CI_REQUIRE_ALL=1`` a
+    skip fails). The cluster runs its own PostgreSQL whatever the suite's database, so
+    its tests are ``one_database``."""
     if not Path(lc.NGINX).is_file():
         pytest.skip("nginx is not installed (bash .ci/install-test-deps)")
     try:
@@ -84,7 +88,7 @@ def cluster(directory: Path, *, processes: int = 2, blobs: str = "s3",
     finally:
         # The logs stay in pytest's temporary directory; PostgreSQL's data (in /tmp)
         # goes.
-        lc.down(directory)
+        lc.down(directory, drain=False)
         shutil.rmtree(state.pg_dir, ignore_errors=True)
 
 
