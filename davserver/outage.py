@@ -15,8 +15,10 @@ try again shortly, and each process recovers on its own when the service is back
 * the database driver's connection errors, wrapped by SQLAlchemy or raw (the hot
   read path, ``Database.read_rows``, calls the driver itself): PEP 249's
   ``OperationalError`` and ``InterfaceError`` (a refused connection, a server shut
-  down under a transaction, a lost connection, SQLite's "database is locked" after
-  its busy timeout), and the pool's wait for a free connection timing out.
+  down under a transaction, a lost connection), and the pool's wait for a free
+  connection timing out. SQLite raises ``OperationalError`` for faults too (a
+  missing table, bad SQL): only its busy, locked, cannot-open and I/O errors are
+  outages ("database is locked" after its busy timeout).
 
 Its callers answer: the DAV side through WsgiDAV's error printer
 (``davserver.app``, ``providers.compat``), the web side through a Flask error handler
@@ -38,6 +40,18 @@ log = logging.getLogger(__name__)
 
 DATABASE_MESSAGE = "The database is not answering; try again in a few seconds."
 _DRIVER_ERRORS = frozenset({"OperationalError", "InterfaceError"})  # PEP 249 names
+# SQLite's result codes of an unavailable database (https://sqlite.org/rescode.html),
+# and their messages for an error raised without its code.
+_SQLITE_OUTAGE_CODES = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR")
+_SQLITE_OUTAGE_MESSAGES = ("database is locked", "database table is locked",
+                           "unable to open database file", "disk I/O error")
+
+
+def _sqlite_outage(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorname", None)
+    if code:
+        return str(code).startswith(_SQLITE_OUTAGE_CODES)
+    return str(exc).startswith(_SQLITE_OUTAGE_MESSAGES)
 
 
 def _database_outage(exc: BaseException) -> bool:
@@ -46,12 +60,21 @@ def _database_outage(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated:
             return True
-        return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+        if not isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return False
+        driver = exc.orig
+        return driver is None or not _is_sqlite(driver) or _sqlite_outage(driver)
     # A driver's own exception (PEP 249 names), raised outside SQLAlchemy's wrapping.
+    if _is_sqlite(exc):
+        return _sqlite_outage(exc)
     module = type(exc).__module__.split(".", 1)[0]
-    if module not in ("psycopg", "psycopg2", "sqlite3"):
+    if module not in ("psycopg", "psycopg2"):
         return False
     return any(cls.__name__ in _DRIVER_ERRORS for cls in type(exc).__mro__)
+
+
+def _is_sqlite(exc: BaseException | None) -> bool:
+    return exc is not None and type(exc).__module__.split(".", 1)[0] == "sqlite3"
 
 
 def outage_of(exc: BaseException) -> ServiceUnavailable | None:

@@ -51,6 +51,9 @@ def test_a_store_outage_is_itself_and_found_through_its_causes() -> None:
     ValueError("a bug"), Conflict("a refusal"), sqlite3.IntegrityError("UNIQUE"),
     sa_exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE")),
     sa_exc.ProgrammingError("SELECT", {}, Exception("syntax error")),
+    # SQLite's OperationalError of a fault: a missing table is a bug, not an outage
+    _wrapped(sqlite3.OperationalError("no such table: trash_items")),
+    sqlite3.OperationalError("near \"selec\": syntax error"),
 ])
 def test_other_errors_are_not(error: Exception) -> None:
     assert outage_of(error) is None
