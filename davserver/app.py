@@ -92,6 +92,8 @@ class Application:
     store: Store
     locks: SqlLockStorage
     health: Health
+    web: Any = None
+    """The Flask application of the web side (``web.create_web_app``)."""
 
     def close(self) -> None:
         self.db.dispose()
@@ -313,7 +315,8 @@ def create_app(config: Config) -> Application:
     q = config.quotas
     policy = quotas.QuotaPolicy(documents=q.documents, binder=q.binder, rubric=q.rubric,
                                 archive=q.archive,
-                                profiles=dict(q.profiles))
+                                profiles=dict(q.profiles),
+                                trash_share=config.trash.max_share)
     store = Store(db, make_blob_store(config), policy)
     health = Health(db, store.blobs.ping)
 
@@ -386,7 +389,7 @@ def create_app(config: Config) -> Application:
         journal.enter_request(address, "web")
         return web_app(environ, start_response)
 
-    return Application(_guarded(route, health), db, store, locks, health)
+    return Application(_guarded(route, health), db, store, locks, health, web_app)
 
 
 def _guarded(route: WSGIApp, health: Health) -> WSGIApp:

@@ -9,15 +9,21 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
 * damaged blobs: files whose size on disk differs from the size their ``blobs`` row
   recorded (only their size is read, never their content: a file cut short or
   overwritten; GET answers them with an error, :mod:`providers.damage`);
-* usage drift: a space whose ledger differs from the sum of its file sizes; a space
-  with no ledger row shows ``-1`` (its free space is unknown, so it refuses every
-  write: quotas fail closed) and gets a new row, with the default limit, on repair;
+* usage drift: a space whose ledger's used bytes differ from the sum of its live
+  file sizes (and of the blobs held for it, :mod:`providers.holders`); a space with
+  no ledger row shows ``-1`` (its free space is unknown, so it refuses every write:
+  quotas fail closed) and gets a new row, with the default limit, on repair;
+* trash drift: a space whose ledger's trash bytes differ from the sum of the file
+  sizes in its trash (issue 17: deleted items count apart);
+* names no client can use (:func:`providers.names.invalid_reason`: a control
+  character, a backslash…), stored before they were refused: listed with their
+  space and path, for a human to rename (a rename to a valid name works);
 * reservations: bytes held by uploads in flight, stale once the server is stopped;
 * unfinished uploads: temporary files of writes that never completed;
 * foreign files: anything in the blob store that is not a blob (a ``.DS_Store``).
 
 ``repair=True`` removes orphans and unfinished uploads, resets drifted usage and
-forgets reservations.
+trash bytes and forgets reservations; names no client can use stay for a human.
 Dangling references and damaged blobs are reported, never "repaired": the content is
 gone and only a backup can bring it back; the nodes and the files stay as they are so
 the loss is visible to their owner and a human restores the files.
@@ -36,6 +42,7 @@ import quotas
 
 from .holders import blob_holders
 from .models import Blob, Node, Space
+from .names import invalid_reason
 from .store import Store
 
 
@@ -46,6 +53,8 @@ class FsckReport:
     dangling: list[str] = field(default_factory=list)
     wrong_size: list[tuple[str, int, int]] = field(default_factory=list)  # key, recorded, disk
     usage_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
+    trash_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
+    bad_names: list[tuple[int, str, str]] = field(default_factory=list)  # space, path, why
     stale_reservations: list[tuple[int, int]] = field(default_factory=list)  # space, bytes
     foreign_files: list[str] = field(default_factory=list)
     unfinished_uploads: int = 0
@@ -54,8 +63,8 @@ class FsckReport:
     @property
     def clean(self) -> bool:
         return not (self.orphan_files or self.unreferenced_rows or self.needs_restore
-                    or self.usage_drift or self.stale_reservations
-                    or self.foreign_files or self.unfinished_uploads)
+                    or self.usage_drift or self.trash_drift or self.stale_reservations
+                    or self.foreign_files or self.unfinished_uploads or self.bad_names)
 
     @property
     def needs_restore(self) -> bool:
@@ -71,6 +80,10 @@ class FsckReport:
                 f"{recorded} recorded" for k, recorded, disk in self.wrong_size]
         out += [f"usage drift in space {s}: ledger {a} bytes, files {b} bytes"
                 for s, a, b in self.usage_drift]
+        out += [f"trash drift in space {s}: ledger {a} bytes, files in the trash {b} bytes"
+                for s, a, b in self.trash_drift]
+        out += [f"name no client can use in space {s}: {path!a}: {why} (rename it)"
+                for s, path, why in self.bad_names]
         out += [f"bytes reserved by uploads in space {s}: {n} (stale if the server is stopped)"
                 for s, n in self.stale_reservations]
         out += [f"not a blob (foreign file in the blob store): {n}" for n in self.foreign_files]
@@ -79,18 +92,66 @@ class FsckReport:
         return out
 
 
-def _references(s: Session) -> tuple[set[int], dict[int, int]]:
-    """Ids of the blob rows something points at, and the bytes of files by space:
-    the nodes', plus those of every registered holder (:mod:`providers.holders`)."""
+def _references(s: Session) -> tuple[set[int], dict[int, int], dict[int, int]]:
+    """Ids of the blob rows something points at, the bytes of live files by space
+    (the nodes' plus those of every registered holder, :mod:`providers.holders`),
+    and the bytes of trashed files by space."""
     referenced = {i for i in s.scalars(select(Node.blob_id).where(Node.blob_id.is_not(None)))
                   if i is not None}
-    sums = {int(k): int(v) for k, v in s.execute(
-        select(Node.space_id, func.coalesce(func.sum(Node.size), 0)).group_by(Node.space_id))}
+    trashed = func.substr(Node.path, 1, 1) == "#"  # live paths are "" or start with "/"
+    sums: dict[int, int] = {}
+    trash: dict[int, int] = {}
+    for space_id, in_trash, nbytes in s.execute(
+            select(Node.space_id, trashed, func.coalesce(func.sum(Node.size), 0))
+            .group_by(Node.space_id, trashed)):
+        target = trash if in_trash else sums
+        target[int(space_id)] = target.get(int(space_id), 0) + int(nbytes)
     for holder in blob_holders():  # blobs charged to a space without a node
         referenced |= holder.referenced(s)
         for space_id, nbytes in holder.usage(s).items():
             sums[space_id] = sums.get(space_id, 0) + nbytes
-    return referenced, sums
+    return referenced, sums, trash
+
+
+def _bad_names(s: Session) -> list[tuple[int, str, str]]:
+    """(space, written path, reason) of every node but the roots whose name a new
+    file could not have. Reads every name once (a check, not a request path)."""
+    found = []
+    for space_id, name, path in s.execute(select(Node.space_id, Node.written_name,
+                                                 Node.written_path)
+                                          .where(Node.parent_id.is_not(None))
+                                          .order_by(Node.space_id, Node.written_path)):
+        reason = invalid_reason(name)
+        if reason is not None:
+            found.append((int(space_id), path, reason))
+    return found
+
+
+def _check_ledger(s: Session, store: Store, report: FsckReport, sums: dict[int, int],
+                  trash: dict[int, int]) -> None:
+    """Compare every space's ledger with the bytes of its live files (``sums``) and
+    of its trash (``trash``), by space id; with ``report.repaired``, fix it."""
+    repair = report.repaired
+    ledger = quotas.all_usage(s, store.policy)
+    for space_id, kind, owner_id in s.execute(select(Space.id, Space.kind, Space.owner_id)):
+        figures = ledger.get(space_id)
+        recorded = figures.used if figures else -1
+        real, real_trash = int(sums.get(space_id, 0)), int(trash.get(space_id, 0))
+        trash_drifts = figures is not None and figures.trash != real_trash
+        if trash_drifts:
+            assert figures is not None
+            report.trash_drift.append((space_id, figures.trash, real_trash))
+        if recorded != real:
+            report.usage_drift.append((space_id, recorded, real))
+        if repair and (recorded != real or trash_drifts):
+            if figures is None:
+                profile = acl.profile_of(s, owner_id) if owner_id else None
+                quotas.open_account(s, space_id, kind, profile)
+            quotas.set_used(s, space_id, real, trash_bytes=real_trash)
+        if figures is not None and figures.reserved:
+            report.stale_reservations.append((space_id, figures.reserved))
+            if repair:
+                quotas.set_used(s, space_id, real, clear_reserved=True)
 
 
 def fsck(store: Store, *, repair: bool = False) -> FsckReport:
@@ -106,28 +167,14 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
         written: dict[str, int] = {}  # key → size in bytes when written
         for key, blob_id, size in s.execute(select(Blob.key, Blob.id, Blob.size)):
             rows[key], written[key] = blob_id, size
-        referenced, sums = _references(s)
+        referenced, sums, trash = _references(s)
+        report.bad_names = _bad_names(s)
         report.orphan_files = sorted(stored - set(rows))
         report.dangling = sorted(k for k in rows if k not in stored)
         report.wrong_size = sorted((k, written[k], on_disk[k]) for k in rows
                                    if k in on_disk and on_disk[k] != written[k])
         report.unreferenced_rows = sorted(k for k, i in rows.items() if i not in referenced)
-        ledger = quotas.all_usage(s, store.policy)
-        for space_id, kind, owner_id in s.execute(select(Space.id, Space.kind, Space.owner_id)):
-            figures = ledger.get(space_id)
-            recorded = figures.used if figures else -1
-            real = int(sums.get(space_id, 0))
-            if recorded != real:
-                report.usage_drift.append((space_id, recorded, real))
-                if repair:
-                    if figures is None:
-                        profile = acl.profile_of(s, owner_id) if owner_id else None
-                        quotas.open_account(s, space_id, kind, profile)
-                    quotas.set_used(s, space_id, real)
-            if figures is not None and figures.reserved:
-                report.stale_reservations.append((space_id, figures.reserved))
-                if repair:
-                    quotas.set_used(s, space_id, real, clear_reserved=True)
+        _check_ledger(s, store, report, sums, trash)
         if repair and report.unreferenced_rows:
             s.execute(delete(Blob).where(Blob.key.in_(report.unreferenced_rows)))
     if repair:
