@@ -19,11 +19,13 @@
    ``/dav`` and below → CORS → a COPY or MOVE ``Destination`` on one
    of the server's addresses made a path (:mod:`davserver.forwarded`) →
    :class:`providers.PlainGet` for a plain GET or HEAD of a file by a recently
-   verified user, else WsgiDAV (a HEAD answer's body dropped); ``OPTIONS /``,
-   ``OPTIONS *`` and ``PROPFIND /`` → the root probe (:mod:`davserver.probes`);
-   anything else → Flask. An outage raised before an answer started is a 503 there
-   too; while the process drains (SIGTERM, :mod:`davserver.drain`), every answer
-   closes its connection.
+   verified user, else WsgiDAV (a HEAD answer's body dropped); the sync apps'
+   WebDAV addresses (``/remote.php/…``) → mapped onto ``/dav`` by
+   :mod:`davserver.sync_routes`, then the same way; ``/status.php``, ``/ocs/`` →
+   :mod:`davserver.sync_api`; ``OPTIONS /``, ``OPTIONS *`` and ``PROPFIND /`` → the
+   root probe (:mod:`davserver.probes`); anything else → Flask. An outage raised
+   before an answer started is a 503 there too; while the process drains (SIGTERM,
+   :mod:`davserver.drain`), every answer closes its connection.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
 workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set).
@@ -61,6 +63,9 @@ from davserver.forwarded import Origins, client_address
 from davserver.health import PATHS as HEALTH_PATHS
 from davserver.health import Health
 from davserver.probes import root_probe
+from davserver.sync_api import SyncApi, is_sync_api
+from davserver.sync_routes import PREFIX as SYNC_PREFIX
+from davserver.sync_routes import RouteError, route
 from providers import (
     CLOSE_CONNECTION_KEY,
     BlobStore,
@@ -168,9 +173,14 @@ def _wsgidav_config(config: Config, provider: EntProvider, locks: SqlLockStorage
 
 
 def _bad_request(start_response: Callable[..., Any], message: str) -> list[bytes]:
+    return _plain(start_response, "400 Bad Request", message)
+
+
+def _plain(start_response: Callable[..., Any], status: str, message: str) -> list[bytes]:
     body = (message + "\n").encode("utf-8")
-    start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
-                                       ("Content-Length", str(len(body)))])
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
+                            ("Content-Length", str(len(body))),
+                            ("X-Content-Type-Options", "nosniff")])
     return [body]
 
 
@@ -306,6 +316,31 @@ def _path_problem(environ: dict[str, Any]) -> str | None:
     return None
 
 
+def _sync_apps(config: Config, verifier: CredentialVerifier, store: Store, origins: Origins,
+               dav_branch: WSGIApp) -> WSGIApp:
+    """What answers the Nextcloud and ownCloud apps: their WebDAV addresses
+    (``/remote.php/…``, mapped onto ``dav_branch`` by :mod:`davserver.sync_routes`),
+    ``/status.php`` and ``/ocs/`` (:mod:`davserver.sync_api`)."""
+    api = SyncApi(lambda login, password, address: verifier.verify(
+        login, password, address, via="dav"), store,
+        product_name=config.sync.product_name, realm=config.auth.realm)
+
+    def answer(environ: dict[str, Any], start_response: Callable[..., Any]
+               ) -> Iterable[bytes]:
+        if not environ.get("PATH_INFO", "").startswith(SYNC_PREFIX):
+            found = api(environ, start_response)
+            return _without_body(found) if environ["REQUEST_METHOD"] == "HEAD" else found
+        if environ.get("HTTP_DESTINATION"):  # MOVE, COPY; v2's MKCOL and chunks too
+            origins.localize(environ)
+        try:
+            route(environ)
+        except RouteError as refused:
+            return _plain(start_response, refused.status, refused.message)
+        return dav_branch(environ, start_response)
+
+    return answer
+
+
 def create_app(config: Config) -> Application:
     """Build the whole server for ``config``; see the module docstring for the order."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -324,7 +359,8 @@ def create_app(config: Config) -> Application:
     locks = SqlLockStorage(db, max_timeout=config.dav.lock_max_timeout,
                            max_per_user=config.dav.max_locks_per_user)
     provider = EntProvider(store, locks, allow_infinity=config.dav.propfind_infinity,
-                           max_xml_body=config.dav.max_xml_body)
+                           max_xml_body=config.dav.max_xml_body,
+                           upload_expiry=config.sync.upload_expiry)
     a = config.auth
     verifier = CredentialVerifier(
         db, cache_ttl=a.cache_ttl, check_threads=a.check_threads,
@@ -371,8 +407,10 @@ def create_app(config: Config) -> Application:
         else dav_head
 
     trust_forwarded = config.server.trust_forwarded_proto
+    sync_apps = _sync_apps(config, verifier, store, origins, dav_branch) \
+        if config.sync.enabled else None
 
-    def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         address = environ[CLIENT_ADDRESS_KEY] = client_address(
             environ, trust_forwarded=trust_forwarded)
         path = environ.get("PATH_INFO", "")
@@ -382,6 +420,9 @@ def create_app(config: Config) -> Application:
         if path in HEALTH_PATHS:
             return health(environ, start_response)
         method = environ["REQUEST_METHOD"]
+        if sync_apps is not None and (path.startswith(SYNC_PREFIX) or is_sync_api(path)):
+            journal.enter_request(address, "dav")
+            return sync_apps(environ, start_response)
         # ``OPTIONS *`` reaches us with the path "/*" (cheroot).
         if (path == "/" and method in ("OPTIONS", "PROPFIND")) or (
                 path in ("*", "/*") and method == "OPTIONS"):
@@ -389,18 +430,18 @@ def create_app(config: Config) -> Application:
         journal.enter_request(address, "web")
         return web_app(environ, start_response)
 
-    return Application(_guarded(route, health), db, store, locks, health, web_app)
+    return Application(_guarded(serve, health), db, store, locks, health, web_app)
 
 
-def _guarded(route: WSGIApp, health: Health) -> WSGIApp:
-    """``route`` behind the dispatcher's two duties: an outage raised before any answer
+def _guarded(serve: WSGIApp, health: Health) -> WSGIApp:
+    """``serve`` behind the dispatcher's two duties: an outage raised before any answer
     is a 503 (:mod:`davserver.outage`), and a draining process closes connections."""
 
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if health.draining.is_set():
             start_response = _closing(environ, start_response)
         try:
-            return route(environ, start_response)
+            return serve(environ, start_response)
         except Exception as exc:
             found = outage.outage_of(exc)
             if found is None:

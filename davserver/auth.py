@@ -66,7 +66,7 @@ from davserver.checkpool import CheckPool
 from davserver.db import Database
 from davserver.errors import TooManyRequests
 from davserver.probes import anonymous_options
-from providers import PRINCIPAL_KEY
+from providers import PRINCIPAL_KEY, owns_url
 
 log = logging.getLogger(__name__)
 
@@ -470,12 +470,24 @@ class BasicAuthenticator(HTTPAuthenticator):
                 realm, credentials[0], credentials[1], environ)
         except TooManyRequests as refused:
             return too_many_requests(refused, start_response)
+        if signed_in and not owns_url(environ, environ[PRINCIPAL_KEY]):
+            return not_found(start_response)
         if signed_in:
             assert credentials is not None
             environ["wsgidav.auth.realm"] = realm
             environ["wsgidav.auth.user_name"] = credentials[0]
             return self.next_app(environ, start_response)
         return self.send_basic_auth_response(environ, start_response)
+
+
+def not_found(start_response: Any) -> list[bytes]:
+    """404 for a sync app's address that names another user's files
+    (``/remote.php/dav/files/<login>/``): whether that user exists is not said."""
+    body = b"404 Not Found: these are not your files (use your own login in the URL).\n"
+    start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
+                                     ("Content-Length", str(len(body))),
+                                     ("Date", util.get_rfc1123_time())])
+    return [body]
 
 
 def too_many_requests(refused: TooManyRequests, start_response: Any) -> list[bytes]:

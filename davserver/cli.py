@@ -29,6 +29,7 @@ Forms (relied on by people and scripts)::
     davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
     davserver trash list|restore|purge ...       (see davserver/trash_cli.py)
     davserver lock list|break ...                (see davserver/lock_cli.py)
+    davserver uploads list|sweep                 (see davserver/uploads_cli.py)
     davserver notifications send | purge [--older-than DAYS] [--unread-too]
                                                  (davserver/notifications_cli.py)
     davserver archive textbooks --year LABEL [--school NAME] [--before-end] [--output DIR]
@@ -48,7 +49,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cheroot import wsgi
 
@@ -157,6 +158,8 @@ def _parser() -> argparse.ArgumentParser:
     add_lock_parsers(sub, common)
     from davserver.blobs_cli import add_parsers as add_blobs_parsers
     add_blobs_parsers(sub, common)
+    from davserver.uploads_cli import add_parsers as add_uploads_parsers
+    add_uploads_parsers(sub, common)
     from davserver.auth_cli import add_parsers as add_auth_parsers
     add_auth_parsers(sub, common)
     from davserver.audit_cli import add_parsers as add_audit_parsers
@@ -303,15 +306,30 @@ def _serve(config: Config, *, banner: str = "") -> int:
     if banner:
         print(banner.replace("{url}", f"http://{host}:{port}/dav/"), flush=True)
     sender = _start_mail_sender(config, app)
+    sweeper = _start_upload_sweeper(config, app)
     _resume_imports(app)
     try:
         server.serve()
     finally:
         if sender is not None:
             sender.stop()
+        if sweeper is not None:
+            sweeper.stop()
         app.close()
         print("davserver: stopped", flush=True)
     return 0
+
+
+def _start_upload_sweeper(config: Config, app: Application) -> Any:
+    """The thread cancelling expired chunked uploads (``sync.upload_expiry``), every
+    tenth of the expiry and at most every 10 minutes; None without ``sync.enabled``."""
+    if not config.sync.enabled:
+        return None
+    from providers import uploads
+
+    sweeper = uploads.Sweeper(app.store, min(600.0, config.sync.upload_expiry / 10))
+    sweeper.start()
+    return sweeper
 
 
 def _resume_imports(app: Application) -> None:
@@ -367,6 +385,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "archive": _lazy("davserver.archive_cli", "cmd_archive"),
     "lock": _lazy("davserver.lock_cli", "cmd_lock"),
     "blobs": _lazy("davserver.blobs_cli", "cmd_blobs"),
+    "uploads": _lazy("davserver.uploads_cli", "cmd_uploads"),
     "auth": _lazy("davserver.auth_cli", "cmd_auth"),
     "audit": _lazy("davserver.audit_cli", "cmd_audit"),
     "import": lambda config, args: IMPORTS[args.action](config, args),

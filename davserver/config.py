@@ -280,6 +280,18 @@ class DavConfig(_Section):
         return _origin_list(value, web_only=False)
 
 
+class SyncConfig(_Section):
+    """The Nextcloud and ownCloud apps (``davserver.sync_api``, ``davserver.sync_routes``).
+
+    ``enabled``: serve ``/status.php``, ``/ocs/`` and ``/remote.php/``; ``product_name``:
+    what the apps show as the server's name; ``upload_expiry``: seconds a chunked
+    upload may stay idle (no chunk) before it is cancelled and its space freed."""
+
+    enabled: bool = True
+    product_name: str = Field("ENT", min_length=1, max_length=100)
+    upload_expiry: int = Field(24 * 3600, ge=60, le=30 * 24 * 3600)
+
+
 class QuotasConfig(_Section):
     """Default limits (bytes, or sizes such as ``500MiB``, ``2GiB``, ``500MB``, ``500 Mo``).
 
@@ -538,6 +550,7 @@ class Config(_Section):
     server: ServerConfig = Field(default_factory=ServerConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     dav: DavConfig = Field(default_factory=DavConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
     quotas: QuotasConfig = Field(default_factory=QuotasConfig)
     trash: TrashConfig = Field(default_factory=TrashConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)

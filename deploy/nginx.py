@@ -15,9 +15,10 @@ docs/deployment.md documents, written out for given ports by ``deploy/local-clus
   blob directory with sendfile (``blobs.kind: local`` on a directory nginx reads), or
   the object store through the signed URL the server made (``blobs.kind: s3``). The
   server's validators and protective headers (and the web pages' ``X-Frame-Options``
-  and ``Referrer-Policy``) are kept (``$upstream_http_*`` read before nginx's own
-  answer replaces them; an empty one adds no header); nginx's own ``ETag`` and date
-  checks are off, since the server evaluated the conditions already.
+  and ``Referrer-Policy``, the sync apps' ``OC-*``) are kept (``$upstream_http_*``
+  read before nginx's own answer replaces them; an empty one adds no header); nginx's
+  own ``ETag`` and date checks are off, since the server evaluated the conditions
+  already.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ SAVED = """\
         set $dav_nosniff $upstream_http_x_content_type_options;
         set $dav_frame $upstream_http_x_frame_options;
         set $dav_referrer $upstream_http_referrer_policy;
+        set $dav_oc_fileid $upstream_http_oc_fileid;
+        set $dav_oc_etag $upstream_http_oc_etag;
+        set $dav_oc_checksum $upstream_http_oc_checksum;
 """
 RESTORED = """\
         add_header ETag $dav_etag always;
@@ -44,6 +48,9 @@ RESTORED = """\
         add_header X-Content-Type-Options $dav_nosniff always;
         add_header X-Frame-Options $dav_frame always;
         add_header Referrer-Policy $dav_referrer always;
+        add_header OC-FileId $dav_oc_fileid always;
+        add_header OC-ETag $dav_oc_etag always;
+        add_header OC-Checksum $dav_oc_checksum always;
 """
 
 

@@ -13,6 +13,8 @@ Applied once, by :func:`apply`, when the application is built:
   §14.22), and PROPPATCH's ``responsedescription`` names it instead of a Python repr.
 * Conditional requests (RFC 7232) are evaluated by :mod:`.preconditions`, at the
   point WsgiDAV evaluated its own (:func:`.preconditions.install`).
+* Hrefs speak the request's URL space (:mod:`.hrefs`): a resource reached through
+  ``/remote.php/dav/files/<login>/`` is named so in every answer.
 * Expected refusals log nothing beyond the request line (STYLE.md habit 8): WsgiDAV
   logs a PUT whose body was refused (507, 400, 408…) as "byte copy failed" with two
   chained tracebacks, and adds warnings about the unread body it closes the
@@ -31,7 +33,9 @@ Applied once, by :func:`apply`, when the application is built:
   nothing, issue 17).
 * Hrefs percent-encode every character outside RFC 3986's ``pchar``
   (:func:`providers.names.href_quote`): WsgiDAV's ``get_href`` leaves ``|`` raw, and
-  strict URI parsers (Cyberduck, Java) drop such an entry.
+  strict URI parsers (Cyberduck, Java) drop such an entry. ``get_href`` goes through
+  :func:`providers.hrefs.resource_href`, which also speaks the URL space the request
+  used (``/dav/`` or the sync apps' ``/remote.php/…``).
 """
 
 from __future__ import annotations
@@ -47,8 +51,7 @@ from wsgidav.dav_provider import _DAVResource
 
 from davserver import outage
 
-from . import preconditions
-from .names import href_quote
+from . import hrefs, preconditions
 
 _applied = False
 _original_add_property_response = util.add_property_response
@@ -159,13 +162,6 @@ def _parse_xml_body(environ: dict[str, Any], *, allow_empty: bool = False) -> An
     return root
 
 
-def _get_href(self: Any) -> str:
-    """``_DAVResource.get_href``: the mount, share and preferred path, with every
-    character outside RFC 3986's ``pchar`` percent-encoded."""
-    return href_quote(self.provider.mount_path + self.provider.share_path
-                      + self.get_preferred_path())
-
-
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
@@ -184,11 +180,11 @@ def apply() -> None:
     utilities.as_DAVError = _fail_as_dav_error
     utilities.parse_xml_body = _parse_xml_body
     resource_class: Any = _DAVResource
-    resource_class.get_href = _get_href
     # "Error condition: <object at 0x…>" in PROPPATCH's responsedescription
     condition_class: Any = DAVErrorCondition
     condition_class.__repr__ = lambda self: str(self.condition_code)
     preconditions.install()
+    resource_class.get_href = hrefs.resource_href
     for name in _QUIETED_LOGGERS:
         logging.getLogger(name).addFilter(ExpectedOutcomes())
     _applied = True

@@ -18,7 +18,9 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
 * names no client can use (:func:`providers.names.invalid_reason`: a control
   character, a backslash…), stored before they were refused: listed with their
   space and path, for a human to rename (a rename to a valid name works);
-* reservations: bytes held by uploads in flight, stale once the server is stopped;
+* reservations: bytes held by uploads in flight, stale once the server is stopped
+  (but for those of open chunked uploads, :mod:`.uploads`, which the upload holds
+  until it finishes or expires);
 * unfinished uploads: temporary files of writes that never completed;
 * foreign files: anything in the blob store that is not a blob (a ``.DS_Store``).
 
@@ -44,6 +46,7 @@ from .holders import blob_holders
 from .models import Blob, Node, Space
 from .names import invalid_reason
 from .store import Store
+from .uploads import reserved_by_space
 
 
 @dataclass
@@ -133,6 +136,7 @@ def _check_ledger(s: Session, store: Store, report: FsckReport, sums: dict[int, 
     of its trash (``trash``), by space id; with ``report.repaired``, fix it."""
     repair = report.repaired
     ledger = quotas.all_usage(s, store.policy)
+    held = reserved_by_space(s)  # open chunked uploads: not stale
     for space_id, kind, owner_id in s.execute(select(Space.id, Space.kind, Space.owner_id)):
         figures = ledger.get(space_id)
         recorded = figures.used if figures else -1
@@ -148,10 +152,12 @@ def _check_ledger(s: Session, store: Store, report: FsckReport, sums: dict[int, 
                 profile = acl.profile_of(s, owner_id) if owner_id else None
                 quotas.open_account(s, space_id, kind, profile)
             quotas.set_used(s, space_id, real, trash_bytes=real_trash)
-        if figures is not None and figures.reserved:
-            report.stale_reservations.append((space_id, figures.reserved))
+        kept = held.get(space_id, 0)
+        stale = (figures.reserved - kept) if figures is not None else 0
+        if stale:
+            report.stale_reservations.append((space_id, stale))
             if repair:
-                quotas.set_used(s, space_id, real, clear_reserved=True)
+                quotas.set_used(s, space_id, real, clear_reserved=True, keep_reserved=kept)
 
 
 def fsck(store: Store, *, repair: bool = False) -> FsckReport:

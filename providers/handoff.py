@@ -41,6 +41,7 @@ from wsgidav import util
 
 from .blobs import BlobStore
 from .damage import DamagedContent, _failure
+from .resources import download_headers
 
 if TYPE_CHECKING:
     from .resources import FileContentMixin
@@ -96,7 +97,8 @@ class Handoff:
 
 
 def file_headers(res: FileContentMixin, *, safety: bool = True) -> list[tuple[str, str]]:
-    """What WsgiDAV's ``_send_resource`` sends for a whole file, in its order, plus (with
+    """What WsgiDAV's ``_send_resource`` sends for a whole file, in its order (the sync
+    apps' ``OC-*`` headers of ``finalize_headers`` included), plus (with
     ``safety``) ``Content-Security-Policy: sandbox`` and ``X-Content-Type-Options:
     nosniff``, which providers.guards and davserver.app add on WsgiDAV's way."""
     headers = [("Content-Length", str(res.get_content_length()))]
@@ -108,6 +110,7 @@ def file_headers(res: FileContentMixin, *, safety: bool = True) -> list[tuple[st
     etag = util.checked_etag(res.get_etag(), allow_none=True)
     headers.append(("ETag", f'"{etag if etag is not None else "[]"}"'))
     headers.append(("Accept-Ranges", "bytes"))
+    headers.extend(download_headers(res.node))
     if safety:
         headers.append(("Content-Security-Policy", "sandbox"))
         headers.append(("X-Content-Type-Options", "nosniff"))

@@ -24,7 +24,8 @@ WsgiDAV, the requests whose answer needs none of that machinery:
 Anything else, and any error on the way, returns None and the request goes to
 WsgiDAV, which answers it as before (the resolution it made is forgotten first).
 The answer is the one WsgiDAV gives, header for header (``Content-Length``,
-``Last-Modified``, ``Content-Type``, ``Date``, ``ETag``, ``Accept-Ranges``, then
+``Last-Modified``, ``Content-Type``, ``Date``, ``ETag``, ``Accept-Ranges``, the sync
+apps' ``OC-FileId``, ``OC-ETag`` and ``OC-Checksum``, then
 ``Content-Security-Policy: sandbox`` and ``X-Content-Type-Options: nosniff``):
 ``tests/unit/test_plain_get.py`` compares the two.
 
@@ -46,7 +47,7 @@ from typing import Any, BinaryIO
 
 from wsgidav import util
 
-from .access import PRINCIPAL_KEY
+from .access import PRINCIPAL_KEY, owns_url
 from .damage import DamagedContent
 from .dav import EntProvider
 from .handoff import Handoff, file_headers, handed_over
@@ -91,7 +92,7 @@ class PlainGet:
         if (method != "GET" and method != "HEAD") or self._declines(environ):
             return None
         principal = self.cached_principal(environ.get("HTTP_AUTHORIZATION") or "")
-        if principal is None:
+        if principal is None or not owns_url(environ, principal):
             return None
         started = time.monotonic()
         try:

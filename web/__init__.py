@@ -25,7 +25,18 @@ from davserver.config import Config
 from davserver.db import Database
 from providers import Handoff, SqlLockStorage, Store
 
-from . import auth, errors, i18n, journal, notifications, openapi, security, sessions, textbook
+from . import (
+    auth,
+    errors,
+    i18n,
+    journal,
+    notifications,
+    openapi,
+    security,
+    sessions,
+    textbook,
+    zones,
+)
 from .account import pages as account_pages
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
@@ -127,6 +138,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(journal.bp)
     notifications.enable_mail(config.smtp.enabled)
     init_documents(app, config, locks, textbook.school_zone, handoff)
+    zones.use_school_zone(app, textbook.school_zone)
     init_imports(app, config, db, store)
     errors.init_errors(app)
     return app
