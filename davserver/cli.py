@@ -11,6 +11,8 @@ Forms (relied on by people and scripts)::
     davserver user signout LOGIN
     davserver auth throttle list [LOGIN] [--json] | reset LOGIN [--address A]
                                                  (see davserver/auth_cli.py)
+    davserver app-password add LOGIN --label NAME | list LOGIN [--json] | revoke LOGIN ID
+                                                 (see davserver/app_password_cli.py)
     davserver audit [--since D] [--until D] [--user LOGIN] [--place T] [--json]
     davserver audit purge [--older-than DAYS]    (see davserver/audit_cli.py)
     davserver import people FILE… [--school UAI|NAME] [--format F] [--passwords FILE]
@@ -164,6 +166,8 @@ def _parser() -> argparse.ArgumentParser:
     add_auth_parsers(sub, common)
     from davserver.audit_cli import add_parsers as add_audit_parsers
     add_audit_parsers(sub, common)
+    from davserver.app_password_cli import add_parsers as add_app_password_parsers
+    add_app_password_parsers(sub, common)
     return parser
 
 
@@ -388,6 +392,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "uploads": _lazy("davserver.uploads_cli", "cmd_uploads"),
     "auth": _lazy("davserver.auth_cli", "cmd_auth"),
     "audit": _lazy("davserver.audit_cli", "cmd_audit"),
+    "app-password": _lazy("davserver.app_password_cli", "cmd_app_password"),
     "import": lambda config, args: IMPORTS[args.action](config, args),
 }
 IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
