@@ -41,8 +41,6 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from cheroot import wsgi
-
 import acl
 from davserver.config import Config, ConfigError, load_config
 from davserver.db import SchemaMismatch, open_database
@@ -220,19 +218,21 @@ def cmd_fsck(config: Config, args: argparse.Namespace) -> int:
 
 
 def _serve(config: Config, *, banner: str = "") -> int:
-    from davserver.app import CherootConnection, CherootGateway, create_app  # heavy
+    from davserver.app import create_app  # heavy
+    from davserver.listener import Limits, Server
 
     app = create_app(config)
     # What start-up made lives as long as the process: out of the collector's sight,
     # so that a full collection (a few ms with all of it) scans only request objects.
     gc.freeze()
-    server = wsgi.Server((config.server.host, config.server.port), app.wsgi,
-                         numthreads=config.server.threads, timeout=config.server.socket_timeout,
-                         request_queue_size=config.server.listen_backlog,
-                         shutdown_timeout=config.server.shutdown_timeout,
-                         server_name="davserver")
-    server.gateway = CherootGateway
-    server.ConnectionClass = CherootConnection
+    server = Server((config.server.host, config.server.port), app.wsgi,
+                    numthreads=config.server.threads, timeout=config.server.socket_timeout,
+                    request_queue_size=config.server.listen_backlog,
+                    shutdown_timeout=config.server.shutdown_timeout,
+                    server_name="davserver",
+                    limits=Limits(header_timeout=config.server.header_timeout,
+                                  body_idle_timeout=config.server.body_idle_timeout,
+                                  max_per_address=config.server.connection_cap))
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:
