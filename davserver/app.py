@@ -253,7 +253,9 @@ def create_app(config: Config) -> Application:
     policy = quotas.QuotaPolicy(documents=q.documents, binder=q.binder, rubric=q.rubric,
                                 archive=q.archive,
                                 profiles=dict(q.profiles))
-    store = Store(db, LocalBlobStore(config.effective_blob_dir), policy)
+    store = Store(db, LocalBlobStore(config.effective_blob_dir,
+                                     owner=quotas.this_process().tag), policy,
+                  lease_seconds=quotas.lease_seconds(config.server.body_idle_timeout))
 
     dav_compat.apply()
     locks = SqlLockStorage(db, max_timeout=config.dav.lock_timeout_max)

@@ -250,6 +250,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
         print(f"davserver: cannot listen on {config.server.host}:{config.server.port}: "
               f"{exc.strerror or exc} (another server running? choose --port)", file=sys.stderr)
         return 1
+    sweeper = _start_sweeper(app)
     host, port = server.bind_addr[:2]
     if host in ("0.0.0.0", "::"):  # every address: name one a client can type
         host = "<this machine's address>"
@@ -261,11 +262,40 @@ def _serve(config: Config, *, banner: str = "") -> int:
     try:
         server.serve()
     finally:
+        sweeper.set()
         if sender is not None:
             sender.stop()
         app.close()
         print("davserver: stopped", flush=True)
     return 0
+
+
+def _sweep(app: Application) -> None:
+    """Reclaim what uploads that died left: their reservations and temporary files
+    (``Store.reclaim_leftovers``); logs what it found."""
+    try:
+        freed, removed = app.store.reclaim_leftovers()
+    except Exception:  # the database may be away for a while: try again next time
+        log.exception("could not reclaim the leftovers of ended uploads")
+        return
+    if freed or removed:
+        log.info("uploads that ended without finishing: %d bytes of reservations given "
+                 "back, %d temporary files removed", freed, removed)
+
+
+def _start_sweeper(app: Application) -> threading.Event:
+    """Sweep once now (before serving: a restart after a crash frees the space at
+    once), then every lease's length, on a daemon thread; set the returned event to
+    stop it."""
+    _sweep(app)
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(app.store.lease_seconds):
+            _sweep(app)
+
+    threading.Thread(target=run, name="leftover-sweeper", daemon=True).start()
+    return stop
 
 
 def _start_mail_sender(config: Config, app: Application) -> OutboxSender | None:

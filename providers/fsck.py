@@ -12,12 +12,13 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
 * usage drift: a space whose ledger differs from the sum of its file sizes; a space
   with no ledger row shows ``-1`` (its free space is unknown, so it refuses every
   write: quotas fail closed) and gets a new row, with the default limit, on repair;
-* reservations: bytes held by uploads in flight, stale once the server is stopped;
+* reservations: bytes held for uploads that are gone (their lease expired, or their
+  process on this host ended: ``quotas.leases``), or counted without a lease;
 * unfinished uploads: temporary files of writes that never completed;
 * foreign files: anything in the blob store that is not a blob (a ``.DS_Store``).
 
 ``repair=True`` removes orphans and unfinished uploads, resets drifted usage and
-forgets reservations.
+gives back stale reservations.
 Dangling references and damaged blobs are reported, never "repaired": the content is
 gone and only a backup can bring it back; the nodes and the files stay as they are so
 the loss is visible to their owner and a human restores the files.
@@ -71,7 +72,7 @@ class FsckReport:
                 f"{recorded} recorded" for k, recorded, disk in self.wrong_size]
         out += [f"usage drift in space {s}: ledger {a} bytes, files {b} bytes"
                 for s, a, b in self.usage_drift]
-        out += [f"bytes reserved by uploads in space {s}: {n} (stale if the server is stopped)"
+        out += [f"bytes reserved for uploads that are gone in space {s}: {n}"
                 for s, n in self.stale_reservations]
         out += [f"not a blob (foreign file in the blob store): {n}" for n in self.foreign_files]
         if self.unfinished_uploads:
@@ -91,6 +92,25 @@ def _references(s: Session) -> tuple[set[int], dict[int, int]]:
         for space_id, nbytes in holder.usage(s).items():
             sums[space_id] = sums.get(space_id, 0) + nbytes
     return referenced, sums
+
+
+def _check_reservations(s: Session, report: FsckReport, repair: bool,
+                        ledger: dict[int, quotas.Usage]) -> None:
+    """Reservations of uploads that are gone (expired leases, or this host's ended
+    processes', :mod:`quotas.leases`), and ledgers whose reserved bytes differ from
+    their leases' sum; repair gives them back. Live uploads' leases are left alone,
+    so this is safe while servers run."""
+    leases = quotas.leases.held(s)
+    gone = quotas.leases.gone(s)
+    for space_id, figures in ledger.items():
+        live = leases.get(space_id, 0) - gone.get(space_id, 0)
+        if figures.reserved != live:
+            report.stale_reservations.append((space_id, figures.reserved - live))
+    if repair:
+        quotas.reclaim(s)
+        for space_id, _stale in report.stale_reservations:
+            live = leases.get(space_id, 0) - gone.get(space_id, 0)
+            quotas.leases.set_reserved(s, space_id, live)
 
 
 def fsck(store: Store, *, repair: bool = False) -> FsckReport:
@@ -124,10 +144,7 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
                         profile = acl.profile_of(s, owner_id) if owner_id else None
                         quotas.open_account(s, space_id, kind, profile)
                     quotas.set_used(s, space_id, real)
-            if figures is not None and figures.reserved:
-                report.stale_reservations.append((space_id, figures.reserved))
-                if repair:
-                    quotas.set_used(s, space_id, real, clear_reserved=True)
+        _check_reservations(s, report, repair, ledger)
         if repair and report.unreferenced_rows:
             s.execute(delete(Blob).where(Blob.key.in_(report.unreferenced_rows)))
     if repair:

@@ -605,7 +605,7 @@ class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):
             if chunked or (announced or 0) > DRAIN_LIMIT:
                 self.environ[CLOSE_CONNECTION_KEY] = True
             raise
-        self._upload = _Upload(self.store.new_writer(), cap, reserved, self.environ)
+        self._upload = _Upload(self.store.new_writer(reserved), cap, reserved, self.environ)
         return self._upload
 
     def end_write(self, *, with_errors: bool) -> None:

@@ -235,6 +235,12 @@ def _row_info(row: Any) -> NodeInfo:
     return NodeInfo(*fields)
 
 
+def _holder_gone(tag: str) -> bool:
+    """Has the process named by a temporary file's holder tag ended (this host only)?"""
+    holder = quotas.Holder.from_tag(tag)
+    return holder is not None and holder.is_gone()
+
+
 def below(prefix: str, *, sqlite: bool) -> Any:
     """SQL condition: ``nodes.path`` starts with ``prefix`` (which ends with ``/``).
 
@@ -269,10 +275,13 @@ class Store:
     """Files and folders of every space over one :class:`Database` and one :class:`BlobStore`."""
 
     def __init__(self, db: Database, blobs: BlobStore,
-                 policy: quotas.QuotaPolicy | None = None) -> None:
+                 policy: quotas.QuotaPolicy | None = None, *,
+                 lease_seconds: float | None = None) -> None:
         self.db = db
         self.blobs = blobs
         self.policy = policy or quotas.QuotaPolicy()
+        # How long an upload's reservation lasts without renewal (quotas.leases).
+        self.lease_seconds = lease_seconds or quotas.lease_seconds(60.0)
         # Space key → its row. A space keeps its id and is never deleted, so what was
         # read once stays true: every request resolves its path with one query.
         self._spaces: dict[str, SpaceInfo] = {}
@@ -343,20 +352,42 @@ class Store:
         with self.db.reading() as c:
             return quotas.usage(c, space_id, self.policy)
 
-    def reserve(self, space_id: int, nbytes: int) -> quotas.Usage | None:
-        """Hold ``nbytes`` for an upload before its body is read, in one transaction
-        that also returns the space's figures after it (None: unknown). Raises
-        ``InsufficientStorage`` (507) if they do not fit."""
+    def reserve(self, space_id: int, nbytes: int) -> quotas.Reservation:
+        """Hold ``nbytes`` for an upload before its body is read, under a lease of
+        this process (:mod:`quotas.leases`), in one transaction that also reads the
+        space's figures after it (``.figures``, None: unknown). Raises
+        ``InsufficientStorage`` (507) if they do not fit. Hand the result to
+        :meth:`new_writer` (which renews the lease while bytes come), then to
+        :meth:`commit_write` or :meth:`hold_blob`, or :meth:`release`."""
         if nbytes <= 0:  # nothing to hold: a read, which does not wait for writers
-            return self.usage(space_id)
+            return quotas.Reservation(0, None, self.usage(space_id))
         with self.db.transaction() as s:
-            return quotas.reserve(s, space_id, nbytes, self.policy)
+            return quotas.lease(s, space_id, nbytes, self.policy, self.lease_seconds)
 
     def release(self, space_id: int, nbytes: int) -> None:
         """Give back what :meth:`reserve` held, for an upload that failed."""
         if nbytes > 0:
             with self.db.transaction() as s:
                 quotas.release(s, space_id, nbytes)
+
+    def renew(self, reserved: int) -> None:
+        """Keep a moving upload's lease alive: one small write every
+        ``quotas.leases.RENEW_SECONDS`` at most, whatever the number of blocks."""
+        if isinstance(reserved, quotas.Reservation) and reserved.due():
+            assert reserved.lease_id is not None
+            with self.db.transaction() as s:
+                quotas.leases.renew(s, reserved.lease_id, self.lease_seconds)
+
+    def reclaim_leftovers(self) -> tuple[int, int]:
+        """Give back the reservations of uploads that are gone (expired leases, and
+        this host's ended processes') and remove their temporary files (this host's
+        ended processes', and any file left alone longer than a lease). Run at start-up
+        and periodically by ``davserver serve``; another live process's uploads are
+        never touched. Returns (bytes given back, files removed)."""
+        with self.db.transaction() as s:
+            freed = quotas.reclaim(s)
+        removed = self.blobs.remove_abandoned(_holder_gone, self.lease_seconds)
+        return sum(freed.values()), removed
 
     # --- reading ------------------------------------------------------------
 
@@ -446,9 +477,14 @@ class Store:
         """Create a 0-byte file (LOCK on an unmapped URL, RFC 4918 §7.3)."""
         return self.commit_write(space_id, path, None, stamp=stamp)
 
-    def new_writer(self) -> BlobWriter:
-        """Start streaming new content; pass the finished info to :meth:`commit_write`."""
-        return self.blobs.writer()
+    def new_writer(self, reserved: int = 0) -> BlobWriter:
+        """Start streaming new content; pass the finished info to :meth:`commit_write`.
+        ``reserved`` (what :meth:`reserve` returned) has its lease renewed while
+        blocks are written."""
+        writer = self.blobs.writer()
+        if isinstance(reserved, quotas.Reservation) and reserved.lease_id is not None:
+            writer.progress = functools.partial(self.renew, reserved)
+        return writer
 
     def commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
                      *, mtime: float | None = None, reserved: int = 0,
