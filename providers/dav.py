@@ -17,6 +17,7 @@ inside a space are in :mod:`providers.resources`.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -32,7 +33,7 @@ from .locks import SqlLockStorage
 from .names import join_path, split_path
 from .operations import readable_chain_of
 from .preconditions import check_mkcol
-from .propfind import stream_propfind
+from .propfind import refuse_unbounded, stream_propfind
 from .resources import RESOLVED_KEY, make_resource, privilege_set
 from .store import SpaceInfo, Store
 from .trash_dav import TRASH, refuse_writes, trash_resource
@@ -83,6 +84,8 @@ class EntProvider(DAVProvider):
                                    "client or as a network drive (see the server's home page).")
             elif environ["REQUEST_METHOD"] == "MKCOL":
                 check_mkcol(self, environ)  # WsgiDAV's MKCOL evaluates no precondition
+            elif environ["REQUEST_METHOD"] == "PROPPATCH":
+                self._plan_proppatch(environ)
             located = None
             if environ["REQUEST_METHOD"] in SNAPSHOT_METHODS:
                 located = self.locate(environ["PATH_INFO"], environ)
@@ -94,11 +97,26 @@ class EntProvider(DAVProvider):
                     streamed = stream_propfind(self, environ, start_response)
                     if streamed is not None:
                         return streamed
+                    refuse_unbounded(self, environ)
                 return default_handler(environ, start_response)
 
         return guarded_request(environ, start_response, handle,
                                allow_infinity=self.allow_infinity,
                                max_xml_body=self.max_xml_body)
+
+    def _plan_proppatch(self, environ: dict[str, Any]) -> None:
+        """Check a PROPPATCH's dead properties against the limits and the quota as a
+        whole, before WsgiDAV applies them one by one (``plan_proppatch``). The body
+        is already read and bounded by the guards (``dav.max_xml_body``)."""
+        res = self.get_resource_inst(environ["PATH_INFO"], environ)
+        plan = getattr(res, "plan_proppatch", None)
+        if plan is None:
+            return
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        if body.strip():
+            plan(bytes(body))
 
     # --- resolution -----------------------------------------------------------
 

@@ -9,7 +9,10 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
 * damaged blobs: files whose size on disk differs from the size their ``blobs`` row
   recorded (only their size is read, never their content: a file cut short or
   overwritten; GET answers them with an error, :mod:`providers.damage`);
-* usage drift: a space whose ledger differs from the sum of its file sizes; a space
+* property sizes: a node whose ``props_bytes`` differs from its dead properties'
+  size (:mod:`providers.properties`);
+* usage drift: a space whose ledger differs from the sum of its file sizes and dead
+  properties' sizes (both count in the quota); a space
   with no ledger row shows ``-1`` (its free space is unknown, so it refuses every
   write: quotas fail closed) and gets a new row, with the default limit, on repair;
 * reservations: bytes held for uploads that are gone (their lease expired, or their
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Text, delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 import acl
@@ -37,7 +40,8 @@ import quotas
 
 from .holders import blob_holders
 from .models import Blob, Node, Space
-from .store import Store
+from .properties import total_bytes
+from .store import Store, _parse_props, charged_bytes
 
 
 @dataclass
@@ -46,6 +50,7 @@ class FsckReport:
     unreferenced_rows: list[str] = field(default_factory=list)
     dangling: list[str] = field(default_factory=list)
     wrong_size: list[tuple[str, int, int]] = field(default_factory=list)  # key, recorded, disk
+    props_drift: list[tuple[int, int, int]] = field(default_factory=list)  # node, recorded, real
     usage_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
     stale_reservations: list[tuple[int, int]] = field(default_factory=list)  # space, bytes
     foreign_files: list[str] = field(default_factory=list)
@@ -55,7 +60,7 @@ class FsckReport:
     @property
     def clean(self) -> bool:
         return not (self.orphan_files or self.unreferenced_rows or self.needs_restore
-                    or self.usage_drift or self.stale_reservations
+                    or self.props_drift or self.usage_drift or self.stale_reservations
                     or self.foreign_files or self.unfinished_uploads)
 
     @property
@@ -70,7 +75,9 @@ class FsckReport:
         out += [f"missing blob (content lost): {k}" for k in self.dangling]
         out += [f"blob of the wrong size (content damaged): {k}: {disk} bytes on disk, "
                 f"{recorded} recorded" for k, recorded, disk in self.wrong_size]
-        out += [f"usage drift in space {s}: ledger {a} bytes, files {b} bytes"
+        out += [f"dead properties of node {n}: {a} bytes recorded, {b} bytes stored"
+                for n, a, b in self.props_drift]
+        out += [f"usage drift in space {s}: ledger {a} bytes, files and properties {b} bytes"
                 for s, a, b in self.usage_drift]
         out += [f"bytes reserved for uploads that are gone in space {s}: {n}"
                 for s, n in self.stale_reservations]
@@ -86,12 +93,33 @@ def _references(s: Session) -> tuple[set[int], dict[int, int]]:
     referenced = {i for i in s.scalars(select(Node.blob_id).where(Node.blob_id.is_not(None)))
                   if i is not None}
     sums = {int(k): int(v) for k, v in s.execute(
-        select(Node.space_id, func.coalesce(func.sum(Node.size), 0)).group_by(Node.space_id))}
+        select(Node.space_id, func.coalesce(func.sum(charged_bytes()), 0))
+        .group_by(Node.space_id))}
     for holder in blob_holders():  # blobs charged to a space without a node
         referenced |= holder.referenced(s)
         for space_id, nbytes in holder.usage(s).items():
             sums[space_id] = sums.get(space_id, 0) + nbytes
     return referenced, sums
+
+
+def _check_property_sizes(s: Session, report: FsckReport, repair: bool) -> dict[int, int]:
+    """Each node's ``props_bytes`` against its dead properties, read a thousand rows
+    at a time; repair records the real size. Returns, when not repairing, by space, the
+    bytes the recorded sizes miss (the usage check counts the real sizes either way)."""
+    missed: dict[int, int] = {}
+    rows = s.execute(select(Node.id, Node.space_id, Node.props_bytes,
+                            type_coerce(Node.dead_props, Text))
+                     .execution_options(yield_per=1000))
+    for node_id, space_id, recorded, stored in rows:
+        real = total_bytes(_parse_props(stored))
+        if real != (recorded or 0):
+            report.props_drift.append((node_id, recorded or 0, real))
+            missed[space_id] = missed.get(space_id, 0) + real - (recorded or 0)
+    if repair:
+        for node_id, _recorded, real in report.props_drift:
+            s.execute(update(Node).where(Node.id == node_id).values(props_bytes=real))
+        return {}
+    return missed
 
 
 def _check_reservations(s: Session, report: FsckReport, repair: bool,
@@ -126,7 +154,10 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
         written: dict[str, int] = {}  # key → size in bytes when written
         for key, blob_id, size in s.execute(select(Blob.key, Blob.id, Blob.size)):
             rows[key], written[key] = blob_id, size
+        missed = _check_property_sizes(s, report, repair)
         referenced, sums = _references(s)
+        for space_id, nbytes in missed.items():
+            sums[space_id] = sums.get(space_id, 0) + nbytes
         report.orphan_files = sorted(stored - set(rows))
         report.dangling = sorted(k for k in rows if k not in stored)
         report.wrong_size = sorted((k, written[k], on_disk[k]) for k in rows

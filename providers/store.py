@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -50,6 +50,7 @@ from .content_types import sniff
 from .holders import held_among
 from .models import Blob, Node, Space
 from .names import parent_of, validate_name
+from .properties import DeadProps, patched
 
 if TYPE_CHECKING:
     from .trash import TrashEntry
@@ -122,14 +123,13 @@ class SpaceInfo:
     rubric_id: int | None = None
 
 
-_COLUMNS = (Node, Blob.key)
 # Reads that run on every request select plain columns in NodeInfo's order, built
 # once with bound parameters: no ORM objects, no statement construction per call.
 _NODES, _BLOBS = Node.__table__.c, Blob.__table__.c
 _INFO_COLUMNS = (_NODES.id, _NODES.space_id, _NODES.parent_id, _NODES.name, _NODES.path,
                  _NODES.is_collection, _NODES.size, _NODES.content_type, _NODES.etag,
                  _NODES.sha1, _NODES.md5, _BLOBS.key, _NODES.created, _NODES.modified,
-                 type_coerce(_NODES.dead_props, Text),  # parsed in _row_info, if not empty
+                 _NODES.props_bytes,  # the properties themselves are read when needed
                  _NODES.author_id, _NODES.published)
 _WITH_BLOB = Node.__table__.outerjoin(Blob.__table__, _NODES.blob_id == _BLOBS.id)
 # ``space_id + 0`` (here and in _NODE_AT) keeps the planner off the space index,
@@ -192,7 +192,7 @@ _PARENT, _MEMBER = Node.__table__.alias("parent"), Node.__table__.alias("member"
 _WRITE_TARGET = (
     select(_PARENT.c.id, _PARENT.c.path, _PARENT.c.is_collection, _MEMBER.c.id,
            _MEMBER.c.is_collection, _MEMBER.c.size, _MEMBER.c.blob_id, _MEMBER.c.created,
-           type_coerce(_MEMBER.c.dead_props, Text), _MEMBER.c.author_id)
+           _MEMBER.c.props_bytes, _MEMBER.c.author_id)
     .select_from(_PARENT.outerjoin(_MEMBER, and_(_MEMBER.c.parent_id == _PARENT.c.id,
                                                  _MEMBER.c.name == bindparam("name"))))
     .where(_PARENT.c.space_id + 0 == bindparam("space"),
@@ -215,6 +215,7 @@ _DELETE_BLOB = delete(Blob.__table__).where(_BLOBS.id == bindparam("blob")).retu
 
 
 def _info(node: Node, blob_key: str | None) -> NodeInfo:
+    """NodeInfo of a node just created (its properties are in hand)."""
     return NodeInfo(
         node.id, node.space_id, node.parent_id, node.name, node.path, node.is_collection,
         node.size, node.content_type, node.etag, node.sha1, node.md5, blob_key,
@@ -223,16 +224,49 @@ def _info(node: Node, blob_key: str | None) -> NodeInfo:
     )
 
 
-def _row_info(row: Any) -> NodeInfo:
-    """NodeInfo from a row of ``_INFO_COLUMNS``."""
+_NO_PROPS: Mapping[str, str] = MappingProxyType({})
+
+
+def _props_field(node_id: int, nbytes: int | None,
+                 load: Callable[[int], dict[str, str]]) -> Mapping[str, str]:
+    """A node's ``dead_props``: none, or read when first looked at
+    (:class:`providers.properties.DeadProps`)."""
+    return DeadProps(node_id, int(nbytes), load) if nbytes else _NO_PROPS
+
+
+def _row_info(row: Any, load: Callable[[int], dict[str, str]]) -> NodeInfo:
+    """NodeInfo from a row of ``_INFO_COLUMNS``; ``load`` reads a node's dead
+    properties (``Store.read_props``) if they are ever looked at."""
     fields = list(row)
-    props = fields[14]
-    if isinstance(props, str):  # SQLite hands JSON over as text; PostgreSQL parses it
-        props = json.loads(props) if props not in ("{}", "null") else None
-    fields[14] = dict(props or {})
+    fields[14] = _props_field(fields[0], fields[14], load)
     fields[5] = bool(fields[5])  # SQLite's driver gives 0 and 1 (Database.read_rows)
     fields[16] = True if fields[16] is None else bool(fields[16])
     return NodeInfo(*fields)
+
+
+def _parse_props(value: Any) -> dict[str, str]:
+    """The ``dead_props`` column as a dict (SQLite hands JSON over as text)."""
+    if isinstance(value, str):
+        value = json.loads(value) if value not in ("{}", "null") else None
+    return dict(value or {})
+
+
+_SOURCE = Node.__table__.alias("source")
+
+
+def _copy_props(c: Any, from_id: int, to_id: int) -> None:
+    """Copy a node's dead properties to another node, inside the database."""
+    c.execute(update(Node.__table__).where(_NODES.id == to_id).values(
+        dead_props=select(_SOURCE.c.dead_props).where(_SOURCE.c.id == from_id)
+        .scalar_subquery(),
+        props_bytes=select(_SOURCE.c.props_bytes).where(_SOURCE.c.id == from_id)
+        .scalar_subquery()))
+
+
+def charged_bytes() -> Any:
+    """SQL expression of the bytes a node counts in its space's usage: its content
+    and its dead properties (:mod:`providers.properties`)."""
+    return _NODES.size + _NODES.props_bytes
 
 
 def _holder_gone(tag: str) -> bool:
@@ -397,7 +431,7 @@ class Store:
             return None
         with self.db.reading() as c:
             row = c.execute(_RESOLVE, {"space_id": space_id, "path": path}).first()
-            return _row_info(row) if row else None
+            return _row_info(row, self.read_props) if row else None
 
     def resolve_chain(self, space_id: int, path: str) -> list[NodeInfo]:
         """The nodes from the space root down to ``path``, root first, in one query.
@@ -414,7 +448,7 @@ class Store:
         else:
             with self.db.reading() as c:
                 rows = c.execute(_CHAIN, {"space_id": space_id, "paths": prefixes}).all()
-        found = {info.path: info for info in map(_row_info, rows)}
+        found = {info.path: info for info in (_row_info(r, self.read_props) for r in rows)}
         chain = []
         for prefix in prefixes:
             if prefix not in found:
@@ -425,17 +459,18 @@ class Store:
     def children(self, node: NodeInfo) -> list[NodeInfo]:
         """Members of a folder, ordered by name. One query."""
         with self.db.reading() as c:
-            return [_row_info(r) for r in c.execute(_CHILDREN, {"parent_id": node.id})]
+            return [_row_info(r, self.read_props)
+                    for r in c.execute(_CHILDREN, {"parent_id": node.id})]
 
     def descendants(self, node: NodeInfo) -> list[NodeInfo]:
         """Every node below ``node`` (not itself), ordered by path. One query."""
         with self.db.transaction(write=False) as s:
             rows = s.execute(
-                select(*_COLUMNS).outerjoin(Blob, Node.blob_id == Blob.id)
+                select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
                 .where(_subtree(node.space_id, node.path, sqlite=self.sqlite), Node.id != node.id)
                 .order_by(Node.path)
             ).all()
-            return [_info(n, k) for n, k in rows]
+            return [_row_info(r, self.read_props) for r in rows]
 
     def open(self, node: NodeInfo) -> BinaryIO:
         """Open a file's content for reading (seekable)."""
@@ -548,15 +583,14 @@ class Store:
                        "content_type": content_type,
                        "modified": mtime if mtime is not None else now}
             if node_id is None:
-                created, props, author_id = now, {}, stamp.author_id
+                created, props_bytes, author_id = now, 0, stamp.author_id
                 node_id = c.execute(_INSERT_NODE, {
                     "space_id": space_id, "parent_id": parent_id, "name": name,
                     "path": parent_path + "/" + name, "is_collection": False,
                     "created": now, "dead_props": {}, "author_id": author_id,
                     **content}).scalar_one()
             else:
-                created, author_id = found[7], found[9]
-                props = json.loads(found[8]) if isinstance(found[8], str) else found[8]
+                created, props_bytes, author_id = found[7], found[8], found[9]
                 c.execute(_UPDATE_CONTENT, {"node": node_id, **content})
             quotas.settle(s, space_id, size - old_size, reserved, self.policy)
             old_key = None
@@ -567,7 +601,8 @@ class Store:
             info = NodeInfo(node_id, space_id, parent_id, name, parent_path + "/" + name,
                             False, size, content_type, sha1, sha1, content["md5"],
                             blob.key if blob else None, created, content["modified"],
-                            dict(props or {}), author_id, stamp.published)
+                            _props_field(node_id, props_bytes, self.read_props), author_id,
+                            stamp.published)
             return info, old_key
 
     # --- blobs held outside the node tree (providers.holders) ------------------
@@ -648,7 +683,7 @@ class Store:
         commit. Its bytes are freed in the ledger, or, when ``freed`` is given, added
         to it for the caller to settle together with what replaces them."""
         cond = _subtree(space_id, path, sqlite=self.sqlite)
-        total = s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(cond)) or 0
+        total = s.scalar(select(func.coalesce(func.sum(charged_bytes()), 0)).where(cond)) or 0
         blob_ids = list(s.scalars(select(Node.blob_id).where(cond, Node.blob_id.is_not(None))))
         # One statement for the whole subtree: the parent_id foreign key is checked at
         # the end of the statement, when parents and children are gone together.
@@ -727,9 +762,16 @@ class Store:
             freed: list[int] = []
             parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed)
             new_root = parent.path + "/" + name
-            rows = [s.get_one(Node, src.id)]
+            # Rows without their dead properties: the database copies those itself
+            # (one UPDATE per node that has some), never through this process's memory.
+            columns = (_NODES.id, _NODES.parent_id, _NODES.name, _NODES.path,
+                       _NODES.is_collection, _NODES.size, _NODES.content_type, _NODES.etag,
+                       _NODES.sha1, _NODES.md5, _NODES.blob_id, _NODES.modified,
+                       _NODES.props_bytes)
+            c = s.connection()
+            rows = list(c.execute(select(*columns).where(_NODES.id == src.id)))
             if recursive and src.is_collection:
-                rows += [r for r in s.scalars(select(Node).where(
+                rows += [r for r in c.execute(select(*columns).where(
                     _subtree(src.space_id, src.path, sqlite=self.sqlite), Node.id != src.id))
                     if only is None or r.id in only]
             rows.sort(key=lambda r: r.path.count("/"))  # parents before their members
@@ -745,13 +787,15 @@ class Store:
                     is_collection=row.is_collection, size=row.size,
                     content_type=row.content_type, etag=row.etag, sha1=row.sha1, md5=row.md5,
                     blob_id=row.blob_id, created=time.time(), modified=row.modified,
-                    dead_props=dict(row.dead_props or {}),
+                    dead_props={}, props_bytes=0,
                     author_id=stamp.author_id, published=stamp.published,
                 )
                 s.add(node)
                 s.flush()
                 new_ids[row.id] = node.id
-                total += row.size
+                if row.props_bytes:
+                    _copy_props(c, row.id, node.id)
+                total += row.size + (row.props_bytes or 0)
             quotas.charge(s, dst_space, total - sum(freed), self.policy)
         self._delete_blob_files(keys)
 
@@ -774,7 +818,7 @@ class Store:
             new_root = parent.path + "/" + name
             moved = 0
             if dst_space != src.space_id:
-                moved = int(s.scalar(select(func.coalesce(func.sum(Node.size), 0))
+                moved = int(s.scalar(select(func.coalesce(func.sum(charged_bytes()), 0))
                                      .where(_subtree(src.space_id, src.path,
                                                      sqlite=self.sqlite))) or 0)
                 quotas.charge(s, src.space_id, -moved, self.policy)
@@ -804,16 +848,49 @@ class Store:
         with self.db.transaction() as s:
             s.execute(update(Node).where(Node.id == node.id).values(published=published))
 
-    def patch_dead_props(self, node: NodeInfo, changes: dict[str, str | None]) -> None:
-        """Set (XML string) or remove (None) dead properties, by Clark name."""
+    def patch_dead_props(self, node: NodeInfo, changes: Mapping[str, str | None]) -> None:
+        """Set (XML string) or remove (None) dead properties, by Clark name, in one
+        transaction that charges their growth to the space (they are user data).
+
+        Raises ``PropertyLimit`` (507: a name over 1 KiB, a value over 64 KiB, or the
+        resource's properties over 1 MiB, :mod:`providers.properties`),
+        ``InsufficientStorage`` (507, ``quota-not-exceeded``), ``NotFound``."""
         with self.db.transaction() as s:
-            row = s.get(Node, node.id)
+            c = s.connection()
+            row = c.execute(select(_NODES.space_id, type_coerce(_NODES.dead_props, Text),
+                                   _NODES.props_bytes).where(_NODES.id == node.id)).first()
             if row is None:
                 raise NotFound("the resource is gone")
-            props = dict(row.dead_props or {})
-            for name, value in changes.items():
-                if value is None:
-                    props.pop(name, None)
-                else:
-                    props[name] = value
-            row.dead_props = props
+            props, size = patched(_parse_props(row[1]), changes)
+            quotas.charge(s, row[0], size - int(row[2] or 0), self.policy)
+            c.execute(update(Node.__table__).where(_NODES.id == node.id)
+                      .values(dead_props=props, props_bytes=size))
+
+    def read_props(self, node_id: int) -> dict[str, str]:
+        """A node's dead properties (Clark name → XML of the element); {} if gone."""
+        return self.dead_props_of([node_id]).get(node_id, {})
+
+    def dead_props_of(self, node_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+        """The dead properties of these nodes, by id, in one query (a listing reads
+        them a bounded batch at a time: see ``providers.propfind``)."""
+        ids = list(node_ids)
+        if not ids:
+            return {}
+        with self.db.reading() as c:
+            rows = c.execute(select(_NODES.id, type_coerce(_NODES.dead_props, Text))
+                             .where(_NODES.id.in_(ids)))
+            return {r[0]: _parse_props(r[1]) for r in rows}
+
+    def props_bytes_below(self, node: NodeInfo, *, depth: str) -> int:
+        """Bytes of the dead properties of ``node`` and of its members (``depth``
+        "1") or its whole subtree ("infinity"): what a listing of them would hold.
+        One query."""
+        if depth == "0" or not node.is_collection:
+            return int(getattr(node.dead_props, "nbytes", 0))
+        if depth == "1":
+            cond = (_NODES.id == node.id) | (_NODES.parent_id == node.id)
+        else:
+            cond = _subtree(node.space_id, node.path, sqlite=self.sqlite)
+        with self.db.reading() as c:
+            return int(c.execute(select(func.coalesce(func.sum(_NODES.props_bytes), 0))
+                                 .where(cond)).scalar() or 0)

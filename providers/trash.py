@@ -36,7 +36,17 @@ from davserver.errors import Conflict, NotFound, PreconditionFailed
 
 from .models import DavLock, Node, Space, TrashItem
 from .names import normalize_name
-from .store import _INFO_COLUMNS, _WITH_BLOB, NodeInfo, Stamp, Store, _row_info, below, space_is
+from .store import (
+    _INFO_COLUMNS,
+    _WITH_BLOB,
+    NodeInfo,
+    Stamp,
+    Store,
+    _row_info,
+    below,
+    charged_bytes,
+    space_is,
+)
 
 TRASH_PREFIX = "#trash/"
 # Segments of a provider path before the space-relative part, by space kind
@@ -49,7 +59,8 @@ _TOP_SEGMENTS = {"rubric": 2}
 class TrashEntry:
     """One deleted item: ``id`` (the trash item's), ``space_id`` it was deleted from,
     ``node_id`` of its (trashed) top node, its ``name`` and ``original_path``
-    (space-relative), ``size`` in bytes of the whole subtree, ``deleted_by`` (user
+    (space-relative), ``size`` in bytes of the whole subtree (contents and dead
+    properties: what it counts in the quota), ``deleted_by`` (user
     id or None), ``deleted_at`` (UTC epoch seconds)."""
 
     id: int
@@ -99,7 +110,7 @@ def _repath(s: Session, space_id: int, old_root: str, new_root: str,
 
 def _subtree_size(s: Session, space_id: int, path: str) -> int:
     sqlite = _sqlite(s)
-    return int(s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(
+    return int(s.scalar(select(func.coalesce(func.sum(charged_bytes()), 0)).where(
         space_is(space_id, sqlite=sqlite)
         & ((Node.path == path) | below(path + "/", sqlite=sqlite))
     )) or 0)
@@ -188,7 +199,8 @@ def top_nodes(store: Store, items: Sequence[TrashEntry]) -> dict[int, NodeInfo]:
     query = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
              .where(Node.__table__.c.id.in_(list(by_node))))
     with store.db.reading() as c:
-        return {by_node[info.id]: info for info in map(_row_info, c.execute(query))}
+        return {by_node[info.id]: info
+                for info in (_row_info(r, store.read_props) for r in c.execute(query))}
 
 
 def trashed_node(store: Store, item: TrashEntry, rel: str = "") -> NodeInfo | None:

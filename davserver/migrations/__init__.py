@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 BASELINE = "0001"
 """The schema of the last version without migrations (main at 38e5003, 2026-11-30)."""
 
-HEAD = "0005"
+HEAD = "0006"
 """The newest revision under ``versions/``; ``test_migrations`` checks they agree."""
 
 VERSION_TABLE = "alembic_version"

@@ -5,6 +5,7 @@ configured, on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -135,3 +136,37 @@ def test_db_command_reports_and_upgrades(tmp_path: Path) -> None:
     after = db("status")
     assert after.returncode == 0, after.stderr
     assert f"database revision: {migrations.HEAD}" in after.stdout
+
+
+def test_existing_dead_properties_are_measured_and_charged(url: str) -> None:
+    """Revisions 0005 and 0006 (issue 18): a space of 0004 with a file of 10 bytes
+    whose dead properties are 1 name and value, and a reservation left by an upload:
+    after the upgrade the node's ``props_bytes`` is their exact size, the space's usage
+    counts them, and the reservation (no holder to ask) is gone."""
+    from providers.properties import entry_bytes
+
+    name, value = "{urn:x}note", '<note xmlns="urn:x">été</note>'
+    db = Database(url)
+    try:
+        _upgrade(db, "0004")
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO spaces (id, key, kind, created) "
+                                    "VALUES (1, 'documents:0', 'documents', 0)"))
+            connection.execute(text(
+                "INSERT INTO nodes (id, space_id, parent_id, name, path, is_collection, "
+                "size, created, modified, dead_props, published) VALUES "
+                "(1, 1, NULL, '', '', :yes, 0, 0, 0, '{}', :yes), "
+                "(2, 1, 1, 'a.txt', '/a.txt', :no, 10, 0, 0, :props, :yes)"),
+                {"yes": True, "no": False, "props": json.dumps({name: value})})
+            connection.execute(text(
+                "INSERT INTO space_usage (space_id, kind, used_bytes, reserved_bytes) "
+                "VALUES (1, 'documents', 10, 5000)"))
+        _upgrade(db, "head")
+        with db.engine.connect() as connection:
+            sizes = dict(connection.execute(text("SELECT id, props_bytes FROM nodes")).all())
+            used, reserved = connection.execute(text(
+                "SELECT used_bytes, reserved_bytes FROM space_usage")).one()
+        assert sizes == {1: 0, 2: entry_bytes(name, value)}
+        assert (used, reserved) == (10 + entry_bytes(name, value), 0)
+    finally:
+        db.dispose()
