@@ -8,11 +8,12 @@ Every function takes the caller's SQLAlchemy session and leaves committing to it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from davserver import clock, journal
 from davserver.errors import NotFound
 
 from .invitations import InvitationInfo, _describe, _refresh
@@ -82,6 +83,8 @@ def revoke_grant(session: Session, slug: str, grant_id: int) -> None:
                                                Grant.rubric_id == rubric.id))
     if not done.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"no grant #{grant_id} on rubric {slug!r}")
+    journal.record(session, journal.Kind.revoke, place=f"/rubriques/{slug}",
+                   school_id=rubric.school_id, details={"grant": grant_id})
 
 
 def invitations_of(session: Session, slug: str, *,
@@ -90,7 +93,7 @@ def invitations_of(session: Session, slug: str, *,
     (as :func:`acl.invitations_for` does for one user). ``NotFound`` for no such
     rubric."""
     rubric = _rubric(session, slug)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     rows = session.scalars(select(Invitation).where(Invitation.rubric_id == rubric.id)
                            .order_by(Invitation.id.desc()))
     return [_describe(session, _refresh(inv, now)) for inv in rows]
@@ -100,7 +103,7 @@ def pending_invitation_count(session: Session, user_id: int, *,
                              now: datetime | None = None) -> int:
     """How many invitations wait for the user's answer and have not expired. One
     query; changes nothing (expiry is written when the invitations are read)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     return session.scalar(select(func.count(Invitation.id)).where(
         Invitation.user_id == user_id, Invitation.status == InvitationStatus.pending,
         Invitation.expires > now)) or 0

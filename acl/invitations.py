@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from davserver import clock, journal
 from davserver.errors import Conflict, Forbidden, NotFound
 
 from .models import User
@@ -54,7 +55,7 @@ def invite(session: Session, slug: str, role: Role | str, login: str, *,
     role = parse_role(role) if isinstance(role, str) else role
     user_id = _user_id(session, login)
     by = _user_id(session, invited_by) if invited_by else None
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     for other in session.scalars(select(Invitation).where(
             Invitation.rubric_id == rubric.id, Invitation.user_id == user_id,
             Invitation.status == InvitationStatus.pending)):
@@ -64,6 +65,9 @@ def invite(session: Session, slug: str, role: Role | str, login: str, *,
                      status=InvitationStatus.pending, created=now, expires=now + validity)
     session.add(inv)
     session.flush()
+    journal.record(session, journal.Kind.invitation, place=f"/rubriques/{slug}",
+                   target=login, school_id=rubric.school_id,
+                   details={"role": role.value, "invitation": inv.id})
     return _describe(session, inv)
 
 
@@ -78,7 +82,7 @@ def invitations_for(session: Session, login: str, *,
                     now: datetime | None = None) -> list[InvitationInfo]:
     """A user's invitations, newest first (expired ones marked so)."""
     user_id = _user_id(session, login)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     rows = session.scalars(select(Invitation).where(Invitation.user_id == user_id)
                            .order_by(Invitation.id.desc()))
     return [_describe(session, _refresh(inv, now)) for inv in rows]
@@ -94,12 +98,16 @@ def answer(session: Session, invitation_id: int, login: str, *, accept: bool,
         raise NotFound(f"no invitation #{invitation_id}")
     if inv.user_id != _user_id(session, login):
         raise Forbidden("this invitation is addressed to someone else")
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if _refresh(inv, now).status != InvitationStatus.pending:
         raise Conflict(f"invitation #{invitation_id} is {inv.status.value}")
     inv.status = InvitationStatus.accepted if accept else InvitationStatus.declined
     inv.answered = now
+    rubric = session.get_one(Rubric, inv.rubric_id)
     if accept:
-        grant(session, session.get_one(Rubric, inv.rubric_id).slug, inv.role, user=login)
+        grant(session, rubric.slug, inv.role, user=login)
     session.flush()
+    journal.record(session, journal.Kind.invitation_answered, place=f"/rubriques/{rubric.slug}",
+                   target=login, school_id=rubric.school_id,
+                   details={"invitation": inv.id, "accepted": accept})
     return _describe(session, inv)

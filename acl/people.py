@@ -1,7 +1,17 @@
-"""Users: creation, password hashing (argon2id) and verification.
+"""Users: creation, password hashing (argon2id) and verification, and the schools a
+user belongs to.
 
-Passwords are hashed with argon2-cffi's defaults (RFC 9106 second recommended
-parameters); a hash made with older parameters is upgraded at the next login.
+Passwords are hashed with argon2id at OWASP's recommended parameters (Password
+Storage Cheat Sheet: m = 19 MiB, t = 2, p = 1): a third of the memory of argon2-cffi's
+default, so that a classroom signing in at once fits in memory. A hash made with other
+parameters (the default of earlier versions) is upgraded at the next successful
+sign-in (``davserver.auth``, :func:`needs_rehash`).
+The initial passwords an import hands out are random (12 characters of 55, about 69
+bits): guessing one is out of reach whatever the hash's cost (2^69 tries of even a
+millisecond are ten billion years), so they are hashed with light parameters
+(:data:`INITIAL_HASHER`, 2 MiB and one pass: a few ms instead of ~0.1 to 0.5 s, so that an
+import of 1,800 people takes seconds, not many minutes), and upgraded like any other
+hash at first sign-in.
 """
 
 from __future__ import annotations
@@ -25,9 +35,14 @@ from .models import (
     Subject,
     TeacherSubject,
     User,
+    UserSchool,
 )
+from .sessions import end_sessions_of
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1,
+                         hash_len=32, salt_len=16)
+INITIAL_HASHER = PasswordHasher(time_cost=1, memory_cost=2048, parallelism=1)
+"""For random initial passwords only (module docstring)."""
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -93,7 +108,39 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    if school_id is not None:
+        join_school(session, user.id, school_id, profile)
     return _principal(user)
+
+
+def join_school(session: Session, user_id: int, school_id: int,
+                profile: Profile | None = None) -> UserSchool:
+    """Make ``user_id`` a member of ``school_id`` (with ``profile``, default the user's
+    own), idempotent; the first school becomes the home school (:class:`User`)."""
+    user = session.get_one(User, user_id)
+    row = session.get(UserSchool, (user_id, school_id))
+    if row is None:
+        row = UserSchool(user_id=user_id, school_id=school_id,
+                         profile=profile or user.profile, managed=False, functions=[])
+        session.add(row)
+    elif profile is not None:
+        row.profile = profile
+    if user.school_id is None:
+        user.school_id = school_id
+    session.flush()
+    return row
+
+
+def schools_of(session: Session, user_id: int, *, current: bool = True) -> dict[int, Profile]:
+    """The schools of a user (id → profile there), the home school first; ``current``
+    leaves out those an import found the user gone from."""
+    query = select(UserSchool.school_id, UserSchool.profile).where(
+        UserSchool.user_id == user_id)
+    if current:
+        query = query.where(UserSchool.left_at.is_(None))
+    home = session.scalar(select(User.school_id).where(User.id == user_id))
+    rows = sorted(session.execute(query), key=lambda r: (r[0] != home, r[0]))
+    return {school: profile for school, profile in rows}
 
 
 def _get(session: Session, login: str) -> User:
@@ -104,14 +151,26 @@ def _get(session: Session, login: str) -> User:
 
 
 def set_password(session: Session, login: str, password: str) -> None:
-    """Replace a user's password. Raises ``NotFound`` or ``BadRequest``."""
+    """Replace a user's password and end their sessions (:func:`acl.sessions.
+    end_sessions_of`). Raises ``NotFound`` or ``BadRequest``."""
     _check_password(password)
-    _get(session, login).password_hash = hash_password(password)
+    user = _get(session, login)
+    user.password_hash = hash_password(password)
+    end_sessions_of(session, user.id)
 
 
 def disable_user(session: Session, login: str) -> None:
-    """Disable a user: they can no longer sign in; their files are kept."""
-    _get(session, login).disabled = True
+    """Disable a user: they can no longer sign in, their sessions end at once and every
+    process forgets their cached DAV credentials; their files are kept."""
+    user = _get(session, login)
+    user.disabled = True
+    end_sessions_of(session, user.id)
+
+
+def sign_out_everywhere(session: Session, login: str) -> int:
+    """End every session of ``login`` (and drop cached DAV credentials everywhere);
+    returns how many web sessions there were. Raises ``NotFound``."""
+    return end_sessions_of(session, _get(session, login).id)
 
 
 def list_users(session: Session) -> list[tuple[Principal, bool]]:
@@ -145,6 +204,42 @@ def verify_credentials(session: Session, login: str, password: str) -> Principal
     return _principal(user)
 
 
+def password_record(session: Session, login: str) -> tuple[Principal, str, bool] | None:
+    """The principal, password hash and disabled flag of ``login``, or None when
+    unknown: one query, no argon2 (``davserver.auth`` checks the hash on its pool)."""
+    user = session.scalar(select(User).where(User.login == login))
+    if user is None:
+        return None
+    return _principal(user), user.password_hash, user.disabled
+
+
+def check_password(password_hash: str, password: str) -> bool:
+    """True if ``password`` matches ``password_hash`` (argon2). Costs the hash's
+    parameters in time and memory; releases the GIL while it runs."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True if ``password_hash`` was made with other parameters than today's."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return False
+
+
+def replace_hash(session: Session, user_id: int, old_hash: str, new_hash: str) -> bool:
+    """Store ``new_hash`` (same password, today's parameters) if the user's hash is still
+    ``old_hash`` (no password change in between); returns whether it was stored."""
+    user = session.get(User, user_id)
+    if user is None or user.password_hash != old_hash:
+        return False
+    user.password_hash = new_hash
+    return True
+
+
 def password_state(session: Session, login: str) -> tuple[Principal, str] | None:
     """The principal and the current password hash (argon2 string) of the enabled user
     ``login``; None when unknown or disabled. One query, no argon2: a cache of verified
@@ -162,35 +257,16 @@ def profile_of(session: Session, user_id: int) -> str | None:
     return profile.value if profile is not None else None
 
 
-def ensure_school(session: Session, name: str, uai: str | None = None) -> int:
-    """Return the id of the school named ``name``, creating it if absent."""
-    school = session.scalar(select(School).where(School.name == name))
-    if school is None:
-        school = School(name=name, uai=uai)
-        session.add(school)
-        session.flush()
-    return school.id
-
-
 def school_of_user(session: Session, user_id: int) -> int | None:
-    """The id of the user's school; for a user attached to none (made by hand before
-    any import), the deployment's only school; None when that is ambiguous or there
-    is no school at all."""
+    """The id of the user's home school (:class:`User`; a user of several schools
+    chooses another on the school-wide pages); for a user attached to none (made by
+    hand), the deployment's only school; None when that is ambiguous or there is no
+    school at all."""
     user = session.get(User, user_id)
     if user is not None and user.school_id is not None:
         return user.school_id
     ids = list(session.scalars(select(School.id).limit(2)))
     return ids[0] if len(ids) == 1 else None
-
-
-def find_school(session: Session, name: str) -> int:
-    """The id of the school named ``name``; ``NotFound`` naming the schools there are."""
-    found = session.scalar(select(School.id).where(School.name == name))
-    if found is None:
-        names = ", ".join(repr(n) for n in session.scalars(select(School.name)
-                                                            .order_by(School.name)))
-        raise NotFound(f"no school {name!r} (schools: {names or 'none yet'})")
-    return found
 
 
 def ensure_group(session: Session, school_id: int, name: str, kind: str = "class") -> int:

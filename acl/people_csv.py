@@ -108,6 +108,8 @@ class PersonRow:
     groups: tuple[str, ...]
     subjects: tuple[str, ...]
     children: tuple[str, ...]
+    first_name: str = ""
+    last_name: str = ""
 
 
 @dataclass
@@ -232,6 +234,7 @@ def _row(cells: dict[Column, str], line: int) -> PersonRow:
         groups=values(cells.get(Column.groups, "")),
         subjects=values(cells.get(Column.subjects, "")),
         children=values(cells.get(Column.children, "")),
+        first_name=cells.get(Column.first_name, ""), last_name=cells.get(Column.last_name, ""),
     )
     _check_profile_cells(row)
     _check_lengths(row)

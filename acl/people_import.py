@@ -1,110 +1,207 @@
-"""``davserver import people``: bring a school's people in line with a CSV file.
+"""Importing a school's people from the national systems' exports and our own CSV
+(``davserver import people``; the rules are in ``docs/admin.md``, "Importing people").
 
-:func:`acl.read_people` (``acl/people_csv.py``) reads and checks the file;
-:func:`import_people` compares its rows with the database and applies them, in the
-caller's transaction. The rules, also in ``docs/admin.md``, "Importing people":
+:func:`import_people` is the one entry point (the command, and later the drop folder
+and the web page): files, folders or zip archives in; the format of each file
+detected from its content (:mod:`acl.sources`); every source read into one model
+(:mod:`acl.directory`); the school brought in line in one transaction
+(:mod:`acl.people_sync`); an :class:`ImportReport` out.
 
-* A login absent from the database becomes a user of the school with a random
-  initial password (reported once, in :attr:`ImportReport.accounts`, never again).
-* An existing user gets the row's name, email, profile and school. Their classes
-  are replaced by the row's (a student has one). Groups are replaced among the
-  groups the file names somewhere (a club made by hand and absent from the file
-  keeps its members). A teacher's subjects and a parent's children are replaced.
-  A column absent from the header leaves that attribute alone; an empty cell
-  clears it.
-* Every user a file lists is managed by imports from then on (an
-  :class:`~acl.models.ImportedUser` row). A managed user of the school that the
-  file does not mention at all (not even on a rejected row), and whose profile
-  the file carries, is a leaver: disabled, never deleted, their files kept; listed
-  again later, they are enabled again. Only the profiles in the file count because
-  schools export pupils and staff separately (SIECLE for students and parents, STS
-  for teachers): importing the teachers' file must not disable every student.
-  Users made by hand and never listed are left alone, and so are users disabled by
-  hand.
-* Rows are rejected with their line number when a login belongs to another school,
-  a name is a class in one place and a group in another, or a child is not a
-  student in the file or the database. With ``strict``, any rejection means
-  nothing is written.
+A file is imported whole or not at all: one rejected record refuses the file (its
+people are not leavers either), unless ``partial`` asks to leave out the rejected
+records only. ``strict``: one rejection anywhere, nothing is imported. ``dry_run``
+reports what would happen and changes nothing.
+
+:func:`apply_people` applies one file read by :func:`acl.read_people` in the caller's
+transaction, record by record (the former API, kept for scripts and tests).
 """
 
 from __future__ import annotations
 
-import secrets
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from davserver.errors import BadRequest
+from davserver import journal
+from davserver.db import Database
+from davserver.errors import BadRequest, NotFound
 
-from .models import (
-    Group,
-    GroupKind,
-    ImportedUser,
-    Membership,
-    ParentLink,
-    Profile,
-    School,
-    Subject,
-    TeacherSubject,
-    User,
-)
-from .people import create_user
-from .people_csv import Column, PeopleFile, PersonRow, Rejected
+from .directory import Batch, Rejection, Where
+from .models import Profile, School
+from .people_csv import PeopleFile
+from .people_sync import NewAccount, Synchronisation, SyncResult
+from .schools import add_school, ensure_school, find_school, looks_like_uai
+from .sources import Progress, SchoolContext, hints, read_batches
+from .sources.inputs import BadInput, gather
+from .sources.ours import batch_of
 
 DEFAULT_SCHOOL = "Établissement"
-#: Initial passwords avoid look-alike characters (0/O, 1/l/I): people type them
-#: from a printed sheet.
-PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-PASSWORD_LENGTH = 12
-_CHUNK = 500  # values per IN (...) list, well under SQLite's bound-parameter limit
+
+@dataclass
+class ImportOptions:
+    """How to import. ``format``: ``auto`` (detect each file) or one of ``aaf``,
+    ``siecle``, ``onde``, ``sts``, ``csv`` for every file. An import that changes
+    something is recorded in the security journal (``davserver audit``) in its own
+    transaction."""
+
+    format: str = "auto"
+    dry_run: bool = False
+    partial: bool = False
+    strict: bool = False
+    progress: Progress | None = None
 
 
-@dataclass(frozen=True)
-class NewAccount:
-    """A user the import created, with the initial password to hand out."""
+@dataclass
+class FileReport:
+    """One file of the run: its format, what it held, whether it was imported."""
 
-    login: str
-    password: str
-    display_name: str
-    classes: tuple[str, ...]
+    name: str
+    format: str | None
+    description: str = ""
+    encoding: str | None = None
+    details: str = ""
+    records: int = 0
+    rejected: int = 0
+    applied: bool = True
+    error: str | None = None
+    """The file could not be read, or is not for this school."""
+    refused: str | None = None
+    """Why a readable file was not imported (its rejections, a file it depends on)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 @dataclass
 class ImportReport:
-    """What an import did (or, with ``applied`` False, would have refused to do):
-    logins created, updated, disabled as leavers, unchanged; rejected rows."""
+    """What an import did (or, with ``dry_run``, would do). The lists hold logins;
+    ``profiles`` gives each one's profile in the school. ``moved``: students whose
+    class changed (also in ``updated``). ``left``: people who left the school, among
+    whom ``disabled`` are those no other school still has. ``applied`` is False when
+    nothing was written (strict refusal)."""
 
     school: str
+    school_uai: str | None = None
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
-    disabled: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    rejected: list[Rejected] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+    rejected: list[Rejection] = field(default_factory=list)
     accounts: list[NewAccount] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    files: list[FileReport] = field(default_factory=list)
+    classes: dict[str, int] = field(default_factory=dict)
+    groups: dict[str, int] = field(default_factory=dict)
+    parent_links: int = 0
+    services: dict[str, int] = field(default_factory=dict)
     applied: bool = True
+    dry_run: bool = False
+
+    def by_profile(self, logins: list[str]) -> dict[str, int]:
+        """Counts of ``logins`` by profile (only profiles with some)."""
+        return dict(sorted(Counter(self.profiles[login].value for login in logins).items()))
+
+    def counts(self) -> dict[str, int]:
+        """How many people were created, updated, moved, disabled and rejected (for the
+        security journal)."""
+        return {"created": len(self.created), "updated": len(self.updated),
+                "moved": len(self.moved), "disabled": len(self.disabled),
+                "rejected": len(self.rejected)}
+
+    def rejected_by_profile(self) -> dict[str, int]:
+        """Rejected records by profile (``unknown`` when the record does not say it)."""
+        return dict(sorted(Counter(r.profile.value if r.profile else "unknown"
+                                   for r in self.rejected).items()))
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as one JSON object (``--json``): counts by profile, classes and
+        groups with their members after the import, rejections with their place."""
+        return {
+            "school": {"name": self.school, "uai": self.school_uai},
+            "dry_run": self.dry_run, "applied": self.applied,
+            "created": self.by_profile(self.created),
+            "updated": self.by_profile(self.updated),
+            "moved": self.by_profile(self.moved),
+            "disabled": self.by_profile(self.disabled),
+            "left": self.by_profile(self.left),
+            "unchanged": self.by_profile(self.unchanged),
+            "classes": self.classes, "groups": self.groups,
+            "parent_links": self.parent_links, "services": self.services,
+            "rejected": [r.as_dict() for r in self.rejected],
+            "rejected_by_profile": self.rejected_by_profile(),
+            "warnings": self.warnings,
+            "files": [f.as_dict() for f in self.files],
+        }
 
 
-def new_password() -> str:
-    """A random initial password of :data:`PASSWORD_LENGTH` characters (~70 bits)."""
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+# --- the former API: one CSV file, record by record ---------------------------------
+
+
+def apply_people(session: Session, people: PeopleFile, school_id: int, *,
+                 strict: bool = False, name: str = "people.csv",
+                 progress: Callable[[], None] | None = None) -> ImportReport:
+    """Apply a file read by :func:`acl.read_people` to school ``school_id`` in the
+    caller's transaction, leaving out the rejected rows only (``strict``: with any
+    rejected row, nothing is written and the report has ``applied`` False)."""
+    school = session.get_one(School, school_id)
+    batch = batch_of(name, people)
+    sync = Synchronisation(session, school_id)
+    rejected = sync.prepare([batch])
+    report = ImportReport(school.name, school.uai, warnings=list(batch.warnings))
+    report.rejected = sorted(batch.rejected + list(rejected.values()),
+                             key=lambda r: (r.where.line or 0))
+    if strict and report.rejected:
+        report.applied = False
+        return report
+    step = (lambda _done, _total: progress()) if progress is not None else None
+    _fill(report, sync.apply([batch], rejected, progress=step), sync)
+    return report
+
+
+def _fill(report: ImportReport, result: SyncResult, sync: Synchronisation) -> None:
+    for outcome in result.outcomes:
+        report.profiles[outcome.login] = outcome.profile
+        {"created": report.created, "updated": report.updated,
+         "unchanged": report.unchanged}[outcome.state].append(outcome.login)
+        if outcome.moved:
+            report.moved.append(outcome.login)
+    for login, profile, disabled in result.left:
+        report.profiles.setdefault(login, profile)
+        report.left.append(login)
+        if disabled:
+            report.disabled.append(login)
+    report.accounts = result.accounts
+    report.warnings += result.warnings
+    report.services = result.services
+    report.classes, report.groups, report.parent_links = sync.figures()
+
+
+# --- the entry point ---------------------------------------------------------------
 
 
 def import_school(session: Session, name: str | None = None) -> tuple[int, str]:
-    """``(id, name)`` of the school to import into: ``name``'s (created if absent),
-    else the deployment's only school, else a new one named :data:`DEFAULT_SCHOOL`.
-    Raises ``BadRequest`` when there are several schools and no name."""
+    """``(id, name)`` of the school to import into. ``name`` is a UAI or a name
+    (:func:`acl.find_school`); a name not known yet is created (a UAI must be added
+    first, with its name: ``davserver school add``). Without ``name``: the deployment's
+    only school, else a new one named :data:`DEFAULT_SCHOOL`. Raises ``BadRequest``
+    when there are several schools and no name, or for an unknown UAI."""
     if name:
-        found = session.scalar(select(School).where(School.name == name))
-        if found is None:
-            found = School(name=name)
-            session.add(found)
-            session.flush()
+        try:
+            found = session.get_one(School, find_school(session, name))
+        except NotFound:
+            if looks_like_uai(name):
+                raise BadRequest(f"no school with UAI {name.strip().upper()}: add it "
+                                 "first with `davserver school add NAME --uai "
+                                 f"{name.strip().upper()}`") from None
+            found = session.get_one(School, ensure_school(session, name))
         return found.id, found.name
     schools = list(session.scalars(select(School).order_by(School.name).limit(20)))
     if len(schools) > 1:
@@ -115,291 +212,145 @@ def import_school(session: Session, name: str | None = None) -> tuple[int, str]:
     return schools[0].id, schools[0].name
 
 
-def _chunks(items: Iterable[Any]) -> Iterator[list[Any]]:
-    items = list(items)
-    for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
-
-
-@dataclass
-class _State:
-    """The school's people as the import sees them, loaded in a few queries."""
-
-    school_id: int
-    users: dict[str, User]
-    groups: dict[str, tuple[int, GroupKind]]
-    subjects: dict[str, int]
-    members: dict[int, set[int]]
-    teaches: dict[int, set[int]]
-    children: dict[int, set[int]]
-    imported: dict[int, ImportedUser]
-
-
-def _load(session: Session, school_id: int, logins: set[str]) -> _State:
-    users: dict[str, User] = {}
-    for chunk in _chunks(logins):
-        users.update((u.login, u) for u in session.scalars(
-            select(User).where(User.login.in_(chunk))))
-    groups = {g.name: (g.id, g.kind) for g in session.scalars(
-        select(Group).where(Group.school_id == school_id))}
-    subjects = {code: sid for code, sid in session.execute(
-        select(Subject.code, Subject.id).where(Subject.school_id == school_id))}
-    members: dict[int, set[int]] = defaultdict(set)
-    for uid, gid in session.execute(select(Membership.user_id, Membership.group_id)
-                                    .join(Group).where(Group.school_id == school_id)):
-        members[uid].add(gid)
-    teaches: dict[int, set[int]] = defaultdict(set)
-    for uid, sid in session.execute(select(TeacherSubject.user_id, TeacherSubject.subject_id)
-                                    .join(Subject).where(Subject.school_id == school_id)):
-        teaches[uid].add(sid)
-    children: dict[int, set[int]] = defaultdict(set)
-    for chunk in _chunks(u.id for u in users.values()):
-        for pid, cid in session.execute(select(ParentLink.parent_id, ParentLink.child_id)
-                                        .where(ParentLink.parent_id.in_(chunk))):
-            children[pid].add(cid)
-    imported = {i.user_id: i for i in session.scalars(
-        select(ImportedUser).where(ImportedUser.school_id == school_id))}
-    return _State(school_id, users, groups, subjects, members, teaches, children, imported)
-
-
-def _check_school(session: Session, state: _State, row: PersonRow) -> None:
-    user = state.users.get(row.login)
-    if user is not None and user.school_id not in (None, state.school_id):
-        other = session.get(School, user.school_id)
-        raise BadRequest(f"login {row.login!r} belongs to another school "
-                         f"({other.name if other else user.school_id})")
-
-
-def _check_kinds(kinds: dict[str, GroupKind], row: PersonRow) -> None:
-    """Refuse a name used as a class and as a group; record the row's names."""
-    wanted = dict.fromkeys(row.classes, GroupKind.class_)
-    for name in row.groups:
-        if name in wanted:
-            raise BadRequest(f"{name!r} is listed both as a class and as a group")
-        wanted[name] = GroupKind.group
-    for name, kind in wanted.items():
-        known = kinds.get(name)
-        if known is not None and known is not kind:
-            raise BadRequest(f"{name!r} is a {known.value} of the school, "
-                             f"not a {kind.value}")
-    kinds.update(wanted)
-
-
-def _check_children(state: _State, rows: list[PersonRow]) -> list[Rejected]:
-    """Children must be students: as the file says, else as the database says."""
-    in_file = {r.login: r.profile for r in rows}
-    rejected = []
-    for row in rows:
-        for child in row.children:
-            user = state.users.get(child)
-            profile = in_file.get(child, user.profile if user else None)
-            if profile is not Profile.student:
-                rejected.append(Rejected(row.line, row.login,
-                                         f"child {child!r} is not a student in the file "
-                                         "or the database"))
-                break
-    return rejected
-
-
-def _check(session: Session, state: _State, people: PeopleFile) -> tuple[list[PersonRow],
-                                                                          list[Rejected]]:
-    """The rows the database allows, and the others with their reasons."""
-    kinds = {name: kind for name, (_, kind) in state.groups.items()}
-    kept, rejected = [], list(people.rejected)
-    for row in people.rows:
+def _choose_school(session: Session, school: str | int | None,
+                   named: dict[str, str | None]) -> SchoolContext:
+    """The school to import into and what readers need of it (``id`` None: a school
+    the files name by UAI and the deployment lacks, to add with the files' name).
+    ``named``: UAI → name of the schools the files name (AAF structures, STS-web)."""
+    if isinstance(school, int):
+        return _context(session, school)
+    if school is None and len(named) > 1:
+        known = [i for u in named if (i := _uai_id(session, u)) is not None]
+        if len(known) != 1:
+            raise BadRequest(f"the files name {len(named)} schools ("
+                             + ", ".join(sorted(named)) + "): choose one with --school")
+        return _context(session, known[0])
+    if school is None and named:
+        uai, name = next(iter(named.items()))
+        found = _uai_id(session, uai)
+        if found is not None:
+            return _context(session, found)
+        only = list(session.scalars(select(School).limit(2)))
+        if len(only) == 1 and only[0].uai is None:  # the one school, made before its UAI
+            return SchoolContext(only[0].id, only[0].name, uai, only[0].aaf_id)
+        return SchoolContext(None, name or uai, uai, None)
+    if school is not None and looks_like_uai(school):
+        uai = school.strip().upper()
+        if uai in named and _uai_id(session, uai) is None:
+            return SchoolContext(None, named[uai] or uai, uai, None)
+    if school is None and not session.scalar(select(School.id).limit(1)):
+        return SchoolContext(None, DEFAULT_SCHOOL, None, None)
+    if school is not None and not looks_like_uai(school):
         try:
-            _check_school(session, state, row)
-            _check_kinds(kinds, row)
-        except BadRequest as exc:
-            rejected.append(Rejected(row.line, row.login, exc.message))
-        else:
-            kept.append(row)
-    bad_children = _check_children(state, kept)
-    rejected += bad_children
-    bad = {r.line for r in bad_children}
-    return [r for r in kept if r.line not in bad], sorted(rejected, key=lambda r: r.line)
+            find_school(session, school)
+        except NotFound:
+            return SchoolContext(None, school, None, None)
+    return _context(session, import_school(session, school)[0])
 
 
-def _replace(session: Session, table: type[Any], owner: str, item: str, owner_id: int,
-             current: set[int], desired: set[int], known: set[int]) -> bool:
-    """Make ``owner_id``'s links in ``table`` among ``current`` equal ``desired``;
-    ``known`` (the cached link set) follows. True when something changed."""
-    removed, added = current - desired, desired - current
-    if removed:
-        session.execute(delete(table).where(getattr(table, owner) == owner_id,
-                                            getattr(table, item).in_(removed)))
-    session.add_all(table(**{owner: owner_id, item: i}) for i in added)
-    known.difference_update(removed)
-    known.update(added)
-    return bool(removed or added)
+def _context(session: Session, school_id: int) -> SchoolContext:
+    row = session.get_one(School, school_id)
+    return SchoolContext(row.id, row.name, row.uai, row.aaf_id)
 
 
-@dataclass
-class _Run:
-    """One import under way: the session, the loaded state, what the file manages."""
-
-    session: Session
-    state: _State
-    people: PeopleFile
-    report: ImportReport
-    class_ids: set[int]
-    group_ids: set[int]
-
-    def group_id(self, name: str, kind: GroupKind) -> int:
-        if name not in self.state.groups:
-            group = Group(school_id=self.state.school_id, name=name, kind=kind)
-            self.session.add(group)
-            self.session.flush()
-            self.state.groups[name] = (group.id, kind)
-        return self.state.groups[name][0]
-
-    def subject_id(self, code: str) -> int:
-        if code not in self.state.subjects:
-            subject = Subject(school_id=self.state.school_id, code=code, name=code)
-            self.session.add(subject)
-            self.session.flush()
-            self.state.subjects[code] = subject.id
-        return self.state.subjects[code]
+def _add_school(session: Session, context: SchoolContext) -> int:
+    """Add the school a run chose but the deployment lacks (:func:`_choose_school`)."""
+    if context.uai is not None:
+        return add_school(session, context.name, uai=context.uai).id
+    return ensure_school(session, context.name)
 
 
-def _create(run: _Run, row: PersonRow) -> User:
-    password = new_password()
-    principal = create_user(run.session, row.login, password, row.profile,
-                            display_name=row.display_name, email=row.email,
-                            school_id=run.state.school_id)
-    user = run.session.get(User, principal.id)
-    assert user is not None
-    run.state.users[row.login] = user
-    run.report.created.append(row.login)
-    run.report.accounts.append(NewAccount(row.login, password, row.display_name, row.classes))
-    return user
+def _uai_id(session: Session, uai: str) -> int | None:
+    return session.scalar(select(School.id).where(School.uai == uai.strip().upper()))
 
 
-def _update_fields(run: _Run, user: User, row: PersonRow) -> bool:
-    wanted: dict[str, object] = {"display_name": row.display_name, "profile": row.profile,
-                                 "school_id": run.state.school_id}
-    if Column.email in run.people.columns:
-        wanted["email"] = row.email
-    changed = False
-    for attr, value in wanted.items():
-        if getattr(user, attr) != value:
-            setattr(user, attr, value)
-            changed = True
-    return changed
+def _refuse(batches: list[Batch], rejected: dict[str, Rejection],
+            options: ImportOptions) -> list[Batch]:
+    """The batches to apply: a file with an error, or (unless ``partial``) with a
+    rejected record, is left out whole, and so is a file that depends on one left out;
+    ``strict``: nothing, if anything is rejected or refused."""
+    refused = {b.name for b in batches if b.error is not None or (
+        not options.partial and (b.rejected or any(p.key in rejected for p in b.people)))}
+    while True:
+        more = {b.name for b in batches if b.name not in refused
+                and any(d in refused for d in b.depends_on)}
+        if not more:
+            break
+        refused |= more
+    if options.strict and (refused or rejected or any(b.rejected for b in batches)):
+        return []
+    return [b for b in batches if b.name not in refused]
 
 
-def _mark(run: _Run, user: User) -> bool:
-    """Record the user as managed by imports; enable a returning leaver."""
-    mark = run.state.imported.get(user.id) or run.session.get(ImportedUser, user.id)
-    changed = mark is None or mark.school_id != run.state.school_id
-    if mark is None:
-        mark = ImportedUser(user_id=user.id, school_id=run.state.school_id, left=None)
-        run.session.add(mark)
-    mark.school_id = run.state.school_id
-    run.state.imported[user.id] = mark
-    if mark.left is not None:
-        mark.left = None
-        user.disabled = False
-        return True
-    if user.disabled:
-        run.report.warnings.append(f"{user.login} was disabled by hand: left disabled")
-    return changed
+class _Rollback(Exception):
+    """Leaves the import's transaction without committing (dry run, strict refusal)."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__("rolled back")
+        self.report = report
 
 
-def _apply_links(run: _Run, user: User, row: PersonRow) -> bool:
-    s, state, columns = run.session, run.state, run.people.columns
-    members = state.members[user.id]
-    changed = False
-    if Column.classes in columns:
-        classes = {run.group_id(n, GroupKind.class_) for n in row.classes}
-        changed = _replace(s, Membership, "user_id", "group_id", user.id,
-                           members & run.class_ids, classes, members)
-    if Column.groups in columns:
-        groups = {run.group_id(n, GroupKind.group) for n in row.groups}
-        changed |= _replace(s, Membership, "user_id", "group_id", user.id,
-                            members & run.group_ids, groups, members)
-    if Column.subjects in columns:
-        taught = state.teaches[user.id]
-        changed |= _replace(s, TeacherSubject, "user_id", "subject_id", user.id, set(taught),
-                            {run.subject_id(c) for c in row.subjects}, taught)
-    return changed
+def import_people(db: Database, files: Sequence[str | Path | tuple[str, bytes]],
+                  school: str | int | None = None,
+                  options: ImportOptions | None = None) -> ImportReport:
+    """Import people from ``files`` (paths of files, folders or zip archives, or
+    ``(name, bytes)`` pairs) into ``school`` (a UAI, a name or an id; None: the school
+    the files name, or the only one). Raises :class:`acl.sources.inputs.BadInput` when
+    an input cannot be read at all, ``BadRequest`` when the school cannot be told;
+    everything else (a file of the wrong kind, a truncated file, bad records) is in the
+    report, which the caller turns into an exit status."""
+    options = options or ImportOptions()
+    with gather(list(files)) as inputs:
+        found = hints(inputs.files, options.format)
+        with db.transaction(write=False) as s:
+            context = _choose_school(s, school, found.schools)
+        batches = read_batches(found, context, options.progress)
+        try:
+            with db.transaction() as s:
+                school_id = context.id if context.id is not None else _add_school(s, context)
+                report = _run(s, school_id, context, batches, options)
+                if options.dry_run or not report.applied:
+                    raise _Rollback(report)
+                journal.record(s, journal.Kind.import_, school_id=school_id,
+                               place=", ".join(Path(str(f)).name for f in files)[:200],
+                               details={"what": "people", **report.counts()})
+        except _Rollback as done:
+            report = done.report
+    return report
 
 
-def _apply_row(run: _Run, row: PersonRow) -> bool:
-    """Create or update one row's user; True when an existing user changed."""
-    user = run.state.users.get(row.login)
-    changed = False
-    if user is None:
-        user = _create(run, row)
-    else:
-        changed = _update_fields(run, user, row)
-    changed = _mark(run, user) or changed
-    return _apply_links(run, user, row) or changed
-
-
-def _apply_children(run: _Run, rows: list[PersonRow]) -> set[str]:
-    """Replace parents' children (after every row's user exists); logins changed."""
-    changed = set()
-    for row in rows:
-        parent = run.state.users[row.login]
-        current = run.state.children[parent.id]
-        wanted = {run.state.users[c].id for c in row.children}
-        if _replace(run.session, ParentLink, "parent_id", "child_id", parent.id,
-                    set(current), wanted, current):
-            changed.add(row.login)
-    return changed
-
-
-def _disable_leavers(run: _Run) -> None:
-    now = datetime.now(UTC)
-    profiles = {row.profile for row in run.people.rows}
-    ids = [uid for uid, mark in run.state.imported.items() if mark.left is None]
-    for chunk in _chunks(ids):
-        for user in run.session.scalars(select(User).where(User.id.in_(chunk))
-                                        .order_by(User.login)):
-            if (user.login in run.people.logins or user.disabled
-                    or user.profile not in profiles):
-                continue
-            user.disabled = True
-            run.state.imported[user.id].left = now
-            run.report.disabled.append(user.login)
-
-
-def import_people(session: Session, people: PeopleFile, school_id: int, *,
-                  strict: bool = False,
-                  progress: Callable[[], None] | None = None) -> ImportReport:
-    """Apply a file read by :func:`acl.read_people` to school ``school_id`` in the
-    caller's transaction (module docstring for the rules).
-
-    ``progress`` is called once per row applied. With ``strict`` and any rejected
-    row, nothing is written and the report has ``applied`` False. Rejected rows never
-    raise; database errors do (the caller's transaction then rolls back).
-    """
-    school = session.get(School, school_id)
-    if school is None:
-        raise BadRequest(f"no school with id {school_id}")
-    report = ImportReport(school.name, warnings=list(people.warnings))
-    logins = {r.login for r in people.rows} | {c for r in people.rows for c in r.children}
-    state = _load(session, school_id, logins)
-    rows, report.rejected = _check(session, state, people)
-    if strict and report.rejected:
+def _run(s: Session, school_id: int, context: SchoolContext, batches: list[Batch],
+         options: ImportOptions) -> ImportReport:
+    report = ImportReport(context.name, context.uai, dry_run=options.dry_run)
+    sync = Synchronisation(s, school_id)
+    rejected = sync.prepare(batches)
+    applied = _refuse(batches, rejected, options)
+    for batch in batches:
+        mine = batch.rejected + [rejected[p.key] for p in batch.people if p.key in rejected]
+        report.rejected += mine
+        report.warnings += batch.warnings
+        refused = None
+        if batch.error is None and batch not in applied and not options.strict:
+            refused = (f"{batch.name}: refused, nothing of it imported: " + (
+                f"{len(mine)} record(s) rejected (--partial imports the others)" if mine
+                else "it depends on " + ", ".join(batch.depends_on) + ", refused"))
+        report.files.append(FileReport(
+            batch.name, batch.format, batch.description, batch.encoding, batch.details,
+            len(batch.people) + len(batch.rejected), len(mine), batch in applied,
+            batch.error, refused))
+    if options.strict and report.rejected:
         report.applied = False
         return report
-    named_groups = {n for r in rows for n in r.groups}
-    run = _Run(session, state, people, report,
-               {gid for gid, kind in state.groups.values() if kind is GroupKind.class_},
-               {state.groups[n][0] for n in named_groups if n in state.groups})
-    changed = set()
-    for row in rows:
-        if _apply_row(run, row):
-            changed.add(row.login)
-        if progress is not None:
-            progress()
-    if Column.children in people.columns:
-        changed |= _apply_children(run, rows)
-    _disable_leavers(run)
-    created = set(report.created)
-    for row in rows:
-        if row.login not in created:
-            (report.updated if row.login in changed else report.unchanged).append(row.login)
+    row = s.get_one(School, school_id)
+    if context.aaf_id is not None:
+        row.aaf_id = context.aaf_id
+    if row.uai is None and context.uai is not None:  # the files tell the school's UAI
+        row.uai = context.uai
+    progress = options.progress
+    step = (lambda done, total: progress("apply", done, total)) if progress else None
+    _fill(report, sync.apply(applied, rejected, everyone=batches, progress=step), sync)
     return report
+
+
+__all__ = ["DEFAULT_SCHOOL", "BadInput", "FileReport", "ImportOptions", "ImportReport",
+           "NewAccount", "Where", "apply_people", "import_people", "import_school"]

@@ -1,10 +1,13 @@
 """Access decisions: one pure :func:`allowed` and one :func:`require` that raises.
 
 Privileges are RFC 3744 §3 names: ``read``, ``write-content``, ``write-properties``,
-``bind`` (create a member in a folder) and ``unbind`` (remove a member from its
-folder). Two privileges of our own extend them, as RFC 3744 §3.12 allows:
-``publish`` (change a file's publication state) and ``manage`` (sub-rubrics,
-services, grants and invitations of a rubric).
+``bind`` (create a member in a folder), ``unbind`` (remove a member from its
+folder), ``unlock`` (remove a lock another principal holds, §3.5: a lock's holder
+needs no privilege to remove their own) and ``write``, the aggregate of
+``write-properties``, ``write-content``, ``bind`` and ``unbind`` (§3.2: the right to
+change a node, which a LOCK needs). Two privileges of our own extend them, as RFC
+3744 §3.12 allows: ``publish`` (change a file's publication state) and ``manage``
+(sub-rubrics, services, grants and invitations of a rubric).
 
 Personal spaces (documents, binder): their owner holds every privilege on
 everything in them, nobody else holds any.
@@ -51,7 +54,10 @@ def reads_school_archive(profile: Profile) -> bool:
     (see :data:`ARCHIVE_PROFILES`)."""
     return profile in ARCHIVE_PROFILES
 
-DAV_PRIVILEGES = ("read", "write-content", "write-properties", "bind", "unbind")
+DAV_PRIVILEGES = ("read", "write", "write-content", "write-properties", "bind", "unbind",
+                  "unlock")
+# RFC 3744 §3.2: DAV:write contains these; it is held where all of them are.
+WRITE_PARTS = ("write-properties", "write-content", "bind", "unbind")
 PRIVILEGES = frozenset({*DAV_PRIVILEGES, "publish", "manage"})
 
 
@@ -71,7 +77,9 @@ _WRITER = {
     "write-properties": Scope.OWN,
     "unbind": Scope.OWN,
 }
-_MODERATOR = {name: Scope.ANY for name in (*DAV_PRIVILEGES, "publish")}
+# Moderators and managers may break anyone's lock in the rubric (issue 18: a
+# writer's lock on the rubric's root once blocked its moderator for a week).
+_MODERATOR = {name: Scope.ANY for name in (*DAV_PRIVILEGES, "publish") if name != "write"}
 
 #: The role → privilege table (issue 4, "Rights on shared folders"). A writer's
 #: additions are pending and a publisher's published at once: that difference is in
@@ -159,6 +167,8 @@ def allowed(standing: Standing, privilege: str, chain: Sequence[NodeRef] = ()) -
     space root). Raises ``ValueError`` for an unknown privilege name."""
     if privilege not in PRIVILEGES:
         raise ValueError(f"unknown privilege {privilege!r}")
+    if privilege == "write":
+        return all(allowed(standing, part, chain) for part in WRITE_PARTS)
     if standing.space.kind in ("documents", "binder"):
         return standing.space.owner_id == standing.user_id and privilege != "manage"
     if standing.space.kind == "archive":  # an official record: read-only for all

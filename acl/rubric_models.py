@@ -21,9 +21,10 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from davserver import clock
 from davserver.db import Base
 
-from .models import Profile, utcnow
+from .models import Profile
 
 
 class Role(enum.StrEnum):
@@ -76,7 +77,7 @@ class Rubric(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("rubrics.id"))
     inherit_grants: Mapped[bool] = mapped_column(Boolean, default=True)
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
 
 class Grant(Base):
@@ -97,7 +98,7 @@ class Grant(Base):
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
     profile: Mapped[Profile | None] = mapped_column(_enum(Profile, 16))
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
 
 class Invitation(Base):
@@ -111,6 +112,6 @@ class Invitation(Base):
     invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[InvitationStatus] = mapped_column(_enum(InvitationStatus, 16),
                                                      default=InvitationStatus.pending)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     expires: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     answered: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

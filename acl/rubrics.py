@@ -10,15 +10,17 @@ slug, role, profile or a cycle in the tree, ``Conflict`` for a slug already take
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
+from davserver import journal
 from davserver.errors import BadRequest, Conflict, NotFound
 
 from .models import Group, Membership, Profile, School, Subject, TeacherSubject, User
+from .people import schools_of
 from .policy import SpaceRef, Standing, strongest
 from .rubric_models import Grant, Role, Rubric, Service
 
@@ -72,8 +74,9 @@ def default_school(session: Session, school_id: int | None = None) -> int:
         return school_id
     ids = list(session.scalars(select(School.id).limit(2)))
     if len(ids) != 1:
-        raise BadRequest("no school yet" if not ids else
-                         "several schools: say which one the rubric belongs to")
+        raise BadRequest("no school yet: add one with `davserver school add NAME --uai UAI`"
+                         if not ids else "several schools: say which one the rubric "
+                         "belongs to (--school UAI or name)")
     return ids[0]
 
 
@@ -234,7 +237,18 @@ def grant(session: Session, slug: str, role: Role | str, *, user: str | None = N
                       group_id=pop.group_id, profile=pop.profile, subject_id=pop.subject_id,
                       folder_node_id=folder_node_id))
     session.flush()
+    journal.record(session, journal.Kind.grant, place=f"/rubriques/{slug}",
+                   target=user or _population_text(pop), school_id=rubric.school_id,
+                   details={"role": role.value, "folder_node": folder_node_id})
     return True
+
+
+def _population_text(pop: Population) -> str:
+    """A population as the journal names it (``group 12, profile student``)."""
+    parts = [f"group {pop.group_id}" if pop.group_id is not None else "",
+             f"profile {pop.profile.value}" if pop.profile is not None else "",
+             f"subject {pop.subject_id}" if pop.subject_id is not None else ""]
+    return ", ".join(p for p in parts if p) or "everyone"
 
 
 def revoke(session: Session, slug: str, role: Role | str | None = None, *,
@@ -250,6 +264,11 @@ def revoke(session: Session, slug: str, role: Role | str | None = None, *,
     if not ids:
         raise NotFound("no such grant on this rubric")
     session.execute(delete(Grant).where(Grant.id.in_(ids)))
+    journal.record(session, journal.Kind.revoke, place=f"/rubriques/{slug}",
+                   target=user or (_population_text(pop) if pop else None),
+                   school_id=rubric.school_id,
+                   details={"role": parsed.value if parsed else "all", "grants": len(ids),
+                            "folder_node": folder_node_id})
     return len(ids)
 
 
@@ -265,45 +284,68 @@ def drop_folder_grants(session: Session, node_ids: Iterable[int]) -> None:
 
 @dataclass(frozen=True)
 class UserContext:
-    """What population matching needs of a user (read once per request)."""
+    """What population matching needs of a user (read once per request).
+
+    ``schools`` maps each school the user is in (an import has not found them gone)
+    to their profile there; ``school_id`` is the school the context is for (the one
+    the user chose on the web, else their home school) and ``profile`` their profile
+    there. A user of no school (made by hand in a one-school deployment) belongs to
+    every school, with their own profile."""
 
     user_id: int
     school_id: int | None
     profile: Profile
     group_ids: frozenset[int]
     subject_ids: frozenset[int]
+    schools: Mapping[int, Profile] = field(default_factory=dict)
+
+    def in_school(self, school_id: int) -> bool:
+        """Whether the user belongs to ``school_id`` (every school, for a user of none)."""
+        return not self.schools or school_id in self.schools
+
+    def profile_in(self, school_id: int) -> Profile:
+        """The user's profile in ``school_id`` (their context's for a user of none)."""
+        return self.schools.get(school_id, self.profile)
+
+    @property
+    def school_ids(self) -> frozenset[int]:
+        return frozenset(self.schools)
 
 
-def user_context(session: Session, user_id: int) -> UserContext:
-    """The user's school, profile, groups and subjects. ``NotFound`` for no such user."""
+def user_context(session: Session, user_id: int, school: int | None = None) -> UserContext:
+    """The user's schools, profile, groups and subjects, for ``school`` when the user
+    belongs to it (else their home school). ``NotFound`` for no such user."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"no user #{user_id}")
+    schools = schools_of(session, user_id)
+    chosen = school if school in schools else user.school_id
     groups = frozenset(session.scalars(select(Membership.group_id)
                                        .where(Membership.user_id == user_id)))
     subjects = frozenset(session.scalars(select(TeacherSubject.subject_id)
                                          .where(TeacherSubject.user_id == user_id)))
-    return UserContext(user_id, user.school_id, user.profile, groups, subjects)
+    profile = schools.get(chosen, user.profile) if chosen is not None else user.profile
+    return UserContext(user_id, chosen, profile, groups, subjects, schools)
 
 
 def _matching_grants(session: Session, ctx: UserContext,
                      rubric_ids: Iterable[int]) -> list[Grant]:
     """Grants on these rubrics that name the user or a population they belong to.
-    Population grants reach only the rubric's own school (a user without a school,
-    as in a one-school deployment, belongs to every school)."""
+    Population grants reach only the rubrics of the user's schools, matching the
+    user's profile in the rubric's school (a user without a school, as in a one-school
+    deployment, belongs to every school)."""
     population_match = and_(
         Grant.user_id.is_(None),
         or_(Grant.group_id.is_(None), Grant.group_id.in_(ctx.group_ids)),
-        or_(Grant.profile.is_(None), Grant.profile == ctx.profile),
         or_(Grant.subject_id.is_(None), Grant.subject_id.in_(ctx.subject_ids)),
     )
-    query = (select(Grant).join(Rubric, Grant.rubric_id == Rubric.id)
+    query = (select(Grant, Rubric.school_id).join(Rubric, Grant.rubric_id == Rubric.id)
              .where(Grant.rubric_id.in_(list(rubric_ids)),
                     or_(Grant.user_id == ctx.user_id, population_match)))
-    if ctx.school_id is not None:
-        query = query.where(or_(Grant.user_id == ctx.user_id,
-                                Rubric.school_id == ctx.school_id))
-    return list(session.scalars(query))
+    return [g for g, school in session.execute(query)
+            if g.user_id == ctx.user_id or (
+                ctx.in_school(school)
+                and (g.profile is None or g.profile == ctx.profile_in(school)))]
 
 
 def _standings(session: Session, ctx: UserContext,
@@ -355,8 +397,8 @@ def visible_rubrics(session: Session, ctx: UserContext, *,
     ``service=None``: every rubric where the user holds a role, whatever its services
     (a manager must reach a rubric whose shared folders are off to switch them on)."""
     query = select(Rubric)
-    if ctx.school_id is not None:
-        query = query.where(Rubric.school_id == ctx.school_id)
+    if ctx.schools:
+        query = query.where(Rubric.school_id.in_(ctx.school_ids))
     rubrics = {r.id: r for r in session.scalars(query)}
     standings = _standings(session, ctx, rubrics)
     out = [(_info(r), standings[r.id]) for r in rubrics.values()

@@ -1,3 +1,3 @@
-"""ENT document server: the trunk (config, db, errors) and the crown (app, auth, cli)."""
+"""ENT document server: the trunk (config, db, errors, clock) and the crown (app, auth, cli)."""
 
 __version__ = "0.1.0"

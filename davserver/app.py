@@ -4,6 +4,7 @@
 
 1. the database (engine, schema) and the blob store;
 2. the store, the lock storage and the one DAV provider serving ``/dav``;
+   WsgiDAV's lock manager is replaced by ours (``providers.lock_rules``);
 3. the WsgiDAV application: middleware ErrorPrinter → BasicAuthenticator (our
    domain controller; ``OPTIONS`` without credentials is answered there,
    :mod:`davserver.probes`) → RequestResolver. No dir browser (it costs a resolution
@@ -36,16 +37,23 @@ from wsgidav.error_printer import ErrorPrinter
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
-import acl  # noqa: F401  (registers the people tables before create_all)
+import acl
 import quotas
-from davserver.auth import BasicAuthenticator, CredentialVerifier, make_domain_controller
+from davserver import journal
+from davserver.auth import (
+    CLIENT_ADDRESS_KEY,
+    BasicAuthenticator,
+    CredentialVerifier,
+    make_domain_controller,
+)
 from davserver.config import Config
 from davserver.cors import Cors
 from davserver.db import Database
-from davserver.forwarded import Origins
+from davserver.forwarded import Origins, client_address
 from davserver.probes import root_probe
 from providers import (
     CLOSE_CONNECTION_KEY,
+    EntLockManager,
     EntProvider,
     LocalBlobStore,
     PlainGet,
@@ -70,6 +78,7 @@ class Application:
     wsgi: WSGIApp
     db: Database
     store: Store
+    locks: SqlLockStorage
 
     def close(self) -> None:
         self.db.dispose()
@@ -258,19 +267,27 @@ def create_app(config: Config) -> Application:
                   lease_seconds=quotas.lease_seconds(config.server.body_idle_timeout))
 
     dav_compat.apply()
-    locks = SqlLockStorage(db, max_timeout=config.dav.lock_timeout_max)
+    locks = SqlLockStorage(db, max_timeout=config.dav.lock_max_timeout,
+                           max_per_user=config.dav.max_locks_per_user)
     provider = EntProvider(store, locks, allow_infinity=config.dav.propfind_infinity,
                            max_xml_body=config.dav.max_xml_body)
-    verifier = CredentialVerifier(db, cache_ttl=config.auth.cache_ttl,
-                                  failure_delay=config.auth.failure_delay)
+    a = config.auth
+    verifier = CredentialVerifier(
+        db, cache_ttl=a.cache_ttl, check_threads=a.check_threads,
+        throttle=acl.ThrottlePolicy(after=a.throttle_after, period=a.throttle_period,
+                                    max_period=a.throttle_max))
     dav_app = WsgiDAVApp(_wsgidav_config(config, provider, locks, verifier))
+    # Our conflict rules (shared locks) and one-transaction LOCK (providers.lock_rules).
+    dav_app.lock_manager = EntLockManager(locks)
+    provider.set_lock_manager(dav_app.lock_manager)
     # WsgiDAV detaches its logger; hand its records (one line per request) to ours.
     wsgidav_logger = logging.getLogger("wsgidav")
     wsgidav_logger.handlers.clear()
     wsgidav_logger.propagate = True
     wsgidav_logger.setLevel(logging.NOTSET)
     web_app = create_web_app(config, db, verifier, store, locks)
-    plain_get = PlainGet(provider, DAV_PREFIX, verifier.recent,
+    plain_get = PlainGet(provider, DAV_PREFIX,
+                         lambda header: verifier.recent(header, journal.origin().address or ""),
                          block_size=config.server.block_size, dav_config=dav_app.config)
     origins = Origins(config.server.public_urls,
                       trust_forwarded=config.server.trust_forwarded_proto)
@@ -295,15 +312,21 @@ def create_app(config: Config) -> Application:
     dav_branch = Cors(dav_head, config.dav.cors_origins) if config.dav.cors_origins \
         else dav_head
 
+    trust_forwarded = config.server.trust_forwarded_proto
+
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        address = environ[CLIENT_ADDRESS_KEY] = client_address(
+            environ, trust_forwarded=trust_forwarded)
         path = environ.get("PATH_INFO", "")
         if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
+            journal.enter_request(address, "dav")
             return dav_branch(environ, start_response)
         method = environ["REQUEST_METHOD"]
         # ``OPTIONS *`` reaches us with the path "/*" (cheroot).
         if (path == "/" and method in ("OPTIONS", "PROPFIND")) or (
                 path in ("*", "/*") and method == "OPTIONS"):
             return root_probe(environ, start_response, max_body=config.dav.max_xml_body)
+        journal.enter_request(address, "web")
         return web_app(environ, start_response)
 
-    return Application(dispatch, db, store)
+    return Application(dispatch, db, store, locks)

@@ -8,16 +8,26 @@ Forms (relied on by people and scripts)::
     davserver user list
     davserver user passwd LOGIN --password-stdin
     davserver user disable LOGIN
-    davserver import people FILE.csv [--school NAME] [--passwords FILE] [--strict] [--dry-run]
-    davserver import timetable FILE.csv|FILE.ics [--school NAME] [--year-start DATE
-        --year-end DATE] [--time-zone TZ] [--holidays FILE.ics] [--week-a DATE]
-        [--strict] [--dry-run]                   (see davserver/timetable_cli.py)
+    davserver user signout LOGIN
+    davserver auth throttle list [LOGIN] [--json] | reset LOGIN [--address A]
+                                                 (see davserver/auth_cli.py)
+    davserver audit [--since D] [--until D] [--user LOGIN] [--place T] [--json]
+    davserver audit purge [--older-than DAYS]    (see davserver/audit_cli.py)
+    davserver import people FILE… [--school UAI|NAME] [--format F] [--passwords FILE]
+        [--partial] [--strict] [--dry-run] [--json]   (see davserver/people_cli.py)
+    davserver import timetable FILE [--school UAI] [--format auto|edt|udt|pronote|csv|ics]
+        [--week-a DATE] [--partial] [--dry-run] [--json] [--year-start DATE --year-end DATE]
+        [--holidays FILE.ics]
+    davserver import holidays FILE [--school UAI] [--year LABEL] [--dry-run] [--json]
+                                                 (both: davserver/timetable_cli.py)
     davserver fsck [--repair]
+    davserver school add|list|set ...           (see davserver/school_cli.py)
     davserver db status|upgrade|revision -m MSG  (see davserver/db_cli.py)
     davserver quota set|show|report ...          (see davserver/quota_cli.py)
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
     davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
     davserver trash list|restore|purge ...       (see davserver/trash_cli.py)
+    davserver lock list|break ...                (see davserver/lock_cli.py)
     davserver notifications send | purge [--older-than DAYS] [--unread-too]
                                                  (davserver/notifications_cli.py)
     davserver archive textbooks --year LABEL [--school NAME] [--before-end] [--output DIR]
@@ -42,6 +52,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import acl
+from davserver import clock, journal
 from davserver.config import Config, ConfigError, load_config
 from davserver.db import SchemaMismatch, open_database
 from davserver.errors import DomainError
@@ -84,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     disable = user.add_parser("disable", help="disable a user (files are kept)",
                               parents=[common])
     disable.add_argument("login")
+    signout = user.add_parser("signout", help="end every session of a user (browsers "
+                              "and cached drive sign-ins)", parents=[common])
+    signout.add_argument("login")
 
     quota = sub.add_parser("quota", help="space limits and usage").add_subparsers(
         dest="action", required=True)
@@ -100,14 +114,10 @@ def _parser() -> argparse.ArgumentParser:
     imports = sub.add_parser("import", help="bring in data from other software")
     import_actions = imports.add_subparsers(dest="action", required=True)
     people = import_actions.add_parser(
-        "people", help="users, classes, groups, subjects, parents from a CSV file "
-        "(docs/admin.md: Importing people)", parents=[common])
-    people.add_argument("file", metavar="FILE.csv")
-    people.add_argument("--school", metavar="NAME", help="default: the only school")
-    people.add_argument("--passwords", metavar="FILE", help="write new users' initial "
-                        "passwords to this new file (mode 0600) instead of printing them")
-    people.add_argument("--strict", action="store_true", help="any bad row: import nothing")
-    people.add_argument("--dry-run", action="store_true", help="report, change nothing")
+        "people", help="users, classes, groups, subjects, parents from AAF, SIECLE, ONDE, "
+        "STS-web or CSV files (docs/admin.md: Importing people)", parents=[common])
+    from davserver.people_cli import add_arguments as add_people_arguments
+    add_people_arguments(people)
     _timetable_parser(import_actions, common)
 
     db = sub.add_parser("db", help="schema revision and migrations").add_subparsers(
@@ -132,6 +142,8 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--unread-too", action="store_true",
                        help="unread ones as well")
 
+    from davserver.school_cli import add_parsers as add_school_parsers
+    add_school_parsers(sub, common)
     from davserver.rubric_cli import add_parsers
     add_parsers(sub, common)
     from davserver.trash_cli import add_parsers as add_trash_parsers
@@ -140,30 +152,52 @@ def _parser() -> argparse.ArgumentParser:
     add_booking_parsers(sub, common)
     from davserver.archive_cli import add_parsers as add_archive_parsers
     add_archive_parsers(sub, common)
+    from davserver.lock_cli import add_parsers as add_lock_parsers
+    add_lock_parsers(sub, common)
+    from davserver.auth_cli import add_parsers as add_auth_parsers
+    add_auth_parsers(sub, common)
+    from davserver.audit_cli import add_parsers as add_audit_parsers
+    add_audit_parsers(sub, common)
     return parser
 
 
 def _timetable_parser(imports: argparse._SubParsersAction,  # type: ignore[type-arg]
                       common: argparse.ArgumentParser) -> None:
-    """``import timetable`` beside ``import people`` (run by davserver/timetable_cli.py)."""
+    """``import timetable`` and ``import holidays`` beside ``import people`` (run by
+    davserver/timetable_cli.py; defined here so that parsing imports nothing heavy)."""
     p = imports.add_parser("timetable", help="teaching services and lessons from a "
-                           "timetable (CSV or .ics; docs/admin.md: Importing the timetable)",
-                           parents=[common])
-    p.add_argument("file", metavar="FILE.csv|FILE.ics")
-    p.add_argument("--school", metavar="NAME", help="default: the only school")
-    p.add_argument("--year-start", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                   help="first day of the school year (with --year-end; default: the "
-                   "year stored by an earlier import)")
-    p.add_argument("--year-end", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                   help="last day of the school year")
-    p.add_argument("--time-zone", default="Europe/Paris", help="the school's time zone "
-                   "(IANA name, default Europe/Paris; stored with the year)")
-    p.add_argument("--holidays", metavar="FILE.ics", help="holiday periods (replace "
-                   "the stored ones)")
+                           "timetable export (EDT, UDT, PRONOTE, CSV, iCalendar; "
+                           "docs/admin.md: Importing the timetable)", parents=[common])
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--school", metavar="UAI", help="the school's UAI or name (default: "
+                   "the only school)")
+    p.add_argument("--format", choices=("auto", "edt", "udt", "pronote", "csv", "ics"),
+                   default="auto", help="the file's format (default: detected from its "
+                   "content)")
     p.add_argument("--week-a", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                   help="a day of a week A (default: the first day of the year)")
-    p.add_argument("--strict", action="store_true", help="any bad row: import nothing")
+                   help="a day of a week A (kept for later imports; default: the year's "
+                   "first week of classes)")
+    p.add_argument("--partial", action="store_true", help="import the good records and "
+                   "reject the bad ones (default: any bad record, import nothing)")
+    p.add_argument("--strict", action="store_true", help="the default (kept for scripts)")
     p.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    p.add_argument("--json", action="store_true", help="the report as JSON on stdout")
+    p.add_argument("--year-start", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="set the school year's first day (with --year-end)")
+    p.add_argument("--year-end", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                   help="set the school year's last day")
+    p.add_argument("--holidays", metavar="FILE.ics", help="replace the year's holiday "
+                   "periods with those of an .ics file (else: `import holidays`)")
+    h = imports.add_parser("holidays", help="the school year and its holidays from the "
+                           "ministry's calendar (fr-en-calendrier-scolaire, JSON or .ics; "
+                           "docs/admin.md: Holidays)", parents=[common])
+    h.add_argument("file", metavar="FILE")
+    h.add_argument("--school", metavar="UAI", help="the school's UAI or name (default: "
+                   "the only school)")
+    h.add_argument("--year", metavar="2025-2026", help="the school year to take (default: "
+                   "the current one, or the next one once the current one is over)")
+    h.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    h.add_argument("--json", action="store_true", help="the report as JSON on stdout")
 
 
 def _read_password() -> str:
@@ -174,6 +208,7 @@ def _read_password() -> str:
 
 
 def cmd_user(config: Config, args: argparse.Namespace) -> int:
+    """Run one ``user`` action; every change is journaled (``davserver audit``)."""
     db = open_database(config)
     try:
         with db.transaction() as s:
@@ -187,10 +222,19 @@ def cmd_user(config: Config, args: argparse.Namespace) -> int:
                     print(f"{p.login}\t{p.profile.value}\t{state}\t{p.display_name}")
             elif args.action == "passwd":
                 acl.set_password(s, args.login, _read_password())
-                print(f"password changed for {args.login}")
+                print(f"password changed for {args.login}; their sessions are ended")
             elif args.action == "disable":
                 acl.disable_user(s, args.login)
-                print(f"disabled {args.login}")
+                print(f"disabled {args.login}; their sessions are ended")
+            elif args.action == "signout":
+                count = acl.sign_out_everywhere(s, args.login)
+                print(f"signed {args.login} out everywhere ({count} web session(s); "
+                      "drives must sign in again)")
+            if args.action != "list":
+                found = acl.find_user(s, args.login)
+                journal.record(s, journal.Kind.user_changed, target=args.login,
+                               school_id=acl.school_of_user(s, found.id) if found else None,
+                               details={"action": args.action})
     finally:
         db.dispose()
     return 0
@@ -221,6 +265,10 @@ def _serve(config: Config, *, banner: str = "") -> int:
     from davserver.app import create_app  # heavy
     from davserver.listener import Limits, Server
 
+    if clock.shift():
+        log.warning("the clock reads %s, %s from the wall clock (%s): for tests only",
+                    clock.now().isoformat(timespec="seconds"), clock.shift(),
+                    clock.SHIFT_VARIABLE)
     app = create_app(config)
     # What start-up made lives as long as the process: out of the collector's sight,
     # so that a full collection (a few ms with all of it) scans only request objects.
@@ -332,17 +380,22 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "fsck": cmd_fsck,
     "db": _lazy("davserver.db_cli", "cmd_db"),
     "quota": _lazy("davserver.quota_cli", "cmd_quota"),
+    "school": _lazy("davserver.school_cli", "cmd_school"),
     "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
     "trash": _lazy("davserver.trash_cli", "cmd_trash"),
     "booking": _lazy("davserver.booking_cli", "cmd_booking"),
     "notifications": _lazy("davserver.notifications_cli", "cmd_notifications"),
     "archive": _lazy("davserver.archive_cli", "cmd_archive"),
+    "lock": _lazy("davserver.lock_cli", "cmd_lock"),
+    "auth": _lazy("davserver.auth_cli", "cmd_auth"),
+    "audit": _lazy("davserver.audit_cli", "cmd_audit"),
     "import": lambda config, args: IMPORTS[args.action](config, args),
 }
 IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "people": _lazy("davserver.people_cli", "cmd_import"),
     "timetable": _lazy("davserver.timetable_cli", "cmd_timetable"),
+    "holidays": _lazy("davserver.timetable_cli", "cmd_holidays"),
 }
 
 
@@ -357,6 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=config.logging.level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command not in ("serve", "demo"):
+        journal.bind(via="cli", who=f"cli:{_system_user()}")
     try:
         return COMMANDS[args.command](config, args)
     except ConfigError as exc:  # found while assembling (e.g. web.locale)
@@ -371,6 +426,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `davserver quota report | head`: the reader is gone
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _system_user() -> str:
+    """Who runs this command (the journal's actor of administrative commands)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def _override_listener(config: Config, host: str | None, port: int | None) -> Config:

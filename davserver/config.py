@@ -8,6 +8,9 @@ naming the key and the file. Environment variables override the file:
 * ``DAVSERVER_DATA_DIR``: the ``data_dir`` key;
 * ``DAVSERVER_DATABASE_URL``: the ``database_url`` key;
 * ``DAVSERVER_<SECTION>__<KEY>``: any nested key, e.g. ``DAVSERVER_SERVER__PORT=8081``.
+
+``DAVSERVER_CLOCK_SHIFT`` is not a key: it shifts the clock of the whole process
+(:mod:`davserver.clock`, for tests); a bad value is a :class:`ConfigError` here.
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
+
+from davserver import clock
 
 ENV_PREFIX = "DAVSERVER_"
 MAX_SIZE = 2**63 - 1
@@ -186,22 +192,65 @@ class ServerConfig(_Section):
 
 
 class AuthConfig(_Section):
-    """HTTP Basic authentication against the user table."""
+    """Sign-in against the user table (HTTP Basic on ``/dav/``, the web form).
+
+    The throttle (``acl.throttle``): after ``throttle_after`` consecutive failures of
+    one login from one address, that pair is refused (429) for ``throttle_period``
+    seconds, twice as long after each further failure, at most ``throttle_max``
+    seconds. ``check_threads``: password checks running at once (about 19 MiB each)."""
 
     realm: str = "ENT"
     cache_ttl: float = Field(60.0, ge=0)
-    failure_delay: float = Field(0.5, ge=0)
+    throttle_after: int = Field(5, ge=1, le=100)
+    throttle_period: float = Field(30.0, gt=0, le=86400)
+    throttle_max: float = Field(900.0, gt=0, le=86400)
+    check_threads: int = Field(2, ge=1, le=64)
+    # Removed: the flat delay of every failure held a server thread; the throttle and
+    # a constant-time check replace it. Named here to say so instead of "unknown key".
+    failure_delay: None = Field(None, validate_default=False)
+
+    @field_validator("failure_delay", mode="before")
+    @classmethod
+    def _no_failure_delay(cls, value: Any) -> None:
+        raise ValueError("no longer used: failed sign-ins are throttled instead "
+                         "(auth.throttle_after, auth.throttle_period, auth.throttle_max); "
+                         "remove this key")
+
+    @field_validator("throttle_max")
+    @classmethod
+    def _max_after_period(cls, value: float, info: ValidationInfo) -> float:
+        period = info.data.get("throttle_period")
+        if period is not None and value < period:
+            raise ValueError(f"must be at least auth.throttle_period ({period})")
+        return value
 
 
 class DavConfig(_Section):
-    """WebDAV protocol limits and options."""
+    """WebDAV protocol limits and options.
+
+    ``lock_max_timeout``: the longest lifetime of a lock, in seconds, and what
+    ``Timeout: Infinite``, a missing ``Timeout`` or a larger one get; a refresh
+    extends a lock by at most this much (issue 17: a forgotten lock must not block a
+    rubric for a week). ``max_locks_per_user``: the most active locks one user may
+    hold at once, over all spaces (issue 18)."""
 
     propfind_infinity: bool = False
     max_xml_body: int = Field(1024 * 1024, ge=1024)
-    lock_timeout_max: int = Field(7 * 24 * 3600, ge=60)
+    lock_max_timeout: int = Field(3600, ge=60, le=7 * 24 * 3600)
+    max_locks_per_user: int = Field(1000, ge=1, le=1_000_000)
     # Origins of browser and Electron WebDAV apps allowed to use /dav/ by CORS
     # (``https://app.keeweb.info``); empty: no CORS header is ever sent.
     cors_origins: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "lock_timeout_max" in data:
+            # Not silently carried over: the old default (a week) is what issue 17
+            # replaced, and an old file would bring it back.
+            raise ValueError("lock_timeout_max was renamed lock_max_timeout (seconds; "
+                             "default 3600)")
+        return data
 
     @field_validator("max_xml_body", mode="before")
     @classmethod
@@ -252,6 +301,14 @@ class TrashConfig(_Section):
     # Days a deleted item is kept at least; ``davserver trash purge`` (a daily timer)
     # destroys older ones. 0 purges everything on the next run.
     retention_days: int = Field(30, ge=0, le=36500)
+
+
+class JournalConfig(_Section):
+    """The security journal (``davserver.journal``)."""
+
+    # Days an event is kept; ``davserver audit purge`` (a daily timer) deletes older
+    # ones. A year by default: a school answers for the past school year.
+    retention_days: int = Field(365, ge=1, le=36500)
 
 
 class WebConfig(_Section):
@@ -349,6 +406,7 @@ class Config(_Section):
     dav: DavConfig = Field(default_factory=DavConfig)
     quotas: QuotasConfig = Field(default_factory=QuotasConfig)
     trash: TrashConfig = Field(default_factory=TrashConfig)
+    journal: JournalConfig = Field(default_factory=JournalConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     textbook: TextbookConfig = Field(default_factory=TextbookConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
@@ -368,12 +426,15 @@ class Config(_Section):
         return (self.blob_dir or self.data_dir / "blobs").resolve()
 
 
+_NOT_KEYS = {ENV_PREFIX + "CONFIG", clock.SHIFT_VARIABLE}
+
+
 def _env_overrides(environ: dict[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
     """Nested overrides from ``DAVSERVER_*`` variables, and which variable set each key."""
     out: dict[str, Any] = {}
     origin: dict[tuple[str, ...], str] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+        if not name.startswith(ENV_PREFIX) or name in _NOT_KEYS:
             continue
         keys = name[len(ENV_PREFIX):].lower().split("__")
         node = out
@@ -417,6 +478,11 @@ def load_config(path: str | Path | None = None, environ: dict[str, str] | None =
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{source}: the top level must be a mapping of keys")
         data = loaded or {}
+    if clock.SHIFT_VARIABLE in environ:
+        try:
+            clock.parse_shift(environ[clock.SHIFT_VARIABLE])
+        except ValueError as exc:
+            raise ConfigError(f"environment variable {clock.SHIFT_VARIABLE}: {exc}") from None
     overrides, origin = _env_overrides(environ)
     data = _merge(data, overrides)
     try:

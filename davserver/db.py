@@ -12,7 +12,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Result,
+    Table,
+    create_engine,
+    event,
+    make_url,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -25,6 +34,29 @@ class SchemaMismatch(RuntimeError):
 
 class Base(DeclarativeBase):
     """Declarative base shared by every package's models."""
+
+
+def table_of(model: type[Base]) -> Table:
+    """The :class:`~sqlalchemy.Table` ``model`` is mapped to, for Core statements
+    (``insert``, ``update``, ``delete``) built once on hot paths.
+
+    Declarative types ``__table__`` as any FROM clause (a class may be mapped to a
+    join or a select), which Core's DML constructors refuse; our models are each
+    mapped to one plain table. Raises :class:`TypeError` for a model that is not."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to one table")
+    return table
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """The rows an executed UPDATE or DELETE matched (the driver's row count, 0 when
+    it gives none). ``Session.execute`` is typed as returning a plain ``Result``
+    whatever the statement (SQLAlchemy 2.1); for DML it is a :class:`CursorResult`,
+    the kind that carries the count. Raises :class:`TypeError` for any other result."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"a {type(result).__name__} has no row count")
+    return int(result.rowcount or 0)
 
 
 def make_engine(url: str) -> Engine:

@@ -12,8 +12,13 @@ from sqlalchemy.orm import Session
 import acl
 from davserver.config import Config
 from davserver.db import open_database
+from davserver.errors import NotFound
 
 DEMO_SCHOOL = "Collège Jean Moulin (démo)"
+DEMO_UAI = "0999999F"
+"""A UAI with a valid check letter in département 099, which does not exist: never a
+real school's."""
+DEMO_ZONE = "C"
 # login, profile, display name, class
 DEMO_USERS: list[tuple[str, str, str, str | None]] = [
     ("direction", "head", "Mme Claire Lefèvre", None),
@@ -136,6 +141,17 @@ def _booking(s: Session, school: int) -> None:
                                needs_validation=validation, location=location)
 
 
+def _school(s: Session) -> int:
+    """The demo school, added as ``davserver school add`` does when absent (a demo
+    made by an older version, without a UAI, is kept as it is)."""
+    for ref in (DEMO_SCHOOL, DEMO_UAI):
+        try:
+            return acl.find_school(s, ref)
+        except NotFound:
+            pass
+    return acl.add_school(s, DEMO_SCHOOL, uai=DEMO_UAI, zone=DEMO_ZONE).id
+
+
 def create_demo(config: Config) -> list[str]:
     """Create the demo school, its people and rubrics, unless they exist. Returns the
     demo logins whose demo password still works (changed or disabled ones are left
@@ -146,7 +162,7 @@ def create_demo(config: Config) -> list[str]:
     db = open_database(config)
     try:
         with db.transaction() as s:
-            school = acl.ensure_school(s, DEMO_SCHOOL)
+            school = _school(s)
             usable = _people(s, school)
             created = _rubrics(s, school)
             _booking(s, school)

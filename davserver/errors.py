@@ -56,3 +56,14 @@ class InsufficientStorage(DomainError):
 
     status = 507
     condition = "{DAV:}quota-not-exceeded"
+
+
+class TooManyRequests(DomainError):
+    """RFC 6585 §4: the client must wait ``retry_after`` seconds (sent as
+    ``Retry-After``) before trying again; the sign-in throttle's answer."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

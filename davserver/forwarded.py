@@ -16,10 +16,15 @@ serves ``Destination: /dav/…``; a Destination on any other host is left for
 WsgiDAV's 502 (no longer swayed by ``X-Forwarded-*`` headers nobody vouches for).
 Hrefs of 207 answers are absolute paths (``/dav/…``), right for the client
 whatever address it used.
+
+:func:`client_address` gives the client's own address the same way: behind a trusted
+proxy, the one the proxy reports (the sign-in throttle and the security journal key
+on it).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,3 +86,18 @@ class Origins:
             return
         start = destination.find("/", destination.find(parts.netloc) + len(parts.netloc))
         environ["HTTP_DESTINATION"] = destination[start:] if start >= 0 else "/"
+
+
+def client_address(environ: dict[str, Any], *, trust_forwarded: bool) -> str:
+    """The address of the client that sent the request: ``REMOTE_ADDR``, or behind a
+    trusted proxy (``server.trust_forwarded_proto``) the last address of
+    ``X-Forwarded-For``, the one our proxy appended (addresses before it are written
+    by the client and prove nothing). A malformed forwarded value is ignored."""
+    remote = str(environ.get("REMOTE_ADDR") or "")
+    if not trust_forwarded:
+        return remote
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+    try:
+        return str(ipaddress.ip_address(forwarded.strip("[]")))
+    except ValueError:
+        return remote

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from davserver import clock
 from davserver.config import Config
 from davserver.db import Database
 
@@ -53,7 +54,7 @@ def _purge(config: Config, days: int, unread_too: bool) -> int:
     try:
         db.create_schema()
         with db.transaction() as s:
-            gone, copies = purge_old(s, datetime.now(UTC) - timedelta(days=days),
+            gone, copies = purge_old(s, clock.now() - timedelta(days=days),
                                      unread_too=unread_too)
     finally:
         db.dispose()

@@ -10,6 +10,7 @@ import argparse
 import json
 
 import acl
+from davserver import journal
 from davserver.app import create_app
 from davserver.config import Config, parse_size
 from davserver.errors import BadRequest, NotFound
@@ -70,6 +71,9 @@ def cmd_quota(config: Config, args: argparse.Namespace) -> int:
                 except ValueError as exc:
                     raise BadRequest(str(exc)) from exc
             store.set_limit(space.id, limit)
+            journal.record_apart(store.db, journal.Kind.quota_changed, target=label,
+                                 details={"limit_bytes": limit if limit is not None
+                                          else "default"})
         figures = store.usage(space.id)
         if figures is None:
             raise NotFound(f"no usage ledger for {label}: run davserver fsck --repair")

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from davserver import clock
 from davserver.config import Config
 from davserver.errors import BadRequest, DomainError, NotFound
 
@@ -156,7 +156,7 @@ def _restore(store: Store, args: argparse.Namespace) -> int:
 def _purge(store: Store, days: float) -> int:
     from providers import trash
 
-    gone = trash.purge_older(store, time.time() - days * DAY)
+    gone = trash.purge_older(store, clock.time() - days * DAY)
     print(f"purged {len(gone)} item(s) deleted more than {days:g} day(s) ago, "
           f"{sum(i.size for i in gone)} bytes freed")
     return 0

@@ -8,7 +8,8 @@ from .dav import ARCHIVES, BINDER, DOCUMENTS, RUBRICS, EntProvider
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
 from .holders import BlobHolder, blob_holders, held_among, register_blob_holder
-from .locks import SqlLockStorage
+from .lock_rules import EntLockManager
+from .locks import SqlLockStorage, lock_broken, relative_path
 from .names import MAX_NAME_BYTES, validate_name
 from .plain_get import PlainGet
 from .store import NodeInfo, SpaceInfo, Stamp, Store
@@ -18,9 +19,11 @@ from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
 __all__ = [
     "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "DOCUMENTS", "MAX_NAME_BYTES", "PRINCIPAL_KEY",
     "RUBRICS",
-    "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntProvider", "FsckReport",
+    "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntLockManager", "EntProvider",
+    "FsckReport",
     "LocalBlobStore", "NodeInfo", "PlainGet", "RequestAccess", "SpaceInfo", "SqlLockStorage",
     "Stamp", "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders", "fsck",
-    "held_among", "is_active", "operations", "preconditions", "register_binder_folder",
-    "register_blob_holder", "sniff", "trash", "unread_chunked_body", "validate_name",
+    "held_among", "is_active", "lock_broken", "operations", "preconditions",
+    "register_binder_folder", "register_blob_holder", "relative_path", "sniff", "trash",
+    "unread_chunked_body", "validate_name",
 ]

@@ -277,7 +277,7 @@ class LocalBlobStore(BlobStore):
 
     def remove_abandoned(self, gone: Callable[[str], bool], max_age: float) -> int:
         count = 0
-        oldest = time.time() - max_age
+        oldest = time.time() - max_age  # wall clock: compared with files' st_mtime
         for item in self.tmp_dir.glob("*.part"):
             _key, _, owner = item.name[:-len(".part")].partition("~")
             if self.owner and owner == self.owner:  # ours: they end with their request

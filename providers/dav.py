@@ -29,6 +29,7 @@ from wsgidav.dav_provider import DAVCollection, DAVProvider
 from .access import RequestAccess
 from .errors import dav_errors
 from .guards import guarded_request
+from .lock_dav import handle_lock, handle_unlock
 from .locks import SqlLockStorage
 from .names import join_path, split_path
 from .operations import readable_chain_of
@@ -77,15 +78,11 @@ class EntProvider(DAVProvider):
             refuse_writes(split_path(environ["PATH_INFO"]), environ["REQUEST_METHOD"])
             refuse_virtual_writes(environ, split_path(environ["PATH_INFO"]), BINDER,
                                   self.share_path)
-            if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
-                res = self.get_resource_inst(environ["PATH_INFO"], environ)
-                if res is not None and res.is_collection:
-                    raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
-                                   "client or as a network drive (see the server's home page).")
-            elif environ["REQUEST_METHOD"] == "MKCOL":
-                check_mkcol(self, environ)  # WsgiDAV's MKCOL evaluates no precondition
-            elif environ["REQUEST_METHOD"] == "PROPPATCH":
-                self._plan_proppatch(environ)
+            self._check_method(environ)
+            if environ["REQUEST_METHOD"] == "LOCK":
+                return handle_lock(self, environ, start_response, default_handler)
+            if environ["REQUEST_METHOD"] == "UNLOCK":
+                return handle_unlock(self, environ, start_response, default_handler)
             located = None
             if environ["REQUEST_METHOD"] in SNAPSHOT_METHODS:
                 located = self.locate(environ["PATH_INFO"], environ)
@@ -103,6 +100,20 @@ class EntProvider(DAVProvider):
         return guarded_request(environ, start_response, handle,
                                allow_infinity=self.allow_infinity,
                                max_xml_body=self.max_xml_body)
+
+    def _check_method(self, environ: dict[str, Any]) -> None:
+        """The checks of one method that WsgiDAV does not make: GET on a folder (403),
+        MKCOL's preconditions, PROPPATCH's limits and quota. Raises ``DAVError``."""
+        method = environ["REQUEST_METHOD"]
+        if method in ("GET", "HEAD"):
+            res = self.get_resource_inst(environ["PATH_INFO"], environ)
+            if res is not None and res.is_collection:
+                raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
+                               "client or as a network drive (see the server's home page).")
+        elif method == "MKCOL":
+            check_mkcol(self, environ)  # WsgiDAV's MKCOL evaluates no precondition
+        elif method == "PROPPATCH":
+            self._plan_proppatch(environ)
 
     def _plan_proppatch(self, environ: dict[str, Any]) -> None:
         """Check a PROPPATCH's dead properties against the limits and the quota as a

@@ -115,7 +115,15 @@ class TrashItem(Base):
 
 
 class DavLock(Base):
-    """A WebDAV lock (RFC 4918 §6), shared by every server process."""
+    """A WebDAV lock (RFC 4918 §6), shared by every server process.
+
+    ``root`` is the locked resource's ref-URL (``/<space id>/<provider path>``,
+    quoted, as the client spelled it); ``principal`` the holder's login; ``created``
+    and ``expire`` UTC epoch seconds; ``timeout`` seconds. ``space_id`` is the space
+    of ``root`` (None for rows made before it was recorded). ``lock_null_node`` is
+    the id of the empty file this lock's LOCK created on an unmapped URL while that
+    file has received no content (RFC 4918 §7.3; issue 17: removed when the lock ends
+    or its first PUT fails), else None."""
 
     __tablename__ = "dav_locks"
     token: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -124,6 +132,9 @@ class DavLock(Base):
     scope: Mapped[str] = mapped_column(String(16))
     depth: Mapped[str] = mapped_column(String(16))
     owner: Mapped[str] = mapped_column(Text)
-    principal: Mapped[str] = mapped_column(String(200))
+    principal: Mapped[str] = mapped_column(String(200), index=True)
     timeout: Mapped[float] = mapped_column(Float)
     expire: Mapped[float] = mapped_column(Float, index=True)
+    created: Mapped[float | None] = mapped_column(Float)
+    space_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    lock_null_node: Mapped[int | None] = mapped_column(Integer, index=True)

@@ -93,7 +93,7 @@ class PlainGet:
         principal = self.cached_principal(environ.get("HTTP_AUTHORIZATION") or "")
         if principal is None:
             return None
-        started = time.time()
+        started = time.monotonic()
         try:
             path = util.normalize_path(util.re_encode_wsgi(environ["PATH_INFO"]))
         except Exception:  # noqa: BLE001  (WsgiDAV answers the bad path)
@@ -119,7 +119,7 @@ class PlainGet:
         if _log.isEnabledFor(logging.INFO):
             _log.info('%s - %s - [%s] "%s %s" elap=%.3fsec -> %s',
                       environ.get("REMOTE_ADDR", ""), principal.login, util.get_log_time(),
-                      method, rel, time.time() - started, status)
+                      method, rel, time.monotonic() - started, status)
         return body
 
     def _answer(self, res: FileResource, method: str, environ: dict[str, Any]

@@ -42,13 +42,14 @@ precondition answers without a body: 304 with ``ETag``, ``Last-Modified`` and
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from wsgidav import request_server, util
 from wsgidav.dav_error import DAVError
+
+from davserver import clock
 
 # What each outcome says in the log, and the environ key holding the failed target.
 FAILED_KEY = "davserver.precondition_failed"
@@ -133,21 +134,21 @@ def parse_http_date(value: str, *, this_year: int | None = None) -> int | None:
     text = value.strip()
     match = _IMF_RE.match(text) or _ASCTIME_RE.match(text)
     if match:
-        day, month, year, clock = match["day"], match["month"], int(match["year"]), \
+        day, month, year, hms = match["day"], match["month"], int(match["year"]), \
             match["clock"]
     else:
         match = _RFC850_RE.match(text)
         if match is None:
             return None
-        day, month, clock = match["day"], match["month"], match["clock"]
+        day, month, hms = match["day"], match["month"], match["clock"]
         # RFC 7231: a year that looks more than 50 years ahead is in the past century.
-        now = this_year if this_year is not None else time.gmtime().tm_year
+        now = this_year if this_year is not None else clock.now().year
         year = now // 100 * 100 + int(match["year"])
         if year > now + 50:
             year -= 100
         elif year <= now - 50:
             year += 100
-    hour, minute, second = (int(part) for part in clock.split(":"))
+    hour, minute, second = (int(part) for part in hms.split(":"))
     try:
         moment = datetime(year, _MONTHS[month.title()], int(day), hour, minute, second,
                           tzinfo=UTC)

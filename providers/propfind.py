@@ -327,8 +327,7 @@ class _Writer:
         """WsgiDAV's allprop for this node: no lock properties where the user may not
         lock (see ``prevent_locking``), our rubric properties in rubric spaces."""
         names = list(ALLPROP_LIVE)
-        if self.rubric and not acl.allowed(
-                self.standing, "bind" if node.is_collection else "write-content", chain):
+        if self.rubric and not acl.allowed(self.standing, "write", chain):
             names = [n for n in names if n not in LOCK_PROPS]
         if self.rubric:
             names.extend(RUBRIC_PROPS)

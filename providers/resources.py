@@ -25,7 +25,7 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 import acl
 import quotas
 from acl import NodeRef, Standing
-from davserver.errors import BadRequest, Conflict, InsufficientStorage
+from davserver.errors import BadRequest, Conflict, DomainError, InsufficientStorage
 
 from . import operations, properties
 from .access import RequestAccess
@@ -133,17 +133,38 @@ class SpaceResourceMixin:
             acl.require(self._standing(space), privilege,
                         self.chain if chain is None else chain)
 
-    def _allowed(self, privilege: str) -> bool:
+    def holds(self, privilege: str) -> bool:
+        """Does the signed-in user hold ``privilege`` (an ``acl`` name) here?"""
         return acl.allowed(self._standing(), privilege, self.chain)
 
-    def _refuse_lock(self, privilege: str, what: str) -> bool:
-        """``prevent_locking``: True without ``privilege``; during a LOCK request, a 403
-        that says why (WsgiDAV's own message would say locking is unsupported)."""
-        if self._allowed(privilege):
+    def prevent_locking(self) -> bool:
+        """Only who may change what a lock covers may lock it: a lock stops everyone
+        else's changes (issue 18: a writer's lock on a rubric's root blocked its
+        moderator). That is RFC 3744 ``DAV:write`` on the resource and, for a
+        depth-infinity LOCK of a folder, on everything below it (one query over the
+        subtree, none when the user's role reaches every node). False for a new file
+        whose first PUT is streaming; during a LOCK request a refusal is a 403 that
+        says why (WsgiDAV's own message would say locking is unsupported)."""
+        if self.node is None:
             return False
-        if self.environ.get("REQUEST_METHOD") == "LOCK":
-            raise DAVError(HTTP_FORBIDDEN, f"You may not {what}, so you may not lock it.")
-        return True
+        if self.environ.get("REQUEST_METHOD") != "LOCK":
+            return not self.holds("write")
+        refresh = (self.environ.get("CONTENT_LENGTH") or "0") == "0"
+        whole = (self.is_collection and not refresh
+                 and self.environ.get("HTTP_DEPTH", "infinity") == "infinity")
+        try:
+            if whole:
+                operations.require_subtree(self.store, self._standing(), "write",
+                                           self.node, self.chain)
+            else:
+                acl.require(self._standing(), "write", self.chain)
+        except DomainError as exc:
+            # Not the member's path: it may be someone's pending file, hidden from them.
+            what = ("everything in this folder (some of it is other people's)" if whole
+                    else "this resource")
+            raise DAVError(HTTP_FORBIDDEN, f"You may not change {what}, so you may not "
+                           "lock it.") from exc
+        return False
 
     def _stamp(self, space: SpaceInfo | None = None,
                chain: tuple[NodeRef, ...] | None = None) -> Stamp:
@@ -257,7 +278,7 @@ class SpaceResourceMixin:
         when they do not fit (``quota-not-exceeded`` when the space is full). Does
         nothing when the user may not write properties here (WsgiDAV then answers
         each property 403) or the body is not a property update (WsgiDAV's 400)."""
-        if self.node is None or not self._allowed("write-properties"):
+        if self.node is None or not self.holds("write-properties"):
             return
         try:
             root = etree.fromstring(body, _SAFE_PARSER)
@@ -492,10 +513,6 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
         virtual = self.virtual_members()
         return [n.name for n, _ in self.visible_children() if n.name not in virtual] + virtual
 
-    def prevent_locking(self) -> bool:
-        """Only who may create here may lock the folder."""
-        return self._refuse_lock("bind", "add to this folder")
-
     # RFC 4331: every folder of a space reports the space's figures.
     def get_used_bytes(self) -> int:
         figures = self._usage()
@@ -559,11 +576,27 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
             if self.environ.get("REQUEST_METHOD") == "PUT":
                 return FileResource(path, self.environ, self.space, None, self.chain,
                                     rel_path=self.rel_path + "/" + name)
+        self._before_lock_null()
+        with dav_errors():
             node = self.store.create_empty(self.space.id, self.rel_path + "/" + name,
                                            self._stamp())
+        # Lock-null until content arrives (providers.locks): removed if the lock is
+        # refused, ends, or the first PUT fails.
+        self.provider.locks.note_created(node.id, self.provider.ref_url(self.space, path))
         self._changed()
         return FileResource(path, self.environ, self.space, node,
                             (*self.chain, node_ref(node)))
+
+    def _before_lock_null(self) -> None:
+        """Checks a LOCK on a new name needs before the empty file exists: the holder's
+        lock limit (500 LOCKs on new names once made 500 empty files, issue 18), and
+        this folder's locks, since a new member changes the folder (RFC 4918 §7.4;
+        WsgiDAV checks them for PUT, not for LOCK)."""
+        principal = self.environ["wsgidav.user_name"]
+        self.provider.locks.check_room(principal)
+        self.provider.lock_manager.check_write_permission(
+            url=self.get_ref_url(), depth="0", principal=principal,
+            token_list=self.environ.get("wsgidav.ifLockTokenList", []))
 
     def create_collection(self, name: str) -> None:
         """MKCOL (RFC 4918 §9.3); honours ``X-OC-Mtime``."""
@@ -660,11 +693,6 @@ class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):
         self._init_node(space, node, node.path if node else (rel_path or ""), chain)
         self._upload: _Upload | None = None
 
-    def prevent_locking(self) -> bool:
-        """Only who may change the file may lock it (a visitor's lock would block
-        everyone's writes)."""
-        return self.node is not None and self._refuse_lock("write-content", "change this file")
-
     def begin_write(self, *, content_type: str | None = None) -> _Upload:
         """Start a PUT body: a new blob, never the current content (habit 9).
 
@@ -692,12 +720,24 @@ class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):
         """Finish a PUT: on errors discard the new blob (the old content stays); else
         commit it, the size and the usage in one transaction."""
         upload, self._upload = self._upload, None
+        if with_errors:
+            if upload is not None:
+                upload.writer.abort()
+                self.store.release(self.space.id, upload.reserved)
+            self._first_put_failed()
+            return
         if upload is None:
             return
-        if with_errors:
-            upload.writer.abort()
-            self.store.release(self.space.id, upload.reserved)
-            return
+        try:
+            self._commit(upload)
+        except BaseException:
+            self._first_put_failed()
+            raise
+        if self.node is not None:
+            self.provider.locks.content_arrived(self.node.id)
+        self._changed()
+
+    def _commit(self, upload: _Upload) -> None:
         expected = self.environ.get("CONTENT_LENGTH")
         if expected and expected.isdigit() and int(expected) != upload.writer.size:
             # Habit 9: the body ended early (client gone); keep the old content.
@@ -712,4 +752,10 @@ class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):
                 mtime=self.environ.get(OC_MTIME_KEY), reserved=upload.reserved,
                 stamp=self._stamp(chain=self.chain[:-1] if self.node else self.chain),
             )
-        self._changed()
+
+    def _first_put_failed(self) -> None:
+        """A PUT failed (507, 403, a broken body): if this file is a lock-null one
+        (made by a LOCK, never written), it goes with its locks, leaving no 0-byte
+        file behind (issue 17)."""
+        if self.node is not None and self.provider.locks.upload_failed(self.node.id):
+            self._changed()

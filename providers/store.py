@@ -20,7 +20,6 @@ import io
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,12 +41,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import quotas
-from davserver.db import Database
+from davserver import clock, journal
+from davserver.db import Database, table_of
 from davserver.errors import Conflict, Forbidden, NotFound
 
 from .blobs import BlobInfo, BlobStore, BlobWriter
 from .content_types import sniff
 from .holders import held_among
+from .journaling import shared_event
 from .models import Blob, Node, Space
 from .names import parent_of, validate_name
 from .properties import DeadProps, patched
@@ -125,13 +126,14 @@ class SpaceInfo:
 
 # Reads that run on every request select plain columns in NodeInfo's order, built
 # once with bound parameters: no ORM objects, no statement construction per call.
-_NODES, _BLOBS = Node.__table__.c, Blob.__table__.c
+_NODE_TABLE, _BLOB_TABLE = table_of(Node), table_of(Blob)
+_NODES, _BLOBS = _NODE_TABLE.c, _BLOB_TABLE.c
 _INFO_COLUMNS = (_NODES.id, _NODES.space_id, _NODES.parent_id, _NODES.name, _NODES.path,
                  _NODES.is_collection, _NODES.size, _NODES.content_type, _NODES.etag,
                  _NODES.sha1, _NODES.md5, _BLOBS.key, _NODES.created, _NODES.modified,
                  _NODES.props_bytes,  # the properties themselves are read when needed
                  _NODES.author_id, _NODES.published)
-_WITH_BLOB = Node.__table__.outerjoin(Blob.__table__, _NODES.blob_id == _BLOBS.id)
+_WITH_BLOB = _NODE_TABLE.outerjoin(_BLOB_TABLE, _NODES.blob_id == _BLOBS.id)
 # ``space_id + 0`` (here and in _NODE_AT) keeps the planner off the space index,
 # which SQLite picks for ``space_id = ? AND path = ?`` without statistics: a scan
 # of the whole space per lookup. The path index (btree on SQLite, hash on
@@ -167,7 +169,7 @@ def _move_below_statement(sqlite: bool, to_other_space: bool) -> Any:
     if to_other_space:
         values.update(space_id=bindparam("dst_space"), author_id=bindparam("new_author"),
                       published=bindparam("new_published"))
-    return update(Node.__table__).where(cond).values(values)
+    return update(_NODE_TABLE).where(cond).values(values)
 
 
 @functools.cache
@@ -188,7 +190,7 @@ _CHILDREN = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
 # The write of a file's content (:meth:`Store._commit_write`), the hot path of every
 # PUT: plain statements built once, no ORM unit of work. First the folder at
 # ``parent_path`` and the member ``name`` in it, if any, in one query.
-_PARENT, _MEMBER = Node.__table__.alias("parent"), Node.__table__.alias("member")
+_PARENT, _MEMBER = _NODE_TABLE.alias("parent"), _NODE_TABLE.alias("member")
 _WRITE_TARGET = (
     select(_PARENT.c.id, _PARENT.c.path, _PARENT.c.is_collection, _MEMBER.c.id,
            _MEMBER.c.is_collection, _MEMBER.c.size, _MEMBER.c.blob_id, _MEMBER.c.created,
@@ -197,21 +199,21 @@ _WRITE_TARGET = (
                                                  _MEMBER.c.name == bindparam("name"))))
     .where(_PARENT.c.space_id + 0 == bindparam("space"),
            _PARENT.c.path == bindparam("parent_path")))
-_INSERT_BLOB = insert(Blob.__table__).returning(_BLOBS.id)
-_INSERT_NODE = insert(Node.__table__).returning(_NODES.id)
+_INSERT_BLOB = insert(_BLOB_TABLE).returning(_BLOBS.id)
+_INSERT_NODE = insert(_NODE_TABLE).returning(_NODES.id)
 _CONTENT_COLUMNS = ("published", "size", "blob_id", "sha1", "md5", "etag", "content_type",
                     "modified")
-_UPDATE_CONTENT = (update(Node.__table__).where(_NODES.id == bindparam("node"))
+_UPDATE_CONTENT = (update(_NODE_TABLE).where(_NODES.id == bindparam("node"))
                    .values({c: bindparam(c) for c in _CONTENT_COLUMNS}))
 _BLOB_IN_USE = select(_NODES.id).where(_NODES.blob_id == bindparam("blob")).limit(1)
 # What MOVE runs (:meth:`Store.move`): is anything at the destination, then the new
 # place of the moved node and of every node below it, built once.
 _ID_AT = select(_NODES.id).where(_NODES.space_id + 0 == bindparam("space_id"),
                                  _NODES.path == bindparam("path"))
-_MOVE_ROOT = (update(Node.__table__).where(_NODES.id == bindparam("node"))
+_MOVE_ROOT = (update(_NODE_TABLE).where(_NODES.id == bindparam("node"))
               .values(parent_id=bindparam("parent"), name=bindparam("name"),
                       path=bindparam("new_root"), space_id=bindparam("dst_space")))
-_DELETE_BLOB = delete(Blob.__table__).where(_BLOBS.id == bindparam("blob")).returning(_BLOBS.key)
+_DELETE_BLOB = delete(_BLOB_TABLE).where(_BLOBS.id == bindparam("blob")).returning(_BLOBS.key)
 
 
 def _info(node: Node, blob_key: str | None) -> NodeInfo:
@@ -256,7 +258,7 @@ _SOURCE = Node.__table__.alias("source")
 
 def _copy_props(c: Any, from_id: int, to_id: int) -> None:
     """Copy a node's dead properties to another node, inside the database."""
-    c.execute(update(Node.__table__).where(_NODES.id == to_id).values(
+    c.execute(update(_NODE_TABLE).where(_NODES.id == to_id).values(
         dead_props=select(_SOURCE.c.dead_props).where(_SOURCE.c.id == from_id)
         .scalar_subquery(),
         props_bytes=select(_SOURCE.c.props_bytes).where(_SOURCE.c.id == from_id)
@@ -342,7 +344,7 @@ class Store:
                 return info
         try:
             with self.db.transaction() as s:
-                now = time.time()
+                now = clock.time()
                 space = Space(key=key, kind=kind, owner_id=owner_id, rubric_id=rubric_id,
                               created=now)
                 s.add(space)
@@ -497,7 +499,7 @@ class Store:
         try:
             with self.db.transaction() as s:
                 parent, name = self._parent(s, space_id, path)
-                now = time.time()
+                now = clock.time()
                 node = Node(space_id=space_id, parent_id=parent.id, name=name,
                             path=parent.path + "/" + name, is_collection=True, size=0,
                             created=now, modified=mtime or now, dead_props={},
@@ -555,7 +557,7 @@ class Store:
     def _commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
                       mtime: float | None, reserved: int,
                       stamp: Stamp) -> tuple[NodeInfo, str | None]:
-        now = time.time()
+        now = clock.time()
         parent_path, name = parent_of(path)
         name = validate_name(name)
         # Sniffed before the write transaction: libmagic takes milliseconds, and
@@ -563,6 +565,8 @@ class Store:
         content_type = sniff(blob.head if blob else b"", name)
         size = blob.size if blob else 0
         sha1 = blob.sha1 if blob else EMPTY_SHA1
+        md5 = blob.md5 if blob else EMPTY_MD5
+        modified = mtime if mtime is not None else now
         with self.db.transaction() as s:
             c = s.connection()  # plain statements: no ORM unit of work on this path
             found = c.execute(_WRITE_TARGET, {"space": space_id, "parent_path": parent_path,
@@ -579,9 +583,8 @@ class Store:
                     "key": blob.key, "size": blob.size, "sha1": blob.sha1, "md5": blob.md5,
                     "created": now}).scalar_one()
             content = {"published": stamp.published, "size": size, "blob_id": blob_id,
-                       "sha1": sha1, "md5": blob.md5 if blob else EMPTY_MD5, "etag": sha1,
-                       "content_type": content_type,
-                       "modified": mtime if mtime is not None else now}
+                       "sha1": sha1, "md5": md5, "etag": sha1,
+                       "content_type": content_type, "modified": modified}
             if node_id is None:
                 created, props_bytes, author_id = now, 0, stamp.author_id
                 node_id = c.execute(_INSERT_NODE, {
@@ -599,8 +602,8 @@ class Store:
                     and not held_among(s, {old_blob_id}):  # an attachment may keep it
                 old_key = c.execute(_DELETE_BLOB, {"blob": old_blob_id}).scalar()
             info = NodeInfo(node_id, space_id, parent_id, name, parent_path + "/" + name,
-                            False, size, content_type, sha1, sha1, content["md5"],
-                            blob.key if blob else None, created, content["modified"],
+                            False, size, content_type, sha1, sha1, md5,
+                            blob.key if blob else None, created, modified,
                             _props_field(node_id, props_bytes, self.read_props), author_id,
                             stamp.published)
             return info, old_key
@@ -618,7 +621,7 @@ class Store:
         :func:`providers.holders.register_blob_holder`, or ``fsck`` calls the blob an
         orphan."""
         row = Blob(key=blob.key, size=blob.size, sha1=blob.sha1, md5=blob.md5,
-                   created=time.time())
+                   created=clock.time())
         s.add(row)
         s.flush()
         quotas.settle(s, space_id, blob.size, reserved, self.policy)
@@ -786,7 +789,7 @@ class Store:
                     path=new_root + row.path[len(src.path):],
                     is_collection=row.is_collection, size=row.size,
                     content_type=row.content_type, etag=row.etag, sha1=row.sha1, md5=row.md5,
-                    blob_id=row.blob_id, created=time.time(), modified=row.modified,
+                    blob_id=row.blob_id, created=clock.time(), modified=row.modified,
                     dead_props={}, props_bytes=0,
                     author_id=stamp.author_id, published=stamp.published,
                 )
@@ -844,9 +847,11 @@ class Store:
             s.execute(update(Node).where(Node.id == node.id).values(modified=mtime))
 
     def set_published(self, node: NodeInfo, published: bool) -> None:
-        """Publish or unpublish one file or folder (rubric moderation)."""
+        """Publish or unpublish one file or folder (rubric moderation); journaled."""
         with self.db.transaction() as s:
             s.execute(update(Node).where(Node.id == node.id).values(published=published))
+            shared_event(s, journal.Kind.publish if published else journal.Kind.withdraw,
+                         node.space_id, node.path)
 
     def patch_dead_props(self, node: NodeInfo, changes: Mapping[str, str | None]) -> None:
         """Set (XML string) or remove (None) dead properties, by Clark name, in one
@@ -863,7 +868,7 @@ class Store:
                 raise NotFound("the resource is gone")
             props, size = patched(_parse_props(row[1]), changes)
             quotas.charge(s, row[0], size - int(row[2] or 0), self.policy)
-            c.execute(update(Node.__table__).where(_NODES.id == node.id)
+            c.execute(update(_NODE_TABLE).where(_NODES.id == node.id)
                       .values(dead_props=props, props_bytes=size))
 
     def read_props(self, node_id: int) -> dict[str, str]:

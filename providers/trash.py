@@ -22,7 +22,6 @@ Times are UTC epoch seconds; sizes are bytes; paths are space-relative (see
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +31,10 @@ from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 import quotas
+from davserver import clock, journal
 from davserver.errors import Conflict, NotFound, PreconditionFailed
 
+from .journaling import shared_event
 from .models import DavLock, Node, Space, TrashItem
 from .names import normalize_name
 from .store import (
@@ -142,7 +143,7 @@ def _trash_in(s: Session, space_id: int, path: str, deleted_by: int | None, *,
     item = TrashItem(space_id=space_id, node_id=row.id, name=row.name, original_path=path,
                      is_collection=row.is_collection,
                      size=_subtree_size(s, space_id, path),
-                     deleted_by=deleted_by, deleted_at=time.time())
+                     deleted_by=deleted_by, deleted_at=clock.time())
     s.add(item)
     s.flush()
     new_root = trash_root(item.id)
@@ -151,6 +152,8 @@ def _trash_in(s: Session, space_id: int, path: str, deleted_by: int | None, *,
     s.execute(update(Node).where(Node.id == row.id).values(parent_id=None, path=new_root)
               .execution_options(synchronize_session=False))
     _drop_locks(s, space_id, path)
+    shared_event(s, journal.Kind.delete, space_id, path, deleted_by, trash_item=item.id,
+                 folder=row.is_collection)
     return _entry(item)
 
 
@@ -303,6 +306,8 @@ def _purge_rows(s: Session, store: Store, rows: Sequence[TrashItem]) -> tuple[li
         blob_ids += list(s.scalars(select(Node.blob_id).where(cond, Node.blob_id.is_not(None))))
         s.execute(delete(TrashItem).where(TrashItem.id == row.id))
         s.execute(delete(Node).where(cond).execution_options(synchronize_session=False))
+        shared_event(s, journal.Kind.purge, row.space_id, row.original_path,
+                     trash_item=row.id, size=int(row.size))
         freed[row.space_id] = freed.get(row.space_id, 0) + int(row.size)
     for space_id, nbytes in freed.items():
         quotas.charge(s, space_id, -nbytes, store.policy)

@@ -44,8 +44,10 @@ that block may come :data:`RENEW_SECONDS` after the last renewal."""
 
 
 def now() -> float:
-    """UTC epoch seconds: the clock of lease expiries (one place to change)."""
-    return time.time()
+    """UTC epoch seconds: the clock of lease expiries (one place to change). The wall
+    clock, not ``davserver.clock``: an expiry is a timeout that processes on several
+    hosts compare, like a WebDAV lock's lifetime."""
+    return time.time()  # wall clock: a timeout shared by processes, as lock lifetimes are
 
 
 class UploadLease(Base):

@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from davserver.db import Base
+from davserver.db import Base, table_of
 from davserver.errors import InsufficientStorage
 
 MIB = 2**20
@@ -117,7 +117,7 @@ class _Statements:
     expression each time cost more than executing them."""
 
     def __init__(self, policy: QuotaPolicy) -> None:
-        table = SpaceUsage.__table__
+        table = table_of(SpaceUsage)
         c = table.c
         limit = policy.limit_sql()
         figures = (c.used_bytes, c.reserved_bytes, limit, c.limit_bytes)

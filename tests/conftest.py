@@ -3,6 +3,20 @@
 The database is SQLite in a temporary data directory, or, when
 ``DAVSERVER_DATABASE_URL`` points at a PostgreSQL server, a fresh database created
 on that server for each server fixture (dropped afterwards).
+
+The clock (:mod:`davserver.clock`): every server and command a test starts reads the
+test process's clock (``DAVSERVER_CLOCK_SHIFT`` is passed on), so that the dates a test
+computes with ``clock.now()`` or ``clock.today(zone)`` are the server's. Markers:
+
+* ``@pytest.mark.time_sensitive``: the test's outcome depends on the date or the
+  hour (CI runs these once more with the clock on a Saturday night);
+* ``@pytest.mark.clock("2026-12-08T10:00 Europe/Paris")``: the clock reads that
+  instant when the test starts (time flows on from there). On a module
+  (``pytestmark``), when the module starts: its module-scoped servers read it too;
+  module-level code runs at collection, before any pin, so compute dates in
+  fixtures and tests. Implies ``time_sensitive``;
+* ``pytest --clock=INSTANT``: the whole run's clock reads INSTANT at start-up
+  (pinned tests keep their own instant).
 """
 
 from __future__ import annotations
@@ -18,16 +32,130 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 from sqlalchemy.orm import Session
 
+from davserver import clock
 from davserver.app import Application, create_app
 from davserver.config import load_config
 
 PG_URL = os.environ.get("DAVSERVER_DATABASE_URL", "")
+SCHOOL_ZONE = ZoneInfo("Europe/Paris")  # the test schools' zone (the default)
+IN_TERM = "2026-12-08T10:00 Europe/Paris"
+"""A Tuesday at 10:00 in term time of the tests' school year 2026-2027, outside its
+holidays: the clock of modules whose data has fixed dates (``pytest.mark.clock``)."""
+
+
+def school_today() -> date:
+    """Today in the test schools' zone, on the clock the servers read."""
+    return clock.today(SCHOOL_ZONE)
+
+
+def instant(text: str) -> datetime:
+    """An aware instant from ISO 8601 with its offset (``2026-12-12T23:30+01:00``) or
+    followed by a zone name (``2027-03-28T03:30 Europe/Paris``: the offset in force
+    then, summer time included). Raises ``ValueError`` for anything else."""
+    stamp, _, zone = text.strip().partition(" ")
+    moment = datetime.fromisoformat(stamp)
+    if zone:
+        if moment.tzinfo is not None:
+            raise ValueError(f"{text!r}: give an offset or a zone, not both")
+        moment = moment.replace(tzinfo=ZoneInfo(zone.strip()))
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r}: give its offset (+01:00) or its zone (Europe/Paris)")
+    return moment
+
+
+@contextmanager
+def pinned(when: datetime | str) -> Iterator[datetime]:
+    """Within the block, this process's clock, and that of every process started from
+    it (``DAVSERVER_CLOCK_SHIFT`` in ``os.environ``), reads ``when`` at the block's
+    start and flows on; both are restored afterwards. Yields ``when`` (aware)."""
+    moment = instant(when) if isinstance(when, str) else when
+    saved_shift, saved_env = clock.shift(), os.environ.get(clock.SHIFT_VARIABLE)
+    clock.set_shift(clock.offset_to(moment))
+    os.environ[clock.SHIFT_VARIABLE] = clock.format_shift(clock.shift())
+    try:
+        yield moment
+    finally:
+        clock.set_shift(saved_shift)
+        if saved_env is None:
+            os.environ.pop(clock.SHIFT_VARIABLE, None)
+        else:
+            os.environ[clock.SHIFT_VARIABLE] = saved_env
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock", metavar="INSTANT", default=None,
+        help="run with the clock reading INSTANT at start-up, ISO 8601 with an offset "
+             "or a zone name: '2026-12-12T23:30+01:00', '2027-03-28T03:30 Europe/Paris' "
+             "(tests with a clock marker keep their own)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "time_sensitive: the outcome depends on the date "
+                            "or the hour (CI runs these again with a shifted clock)")
+    config.addinivalue_line("markers", "clock(instant): the clock reads INSTANT (ISO 8601, "
+                            "with an offset or a zone name) when the test or module "
+                            "starts; implies time_sensitive")
+    wanted = config.getoption("clock")
+    # xdist workers inherit the shift through the environment: computing it again in
+    # each of them would give each a different clock.
+    if wanted and not hasattr(config, "workerinput"):
+        try:
+            offset = clock.offset_to(instant(wanted))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--clock: {exc}") from None
+        clock.set_shift(offset)
+        os.environ[clock.SHIFT_VARIABLE] = clock.format_shift(clock.shift())
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("clock") is not None:
+            item.add_marker(pytest.mark.time_sensitive)
+
+
+def _pin_of(node: pytest.Item | pytest.Collector,
+            own: type | tuple[type, ...]) -> str | None:
+    """The instant of the ``clock`` marker closest to ``node``, if that marker was set
+    on a node of type ``own`` (a module's pin is applied once, for the module)."""
+    for where, mark in node.iter_markers_with_node("clock"):
+        return str(mark.args[0]) if isinstance(where, own) else None
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    when = _pin_of(request.node, pytest.Module)
+    if when is None:
+        yield
+        return
+    with pinned(when):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    when = _pin_of(request.node, (pytest.Function, pytest.Class))
+    if when is None:
+        yield
+        return
+    with pinned(when):
+        yield
+
+#: The databases of the store-level tests' ``db`` fixtures in this run: SQLite, or in
+#: the PostgreSQL run PostgreSQL alone (the SQLite run has run them on SQLite).
+BACKENDS = ["postgresql"] if PG_URL else ["sqlite"]
+# Which tests run on which database, and a CI run's refusal of skips.
+pytest_plugins = ["tests.runs"]
 
 
 class PortTaken(RuntimeError):
@@ -130,7 +258,7 @@ class Server:
         from providers import trash
 
         with self.app() as app:
-            return len(trash.purge_older(app.store, time.time() + 1))
+            return len(trash.purge_older(app.store, clock.time() + 1))
 
     def start(self) -> None:
         """Start the server; on a port of its own choosing, a port another test process
@@ -204,11 +332,11 @@ def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[Ser
     env.update({
         "DAVSERVER_DATA_DIR": str(data_dir),
         "DAVSERVER_CONFIG": str(Path(__file__).resolve().parent.parent / "config.yaml"),
-        "DAVSERVER_AUTH__FAILURE_DELAY": "0.2",
         "DAVSERVER_LOGGING__LEVEL": "WARNING",
         # Quiet hours hide homework given in the evening: what a test sees would depend
         # on the hour the suite runs. Tests of quiet hours set their own window.
         "DAVSERVER_TEXTBOOK__QUIET_HOURS": "false",
+        **clock.environment(),
     })
     url, dbname = fresh_database_url(tmp)
     if url:

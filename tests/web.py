@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from lxml import html
+from requests.adapters import HTTPAdapter
 
 from tests.conftest import Server
 
@@ -73,13 +74,35 @@ def csrf_token(page: str) -> str:
     return str(values[0])
 
 
+class SourceAddress(HTTPAdapter):
+    """Connections from a chosen loopback address (``127.0.0.2``…: Linux binds any
+    127.0.0.0/8 address), to play clients on several machines."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def from_address(http: requests.Session, address: str) -> requests.Session:
+    """``http`` made to connect from ``address`` (returned for chaining)."""
+    http.mount("http://", SourceAddress(address))
+    return http
+
+
 class WebClient:
     """One browser's worth of cookies against ``server``; never follows redirects
-    unless asked, so tests see each status."""
+    unless asked, so tests see each status. ``source``: the loopback address it
+    connects from (default: the system's choice, 127.0.0.1)."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, source: str | None = None) -> None:
         self.server = server
         self.http = requests.Session()
+        if source is not None:
+            from_address(self.http, source)
 
     def url(self, path: str) -> str:
         return self.server.base_url + path

@@ -25,7 +25,7 @@ from davserver.config import Config
 from davserver.db import Database
 from providers import SqlLockStorage, Store
 
-from . import auth, errors, i18n, notifications, openapi, security, textbook
+from . import auth, errors, i18n, journal, notifications, openapi, security, sessions, textbook
 from .account import pages as account_pages
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
@@ -87,6 +87,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
         session_lifetime=config.web.session_lifetime,
         trust_forwarded_proto=config.server.trust_forwarded_proto,
     )
+    sessions.install(app, db, config.web.session_lifetime)
     i18n.init_babel(app, config.web.locale)
     CSRFProtect(app)
     auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook))
@@ -120,6 +121,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(attachment_api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(journal.bp)
     notifications.enable_mail(config.smtp.enabled)
     init_documents(app, config, locks, textbook.school_zone)
     errors.init_errors(app)

@@ -3,15 +3,12 @@ signed-in principal (:func:`current_principal`), :func:`login_required`,
 :func:`profile_required`, the web context; the sign-in pages are :mod:`web.account`.
 
 Authentication only yields a principal (STYLE.md habit 13): the login form hands
-the login and password to the server's :class:`CredentialCheck` (in production
-``davserver.auth.CredentialVerifier``, shared with the DAV side, so every failure
-takes the same constant minimum time whatever failed). The session cookie keeps
-the user's id and login; every request reloads the principal from ``acl``, so a
-renamed or deleted account loses its session at once. Two limits of signed-cookie
-sessions, to lift with a server-side session table: a copy of the cookie taken
-before a logout stays valid until ``web.session_lifetime`` of inactivity, and an
-account disabled while signed in keeps its session as long (``acl`` has no
-public "is this user enabled" question yet).
+the login, the password and the client's address to the server's
+:class:`CredentialCheck` (in production ``davserver.auth.CredentialVerifier``, shared
+with the DAV side: one throttle, one pool of checks). A success opens a server-side
+session (:mod:`web.sessions`); every request finds its user through the session's
+row, so a logout, a disabled account or a new password ends it at once in every
+process. A throttled sign-in gets the form again with status 429 and ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -39,6 +36,8 @@ from davserver.config import TextbookConfig
 from davserver.db import Database
 from providers import Store
 
+from . import sessions
+
 EXTENSION_KEY = "ent"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,8 +46,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 class CredentialCheck(Protocol):
     """What the web layer needs from the server's credential verifier."""
 
-    def verify(self, login: str, password: str) -> acl.Principal | None:
-        """The principal of an enabled user whose password matches, else None."""
+    def verify(self, login: str, password: str, address: str = "", *,
+               via: str = "dav") -> acl.Principal | None:
+        """The principal of an enabled user whose password matches, else None; raises
+        ``davserver.errors.TooManyRequests`` when the throttle refuses ``login`` from
+        ``address``."""
 
 
 @dataclass(frozen=True)
@@ -80,19 +82,11 @@ def safe_next(target: str | None) -> str:
 
 
 def current_principal() -> acl.Principal | None:
-    """The signed-in user of this request, or None. One query per request at most."""
+    """The signed-in user of this request, or None (the session's one query, made
+    when the session was opened)."""
     if "principal" in g:
         return cast(acl.Principal | None, g.principal)
-    principal = None
-    uid, login = session.get("uid"), session.get("login")
-    if isinstance(uid, int) and isinstance(login, str):
-        with web_context().db.transaction(write=False) as s:
-            found = acl.find_user(s, login, enabled_only=True)  # disabled: signed out
-        if found is not None and found.id == uid:
-            principal = found
-        else:
-            session.clear()
-    g.principal = principal
+    g.principal = principal = sessions.session_principal()  # found when the session opened
     return principal
 
 
@@ -103,14 +97,41 @@ def signed_in() -> acl.Principal:
     return principal
 
 
+SCHOOL_KEY = "school"
+"""Session key of the school a person of several schools chose (the header's switch)."""
+
+
+def chosen_school() -> int | None:
+    """The school the signed-in user chose for school-wide pages, or None (their home
+    school). Not checked here: :func:`acl.user_context` ignores a school the user is
+    not (or no longer) in."""
+    value = session.get(SCHOOL_KEY)
+    return value if isinstance(value, int) else None
+
+
 def current_context() -> acl.UserContext:
-    """The signed-in user's :class:`acl.UserContext` (school, profile, groups,
-    subjects), for views behind :func:`login_required` (an ``AssertionError``
-    otherwise)."""
+    """The signed-in user's :class:`acl.UserContext` (schools, the chosen one and the
+    profile there, groups, subjects), for views behind :func:`login_required` (an
+    ``AssertionError`` otherwise)."""
     principal = current_principal()
     assert principal is not None, "view not behind login_required"
     with web_context().db.transaction(write=False) as s:
-        return acl.user_context(s, principal.id)
+        return acl.user_context(s, principal.id, chosen_school())
+
+
+def school_choices() -> tuple[list[acl.SchoolInfo], int | None]:
+    """The schools of the signed-in user with the one school-wide pages show; no
+    schools for a user of one or none (nothing to choose). One query per request."""
+    if "school_choices" not in g:
+        principal = current_principal()
+        choices: tuple[list[acl.SchoolInfo], int | None] = ([], None)
+        if principal is not None:
+            with web_context().db.transaction(write=False) as s:
+                ctx = acl.user_context(s, principal.id, chosen_school())
+                if len(ctx.schools) > 1:
+                    choices = ([acl.school_info(s, i) for i in ctx.schools], ctx.school_id)
+        g.school_choices = choices
+    return cast(tuple[list[acl.SchoolInfo], int | None], g.school_choices)
 
 
 def login_required(view: F) -> F:
@@ -152,4 +173,7 @@ def init_auth(app: Flask, context: WebContext) -> None:
 
     @app.context_processor
     def _user() -> dict[str, Any]:
-        return {"principal": current_principal()}
+        principal = current_principal()
+        schools, current = school_choices() if principal is not None else ([], None)
+        return {"principal": principal, "user_schools": schools, "current_school": current,
+                "school_names": {i.id: i.name for i in schools}}

@@ -33,7 +33,3 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC: the default of creation and change columns."""
-    return datetime.now(UTC)

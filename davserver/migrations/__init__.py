@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 BASELINE = "0001"
 """The schema of the last version without migrations (main at 38e5003, 2026-11-30)."""
 
-HEAD = "0006"
+HEAD = "0012"
 """The newest revision under ``versions/``; ``test_migrations`` checks they agree."""
 
 VERSION_TABLE = "alembic_version"
@@ -41,7 +42,7 @@ _LOCK_KEY = 0x454E5444  # "ENTD": the PostgreSQL advisory lock taken while migra
 # Alembic announces each of its plugins at INFO on every migration: noise in a server log.
 logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-MODEL_PACKAGES = ("acl", "quotas", "providers", "web")
+MODEL_PACKAGES = ("davserver.journal", "acl", "quotas", "providers", "web")
 """Packages whose import declares every table on :class:`davserver.db.Base`."""
 
 
@@ -102,7 +103,15 @@ def bring_up_to_date(engine: Engine) -> str:
         if revision is None:
             command.stamp(cfg, BASELINE)
             done = "adopted"
-        command.upgrade(cfg, "head")
+        try:
+            with connection.begin_nested():  # on failure, the transaction stays usable
+                command.upgrade(cfg, "head")
+        except DBAPIError:
+            # A database older than the baseline may lack a table that a revision
+            # refers to: PostgreSQL refuses such a foreign key at once (SQLite accepts
+            # it), so name the missing columns as below rather than the SQL error.
+            _require_columns(connection)
+            raise
         # A database older than the baseline may lack whole tables: add them.
         Base.metadata.create_all(connection)
         _require_columns(connection)  # else roll all of it back
@@ -111,12 +120,14 @@ def bring_up_to_date(engine: Engine) -> str:
 
 def _require_columns(connection: Connection) -> None:
     """Raise :class:`davserver.db.SchemaMismatch` naming every column the models
-    declare that the database still lacks (a version older than the baseline)."""
+    declare that the database's tables still lack (a version older than the
+    baseline); a table that does not exist yet is left to ``create_all``."""
     from davserver.db import Base, SchemaMismatch
 
     inspector = inspect(connection)
+    existing = set(inspector.get_table_names())
     missing = [f"{table.name}.{column.name}"
-               for table in Base.metadata.sorted_tables
+               for table in Base.metadata.sorted_tables if table.name in existing
                for column in table.columns
                if column.name not in {c["name"] for c in inspector.get_columns(table.name)}]
     if missing:

@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.types import TypeDecorator
 
 from davserver.db import Base
 from davserver.migrations import VERSION_TABLE, load_models
 
 
-def render_item(kind: str, obj: Any, _context: Any) -> str | bool:
+def render_item(kind: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
     """Write our column types (``UTCDateTime``…) as the plain type they store, so a
     revision never imports application code that may change later."""
     if kind == "type" and isinstance(obj, TypeDecorator):

@@ -1,6 +1,9 @@
 """What the online-submission tests share (issue 7, "remise en ligne"): the people and
 lessons of :mod:`tests.integration.oversight_kit` plus students and homework whose due
-lessons are placed around the real clock, and helpers for the JSON API.
+lessons are placed around the clock, and helpers for the JSON API. A module that uses
+it pins its clock in term time (``pytestmark = pytest.mark.clock(IN_TERM)``): on a
+Sunday, ``LF`` would fall outside every week view (Monday to Saturday), and after the
+school year, no lesson could be placed.
 
 Added to school A: lea and max (students of 4B), zoe (student of 4C), pam (parent of
 ben). Lessons of MATHS 4B (ann): ``L0`` yesterday, ``LF`` in a week. Homework, all
@@ -19,13 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import requests
 
 import acl
-from tests.conftest import PASSWORD, Server, running_server
+from davserver import clock
+from tests.conftest import IN_TERM, PASSWORD, Server, instant, running_server
 from tests.integration.oversight_kit import SCHOOL_A, add_people, uid
 from tests.web import WebClient, csrf_token
 from web import textbook
@@ -56,7 +60,7 @@ def add_handin_world(server: Server) -> dict[str, int]:
         service = textbook.ensure_service(s, school, acl.ensure_group(s, school, "4B"),
                                           acl.ensure_subject(s, school, "MATHS"), [])
         year = textbook.current_school_year(s, school)
-        now = datetime.now(UTC).replace(second=0, microsecond=0)
+        now = clock.now().replace(second=0, microsecond=0)
         for name, start in (("L0", now - timedelta(days=1)), ("LF", now + timedelta(days=7))):
             ids[name] = textbook.create_lesson(s, service, start, start + timedelta(hours=1),
                                                year).id
@@ -74,6 +78,9 @@ def add_handin_world(server: Server) -> dict[str, int]:
 @contextmanager
 def handin_server(tmp: Path, ids: dict[str, int]) -> Iterator[Server]:
     """A running server with :func:`add_handin_world`, its ids put in ``ids``."""
+    pinned_at = instant(IN_TERM)
+    assert abs(clock.now() - pinned_at) < timedelta(hours=1), (
+        "pin the module's clock: pytestmark = pytest.mark.clock(IN_TERM)")
     with running_server(tmp) as server:
         ids.update(add_handin_world(server))
         yield server

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 import acl
-from tests.conftest import PASSWORD, Server
+from tests.conftest import PASSWORD, Server, school_today
 from tests.web import WebClient
 from web import textbook
 
@@ -47,7 +47,7 @@ LESSONS = {  # name: (school, teacher, group, subject, day of September 2026, ho
 
 def today() -> date:
     """Today in the schools' time zone (what the server compares access dates with)."""
-    return datetime.now(PARIS).date()
+    return school_today()
 
 
 def uid(s: Session, login: str) -> int:

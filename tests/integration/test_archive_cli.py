@@ -18,14 +18,15 @@ from pathlib import Path
 import pytest
 
 import acl
-from tests.conftest import Server, running_server
+from tests.conftest import IN_TERM, Server, running_server
 from tests.integration.handin_kit import api
 from tests.integration.oversight_kit import SCHOOL_A, add_people, signed_in, uid
 from web import textbook
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None
-                                or shutil.which("pdftoppm") is None,
-                                reason="poppler-utils is not installed (.ci/install-test-deps)")
+pytestmark = [pytest.mark.clock(IN_TERM),
+              pytest.mark.skipif(shutil.which("pdftotext") is None
+                                 or shutil.which("pdftoppm") is None,
+                                 reason="poppler-utils is not installed (.ci/install-test-deps)")]
 
 
 @pytest.fixture(scope="module")

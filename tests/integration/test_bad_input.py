@@ -123,6 +123,7 @@ MALFORMED = ['<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop>',
              '<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"></D:propfind>']
 
 
+@pytest.mark.one_database  # HTTP and XML parsing
 @pytest.mark.parametrize("body", MALFORMED, ids=["truncated", "not-xml", "mismatched"])
 @pytest.mark.parametrize("method", list(XML_TARGETS))
 def test_malformed_xml_is_400(curl: Curl, tree: Tree, method: str, body: str) -> None:
@@ -164,6 +165,7 @@ def entity_body(method: str, attack: str, encoding: str) -> bytes:
     return text.encode("utf-16") if encoding == "UTF-16" else text.encode("utf-8")
 
 
+@pytest.mark.one_database  # HTTP and XML parsing
 @pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16"])
 @pytest.mark.parametrize("attack", list(ENTITY_ATTACKS))
 @pytest.mark.parametrize("method", list(XML_TARGETS))
@@ -198,6 +200,7 @@ def big_xml(method: str, size: int) -> bytes:
     return head.format(pad="<!--" + "x" * fill + "-->").encode()
 
 
+@pytest.mark.one_database  # HTTP and XML parsing
 @pytest.mark.parametrize("framing", ["content-length", "chunked"])
 @pytest.mark.parametrize("method", list(XML_TARGETS))
 def test_xml_body_over_1mib_is_413(curl: Curl, tree: Tree, tmp_path: Path, method: str,
@@ -222,6 +225,7 @@ def test_xml_body_over_1mib_is_413(curl: Curl, tree: Tree, tmp_path: Path, metho
     tree.unchanged()
 
 
+@pytest.mark.one_database  # HTTP and XML parsing
 def test_xml_body_at_the_limit_is_served(curl: Curl, tree: Tree, tmp_path: Path) -> None:
     body = tmp_path / "limit.xml"
     body.write_bytes(big_xml("PROPFIND", MIB))
@@ -234,6 +238,7 @@ def test_xml_body_at_the_limit_is_served(curl: Curl, tree: Tree, tmp_path: Path)
 # --- Depth, Overwrite ---------------------------------------------------------------------
 
 
+@pytest.mark.one_database  # HTTP and XML parsing
 @pytest.mark.parametrize("depth", ["2", "-1", "one", "1,0", "infinity2", "0x1"])
 def test_bad_depth_is_400(curl: Curl, tree: Tree, depth: str) -> None:
     assert_refused(curl("-X", "PROPFIND", "-H", f"Depth: {depth}", f"{tree.url}/"), 400)
@@ -244,6 +249,7 @@ def test_bad_depth_is_400(curl: Curl, tree: Tree, depth: str) -> None:
     tree.unchanged()
 
 
+@pytest.mark.one_database  # HTTP and XML parsing
 @pytest.mark.parametrize("value", ["X", "yes", "TF", "0"])
 def test_bad_overwrite_is_400(curl: Curl, tree: Tree, value: str) -> None:
     for method in ("COPY", "MOVE"):
@@ -257,6 +263,7 @@ def test_bad_overwrite_is_400(curl: Curl, tree: Tree, value: str) -> None:
 # --- paths and names ----------------------------------------------------------------------
 
 
+@pytest.mark.one_database  # HTTP and XML parsing
 @pytest.mark.parametrize("method,tail", [
     ("PUT", "/sub/../evil.txt"),
     ("PUT", "/sub/./evil.txt"),
@@ -360,6 +367,7 @@ def test_copy_move_into_own_descendant_with_overwrite(curl: Curl, tree: Tree) ->
     tree.unchanged()
 
 
+@pytest.mark.one_database  # HTTP and XML parsing
 @pytest.mark.parametrize("dest", ["http://other.example.org/dav/porte-documents/x.txt",
                                   "http://127.0.0.1:1/dav/porte-documents/x.txt"])
 def test_destination_on_another_host_is_502(curl: Curl, tree: Tree, dest: str) -> None:
@@ -459,6 +467,7 @@ def test_fsck_after_cut_uploads(server: Server, curl: Curl, folder: str) -> None
 # --- active content is sandboxed ----------------------------------------------------------
 
 
+@pytest.mark.one_database  # HTTP and XML parsing
 @pytest.mark.parametrize("name,content", [
     ("page.html", b"<html><body><script>alert(document.cookie)</script></body></html>"),
     ("image.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
@@ -519,6 +528,7 @@ def test_deleting_a_space_root_with_a_locked_member_deletes_nothing(
         assert own.code(f"{docs}/{name}") == 200, name
 
 
+@pytest.mark.one_database  # HTTP and XML parsing
 @pytest.mark.parametrize("path", ["/dav/%ff", "/dav/porte-documents/a%ffb.txt",
                                   "/dav/porte-documents/%c3"])
 def test_a_path_that_is_not_utf8_is_400(curl: Curl, path: str) -> None:

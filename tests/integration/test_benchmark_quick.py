@@ -10,7 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks.plan import QUICK, SERVERS, figure_specs
+
+# One database is enough: the benchmark's servers run on SQLite whatever the run
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -92,6 +92,7 @@ def test_binder_is_a_separate_space_with_its_own_quota(server: Server) -> None:
     assert bob.get(server.documents_url + "/b.txt").content == b"b"
 
 
+@pytest.mark.one_database  # a real client (litmus)
 @pytest.mark.clients
 def test_litmus_basic_and_copymove_pass_on_the_binder(server: Server, tmp_path: Path) -> None:
     _require_litmus()

@@ -5,15 +5,17 @@ and changes nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 
-from tests.conftest import Server, running_server
+from tests.conftest import Server, running_server, school_today
 from tests.integration.test_web_booking import Api, new
 
+pytestmark = pytest.mark.time_sensitive  # dates relative to the clock
+
 USERS = {"ann": "teacher", "ben": "student", "gest": "staff"}
-MONDAY = date.today() + timedelta(days=14 - date.today().weekday())
+MONDAY = school_today() + timedelta(days=14 - school_today().weekday())
 
 
 @pytest.fixture(scope="module")

@@ -9,23 +9,27 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
+import pytest
 import requests
 from lxml import html
 
 import acl
-from tests.conftest import PASSWORD, Server
+from tests.conftest import PASSWORD, Server, school_today
 from tests.integration.test_web_booking import Api, add_resource, new, srv  # noqa: F401
 from tests.web import WebClient, csrf_token
+
+pytestmark = pytest.mark.time_sensitive  # dates relative to the clock
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 def _next_spring_change(today: date) -> date:
-    """The next last Sunday of March (Europe/Paris goes to summer time) after today."""
+    """The next last Sunday of March (Europe/Paris goes to summer time) whose Friday
+    before is after today (a booking on it is still in the future)."""
     for year in (today.year, today.year + 1):
         day = date(year, 3, 31)
         day -= timedelta(days=(day.weekday() - 6) % 7)
-        if day > today + timedelta(days=1):
+        if day - timedelta(days=2) > today:
             return day
     raise AssertionError("unreachable")
 
@@ -51,7 +55,7 @@ def _events(url: str) -> list[icalendar.Event]:
 
 def test_feeds_keep_school_time_across_daylight_saving(srv: Server) -> None:  # noqa: F811
     room = add_resource(srv, name="Salle informatique 2", location="Bâtiment B")
-    change = _next_spring_change(date.today())
+    change = _next_spring_change(school_today())
     friday, monday = change - timedelta(days=2), change + timedelta(days=1)
     ann = Api(srv, "ann")
     for day in (friday, monday):

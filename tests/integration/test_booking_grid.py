@@ -13,13 +13,15 @@ import pytest
 from lxml import html
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import PASSWORD, Server, running_server
+from tests.conftest import PASSWORD, Server, running_server, school_today
 from tests.integration.test_web_booking import Api, new
 from tests.integration.test_web_browser import browser, sign_in  # noqa: F401
 from tests.web import WebClient
 
+pytestmark = pytest.mark.time_sensitive  # dates relative to the clock
+
 USERS = {"ann": "teacher", "bea": "teacher", "ben": "student", "gest": "staff"}
-MONDAY = date.today() + timedelta(days=14 - date.today().weekday())  # in 2 weeks
+MONDAY = school_today() + timedelta(days=14 - school_today().weekday())  # in 2 weeks
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +94,7 @@ def _signed_in(browser: Browser, srv: Server, login: str) -> Page:  # noqa: F811
     return page
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 def test_book_from_the_grid_refused_then_validated_in_a_browser(
         srv: Server, browser: Browser, tmp_path: Path) -> None:  # noqa: F811

@@ -17,15 +17,17 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 import acl
-from tests.conftest import PASSWORD, Server, running_server
+from tests.conftest import PASSWORD, Server, running_server, school_today
 from tests.integration.test_web_booking import Api, new
 from tests.integration.test_web_browser import browser, sign_in  # noqa: F401
 from tests.web import WebClient, csrf_token
 from web import booking, textbook
 
+pytestmark = pytest.mark.time_sensitive  # dates relative to the clock
+
 USERS = {"ann": "teacher", "bea": "teacher", "gest": "staff"}
 PARIS = ZoneInfo("Europe/Paris")
-MONDAY = date.today() + timedelta(days=14 - date.today().weekday())  # in 2 weeks
+MONDAY = school_today() + timedelta(days=14 - school_today().weekday())  # in 2 weeks
 LESSONS: dict[str, int] = {}
 ROOM, TABLETS = 1, 2
 
@@ -41,8 +43,8 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(tmp_path_factory.mktemp("lessonbook"), users=USERS) as server:
         with server.transaction() as s:
             school = acl.ensure_school(s, "Collège Jean Moulin")
-            year = textbook.set_school_year(s, school, date.today() - timedelta(days=60),
-                                            date.today() + timedelta(days=200))
+            year = textbook.set_school_year(s, school, school_today() - timedelta(days=60),
+                                            school_today() + timedelta(days=200))
             ann = acl.find_user(s, "ann")
             assert ann is not None
             service = textbook.ensure_service(s, school, acl.ensure_group(s, school, "4B"),
@@ -257,6 +259,7 @@ def test_bookings_follow_their_lesson(srv: Server) -> None:
         assert s.get_one(textbook.Lesson, LESSONS["A"]).status.value == "scheduled"
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 def test_teacher_books_the_room_from_the_lesson_page_in_a_browser(
         srv: Server, browser: Browser, tmp_path: Path) -> None:  # noqa: F811
@@ -306,15 +309,15 @@ def test_moving_a_lesson_is_refused_with_the_reason(srv: Server) -> None:
         service = s.get_one(textbook.TeachingService, lesson.service_id)
         year = textbook.current_school_year(s, service.school_id)
         assert year is not None
-        past = datetime.combine(date.today() - timedelta(days=7), time(9), PARIS)
+        past = datetime.combine(school_today() - timedelta(days=7), time(9), PARIS)
         LESSONS["P"] = textbook.create_lesson(s, service, past, past + timedelta(hours=1),
                                               year).id
     ann = signed(srv, "ann")
     tuesday = MONDAY + timedelta(days=1)
     cases = [
         ("A", tuesday, "10:30", "11:30", "La classe a déjà une séance de 10:00 à 11:00"),
-        ("A", date.today() - timedelta(days=1), "10:00", "11:00", "dans l'avenir"),
-        ("A", date.today() + timedelta(days=300), "10:00", "11:00",
+        ("A", school_today() - timedelta(days=1), "10:00", "11:00", "dans l'avenir"),
+        ("A", school_today() + timedelta(days=300), "10:00", "11:00",
          "en dehors de l'année scolaire"),
         ("A", tuesday, "12:00", "11:00", "doit suivre son début"),
         ("P", tuesday, "14:00", "15:00", "déjà commencé"),
@@ -349,7 +352,7 @@ def test_new_lesson_by_hand(srv: Server) -> None:
     clash = create(MONDAY, "10:30", "11:30")
     assert clash.status_code == 409  # type: ignore[attr-defined]
     assert "La classe a déjà une séance" in html.fromstring(clash.text).text_content()  # type: ignore[attr-defined]
-    assert create(date.today() - timedelta(days=2), "10:00", "11:00").status_code == 400  # type: ignore[attr-defined]
+    assert create(school_today() - timedelta(days=2), "10:00", "11:00").status_code == 400  # type: ignore[attr-defined]
     assert create(friday, "15:00", "14:00").status_code == 400  # type: ignore[attr-defined]
     made = create(friday, "15:00", "16:00")
     assert made.status_code == 303  # type: ignore[attr-defined]

@@ -73,6 +73,7 @@ def test_duplicate_login_is_refused(server: Server) -> None:
     assert status(server, "alice", "another-password") == 401
 
 
+@pytest.mark.one_database  # refused by the argument parser
 def test_unknown_profile_is_refused(server: Server) -> None:
     done = server.cli("user", "add", "zorro", "--profile", "wizard", "--password-stdin",
                       stdin="long-enough-pw\n", check=False)
@@ -84,6 +85,7 @@ def test_unknown_profile_is_refused(server: Server) -> None:
     assert "zorro" not in users(server)
 
 
+@pytest.mark.one_database  # refused by validation before any SQL
 @pytest.mark.parametrize(("login", "password", "message"), [
     ("short.pw", "short", "password too short"),
     ("bad login", "long-enough-pw", "invalid login"),
@@ -163,6 +165,7 @@ def serve_with(server: Server, config: Path) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.one_database  # configuration, refused before any SQL
 def test_unknown_nested_key_exits_2_naming_key_and_file(server: Server,
                                                        tmp_path: Path) -> None:
     bad = tmp_path / "bad-config.yaml"
@@ -175,6 +178,7 @@ def test_unknown_nested_key_exits_2_naming_key_and_file(server: Server,
     assert "serving on" not in done.stdout
 
 
+@pytest.mark.one_database  # configuration, refused before any SQL
 def test_unknown_top_level_key_exits_2(server: Server, tmp_path: Path) -> None:
     bad = tmp_path / "typo.yaml"
     bad.write_text("data_dri: /tmp/nowhere\n", encoding="utf-8")
@@ -183,6 +187,7 @@ def test_unknown_top_level_key_exits_2(server: Server, tmp_path: Path) -> None:
     assert "data_dri" in done.stderr and str(bad) in done.stderr
 
 
+@pytest.mark.one_database  # configuration, refused before any SQL
 def test_bad_value_exits_2_naming_key(server: Server, tmp_path: Path) -> None:
     bad = tmp_path / "bad-value.yaml"
     bad.write_text("auth:\n  cache_ttl: soon\n", encoding="utf-8")
@@ -191,6 +196,7 @@ def test_bad_value_exits_2_naming_key(server: Server, tmp_path: Path) -> None:
     assert "auth.cache_ttl" in done.stderr and str(bad) in done.stderr
 
 
+@pytest.mark.one_database  # configuration, refused before any SQL
 def test_missing_config_file_exits_2(server: Server, tmp_path: Path) -> None:
     missing = tmp_path / "does-not-exist.yaml"
     done = serve_with(server, missing)
@@ -198,6 +204,7 @@ def test_missing_config_file_exits_2(server: Server, tmp_path: Path) -> None:
     assert str(missing) in done.stderr
 
 
+@pytest.mark.one_database  # configuration, refused before any SQL
 def test_unknown_key_also_refused_by_user_commands(server: Server, tmp_path: Path) -> None:
     bad = tmp_path / "bad-config.yaml"
     bad.write_text("logging:\n  levle: DEBUG\n", encoding="utf-8")
@@ -206,6 +213,7 @@ def test_unknown_key_also_refused_by_user_commands(server: Server, tmp_path: Pat
     assert "logging.levle" in done.stderr and str(bad) in done.stderr
 
 
+@pytest.mark.one_database  # its database is SQLite whatever the run
 def test_a_database_from_an_older_version_is_refused_naming_what_is_missing(
         server: Server, tmp_path: Path) -> None:
     import sqlite3

@@ -254,6 +254,7 @@ def rclone(server: Server, tmp_path: Path) -> Callable[..., subprocess.Completed
     return run
 
 
+@pytest.mark.one_database  # a real client (rclone)
 def test_bug05_rclone_copy_nested_tree(server: Server, curl: Curl, folder: str,
                                        tmp_path: Path) -> None:
     assert curl.code("-X", "MKCOL", f"{folder}/bug05/") == 201

@@ -418,6 +418,7 @@ def test_both_ways_answer_alike(both_ways: dict[str, tuple[Server, Target]],
         assert answers["fast", method] == answers["slow", method], method
 
 
+@pytest.mark.one_database  # the table itself
 def test_the_table_covers_every_method_and_state() -> None:
     """No line lacks a cell, and every state meets every precondition header."""
     states = {line.state for line in LINES}
@@ -431,6 +432,7 @@ def test_the_table_covers_every_method_and_state() -> None:
             assert header in conditions, (state, header)
 
 
+@pytest.mark.one_database  # the table itself
 def test_dates_in_every_form() -> None:
     """The RFC 850 and asctime forms the table sends are what RFC 7231 §7.1.1.1 lists."""
     assert http_date(784111777, "850") == "Sunday, 06-Nov-94 08:49:37 GMT"

@@ -27,7 +27,9 @@ from playwright.sync_api import Browser, sync_playwright
 
 from tests.conftest import Server, running_server
 
-pytestmark = pytest.mark.clients
+# One database is enough: CORS headers and a browser's fetch; the drive's SQL is tested on both
+# (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.clients, pytest.mark.one_database]
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",

@@ -26,6 +26,10 @@ from tests.conftest import Server
 
 from .rubric_kit import node
 
+# One database is enough: blob files damaged on disk; the lookups and fsck's SQL are
+# tested on both by test_store (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 CLIENT_TIMEOUT = 5.0  # seconds: far below the server's own (config.yaml: 300)
 BIG = bytes(range(256)) * 4096 * 2  # 2 MiB: eight blocks of 256 KiB
 

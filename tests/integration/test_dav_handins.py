@@ -14,9 +14,11 @@ from urllib.parse import quote, unquote
 import pytest
 from lxml import etree
 
-from tests.conftest import Server
+from tests.conftest import IN_TERM, Server
 from tests.integration.handin_kit import hand_in, handin_server
 from tests.integration.oversight_kit import signed_in
+
+pytestmark = pytest.mark.clock(IN_TERM)
 
 IDS: dict[str, int] = {}
 

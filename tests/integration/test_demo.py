@@ -74,5 +74,10 @@ def test_demo_serves_its_school_and_keeps_it(tmp_path: Path) -> None:
                                    "domain", "list"], env=srv.env, capture_output=True,
                                   text=True, timeout=60, check=True)
             assert len(done.stdout.splitlines()) == 2, done.stdout
+            schools = subprocess.run([sys.executable, "-m", "davserver.cli", "school",
+                                      "list"], env=srv.env, capture_output=True,
+                                     text=True, timeout=60, check=True)
+            assert schools.stdout.splitlines() == [
+                "0999999F\tCollège Jean Moulin (démo)\tzone C\tEurope/Paris"]
     finally:
         drop_database(dbname)

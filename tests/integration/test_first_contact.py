@@ -27,7 +27,9 @@ import requests
 from tests.conftest import Server
 from tests.curl import Curl
 
-pytestmark = pytest.mark.clients
+# One database is enough: HTTP answers before and at sign-in (OPTIONS, the root, charsets)
+# (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.clients, pytest.mark.one_database]
 
 DAV = "{DAV:}"
 ACCENTED = "mot-de-passé-42"

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 from collections.abc import Iterator
 from urllib.parse import quote
@@ -21,6 +20,7 @@ from urllib.parse import quote
 import pytest
 
 import acl
+from davserver import clock
 from providers.models import Node
 from tests.conftest import Server, running_server
 from tests.integration.rubric_kit import Person, add_people
@@ -66,7 +66,7 @@ def test_zip_entry_names_are_safe_whatever_is_stored(server: Server) -> None:
         writer.write(b"x")
         blob = app.store.commit_write(space, "/Bad/real.txt", writer.finish())
         with app.db.transaction() as s:
-            now = time.time()
+            now = clock.time()
             for name, data in BAD_NAMES.items():
                 s.add(Node(space_id=space, parent_id=folder.id, name=name,
                            path=f"/Bad/{name}", is_collection=data is None,

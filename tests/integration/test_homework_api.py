@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import Server, running_server
+from tests.conftest import IN_TERM, Server, running_server
 from tests.integration.homework_kit import PREVIOUS, WEEK, build_school, ticks, type_rows
 from tests.integration.test_web_booking import Api
 from web import textbook
+
+pytestmark = pytest.mark.clock(IN_TERM)
 
 IDS: dict[str, int] = {}
 

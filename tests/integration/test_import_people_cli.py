@@ -123,8 +123,8 @@ def test_missing_columns_exit_2_and_import_nothing(srv: Server, tmp_path: Path) 
     assert "c.x" not in listed(srv)
 
 
-def test_bad_rows_reported_good_rows_imported_or_none_with_strict(srv: Server,
-                                                                  tmp_path: Path) -> None:
+def test_a_file_with_bad_rows_is_refused_whole_unless_partial(srv: Server,
+                                                               tmp_path: Path) -> None:
     bad = (people("d.") + "d.x;X;Y;sorcier;;;;;\n"
            + people("d.").splitlines()[1] + "\n")  # d.lea.girard a second time
     path = write(tmp_path, bad)
@@ -132,8 +132,14 @@ def test_bad_rows_reported_good_rows_imported_or_none_with_strict(srv: Server,
                      check=False)
     assert strict.returncode == 1
     assert "strict: 4 row(s) rejected, nothing imported" in strict.stdout
+    refused = srv.cli("import", "people", path, "--school", "Collège D", check=False)
+    assert refused.returncode == 1
+    assert "refused, nothing of it imported: 4 record(s) rejected (--partial imports " \
+        "the others)" in refused.stderr
+    assert summary(refused) == (0, 0, 0, 0, 4)
     assert not any(login.startswith("d.") for login in listed(srv))
-    done = srv.cli("import", "people", path, "--school", "Collège D", check=False)
+    done = srv.cli("import", "people", path, "--school", "Collège D", "--partial",
+                   check=False)
     assert done.returncode == 1
     assert summary(done) == (4, 0, 0, 0, 4)  # s.girard: her child was rejected
     assert "line 8: 'd.x': unknown profile 'sorcier'" in done.stderr

@@ -13,7 +13,9 @@ import pytest
 
 from tests.conftest import Server
 
-pytestmark = pytest.mark.clients
+# One database is enough: a real client's round trip over the store, which the store's
+# tests check on both (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.clients, pytest.mark.one_database]
 
 SUITES = ("basic", "copymove", "props", "locks", "http")
 LITMUS = shutil.which("litmus") or "/usr/bin/litmus"

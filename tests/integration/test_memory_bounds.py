@@ -14,6 +14,10 @@ from benchmarks.client import Client, Endpoint, repeated_body
 from benchmarks.memory import RssSampler
 from tests.conftest import Server, running_server
 
+# One database is enough: streaming memory, the database holds no body
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 MiB = 2**20
 SIZE = 256 * MiB
 BOUND = 32 * MiB

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import acl
+from davserver import clock
 from tests.conftest import drop_database, make_server
 from tests.integration.test_notifications_web import smtp_env
 from tests.integration.test_web_config import serve_error
@@ -43,24 +46,25 @@ def test_a_bad_smtp_port_stops_the_server_naming_the_key(tmp_path: Path) -> None
         in done.stderr
 
 
+@pytest.mark.time_sensitive
 def test_purge_deletes_old_read_notifications_and_keeps_the_rest(tmp_path: Path) -> None:
     """``notifications purge``: read and older than the cut-off: gone with its e-mail
     copy; unread, recent, or with a copy still to send: kept (``--unread-too`` takes
     the unread old ones as well)."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from sqlalchemy import func, select
 
     srv, dbname = make_server(tmp_path)
-    old = datetime.now(UTC) - timedelta(days=200)
+    old = clock.now() - timedelta(days=200)
     kind = notifications.NotificationKind.quota_warning
     try:
         with srv.transaction() as s:
             ann = acl.create_user(s, "ann", "secret-password-1", "teacher")
             made = {name: notifications.Notification(
                 user_id=ann.id, kind=kind, subject=name,
-                created=old if name.startswith("old") else datetime.now(UTC),
-                read_at=None if name == "old-unread" else datetime.now(UTC))
+                created=old if name.startswith("old") else clock.now(),
+                read_at=None if name == "old-unread" else clock.now())
                 for name in ("old-read", "old-unread", "old-read-mail-waiting", "new-read")}
             s.add_all(made.values())
             s.flush()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from datetime import time as clock
+from datetime import time as time_of_day
+from datetime import timedelta
 
 import pytest
 from lxml import html
@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 import acl
+from davserver import clock
 from tests.conftest import PASSWORD, Server, running_server, wait_until
 from tests.integration.test_web_auth import assert_french
 from tests.integration.test_web_browser import browser, sign_in
@@ -52,8 +53,8 @@ def set_up_school(srv: Server, logins: dict[str, str]) -> int:
                             school_id=school)
             srv.users[login] = PASSWORD
         users = {u.login: u for u in s.scalars(select(acl.User))}
-        domain = booking.ResourceDomain(school_id=school, name="Salles", opens=clock(8),
-                                        closes=clock(18), weekdays="01234")
+        domain = booking.ResourceDomain(school_id=school, name="Salles", opens=time_of_day(8),
+                                        closes=time_of_day(18), weekdays="01234")
         domain.profiles.append(booking.DomainProfile(profile=acl.Profile.teacher))
         domain.managers.append(users["gest"])
         s.add(domain)
@@ -70,7 +71,7 @@ def pending_request(srv: Server, room: int, login: str, days: int = 20) -> int:
     with srv.transaction() as s:
         user = acl.find_user(s, login)
         assert user is not None
-        start = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) \
+        start = clock.now().replace(hour=9, minute=0, second=0, microsecond=0) \
             + timedelta(days=days)
         row = booking.Booking(resource_id=room, booked_by=user.id, start=start,
                               end=start + timedelta(hours=1),
@@ -124,6 +125,7 @@ def gest(srv: Server) -> WebClient:
     return signed_in(srv, "gest")
 
 
+@pytest.mark.time_sensitive
 def test_a_refusal_is_listed_counted_and_mailed(srv: Server, sink: SmtpSink,
                                                 gest: WebClient) -> None:
     ann = signed_in(srv, "ann")
@@ -144,6 +146,7 @@ def test_a_refusal_is_listed_counted_and_mailed(srv: Server, sink: SmtpSink,
     assert f"https://ent.example.fr{MINE}" in body
 
 
+@pytest.mark.time_sensitive
 def test_unticked_preference_means_no_mail_but_the_notification(
         srv: Server, sink: SmtpSink, gest: WebClient) -> None:
     bea = signed_in(srv, "bea")
@@ -167,6 +170,7 @@ def test_unticked_preference_means_no_mail_but_the_notification(
     assert sink.to("bea@example.fr") == []
 
 
+@pytest.mark.time_sensitive
 def test_marking_read_one_all_and_only_ones_own(srv: Server, gest: WebClient) -> None:
     eve = signed_in(srv, "eve")  # no address: notifications only
     for days in (22, 23, 24):
@@ -230,7 +234,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(srv: Server) -> None:
     assert "notifications-link" not in client.get("/").text
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
+@pytest.mark.time_sensitive
 def test_the_header_count_in_chromium(browser: Browser, srv: Server,  # noqa: F811
                                       gest: WebClient) -> None:
     with browser_context(browser, srv.base_url) as context:
@@ -250,6 +256,7 @@ def test_the_header_count_in_chromium(browser: Browser, srv: Server,  # noqa: F8
         expect(page.locator("li.unread")).to_have_count(0)
 
 
+@pytest.mark.time_sensitive
 def test_mail_waits_for_an_smtp_server_that_is_down(tmp_path: pytest.TempPathFactory) -> None:
     """The SMTP server hangs (accepts, never answers): the refusal still answers at
     once; the sender's attempt times out and is logged; the message is sent once the

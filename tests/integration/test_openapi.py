@@ -21,6 +21,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield s
 
 
+@pytest.mark.one_database  # the document only
 def test_document_is_valid_and_lists_every_api_route(srv: Server) -> None:
     answer = requests.get(srv.base_url + "/api/openapi.json", timeout=30)
     assert answer.status_code == 200

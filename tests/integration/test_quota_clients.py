@@ -575,6 +575,7 @@ def test_bug15_protected_refusal_names_the_precondition(server: Server, curl: Cu
     assert found is not None, reply.text
 
 
+@pytest.mark.one_database  # a real client (rclone)
 def test_bug15_rclone_about_matches_the_properties(server: Server, curl: Curl,
                                                    tmp_path: Path) -> None:
     _require_rclone()
@@ -787,6 +788,7 @@ FILE_SIZE = 20 * 1024
 FILE_COUNT = 20
 
 
+@pytest.mark.one_database  # a real client (rclone)
 def test_rclone_copy_stops_at_the_limit_and_keeps_what_fits(server: Server,
                                                             tmp_path: Path) -> None:
     _require_rclone()
@@ -826,6 +828,7 @@ def test_rclone_copy_stops_at_the_limit_and_keeps_what_fits(server: Server,
 # --- litmus on a space with a quota -------------------------------------------------------
 
 
+@pytest.mark.one_database  # a real client (litmus)
 def test_litmus_passes_on_a_space_with_a_quota(server: Server, tmp_path: Path) -> None:
     _require_litmus()
     empty_space(server, "lea")

@@ -24,7 +24,9 @@ import pytest
 
 from tests.conftest import Server
 
-pytestmark = pytest.mark.clients
+# One database is enough: a real client's round trip over the store, which the store's
+# tests check on both (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.clients, pytest.mark.one_database]
 
 RCLONE = shutil.which("rclone") or "/usr/bin/rclone"
 TIMEOUT = 300  # seconds for one rclone command

@@ -35,7 +35,9 @@ import pytest
 from tests.conftest import Server, running_server
 from tests.curl import Curl, Reply
 
-pytestmark = pytest.mark.clients
+# One database is enough: a real proxy's round trip: addresses and headers only
+# (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.clients, pytest.mark.one_database]
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HOST = "ent.test"

@@ -50,6 +50,7 @@ def blob_files(srv: Server) -> set[str]:
     return {p.name for p in (srv.data_dir / "blobs" / "objects").rglob("*") if p.is_file()}
 
 
+@pytest.mark.one_database  # a real client (litmus)
 def test_litmus_passes_on_a_rubric_folder_for_a_manager(srv: Server, tmp_path: Path) -> None:
     _require_litmus()
     assert mkcol(srv.session("gest"), rubric_url(srv, "labo", "/litmus")) == 201
@@ -101,6 +102,7 @@ def test_a_refused_chunked_put_does_not_spill_into_the_next_request(srv: Server)
         assert visitor.get(rubric_url(srv, "labo", "/refus.txt")).status_code == 404
 
 
+@pytest.mark.one_database  # a real client (rclone)
 def test_rclone_sync_by_a_writer_stays_hidden_from_a_visitor_until_published(
         srv: Server, tmp_path: Path) -> None:
     _require_rclone()

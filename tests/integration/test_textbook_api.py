@@ -14,15 +14,18 @@ import pytest
 import requests
 
 import acl
-from tests.conftest import PASSWORD, Server, running_server
+from davserver import clock
+from tests.conftest import PASSWORD, Server, instant, pinned, running_server, school_today
 from tests.integration.test_web_booking import Api
 from tests.web import WebClient, csrf_token
 from web import textbook
 
+pytestmark = pytest.mark.time_sensitive  # dates relative to the clock
+
 USERS = {"ann": "teacher", "bea": "teacher", "ben": "student", "eve": "student",
          "paul": "parent"}
 PARIS = ZoneInfo("Europe/Paris")
-MONDAY = date.today() + timedelta(days=14 - date.today().weekday())
+MONDAY = school_today() + timedelta(days=14 - school_today().weekday())
 IDS: dict[str, int] = {}
 
 
@@ -37,8 +40,8 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(tmp_path_factory.mktemp("textbook-api"), users=USERS) as server:
         with server.transaction() as s:
             school = acl.ensure_school(s, "Collège Jean Moulin")
-            year = textbook.set_school_year(s, school, date.today() - timedelta(days=60),
-                                            date.today() + timedelta(days=200))
+            year = textbook.set_school_year(s, school, school_today() - timedelta(days=60),
+                                            school_today() + timedelta(days=200))
             uid = {login: acl.find_user(s, login).id for login in USERS}  # type: ignore[union-attr]
             for login, group in (("ben", "4B"), ("eve", "4C")):
                 acl.add_member(s, acl.ensure_group(s, school, group), uid[login])
@@ -107,7 +110,7 @@ def test_teacher_changes_and_refusals(srv: Server) -> None:
     assert clash.status_code == 409 and "déjà une séance" in clash.json()["error"]
     moved = ann.post(f"/lessons/{new_id}/move", {"start": at(4, 8).isoformat(),
                                                  "end": at(4, 9).isoformat()})
-    assert moved.status_code == 200 and moved.json()["local_start"].endswith("08:00:00+01:00")
+    assert moved.status_code == 200 and moved.json()["local_start"] == at(4, 8).isoformat()
     assert ann.post(f"/lessons/{new_id}/cancel").status_code == 200
     assert TextbookApi(srv, "ben").get(f"/lessons/{new_id}").status_code == 404
 
@@ -151,35 +154,60 @@ def test_content_shows_after_the_lesson_unless_published_early(srv: Server) -> N
     assert "Théorème de Pythagore" in ben_titles()
 
 
+@pytest.mark.parametrize(("given_at", "shows_at"), [
+    ("2026-12-08T21:30 Europe/Paris", "2026-12-09T07:00 Europe/Paris"),  # a Tuesday night
+    ("2026-12-12T10:00 Europe/Paris", "2026-12-14T07:00 Europe/Paris"),  # Saturday: Monday
+    ("2027-03-27T23:30 Europe/Paris", "2027-03-29T07:00 Europe/Paris"),  # over summer time
+    ("2026-12-08T10:00 Europe/Paris", None),  # a school day: at once
+], ids=["weeknight", "weekend", "summer-time", "school-hours"])
 def test_homework_given_in_quiet_hours_waits_for_their_end(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
-    """A server whose quiet hours are the two hours around now: homework given now
-    shows to the student only at their end; the teacher sees it at once."""
-    now = datetime.now(PARIS)
-    window = {"DAVSERVER_TEXTBOOK__QUIET_HOURS": "true",
-              "DAVSERVER_TEXTBOOK__QUIET_START": f"{now - timedelta(hours=1):%H:%M}",
-              "DAVSERVER_TEXTBOOK__QUIET_END": f"{now + timedelta(hours=1):%H:%M}",
-              "DAVSERVER_TEXTBOOK__QUIET_WEEKENDS": "false"}
-    with running_server(tmp_path_factory.mktemp("quiet"), window,
-                        users={"tea": "teacher", "stu": "student"}) as server:
-        with server.transaction() as s:
-            school = acl.ensure_school(s, "Collège")
-            year = textbook.set_school_year(s, school, date.today() - timedelta(days=60),
-                                            date.today() + timedelta(days=200))
-            tea, stu = (acl.find_user(s, x).id for x in ("tea", "stu"))  # type: ignore[union-attr]
-            group = acl.ensure_group(s, school, "5A")
-            acl.add_member(s, group, stu)
-            service = textbook.ensure_service(s, school, group,
-                                              acl.ensure_subject(s, school, "SVT"), [tea])
-            lesson = textbook.create_lesson(s, service, at(0, 9), at(0, 10), year).id
-            textbook.create_lesson(s, service, at(1, 9), at(1, 10), year)
-        given = TextbookApi(server, "tea").post(
-            f"/lessons/{lesson}/activities", {"kind": "homework", "title": "Fiche 12"})
-        assert given.status_code == 201, given.text
-        shows = datetime.fromisoformat(given.json()["visible_from"]).astimezone(PARIS)
-        assert shows > now and shows.strftime("%H:%M") == window[
-            "DAVSERVER_TEXTBOOK__QUIET_END"]
-        student_week = week_of(TextbookApi(server, "stu"))["weeks"][0]["days"]
-        assert all(not day["due"] for day in student_week)
-        teacher_week = week_of(TextbookApi(server, "tea"))["weeks"][0]["days"]
-        assert [r["activity"]["title"] for r in teacher_week[1]["due"]] == ["Fiche 12"]
+        tmp_path_factory: pytest.TempPathFactory, given_at: str, shows_at: str | None) -> None:
+    """Quiet hours as shipped (20:00–07:00 and weekends): homework given in them shows
+    to the student at their end (the teacher sees it at once); the server, restarted
+    with its clock just past that end, shows it. Given in school hours: at once."""
+    with pinned(given_at) as given_time:
+        given_day = given_time.date()
+        with running_server(tmp_path_factory.mktemp("quiet"),
+                            {"DAVSERVER_TEXTBOOK__QUIET_HOURS": "true"},
+                            users={"tea": "teacher", "stu": "student"}) as server:
+            with server.transaction() as s:
+                school = acl.ensure_school(s, "Collège")
+                year = textbook.set_school_year(s, school, given_day - timedelta(days=60),
+                                                given_day + timedelta(days=200))
+                tea, stu = (acl.find_user(s, x).id for x in ("tea", "stu"))  # type: ignore[union-attr]
+                group = acl.ensure_group(s, school, "5A")
+                acl.add_member(s, group, stu)
+                service = textbook.ensure_service(s, school, group,
+                                                  acl.ensure_subject(s, school, "SVT"), [tea])
+                monday = given_day - timedelta(days=given_day.weekday())
+                lesson = textbook.create_lesson(s, service, *_hour(monday, 9), year).id
+                textbook.create_lesson(s, service, *_hour(monday + timedelta(days=10), 9),
+                                       year)
+            week = f"/week?week={monday + timedelta(days=7)}"
+            given = TextbookApi(server, "tea").post(
+                f"/lessons/{lesson}/activities", {"kind": "homework", "title": "Fiche 12"})
+            assert given.status_code == 201, given.text
+            shows = datetime.fromisoformat(given.json()["visible_from"])
+            assert _due_titles(TextbookApi(server, "tea"), week) == ["Fiche 12"]
+            if shows_at is None:
+                assert abs(shows - given_time) < timedelta(minutes=5)
+                assert _due_titles(TextbookApi(server, "stu"), week) == ["Fiche 12"]
+                return
+            assert shows == instant(shows_at)
+            assert _due_titles(TextbookApi(server, "stu"), week) == []
+            with pinned(shows + timedelta(minutes=1)):
+                server.env.update(clock.environment())
+                server.restart()
+                assert _due_titles(TextbookApi(server, "stu"), week) == ["Fiche 12"]
+
+
+def _hour(day: date, hour: int) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(hour), PARIS)
+    return start, start + timedelta(hours=1)
+
+
+def _due_titles(client: TextbookApi, week: str) -> list[str]:
+    answer = client.get(week)
+    assert answer.status_code == 200, answer.text
+    return [row["activity"]["title"] for day in answer.json()["weeks"][0]["days"]
+            for row in day["due"]]

@@ -19,9 +19,13 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 import acl
-from tests.conftest import PASSWORD, Server, running_server
+from tests.conftest import PASSWORD, Server, running_server, school_today
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS, sign_in
 from web import textbook
+
+# One database is enough: a browser walk; the same actions are checked over HTTP on both
+# (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.time_sensitive, pytest.mark.one_database]  # dates relative to the clock
 
 PARIS = ZoneInfo("Europe/Paris")
 USERS = {"ann": "teacher", "ben": "student", "paul": "parent"}
@@ -40,7 +44,7 @@ def _weekdays(start: date, step: int, count: int) -> list[date]:
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    today = datetime.now(PARIS).date()
+    today = school_today()
     [DAYS["L1"]] = _weekdays(today, -1, 1)
     DAYS["L2"], DAYS["L3"], DAYS["L4"] = _weekdays(today, 1, 3)
     DAYS["K1"], DAYS["K2"] = DAYS["L2"], DAYS["L3"]

@@ -28,10 +28,12 @@ import requests
 from sqlalchemy import func, select
 
 import acl
-from tests.conftest import PASSWORD, Server, running_server
+from tests.conftest import IN_TERM, PASSWORD, Server, running_server
 from tests.integration.test_web_booking import Api
 from tests.web import WebClient, csrf_token
 from web import textbook
+
+pytestmark = pytest.mark.clock(IN_TERM)
 
 PARIS = ZoneInfo("Europe/Paris")
 USERS = {"ann": "teacher", "carl": "teacher", "ben": "student"}

@@ -4,7 +4,6 @@ retention respected, restore to the original place or elsewhere, quota freed."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from davserver import clock
 from providers.models import TrashItem
 from tests.conftest import Server, running_server
 from tests.integration.rubric_kit import cli, cli_ok, cli_refused, put, used_bytes
@@ -45,9 +45,10 @@ def _age(srv: Server, item_id: int, days: float) -> None:
     database, as the clock would)."""
     with srv.transaction() as s:
         s.execute(update(TrashItem).where(TrashItem.id == item_id)
-                  .values(deleted_at=time.time() - days * DAY))
+                  .values(deleted_at=clock.time() - days * DAY))
 
 
+@pytest.mark.time_sensitive
 def test_purge_keeps_items_younger_than_the_retention(srv: Server) -> None:
     _, old_path = _deleted(srv, "alice", b"o" * 700)
     _, new_path = _deleted(srv, "alice", b"n" * 300)
@@ -65,6 +66,7 @@ def test_purge_keeps_items_younger_than_the_retention(srv: Server) -> None:
     assert "fsck: clean" in srv.cli("fsck").stdout
 
 
+@pytest.mark.time_sensitive
 def test_purge_older_than_and_all(srv: Server) -> None:
     _, path = _deleted(srv, "bob", b"b" * 50)
     item = next(r for r in _listing(srv, "--user", "bob") if r["original_path"] == path)

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 import pytest
 from lxml import html
 
-from tests.conftest import PASSWORD, Server, running_server
+from tests.conftest import IN_TERM, PASSWORD, Server, running_server
 from tests.integration.oversight_kit import add_people
 from tests.web import WebClient, csrf_token
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
-                                reason="poppler-utils is not installed (.ci/install-test-deps)")
+pytestmark = [pytest.mark.clock(IN_TERM),
+              pytest.mark.skipif(shutil.which("pdftotext") is None,
+                                 reason="poppler-utils is not installed (.ci/install-test-deps)")]
 PAGE = "/textbook/controle/archives"
 
 

@@ -19,11 +19,13 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from tests.conftest import PASSWORD, Server
+from tests.conftest import IN_TERM, PASSWORD, Server
 from tests.integration.handin_kit import api, handin_server
 from tests.integration.oversight_kit import signed_in
 from tests.web import WebClient, csrf_token
 from web import textbook
+
+pytestmark = pytest.mark.clock(IN_TERM)
 
 IDS: dict[str, int] = {}
 CONTENT = "application/octet-stream"

@@ -15,13 +15,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import Server
+from tests.conftest import IN_TERM, Server
 from tests.integration.handin_kit import handin_server
 from tests.integration.test_web_documents_browser import browser, shot  # noqa: F401
 from tests.integration.test_web_handins_browser import open_as
 from web import textbook
 
-pytestmark = pytest.mark.clients
+# One database is enough: a browser walk; the same actions are checked over HTTP on both
+# (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.clock(IN_TERM), pytest.mark.clients, pytest.mark.one_database]
 IDS: dict[str, int] = {}
 SHEET = b"%PDF-1.4 exercices 1 a 5\n"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,14 +20,16 @@ import requests
 from lxml import html
 
 import acl
-from tests.conftest import PASSWORD, Server, running_server
+from tests.conftest import PASSWORD, Server, running_server, school_today
 from tests.integration.test_web_auth import assert_french
 from tests.web import WebClient, csrf_token
 from web import booking
 
+pytestmark = pytest.mark.time_sensitive  # dates relative to the clock
+
 USERS = {"ann": "teacher", "bea": "teacher", "ben": "student", "gest": "staff"}
 PARIS = ZoneInfo("Europe/Paris")
-MONDAY = date.today() + timedelta(days=14 - date.today().weekday())  # in 2 weeks
+MONDAY = school_today() + timedelta(days=14 - school_today().weekday())  # in 2 weeks
 
 
 def when(day: int, hour: int, minute: int = 0, weeks: int = 0) -> str:

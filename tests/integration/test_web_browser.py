@@ -20,7 +20,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.conftest import PASSWORD, Server, running_server
 from tests.web import browser_context, take_csp_violations
 
-pytestmark = pytest.mark.clients
+# One database is enough: a browser walk; the same pages are checked over HTTP on both
+# (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.clients, pytest.mark.one_database]
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",

@@ -8,9 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import PASSWORD, drop_database, make_server, running_server
 from tests.curl import Curl
 from tests.web import WebClient
+
+# One database is enough: configuration of the web layer
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
 
 
 def cookie_attributes(curl: Curl, url: str, *headers: str) -> list[str]:

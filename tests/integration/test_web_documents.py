@@ -19,6 +19,11 @@ from tests.integration.rubric_kit import Person, add_people
 from tests.web import csrf_token
 from tests.web_documents import Documents, error_of
 
+# One database is enough: pages over the store's API (no SQL of their own); the store,
+# quotas, locks and rights they use are tested on both (docs/development.md, "Which
+# tests run where").
+pytestmark = pytest.mark.one_database
+
 SLUG = "club"
 
 

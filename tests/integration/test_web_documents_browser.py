@@ -21,7 +21,9 @@ from tests.integration.rubric_kit import Person, add_people
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web import browser_context
 
-pytestmark = pytest.mark.clients
+# One database is enough: a browser walk; the same actions are checked over HTTP on both
+# (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.clients, pytest.mark.one_database]
 KiB = 1024
 
 DROP_FILES = """([selector, files]) => {

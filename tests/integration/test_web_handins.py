@@ -17,11 +17,13 @@ import pytest
 from lxml import html
 from sqlalchemy import func, select
 
-from tests.conftest import Server
+from tests.conftest import IN_TERM, Server
 from tests.integration.handin_kit import api, correct, hand_in, handin_server
 from tests.integration.oversight_kit import signed_in
 from tests.web import csrf_token
 from web import notifications, textbook
+
+pytestmark = pytest.mark.clock(IN_TERM)
 
 IDS: dict[str, int] = {}
 

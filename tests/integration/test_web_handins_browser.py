@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import PASSWORD, Server
+from tests.conftest import IN_TERM, PASSWORD, Server
 from tests.integration.handin_kit import handin_server
 from tests.integration.test_web_documents_browser import browser, shot  # noqa: F401
 from tests.web import browser_context
 
-pytestmark = pytest.mark.clients
+# One database is enough: a browser walk; the same actions are checked over HTTP on both
+# (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.clock(IN_TERM), pytest.mark.clients, pytest.mark.one_database]
 IDS: dict[str, int] = {}
 
 

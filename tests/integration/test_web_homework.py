@@ -9,7 +9,7 @@ page and its rights; bad input saves nothing. Then the same in Chromium.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,8 @@ from lxml import html
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import delete
 
-from tests.conftest import PASSWORD, Server, running_server
+from davserver import clock
+from tests.conftest import IN_TERM, PASSWORD, Server, running_server
 from tests.integration.homework_kit import (
     PREVIOUS,
     WEEK,
@@ -31,6 +32,8 @@ from tests.integration.homework_kit import (
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web import WebClient, csrf_token
 from web import textbook
+
+pytestmark = pytest.mark.clock(IN_TERM)
 
 IDS: dict[str, int] = {}
 LIST = "/textbook/travail/"
@@ -101,7 +104,7 @@ def test_list_holds_exactly_the_visible_homework_by_due_date(srv: Server) -> Non
 
 def test_student_ticks_and_unticks(srv: Server) -> None:
     ben, ben_id = signed_in(srv, "ben"), user_id(srv, "ben")
-    before = datetime.now(UTC)
+    before = clock.now()
     answer = tick(ben, IDS["H1"])
     assert answer.status_code == 303 and answer.headers["Location"] == f"{LIST}?week={WEEK}"
     assert (IDS["H1"], ben_id) in ticks(srv)
@@ -109,7 +112,7 @@ def test_student_ticks_and_unticks(srv: Server) -> None:
     assert ticks(srv).count((IDS["H1"], ben_id)) == 1
     with srv.transaction() as s:
         done_at = s.get_one(textbook.HomeworkDone, (IDS["H1"], ben_id)).done_at
-    assert before - timedelta(seconds=5) <= done_at <= datetime.now(UTC)
+    assert before - timedelta(seconds=5) <= done_at <= clock.now()
     page = tree_of(ben.get(f"{LIST}?week={WEEK}"))
     assert page.xpath(f'//li[@data-activity="{IDS["H1"]}"][contains(@class, "done")]')
     assert not page.xpath(f'//li[@data-activity="{IDS["H2"]}"][contains(@class, "done")]')
@@ -266,6 +269,7 @@ def test_bad_type_input_is_refused_and_saves_nothing(srv: Server) -> None:
     assert _types_page(hugo) == before
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 def test_student_and_parent_in_chromium(srv: Server, tmp_path: Path) -> None:
     """dora opens her list, ticks « Fiche Dora », goes to the Calendrier tab and to

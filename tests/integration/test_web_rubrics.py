@@ -332,6 +332,7 @@ def browser_sign_in(page: Page, login: str) -> None:
     page.get_by_role("button", name="Se connecter").click()
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 def test_invitation_flow_in_chromium(srv: Server) -> None:
     """A manager invites through the page, the invitee sees the count in the header,

@@ -32,10 +32,12 @@ from sqlalchemy.orm import Session
 
 import acl
 from davserver.errors import BadRequest
-from tests.conftest import PASSWORD, Server, running_server
+from tests.conftest import IN_TERM, PASSWORD, Server, running_server
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web import WebClient, csrf_token
 from web import textbook
+
+pytestmark = pytest.mark.clock(IN_TERM)
 
 USERS = {"ann": "teacher", "carl": "teacher", "fred": "teacher", "ben": "student",
          "dora": "student", "eve": "student", "paul": "parent", "pia": "parent"}
@@ -334,6 +336,7 @@ def test_who_sees_what(srv: Server, login: str) -> None:
         assert activity not in [row[0] for row in snapshot(srv)]  # deleted last
 
 
+@pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 def test_workload_follows_the_chosen_due_lesson_in_a_browser(srv: Server, tmp_path: Path) -> None:
     """Chromium: the lesson page's script (CSP: our origin only) shows the class's

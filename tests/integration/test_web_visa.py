@@ -17,10 +17,12 @@ import requests
 from lxml import html
 from sqlalchemy import func, select
 
-from tests.conftest import Server, running_server
+from tests.conftest import IN_TERM, Server, running_server
 from tests.integration.oversight_kit import WEEK, add_people, signed_in, today, uid
 from tests.web import WebClient, csrf_token
 from web import textbook
+
+pytestmark = pytest.mark.clock(IN_TERM)
 
 IDS: dict[str, int] = {}
 

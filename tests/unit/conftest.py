@@ -1,9 +1,9 @@
 """Fixtures for store-level tests: a REAL database and a REAL blob directory.
 
 Every test gets a fresh SQLite file in its tmp dir; when ``DAVSERVER_DATABASE_URL``
-points at PostgreSQL, each test runs a second time on a fresh PostgreSQL database
-created on that server (and dropped afterwards), with the helpers of
-``tests/conftest.py``.
+points at PostgreSQL (the PostgreSQL run), a fresh PostgreSQL database created on that
+server instead (and dropped afterwards), with the helpers of ``tests/conftest.py``:
+each run tests its own database once (``BACKENDS``).
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ import acl  # noqa: F401  (registers the people tables: spaces.owner_id → user
 import quotas
 from davserver.db import Database
 from providers import LocalBlobStore, SpaceInfo, Store
-from tests.conftest import PG_URL, drop_database, fresh_database_url
+from tests.conftest import BACKENDS, drop_database, fresh_database_url
 
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 _COUNTED = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b", re.IGNORECASE)
 
 

@@ -20,6 +20,10 @@ from davserver.app import create_app
 from davserver.config import Config
 from tests.unit.conftest import count_queries
 
+# One database is enough: its app runs in-process on SQLite whatever the run (Config()
+# defaults), and query plans are SQLite's (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 RCLONE_PROPS = (b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:displayname/>'
                 b"<d:getlastmodified/><d:getcontentlength/><d:resourcetype/></d:prop>"
                 b"</d:propfind>")

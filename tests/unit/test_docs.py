@@ -22,6 +22,10 @@ import pytest
 
 from davserver.cli import _parser
 
+# One database is enough: the documentation against the code
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 REPO = Path(__file__).resolve().parents[2]
 ADMIN = REPO / "docs" / "admin.md"
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]

@@ -12,6 +12,10 @@ from flask_babel import Babel
 from web.documents.downloads import attachment
 from web.documents.present import human_size, local_time
 
+# One database is enough: pure functions
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 
 @pytest.fixture(autouse=True)
 def french() -> Iterator[None]:

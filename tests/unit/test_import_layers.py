@@ -24,10 +24,14 @@ import grimp
 import pytest
 from importlinter.cli import lint_imports
 
+# One database is enough: the import graph
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("davserver", "acl", "quotas", "providers", "web")
-TRUNK = {"davserver", "davserver.config", "davserver.db", "davserver.errors",
-         "davserver.migrations"}
+TRUNK = {"davserver", "davserver.clock", "davserver.config", "davserver.db", "davserver.errors",
+         "davserver.journal", "davserver.migrations"}
 
 
 def _contracts() -> dict[str, dict[str, object]]:

@@ -16,13 +16,11 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from davserver import migrations
 from davserver.db import Base, Database
-from tests.conftest import PG_URL, drop_database, fresh_database_url
-
-BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+from tests.conftest import BACKENDS, drop_database, fresh_database_url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -45,6 +43,7 @@ def _upgrade(db: Database, target: str) -> None:
         command.upgrade(migrations.alembic_config(connection), target)
 
 
+@pytest.mark.one_database  # reads the revision files only
 def test_head_constant_names_the_newest_revision() -> None:
     script = ScriptDirectory.from_config(migrations.alembic_config())
     assert script.get_heads() == [migrations.HEAD], "set migrations.HEAD to the new revision"
@@ -97,17 +96,67 @@ def test_a_database_made_before_migrations_is_adopted_with_its_rows(url: str) ->
         db.dispose()
 
 
-def test_a_database_older_than_the_baseline_is_named(tmp_path: Path) -> None:
+def test_a_school_takes_the_time_zone_of_its_latest_year(url: str) -> None:
+    """0007: the time zone moves to the school; a school without a year gets Paris's."""
+    db = Database(url)
+    try:
+        _upgrade(db, "0006")
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO schools (id, name) VALUES (1, 'Lycée "
+                                    "de Cayenne'), (2, 'Collège')"))
+            connection.execute(text(
+                "INSERT INTO school_years (school_id, label, start, \"end\", time_zone) "
+                "VALUES (1, '2024-2025', '2024-09-02', '2025-07-04', 'Europe/Paris'), "
+                "(1, '2025-2026', '2025-09-01', '2026-07-04', 'America/Cayenne')"))
+        _upgrade(db, "0007")
+        with db.engine.connect() as connection:
+            zones = connection.execute(text("SELECT name, time_zone, holiday_zone FROM "
+                                            "schools ORDER BY id")).all()
+        assert [tuple(z) for z in zones] == [("Lycée de Cayenne", "America/Cayenne", None),
+                                             ("Collège", "Europe/Paris", None)]
+    finally:
+        db.dispose()
+
+
+def test_each_user_s_school_becomes_a_membership_with_the_import_s_marks(url: str) -> None:
+    """0009: users.school_id → user_schools (profile kept); imported_users' marks move
+    there (managed, left_at), and the table goes."""
+    db = Database(url)
+    try:
+        _upgrade(db, "0008")
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO schools (id, name) VALUES (1, 'A')"))
+            for uid, login, school in ((1, "by.hand", 1), (2, "imported", 1),
+                                       (3, "leaver", 1), (4, "nowhere", None)):
+                connection.execute(text(
+                    "INSERT INTO users (id, login, display_name, profile, password_hash, "
+                    "disabled, school_id, created) VALUES (:id, :login, :login, 'teacher', "
+                    "'x', :no, :school, CURRENT_TIMESTAMP)"),
+                    {"id": uid, "login": login, "no": uid == 3, "school": school})
+            connection.execute(text(
+                "INSERT INTO imported_users (user_id, school_id, \"left\") VALUES "
+                "(2, 1, NULL), (3, 1, '2026-06-30 12:00:00')"))
+        _upgrade(db, "0009")
+        with db.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT user_id, school_id, profile, managed, left_at IS NOT NULL "
+                "FROM user_schools ORDER BY user_id")).all()
+            assert not inspect(connection).has_table("imported_users")
+        assert [(u, s, p, bool(m), bool(gone)) for u, s, p, m, gone in rows] == [
+            (1, 1, "teacher", False, False), (2, 1, "teacher", True, False),
+            (3, 1, "teacher", True, True)]
+    finally:
+        db.dispose()
+
+
+def test_a_database_older_than_the_baseline_is_named(url: str) -> None:
     """Missing columns that no revision adds: a clear error naming them, nothing changed."""
     from davserver.db import SchemaMismatch
 
-    path = tmp_path / "old.sqlite3"
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT)"))
-    engine.dispose()
-    db = Database(f"sqlite:///{path}")
+    db = Database(url)
     try:
+        with db.engine.begin() as connection:
+            connection.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY, login TEXT)"))
         with pytest.raises(SchemaMismatch, match=r"older version.*users\.display_name"):
             db.create_schema()
         with db.engine.connect() as connection:  # rolled back: left as it was
@@ -116,14 +165,12 @@ def test_a_database_older_than_the_baseline_is_named(tmp_path: Path) -> None:
         db.dispose()
 
 
-def test_db_command_reports_and_upgrades(tmp_path: Path) -> None:
-    env_url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-
+def test_db_command_reports_and_upgrades(url: str, tmp_path: Path) -> None:
     def db(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "davserver.cli", "db", *args], capture_output=True,
             text=True, timeout=120, cwd=tmp_path,
-            env={"PATH": "/usr/bin:/bin", "DAVSERVER_DATABASE_URL": env_url,
+            env={"PATH": "/usr/bin:/bin", "DAVSERVER_DATABASE_URL": url,
                  "DAVSERVER_DATA_DIR": str(tmp_path / "var"),
                  "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
 
@@ -139,7 +186,7 @@ def test_db_command_reports_and_upgrades(tmp_path: Path) -> None:
 
 
 def test_existing_dead_properties_are_measured_and_charged(url: str) -> None:
-    """Revisions 0005 and 0006 (issue 18): a space of 0004 with a file of 10 bytes
+    """Revisions 0011 and 0012 (issue 18): a space of 0009 with a file of 10 bytes
     whose dead properties are 1 name and value, and a reservation left by an upload:
     after the upgrade the node's ``props_bytes`` is their exact size, the space's usage
     counts them, and the reservation (no holder to ask) is gone."""
@@ -148,7 +195,7 @@ def test_existing_dead_properties_are_measured_and_charged(url: str) -> None:
     name, value = "{urn:x}note", '<note xmlns="urn:x">été</note>'
     db = Database(url)
     try:
-        _upgrade(db, "0004")
+        _upgrade(db, "0009")
         with db.engine.begin() as connection:
             connection.execute(text("INSERT INTO spaces (id, key, kind, created) "
                                     "VALUES (1, 'documents:0', 'documents', 0)"))

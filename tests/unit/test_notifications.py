@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
 import acl
+from davserver import clock
 from davserver.config import ConfigError, SmtpConfig, load_config
 from davserver.db import Database
 from davserver.errors import NotFound
@@ -164,7 +165,7 @@ def test_a_claimed_message_is_not_claimed_twice(db: Database, people: dict[str, 
     _queue(db, people["ann"], 1)
     (message,) = outbox(db)
     sender = OutboxSender(db, smtp(free_port()), None)
-    now = datetime.now(UTC)
+    now = clock.now()
     assert sender.claim(message.id, now) is not None
     assert sender.claim(message.id, now) is None
     assert OutboxSender(db, smtp(free_port()), None).claim(message.id, now) is None
@@ -178,7 +179,7 @@ def test_backoff_doubles_then_the_message_fails_for_good(
     (message,) = outbox(db)
     sender = OutboxSender(db, smtp(free_port(), max_attempts=3, retry_delay=10), None)
     for attempt, expected_delay in ((1, 10), (2, 20)):
-        before = datetime.now(UTC)
+        before = clock.now()
         assert sender.deliver(message.id) == OutboxStatus.pending  # nothing listens
         (row,) = outbox(db)
         assert row.attempts == attempt and "Connection refused" in row.last_error
@@ -186,7 +187,7 @@ def test_backoff_doubles_then_the_message_fails_for_good(
         assert expected_delay <= delay < expected_delay + 5
         assert sender.deliver(message.id) is None  # not due yet
         with db.transaction() as s:  # let the time pass
-            s.execute(update(OutboxMessage).values(next_attempt=datetime.now(UTC)))
+            s.execute(update(OutboxMessage).values(next_attempt=clock.now()))
     assert sender.deliver(message.id) == OutboxStatus.failed
     (row,) = outbox(db)
     assert row.status == OutboxStatus.failed and row.attempts == 3

@@ -11,6 +11,10 @@ import pytest
 from davserver.config import ConfigError, load_config, parse_origin
 from davserver.forwarded import Origins
 
+# One database is enough: configuration and pure functions
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 
 @pytest.mark.parametrize(("given", "canonical"), [
     ("https://ENT.example.fr", "https://ent.example.fr"),

@@ -9,6 +9,10 @@ import pytest
 
 from web import textbook
 
+# One database is enough: pure functions
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 FIRST, LAST = date(2026, 10, 5), date(2026, 10, 9)
 
 

@@ -29,7 +29,7 @@ def run(db: Database, text: str, *, encoding: str = "utf-8", strict: bool = Fals
     people = acl.read_people(text.encode(encoding))
     with db.transaction() as s:
         school_id, _ = acl.import_school(s, school)
-        return acl.import_people(s, people, school_id, strict=strict)
+        return acl.apply_people(s, people, school_id, strict=strict)
 
 
 def user(db: Database, login: str) -> acl.User:

@@ -19,6 +19,10 @@ import acl
 from davserver.app import create_app
 from davserver.config import Config
 
+# One database is enough: its app runs in-process on SQLite whatever the run (Config() defaults)
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 DOCS = "/dav/porte-documents"
 HTML = b"<html><script>alert(1)</script></html>"
 

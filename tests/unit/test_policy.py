@@ -12,6 +12,10 @@ import pytest
 from acl import NodeRef, Role, SpaceRef, Standing, allowed, privileges, publishes_at_once
 from davserver.errors import Forbidden, NotFound
 
+# One database is enough: the pure access decision
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 ME, OTHER = 1, 2
 RUBRIC = SpaceRef("rubric", None)
 ROOT = NodeRef(100)
@@ -37,12 +41,15 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
         "bind": {"own-published", "other-published", "own-pending"},
     },
     "moderator": {p: set(NODES) for p in ("read", "write-content", "write-properties",
-                                          "unbind", "bind", "publish")},
+                                          "unbind", "bind", "publish", "unlock")},
 }
 EXPECTED["publisher"] = EXPECTED["writer"]
 EXPECTED["manager"] = {**EXPECTED["moderator"], "manage": set(NODES)}
-PRIVILEGES = ("read", "write-content", "write-properties", "bind", "unbind", "publish",
-              "manage")
+for _role in EXPECTED.values():  # RFC 3744 §3.2: DAV:write where all four are held
+    _role["write"] = set.intersection(*(_role.get(p, set()) for p in (
+        "write-content", "write-properties", "bind", "unbind")))
+PRIVILEGES = ("read", "write", "write-content", "write-properties", "bind", "unbind",
+              "unlock", "publish", "manage")
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
@@ -92,7 +99,8 @@ def test_folder_grants_add_to_the_rubric_role_below_that_folder_only() -> None:
 def test_personal_spaces_belong_to_their_owner_only() -> None:
     mine = Standing(ME, SpaceRef("documents", ME))
     theirs = Standing(ME, SpaceRef("documents", OTHER))
-    for privilege in ("read", "write-content", "write-properties", "bind", "unbind"):
+    for privilege in ("read", "write", "write-content", "write-properties", "bind",
+                      "unbind", "unlock"):
         assert allowed(mine, privilege)
         assert not allowed(theirs, privilege)
     assert not allowed(mine, "manage")

@@ -20,6 +20,10 @@ from providers.preconditions import (
     range_applies,
 )
 
+# One database is enough: pure functions
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 NOV_6_1994 = 784111777
 FILE = Validators(True, "abc123", NOV_6_1994)
 FOLDER = Validators(True, None, NOV_6_1994)

@@ -24,7 +24,7 @@ argon2 hash costs about a second), with limits of a few KB so that they are hit.
 Size and run time: 60 examples of up to 40 steps; about 1,700-2,000 operations in
 all (at least 1,000 asserted). Measured on the 2-CPU development container: 20-30 s
 on SQLite, about 50 s on PostgreSQL (when ``DAVSERVER_DATABASE_URL`` is set, the test
-runs again there, on a fresh database per example: CREATE DATABASE ... TEMPLATE).
+runs there instead, on a fresh database per example: CREATE DATABASE ... TEMPLATE).
 A failure then shrinks for up to a few minutes (hypothesis's own limit) to a minimal
 sequence of steps, printed with the ``@reproduce_failure`` blob.
 """
@@ -63,8 +63,8 @@ from providers import LocalBlobStore, NodeInfo, Store, fsck
 from providers.models import Blob, Node
 from quotas import UploadLease
 from quotas.ledger import SpaceUsage
-from tests.conftest import PG_URL, _pg_admin, drop_database, fresh_database_url
-from tests.unit.conftest import BACKENDS, destroy
+from tests.conftest import BACKENDS, PG_URL, _pg_admin, drop_database, fresh_database_url
+from tests.unit.conftest import destroy
 
 # --- the world --------------------------------------------------------------------
 

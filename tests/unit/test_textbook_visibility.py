@@ -11,6 +11,10 @@ import pytest
 from davserver.config import TextbookConfig
 from web.textbook import release_time
 
+# One database is enough: a pure function
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
+
 PARIS = ZoneInfo("Europe/Paris")
 QUIET = TextbookConfig()  # 20:00–07:00 and weekends
 

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -33,6 +34,10 @@ from davserver.db import Database
 from davserver.errors import InsufficientStorage, PreconditionFailed
 from providers import LocalBlobStore, Store, fsck, trash
 from providers.models import Node
+
+# One database is enough: its databases are SQLite whatever the run
+# (docs/development.md, "Which tests run where").
+pytestmark = pytest.mark.one_database
 
 LIMIT = 4000  # bytes per space
 NAMES = ["a", "b", "c", "d"]

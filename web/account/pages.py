@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -20,6 +20,9 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from davserver import journal
+from davserver.errors import TooManyRequests
+from web import sessions
 from web.auth import current_principal, safe_next, web_context
 
 log = logging.getLogger(__name__)
@@ -59,15 +62,21 @@ def login() -> str | Response:
         form.next.data = safe_next(request.args.get("next"))
     error = None
     if form.validate_on_submit():
-        principal = web_context().credentials.verify(form.login.data or "",
-                                                     form.password.data or "")
+        address = journal.origin().address or request.remote_addr or ""
+        try:
+            principal = web_context().credentials.verify(
+                form.login.data or "", form.password.data or "", address, via="web")
+        except TooManyRequests as refused:
+            error = _("Trop de tentatives de connexion échouées : réessayez dans "
+                      "%(seconds)d secondes.", seconds=refused.retry_after)
+            answer = make_response(render_template("login.html", form=form, error=error),
+                                  429)
+            answer.headers["Retry-After"] = str(refused.retry_after)
+            return answer
         if principal is not None:
-            session.clear()
-            session.permanent = True
-            session["uid"], session["login"] = principal.id, principal.login
+            sessions.sign_in(principal, address)
             log.info("web sign-in: %s", principal.login)
             return redirect(safe_next(form.next.data))
-        log.info("web sign-in refused for %r", form.login.data)
         error = _("Identifiant ou mot de passe incorrect, ou compte désactivé.")
     return render_template("login.html", form=form, error=error)
 
@@ -76,7 +85,7 @@ def login() -> str | Response:
 def logout() -> Response:
     """End the session (the CSRF check has run before this view)."""
     principal = current_principal()
-    session.clear()
+    sessions.sign_out()
     if principal is not None:
         log.info("web sign-out: %s", principal.login)
     return redirect(url_for("auth.login", logged_out=1))

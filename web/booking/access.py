@@ -32,7 +32,8 @@ def school_zone(session: Session, school_id: int) -> ZoneInfo:
 
 
 def _same_school(domain: ResourceDomain, ctx: acl.UserContext) -> bool:
-    return ctx.school_id is None or ctx.school_id == domain.school_id
+    """The domain belongs to one of the user's schools (each, for a user of none)."""
+    return ctx.in_school(domain.school_id)
 
 
 def manages(session: Session, domain_id: int, user_id: int) -> bool:
@@ -45,20 +46,23 @@ def may_book(session: Session, domain: ResourceDomain, ctx: acl.UserContext) -> 
     """Whether the user may see and book in ``domain``."""
     if not _same_school(domain, ctx):
         return False
-    return ctx.profile in {p.profile for p in domain.profiles} \
+    return ctx.profile_in(domain.school_id) in {p.profile for p in domain.profiles} \
         or manages(session, domain.id, ctx.user_id)
 
 
 def visible_domains(session: Session, ctx: acl.UserContext) -> list[ResourceDomain]:
-    """The domains the user may book in (or manages), by name."""
+    """The domains the user may book in (or manages), by name, in every school of
+    theirs (a person of two schools books in both, with their profile in each)."""
+    profiles = {ctx.profile, *ctx.schools.values()}
     query = select(ResourceDomain).where(or_(
         ResourceDomain.id.in_(select(DomainProfile.domain_id)
-                              .where(DomainProfile.profile == ctx.profile)),
+                              .where(DomainProfile.profile.in_(profiles))),
         ResourceDomain.id.in_(select(domain_managers.c.domain_id)
                               .where(domain_managers.c.user_id == ctx.user_id))))
-    if ctx.school_id is not None:
-        query = query.where(ResourceDomain.school_id == ctx.school_id)
-    return list(session.scalars(query.order_by(ResourceDomain.name)))
+    if ctx.schools:
+        query = query.where(ResourceDomain.school_id.in_(ctx.school_ids))
+    return [d for d in session.scalars(query.order_by(ResourceDomain.name))
+            if may_book(session, d, ctx)]
 
 
 def managed_domain_ids(session: Session, user_id: int) -> list[int]:
@@ -102,7 +106,6 @@ def beneficiary(session: Session, ctx: acl.UserContext, domain: ResourceDomain,
     found = acl.find_user(session, login, enabled_only=True)
     if found is None:
         raise NotFound(_("Aucun utilisateur « %(login)s ».", login=login))
-    other = acl.user_context(session, found.id)
-    if other.school_id is not None and other.school_id != domain.school_id:
+    if not acl.user_context(session, found.id).in_school(domain.school_id):
         raise NotFound(_("Aucun utilisateur « %(login)s ».", login=login))
     return found.id

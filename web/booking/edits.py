@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from web.notifications import NotificationKind, notify_many
 
@@ -84,7 +85,7 @@ def editable(session: Session, ctx: acl.UserContext, booking_id: int,
     """The booking, if ``ctx`` may edit it now. ``NotFound`` when the user neither made
     it, nor is booked for by it, nor manages its domain; ``Forbidden`` for the person
     booked for; ``Conflict`` for a booking refused, cancelled, suspended or ended."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     booking = session.get(Booking, booking_id, populate_existing=True)
     if booking is None:
         raise NotFound(_("Aucune réservation n°%(id)d.", id=booking_id))
@@ -188,7 +189,7 @@ def edit(session: Session, ctx: acl.UserContext, booking_id: int, change: Change
     (``rules.BookingRefused`` 422) or ``rules.NoUnitLeft`` (409); for a series,
     :class:`.series.SeriesConflicts` (409, nothing saved) unless ``skip_conflicts``,
     and ``rules.BookingRefused`` when no occurrence at all can change."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if scope not in SCOPES:
         raise BadRequest(_("Portée de la modification invalide : « one » ou « series »."))
     ref = editable(session, ctx, booking_id, now)

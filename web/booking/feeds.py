@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 
 from . import access
 from .models import HOLDING, Booking, BookingStatus, FeedToken, Resource
@@ -46,7 +47,7 @@ def feed_token(session: Session, user_id: int, *, renew: bool = False) -> str:
     if row is None:
         session.add(FeedToken(user_id=user_id, token=token))
     else:
-        row.token, row.created = token, datetime.now(UTC)
+        row.token, row.created = token, clock.now()
     session.flush()
     return token
 
@@ -135,7 +136,7 @@ def _event(booking: Booking, tz: ZoneInfo, uid_domain: str, now: datetime,
 
 def user_feed(session: Session, owner: acl.UserContext, uid_domain: str) -> bytes:
     """The owner's own bookings as a calendar, in their school's time zone."""
-    now = datetime.now(UTC)
+    now = clock.now()
     rows = user_bookings(session, owner.user_id, now)
     tz = (access.school_zone(session, owner.school_id) if owner.school_id is not None
           else access.school_zone(session, rows[0].resource.domain.school_id) if rows
@@ -148,7 +149,7 @@ def resource_feed(session: Session, owner: acl.UserContext, resource_id: int,
     """A resource's bookings as a calendar, if the owner may book in its domain
     (``NotFound`` / ``Forbidden`` as :func:`access.resource_for`)."""
     resource = access.resource_for(session, owner, resource_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     tz = access.school_zone(session, resource.domain.school_id)
     return calendar(session, resource.name, resource_bookings(session, resource, now), tz,
                     uid_domain, now)

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.errors import BadRequest, Conflict
 from web import textbook
 from web.notifications import NotificationKind, notify_many
@@ -64,7 +65,7 @@ def book_for_lesson(session: Session, ctx: acl.UserContext, lesson_id: int,
     textbook.require_teacher(session, ctx.user_id, lesson)
     if lesson.status is not textbook.LessonStatus.scheduled:
         raise Conflict(_("Cette séance est annulée : rien à réserver."))
-    if lesson.end <= datetime.now(lesson.end.tzinfo):
+    if lesson.end <= clock.now():
         raise Conflict(_("Cette séance est passée."))
     chosen = {rid: quantity for rid, quantity in picks if quantity > 0}
     if not chosen:

@@ -8,7 +8,7 @@ zone (the school year's, Europe/Paris when the school has none yet).
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 
 from sqlalchemy import (
     Boolean,
@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
+from davserver import clock
 from davserver.db import Base
 from web.columns import UTCDateTime
 
@@ -54,10 +55,6 @@ HOLDING = (BookingStatus.confirmed, BookingStatus.pending)
 def _enum(kind: type[enum.Enum], length: int) -> Enum:
     return Enum(kind, native_enum=False, length=length,
                 values_callable=lambda e: [m.value for m in e])
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 domain_managers = Table(
@@ -158,7 +155,7 @@ class Booking(Base):
     # cancelled (web.booking.lessons).
     lesson_id: Mapped[int | None] = mapped_column(
         ForeignKey("lessons.id", ondelete="SET NULL"), index=True)
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     resource: Mapped[Resource] = relationship()
 
 
@@ -172,4 +169,4 @@ class FeedToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey(acl.User.id, ondelete="CASCADE"),
                                          primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.errors import BadRequest
 from web.dates import supported
 
@@ -38,7 +39,7 @@ def parse_when(text: str, tz: ZoneInfo, name: str) -> datetime:
 def parse_day(text: str | None, tz: ZoneInfo) -> date:
     """A date ``AAAA-MM-JJ`` (today in ``tz`` when empty). ``BadRequest`` if malformed."""
     if not text:
-        return datetime.now(tz).date()
+        return clock.today(tz)
     try:
         day = date.fromisoformat(text)
     except ValueError as exc:
@@ -113,7 +114,7 @@ def week_bookings(session: Session, resource: Resource, week: str | None,
 def my_bookings(session: Session, user_id: int,
                 since: datetime | None = None) -> list[Booking]:
     """Bookings made by or for the user that end after ``since`` (default: now)."""
-    since = since or datetime.now(UTC)
+    since = since or clock.now()
     return list(session.scalars(select(Booking).where(
         or_(Booking.booked_by == user_id, Booking.on_behalf_of == user_id),
         Booking.end > since).order_by(Booking.start, Booking.id)))

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from davserver import clock
 from davserver.errors import BadRequest, Conflict, DomainError
 from web import textbook
 
@@ -103,7 +104,7 @@ def book_series(session: Session, booker: Booker, resource_id: int, first: Reque
     ``services.book`` raises for access and bad input, :class:`SeriesConflicts` when
     some occurrences cannot be booked and ``skip_conflicts`` is false, and
     ``rules.BookingRefused`` when none at all can be booked."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     c = prepare(session, booker, resource_id)
     periods = textbook.holidays_of(session, c.resource.domain.school_id)
     result = SeriesResult(str(uuid.uuid4()))

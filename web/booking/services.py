@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.errors import BadRequest, Conflict, NotFound
 
 from . import access, rules
@@ -150,7 +151,7 @@ def book(session: Session, booker: Booker, resource_id: int, req: Request,
     Raises ``NotFound``/``Forbidden`` (access), ``BadRequest`` (bad input),
     ``rules.BookingRefused`` (422, a rule, its reason in French) or
     ``rules.NoUnitLeft`` (409, no unit left for the period)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     c = prepare(session, booker, resource_id)
     check_rules(session, c, booker, req, now)
     rules.check_quantity(c.resource, req, held(session, c.resource.id, req.start, req.end),
@@ -191,7 +192,7 @@ def cancel_series(session: Session, ctx: acl.UserContext, series_id: str,
                   now: datetime | None = None) -> list[Booking]:
     """Cancel the occurrences of a series that have not ended yet; returns them.
     ``NotFound`` for an unknown series or one the user may not cancel."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     rows = list(session.scalars(select(Booking).where(Booking.series_id == series_id)
                                 .order_by(Booking.start)))
     if not rows or not may_cancel(session, ctx, rows[0]):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from davserver.config import Config
 from providers import SqlLockStorage
 
-from . import api, pages, quota_notice
+from . import api, lock_notice, pages, quota_notice
 from .actions import check_name
 from .downloads import attachment, held_download, protect
 from .places import SETTINGS_KEY, Refusal, Settings
@@ -34,6 +34,7 @@ def init_documents(app: Flask, config: Config, locks: SqlLockStorage | None,
     lookup of a school's time zone (``school_zone(session, school_id)``, for the
     times shown; ``web.textbook.school_zone``)."""
     quota_notice.set_warning_percent(config.web.quota_warning_percent)
+    lock_notice.set_school_zone(school_zone)
     app.extensions[SETTINGS_KEY] = Settings(
         locks=locks, quota_warning_percent=config.web.quota_warning_percent,
         zip_max_files=config.web.zip_max_files, block_size=config.server.block_size,

@@ -8,8 +8,10 @@
   a file's download with the DAV side's safe headers;
 * ``POST`` on a folder's page: an action (form field ``action``: ``mkdir``,
   ``rename``, ``delete``, ``move``, ``copy``, ``zip``) on the members named in
-  ``items``, or ``import`` (a copy here of the file or folder at ``source``, e.g.
-  from the user's porte-documents); the CSRF token is checked first (403 without it).
+  ``items``, ``import`` (a copy here of the file or folder at ``source``, e.g.
+  from the user's porte-documents), or ``unlock`` (remove the WebDAV lock
+  ``lock_token``: "Déverrouiller", :mod:`.lock_view`); the CSRF token is checked first
+  (403 without it).
 
 A refused action shows the folder again with its French reason and the HTTP status
 of the refusal (400, 403, 404, 409, 423, 507); nothing was changed by it.
@@ -27,7 +29,7 @@ from davserver.errors import DomainError
 from providers import NodeInfo
 
 from ..auth import login_required
-from . import actions
+from . import actions, lock_view
 from .downloads import protect
 from .places import (
     Place,
@@ -38,7 +40,15 @@ from .places import (
     spaces,
     store,
 )
-from .present import ICON_TEXT, SORT_KEYS, breadcrumbs, place_url, quota_bar, rows
+from .present import (
+    ICON_TEXT,
+    SORT_KEYS,
+    breadcrumbs,
+    place_url,
+    quota_bar,
+    rows,
+    school_zone,
+)
 from .zips import zip_response
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
@@ -94,13 +104,18 @@ def folder_page(folder: Place, *, error: str | None = None, status: int = 200) -
     sort = request.args.get("tri", "nom")
     sort = sort if sort in SORT_KEYS else "nom"
     descending = request.args.get("ordre") == "desc"
+    # Read before the members: expired locks go first, with the empty files they left.
+    found_locks = lock_view.locks_around(folder)
     members = _members(folder)
-    listing = rows(folder, members, sort, descending, _author_logins(folder, members))
+    folder_locks, member_locks = lock_view.badges(folder, members, found_locks,
+                                                  school_zone())
+    listing = rows(folder, members, sort, descending, _author_logins(folder, members),
+                   member_locks)
     return render_template(
         "documents/folder.html", place=folder, crumbs=breadcrumbs(folder), rows=listing,
         sort=sort, descending=descending, quota=quota_bar(store().usage(folder.space.id)),
         can_add=folder.allowed("bind"), error=error, icon_text=ICON_TEXT,
-        upload_where=folder.where), status
+        upload_where=folder.where, folder_locks=folder_locks), status
 
 
 @bp.get("/<path:where>")
@@ -167,6 +182,11 @@ def _act(folder: Place, action: str) -> Response | None:
         return None
     if action == "zip":
         return zip_response(folder, items)
+    if action == "unlock":
+        name, holder = lock_view.unlock(folder, request.form.get("lock_token", ""))
+        flash(_("« %(name)s » est déverrouillé ; %(holder)s en est averti.", name=name,
+                holder=holder), "notice")
+        return None
     if action == "import":
         source = locate(request.form.get("source", "").strip().strip("/"))
         name = actions.copy(source, folder)

@@ -202,7 +202,7 @@ def _nfc(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
 
-def _lock_key(space: SpaceInfo, dav_path: str) -> str:
+def lock_key(space: SpaceInfo, dav_path: str) -> str:
     """The lock storage's key of a node (``EntProvider.ref_url``: space id in front)."""
     return quote(f"/{space.id}{dav_path.rstrip('/') or '/'}")
 
@@ -217,13 +217,13 @@ def refuse_if_locked(place: Place, *, whole: bool = True) -> None:
     locks = settings().locks
     if locks is None:
         return
-    key = _lock_key(place.space, place.dav_path)
+    key = lock_key(place.space, place.dav_path)
     if locks.get_lock_list(key, include_root=True, include_children=whole, token_only=True):
         raise Refusal(423, _("« %(name)s » est verrouillé (ouvert dans une autre application) : "
                              "réessayez quand il sera fermé.", name=place.name))
     above = place.ancestors()[:-1]
     for depth, folder in enumerate(above):
-        found = locks.get_lock_list(_lock_key(folder.space, folder.dav_path),
+        found = locks.get_lock_list(lock_key(folder.space, folder.dav_path),
                                     include_root=True, include_children=False,
                                     token_only=False)
         own_folder = whole and depth == len(above) - 1

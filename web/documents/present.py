@@ -18,7 +18,7 @@ import acl
 from providers import NodeInfo
 from quotas import Usage
 
-from ..auth import current_principal, web_context
+from ..auth import chosen_school, current_principal, web_context
 from .places import Place, settings
 
 # French school practice: "Ko, Mo, Go" are binary multiples (500 Mo = 500 MiB).
@@ -68,7 +68,8 @@ def school_zone() -> ZoneInfo:
     principal = current_principal()
     assert principal is not None
     with web_context().db.transaction(write=False) as s:
-        return settings().school_zone(s, acl.user_context(s, principal.id).school_id)
+        return settings().school_zone(s, acl.user_context(s, principal.id,
+                                                          chosen_school()).school_id)
 
 
 def local_time(epoch: float, zone: ZoneInfo) -> str:
@@ -108,13 +109,15 @@ class Row:
     icon: str
     pending: bool
     author: str | None
+    locks: tuple[Any, ...] = ()  # the member's WebDAV locks (lock_view.LockBadge)
 
 
 def rows(folder: Place, members: list[Place], sort: str, descending: bool,
-         logins: dict[int, str]) -> list[Row]:
+         logins: dict[int, str], locks: dict[str, list[Any]] | None = None) -> list[Row]:
     """The listing, folders first, then sorted by ``sort`` (``nom``, ``taille``,
-    ``date``)."""
+    ``date``); ``locks`` are each member's locks, by name."""
     zone = school_zone()
+    locks = locks or {}
     found = []
     for member in members:
         node = member.node
@@ -123,7 +126,8 @@ def rows(folder: Place, members: list[Place], sort: str, descending: bool,
                          "" if node.is_collection else human_size(node.size), node.modified,
                          local_time(node.modified, zone), kind, icon,
                          folder.space.kind == "rubric" and not node.published,
-                         logins.get(node.author_id) if node.author_id is not None else None))
+                         logins.get(node.author_id) if node.author_id is not None else None,
+                         tuple(locks.get(node.name, ()))))
     keys: dict[str, Any] = {"nom": lambda r: r.name.casefold(),
                             "taille": lambda r: (r.size, r.name.casefold()),
                             "date": lambda r: (r.modified, r.name.casefold())}

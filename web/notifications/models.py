@@ -10,12 +10,13 @@ action that committed (the transactional outbox pattern).
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
+from davserver import clock
 from davserver.db import Base
 from web.columns import UTCDateTime
 
@@ -32,6 +33,7 @@ class NotificationKind(enum.StrEnum):
     booking_changed = "booking_changed"  # moved or cancelled with its lesson, suspended
     rubric_invitation = "rubric_invitation"
     quota_warning = "quota_warning"
+    lock_broken = "lock_broken"  # someone removed the user's WebDAV lock (issue 18)
 
 
 class OutboxStatus(enum.StrEnum):
@@ -45,10 +47,6 @@ class OutboxStatus(enum.StrEnum):
 def _enum(kind: type[enum.Enum], length: int) -> Enum:
     return Enum(kind, native_enum=False, length=length,
                 values_callable=lambda e: [m.value for m in e])
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 MAX_SUBJECT = 200
@@ -69,7 +67,7 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(String(MAX_SUBJECT))
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str | None] = mapped_column(String(MAX_LINK))
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -97,10 +95,10 @@ class OutboxMessage(Base):
     status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, 16),
                                                  default=OutboxStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    next_attempt: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     claim_token: Mapped[str | None] = mapped_column(String(36))
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(String(500), default="")
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=_now)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notification: Mapped[Notification] = relationship()

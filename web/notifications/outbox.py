@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
+from davserver import clock
 from davserver.config import SmtpConfig
 from davserver.db import Database
 
@@ -108,7 +109,7 @@ class OutboxSender:
     def deliver(self, message_id: int) -> OutboxStatus | None:
         """Claim, send and record one message; returns its new status (``pending``: to
         be retried), or None when it was not ours to send."""
-        token = self.claim(message_id, datetime.now(UTC))
+        token = self.claim(message_id, clock.now())
         if token is None:
             return None
         with self.db.transaction(write=False) as s:
@@ -122,7 +123,7 @@ class OutboxSender:
         except (OSError, ValueError) as exc:  # smtplib.SMTPException is an OSError
             return self._failed(message_id, token, attempts, exc)
         self._finish(message_id, token, status=OutboxStatus.sent, last_error="",
-                     sent_at=datetime.now(UTC))
+                     sent_at=clock.now())
         log.info("notification e-mail #%d sent to %s", message_id, to_address)
         return OutboxStatus.sent
 
@@ -138,13 +139,13 @@ class OutboxSender:
         log.warning("notification e-mail #%d: attempt %d failed (%s); next in %.1f s",
                     message_id, attempts, error, delay)
         self._finish(message_id, token, last_error=error,
-                     next_attempt=datetime.now(UTC) + timedelta(seconds=delay))
+                     next_attempt=clock.now() + timedelta(seconds=delay))
         return OutboxStatus.pending
 
     def flush(self) -> FlushReport:
         """One pass: try every message due now, once each (up to 100)."""
         report = FlushReport()
-        for message_id in self._due_ids(datetime.now(UTC)):
+        for message_id in self._due_ids(clock.now()):
             status = self.deliver(message_id)
             if status == OutboxStatus.sent:
                 report.sent += 1
@@ -163,7 +164,7 @@ class OutboxSender:
             return poll
         if due.tzinfo is None:  # min() skips the column type's result processing
             due = due.replace(tzinfo=UTC)
-        return max(0.0, min(poll, (due - datetime.now(UTC)).total_seconds()))
+        return max(0.0, min(poll, (due - clock.now()).total_seconds()))
 
     def _run(self) -> None:
         while not self._stop.is_set():

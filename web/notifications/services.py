@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +19,8 @@ from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
+from davserver.db import rows_matched
 from davserver.errors import NotFound
 
 from .models import (
@@ -121,7 +123,7 @@ def notify_many(s: Session, recipient_ids: Iterable[int], kind: NotificationKind
     if missing:
         raise NotFound(f"no user #{missing[0]} to notify")
     mailing = _mail_recipients(s, contacts.values()) if mail_enabled() else {}
-    now = datetime.now(UTC)
+    now = clock.now()
     for uid in sorted(ids):
         note = Notification(user_id=uid, school_id=contacts[uid].school_id, kind=kind,
                             subject=subject, body=body, link=link, created=now)
@@ -167,7 +169,7 @@ def mark_read(s: Session, user_id: int, notification_id: int) -> Notification:
     if note is None or note.user_id != user_id:
         raise NotFound(f"no notification #{notification_id}")
     if note.read_at is None:
-        note.read_at = datetime.now(UTC)
+        note.read_at = clock.now()
     return note
 
 
@@ -175,7 +177,7 @@ def mark_all_read(s: Session, user_id: int) -> int:
     """Mark every unread notification of the user read; returns how many (one UPDATE)."""
     result = s.execute(update(Notification).where(
         Notification.user_id == user_id, Notification.read_at.is_(None))
-        .values(read_at=datetime.now(UTC)))
+        .values(read_at=clock.now()))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -207,8 +209,8 @@ def purge_old(s: Session, cutoff: datetime, *, unread_too: bool = False) -> tupl
     waiting = select(OutboxMessage.notification_id).where(
         OutboxMessage.status == OutboxStatus.pending)
     doomed = select(Notification.id).where(*old, Notification.id.not_in(waiting))
-    copies = s.execute(delete(OutboxMessage).where(
-        OutboxMessage.notification_id.in_(doomed))).rowcount
-    gone = s.execute(delete(Notification).where(
-        *old, Notification.id.not_in(waiting))).rowcount
-    return int(gone or 0), int(copies or 0)
+    copies = rows_matched(s.execute(delete(OutboxMessage).where(
+        OutboxMessage.notification_id.in_(doomed))))
+    gone = rows_matched(s.execute(delete(Notification).where(
+        *old, Notification.id.not_in(waiting))))
+    return gone, copies

@@ -97,6 +97,7 @@ from .homework_types import (
     rename_type,
     type_editor_school,
 )
+from .imported_services import store_imported_services  # (registers acl's service sink)
 from .models import (
     HOMEWORK_TYPES,
     Activity,
@@ -152,27 +153,36 @@ from .reading import (
 )
 from .services import (
     Period,
-    WeeklySlot,
-    add_lessons,
-    check_slot,
     create_lesson,
     current_school_year,
     ensure_service,
-    generate_lessons,
     holidays_of,
     in_holidays,
     replace_holidays,
     set_school_year,
-    week_of,
     zone,
 )
-from .timetable.entries import Entry, EventTimes, Rejected, TimetableFile, read_timetable
-from .timetable.from_ics import read_holidays
-from .timetable.services import TimetableReport, import_timetable
+from .timetable import (
+    HolidayOptions,
+    HolidayReport,
+    ImportSource,
+    Rejected,
+    Timetable,
+    TimetableOptions,
+    TimetableReport,
+    WrongKind,
+    import_holidays,
+    import_timetable,
+    read_holidays,
+    read_timetable,
+    today_in,
+)
 from .trash import TrashRow, delete_lesson, is_trashed, restore_lesson, trashed_lessons
 from .visibility import release_time
 
 __all__ = [
+    # teaching services read by a people import (acl.register_service_sink)
+    "store_imported_services",
     # who reads which textbook (pages and API)
     "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "asked_monday", "readable_activities", "reader_of",
     "weeks_of",
@@ -192,10 +202,10 @@ __all__ = [
     "reorder_activities", "require_teacher", "sanitize_html", "school_zone", "student_service_ids",
     "teacher_service_ids", "week_plan", "workload", "workload_day", "workload_week",
     "Holiday", "Lesson", "LessonSource", "LessonStatus", "Period", "SchoolYear",
-    "TeachingService", "Week", "WeeklySlot", "add_lessons", "check_slot",
-    "create_lesson", "current_school_year", "ensure_service", "generate_lessons",
+    "TeachingService", "Week",
+    "create_lesson", "current_school_year", "ensure_service",
     "holidays_of", "in_holidays", "replace_holidays", "service_teachers",
-    "set_school_year", "week_of", "zone",
+    "set_school_year", "zone",
     # oversight (issue 7): visas, inspectors' accesses; the lessons' corbeille
     "NOT_OPENER", "NOT_SUPERVISOR", "OPENERS", "AccessInput", "ChangeMark",
     "InspectorAccess", "ReadScope", "TrashRow",
@@ -215,7 +225,8 @@ __all__ = [
     "Attachment", "attach_picked", "attach_upload", "attachments_of",
     "delete_activity_and_attachments", "readable_activity", "readable_attachment",
     "record_upload", "remove_attachment", "share_attachments",
-    # timetable import (davserver import timetable)
-    "Entry", "EventTimes", "Rejected", "TimetableFile", "TimetableReport",
-    "import_timetable", "read_holidays", "read_timetable",
+    # school data in: timetable and holidays (davserver import timetable|holidays)
+    "HolidayOptions", "HolidayReport", "ImportSource", "Rejected", "Timetable",
+    "TimetableOptions", "TimetableReport", "WrongKind", "import_holidays",
+    "import_timetable", "read_holidays", "read_timetable", "today_in",
 ]

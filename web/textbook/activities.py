@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
 
@@ -156,7 +156,7 @@ def _fill(session: Session, activity: Activity, lesson: Lesson, data: ActivityIn
     activity.title = data.title.strip()
     activity.body = sanitize_html(data.body)
     activity.private_note = data.private_note
-    activity.updated = datetime.now(UTC)
+    activity.updated = clock.now()
     if data.kind is ActivityKind.content:
         activity.homework_type = activity.minutes = activity.due_lesson_id = None
         activity.online_submission = False
@@ -194,7 +194,7 @@ def add_activity(session: Session, user_id: int, lesson_id: int,
     _fill(session, activity, lesson, data)
     if activity.kind is ActivityKind.homework and settings is not None:
         service = session.get_one(TeachingService, lesson.service_id)
-        activity.visible_from = release_time(datetime.now(UTC), settings,
+        activity.visible_from = release_time(clock.now(), settings,
                                              school_zone(session, service.school_id))
     session.add(activity)
     session.flush()
@@ -205,7 +205,7 @@ def publish_now(session: Session, user_id: int, activity_id: int) -> Activity:
     """Show a content to students now, before its lesson ends (issue 5: the teacher
     may publish early). ``Forbidden`` for someone else's activity."""
     activity = editable_activity(session, user_id, activity_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     if activity.visible_from is None or activity.visible_from > now:
         activity.visible_from = now
     return activity

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 import acl
+from davserver import clock
 from davserver.config import TextbookConfig
 
 from .models import (
@@ -162,7 +163,7 @@ def week_plan(session: Session, service_ids: Sequence[int], monday: date, tz: Zo
     if student_id is not None:
         due_query = due_query.where(_aimed_at(student_id))
         if settings is not None:
-            due_query = due_query.where(homework_visible(datetime.now(UTC)))
+            due_query = due_query.where(homework_visible(clock.now()))
     due = session.execute(due_query.order_by(due_lesson.start, Activity.position)).tuples().all()
     for _, lesson in due:
         services.setdefault(lesson.service_id, session.get_one(TeachingService,
@@ -194,7 +195,7 @@ def _attach_activities(session: Session, rows: dict[int, LessonRow],
                                 _aimed_at(student_id)))
         if settings is not None:
             query = query.join(Lesson, Lesson.id == Activity.lesson_id).where(
-                visible_condition(datetime.now(UTC), settings))
+                visible_condition(clock.now(), settings))
     by_lesson: dict[int, list[Activity]] = defaultdict(list)
     for activity in session.scalars(query.order_by(Activity.position, Activity.id)):
         by_lesson[activity.lesson_id].append(activity)

@@ -10,13 +10,14 @@ failure rolls the change back with it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from blinker import Namespace
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from davserver import clock
 from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
 
 from .activities import get_lesson, is_teacher, require_teacher
@@ -78,7 +79,7 @@ def new_lesson(session: Session, user_id: int, service_id: int, start: datetime,
         raise NotFound(_("Aucun service d'enseignement n°%(id)d.", id=service_id))
     if not is_teacher(session, user_id, service.id):
         raise Forbidden(_("Vous n'enseignez pas dans ce service."))
-    _check_times(session, service, start, end, now or datetime.now(UTC))
+    _check_times(session, service, start, end, now or clock.now())
     year = current_school_year(session, service.school_id)
     assert year is not None  # checked above
     return create_lesson(session, service, start, end, year, room=room.strip()[:100],
@@ -96,19 +97,29 @@ def reschedule_lesson(session: Session, user_id: int, lesson_id: int, start: dat
     lesson = get_lesson(session, lesson_id)
     require_teacher(session, user_id, lesson)
     service = session.get_one(TeachingService, lesson.service_id)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if lesson.status is not LessonStatus.scheduled:
         raise Conflict(_("Cette séance est annulée : elle ne peut pas être déplacée."))
     if lesson.start <= now:
         raise Conflict(_("Cette séance a déjà commencé : seule une séance à venir peut "
                          "être déplacée."))
     _check_times(session, service, start, end, now, lesson.id)
+    move_lesson(session, lesson, start, end, by=user_id)
+    return lesson
+
+
+def move_lesson(session: Session, lesson: Lesson, start: datetime, end: datetime, *,
+                by: int | None) -> None:
+    """Give ``lesson`` its new times and tell the listeners (its bookings follow:
+    :data:`lesson_rescheduled`), checking nothing: for :func:`reschedule_lesson`, which
+    checked the teacher's rules, and the timetable import (``by`` None), whose file
+    is the rule. A cancelled lesson moves without telling anyone."""
     old_start, old_end = lesson.start, lesson.end
     lesson.start, lesson.end = start, end
     session.flush()
-    lesson_rescheduled.send(lesson, session=session, old_start=old_start, old_end=old_end,
-                            by=user_id)
-    return lesson
+    if lesson.status is LessonStatus.scheduled and (old_start, old_end) != (start, end):
+        lesson_rescheduled.send(lesson, session=session, old_start=old_start,
+                                old_end=old_end, by=by)
 
 
 def cancel_lesson(session: Session, user_id: int, lesson_id: int) -> Lesson:
@@ -119,7 +130,14 @@ def cancel_lesson(session: Session, user_id: int, lesson_id: int) -> Lesson:
     require_teacher(session, user_id, lesson)
     if lesson.status is not LessonStatus.scheduled:
         raise Conflict(_("Cette séance est déjà annulée."))
+    mark_cancelled(session, lesson, by=user_id)
+    return lesson
+
+
+def mark_cancelled(session: Session, lesson: Lesson, *, by: int | None) -> None:
+    """Cancel a scheduled ``lesson`` and tell the listeners (its bookings are
+    cancelled: :data:`lesson_cancelled`): for :func:`cancel_lesson` and the timetable
+    import (``by`` None)."""
     lesson.status = LessonStatus.cancelled
     session.flush()
-    lesson_cancelled.send(lesson, session=session, by=user_id)
-    return lesson
+    lesson_cancelled.send(lesson, session=session, by=by)

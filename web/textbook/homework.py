@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.config import TextbookConfig
 from davserver.errors import Forbidden, NotFound
 
@@ -157,7 +158,7 @@ def set_done(session: Session, principal: acl.Principal, activity_id: int, done:
         return None
     if row is None:
         row = HomeworkDone(activity_id=activity.id, student_id=principal.id,
-                           done_at=datetime.now(UTC))
+                           done_at=clock.now())
         try:
             with session.begin_nested():  # a tick from another tab may land first
                 session.add(row)

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 import acl
 from web import textbook
-from web.auth import signed_in, web_context
+from web.auth import chosen_school, signed_in, web_context
 from web.jsonapi import api_view, json_body, json_csrf_errors
 from web.openapi import documented
 
@@ -95,7 +95,7 @@ def homework_types() -> Response:
     """The homework types of the signed-in user's school, in order (the defaults
     « Exercices », « Devoir maison », « Autre » until the school changes them)."""
     with web_context().db.transaction(write=False) as s:
-        school = acl.user_context(s, signed_in().id).school_id
+        school = acl.user_context(s, signed_in().id, chosen_school()).school_id
         return jsonify({"types": textbook.homework_types(s, school)})
 
 
@@ -107,7 +107,8 @@ def add_type() -> tuple[Response, int]:
     name already there, any case: 400)."""
     body = json_body(TypeName)
     with web_context().db.transaction() as s:
-        return jsonify({"types": textbook.add_type(s, signed_in().id, body.name)}), 201
+        return jsonify({"types": textbook.add_type(s, signed_in().id, body.name,
+                                                          chosen_school())}), 201
 
 
 @bp.post("/homework-types/rename")
@@ -119,7 +120,7 @@ def rename_type() -> Response:
     body = json_body(TypeRename)
     with web_context().db.transaction() as s:
         return jsonify({"types": textbook.rename_type(s, signed_in().id, body.old,
-                                                      body.name)})
+                                                      body.name, chosen_school())})
 
 
 @bp.post("/homework-types/remove")
@@ -130,4 +131,5 @@ def remove_type() -> Response:
     its text; the last type stays (400)."""
     body = json_body(TypeName)
     with web_context().db.transaction() as s:
-        return jsonify({"types": textbook.remove_type(s, signed_in().id, body.name)})
+        return jsonify({"types": textbook.remove_type(s, signed_in().id, body.name,
+                                                      chosen_school())})

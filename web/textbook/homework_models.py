@@ -13,8 +13,9 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 import acl
+from davserver import clock
 from davserver.db import Base
-from web.columns import UTCDateTime, utcnow
+from web.columns import UTCDateTime
 
 from .models import Activity
 
@@ -29,7 +30,7 @@ class HomeworkDone(Base):
         ForeignKey(Activity.id, ondelete="CASCADE"), primary_key=True)
     student_id: Mapped[int] = mapped_column(
         ForeignKey(acl.User.id, ondelete="CASCADE"), primary_key=True, index=True)
-    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class HomeworkType(Base):

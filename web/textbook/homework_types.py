@@ -35,10 +35,11 @@ def homework_types(session: Session, school_id: int | None) -> list[str]:
     return names or list(HOMEWORK_TYPES)
 
 
-def type_editor_school(session: Session, user_id: int) -> int:
-    """The school whose types ``user_id`` edits. ``Forbidden`` (403) unless they are
-    the head or an admin of a school."""
-    ctx = acl.user_context(session, user_id)
+def type_editor_school(session: Session, user_id: int, school: int | None = None) -> int:
+    """The school whose types ``user_id`` edits: ``school`` (the one they chose, for a
+    person of several) or their home school. ``Forbidden`` (403) unless they are the
+    head or an admin of it."""
+    ctx = acl.user_context(session, user_id, school)
     if ctx.profile not in TYPE_EDITORS or ctx.school_id is None:
         raise Forbidden(NOT_TYPE_EDITOR)
     return ctx.school_id
@@ -76,11 +77,12 @@ def _find(rows: list[HomeworkType], name: str) -> HomeworkType:
     raise NotFound(f"Le type de travail « {name} » n'existe pas dans votre établissement.")
 
 
-def add_type(session: Session, user_id: int, name: str) -> list[str]:
+def add_type(session: Session, user_id: int, name: str,
+             school: int | None = None) -> list[str]:
     """Add ``name`` (spaces collapsed, 1 to 100 characters, not already there, any
     case) at the end of the editor's school's types; returns the new list. Raises
     ``Forbidden``, ``BadRequest`` (nothing saved)."""
-    school = type_editor_school(session, user_id)
+    school = type_editor_school(session, user_id, school)
     rows = _rows(session, school)
     clean = _clean(name, rows)
     last = session.scalar(select(func.max(HomeworkType.position))
@@ -90,11 +92,12 @@ def add_type(session: Session, user_id: int, name: str) -> list[str]:
     return homework_types(session, school)
 
 
-def rename_type(session: Session, user_id: int, old: str, new: str) -> list[str]:
+def rename_type(session: Session, user_id: int, old: str, new: str,
+                school: int | None = None) -> list[str]:
     """Rename the type ``old`` to ``new`` (same checks as :func:`add_type`); homework
     already given keeps the old text. Raises ``Forbidden``, ``NotFound`` (no type
     ``old``), ``BadRequest``."""
-    school = type_editor_school(session, user_id)
+    school = type_editor_school(session, user_id, school)
     rows = _rows(session, school)
     row = _find(rows, old)
     row.name = _clean(new, rows, keep=row)
@@ -102,11 +105,12 @@ def rename_type(session: Session, user_id: int, old: str, new: str) -> list[str]
     return homework_types(session, school)
 
 
-def remove_type(session: Session, user_id: int, name: str) -> list[str]:
+def remove_type(session: Session, user_id: int, name: str,
+                school: int | None = None) -> list[str]:
     """Remove the type ``name``; homework already given keeps it as its text. The
     last type stays (``BadRequest``: the homework form needs one). Raises
     ``Forbidden``, ``NotFound``."""
-    school = type_editor_school(session, user_id)
+    school = type_editor_school(session, user_id, school)
     rows = _rows(session, school)
     row = _find(rows, name)
     if len(rows) == 1:

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length
 
 from davserver.errors import BadRequest, DomainError
 from web import textbook
-from web.auth import login_required, signed_in, web_context
+from web.auth import chosen_school, login_required, signed_in, web_context
 from web.forms import ActionForm
 
 bp = Blueprint("homework_types", __name__, url_prefix="/textbook/types-de-travail")
@@ -35,7 +35,7 @@ class TypeForm(FlaskForm):
 def _page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     try:
         with web_context().db.transaction(write=False) as s:
-            school = textbook.type_editor_school(s, signed_in().id)
+            school = textbook.type_editor_school(s, signed_in().id, chosen_school())
             types = textbook.homework_types(s, school)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
@@ -49,7 +49,7 @@ def _require_editor() -> None:
     """403 before any input check for anyone but the school's head and admins."""
     with web_context().db.transaction(write=False) as s:
         try:
-            textbook.type_editor_school(s, signed_in().id)
+            textbook.type_editor_school(s, signed_in().id, chosen_school())
         except DomainError as exc:
             abort(exc.status, description=exc.message)
 
@@ -89,9 +89,10 @@ def save(what: str) -> Response | tuple[str, int]:
     name, old = form.name.data or "", form.old.data or ""
     if what == "ajouter":
         return _change(_("Type de travail ajouté."),
-                       lambda s, uid: textbook.add_type(s, uid, name))
+                       lambda s, uid: textbook.add_type(s, uid, name, chosen_school()))
     return _change(_("Type de travail renommé."),
-                   lambda s, uid: textbook.rename_type(s, uid, old, name))
+                   lambda s, uid: textbook.rename_type(s, uid, old, name,
+                                                      chosen_school()))
 
 
 @bp.post("/supprimer")
@@ -101,4 +102,4 @@ def remove() -> Response | tuple[str, int]:
     _require_editor()  # the CSRF token was checked before (CSRFProtect)
     old = request.form.get("old", "")
     return _change(_("Type de travail supprimé."),
-                   lambda s, uid: textbook.remove_type(s, uid, old))
+                   lambda s, uid: textbook.remove_type(s, uid, old, chosen_school()))

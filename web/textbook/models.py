@@ -7,7 +7,7 @@ Times of lessons are stored in UTC (:class:`UTCDateTime`); the school's time zon
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
@@ -24,8 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
+from davserver import clock
 from davserver.db import Base
-from web.columns import UTCDateTime, utcnow
+from web.columns import UTCDateTime
 
 
 class Week(enum.StrEnum):
@@ -54,7 +55,9 @@ def _enum(kind: type[enum.Enum], length: int) -> Enum:
 
 class SchoolYear(Base):
     """A school's year (``label`` "2025-2026"): lessons fall between ``start`` and
-    ``end`` (both dates included), in ``time_zone`` (IANA name, e.g. Europe/Paris)."""
+    ``end`` (both dates included), in ``time_zone`` (IANA name, e.g. Europe/Paris).
+    ``week_a``: a day of a week A (``davserver import timetable --week-a``); None: the
+    year's first week of classes is week A (:mod:`web.textbook.timetable.school_calendar`)."""
 
     __tablename__ = "school_years"
     __table_args__ = (UniqueConstraint("school_id", "label"),)
@@ -64,6 +67,7 @@ class SchoolYear(Base):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    week_a: Mapped[date | None] = mapped_column(Date)
 
 
 class Holiday(Base):
@@ -117,7 +121,11 @@ class Lesson(Base):
                                                  default=LessonStatus.scheduled)
     created_by: Mapped[int | None] = mapped_column(ForeignKey(acl.User.id))
     source: Mapped[LessonSource] = mapped_column(_enum(LessonSource, 16))
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: datetime.now(UTC))
+    # Which import laid a timetable lesson: "school" (the school's whole timetable: EDT,
+    # UDT, our CSV; also None, from before the column) or one calendar's ("pronote:DUPONT
+    # Marc"). A re-import moves and deletes only its own (web.textbook.timetable.apply).
+    origin: Mapped[str | None] = mapped_column(String(120))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class ActivityKind(enum.StrEnum):
@@ -161,8 +169,8 @@ class Activity(Base):
         ForeignKey(Lesson.id, ondelete="SET NULL"), index=True)
     online_submission: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # When students and parents see it (web.textbook.visibility): homework from when it
     # was given or the end of quiet hours; content None = when its lesson ends (or
     # starts), or the moment the teacher published it early.

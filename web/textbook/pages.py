@@ -12,7 +12,7 @@ Times are shown in the school's time zone (``SchoolYear.time_zone``).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 import acl
+from davserver import clock
 from davserver.errors import BadRequest, DomainError
 from web import textbook
 from web.auth import login_required, signed_in, web_context
@@ -68,7 +69,8 @@ def week_start(s: Session, service_ids: list[int]) -> tuple[date, Any]:
 def _week_links(monday: date, view: str | None = None) -> dict[str, str]:
     """Previous/next/this week (keeping ``view``: ``liste`` or the grid), and this
     week as a grid or as a list."""
-    extra = {"vue": view} if view else {}
+    # Any, as url_for's **values: a dict[str, str] could also fill its bool ``_external``.
+    extra: dict[str, Any] = {"vue": view} if view else {}
     return {"previous": url_for(".week", week=(monday - timedelta(days=7)).isoformat(),
                                 **extra),
             "next": url_for(".week", week=(monday + timedelta(days=7)).isoformat(), **extra),
@@ -215,9 +217,11 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
                            when=moment_label(lesson.start.astimezone(plan_tz)),
                            until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
                            local_start=lesson.start.astimezone(plan_tz),
-                           now=datetime.now(UTC),
+                           now=clock.now(),
                            local=lambda t: moment_label(t.astimezone(plan_tz)),
                            kind_labels=KIND_LABELS,
+                           lesson_school=s.get_one(textbook.TeachingService,
+                                                   lesson.service_id).school_id,
                            done_counts=textbook.done_counts(s, items) if reader is None
                            else {}, attachments=textbook.attachments_of(s, [a.id for a in items]),
                            **context)

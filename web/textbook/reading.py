@@ -12,13 +12,14 @@ JSON API so they can never disagree:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Forbidden, NotFound
 from web.dates import supported
@@ -53,7 +54,7 @@ def asked_monday(s: Session, service_ids: list[int],
         school_id = s.get_one(TeachingService, service_ids[0]).school_id
     tz = school_zone(s, school_id)
     try:
-        day = date.fromisoformat(asked) if asked else datetime.now(tz).date()
+        day = date.fromisoformat(asked) if asked else clock.today(tz)
     except ValueError:
         raise BadRequest(str(_l("Date de semaine invalide : %(value)s (attendu : "
                                 "AAAA-MM-JJ).", value=asked))) from None
@@ -115,7 +116,7 @@ def readable_activities(s: Session, lesson: Lesson, reader: int | None,
     items = lesson_activities(s, lesson.id)
     if reader is None:
         return items
-    now = datetime.now(UTC)
+    now = clock.now()
     return [a for a in items
             if (a.kind is ActivityKind.content or not a.targets
                 or any(t.id == reader for t in a.targets))

@@ -1,7 +1,7 @@
 """Teaching services, the school year and lessons: the rules of the textbook's calendar.
 
-Lessons come from a weekly timetable (:func:`generate_lessons`) or are made one by
-one by hand (:func:`create_lesson`, "Nouvelle séance"). Wall-clock times are in the
+Lessons come from the timetable import (:mod:`web.textbook.timetable`) or are made
+one by one by hand (:func:`create_lesson`, "Nouvelle séance"). Wall-clock times are in the
 school's time zone (:attr:`SchoolYear.time_zone`); stored times are UTC.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -18,20 +18,7 @@ from sqlalchemy.orm import Session
 import acl
 from davserver.errors import BadRequest
 
-from .models import Holiday, Lesson, LessonSource, SchoolYear, TeachingService, Week
-
-
-@dataclass(frozen=True)
-class WeeklySlot:
-    """One line of a weekly timetable: ``weekday`` 0 (Monday) to 6, wall-clock
-    ``start`` and ``end`` in the school's time zone, ``room``, and ``week`` A or B for
-    a fortnightly lesson (None: every week)."""
-
-    weekday: int
-    start: time
-    end: time
-    room: str = ""
-    week: Week | None = None
+from .models import Holiday, Lesson, LessonSource, SchoolYear, TeachingService
 
 
 @dataclass(frozen=True)
@@ -120,74 +107,8 @@ def ensure_service(session: Session, school_id: int, group_id: int, subject_id: 
     return service
 
 
-def week_of(day: date, week_a_start: date) -> Week:
-    """Week A or B of ``day``: weeks alternate from the week holding ``week_a_start``
-    (week A), counting every calendar week, holidays included."""
-    monday = week_a_start - timedelta(days=week_a_start.weekday())
-    return Week.A if ((day - monday).days // 7) % 2 == 0 else Week.B
-
-
 def in_holidays(day: date, holidays: Sequence[Period]) -> bool:
     return any(p.start <= day <= p.end for p in holidays)
-
-
-def _slot_times(slot: WeeklySlot, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    return (datetime.combine(day, slot.start, tz).astimezone(UTC),
-            datetime.combine(day, slot.end, tz).astimezone(UTC))
-
-
-def check_slot(slot: WeeklySlot) -> None:
-    """Raises ``BadRequest`` for a weekday outside 0..6 or an end not after the start."""
-    if not 0 <= slot.weekday <= 6:
-        raise BadRequest(f"weekday {slot.weekday} is not 0 (Monday) to 6 (Sunday)")
-    if slot.end <= slot.start:
-        raise BadRequest(f"ends at {slot.end:%H:%M}, not after its start {slot.start:%H:%M}")
-
-
-def generate_lessons(session: Session, service: TeachingService,
-                     weekly_slots: Sequence[WeeklySlot], year: SchoolYear,
-                     holidays: Sequence[Period], week_a_start: date) -> int:
-    """Create the lessons of ``weekly_slots`` on every day of ``year`` (start and end
-    included) outside ``holidays``, a slot of week A or B only in those weeks
-    (:func:`week_of`). Times are wall-clock in ``year.time_zone``, stored in UTC, so a
-    lesson at 08:00 is at 08:00 local on both sides of a DST change.
-
-    Idempotent: a lesson of the service already starting at that time is kept as it
-    is (moved or cancelled ones too). Returns the number of lessons created. Raises
-    ``BadRequest`` for a bad slot (:func:`check_slot`)."""
-    for slot in weekly_slots:
-        check_slot(slot)
-    tz = zone(year.time_zone)
-    wanted: list[tuple[datetime, datetime, WeeklySlot]] = []
-    day = year.start
-    while day <= year.end:
-        if not in_holidays(day, holidays):
-            for slot in weekly_slots:
-                if slot.weekday == day.weekday() and slot.week in (None,
-                                                                   week_of(day, week_a_start)):
-                    wanted.append((*_slot_times(slot, day, tz), slot))
-        day += timedelta(days=1)
-    return add_lessons(session, service, [(s, e, slot.room, slot.week) for s, e, slot in wanted])
-
-
-def add_lessons(session: Session, service: TeachingService,
-                lessons: Iterable[tuple[datetime, datetime, str, Week | None]],
-                source: LessonSource = LessonSource.timetable) -> int:
-    """Insert timetable lessons ``(start, end, room, week)`` (aware datetimes) that the
-    service does not have yet at that start; returns how many were created."""
-    existing = set(session.scalars(select(Lesson.start).where(
-        Lesson.service_id == service.id)))
-    created = 0
-    for start, end, room, week in lessons:
-        start = start.astimezone(UTC)
-        if start in existing:
-            continue
-        existing.add(start)
-        session.add(Lesson(service_id=service.id, start=start, end=end.astimezone(UTC),
-                           room=room, week=week, source=source))
-        created += 1
-    session.flush()
-    return created
 
 
 def create_lesson(session: Session, service: TeachingService, start: datetime,

@@ -22,11 +22,10 @@ from collections.abc import Iterator
 from flask import Blueprint, abort, render_template, request, stream_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
-from werkzeug.wrappers import Response
 
 import acl
 from davserver.errors import DomainError
-from web.auth import login_required, signed_in, web_context
+from web.auth import chosen_school, login_required, signed_in, web_context
 from web.forms import ActionForm
 
 from ..models import SchoolYear
@@ -39,11 +38,13 @@ def _school() -> int:
     """The signed-in head's or admin's school id (403 for other profiles, or without
     a school)."""
     principal = signed_in()
-    if not acl.reads_school_archive(principal.profile):
+    with web_context().db.transaction(write=False) as s:
+        ctx = acl.user_context(s, principal.id, chosen_school())
+        school_id = ctx.school_id if ctx.school_id is not None else acl.school_of_user(
+            s, principal.id)
+    if not acl.reads_school_archive(ctx.profile):  # their profile in the chosen school
         abort(403, description=_("Les archives sont réservées à la direction et aux "
                                  "administrateurs."))
-    with web_context().db.transaction(write=False) as s:
-        school_id = acl.school_of_user(s, principal.id)
     if school_id is None:
         abort(403, description=_("Votre compte n'est rattaché à aucun établissement."))
     return school_id
@@ -65,7 +66,7 @@ def index() -> str:
 
 @bp.post("/<label>")
 @login_required
-def run(label: str) -> Response:
+def run(label: str) -> Iterator[str]:
     """Archive the year ``label``, streaming the progress page."""
     school_id = _school()
     principal = signed_in()

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.errors import NotFound
 
 from ..activities import sanitize_html
@@ -128,7 +129,7 @@ def _environment() -> jinja2.Environment:
 def render_html(record: ServiceRecord, school: str, year: SchoolYear) -> str:
     """The service's archive page as HTML."""
     return _environment().get_template("textbook/archive.html").render(
-        r=record, school=school, year=year, generated=datetime.now(UTC))
+        r=record, school=school, year=year, generated=clock.now())
 
 
 def slug(text: str, fallback: str) -> str:

@@ -16,12 +16,11 @@ removed by the next run.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from davserver import clock
 from davserver.errors import Conflict
 from providers import SpaceInfo, Stamp, Store, trash
 
@@ -59,7 +58,7 @@ def _drop(store: Store, space_id: int, path: str) -> None:
 
 def year_ended(year: SchoolYear) -> bool:
     """Whether ``year`` is over in its school's time zone (its last day has passed)."""
-    return datetime.now(zone(year.time_zone)).date() > year.end
+    return clock.today(zone(year.time_zone)) > year.end
 
 
 def archive_into_space(store: Store, session: Session, school_id: int, year: SchoolYear,
@@ -86,7 +85,7 @@ def archive_into_space(store: Store, session: Session, school_id: int, year: Sch
                        "is written once, never replaced")
     stale = store.resolve(space.id, working)
     if stale is not None:
-        if time.time() - stale.modified < STALE_AFTER:
+        if clock.time() - stale.modified < STALE_AFTER:
             raise Conflict(f"an archive of {year.label} is being written: wait for it")
         _drop(store, space.id, working)
     stamp = Stamp(by)
@@ -104,7 +103,7 @@ def archive_into_space(store: Store, session: Session, school_id: int, year: Sch
                 raise
             store.commit_write(space.id, f"{working}/{name}", blob, reserved=reserved,
                                stamp=stamp)
-            store.set_modified(store.resolve(space.id, working), time.time())  # type: ignore[arg-type]
+            store.set_modified(store.resolve(space.id, working), clock.time())  # type: ignore[arg-type]
             yield name
         folder = store.resolve(space.id, working)
         assert folder is not None

@@ -25,8 +25,9 @@ from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 import acl
+from davserver import clock
 from davserver.db import Base
-from web.columns import UTCDateTime, utcnow
+from web.columns import UTCDateTime
 
 from ..models import Activity
 
@@ -47,4 +48,4 @@ class Attachment(Base):
     blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"), index=True)
     space_id: Mapped[int | None] = mapped_column(ForeignKey("spaces.id"))
     added_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
-    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

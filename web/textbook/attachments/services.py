@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -38,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from providers import NodeInfo, Store, register_blob_holder, sniff
@@ -68,7 +68,7 @@ def attachments_of(s: Session, activity_ids: Iterable[int]) -> dict[int, list[At
 def _touch(activity: Activity) -> None:
     """An attachment added or removed changes the activity: after a visa, the page
     says so (issue 7, the textbook is an official record)."""
-    activity.updated = datetime.now(UTC)
+    activity.updated = clock.now()
 
 
 def _check_free_name(s: Session, activity_id: int, name: str) -> None:

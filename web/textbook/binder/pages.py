@@ -30,7 +30,7 @@ import acl
 from davserver.errors import BadRequest, DomainError
 from providers import BINDER, NodeInfo
 from web import textbook
-from web.auth import login_required, signed_in, web_context
+from web.auth import chosen_school, login_required, signed_in, web_context
 from web.documents.actions import copy_name
 from web.documents.places import Place, locate, store
 from web.documents.uploads import upload
@@ -227,7 +227,8 @@ def new_item() -> Response | tuple[str, int]:
     except DomainError as exc:
         abort(exc.status, description=exc.message)
     with web_context().db.transaction(write=False) as s:
-        types = textbook.homework_types(s, acl.school_of_user(s, user.id))
+        types = textbook.homework_types(s, acl.user_context(s, user.id,
+                                                               chosen_school()).school_id)
     form = BinderItemForm()
     form.homework_type.choices = [(t, t) for t in types]
     if form.validate_on_submit():

@@ -13,11 +13,12 @@ in (quiet hours included); a move keeps the activity, its id and its hand-ins.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from davserver import clock
 from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Conflict
 
@@ -82,7 +83,7 @@ def move_to_lesson(session: Session, user_id: int, activity_id: int,
                           .where(Activity.lesson_id == target.id))
     activity.lesson_id = target.id
     activity.position = 0 if last is None else last + 1
-    activity.updated = datetime.now(UTC)
+    activity.updated = clock.now()
     if due is not None:
         activity.due_lesson_id = due.id
         if target.service_id != source_service:
@@ -122,7 +123,7 @@ def next_lessons_elsewhere(session: Session, user_id: int, lesson: Lesson,
     """For each other service the teacher teaches in the lesson's school, its next
     scheduled lesson from ``now`` (UTC; default: now) — the "copy to the next lesson
     of another service" choices. Services without a coming lesson are left out."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     school = session.get_one(TeachingService, lesson.service_id).school_id
     services = list(session.scalars(
         select(TeachingService).join(service_teachers,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from flask_babel import gettext as _
@@ -22,6 +21,7 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.errors import BadRequest, Conflict, NotFound
 from providers import BlobInfo, Store, register_blob_holder, sniff
 
@@ -87,7 +87,7 @@ def hand_in(store: Store, principal: acl.Principal, activity_id: int,
 
     def write(s: Session, blob_id: int) -> HandinFile:
         hw = student_homework(s, principal, activity_id)
-        now = datetime.now(UTC)
+        now = clock.now()
         late = lateness(s, hw, now)
         row = handin_of(s, activity_id, principal.id)
         if row is None:
@@ -128,7 +128,7 @@ def delete_handin_file(store: Store, principal: acl.Principal, file_id: int) -> 
         hw = handin_homework(s, row.activity_id)
         if is_closed(s, hw.activity.id):
             raise Conflict(str(CLOSED))
-        if hw.due is not None and datetime.now(UTC) >= hw.due:
+        if hw.due is not None and clock.now() >= hw.due:
             raise Conflict(_("La séance d'échéance a commencé : votre remise ne peut plus "
                              "être modifiée."))
         space_id, blob_id, size = found.space_id, found.blob_id, found.size

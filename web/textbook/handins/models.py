@@ -20,8 +20,9 @@ from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column
 
 import acl
+from davserver import clock
 from davserver.db import Base
-from web.columns import UTCDateTime, utcnow
+from web.columns import UTCDateTime
 
 from ..models import Activity
 
@@ -35,8 +36,8 @@ class Handin(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     activity_id: Mapped[int] = mapped_column(ForeignKey(Activity.id), index=True)
     student_id: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
-    submitted: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     late: Mapped[bool] = mapped_column(default=False)
 
 
@@ -53,7 +54,7 @@ class HandinFile(Base):
     content_type: Mapped[str] = mapped_column(String(255))
     blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"))
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id"))
-    uploaded: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class HandinCorrection(Base):
@@ -70,7 +71,7 @@ class HandinCorrection(Base):
     blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"))
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id"))
     returned_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
-    returned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    returned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class HandinClosure(Base):
@@ -79,4 +80,4 @@ class HandinClosure(Base):
     __tablename__ = "handin_closures"
     activity_id: Mapped[int] = mapped_column(ForeignKey(Activity.id), primary_key=True)
     closed_by: Mapped[int] = mapped_column(Integer, ForeignKey(acl.User.id))
-    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

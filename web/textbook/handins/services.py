@@ -20,13 +20,14 @@ Bytes are stored by :mod:`.files`; this module only decides and reads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.errors import Conflict, Forbidden, NotFound
 
 from ..activities import is_teacher
@@ -138,7 +139,7 @@ def lateness(s: Session, hw: Homework, now: datetime | None = None) -> bool:
     ``Conflict`` when the hand-in is closed (nothing is accepted then)."""
     if is_closed(s, hw.activity.id):
         raise Conflict(str(CLOSED))
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     return hw.due is not None and now >= hw.due
 
 
@@ -239,7 +240,7 @@ def student_handins(s: Session, student_id: int,
     """By activity id, the student's hand-in of each homework of ``activities`` that
     takes hand-ins (for the lesson page; the caller already checked that the student
     reads them)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     found = {}
     for activity in activities:
         if activity.kind is not ActivityKind.homework or not activity.online_submission:

@@ -16,8 +16,9 @@ from sqlalchemy import Column, ColumnElement, Date, ForeignKey, Table, Text, exi
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
+from davserver import clock
 from davserver.db import Base
-from web.columns import UTCDateTime, utcnow
+from web.columns import UTCDateTime
 
 from ..models import Activity, Lesson, TeachingService
 
@@ -40,7 +41,7 @@ class Visa(Base):
     until: Mapped[date] = mapped_column(Date)
     comment: Mapped[str] = mapped_column(Text, default="")
     by_id: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 inspector_access_services = Table(
@@ -69,7 +70,7 @@ class InspectorAccess(Base):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
     opened_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
-    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     revoked: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey(acl.User.id))
     services: Mapped[list[TeachingService]] = relationship(
@@ -84,7 +85,7 @@ class TrashedLesson(Base):
     __tablename__ = "trashed_lessons"
     lesson_id: Mapped[int] = mapped_column(ForeignKey(Lesson.id, ondelete="CASCADE"),
                                            primary_key=True)
-    deleted: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     deleted_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
 
 

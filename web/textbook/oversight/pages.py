@@ -18,7 +18,7 @@ does not cover it), one that is not the teacher's or is in the corbeille 404.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 import acl
+from davserver import clock, journal
 from davserver.errors import BadRequest, DomainError
 from web import textbook
-from web.auth import login_required, signed_in, web_context
+from web.auth import chosen_school, login_required, signed_in, web_context
 from web.forms import ActionForm
 
 from ..forms import day_label
@@ -42,10 +43,19 @@ NOT_OVERSEER = "Cette page est réservée à la direction, aux administrateurs e
 
 
 def _scope(s: Session, teacher_id: int) -> textbook.ReadScope:
+    """The signed-in user's read scope of ``teacher_id``'s textbook; an inspector's
+    reading through their access is journaled (``inspector_access_used``)."""
     try:
-        return textbook.read_scope(s, signed_in().id, teacher_id)
+        scope = textbook.read_scope(s, signed_in().id, teacher_id)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
+    if scope.access is not None:
+        journal.record_apart(
+            web_context().db, journal.Kind.inspector_access_used, actor=signed_in(),
+            target=acl.logins_of(s, {teacher_id}).get(teacher_id),
+            school_id=scope.school_id, place=request.path,
+            details={"access": scope.access.id})
+    return scope
 
 
 def _choices(s: Session, school_id: int | None,
@@ -82,16 +92,17 @@ def index_page(form: AccessForm | None = None, error: str | None = None,
             rows = _access_rows(s, textbook.current_accesses(s, principal.id))
             return render_template("textbook/oversight.html", inspector=True, rows=rows,
                                    date_label=textbook.date_label), status
-        if principal.profile not in textbook.OPENERS:
+        ctx = acl.user_context(s, principal.id, chosen_school())
+        if ctx.profile not in textbook.OPENERS:
             abort(403, description=NOT_OVERSEER)
-        school = acl.user_context(s, principal.id).school_id
+        school = ctx.school_id
         form = form or AccessForm(formdata=None)
         teachers = _choices(s, school, form)
         rows = _access_rows(s, textbook.accesses_in_school(s, school))
         return render_template(
             "textbook/oversight.html", inspector=False, rows=rows, teachers=teachers,
             form=form, action_form=ActionForm(), error=error,
-            head=principal.profile is acl.Profile.head,
+            head=ctx.profile is acl.Profile.head,
             date_label=textbook.date_label), status
 
 
@@ -110,7 +121,7 @@ def _teacher_page(teacher_id: int, form: VisaForm | None = None, error: str | No
         name = acl.logins_of(s, {teacher_id}).get(teacher_id, "")
         visas = textbook.visas_of(s, teacher_id)
         if form is None:
-            form = VisaForm(formdata=None, data={"until": datetime.now(tz).date()})
+            form = VisaForm(formdata=None, data={"until": clock.today(tz)})
         links = {"previous": _week_url(teacher_id, monday - timedelta(days=7)),
                  "next": _week_url(teacher_id, monday + timedelta(days=7)),
                  "current": url_for(".teacher", teacher_id=teacher_id)}

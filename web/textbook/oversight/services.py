@@ -23,12 +23,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock, journal
 from davserver.errors import BadRequest, Forbidden, NotFound
 
 from ..calendar import school_zone
@@ -48,13 +49,16 @@ def day_label(day: date) -> str:
 
 
 def school_ids_of_teacher(session: Session, teacher_id: int) -> set[int]:
-    """The schools whose services the user teaches, and the school of their account."""
+    """The schools whose services the user teaches, and the schools of their account
+    (a teacher of two schools is a teacher of both)."""
     found = set(session.scalars(
         select(TeachingService.school_id).join(
             service_teachers, service_teachers.c.service_id == TeachingService.id)
         .where(service_teachers.c.user_id == teacher_id)))
-    own = acl.user_context(session, teacher_id).school_id
-    return found | ({own} if own is not None else set())
+    ctx = acl.user_context(session, teacher_id)
+    own = ({ctx.school_id} if ctx.school_id is not None else set()) | {
+        school for school, profile in ctx.schools.items() if profile is acl.Profile.teacher}
+    return found | own
 
 
 def teacher_school(session: Session, teacher_id: int, school_id: int | None) -> int | None:
@@ -77,12 +81,17 @@ def require_supervisor(session: Session, user_id: int, teacher_id: int, *,
     or a user who is no teacher."""
     ctx = acl.user_context(session, user_id)
     allowed = OPENERS if opening else {acl.Profile.head}
-    if ctx.profile not in allowed:
+    # A person of several schools supervises those where they are head (or admin).
+    supervised: list[int | None] = [sid for sid, p in ctx.schools.items() if p in allowed]
+    if not supervised and ctx.profile in allowed:
+        supervised = [ctx.school_id]
+    if not supervised:
         raise Forbidden(NOT_OPENER if opening else NOT_SUPERVISOR)
-    school = teacher_school(session, teacher_id, ctx.school_id)
-    if school is None:
-        raise NotFound(NO_TEACHER)
-    return school
+    for school_id in supervised:
+        school = teacher_school(session, teacher_id, school_id)
+        if school is not None:
+            return school
+    raise NotFound(NO_TEACHER)
 
 
 def teacher_services(session: Session, teacher_id: int, school_id: int) -> list[TeachingService]:
@@ -114,7 +123,7 @@ def school_services(session: Session, school_id: int | None) -> \
 
 def access_today(session: Session, access: InspectorAccess) -> date:
     """Today's date in the access's school's time zone."""
-    return datetime.now(school_zone(session, access.school_id)).date()
+    return clock.today(school_zone(session, access.school_id))
 
 
 def access_state(access: InspectorAccess, today: date) -> str:
@@ -145,7 +154,7 @@ class ReadScope:
 
 def _refusal(session: Session, access: InspectorAccess) -> str:
     tz = school_zone(session, access.school_id)
-    state = access_state(access, datetime.now(tz).date())
+    state = access_state(access, clock.today(tz))
     if state == "revoked" and access.revoked is not None:
         return (f"Votre accès à ce cahier de textes ({period_text(access)}) a été révoqué "
                 f"le {day_label(access.revoked.astimezone(tz).date())}.")
@@ -227,6 +236,13 @@ def open_access(session: Session, opener_id: int, data: AccessInput) -> Inspecto
                              services=services)
     session.add(access)
     session.flush()
+    logins = acl.logins_of(session, {data.inspector_id, data.teacher_id})
+    journal.record(session, journal.Kind.inspector_access_opened,
+                   target=logins.get(data.inspector_id), school_id=school_id,
+                   place="textbook", details={
+                       "access": access.id, "teacher": logins.get(data.teacher_id),
+                       "from": data.valid_from.isoformat(),
+                       "until": data.valid_until.isoformat()})
     _announce_access(session, access)
     return access
 
@@ -242,7 +258,7 @@ def revoke_access(session: Session, user_id: int, access_id: int) -> InspectorAc
         raise NotFound("Cet accès n'existe pas.")
     if access.revoked is not None:
         raise BadRequest("Cet accès est déjà révoqué.")
-    access.revoked, access.revoked_by = datetime.now(UTC), user_id
+    access.revoked, access.revoked_by = clock.now(), user_id
     session.flush()
     return access
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock, journal
 from davserver.errors import BadRequest, Conflict
 
 from ..calendar import school_zone
@@ -73,7 +74,7 @@ def put_visa(session: Session, head_id: int, teacher_id: int, until: date,
     school: existence hidden, STYLE.md habit 12), ``BadRequest`` for a date after
     today (a visa signs what was done) or a comment over :data:`MAX_COMMENT`."""
     school_id = require_supervisor(session, head_id, teacher_id, opening=False)
-    today = datetime.now(school_zone(session, school_id)).date()
+    today = clock.today(school_zone(session, school_id))
     if until > today:
         raise BadRequest(f"La date du visa ({date_label(until)}) est après aujourd'hui "
                          f"({date_label(today)}) : un visa couvre les séances passées.")
@@ -83,6 +84,9 @@ def put_visa(session: Session, head_id: int, teacher_id: int, until: date,
                 comment=comment.strip(), by_id=head_id)
     session.add(visa)
     session.flush()
+    journal.record(session, journal.Kind.visa, target=acl.logins_of(
+        session, {teacher_id}).get(teacher_id), school_id=school_id,
+        place="textbook", details={"until": until.isoformat(), "visa": visa.id})
     _announce_visa(session, visa)
     return visa
 

@@ -1,4 +1,5 @@
-"""Reading a timetable CSV: one weekly slot per row (README "Importing the timetable").
+"""Reading our own timetable CSV: one weekly slot per row (``docs/admin.md``,
+"Importing the timetable").
 
 Headers are matched without case or accents; delimiter ``;``, ``,`` or tab; UTF-8
 (with or without BOM) or Windows-1252, as spreadsheets write them.
@@ -8,15 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import unicodedata
-from datetime import time
+from datetime import datetime, time
 
 from davserver.errors import BadRequest
 
-from ..models import Week
-from ..services import WeeklySlot, check_slot
-from .entries import Entry, Rejected, TimetableFile, split_logins
+from .courses import Course, Slot, TeacherRef, Timetable, Where, split_logins
+from .text import decode_text, fold, parse_clock, parse_week, parse_weekday
 
 HEADERS = {
     "group": ("classe", "groupe", "class", "group", "classe/groupe", "class/group"),
@@ -30,62 +28,23 @@ HEADERS = {
     "week": ("semaine", "week"),
 }
 REQUIRED = ("group", "subject", "teachers", "weekday", "start", "end")
-DAYS = {name: i for i, names in enumerate((
-    ("lundi", "monday", "lun", "mon"), ("mardi", "tuesday", "mar", "tue"),
-    ("mercredi", "wednesday", "mer", "wed"), ("jeudi", "thursday", "jeu", "thu"),
-    ("vendredi", "friday", "ven", "fri"), ("samedi", "saturday", "sam", "sat"),
-    ("dimanche", "sunday", "dim", "sun"))) for name in names}
-_TIME = re.compile(r"^(\d{1,2})\s*[:hH]\s*(\d{2})?$")
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents or surrounding blanks (``Matière`` → ``matiere``)."""
-    bare = unicodedata.normalize("NFKD", text.strip().lower())
-    return "".join(c for c in bare if not unicodedata.combining(c))
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
 
 
 def parse_time(cell: str) -> time:
     """``08:00``, ``8:00``, ``8h``, ``8h30`` → time. Raises ``BadRequest``."""
-    m = _TIME.match(cell.strip())
-    if not m or int(m.group(1)) > 23 or int(m.group(2) or 0) > 59:
-        raise BadRequest(f"time {cell!r} is not HH:MM")
-    return time(int(m.group(1)), int(m.group(2) or 0))
+    try:
+        return parse_clock(cell)
+    except BadRequest as exc:
+        raise BadRequest(f"time {cell!r} is not HH:MM") from exc
 
 
-def parse_weekday(cell: str) -> int:
-    """``lundi``/``Monday``/``1`` (ISO, Monday is 1) → 0 for Monday. Raises ``BadRequest``."""
-    folded = _fold(cell)
-    if folded.isdigit() and 1 <= int(folded) <= 7:
-        return int(folded) - 1
-    if folded in DAYS:
-        return DAYS[folded]
-    raise BadRequest(f"weekday {cell!r} is not a day name (lundi, Monday) or 1 to 7")
-
-
-def parse_week(cell: str) -> Week | None:
-    """Empty → every week; ``A``/``B`` (also ``semaine A``, ``Q1``/``Q2``)."""
-    folded = _fold(cell).removeprefix("semaine").strip()
-    if folded in ("", "-", "toutes", "all"):
-        return None
-    if folded in ("a", "q1", "s1"):
-        return Week.A
-    if folded in ("b", "q2", "s2"):
-        return Week.B
-    raise BadRequest(f"week {cell!r} is not A, B or empty")
-
-
-def _columns(header: list[str]) -> dict[str, int]:
+def columns_of(header: list[str]) -> dict[str, int]:
+    """Index of each known column in ``header``; raises ``BadRequest`` naming the
+    required ones missing."""
     found: dict[str, int] = {}
     for index, cell in enumerate(header):
         for key, names in HEADERS.items():
-            if _fold(cell) in names and key not in found:
+            if fold(cell) in names and key not in found:
                 found[key] = index
     missing = [HEADERS[k][0] for k in REQUIRED if k not in found]
     if missing:
@@ -93,38 +52,44 @@ def _columns(header: list[str]) -> dict[str, int]:
     return found
 
 
-def _entry(line: int, cells: dict[str, str]) -> Entry:
+def _course(where: Where, cells: dict[str, str]) -> Course:
     for key in ("group", "subject", "teachers"):
         if not cells[key]:
             raise BadRequest(f"empty {HEADERS[key][0]}")
-    slot = WeeklySlot(parse_weekday(cells["weekday"]), parse_time(cells["start"]),
-                      parse_time(cells["end"]), cells["room"], parse_week(cells["week"]))
-    check_slot(slot)
-    return Entry(line, cells["group"], cells["subject"], split_logins(cells["teachers"]),
-                 slot.room, slot.week, slot=slot)
+    weekday = parse_weekday(cells["weekday"])
+    start, end = parse_time(cells["start"]), parse_time(cells["end"])
+    if end <= start:
+        raise BadRequest(f"ends at {end:%H:%M}, not after its start {start:%H:%M}")
+    day = datetime(2000, 1, 3)
+    slot = Slot(weekday, start, datetime.combine(day, end) - datetime.combine(day, start),
+                parse_week(cells["week"]))
+    return Course(where, cells["subject"],
+                  tuple(TeacherRef.of_login(t) for t in split_logins(cells["teachers"])),
+                  (cells["group"],), cells["room"], slot=slot)
 
 
-def read_csv(data: bytes) -> TimetableFile:
-    """Every row as an entry or a rejected row. Raises ``BadRequest`` for a file
-    without a header line or without a required column."""
-    text = _decode(data)
+def read_csv(data: bytes, name: str = "timetable.csv") -> Timetable:
+    """Every row as a course or a rejected row. Raises ``BadRequest`` for a file
+    without a header line, without a required column, or in an unreadable encoding."""
+    text, _encoding = decode_text(data)
     first = text.split("\n", 1)[0]
     delimiter = max(";,\t", key=first.count)
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(rows, None)
     if not header:
         raise BadRequest("empty file: no header line")
-    columns = _columns(header)
-    result = TimetableFile("csv")
+    columns = columns_of(header)
+    result = Timetable("csv", name)
     for row in rows:
         line = rows.line_num
         if not any(c.strip() for c in row):
             continue
+        result.records += 1
         cells = {k: (row[i].strip() if i < len(row) else "") for k, i in columns.items()}
         cells.setdefault("room", "")
         cells.setdefault("week", "")
         try:
-            result.entries.append(_entry(line, cells))
+            result.courses.append(_course(Where(name, line), cells))
         except BadRequest as exc:
-            result.rejected.append(Rejected(line, exc.message))
+            result.reject(Where(name, line), exc.message)
     return result

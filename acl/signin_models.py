@@ -1,0 +1,53 @@
+"""Sign-in tables: failure counts of the throttle, browsers' sessions, and the
+generation of credentials that tells every process to forget what it cached.
+
+Times are UTC epoch seconds (floats), as on nodes: they are compared with the clock,
+never shown without formatting.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from davserver.db import Base
+
+
+class SignInThrottle(Base):
+    """Consecutive failed sign-ins of one login from one client address
+    (:mod:`acl.throttle`). A row exists only after a failure; a success deletes it."""
+
+    __tablename__ = "sign_in_throttles"
+    login: Mapped[str] = mapped_column(String(255), primary_key=True)  # as typed
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure: Mapped[float] = mapped_column(Float, index=True)
+    blocked_until: Mapped[float | None] = mapped_column(Float)
+
+
+class WebSession(Base):
+    """A browser's session (:mod:`acl.sessions`): the cookie holds a random id, this
+    row its SHA-256. ``method`` is how the user signed in (``password``; later
+    ``saml``, ``cas``) and ``idp_session`` the identity provider's own session (SAML
+    SessionIndex, CAS ticket), by which single logout ends it."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    created: Mapped[float] = mapped_column(Float)
+    renewed: Mapped[float] = mapped_column(Float)
+    expires: Mapped[float] = mapped_column(Float, index=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(16), default="password")
+    idp_session: Mapped[str | None] = mapped_column(String(255), index=True)
+
+
+class CredentialGeneration(Base):
+    """One row (id 1): raised whenever an account is disabled, a password changed or
+    a user signed out everywhere. Each process compares it with the value it last
+    saw and then forgets its cached DAV credentials (``davserver.auth``)."""
+
+    __tablename__ = "credential_generation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
