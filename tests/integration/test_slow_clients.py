@@ -110,6 +110,7 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield srv
 
 
+@pytest.mark.one_database  # heads and sockets, before any SQL
 def test_two_hundred_slow_connections_leave_the_server_answering(tmp_path: Path) -> None:
     """200 connections from four addresses send a header line every 8 s (the attack
     that held all 50 workers for a minute) while a normal client, from its own
@@ -149,6 +150,7 @@ def test_two_hundred_slow_connections_leave_the_server_answering(tmp_path: Path)
         _no_traceback(srv)
 
 
+@pytest.mark.one_database  # heads and sockets, before any SQL
 def test_the_head_deadline_counts_from_the_first_byte(quick: Server) -> None:
     """A head that keeps trickling (a byte every half second) is still cut 3 s after
     its first byte: the deadline is for the whole head, not per line or per read."""
@@ -175,6 +177,7 @@ def test_the_head_deadline_counts_from_the_first_byte(quick: Server) -> None:
     assert 2.8 <= elapsed <= 5.0, elapsed
 
 
+@pytest.mark.one_database  # heads and sockets, before any SQL
 def test_a_silent_connection_is_closed_and_a_quick_one_served(quick: Server) -> None:
     """A connection that sends nothing is closed when the head deadline passes; one
     that sends its head at once is served, and its kept-alive connection serves a
@@ -197,6 +200,7 @@ def test_a_silent_connection_is_closed_and_a_quick_one_served(quick: Server) -> 
     assert (first.status, second.status) == (200, 200)
 
 
+@pytest.mark.one_database  # heads and sockets, before any SQL
 def test_one_address_holds_at_most_its_share_of_connections(quick: Server) -> None:
     """With ``max_connections_per_address: 4``, a fifth connection from one address
     is answered 503 naming the limit, with Retry-After; another address is served

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import Server
 
 
@@ -76,6 +78,7 @@ def test_credentials_in_latin1_or_malformed_get_401_or_pass_never_500(server: Se
         assert answer.status_code == 401, header
 
 
+@pytest.mark.one_database  # headers and error pages
 def test_answers_name_no_software_version(server: Server) -> None:
     """Issue 18 §7: the ``Server`` header and the error pages say "davserver" at most,
     never WsgiDAV's or cheroot's name, version or the server's clock, whether the
