@@ -37,6 +37,7 @@ from .models import (
     User,
     UserSchool,
 )
+from .policy import manages_imports
 from .sessions import end_sessions_of
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1,
@@ -141,6 +142,25 @@ def schools_of(session: Session, user_id: int, *, current: bool = True) -> dict[
     home = session.scalar(select(User.school_id).where(User.id == user_id))
     rows = sorted(session.execute(query), key=lambda r: (r[0] != home, r[0]))
     return {school: profile for school, profile in rows}
+
+
+def administered_schools(session: Session, user_id: int) -> dict[int, str]:
+    """The schools whose imports the user manages (:func:`acl.manages_imports` of
+    their profile there; an administrator attached to no school manages the
+    deployment's only one), id → UAI, in UAI order. Schools without a UAI are left out:
+    their imports folder is named by it (``/dav/imports/<UAI>/``)."""
+    ids = [school for school, profile in schools_of(session, user_id).items()
+           if manages_imports(profile)]
+    if not ids:
+        user = session.get(User, user_id)
+        if user is not None and user.school_id is None and manages_imports(user.profile):
+            only = school_of_user(session, user_id)
+            ids = [only] if only is not None else []
+    if not ids:
+        return {}
+    rows = session.execute(select(School.id, School.uai).where(
+        School.id.in_(ids), School.uai.is_not(None)).order_by(School.uai))
+    return {school_id: uai for school_id, uai in rows if uai is not None}
 
 
 def _get(session: Session, login: str) -> User:

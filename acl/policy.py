@@ -54,6 +54,19 @@ def reads_school_archive(profile: Profile) -> bool:
     (see :data:`ARCHIVE_PROFILES`)."""
     return profile in ARCHIVE_PROFILES
 
+
+# Who sees and writes a school's imports folder (``/dav/imports/<UAI>/``, issue 24: "an
+# imports folder that only its admins see"): the school's administrators, who hold its
+# IT. A file put there changes the school's directory and timetable.
+IMPORT_PROFILES = frozenset({Profile.admin})
+
+
+def manages_imports(profile: Profile) -> bool:
+    """Whether a user of ``profile`` in a school sees and writes its imports folder
+    and its import page (see :data:`IMPORT_PROFILES`)."""
+    return profile in IMPORT_PROFILES
+
+
 DAV_PRIVILEGES = ("read", "write", "write-content", "write-properties", "bind", "unbind",
                   "unlock")
 # RFC 3744 §3.2: DAV:write contains these; it is held where all of them are.
@@ -125,8 +138,9 @@ class Standing:
     @property
     def sees_space(self) -> bool:
         """May the user see the space at all (its root, for a rubric)? An archive
-        space is seen by whoever holds a role there (the head's visitor role)."""
-        if self.space.kind == "archive":
+        space is seen by whoever holds a role there (the head's visitor role), and so
+        is an imports space (its school's administrators)."""
+        if self.space.kind in ("archive", "imports"):
             return self.role is not None
         if self.space.kind != "rubric":
             return self.space.owner_id == self.user_id
@@ -173,6 +187,8 @@ def allowed(standing: Standing, privilege: str, chain: Sequence[NodeRef] = ()) -
         return standing.space.owner_id == standing.user_id and privilege != "manage"
     if standing.space.kind == "archive":  # an official record: read-only for all
         return privilege == "read" and standing.sees_space
+    if standing.space.kind == "imports":  # the school's administrators: every file
+        return standing.sees_space and privilege in DAV_PRIVILEGES
     if standing.space.kind != "rubric" or not standing.sees_space:
         return False
     chain = chain or (NodeRef(None),)

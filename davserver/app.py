@@ -79,6 +79,8 @@ class Application:
     db: Database
     store: Store
     locks: SqlLockStorage
+    web: Any = None
+    """The Flask application of the web side (``web.create_web_app``)."""
 
     def close(self) -> None:
         self.db.dispose()
@@ -261,7 +263,8 @@ def create_app(config: Config) -> Application:
     q = config.quotas
     policy = quotas.QuotaPolicy(documents=q.documents, binder=q.binder, rubric=q.rubric,
                                 archive=q.archive,
-                                profiles=dict(q.profiles))
+                                profiles=dict(q.profiles),
+                                trash_share=config.trash.max_share)
     store = Store(db, LocalBlobStore(config.effective_blob_dir,
                                      owner=quotas.this_process().tag), policy,
                   lease_seconds=quotas.lease_seconds(config.server.body_idle_timeout))
@@ -329,4 +332,4 @@ def create_app(config: Config) -> Application:
         journal.enter_request(address, "web")
         return web_app(environ, start_response)
 
-    return Application(dispatch, db, store, locks)
+    return Application(dispatch, db, store, locks, web_app)

@@ -254,11 +254,14 @@ def cmd_fsck(config: Config, args: argparse.Namespace) -> int:
     if report.clean:
         print("fsck: clean")
         return 0
+    if report.bad_names:
+        print("fsck: rename the files listed with a name no client can use (over WebDAV or "
+              "in the browser); --repair cannot choose their new names")
     if report.needs_restore:
         print("fsck: restore the missing or damaged blob files from a backup "
               "(--repair leaves them as they are)")
     print("fsck: repaired" if args.repair else "fsck: problems found (run with --repair)")
-    return 0 if args.repair and not report.needs_restore else 1
+    return 0 if args.repair and not (report.needs_restore or report.bad_names) else 1
 
 
 def _serve(config: Config, *, banner: str = "") -> int:
@@ -307,6 +310,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
     if banner:
         print(banner.replace("{url}", f"http://{host}:{port}/dav/"), flush=True)
     sender = _start_mail_sender(config, app)
+    _resume_imports(app)
     try:
         server.serve()
     finally:
@@ -344,6 +348,16 @@ def _start_sweeper(app: Application) -> threading.Event:
 
     threading.Thread(target=run, name="leftover-sweeper", daemon=True).start()
     return stop
+
+
+def _resume_imports(app: Application) -> None:
+    """Import what the schools' imports folders got while no server ran."""
+    from web.imports import resume_drops
+
+    try:
+        resume_drops(app.web)
+    except Exception:  # the server serves anyway; the files wait for the next start
+        log.exception("cannot look for files left in the imports folders")
 
 
 def _start_mail_sender(config: Config, app: Application) -> OutboxSender | None:

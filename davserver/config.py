@@ -133,6 +133,22 @@ Windows Explorer and sync clients open a handful each, a classroom behind one NA
 address a few dozen."""
 
 
+def parse_share(value: float | str) -> float:
+    """Return a share between 0 and 1 from ``0.5`` or ``"50%"`` (``"12.5 %"``).
+
+    Raises ``ValueError`` for anything else or a share outside 0–100 %."""
+    if isinstance(value, bool):
+        raise ValueError("not a share")
+    text = str(value).strip()
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"not a share: {value!r} (examples: 0.5, 50%)") from None
+    if not 0 <= share <= 1:
+        raise ValueError(f"a share is between 0 and 1 (0% and 100%), not {value!r}")
+    return share
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -301,6 +317,15 @@ class TrashConfig(_Section):
     # Days a deleted item is kept at least; ``davserver trash purge`` (a daily timer)
     # destroys older ones. 0 purges everything on the next run.
     retention_days: int = Field(30, ge=0, le=36500)
+    # The most of a space's quota its trash may hold (0 to 1, or a percentage such as
+    # "50%"); past it, and whenever a write needs the room, the oldest deleted items
+    # are purged (issue 17, Nextcloud's rule). Deleted items never count in the usage.
+    max_share: float = 0.5
+
+    @field_validator("max_share", mode="before")
+    @classmethod
+    def _share(cls, value: Any) -> float:
+        return parse_share(value)
 
 
 class JournalConfig(_Section):
@@ -309,6 +334,15 @@ class JournalConfig(_Section):
     # Days an event is kept; ``davserver audit purge`` (a daily timer) deletes older
     # ones. A year by default: a school answers for the past school year.
     retention_days: int = Field(365, ge=1, le=36500)
+
+
+class ImportsConfig(_Section):
+    """School data in over WebDAV: the schools' imports folders (``/dav/imports/<UAI>/``)."""
+
+    # Seconds a school's imports folder must stay quiet after a file arrives before
+    # what was dropped is imported together (several AAF files, a client writing a
+    # file in two steps).
+    drop_delay: float = Field(3.0, ge=0.0, le=3600.0)
 
 
 class WebConfig(_Section):
@@ -407,6 +441,7 @@ class Config(_Section):
     quotas: QuotasConfig = Field(default_factory=QuotasConfig)
     trash: TrashConfig = Field(default_factory=TrashConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
+    imports: ImportsConfig = Field(default_factory=ImportsConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     textbook: TextbookConfig = Field(default_factory=TextbookConfig)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)

@@ -28,7 +28,7 @@ from typing import Any, TextIO
 import acl
 from acl.sources import BadInput
 from davserver.config import Config
-from davserver.db import open_database
+from davserver.db import Database, open_database
 from davserver.errors import DomainError
 
 FORMATS = ["auto", "aaf", "siecle", "onde", "sts", "csv"]
@@ -190,9 +190,23 @@ def _import(config: Config, args: argparse.Namespace) -> acl.ImportReport:
             options = acl.ImportOptions(format=args.format, dry_run=args.dry_run,
                                         partial=args.partial, strict=args.strict,
                                         progress=advance)
-            return acl.import_people(db, args.files, args.school, options)
+            report = acl.import_people(db, args.files, args.school, options)
+        if report.applied and not args.dry_run and any(f.applied for f in report.files):
+            _record(db, report)
+        return report
     finally:
         db.dispose()
+
+
+def _record(db: Database, report: acl.ImportReport) -> None:
+    """The import in the school's history on the imports page (``/imports/``)."""
+    from davserver import journal
+    from web.imports import record_command_run
+
+    with db.transaction(write=False) as s:
+        school_id = acl.find_school(s, report.school_uai or report.school)
+    record_command_run(db, school_id, "people", [f.name for f in report.files],
+                       report.as_json(), journal.origin().who)
 
 
 def _discard(passwords: TextIO | None, path: str) -> None:

@@ -202,7 +202,7 @@ def _show(app: Application, rubric: acl.RubricInfo) -> int:
         space = _space(app, rubric)
         root = app.store.resolve(space.id, "")
         if root is not None:
-            folders = {n.id: n.path for n in app.store.descendants(root)}
+            folders = {n.id: n.written_path for n in app.store.descendants(root)}
     print(f"{rubric.slug}: {rubric.name}")
     if parent is not None:
         print(f"  under {parent.slug}; inherits its grants: "

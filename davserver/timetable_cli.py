@@ -107,6 +107,17 @@ def _print_timetable(report: textbook.TimetableReport, args: argparse.Namespace)
               "(--partial imports the others)")
 
 
+def _record(db: Database, school: str | None, kind: str, name: str,
+            report: dict[str, Any]) -> None:
+    """The import in the school's history on the imports page (``/imports/``)."""
+    from davserver import journal
+    from web.imports import record_command_run
+
+    with db.transaction(write=False) as session:
+        school_id = school_of(session, school).id
+    record_command_run(db, school_id, kind, [name], report, journal.origin().who)
+
+
 def cmd_timetable(config: Config, args: argparse.Namespace) -> int:
     """Run ``import timetable``; returns the exit status (module docstring)."""
     try:
@@ -124,6 +135,8 @@ def cmd_timetable(config: Config, args: argparse.Namespace) -> int:
             year_end=args.year_end, holidays=holidays)
         with _progress() as step:
             report = textbook.import_timetable(db, source, args.school, options, step)
+        if report.applied and not report.dry_run:
+            _record(db, args.school, "timetable", source.name, report.as_dict())
     except DomainError as exc:
         return _fail(str(exc), args)
     finally:
@@ -143,6 +156,8 @@ def cmd_holidays(config: Config, args: argparse.Namespace) -> int:
         options = textbook.HolidayOptions(today=_today(db, args.school), year=args.year,
                                           dry_run=args.dry_run)
         report = textbook.import_holidays(db, source, args.school, options)
+        if report.applied and not report.dry_run:
+            _record(db, args.school, "holidays", source.name, report.as_dict())
     except DomainError as exc:
         return _fail(str(exc), args)
     finally:

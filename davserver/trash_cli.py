@@ -149,7 +149,8 @@ def _restore(store: Store, args: argparse.Namespace) -> int:
         else:
             raise BadRequest(f"--to {args.to!r}: give /PATH, LOGIN:/PATH or rubric:SLUG:/PATH")
     node = trash.restore(store, item.id, space_id, path.rstrip("/"))
-    print(f"restored {item.id} to {_space_labels(store).get(space_id, space_id)} {node.path}")
+    where = _space_labels(store).get(space_id, space_id)
+    print(f"restored {item.id} to {where} {node.written_path}")
     return 0
 
 

@@ -11,6 +11,8 @@ from typing import Any
 import acl
 from acl import Principal, RubricInfo, SpaceRef, Standing, UserContext
 
+from .drop_folder import KIND as IMPORTS_KIND
+from .drop_folder import drop_space
 from .store import SpaceInfo, Store
 
 PRINCIPAL_KEY = "davserver.principal"
@@ -28,6 +30,7 @@ class RequestAccess:
         self._spaces: dict[str, SpaceInfo] = {}
         self._standings: dict[int, Standing] = {}
         self._logins: dict[int, str] = {}
+        self._imports: dict[str, int] | None = None
 
     @classmethod
     def of(cls, store: Store, environ: dict[str, Any]) -> RequestAccess | None:
@@ -75,6 +78,31 @@ class RequestAccess:
             self._standings[space.id] = Standing(self.principal.id, SpaceRef("archive", None),
                                                  role=acl.Role.visitor)
         return self._spaces["archive"]
+
+    def imports(self) -> dict[str, int]:
+        """The schools whose imports folder the user reaches, UAI → school id
+        (:func:`acl.administered_schools`: their administrators), read once."""
+        if self._imports is None:
+            with self.store.db.transaction(write=False) as s:
+                found = acl.administered_schools(s, self.principal.id)
+            self._imports = {uai: school_id for school_id, uai in found.items()}
+        return self._imports
+
+    def imports_space(self, uai: str) -> SpaceInfo | None:
+        """The imports folder of the school of ``uai`` when the user manages its
+        imports, else None (404: the folder of another school does not exist for
+        them)."""
+        key = "imports/" + uai
+        if key not in self._spaces:
+            school_id = self.imports().get(uai)
+            if school_id is None:
+                return None
+            space = drop_space(self.store, school_id)
+            self._spaces[key] = space
+            self._standings[space.id] = Standing(self.principal.id,
+                                                 SpaceRef(IMPORTS_KIND, None),
+                                                 role=acl.Role.manager)
+        return self._spaces[key]
 
     def rubrics(self) -> dict[str, tuple[RubricInfo, Standing]]:
         """Rubrics with shared folders that the user sees, by slug."""

@@ -26,6 +26,13 @@ Applied once, by :func:`apply`, when the application is built:
   Where WsgiDAV catches an exception itself (DELETE, PROPPATCH, COPY, MOVE) and
   answers 500 or a 207 without a word, the exception is logged with its traceback
   when it is no ``DAVError`` (:func:`_as_dav_error`), once.
+* ``<D:propname/>`` (RFC 4918 §9.1, §14.21) is understood: WsgiDAV looks for an
+  element named ``name`` instead, so a propname request was taken for a request of
+  no property at all and answered with bare hrefs (cadaver's ``propnames`` showed
+  nothing, issue 17).
+* Hrefs percent-encode every character outside RFC 3986's ``pchar``
+  (:func:`providers.names.href_quote`): WsgiDAV's ``get_href`` leaves ``|`` raw, and
+  strict URI parsers (Cyberduck, Java) drop such an entry.
 """
 
 from __future__ import annotations
@@ -38,11 +45,14 @@ from urllib.parse import ParseResult, unquote, urlparse
 
 from wsgidav import dav_error, request_server, util
 from wsgidav.dav_error import HTTP_INTERNAL_ERROR, DAVError, DAVErrorCondition
+from wsgidav.dav_provider import _DAVResource
 
 from . import preconditions
+from .names import href_quote
 
 _applied = False
 _original_add_property_response = util.add_property_response
+_original_parse_xml_body = util.parse_xml_body
 # An encoded "/" or NUL inside a name: the same rule as for request paths.
 _BAD_ENCODED = re.compile(r"%(2f|00)", re.IGNORECASE)
 
@@ -133,6 +143,24 @@ _QUIETED_LOGGERS = ("wsgidav.request_server", "wsgidav.request_resolver",
                     "wsgidav.http_authenticator")
 
 
+def _parse_xml_body(environ: dict[str, Any], *, allow_empty: bool = False) -> Any:
+    """WsgiDAV's ``parse_xml_body``, with ``<D:propfind><D:propname/>`` handed over as
+    the ``<D:name/>`` its PROPFIND handler looks for."""
+    root = _original_parse_xml_body(environ, allow_empty=allow_empty)
+    if root is not None and root.tag == "{DAV:}propfind":
+        for child in root:
+            if child.tag == "{DAV:}propname":
+                child.tag = "{DAV:}name"
+    return root
+
+
+def _get_href(self: Any) -> str:
+    """``_DAVResource.get_href``: the mount, share and preferred path, with every
+    character outside RFC 3986's ``pchar`` percent-encoded."""
+    return href_quote(self.provider.mount_path + self.provider.share_path
+                      + self.get_preferred_path())
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
@@ -147,6 +175,9 @@ def apply() -> None:
     module.as_DAVError = _as_dav_error
     utilities: Any = util
     utilities.add_property_response = _add_property_response
+    utilities.parse_xml_body = _parse_xml_body
+    resource_class: Any = _DAVResource
+    resource_class.get_href = _get_href
     # "Error condition: <object at 0x…>" in PROPPATCH's responsedescription
     condition_class: Any = DAVErrorCondition
     condition_class.__repr__ = lambda self: str(self.condition_code)

@@ -10,6 +10,9 @@ inside a space are in :mod:`providers.resources`.
 ``/dav/rubriques/<slug>/``   that rubric's space (shared folders)
 ``/dav/classeur/``           a teacher's binder (classeur pédagogique); absent for
                              other profiles (:func:`acl.has_binder`)
+``/dav/imports/``             :class:`ImportsRoot`: the schools whose imports the user
+                             manages, by UAI; absent for everyone else
+``/dav/imports/<UAI>/``       that school's imports folder (:mod:`providers.drop_folder`)
 ``/dav/corbeille/…``         the trash of those spaces (:mod:`providers.trash_dav`)
 ``/dav/classeur/<name>/…``   read-only folders registered by other packages
                              (:mod:`providers.virtual_dav`: ``Remises``)
@@ -27,15 +30,22 @@ from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVProvider
 
 from .access import RequestAccess
+from .drop_folder import IMPORTS
 from .errors import dav_errors
 from .guards import guarded_request
+from .live_props import QuotaReport, listed_names
 from .lock_dav import handle_lock, handle_unlock
 from .locks import SqlLockStorage
-from .names import join_path, split_path
+from .names import join_path, name_key, path_key, split_path
 from .operations import readable_chain_of
 from .preconditions import check_mkcol
 from .propfind import refuse_unbounded, stream_propfind
-from .resources import RESOLVED_KEY, make_resource, privilege_set
+from .resources import (
+    PRIVILEGE_SET,
+    RESOLVED_KEY,
+    make_resource,
+    privilege_set,
+)
 from .store import SpaceInfo, Store
 from .trash_dav import TRASH, refuse_writes, trash_resource
 from .virtual_dav import is_virtual, refuse_virtual_writes, virtual_resource
@@ -45,8 +55,9 @@ RUBRICS = "rubriques"
 BINDER = "classeur"
 ARCHIVES = "archives"
 # The top collections of /dav/, in listing order; the binder only for the profiles
-# that have one, the school's archive (read-only) for those who read it.
-TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER, ARCHIVES, TRASH)
+# that have one, the school's archive (read-only) for those who read it, the schools'
+# imports folders for their administrators.
+TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER, ARCHIVES, IMPORTS, TRASH)
 # Requests whose lock look-ups (WsgiDAV walks every ancestor, and every member for
 # DELETE and PROPFIND) are answered from one query. Not LOCK and UNLOCK, which change
 # locks and read them back; GET and HEAD look none up.
@@ -139,21 +150,25 @@ class EntProvider(DAVProvider):
         return access
 
     def locate(self, path: str, environ: dict[str, Any]) -> tuple[SpaceInfo, str] | None:
-        """Provider path → (space, space-relative NFC path), or None outside any space
-        (and for a rubric the user does not see)."""
+        """Provider path → (space, space-relative path as written), or None outside any
+        space (and for a rubric the user does not see). The store resolves the path
+        by its key (NFC); its last segment is the name a new member gets."""
         segments = split_path(path)
         if not segments:
             return None
         if segments[0] == DOCUMENTS:
             return self.access(environ).personal_space("documents"), join_path(segments[1:])
         if segments[0] == RUBRICS and len(segments) > 1:
-            space = self.access(environ).rubric_space(segments[1])
+            space = self.access(environ).rubric_space(name_key(segments[1]))
             return (space, join_path(segments[2:])) if space else None
         if segments[0] == BINDER and self.access(environ).has_binder():
             return self.access(environ).personal_space("binder"), join_path(segments[1:])
         if segments[0] == ARCHIVES:
             archive = self.access(environ).archive_space()
             return (archive, join_path(segments[1:])) if archive else None
+        if segments[0] == IMPORTS and len(segments) > 1:
+            space = self.access(environ).imports_space(segments[1])
+            return (space, join_path(segments[2:])) if space else None
         return None
 
     def get_resource_inst(self, path: str | None, environ: dict[str, Any]) -> Any:
@@ -164,12 +179,19 @@ class EntProvider(DAVProvider):
         cache: dict[str, Any] = environ.setdefault(RESOLVED_KEY, {})
         if path in cache:
             return cache[path]
+        if _respelling(path, environ):
+            # The source of a MOVE spelled another way (NFC and NFD): the destination
+            # is free for the new spelling, not the file itself to replace (issue 17).
+            cache[path] = None
+            return None
         segments = split_path(path)
         res: Any = None
         if not segments:
             res = VirtualRoot(path or "/", environ)
         elif segments == [RUBRICS]:
             res = RubricsRoot(path, environ)
+        elif segments == [IMPORTS]:
+            res = ImportsRoot(path, environ) if self.access(environ).imports() else None
         elif segments[0] == TRASH:
             res = trash_resource(self, path, segments, environ)
         elif is_virtual(segments, BINDER) and self.access(environ).has_binder():
@@ -206,8 +228,10 @@ class EntProvider(DAVProvider):
 
     def ref_url(self, space: SpaceInfo, path: str) -> str:
         """Lock and property key of a provider path in ``space``: the space id in
-        front, because ``/porte-documents/x`` is a different file for every user."""
-        return quote(f"/{space.id}{path.rstrip('/') or '/'}")
+        front, because ``/porte-documents/x`` is a different file for every user; the
+        path in its key form (NFC), so a lock taken in one spelling protects the file
+        from a client writing the other (macOS and the browser, issue 17)."""
+        return quote(f"/{space.id}{path_key(path).rstrip('/') or '/'}")
 
     def _tag_ref_url(self, url: str, environ: dict[str, Any]) -> str | None:
         path = unquote(urlsplit(url).path)
@@ -221,6 +245,15 @@ class EntProvider(DAVProvider):
         """Inverse of :meth:`SpaceResourceMixin.get_ref_url` (drops the space id)."""
         parts = unquote(ref_url).split("/", 2)
         return "/" + (parts[2] if len(parts) > 2 else "")
+
+
+def _respelling(path: str, environ: dict[str, Any]) -> bool:
+    """Whether ``path`` is the Destination of this MOVE and only respells its source
+    (same key, other bytes)."""
+    if environ.get("REQUEST_METHOD") != "MOVE":
+        return False
+    source, target = environ.get("PATH_INFO", "").rstrip("/"), path.rstrip("/")
+    return source != target and path_key(source) == path_key(target)
 
 
 def rewrite_if_tags(header: str, ref_url_of: Callable[[str], str | None]) -> str:
@@ -245,8 +278,9 @@ def rewrite_if_tags(header: str, ref_url_of: Callable[[str], str | None]) -> str
     return "".join(out)
 
 
-class _ReadOnlyListing(DAVCollection):
-    """A collection of the drive that only lists spaces: read-only, not lockable."""
+class _ReadOnlyListing(QuotaReport, DAVCollection):
+    """A collection of the drive that only lists spaces: read-only, not lockable; its
+    RFC 4331 figures are the user's porte-documents' (:class:`QuotaReport`)."""
 
     refusal = "Only the spaces live here; open one of them."
 
@@ -273,8 +307,12 @@ class _ReadOnlyListing(DAVCollection):
     def create_collection(self, name: str) -> None:
         raise DAVError(HTTP_FORBIDDEN, self.refusal)
 
+    def get_property_names(self, *, is_allprop: bool) -> list[str]:
+        return listed_names(super().get_property_names(is_allprop=is_allprop),
+                            is_allprop=is_allprop, extra=[PRIVILEGE_SET])
+
     def get_property_value(self, name: str) -> Any:
-        if name == "{DAV:}current-user-privilege-set":
+        if name == PRIVILEGE_SET:
             return privilege_set(["read"])
         return super().get_property_value(name)
 
@@ -287,6 +325,8 @@ class VirtualRoot(_ReadOnlyListing):
         hidden = {BINDER} if not access.has_binder() else set()
         if access.archive_space() is None:
             hidden.add(ARCHIVES)
+        if not access.imports():
+            hidden.add(IMPORTS)
         return [name for name in TOP_COLLECTIONS if name not in hidden]
 
     def get_display_name(self) -> str:
@@ -307,3 +347,16 @@ class RubricsRoot(_ReadOnlyListing):
         return "Rubriques"
 
 
+class ImportsRoot(_ReadOnlyListing):
+    """``/dav/imports/``: one folder per school whose imports the user manages, named by
+    its UAI (:mod:`providers.drop_folder`). Schools are added with ``davserver school
+    add``, not as folders."""
+
+    refusal = ("Each school's imports folder is named by its UAI; schools are added with "
+               "`davserver school add`.")
+
+    def get_member_names(self) -> list[str]:
+        return list(self.provider.access(self.environ).imports())
+
+    def get_display_name(self) -> str:
+        return "Imports"

@@ -1,9 +1,13 @@
 """Tables of the node/blob store (DESIGN.md, "Storage model").
 
 * ``spaces``: one root of files with an owner (documents, binder) or a rubric.
-* ``nodes``: one row per file or folder. ``path`` is the materialised path inside
+* ``nodes``: one row per file or folder. ``written_name`` is its name exactly as the
+  client wrote it, ``name`` its key (NFC, :func:`providers.names.name_key`), the
+  form names are compared in; ``(parent_id, name)`` is unique, so two spellings of
+  one name never sit side by side. ``path`` is the materialised path of keys inside
   the space (``""`` for the root, ``/a/b`` below it) so that resolving a path is one
-  query; ``(parent_id, name)`` is unique so sibling names are unique.
+  query; ``written_path`` the same path as written, for what is shown (issue 17).
+* ``trash_purges``: trash items purged to make room (shown in the trash page).
 * ``blobs``: immutable content; several nodes may share one (COPY).
 
 Times are UTC seconds since the epoch (float). Sizes are bytes.
@@ -66,8 +70,10 @@ class Node(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id"))
-    name: Mapped[str] = mapped_column(Text)
-    path: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)  # NFC key, compared
+    path: Mapped[str] = mapped_column(Text)  # keys, resolved
+    written_name: Mapped[str] = mapped_column(Text)  # as the client wrote it, shown
+    written_path: Mapped[str] = mapped_column(Text)  # written names, shown
     is_collection: Mapped[bool] = mapped_column(Boolean)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     content_type: Mapped[str | None] = mapped_column(String(255))
@@ -90,11 +96,12 @@ class TrashItem(Base):
     """One deleted file or folder kept in its space's trash (issue 8, "corbeille").
 
     The deleted node and everything below it stay in ``nodes`` (same space, same
-    blobs, still counted in the space's usage); the top node leaves the live tree:
-    no parent, path ``#trash/<item id>`` (live paths are ``""`` or start with ``/``,
-    so no live path resolves to it), members below it re-pathed the same way.
-    ``deleted_by`` is a user id, ``deleted_at`` UTC epoch seconds, ``original_path``
-    the space-relative path it had, ``size`` the bytes of the whole subtree."""
+    blobs, counted in the space's trash bytes, not in its used bytes); the top node
+    leaves the live tree: no parent, path ``#trash/<item id>`` (live paths are ``""``
+    or start with ``/``, so no live path resolves to it), members below it re-pathed
+    the same way. ``name`` and ``original_path`` (space-relative) are as the client
+    wrote them (rows from before issue 17: in NFC); ``deleted_by`` is a user id,
+    ``deleted_at`` UTC epoch seconds, ``size`` the bytes of the whole subtree."""
 
     __tablename__ = "trash_items"
     __table_args__ = (
@@ -112,6 +119,23 @@ class TrashItem(Base):
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     deleted_at: Mapped[float] = mapped_column(Float)
+
+
+class TrashPurge(Base):
+    """Trash items of a space purged by the server to make room (issue 17): when a
+    write needed the room, or the trash passed its share of the quota
+    (``trash.max_share``), the oldest items went first. One row per purge: when
+    (UTC epoch seconds), how many items, how many bytes, and ``reason`` (``room``:
+    a write needed it; ``share``: the trash was over its share)."""
+
+    __tablename__ = "trash_purges"
+    __table_args__ = (Index("ix_trash_purges_space", "space_id", "purged_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id"))
+    purged_at: Mapped[float] = mapped_column(Float)
+    items: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(16))
 
 
 class DavLock(Base):

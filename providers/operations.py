@@ -13,6 +13,7 @@ import quotas
 from acl import NodeRef, Standing
 from davserver.errors import Forbidden, InsufficientStorage
 
+from .names import path_key
 from .store import NodeInfo, SpaceInfo, Store
 
 
@@ -23,7 +24,8 @@ def node_ref(node: NodeInfo) -> NodeRef:
 
 def readable_chain(store: Store, standing: Standing, space_id: int,
                    path: str) -> tuple[list[NodeInfo], tuple[NodeRef, ...]] | None:
-    """The nodes from the space root down to ``path`` (space-relative, NFC) and their
+    """The nodes from the space root down to ``path`` (space-relative, any spelling)
+    and their
     refs, when it exists and the user may read it; else None: what the user may not
     read does not exist for them (STYLE.md habit 12). One query."""
     return readable_chain_of(store.resolve_chain(space_id, path), standing, path)
@@ -33,7 +35,7 @@ def readable_chain_of(nodes: list[NodeInfo], standing: Standing,
                       path: str) -> tuple[list[NodeInfo], tuple[NodeRef, ...]] | None:
     """:func:`readable_chain` of nodes already read with ``store.resolve_chain``."""
     chain = tuple(node_ref(n) for n in nodes)
-    if nodes and nodes[-1].path == path and acl.allowed(standing, "read", chain):
+    if nodes and nodes[-1].path == path_key(path) and acl.allowed(standing, "read", chain):
         return nodes, chain
     return None
 
@@ -59,7 +61,7 @@ def require_subtree(store: Store, standing: Standing, privilege: str, node: Node
     for member in store.descendants(node):
         if not acl.allowed(standing, privilege, (*chain, node_ref(member))):
             raise Forbidden(f"{privilege} is not granted on everything inside: "
-                            f"{member.path} is someone else's")
+                            f"{member.written_path} is someone else's")
 
 
 def readable_subtree(store: Store, standing: Standing, node: NodeInfo,

@@ -21,10 +21,11 @@ with named properties among the standard live ones (``getetag`` quoted, RFC 4918
 §15.6), the RFC 4331 quota properties (named, on folders only), ``lockdiscovery``
 and ``supportedlock``, ``oc:checksums`` and dead properties (any name outside the
 ``DAV:`` namespace). Everything else goes to WsgiDAV's own handler, which stays the
-reference behaviour: ``propname``, ``<include>``, any other ``DAV:`` name (so a new
-live property keeps working there until it is added here), files, ``Depth:
-infinity``, conditional headers, and bodies this module does not understand. A
-live property in another namespace must be added to :data:`FALLBACK_NAMESPACES`.
+reference behaviour: ``propname`` (see :mod:`.compat`), ``<include>``, any other
+``DAV:`` name (so a new live property keeps working there until it is added here),
+files, ``Depth: infinity``, conditional headers, and bodies this module does not
+understand. A live property in another namespace must be added to
+:data:`FALLBACK_NAMESPACES`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -46,13 +46,14 @@ import acl
 from acl import NodeRef
 
 from .errors import dav_errors
+from .live_props import QUOTA_PROPS
+from .names import href_quote, xml_safe
 from .properties import PropertyLimit, size_of
 from .resources import (
     AUTHOR,
     OC_CHECKSUMS,
     OC_NS,
     PUBLICATION_STATE,
-    QUOTA_PROPS,
     FolderResource,
     make_resource,
 )
@@ -73,7 +74,6 @@ NATIVE_DAV = frozenset(ALLPROP_LIVE) | frozenset(QUOTA_PROPS)
 FALLBACK_NAMESPACES: frozenset[str] = frozenset()
 CONDITIONAL_HEADERS = ("HTTP_IF", "HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH",
                        "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
-HREF_SAFE = "/!*'(),$-_|."  # as WsgiDAV's get_href (Nautilus chokes on %28)
 CHUNK = 64 * 1024  # bytes per yielded piece of the body
 PROPS_BATCH = 2 * 2**20  # bytes of dead properties read at once while writing
 SPOOL_MEMORY = 2**20  # bytes of an answer kept in memory; more goes to a temporary file
@@ -290,8 +290,7 @@ class _Writer:
         self.folder = folder
         self.request = request
         self.locks = locks
-        self.base_href = quote(folder.provider.share_path + folder.path.rstrip("/") + "/",
-                               safe=HREF_SAFE)
+        self.base_href = href_quote(folder.provider.share_path + folder.path.rstrip("/") + "/")
         self.usage: tuple[int, int] | None = None
         if any(n in QUOTA_PROPS for n in request.names):
             self.usage = (folder.get_used_bytes(), folder.get_available_bytes())
@@ -313,9 +312,9 @@ class _Writer:
         for batch in _batches(members):
             props = self._props_of([node for node, _chain in batch])
             for node, chain in batch:
-                href = self.base_href + quote(node.name, safe=HREF_SAFE)
+                href = self.base_href + href_quote(node.name)
                 yield self._response(href + "/" if node.is_collection else href, node,
-                                     chain, node.name, props.get(node.id, {}))
+                                     chain, xml_safe(node.name), props.get(node.id, {}))
         yield "</D:multistatus>"
 
     def _props_of(self, nodes: list[NodeInfo]) -> dict[int, dict[str, str]]:

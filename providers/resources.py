@@ -27,13 +27,23 @@ import quotas
 from acl import NodeRef, Standing
 from davserver.errors import BadRequest, Conflict, DomainError, InsufficientStorage
 
-from . import operations, properties
+from . import drop_folder, operations, properties
 from .access import RequestAccess
 from .blobs import BlobWriter
 from .damage import open_checked
 from .errors import dav_errors
 from .guards import CLOSE_CONNECTION_KEY, CREATED_KEY, OC_MTIME_KEY
-from .names import parent_of, validate_name
+from .live_props import (
+    _USAGE_KEY,
+    ENT_NS,
+    PRIVILEGE_SET,
+    QUOTA_PROPS,
+    QuotaReport,
+    listed_names,
+    privilege_set,
+    space_usage,
+)
+from .names import parent_of, validate_name, xml_safe
 from .operations import node_ref
 from .store import NodeInfo, SpaceInfo, Stamp, Store
 from .virtual_dav import binder_folders
@@ -44,18 +54,14 @@ if TYPE_CHECKING:
 OC_NS = "http://owncloud.org/ns"
 OC_CHECKSUMS = f"{{{OC_NS}}}checksums"
 MS_NS = "urn:schemas-microsoft-com:"
-QUOTA_PROPS = ("{DAV:}quota-used-bytes", "{DAV:}quota-available-bytes")
 # Our own properties (rubric spaces): publication state and author of each node.
-ENT_NS = "urn:ent-davserver:ns"
 PUBLICATION_STATE = f"{{{ENT_NS}}}publication-state"
 AUTHOR = f"{{{ENT_NS}}}author"
-PRIVILEGE_SET = "{DAV:}current-user-privilege-set"
 MTIME_PROPS = ("{DAV:}getlastmodified", f"{{{MS_NS}}}Win32LastModifiedTime")
 PROPPATCH_PLAN_KEY = "davserver.proppatch_plan"
 # Parses only to look: no entity is substituted, no DTD or network resource loaded.
 _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 RESOLVED_KEY = "davserver.resolved"
-_USAGE_KEY = "davserver.usage"
 # An early 507 on a body larger than this closes the connection instead of reading
 # the rest of the body (cheroot reads it all before answering, otherwise).
 DRAIN_LIMIT = 16 * 2**20
@@ -72,16 +78,6 @@ def parse_http_time(value: str | int | float) -> float:
         return email.utils.parsedate_to_datetime(text).timestamp()
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"not an HTTP date: {text!r}") from exc
-
-
-def privilege_set(names: list[str]) -> Any:
-    """RFC 3744 §5.4 ``current-user-privilege-set``; ``publish`` and ``manage`` are ours
-    (RFC 3744 §3.12 lets a server add privileges in its own namespace)."""
-    root = etree.Element(PRIVILEGE_SET)
-    for name in names:
-        ns = "DAV:" if name in acl.DAV_PRIVILEGES else ENT_NS
-        etree.SubElement(etree.SubElement(root, "{DAV:}privilege"), f"{{{ns}}}{name}")
-    return root
 
 
 def forget_resolved(environ: dict[str, Any]) -> None:
@@ -187,17 +183,19 @@ class SpaceResourceMixin:
 
     def _usage(self) -> quotas.Usage | None:
         """This space's quota figures, read once per request."""
-        cache = self.environ.setdefault(_USAGE_KEY, {})
-        if self.space.id not in cache:
-            cache[self.space.id] = self.store.usage(self.space.id)
-        return cache[self.space.id]  # type: ignore[no-any-return]
+        return space_usage(self.provider, self.environ, self.space)
+
+    def quota_space(self) -> SpaceInfo:
+        """The space whose RFC 4331 figures a collection here reports: its own."""
+        return self.space
 
     def get_ref_url(self) -> str:
         return self.provider.ref_url(self.space, self.path)
 
     def get_display_name(self) -> str:
-        # The root of a space is shown under its top collection's name.
-        return util.get_uri_name(self.path.rstrip("/")) or "/"
+        # The root of a space is shown under its top collection's name; a name stored
+        # before control characters were refused is shown without them (valid XML).
+        return xml_safe(util.get_uri_name(self.path.rstrip("/")) or "/")
 
     def get_creation_date(self) -> float | None:
         return self.node.created if self.node else None
@@ -208,8 +206,11 @@ class SpaceResourceMixin:
     # --- properties -----------------------------------------------------------
 
     def get_property_names(self, *, is_allprop: bool) -> list[str]:
-        names = [n for n in super().get_property_names(is_allprop=is_allprop)  # type: ignore[misc]
-                 if not (is_allprop and n in QUOTA_PROPS)]  # RFC 4918 §9.1: not in allprop
+        extra = [PRIVILEGE_SET]
+        if self.node and not self.node.is_collection:
+            extra.append(OC_CHECKSUMS)
+        names = listed_names(super().get_property_names(is_allprop=is_allprop),  # type: ignore[misc]
+                             is_allprop=is_allprop, extra=extra)
         if self.node:
             names.extend(self.node.dead_props)
         if self.space.kind == "rubric":
@@ -398,10 +399,12 @@ class SpaceResourceMixin:
         chain = found[1]
         self._require("bind", chain, space)
         existing = self.provider.get_resource_inst(dest_path, self.environ)
+        taken = self.store.resolve(space.id, rel) if existing is None else None
         if existing is not None:
             existing._require_subtree("unbind")
-        elif self.store.resolve(space.id, rel) is not None:
+        elif taken is not None and (self.node is None or taken.id != self.node.id):
             # Something the user may not see has that name: never replace it blindly.
+            # (The node itself there is a MOVE that respells its name: NFC and NFD.)
             raise DAVError(409, "That name is taken in the destination folder.")
         return space, rel, existing, self._stamp(space, chain)
 
@@ -416,6 +419,7 @@ class SpaceResourceMixin:
             self.store.copy(self.node, space.id, rel, recursive=depth_infinity,
                             stamp=stamp, only=self._readable_subtree(depth_infinity))
         self._finish_transfer(existing, gone)
+        self._announce_arrival(space, rel)
         return True
 
     def handle_move(self, dest_path: str) -> bool:
@@ -429,7 +433,17 @@ class SpaceResourceMixin:
             self.store.move(self.node, space.id, rel, stamp=stamp)
         self.remove_all_locks(recursive=True)  # type: ignore[attr-defined]
         self._finish_transfer(existing, gone)
+        self._announce_arrival(space, rel)
         return True
+
+    def _announce_arrival(self, space: SpaceInfo, rel: str) -> None:
+        """A file copied or moved into a school's imports folder (a client that uploads
+        to a temporary name, then renames) is announced as a PUT there is."""
+        if space.kind != drop_folder.KIND or self.is_collection:
+            return
+        arrived = self.store.resolve(space.id, rel)
+        if arrived is not None and not arrived.is_collection:
+            drop_folder.announce(self.store, space, rel, arrived.id, self.access.principal.id)
 
     def _readable_subtree(self, recursive: bool) -> set[int] | None:
         """Ids of the nodes of this folder's subtree the user may read, when some are
@@ -479,7 +493,7 @@ def _checksums_element(node: NodeInfo) -> Any:
     return root
 
 
-class FolderResource(SpaceResourceMixin, DAVCollection):
+class FolderResource(SpaceResourceMixin, QuotaReport, DAVCollection):
     """A folder of a space (the space root included)."""
 
     def __init__(self, path: str, environ: dict[str, Any], space: SpaceInfo,
@@ -513,14 +527,6 @@ class FolderResource(SpaceResourceMixin, DAVCollection):
         virtual = self.virtual_members()
         return [n.name for n, _ in self.visible_children() if n.name not in virtual] + virtual
 
-    # RFC 4331: every folder of a space reports the space's figures.
-    def get_used_bytes(self) -> int:
-        figures = self._usage()
-        return figures.used if figures else 0
-
-    def get_available_bytes(self) -> int:
-        figures = self._usage()
-        return figures.available if figures else 0  # unknown: nothing (fail closed)
 
     def get_member(self, name: str) -> Any:
         return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)
@@ -736,6 +742,8 @@ class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):
         if self.node is not None:
             self.provider.locks.content_arrived(self.node.id)
         self._changed()
+        drop_folder.announce(self.store, self.space, self.rel_path,
+                             self.node.id if self.node else None, self.access.principal.id)
 
     def _commit(self, upload: _Upload) -> None:
         expected = self.environ.get("CONTENT_LENGTH")

@@ -10,7 +10,15 @@ Invariants (DESIGN.md, "Storage model"):
   content, never half a file, and at worst an orphan blob that ``fsck`` removes.
 
 Paths given to the store are space-relative: ``""`` is the space root, ``/a/b`` a
-member; segments are validated and in NFC (see :mod:`providers.names`).
+member, in any Unicode normalisation form: the store resolves them by their key
+(NFC, :func:`providers.names.path_key`), and a new name is stored as written
+(issue 17; :mod:`providers.names`). ``NodeInfo.path`` is the key path,
+``NodeInfo.name`` and ``NodeInfo.written_path`` the spelling to show.
+
+Quota: deleted items leave the used bytes for the trash bytes (``providers.trash``);
+whenever a change leaves the trash past its share, or the limit short of room for
+live files, reservations and trash together, the oldest trash items are purged in
+the same transaction (:func:`providers.trash.make_room`).
 """
 
 from __future__ import annotations
@@ -50,7 +58,7 @@ from .content_types import sniff
 from .holders import held_among
 from .journaling import shared_event
 from .models import Blob, Node, Space
-from .names import parent_of, validate_name
+from .names import name_key, parent_of, path_key, validate_name
 from .properties import DeadProps, patched
 
 if TYPE_CHECKING:
@@ -81,7 +89,10 @@ EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 class NodeInfo(NamedTuple):
     """A snapshot of one node, detached from any session (immutable).
 
-    ``etag`` is unquoted and strong (the content's SHA-1), None for collections.
+    ``name`` is as the client wrote it (shown in listings and hrefs); ``path`` is
+    the key path (names in NFC) that resolves it, for comparisons; ``written_path``
+    the path as written, for what is shown. ``etag`` is unquoted and strong (the
+    content's SHA-1), None for collections.
     A named tuple, not a dataclass: a listing of 10,000 members makes 10,000 of them,
     and a frozen dataclass takes seven times as long to build (issue 9).
     """
@@ -103,6 +114,7 @@ class NodeInfo(NamedTuple):
     dead_props: Mapping[str, str] = MappingProxyType({})  # read-only; a dict when read
     author_id: int | None = None
     published: bool = True
+    written_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,11 +140,12 @@ class SpaceInfo:
 # once with bound parameters: no ORM objects, no statement construction per call.
 _NODE_TABLE, _BLOB_TABLE = table_of(Node), table_of(Blob)
 _NODES, _BLOBS = _NODE_TABLE.c, _BLOB_TABLE.c
-_INFO_COLUMNS = (_NODES.id, _NODES.space_id, _NODES.parent_id, _NODES.name, _NODES.path,
-                 _NODES.is_collection, _NODES.size, _NODES.content_type, _NODES.etag,
-                 _NODES.sha1, _NODES.md5, _BLOBS.key, _NODES.created, _NODES.modified,
+_INFO_COLUMNS = (_NODES.id, _NODES.space_id, _NODES.parent_id, _NODES.written_name,
+                 _NODES.path, _NODES.is_collection, _NODES.size, _NODES.content_type,
+                 _NODES.etag, _NODES.sha1, _NODES.md5, _BLOBS.key, _NODES.created,
+                 _NODES.modified,
                  _NODES.props_bytes,  # the properties themselves are read when needed
-                 _NODES.author_id, _NODES.published)
+                 _NODES.author_id, _NODES.published, _NODES.written_path)
 _WITH_BLOB = _NODE_TABLE.outerjoin(_BLOB_TABLE, _NODES.blob_id == _BLOBS.id)
 # ``space_id + 0`` (here and in _NODE_AT) keeps the planner off the space index,
 # which SQLite picks for ``space_id = ? AND path = ?`` without statistics: a scan
@@ -152,7 +165,10 @@ CACHED_DEPTHS = 32
 @functools.cache
 def _move_below_statement(sqlite: bool, to_other_space: bool) -> Any:
     """UPDATE giving every node below a moved folder its new path (``new_root`` then
-    what follows the old root, from character ``cut``); with ``to_other_space`` also
+    what follows the old root, from character ``cut``) and written path
+    (``new_written_root`` then what follows the old one, from ``written_cut``; a
+    rename that only changes a name's spelling changes these alone); with
+    ``to_other_space`` also
     its space ``dst_space``, author ``new_author`` and state ``new_published`` (left
     out otherwise: an indexed column in SET costs an index write per row). The
     subtree is the nodes of ``src_space`` whose path starts with ``prefix``, with on
@@ -165,7 +181,9 @@ def _move_below_statement(sqlite: bool, to_other_space: bool) -> Any:
     else:
         cond = and_(_NODES.space_id == bindparam("src_space"), cond)
     values: dict[str, Any] = {
-        "path": bindparam("new_root", type_=Text) + func.substr(_NODES.path, bindparam("cut"))}
+        "path": bindparam("new_root", type_=Text) + func.substr(_NODES.path, bindparam("cut")),
+        "written_path": bindparam("new_written_root", type_=Text)
+        + func.substr(_NODES.written_path, bindparam("written_cut"))}
     if to_other_space:
         values.update(space_id=bindparam("dst_space"), author_id=bindparam("new_author"),
                       published=bindparam("new_published"))
@@ -189,12 +207,13 @@ _CHILDREN = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
 
 # The write of a file's content (:meth:`Store._commit_write`), the hot path of every
 # PUT: plain statements built once, no ORM unit of work. First the folder at
-# ``parent_path`` and the member ``name`` in it, if any, in one query.
+# ``parent_path`` and the member whose key is ``name`` in it, if any, in one query.
 _PARENT, _MEMBER = _NODE_TABLE.alias("parent"), _NODE_TABLE.alias("member")
 _WRITE_TARGET = (
     select(_PARENT.c.id, _PARENT.c.path, _PARENT.c.is_collection, _MEMBER.c.id,
            _MEMBER.c.is_collection, _MEMBER.c.size, _MEMBER.c.blob_id, _MEMBER.c.created,
-           _MEMBER.c.props_bytes, _MEMBER.c.author_id)
+           _MEMBER.c.props_bytes, _MEMBER.c.author_id,
+           _PARENT.c.written_path, _MEMBER.c.written_name)
     .select_from(_PARENT.outerjoin(_MEMBER, and_(_MEMBER.c.parent_id == _PARENT.c.id,
                                                  _MEMBER.c.name == bindparam("name"))))
     .where(_PARENT.c.space_id + 0 == bindparam("space"),
@@ -212,17 +231,19 @@ _ID_AT = select(_NODES.id).where(_NODES.space_id + 0 == bindparam("space_id"),
                                  _NODES.path == bindparam("path"))
 _MOVE_ROOT = (update(_NODE_TABLE).where(_NODES.id == bindparam("node"))
               .values(parent_id=bindparam("parent"), name=bindparam("name"),
-                      path=bindparam("new_root"), space_id=bindparam("dst_space")))
+                      written_name=bindparam("written_name"), path=bindparam("new_root"),
+                      written_path=bindparam("new_written_root"),
+                      space_id=bindparam("dst_space")))
 _DELETE_BLOB = delete(_BLOB_TABLE).where(_BLOBS.id == bindparam("blob")).returning(_BLOBS.key)
 
 
 def _info(node: Node, blob_key: str | None) -> NodeInfo:
     """NodeInfo of a node just created (its properties are in hand)."""
     return NodeInfo(
-        node.id, node.space_id, node.parent_id, node.name, node.path, node.is_collection,
-        node.size, node.content_type, node.etag, node.sha1, node.md5, blob_key,
-        node.created, node.modified, dict(node.dead_props or {}), node.author_id,
-        node.published if node.published is not None else True,
+        node.id, node.space_id, node.parent_id, node.written_name, node.path,
+        node.is_collection, node.size, node.content_type, node.etag, node.sha1, node.md5,
+        blob_key, node.created, node.modified, dict(node.dead_props or {}), node.author_id,
+        node.published if node.published is not None else True, node.written_path,
     )
 
 
@@ -350,8 +371,8 @@ class Store:
                 s.add(space)
                 s.flush()
                 s.add(Node(space_id=space.id, parent_id=None, name="", path="",
-                           is_collection=True, size=0, created=now, modified=now,
-                           dead_props={}))
+                           written_name="", written_path="", is_collection=True, size=0,
+                           created=now, modified=now, dead_props={}))
                 quotas.open_account(s, space.id, kind, profile)
                 if limit_bytes is not None:
                     quotas.set_limit(s, space.id, limit_bytes)
@@ -398,7 +419,34 @@ class Store:
         if nbytes <= 0:  # nothing to hold: a read, which does not wait for writers
             return quotas.Reservation(0, None, self.usage(space_id))
         with self.db.transaction() as s:
-            return quotas.lease(s, space_id, nbytes, self.policy, self.lease_seconds)
+            reservation = quotas.lease(s, space_id, nbytes, self.policy,
+                                       self.lease_seconds)
+            reservation.figures = self.make_room(s, space_id, reservation.figures)
+            return reservation
+
+    def make_room(self, s: Session, space_id: int,
+                  figures: quotas.Usage | None) -> quotas.Usage | None:
+        """After a quota change in the caller's write transaction ``s`` (``figures``:
+        the space's figures it returned), purge the oldest trash items of the space
+        while its trash is past its share or the limit lacks room for live files,
+        reservations and trash together (:func:`providers.trash.make_room`: same
+        transaction, blob files removed after commit). Returns the space's figures
+        after it.
+
+        Reserved bytes of uploads that are gone (:mod:`quotas.leases`: expired, or
+        held by an ended process of this host) are given back first: they would
+        otherwise take the room of trash items a user can still restore."""
+        if figures is None or figures.trash_excess <= 0:
+            return figures
+        if figures.reserved and figures.used + figures.reserved + figures.trash \
+                > figures.limit and quotas.reclaim(s, space_id):
+            figures = quotas.usage(s, space_id, self.policy)
+            if figures is None or figures.trash_excess <= 0:
+                return figures
+        from .trash import make_room  # the trash builds on this module
+
+        make_room(self, s, space_id, figures)
+        return figures
 
     def release(self, space_id: int, nbytes: int) -> None:
         """Give back what :meth:`reserve` held, for an upload that failed."""
@@ -428,9 +476,11 @@ class Store:
     # --- reading ------------------------------------------------------------
 
     def resolve(self, space_id: int, path: str) -> NodeInfo | None:
-        """The node at ``path`` in the space, or None. One query."""
+        """The node at ``path`` (any normalisation form) in the space, or None. One
+        query."""
         if "\x00" in path:  # never stored; PostgreSQL text cannot even hold it
             return None
+        path = path_key(path)
         with self.db.reading() as c:
             row = c.execute(_RESOLVE, {"space_id": space_id, "path": path}).first()
             return _row_info(row, self.read_props) if row else None
@@ -438,9 +488,10 @@ class Store:
     def resolve_chain(self, space_id: int, path: str) -> list[NodeInfo]:
         """The nodes from the space root down to ``path``, root first, in one query.
         Shorter than the path's depth + 1 when a segment is missing (the last node
-        is then not the one asked for: compare its ``path``)."""
+        is then not the one asked for: compare its ``path`` with ``path_key(path)``)."""
         if "\x00" in path:
             return []
+        path = path_key(path)
         segments = path.split("/")[1:] if path else []
         prefixes = [""] + ["/" + "/".join(segments[:i + 1]) for i in range(len(segments))]
         if len(segments) <= CACHED_DEPTHS:
@@ -483,9 +534,14 @@ class Store:
     # --- creating -----------------------------------------------------------
 
     def _parent(self, s: Session, space_id: int, path: str) -> tuple[Node, str]:
+        """The folder that would hold ``path`` and the new member's name as written
+        (validated). Raises ``BadRequest`` (400) for a name that cannot be given,
+        ``Conflict`` (409) without that folder."""
         parent_path, name = parent_of(path)
         name = validate_name(name)
-        parent = s.scalar(_NODE_AT, {"space_id": space_id, "path": parent_path})
+        if "\x00" in parent_path:  # never stored; PostgreSQL text cannot even hold it
+            raise Conflict("the parent folder does not exist")
+        parent = s.scalar(_NODE_AT, {"space_id": space_id, "path": path_key(parent_path)})
         if parent is None or not parent.is_collection:
             raise Conflict("the parent folder does not exist")
         return parent, name
@@ -500,8 +556,10 @@ class Store:
             with self.db.transaction() as s:
                 parent, name = self._parent(s, space_id, path)
                 now = clock.time()
-                node = Node(space_id=space_id, parent_id=parent.id, name=name,
-                            path=parent.path + "/" + name, is_collection=True, size=0,
+                node = Node(space_id=space_id, parent_id=parent.id, name=name_key(name),
+                            path=parent.path + "/" + name_key(name), written_name=name,
+                            written_path=parent.written_path + "/" + name,
+                            is_collection=True, size=0,
                             created=now, modified=mtime or now, dead_props={},
                             author_id=stamp.author_id, published=stamp.published)
                 s.add(node)
@@ -531,9 +589,11 @@ class Store:
         :meth:`reserve`). ``blob=None`` means empty content. A new file gets
         ``stamp``'s author; new content gets its publication state.
 
-        On any failure the new blob is deleted, the reservation released and the old
-        content stays. Raises ``Conflict`` (409: missing parent, or a folder there),
-        ``BadRequest``, ``InsufficientStorage`` (507).
+        A new file's name is validated and stored as written; an existing file (found
+        by its key, in any spelling) keeps its name. On any failure the new blob is
+        deleted, the reservation released and the old content stays. Raises
+        ``Conflict`` (409: missing parent, or a folder there), ``BadRequest``,
+        ``InsufficientStorage`` (507).
         """
         try:
             try:
@@ -559,7 +619,9 @@ class Store:
                       stamp: Stamp) -> tuple[NodeInfo, str | None]:
         now = clock.time()
         parent_path, name = parent_of(path)
-        name = validate_name(name)
+        if "\x00" in path:  # never stored (PostgreSQL text cannot hold it): no lookup
+            validate_name(name)
+            raise Conflict("the parent folder does not exist")
         # Sniffed before the write transaction: libmagic takes milliseconds, and
         # SQLite writers take turns.
         content_type = sniff(blob.head if blob else b"", name)
@@ -569,14 +631,19 @@ class Store:
         modified = mtime if mtime is not None else now
         with self.db.transaction() as s:
             c = s.connection()  # plain statements: no ORM unit of work on this path
-            found = c.execute(_WRITE_TARGET, {"space": space_id, "parent_path": parent_path,
-                                              "name": name}).first()
+            found = c.execute(_WRITE_TARGET, {"space": space_id,
+                                              "parent_path": path_key(parent_path),
+                                              "name": name_key(name)}).first()
             if found is None or not found[2]:
                 raise Conflict("the parent folder does not exist")
-            parent_id, parent_path = found[0], found[1]
+            parent_id, parent_path, parent_written = found[0], found[1], found[10]
             node_id, old_size, old_blob_id = found[3], found[5] or 0, found[6]
             if node_id is not None and found[4]:
                 raise Conflict("a folder has that name")
+            if node_id is None:
+                validate_name(name)  # an existing file keeps its name, even a bad one
+            else:
+                name = found[11]  # its spelling stays: a write changes content only
             blob_id = None
             if blob is not None:
                 blob_id = c.execute(_INSERT_BLOB, {
@@ -588,24 +655,26 @@ class Store:
             if node_id is None:
                 created, props_bytes, author_id = now, 0, stamp.author_id
                 node_id = c.execute(_INSERT_NODE, {
-                    "space_id": space_id, "parent_id": parent_id, "name": name,
-                    "path": parent_path + "/" + name, "is_collection": False,
+                    "space_id": space_id, "parent_id": parent_id, "name": name_key(name),
+                    "path": parent_path + "/" + name_key(name), "written_name": name,
+                    "written_path": parent_written + "/" + name, "is_collection": False,
                     "created": now, "dead_props": {}, "author_id": author_id,
                     **content}).scalar_one()
             else:
                 created, props_bytes, author_id = found[7], found[8], found[9]
                 c.execute(_UPDATE_CONTENT, {"node": node_id, **content})
-            quotas.settle(s, space_id, size - old_size, reserved, self.policy)
+            self.make_room(s, space_id, quotas.settle(s, space_id, size - old_size,
+                                                      reserved, self.policy))
             old_key = None
             if old_blob_id is not None and c.execute(
                     _BLOB_IN_USE, {"blob": old_blob_id}).first() is None \
                     and not held_among(s, {old_blob_id}):  # an attachment may keep it
                 old_key = c.execute(_DELETE_BLOB, {"blob": old_blob_id}).scalar()
-            info = NodeInfo(node_id, space_id, parent_id, name, parent_path + "/" + name,
-                            False, size, content_type, sha1, sha1, md5,
-                            blob.key if blob else None, created, modified,
+            info = NodeInfo(node_id, space_id, parent_id, name,
+                            parent_path + "/" + name_key(name), False, size, content_type,
+                            sha1, sha1, md5, blob.key if blob else None, created, modified,
                             _props_field(node_id, props_bytes, self.read_props), author_id,
-                            stamp.published)
+                            stamp.published, parent_written + "/" + name)
             return info, old_key
 
     # --- blobs held outside the node tree (providers.holders) ------------------
@@ -624,7 +693,8 @@ class Store:
                    created=clock.time())
         s.add(row)
         s.flush()
-        quotas.settle(s, space_id, blob.size, reserved, self.policy)
+        self.make_room(s, space_id, quotas.settle(s, space_id, blob.size, reserved,
+                                                  self.policy))
         return row.id
 
     def discard_blob(self, blob: BlobInfo | None, space_id: int, reserved: int) -> None:
@@ -673,8 +743,8 @@ class Store:
 
     def delete(self, node: NodeInfo, *, deleted_by: int | None = None) -> TrashEntry:
         """Delete a file or a folder with everything below it into its space's trash
-        (``deleted_by``: the user's id), in one transaction; the bytes stay counted
-        until purged. The one delete of DAV and the browser: see
+        (``deleted_by``: the user's id), in one transaction; its bytes leave the used
+        bytes for the trash bytes. The one delete of DAV and the browser: see
         :func:`providers.trash.move_to_trash` for the contract."""
         from .trash import move_to_trash  # the trash builds on this module
 
@@ -736,17 +806,24 @@ class Store:
     # --- copy and move ------------------------------------------------------
 
     def _prepare_destination(self, s: Session, src: NodeInfo, space_id: int, path: str,
-                             freed: list[int]) -> tuple[Node, str, list[str]]:
+                             freed: list[int], *,
+                             respelling: bool = False) -> tuple[Node, str, list[str]]:
         """Check the destination's parent and clear what stands at ``path``; the bytes
         it held are added to ``freed`` (charged with the incoming ones: only net growth
-        counts against the limit)."""
+        counts against the limit). Returns the parent, the new name as written and
+        the blob keys to remove after commit. With ``respelling`` (a MOVE), ``path``
+        may be the source itself spelled another way (same key: NFC and NFD, issue
+        17): nothing is cleared, the name's spelling changes."""
+        key = path_key(path)
         if space_id == src.space_id:
-            if (src.path + "/").startswith(path + "/"):
+            if respelling and key == src.path and parent_of(path)[1] != src.name:
+                return *self._parent(s, space_id, path), []
+            if (src.path + "/").startswith(key + "/"):
                 raise Forbidden("the destination contains the source")
-            if (path + "/").startswith(src.path + "/"):
+            if (key + "/").startswith(src.path + "/"):
                 raise Forbidden("the destination is inside the source")
         parent, name = self._parent(s, space_id, path)
-        target = parent.path + "/" + name
+        target = parent.path + "/" + name_key(name)
         if s.connection().execute(_ID_AT, {"space_id": space_id, "path": target}).first() \
                 is None:
             return parent, name, []  # nothing stands there (a MOVE's usual case)
@@ -764,15 +841,18 @@ class Store:
         with self.db.transaction() as s:
             freed: list[int] = []
             parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed)
-            new_root = parent.path + "/" + name
+            new_root = parent.path + "/" + name_key(name)
+            new_written_root = parent.written_path + "/" + name
             # Rows without their dead properties: the database copies those itself
             # (one UPDATE per node that has some), never through this process's memory.
             columns = (_NODES.id, _NODES.parent_id, _NODES.name, _NODES.path,
+                       _NODES.written_name, _NODES.written_path,
                        _NODES.is_collection, _NODES.size, _NODES.content_type, _NODES.etag,
                        _NODES.sha1, _NODES.md5, _NODES.blob_id, _NODES.modified,
                        _NODES.props_bytes)
             c = s.connection()
             rows = list(c.execute(select(*columns).where(_NODES.id == src.id)))
+            root = rows[0]
             if recursive and src.is_collection:
                 rows += [r for r in c.execute(select(*columns).where(
                     _subtree(src.space_id, src.path, sqlite=self.sqlite), Node.id != src.id))
@@ -785,8 +865,10 @@ class Store:
                 node = Node(
                     space_id=dst_space,
                     parent_id=parent.id if is_root else new_ids[row.parent_id or 0],
-                    name=name if is_root else row.name,
-                    path=new_root + row.path[len(src.path):],
+                    name=name_key(name) if is_root else row.name,
+                    path=new_root + row.path[len(root.path):],
+                    written_name=name if is_root else row.written_name,
+                    written_path=new_written_root + row.written_path[len(root.written_path):],
                     is_collection=row.is_collection, size=row.size,
                     content_type=row.content_type, etag=row.etag, sha1=row.sha1, md5=row.md5,
                     blob_id=row.blob_id, created=clock.time(), modified=row.modified,
@@ -799,7 +881,8 @@ class Store:
                 if row.props_bytes:
                     _copy_props(c, row.id, node.id)
                 total += row.size + (row.props_bytes or 0)
-            quotas.charge(s, dst_space, total - sum(freed), self.policy)
+            self.make_room(s, dst_space, quotas.charge(s, dst_space, total - sum(freed),
+                                                       self.policy))
         self._delete_blob_files(keys)
 
     def move(self, src: NodeInfo, dst_space: int, dst_path: str,
@@ -807,7 +890,8 @@ class Store:
         """Move or rename a file or folder to ``dst_path``, replacing what is there.
         Rows are updated; no byte is copied. Usage moves with the files when the space
         changes, and the moved nodes take ``stamp`` (author and state) then; inside a
-        space they keep theirs. One transaction."""
+        space they keep theirs. ``dst_path`` may be the node's own path spelled another
+        way (NFC and NFD): the name's spelling changes. One transaction."""
         if src.parent_id is None:
             raise Conflict("the root of a space cannot be moved")
         restamp: dict[str, Any] = {}
@@ -817,23 +901,32 @@ class Store:
         with self.db.transaction() as s:
             c = s.connection()  # plain statements built once (a MOVE is one rename)
             freed: list[int] = []
-            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed)
-            new_root = parent.path + "/" + name
+            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed,
+                                                           respelling=True)
+            new_root = parent.path + "/" + name_key(name)
+            new_written_root = parent.written_path + "/" + name
+            old_written = src.written_path or c.execute(
+                select(_NODES.written_path).where(_NODES.id == src.id)).scalar_one()
             moved = 0
             if dst_space != src.space_id:
                 moved = int(s.scalar(select(func.coalesce(func.sum(charged_bytes()), 0))
                                      .where(_subtree(src.space_id, src.path,
                                                      sqlite=self.sqlite))) or 0)
                 quotas.charge(s, src.space_id, -moved, self.policy)
-            quotas.charge(s, dst_space, moved - sum(freed), self.policy)
+            self.make_room(s, dst_space, quotas.charge(s, dst_space, moved - sum(freed),
+                                                       self.policy))
             if src.is_collection:
                 prefix = src.path + "/"
                 c.execute(_move_below_statement(self.sqlite, bool(restamp)), {
                     "src_space": src.space_id, "prefix": prefix, "lo": prefix,
                     "hi": prefix[:-1] + "0", "new_root": new_root,
-                    "cut": len(src.path) + 1, "dst_space": dst_space, **restamp})
-            c.execute(_MOVE_ROOT, {"node": src.id, "parent": parent.id, "name": name,
-                                   "new_root": new_root, "dst_space": dst_space})
+                    "cut": len(src.path) + 1, "new_written_root": new_written_root,
+                    "written_cut": len(old_written) + 1, "dst_space": dst_space,
+                    **restamp})
+            c.execute(_MOVE_ROOT, {"node": src.id, "parent": parent.id,
+                                   "name": name_key(name), "written_name": name,
+                                   "new_root": new_root, "new_written_root": new_written_root,
+                                   "dst_space": dst_space})
             if restamp:
                 c.execute(update(Node).where(Node.id == src.id).values(
                     author_id=restamp["new_author"], published=restamp["new_published"]))
@@ -855,7 +948,9 @@ class Store:
 
     def patch_dead_props(self, node: NodeInfo, changes: Mapping[str, str | None]) -> None:
         """Set (XML string) or remove (None) dead properties, by Clark name, in one
-        transaction that charges their growth to the space (they are user data).
+        transaction that charges their growth to the space (they are user data) and,
+        like any growth, purges the oldest trash items if it needs their room
+        (:meth:`make_room`).
 
         Raises ``PropertyLimit`` (507: a name over 1 KiB, a value over 64 KiB, or the
         resource's properties over 1 MiB, :mod:`providers.properties`),
@@ -867,7 +962,8 @@ class Store:
             if row is None:
                 raise NotFound("the resource is gone")
             props, size = patched(_parse_props(row[1]), changes)
-            quotas.charge(s, row[0], size - int(row[2] or 0), self.policy)
+            self.make_room(s, row[0], quotas.charge(s, row[0], size - int(row[2] or 0),
+                                                    self.policy))
             c.execute(update(_NODE_TABLE).where(_NODES.id == node.id)
                       .values(dead_props=props, props_bytes=size))
 

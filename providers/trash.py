@@ -10,11 +10,25 @@ path answer 404 as RFC 4918 §9.6 requires. Sibling names stay unique in the liv
 tree, and the same name deleted twice is kept twice (each top node has its own path
 and no parent).
 
-Quota: trashed bytes stay in their space's usage (the ledger does not change on
-delete), so deleting and restoring can never exceed a limit. :func:`purge` frees
-them in the transaction that removes the rows; blob files go after commit.
-:func:`restore` into another space charges it (507 if it does not fit) and frees
-the source, in one transaction.
+Quota (issue 17, Nextcloud's rule, ``apps/files_trashbin`` ``expire``): a delete
+frees space at once. The deleted bytes leave the space's used bytes for its trash
+bytes (``quotas.to_trash``), which ``quota-used-bytes`` does not count. The trash
+may hold at most ``trash.max_share`` of the space's limit, and live files,
+reservations and trash together at most the limit: whenever a change breaks
+either rule (a delete that overfills the trash, a write that needs the room),
+:func:`make_room` purges the oldest items in the same transaction, records the
+purge (:func:`purges`, shown in the trash page) and logs one INFO line. Every
+change of existing trash items takes the space's ledger row first (``quotas.lock``,
+or the UPDATE of a quota change before a purge to make room), so a purge to make
+room never races a restore or a purge by hand; a delete, like a write, changes its
+live nodes first and the ledger last, so the two never wait on each other in
+opposite orders. :func:`purge` frees trash bytes in the transaction that removes the
+rows; blob files go after commit. :func:`restore` charges the destination (507 if
+it does not fit beside the live files) and frees the trash bytes, in one
+transaction.
+
+Names: items keep the names their nodes had, as written (issue 17); their
+``original_path`` is the written path.
 
 Times are UTC epoch seconds; sizes are bytes; paths are space-relative (see
 :mod:`providers.store`).
@@ -22,12 +36,13 @@ Times are UTC epoch seconds; sizes are bytes; paths are space-relative (see
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
-from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy import delete, event, func, literal, select, update
 from sqlalchemy.orm import Session
 
 import quotas
@@ -35,10 +50,11 @@ from davserver import clock, journal
 from davserver.errors import Conflict, NotFound, PreconditionFailed
 
 from .journaling import shared_event
-from .models import DavLock, Node, Space, TrashItem
-from .names import normalize_name
+from .models import DavLock, Node, Space, TrashItem, TrashPurge
+from .names import name_key, path_key
 from .store import (
     _INFO_COLUMNS,
+    _NODES,
     _WITH_BLOB,
     NodeInfo,
     Stamp,
@@ -48,6 +64,8 @@ from .store import (
     charged_bytes,
     space_is,
 )
+
+log = logging.getLogger(__name__)
 
 TRASH_PREFIX = "#trash/"
 # Segments of a provider path before the space-relative part, by space kind
@@ -101,10 +119,14 @@ def _under(s: Session, space_id: int, path: str) -> Any:
 
 
 def _repath(s: Session, space_id: int, old_root: str, new_root: str,
-            values: dict[str, object] | None = None) -> None:
-    """Re-root every node below ``old_root`` at ``new_root`` (one UPDATE)."""
+            written: tuple[str, str], values: dict[str, object] | None = None) -> None:
+    """Re-root every node below ``old_root`` at ``new_root`` (key paths), and their
+    written paths from ``written[0]`` to ``written[1]`` (one UPDATE)."""
+    old_written, new_written = written
     s.execute(update(Node).where(_under(s, space_id, old_root))
               .values(path=literal(new_root) + func.substr(Node.path, len(old_root) + 1),
+                      written_path=literal(new_written)
+                      + func.substr(Node.written_path, len(old_written) + 1),
                       **(values or {}))
               .execution_options(synchronize_session=False))
 
@@ -121,40 +143,49 @@ def _subtree_size(s: Session, space_id: int, path: str) -> int:
 
 def move_to_trash(store: Store, node: NodeInfo, *, deleted_by: int | None) -> TrashEntry:
     """Delete ``node`` (a live file or folder) into its space's trash, in one
-    transaction: rows are re-pathed, bytes stay where they are and stay counted.
-    Locks on it and below it are removed with it (RFC 4918 §9.6: a deleted
-    resource's locks go).
+    transaction: rows are re-pathed, bytes stay where they are; they leave the
+    space's used bytes for its trash bytes, and when the trash passes its share the
+    oldest items are purged (:func:`make_room`; a single item larger than the share
+    goes at once). Locks on it and below it are removed with it (RFC 4918 §9.6: a
+    deleted resource's locks go).
 
     Raises ``Conflict`` (409) for a space root, ``NotFound`` (404) if the node is
     no longer live (deleted or moved meanwhile)."""
     if node.parent_id is None:
         raise Conflict("the root of a space cannot be deleted")
     with store.db.transaction() as s:
-        return _trash_in(s, node.space_id, node.path, deleted_by, node_id=node.id)
+        entry, figures = _trash_in(s, store, node.space_id, node.path, deleted_by,
+                                   node_id=node.id)
+        store.make_room(s, node.space_id, figures)
+        return entry
 
 
-def _trash_in(s: Session, space_id: int, path: str, deleted_by: int | None, *,
-              node_id: int | None = None) -> TrashEntry:
+def _trash_in(s: Session, store: Store, space_id: int, path: str, deleted_by: int | None,
+              *, node_id: int | None = None) -> tuple[TrashEntry, quotas.Usage]:
     """Move the live subtree at ``path`` (which must still be node ``node_id`` when
-    given) to the trash inside the caller's transaction."""
-    row = s.scalar(select(Node).where(Node.space_id + 0 == space_id, Node.path == path))
+    given) to the trash inside the caller's transaction; returns the item and the
+    space's figures after its bytes moved to the trash (the caller makes room). The
+    ledger row is taken last, by that move, as a write takes it after its nodes."""
+    row = s.scalar(select(Node).where(Node.space_id + 0 == space_id,
+                                      Node.path == path_key(path)))
     if row is None or row.parent_id is None or node_id not in (None, row.id):
         raise NotFound("the resource is gone (deleted or moved meanwhile)")
-    item = TrashItem(space_id=space_id, node_id=row.id, name=row.name, original_path=path,
-                     is_collection=row.is_collection,
-                     size=_subtree_size(s, space_id, path),
+    item = TrashItem(space_id=space_id, node_id=row.id, name=row.written_name,
+                     original_path=row.written_path, is_collection=row.is_collection,
+                     size=_subtree_size(s, space_id, row.path),
                      deleted_by=deleted_by, deleted_at=clock.time())
     s.add(item)
     s.flush()
     new_root = trash_root(item.id)
     if row.is_collection:
-        _repath(s, space_id, path, new_root)
-    s.execute(update(Node).where(Node.id == row.id).values(parent_id=None, path=new_root)
+        _repath(s, space_id, row.path, new_root, (row.written_path, new_root))
+    s.execute(update(Node).where(Node.id == row.id)
+              .values(parent_id=None, path=new_root, written_path=new_root)
               .execution_options(synchronize_session=False))
-    _drop_locks(s, space_id, path)
-    shared_event(s, journal.Kind.delete, space_id, path, deleted_by, trash_item=item.id,
-                 folder=row.is_collection)
-    return _entry(item)
+    _drop_locks(s, space_id, row.path)
+    shared_event(s, journal.Kind.delete, space_id, row.written_path, deleted_by,
+                 trash_item=item.id, folder=row.is_collection)
+    return _entry(item), quotas.to_trash(s, space_id, int(item.size), store.policy)
 
 
 def _drop_locks(s: Session, space_id: int, path: str) -> None:
@@ -164,8 +195,8 @@ def _drop_locks(s: Session, space_id: int, path: str) -> None:
     gone = []
     for token, root in s.execute(select(DavLock.token, DavLock.root).where(
             func.substr(DavLock.root, 1, len(prefix)) == prefix)):
-        # Lock roots keep the client's spelling (macOS sends NFD); paths are NFC.
-        rel = "".join("/" + normalize_name(s) for s in unquote(root).split("/")[2 + skip:])
+        # Lock roots written before issue 17 kept the client's spelling; paths are keys.
+        rel = "".join("/" + name_key(s) for s in unquote(root).split("/")[2 + skip:])
         if rel == path or rel.startswith(path + "/"):
             gone.append(token)
     if gone:
@@ -200,7 +231,7 @@ def top_nodes(store: Store, items: Sequence[TrashEntry]) -> dict[int, NodeInfo]:
         return {}
     by_node = {item.node_id: item.id for item in items}
     query = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
-             .where(Node.__table__.c.id.in_(list(by_node))))
+             .where(_NODES.id.in_(list(by_node))))
     with store.db.reading() as c:
         return {by_node[info.id]: info
                 for info in (_row_info(r, store.read_props) for r in c.execute(query))}
@@ -218,41 +249,55 @@ def restore(store: Store, item_id: int, dst_space: int, dst_path: str, *,
             stamp: Stamp | None = None, overwrite: bool = False,
             replaced_by: int | None = None) -> NodeInfo:
     """Put a trash item back at ``dst_path`` of ``dst_space`` (its original place or
-    any other), in one transaction; rows change, bytes do not.
+    any other; the last segment is the name as written), in one transaction; rows
+    change, bytes do not.
 
-    Into another space, the destination is charged the item's size and the source
-    freed (``InsufficientStorage``, 507, when it does not fit: nothing changes); the
-    restored nodes then take ``stamp`` (author, publication state). An existing
-    member at ``dst_path`` is a ``PreconditionFailed`` (412) unless ``overwrite``
-    (RFC 4918 §10.6); it is then moved to the trash itself (by ``replaced_by``), so
-    nothing is lost.
-    Raises ``NotFound`` for an unknown item, ``Conflict`` (409) without the
-    destination folder, ``BadRequest`` for a bad name."""
+    The item's bytes leave the source's trash bytes and are charged to the
+    destination's used bytes (``InsufficientStorage``, 507, when they do not fit
+    beside its live files: nothing changes); into another space the restored nodes
+    take ``stamp`` (author, publication state). An existing member at ``dst_path``
+    (in any spelling) is a ``PreconditionFailed`` (412) unless ``overwrite`` (RFC
+    4918 §10.6); it is then moved to the trash itself (by ``replaced_by``), so
+    nothing is lost. Raises ``NotFound`` for an unknown item (or one purged
+    meanwhile), ``Conflict`` (409) without the destination folder, ``BadRequest``
+    for a bad name."""
     with store.db.transaction() as s:
-        row = s.get(TrashItem, item_id)
-        if row is None:
+        source = s.scalar(select(TrashItem.space_id).where(TrashItem.id == item_id))
+        if source is None:
             raise NotFound(f"no item {item_id} in the trash")
+        quotas.lock(s, [source, dst_space])
+        # Read again under the ledger locks: a purge to make room may have taken it.
+        row = s.scalar(select(TrashItem).where(TrashItem.id == item_id)
+                       .execution_options(populate_existing=True))
+        if row is None:
+            raise NotFound(f"no item {item_id} in the trash (purged meanwhile)")
         parent, name = store._parent(s, dst_space, dst_path)
-        new_root = parent.path + "/" + name
-        if s.scalar(select(Node.id).where(Node.parent_id == parent.id, Node.name == name)):
+        new_root = parent.path + "/" + name_key(name)
+        new_written_root = parent.written_path + "/" + name
+        if s.scalar(select(Node.id).where(Node.parent_id == parent.id,
+                                          Node.name == name_key(name))):
             if not overwrite:
-                raise PreconditionFailed(f"{new_root} already exists")
-            _trash_in(s, dst_space, new_root, replaced_by)
+                raise PreconditionFailed(f"{new_written_root} already exists")
+            _trash_in(s, store, dst_space, new_root, replaced_by)
         values: dict[str, object] = {}
         if dst_space != row.space_id:
-            quotas.charge(s, dst_space, int(row.size), store.policy)
-            quotas.charge(s, row.space_id, -int(row.size), store.policy)
+            quotas.drop_trash(s, row.space_id, int(row.size), store.policy)
+            figures = quotas.charge(s, dst_space, int(row.size), store.policy)
             values = {"space_id": dst_space}
             if stamp is not None:
                 values.update(author_id=stamp.author_id, published=stamp.published)
+        else:
+            figures = quotas.from_trash(s, dst_space, int(row.size), store.policy)
         old_root = trash_root(row.id)
-        _repath(s, row.space_id, old_root, new_root, values)
+        _repath(s, row.space_id, old_root, new_root, (old_root, new_written_root), values)
         node_id = row.node_id
         s.delete(row)
         s.flush()
         s.execute(update(Node).where(Node.id == node_id)
-                  .values(parent_id=parent.id, name=name, path=new_root, **values)
+                  .values(parent_id=parent.id, name=name_key(name), written_name=name,
+                          path=new_root, written_path=new_written_root, **values)
                   .execution_options(synchronize_session=False))
+        store.make_room(s, dst_space, figures or quotas.usage(s, dst_space, store.policy))
     found = store.resolve(dst_space, new_root)
     assert found is not None
     return found
@@ -262,13 +307,13 @@ def restore(store: Store, item_id: int, dst_space: int, dst_path: str, *,
 
 def purge(store: Store, item_ids: Iterable[int]) -> int:
     """Destroy these trash items for good, in one transaction that frees their bytes
-    in their spaces' usage; their blob files (those no other node shares) are removed
-    after commit. Unknown ids are skipped. Returns the bytes freed."""
+    in their spaces' trash bytes; their blob files (those no other node shares) are
+    removed after commit. Unknown ids are skipped. Returns the bytes freed."""
     ids = sorted(set(item_ids))
     if not ids:
         return 0
     with store.db.transaction() as s:
-        rows = list(s.scalars(select(TrashItem).where(TrashItem.id.in_(ids))))
+        rows = _locked_rows(s, select(TrashItem).where(TrashItem.id.in_(ids)))
         keys, freed = _purge_rows(s, store, rows)
     store._delete_blob_files(keys)
     return freed
@@ -281,11 +326,19 @@ def purge_older(store: Store, cutoff: float, space_id: int | None = None) -> lis
     if space_id is not None:
         query = query.where(TrashItem.space_id == space_id)
     with store.db.transaction() as s:
-        rows = list(s.scalars(query))
+        rows = _locked_rows(s, query)
         gone = [_entry(r) for r in rows]
         keys, _freed = _purge_rows(s, store, rows)
     store._delete_blob_files(keys)
     return gone
+
+
+def _locked_rows(s: Session, query: Any) -> list[TrashItem]:
+    """The trash items ``query`` selects, read after their spaces' ledger rows are
+    locked (:func:`quotas.lock`: the order every change of trash items follows)."""
+    spaces = set(s.scalars(query.with_only_columns(TrashItem.space_id).distinct()))
+    quotas.lock(s, spaces)
+    return list(s.scalars(query.execution_options(populate_existing=True)))
 
 
 def empty(store: Store, space_id: int, *, deleted_by: int | None = None) -> int:
@@ -295,8 +348,8 @@ def empty(store: Store, space_id: int, *, deleted_by: int | None = None) -> int:
 
 
 def _purge_rows(s: Session, store: Store, rows: Sequence[TrashItem]) -> tuple[list[str], int]:
-    """Delete the items' rows and nodes; charge their spaces; return blob keys to
-    remove after commit and the bytes freed."""
+    """Delete the items' rows and nodes; free their spaces' trash bytes; return blob
+    keys to remove after commit and the bytes freed."""
     freed: dict[int, int] = {}
     blob_ids: list[int | None] = []
     for row in rows:
@@ -310,5 +363,80 @@ def _purge_rows(s: Session, store: Store, rows: Sequence[TrashItem]) -> tuple[li
                      trash_item=row.id, size=int(row.size))
         freed[row.space_id] = freed.get(row.space_id, 0) + int(row.size)
     for space_id, nbytes in freed.items():
-        quotas.charge(s, space_id, -nbytes, store.policy)
+        quotas.drop_trash(s, space_id, nbytes, store.policy)
     return store._release_blobs(s, blob_ids), sum(freed.values())
+
+
+# --- making room -------------------------------------------------------------------
+
+# Items read at a time when choosing what to purge (oldest first).
+_BATCH = 200
+
+
+def make_room(store: Store, s: Session, space_id: int, figures: quotas.Usage) -> int:
+    """Purge the oldest trash items of a space until ``figures.trash_excess`` bytes
+    are freed (``figures``: the space's figures just returned by a quota change in
+    the caller's write transaction ``s``, whose ledger row it holds). The purge is
+    recorded (:func:`purges`) and logged (INFO, one line); blob files go after
+    commit (nothing if the transaction rolls back). Returns the bytes freed.
+
+    Called by :meth:`Store.make_room` after every change that may overfill the trash
+    or need its room: a delete, a write, a reservation, a copy or move in, a
+    restore."""
+    excess = figures.trash_excess
+    if excess <= 0:
+        return 0
+    over_share = figures.trash - figures.trash_limit
+    reason = "share" if over_share >= excess else "room"
+    chosen: list[TrashItem] = []
+    total, offset = 0, 0
+    query = (select(TrashItem).where(TrashItem.space_id == space_id)
+             .order_by(TrashItem.deleted_at, TrashItem.id))
+    while total < excess:
+        batch = list(s.scalars(query.offset(offset).limit(_BATCH)))
+        if not batch:
+            break
+        offset += len(batch)
+        for row in batch:
+            chosen.append(row)
+            total += int(row.size)
+            if total >= excess:
+                break
+    if not chosen:
+        return 0
+    keys, freed = _purge_rows(s, store, chosen)
+    now = clock.time()
+    s.add(TrashPurge(space_id=space_id, purged_at=now, items=len(chosen), size=freed,
+                     reason=reason))
+    s.flush()
+    log.info("trash of space %d: %d item(s), %d bytes, purged for good to make room (%s: "
+             "trash %d of %d bytes allowed, used %d, reserved %d, limit %d)", space_id,
+             len(chosen), freed, reason, figures.trash, figures.trash_limit, figures.used,
+             figures.reserved, figures.limit)
+    if keys:
+        event.listen(s, "after_commit", lambda _session: store._delete_blob_files(keys),
+                     once=True)
+    return freed
+
+
+@dataclass(frozen=True)
+class Purge:
+    """Trash items of a space purged by the server to make room: ``at`` (UTC epoch
+    seconds), ``items`` purged, ``size`` in bytes, ``reason`` (``room``: a write
+    needed it; ``share``: the trash was over its share of the quota)."""
+
+    space_id: int
+    at: float
+    items: int
+    size: int
+    reason: str
+
+
+def purges(store: Store, space_id: int, since: float) -> list[Purge]:
+    """The purges made to make room in a space since ``since`` (UTC epoch seconds),
+    newest first. One query."""
+    with store.db.transaction(write=False) as s:
+        rows = s.scalars(select(TrashPurge).where(TrashPurge.space_id == space_id,
+                                                  TrashPurge.purged_at >= since)
+                         .order_by(TrashPurge.purged_at.desc(), TrashPurge.id.desc()))
+        return [Purge(r.space_id, r.purged_at, r.items, int(r.size), r.reason) for r in rows]

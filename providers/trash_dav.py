@@ -31,6 +31,8 @@ import acl
 
 from . import trash
 from .errors import dav_errors
+from .live_props import QuotaReport, listed_names
+from .names import name_key, xml_safe
 from .resources import (
     ENT_NS,
     PRIVILEGE_SET,
@@ -66,19 +68,32 @@ def refuse_writes(segments: list[str], method: str) -> None:
 
 
 def display_names(entries: list[TrashEntry]) -> dict[str, TrashEntry]:
-    """Name shown for each entry (in deletion order): its original name, or for a
-    name deleted again ``name (2).ext``, ``name (3).ext``… never clashing."""
+    """Name shown for each entry (in deletion order): its original name as written,
+    or for a name deleted again (in any spelling: NFC and NFD are one name)
+    ``name (2).ext``, ``name (3).ext``… never clashing."""
     shown: dict[str, TrashEntry] = {}
+    keys: set[str] = set()
     for item in entries:
         name, n = item.name, 1
         stem, dot, ext = item.name.rpartition(".")
         if not stem or item.is_collection:
             stem, dot, ext = item.name, "", ""
-        while name in shown:
+        while name_key(name) in keys:
             n += 1
             name = f"{stem} ({n}){dot}{ext}"
         shown[name] = item
+        keys.add(name_key(name))
     return shown
+
+
+def find_shown(shown: dict[str, TrashEntry], name: str) -> TrashEntry | None:
+    """The entry shown as ``name`` in either spelling (NFC or NFD), or None."""
+    found = shown.get(name)
+    if found is None:
+        key = name_key(name)
+        found = next((item for shown_name, item in shown.items()
+                      if name_key(shown_name) == key), None)
+    return found
 
 
 def _visible(provider: EntProvider, environ: dict[str, Any],
@@ -115,7 +130,7 @@ def trash_resource(provider: EntProvider, path: str, segments: list[str],
             return None
         return SpaceTrash(path, environ, space)
     top, _, below = rel[1:].partition("/")
-    item = _visible(provider, environ, space).get(top)
+    item = find_shown(_visible(provider, environ, space), top)
     if item is None:
         return None
     node = trash.trashed_node(provider.store, item, "/" + below if below else "")
@@ -125,8 +140,10 @@ def trash_resource(provider: EntProvider, path: str, segments: list[str],
     return cls(path, environ, space, item, node, "/" + below if below else "")
 
 
-class _TrashListing(DAVCollection):
-    """A read-only, unlockable collection of the trash tree."""
+class _TrashListing(QuotaReport, DAVCollection):
+    """A read-only, unlockable collection of the trash tree. Its RFC 4331 figures are
+    the user's porte-documents' (:class:`QuotaReport`); a space's trash reports
+    that space's."""
 
     provider: EntProvider
 
@@ -161,6 +178,10 @@ class _TrashListing(DAVCollection):
 
     def handle_copy(self, dest_path: str, *, depth_infinity: bool) -> bool:
         raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
+
+    def get_property_names(self, *, is_allprop: bool) -> list[str]:
+        return listed_names(super().get_property_names(is_allprop=is_allprop),
+                            is_allprop=is_allprop, extra=[PRIVILEGE_SET])
 
     def get_property_value(self, name: str) -> Any:
         if name == PRIVILEGE_SET:
@@ -201,6 +222,9 @@ class SpaceTrash(_TrashListing):
     def __init__(self, path: str, environ: dict[str, Any], space: SpaceInfo) -> None:
         super().__init__(path, environ)
         self.space = space
+
+    def quota_space(self) -> SpaceInfo:
+        return self.space
 
     def get_member_names(self) -> list[str]:
         return list(_visible(self.provider, self.environ, self.space))
@@ -248,7 +272,7 @@ class _Trashed(SpaceResourceMixin):
 
     def get_property_value(self, name: str) -> Any:
         if name == ORIGINAL_PATH:
-            return self.item.original_path + self.below
+            return xml_safe(self.item.original_path + self.below)
         if name == DELETED_BY:
             who = self.item.deleted_by
             return self.access.logins({who}).get(who) if who is not None else None
@@ -291,7 +315,7 @@ class _Trashed(SpaceResourceMixin):
         return True
 
 
-class TrashedFolder(_Trashed, DAVCollection):
+class TrashedFolder(_Trashed, QuotaReport, DAVCollection):
     """A deleted folder, or a folder inside one."""
 
     def __init__(self, path: str, environ: dict[str, Any], space: SpaceInfo,

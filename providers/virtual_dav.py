@@ -27,8 +27,9 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 import acl
 
 from .damage import open_checked
-from .names import split_path
-from .store import Store
+from .live_props import PRIVILEGE_SET, QuotaReport, listed_names, privilege_set
+from .names import split_path, xml_safe
+from .store import SpaceInfo, Store
 
 if TYPE_CHECKING:
     from .dav import EntProvider
@@ -125,7 +126,7 @@ class _Virtual:
         self.tree, self.segments, self.entry = tree, segments, entry
 
     def get_display_name(self) -> str:
-        return self.entry.name
+        return xml_safe(self.entry.name)
 
     def get_last_modified(self) -> float | None:
         return self.entry.modified or None
@@ -135,6 +136,15 @@ class _Virtual:
 
     def get_ref_url(self) -> str:
         return "/-v" + quote(self.path)
+
+    def get_property_names(self, *, is_allprop: bool) -> list[str]:
+        return listed_names(super().get_property_names(is_allprop=is_allprop),  # type: ignore[misc]
+                            is_allprop=is_allprop, extra=[PRIVILEGE_SET])
+
+    def get_property_value(self, name: str) -> Any:
+        if name == PRIVILEGE_SET:
+            return privilege_set(["read"])
+        return super().get_property_value(name)  # type: ignore[misc]
 
     def prevent_locking(self) -> bool:
         return True
@@ -149,8 +159,12 @@ class _Virtual:
         raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
 
 
-class VirtualFolder(_Virtual, DAVCollection):
-    """A folder of a virtual tree."""
+class VirtualFolder(_Virtual, QuotaReport, DAVCollection):
+    """A folder of a virtual tree; its RFC 4331 figures are the binder's, where it is
+    shown."""
+
+    def quota_space(self) -> SpaceInfo:
+        return self.provider.access(self.environ).personal_space("binder")
 
     def __init__(self, path: str, environ: dict[str, Any], tree: VirtualTree,
                  segments: list[str], entry: VirtualEntry) -> None:

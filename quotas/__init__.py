@@ -19,19 +19,24 @@ from .ledger import (
     Usage,
     all_usage,
     charge,
+    drop_trash,
+    from_trash,
+    lock,
     open_account,
     release,
     reserve,
     set_limit,
     set_used,
     settle,
+    to_trash,
     usage,
     usage_grew,
 )
 
 __all__ = [
-    "GIB", "MIB", "QuotaPolicy", "SpaceUsage", "Usage", "all_usage", "charge",
-    "open_account", "release", "reserve", "set_limit", "set_used", "settle", "usage", "usage_grew",
+    "GIB", "MIB", "QuotaPolicy", "SpaceUsage", "Usage", "all_usage", "charge", "drop_trash",
+    "from_trash", "lock", "open_account", "release", "reserve", "set_limit", "set_used",
+    "settle", "to_trash", "usage", "usage_grew",
     "Holder", "Reservation", "UploadLease", "lease", "lease_seconds", "reclaim", "this_process",
     "leases",
 ]

@@ -2,8 +2,15 @@
 
 DESIGN.md, "Quota", and STYLE.md habit 10:
 
-* usage is the logical size of every file of a space, changed in the caller's
-  transaction together with the nodes;
+* usage is the logical size of every live file of a space, changed in the caller's
+  transaction together with the nodes. Deleted items stop counting at once (a
+  delete frees space, as every client and ``df`` expect, RFC 4331): their bytes
+  move to the space's *trash bytes*, which are not in ``quota-used-bytes`` but
+  stay within the limit. The trash may hold at most a share of the limit
+  (:attr:`QuotaPolicy.trash_share`), and live bytes, reservations and trash bytes
+  together at most the limit: :attr:`Usage.trash_excess` says how many trash bytes
+  the caller (``providers.trash``) must purge, oldest first, in the same
+  transaction (Nextcloud's rule, ``apps/files_trashbin``);
 * an upload of known size first *reserves* its bytes with one conditional UPDATE,
   so parallel uploads can never overshoot; the write then *settles*: the
   reservation is released and the real size charged, re-checked against the limit,
@@ -20,6 +27,7 @@ the same SQL statement.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,19 +62,23 @@ class SpaceUsage(Base):
     profile: Mapped[str | None] = mapped_column(String(16), nullable=True)
     used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     reserved_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    trash_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     limit_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 @dataclass(frozen=True)
 class QuotaPolicy:
     """Default limits in bytes: per space kind, and for documents spaces per owner
-    profile. School practice: "500 Mo" is 500 MiB = 524,288,000 bytes."""
+    profile. School practice: "500 Mo" is 500 MiB = 524,288,000 bytes.
+    ``trash_share`` (0 to 1, config ``trash.max_share``) is the most of a space's
+    limit its trash may hold."""
 
     documents: int = 500 * MIB
     binder: int = 500 * MIB
     rubric: int = 2 * GIB
     archive: int = 20 * GIB
     profiles: dict[str, int] = field(default_factory=dict)
+    trash_share: float = 0.5
 
     def default_limit(self, kind: str, profile: str | None) -> int:
         if kind == "documents" and profile in self.profiles:
@@ -90,18 +102,30 @@ class QuotaPolicy:
 
 @dataclass(frozen=True)
 class Usage:
-    """A space's figures in bytes: ``used`` by its files, ``reserved`` by uploads in
-    flight, ``limit`` in force (``explicit`` if set by an administrator)."""
+    """A space's figures in bytes: ``used`` by its live files (RFC 4331
+    ``quota-used-bytes``), ``reserved`` by uploads in flight, ``limit`` in force
+    (``explicit`` if set by an administrator), ``trash`` held by its deleted items
+    and ``trash_limit``, the most its trash may hold."""
 
     used: int
     reserved: int
     limit: int
     explicit: bool = False
+    trash: int = 0
+    trash_limit: int = 0
 
     @property
     def available(self) -> int:
-        """Bytes still storable, never negative (RFC 4331 ``quota-available-bytes``)."""
+        """Bytes still storable, never negative (RFC 4331 ``quota-available-bytes``):
+        the trash is not subtracted, it gives its room back when a write needs it."""
         return max(0, self.limit - self.used - self.reserved)
+
+    @property
+    def trash_excess(self) -> int:
+        """Trash bytes to purge now: past the trash's share, or past the room the
+        limit leaves beside live files and reservations (0: nothing to purge)."""
+        return max(0, self.trash - self.trash_limit,
+                   self.used + self.reserved + self.trash - self.limit)
 
 
 def open_account(session: Session, space_id: int, kind: str, profile: str | None) -> None:
@@ -120,12 +144,13 @@ class _Statements:
         table = table_of(SpaceUsage)
         c = table.c
         limit = policy.limit_sql()
-        figures = (c.used_bytes, c.reserved_bytes, limit, c.limit_bytes)
+        figures = (c.used_bytes, c.reserved_bytes, limit, c.limit_bytes, c.trash_bytes)
         self.usage = select(*figures).where(c.space_id == bindparam("space"))
         change = (update(table).where(c.space_id == bindparam("space"))
                   .values(used_bytes=c.used_bytes + bindparam("d_used", type_=BigInteger),
                           reserved_bytes=c.reserved_bytes
-                          + bindparam("d_reserved", type_=BigInteger)))
+                          + bindparam("d_reserved", type_=BigInteger),
+                          trash_bytes=c.trash_bytes + bindparam("d_trash", type_=BigInteger)))
         # RETURNING (SQLite >= 3.35, PostgreSQL) gives the figures after the change
         # in the same statement; no row means no ledger row, or no room.
         self.change = change.returning(*figures)
@@ -153,29 +178,34 @@ def _conn(session: Session | Connection) -> Connection:
     return session.connection() if isinstance(session, Session) else session
 
 
-def _figures(row: Any) -> Usage:
-    return Usage(int(row[0]), int(row[1]), int(row[2]), row[3] is not None)
+def _figures(row: Any, policy: QuotaPolicy) -> Usage:
+    """Usage from a row of (used, reserved, limit, explicit limit, trash)."""
+    limit = int(row[2])
+    return Usage(int(row[0]), int(row[1]), limit, row[3] is not None, int(row[4] or 0),
+                 int(limit * policy.trash_share))
 
 
 def _grow(session: Session, space_id: int, policy: QuotaPolicy, d_used: int,
-          d_reserved: int) -> Usage | None:
-    """One conditional UPDATE: add ``d_used`` and ``d_reserved`` bytes only if used +
-    reserved stays within the limit (always when they do not grow); else 507.
-    Returns the figures after it (None: no ledger row, when nothing grows)."""
+          d_reserved: int, d_trash: int = 0) -> Usage:
+    """One conditional UPDATE: add ``d_used``, ``d_reserved`` and ``d_trash`` bytes,
+    only if used + reserved stays within the limit (always when they do not grow:
+    trash bytes never count there); else 507. Returns the figures after it. A space
+    without a ledger row refuses every change (unknown figures fail closed)."""
     growth = d_used + d_reserved
     sql = _sql(policy)
-    params = {"space": space_id, "d_used": d_used, "d_reserved": d_reserved}
+    params = {"space": space_id, "d_used": d_used, "d_reserved": d_reserved,
+              "d_trash": d_trash}
     if growth > 0:
         row = _conn(session).execute(sql.grow, {**params, "growth": growth}).first()
         if row is None and _reclaimed(session, space_id):
             row = _conn(session).execute(sql.grow, {**params, "growth": growth}).first()
         if row is None:
             raise InsufficientStorage("Not enough room left in this space (quota).")
-        return _figures(row)
+        return _figures(row, policy)
     row = _conn(session).execute(sql.change, params).first()
     if row is None:  # no ledger row: as before, refusing only growth
         raise InsufficientStorage("Not enough room left in this space (quota).")
-    return _figures(row)
+    return _figures(row, policy)
 
 
 def _reclaimed(session: Session, space_id: int) -> bool:
@@ -211,12 +241,15 @@ def _grew(session: Session, space_id: int, grown: int, policy: QuotaPolicy,
                         figures=figures)
 
 
-def charge(session: Session, space_id: int, delta: int, policy: QuotaPolicy) -> None:
+def charge(session: Session, space_id: int, delta: int, policy: QuotaPolicy) -> Usage | None:
     """Add ``delta`` bytes (negative frees) to a space's usage. Raises
-    ``InsufficientStorage`` when growth would cross the limit; nothing changes then."""
-    if delta:
-        figures = _grow(session, space_id, policy, delta, 0)
-        _grew(session, space_id, delta, policy, figures)
+    ``InsufficientStorage`` when growth would cross the limit; nothing changes then.
+    Returns the figures after it (None when ``delta`` is 0: nothing was read)."""
+    if not delta:
+        return None
+    figures = _grow(session, space_id, policy, delta, 0)
+    _grew(session, space_id, delta, policy, figures)
+    return figures
 
 
 def reserve(session: Session, space_id: int, nbytes: int,
@@ -230,15 +263,51 @@ def reserve(session: Session, space_id: int, nbytes: int,
 
 
 def settle(session: Session, space_id: int, delta: int, reserved: int,
-           policy: QuotaPolicy) -> None:
+           policy: QuotaPolicy) -> Usage | None:
     """Release an upload's reservation (its lease ends) and charge its real ``delta``
     in one conditional UPDATE (the re-check before commit). A reservation reclaimed
-    meanwhile (its lease expired) releases nothing: the growth is checked whole."""
+    meanwhile (its lease expired) releases nothing: the growth is checked whole.
+    Returns the figures after it (None when nothing changed)."""
     reserved = _held_by(session, reserved) if reserved else 0
     if not delta and not reserved:
-        return
+        return None
     figures = _grow(session, space_id, policy, delta, -reserved)
     _grew(session, space_id, delta, policy, figures)
+    return figures
+
+
+def to_trash(session: Session, space_id: int, nbytes: int, policy: QuotaPolicy) -> Usage:
+    """Deleted items of ``nbytes`` leave the used bytes for the trash bytes (never
+    refused: nothing grows). Returns the figures after it: purge
+    :attr:`Usage.trash_excess` bytes of the oldest trash items in the same
+    transaction."""
+    return _grow(session, space_id, policy, -nbytes, 0, nbytes)
+
+
+def from_trash(session: Session, space_id: int, nbytes: int, policy: QuotaPolicy) -> Usage:
+    """A restored item of ``nbytes`` leaves the trash bytes for the used bytes, if it
+    fits beside live files and reservations; else ``InsufficientStorage`` (507) and
+    nothing changes."""
+    figures = _grow(session, space_id, policy, nbytes, 0, -nbytes)
+    _grew(session, space_id, nbytes, policy, figures)
+    return figures
+
+
+def drop_trash(session: Session, space_id: int, nbytes: int, policy: QuotaPolicy) -> Usage:
+    """Purged trash items of ``nbytes`` free their trash bytes."""
+    return _grow(session, space_id, policy, 0, 0, -nbytes)
+
+
+def lock(session: Session, space_ids: Iterable[int]) -> None:
+    """Lock the ledger rows of these spaces until the transaction ends, in id order
+    (PostgreSQL ``SELECT … FOR UPDATE``; SQLite has one writer anyway). Whoever
+    changes trash items takes them first, as every quota change does by its UPDATE,
+    so a purge that makes room and a restore or purge by hand never deadlock."""
+    ids = sorted(set(space_ids))
+    if ids:
+        c = table_of(SpaceUsage).c
+        _conn(session).execute(select(c.space_id).where(c.space_id.in_(ids))
+                               .order_by(c.space_id).with_for_update())
 
 
 def release(session: Session, space_id: int, nbytes: int) -> None:
@@ -259,10 +328,13 @@ def set_limit(session: Session, space_id: int, limit_bytes: int | None) -> None:
 
 
 def set_used(session: Session, space_id: int, used_bytes: int, *,
-             clear_reserved: bool = False) -> None:
-    """Overwrite a space's usage (``davserver fsck --repair`` after a drift); with
-    ``clear_reserved``, also forget reservations left by uploads that died."""
+             clear_reserved: bool = False, trash_bytes: int | None = None) -> None:
+    """Overwrite a space's usage (``davserver fsck --repair`` after a drift) and, when
+    given, its trash bytes; with ``clear_reserved``, also forget reservations left by
+    uploads that died."""
     values: dict[str, Any] = {"used_bytes": used_bytes}
+    if trash_bytes is not None:
+        values["trash_bytes"] = trash_bytes
     if clear_reserved:
         values["reserved_bytes"] = 0
     session.execute(update(SpaceUsage).where(SpaceUsage.space_id == space_id).values(**values))
@@ -272,12 +344,12 @@ def usage(session: Session | Connection, space_id: int, policy: QuotaPolicy) -> 
     """A space's figures, or None when it has no ledger row (unknown: fail closed).
     ``session`` may be a plain connection (a read on a hot path)."""
     row = _conn(session).execute(_sql(policy).usage, {"space": space_id}).first()
-    return _figures(row) if row is not None else None
+    return _figures(row, policy) if row is not None else None
 
 
 def all_usage(session: Session, policy: QuotaPolicy) -> dict[int, Usage]:
     """Figures of every space, by space id (one query; for reports)."""
     rows = session.execute(select(SpaceUsage.space_id, SpaceUsage.used_bytes,
                                   SpaceUsage.reserved_bytes, policy.limit_sql(),
-                                  SpaceUsage.limit_bytes))
-    return {r[0]: Usage(int(r[1]), int(r[2]), int(r[3]), r[4] is not None) for r in rows}
+                                  SpaceUsage.limit_bytes, SpaceUsage.trash_bytes))
+    return {r[0]: _figures(r[1:], policy) for r in rows}

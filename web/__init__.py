@@ -36,6 +36,7 @@ from .booking import lesson_pages as booking_lessons
 from .booking import pages as booking_pages
 from .documents import init_documents, trash_pages
 from .home import pages as home_pages
+from .imports import init_imports
 from .rubrics import admin_pages as rubric_admin_pages
 from .rubrics import notify_invitation
 from .rubrics import pages as rubric_pages
@@ -124,5 +125,6 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(journal.bp)
     notifications.enable_mail(config.smtp.enabled)
     init_documents(app, config, locks, textbook.school_zone)
+    init_imports(app, config, db, store)
     errors.init_errors(app)
     return app

@@ -187,6 +187,15 @@ def used_bytes(server: Server, target: str) -> int:
     return figures.used
 
 
+def trash_bytes(server: Server, target: str) -> int:
+    """Bytes a space's trash holds, from the ledger (not in its used bytes, issue 17)."""
+    sid = space_id(server, target)
+    with server.app() as app:
+        figures = app.store.usage(sid)
+    assert figures is not None
+    return figures.trash
+
+
 def quota_show(server: Server, target: str) -> str:
     """What ``davserver quota show TARGET`` prints (used / limit)."""
     return cli_ok(server, "quota", "show", target)

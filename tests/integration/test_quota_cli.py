@@ -285,9 +285,7 @@ def test_limit_lowered_below_usage_blocks_growth_and_deletes_nothing(server: Ser
     session = server.session(login)
     assert session.get(f"{server.documents_url}/keep.bin").content == b"q" * 50_000
     assert session.delete(f"{server.documents_url}/keep.bin").status_code in (200, 204)
-    assert quota_props(server, login) == (50_000, 0)  # in the trash, still counted
-    server.empty_trash()
-    assert quota_props(server, login) == (0, 40_000)
+    assert quota_props(server, login) == (0, 40_000)  # freed at once (issue 17)
     assert put(server, login, "more.bin", 40_000) == 201  # exactly the limit fits
 
 

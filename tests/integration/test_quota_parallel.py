@@ -152,7 +152,7 @@ def delete_all(server: Server, names: list[str]) -> None:
     for name in names:
         response = session.delete(f"{server.documents_url}/{name}")
         assert response.status_code in (204, 404), (name, response.status_code)
-    server.empty_trash()  # deleted files count until the trash is emptied
+    server.empty_trash()  # their bytes were freed by the DELETE; their blobs go now
 
 
 def check_one_file(server: Server, name: str) -> None:

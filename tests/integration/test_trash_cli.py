@@ -14,7 +14,14 @@ from sqlalchemy import update
 from davserver import clock
 from providers.models import TrashItem
 from tests.conftest import Server, running_server
-from tests.integration.rubric_kit import cli, cli_ok, cli_refused, put, used_bytes
+from tests.integration.rubric_kit import (
+    cli,
+    cli_ok,
+    cli_refused,
+    put,
+    trash_bytes,
+    used_bytes,
+)
 
 DAY = 86400
 
@@ -56,13 +63,14 @@ def test_purge_keeps_items_younger_than_the_retention(srv: Server) -> None:
     assert rows[old_path]["deleted_by"] == "alice" and rows[old_path]["size"] == 700
     assert rows[new_path]["space"] == "alice (documents)"
     _age(srv, rows[old_path]["id"], 31)
-    before = used_bytes(srv, "alice")
+    before, in_trash = used_bytes(srv, "alice"), trash_bytes(srv, "alice")
 
     out = cli_ok(srv, "trash", "purge")  # default: trash.retention_days (30)
     assert "purged 1 item(s)" in out and "700 bytes" in out
     left = {r["original_path"] for r in _listing(srv, "--space", "alice")}
     assert new_path in left and old_path not in left
-    assert used_bytes(srv, "alice") == before - 700
+    assert trash_bytes(srv, "alice") == in_trash - 700
+    assert used_bytes(srv, "alice") == before  # freed by the delete already (issue 17)
     assert "fsck: clean" in srv.cli("fsck").stdout
 
 

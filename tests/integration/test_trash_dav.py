@@ -27,6 +27,7 @@ from tests.integration.rubric_kit import (
     rubric_url,
     space_id,
     transfer,
+    trash_bytes,
     used_bytes,
 )
 
@@ -74,7 +75,7 @@ def test_delete_keeps_it_in_the_trash_and_move_restores_it(srv: Server) -> None:
     assert mkcol(alice, folder) == 201
     content = b"Le cours de mardi\n" * 100
     assert put(alice, folder + "/notes.txt", content) == 201
-    used = used_bytes(srv, "alice")
+    used, in_trash = used_bytes(srv, "alice"), trash_bytes(srv, "alice")
     name = folder.rsplit("/", 1)[1]
 
     assert alice.delete(folder).status_code == 204
@@ -87,13 +88,15 @@ def test_delete_keeps_it_in_the_trash_and_move_restores_it(srv: Server) -> None:
     assert found["original-path"] == "/" + name
     assert found["deleted-by"] == "alice"
     assert (found["deleted-at"] or "").endswith("Z")
-    assert used_bytes(srv, "alice") == used  # trashed bytes still count
+    # Issue 17: a delete frees its bytes at once; the trash holds them apart.
+    assert used_bytes(srv, "alice") == used - len(content)
+    assert trash_bytes(srv, "alice") == in_trash + len(content)
 
     moved = transfer(alice, "MOVE", trash_url(srv, name=name), folder)
     assert moved.status_code == 201, moved.text
     assert alice.get(folder + "/notes.txt").content == content
     assert name not in names(alice, trash_url(srv))
-    assert used_bytes(srv, "alice") == used
+    assert (used_bytes(srv, "alice"), trash_bytes(srv, "alice")) == (used, in_trash)
 
 
 def test_the_same_name_deleted_twice_is_kept_twice(srv: Server) -> None:
@@ -169,17 +172,20 @@ def test_restore_elsewhere_that_does_not_fit_is_507(srv: Server) -> None:
     assert alice.delete(url).status_code == 204
     cli_ok(srv, "quota", "set", f"rubric:{SLUG}", str(used_bytes(srv, f"rubric:{SLUG}") + 100))
     try:
-        before = (used_bytes(srv, "alice"), used_bytes(srv, f"rubric:{SLUG}"))
+        before = (used_bytes(srv, "alice"), used_bytes(srv, f"rubric:{SLUG}"),
+                  trash_bytes(srv, "alice"))
         refused = transfer(alice, "MOVE", trash_url(srv, name=name), rubric_url(srv, SLUG, name))
         assert refused.status_code == 507, refused.text
         assert "quota" in refused.text
-        assert (used_bytes(srv, "alice"), used_bytes(srv, f"rubric:{SLUG}")) == before
+        assert (used_bytes(srv, "alice"), used_bytes(srv, f"rubric:{SLUG}"),
+                trash_bytes(srv, "alice")) == before
         assert alice.get(trash_url(srv, name=name)).status_code == 200
     finally:
         cli_ok(srv, "quota", "set", f"rubric:{SLUG}", "default")
     moved = transfer(alice, "MOVE", trash_url(srv, name=name), rubric_url(srv, SLUG, name))
     assert moved.status_code == 201, moved.text
-    assert used_bytes(srv, "alice") == before[0] - 5000
+    assert used_bytes(srv, "alice") == before[0]  # the bytes left alice's trash
+    assert trash_bytes(srv, "alice") == before[2] - 5000
     assert used_bytes(srv, f"rubric:{SLUG}") == before[1] + 5000
 
 
@@ -248,12 +254,13 @@ def test_emptying_the_trash_frees_the_quota_at_once(srv: Server) -> None:
     assert put(alice, url, b"y" * 3000) == 201
     before = used_bytes(srv, "alice")
     assert alice.delete(url).status_code == 204
-    assert used_bytes(srv, "alice") == before
+    assert used_bytes(srv, "alice") == before - 3000  # freed by the delete (issue 17)
     sid = space_id(srv, "alice")
     with srv.app() as app:
         freed = trash.empty(app.store, sid)
     assert freed >= 3000
-    assert used_bytes(srv, "alice") == before - freed
+    assert used_bytes(srv, "alice") == before - 3000
+    assert trash_bytes(srv, "alice") == 0
     assert names(alice, trash_url(srv)) == set()
 
 

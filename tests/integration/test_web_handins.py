@@ -154,6 +154,8 @@ def test_over_quota_is_507_and_leaves_nothing(srv: Server) -> None:
 
 @pytest.mark.parametrize(("name", "activity", "status", "reason"), [
     ("a\\b.txt", "HW_OPEN", 400, "ne peut pas contenir"),
+    ("tab%09name.txt", "HW_OPEN", 400, "caractère de contrôle"),  # issue 17
+    ("c1%C2%85name.txt", "HW_OPEN", 400, "caractère de contrôle"),
     ("é" * 200 + ".txt", "HW_OPEN", 400, "Ce nom est trop long"),
     ("papier.txt", "HW_OFF", 409, "ne se remet pas en ligne"),
 ])
@@ -178,6 +180,10 @@ def test_same_name_twice_is_409(srv: Server) -> None:
     assert hand_in(ben, IDS["HW_OPEN"], "double.txt", b"1").status_code == 201
     again = hand_in(ben, IDS["HW_OPEN"], "double.txt", b"2")
     assert again.status_code == 409 and "déjà remis" in again.json()["error"]
+    # NFC and NFD spell one name (issue 17): no twin either.
+    assert hand_in(ben, IDS["HW_OPEN"], "r%C3%A9sum%C3%A9.txt", b"nfc").status_code == 201
+    twin = hand_in(ben, IDS["HW_OPEN"], "re%CC%81sume%CC%81.txt", b"nfd")
+    assert twin.status_code == 409 and "déjà remis" in twin.json()["error"]
 
 
 # --- the teacher's side -------------------------------------------------------------

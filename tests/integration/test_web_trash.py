@@ -13,7 +13,7 @@ from lxml import html
 
 import acl
 from tests.conftest import PASSWORD, Server, running_server
-from tests.integration.rubric_kit import put, rubric_url, used_bytes
+from tests.integration.rubric_kit import put, rubric_url, trash_bytes, used_bytes
 from tests.web import WebClient, csrf_token
 
 
@@ -79,17 +79,20 @@ def test_restore_purge_and_empty_from_the_page(srv: Server) -> None:
     assert dav.get(url.replace(".txt", " (2).txt")).content == b"version 1"
     assert dav.get(url).content == b"version 2"
 
-    # Delete forever, then empty: the quota is freed at once.
-    assert dav.delete(url).status_code == 204  # version 2
+    # The delete freed the quota at once (issue 17); delete forever, then empty: the
+    # trash lets its bytes go.
     before = used_bytes(srv, "ann")
+    assert dav.delete(url).status_code == 204  # version 2
+    assert used_bytes(srv, "ann") == before - len(b"version 2")
+    in_trash = trash_bytes(srv, "ann")
     item = _rows(web.get("/corbeille/").text, "porte-documents")[name]
     assert web.post(f"/corbeille/{item}/supprimer", {"csrf_token": token}).status_code == 303
-    assert used_bytes(srv, "ann") == before - len(b"version 2")
+    assert trash_bytes(srv, "ann") == in_trash - len(b"version 2")
     assert dav.delete(url.replace(".txt", " (2).txt")).status_code == 204
-    before = used_bytes(srv, "ann")
     assert web.post("/corbeille/vider/porte-documents", {"csrf_token": token}).status_code == 303
     assert _rows(web.get("/corbeille/").text, "porte-documents") == {}
-    assert used_bytes(srv, "ann") == before - len(b"version 1")
+    assert trash_bytes(srv, "ann") == 0
+    assert used_bytes(srv, "ann") == before - len(b"version 2") - len(b"version 1")
 
 
 def test_a_writer_sees_only_their_own_items_in_a_rubric(srv: Server) -> None:
@@ -144,12 +147,12 @@ def test_restore_elsewhere_into_any_folder_the_user_may_add_to(srv: Server) -> N
     # Into the club (another space): the bytes move from ann's ledger to the club's.
     _deleted(srv, "ann", f"{srv.documents_url}/{name}", b"cours 2")
     item = _rows(web.get("/corbeille/").text, "porte-documents")[name]
-    before = used_bytes(srv, "ann")
+    before = trash_bytes(srv, "ann")
     done = web.post(f"/corbeille/{item}/restaurer-vers",
                     {"csrf_token": token, "destination": "rubriques/club"})
     assert done.status_code == 303
     assert dav.get(f"{rubric_url(srv, 'club')}/{name}").content == b"cours 2"
-    assert used_bytes(srv, "ann") == before - len(b"cours 2")
+    assert trash_bytes(srv, "ann") == before - len(b"cours 2")
 
     # carl (writer) restores his own file into the club: pending until published.
     carl_web = signed_in(srv, "carl")

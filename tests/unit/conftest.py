@@ -124,6 +124,14 @@ def used(db: Database, space_id: int) -> int:
         return figures.used
 
 
+def trashed(db: Database, space_id: int) -> int:
+    """The bytes a space's trash holds (not in its used bytes, issue 17)."""
+    with db.transaction(write=False) as s:
+        figures = quotas.usage(s, space_id, quotas.QuotaPolicy())
+        assert figures is not None, f"space {space_id} has no ledger row"
+        return figures.trash
+
+
 def set_limit(db: Database, space_id: int, limit: int | None) -> None:
     with db.transaction() as s:
         quotas.set_limit(s, space_id, limit)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -186,10 +187,12 @@ def test_db_command_reports_and_upgrades(url: str, tmp_path: Path) -> None:
 
 
 def test_existing_dead_properties_are_measured_and_charged(url: str) -> None:
-    """Revisions 0011 and 0012 (issue 18): a space of 0009 with a file of 10 bytes
-    whose dead properties are 1 name and value, and a reservation left by an upload:
-    after the upgrade the node's ``props_bytes`` is their exact size, the space's usage
-    counts them, and the reservation (no holder to ask) is gone."""
+    """Revisions 0016 and 0017 (issue 18): a space of 0009 with a file of 10 bytes
+    whose dead properties are 1 name and value, a trashed file of 20 bytes with the same
+    property, and a reservation left by an upload: after the upgrade each node's
+    ``props_bytes`` is their exact size, the space's used bytes count the live file's
+    (0010 took the trashed file out of them), its trash bytes and the trash item's size
+    the trashed file's, and the reservation (no holder to ask) is gone."""
     from providers.properties import entry_bytes
 
     name, value = "{urn:x}note", '<note xmlns="urn:x">été</note>'
@@ -203,17 +206,97 @@ def test_existing_dead_properties_are_measured_and_charged(url: str) -> None:
                 "INSERT INTO nodes (id, space_id, parent_id, name, path, is_collection, "
                 "size, created, modified, dead_props, published) VALUES "
                 "(1, 1, NULL, '', '', :yes, 0, 0, 0, '{}', :yes), "
-                "(2, 1, 1, 'a.txt', '/a.txt', :no, 10, 0, 0, :props, :yes)"),
+                "(2, 1, 1, 'a.txt', '/a.txt', :no, 10, 0, 0, :props, :yes), "
+                "(3, 1, NULL, 'b.txt', '#trash/1', :no, 20, 0, 0, :props, :yes)"),
                 {"yes": True, "no": False, "props": json.dumps({name: value})})
             connection.execute(text(
+                "INSERT INTO trash_items (id, space_id, node_id, name, original_path, "
+                "is_collection, size, deleted_by, deleted_at) "
+                "VALUES (1, 1, 3, 'b.txt', '/b.txt', :no, 20, NULL, 0)"), {"no": False})
+            connection.execute(text(
                 "INSERT INTO space_usage (space_id, kind, used_bytes, reserved_bytes) "
-                "VALUES (1, 'documents', 10, 5000)"))
+                "VALUES (1, 'documents', 30, 5000)"))
         _upgrade(db, "head")
         with db.engine.connect() as connection:
             sizes = dict(connection.execute(text("SELECT id, props_bytes FROM nodes")).all())
-            used, reserved = connection.execute(text(
-                "SELECT used_bytes, reserved_bytes FROM space_usage")).one()
-        assert sizes == {1: 0, 2: entry_bytes(name, value)}
-        assert (used, reserved) == (10 + entry_bytes(name, value), 0)
+            used, reserved, trash = connection.execute(text(
+                "SELECT used_bytes, reserved_bytes, trash_bytes FROM space_usage")).one()
+            item = connection.execute(text("SELECT size FROM trash_items")).scalar()
+        props = entry_bytes(name, value)
+        assert sizes == {1: 0, 2: props, 3: props}
+        assert (used, reserved, trash) == (10 + props, 0, 20 + props)
+        assert item == 20 + props
+    finally:
+        db.dispose()
+
+
+def test_0010_keeps_nfc_names_as_written_and_takes_the_trash_out_of_the_usage(
+        url: str, tmp_path: Path) -> None:
+    """Issue 17's migration on rows a 0009 database holds: every name's NFC spelling
+    becomes its written one, and a space's trashed bytes leave its used bytes for its
+    trash bytes; the store then reads it as it wrote it, and fsck finds nothing."""
+    from providers import LocalBlobStore, Store, fsck
+
+    db = Database(url)
+    try:
+        _upgrade(db, "0009")
+        now = 1_790_000_000.0
+        with db.engine.begin() as c:
+            c.execute(text("INSERT INTO spaces (id, key, kind, owner_id, rubric_id, created) "
+                           "VALUES (1, 'rubric:1', 'rubric', NULL, 1, :t)"), {"t": now})
+            c.execute(text("INSERT INTO space_usage (space_id, kind, profile, used_bytes, "
+                           "reserved_bytes, limit_bytes) VALUES (1, 'rubric', NULL, 0, 0, "
+                           "NULL)"))
+            nodes = [(1, None, "", "", True, 0), (2, 1, "Été", "/Été", True, 0),
+                     (3, 2, "élève.txt", "/Été/élève.txt", False, 0),
+                     (4, None, "jeté.txt", "#trash/1", False, 0)]
+            for nid, parent, name, path, folder, size in nodes:
+                c.execute(text(
+                    "INSERT INTO nodes (id, space_id, parent_id, name, path, is_collection, "
+                    "size, created, modified, dead_props, published) VALUES (:i, 1, :p, :n, "
+                    ":path, :f, :s, :t, :t, '{}', :yes)"),
+                    {"i": nid, "p": parent, "n": name, "path": path, "f": folder, "s": size,
+                     "t": now, "yes": True})
+            c.execute(text("INSERT INTO trash_items (id, space_id, node_id, name, "
+                           "original_path, is_collection, size, deleted_by, deleted_at) "
+                           "VALUES (1, 1, 4, 'jeté.txt', '/jeté.txt', :no, 0, NULL, :t)"),
+                      {"no": False, "t": now})
+            # 0 bytes each (no blob files to make); the ledger counted the trash then.
+        _upgrade(db, "head")
+        with db.engine.connect() as c:
+            rows = c.execute(text("SELECT name, written_name, path, written_path FROM nodes "
+                                  "ORDER BY id")).all()
+            assert [(r[0] == r[1], r[2] == r[3]) for r in rows] == [(True, True)] * 4
+            assert c.execute(text("SELECT trash_bytes FROM space_usage")).scalar() == 0
+        store = Store(db, LocalBlobStore(tmp_path / "blobs"))
+        found = store.resolve(1, unicodedata.normalize("NFD", "/Été/élève.txt"))
+        assert found is not None and found.name == "élève.txt"
+        assert found.written_path == "/Été/élève.txt"
+        assert fsck(store).clean, fsck(store).lines()
+    finally:
+        db.dispose()
+
+
+def test_0010_moves_trashed_bytes_out_of_the_used_bytes(url: str) -> None:
+    db = Database(url)
+    try:
+        _upgrade(db, "0009")
+        with db.engine.begin() as c:
+            c.execute(text("INSERT INTO spaces (id, key, kind, owner_id, rubric_id, created) "
+                           "VALUES (1, 'rubric:1', 'rubric', NULL, 1, 0)"))
+            c.execute(text("INSERT INTO space_usage (space_id, kind, profile, used_bytes, "
+                           "reserved_bytes, limit_bytes) VALUES (1, 'rubric', NULL, 1000, 0, "
+                           "NULL)"))
+            c.execute(text("INSERT INTO nodes (id, space_id, parent_id, name, path, "
+                           "is_collection, size, created, modified, dead_props, published) "
+                           "VALUES (1, 1, NULL, 'x', '#trash/1', :no, 300, 0, 0, '{}', :yes)"),
+                      {"no": False, "yes": True})
+            c.execute(text("INSERT INTO trash_items (id, space_id, node_id, name, "
+                           "original_path, is_collection, size, deleted_by, deleted_at) "
+                           "VALUES (1, 1, 1, 'x', '/x', :no, 300, NULL, 0)"), {"no": False})
+        _upgrade(db, "head")
+        with db.engine.connect() as c:
+            assert c.execute(text("SELECT used_bytes, trash_bytes FROM space_usage")).one() \
+                == (700, 300)
     finally:
         db.dispose()

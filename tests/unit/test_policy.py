@@ -126,3 +126,15 @@ def test_require_hides_what_cannot_be_read() -> None:
         require(visitor, "write-content", shown)
     with pytest.raises(ValueError, match="unknown privilege"):
         allowed(visitor, "delete", shown)
+
+
+def test_an_imports_folder_is_its_school_administrators_whole() -> None:
+    """``/dav/imports/<UAI>/``: the school's administrators (who reach it with a
+    role) hold every DAV privilege there, never publish or manage; anyone else, none."""
+    space = SpaceRef("imports", None)
+    admin = Standing(7, space, role=Role.manager)
+    node = (NodeRef(1), NodeRef(2, author_id=None))
+    assert privileges(admin, node) == ["read", "write", "write-content", "write-properties",
+                                       "bind", "unbind", "unlock"]
+    assert privileges(Standing(8, space), node) == []
+    assert not Standing(8, space).sees_space

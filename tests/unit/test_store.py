@@ -19,8 +19,8 @@ import quotas
 from davserver.db import Database
 from davserver.errors import BadRequest, Conflict, Forbidden, InsufficientStorage
 from providers import LocalBlobStore, SpaceInfo, SqlLockStorage, Store, fsck
-from providers.models import Blob, DavLock
-from providers.names import join_path, split_path, validate_name
+from providers.models import Blob, DavLock, Node
+from providers.names import validate_name
 from tests.unit.conftest import (
     blob_files,
     count_queries,
@@ -582,22 +582,71 @@ def test_fsck_reports_blobs_of_the_wrong_size_and_leaves_them(
 # --- names ----------------------------------------------------------------------
 
 
-def test_nfd_name_finds_the_nfc_node(store: Store, space: SpaceInfo) -> None:
+def test_a_name_is_stored_as_written_and_found_in_either_form(store: Store,
+                                                                space: SpaceInfo) -> None:
+    """Issue 17: the NFD spelling comes back in the listing; NFC finds it too, and
+    the two forms never make twins."""
     nfc = "Élève café.txt"
     nfd = unicodedata.normalize("NFD", nfc)
     assert nfd != nfc
     node = write(store, space.id, "/" + nfd, b"accents")  # macOS sends NFD
-    assert node.name == nfc and node.path == "/" + nfc
-    assert store.resolve(space.id, join_path(split_path("/" + nfd))) is not None
+    assert node.name == nfd and node.written_path == "/" + nfd
+    assert node.path == "/" + nfc  # the key it resolves by
+    assert store.resolve(space.id, "/" + nfd) == store.resolve(space.id, "/" + nfc)
     assert read(store, space.id, "/" + nfc) == b"accents"
-    again = write(store, space.id, "/" + nfd, b"accents 2")  # same file, not a twin
-    assert again.id == node.id
+    again = write(store, space.id, "/" + nfc, b"accents 2")  # same file, not a twin
+    assert again.id == node.id and again.name == nfd  # a write keeps the spelling
     root = store.resolve(space.id, "")
     assert root is not None
-    assert [c.name for c in store.children(root)] == [nfc]
-    store.make_collection(space.id, "/" + unicodedata.normalize("NFD", "Année"))
+    assert [c.name.encode() for c in store.children(root)] == [nfd.encode()]
+    folder = store.make_collection(space.id, "/" + unicodedata.normalize("NFD", "Année"))
+    assert folder.name == unicodedata.normalize("NFD", "Année")
     with pytest.raises(Conflict):
         store.make_collection(space.id, "/Année")
+    write(store, space.id, "/Année/" + nfc, b"in NFD folder, NFC name")
+    inside = store.resolve(space.id, "/" + unicodedata.normalize("NFD", "Année/") + nfd)
+    assert inside is not None and inside.name == nfc
+    assert inside.written_path == "/" + unicodedata.normalize("NFD", "Année") + "/" + nfc
+    assert [n.written_path for n in store.descendants(folder)] == [inside.written_path]
+    assert store.resolve_chain(space.id, "/Année/" + nfd)[-1].id == inside.id
+
+
+def test_a_move_that_only_respells_a_name_keeps_the_node(store: Store,
+                                                         space: SpaceInfo) -> None:
+    nfc, nfd = "Noël", unicodedata.normalize("NFD", "Noël")
+    folder = store.make_collection(space.id, "/" + nfc)
+    file = write(store, space.id, f"/{nfc}/élève.txt", b"kept")
+    store.move(folder, space.id, "/" + nfd)
+    moved = store.resolve(space.id, "/" + nfc)
+    assert moved is not None and moved.id == folder.id and moved.name == nfd
+    below = store.resolve(space.id, f"/{nfc}/élève.txt")
+    assert below is not None and below.id == file.id
+    assert below.written_path == f"/{nfd}/élève.txt"
+    assert read(store, space.id, f"/{nfd}/élève.txt") == b"kept"
+    store.move(below, space.id, f"/{nfd}/" + unicodedata.normalize("NFD", "élève.txt"))
+    again = store.resolve(space.id, f"/{nfc}/élève.txt")
+    assert again is not None and again.name == unicodedata.normalize("NFD", "élève.txt")
+    with pytest.raises(Forbidden):  # the very same spelling: onto itself
+        store.move(again, space.id, again.written_path)
+    with pytest.raises(Forbidden):  # a copy onto itself, in the other spelling
+        store.copy(again, space.id, f"/{nfc}/élève.txt", recursive=False)
+    assert used(store.db, space.id) == 4
+
+
+def test_copy_and_move_keep_written_names_below(store: Store, space: SpaceInfo) -> None:
+    nfd = unicodedata.normalize("NFD", "Été")
+    store.make_collection(space.id, "/" + nfd)
+    write(store, space.id, f"/{nfd}/" + unicodedata.normalize("NFD", "déjà.txt"), b"x")
+    src = store.resolve(space.id, "/Été")
+    assert src is not None
+    store.copy(src, space.id, "/Copie " + nfd, recursive=True)
+    store.move(src, space.id, "/Déplacé")
+    copied = store.resolve(space.id, "/Copie Été/déjà.txt")
+    moved = store.resolve(space.id, "/Déplacé/déjà.txt")
+    assert copied is not None and moved is not None
+    assert copied.written_path == "/Copie " + nfd + "/" + unicodedata.normalize("NFD",
+                                                                                 "déjà.txt")
+    assert moved.written_path == "/Déplacé/" + unicodedata.normalize("NFD", "déjà.txt")
 
 
 def test_name_limits(store: Store, space: SpaceInfo) -> None:
@@ -613,10 +662,54 @@ def test_name_limits(store: Store, space: SpaceInfo) -> None:
         store.make_collection(space.id, "/nul\x00name")
     with pytest.raises(BadRequest):
         store.create_empty(space.id, "/nul\x00name")
-    for bad in ("a/b", "nul\x00", "", ".", "..", "y" * 256):
+    for bad in ("a/b", "nul\x00", "", ".", "..", "y" * 256, "tab\there", "bell\x07",
+                "del\x7f", "c1\x85", "c1\x9f", "back\\slash", "line\nbreak"):
         with pytest.raises(BadRequest):
             validate_name(bad)
-    assert validate_name("ok name.txt") == "ok name.txt"
+    for good in ("ok name.txt", "[ ] { } ^ ` | \" < > %", "\xa0nbsp", "emoji 😀.txt",
+                 unicodedata.normalize("NFD", "é")):
+        assert validate_name(good) == good  # as written, never normalised
+
+
+@pytest.mark.parametrize("bad", ["a\x01b.txt", "cr\rname", "win\\dows.txt", "c1\x80"])
+def test_a_bad_new_name_stores_nothing(store: Store, space: SpaceInfo, bad: str) -> None:
+    with pytest.raises(BadRequest, match="control character|backslash"):
+        write(store, space.id, "/" + bad, b"never stored")
+    with pytest.raises(BadRequest):
+        store.make_collection(space.id, "/" + bad)
+    src = write(store, space.id, "/good.txt", b"good")
+    with pytest.raises(BadRequest):
+        store.move(src, space.id, "/" + bad)
+    with pytest.raises(BadRequest):
+        store.copy(src, space.id, "/" + bad, recursive=False)
+    root = store.resolve(space.id, "")
+    assert root is not None and [c.name for c in store.children(root)] == ["good.txt"]
+    assert used(store.db, space.id) == 4
+    assert fsck(store).clean
+
+
+def test_a_name_stored_before_the_rules_stays_readable_and_renamable(
+        store: Store, space: SpaceInfo) -> None:
+    """A name with a control character or a backslash from before issue 17: read,
+    overwritten, renamed to a valid name (not to another bad one), listed by fsck."""
+    write(store, space.id, "/legacy.txt", b"old")
+    with store.db.transaction() as s:
+        s.execute(update(Node).where(Node.path == "/legacy.txt").values(
+            name="bad\x01\\name.txt", written_name="bad\x01\\name.txt",
+            path="/bad\x01\\name.txt", written_path="/bad\x01\\name.txt"))
+    bad = store.resolve(space.id, "/bad\x01\\name.txt")
+    assert bad is not None and read(store, space.id, bad.path) == b"old"
+    report = fsck(store)
+    assert report.bad_names == [(space.id, "/bad\x01\\name.txt", report.bad_names[0][2])]
+    assert "backslash" in report.bad_names[0][2]
+    assert not report.clean
+    assert any(r"bad\x01\\name.txt" in line for line in report.lines()), report.lines()
+    write(store, space.id, bad.path, b"rewritten")  # its own name: no new name given
+    with pytest.raises(BadRequest):
+        store.move(bad, space.id, "/still\\bad.txt")
+    store.move(bad, space.id, "/good name.txt")
+    assert read(store, space.id, "/good name.txt") == b"rewritten"
+    assert fsck(store).clean
 
 
 def test_sibling_names_are_unique(store: Store, space: SpaceInfo) -> None:

@@ -3,13 +3,16 @@ the REAL store — a real SQLite database and a real blob directory per example.
 
 Issue 8, "Tests": random sequences of uploads, DELETE (into the trash), restores
 (same space or another, free name or taken), purges and emptying. A plain model
-(live paths and trash items with their bytes) predicts each outcome; after every
-step the invariants check that
+(live paths and trash items with their bytes, in deletion order) predicts each
+outcome, with issue 17's rule: a delete frees its bytes at once; the trash holds at
+most half the limit, and live + trash at most the limit, the oldest items purged
+first when a delete or a write breaks either. After every step the invariants check
+that
 
-* each space's ledger = the sum of the sizes of its nodes, live and trashed = the
-  model's, and never above the space's limit;
-* delete and restore never change the total of live + trashed bytes; only a purge
-  lowers it, by exactly what it purged;
+* each space's used bytes = the sum of the sizes of its live nodes = the model's,
+  its trash bytes = the sum of its trashed nodes = the model's, and used + trash
+  never above the limit, trash never above its share;
+* the trash lists exactly the model's items (the purges took the oldest);
 * every live file reads back the model's bytes;
 
 and each example ends with a clean ``fsck`` (no orphan blob, no drift).
@@ -34,12 +37,14 @@ from davserver.db import Database
 from davserver.errors import InsufficientStorage, PreconditionFailed
 from providers import LocalBlobStore, Store, fsck, trash
 from providers.models import Node
+from providers.store import charged_bytes
 
 # One database is enough: its databases are SQLite whatever the run
 # (docs/development.md, "Which tests run where").
 pytestmark = pytest.mark.one_database
 
 LIMIT = 4000  # bytes per space
+TRASH_LIMIT = LIMIT // 2  # trash.max_share: 50 %
 NAMES = ["a", "b", "c", "d"]
 SPACES = st.integers(0, 1)
 PICK = st.integers(0, 10**6)
@@ -58,7 +63,8 @@ class TrashMachine(RuleBasedStateMachine):
         self.spaces = [self.store.ensure_space("rubric", rubric_id=r, limit_bytes=LIMIT).id
                        for r in (1, 2)]
         self.live: list[Tree] = [{}, {}]  # space → path → bytes / None
-        self.trashed: dict[int, tuple[int, Tree]] = {}  # item id → (space, subtree)
+        # item id (in deletion order) → (space, subtree)
+        self.trashed: dict[int, tuple[int, Tree]] = {}
         self.purged = 0
         self.seed = 0
 
@@ -73,13 +79,24 @@ class TrashMachine(RuleBasedStateMachine):
     # --- the model -------------------------------------------------------------------
 
     def model_used(self, i: int) -> int:
-        live = sum(len(v) for v in self.live[i].values() if v is not None)
-        gone = sum(len(v) for s, tree in self.trashed.values() if s == i
-                   for v in tree.values() if v is not None)
-        return live + gone
+        return sum(len(v) for v in self.live[i].values() if v is not None)
 
-    def total(self) -> int:
-        return sum(self.model_used(i) for i in range(len(self.spaces)))
+    @staticmethod
+    def size_of(tree: Tree) -> int:
+        return sum(len(v) for v in tree.values() if v is not None)
+
+    def model_trash(self, i: int) -> int:
+        return sum(self.size_of(tree) for s, tree in self.trashed.values() if s == i)
+
+    def make_room(self, i: int) -> None:
+        """What the store must purge after a change in space ``i``: the oldest items
+        until the trash keeps its share and live + trash fit the limit."""
+        excess = max(0, self.model_trash(i) - TRASH_LIMIT,
+                     self.model_used(i) + self.model_trash(i) - LIMIT)
+        for item_id in sorted(k for k, (s, _t) in self.trashed.items() if s == i):
+            if excess <= 0:
+                break
+            excess -= self.size_of(self.trashed.pop(item_id)[1])
 
     def tops(self, i: int) -> list[str]:
         return sorted(p for p in self.live[i] if p.count("/") == 1)
@@ -107,6 +124,7 @@ class TrashMachine(RuleBasedStateMachine):
             raise AssertionError("an upload over the limit was accepted")
         self.store.commit_write(self.spaces[i], path, writer.finish())
         live[path] = data
+        self.make_room(i)
 
     @rule(i=SPACES)
     def mkcol(self, i: int) -> None:
@@ -120,15 +138,15 @@ class TrashMachine(RuleBasedStateMachine):
         if not tops:
             return
         top = tops[pick % len(tops)]
-        before = self.total()
         node = self.store.resolve(self.spaces[i], top)
         assert node is not None
         item = self.store.delete(node)
         tree = {p[len(top):]: self.live[i].pop(p) for p in list(self.live[i])
                 if p == top or p.startswith(top + "/")}
+        assert item.size == self.size_of(tree)
         self.trashed[item.id] = (i, tree)
+        self.make_room(i)
         assert self.store.resolve(self.spaces[i], top) is None
-        assert self.total() == before
 
     @rule(pick=PICK, j=SPACES, name=st.sampled_from([*NAMES, "r"]))
     def restore(self, pick: int, j: int, name: str) -> None:
@@ -136,13 +154,12 @@ class TrashMachine(RuleBasedStateMachine):
             return
         item_id = sorted(self.trashed)[pick % len(self.trashed)]
         i, tree = self.trashed[item_id]
-        size = sum(len(v) for v in tree.values() if v is not None)
-        before = self.total()
+        size = self.size_of(tree)
         dst = "/" + name
         expected: type[Exception] | None = None
         if dst in self.live[j]:
             expected = PreconditionFailed
-        elif j != i and self.model_used(j) + size > LIMIT:
+        elif self.model_used(j) + size > LIMIT:  # in its own space it always fits
             expected = InsufficientStorage
         try:
             trash.restore(self.store, item_id, self.spaces[j], dst)
@@ -153,39 +170,42 @@ class TrashMachine(RuleBasedStateMachine):
         del self.trashed[item_id]
         for rel, data in tree.items():
             self.live[j][dst + rel] = data
-        assert self.total() == before
+        self.make_room(j)
 
     @rule(pick=PICK)
     def purge_one(self, pick: int) -> None:
         if not self.trashed:
             return
         item_id = sorted(self.trashed)[pick % len(self.trashed)]
-        before = self.total()
         freed = trash.purge(self.store, [item_id])
-        del self.trashed[item_id]
-        assert before - self.total() == freed
+        assert freed == self.size_of(self.trashed.pop(item_id)[1])
 
     @rule(i=SPACES)
     def empty(self, i: int) -> None:
-        before = self.total()
+        before = self.model_trash(i)
         freed = trash.empty(self.store, self.spaces[i])
         for item_id in [k for k, (s, _t) in self.trashed.items() if s == i]:
             del self.trashed[item_id]
-        assert before - self.total() == freed
+        assert freed == before
 
     # --- invariants ------------------------------------------------------------------
 
     @invariant()
     def ledger_equals_the_real_sum_and_the_model(self) -> None:
+        in_trash = func.substr(Node.path, 1, 1) == "#"
         with self.db.transaction(write=False) as s:
-            real = dict(s.execute(select(Node.space_id, func.coalesce(func.sum(Node.size), 0))
-                                  .group_by(Node.space_id)).all())
+            real = {(sid, bool(t)): int(n) for sid, t, n in s.execute(
+                select(Node.space_id, in_trash, func.coalesce(func.sum(charged_bytes()), 0))
+                .group_by(Node.space_id, in_trash))}
         for i, sid in enumerate(self.spaces):
             figures = self.store.usage(sid)
             assert figures is not None
-            assert figures.used == int(real.get(sid, 0)) == self.model_used(i), (
-                i, figures.used, real.get(sid), self.model_used(i))
-            assert figures.used <= LIMIT
+            assert figures.used == real.get((sid, False), 0) == self.model_used(i), (
+                i, figures.used, real, self.model_used(i))
+            assert figures.trash == real.get((sid, True), 0) == self.model_trash(i), (
+                i, figures.trash, real, self.model_trash(i))
+            assert figures.used + figures.trash <= LIMIT
+            assert figures.trash <= TRASH_LIMIT
             assert figures.reserved == 0
 
     @invariant()

@@ -15,20 +15,37 @@ from collections.abc import Callable
 from flask_babel import gettext as _
 
 from davserver.errors import DomainError, Forbidden, NotFound
-from providers import MAX_NAME_BYTES, operations, validate_name
+from providers import (
+    CONTROL_CHARACTER,
+    MAX_NAME_BYTES,
+    name_key,
+    operations,
+    validate_name,
+    xml_safe,
+)
 
 from .places import Place, Refusal, refuse_if_locked, store
 
 
 def check_name(raw: str) -> str:
-    """A new member's name, trimmed and in NFC, by the DAV side's rule
-    (``providers.names.validate_name``). Raises ``Refusal`` (400) saying what is
-    wrong: empty, ``/``, NUL, ``.``/``..``, more than 255 bytes of UTF-8."""
+    """A new member's name, trimmed, as written (never normalised: issue 17), by the
+    DAV side's rule (``providers.names.validate_name``). Raises ``Refusal`` (400)
+    saying what is wrong: empty, ``/``, a backslash, a control character,
+    ``.``/``..``, more than 255 bytes of UTF-8."""
     name = raw.strip()
     if not name:
         raise Refusal(400, _("Donnez un nom."))
-    if "/" in name or "\x00" in name:
-        raise Refusal(400, _("Un nom ne peut pas contenir « / » : « %(name)s ».", name=name))
+    shown = xml_safe(name)
+    if "/" in name:
+        raise Refusal(400, _("Un nom ne peut pas contenir « / » : « %(name)s ».", name=shown))
+    if "\\" in name:
+        raise Refusal(400, _("Un nom ne peut pas contenir de barre oblique inverse « \\ » : "
+                             "Windows ne saurait pas l'ouvrir, et dans un zip elle crée un "
+                             "dossier."))
+    if CONTROL_CHARACTER.search(name):
+        raise Refusal(400, _("Un nom ne peut pas contenir de caractère de contrôle "
+                             "(tabulation, retour à la ligne…) : « %(name)s ».",
+                             name=shown))
     if name in (".", ".."):
         raise Refusal(400, _("« %(name)s » n'est pas un nom possible.", name=name))
     size = len(name.encode("utf-8"))
@@ -52,12 +69,14 @@ def _must(place: Place, privilege: str, message: str, *, subtree: bool = False) 
         raise Refusal(403, message) from exc
 
 
-def _free(folder: Place, name: str) -> str:
-    """The space-relative path of ``name`` in ``folder``; ``Refusal`` 409 when taken,
-    by something the user sees or not (a pending file of someone else's is never
-    replaced unseen)."""
+def _free(folder: Place, name: str, *, itself: int | None = None) -> str:
+    """The space-relative path of ``name`` in ``folder``; ``Refusal`` 409 when taken
+    (in any spelling, NFC or NFD), by something the user sees or not (a pending file
+    of someone else's is never replaced unseen), unless by the node ``itself`` (a
+    rename that only respells its name)."""
     path = folder.node.path + "/" + name
-    if store().resolve(folder.space.id, path) is not None:
+    found = store().resolve(folder.space.id, path)
+    if found is not None and found.id != itself:
         raise Refusal(409, _("Le nom « %(name)s » est déjà pris dans ce dossier : "
                              "choisissez-en un autre.", name=name))
     return path
@@ -82,11 +101,12 @@ def rename(place: Place, raw_name: str) -> str:
     if name == place.node.name:
         return name
     folder = place.parent()
+    respelled = name_key(name) == name_key(place.node.name)
     _must(place, "unbind", _("Vous ne pouvez pas renommer « %(name)s ».", name=place.name),
           subtree=True)
     _must(folder, "bind", _("Vous ne pouvez pas renommer dans ce dossier."))
     refuse_if_locked(place)
-    path = _free(folder, name)
+    path = _free(folder, name, itself=place.node.id if respelled else None)
     store().move(place.node, folder.space.id, path)
     return name
 

@@ -19,8 +19,6 @@ of the refusal (400, 403, 404, 409, 423, 507); nothing was changed by it.
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask import Blueprint, flash, redirect, render_template, request, send_file
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -135,8 +133,8 @@ def _selected(folder: Place) -> list[Place]:
     chosen = []
     for raw in request.form.getlist("items"):
         # A member's name only: "a/b" would reach below a folder whose own rights
-        # were never looked at.
-        name = unicodedata.normalize("NFC", raw)
+        # were never looked at. The store finds it in either spelling (NFC, NFD).
+        name = raw
         node: NodeInfo | None = None
         if name and "/" not in name:
             node = store().resolve(folder.space.id, folder.node.path + "/" + name)

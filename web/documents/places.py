@@ -33,6 +33,7 @@ from providers import (
     Stamp,
     Store,
     operations,
+    path_key,
 )
 
 from ..auth import current_principal, web_context
@@ -104,8 +105,9 @@ class Place:
 
     @property
     def where(self) -> str:
-        """The browser path: ``porte-documents/a/b`` (no leading or trailing slash)."""
-        return self.top + self.node.path
+        """The browser path: ``porte-documents/a/b`` (no leading or trailing slash),
+        with the names as written (issue 17)."""
+        return self.top + self.node.written_path
 
     @property
     def dav_path(self) -> str:
@@ -186,7 +188,7 @@ def locate(where: str) -> Place:
     (in French) for anything the user may not read or that does not exist: the same
     answer, on purpose (STYLE.md habit 12)."""
     segments = [s for s in where.split("/") if s]
-    found = _space_of([_nfc(s) for s in segments])
+    found = _space_of([_nfc(s) for s in segments[:2]] + segments[2:])
     if found is not None:
         top, label, space, rest = found
         standing = access().standing(space)
@@ -199,12 +201,15 @@ def locate(where: str) -> Place:
 
 
 def _nfc(name: str) -> str:
+    """The top segments (space, rubric slug) compare in NFC; names below go to the
+    store as written, which resolves them by their key."""
     return unicodedata.normalize("NFC", name)
 
 
 def lock_key(space: SpaceInfo, dav_path: str) -> str:
-    """The lock storage's key of a node (``EntProvider.ref_url``: space id in front)."""
-    return quote(f"/{space.id}{dav_path.rstrip('/') or '/'}")
+    """The lock storage's key of a node (``EntProvider.ref_url``: space id in front,
+    the path in its NFC key form, whatever spelling the lock was taken in)."""
+    return quote(f"/{space.id}{path_key(dav_path).rstrip('/') or '/'}")
 
 
 def refuse_if_locked(place: Place, *, whole: bool = True) -> None:

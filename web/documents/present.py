@@ -143,8 +143,10 @@ def breadcrumbs(place: Place) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class QuotaBar:
-    """A space's usage for the bar: bytes used and limit, the percentage, whether
-    it reached the warning threshold and that threshold in bytes."""
+    """A space's usage for the bar: bytes used by its live files and limit, the
+    percentage, whether it reached the warning threshold and that threshold in
+    bytes, and the bytes its trash holds (not in the usage: a delete frees space at
+    once, and the trash gives its room back when a write needs it, issue 17)."""
 
     used: int
     limit: int
@@ -154,6 +156,8 @@ class QuotaBar:
     used_label: str
     limit_label: str
     percent_label: str
+    trash: int = 0
+    trash_label: str = ""
 
 
 def quota_bar(figures: Usage | None) -> QuotaBar | None:
@@ -165,4 +169,5 @@ def quota_bar(figures: Usage | None) -> QuotaBar | None:
     return QuotaBar(figures.used, figures.limit, percent, percent >= threshold,
                     figures.limit * threshold // 100,
                     human_size(figures.used), human_size(figures.limit),
-                    format_decimal(round(percent, 1), format="#,##0.#"))
+                    format_decimal(round(percent, 1), format="#,##0.#"),
+                    figures.trash, human_size(figures.trash))

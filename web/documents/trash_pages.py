@@ -27,8 +27,9 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 import acl
+from davserver import clock
 from davserver.errors import DomainError
-from providers import SpaceInfo, TrashEntry, trash
+from providers import SpaceInfo, TrashEntry, path_key, trash
 from web.auth import current_principal, login_required, web_context
 from web.forms import ActionForm
 
@@ -37,6 +38,8 @@ from .present import human_size, local_time, school_zone
 
 bp = Blueprint("trash", __name__)
 MODES = ("", "replace", "keep-both")
+# The page tells of the purges made to make room (issue 17) for this many days.
+PURGES_SHOWN_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,12 @@ def _page(question: TrashEntry | None = None, status: int = 200) -> tuple[str, i
     with web_context().db.transaction(write=False) as s:
         logins = acl.logins_of(s, ids)
     usage = {place.key: store.usage(place.space.id) for place, _items in sections}
+    since = clock.time() - PURGES_SHOWN_DAYS * 86400
+    purges = {place.key: trash.purges(store, place.space.id, since)
+              for place, _items in sections}
     zone = school_zone()
     return render_template("trash.html", sections=sections, logins=logins, usage=usage,
+                           purges=purges, share=round(store.policy.trash_share * 100),
                            form=ActionForm(), question=question, size=human_size,
                            local=lambda epoch: local_time(epoch, zone)), status
 
@@ -152,7 +159,8 @@ def restore(item_id: int) -> Response | tuple[str, int]:
     folder = path.rpartition("/")[0]
     nodes = store.resolve_chain(place.space.id, folder)
     chain = [acl.NodeRef(n.id, n.author_id, n.published) for n in nodes]
-    if not nodes or nodes[-1].path != folder or not acl.allowed(place.standing, "read", chain):
+    if not nodes or nodes[-1].path != path_key(folder) \
+            or not acl.allowed(place.standing, "read", chain):
         flash(_("Le dossier d'origine « %(path)s » n'existe plus : restauration "
                 "impossible à cet endroit.", path=folder or "/"), "error")
         return _page(status=409)

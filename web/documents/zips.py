@@ -39,7 +39,7 @@ def _entries(item: Place) -> list[Entry]:
     for member in store().descendants(node):
         if visible is not None and member.id not in visible:
             continue
-        arcname = base + member.path[len(node.path):]
+        arcname = base + member.written_path[len(node.written_path):]
         found.append((arcname + "/", None) if member.is_collection else (arcname, member))
     return found
 

@@ -34,6 +34,7 @@ class NotificationKind(enum.StrEnum):
     rubric_invitation = "rubric_invitation"
     quota_warning = "quota_warning"
     lock_broken = "lock_broken"  # someone removed the user's WebDAV lock (issue 18)
+    import_done = "import_done"  # a file dropped in a school's imports folder (issue 24)
 
 
 class OutboxStatus(enum.StrEnum):

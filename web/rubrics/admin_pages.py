@@ -63,7 +63,7 @@ def _folder_paths(rubric: acl.RubricInfo, grants: list[acl.GrantInfo]) -> dict[i
     store = web_context().store
     space = store.ensure_space("rubric", rubric_id=rubric.id)
     root = store.resolve(space.id, "")
-    return {n.id: n.path for n in store.descendants(root)} if root else {}
+    return {n.id: n.written_path for n in store.descendants(root)} if root else {}
 
 
 def _page(slug: str, forms: dict[str, FlaskForm] | None = None, error: str | None = None,

@@ -48,7 +48,7 @@ def porte_documents_files(owner: acl.Principal) -> list[str]:
     root = store.resolve(space.id, "")
     if root is None:
         return []
-    return [n.path for n in store.descendants(root)
+    return [n.written_path for n in store.descendants(root)
             if not n.is_collection][:MAX_PICKER_FILES]
 
 

@@ -89,7 +89,7 @@ def binder() -> Response:
     a profile without a binder)."""
     folders, items = binder_tree()
     return jsonify({"folders": folders, "items": [
-        {"path": n.path, "name": n.name, "size": n.size} for n in items]})
+        {"path": n.written_path, "name": n.name, "size": n.size} for n in items]})
 
 
 @bp.post("/activities/<int:activity_id>/move")

@@ -79,7 +79,7 @@ def binder_tree() -> tuple[list[str], list[NodeInfo]]:
     (one query)."""
     root = locate(BINDER)
     below = store().descendants(root.node)
-    folders = ["/"] + [n.path for n in below if n.is_collection]
+    folders = ["/"] + [n.written_path for n in below if n.is_collection]
     items = [n for n in below if not n.is_collection
              and n.name.lower().endswith(binder_items.SUFFIX)]
     return folders, items

@@ -11,17 +11,20 @@ exactly what the hand-ins page shows them. Registered with the provider at impor
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
-from providers import Store, VirtualEntry, VirtualTree, register_binder_folder
+from providers import Store, VirtualEntry, VirtualTree, name_key, register_binder_folder
 
 from ..models import Activity, ActivityKind, Lesson, TeachingService, service_teachers
 from ..oversight.services import service_labels
 from .models import Handin, HandinFile
 
 FOLDER = "Remises"
+_T = TypeVar("_T")
 
 
 def _safe(name: str) -> str:
@@ -63,27 +66,39 @@ def _folders(names: list[str], when: float = 0.0) -> list[VirtualEntry]:
     return [VirtualEntry(n, True, modified=when) for n in sorted(names)]
 
 
+def _find(found: dict[str, _T], name: str) -> _T | None:
+    """The value of the folder named ``name`` in either spelling (NFC or NFD, issue
+    17), or None."""
+    if name in found:
+        return found[name]
+    key = name_key(name)
+    return next((value for shown, value in found.items() if name_key(shown) == key), None)
+
+
 def _children(s: Session, store: Store, teacher_id: int,
               segments: list[str]) -> list[VirtualEntry] | None:
     """Members of the folder at ``segments`` (None: no such folder)."""
     services = _services(s, teacher_id)
     if not segments:
         return _folders(list(services))
-    if segments[0] not in services:
+    service_id = _find(services, segments[0])
+    if service_id is None:
         return None
-    homework = _homework(s, services[segments[0]])
+    homework = _homework(s, service_id)
     if len(segments) == 1:
         return _folders(list(homework))
-    if segments[1] not in homework:
+    activity_id = _find(homework, segments[1])
+    if activity_id is None:
         return None
-    students = _students(s, homework[segments[1]])
+    students = _students(s, activity_id)
     if len(segments) == 2:
         return [VirtualEntry(n, True, modified=h.updated.timestamp())
                 for n, h in sorted(students.items())]
-    if len(segments) > 3 or segments[2] not in students:
+    handin = _find(students, segments[2]) if len(segments) == 3 else None
+    if handin is None:
         return None
     files = list(s.scalars(select(HandinFile).where(
-        HandinFile.handin_id == students[segments[2]].id).order_by(HandinFile.name)))
+        HandinFile.handin_id == handin.id).order_by(HandinFile.name)))
     keys = store.blob_keys(s, [f.blob_id for f in files])
     return [VirtualEntry(f.name, False, f.size, f.content_type, f.uploaded.timestamp(),
                          keys.get(f.blob_id), keys.get(f.blob_id)) for f in files]
@@ -107,7 +122,7 @@ class HandinTree(VirtualTree):
             return None
         with store.db.transaction(write=False) as s:
             found = _children(s, store, principal.id, segments[:-1]) or []
-        return next((e for e in found if e.name == segments[-1]), None)
+        return _find({e.name: e for e in found}, segments[-1])
 
 
 register_binder_folder(FOLDER, HandinTree())

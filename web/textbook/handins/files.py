@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 import acl
 from davserver import clock
 from davserver.errors import BadRequest, Conflict, NotFound
-from providers import BlobInfo, Store, register_blob_holder, sniff
+from providers import BlobInfo, Store, name_key, register_blob_holder, sniff
 
 from .models import Handin, HandinCorrection, HandinFile
 from .services import (
@@ -74,8 +74,11 @@ def record_upload(store: Store, upload: Upload, write: Callable[[Session, int], 
 
 
 def _taken(s: Session, handin_id: int, name: str) -> bool:
-    return s.scalar(select(HandinFile.id).where(HandinFile.handin_id == handin_id,
-                                                HandinFile.name == name)) is not None
+    """Whether the hand-in has a file of that name, in either spelling (NFC or NFD:
+    one name, issue 17)."""
+    key = name_key(name)
+    return any(name_key(other) == key for other in s.scalars(
+        select(HandinFile.name).where(HandinFile.handin_id == handin_id)))
 
 
 def hand_in(store: Store, principal: acl.Principal, activity_id: int,

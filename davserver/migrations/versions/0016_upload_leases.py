@@ -1,7 +1,7 @@
 """upload reservations as leases
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-06 06:30:00
 
 Issue 18. ``upload_leases`` holds each upload's reservation with its holder (host,
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0011'
-down_revision: Union[str, Sequence[str], None] = '0009'
+revision: str = '0016'
+down_revision: Union[str, Sequence[str], None] = '0015'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
