@@ -1,5 +1,27 @@
 """People, groups, rubrics and access decisions (DESIGN.md: ``acl/``)."""
 
+from .app_passwords import (
+    AppPasswordInfo,
+    AppPasswordMatch,
+    app_password_match,
+    app_passwords_of,
+    create_app_password,
+    looks_like_app_password,
+    note_app_password_use,
+    revoke_app_password,
+    secret_hash,
+    use_is_due,
+)
+from .charters import (
+    Charter,
+    CharterAcceptance,
+    CharterInfo,
+    accept_charter,
+    charter_for,
+    charter_of_school,
+    pending_charter,
+    publish_charter,
+)
 from .grant_listing import (
     GrantInfo,
     grants_of,
@@ -7,6 +29,7 @@ from .grant_listing import (
     pending_invitation_count,
     revoke_grant,
 )
+from .identities import IdentityMatch, account_of_identity, add_external_id
 from .invitations import InvitationInfo, answer, invitations_for, invite
 from .models import (
     ExternalId,
@@ -43,6 +66,7 @@ from .people import (
     list_users,
     logins_of,
     members_of,
+    names_of,
     needs_rehash,
     password_record,
     password_state,
@@ -124,18 +148,21 @@ from .schools import (
     set_school,
 )
 from .sessions import (
+    LoadedSession,
     SessionState,
     credential_generation,
     end_idp_session,
     end_sessions_of,
     end_web_session,
+    load_web_session,
     open_web_session,
     purge_expired_sessions,
     raise_credential_generation,
     renew_web_session,
+    store_web_session_data,
     web_session_state,
 )
-from .signin_models import CredentialGeneration, SignInThrottle, WebSession
+from .signin_models import AppPassword, CredentialGeneration, SignInThrottle, WebSession
 from .throttle import (
     ThrottleInfo,
     ThrottlePolicy,
@@ -148,6 +175,13 @@ from .throttle import (
 )
 
 __all__ = [
+    "Charter", "CharterAcceptance", "CharterInfo", "accept_charter", "charter_for",
+    "charter_of_school", "pending_charter", "publish_charter",
+    "IdentityMatch", "account_of_identity", "add_external_id",
+    "LoadedSession", "load_web_session", "store_web_session_data",
+    "AppPassword", "AppPasswordInfo", "AppPasswordMatch", "app_password_match",
+    "app_passwords_of", "create_app_password", "looks_like_app_password",
+    "note_app_password_use", "revoke_app_password", "secret_hash", "use_is_due",
     "CredentialGeneration", "SessionState", "SignInThrottle", "ThrottleInfo",
     "ThrottlePolicy", "WebSession", "check_password", "clear_throttle",
     "credential_generation", "end_idp_session", "end_sessions_of", "end_web_session",
@@ -171,7 +205,7 @@ __all__ = [
     "ensure_group", "ensure_school", "ensure_subject", "find_rubric", "find_school", "find_user",
     "get_rubric", "grant", "grants_of", "group_names", "groups_of", "has_binder", "import_people",
     "import_school", "invitations_for", "invitations_of", "invite", "link_parent", "list_rubrics",
-    "list_users", "logins_of", "members_of", "parse_role", "password_state",
+    "list_users", "logins_of", "members_of", "names_of", "parse_role", "password_state",
     "pending_invitation_count", "population", "privileges", "profile_of", "publishes_at_once",
     "read_people", "reads_school_archive", "require", "revoke", "revoke_grant", "role_at",
     "rubric_by_id", "school_of_user", "sees_trashed", "set_parent", "set_password",

@@ -381,6 +381,17 @@ def logins_of(session: Session, user_ids: set[int]) -> dict[int, str]:
     return {uid: login for uid, login in rows}
 
 
+def names_of(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """What pages call each user, by id (one query): the display name (« Prénom
+    Nom », from the imports), else the login for an account made by hand without
+    one. Pages name people, never show logins (issue 20); unknown ids are left out."""
+    if not user_ids:
+        return {}
+    rows = session.execute(select(User.id, User.login, User.display_name)
+                           .where(User.id.in_(user_ids)))
+    return {uid: (name or "").strip() or login for uid, login, name in rows}
+
+
 @dataclass(frozen=True)
 class Contact:
     """Where to reach a user: their school (None for a user of no school) and e-mail

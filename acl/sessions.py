@@ -48,16 +48,55 @@ class SessionState:
     due_renewal: bool
 
 
-def open_web_session(session: Session, user_id: int, *, now: float, lifetime: float,
+def open_web_session(session: Session, user_id: int | None, *, now: float, lifetime: float,
                      address: str | None, method: str = "password",
-                     idp_session: str | None = None) -> str:
-    """Create a session for ``user_id``; returns its token (for the cookie only)."""
+                     idp_session: str | None = None, data: str | None = None) -> str:
+    """Create a session for ``user_id`` (None: a visitor not signed in), holding
+    ``data`` (the web layer's serialised state); returns its token (for the cookie
+    only)."""
     token = secrets.token_urlsafe(32)
     session.add(WebSession(id_hash=_hash(token), user_id=user_id, created=now, renewed=now,
                            expires=now + lifetime, address=(address or "")[:64] or None,
-                           method=method, idp_session=idp_session))
+                           method=method, idp_session=idp_session, data=data))
     session.flush()
     return token
+
+
+@dataclass(frozen=True)
+class LoadedSession:
+    """A live session as a request finds it: its user (None for a visitor not signed
+    in), how they signed in, whether its expiry is due to be pushed back, and the web
+    layer's serialised ``data``."""
+
+    principal: Principal | None
+    method: str
+    due_renewal: bool
+    data: str | None
+
+
+def load_web_session(session: Session, token: str, now: float) -> LoadedSession | None:
+    """The live session of ``token``, or None (unknown, ended, expired, or its user
+    disabled): one query."""
+    from .people import Principal  # people imports this module
+
+    row = session.execute(
+        select(WebSession.renewed, WebSession.method, WebSession.data, WebSession.user_id,
+               User.login, User.display_name, User.profile, User.disabled)
+        .outerjoin(User, User.id == WebSession.user_id)
+        .where(WebSession.id_hash == _hash(token), WebSession.expires > now)).first()
+    if row is None:
+        return None
+    renewed, method, data, uid, login, name, profile, disabled = row
+    if uid is not None and (login is None or disabled):
+        return None
+    principal = Principal(uid, login, name, profile) if uid is not None else None
+    return LoadedSession(principal, method, now - renewed >= RENEW_EVERY, data)
+
+
+def store_web_session_data(session: Session, token: str, data: str | None) -> None:
+    """Replace the web layer's ``data`` of ``token``'s session."""
+    session.execute(update(WebSession).where(WebSession.id_hash == _hash(token))
+                    .values(data=data))
 
 
 def web_session_state(session: Session, token: str, now: float) -> SessionState | None:

@@ -7,7 +7,7 @@ never shown without formatting.
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, String
+from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from davserver.db import Base
@@ -27,20 +27,24 @@ class SignInThrottle(Base):
 
 class WebSession(Base):
     """A browser's session (:mod:`acl.sessions`): the cookie holds a random id, this
-    row its SHA-256. ``method`` is how the user signed in (``password``; later
-    ``saml``, ``cas``) and ``idp_session`` the identity provider's own session (SAML
-    SessionIndex, CAS ticket), by which single logout ends it."""
+    row its SHA-256. ``user_id`` is None for a visitor not signed in (who needs a
+    CSRF token for the sign-in form). ``method`` is how the user signed in
+    (``password``; later ``saml``, ``cas``) and ``idp_session`` the identity
+    provider's own session (SAML SessionIndex, CAS ticket), by which single logout
+    ends it. ``data`` is what the web layer keeps for the browser (its CSRF token,
+    flashed messages, the chosen school), serialised by ``web.sessions``."""
 
     __tablename__ = "web_sessions"
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                index=True)
     created: Mapped[float] = mapped_column(Float)
     renewed: Mapped[float] = mapped_column(Float)
     expires: Mapped[float] = mapped_column(Float, index=True)
     address: Mapped[str | None] = mapped_column(String(64))
     method: Mapped[str] = mapped_column(String(16), default="password")
     idp_session: Mapped[str | None] = mapped_column(String(255), index=True)
+    data: Mapped[str | None] = mapped_column(Text)
 
 
 class CredentialGeneration(Base):
@@ -51,3 +55,19 @@ class CredentialGeneration(Base):
     __tablename__ = "credential_generation"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AppPassword(Base):
+    """A password for one device's drive or sync client (:mod:`acl.app_passwords`):
+    its label, the SHA-256 of the secret (shown once, never stored), when it was made,
+    and when and from where it last opened ``/dav/``. Revoking deletes the row."""
+
+    __tablename__ = "app_passwords"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[float] = mapped_column(Float)
+    last_used: Mapped[float | None] = mapped_column(Float)
+    last_address: Mapped[str | None] = mapped_column(String(64))

@@ -15,9 +15,11 @@
 5. the dispatcher: ``/dav`` and below → CORS → a COPY or MOVE ``Destination`` on one
    of the server's addresses made a path (:mod:`davserver.forwarded`) →
    :class:`providers.PlainGet` for a plain GET or HEAD of a file by a recently
-   verified user, else WsgiDAV (a HEAD answer's body dropped); ``OPTIONS /``,
-   ``OPTIONS *`` and ``PROPFIND /`` → the root probe (:mod:`davserver.probes`);
-   anything else → Flask.
+   verified user, else WsgiDAV (a HEAD answer's body dropped); the sync apps'
+   WebDAV addresses (``/remote.php/…``) → mapped onto ``/dav`` by
+   :mod:`davserver.sync_routes`, then the same way; ``/status.php``, ``/ocs/`` →
+   :mod:`davserver.sync_api`; ``OPTIONS /``, ``OPTIONS *`` and ``PROPFIND /`` → the
+   root probe (:mod:`davserver.probes`); anything else → Flask.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
 workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set).
@@ -51,6 +53,9 @@ from davserver.cors import Cors
 from davserver.db import Database
 from davserver.forwarded import Origins, client_address
 from davserver.probes import root_probe
+from davserver.sync_api import SyncApi, is_sync_api
+from davserver.sync_routes import PREFIX as SYNC_PREFIX
+from davserver.sync_routes import RouteError, route
 from providers import (
     CLOSE_CONNECTION_KEY,
     EntLockManager,
@@ -117,9 +122,14 @@ def _wsgidav_config(config: Config, provider: EntProvider, locks: SqlLockStorage
 
 
 def _bad_request(start_response: Callable[..., Any], message: str) -> list[bytes]:
+    return _plain(start_response, "400 Bad Request", message)
+
+
+def _plain(start_response: Callable[..., Any], status: str, message: str) -> list[bytes]:
     body = (message + "\n").encode("utf-8")
-    start_response("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8"),
-                                       ("Content-Length", str(len(body)))])
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
+                            ("Content-Length", str(len(body))),
+                            ("X-Content-Type-Options", "nosniff")])
     return [body]
 
 
@@ -255,6 +265,31 @@ def _path_problem(environ: dict[str, Any]) -> str | None:
     return None
 
 
+def _sync_apps(config: Config, verifier: CredentialVerifier, store: Store, origins: Origins,
+               dav_branch: WSGIApp) -> WSGIApp:
+    """What answers the Nextcloud and ownCloud apps: their WebDAV addresses
+    (``/remote.php/…``, mapped onto ``dav_branch`` by :mod:`davserver.sync_routes`),
+    ``/status.php`` and ``/ocs/`` (:mod:`davserver.sync_api`)."""
+    api = SyncApi(lambda login, password, address: verifier.verify(
+        login, password, address, via="dav"), store,
+        product_name=config.sync.product_name, realm=config.auth.realm)
+
+    def answer(environ: dict[str, Any], start_response: Callable[..., Any]
+               ) -> Iterable[bytes]:
+        if not environ.get("PATH_INFO", "").startswith(SYNC_PREFIX):
+            found = api(environ, start_response)
+            return _without_body(found) if environ["REQUEST_METHOD"] == "HEAD" else found
+        if environ.get("HTTP_DESTINATION"):  # MOVE, COPY; v2's MKCOL and chunks too
+            origins.localize(environ)
+        try:
+            route(environ)
+        except RouteError as refused:
+            return _plain(start_response, refused.status, refused.message)
+        return dav_branch(environ, start_response)
+
+    return answer
+
+
 def create_app(config: Config) -> Application:
     """Build the whole server for ``config``; see the module docstring for the order."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -273,7 +308,8 @@ def create_app(config: Config) -> Application:
     locks = SqlLockStorage(db, max_timeout=config.dav.lock_max_timeout,
                            max_per_user=config.dav.max_locks_per_user)
     provider = EntProvider(store, locks, allow_infinity=config.dav.propfind_infinity,
-                           max_xml_body=config.dav.max_xml_body)
+                           max_xml_body=config.dav.max_xml_body,
+                           upload_expiry=config.sync.upload_expiry)
     a = config.auth
     verifier = CredentialVerifier(
         db, cache_ttl=a.cache_ttl, check_threads=a.check_threads,
@@ -316,6 +352,8 @@ def create_app(config: Config) -> Application:
         else dav_head
 
     trust_forwarded = config.server.trust_forwarded_proto
+    sync_apps = _sync_apps(config, verifier, store, origins, dav_branch) \
+        if config.sync.enabled else None
 
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         address = environ[CLIENT_ADDRESS_KEY] = client_address(
@@ -325,6 +363,9 @@ def create_app(config: Config) -> Application:
             journal.enter_request(address, "dav")
             return dav_branch(environ, start_response)
         method = environ["REQUEST_METHOD"]
+        if sync_apps is not None and (path.startswith(SYNC_PREFIX) or is_sync_api(path)):
+            journal.enter_request(address, "dav")
+            return sync_apps(environ, start_response)
         # ``OPTIONS *`` reaches us with the path "/*" (cheroot).
         if (path == "/" and method in ("OPTIONS", "PROPFIND")) or (
                 path in ("*", "/*") and method == "OPTIONS"):

@@ -32,6 +32,14 @@ success, or a remembered one from a pair that failed in this process. While a
 pair is refused, even remembered credentials are refused, or the cache would tell an
 attacker which guess is right.
 
+**App passwords** (:mod:`acl.app_passwords`) open ``/dav/`` only (``via="dav"``): a
+password of their shape is first looked up by its SHA-256 (one indexed read, no
+argon2); a match signs in (journaled with method ``app_password``, the row's last use
+written at most every five minutes), anything else goes on to the password check
+below, so a wrong guess counts in the throttle like any other. A remembered app
+password is renewed by the same lookup, which fails once it is revoked: revoking
+raises the credential generation, so it stops within about a second everywhere.
+
 **Checks** run on a :class:`davserver.checkpool.CheckPool`: a few threads, taken in
 turn by client address, with bounded queues; connections opened together with the
 same credentials share one check. An unknown login or a disabled account is checked
@@ -66,13 +74,14 @@ from davserver.checkpool import CheckPool
 from davserver.db import Database
 from davserver.errors import TooManyRequests
 from davserver.probes import anonymous_options
-from providers import PRINCIPAL_KEY
+from providers import PRINCIPAL_KEY, owns_url
 
 log = logging.getLogger(__name__)
 
 MAX_CACHE_ENTRIES = 10000
 REVALIDATE_WITHIN = 12 * 3600.0  # seconds after an argon2 check (a school day)
 GENERATION_EVERY = 1.0  # seconds between two reads of the credential generation
+APP_PASSWORD_MARK = "app:"  # an _Entry's password_hash for an app password: the mark + SHA-256
 CLIENT_ADDRESS_KEY = "davserver.client_address"  # set by the dispatcher (davserver.app)
 
 
@@ -157,9 +166,12 @@ class CredentialVerifier:
             raise _throttled(login, until)
         key = self._cache_key(login, password)
         entry = self._entries.get(key)
+        if entry is not None and via != "dav" \
+                and entry.password_hash.startswith(APP_PASSWORD_MARK):
+            entry = None  # an app password never opens the web, even remembered
         if entry is not None:
             principal = entry.principal if entry.expires > started else \
-                self._revalidate(key, entry, login, started)
+                self._revalidate(key, entry, login, started, address)
             if principal is not None:
                 if (login, address) in self._failing:
                     self._forget_failures(login, address)
@@ -204,12 +216,20 @@ class CredentialVerifier:
                     via: str) -> acl.Principal | None:
         started = self._monotonic()
         now = wall_time()
+        app_hash = acl.secret_hash(password) \
+            if via == "dav" and acl.looks_like_app_password(password) else None
         with self.db.transaction(write=False) as session:
             row = acl.throttle_row(session, login, address)
             record = acl.password_record(session, login)
+            match = acl.app_password_match(session, login, app_hash) if app_hash else None
         if row is not None and row.blocked_until is not None and row.blocked_until > now:
             self._note_refused((login, address), row.blocked_until)
             raise _throttled(login, row.blocked_until)
+        if match is not None and app_hash is not None:
+            self._app_password_used(match, login, address, now, row is not None)
+            self._remember(key, _Entry(match.principal, started + self.cache_ttl,
+                                       APP_PASSWORD_MARK + app_hash, started))
+            return match.principal
         usable = record is not None and not record[2]
         stored = record[1] if record is not None and usable else None
         self.checks += 1
@@ -250,6 +270,29 @@ class CredentialVerifier:
                                address=address or None, via=via, method="password")
         except Exception:
             log.exception("sign-in of %s: the database refused its bookkeeping", login)
+
+    def _app_password_used(self, match: acl.AppPasswordMatch, login: str, address: str,
+                           now: float, had_failures: bool) -> None:
+        """An app password opened ``/dav/``: forget the failures, show its last use,
+        journal the sign-in; one transaction. A database error is logged: the app
+        password was right."""
+        try:
+            with self.db.transaction() as session:
+                if had_failures:
+                    acl.clear_throttle(session, login, address)
+                    with self._lock:
+                        self._failing.pop((login, address), None)
+                if acl.use_is_due(match, now, address):
+                    acl.note_app_password_use(session, match.app_password_id, now,
+                                              address or None)
+                journal.record(session, journal.Kind.sign_in, actor=match.principal,
+                               school_id=match.school_id, address=address or None,
+                               via="dav", method="app_password",
+                               details={"app_password": match.app_password_id,
+                                        "label": match.label})
+        except Exception:
+            log.exception("app password sign-in of %s: the database refused its "
+                          "bookkeeping", login)
 
     def _failed(self, login: str, address: str, via: str, known: acl.Principal | None,
                 now: float) -> None:
@@ -326,10 +369,12 @@ class CredentialVerifier:
                 self._entries = {k: replace(e, expires=0.0) for k, e in self._entries.items()}
         self._generation = generation
 
-    def _revalidate(self, key: bytes, entry: _Entry, login: str,
-                    now: float) -> acl.Principal | None:
+    def _revalidate(self, key: bytes, entry: _Entry, login: str, now: float,
+                    address: str) -> acl.Principal | None:
         """The current principal when ``entry`` (expired) may be renewed without an
         argon2 check (see the module docstring), else None and the entry is dropped."""
+        if entry.password_hash.startswith(APP_PASSWORD_MARK):
+            return self._revalidate_app_password(key, entry, login, now, address)
         state = None
         if now - entry.checked < REVALIDATE_WITHIN:
             with self.db.transaction(write=False) as session:
@@ -340,6 +385,29 @@ class CredentialVerifier:
             return None
         self._remember(key, _Entry(state[0], now + self.cache_ttl, state[1], entry.checked))
         return state[0]
+
+    def _revalidate_app_password(self, key: bytes, entry: _Entry, login: str,
+                                 now: float, address: str) -> acl.Principal | None:
+        """An expired success of an app password is renewed while its row exists and
+        its user is enabled (one query); its last use is written when due."""
+        hashed = entry.password_hash[len(APP_PASSWORD_MARK):]
+        with self.db.transaction(write=False) as session:
+            match = acl.app_password_match(session, login, hashed)
+        if match is None:
+            with self._lock:
+                self._entries.pop(key, None)
+            return None
+        origin = address or None
+        if acl.use_is_due(match, wall_time(), origin):
+            try:
+                with self.db.transaction() as session:
+                    acl.note_app_password_use(session, match.app_password_id, wall_time(),
+                                              origin)
+            except Exception:
+                log.exception("cannot record the use of an app password of %s", login)
+        self._remember(key, _Entry(match.principal, now + self.cache_ttl, entry.password_hash,
+                                   entry.checked))
+        return match.principal
 
     def _remember(self, key: bytes, entry: _Entry) -> None:
         if self.cache_ttl <= 0:
@@ -469,12 +537,24 @@ class BasicAuthenticator(HTTPAuthenticator):
                 realm, credentials[0], credentials[1], environ)
         except TooManyRequests as refused:
             return too_many_requests(refused, start_response)
+        if signed_in and not owns_url(environ, environ[PRINCIPAL_KEY]):
+            return not_found(start_response)
         if signed_in:
             assert credentials is not None
             environ["wsgidav.auth.realm"] = realm
             environ["wsgidav.auth.user_name"] = credentials[0]
             return self.next_app(environ, start_response)
         return self.send_basic_auth_response(environ, start_response)
+
+
+def not_found(start_response: Any) -> list[bytes]:
+    """404 for a sync app's address that names another user's files
+    (``/remote.php/dav/files/<login>/``): whether that user exists is not said."""
+    body = b"404 Not Found: these are not your files (use your own login in the URL).\n"
+    start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
+                                     ("Content-Length", str(len(body))),
+                                     ("Date", util.get_rfc1123_time())])
+    return [body]
 
 
 def too_many_requests(refused: TooManyRequests, start_response: Any) -> list[bytes]:

@@ -11,6 +11,8 @@ Forms (relied on by people and scripts)::
     davserver user signout LOGIN
     davserver auth throttle list [LOGIN] [--json] | reset LOGIN [--address A]
                                                  (see davserver/auth_cli.py)
+    davserver app-password add LOGIN --label NAME | list LOGIN [--json] | revoke LOGIN ID
+                                                 (see davserver/app_password_cli.py)
     davserver audit [--since D] [--until D] [--user LOGIN] [--place T] [--json]
     davserver audit purge [--older-than DAYS]    (see davserver/audit_cli.py)
     davserver import people FILE… [--school UAI|NAME] [--format F] [--passwords FILE]
@@ -28,6 +30,7 @@ Forms (relied on by people and scripts)::
     davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
     davserver trash list|restore|purge ...       (see davserver/trash_cli.py)
     davserver lock list|break ...                (see davserver/lock_cli.py)
+    davserver uploads list|sweep                 (see davserver/uploads_cli.py)
     davserver notifications send | purge [--older-than DAYS] [--unread-too]
                                                  (davserver/notifications_cli.py)
     davserver archive textbooks --year LABEL [--school NAME] [--before-end] [--output DIR]
@@ -154,10 +157,14 @@ def _parser() -> argparse.ArgumentParser:
     add_archive_parsers(sub, common)
     from davserver.lock_cli import add_parsers as add_lock_parsers
     add_lock_parsers(sub, common)
+    from davserver.uploads_cli import add_parsers as add_uploads_parsers
+    add_uploads_parsers(sub, common)
     from davserver.auth_cli import add_parsers as add_auth_parsers
     add_auth_parsers(sub, common)
     from davserver.audit_cli import add_parsers as add_audit_parsers
     add_audit_parsers(sub, common)
+    from davserver.app_password_cli import add_parsers as add_app_password_parsers
+    add_app_password_parsers(sub, common)
     return parser
 
 
@@ -301,7 +308,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
         print(f"davserver: cannot listen on {config.server.host}:{config.server.port}: "
               f"{exc.strerror or exc} (another server running? choose --port)", file=sys.stderr)
         return 1
-    sweeper = _start_sweeper(app)
+    leftovers = _start_sweeper(app)
     host, port = server.bind_addr[:2]
     if host in ("0.0.0.0", "::"):  # every address: name one a client can type
         host = "<this machine's address>"
@@ -310,13 +317,16 @@ def _serve(config: Config, *, banner: str = "") -> int:
     if banner:
         print(banner.replace("{url}", f"http://{host}:{port}/dav/"), flush=True)
     sender = _start_mail_sender(config, app)
+    sweeper = _start_upload_sweeper(config, app)
     _resume_imports(app)
     try:
         server.serve()
     finally:
-        sweeper.set()
+        leftovers.set()
         if sender is not None:
             sender.stop()
+        if sweeper is not None:
+            sweeper.stop()
         app.close()
         print("davserver: stopped", flush=True)
     return 0
@@ -348,6 +358,16 @@ def _start_sweeper(app: Application) -> threading.Event:
 
     threading.Thread(target=run, name="leftover-sweeper", daemon=True).start()
     return stop
+def _start_upload_sweeper(config: Config, app: Application) -> Any:
+    """The thread cancelling expired chunked uploads (``sync.upload_expiry``), every
+    tenth of the expiry and at most every 10 minutes; None without ``sync.enabled``."""
+    if not config.sync.enabled:
+        return None
+    from providers import uploads
+
+    sweeper = uploads.Sweeper(app.store, min(600.0, config.sync.upload_expiry / 10))
+    sweeper.start()
+    return sweeper
 
 
 def _resume_imports(app: Application) -> None:
@@ -402,8 +422,10 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "notifications": _lazy("davserver.notifications_cli", "cmd_notifications"),
     "archive": _lazy("davserver.archive_cli", "cmd_archive"),
     "lock": _lazy("davserver.lock_cli", "cmd_lock"),
+    "uploads": _lazy("davserver.uploads_cli", "cmd_uploads"),
     "auth": _lazy("davserver.auth_cli", "cmd_auth"),
     "audit": _lazy("davserver.audit_cli", "cmd_audit"),
+    "app-password": _lazy("davserver.app_password_cli", "cmd_app_password"),
     "import": lambda config, args: IMPORTS[args.action](config, args),
 }
 IMPORTS: dict[str, Callable[[Config, argparse.Namespace], int]] = {

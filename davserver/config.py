@@ -241,6 +241,116 @@ class AuthConfig(_Section):
         return value
 
 
+_PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+
+
+class IdentityProviderConfig(_Section):
+    """One identity provider of ``federation.providers`` (``docs/admin.md``,
+    "Identity federation").
+
+    ``id``: its name in our addresses (``/login/ID``), lower-case letters, digits and
+    hyphens. ``kind``: ``cas`` (CAS 2.0 or 3.0, ``version``) or ``saml`` (SAML 2.0,
+    with the provider's metadata). ``label``: the sign-in
+    page's button ("Personnel de l'Éducation nationale"). ``server_url``: the CAS
+    server's base address (``https://cas.ac-exemple.fr/cas/``; ``login``,
+    ``p3/serviceValidate`` and ``logout`` are under it). Matching: the identity is
+    the value of ``match_attribute`` among the released attributes (CAS 3), or the CAS
+    user when it is empty, and names the user whose external id of kind
+    ``match_kind`` (``aaf``, ``educonnect``: what people imports store) has that
+    value. ``verify_tls``: check the server's certificate (only a test turns it off)."""
+
+    id: str
+    kind: Literal["cas", "saml"] = "cas"
+    label: str = Field(min_length=1, max_length=100)
+    server_url: str = ""
+    version: Literal[2, 3] = 3
+    # SAML 2.0: the identity provider's metadata (a file, or an address read at
+    # start-up), its entity id when the metadata describes several, whether our
+    # authentication requests are signed. Without match_attribute, the NameID names
+    # the person.
+    metadata_file: Path | None = None
+    metadata_url: str | None = None
+    idp_entity_id: str | None = None
+    sign_requests: bool = False
+    match_attribute: str | None = None
+    match_kind: str = Field("aaf", min_length=1, max_length=16)
+    verify_tls: bool = True
+    timeout: float = Field(10.0, gt=0, le=120)  # seconds for the ticket's validation
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not _PROVIDER_ID.match(value):
+            raise ValueError("lower-case letters, digits and hyphens, 32 at most "
+                             f"(\"academie\", \"educonnect\"): {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> IdentityProviderConfig:
+        if self.kind == "cas" and not self.server_url:
+            raise ValueError(f"provider {self.id!r}: a CAS provider needs server_url")
+        if self.kind == "saml" and not (self.metadata_file or self.metadata_url):
+            raise ValueError(f"provider {self.id!r}: a SAML provider needs metadata_file "
+                             "or metadata_url (the identity provider's metadata)")
+        return self
+
+    @field_validator("server_url")
+    @classmethod
+    def _server_url(cls, value: str) -> str:
+        if not value.strip():
+            return ""
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise ValueError(f"an http:// or https:// address with no query: {value!r}")
+        text = value.strip()
+        return text if text.endswith("/") else text + "/"
+
+
+class FederationConfig(_Section):
+    """Sign-in through identity providers (``davserver.federation``). ``providers``:
+    the sign-in page's buttons, in this order; ``local_label``: the title of the
+    login and password form ("Autre compte"), shown unless ``local_passwords`` is
+    false; ``no_local_passwords``: profiles whose local password is refused on the
+    web (they federate; their drives use app passwords)."""
+
+    providers: list[IdentityProviderConfig] = Field(default_factory=list)
+    local_passwords: bool = True
+    local_label: str = Field("Autre compte", min_length=1, max_length=100)
+    no_local_passwords: list[str] = Field(default_factory=list)
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _providers_text(cls, value: Any) -> Any:
+        """A YAML or JSON list given as text (``DAVSERVER_FEDERATION__PROVIDERS``)."""
+        if isinstance(value, str):
+            return yaml.safe_load(value) or []
+        return value
+
+    @field_validator("no_local_passwords", mode="before")
+    @classmethod
+    def _profiles_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()]
+        return value
+
+    @field_validator("no_local_passwords")
+    @classmethod
+    def _known_profiles(cls, value: list[str]) -> list[str]:
+        known = {"student", "teacher", "parent", "staff", "head", "admin", "inspector"}
+        unknown = [p for p in value if p not in known]
+        if unknown:
+            raise ValueError(f"unknown profile(s) {unknown}: use {sorted(known)}")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> FederationConfig:
+        ids = [p.id for p in self.providers]
+        doubles = sorted({i for i in ids if ids.count(i) > 1})
+        if doubles:
+            raise ValueError(f"provider ids must be unique: {doubles}")
+        return self
+
+
 class DavConfig(_Section):
     """WebDAV protocol limits and options.
 
@@ -277,6 +387,18 @@ class DavConfig(_Section):
     @classmethod
     def _cors_origins(cls, value: Any) -> list[str]:
         return _origin_list(value, web_only=False)
+
+
+class SyncConfig(_Section):
+    """The Nextcloud and ownCloud apps (``davserver.sync_api``, ``davserver.sync_routes``).
+
+    ``enabled``: serve ``/status.php``, ``/ocs/`` and ``/remote.php/``; ``product_name``:
+    what the apps show as the server's name; ``upload_expiry``: seconds a chunked
+    upload may stay idle (no chunk) before it is cancelled and its space freed."""
+
+    enabled: bool = True
+    product_name: str = Field("ENT", min_length=1, max_length=100)
+    upload_expiry: int = Field(24 * 3600, ge=60, le=30 * 24 * 3600)
 
 
 class QuotasConfig(_Section):
@@ -437,7 +559,9 @@ class Config(_Section):
     blob_dir: Path | None = None
     server: ServerConfig = Field(default_factory=ServerConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    federation: FederationConfig = Field(default_factory=FederationConfig)
     dav: DavConfig = Field(default_factory=DavConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
     quotas: QuotasConfig = Field(default_factory=QuotasConfig)
     trash: TrashConfig = Field(default_factory=TrashConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)

@@ -63,6 +63,8 @@ class Kind(enum.StrEnum):
     sessions_ended = "sessions_ended"  # every session of a user ended
     app_password_created = "app_password_created"
     app_password_revoked = "app_password_revoked"
+    charter_changed = "charter_changed"  # a new version of a charter (acl.charters)
+    charter_accepted = "charter_accepted"
     grant = "grant"
     revoke = "revoke"
     invitation = "invitation"

@@ -1,14 +1,24 @@
 """WsgiDAV providers over one node/blob store (DESIGN.md: ``providers/``)."""
 
-from . import drop_folder, operations, preconditions, trash
-from .access import PRINCIPAL_KEY, RequestAccess
+from . import drop_folder, operations, preconditions, trash, uploads
+from .access import PRINCIPAL_KEY, URL_LOGIN_KEY, RequestAccess, owns_url
 from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
 from .content_types import is_active, sniff
-from .dav import ARCHIVES, BINDER, DOCUMENTS, RUBRICS, EntProvider
+from .dav import (
+    ARCHIVES,
+    BINDER,
+    DOCUMENTS,
+    RUBRICS,
+    SYNC_VIEW_KEY,
+    EntProvider,
+    rewrite_if_tags,
+)
 from .drop_folder import IMPORTS, file_dropped
+from .folder_etags import composite as composite_etag
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
 from .holders import BlobHolder, blob_holders, held_among, register_blob_holder
+from .hrefs import PUBLIC_PATHS_KEY
 from .lock_rules import EntLockManager
 from .locks import SqlLockStorage, lock_broken, relative_path
 from .names import (
@@ -21,21 +31,25 @@ from .names import (
     validate_name,
     xml_safe,
 )
+from .oc_props import INSTANCE_ID
 from .plain_get import PlainGet
 from .store import NodeInfo, SpaceInfo, Stamp, Store
 from .trash import TrashEntry
+from .uploads_dav import UPLOADS
 from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
 
 __all__ = [
     "IMPORTS", "drop_folder", "file_dropped",
     "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "CONTROL_CHARACTER", "DOCUMENTS",
-    "MAX_NAME_BYTES", "PRINCIPAL_KEY", "RUBRICS",
+    "INSTANCE_ID", "MAX_NAME_BYTES", "PRINCIPAL_KEY", "PUBLIC_PATHS_KEY", "RUBRICS",
+    "SYNC_VIEW_KEY", "UPLOADS", "URL_LOGIN_KEY",
     "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntLockManager", "EntProvider",
     "FsckReport",
     "LocalBlobStore", "NodeInfo", "PlainGet", "RequestAccess", "SpaceInfo", "SqlLockStorage",
-    "Stamp", "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders", "fsck",
+    "Stamp", "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders",
+    "composite_etag", "fsck",
     "held_among", "href_quote", "invalid_reason", "is_active", "lock_broken", "name_key",
-    "operations", "path_key", "preconditions", "register_binder_folder",
-    "register_blob_holder", "relative_path", "sniff", "trash", "unread_chunked_body",
-    "validate_name", "xml_safe",
+    "operations", "owns_url", "path_key", "preconditions", "register_binder_folder",
+    "register_blob_holder", "relative_path", "rewrite_if_tags", "sniff", "trash",
+    "unread_chunked_body", "uploads", "validate_name", "xml_safe",
 ]

@@ -17,6 +17,15 @@ from .store import SpaceInfo, Store
 
 PRINCIPAL_KEY = "davserver.principal"
 ACCESS_KEY = "davserver.access"
+URL_LOGIN_KEY = "davserver.url_login"
+"""The login a sync app's URL names (``/remote.php/dav/files/<login>/``), if any."""
+
+
+def owns_url(environ: dict[str, Any], principal: Principal) -> bool:
+    """Is the login the URL names (if it names one) the signed-in user's own? A URL
+    naming another user is nobody's drive: 404, whoever that user is."""
+    login = environ.get(URL_LOGIN_KEY)
+    return login is None or login == principal.login
 
 
 class RequestAccess:
@@ -36,7 +45,7 @@ class RequestAccess:
     def of(cls, store: Store, environ: dict[str, Any]) -> RequestAccess | None:
         """The request's access view (None when nobody is signed in)."""
         principal: Principal | None = environ.get(PRINCIPAL_KEY)
-        if principal is None:
+        if principal is None or not owns_url(environ, principal):
             return None
         access = environ.get(ACCESS_KEY)
         if access is None or access.principal is not principal:

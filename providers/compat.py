@@ -16,6 +16,8 @@ Applied once, by :func:`apply`, when the application is built:
 * Error pages name no software and no version: WsgiDAV's end with a link to
   "WsgiDAV/4.4.0" and the server's local time (:func:`_error_page`; issue 18). The
   ``Server`` header is cheroot's ``server_name``, "davserver", with no version.
+* Hrefs speak the request's URL space (:mod:`.hrefs`): a resource reached through
+  ``/remote.php/dav/files/<login>/`` is named so in every answer.
 * Expected refusals log nothing beyond the request line (STYLE.md habit 8): WsgiDAV
   logs a PUT whose body was refused (507, 400, 408…) as "byte copy failed" with two
   chained tracebacks, and adds warnings about the unread body it closes the
@@ -32,7 +34,9 @@ Applied once, by :func:`apply`, when the application is built:
   nothing, issue 17).
 * Hrefs percent-encode every character outside RFC 3986's ``pchar``
   (:func:`providers.names.href_quote`): WsgiDAV's ``get_href`` leaves ``|`` raw, and
-  strict URI parsers (Cyberduck, Java) drop such an entry.
+  strict URI parsers (Cyberduck, Java) drop such an entry. ``get_href`` goes through
+  :func:`providers.hrefs.resource_href`, which also speaks the URL space the request
+  used (``/dav/`` or the sync apps' ``/remote.php/…``).
 """
 
 from __future__ import annotations
@@ -47,8 +51,7 @@ from wsgidav import dav_error, request_server, util
 from wsgidav.dav_error import HTTP_INTERNAL_ERROR, DAVError, DAVErrorCondition
 from wsgidav.dav_provider import _DAVResource
 
-from . import preconditions
-from .names import href_quote
+from . import hrefs, preconditions
 
 _applied = False
 _original_add_property_response = util.add_property_response
@@ -154,13 +157,6 @@ def _parse_xml_body(environ: dict[str, Any], *, allow_empty: bool = False) -> An
     return root
 
 
-def _get_href(self: Any) -> str:
-    """``_DAVResource.get_href``: the mount, share and preferred path, with every
-    character outside RFC 3986's ``pchar`` percent-encoded."""
-    return href_quote(self.provider.mount_path + self.provider.share_path
-                      + self.get_preferred_path())
-
-
 def apply() -> None:
     """Install the fixes (idempotent)."""
     global _applied
@@ -177,13 +173,13 @@ def apply() -> None:
     utilities.add_property_response = _add_property_response
     utilities.parse_xml_body = _parse_xml_body
     resource_class: Any = _DAVResource
-    resource_class.get_href = _get_href
     # "Error condition: <object at 0x…>" in PROPPATCH's responsedescription
     condition_class: Any = DAVErrorCondition
     condition_class.__repr__ = lambda self: str(self.condition_code)
     error_class: Any = DAVError
     error_class.get_response_page = _error_page
     preconditions.install()
+    resource_class.get_href = hrefs.resource_href
     for name in _QUIETED_LOGGERS:
         logging.getLogger(name).addFilter(ExpectedOutcomes())
     _applied = True

@@ -26,12 +26,14 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from wsgidav import util
-from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
+from wsgidav.dav_error import HTTP_CONFLICT, HTTP_FORBIDDEN, HTTP_NOT_FOUND, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVProvider
 
+from . import oc_props
 from .access import RequestAccess
 from .drop_folder import IMPORTS
 from .errors import dav_errors
+from .folder_etags import composite
 from .guards import guarded_request
 from .live_props import QuotaReport, listed_names
 from .lock_dav import handle_lock, handle_unlock
@@ -43,11 +45,14 @@ from .propfind import refuse_unbounded, stream_propfind
 from .resources import (
     PRIVILEGE_SET,
     RESOLVED_KEY,
+    FileResource,
+    FolderResource,
     make_resource,
     privilege_set,
 )
 from .store import SpaceInfo, Store
 from .trash_dav import TRASH, refuse_writes, trash_resource
+from .uploads_dav import UPLOADS, upload_resource
 from .virtual_dav import is_virtual, refuse_virtual_writes, virtual_resource
 
 DOCUMENTS = "porte-documents"
@@ -58,6 +63,14 @@ ARCHIVES = "archives"
 # that have one, the school's archive (read-only) for those who read it, the schools'
 # imports folders for their administrators.
 TOP_COLLECTIONS = (DOCUMENTS, RUBRICS, BINDER, ARCHIVES, IMPORTS, TRASH)
+SYNC_VIEW_KEY = "davserver.sync_view"
+"""Set by the dispatcher for the sync apps' addresses (``davserver.sync_routes``):
+``"files"`` (the drive as they sync it: no trash, no archives) or ``"uploads"`` (their
+chunked uploads, :mod:`.uploads_dav`)."""
+# What the sync apps do not see of the drive: the trash is not for syncing, the
+# school's archives are big, read-only and the head's, and a file synced into an
+# imports folder would start an import.
+NOT_SYNCED = frozenset({TRASH, ARCHIVES, IMPORTS})
 # Requests whose lock look-ups (WsgiDAV walks every ancestor, and every member for
 # DELETE and PROPFIND) are answered from one query. Not LOCK and UNLOCK, which change
 # locks and read them back; GET and HEAD look none up.
@@ -69,12 +82,13 @@ class EntProvider(DAVProvider):
     """Serves every space of the signed-in user (``environ['davserver.principal']``)."""
 
     def __init__(self, store: Store, locks: SqlLockStorage, *, allow_infinity: bool = False,
-                 max_xml_body: int = 1024 * 1024) -> None:
+                 max_xml_body: int = 1024 * 1024, upload_expiry: float = 86400.0) -> None:
         super().__init__()
         self.store = store
         self.locks = locks
         self.allow_infinity = allow_infinity
         self.max_xml_body = max_xml_body
+        self.upload_expiry = upload_expiry  # seconds an idle chunked upload is kept
 
     def is_readonly(self) -> bool:
         return False
@@ -186,7 +200,13 @@ class EntProvider(DAVProvider):
             return None
         segments = split_path(path)
         res: Any = None
-        if not segments:
+        view = environ.get(SYNC_VIEW_KEY)
+        if segments and (segments[0] == UPLOADS or (view and segments[0] in NOT_SYNCED)):
+            # The uploads exist only at their own address; the drive as synced has no
+            # trash and no archives.
+            if segments[0] == UPLOADS and view == "uploads":
+                res = upload_resource(self, path, segments, environ)
+        elif not segments:
             res = VirtualRoot(path or "/", environ)
         elif segments == [RUBRICS]:
             res = RubricsRoot(path, environ)
@@ -197,23 +217,30 @@ class EntProvider(DAVProvider):
         elif is_virtual(segments, BINDER) and self.access(environ).has_binder():
             res = virtual_resource(self, path, segments[1:], environ)
         else:
-            located = self.locate(path, environ)
-            if located is not None:
-                space, rel = located
-                # What the user may not read does not exist for them (404, STYLE.md
-                # habit 12): a pending file is not even listed for a visitor.
-                with dav_errors():
-                    standing = self.access(environ).standing(space)
-                    nodes = self.store.resolve_chain(space.id, rel)
-                found = readable_chain_of(nodes, standing, rel)
-                if found is not None:
-                    res = make_resource(path, environ, space, found[0][-1], found[1])
-                elif rel and len(nodes) == rel.count("/"):
-                    # A new name (PUT, MKCOL): WsgiDAV asks for the folder next; the
-                    # same query found it.
-                    self._cache_parent(cache, path, environ, space, nodes, standing)
+            res = self._stored_resource(path, environ, cache)
         cache[path] = res
         return res
+
+    def _stored_resource(self, path: str, environ: dict[str, Any], cache: dict[str, Any]
+                         ) -> Any:
+        """The resource of a node of a space at ``path``, or None."""
+        located = self.locate(path, environ)
+        if located is None:
+            return None
+        space, rel = located
+        # What the user may not read does not exist for them (404, STYLE.md habit 12):
+        # a pending file is not even listed for a visitor.
+        with dav_errors():
+            standing = self.access(environ).standing(space)
+            nodes = self.store.resolve_chain(space.id, rel)
+        found = readable_chain_of(nodes, standing, rel)
+        if found is not None:
+            return make_resource(path, environ, space, found[0][-1], found[1])
+        if rel and len(nodes) == rel.count("/"):
+            # A new name (PUT, MKCOL): WsgiDAV asks for the folder next; the same
+            # query found it.
+            self._cache_parent(cache, path, environ, space, nodes, standing)
+        return None
 
     @staticmethod
     def _cache_parent(cache: dict[str, Any], path: str, environ: dict[str, Any],
@@ -225,6 +252,65 @@ class EntProvider(DAVProvider):
         if found is not None:
             cache[parent_path] = make_resource(parent_path, environ, space, found[0][-1],
                                                found[1])
+
+    def listing_etag(self, environ: dict[str, Any], names: list[str]) -> str:
+        """The ETag of a listing of top collections ``names`` (of :data:`TOP_COLLECTIONS`):
+        a digest of their spaces' root ETags (one query), of the rubrics the user
+        sees and of their standing in each. The trash is left out: what changes it
+        changes the live folders too, but for purges, which no client syncs."""
+        access = self.access(environ)
+        spaces: list[tuple[str, SpaceInfo]] = []
+        if DOCUMENTS in names:
+            spaces.append((DOCUMENTS, access.personal_space("documents")))
+        if BINDER in names and access.has_binder():
+            spaces.append((BINDER, access.personal_space("binder")))
+        if ARCHIVES in names and (archive := access.archive_space()) is not None:
+            spaces.append((ARCHIVES, archive))
+        if IMPORTS in names:
+            for uai in sorted(access.imports()):
+                if (drop := access.imports_space(uai)) is not None:
+                    spaces.append((f"{IMPORTS}/{uai}", drop))
+        if RUBRICS in names:
+            for slug, (_info, standing) in sorted(access.rubrics().items()):
+                space = access.rubric_space(slug)
+                if space is not None:
+                    spaces.append((f"{RUBRICS}/{slug}:{standing.role}:"
+                                   f"{sorted(standing.folder_roles.items())}", space))
+        roots = self.store.root_etags(s.id for _, s in spaces)
+        parts = [f"{label}={roots.get(space.id, '')}" for label, space in spaces]
+        if BINDER in names and access.has_binder():  # with its read-only folders
+            binder = self.get_resource_inst("/" + BINDER, environ)
+            if binder is not None:
+                parts.append(f"{BINDER}+={binder.get_etag()}")
+        return composite(parts)
+
+    def destination_path(self, destination: str) -> str:
+        """The provider path of a ``Destination`` header value (an absolute path on
+        this server once the dispatcher localized it). Raises ``DAVError`` 403 for one
+        outside ``/dav``."""
+        path = unquote(urlsplit(destination).path)
+        if not path.startswith(self.share_path + "/"):
+            raise DAVError(HTTP_FORBIDDEN, "The destination is not in your files.")
+        return path[len(self.share_path):]
+
+    def writable_file(self, path: str, environ: dict[str, Any]) -> FileResource:
+        """The file the user may write at provider path ``path``: an existing one
+        (``write-content`` on it) or a new name (``bind`` on its folder), as a PUT
+        there would check. Raises ``DAVError`` 403 (not allowed, not in a space), 404
+        (the folder is not theirs to see), 409 (no such folder, or a folder there)."""
+        located = self.locate(path, environ)
+        if located is None or not located[1]:
+            raise DAVError(HTTP_FORBIDDEN, "The destination is not a file in a space.")
+        res = self.get_resource_inst(path, environ)
+        if res is None:
+            folder = self.get_resource_inst(util.get_uri_parent(path.rstrip("/")), environ)
+            if not isinstance(folder, FolderResource):
+                raise DAVError(HTTP_CONFLICT, "The destination folder does not exist.")
+            return folder.new_file(util.get_uri_name(path.rstrip("/")))
+        if not isinstance(res, FileResource):
+            raise DAVError(HTTP_CONFLICT, "A folder has that name.")
+        res._require("write-content")
+        return res
 
     def ref_url(self, space: SpaceInfo, path: str) -> str:
         """Lock and property key of a provider path in ``space``: the space id in
@@ -314,16 +400,37 @@ class _ReadOnlyListing(QuotaReport, DAVCollection):
     def get_property_value(self, name: str) -> Any:
         if name == PRIVILEGE_SET:
             return privilege_set(["read"])
+        if name in oc_props.NAMES:  # nothing can be created beside the spaces
+            value = oc_props.virtual_value(name, self.path)
+            if value is None:
+                raise DAVError(HTTP_NOT_FOUND)
+            return value
+        if name == "{DAV:}getetag":  # RFC 4918 §15.6: quoted, as in the ETag header
+            return f'"{self.get_etag()}"'
         return super().get_property_value(name)
+
+    def get_last_modified(self) -> float:
+        """A fixed date: a listing of spaces has no time of its own, and the sync apps
+        refuse a folder without one (:data:`.oc_props.LISTING_MTIME`)."""
+        return oc_props.LISTING_MTIME
 
 
 class VirtualRoot(_ReadOnlyListing):
     """``/dav/``: lists the user's top collections."""
 
+    def support_etag(self) -> bool:
+        return True
+
+    def get_etag(self) -> str:
+        """Changes when anything in the listed spaces does (:mod:`.folder_etags`)."""
+        return self.provider.listing_etag(self.environ, self.get_member_names())
+
     def get_member_names(self) -> list[str]:
         access = self.provider.access(self.environ)
         hidden = {BINDER} if not access.has_binder() else set()
-        if access.archive_space() is None:
+        if self.environ.get(SYNC_VIEW_KEY):
+            hidden |= NOT_SYNCED
+        elif access.archive_space() is None:
             hidden.add(ARCHIVES)
         if not access.imports():
             hidden.add(IMPORTS)
@@ -339,6 +446,14 @@ class RubricsRoot(_ReadOnlyListing):
     file operation: it is done with ``davserver rubric`` (and later in the browser)."""
 
     refusal = "Rubrics are created by their managers, not as folders."
+
+    def support_etag(self) -> bool:
+        return True
+
+    def get_etag(self) -> str:
+        """Changes with any rubric's files, and with the list of rubrics the user
+        sees and their role in each (their permissions)."""
+        return self.provider.listing_etag(self.environ, [RUBRICS])
 
     def get_member_names(self) -> list[str]:
         return list(self.provider.access(self.environ).rubrics())

@@ -23,7 +23,9 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
   character, a backslash…), stored before they were refused: listed with their
   space and path, for a human to rename (a rename to a valid name works);
 * reservations: bytes held for uploads that are gone (their lease expired, or their
-  process on this host ended: ``quotas.leases``), or counted without a lease;
+  process on this host ended: ``quotas.leases``), or counted without a lease or an
+  open chunked upload (:mod:`.uploads`, which holds its reservation until it finishes
+  or expires: ``davserver uploads sweep``);
 * unfinished uploads: temporary files of writes that never completed;
 * foreign files: anything in the blob store that is not a blob (a ``.DS_Store``).
 
@@ -52,6 +54,7 @@ from .names import invalid_reason
 from .properties import total_bytes
 from .store import Store, _parse_props, charged_bytes
 from .trash import TRASH_PREFIX
+from .uploads import reserved_by_space
 
 
 @dataclass
@@ -221,19 +224,23 @@ def _check_reservations(s: Session, report: FsckReport, repair: bool,
                         ledger: dict[int, quotas.Usage]) -> None:
     """Reservations of uploads that are gone (expired leases, or this host's ended
     processes', :mod:`quotas.leases`), and ledgers whose reserved bytes differ from
-    their leases' sum; repair gives them back. Live uploads' leases are left alone,
-    so this is safe while servers run."""
+    the sum of their live leases and of their open chunked uploads' reservations
+    (:func:`.uploads.reserved_by_space`); repair gives the difference back. Live
+    uploads' leases and open chunked uploads are left alone, so this is safe while
+    servers run."""
     leases = quotas.leases.held(s)
     gone = quotas.leases.gone(s)
+    chunked = reserved_by_space(s)  # open chunked uploads hold theirs without a lease
+    live: dict[int, int] = {}
     for space_id, figures in ledger.items():
-        live = leases.get(space_id, 0) - gone.get(space_id, 0)
-        if figures.reserved != live:
-            report.stale_reservations.append((space_id, figures.reserved - live))
+        live[space_id] = (leases.get(space_id, 0) - gone.get(space_id, 0)
+                          + chunked.get(space_id, 0))
+        if figures.reserved != live[space_id]:
+            report.stale_reservations.append((space_id, figures.reserved - live[space_id]))
     if repair:
         quotas.reclaim(s)
         for space_id, _stale in report.stale_reservations:
-            live = leases.get(space_id, 0) - gone.get(space_id, 0)
-            quotas.leases.set_reserved(s, space_id, live)
+            quotas.leases.set_reserved(s, space_id, live[space_id])
 
 
 def fsck(store: Store, *, repair: bool = False) -> FsckReport:

@@ -15,6 +15,8 @@
   ``X-Content-Type-Options: nosniff`` on every answer): user content never runs on
   our origin.
 * A native COPY/MOVE that created its destination answers 201 (WsgiDAV says 204).
+* What the sync apps read of a write's answer (``OC-FileId``, ``OC-ETag``; set by
+  :func:`announce_file`) is added to a successful answer.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from typing import Any
 from lxml import etree
 from wsgidav.dav_error import HTTP_BAD_REQUEST, HTTP_FORBIDDEN, DAVError
 
+from .oc_props import oc_id
+
 XML_METHODS = frozenset({"PROPFIND", "PROPPATCH", "LOCK"})
 OC_MTIME_KEY = "davserver.oc_mtime"
+ANSWER_HEADERS_KEY = "davserver.answer_headers"
 CREATED_KEY = "davserver.created"
 CLOSE_CONNECTION_KEY = "davserver.close_connection"
 # Parses only to look: no entity is substituted, no DTD or network resource loaded.
@@ -132,13 +137,29 @@ def unread_chunked_body(environ: dict[str, Any]) -> bool:
             and not (environ.get("CONTENT_LENGTH") or "").strip())
 
 
+def parse_oc_mtime(value: str) -> float:
+    """``X-OC-Mtime``: seconds since the epoch (UTC), an integer or a decimal. Raises
+    ``DAVError`` 400 for anything else."""
+    if not _MTIME_RE.match(value.strip()):
+        raise DAVError(HTTP_BAD_REQUEST, "X-OC-Mtime must be seconds since the epoch.")
+    return float(value)
+
+
 def _read_oc_mtime(environ: dict[str, Any]) -> None:
     value = environ.get("HTTP_X_OC_MTIME")
     if value is None or environ["REQUEST_METHOD"] not in ("PUT", "MKCOL"):
         return
-    if not _MTIME_RE.match(value.strip()):
-        raise DAVError(HTTP_BAD_REQUEST, "X-OC-Mtime must be seconds since the epoch.")
-    environ[OC_MTIME_KEY] = float(value)
+    environ[OC_MTIME_KEY] = parse_oc_mtime(value)
+
+
+def announce_file(environ: dict[str, Any], node: Any) -> None:
+    """Tell the sync apps, in the answer, the id and ETag of the file or folder a write
+    left (``OC-FileId`` and ``OC-ETag``, read after a PUT, a MKCOL and the MOVE ending
+    a chunked upload; ``node``: its ``NodeInfo``)."""
+    headers = [("OC-FileId", oc_id(node.id))]
+    if node.etag:
+        headers.append(("OC-ETag", f'"{node.etag}"'))
+    environ[ANSWER_HEADERS_KEY] = headers
 
 
 def guarded_request(environ: dict[str, Any], start_response: Any, default_handler: Any, *,
@@ -160,6 +181,8 @@ def guarded_request(environ: dict[str, Any], start_response: Any, default_handle
             headers.append(("Content-Security-Policy", "sandbox"))
         if OC_MTIME_KEY in environ and status.startswith("2"):
             headers.append(("X-OC-Mtime", "accepted"))
+        if status.startswith("2"):
+            headers.extend(environ.get(ANSWER_HEADERS_KEY, ()))
         return start_response(status, headers, exc_info)
 
     return default_handler(environ, _start)

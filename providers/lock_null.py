@@ -21,6 +21,7 @@ from wsgidav.lock_man.lock_manager import normalize_lock_root
 
 from davserver.db import Database
 
+from .folder_etags import ancestors, touch
 from .models import DavLock, Node
 
 
@@ -69,13 +70,18 @@ class LockNullFiles:
                 return
             self._remove_empty_file(s, node_id)
 
-    @staticmethod
-    def _remove_empty_file(s: Session, node_id: int) -> None:
+    def _remove_empty_file(self, s: Session, node_id: int) -> None:
         """Delete a file that never received content (no blob, 0 bytes): nothing to
-        free in the quota ledger or the blob store."""
-        s.execute(delete(Node).where(Node.id == node_id, Node.is_collection.is_(False),
-                                     Node.size == 0, Node.blob_id.is_(None))
-                  .execution_options(synchronize_session=False))
+        free in the quota ledger or the blob store; the folders above it get new
+        ETags (after the lock rows, :mod:`.folder_etags`)."""
+        empty = (Node.id == node_id, Node.is_collection.is_(False), Node.size == 0,
+                 Node.blob_id.is_(None))
+        found = s.execute(select(Node.space_id, Node.path).where(*empty)).first()
+        if found is None:
+            return
+        touch(s, found.space_id, ancestors(found.path),
+              sqlite=self.db.engine.dialect.name == "sqlite")
+        s.execute(delete(Node).where(*empty).execution_options(synchronize_session=False))
 
     def _end_lock_null(self, s: Session, ended: list[Any]) -> None:
         """The locks ``ended`` (rows, already deleted in ``s``) are gone: a lock-null

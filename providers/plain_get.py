@@ -23,7 +23,8 @@ WsgiDAV, the requests whose answer needs none of that machinery:
 Anything else, and any error on the way, returns None and the request goes to
 WsgiDAV, which answers it as before (the resolution it made is forgotten first).
 The answer is the one WsgiDAV gives, header for header (``Content-Length``,
-``Last-Modified``, ``Content-Type``, ``Date``, ``ETag``, ``Accept-Ranges``, then
+``Last-Modified``, ``Content-Type``, ``Date``, ``ETag``, ``Accept-Ranges``, the sync
+apps' ``OC-FileId``, ``OC-ETag`` and ``OC-Checksum``, then
 ``Content-Security-Policy: sandbox`` and ``X-Content-Type-Options: nosniff``):
 ``tests/unit/test_plain_get.py`` compares the two.
 
@@ -42,11 +43,11 @@ from typing import Any, BinaryIO
 
 from wsgidav import util
 
-from .access import PRINCIPAL_KEY
+from .access import PRINCIPAL_KEY, owns_url
 from .damage import DamagedContent
 from .dav import EntProvider
 from .preconditions import CONDITIONAL_HEADERS, answer_headers, evaluate, validators_of
-from .resources import FileResource, forget_resolved
+from .resources import FileResource, download_headers, forget_resolved
 
 # Headers that ask for the ``If`` header's evaluation (RFC 4918 §10.4), a range (RFC
 # 9110 §14), or a body.
@@ -91,7 +92,7 @@ class PlainGet:
         if environ.get("QUERY_STRING"):
             return None
         principal = self.cached_principal(environ.get("HTTP_AUTHORIZATION") or "")
-        if principal is None:
+        if principal is None or not owns_url(environ, principal):
             return None
         started = time.monotonic()
         try:
@@ -149,6 +150,7 @@ def _headers(res: FileResource) -> list[tuple[str, str]]:
     etag = util.checked_etag(res.get_etag(), allow_none=True)
     headers.append(("ETag", f'"{etag if etag is not None else "[]"}"'))
     headers.append(("Accept-Ranges", "bytes"))
+    headers.extend(download_headers(res.node))
     headers.append(("Content-Security-Policy", "sandbox"))
     headers.append(("X-Content-Type-Options", "nosniff"))
     return headers

@@ -45,6 +45,7 @@ from wsgidav import util
 import acl
 from acl import NodeRef
 
+from . import hrefs, oc_props
 from .errors import dav_errors
 from .live_props import QUOTA_PROPS
 from .names import href_quote, xml_safe
@@ -290,13 +291,15 @@ class _Writer:
         self.folder = folder
         self.request = request
         self.locks = locks
-        self.base_href = href_quote(folder.provider.share_path + folder.path.rstrip("/") + "/")
+        self.base_href = hrefs.href(folder.environ, folder.provider.share_path,
+                                    folder.path.rstrip("/") + "/")
         self.usage: tuple[int, int] | None = None
         if any(n in QUOTA_PROPS for n in request.names):
             self.usage = (folder.get_used_bytes(), folder.get_available_bytes())
         self.rubric = folder.space.kind == "rubric"
         self.standing = folder.access.standing(folder.space)
         self.logins: dict[int, str] = {}
+        self.sizes: dict[str, int] | None = None
 
     def responses(self, members: list[Member]) -> Iterator[str]:
         if self.rubric:  # one query for every author of the listing
@@ -341,7 +344,7 @@ class _Writer:
         else:
             names = self.request.names
         for name in names:
-            value = self._value(name, node, display_name, props)
+            value = self._value(name, node, chain, display_name, props)
             if value is not None:
                 found.append(value)
             elif not self.request.allprop:
@@ -356,8 +359,8 @@ class _Writer:
         parts.append("</D:response>")
         return "".join(parts)
 
-    def _value(self, name: str, node: NodeInfo, display_name: str,
-               props: dict[str, str]) -> str | None:
+    def _value(self, name: str, node: NodeInfo, chain: tuple[NodeRef, ...],
+               display_name: str, props: dict[str, str]) -> str | None:
         """The property as XML, or None where the resource has none (404)."""
         if name in props:
             return props[name]
@@ -367,8 +370,33 @@ class _Writer:
             if name == OC_CHECKSUMS and not node.is_collection:
                 return (f'<oc:checksums xmlns:oc="{OC_NS}"><oc:checksum>SHA1:{node.sha1} '
                         f"MD5:{node.md5}</oc:checksum></oc:checksums>")
+            if name in oc_props.NAMES:
+                return self._oc_value(name, node, chain)
             return None
         return self._live(name, node, display_name)
+
+    def _oc_value(self, name: str, node: NodeInfo, chain: tuple[NodeRef, ...]) -> str | None:
+        """A Nextcloud/ownCloud property (:mod:`.oc_props`), from what the listing has
+        (a folder's size from the one aggregate query of :meth:`_sizes`)."""
+        perms = ""
+        if name == oc_props.PERMISSIONS:
+            perms = oc_props.permissions(self.standing, chain,
+                                         is_collection=node.is_collection,
+                                         is_space_root=node.parent_id is None)
+        size = node.size
+        if name == oc_props.SIZE and node.is_collection:
+            sizes = self._sizes()
+            size = (sum(sizes.values()) if node.id == self.folder.node.id  # type: ignore[union-attr]
+                    else sizes.get(node.path.rsplit("/", 1)[-1], 0))
+        value = oc_props.text_value(name, node_id=node.id, size=size, perms=perms)
+        return None if value is None else oc_props.element(name, value)
+
+    def _sizes(self) -> dict[str, int]:
+        """Bytes below each member of the listed folder (one query, on first use)."""
+        if self.sizes is None:
+            assert self.folder.node is not None
+            self.sizes = self.folder.store.subtree_sizes(self.folder.node)
+        return self.sizes
 
     def _rubric_value(self, name: str, node: NodeInfo) -> str | None:
         local = escape(name.split("}", 1)[1])
@@ -394,6 +422,8 @@ class _Writer:
             return self.locks.get(node.id, "<D:lockdiscovery/>")
         if local == "supportedlock":
             return SUPPORTED_LOCK
+        if local == "getetag":  # files: the content's SHA-1; folders: see folder_etags
+            return _text(name, f'"{node.etag}"') if node.etag else None
         if node.is_collection:
             if self.usage is not None and name in QUOTA_PROPS:
                 return _text(name, str(self.usage[0 if local == "quota-used-bytes" else 1]))
@@ -402,6 +432,4 @@ class _Writer:
             return _text(name, str(node.size))
         if local == "getcontenttype":
             return _text(name, node.content_type or "application/octet-stream")
-        if local == "getetag" and node.etag:
-            return _text(name, f'"{node.etag}"')
         return None

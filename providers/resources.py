@@ -27,12 +27,13 @@ import quotas
 from acl import NodeRef, Standing
 from davserver.errors import BadRequest, Conflict, DomainError, InsufficientStorage
 
-from . import drop_folder, operations, properties
+from . import checksums, drop_folder, oc_props, operations, properties
 from .access import RequestAccess
-from .blobs import BlobWriter
+from .blobs import BlobInfo, BlobWriter
 from .damage import open_checked
 from .errors import dav_errors
-from .guards import CLOSE_CONNECTION_KEY, CREATED_KEY, OC_MTIME_KEY
+from .folder_etags import composite
+from .guards import CLOSE_CONNECTION_KEY, CREATED_KEY, OC_MTIME_KEY, announce_file
 from .live_props import (
     _USAGE_KEY,
     ENT_NS,
@@ -44,6 +45,7 @@ from .live_props import (
     space_usage,
 )
 from .names import parent_of, validate_name, xml_safe
+from .oc_props import OC_NS
 from .operations import node_ref
 from .store import NodeInfo, SpaceInfo, Stamp, Store
 from .virtual_dav import binder_folders
@@ -51,7 +53,6 @@ from .virtual_dav import binder_folders
 if TYPE_CHECKING:
     from .dav import EntProvider
 
-OC_NS = "http://owncloud.org/ns"
 OC_CHECKSUMS = f"{{{OC_NS}}}checksums"
 MS_NS = "urn:schemas-microsoft-com:"
 # Our own properties (rubric spaces): publication state and author of each node.
@@ -228,11 +229,13 @@ class SpaceResourceMixin:
             return self.access.logins({self.node.author_id}).get(self.node.author_id)
         if name == OC_CHECKSUMS and self.node and not self.node.is_collection:
             return _checksums_element(self.node)
+        if name in oc_props.NAMES and self.node is not None:
+            return self._oc_value(name, self.node)
         if name in QUOTA_PROPS and not self.is_collection:
             raise DAVError(HTTP_NOT_FOUND)  # RFC 4331 §3: defined on collections only
-        if name == "{DAV:}getetag" and self.node and self.node.etag:
+        if name == "{DAV:}getetag" and (etag := self.get_etag()):  # type: ignore[attr-defined]
             # RFC 4918 §15.6: the value is an entity-tag, quoted as in the ETag header.
-            return f'"{self.node.etag}"'
+            return f'"{etag}"'
 
         return super().get_property_value(name)  # type: ignore[misc]
 
@@ -243,7 +246,8 @@ class SpaceResourceMixin:
             return False
         if name == PUBLICATION_STATE and self.space.kind == "rubric":
             return False
-        return not (name.startswith("{DAV:}") or name in (OC_CHECKSUMS, AUTHOR))
+        return not (name.startswith("{DAV:}") or name in (OC_CHECKSUMS, AUTHOR)
+                    or name in oc_props.NAMES)
 
     def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> Any:
         """PROPPATCH one property: lock and live ``DAV:`` properties are protected
@@ -310,6 +314,22 @@ class SpaceResourceMixin:
                     f"Not enough room left in this space (quota) for {growth} more bytes "
                     "of properties.")
         self.environ[PROPPATCH_PLAN_KEY] = PlannedPatch(self.node.id, changes)
+
+    def _oc_value(self, name: str, node: NodeInfo) -> str:
+        """A Nextcloud/ownCloud property of this resource (:mod:`.oc_props`); 404 where
+        it has none."""
+        perms = ""
+        if name == oc_props.PERMISSIONS:
+            perms = oc_props.permissions(self._standing(), self.chain,
+                                         is_collection=node.is_collection,
+                                         is_space_root=node.parent_id is None)
+        size = node.size
+        if name == oc_props.SIZE and node.is_collection:
+            size = sum(self.store.subtree_sizes(node).values())
+        value = oc_props.text_value(name, node_id=node.id, size=size, perms=perms)
+        if value is None:
+            raise DAVError(HTTP_NOT_FOUND)
+        return value
 
     def _set_publication(self, value: Any, *, dry_run: bool) -> None:
         """A moderator publishes (``published``) or withdraws (``pending``) a node."""
@@ -527,6 +547,20 @@ class FolderResource(SpaceResourceMixin, QuotaReport, DAVCollection):
         virtual = self.virtual_members()
         return [n.name for n, _ in self.visible_children() if n.name not in virtual] + virtual
 
+    def support_etag(self) -> bool:
+        return True
+
+    def get_etag(self) -> str | None:
+        """A token that changes whenever anything below changes
+        (:mod:`.folder_etags`); the binder root's includes its read-only folders'."""
+        if self.node is None:
+            return None
+        virtual = self.virtual_members()
+        if not virtual:
+            return self.node.etag
+        return composite([self.node.etag or "", *(
+            f"{name}:{res.get_etag() or ''}" for name in virtual
+            if (res := self.get_member(name)) is not None)])
 
     def get_member(self, name: str) -> Any:
         return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)
@@ -567,11 +601,11 @@ class FolderResource(SpaceResourceMixin, QuotaReport, DAVCollection):
             found.sort(key=lambda r: -r.path.rstrip("/").count("/"))
         return found
 
-    def create_empty_resource(self, name: str) -> FileResource:
-        """PUT to a new name: nothing is stored until the body is complete (no stub
-        on failure). LOCK on an unmapped URL: an empty file (RFC 4918 §7.3)."""
+    def new_file(self, name: str) -> FileResource:
+        """A file to be written at the new name ``name`` here (its node is None until
+        its content is committed): the user must hold ``bind`` here. Raises
+        ``DAVError`` 403, 400 (a bad name) or 409 (the name is someone's hidden file)."""
         self._require("bind")
-        path = util.join_uri(self.path, name)
         with dav_errors():
             validate_name(name)
             if self.space.kind == "rubric" and self.store.resolve(
@@ -579,9 +613,16 @@ class FolderResource(SpaceResourceMixin, QuotaReport, DAVCollection):
                 # Only reached when the user may not see what has that name (a pending
                 # file of someone else): never overwrite it unseen.
                 raise Conflict("That name is taken in this folder.")
-            if self.environ.get("REQUEST_METHOD") == "PUT":
-                return FileResource(path, self.environ, self.space, None, self.chain,
-                                    rel_path=self.rel_path + "/" + name)
+        return FileResource(util.join_uri(self.path, name), self.environ, self.space, None,
+                            self.chain, rel_path=self.rel_path + "/" + name)
+
+    def create_empty_resource(self, name: str) -> FileResource:
+        """PUT to a new name: nothing is stored until the body is complete (no stub
+        on failure). LOCK on an unmapped URL: an empty file (RFC 4918 §7.3)."""
+        new = self.new_file(name)
+        if self.environ.get("REQUEST_METHOD") == "PUT":
+            return new
+        path = new.path
         self._before_lock_null()
         with dav_errors():
             node = self.store.create_empty(self.space.id, self.rel_path + "/" + name,
@@ -609,8 +650,9 @@ class FolderResource(SpaceResourceMixin, QuotaReport, DAVCollection):
         self._require("bind")
         mtime = self.environ.get(OC_MTIME_KEY)
         with dav_errors():
-            self.store.make_collection(self.space.id, self.rel_path + "/" + name, mtime,
-                                       self._stamp())
+            node = self.store.make_collection(self.space.id, self.rel_path + "/" + name,
+                                              mtime, self._stamp())
+        announce_file(self.environ, node)  # the sync apps read the new folder's id
         self._changed()
 
 
@@ -647,6 +689,15 @@ def _announced_size(environ: dict[str, Any]) -> int | None:
     return None
 
 
+def download_headers(node: NodeInfo | None) -> list[tuple[str, str]]:
+    """``OC-FileId``, ``OC-ETag`` and ``OC-Checksum`` of a file's GET answer (both
+    ways of answering it: WsgiDAV's and :mod:`.plain_get`)."""
+    if node is None:
+        return []
+    return [("OC-FileId", oc_props.oc_id(node.id)), ("OC-ETag", f'"{node.etag}"'),
+            ("OC-Checksum", f"SHA1:{node.sha1}")]
+
+
 class FileContentMixin:
     """What WsgiDAV reads of a stored file (length, type, etag, ranges, content),
     shared by live files and files in the trash (:mod:`providers.trash_dav`)."""
@@ -669,6 +720,12 @@ class FileContentMixin:
 
     def support_ranges(self) -> bool:
         return True
+
+    def finalize_headers(self, environ: dict[str, Any], headers: list[tuple[str, str]]
+                         ) -> None:
+        """What GET adds for the sync apps: the file's id, its ETag as they read it,
+        and its checksum, which they check the downloaded bytes against."""
+        headers.extend(download_headers(self.node))
 
     def open_content(self, *, dav: bool = False) -> BinaryIO:
         """The file's bytes, checked against its recorded size (:mod:`.damage`): a
@@ -754,12 +811,29 @@ class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):
             raise DAVError(HTTP_BAD_REQUEST, f"Received {upload.writer.size} of "
                            f"{expected} bytes announced by Content-Length.")
         info = upload.writer.finish()
+        try:
+            with dav_errors():
+                checksums.verify(self.environ.get("HTTP_OC_CHECKSUM"), info)
+        except DAVError:
+            self.store.discard_blob(info, self.space.id, upload.reserved)
+            raise
+        self.commit_blob(info, mtime=self.environ.get(OC_MTIME_KEY),
+                         reserved=upload.reserved)
+
+    def commit_blob(self, info: BlobInfo, *, mtime: float | None, reserved: int = 0,
+                    within: Any = None) -> NodeInfo:
+        """Point this file at the finished blob ``info`` (a PUT's body, an assembled
+        chunked upload), settling ``reserved`` bytes; ``within`` runs in the same
+        transaction first (:meth:`Store.commit_write`). Tells the sync apps its file
+        id and ETag (``OC-FileId``, ``OC-ETag``). Raises ``DAVError``; the blob is
+        discarded on failure."""
         with dav_errors():
             self.node = self.store.commit_write(
-                self.space.id, self.rel_path, info,
-                mtime=self.environ.get(OC_MTIME_KEY), reserved=upload.reserved,
+                self.space.id, self.rel_path, info, mtime=mtime, reserved=reserved,
                 stamp=self._stamp(chain=self.chain[:-1] if self.node else self.chain),
-            )
+                within=within)
+        announce_file(self.environ, self.node)
+        return self.node
 
     def _first_put_failed(self) -> None:
         """A PUT failed (507, 403, a broken body): if this file is a lock-null one

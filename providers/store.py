@@ -38,6 +38,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -55,6 +56,7 @@ from davserver.errors import Conflict, Forbidden, NotFound
 
 from .blobs import BlobInfo, BlobStore, BlobWriter
 from .content_types import sniff
+from .folder_etags import ancestors, around, new_tag, touch, touch_spaces
 from .holders import held_among
 from .journaling import shared_event
 from .models import Blob, Node, Space
@@ -318,6 +320,19 @@ def space_is(space_id: int, *, sqlite: bool) -> Any:
     return (Node.space_id + 0 == space_id) if sqlite else (Node.space_id == space_id)
 
 
+def below_table(prefix: str, *, sqlite: bool) -> Any:
+    """:func:`below` on the ``nodes`` table's columns (for Core statements)."""
+    cond = func.substr(_NODES.path, 1, len(prefix)) == prefix
+    if sqlite:
+        cond = and_(_NODES.path >= prefix, _NODES.path < prefix[:-1] + "0", cond)
+    return cond
+
+
+def space_is_table(space_id: int, *, sqlite: bool) -> Any:
+    """:func:`space_is` on the ``nodes`` table's columns (for Core statements)."""
+    return (_NODES.space_id + 0 == space_id) if sqlite else (_NODES.space_id == space_id)
+
+
 def _subtree(space_id: int, path: str, *, sqlite: bool = False) -> Any:
     """SQL condition: the node at ``path`` and every node below it (for the root:
     the live tree, without the trash, whose paths start with ``#``)."""
@@ -342,6 +357,7 @@ class Store:
         # Space key → its row. A space keeps its id and is never deleted, so what was
         # read once stays true: every request resolves its path with one query.
         self._spaces: dict[str, SpaceInfo] = {}
+        self._roots: dict[int, int] = {}  # space id → its root node's id
         self.sqlite = db.engine.dialect.name == "sqlite"
 
     # --- spaces -------------------------------------------------------------
@@ -372,7 +388,7 @@ class Store:
                 s.flush()
                 s.add(Node(space_id=space.id, parent_id=None, name="", path="",
                            written_name="", written_path="", is_collection=True, size=0,
-                           created=now, modified=now, dead_props={}))
+                           created=now, modified=now, etag=new_tag(), dead_props={}))
                 quotas.open_account(s, space.id, kind, profile)
                 if limit_bytes is not None:
                     quotas.set_limit(s, space.id, limit_bytes)
@@ -509,11 +525,49 @@ class Store:
             chain.append(found[prefix])
         return chain
 
+    def root_etags(self, space_ids: Iterable[int]) -> dict[int, str]:
+        """The ETag of each space's root folder, by space id (a space without one is
+        left out): one query by primary key (the roots' ids are read once per process,
+        a space keeps its root for ever)."""
+        wanted = set(space_ids)
+        missing = wanted - self._roots.keys()
+        with self.db.reading() as c:
+            if missing:
+                self._roots.update((space, node) for space, node in c.execute(
+                    select(_NODES.space_id, _NODES.id).where(
+                        (_NODES.space_id + 0 if self.sqlite else _NODES.space_id).in_(missing),
+                        _NODES.path == "")))
+            ids = {self._roots[s]: s for s in wanted if s in self._roots}
+            if not ids:
+                return {}
+            rows = c.execute(select(_NODES.id, _NODES.etag).where(_NODES.id.in_(ids)))
+            return {ids[node]: etag or "" for node, etag in rows}
+
     def children(self, node: NodeInfo) -> list[NodeInfo]:
         """Members of a folder, ordered by name. One query."""
         with self.db.reading() as c:
             return [_row_info(r, self.read_props)
                     for r in c.execute(_CHILDREN, {"parent_id": node.id})]
+
+    def subtree_sizes(self, folder: NodeInfo) -> dict[str, int]:
+        """Bytes below each member of ``folder``, by the member's last path segment
+        (a file: its size; a folder: everything below it, trash excluded), in one
+        aggregate query over the folder's subtree (``oc:size``, :mod:`.oc_props`)."""
+        prefix = folder.path + "/"
+        cut = len(prefix) + 1
+        rest = func.substr(_NODES.path, cut)
+        if self.sqlite:
+            slash = func.instr(rest, "/")
+            first: Any = func.substr(rest, 1, case((slash == 0, func.length(rest)),
+                                                   else_=slash - 1))
+        else:
+            first = func.split_part(rest, "/", 1)
+        query = (select(first, func.sum(_NODES.size))
+                 .where(space_is_table(folder.space_id, sqlite=self.sqlite),
+                        below_table(prefix, sqlite=self.sqlite))
+                 .group_by(first))
+        with self.db.reading() as c:
+            return {name: int(total or 0) for name, total in c.execute(query)}
 
     def descendants(self, node: NodeInfo) -> list[NodeInfo]:
         """Every node below ``node`` (not itself), ordered by path. One query."""
@@ -554,13 +608,14 @@ class Store:
         stamp = stamp or Stamp(None)
         try:
             with self.db.transaction() as s:
+                tag = touch(s, space_id, ancestors(path), sqlite=self.sqlite)
                 parent, name = self._parent(s, space_id, path)
                 now = clock.time()
                 node = Node(space_id=space_id, parent_id=parent.id, name=name_key(name),
                             path=parent.path + "/" + name_key(name), written_name=name,
                             written_path=parent.written_path + "/" + name,
                             is_collection=True, size=0,
-                            created=now, modified=mtime or now, dead_props={},
+                            created=now, modified=mtime or now, etag=tag, dead_props={},
                             author_id=stamp.author_id, published=stamp.published)
                 s.add(node)
                 s.flush()
@@ -583,11 +638,14 @@ class Store:
 
     def commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
                      *, mtime: float | None = None, reserved: int = 0,
-                     stamp: Stamp | None = None) -> NodeInfo:
+                     stamp: Stamp | None = None,
+                     within: Callable[[Session], None] | None = None) -> NodeInfo:
         """Point the file at ``path`` (created if missing) at a finished blob, in one
         transaction with the usage charge (which releases ``reserved`` bytes held by
         :meth:`reserve`). ``blob=None`` means empty content. A new file gets
-        ``stamp``'s author; new content gets its publication state.
+        ``stamp``'s author; new content gets its publication state. ``within`` runs in
+        the same transaction before the file and its charge (a chunked upload gives
+        back its reservation and forgets itself there, :mod:`providers.uploads`).
 
         A new file's name is validated and stored as written; an existing file (found
         by its key, in any spelling) keeps its name. On any failure the new blob is
@@ -598,10 +656,10 @@ class Store:
         try:
             try:
                 info, old_key = self._commit_write(space_id, path, blob, mtime, reserved,
-                                                   stamp or Stamp(None))
+                                                   stamp or Stamp(None), within)
             except IntegrityError:  # a concurrent PUT created the name first: overwrite it
                 info, old_key = self._commit_write(space_id, path, blob, mtime, reserved,
-                                                   stamp or Stamp(None))
+                                                   stamp or Stamp(None), within)
         except BaseException:
             self._discard_blob(blob)
             self.release(space_id, reserved)
@@ -615,8 +673,9 @@ class Store:
             self.blobs.delete(blob.key)
 
     def _commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
-                      mtime: float | None, reserved: int,
-                      stamp: Stamp) -> tuple[NodeInfo, str | None]:
+                      mtime: float | None, reserved: int, stamp: Stamp,
+                      within: Callable[[Session], None] | None = None,
+                      ) -> tuple[NodeInfo, str | None]:
         now = clock.time()
         parent_path, name = parent_of(path)
         if "\x00" in path:  # never stored (PostgreSQL text cannot hold it): no lookup
@@ -631,6 +690,9 @@ class Store:
         modified = mtime if mtime is not None else now
         with self.db.transaction() as s:
             c = s.connection()  # plain statements: no ORM unit of work on this path
+            touch(c, space_id, ancestors(path), sqlite=self.sqlite)
+            if within is not None:
+                within(s)
             found = c.execute(_WRITE_TARGET, {"space": space_id,
                                               "parent_path": path_key(parent_path),
                                               "name": name_key(name)}).first()
@@ -696,6 +758,24 @@ class Store:
         self.make_room(s, space_id, quotas.settle(s, space_id, blob.size, reserved,
                                                   self.policy))
         return row.id
+
+    @staticmethod
+    def record_blob(s: Session, blob: BlobInfo) -> int:
+        """Insert the ``blobs`` row of a finished blob in the caller's transaction, charged
+        to nothing (the chunk of an upload, under the upload's reservation: its holder
+        is registered, :mod:`providers.uploads`). Returns the row id."""
+        row = Blob(key=blob.key, size=blob.size, sha1=blob.sha1, md5=blob.md5,
+                   created=clock.time())
+        s.add(row)
+        s.flush()
+        return row.id
+
+    def release_blobs(self, s: Session, blob_ids: Iterable[int | None]) -> list[str]:
+        """Delete the ``blobs`` rows among ``blob_ids`` that nothing references any more,
+        in the caller's transaction (delete the referencing rows and flush first);
+        returns the keys whose files to remove with :meth:`delete_blob_files` after
+        commit."""
+        return self._release_blobs(s, blob_ids)
 
     def discard_blob(self, blob: BlobInfo | None, space_id: int, reserved: int) -> None:
         """Undo what a failed :meth:`hold_blob` left outside the rolled-back
@@ -839,6 +919,7 @@ class Store:
         transaction."""
         stamp = stamp or Stamp(None)
         with self.db.transaction() as s:
+            tag = touch(s, dst_space, ancestors(dst_path), sqlite=self.sqlite)
             freed: list[int] = []
             parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed)
             new_root = parent.path + "/" + name_key(name)
@@ -870,7 +951,8 @@ class Store:
                     written_name=name if is_root else row.written_name,
                     written_path=new_written_root + row.written_path[len(root.written_path):],
                     is_collection=row.is_collection, size=row.size,
-                    content_type=row.content_type, etag=row.etag, sha1=row.sha1, md5=row.md5,
+                    content_type=row.content_type,
+                    etag=tag if row.is_collection else row.etag, sha1=row.sha1, md5=row.md5,
                     blob_id=row.blob_id, created=clock.time(), modified=row.modified,
                     dead_props={}, props_bytes=0,
                     author_id=stamp.author_id, published=stamp.published,
@@ -900,6 +982,8 @@ class Store:
             restamp = {"new_author": stamp.author_id, "new_published": stamp.published}
         with self.db.transaction() as s:
             c = s.connection()  # plain statements built once (a MOVE is one rename)
+            touch_spaces(c, _by_space((src.space_id, ancestors(src.path)),
+                                      (dst_space, ancestors(dst_path))), sqlite=self.sqlite)
             freed: list[int] = []
             parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed,
                                                            respelling=True)
@@ -937,11 +1021,13 @@ class Store:
     def set_modified(self, node: NodeInfo, mtime: float) -> None:
         """Set the modification time (UTC epoch seconds), as sync clients ask."""
         with self.db.transaction() as s:
+            self._touch_around(s, node)
             s.execute(update(Node).where(Node.id == node.id).values(modified=mtime))
 
     def set_published(self, node: NodeInfo, published: bool) -> None:
         """Publish or unpublish one file or folder (rubric moderation); journaled."""
         with self.db.transaction() as s:
+            self._touch_around(s, node)
             s.execute(update(Node).where(Node.id == node.id).values(published=published))
             shared_event(s, journal.Kind.publish if published else journal.Kind.withdraw,
                          node.space_id, node.path)
@@ -956,6 +1042,7 @@ class Store:
         resource's properties over 1 MiB, :mod:`providers.properties`),
         ``InsufficientStorage`` (507, ``quota-not-exceeded``), ``NotFound``."""
         with self.db.transaction() as s:
+            self._touch_around(s, node)
             c = s.connection()
             row = c.execute(select(_NODES.space_id, type_coerce(_NODES.dead_props, Text),
                                    _NODES.props_bytes).where(_NODES.id == node.id)).first()
@@ -995,3 +1082,17 @@ class Store:
         with self.db.reading() as c:
             return int(c.execute(select(func.coalesce(func.sum(_NODES.props_bytes), 0))
                                  .where(cond)).scalar() or 0)
+
+    def _touch_around(self, s: Session, node: NodeInfo) -> None:
+        """A property of ``node`` changes: new ETags for the folders above it, and for
+        itself when it is a folder (:mod:`providers.folder_etags`)."""
+        touch(s, node.space_id, around(node.path, itself=node.is_collection),
+              sqlite=self.sqlite)
+
+
+def _by_space(*changes: tuple[int, list[str]]) -> dict[int, list[str]]:
+    """Paths by space id, from ``(space id, paths)`` pairs that may name a space twice."""
+    merged: dict[int, list[str]] = {}
+    for space_id, paths in changes:
+        merged.setdefault(space_id, []).extend(paths)
+    return merged

@@ -49,6 +49,7 @@ import quotas
 from davserver import clock, journal
 from davserver.errors import Conflict, NotFound, PreconditionFailed
 
+from .folder_etags import ancestors, touch
 from .journaling import shared_event
 from .models import DavLock, Node, Space, TrashItem, TrashPurge
 from .names import name_key, path_key
@@ -154,16 +155,21 @@ def move_to_trash(store: Store, node: NodeInfo, *, deleted_by: int | None) -> Tr
     if node.parent_id is None:
         raise Conflict("the root of a space cannot be deleted")
     with store.db.transaction() as s:
+        _drop_locks(s, node.space_id, path_key(node.path))  # lock rows first (folder_etags)
+        touch(s, node.space_id, ancestors(node.path), sqlite=store.sqlite)
         entry, figures = _trash_in(s, store, node.space_id, node.path, deleted_by,
-                                   node_id=node.id)
+                                   node_id=node.id, locks_dropped=True)
         store.make_room(s, node.space_id, figures)
         return entry
 
 
 def _trash_in(s: Session, store: Store, space_id: int, path: str, deleted_by: int | None,
-              *, node_id: int | None = None) -> tuple[TrashEntry, quotas.Usage]:
+              *, node_id: int | None = None, locks_dropped: bool = False,
+              ) -> tuple[TrashEntry, quotas.Usage]:
     """Move the live subtree at ``path`` (which must still be node ``node_id`` when
-    given) to the trash inside the caller's transaction; returns the item and the
+    given) to the trash inside the caller's transaction, which has given its folders
+    new ETags (:func:`providers.folder_etags.touch`) first, and removed its locks
+    before that when ``locks_dropped`` (else they go here); returns the item and the
     space's figures after its bytes moved to the trash (the caller makes room). The
     ledger row is taken last, by that move, as a write takes it after its nodes."""
     row = s.scalar(select(Node).where(Node.space_id + 0 == space_id,
@@ -182,7 +188,8 @@ def _trash_in(s: Session, store: Store, space_id: int, path: str, deleted_by: in
     s.execute(update(Node).where(Node.id == row.id)
               .values(parent_id=None, path=new_root, written_path=new_root)
               .execution_options(synchronize_session=False))
-    _drop_locks(s, space_id, row.path)
+    if not locks_dropped:
+        _drop_locks(s, space_id, row.path)
     shared_event(s, journal.Kind.delete, space_id, row.written_path, deleted_by,
                  trash_item=item.id, folder=row.is_collection)
     return _entry(item), quotas.to_trash(s, space_id, int(item.size), store.policy)
@@ -262,6 +269,9 @@ def restore(store: Store, item_id: int, dst_space: int, dst_path: str, *,
     meanwhile), ``Conflict`` (409) without the destination folder, ``BadRequest``
     for a bad name."""
     with store.db.transaction() as s:
+        if overwrite:  # what it may replace loses its locks (lock rows first)
+            _drop_locks(s, dst_space, path_key(dst_path))
+        touch(s, dst_space, ancestors(dst_path), sqlite=store.sqlite)
         source = s.scalar(select(TrashItem.space_id).where(TrashItem.id == item_id))
         if source is None:
             raise NotFound(f"no item {item_id} in the trash")
@@ -278,7 +288,7 @@ def restore(store: Store, item_id: int, dst_space: int, dst_path: str, *,
                                           Node.name == name_key(name))):
             if not overwrite:
                 raise PreconditionFailed(f"{new_written_root} already exists")
-            _trash_in(s, store, dst_space, new_root, replaced_by)
+            _trash_in(s, store, dst_space, new_root, replaced_by, locks_dropped=True)
         values: dict[str, object] = {}
         if dst_space != row.space_id:
             quotas.drop_trash(s, row.space_id, int(row.size), store.policy)

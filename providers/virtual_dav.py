@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 from wsgidav import util
-from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
+from wsgidav.dav_error import HTTP_FORBIDDEN, HTTP_NOT_FOUND, DAVError
 from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 
 import acl
 
+from . import oc_props
 from .damage import open_checked
+from .folder_etags import composite
 from .live_props import PRIVILEGE_SET, QuotaReport, listed_names, privilege_set
 from .names import split_path, xml_safe
 from .store import SpaceInfo, Store
@@ -67,6 +69,14 @@ class VirtualTree(ABC):
     def children(self, store: Store, principal: acl.Principal,
                  segments: list[str]) -> list[VirtualEntry]:
         """The members of the folder at ``segments``, by name."""
+
+    def folder_etag(self, store: Store, principal: acl.Principal,
+                    segments: list[str]) -> str | None:
+        """An ETag of the folder at ``segments`` that changes whenever anything below
+        it does (sync clients list a folder again only when it changes), or None: the
+        provider then derives one from the folder's own listing, which sees changes
+        of its direct members only."""
+        return None
 
 
 _TREES: dict[str, VirtualTree] = {}
@@ -129,7 +139,7 @@ class _Virtual:
         return xml_safe(self.entry.name)
 
     def get_last_modified(self) -> float | None:
-        return self.entry.modified or None
+        return self.entry.modified or oc_props.LISTING_MTIME  # the sync apps need one
 
     def get_creation_date(self) -> float | None:
         return self.entry.modified or None
@@ -140,11 +150,6 @@ class _Virtual:
     def get_property_names(self, *, is_allprop: bool) -> list[str]:
         return listed_names(super().get_property_names(is_allprop=is_allprop),  # type: ignore[misc]
                             is_allprop=is_allprop, extra=[PRIVILEGE_SET])
-
-    def get_property_value(self, name: str) -> Any:
-        if name == PRIVILEGE_SET:
-            return privilege_set(["read"])
-        return super().get_property_value(name)  # type: ignore[misc]
 
     def prevent_locking(self) -> bool:
         return True
@@ -157,6 +162,21 @@ class _Virtual:
 
     def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> None:
         raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
+
+    def get_property_value(self, name: str) -> Any:
+        if name == PRIVILEGE_SET:
+            return privilege_set(["read"])
+        if name in oc_props.NAMES:  # read-only for the sync apps too
+            value = oc_props.virtual_value(name, self.path, size=self.entry.size)
+            if value is None:
+                raise DAVError(HTTP_NOT_FOUND)
+            return value
+        if name == "{DAV:}getetag":  # RFC 4918 §15.6: quoted, as in the ETag header
+            etag = self.get_etag()  # type: ignore[attr-defined]
+            if etag is None:
+                raise DAVError(HTTP_NOT_FOUND)
+            return f'"{etag}"'
+        return super().get_property_value(name)  # type: ignore[misc]
 
 
 class VirtualFolder(_Virtual, QuotaReport, DAVCollection):
@@ -177,6 +197,17 @@ class VirtualFolder(_Virtual, QuotaReport, DAVCollection):
 
     def get_member_names(self) -> list[str]:
         return [c.name for c in self._children()]
+
+    def support_etag(self) -> bool:
+        return True
+
+    def get_etag(self) -> str:
+        principal = self.provider.access(self.environ).principal
+        found = self.tree.folder_etag(self.provider.store, principal, self.segments[1:])
+        if found is not None:
+            return found
+        return composite(f"{c.name}/{c.is_collection}/{c.size}/{c.modified}/{c.etag}"
+                         for c in self._children())
 
     def get_member(self, name: str) -> Any:
         return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)

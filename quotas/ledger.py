@@ -328,15 +328,17 @@ def set_limit(session: Session, space_id: int, limit_bytes: int | None) -> None:
 
 
 def set_used(session: Session, space_id: int, used_bytes: int, *,
-             clear_reserved: bool = False, trash_bytes: int | None = None) -> None:
+             clear_reserved: bool = False, keep_reserved: int = 0,
+             trash_bytes: int | None = None) -> None:
     """Overwrite a space's usage (``davserver fsck --repair`` after a drift) and, when
     given, its trash bytes; with ``clear_reserved``, also forget reservations left by
-    uploads that died."""
+    uploads that died, all but ``keep_reserved`` bytes (what uploads still in progress
+    hold)."""
     values: dict[str, Any] = {"used_bytes": used_bytes}
     if trash_bytes is not None:
         values["trash_bytes"] = trash_bytes
     if clear_reserved:
-        values["reserved_bytes"] = 0
+        values["reserved_bytes"] = max(0, keep_reserved)
     session.execute(update(SpaceUsage).where(SpaceUsage.space_id == space_id).values(**values))
 
 

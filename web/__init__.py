@@ -25,8 +25,23 @@ from davserver.config import Config
 from davserver.db import Database
 from providers import SqlLockStorage, Store
 
-from . import auth, errors, i18n, journal, notifications, openapi, security, sessions, textbook
+from . import (
+    auth,
+    errors,
+    i18n,
+    journal,
+    notifications,
+    openapi,
+    security,
+    sessions,
+    textbook,
+    zones,
+)
+from .account import app_passwords as account_app_passwords
+from .account import charter as account_charter
+from .account import federation as account_federation
 from .account import pages as account_pages
+from .account import saml as account_saml
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
 from .booking import edit_pages as booking_edit
@@ -90,9 +105,18 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     )
     sessions.install(app, db, config.web.session_lifetime)
     i18n.init_babel(app, config.web.locale)
-    CSRFProtect(app)
-    auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook))
+    csrf = CSRFProtect(app)
+    saml_keys = account_saml.ensure_keypair(config.data_dir) \
+        if any(p.kind == "saml" for p in config.federation.providers) else None
+    auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook,
+                                        config.federation, saml_keys))
     app.register_blueprint(account_pages.bp)
+    app.register_blueprint(account_federation.bp)
+    app.register_blueprint(account_charter.bp)
+    account_charter.install_gate(app)
+    csrf.exempt(account_federation.cas_logout)  # posted by the CAS server itself
+    csrf.exempt(account_federation.saml_acs)  # posted from the identity provider's page
+    app.register_blueprint(account_app_passwords.bp)
     app.register_blueprint(home_pages.bp)
     app.register_blueprint(rubric_pages.bp)
     app.register_blueprint(rubric_admin_pages.bp)
@@ -125,6 +149,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(journal.bp)
     notifications.enable_mail(config.smtp.enabled)
     init_documents(app, config, locks, textbook.school_zone)
+    zones.use_school_zone(app, textbook.school_zone)
     init_imports(app, config, db, store)
     errors.init_errors(app)
     return app

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -32,7 +33,7 @@ from flask import (
 from flask_babel.speaklater import LazyString
 
 import acl
-from davserver.config import TextbookConfig
+from davserver.config import FederationConfig, TextbookConfig
 from davserver.db import Database
 from providers import Store
 
@@ -62,6 +63,10 @@ class WebContext:
     store: Store
     # When students see what teachers write (config.yaml ``textbook:``).
     textbook: TextbookConfig = field(default_factory=TextbookConfig)
+    # Identity providers and local passwords (config.yaml ``federation:``).
+    federation: FederationConfig = field(default_factory=FederationConfig)
+    # Our SAML key and certificate (web.account.saml), when a SAML provider is set.
+    saml_keys: tuple[Path, Path] | None = None
 
 
 def web_context() -> WebContext:

@@ -23,6 +23,7 @@ TITLES = {
     403: _l("Accès refusé"),
     404: _l("Page introuvable"),
     405: _l("Méthode non autorisée"),
+    409: _l("Action impossible"),
     500: _l("Erreur du serveur"),
 }
 REASONS = {
@@ -31,6 +32,7 @@ REASONS = {
     404: _l("Cette adresse ne correspond à aucune page. Vérifiez le lien ou revenez à "
             "l'accueil."),
     405: _l("Cette page ne peut pas être ouverte de cette façon."),
+    409: _l("Cette action n'est pas possible dans l'état actuel des choses."),
     500: _l("Une erreur inattendue s'est produite. Réessayez dans un instant ; si elle "
             "persiste, prévenez l'administrateur de l'ENT."),
 }

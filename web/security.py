@@ -1,10 +1,11 @@
 """Cookie, key and header hardening of the web layer.
 
-* The session cookie (Flask's signed cookie) is HttpOnly, SameSite=Lax, and Secure
+* The session cookie (a session id, :mod:`web.sessions`; Flask's signed cookie for an
+  app without that module) is HttpOnly, SameSite=Lax, and Secure
   whenever the request came over HTTPS: directly, or through a reverse proxy whose
   ``X-Forwarded-Proto`` is trusted (``server.trust_forwarded_proto``; werkzeug's
   ``ProxyFix``).
-* The signing key comes from ``server.secret_key``, else from
+* The signing key (Flask-WTF's CSRF tokens in forms) comes from ``server.secret_key``, else from
   ``<data_dir>/web-secret-key``, created once with 32 random bytes (mode 0600).
 * Every web answer carries a Content-Security-Policy that runs scripts and styles
   from our origin only (no inline script, style or ``on…=`` attribute: the templates

@@ -81,7 +81,7 @@ def test_one_read_only_pdf_per_service_with_lessons_and_visas(
                           text=True, check=True).stdout
     assert "Cahier de textes — MATHS 4B" in text
     assert "Collège Jean Moulin" in text and "2026-2027" in text
-    assert "Visa du 08/09/2026, posé par hugo : « Bonne tenue. »" in text
+    assert "Visa du 08/09/2026, posé par hugo (direction) : « Bonne tenue. »" in text
     assert "Séance du 07/09/2026 08:00" in text and "Séance du 09/09/2026 10:00" in text
     assert "Séance du 11/09/2026" not in text  # M3 is in the corbeille
     assert "Activité A1" in text and "Exercices de géométrie" in text

@@ -340,7 +340,7 @@ def test_new_lesson_by_hand(srv: Server) -> None:
     form_page = ann.get("/textbook/seances/nouvelle")
     assert form_page.status_code == 200
     options = html.fromstring(form_page.text).xpath("//select[@name='service']/option")
-    assert [o.text_content() for o in options] == ["4B — MATHS"]
+    assert [o.text_content() for o in options] == ["MATHS · 4B"]
     service = options[0].get("value")
     friday = MONDAY + timedelta(days=4)
 

@@ -117,7 +117,7 @@ root    | -                                          |403 403 405 403 405 207 20
 root    | If-Match: *                                |403 403 405 403 405 207 207 403 403 403
 root    | If-Match: "stale"                          |403 403 405 412 405 412 412 412 412 403
 root    | If-None-Match: *                           |403 403 405 412 405 412 412 412 412 403
-root    | If-Unmodified-Since: {old}                 |403 403 405 403 405 207 207 403 403 403
+root    | If-Unmodified-Since: {old}                 |403 403 405 412 405 412 412 412 412 403
 rubrics | -                                          |403 403 405 403 405 207 207 403 403 403
 rubrics | If-Match: *                                |403 403 405 403 405 207 207 403 403 403
 rubrics | If-Match: "stale"                          |403 403 405 412 405 412 412 412 412 403
@@ -218,14 +218,27 @@ def state_of(session: requests.Session, folder: str) -> dict[str, tuple[str, ...
     return found
 
 
+def validators_of(session: requests.Session, url: str) -> Target:
+    """A virtual collection as a target, with the validators its PROPFIND gives: the
+    drive's root and ``rubriques/`` have an ETag that changes with their members (the
+    sync apps poll it) and a fixed date; the trash has neither."""
+    reply = session.request("PROPFIND", url, data=STATE_PROPFIND,
+                            headers={"Depth": "0", "Content-Type": "application/xml"})
+    assert reply.status_code == 207, reply.text[:500]
+    etag = ET.fromstring(reply.content).findtext(".//{DAV:}getetag")
+    date = ET.fromstring(reply.content).findtext(".//{DAV:}getlastmodified")
+    return Target(url, etag or None,
+                  int(email.utils.parsedate_to_datetime(date).timestamp()) if date else None)
+
+
 def prepare(session: requests.Session, base: str, line: Line) -> tuple[str, dict[str, Target]]:
     """A new folder holding one target per method in ``line.state``; returns the
     folder and method → target."""
     folder = f"{base}/cond-{uuid.uuid4().hex[:10]}"
     assert session.request("MKCOL", folder + "/").status_code == 201
     if line.state in VIRTUAL:
-        server_root = base.split("/dav/", 1)[0]
-        return folder, {m: Target(server_root + VIRTUAL[line.state]) for m in METHODS}
+        url = base.split("/dav/", 1)[0] + VIRTUAL[line.state]
+        return folder, {m: validators_of(session, url) for m in METHODS}
     targets = {}
     for method in METHODS:
         url = f"{folder}/{method.lower()}"

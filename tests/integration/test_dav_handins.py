@@ -95,3 +95,29 @@ def test_other_people_see_nothing_of_it(srv: Server) -> None:
     assert members(srv, "carl", "/classeur/Remises/") == []
     assert srv.session("carl").get(srv.dav_url + quote(file_path())).status_code == 404
     assert srv.session("ben").get(srv.dav_url + quote(file_path())).status_code == 404
+
+
+def etag(server: Server, login: str, path: str) -> str:
+    """``getetag`` of the folder at ``path`` (under /dav/), as a sync client polls it."""
+    body = (b'<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/>'
+            b"</D:prop></D:propfind>")
+    answer = server.session(login).request("PROPFIND", server.dav_url + quote(path),
+                                           headers={"Depth": "0"}, data=body)
+    assert answer.status_code == 207, answer.text
+    found = etree.fromstring(answer.content).findtext(".//{DAV:}getetag")
+    assert found and found.startswith('"'), found
+    return found
+
+
+def test_a_new_hand_in_changes_the_etags_a_sync_client_polls(srv: Server) -> None:
+    """A sync client of the binder lists ``Remises`` again only when the ETags above
+    it change: a hand-in must change them, from the drive's root down to the
+    student's folder; asking twice without a change gives the same."""
+    folders = ("/", "/classeur/", "/classeur/Remises/", "/classeur/Remises/MATHS 4B/",
+               file_path().rsplit("/", 1)[0] + "/")
+    before = {f: etag(srv, "ann", f) for f in folders}
+    assert before == {f: etag(srv, "ann", f) for f in folders}
+    assert hand_in(signed_in(srv, "ben"), IDS["HW_OPEN"], "annexe.txt",
+                   b"une annexe").status_code == 201
+    after = {f: etag(srv, "ann", f) for f in folders}
+    assert all(after[f] != before[f] for f in folders), (before, after)

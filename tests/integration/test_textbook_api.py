@@ -113,6 +113,12 @@ def test_teacher_changes_and_refusals(srv: Server) -> None:
     assert moved.status_code == 200 and moved.json()["local_start"] == at(4, 8).isoformat()
     assert ann.post(f"/lessons/{new_id}/cancel").status_code == 200
     assert TextbookApi(srv, "ben").get(f"/lessons/{new_id}").status_code == 404
+    back = ann.post(f"/lessons/{new_id}/uncancel")
+    assert back.status_code == 200 and back.json()["status"] == "scheduled", back.text
+    assert TextbookApi(srv, "ben").get(f"/lessons/{new_id}").status_code == 200
+    again = ann.post(f"/lessons/{new_id}/uncancel")
+    assert again.status_code == 409 and "n'est pas annulée" in again.json()["error"]
+    assert ann.post(f"/lessons/{new_id}/cancel").status_code == 200
 
     bad = ann.post(f"/lessons/{IDS['L1']}/activities", {"kind": "poem", "title": ""})
     assert bad.status_code == 400 and "kind" in bad.json()["error"]

@@ -230,7 +230,9 @@ def test_the_new_teachers_exercise_then_what_students_and_parents_see(
     cancelled = ann.locator(f".lesson.cancelled[data-lesson='{made}']")
     expect(cancelled).to_contain_text("13:00–14:00")
     ann.goto(f"/textbook/seances/{made}")
+    ann.once("dialog", lambda dialog: dialog.accept())  # « Mettre cette séance à la corbeille ? »
     ann.get_by_role("button", name="Supprimer la séance").click()
+    expect(ann.get_by_text("Séance mise à la corbeille.")).to_be_visible()
     ann.goto("/textbook/corbeille")
     ann.get_by_role("button", name="Restaurer").click()
     ann.goto(week)
@@ -253,4 +255,10 @@ def test_the_new_teachers_exercise_then_what_students_and_parents_see(
     paul = tab(browser, srv, "paul")
     paul.goto(f"/textbook/travail/?week={DAYS['L2'].isoformat()}")
     expect(paul.get_by_text("T1 Exercices")).to_be_visible()
+    # Cancelled by mistake: the teacher reinstates it, and the student sees it again.
+    ann.goto(f"/textbook/seances/{made}")
+    ann.get_by_role("button", name="Rétablir la séance").click()
+    expect(ann.get_by_text("Séance rétablie.")).to_be_visible()
+    ben.goto(week)
+    expect(ben.locator(f".lesson[data-lesson='{made}']")).to_have_count(1)
     assert (tmp_path / "teacher-week.png").stat().st_size > 10_000

@@ -5,6 +5,7 @@ disabled user's DAV access stops within 5 s on both."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -122,3 +123,66 @@ def test_session_expiry_is_renewed_without_a_write_per_request(
     assert before == after
     assert any(len(h) == 64 for h, _, _ in after)  # SHA-256 hex, not the token
     assert alice.http.cookies["ent_session"] not in {h for h, _, _ in after}
+
+
+def _rows(server: Server) -> dict[str, tuple[int | None, str | None]]:
+    """id_hash → (user_id, data) of every web session."""
+    import acl
+
+    with server.transaction() as s:
+        return {w.id_hash: (w.user_id, w.data) for w in s.query(acl.WebSession)}
+
+
+def _sha(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def test_the_cookie_holds_the_session_id_only(pair: tuple[Server, Server]) -> None:
+    """The cookie is the 43-character id, unsigned; the CSRF token is in the row, not
+    in the cookie; a visitor's row is replaced at sign-in (no fixation)."""
+    a, _ = pair
+    visitor = WebClient(a)
+    form = visitor.get("/login")
+    before = visitor.http.cookies["ent_session"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", before), before
+    rows = _rows(a)
+    assert rows[_sha(before)][0] is None  # a visitor: no user yet
+    assert "csrf_token" in (rows[_sha(before)][1] or "")
+    assert visitor.post("/login", {"csrf_token": csrf_token(form.text), "login": "alice",
+                                   "password": PASSWORD, "next": ""}).status_code == 302
+    after = visitor.http.cookies["ent_session"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", after) and after != before
+    rows = _rows(a)
+    assert _sha(before) not in rows  # the visitor's row is gone
+    assert rows[_sha(after)][0] is not None
+    assert replay(a, before) == 302 and replay(a, after) == 200
+
+
+def test_an_unknown_cookie_is_dropped(pair: tuple[Server, Server]) -> None:
+    a, _ = pair
+    for forged in ("A" * 43, "not-a-session", "x" * 4000):
+        answer = requests.get(a.base_url + "/textbook/", cookies={"ent_session": forged},
+                              allow_redirects=False, timeout=30)
+        assert answer.status_code == 302
+        dropped = answer.headers.get("Set-Cookie", "")
+        assert dropped.startswith("ent_session=;") and "Max-Age=0" in dropped, dropped
+
+
+def test_a_message_flashed_on_b_is_shown_on_a(pair: tuple[Server, Server]) -> None:
+    """Flashed messages live in the row: the revocation notice of an app password,
+    flashed by process B, is shown by process A's next page, once."""
+    a, b = pair
+    alice = signed_in(b, "alice")
+    page = alice.get("/account/")
+    made = alice.post("/account/app-passwords", {"csrf_token": csrf_token(page.text),
+                                                 "label": "Clé de session"})
+    assert made.status_code == 200
+    ident = re.search(r'data-id="(\d+)"', made.text)
+    assert ident
+    assert alice.post(f"/account/app-passwords/{ident.group(1)}/revoke",
+                      {"csrf_token": csrf_token(made.text)}).status_code == 302
+    via_a = on(a, alice)
+    assert "est révoqué" in via_a.get("/account/").text
+    assert "est révoqué" not in via_a.get("/account/").text

@@ -87,12 +87,13 @@ def test_visa_put_shown_and_covered_lesson_kept(srv: Server) -> None:
     hugo = signed_in(srv, "hugo")
     answer = post_visa(hugo, "2026-09-08", "Cahier bien tenu.")
     assert answer.status_code == 303, answer.text
-    assert "Visa du 08/09/2026, posé par hugo : « Cahier bien tenu. »" in \
+    assert "Visa du 08/09/2026, posé par hugo (direction) : « Cahier bien tenu. »" in \
         text(hugo.get(teacher_page(IDS["ann"])))
 
     ann = signed_in(srv, "ann")
     week = ann.get(f"/textbook/?week={WEEK}")
-    assert "Visa du 08/09/2026, posé par hugo : « Cahier bien tenu. »" in text(week)
+    assert "Visa du 08/09/2026, posé par hugo (direction) : « Cahier bien tenu. »" in \
+        text(week)
     # ann is notified (issue 7, "Notifications"), with the visa's date.
     notices = text(ann.get("/notifications/"))
     assert "Visa de votre cahier de textes jusqu'au 08/09/2026" in notices
@@ -102,7 +103,7 @@ def test_visa_put_shown_and_covered_lesson_kept(srv: Server) -> None:
 
     refused = post_lesson(ann, IDS["M1"], "supprimer")
     assert refused.status_code == 409
-    assert "couverte par le visa du 08/09/2026 (posé par hugo)" in text(refused)
+    assert "couverte par le visa du 08/09/2026, posé par hugo (direction)" in text(refused)
     with srv.transaction() as s:
         assert not textbook.is_trashed(s, IDS["M1"])
         assert len(textbook.lesson_activities(s, IDS["M1"])) >= 2
@@ -183,3 +184,30 @@ def test_an_activity_in_the_visaed_record_is_kept_in_its_lesson(srv: Server) -> 
     assert copied.status_code == 302
     gone = ann.post(f"/textbook/activites/{late}/supprimer", {"csrf_token": token})
     assert gone.status_code == 303
+
+
+def test_no_delete_is_offered_for_what_the_visa_holds(srv: Server) -> None:
+    """Issue 20: the covered lesson M1 offers no « Supprimer la séance », nor
+    « Supprimer » on the activities the visa holds (a refusal page was the only
+    answer); an activity added after the visa, and the uncovered M3, keep theirs,
+    which ask for confirmation first."""
+    if not visa_count(srv):
+        assert post_visa(signed_in(srv, "hugo"), "2026-09-08").status_code == 303
+    with srv.transaction() as s:
+        late = textbook.add_activity(s, IDS["ann"], IDS["M1"], textbook.ActivityInput(
+            textbook.ActivityKind.content, "Ajouté après le visa")).id
+    ann = signed_in(srv, "ann")
+    m1 = html.fromstring(ann.get(f"/textbook/seances/{IDS['M1']}").text)
+    assert not m1.xpath('//form[contains(@class, "delete-lesson")]')
+    for held in (IDS["A1"], IDS["A2"]):
+        assert not m1.xpath(f'//li[@data-activity="{held}"]'
+                            '//form[contains(@class, "delete-activity")]')
+        assert m1.xpath(f'//li[@data-activity="{held}"]//a[.="Modifier"]')
+    assert m1.xpath(f'//li[@data-activity="{late}"]'
+                    '//form[contains(@class, "delete-activity")]/@data-confirm')
+    m3 = html.fromstring(ann.get(f"/textbook/seances/{IDS['M3']}").text)
+    assert m3.xpath('//form[contains(@class, "delete-lesson")]/@data-confirm')
+    # Asked all the same (an old page), the refusal is the lesson page with the reason.
+    refused = post_lesson(ann, IDS["M1"], "supprimer")
+    assert refused.status_code == 409
+    assert html.fromstring(refused.text).xpath('//p[@class="error"]')

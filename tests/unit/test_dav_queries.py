@@ -3,7 +3,9 @@ statements (counted with SQLAlchemy's ``before_cursor_execute`` event), whatever
 size of the folder or the depth of the path (DESIGN.md, "Storage model"; issue 9).
 
 * PROPFIND Depth 1 costs the same for 10 and for 1,000 members, for the properties
-  rclone asks and for allprop with ``lockdiscovery`` (one lock query per listing);
+  rclone asks, for those the Nextcloud and ownCloud apps ask (``oc:size`` of every
+  folder from one aggregate query) and for allprop with ``lockdiscovery`` (one lock
+  query per listing);
 * resolving a path of depth 20 costs what depth 1 costs, and a small bounded number.
 """
 
@@ -27,6 +29,13 @@ pytestmark = pytest.mark.one_database
 RCLONE_PROPS = (b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:displayname/>'
                 b"<d:getlastmodified/><d:getcontentlength/><d:resourcetype/></d:prop>"
                 b"</d:propfind>")
+# What the Nextcloud and ownCloud apps ask of every listing (their discovery phase).
+SYNC_APP_PROPS = (
+    b'<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns" '
+    b'xmlns:nc="http://nextcloud.org/ns"><d:prop><d:resourcetype/><d:getlastmodified/>'
+    b"<d:getcontentlength/><d:getetag/><oc:size/><oc:id/><oc:fileid/><oc:downloadURL/>"
+    b"<oc:dDC/><oc:permissions/><oc:checksums/><oc:share-types/><nc:has-preview/>"
+    b"</d:prop></d:propfind>")
 LOCK_BODY = (b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/>'
              b"</D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>")
 DOCS = "/dav/porte-documents"
@@ -75,7 +84,8 @@ def _queries(client: Client, method: str, path: str, body: bytes | None = None,
     return counter.count, response.data
 
 
-@pytest.mark.parametrize("body", [RCLONE_PROPS, None], ids=["rclone-props", "allprop"])
+@pytest.mark.parametrize("body", [RCLONE_PROPS, None, SYNC_APP_PROPS],
+                         ids=["rclone-props", "allprop", "sync-app-props"])
 def test_depth1_listing_costs_constant_queries(client: Client, body: bytes | None) -> None:
     _fill(client, "small", 10)
     _fill(client, "large", 1000)
@@ -117,3 +127,14 @@ def test_resolving_uses_the_path_index(client: Client) -> None:
             plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
             assert any("ix_nodes_path" in str(row) for row in plan), plan
             assert not any("ix_nodes_space" in str(row) for row in plan), plan
+
+
+def test_the_sync_apps_address_costs_what_dav_costs(client: Client) -> None:
+    """``/remote.php/dav/files/<login>/`` is the same provider: the same statements, and
+    the hrefs of the answer in the address the client used."""
+    _fill(client, "large", 200)
+    dav, _ = _queries(client, "PROPFIND", f"{DOCS}/large/", SYNC_APP_PROPS)
+    sync, xml = _queries(client, "PROPFIND",
+                         "/remote.php/dav/files/alice/porte-documents/large/", SYNC_APP_PROPS)
+    assert sync == dav, (dav, sync)
+    assert xml.count(b"<D:href>/remote.php/dav/files/alice/porte-documents/large/") == 202

@@ -150,6 +150,34 @@ def test_each_user_s_school_becomes_a_membership_with_the_import_s_marks(url: st
         db.dispose()
 
 
+def test_existing_folders_get_an_etag_and_files_keep_theirs(url: str) -> None:
+    """0013: folders made before had no ETag (sync apps compare them to skip a listing);
+    each gets one of its own, files keep theirs."""
+    db = Database(url)
+    try:
+        _upgrade(db, "0009")
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO spaces (id, key, kind, created) VALUES "
+                                    "(1, 'documents-1', 'documents', 0)"))
+            for nid, parent, name, folder, etag in ((1, None, "", True, None),
+                                                    (2, 1, "cours", True, None),
+                                                    (3, 2, "a.txt", False, "f-a")):
+                connection.execute(text(
+                    "INSERT INTO nodes (id, space_id, parent_id, name, path, is_collection, "
+                    "size, etag, created, modified, dead_props, published) VALUES (:id, 1, "
+                    ":parent, :name, :path, :folder, 0, :etag, 0, 0, '{}', :yes)"),
+                    {"id": nid, "parent": parent, "name": name, "path": f"/{name}",
+                     "folder": folder, "etag": etag, "yes": True})
+        _upgrade(db, "0013")
+        with db.engine.connect() as connection:
+            tags = dict(connection.execute(text("SELECT id, etag FROM nodes")).all())
+            assert inspect(connection).has_table("chunked_uploads")
+        assert tags[3] == "f-a"
+        assert tags[1] and tags[2] and tags[1] != tags[2]
+    finally:
+        db.dispose()
+
+
 def test_a_database_older_than_the_baseline_is_named(url: str) -> None:
     """Missing columns that no revision adds: a clear error naming them, nothing changed."""
     from davserver.db import SchemaMismatch

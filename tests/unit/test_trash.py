@@ -44,7 +44,8 @@ def test_delete_is_a_constant_number_of_queries_and_moves_no_byte(
     assert folder is not None
     with count_queries(store.db) as counter:
         item = store.delete(folder, deleted_by=None)
-    assert counter.count <= 11, counter.statements  # whatever the member count
+    # whatever the member count; one of them gives the folders above new ETags
+    assert counter.count <= 12, counter.statements
     assert store.resolve(space.id, "/big") is None
     assert store.resolve(space.id, "/big/sub0") is None
     assert blob_files(blob_root) == files

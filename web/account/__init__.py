@@ -1,2 +1,2 @@
-"""The user's account in the browser: signing in and out (:mod:`.pages`); later the
-user's preferences and the school's charter."""
+"""The user's account in the browser: signing in and out (:mod:`.pages`), the account
+page with its app passwords (:mod:`.app_passwords`); later the school's charter."""

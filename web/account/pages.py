@@ -12,7 +12,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -24,6 +33,8 @@ from davserver import journal
 from davserver.errors import TooManyRequests
 from web import sessions
 from web.auth import current_principal, safe_next, web_context
+
+from . import federation
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -53,10 +64,14 @@ def _logout_form() -> dict[str, Any]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
-    """GET: the form. POST: check the credentials, open the session, go to ``next``."""
+def login() -> str | Response | tuple[str, int]:
+    """GET: the ways in. POST: check the credentials, open the session, go to
+    ``next`` (403 when the deployment turned local passwords off)."""
     if request.method == "GET" and current_principal() is not None:
         return redirect(safe_next(request.args.get("next")))
+    if request.method == "POST" and not federation.federation().local_passwords:
+        abort(403, description=_("La connexion par identifiant et mot de passe de l'ENT "
+                                 "est désactivée : utilisez un des boutons de connexion."))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
@@ -69,23 +84,54 @@ def login() -> str | Response:
         except TooManyRequests as refused:
             error = _("Trop de tentatives de connexion échouées : réessayez dans "
                       "%(seconds)d secondes.", seconds=refused.retry_after)
-            answer = make_response(render_template("login.html", form=form, error=error),
-                                  429)
+            answer = make_response(render_template("login.html", form=form, error=error,
+                                                   **_ways_in()), 429)
             answer.headers["Retry-After"] = str(refused.retry_after)
             return answer
+        if principal is not None and \
+                principal.profile.value in federation.federation().no_local_passwords:
+            journal.record_apart(web_context().db, journal.Kind.sign_in_failed,
+                                 outcome=journal.Outcome.refused, login=principal.login,
+                                 via="web", method="password",
+                                 details={"reason": "local passwords are off for "
+                                                    f"{principal.profile.value}"})
+            error = _("Votre profil se connecte par le bouton de votre établissement ou "
+                      "d'EduConnect, pas par un mot de passe de l'ENT.")
+            return render_template("login.html", form=form, error=error,
+                                   **_ways_in()), 403
         if principal is not None:
             sessions.sign_in(principal, address)
             log.info("web sign-in: %s", principal.login)
             return redirect(safe_next(form.next.data))
         error = _("Identifiant ou mot de passe incorrect, ou compte désactivé.")
-    return render_template("login.html", form=form, error=error)
+    return render_template("login.html", form=form, error=error, **_ways_in())
+
+
+def _ways_in() -> dict[str, Any]:
+    """The sign-in page's ways in: the configured providers in their order, whether
+    the local form shows and its title, and after a logout through a provider, that
+    provider's logout page."""
+    config = federation.federation()
+    after = federation.provider_logout_url(request.args.get("idp")) \
+        if request.args.get("logged_out") else None
+    return {"providers": config.providers, "local_passwords": config.local_passwords,
+            "local_label": config.local_label,
+            "provider_logout": after}
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    """End the session (the CSRF check has run before this view)."""
+    """End the session (the CSRF check has run before this view); the signed-out page
+    offers the provider's logout when the session came through one."""
     principal = current_principal()
+    provider = session.get(federation.PROVIDER_KEY)
+    config = next((p for p in federation.federation().providers if p.id == provider), None)
+    single_logout = federation.saml_logout_location(config) if config else None
     sessions.sign_out()
+    if single_logout is not None:  # SAML: the provider ends its session and comes back
+        return redirect(single_logout)
     if principal is not None:
         log.info("web sign-out: %s", principal.login)
+    if isinstance(provider, str):
+        return redirect(url_for("auth.login", logged_out=1, idp=provider))
     return redirect(url_for("auth.login", logged_out=1))

@@ -168,7 +168,7 @@ def _tell(session: Session, ctx: acl.UserContext, booking: Booking, count: int,
         return
     name, when = booking.resource.name, rules.local_text(booking.start, c.tz)
     subject = _("Réservation modifiée : %(name)s", name=name)
-    who = acl.logins_of(session, {ctx.user_id}).get(ctx.user_id, "")
+    who = acl.names_of(session, {ctx.user_id}).get(ctx.user_id, "")
     body = _("%(who)s a modifié votre réservation de « %(name)s » : désormais "
              "%(when)s – %(end)s, quantité %(q)d%(more)s.", who=who, name=name, when=when,
              end=f"{booking.end.astimezone(c.tz):%H:%M}", q=booking.quantity,

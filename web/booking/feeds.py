@@ -102,9 +102,9 @@ def calendar(session: Session, name: str, bookings: Sequence[Booking], tz: ZoneI
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", tz.key)
     cal.add("refresh-interval", timedelta(minutes=30), parameters={"VALUE": "DURATION"})
-    logins = acl.logins_of(session, {b.on_behalf_of or b.booked_by for b in bookings})
+    names = acl.names_of(session, {b.on_behalf_of or b.booked_by for b in bookings})
     for booking in bookings:
-        cal.add_component(_event(booking, tz, uid_domain, now, logins))
+        cal.add_component(_event(booking, tz, uid_domain, now, names))
     years = [b.start.astimezone(tz).year for b in bookings] or [now.year]
     cal.add_missing_timezones(first_date=date(min(years) - 1, 1, 1),
                               last_date=date(max(years) + 2, 1, 1))
@@ -112,7 +112,7 @@ def calendar(session: Session, name: str, bookings: Sequence[Booking], tz: ZoneI
 
 
 def _event(booking: Booking, tz: ZoneInfo, uid_domain: str, now: datetime,
-           logins: dict[int, str]) -> icalendar.Event:
+           names: dict[int, str]) -> icalendar.Event:
     import icalendar
 
     event = icalendar.Event()
@@ -123,7 +123,7 @@ def _event(booking: Booking, tz: ZoneInfo, uid_domain: str, now: datetime,
     event.add("dtend", booking.end.astimezone(tz))
     quantity = f" × {booking.quantity}" if booking.quantity > 1 else ""
     event.add("summary", f"{booking.resource.name}{quantity}")
-    who = logins.get(booking.on_behalf_of or booking.booked_by, "")
+    who = names.get(booking.on_behalf_of or booking.booked_by, "")
     lines = [line for line in (booking.purpose, f"Réservé par {who}" if who else "") if line]
     if lines:
         event.add("description", "\n".join(lines))

@@ -64,6 +64,9 @@ def _page(lesson_id: int, error: str | None = None, status: int = 200,
                                booked=lesson_bookings(s, lesson.id), error=error,
                                picks=picks, conflicts=conflicts or [],
                                when=local_text(lesson.start, tz),
+                               service=textbook.service_titles(s, [s.get_one(
+                                   textbook.TeachingService, lesson.service_id)])[
+                                   lesson.service_id],
                                until=f"{lesson.end.astimezone(tz):%H:%M}")
     return page, status
 

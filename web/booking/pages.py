@@ -258,9 +258,9 @@ def queue() -> str:
             abort(403, description=_("Cette page est réservée aux gestionnaires de "
                                      "ressources."))
         queue = validation.pending_queue(s, ctx)
-        logins = acl.logins_of(s, {b.on_behalf_of or b.booked_by for b in queue})
+        names = acl.names_of(s, {b.on_behalf_of or b.booked_by for b in queue})
         rows = [(b, access.school_zone(s, b.resource.domain.school_id),
-                 logins.get(b.on_behalf_of or b.booked_by, "")) for b in queue]
+                 names.get(b.on_behalf_of or b.booked_by, "")) for b in queue]
         return render_template("booking/queue.html", rows=rows)
 
 

@@ -91,7 +91,7 @@ def on_lock_broken(_storage: Any, *, session: Session, lock: dict[str, Any],
         return
     place = lock_place(session, lock)
     name = place.name if place else lock["root"]
-    who = (acl.logins_of(session, {broken_by}).get(broken_by, "?") if broken_by is not None
+    who = (acl.names_of(session, {broken_by}).get(broken_by, "?") if broken_by is not None
            else _("L'administration de l'ENT"))
     since = ""
     if lock.get("created"):

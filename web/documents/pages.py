@@ -23,16 +23,16 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+import acl
 from davserver.errors import DomainError
 from providers import NodeInfo
 
-from ..auth import login_required
+from ..auth import login_required, web_context
 from . import actions, lock_view
 from .downloads import protect
 from .places import (
     Place,
     Refusal,
-    access,
     french_reason,
     locate,
     spaces,
@@ -90,11 +90,16 @@ def _members(folder: Place) -> list[Place]:
     return [m for m in found if m is not None]
 
 
-def _author_logins(folder: Place, members: list[Place]) -> dict[int, str]:
+def _author_names(folder: Place, members: list[Place]) -> dict[int, str]:
+    """The authors of a rubric folder's files by name (issue 20: people by name; the
+    DAV properties keep the login, :meth:`providers.access.RequestAccess.logins`)."""
     if folder.space.kind != "rubric":
         return {}
-    return access().logins({m.node.author_id for m in members
-                            if m.node.author_id is not None})
+    ids = {m.node.author_id for m in members if m.node.author_id is not None}
+    if not ids:
+        return {}
+    with web_context().db.transaction(write=False) as s:
+        return acl.names_of(s, ids)
 
 
 def folder_page(folder: Place, *, error: str | None = None, status: int = 200) -> Page:
@@ -107,7 +112,7 @@ def folder_page(folder: Place, *, error: str | None = None, status: int = 200) -
     members = _members(folder)
     folder_locks, member_locks = lock_view.badges(folder, members, found_locks,
                                                   school_zone())
-    listing = rows(folder, members, sort, descending, _author_logins(folder, members),
+    listing = rows(folder, members, sort, descending, _author_names(folder, members),
                    member_locks)
     return render_template(
         "documents/folder.html", place=folder, crumbs=breadcrumbs(folder), rows=listing,

@@ -104,7 +104,7 @@ def _page(question: TrashEntry | None = None, status: int = 200) -> tuple[str, i
     sections = [(place, _visible(place)) for place in _spaces(_principal())]
     ids = {i.deleted_by for _p, items in sections for i in items if i.deleted_by}
     with web_context().db.transaction(write=False) as s:
-        logins = acl.logins_of(s, ids)
+        logins = acl.names_of(s, ids)
     usage = {place.key: store.usage(place.space.id) for place, _items in sections}
     since = clock.time() - PURGES_SHOWN_DAYS * 86400
     purges = {place.key: trash.purges(store, place.space.id, since)

@@ -83,8 +83,8 @@ def _rows(school_id: int) -> list[dict[str, Any]]:
     """The school's past runs for the list: the run, its one-line result, who ran it."""
     with web_context().db.transaction(write=False) as s:
         runs = runs_of(s, school_id)
-        logins = acl.logins_of(s, {r.user_id for r in runs if r.user_id is not None})
-        return [{"run": r, "summary": _run_summary(r), "login": logins.get(r.user_id or 0)}
+        names = acl.names_of(s, {r.user_id for r in runs if r.user_id is not None})
+        return [{"run": r, "summary": _run_summary(r), "name": names.get(r.user_id or 0)}
                 for r in runs]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 import acl
 from davserver.errors import NotFound
 from web.notifications import NotificationKind, notify
+from web.zones import user_zone
 
 from .forms import ROLE_LABELS
 
@@ -21,7 +22,8 @@ INVITATIONS_PATH = "/invitations/"  # rubrics.invitations: where the user answer
 
 def notify_invitation(s: Session, inv: acl.InvitationInfo, invited_by: str | None) -> None:
     """Tell the invited user, in ``s`` (the inviting transaction): who invites them,
-    to which rubric and role, until when (UTC date), and where to answer.
+    to which rubric and role, until when (on the wall clock of their school), and
+    where to answer.
     ``NotFound`` if the invited login vanished meanwhile."""
     user = acl.find_user(s, inv.login)
     if user is None:
@@ -31,7 +33,7 @@ def notify_invitation(s: Session, inv: acl.InvitationInfo, invited_by: str | Non
     subject = _("Invitation à la rubrique « %(name)s »", name=inv.rubric_name)
     who = (by.display_name or by.login) if by else _("Un gestionnaire")
     body = _("%(who)s vous invite comme %(role)s dans la rubrique « %(name)s ». "
-             "Acceptez ou refusez l'invitation avant le %(until)s (UTC).",
+             "Acceptez ou refusez l'invitation avant le %(until)s.",
              who=who, role=role.lower(), name=inv.rubric_name,
-             until=inv.expires.strftime("%d/%m/%Y %H:%M"))
+             until=f"{inv.expires.astimezone(user_zone(s, user.id)):%d/%m/%Y %H:%M}")
     notify(s, user.id, NotificationKind.rubric_invitation, subject, body, INVITATIONS_PATH)

@@ -38,6 +38,7 @@ from .calendar import (
     Workload,
     monday_of,
     school_zone,
+    service_titles,
     student_service_ids,
     teacher_service_ids,
     week_plan,
@@ -52,6 +53,7 @@ from .changes import (
     lesson_rescheduled,
     new_lesson,
     reschedule_lesson,
+    uncancel_lesson,
 )
 from .handins import dav as handin_dav  # noqa: F401  (registers /dav/classeur/Remises/)
 from .handins.files import (
@@ -139,7 +141,9 @@ from .oversight.visas import (
     changes_after,
     covering_visa,
     date_label,
+    held_by_visa,
     put_visa,
+    signer_names,
     visas_of,
 )
 from .reading import (
@@ -178,7 +182,7 @@ from .timetable import (
     today_in,
 )
 from .trash import TrashRow, delete_lesson, is_trashed, restore_lesson, trashed_lessons
-from .visibility import release_time
+from .visibility import release_time, shows_at
 
 __all__ = [
     # teaching services read by a people import (acl.register_service_sink)
@@ -186,20 +190,22 @@ __all__ = [
     # who reads which textbook (pages and API)
     "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "asked_monday", "readable_activities", "reader_of",
     "weeks_of",
-    "publish_now", "release_time",
+    "publish_now", "release_time", "shows_at",
     # the student and parent view: homework by due date, ticks, per-school types
     "HomeworkDone", "HomeworkItem", "HomeworkType", "HomeworkWeek", "MAX_TYPE", "NOT_TYPE_EDITOR",
     "add_type", "chosen_child", "done_counts", "done_times", "homework_types",
     "homework_week", "remove_type", "rename_type", "set_done", "type_editor_school",
     # moving and cancelling lessons, and their signals
     "cancel_lesson", "lesson_cancelled", "lesson_move_noted", "lesson_rescheduled", "new_lesson",
+    "uncancel_lesson",
     "reschedule_lesson",
     # activities and the week (issue 5, teacher's textbook)
     "HOMEWORK_TYPES", "Activity", "ActivityInput", "ActivityKind", "DayPlan", "DueRow",
     "LessonRow", "Workload", "activity_targets", "add_activity", "default_due_lesson",
     "delete_activity", "edit_activity", "editable_activity", "get_lesson", "is_teacher",
     "lesson_activities", "monday_of", "move_activity", "next_lessons",
-    "reorder_activities", "require_teacher", "sanitize_html", "school_zone", "student_service_ids",
+    "reorder_activities", "require_teacher", "sanitize_html", "school_zone", "service_titles",
+    "student_service_ids",
     "teacher_service_ids", "week_plan", "workload", "workload_day", "workload_week",
     "Holiday", "Lesson", "LessonSource", "LessonStatus", "Period", "SchoolYear",
     "TeachingService", "Week",
@@ -211,7 +217,8 @@ __all__ = [
     "InspectorAccess", "ReadScope", "TrashRow",
     "TrashedLesson", "Visa", "access_services_text", "access_state", "access_today",
     "accesses_for_teacher", "accesses_in_school", "changes_after", "covering_visa",
-    "current_accesses", "date_label", "delete_lesson", "is_trashed", "open_access",
+    "current_accesses", "date_label", "delete_lesson", "held_by_visa", "is_trashed",
+    "open_access", "signer_names",
     "period_text", "put_visa", "read_scope", "require_supervisor", "restore_lesson",
     "revoke_access", "school_services", "service_labels", "teacher_services",
     "trashed_lessons", "visas_of",

@@ -202,8 +202,9 @@ def add_activity(session: Session, user_id: int, lesson_id: int,
 
 
 def publish_now(session: Session, user_id: int, activity_id: int) -> Activity:
-    """Show a content to students now, before its lesson ends (issue 5: the teacher
-    may publish early). ``Forbidden`` for someone else's activity."""
+    """Show an activity to students now: a content before its lesson ends (issue 5:
+    the teacher may publish early), a homework given in quiet hours before they end
+    (issue 20, « Publier maintenant »). ``Forbidden`` for someone else's activity."""
     activity = editable_activity(session, user_id, activity_id)
     now = clock.now()
     if activity.visible_from is None or activity.visible_from > now:

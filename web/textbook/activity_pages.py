@@ -15,13 +15,13 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from davserver.errors import BadRequest, DomainError
+from davserver.errors import BadRequest, Conflict, DomainError
 from web import textbook
 from web.auth import login_required, signed_in, web_context
 
 from .binder.pages import run_transfer, transfer_choices
 from .forms import KIND_LABELS, ContentForm, HomeworkForm, moment_label, to_input
-from .pages import prepare_homework, zone_of
+from .pages import lesson_heading, lesson_page, prepare_homework, zone_of
 
 bp = Blueprint("textbook_activity", __name__, url_prefix="/textbook/activites")
 
@@ -65,6 +65,7 @@ def _edit_page(activity_id: int, submitted: bool = False, error: str | None = No
             error=error, kind_label=KIND_LABELS[activity.kind],
             **transfer_choices(s, signed_in().id, lesson),
             when=moment_label(lesson.start.astimezone(zone_of(s, lesson))),
+            heading=lesson_heading(s, lesson, zone_of(s, lesson)),
             local=lambda t: moment_label(t.astimezone(zone_of(s, lesson)))), status
 
 
@@ -113,11 +114,17 @@ def _change(activity_id: int, action: Any, notice: str) -> Response:
 
 @bp.post("/<int:activity_id>/supprimer")
 @login_required
-def delete(activity_id: int) -> Response:
-    """Delete the activity; what its attachments charged is freed."""
+def delete(activity_id: int) -> Response | tuple[str, int]:
+    """Delete the activity; what its attachments charged is freed. A refusal the
+    teacher can act on (a visa holds it, students handed work in: 409) comes back as
+    the lesson page with its reason, not as an error page (issue 20)."""
     try:  # its own transaction: the blob files go after the commit
         lesson_id = textbook.delete_activity_and_attachments(web_context().store,
                                                              signed_in().id, activity_id)
+    except Conflict as exc:
+        with web_context().db.transaction(write=False) as s:
+            lesson_id = s.get_one(textbook.Activity, activity_id).lesson_id
+        return lesson_page(lesson_id, error=exc.message, status=409)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
     flash(_("Activité supprimée."), "notice")
@@ -127,10 +134,15 @@ def delete(activity_id: int) -> Response:
 @bp.post("/<int:activity_id>/publier")
 @login_required
 def publish(activity_id: int) -> Response:
-    """Show a content to students now, before its lesson ends."""
+    """Show an activity to students now: a content before its lesson ends, a homework
+    given in quiet hours before they end (issue 20)."""
+    with web_context().db.transaction(write=False) as s:
+        kind = _editable(s, activity_id).kind
     return _change(activity_id,
                    lambda s, uid, aid: textbook.publish_now(s, uid, aid).lesson_id,
-                   _("Contenu visible par les élèves dès maintenant."))
+                   _("Travail visible par les élèves dès maintenant.")
+                   if kind is textbook.ActivityKind.homework
+                   else _("Contenu visible par les élèves dès maintenant."))
 
 
 @bp.post("/<int:activity_id>/<any(monter, descendre):direction>")

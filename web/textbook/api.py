@@ -213,3 +213,15 @@ def cancel_lesson(lesson_id: int) -> Response:
     with web_context().db.transaction() as s:
         done = textbook.cancel_lesson(s, principal.id, lesson_id)
         return jsonify(_lesson(s, done, True, textbook.lesson_activities(s, done.id)))
+
+
+@bp.post("/lessons/<int:lesson_id>/uncancel")
+@documented(tag="textbook")
+@api_view
+def uncancel_lesson(lesson_id: int) -> Response:
+    """Reinstate a cancelled lesson (409 when it is not cancelled, or when the class
+    has another lesson at that time now); its cancelled bookings are not made again."""
+    principal = signed_in()
+    with web_context().db.transaction() as s:
+        done = textbook.uncancel_lesson(s, principal.id, lesson_id)
+        return jsonify(_lesson(s, done, True, textbook.lesson_activities(s, done.id)))

@@ -114,6 +114,18 @@ class DayPlan:
     due: list[DueRow] = field(default_factory=list)
 
 
+def service_titles(session: Session,
+                   services: Sequence[TeachingService]) -> dict[int, str]:
+    """What pages call each service, by id: « Mathématiques · 4B », its subject and its
+    class or group (issue 20: a lesson says which class and subject; a copy target is
+    never « #2 »), whatever label an import gave it. Two queries."""
+    subjects = acl.subject_names(session, {s.subject_id for s in services})
+    groups = acl.group_names(session, {s.group_id for s in services})
+    return {s.id: " · ".join(part for part in (subjects.get(s.subject_id, ""),
+                                                groups.get(s.group_id, "")) if part)
+            or s.label or f"#{s.id}" for s in services}
+
+
 def teacher_service_ids(session: Session, user_id: int) -> list[int]:
     """Ids of the services ``user_id`` teaches."""
     return list(session.scalars(select(service_teachers.c.service_id)
@@ -183,6 +195,30 @@ def week_plan(session: Session, service_ids: Sequence[int], monday: date, tz: Zo
         subject = subjects.get(services[lesson.service_id].subject_id, "")
         days[local.weekday()].due.append(DueRow(activity, local, subject))
     return days
+
+
+def next_due_day(session: Session, service_ids: Sequence[int], student_id: int,
+                 since: date, tz: ZoneInfo,
+                 settings: TextbookConfig | None = None) -> date | None:
+    """The first day from ``since`` (wall-clock, school's zone ``tz``) on which a
+    homework the student reads is due, or None: what « Travail à faire » opens on
+    (issue 20: on a Sunday, Monday's homework, not an empty week). The same homework
+    as :func:`week_plan` shows the student (aimed at them, given in a lesson outside
+    the corbeille, and, with ``settings``, showing already). One query."""
+    if not service_ids:
+        return None
+    first, _ = utc_range(since, 1, tz)
+    due_lesson = aliased(Lesson)
+    query = (select(due_lesson.start)
+             .select_from(Activity)
+             .join(due_lesson, due_lesson.id == Activity.due_lesson_id)
+             .where(due_lesson.service_id.in_(service_ids), due_lesson.start >= first,
+                    Activity.kind == ActivityKind.homework, given_in_live_lesson(),
+                    _aimed_at(student_id)))
+    if settings is not None:
+        query = query.where(homework_visible(clock.now()))
+    found = session.scalar(query.order_by(due_lesson.start).limit(1))
+    return None if found is None else found.astimezone(tz).date()
 
 
 def _attach_activities(session: Session, rows: dict[int, LessonRow],

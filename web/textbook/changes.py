@@ -141,3 +141,32 @@ def mark_cancelled(session: Session, lesson: Lesson, *, by: int | None) -> None:
     lesson.status = LessonStatus.cancelled
     session.flush()
     lesson_cancelled.send(lesson, session=session, by=by)
+
+
+def uncancel_lesson(session: Session, user_id: int, lesson_id: int) -> Lesson:
+    """Reinstate a cancelled lesson of one of the user's services (issue 20: a
+    cancellation made by mistake is undone). Its bookings were cancelled with it and
+    are not made again: the resource may be someone else's now. ``Forbidden`` for
+    someone else's lesson, ``Conflict`` if it is not cancelled, or if the class has
+    another lesson at that time now (the import's replacement, a lesson made by
+    hand)."""
+    lesson = get_lesson(session, lesson_id)
+    require_teacher(session, user_id, lesson)
+    if lesson.status is not LessonStatus.cancelled:
+        raise Conflict(_("Cette séance n'est pas annulée."))
+    service = session.get_one(TeachingService, lesson.service_id)
+    taken = session.scalar(select(Lesson).join(
+        TeachingService, TeachingService.id == Lesson.service_id).where(
+        TeachingService.group_id == service.group_id, Lesson.id != lesson.id,
+        Lesson.status == LessonStatus.scheduled, Lesson.start < lesson.end,
+        Lesson.end > lesson.start).limit(1))
+    if taken is not None:
+        year = current_school_year(session, service.school_id)
+        tz = zone(year.time_zone) if year else zone("Europe/Paris")
+        raise Conflict(_("La classe a désormais une autre séance de %(start)s à %(end)s ce "
+                         "jour-là : déplacez ou annulez-la d'abord.",
+                         start=f"{taken.start.astimezone(tz):%H:%M}",
+                         end=f"{taken.end.astimezone(tz):%H:%M}"))
+    lesson.status = LessonStatus.scheduled
+    session.flush()
+    return lesson

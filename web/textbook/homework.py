@@ -25,9 +25,17 @@ from davserver import clock
 from davserver.config import TextbookConfig
 from davserver.errors import Forbidden, NotFound
 
+from .calendar import next_due_day, student_service_ids
 from .homework_models import HomeworkDone
 from .models import Activity, ActivityKind, Lesson, TeachingService
-from .reading import NO_TEXTBOOK, Weeks, readable_activities, reader_of, weeks_of
+from .reading import (
+    NO_TEXTBOOK,
+    Weeks,
+    asked_monday,
+    readable_activities,
+    reader_of,
+    weeks_of,
+)
 from .trash import is_trashed
 
 ONLY_STUDENTS = "Seul l'élève coche son travail comme fait."
@@ -59,6 +67,12 @@ class HomeworkWeek:
     children: list[tuple[int, str]] = field(default_factory=list)
     items: list[HomeworkItem] = field(default_factory=list)
     weeks: Weeks = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    """For a parent: each child's name (:func:`acl.names_of`) by login; pages show
+    names, the login stays the key of ``?enfant=``."""
+    next_due: date | None = None
+    """With ``open_on_next``: the day of the next homework due that the week was opened
+    on (None: nothing due from today, the current week is shown)."""
 
     @property
     def done_ids(self) -> set[int]:
@@ -95,11 +109,15 @@ def done_times(session: Session, student_id: int,
 
 
 def homework_week(session: Session, principal: acl.Principal, asked: str | None,
-                  settings: TextbookConfig | None, child: str | None = None) -> HomeworkWeek:
+                  settings: TextbookConfig | None, child: str | None = None, *,
+                  open_on_next: bool = False) -> HomeworkWeek:
     """The homework a student (or a parent, for the child of login ``child``, else the
     first) reads in the week holding ``asked`` (``AAAA-MM-JJ``, today when None), by
-    due date, with the student's ticks. Raises ``Forbidden`` for a profile other than
-    student and parent or another family's child, ``BadRequest`` for a bad date."""
+    due date, with the student's ticks. ``open_on_next`` and no ``asked``: the week
+    of the next homework due from today on (:func:`.calendar.next_due_day`; issue 20,
+    « Travail à faire » on a Sunday shows Monday's work), else this week. Raises
+    ``Forbidden`` for a profile other than student and parent or another family's
+    child, ``BadRequest`` for a bad date."""
     student_id: int | None
     children: list[tuple[int, str]] = []
     if principal.profile is acl.Profile.student:
@@ -108,6 +126,13 @@ def homework_week(session: Session, principal: acl.Principal, asked: str | None,
         student_id, children = chosen_child(session, principal.id, child)
     else:
         raise Forbidden(str(NO_TEXTBOOK))
+    next_due = None
+    if open_on_next and not asked and student_id is not None:
+        service_ids = student_service_ids(session, student_id)
+        _, zone = asked_monday(session, service_ids, None)
+        next_due = next_due_day(session, service_ids, student_id, clock.today(zone), zone,
+                                settings)
+        asked = next_due.isoformat() if next_due else None
     monday, tz, weeks = weeks_of(session, principal, asked, settings)
     if children:
         login = dict(children).get(student_id or 0)
@@ -115,9 +140,11 @@ def homework_week(session: Session, principal: acl.Principal, asked: str | None,
     rows = [row for _, days in weeks for day in days for row in day.due]
     done = done_times(session, student_id, [r.activity.id for r in rows]) \
         if student_id is not None else {}
+    names = acl.names_of(session, {i for i, _ in children})
     return HomeworkWeek(monday, tz, student_id, children,
                         [HomeworkItem(r.activity, r.due, r.subject, done.get(r.activity.id))
-                         for r in rows], weeks)
+                         for r in rows], weeks,
+                        {login: names.get(i, login) for i, login in children}, next_due)
 
 
 def _readable_homework(session: Session, principal: acl.Principal, activity_id: int,

@@ -19,21 +19,25 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 import acl
+from davserver import clock
 from davserver.errors import DomainError
 from web import textbook
 from web.auth import login_required, safe_next, signed_in, web_context
 from web.forms import ActionForm
 
+from .calendar import monday_of
 from .forms import day_label, moment_label
 
 bp = Blueprint("textbook_homework", __name__, url_prefix="/textbook/travail")
 READERS = frozenset({acl.Profile.student, acl.Profile.parent})
 
 
-def student_tabs(endpoint: str, monday: date, child: str | None) -> dict[str, Any]:
+def student_tabs(endpoint: str, monday: date, child: str | None,
+                 today: date) -> dict[str, Any]:
     """Links of the student and parent pages for the week of ``monday`` and the chosen
     ``child`` (a parent's; None for a student): the tabs "Liste" and "Calendrier",
-    and the previous, current and next weeks of the page ``endpoint``."""
+    and the previous, current (the week of ``today``, named: the list without a week
+    opens on the next homework due) and next weeks of the page ``endpoint``."""
     def week_url(target: str, day: date | None) -> str:
         args: dict[str, Any] = {"week": day.isoformat()} if day else {}
         if child:
@@ -44,7 +48,7 @@ def student_tabs(endpoint: str, monday: date, child: str | None) -> dict[str, An
                      "calendar": week_url("textbook.week", monday)},
             "links": {"previous": week_url(endpoint, monday - timedelta(days=7)),
                       "next": week_url(endpoint, monday + timedelta(days=7)),
-                      "current": week_url(endpoint, None)}}
+                      "current": week_url(endpoint, monday_of(today))}}
 
 
 def child_login(week: textbook.HomeworkWeek) -> str | None:
@@ -53,20 +57,28 @@ def child_login(week: textbook.HomeworkWeek) -> str | None:
 
 
 def _week_page(template: str, endpoint: str, tab: str,
-               extra: Callable[[textbook.HomeworkWeek], dict[str, Any]]) -> str:
+               extra: Callable[[textbook.HomeworkWeek], dict[str, Any]],
+               open_on_next: bool = False) -> str:
     """Render ``template`` for the signed-in student or parent's week (``?week=``,
-    ``?enfant=``) with the tabs and week links of ``endpoint``, plus ``extra(week)``;
-    refusals as error pages (400 bad date, 403 another family's child)."""
+    ``?enfant=``; ``open_on_next``: without ``?week=``, the week of the next homework
+    due) with the tabs and week links of ``endpoint``, plus ``extra(week)``, and the
+    state of each online hand-in (``handins``, by activity id); refusals as error
+    pages (400 bad date, 403 another family's child)."""
     try:
         with web_context().db.transaction(write=False) as s:
             week = textbook.homework_week(s, signed_in(), request.args.get("week"),
-                                          web_context().textbook, request.args.get("enfant"))
+                                          web_context().textbook, request.args.get("enfant"),
+                                          open_on_next=open_on_next)
             child = child_login(week)
-            attachments = textbook.attachments_of(s, [i.activity.id for i in week.items])
+            activities = [i.activity for i in week.items]
+            attachments = textbook.attachments_of(s, [a.id for a in activities])
+            handins = (textbook.student_handins(s, week.student_id, activities)
+                       if week.student_id is not None else {})
             return render_template(template, week=week, monday=week.monday, child=child,
                                    day_label=day_label, tab=tab, attachments=attachments,
-                                   **extra(week),
-                                   **student_tabs(endpoint, week.monday, child))
+                                   handins=handins, **extra(week),
+                                   **student_tabs(endpoint, week.monday, child,
+                                                  clock.today(week.tz)))
     except DomainError as exc:
         abort(exc.status, description=exc.message)
 
@@ -74,9 +86,11 @@ def _week_page(template: str, endpoint: str, tab: str,
 @bp.get("/")
 @login_required
 def index() -> str | Response:
-    """« Travail à faire »: the homework due in the week ``?week=AAAA-MM-JJ`` (default
-    this week), by due date, each with its tick (a button for the student, read-only
-    for a parent). Other profiles are sent to their textbook page."""
+    """« Travail à faire »: the homework due in the week ``?week=AAAA-MM-JJ`` (default:
+    the week of the next homework due, else this week), by due date, each with its
+    tick (a button for the student, read-only for a parent) and, for an online
+    hand-in, its state and a link to it. Other profiles are sent to their textbook
+    page."""
     principal = signed_in()
     if principal.profile not in READERS:
         return redirect(url_for("textbook.week"))
@@ -85,7 +99,9 @@ def index() -> str | Response:
                           "student": principal.profile is acl.Profile.student,
                           "action_form": ActionForm(), "moment_label": moment_label,
                           "local": lambda t: moment_label(t.astimezone(week.tz)),
-                          "here": request.full_path})
+                          "here": request.full_path,
+                          "opened_on_next": not request.args.get("week")},
+                      open_on_next=True)
 
 
 @bp.post("/<int:activity_id>/<any(fait, 'pas-fait'):state>")

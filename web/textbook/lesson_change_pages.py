@@ -3,7 +3,9 @@ teachers.
 
 * ``GET/POST /textbook/seances/nouvelle``: "Nouvelle séance" in one of their services;
 * ``POST /textbook/seances/<id>/deplacer``: new day, start and end (school time);
-* ``POST /textbook/seances/<id>/annuler``: the lesson stays, marked cancelled.
+* ``POST /textbook/seances/<id>/annuler``: the lesson stays, marked cancelled;
+* ``POST /textbook/seances/<id>/retablir``: a cancelled lesson is scheduled again
+  (issue 20); its cancelled bookings are not made again.
 
 Both answer with a redirect to the lesson page and a message; the resources booked for
 the lesson follow it (:mod:`web.booking.lessons`), and the message says what became of
@@ -24,7 +26,6 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, SelectField, StringField, TimeField
 from wtforms.validators import DataRequired, Length
 
-import acl
 from davserver.errors import DomainError, Forbidden
 from web import textbook
 from web.auth import login_required, signed_in, web_context
@@ -58,11 +59,8 @@ def _service_choices(user_id: int) -> list[tuple[int, str]]:
     with web_context().db.transaction(write=False) as s:
         services = [s.get_one(textbook.TeachingService, i)
                     for i in textbook.teacher_service_ids(s, user_id)]
-        groups = acl.group_names(s, {x.group_id for x in services})
-        subjects = acl.subject_names(s, {x.subject_id for x in services})
-    return sorted(((x.id, f"{groups.get(x.group_id, '?')} — "
-                           f"{subjects.get(x.subject_id, '?')}") for x in services),
-                  key=lambda pair: pair[1])
+        titles = textbook.service_titles(s, services)
+    return sorted(titles.items(), key=lambda pair: pair[1])
 
 
 @bp.route("/nouvelle", methods=["GET", "POST"])
@@ -148,4 +146,23 @@ def cancel(lesson_id: int) -> Response:
         flash(exc.message, "error")
         return _back(lesson_id)
     flash(_("Séance annulée ; les ressources réservées pour elle sont libérées."), "notice")
+    return _back(lesson_id)
+
+
+@bp.post("/<int:lesson_id>/retablir")
+@login_required
+def uncancel(lesson_id: int) -> Response:
+    """Reinstate a cancelled lesson (refused, with the reason, when the class has
+    another lesson at that time now)."""
+    principal = signed_in()
+    try:
+        with web_context().db.transaction() as s:
+            textbook.uncancel_lesson(s, principal.id, lesson_id)
+    except Forbidden as exc:
+        abort(403, description=exc.message)
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return _back(lesson_id)
+    flash(_("Séance rétablie. Les réservations annulées avec elle ne sont pas refaites : "
+            "réservez à nouveau si besoin."), "notice")
     return _back(lesson_id)

@@ -19,8 +19,7 @@ from web import textbook
 from web.auth import login_required, profile_required, signed_in, web_context
 from web.forms import ActionForm
 
-from .forms import moment_label
-from .pages import NOT_TEACHER, lesson_page, zone_of
+from .pages import NOT_TEACHER, lesson_heading, lesson_page, zone_of
 
 bp = Blueprint("textbook_lessons", __name__, url_prefix="/textbook")
 
@@ -58,6 +57,6 @@ def restore(lesson_id: int) -> Response | tuple[str, int]:
 def trash() -> str:
     """The teacher's deleted lessons, each with a restore button."""
     with web_context().db.transaction(write=False) as s:
-        rows = [(r.lesson, moment_label(r.lesson.start.astimezone(zone_of(s, r.lesson))))
+        rows = [(r.lesson, lesson_heading(s, r.lesson, zone_of(s, r.lesson)))
                 for r in textbook.trashed_lessons(s, signed_in().id)]
         return render_template("textbook/trash.html", rows=rows, action_form=ActionForm())

@@ -116,9 +116,23 @@ def teacher_oversight(s: Session, teacher_id: int) -> dict[str, Any]:
                  textbook.access_state(a, textbook.access_today(s, a)))
                 for a in textbook.accesses_for_teacher(s, teacher_id)]
     visas = textbook.visas_of(s, teacher_id)
-    names = acl.logins_of(s, {v.by_id for v in visas} | {a.inspector_id for a, _, _ in accesses})
+    names = acl.names_of(s, {a.inspector_id for a, _, _ in accesses}) \
+        | textbook.signer_names(s, {v.by_id for v in visas})
     return {"visas": visas, "accesses": accesses, "names": names,
             "date_label": textbook.date_label}
+
+
+def lesson_heading(s: Session, lesson: textbook.Lesson, tz: Any) -> str:
+    """« Mathématiques · 4B · vendredi 04/12 14:00–15:00 · salle B12 » (issue 20):
+    the lesson's subject and class, its day and times in the school's zone ``tz``, its
+    room when it has one."""
+    service = s.get_one(textbook.TeachingService, lesson.service_id)
+    start, end = lesson.start.astimezone(tz), lesson.end.astimezone(tz)
+    parts = [textbook.service_titles(s, [service])[service.id],
+             f"{moment_label(start)}–{end:%H:%M}"]
+    if lesson.room:
+        parts.append(_("salle %(room)s", room=lesson.room))
+    return " · ".join(parts)
 
 
 def _reader_of(s: Session, lesson: textbook.Lesson) -> int | None:
@@ -207,6 +221,10 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
     due_at = {a.id: moment_label(d.start.astimezone(plan_tz)) for a in items
               if a.due_lesson_id and (d := s.get(textbook.Lesson, a.due_lesson_id))}
     visa = textbook.covering_visa(s, lesson)
+    now = clock.now()
+    settings = web_context().textbook
+    release = {a.id: when for a in items
+               if (when := textbook.shows_at(a, lesson, settings)) is not None and when > now}
     # Only the student themself hands in (a parent reads the same lesson as the child).
     handins = (textbook.student_handins(s, reader, items)
                if reader is not None and reader == signed_in().id else {})
@@ -215,9 +233,11 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
                            due_at=due_at, visa=visa, marks=textbook.changes_after(visa, items),
                            date_label=textbook.date_label,
                            when=moment_label(lesson.start.astimezone(plan_tz)),
+                           heading=lesson_heading(s, lesson, plan_tz),
                            until=f"{lesson.end.astimezone(plan_tz):%H:%M}",
                            local_start=lesson.start.astimezone(plan_tz),
-                           now=clock.now(),
+                           now=now, release=release,
+                           held=textbook.held_by_visa(visa, items),
                            local=lambda t: moment_label(t.astimezone(plan_tz)),
                            kind_labels=KIND_LABELS,
                            lesson_school=s.get_one(textbook.TeachingService,
@@ -290,13 +310,28 @@ def _save(lesson_id: int, form: ContentForm, form_name: str,
                             400)
     try:
         with web_context().db.transaction() as s:
-            change(s, principal.id, to_input(form))
+            saved = change(s, principal.id, to_input(form))
+            notice = saved_notice(s, saved)
     except BadRequest as exc:
         return lesson_page(lesson_id, {form_name: form}, exc.message, 400)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
-    flash(_("Activité enregistrée."), "notice")
+    flash(notice, "notice")
     return redirect(url_for(".lesson", lesson_id=lesson_id), code=303)
+
+
+def saved_notice(s: Session, activity: Any) -> str:
+    """The message after saving ``activity``: for a homework held back by quiet hours
+    (:mod:`web.textbook.visibility`), when students will see it and that « Publier
+    maintenant » shows it at once (issue 20)."""
+    if isinstance(activity, textbook.Activity) and \
+            activity.kind is textbook.ActivityKind.homework and \
+            activity.visible_from is not None and activity.visible_from > clock.now():
+        lesson = s.get_one(textbook.Lesson, activity.lesson_id)
+        when = moment_label(activity.visible_from.astimezone(zone_of(s, lesson)))
+        return _("Travail enregistré. Heures calmes : les élèves le verront le %(when)s ; "
+                 "« Publier maintenant » le leur montre tout de suite.", when=when)
+    return _("Activité enregistrée.")
 
 
 @bp.post("/seances/<int:lesson_id>/<any(contenus, travaux):kind>")

@@ -14,14 +14,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import acl
 from davserver.errors import Conflict
 
 from .activities import get_lesson, require_teacher
 from .calendar import teacher_service_ids
 from .models import Lesson
 from .oversight.models import TrashedLesson, not_trashed
-from .oversight.visas import covered_message, covering_visa
+from .oversight.visas import covered_message, covering_visa, signer_names
 
 __all__ = ["TrashRow", "delete_lesson", "is_trashed", "not_trashed", "restore_lesson",
            "trashed_lessons"]
@@ -40,7 +39,7 @@ def delete_lesson(session: Session, user_id: int, lesson_id: int) -> Lesson:
         raise Conflict("Cette séance est déjà dans la corbeille.")
     visa = covering_visa(session, lesson)
     if visa is not None:
-        signer = acl.logins_of(session, {visa.by_id}).get(visa.by_id, "")
+        signer = signer_names(session, {visa.by_id}).get(visa.by_id, "")
         raise Conflict(covered_message(visa, signer))
     session.add(TrashedLesson(lesson_id=lesson.id, deleted_by=user_id))
     session.flush()

@@ -75,3 +75,15 @@ def is_visible(activity: Activity, lesson: Lesson, now: datetime,
     boundary = lesson.end if settings.content_visible == "end" else lesson.start
     return boundary <= now
 
+
+
+def shows_at(activity: Activity, lesson: Lesson, settings: TextbookConfig) -> datetime | None:
+    """When ``activity`` of ``lesson`` shows to students (UTC): its ``visible_from``,
+    else for content its lesson's end (or start); None for homework shown since it
+    was given. The lesson page tells the teacher this time while it is to come
+    (issue 20: « la page dit quand les élèves le verront »)."""
+    if activity.visible_from is not None:
+        return activity.visible_from
+    if activity.kind is ActivityKind.homework:
+        return None
+    return lesson.end if settings.content_visible == "end" else lesson.start

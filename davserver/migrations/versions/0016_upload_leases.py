@@ -1,7 +1,7 @@
 """upload reservations as leases
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0014
 Create Date: 2026-12-06 06:30:00
 
 Issue 18. ``upload_leases`` holds each upload's reservation with its holder (host,
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0016'
-down_revision: Union[str, Sequence[str], None] = '0015'
+down_revision: Union[str, Sequence[str], None] = '0014'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -36,6 +36,7 @@ from ..activities import sanitize_html
 from ..attachments.services import attachments_of
 from ..models import Activity, Lesson, SchoolYear, TeachingService
 from ..oversight.models import Visa, not_trashed
+from ..oversight.visas import signer_names
 from ..services import zone
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -104,7 +105,7 @@ def service_record(session: Session, service: TeachingService, year: SchoolYear)
     visas = list(session.scalars(select(Visa).where(
         Visa.teacher_id.in_(teacher_ids), Visa.school_id == service.school_id,
         Visa.until >= year.start, Visa.until <= year.end).order_by(Visa.until)))
-    signers = acl.logins_of(session, {v.by_id for v in visas})
+    signers = signer_names(session, {v.by_id for v in visas})
     names = {activity_id: [a.name for a in rows] for activity_id, rows in attachments_of(
         session, [a.id for items in by_lesson.values() for a in items]).items()}
     subject = acl.subject_names(session, {service.subject_id}).get(service.subject_id, "")
@@ -127,9 +128,10 @@ def _environment() -> jinja2.Environment:
 
 
 def render_html(record: ServiceRecord, school: str, year: SchoolYear) -> str:
-    """The service's archive page as HTML."""
+    """The service's archive page as HTML, its making time on the school's clock."""
+    generated = clock.now().astimezone(zone(year.time_zone))
     return _environment().get_template("textbook/archive.html").render(
-        r=record, school=school, year=year, generated=clock.now())
+        r=record, school=school, year=year, generated=f"{generated:%d/%m/%Y %H:%M}")
 
 
 def slug(text: str, fallback: str) -> str:

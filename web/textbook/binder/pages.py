@@ -121,9 +121,10 @@ def transfer_choices(s: Session, user_id: int, lesson: textbook.Lesson) -> dict[
     """What the lesson page offers a teacher: the binder's folders and items, the
     service's next lessons (move), the next lesson of each other service (copy)."""
     folders, items = binder_tree() if acl.has_binder(signed_in().profile) else ([], [])
+    copies = transfers.next_lessons_elsewhere(s, user_id, lesson)
     return {"binder_folders": folders, "binder_items": items,
-            "move_choices": textbook.next_lessons(s, lesson),
-            "copy_choices": transfers.next_lessons_elsewhere(s, user_id, lesson)}
+            "move_choices": textbook.next_lessons(s, lesson), "copy_choices": copies,
+            "service_titles": textbook.service_titles(s, [sv for sv, _ in copies])}
 
 
 # --- pages -----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from ..activities import (
     require_teacher,
 )
 from ..attachments.services import share_attachments
+from ..calendar import school_zone
 from ..homework_types import homework_types
 from ..models import Activity, ActivityKind, Lesson, LessonStatus, TeachingService, service_teachers
 from ..oversight.models import not_trashed
@@ -54,7 +55,9 @@ def _due_after(session: Session, activity: Activity, target: Lesson) -> Lesson |
         return None
     due = default_due_lesson(session, target)
     if due is None:
-        raise Conflict(NO_NEXT_LESSON.format(when=target.start.strftime("%d/%m/%Y")))
+        service = session.get_one(TeachingService, target.service_id)
+        local = target.start.astimezone(school_zone(session, service.school_id))
+        raise Conflict(NO_NEXT_LESSON.format(when=f"{local:%d/%m/%Y}"))
     return due
 
 

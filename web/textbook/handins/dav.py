@@ -13,11 +13,18 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import acl
-from providers import Store, VirtualEntry, VirtualTree, name_key, register_binder_folder
+from providers import (
+    Store,
+    VirtualEntry,
+    VirtualTree,
+    composite_etag,
+    name_key,
+    register_binder_folder,
+)
 
 from ..models import Activity, ActivityKind, Lesson, TeachingService, service_teachers
 from ..oversight.services import service_labels
@@ -104,6 +111,43 @@ def _children(s: Session, store: Store, teacher_id: int,
                          keys.get(f.blob_id), keys.get(f.blob_id)) for f in files]
 
 
+def _scope_digest(s: Session, teacher_id: int, segments: list[str]) -> str | None:
+    """What changes below the folder at ``segments`` when a hand-in does: the names
+    on the way down and, over every hand-in file below it, their count, the sum of
+    their ids (a file replaced by another changes it) and the latest hand-in change.
+    None: no such folder (one query per level, then one for the files)."""
+    query = (select(func.count(HandinFile.id), func.sum(HandinFile.id), func.max(Handin.updated))
+             .join(Handin, Handin.id == HandinFile.handin_id)
+             .join(Activity, Activity.id == Handin.activity_id)
+             .join(Lesson, Lesson.id == Activity.lesson_id)
+             .join(service_teachers, service_teachers.c.service_id == Lesson.service_id)
+             .where(service_teachers.c.user_id == teacher_id,
+                    Activity.kind == ActivityKind.homework,
+                    Activity.online_submission.is_(True)))
+    names: list[str] = list(_services(s, teacher_id))
+    if segments:
+        service = _services(s, teacher_id).get(segments[0])
+        if service is None:
+            return None
+        query = query.where(Lesson.service_id == service)
+        homework = _homework(s, service)
+        names = list(homework)
+        if len(segments) > 1:
+            if segments[1] not in homework:
+                return None
+            query = query.where(Activity.id == homework[segments[1]])
+            students = _students(s, homework[segments[1]])
+            names = list(students)
+            if len(segments) > 2:
+                if len(segments) > 3 or segments[2] not in students:
+                    return None
+                query = query.where(Handin.id == students[segments[2]].id)
+                names = []
+    count, total, latest = s.execute(query).one()
+    return composite_etag(["/".join(sorted(names)), str(count), str(total or 0),
+                           str(latest or "")])
+
+
 class HandinTree(VirtualTree):
     """``Remises`` for a teacher: see the module docstring (other profiles: empty)."""
 
@@ -113,6 +157,15 @@ class HandinTree(VirtualTree):
             return []
         with store.db.transaction(write=False) as s:
             return _children(s, store, principal.id, segments) or []
+
+    def folder_etag(self, store: Store, principal: acl.Principal,
+                    segments: list[str]) -> str | None:
+        """Changes when a hand-in below changes (a sync client of the binder lists
+        ``Remises`` again only then)."""
+        if principal.profile is not acl.Profile.teacher:
+            return None
+        with store.db.transaction(write=False) as s:
+            return _scope_digest(s, principal.id, segments)
 
     def entry(self, store: Store, principal: acl.Principal,
               segments: list[str]) -> VirtualEntry | None:

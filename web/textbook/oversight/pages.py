@@ -65,7 +65,7 @@ def _choices(s: Session, school_id: int | None,
     by_teacher = textbook.school_services(s, school_id)
     pairs = [(teacher, sv) for teacher, own in by_teacher.items() for sv in own]
     labels = textbook.service_labels(s, [sv for _, sv in pairs])
-    services = [(sv.id, f"{label} ({teacher.login})")
+    services = [(sv.id, f"{label} ({teacher.display_name or teacher.login})")
                 for (teacher, sv), label in zip(pairs, labels, strict=True)]
     inspectors = [(p.id, p.display_name or p.login) for p, disabled in acl.list_users(s)
                   if p.profile is acl.Profile.inspector and not disabled]
@@ -76,8 +76,8 @@ def _choices(s: Session, school_id: int | None,
 
 
 def _access_rows(s: Session, accesses: list[textbook.InspectorAccess]) -> list[Any]:
-    names = acl.logins_of(s, {a.inspector_id for a in accesses}
-                          | {a.teacher_id for a in accesses})
+    names = acl.names_of(s, {a.inspector_id for a in accesses}
+                         | {a.teacher_id for a in accesses})
     return [(a, names.get(a.inspector_id, ""), names.get(a.teacher_id, ""),
              textbook.access_services_text(s, a),
              textbook.access_state(a, textbook.access_today(s, a))) for a in accesses]
@@ -118,7 +118,7 @@ def _teacher_page(teacher_id: int, form: VisaForm | None = None, error: str | No
     with web_context().db.transaction(write=False) as s:
         scope = _scope(s, teacher_id)
         monday, tz = week_start(s, scope.service_ids)
-        name = acl.logins_of(s, {teacher_id}).get(teacher_id, "")
+        name = acl.names_of(s, {teacher_id}).get(teacher_id, "")
         visas = textbook.visas_of(s, teacher_id)
         if form is None:
             form = VisaForm(formdata=None, data={"until": clock.today(tz)})
@@ -132,7 +132,7 @@ def _teacher_page(teacher_id: int, form: VisaForm | None = None, error: str | No
             heading=_("Cahier de textes de %(name)s", name=name), scope=scope,
             period=textbook.period_text(scope.access) if scope.access else None,
             lesson_url=lambda i: url_for(".lesson", teacher_id=teacher_id, lesson_id=i),
-            visas=visas, names=acl.logins_of(s, {v.by_id for v in visas}),
+            visas=visas, names=textbook.signer_names(s, {v.by_id for v in visas}),
             date_label=textbook.date_label, visa_form=form if scope.head else None,
             error=error), status
 

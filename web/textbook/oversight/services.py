@@ -307,7 +307,7 @@ def _announce_access(session: Session, access: InspectorAccess) -> None:
     (issue 7), in the opening's transaction."""
     from web.notifications import NotificationKind, notify  # builds on the textbook
 
-    names = acl.logins_of(session, {access.inspector_id, access.opened_by})
+    names = acl.names_of(session, {access.inspector_id, access.opened_by})
     subject = "Accès d'un inspecteur à votre cahier de textes"
     body = (f"{names.get(access.opened_by, '')} a ouvert à l'inspecteur "
             f"{names.get(access.inspector_id, '')} l'accès en lecture à votre cahier de "

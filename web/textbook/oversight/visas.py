@@ -45,10 +45,27 @@ def covering_visa(session: Session, lesson: Lesson) -> Visa | None:
         .order_by(Visa.created.desc(), Visa.id.desc()).limit(1))
 
 
+SIGNER_ROLES = {acl.Profile.head: "direction", acl.Profile.admin: "administration"}
+
+
+def signer_names(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """How a visa names who put it, by user id: « Hugo Martin (direction) » (issue
+    20: people by name, with their role). One query."""
+    if not user_ids:
+        return {}
+    rows = session.execute(select(acl.User.id, acl.User.login, acl.User.display_name,
+                                  acl.User.profile).where(acl.User.id.in_(user_ids)))
+    found = {}
+    for uid, login, name, profile in rows:
+        role = SIGNER_ROLES.get(profile)
+        found[uid] = ((name or "").strip() or login) + (f" ({role})" if role else "")
+    return found
+
+
 def covered_message(visa: Visa, signer: str) -> str:
     """Why a covered lesson cannot be deleted (French, shown as is)."""
-    return (f"Cette séance est couverte par le visa du {date_label(visa.until)} "
-            f"(posé par {signer}) : le cahier de textes visé est un document officiel, "
+    return (f"Cette séance est couverte par le visa du {date_label(visa.until)}, "
+            f"posé par {signer} : le cahier de textes visé est un document officiel, "
             "la séance ne peut plus être supprimée. Ses activités restent modifiables.")
 
 
@@ -116,11 +133,20 @@ def changes_after(visa: Visa | None, activities: list[Activity]) -> dict[int, Ch
             for a in activities if a.updated > visa.created or a.created > visa.created}
 
 
+def held_by_visa(visa: Visa | None, activities: list[Activity]) -> set[int]:
+    """Ids of the ``activities`` that were in their lesson when ``visa`` was put: the
+    ones :func:`require_not_visaed` refuses to delete, so the page offers no
+    « Supprimer » for them (issue 20)."""
+    if visa is None:
+        return set()
+    return {a.id for a in activities if a.created <= visa.created}
+
+
 def _announce_visa(session: Session, visa: Visa) -> None:
     """Notify the teacher that a visa was put (issue 7), in the visa's transaction."""
     from web.notifications import NotificationKind, notify  # builds on the textbook
 
-    names = acl.logins_of(session, {visa.by_id})
+    names = signer_names(session, {visa.by_id})
     subject = f"Visa de votre cahier de textes jusqu'au {date_label(visa.until)}"
     body = (f"{names.get(visa.by_id, '')} a visé votre cahier de textes : les séances "
             f"jusqu'au {date_label(visa.until)} inclus sont couvertes et ne peuvent plus "

@@ -1,0 +1,188 @@
+"""Phones and accessibility (issue 20, "Phones and accessibility"), in Chromium against
+a real server with the school of :mod:`tests.integration.homework_kit`:
+
+* at 390 px wide no main page scrolls sideways, the navigation folds into « Menu »,
+  and « Se déconnecter » is reached through it; at 1366 px the navigation shows;
+* a skip link comes first in the tab order and takes the focus to the content; the
+  focus is visible;
+* axe-core (vendored, ``tests/vendor/axe-core``: no network at test time) finds no
+  serious or critical violation of WCAG 2.1 A and AA on the main pages of a teacher,
+  a student, a parent and an administrator, at both widths. Each page's screenshot is
+  kept in the test's temporary folder (``ENT_SCREENSHOTS``, when set, names a folder
+  to keep them in).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import PASSWORD, Server, running_server
+from tests.integration.homework_kit import build_school
+from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
+
+pytestmark = [pytest.mark.clock("2026-09-08T10:00 Europe/Paris"), pytest.mark.one_database,
+              pytest.mark.clients]
+
+AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
+IDS: dict[str, int] = {}
+LONG_NAME = "Chapitre 4 - Fractions et nombres rationnels, exercices corrigés.pdf"
+WIDTHS = {"phone": (390, 844), "desktop": (1366, 900)}
+SERIOUS = {"serious", "critical"}
+
+
+def pages_of(login: str) -> list[str]:
+    """The main pages each profile reaches from the navigation."""
+    common = ["/", "/documents/", "/booking/", "/rubriques/", "/corbeille/",
+              "/notifications/", "/invitations/"]
+    if login == "ann":
+        return [*common, "/documents/porte-documents/", "/textbook/?week=2026-09-07",
+                "/textbook/?week=2026-09-07&vue=liste",
+                f"/textbook/seances/{IDS['M1']}", f"/textbook/activites/{IDS['H1']}/modifier",
+                "/textbook/seances/nouvelle", "/textbook/corbeille", "/binder/"]
+    if login == "ada":  # the school's administrator
+        return ["/", "/documents/", "/textbook/controle/", "/journal/", "/imports/",
+                "/textbook/types-de-travail/", "/notifications/"]
+    if login == "ben":
+        return [*common, "/textbook/travail/?week=2026-09-07", "/textbook/?week=2026-09-07",
+                f"/textbook/seances/{IDS['M1']}"]
+    return [*common, "/textbook/travail/?week=2026-09-07&enfant=zoe",
+            "/textbook/?week=2026-09-07"]
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("a11y")) as server:
+        IDS.update(build_school(server))
+        # A long name in the file table, as teachers name their files.
+        put = requests.put(f"{server.base_url}/dav/porte-documents/{LONG_NAME}",
+                           data=b"%PDF-1.4 cours", auth=("ann", PASSWORD), timeout=30)
+        assert put.status_code == 201, put.text
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+def shots(tmp_path: Path) -> Path:
+    kept = os.environ.get("ENT_SCREENSHOTS")
+    folder = Path(kept) if kept else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def signed_in_page(srv: Server, browser: Browser, login: str, width: str) -> Page:
+    """A new context at ``width``, axe injected in every document (an init script,
+    which the page's Content-Security-Policy does not block), signed in as ``login``."""
+    w, h = WIDTHS[width]
+    context = browser.new_context(base_url=srv.base_url, viewport={"width": w, "height": h})
+    context.add_init_script(path=str(AXE))
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Identifiant").fill(login)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.locator("main")).to_be_visible()
+    return page
+
+
+def axe_problems(page: Page) -> list[str]:
+    """The serious and critical WCAG 2.1 A/AA violations axe finds on the page, as
+    « rule: target (impact) » lines."""
+    result: dict[str, Any] = page.evaluate("""async () => await axe.run(document, {
+        runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+        resultTypes: ["violations"]})""")
+    return [f"{v['id']}: {n['target']} ({v['impact']})"
+            for v in result["violations"] if v["impact"] in SERIOUS for n in v["nodes"]]
+
+
+def sideways(page: Page) -> int:
+    """How many pixels the page scrolls sideways (0: none)."""
+    return int(page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+def test_main_pages_fit_and_pass_axe(srv: Server, browser: Browser, tmp_path: Path,
+                                     width: str) -> None:
+    """Every main page of ann (teacher), ben (student), paul (parent) and ada (the
+    school's administrator): no sideways scrolling, no serious or critical axe
+    violation. About 35 pages with axe on each, per width: 30 to 60 s."""
+    problems: dict[str, list[str]] = {}
+    folder = shots(tmp_path)
+    for login in ("ann", "ben", "paul", "ada"):
+        page = signed_in_page(srv, browser, login, width)
+        for path in pages_of(login):
+            answer = page.goto(path)
+            assert answer is not None and answer.status == 200, (login, path)
+            found = axe_problems(page)
+            if width == "phone" and (extra := sideways(page)) > 0:
+                found.append(f"scrolls sideways by {extra} px")
+            if found:
+                problems[f"{login} {path}"] = found
+            name = f"{width}-{login}{path}".replace("/", "_").replace("?", "_")[:120]
+            page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+        page.context.close()
+    assert problems == {}
+
+
+def test_phone_navigation_folds_into_a_menu(srv: Server, browser: Browser) -> None:
+    page = signed_in_page(srv, browser, "ann", "phone")
+    page.goto("/documents/")
+    menu = page.get_by_role("button", name="Menu")
+    expect(menu).to_be_visible()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    nav = page.get_by_role("navigation", name="Navigation principale")
+    expect(nav).to_be_hidden()
+    sign_out = page.get_by_role("button", name="Se déconnecter")
+    expect(sign_out).to_be_hidden()
+    menu.click()
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(nav.get_by_role("link", name="Cahier de textes")).to_be_visible()
+    expect(sign_out).to_be_visible()
+    box = sign_out.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    assert sideways(page) == 0
+    page.keyboard.press("Escape")
+    expect(nav).to_be_hidden()
+    menu.click()
+    sign_out.click()
+    expect(page).to_have_url(f"{srv.base_url}/login?logged_out=1")
+    page.context.close()
+
+    wide = signed_in_page(srv, browser, "ann", "desktop")
+    expect(wide.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(wide.get_by_role("navigation", name="Navigation principale")).to_be_visible()
+    expect(wide.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    wide.context.close()
+
+
+def test_skip_link_and_visible_focus(srv: Server, browser: Browser) -> None:
+    page = signed_in_page(srv, browser, "ben", "desktop")
+    page.goto("/textbook/travail/?week=2026-09-07")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Aller au contenu")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("main#contenu")).to_be_focused()
+    page.keyboard.press("Tab")  # the first link or button of the content
+    outline = page.evaluate("""() => {
+        const s = getComputedStyle(document.activeElement);
+        return [document.activeElement.closest("main") !== null, s.outlineStyle,
+                parseFloat(s.outlineWidth)]; }""")
+    assert outline[0] is True and outline[1] != "none" and outline[2] >= 2, outline
+    page.context.close()
