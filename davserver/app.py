@@ -112,7 +112,7 @@ def make_blob_store(config: Config, kind: str | None = None) -> BlobStore:
         from providers.s3_blobs import S3BlobStore
 
         return S3BlobStore(config.blobs.s3, pool_size=config.server.threads)
-    return LocalBlobStore(config.effective_blob_dir)
+    return LocalBlobStore(config.effective_blob_dir, owner=quotas.this_process().tag)
 
 
 class OutageGuard(BaseMiddleware):  # type: ignore[misc]
@@ -352,7 +352,8 @@ def create_app(config: Config) -> Application:
                                 archive=q.archive,
                                 profiles=dict(q.profiles),
                                 trash_share=config.trash.max_share)
-    store = Store(db, make_blob_store(config), policy)
+    store = Store(db, make_blob_store(config), policy,
+                  lease_seconds=quotas.lease_seconds(config.server.body_idle_timeout))
     health = Health(db, store.blobs.ping)
 
     dav_compat.apply()

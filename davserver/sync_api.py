@@ -22,9 +22,9 @@ header, its guard against cross-site requests made with a browser's cookies, is
 needed by nothing here and required of no client.
 
 Login Flow v2 (``POST /index.php/login/v2``, how the desktop and mobile apps add an
-account from a browser) needs app passwords, which do not exist yet: its addresses
-answer 501 with a sentence saying so (:func:`login_flow_unavailable`), the one place
-to build it.
+account from a browser, handing the app an app password) is not built yet: its
+addresses answer 501 with a sentence saying so (:func:`login_flow_unavailable`), the
+one place to build it on :func:`acl.create_app_password`.
 """
 
 from __future__ import annotations
@@ -160,12 +160,13 @@ class SyncApi:
 
 
 def login_flow_unavailable(start_response: StartResponse) -> list[bytes]:
-    """Login Flow v2's addresses until app passwords exist (see the module docstring):
-    501, and a sentence for whoever reads it."""
+    """Login Flow v2's addresses until it is built (see the module docstring): 501,
+    and a sentence for whoever reads it."""
     return _plain(start_response, "501 Not Implemented",
-                  "Signing in from the browser (Login Flow v2) is not available yet: "
-                  "it needs app passwords. Sync with your login and password instead "
-                  "(nextcloudcmd, owncloudcmd, or an app's manual sign-in).")
+                  "Signing in from the browser (Login Flow v2) is not available yet. "
+                  "Make an app password in Mon compte (/account/) and give it with "
+                  "your login where the app asks for them (nextcloudcmd, owncloudcmd, "
+                  "or an app's manual sign-in).")
 
 
 def _wants_json(environ: dict[str, Any]) -> bool:

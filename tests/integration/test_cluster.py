@@ -297,6 +297,45 @@ def test_a_process_killed_during_uploads_and_locks(running: Running) -> None:
                            token.token) == 204
 
 
+def test_the_reservations_of_a_killed_process_come_back(running: Running) -> None:
+    """``kill -9`` of process 2 during a large upload that announced its size: the
+    reservation it held (a lease of that process, ``quotas.leases``) is given back when
+    the process starts again (its sweep finds the holder dead on this host), so the
+    space's free room is what it was. About 10 s (the restart)."""
+    alice = running.session("alice")
+
+    def free() -> int:
+        reply = alice.request("PROPFIND", running.url + "/dav/porte-documents/",
+                              headers={"Depth": "0"})
+        return int(reply.text.split("quota-available-bytes>")[1].split("<")[0])
+
+    before = free()
+    started = threading.Event()
+
+    def body() -> Iterator[bytes]:
+        started.set()
+        for _ in range(1000):
+            yield b"r" * 65536
+            time.sleep(0.05)
+
+    def upload() -> None:
+        try:
+            alice.put(_url(running, "reserve.bin", running.direct(2)), data=body(),
+                      headers={"Content-Length": str(1000 * 65536)}, timeout=60)
+        except requests.RequestException:
+            pass  # cut by the kill: what the test wants
+
+    worker = threading.Thread(target=upload)
+    worker.start()
+    assert started.wait(10)
+    assert wait_until(lambda: free() <= before - 1000 * 65536, timeout=10)
+    lc.kill_davserver(running.state, 2)
+    worker.join(60)
+    lc.restart_davserver(running.state, 2)
+    assert wait_until(lambda: free() == before, timeout=60)
+    assert alice.get(_url(running, "reserve.bin")).status_code == 404
+
+
 def test_a_rolling_restart_under_load_loses_no_request(running: Running) -> None:
     """Every process in turn gets SIGTERM and is started again, while GETs, PUTs,
     PROPFINDs and LOCK/UNLOCK pairs go through nginx: each request gets its real answer

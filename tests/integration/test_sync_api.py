@@ -123,7 +123,7 @@ def test_ocs_needs_the_password_and_names_what_it_lacks(srv: Server) -> None:
                                       "/shares?format=json")
     assert unknown.status_code == 404 and unknown.json()["ocs"]["meta"]["statuscode"] == 998
     flow = requests.post(srv.base_url + "/index.php/login/v2", timeout=10)
-    assert flow.status_code == 501 and "app passwords" in flow.text
+    assert flow.status_code == 501 and "app password" in flow.text
 
 
 def test_the_user_endpoint_gives_the_login_the_name_and_the_quota(srv: Server) -> None:

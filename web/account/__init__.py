@@ -1,2 +1,3 @@
 """The user's account in the browser: signing in and out (:mod:`.pages`), the account
-page with its app passwords (:mod:`.app_passwords`); later the school's charter."""
+page with its app passwords (:mod:`.app_passwords`), the school's charter
+(:mod:`.charter`) and identity federation (:mod:`.federation`, CAS, SAML)."""

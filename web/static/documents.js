@@ -51,27 +51,34 @@ function uploadFiles(zone, files) {
     });
     xhr.addEventListener("load", () => {
       job.loaded = job.file.size;
-      if (xhr.status === 201) {
-        job.bar.value = 100;
-        const answer = JSON.parse(xhr.responseText);
-        job.state.textContent = answer.pending ? "Envoyé (en attente de publication)" : "Envoyé";
-        job.item.classList.add("done");
-      } else {
-        let reason = `Erreur ${xhr.status}`;
-        try { reason = JSON.parse(xhr.responseText).error || reason; } catch (e) { /* not JSON */ }
-        job.state.textContent = `Refusé : ${reason}`;
-        job.item.classList.add("refused");
+      try {
+        if (xhr.status === 201) {
+          job.bar.value = 100;
+          let pending = false;
+          try { pending = JSON.parse(xhr.responseText).pending; } catch (e) { /* not JSON */ }
+          job.state.textContent = pending ? "Envoyé (en attente de publication)" : "Envoyé";
+          job.item.classList.add("done");
+        } else {
+          let reason = `Erreur ${xhr.status}`;
+          try { reason = JSON.parse(xhr.responseText).error || reason; } catch (e) { /* not JSON */ }
+          job.state.textContent = `Refusé : ${reason}`;
+          job.item.classList.add("refused");
+        }
+        showTotal();
+      } finally {
+        resolve();  // whatever happened, the queue goes on and the listing is refreshed
       }
-      showTotal();
-      resolve();
     });
-    xhr.addEventListener("error", () => {
+    const cut = () => {
       job.loaded = job.file.size;
       job.state.textContent = "Refusé : la connexion a été coupée.";
       job.item.classList.add("refused");
       showTotal();
       resolve();
-    });
+    };
+    xhr.addEventListener("error", cut);
+    xhr.addEventListener("abort", cut);
+    xhr.addEventListener("timeout", cut);
     xhr.send(job.file);
   });
   const queue = jobs.slice();
@@ -84,14 +91,29 @@ function uploadFiles(zone, files) {
 }
 
 // The listing and the quota bar again, without reloading (the upload report stays).
+// A busy server (503) or a dropped connection gets two more tries, a second then two
+// apart; after that the page says to reload it rather than show a stale listing.
 async function refreshListing() {
-  const answer = await fetch(window.location.href, { credentials: "same-origin" });
-  if (!answer.ok) return;
-  const fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
-  for (const id of ["listing", "quota-area"]) {
-    const now = document.getElementById(id);
-    const next = fresh.getElementById(id);
-    if (now && next) now.replaceWith(document.importNode(next, true));
+  let fresh = null;
+  for (let attempt = 0; attempt < 3 && !fresh; attempt += 1) {
+    if (attempt) await new Promise((wake) => setTimeout(wake, 1000 * attempt));
+    try {
+      const answer = await fetch(window.location.href, { credentials: "same-origin" });
+      if (answer.ok) fresh = new DOMParser().parseFromString(await answer.text(), "text/html");
+    } catch (e) { /* the connection was cut: tried again */ }
+  }
+  if (fresh) {
+    for (const id of ["listing", "quota-area"]) {
+      const now = document.getElementById(id);
+      const next = fresh.getElementById(id);
+      if (now && next) now.replaceWith(document.importNode(next, true));
+    }
+  } else {
+    const note = document.createElement("p");
+    note.className = "warning";
+    note.setAttribute("role", "alert");
+    note.textContent = "La liste des fichiers n'a pas pu être actualisée : rechargez la page.";
+    document.getElementById("upload-total").after(note);
   }
   document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || 0) + 1);
   bindSelectAll();
