@@ -357,6 +357,7 @@ def create_app(config: Config) -> Application:
     health = Health(db, store.blobs.ping)
 
     dav_compat.apply()
+    outage.install_filters()
     locks = SqlLockStorage(db, max_timeout=config.dav.lock_max_timeout,
                            max_per_user=config.dav.max_locks_per_user)
     provider = EntProvider(store, locks, allow_infinity=config.dav.propfind_infinity,

@@ -113,6 +113,39 @@ def log_failure(logger: logging.Logger, exc: BaseException, message: str,
         logger.warning(message + ": %s", *args, found.message)
 
 
+class OutageRecords(logging.Filter):
+    """A logging filter for libraries that log an outage with its traceback themselves
+    (SQLAlchemy's pool: "Exception during reset or similar" when the connection it
+    gives back was cut by a database restart): such a record becomes one WARNING line
+    naming the outage, without the traceback (STYLE.md habit 8). Other records pass
+    as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        found = outage_of(exc) if exc is not None else None
+        if found is not None:
+            record.msg = f"{record.getMessage()}: {found.message}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def install_filters() -> None:
+    """Put :class:`OutageRecords` on the loggers of the libraries that log outages with
+    a traceback (idempotent). A filter acts on the logger a record is made on, not on
+    its ancestors: SQLAlchemy's pools log under their class's qualified name."""
+    for name in _POOL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, OutageRecords) for f in logger.filters):
+            logger.addFilter(OutageRecords())
+
+
+_POOL_LOGGERS = tuple(f"sqlalchemy.pool.impl.{pool}" for pool in (
+    "QueuePool", "NullPool", "SingletonThreadPool", "StaticPool"))
+
+
 def headers_of(outage: ServiceUnavailable) -> list[tuple[str, str]]:
     """The headers a 503 carries besides its body's."""
     return [("Retry-After", str(outage.retry_after))]

@@ -105,7 +105,10 @@ def _add_property_response(multistatus_elem: Any, href: str, prop_list: Any) -> 
 
 class ExpectedOutcomes(logging.Filter):
     """Drops WsgiDAV's records about an expected outcome: a record whose exception is a
-    ``DAVError`` other than 500, and the messages of :data:`NOISE` (at most WARNING)."""
+    ``DAVError`` other than 500 or an outage (:func:`davserver.outage.outage_of`: its
+    503 is logged in one line where it is answered; PUT's "byte copy failed" logs the
+    traceback before handing the exception over), and the messages of :data:`NOISE`
+    (at most WARNING)."""
 
     NOISE = ("Input stream not completely consumed", "Adding 'Connection: close' header",
              " -> DENIED due to active write transaction", "Force logout",
@@ -115,6 +118,8 @@ class ExpectedOutcomes(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, DAVError):
             return exc.value == HTTP_INTERNAL_ERROR
+        if exc is not None and outage.outage_of(exc) is not None:
+            return False
         return not (record.levelno <= logging.WARNING
                     and str(record.msg).startswith(self.NOISE))
 

@@ -298,6 +298,10 @@ def test_a_process_killed_during_uploads_and_locks(running: Running) -> None:
                            token.token) == 204
 
 
+QUOTA_PROPFIND = (b'<?xml version="1.0"?><propfind xmlns="DAV:"><prop>'
+                  b'<quota-available-bytes/></prop></propfind>')
+
+
 def test_the_reservations_of_a_killed_process_come_back(running: Running) -> None:
     """``kill -9`` of process 2 during a large upload that announced its size: the
     reservation it held (a lease of that process, ``quotas.leases``) is given back when
@@ -307,7 +311,7 @@ def test_the_reservations_of_a_killed_process_come_back(running: Running) -> Non
 
     def free() -> int:
         reply = alice.request("PROPFIND", running.url + "/dav/porte-documents/",
-                              headers={"Depth": "0"})
+                              headers={"Depth": "0"}, data=QUOTA_PROPFIND)
         return int(reply.text.split("quota-available-bytes>")[1].split("<")[0])
 
     before = free()
