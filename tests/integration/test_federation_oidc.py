@@ -36,7 +36,8 @@ CLIENT_ID, SECRET = "ent-tests", "a-secret-of-the-tests-0123456789"
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, LemonLdap]]:
     """Our server's port is chosen first: the provider must know our redirect address
-    before it starts, and we its address before we start."""
+    before it starts, and we its address before we start. About 20 s under load:
+    LemonLDAP::NG (Perl) and our server start once for the module."""
     port = free_port()
     ours = f"http://127.0.0.1:{port}"
     extra = lemonldap_oidc(CLIENT_ID, SECRET, ours + "/login/academie/oidc",

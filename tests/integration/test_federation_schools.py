@@ -50,6 +50,7 @@ def llng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LemonLdap]:
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory, llng: LemonLdap) -> Iterator[Server]:
+    """Our server with the two schools (with ``llng``, about 20 s under load, once)."""
     providers = [{**p, "server_url": llng.cas_url} for p in PROVIDERS]
     env = {"DAVSERVER_FEDERATION__PROVIDERS": json.dumps(providers),
            "DAVSERVER_FEDERATION__SCHOOLS": json.dumps(SCHOOLS)}
