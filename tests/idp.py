@@ -152,6 +152,18 @@ def _serving(proc: subprocess.Popen[bytes], ready_url: str, seconds: float,
             proc.wait()
 
 
+def lemonldap_fixture() -> Any:
+    """A module-scoped pytest fixture of a running LemonLDAP::NG (its CAS server on):
+    ``llng = lemonldap_fixture()`` in a test module."""
+
+    @pytest.fixture(scope="module")
+    def llng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LemonLdap]:
+        with running_lemonldap(tmp_path_factory.mktemp("llng")) as portal:
+            yield portal
+
+    return llng
+
+
 def lemonldap_oidc(client_id: str, secret: str, redirect_uri: str,
                    logged_out_uri: str, front_logout_uri: str) -> dict[str, Any]:
     """Keys of LemonLDAP::NG's configuration (for :func:`running_lemonldap`) that make

@@ -24,6 +24,7 @@ from tests.conftest import Server, running_server
 from tests.idp import (
     LemonLdap,
     chromium_signs_in,
+    lemonldap_fixture,
     lemonldap_sign_in,
     running_lemonldap,
     signed_in_as,
@@ -33,10 +34,7 @@ from tests.web import WebClient, csrf_token
 TEACHER, PARENT, DISABLED = "marie.curie", "rose.tyler", "jack.harkness"
 
 
-@pytest.fixture(scope="module")
-def llng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LemonLdap]:
-    with running_lemonldap(tmp_path_factory.mktemp("llng")) as portal:
-        yield portal
+llng = lemonldap_fixture()
 
 
 @pytest.fixture(scope="module")

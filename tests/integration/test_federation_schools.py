@@ -25,8 +25,8 @@ from tests.conftest import Server, running_server
 from tests.idp import (
     LemonLdap,
     chromium_signs_in,
+    lemonldap_fixture,
     lemonldap_sign_in,
-    running_lemonldap,
     signed_in_as,
 )
 from tests.web import WebClient
@@ -42,10 +42,7 @@ SCHOOLS = {ALPHA: {"providers": [{"id": "academie", "label": "Enseignants du lyc
                    "local_passwords": False}}
 
 
-@pytest.fixture(scope="module")
-def llng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LemonLdap]:
-    with running_lemonldap(tmp_path_factory.mktemp("llng")) as portal:
-        yield portal
+llng = lemonldap_fixture()
 
 
 @pytest.fixture(scope="module")
