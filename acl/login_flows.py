@@ -52,11 +52,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from davserver import clock, journal
-from davserver.errors import NotFound
+from davserver.errors import NotFound, TooManyRequests
 
 from .app_passwords import MAX_LABEL, UserRef, create_app_password, revoke_app_password
 from .models import User
@@ -64,6 +64,7 @@ from .signin_models import AppPassword, LoginFlow
 
 LIFETIME = 20 * 60.0  # seconds a flow may wait for its grant and its poll (Nextcloud's)
 KEEP_AFTER = 3600.0  # seconds an ended flow's row is kept (see the module docstring)
+MAX_PENDING_PER_ADDRESS = 100  # flows waiting from one address (a school's NAT: a class)
 TOKEN_BYTES = 48  # 384 bits; 64 URL-safe characters
 MAX_CLIENT_NAME = 255
 PENDING, GRANTED, DELIVERED, CANCELLED = "pending", "granted", "delivered", "cancelled"
@@ -186,9 +187,22 @@ def start_flow(session: Session, user_agent: str, server: str, address: str | No
                ) -> StartedFlow:
     """Start a flow for the app whose ``User-Agent`` is ``user_agent``, which reached
     us at ``server`` (an origin, ``https://ent.example.fr``) from ``address``. Ended
-    flows older than :data:`KEEP_AFTER` are removed on the way (:func:`purge_flows`)."""
+    flows older than :data:`KEEP_AFTER` are removed on the way (:func:`purge_flows`).
+    Raises :class:`TooManyRequests` when ``address`` has
+    :data:`MAX_PENDING_PER_ADDRESS` flows waiting already (anyone may start one: a
+    bound on the rows a script can make)."""
     now = clock.time()
     purge_flows(session, now)
+    waiting = session.scalar(select(func.count()).select_from(LoginFlow).where(
+        LoginFlow.address == ((address or "")[:64] or None), LoginFlow.state == PENDING,
+        LoginFlow.expires > now)) or 0
+    if address and waiting >= MAX_PENDING_PER_ADDRESS:
+        oldest = session.scalar(select(func.min(LoginFlow.expires)).where(
+            LoginFlow.address == address[:64], LoginFlow.state == PENDING,
+            LoginFlow.expires > now)) or now + LIFETIME
+        raise TooManyRequests(f"{waiting} sign-in requests from {address} are waiting "
+                              "already: finish or cancel one",
+                              retry_after=max(1, int(oldest - now + 0.999)))
     poll_token = secrets.token_urlsafe(TOKEN_BYTES)
     login_token = secrets.token_urlsafe(TOKEN_BYTES)
     private = X25519PrivateKey.generate()

@@ -186,9 +186,13 @@ class SyncApi:
     def _start_flow(self, environ: dict[str, Any], start_response: StartResponse
                     ) -> list[bytes]:
         server = self.server_of(environ).rstrip("/")
-        with self.store.db.transaction() as s:
-            flow = acl.start_flow(s, environ.get("HTTP_USER_AGENT") or "", server,
-                                  client_address(environ))
+        try:
+            with self.store.db.transaction() as s:
+                flow = acl.start_flow(s, environ.get("HTTP_USER_AGENT") or "", server,
+                                      client_address(environ))
+        except TooManyRequests as refused:
+            return _plain(start_response, "429 Too Many Requests", refused.message,
+                          [("Retry-After", str(refused.retry_after))])
         return _json(start_response, "200 OK", {
             "poll": {"token": flow.poll_token, "endpoint": server + LOGIN_FLOW_POLL[0]},
             "login": server + GRANT_PAGE + flow.login_token}, [("Cache-Control", "no-store")])

@@ -232,6 +232,19 @@ def test_unknown_tokens_are_throttled_and_journaled(srv: Server) -> None:
                 if e["address"] == "127.0.0.32"]) == 5
 
 
+def test_one_address_has_a_bound_of_waiting_flows(srv: Server) -> None:
+    """Anyone may start a flow: 100 waiting from one address (a school's NAT: a whole
+    class), then 429 with Retry-After until one ends; other addresses go on."""
+    script = from_address(requests.Session(), "127.0.0.41")
+    codes = [script.post(srv.base_url + "/login/v2", timeout=30).status_code
+             for _ in range(acl.login_flows.MAX_PENDING_PER_ADDRESS)]
+    assert codes == [200] * acl.login_flows.MAX_PENDING_PER_ADDRESS
+    refused = script.post(srv.base_url + "/login/v2", timeout=30)
+    assert refused.status_code == 429 and "waiting" in refused.text
+    assert 0 < int(refused.headers["Retry-After"]) <= 20 * 60
+    assert start(srv)["login"]  # from 127.0.0.1
+
+
 def test_several_processes_answer_any_step(srv: Server) -> None:
     """Started on one process, granted on another, polled on both: delivered once."""
     with other_process(srv) as second:
