@@ -247,7 +247,7 @@ def _pending(session: Session, login_token: str, *, lock: bool = False) -> Login
     return row
 
 
-def _free_label(session: Session, user_id: int, label: str) -> str:
+def free_label(session: Session, user_id: int, label: str) -> str:
     """``label``, or ``label (2)``, ``(3)``… when the user has an app password named so."""
     taken = set(session.scalars(select(AppPassword.label)
                                 .where(AppPassword.user_id == user_id)))
@@ -273,7 +273,7 @@ def grant_flow(session: Session, login_token: str, user: UserRef, *,
     login = session.scalar(select(User.login).where(User.id == user.id))
     if login is None:
         raise NotFound(f"no user with id {user.id}")
-    label = _free_label(session, user.id, row.label)
+    label = free_label(session, user.id, row.label)
     made, secret = create_app_password(session, user, label, actor=actor, address=address)
     row.state = GRANTED
     row.user_id = user.id
@@ -351,5 +351,5 @@ def purge_flows(session: Session, now: float) -> int:
 
 __all__ = ["CANCELLED", "DELIVERED", "Delivery", "FlowInfo", "GRANTED", "LIFETIME",
            "PENDING", "StartedFlow", "cancel_flow", "device_label", "flow_for_browser",
-           "grant_flow", "looks_like_token", "poll_flow", "poll_known", "purge_flows",
+           "free_label", "grant_flow", "looks_like_token", "poll_flow", "poll_known", "purge_flows",
            "start_flow", "token_hash"]

@@ -35,9 +35,8 @@ and mobile apps add an account from a browser (:mod:`acl.login_flows`):
   address (the sign-in throttle: 429 after 5 in a row; journaled), so tokens cannot
   be tried in bulk; an app polling its own flow is never counted.
 
-The legacy in-app flow (``/index.php/login/flow``, Login Flow v1, still used by older
-mobile apps) is not built: it answers 501 with a sentence saying what to do instead
-(:func:`login_flow_unavailable`).
+The legacy in-app flow (``/index.php/login/flow``, Login Flow v1, a web view in older
+mobile apps) is all in the browser: :mod:`web.account.login_flow`.
 """
 
 from __future__ import annotations
@@ -60,8 +59,7 @@ VERSION_STRING = "28.0.14"
 OCS_PREFIXES = ("/ocs/v1.php/", "/ocs/v2.php/")
 LOGIN_FLOW_V2 = ("/index.php/login/v2", "/login/v2")
 LOGIN_FLOW_POLL = ("/index.php/login/v2/poll", "/login/v2/poll")
-LOGIN_FLOW_V1 = ("/index.php/login/flow", "/login/flow")
-LOGIN_FLOW_PATHS = LOGIN_FLOW_V2 + LOGIN_FLOW_POLL + LOGIN_FLOW_V1
+LOGIN_FLOW_PATHS = LOGIN_FLOW_V2 + LOGIN_FLOW_POLL
 GRANT_PAGE = "/login/v2/flow/"  # + the login token: web.account.login_flow
 POLL_THROTTLE_KEY = "(login flow v2)"  # no login has parentheses: no one else's row
 MAX_FORM = 4096  # bytes of a poll's body read
@@ -100,9 +98,7 @@ class SyncApi:
         path = environ.get("PATH_INFO", "")
         method = environ["REQUEST_METHOD"]
         flow_path = path.rstrip("/")
-        if flow_path in LOGIN_FLOW_V1:
-            return login_flow_unavailable(start_response)
-        if flow_path in LOGIN_FLOW_V2 + LOGIN_FLOW_POLL:
+        if flow_path in LOGIN_FLOW_PATHS:
             if method != "POST":
                 return _plain(start_response, "405 Method Not Allowed",
                               "Login Flow v2 is started and polled with POST.",
@@ -244,16 +240,6 @@ class SyncApi:
         if credentials is None:
             return None
         return self.verify(credentials[0], credentials[1], client_address(environ))
-
-
-def login_flow_unavailable(start_response: StartResponse) -> list[bytes]:
-    """The legacy in-app flow's addresses (Login Flow v1, not built; see the module
-    docstring): 501, and a sentence for whoever reads it."""
-    return _plain(start_response, "501 Not Implemented",
-                  "The in-app sign-in of older apps (Login Flow v1) is not available. "
-                  "Update the app (it then signs in through the browser, Login Flow v2), "
-                  "or make an app password in Mon compte (/account/) and give it with "
-                  "your login where the app asks for them.")
 
 
 def _user_id(session: Any, login: str) -> int:

@@ -291,6 +291,38 @@ def test_uncollected_grants_lose_their_password(srv: Server) -> None:
     assert any(json.dumps(e).find(str(next(iter(made)))) >= 0 for e in revoked)
 
 
+# --- the legacy in-app flow (v1) ------------------------------------------------------
+
+def test_the_legacy_in_app_flow_hands_the_password_to_the_app(srv: Server) -> None:
+    """An older mobile app's web view: ``/index.php/login/flow`` (with
+    ``OCS-APIREQUEST``), the sign-in, the grant page naming the device, then the
+    redirect the app catches, ``nc://login/server:…&user:…&password:…``; the password
+    opens the files and is listed. Cancelling makes nothing; a forged POST neither."""
+    view = WebClient(srv)
+    view.http.headers.update({"User-Agent": ANDROID_UA, "OCS-APIREQUEST": "true"})
+    first = view.get("/index.php/login/flow")
+    assert first.status_code == 302 and "/login?next=" in first.headers["Location"]
+    assert view.login("eleve", PASSWORD, "/index.php/login/flow").status_code == 302
+    before = len(app_passwords(srv, "eleve"))
+    page = view.get("/index.php/login/flow")
+    assert page.status_code == 200
+    assert "Autoriser Nextcloud sur Android à accéder à vos fichiers ?" in page.text
+    assert view.post("/index.php/login/flow/grant", {}).status_code == 403
+    cancelled = view.post("/index.php/login/flow/cancel",
+                          {"csrf_token": csrf_token(page.text)})
+    assert cancelled.status_code == 200 and "Accès refusé" in cancelled.text
+    assert len(app_passwords(srv, "eleve")) == before
+    granted = view.post("/index.php/login/flow/grant", {"csrf_token": csrf_token(page.text)})
+    assert granted.status_code == 302
+    location = granted.headers["Location"]
+    prefix = f"nc://login/server:{srv.base_url}&user:eleve&password:"
+    assert location.startswith(prefix), location
+    password = location[len(prefix):]
+    assert acl.looks_like_app_password(password)
+    assert propfind(srv, "eleve", password) == 207
+    assert "Nextcloud sur Android" in [r["label"] for r in app_passwords(srv, "eleve")]
+
+
 # --- Chromium and nextcloudcmd -------------------------------------------------------
 
 def nextcloudcmd(server: Server, login: str, password: str, local: Path, home: Path

@@ -11,25 +11,37 @@ cancel, both CSRF-protected POSTs. Granting makes the app password (named after 
 device, listed in ``/account/``, revocable there); the app collects it on its next
 poll. An address that is no pending flow's (unknown, expired, answered) gets a 404
 page saying to start again from the app.
+
+The legacy in-app flow (Login Flow v1, ``/index.php/login/flow``, Nextcloud's developer
+manual): an older mobile app opens that address in a web view of its own; the same
+sign-in, charter and grant page follow, the device named by the web view's
+``User-Agent`` (no row: the whole exchange is in that web view); the grant redirects
+to ``nc://login/server:<server>&user:<login>&password:<app password>``, which the app
+catches.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import NoReturn
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 import acl
+from davserver import clock
 from davserver.errors import DomainError, NotFound
 
 from ..auth import login_required, signed_in, web_context
 from .app_passwords import DEFAULT_ZONE
 
-bp = Blueprint("login_flow", __name__, url_prefix="/login/v2/flow")
+bp = Blueprint("login_flow", __name__)
+V2 = "/login/v2/flow/<token>"
+LEGACY = ("/index.php/login/flow", "/login/flow")
 
 
 class AnswerForm(FlaskForm):
@@ -50,20 +62,41 @@ def _when(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).astimezone(zone).strftime("%d/%m/%Y à %H:%M")
 
 
-@bp.get("/<token>")
+@bp.get(V2)
 @login_required
-def show(token: str) -> str:
+def show(token: str) -> tuple[str, int]:
     """The grant page of a pending flow."""
     try:
         with web_context().db.transaction(write=False) as s:
             flow = acl.flow_for_browser(s, token)
     except NotFound:
         _expired_page()
-    return render_template("account/login_flow.html", flow=flow, token=token,
-                           asked=_when(flow.created), form=AnswerForm())
+    return _grant_page(flow, token)
 
 
-@bp.post("/<token>/grant")
+def _grant_page(flow: acl.FlowInfo, token: str | None, refused: str | None = None,
+                status: int = 200) -> tuple[str, int]:
+    """The grant page; ``token`` None for the legacy flow."""
+    if token is None:
+        grant_url, cancel_url = url_for("login_flow.legacy_grant"), \
+            url_for("login_flow.legacy_cancel")
+    else:
+        grant_url = url_for("login_flow.grant", token=token)
+        cancel_url = url_for("login_flow.cancel", token=token)
+    return render_template("account/login_flow.html", flow=flow, asked=_when(flow.created),
+                           form=AnswerForm(), refused=refused, grant_url=grant_url,
+                           cancel_url=cancel_url), status
+
+
+def _refusal(refused: DomainError) -> str:
+    if refused.status == 409:
+        return _("Vous avez trop de mots de passe d'application : révoquez ceux qui ne "
+                 "servent plus dans « Mon compte », puis recommencez.")
+    return _("Votre compte ne peut pas recevoir d'accès pour une application : "
+             "%(reason)s", reason=refused.message)
+
+
+@bp.post(V2 + "/grant")
 @login_required
 def grant(token: str) -> tuple[str, int]:
     """Grant the device: its app password is made, for the app's next poll."""
@@ -77,16 +110,11 @@ def grant(token: str) -> tuple[str, int]:
     except NotFound:
         _expired_page()
     except DomainError as refused:
-        message = (_("Vous avez trop de mots de passe d'application : révoquez ceux qui "
-                     "ne servent plus dans « Mon compte », puis recommencez.")
-                   if refused.status == 409 else refused.message)
-        return render_template("account/login_flow.html", flow=flow, token=token,
-                               asked=_when(flow.created), form=AnswerForm(),
-                               refused=message), refused.status
+        return _grant_page(flow, token, _refusal(refused), refused.status)
     return render_template("account/login_flow_done.html", flow=flow, granted=True), 200
 
 
-@bp.post("/<token>/cancel")
+@bp.post(V2 + "/cancel")
 @login_required
 def cancel(token: str) -> tuple[str, int]:
     """Refuse the device: the flow ends, the app's poll gets nothing."""
@@ -98,3 +126,59 @@ def cancel(token: str) -> tuple[str, int]:
     except NotFound:
         _expired_page()
     return render_template("account/login_flow_done.html", flow=flow, granted=False), 200
+
+
+# --- the legacy in-app flow (Login Flow v1) ---------------------------------------------
+
+def _legacy_flow() -> acl.FlowInfo:
+    """The legacy flow has no row: the device is the web view's own User-Agent, sent
+    with every request of the flow."""
+    agent = request.headers.get("User-Agent", "")
+    now = clock.time()
+    return acl.FlowInfo(0, acl.login_flows.PENDING, acl.device_label(agent),
+                        "".join(c for c in agent if c.isprintable())[:255],
+                        request.remote_addr, now, now)
+
+
+@login_required
+def legacy_show() -> tuple[str, int]:
+    """The legacy flow's grant page, in the app's web view."""
+    return _grant_page(_legacy_flow(), None)
+
+
+for _path in LEGACY:
+    bp.add_url_rule(_path, view_func=legacy_show, methods=["GET"])
+
+
+@bp.post(LEGACY[0] + "/grant")
+@login_required
+def legacy_grant() -> Response | tuple[str, int]:
+    """Grant the app whose web view this is: its app password (named after the device)
+    goes to the app in the redirect its web view catches,
+    ``nc://login/server:<server>&user:<login>&password:<app password>`` (Nextcloud's
+    developer manual, "Login Flow")."""
+    if not AnswerForm().validate_on_submit():
+        abort(400, description=_("Formulaire incomplet : rechargez la page."))
+    principal = signed_in()
+    flow = _legacy_flow()
+    try:
+        with web_context().db.transaction() as s:
+            label = acl.login_flows.free_label(s, principal.id, flow.label)
+            _row, secret = acl.create_app_password(s, principal, label, actor=principal)
+    except DomainError as refused:
+        return _grant_page(flow, None, _refusal(refused), refused.status)
+    server = request.host_url.rstrip("/")
+    answer = redirect(f"nc://login/server:{server}&user:{quote(principal.login, safe='')}"
+                      f"&password:{quote(secret, safe='')}")
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+@bp.post(LEGACY[0] + "/cancel")
+@login_required
+def legacy_cancel() -> tuple[str, int]:
+    """Refuse the app: nothing is made; its web view shows the refusal."""
+    if not AnswerForm().validate_on_submit():
+        abort(400, description=_("Formulaire incomplet : rechargez la page."))
+    return render_template("account/login_flow_done.html", flow=_legacy_flow(),
+                           granted=False), 200
