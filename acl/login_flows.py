@@ -157,7 +157,7 @@ def _open_sealed(private: X25519PrivateKey, sealed: bytes) -> bytes:
 # What the sync apps put in their User-Agent (their sources: the desktop app's
 # "Mozilla/5.0 (Linux) mirall/3.7.3 (Nextcloud, debian-6.1 ...)", the mobile apps'
 # "Mozilla/5.0 (Android) Nextcloud-android/3.26.0" and "... (iOS) Nextcloud-iOS/4.9").
-_DESKTOP = re.compile(r"^Mozilla/5\.0 \(([^)]+)\) (?:mirall|csyncoC)/[\d.]+\w*"
+_DESKTOP = re.compile(r"^Mozilla/5\.0 \(([^)]+)\) (?:mirall|csyncoC)/\S+"
                       r"(?: \(build [^)]*\))? \(([^,)]+)")
 _MOBILE = re.compile(r"\((Android|iOS)\) ([A-Za-z]+)-(?:android|iOS)/", re.IGNORECASE)
 _SYSTEMS = {"macintosh": "macOS", "macos": "macOS", "windows": "Windows", "linux": "Linux"}
