@@ -6,7 +6,7 @@ private half sealed under the poll token) and, once granted, the app password
 sealed for the poll.
 
 Revision ID: 0021
-Revises: 0014
+Revises: 0017
 Create Date: 2026-12-06 11:00:00
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0021'
-down_revision: Union[str, Sequence[str], None] = '0014'
+down_revision: Union[str, Sequence[str], None] = '0017'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
