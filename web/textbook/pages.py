@@ -312,10 +312,18 @@ def _save(lesson_id: int, form: ContentForm, form_name: str,
         with web_context().db.transaction() as s:
             saved = change(s, principal.id, to_input(form))
             notice = saved_notice(s, saved)
+            saved_id = saved.id if isinstance(saved, textbook.Activity) else None
     except BadRequest as exc:
         return lesson_page(lesson_id, {form_name: form}, exc.message, 400)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
+    if request.form.get("then") == "media" and saved_id is not None:
+        # The editor's image, sound and video buttons on a new activity: it needs an
+        # id to hold attachments, so it is saved and opened for editing.
+        flash(_("Activité enregistrée : insérez maintenant l'image, le son ou la vidéo."),
+              "notice")
+        return redirect(url_for("textbook_activity.edit_form", activity_id=saved_id),
+                        code=303)
     flash(notice, "notice")
     return redirect(url_for(".lesson", lesson_id=lesson_id), code=303)
 
