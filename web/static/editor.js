@@ -34,7 +34,7 @@
 
   const SOUND_ICON = '<svg viewBox="0 0 18 18" aria-hidden="true"><polygon class="ql-stroke" points="3 7 6 7 10 4 10 14 6 11 3 11 3 7"/><path class="ql-stroke" d="M12.5 6.5a3.5 3.5 0 0 1 0 5"/><path class="ql-stroke" d="M14.5 4.5a6.5 6.5 0 0 1 0 9"/></svg>';
   const BUTTONS = [
-    [["header", "2", "Titre"], ["header", "3", "Sous-titre"]],
+    [["header", "2", "Section"], ["header", "3", "Sous-section"]],
     [["bold", null, "Gras"], ["italic", null, "Italique"], ["underline", null, "Souligné"],
      ["strike", null, "Barré"]],
     [["list", "bullet", "Liste à puces"], ["list", "ordered", "Liste numérotée"],
@@ -46,10 +46,10 @@
   const ACCEPT = { image: "image/png,image/jpeg,image/gif,image/webp",
                    audio: "audio/*", video: "video/mp4,video/webm,video/ogg" };
 
-  function toolbarFor(label, media) {
+  function toolbarFor(media) {
     const bar = document.createElement("div");
     bar.setAttribute("role", "toolbar");
-    bar.setAttribute("aria-label", `Mise en forme : ${label}`);
+    bar.setAttribute("aria-label", "Mise en forme");
     for (const group of BUTTONS) {
       const span = document.createElement("span");
       span.className = "ql-formats";
@@ -115,6 +115,11 @@
         const url = await upload(area, file, state);
         if (url) {
           quill.insertEmbed(range.index, kind, url, "user");
+          const [blot] = quill.getLeaf(range.index + 1);
+          if (kind === "image" && blot && blot.domNode.tagName === "IMG") {
+            // A text alternative (WCAG 1.1.1): the file's name, which teachers choose.
+            blot.domNode.setAttribute("alt", file.name.replace(/\.[^.]*$/, ""));
+          }
           quill.setSelection(range.index + 1, 0, "silent");
         }
       });
@@ -125,7 +130,6 @@
 
   function attach(area) {
     const label = document.querySelector(`label[for="${area.id}"]`);
-    const name = label ? label.textContent.trim() : "Texte";
     const box = document.createElement("div");
     box.className = "rich-editor";
     const holder = document.createElement("div");
@@ -133,7 +137,7 @@
     state.className = "upload-state editor-state";
     state.setAttribute("role", "status");
     const media = area.dataset.uploadUrl !== undefined || area.dataset.saveFirst !== undefined;
-    const bar = toolbarFor(name, media);
+    const bar = toolbarFor(media);
     box.append(bar, holder, state);
     area.after(box);
     area.hidden = true;
@@ -152,7 +156,9 @@
     root.setAttribute("role", "textbox");
     root.setAttribute("aria-multiline", "true");
     if (label) {
+      // The label names the editor now; the hidden text area keeps none.
       label.id = label.id || `${area.id}-label`;
+      label.removeAttribute("for");
       root.setAttribute("aria-labelledby", label.id);
       label.addEventListener("click", () => quill.focus());
     }

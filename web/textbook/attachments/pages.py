@@ -44,7 +44,8 @@ MAX_PICKER_FILES = 500  # a picker longer than that is no help; the path field r
 # SVG is an image that runs script: it stays a download.
 MEDIA_TYPES = frozenset({
     "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif",
-    "audio/mpeg", "audio/ogg", "audio/wav", "audio/x-wav", "audio/webm", "audio/mp4",
+    "audio/mpeg", "audio/ogg", "audio/wav", "audio/x-wav", "audio/vnd.wave", "audio/webm",
+    "audio/mp4", "audio/x-m4a",
     "audio/aac", "audio/flac", "video/mp4", "video/webm", "video/ogg"})
 MEDIA_POLICY = "sandbox; default-src 'none'"
 MEDIA_BLOCK = 64 * 1024  # bytes read and sent at a time
