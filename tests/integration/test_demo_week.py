@@ -99,14 +99,26 @@ def test_a_tuesday_in_term_shows_a_filled_week(tmp_path: Path) -> None:
                     for v in visas] == [(date(2026, 12, 4), "m.dupont")]
             bookings = list(s.scalars(select(Booking)))
             assert len(bookings) == 2 and all(b.lesson_id for b in bookings)
+            booked_lesson = next(b.lesson_id for b in bookings
+                                 if b.resource.name == "Salle informatique 1")
+            maths = next(a for a in homework if a.title == "Exercices 12 à 15 p. 48")
+            due_lesson = maths.due_lesson_id
             pending = s.scalar(select(func.count(Node.id)).where(
                 Node.published.is_(False)))
             assert pending == 2
 
         teacher = signed_in(srv, "m.dupont")
+        # The lesson page says what is booked for it and what is due at it.
+        page = teacher.get(f"/textbook/seances/{booked_lesson}").text
+        assert "Réservé pour la séance" in page and "Salle informatique 1" in page
+        page = teacher.get(f"/textbook/seances/{due_lesson}").text
+        assert "Travail à faire pour cette séance" in page
+        assert "Exercices 12 à 15 p. 48" in page
         week = teacher.get("/textbook/?week=2026-12-07")
         assert week.status_code == 200
         assert "4B" in week.text and "3A" in week.text and "Mathématiques" in week.text
+        assert "salle B12" in week.text and "Salle informatique 1" in week.text  # booked
+        assert "travaux donnés" in week.text and "contenu" in week.text  # the markers
         student = signed_in(srv, "lucas.petit")
         todo = student.get("/textbook/travail/")
         assert todo.status_code == 200

@@ -37,6 +37,7 @@ def test_homework_t1_with_an_attachment(browser: Browser,  # noqa: F811
                                         web_server: Server, tmp_path: Path) -> None:
     lesson = f"/textbook/seances/{IDS['L0']}"
     teacher_ctx, ann, ann_csp = open_as(browser, web_server, "ann", lesson)
+    ann.locator("details.add-homework > summary").click()  # the form opens on demand
     form = ann.locator("form.panel.homework")
     form.get_by_label("Titre").fill("T1")
     form.get_by_label("Texte").fill("Exercices de la fiche jointe.")

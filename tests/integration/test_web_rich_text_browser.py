@@ -96,6 +96,7 @@ def test_ma_premiere_seance(srv: Server, browser: Browser, tmp_path: Path) -> No
     ann = signed_in_page(srv, browser, "ann", "desktop")
     ann_seen = watch(ann)
     ann.goto(f"/textbook/seances/{IDS['M1']}")
+    ann.get_by_text("Ajouter un contenu de séance").click()  # the form opens on demand
     form = ann.locator("form.panel.content")
     form.get_by_label("Titre").fill("Ma première séance")
     editor = form.get_by_role("textbox", name="Texte")
@@ -280,6 +281,7 @@ def test_without_javascript_typed_lines_are_kept(srv: Server, browser: Browser) 
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.goto(f"/textbook/seances/{IDS['C1']}")
+    page.get_by_text("Ajouter un contenu de séance").click()  # details: no script needed
     form = page.locator("form.panel.content")
     form.get_by_label("Titre").fill("Sans script")
     form.get_by_label("Texte").fill("Première ligne\nDeuxième ligne\n\nAutre paragraphe < 3")
@@ -304,6 +306,8 @@ def test_editor_pages_pass_axe(srv: Server, browser: Browser, tmp_path: Path,  #
                  f"/textbook/activites/{IDS['H1']}/modifier"):
         answer = page.goto(path)
         assert answer is not None and answer.status == 200
+        for summary in page.locator("details.tool > summary").all():
+            summary.click()  # every tool open: the editors, the binder panels
         expect(page.get_by_role("toolbar").first).to_be_visible()
         found = axe_problems(page)
         if width == "phone" and (extra := sideways(page)) > 0:
