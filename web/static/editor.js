@@ -135,7 +135,9 @@
     const holder = document.createElement("div");
     const state = document.createElement("p");
     state.className = "upload-state editor-state";
-    state.setAttribute("role", "status");
+    // Announced as it changes (aria-live), without the status role that the page's
+    // message has: the page keeps one status.
+    state.setAttribute("aria-live", "polite");
     const media = area.dataset.uploadUrl !== undefined || area.dataset.saveFirst !== undefined;
     const bar = toolbarFor(media);
     box.append(bar, holder, state);
