@@ -60,8 +60,8 @@ def test_lessons_are_placed_by_day_and_hour(srv: Server, browser: Browser,  # no
     expect(monday.locator(".homework-marker")).to_have_text("travaux donnés")
     expect(page.locator(f".lesson[data-lesson='{IDS['C2']}'] .homework-marker")) \
         .to_have_count(0)
-    expect(page.locator(".day[data-day='2026-09-09'] .homework-due")).to_contain_text(
-        "Exercices 1 p. 10")
+    expect(page.locator(f".day[data-day='2026-09-09'] .homework-due"
+                        f"[data-activity='{IDS['H1']}']")).to_contain_text("Exercices 1 p. 10")
     assert axe_problems(page) == []
     page.screenshot(path=str(shots(tmp_path) / "desktop-week-grid.png"), full_page=True)
     page.context.close()
