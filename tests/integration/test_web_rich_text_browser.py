@@ -232,6 +232,38 @@ def test_media_is_served_inline_with_ranges_and_only_for_readers(srv: Server) ->
     assert zoe.get(url).status_code == 404
 
 
+def test_a_copy_to_another_class_plays_its_own_media(srv: Server) -> None:
+    """« Ma première séance » copied to ann's 4C lesson C1 (« Copier / déplacer »):
+    the copy's text points at the copy's attachments, which 4C's students read; the
+    original's stay 4B's (404 to zoe)."""
+    with srv.transaction() as s:
+        original = s.query(textbook.Activity).filter_by(title="Ma première séance").first()
+        if original is None:
+            pytest.skip("runs after test_ma_premiere_seance")
+        source_id, source_media = original.id, {
+            a.id for a in s.query(textbook.Attachment).filter_by(activity_id=original.id)}
+    ann = WebClient(srv)
+    ann.login("ann", PASSWORD)
+    token = csrf_token(ann.get(f"/textbook/seances/{IDS['M1']}").text)
+    sent = ann.post(f"/textbook/activites/{source_id}/transferer",
+                    {"csrf_token": token, "destination": f"copier:{IDS['C1']}"})
+    assert sent.status_code in (302, 303), sent.text
+    with srv.transaction() as s:
+        copy = s.query(textbook.Activity).filter_by(
+            title="Ma première séance", lesson_id=IDS["C1"]).one()
+        copied = {a.id for a in s.query(textbook.Attachment).filter_by(activity_id=copy.id)}
+        body = copy.body
+    assert len(copied) == 2 and not copied & source_media
+    for media in copied:
+        assert f"/textbook/pieces-jointes/{media}/media" in body
+    zoe = WebClient(srv)
+    zoe.login("zoe", PASSWORD)
+    for media in copied:
+        assert zoe.get(f"/textbook/pieces-jointes/{media}/media").status_code == 200
+    for media in source_media:
+        assert zoe.get(f"/textbook/pieces-jointes/{media}/media").status_code == 404
+
+
 def test_injection_comes_back_inert(srv: Server, browser: Browser) -> None:  # noqa: F811
     """A body posted straight to the form (no editor) with a script, an onerror, a
     javascript: link, an iframe and an inline style is stored and shown without any of
