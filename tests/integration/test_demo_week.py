@@ -24,10 +24,6 @@ from tests.web import WebClient
 from web import textbook
 from web.booking.models import Booking
 
-# The demo's data is plain rows: one database is enough (test_demo.py runs the demo on
-# both).
-pytestmark = [pytest.mark.one_database]
-
 
 @contextmanager
 def demo_site(tmp: Path) -> Iterator[tuple[Server, str]]:
