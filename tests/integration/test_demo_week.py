@@ -72,7 +72,8 @@ def test_a_tuesday_in_term_shows_a_filled_week(tmp_path: Path) -> None:
     """Tuesday 8 December: lessons from 30/11 to 25/12, contents and homework in those
     held, a homework handed in online, the next lessons booked, a visa up to Friday 4,
     two files of the club théâtre waiting; the teacher's week page and the student's
-    homework show them. A second run makes nothing twice. About 30 s on a loaded 2-core machine: two demo runs, each creating a school year, a timetable and a week of lessons."""
+    homework show them. A second run makes nothing twice. About 30 s on a loaded 2-core
+    machine: two demo runs, each making a school year, a timetable and weeks of lessons."""
     with demo_site(tmp_path) as (srv, _base):
         days = lesson_days(srv)
         assert days[0] == date(2026, 11, 30) and days[-1] == date(2026, 12, 25)
