@@ -77,13 +77,21 @@ def _put_many(endpoint: Endpoint, plan: Plan, folder: str, count: int,
     return elapsed
 
 
-def collections(client: Client, plan: Plan, sampler: RssSampler) -> Figures:
-    """Small PUTs, PROPFIND Depth 1 on each member count, then MOVE and DELETE."""
+def small_puts(client: Client, plan: Plan) -> Figures:
+    """``small_puts`` files of the school mix PUT into ``puts/``: files per second."""
+    client.request("MKCOL", "puts/", expect=(201,))
+    elapsed = _put_many(client.endpoint, plan, "puts", plan.small_puts)
+    return {"small_puts": round(plan.small_puts / elapsed, 1)}
+
+
+def collections(client: Client, plan: Plan, sampler: RssSampler,
+                puts_made: bool = True) -> Figures:
+    """PROPFIND Depth 1 on each member count, then MOVE and DELETE of ``puts/`` (made
+    here, unmeasured, when the ``small_puts`` phase did not run: ``puts_made``)."""
     endpoint = client.endpoint
     figures: Figures = {}
-    client.request("MKCOL", "puts/", expect=(201,))
-    elapsed = _put_many(endpoint, plan, "puts", plan.small_puts)
-    figures["small_puts"] = round(plan.small_puts / elapsed, 1)
+    if not puts_made:
+        small_puts(client, plan)
     for members in plan.members:
         folder = f"m{members}"
         client.request("MKCOL", folder + "/", expect=(201,))
@@ -157,7 +165,7 @@ def concurrent_gets(endpoint: Endpoint, plan: Plan, authorization: bool = True) 
     return figures
 
 
-PHASES = ("big_files", "collections", "latency", "concurrent_gets", "morning")
+PHASES = ("big_files", "small_puts", "collections", "latency", "concurrent_gets", "morning")
 
 
 def dav_server(endpoint: Endpoint, pid: int, plan: Plan,
@@ -175,7 +183,9 @@ def dav_server(endpoint: Endpoint, pid: int, plan: Plan,
         return concurrent_gets(endpoint, plan)
 
     measures = {"big_files": lambda: big_files(client, plan),
-                "collections": lambda: collections(client, plan, sampler),
+                "small_puts": lambda: small_puts(client, plan),
+                "collections": lambda: collections(client, plan, sampler,
+                                                   "small_puts" in phases),
                 "latency": lambda: latency(client, plan),
                 "concurrent_gets": small_gets, "morning": morning}
     try:
@@ -194,10 +204,10 @@ def dav_server(endpoint: Endpoint, pid: int, plan: Plan,
 
 def bare_server(endpoint: Endpoint, pid: int, plan: Plan,
                 phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
-    """The bare application's figures: small PUTs (with ``collections``; each a
+    """The bare application's figures: small PUTs (``small_puts``; each a
     durable write and a libmagic call, nothing else) and small GETs."""
     figures: Figures = {}
-    if "collections" in phases:
+    if "small_puts" in phases:
         elapsed = _put_many(endpoint, plan, "puts", plan.small_puts)
         figures["small_puts"] = round(plan.small_puts / elapsed, 1)
     if "concurrent_gets" in phases:

@@ -104,7 +104,7 @@ class FigureSpec:
 
 
 _PHASE_OF = (("get_latency", "latency"), ("put_", "big_files"), ("get_", "big_files"),
-             ("small_puts", "collections"), ("propfind_", "collections"),
+             ("small_puts", "small_puts"), ("propfind_", "collections"),
              ("move_", "collections"), ("delete_", "collections"),
              ("wrk_", "concurrent_gets"), ("morning_", "morning"))
 # The school morning's steps (benchmarks.morning.STEPS) and the servers that run it.
