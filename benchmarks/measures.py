@@ -193,8 +193,10 @@ def dav_server(endpoint: Endpoint, pid: int, plan: Plan,
             measure = measures[phase]
             if measure is None:
                 continue
+            # Diagnostics (JSON only): the memory before each phase, and which phase
+            # raised the peak.
+            figures[f"rss_before_{phase}"] = round(sampler.now() / MiB, 1)
             figures.update(measure())
-            # Diagnostics (JSON only): which phase raised the peak.
             figures[f"peak_rss_after_{phase}"] = round(sampler.peak / MiB, 1)
     finally:
         client.close()
