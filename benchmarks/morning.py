@@ -62,11 +62,14 @@ def login(index: int) -> str:
 
 def prepare(env: dict[str, str], plan: Plan, cwd: Path) -> None:
     """Make the users and their folders in the server's store
-    (:mod:`benchmarks.morning_setup`, in a process with the server's environment)."""
-    subprocess.run([sys.executable, "-m", "benchmarks.morning_setup",
-                    str(plan.morning_users), str(plan.morning_folder)],
-                   env=env, cwd=cwd, check=True, capture_output=True, text=True,
-                   timeout=600)
+    (:mod:`benchmarks.morning_setup`, in a process with the server's environment).
+    Raises ``RuntimeError`` with the set-up's output if it fails."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.morning_setup",
+                           str(plan.morning_users), str(plan.morning_folder)],
+                          env=env, cwd=cwd, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"morning set-up failed ({done.returncode}):\n"
+                           f"{done.stdout[-2000:]}{done.stderr[-3000:]}")
 
 
 class _User:
