@@ -320,10 +320,12 @@ def _sync_apps(config: Config, verifier: CredentialVerifier, store: Store, origi
                dav_branch: WSGIApp) -> WSGIApp:
     """What answers the Nextcloud and ownCloud apps: their WebDAV addresses
     (``/remote.php/…``, mapped onto ``dav_branch`` by :mod:`davserver.sync_routes`),
-    ``/status.php`` and ``/ocs/`` (:mod:`davserver.sync_api`)."""
+    ``/status.php``, ``/ocs/`` and Login Flow v2's start and poll
+    (:mod:`davserver.sync_api`)."""
     api = SyncApi(lambda login, password, address: verifier.verify(
         login, password, address, via="dav"), store,
-        product_name=config.sync.product_name, realm=config.auth.realm)
+        product_name=config.sync.product_name, realm=config.auth.realm,
+        server_of=origins.public_origin, throttle=verifier.throttle)
 
     def answer(environ: dict[str, Any], start_response: Callable[..., Any]
                ) -> Iterable[bytes]:

@@ -218,7 +218,8 @@ class ServerConfig(_Section):
     trust_forwarded_proto: bool = False
     # The addresses clients reach the server at through a reverse proxy
     # (``https://ent.example.fr``): a COPY or MOVE Destination on one of them is this
-    # server (RFC 4918 §10.3), whatever scheme and host the proxy passes on.
+    # server (RFC 4918 §10.3), whatever scheme and host the proxy passes on. The
+    # first is the address Login Flow v2 gives an app that came by another one.
     public_urls: list[str] = Field(default_factory=list)
 
     @field_validator("public_urls", mode="before")
