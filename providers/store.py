@@ -56,6 +56,7 @@ from davserver.errors import Conflict, Forbidden, NotFound
 
 from .blobs import BlobInfo, BlobStore, BlobWriter
 from .content_types import sniff
+from .contributions import announce_published
 from .folder_etags import ancestors, around, new_tag, touch, touch_spaces
 from .holders import held_among
 from .journaling import shared_event
@@ -638,6 +639,9 @@ class Store:
                     "written_path": parent_written + "/" + name, "is_collection": False,
                     "created": now, "dead_props": {}, "author_id": author_id,
                     **content}).scalar_one()
+                if stamp.published:  # a new file readers see: a rubric's contribution
+                    announce_published(s, space_id, node_id,
+                                       parent_path + "/" + name_key(name))
             else:
                 created, author_id = found[7], found[9]
                 props = json.loads(found[8]) if isinstance(found[8], str) else found[8]
@@ -938,6 +942,8 @@ class Store:
             s.execute(update(Node).where(Node.id == node.id).values(published=published))
             shared_event(s, journal.Kind.publish if published else journal.Kind.withdraw,
                          node.space_id, node.path)
+            if published and not node.published and not node.is_collection:
+                announce_published(s, node.space_id, node.id, node.path)
 
     def patch_dead_props(self, node: NodeInfo, changes: dict[str, str | None]) -> None:
         """Set (XML string) or remove (None) dead properties, by Clark name."""

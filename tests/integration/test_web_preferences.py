@@ -229,3 +229,52 @@ def test_directory_search_and_privacy(srv: Server) -> None:
     assert head["Jean Vie-Scolaire"]["phones"] == "06 11 22 33 44"
     for login in ("lucas", "mme.petit"):
         assert signed_in(srv, login).get("/annuaire/").status_code == 403
+
+
+def test_followers_hear_of_new_contributions_they_may_read(srv: Server) -> None:
+    """« Mes rubriques » used: a published file (over WebDAV) and a pending one once a
+    moderator publishes it (in the browser) each notify the rubric's followers, not
+    their author, not someone who does not follow, and not before they may read it."""
+    from web.notifications import notifications_of
+
+    with srv.transaction() as s:
+        acl.grant(s, "club", "publisher", user="martin")
+        acl.grant(s, "club", "writer", user="cpe")
+        acl.grant(s, "club", "moderator", user="head")
+        club = acl.get_rubric(s, "club").id
+    dupont, martin = user_id(srv, "dupont"), user_id(srv, "martin")
+    web = signed_in(srv, "dupont")
+    token = csrf_token(web.get("/account/preferences").text)
+    assert web.post("/account/preferences/rubriques",
+                    [("csrf_token", token), ("notify", str(club))]).status_code == 303
+
+    def notes(uid: int) -> list[tuple[str, str | None]]:
+        with srv.transaction() as s:
+            return [(n.subject, n.link) for n in notifications_of(s, uid)
+                    if n.kind == "rubric_contribution"]
+
+    base = f"{srv.dav_url}/rubriques/club"
+    dav = srv.session("martin")
+    assert dav.request("MKCOL", f"{base}/Affiches été/").status_code == 201
+    assert dav.put(f"{base}/Affiches été/spectacle.pdf", data=b"%PDF").status_code == 201
+    assert notes(dupont) == [("Nouveau dans « Club théâtre » : spectacle.pdf",
+                              "/documents/rubriques/club/Affiches%20%C3%A9t%C3%A9/")]
+    assert notes(martin) == []  # the author, and not a follower
+    # Replacing the content is no new contribution.
+    assert dav.put(f"{base}/Affiches été/spectacle.pdf", data=b"%PDF v2").status_code == 204
+    assert len(notes(dupont)) == 1
+    # His own upload: nothing for him.
+    assert srv.session("dupont").put(f"{base}/mien.txt", data=b"x").status_code == 201
+    assert len(notes(dupont)) == 1
+
+    # A writer's file waits: nothing until a moderator publishes it.
+    assert srv.session("cpe").put(f"{base}/planning.txt", data=b"p").status_code == 201
+    assert len(notes(dupont)) == 1
+    head = signed_in(srv, "head")
+    page = head.get("/documents/rubriques/club/")
+    assert head.post("/documents/rubriques/club/", [
+        ("csrf_token", csrf_token(page.text)), ("action", "publish"),
+        ("items", "planning.txt")]).status_code == 303
+    assert notes(dupont)[0] == ("Nouveau dans « Club théâtre » : planning.txt",
+                                "/documents/rubriques/club/")
+    assert len(notes(dupont)) == 2
