@@ -74,6 +74,10 @@ def test_a_taken_name_is_asked_about_then_replaced_or_kept_both(srv: Server) -> 
         refused = taken(web, folder, bad)
         assert refused.status_code == 400 and "names" in refused.json()["error"], bad
 
+    forged = web.http.post(web.url(f"/documents/api/noms-pris/{folder}"),
+                           json={"names": ["cours.pdf"]}, timeout=30)
+    assert forged.status_code == 403 and "CSRF" in forged.json()["error"]
+
     # A plain upload on a taken name: 409, said to be a taken name; nothing changed.
     plain = upload(web, f"{folder}/cours.pdf", b"v2")
     assert plain.status_code == 409 and plain.json()["taken"] is True
