@@ -300,7 +300,9 @@ def create_app(config: Config) -> Application:
                                 archive=q.archive,
                                 profiles=dict(q.profiles),
                                 trash_share=config.trash.max_share)
-    store = Store(db, LocalBlobStore(config.effective_blob_dir), policy)
+    store = Store(db, LocalBlobStore(config.effective_blob_dir,
+                                     owner=quotas.this_process().tag), policy,
+                  lease_seconds=quotas.lease_seconds(config.server.body_idle_timeout))
 
     dav_compat.apply()
     locks = SqlLockStorage(db, max_timeout=config.dav.lock_max_timeout,

@@ -54,8 +54,6 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from cheroot import wsgi
-
 import acl
 from davserver import clock, journal
 from davserver.config import Config, ConfigError, load_config
@@ -274,7 +272,8 @@ def cmd_fsck(config: Config, args: argparse.Namespace) -> int:
 
 
 def _serve(config: Config, *, banner: str = "") -> int:
-    from davserver.app import CherootConnection, CherootGateway, create_app  # heavy
+    from davserver.app import create_app  # heavy
+    from davserver.listener import Limits, Server
 
     if clock.shift():
         log.warning("the clock reads %s, %s from the wall clock (%s): for tests only",
@@ -284,13 +283,14 @@ def _serve(config: Config, *, banner: str = "") -> int:
     # What start-up made lives as long as the process: out of the collector's sight,
     # so that a full collection (a few ms with all of it) scans only request objects.
     gc.freeze()
-    server = wsgi.Server((config.server.host, config.server.port), app.wsgi,
-                         numthreads=config.server.threads, timeout=config.server.socket_timeout,
-                         request_queue_size=config.server.listen_backlog,
-                         shutdown_timeout=config.server.shutdown_timeout,
-                         server_name="davserver")
-    server.gateway = CherootGateway
-    server.ConnectionClass = CherootConnection
+    server = Server((config.server.host, config.server.port), app.wsgi,
+                    numthreads=config.server.threads, timeout=config.server.socket_timeout,
+                    request_queue_size=config.server.listen_backlog,
+                    shutdown_timeout=config.server.shutdown_timeout,
+                    server_name="davserver",
+                    limits=Limits(header_timeout=config.server.header_timeout,
+                                  body_idle_timeout=config.server.body_idle_timeout,
+                                  max_per_address=config.server.connection_cap))
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:
@@ -308,6 +308,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
         print(f"davserver: cannot listen on {config.server.host}:{config.server.port}: "
               f"{exc.strerror or exc} (another server running? choose --port)", file=sys.stderr)
         return 1
+    leftovers = _start_sweeper(app)
     host, port = server.bind_addr[:2]
     if host in ("0.0.0.0", "::"):  # every address: name one a client can type
         host = "<this machine's address>"
@@ -321,6 +322,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
     try:
         server.serve()
     finally:
+        leftovers.set()
         if sender is not None:
             sender.stop()
         if sweeper is not None:
@@ -330,6 +332,32 @@ def _serve(config: Config, *, banner: str = "") -> int:
     return 0
 
 
+def _sweep(app: Application) -> None:
+    """Reclaim what uploads that died left: their reservations and temporary files
+    (``Store.reclaim_leftovers``); logs what it found."""
+    try:
+        freed, removed = app.store.reclaim_leftovers()
+    except Exception:  # the database may be away for a while: try again next time
+        log.exception("could not reclaim the leftovers of ended uploads")
+        return
+    if freed or removed:
+        log.info("uploads that ended without finishing: %d bytes of reservations given "
+                 "back, %d temporary files removed", freed, removed)
+
+
+def _start_sweeper(app: Application) -> threading.Event:
+    """Sweep once now (before serving: a restart after a crash frees the space at
+    once), then every lease's length, on a daemon thread; set the returned event to
+    stop it."""
+    _sweep(app)
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(app.store.lease_seconds):
+            _sweep(app)
+
+    threading.Thread(target=run, name="leftover-sweeper", daemon=True).start()
+    return stop
 def _start_upload_sweeper(config: Config, app: Application) -> Any:
     """The thread cancelling expired chunked uploads (``sync.upload_expiry``), every
     tenth of the expiry and at most every 10 minutes; None without ``sync.enabled``."""

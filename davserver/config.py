@@ -127,6 +127,12 @@ def parse_size(value: int | str) -> int:
     return size
 
 
+DEFAULT_CONNECTIONS_PER_ADDRESS = 100
+"""Connections one client address may hold when the server faces clients directly:
+Windows Explorer and sync clients open a handful each, a classroom behind one NAT
+address a few dozen."""
+
+
 def parse_share(value: float | str) -> float:
     """Return a share between 0 and 1 from ``0.5`` or ``"50%"`` (``"12.5 %"``).
 
@@ -156,7 +162,20 @@ class ServerConfig(_Section):
     # Connections the kernel queues before a worker accepts them (listen(2) backlog):
     # cheroot's default of 5 resets connections when a classroom connects at once.
     listen_backlog: int = Field(128, ge=1, le=65535)
+    # Seconds a socket write may wait for the client, and a kept-alive connection may
+    # stay idle between requests.
     socket_timeout: int = Field(300, ge=1)
+    # Seconds a request line and headers have, from their first byte, to arrive whole
+    # (408 after). Until then a connection holds no worker (davserver/listener.py).
+    header_timeout: float = Field(10.0, ge=1, le=300)
+    # Seconds a request body may stay silent (no byte arrives) before it is cut (408).
+    # Leases of upload reservations outlive it (quotas/leases.py).
+    body_idle_timeout: float = Field(60.0, ge=1, le=3600)
+    # Connections one client address may hold at once; one more is answered 503.
+    # None: 100, or no cap behind a reverse proxy (trust_forwarded_proto or
+    # public_urls set), where every connection comes from the proxy and the proxy
+    # caps its clients (nginx limit_conn). 0: no cap.
+    max_connections_per_address: int | None = Field(None, ge=0, le=100000)
     block_size: int = Field(256 * 1024, ge=4096)
     shutdown_timeout: int = Field(10, ge=0)
     # Signs the web session cookie. None: a random key generated once and kept in
@@ -176,6 +195,16 @@ class ServerConfig(_Section):
     @classmethod
     def _public_urls(cls, value: Any) -> list[str]:
         return _origin_list(value, web_only=True)
+
+    @property
+    def connection_cap(self) -> int | None:
+        """Connections allowed per client address (None: no cap), with the default
+        of ``max_connections_per_address`` resolved."""
+        cap = self.max_connections_per_address
+        if cap is None:
+            behind_proxy = self.trust_forwarded_proto or bool(self.public_urls)
+            return None if behind_proxy else DEFAULT_CONNECTIONS_PER_ADDRESS
+        return cap or None
 
 
 class AuthConfig(_Section):

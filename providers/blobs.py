@@ -12,9 +12,10 @@ import hashlib
 import os
 import shutil
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,9 @@ def _hash_pool() -> ThreadPoolExecutor:
 class BlobWriter(ABC):
     """A blob being written. ``write`` any number of times, then ``finish`` or ``abort``."""
 
+    progress: Callable[[], None] | None = None
+    """Called after each block (the store renews the upload's lease there)."""
+
     def __init__(self) -> None:
         self.size = 0
         self._sha1 = hashlib.sha1(usedforsecurity=False)
@@ -77,6 +81,8 @@ class BlobWriter(ABC):
             self._md5.update(data)
         if len(self._head) < HEAD_BYTES:
             self._head += data[: HEAD_BYTES - len(self._head)]
+        if self.progress is not None:
+            self.progress()
         return len(data)
 
     def _wait_hashing(self) -> None:
@@ -140,13 +146,19 @@ class BlobStore(ABC):
         """How many leftovers of unfinished writes there are."""
         return 0
 
+    def remove_abandoned(self, gone: Callable[[str], bool], max_age: float) -> int:
+        """Remove leftovers of writes whose writer is gone: those whose holder tag
+        (``quotas.Holder.tag`` of the process that wrote them) ``gone`` says has ended,
+        and any untouched for ``max_age`` seconds. Returns how many."""
+        return 0
+
 
 class _LocalWriter(BlobWriter):
     def __init__(self, store: LocalBlobStore) -> None:
         super().__init__()
         self._store = store
         self._key = uuid.uuid4().hex
-        self._tmp = store.tmp_dir / f"{self._key}.part"
+        self._tmp = store.tmp_dir / store.temp_name(self._key)
         self._file: BinaryIO | None = open(self._tmp, "xb")  # noqa: SIM115
 
     def _write(self, data: bytes) -> None:
@@ -177,9 +189,13 @@ class _LocalWriter(BlobWriter):
 
 class LocalBlobStore(BlobStore):
     """Blobs as files under ``root/objects/<2 hex>/<key>``; writes go through
-    ``root/tmp`` (temp file, fsync, rename: never a half-written blob)."""
+    ``root/tmp`` (temp file, fsync, rename: never a half-written blob). A temporary
+    file is named ``<key>~<owner>.part``, ``owner`` the writing process's holder tag
+    (``quotas.Holder.tag``), so that the leftovers of a process that died can be told
+    from the uploads of one still running on the same directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, owner: str = "") -> None:
+        self.owner = owner
         self.root = Path(root)
         self.objects_dir = self.root / "objects"
         self.tmp_dir = self.root / "tmp"
@@ -193,6 +209,10 @@ class LocalBlobStore(BlobStore):
         if again or folder not in self._made:
             folder.mkdir(exist_ok=True)
             self._made.add(folder)
+
+    def temp_name(self, key: str) -> str:
+        """The name of the temporary file of the blob ``key`` being written."""
+        return f"{key}~{self.owner}.part" if self.owner else f"{key}.part"
 
     def path_of(self, key: str) -> Path:
         if not self._is_key(key):
@@ -253,4 +273,20 @@ class LocalBlobStore(BlobStore):
         for item in self.tmp_dir.glob("*.part"):
             item.unlink(missing_ok=True)
             count += 1
+        return count
+
+    def remove_abandoned(self, gone: Callable[[str], bool], max_age: float) -> int:
+        count = 0
+        oldest = time.time() - max_age  # wall clock: compared with files' st_mtime
+        for item in self.tmp_dir.glob("*.part"):
+            _key, _, owner = item.name[:-len(".part")].partition("~")
+            if self.owner and owner == self.owner:  # ours: they end with their request
+                continue
+            try:
+                stale = (owner and gone(owner)) or item.stat().st_mtime < oldest
+            except FileNotFoundError:  # finished or aborted meanwhile
+                continue
+            if stale:
+                item.unlink(missing_ok=True)
+                count += 1
         return count

@@ -13,6 +13,9 @@ Applied once, by :func:`apply`, when the application is built:
   §14.22), and PROPPATCH's ``responsedescription`` names it instead of a Python repr.
 * Conditional requests (RFC 7232) are evaluated by :mod:`.preconditions`, at the
   point WsgiDAV evaluated its own (:func:`.preconditions.install`).
+* Error pages name no software and no version: WsgiDAV's end with a link to
+  "WsgiDAV/4.4.0" and the server's local time (:func:`_error_page`; issue 18). The
+  ``Server`` header is cheroot's ``server_name``, "davserver", with no version.
 * Hrefs speak the request's URL space (:mod:`.hrefs`): a resource reached through
   ``/remote.php/dav/files/<login>/`` is named so in every answer.
 * Expected refusals log nothing beyond the request line (STYLE.md habit 8): WsgiDAV
@@ -38,6 +41,7 @@ Applied once, by :func:`apply`, when the application is built:
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 from typing import Any
@@ -122,6 +126,19 @@ def _as_dav_error(exc: BaseException) -> DAVError:
     return dav_error.as_DAVError(exc)  # type: ignore[no-any-return]
 
 
+def _error_page(self: DAVError) -> tuple[str, bytes]:
+    """WsgiDAV's ``DAVError.get_response_page``: the precondition's XML when there is
+    one, else a small HTML page with the status and the reason, and nothing about the
+    server (no product, version or clock, which only help an attacker)."""
+    if self.err_condition:
+        return "application/xml; charset=utf-8", self.err_condition.as_string().encode()
+    status = html.escape(util.get_http_status_string(self))
+    page = ("<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+            f"<title>{status}</title></head>\n<body><h1>{status}</h1>\n"
+            f"<p>{html.escape(self.get_user_info())}</p></body></html>\n")
+    return "text/html; charset=utf-8", page.encode("utf-8")
+
+
 _request_log = logging.getLogger("wsgidav.request_server")
 # The WsgiDAV loggers that write about expected outcomes.
 _QUIETED_LOGGERS = ("wsgidav.request_server", "wsgidav.request_resolver",
@@ -159,6 +176,8 @@ def apply() -> None:
     # "Error condition: <object at 0x…>" in PROPPATCH's responsedescription
     condition_class: Any = DAVErrorCondition
     condition_class.__repr__ = lambda self: str(self.condition_code)
+    error_class: Any = DAVError
+    error_class.get_response_page = _error_page
     preconditions.install()
     resource_class.get_href = hrefs.resource_href
     for name in _QUIETED_LOGGERS:

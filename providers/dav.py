@@ -20,6 +20,7 @@ inside a space are in :mod:`providers.resources`.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -40,7 +41,7 @@ from .locks import SqlLockStorage
 from .names import join_path, name_key, path_key, split_path
 from .operations import readable_chain_of
 from .preconditions import check_mkcol
-from .propfind import stream_propfind
+from .propfind import refuse_unbounded, stream_propfind
 from .resources import (
     PRIVILEGE_SET,
     RESOLVED_KEY,
@@ -102,13 +103,7 @@ class EntProvider(DAVProvider):
             refuse_writes(split_path(environ["PATH_INFO"]), environ["REQUEST_METHOD"])
             refuse_virtual_writes(environ, split_path(environ["PATH_INFO"]), BINDER,
                                   self.share_path)
-            if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
-                res = self.get_resource_inst(environ["PATH_INFO"], environ)
-                if res is not None and res.is_collection:
-                    raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
-                                   "client or as a network drive (see the server's home page).")
-            elif environ["REQUEST_METHOD"] == "MKCOL":
-                check_mkcol(self, environ)  # WsgiDAV's MKCOL evaluates no precondition
+            self._check_method(environ)
             if environ["REQUEST_METHOD"] == "LOCK":
                 return handle_lock(self, environ, start_response, default_handler)
             if environ["REQUEST_METHOD"] == "UNLOCK":
@@ -124,11 +119,40 @@ class EntProvider(DAVProvider):
                     streamed = stream_propfind(self, environ, start_response)
                     if streamed is not None:
                         return streamed
+                    refuse_unbounded(self, environ)
                 return default_handler(environ, start_response)
 
         return guarded_request(environ, start_response, handle,
                                allow_infinity=self.allow_infinity,
                                max_xml_body=self.max_xml_body)
+
+    def _check_method(self, environ: dict[str, Any]) -> None:
+        """The checks of one method that WsgiDAV does not make: GET on a folder (403),
+        MKCOL's preconditions, PROPPATCH's limits and quota. Raises ``DAVError``."""
+        method = environ["REQUEST_METHOD"]
+        if method in ("GET", "HEAD"):
+            res = self.get_resource_inst(environ["PATH_INFO"], environ)
+            if res is not None and res.is_collection:
+                raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
+                               "client or as a network drive (see the server's home page).")
+        elif method == "MKCOL":
+            check_mkcol(self, environ)  # WsgiDAV's MKCOL evaluates no precondition
+        elif method == "PROPPATCH":
+            self._plan_proppatch(environ)
+
+    def _plan_proppatch(self, environ: dict[str, Any]) -> None:
+        """Check a PROPPATCH's dead properties against the limits and the quota as a
+        whole, before WsgiDAV applies them one by one (``plan_proppatch``). The body
+        is already read and bounded by the guards (``dav.max_xml_body``)."""
+        res = self.get_resource_inst(environ["PATH_INFO"], environ)
+        plan = getattr(res, "plan_proppatch", None)
+        if plan is None:
+            return
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        if body.strip():
+            plan(bytes(body))
 
     # --- resolution -----------------------------------------------------------
 

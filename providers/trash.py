@@ -62,6 +62,7 @@ from .store import (
     Store,
     _row_info,
     below,
+    charged_bytes,
     space_is,
 )
 
@@ -78,7 +79,8 @@ _TOP_SEGMENTS = {"rubric": 2}
 class TrashEntry:
     """One deleted item: ``id`` (the trash item's), ``space_id`` it was deleted from,
     ``node_id`` of its (trashed) top node, its ``name`` and ``original_path``
-    (space-relative), ``size`` in bytes of the whole subtree, ``deleted_by`` (user
+    (space-relative), ``size`` in bytes of the whole subtree (contents and dead
+    properties: what it counts in the quota), ``deleted_by`` (user
     id or None), ``deleted_at`` (UTC epoch seconds)."""
 
     id: int
@@ -132,7 +134,7 @@ def _repath(s: Session, space_id: int, old_root: str, new_root: str,
 
 def _subtree_size(s: Session, space_id: int, path: str) -> int:
     sqlite = _sqlite(s)
-    return int(s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(
+    return int(s.scalar(select(func.coalesce(func.sum(charged_bytes()), 0)).where(
         space_is(space_id, sqlite=sqlite)
         & ((Node.path == path) | below(path + "/", sqlite=sqlite))
     )) or 0)
@@ -238,7 +240,8 @@ def top_nodes(store: Store, items: Sequence[TrashEntry]) -> dict[int, NodeInfo]:
     query = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
              .where(_NODES.id.in_(list(by_node))))
     with store.db.reading() as c:
-        return {by_node[info.id]: info for info in map(_row_info, c.execute(query))}
+        return {by_node[info.id]: info
+                for info in (_row_info(r, store.read_props) for r in c.execute(query))}
 
 
 def trashed_node(store: Store, item: TrashEntry, rel: str = "") -> NodeInfo | None:
