@@ -44,7 +44,7 @@ PHONE = re.compile(r"^\+?[0-9 .()-]{6,30}$")
 
 STAFF = frozenset({Profile.teacher, Profile.staff, Profile.head, Profile.admin})
 """Who may open the directory: the school's adults at work (not students, parents or
-inspectors)."""
+inspectors). ``base.html``'s footer link repeats this list."""
 SEES_PRIVATE = frozenset({Profile.head, Profile.admin})
 """Who sees the numbers of a person on the liste rouge: the school's administrators
 (the head and the ENT administrators)."""

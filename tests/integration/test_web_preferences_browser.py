@@ -14,6 +14,7 @@ The server side is checked over HTTP on both databases in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,7 +85,11 @@ def test_preferences_saved_used_and_the_directory_respects_them(
     page.context.close()
 
     teacher = signed_in_page(srv, browser, "carl", width)
-    teacher.goto("/annuaire/?q=ann")
+    teacher.get_by_role("contentinfo").get_by_role("link", name="Annuaire").click()
+    expect(teacher.locator("h1")).to_have_text("Annuaire de l'établissement")
+    teacher.get_by_label("Nom, classe ou matière").fill("ann")
+    teacher.get_by_role("button", name="Rechercher").click()
+    expect(teacher).to_have_url(re.compile(r"/annuaire/\?q=ann$"))
     row = teacher.locator("table.directory tr", has=teacher.locator("td.name"))
     expect(row).to_have_count(1)
     expect(row.locator("td.phones")).to_have_text("liste rouge")
@@ -99,6 +104,8 @@ def test_preferences_saved_used_and_the_directory_respects_them(
     admin.context.close()
 
     student = signed_in_page(srv, browser, "ben", width)
+    expect(student.get_by_role("contentinfo").get_by_role("link", name="Annuaire")) \
+        .to_have_count(0)
     answer = student.goto("/annuaire/")
     assert answer is not None and answer.status == 403
     expect(student.locator("main")).to_contain_text("réservé à ses personnels")
