@@ -969,6 +969,8 @@ class Store:
                 total += row.size + (row.props_bytes or 0)
             self.make_room(s, dst_space, quotas.charge(s, dst_space, total - sum(freed),
                                                        self.policy))
+            if stamp.published:  # readers see it at once: a rubric's contribution
+                announce_published(s, dst_space, new_ids[src.id], new_root)
         self._delete_blob_files(keys)
 
     def move(self, src: NodeInfo, dst_space: int, dst_path: str,
@@ -1018,6 +1020,8 @@ class Store:
             if restamp:
                 c.execute(update(Node).where(Node.id == src.id).values(
                     author_id=restamp["new_author"], published=restamp["new_published"]))
+                if restamp["new_published"]:  # arrives from another space, visible
+                    announce_published(s, dst_space, src.id, new_root)
         self._delete_blob_files(keys)
 
     # --- properties ---------------------------------------------------------

@@ -278,3 +278,28 @@ def test_followers_hear_of_new_contributions_they_may_read(srv: Server) -> None:
     assert notes(dupont)[0] == ("Nouveau dans « Club théâtre » : planning.txt",
                                 "/documents/rubriques/club/")
     assert len(notes(dupont)) == 2
+    # A folder copied in from a porte-documents by a publisher: one notification.
+    assert dav.request("MKCOL", f"{srv.dav_url}/porte-documents/Décors/").status_code == 201
+    for n in range(3):
+        assert dav.put(f"{srv.dav_url}/porte-documents/Décors/plan {n}.png",
+                       data=b"png").status_code == 201
+    martin_web = signed_in(srv, "martin")
+    page = martin_web.get("/documents/rubriques/club/")
+    assert martin_web.post("/documents/rubriques/club/", {
+        "csrf_token": csrf_token(page.text), "action": "import",
+        "source": "porte-documents/Décors"}).status_code == 303
+    assert notes(dupont)[0] == ("Nouveau dans « Club théâtre » : Décors",
+                                "/documents/rubriques/club/")
+    assert len(notes(dupont)) == 3
+    # Moved in over WebDAV from a porte-documents: announced too.
+    assert dav.put(f"{srv.dav_url}/porte-documents/affiche.png", data=b"png").status_code == 201
+    moved = dav.request("MOVE", f"{srv.dav_url}/porte-documents/affiche.png",
+                        headers={"Destination": f"{base}/affiche.png"})
+    assert moved.status_code == 201
+    assert notes(dupont)[0][0] == "Nouveau dans « Club théâtre » : affiche.png"
+    assert len(notes(dupont)) == 4
+    # Renamed inside the rubric: nothing new.
+    renamed = dav.request("MOVE", f"{base}/affiche.png",
+                          headers={"Destination": f"{base}/affiche 2026.png"})
+    assert renamed.status_code == 201
+    assert len(notes(dupont)) == 4
