@@ -23,6 +23,7 @@ Forms (relied on by people and scripts)::
     davserver import holidays FILE [--school UAI] [--year LABEL] [--dry-run] [--json]
                                                  (both: davserver/timetable_cli.py)
     davserver fsck [--repair]
+    davserver blobs migrate --to s3|local        (see davserver/blobs_cli.py)
     davserver school add|list|set ...           (see davserver/school_cli.py)
     davserver db status|upgrade|revision -m MSG  (see davserver/db_cli.py)
     davserver quota set|show|report ...          (see davserver/quota_cli.py)
@@ -47,7 +48,6 @@ import gc
 import importlib
 import logging
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -157,6 +157,8 @@ def _parser() -> argparse.ArgumentParser:
     add_archive_parsers(sub, common)
     from davserver.lock_cli import add_parsers as add_lock_parsers
     add_lock_parsers(sub, common)
+    from davserver.blobs_cli import add_parsers as add_blobs_parsers
+    add_blobs_parsers(sub, common)
     from davserver.uploads_cli import add_parsers as add_uploads_parsers
     add_uploads_parsers(sub, common)
     from davserver.auth_cli import add_parsers as add_auth_parsers
@@ -291,16 +293,9 @@ def _serve(config: Config, *, banner: str = "") -> int:
                     limits=Limits(header_timeout=config.server.header_timeout,
                                   body_idle_timeout=config.server.body_idle_timeout,
                                   max_per_address=config.server.connection_cap))
-    stopping = threading.Event()
+    from davserver.drain import Drain
 
-    def _stop(signum: int, _frame: Any) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            log.info("signal %s: stopping", signum)
-            threading.Thread(target=server.stop, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    Drain(server, app.health, config.server.drain_delay).install()
     try:
         server.prepare()
     except OSError as exc:
@@ -358,6 +353,8 @@ def _start_sweeper(app: Application) -> threading.Event:
 
     threading.Thread(target=run, name="leftover-sweeper", daemon=True).start()
     return stop
+
+
 def _start_upload_sweeper(config: Config, app: Application) -> Any:
     """The thread cancelling expired chunked uploads (``sync.upload_expiry``), every
     tenth of the expiry and at most every 10 minutes; None without ``sync.enabled``."""
@@ -422,6 +419,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "notifications": _lazy("davserver.notifications_cli", "cmd_notifications"),
     "archive": _lazy("davserver.archive_cli", "cmd_archive"),
     "lock": _lazy("davserver.lock_cli", "cmd_lock"),
+    "blobs": _lazy("davserver.blobs_cli", "cmd_blobs"),
     "uploads": _lazy("davserver.uploads_cli", "cmd_uploads"),
     "auth": _lazy("davserver.auth_cli", "cmd_auth"),
     "audit": _lazy("davserver.audit_cli", "cmd_audit"),

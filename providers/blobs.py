@@ -2,8 +2,9 @@
 
 A blob is written once through a :class:`BlobWriter` (streamed, hashed on the
 way: SHA-1 and MD5 for ownCloud-style checksums), then only read or deleted.
-The embedded store is a directory; an S3-compatible store can implement the same
-interface. Keys are random (``uuid4().hex``), never derived from user input.
+The embedded store is a directory (:class:`LocalBlobStore`); an S3-compatible bucket
+is :class:`providers.s3_blobs.S3BlobStore`. Keys are random (``uuid4().hex``), never
+derived from user input.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from davserver.errors import ServiceUnavailable
 
 HEAD_BYTES = 2048
 _HEX = frozenset("0123456789abcdef")  # the characters of a blob key
@@ -107,6 +110,12 @@ class BlobWriter(ABC):
         """Discard what was written. Safe to call more than once."""
 
 
+class BlobStoreUnavailable(ServiceUnavailable):
+    """The blob store does not answer (a network error, a timeout, a 5xx of an object
+    store): the request is answered 503 with ``Retry-After`` (:mod:`davserver.outage`),
+    and nothing is committed. A missing blob is ``FileNotFoundError`` instead."""
+
+
 class BlobStore(ABC):
     """Where blob bytes live."""
 
@@ -145,6 +154,23 @@ class BlobStore(ABC):
     def count_incomplete(self) -> int:
         """How many leftovers of unfinished writes there are."""
         return 0
+
+    @abstractmethod
+    def stored_size(self, key: str) -> int | None:
+        """The size in bytes the storage reports for ``key`` without reading it, or None
+        when it has no such blob (the check before a download is handed to the proxy,
+        :mod:`providers.handoff`)."""
+
+    @abstractmethod
+    def proxy_location(self, key: str) -> str:
+        """Where a reverse proxy finds ``key``'s bytes, after the ``X-Accel-Redirect``
+        prefix (:mod:`providers.handoff`): a path under the store, or a signed URL's path
+        and query for an object store. No leading ``/``."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Check cheaply that the store answers (``/readyz``); raises
+        :class:`BlobStoreUnavailable` when it does not."""
 
     def remove_abandoned(self, gone: Callable[[str], bool], max_age: float) -> int:
         """Remove leftovers of writes whose writer is gone: those whose holder tag
@@ -229,6 +255,20 @@ class LocalBlobStore(BlobStore):
 
     def delete(self, key: str) -> None:
         self.path_of(key).unlink(missing_ok=True)
+
+    def stored_size(self, key: str) -> int | None:
+        try:
+            return self.path_of(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def proxy_location(self, key: str) -> str:
+        return f"{key[:2]}/{key}"
+
+    def ping(self) -> None:
+        if not os.access(self.objects_dir, os.W_OK | os.X_OK):
+            raise BlobStoreUnavailable(f"the blob directory {self.objects_dir} cannot be "
+                                       "written")
 
     @staticmethod
     def _is_key(name: str) -> bool:

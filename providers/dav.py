@@ -35,12 +35,13 @@ from .drop_folder import IMPORTS
 from .errors import dav_errors
 from .folder_etags import composite
 from .guards import guarded_request
+from .handoff import Handoff, handed_over
 from .live_props import QuotaReport, listed_names
 from .lock_dav import handle_lock, handle_unlock
 from .locks import SqlLockStorage
 from .names import join_path, name_key, path_key, split_path
 from .operations import readable_chain_of
-from .preconditions import check_mkcol
+from .preconditions import CONDITIONAL_HEADERS, check_mkcol, evaluate, validators_of
 from .propfind import refuse_unbounded, stream_propfind
 from .resources import (
     PRIVILEGE_SET,
@@ -88,6 +89,7 @@ class EntProvider(DAVProvider):
         self.locks = locks
         self.allow_infinity = allow_infinity
         self.max_xml_body = max_xml_body
+        self.handoff: Handoff | None = None  # large downloads to nginx (davserver.app)
         self.upload_expiry = upload_expiry  # seconds an idle chunked upload is kept
 
     def is_readonly(self) -> bool:
@@ -103,7 +105,9 @@ class EntProvider(DAVProvider):
             refuse_writes(split_path(environ["PATH_INFO"]), environ["REQUEST_METHOD"])
             refuse_virtual_writes(environ, split_path(environ["PATH_INFO"]), BINDER,
                                   self.share_path)
-            self._check_method(environ)
+            handed = self._check_method(environ, start_response)
+            if handed is not None:
+                return handed
             if environ["REQUEST_METHOD"] == "LOCK":
                 return handle_lock(self, environ, start_response, default_handler)
             if environ["REQUEST_METHOD"] == "UNLOCK":
@@ -126,19 +130,19 @@ class EntProvider(DAVProvider):
                                allow_infinity=self.allow_infinity,
                                max_xml_body=self.max_xml_body)
 
-    def _check_method(self, environ: dict[str, Any]) -> None:
+    def _check_method(self, environ: dict[str, Any],
+                      start_response: Any) -> list[bytes] | None:
         """The checks of one method that WsgiDAV does not make: GET on a folder (403),
-        MKCOL's preconditions, PROPPATCH's limits and quota. Raises ``DAVError``."""
+        MKCOL's preconditions, PROPPATCH's limits and quota. Raises ``DAVError``.
+        Returns the answer of a GET or HEAD handed to nginx, else None."""
         method = environ["REQUEST_METHOD"]
         if method in ("GET", "HEAD"):
-            res = self.get_resource_inst(environ["PATH_INFO"], environ)
-            if res is not None and res.is_collection:
-                raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
-                               "client or as a network drive (see the server's home page).")
-        elif method == "MKCOL":
+            return self._read_file(environ, start_response)
+        if method == "MKCOL":
             check_mkcol(self, environ)  # WsgiDAV's MKCOL evaluates no precondition
         elif method == "PROPPATCH":
             self._plan_proppatch(environ)
+        return None
 
     def _plan_proppatch(self, environ: dict[str, Any]) -> None:
         """Check a PROPPATCH's dead properties against the limits and the quota as a
@@ -153,6 +157,33 @@ class EntProvider(DAVProvider):
         environ["wsgi.input"] = io.BytesIO(body)
         if body.strip():
             plan(bytes(body))
+
+    def _read_file(self, environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
+        """GET or HEAD: a folder is a 403 with a hint; a large file may be handed over."""
+        res = self.get_resource_inst(environ["PATH_INFO"], environ)
+        if res is not None and res.is_collection:
+            raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
+                           "client or as a network drive (see the server's home page).")
+        return self._hand_over(res, environ, start_response)
+
+    def _hand_over(self, res: Any, environ: dict[str, Any],
+                   start_response: Any) -> list[bytes] | None:
+        """A large download handed to nginx (:mod:`.handoff`), on WsgiDAV's way (a first
+        request, before the credentials are in the cache, or a ``Range``); None: WsgiDAV
+        answers. Conditions that fail are left to WsgiDAV's answer."""
+        if self.handoff is None or type(res) is not FileResource or res.node is None:
+            return None
+        if any(key in environ for key in CONDITIONAL_HEADERS) and evaluate(
+                environ["REQUEST_METHOD"], environ, validators_of(res)) is not None:
+            return None
+        node = res.node
+        location = self.handoff.location(environ, node.size, node.blob_key,
+                                         f"{res.path} (space {node.space_id})", dav=True)
+        if location is None:
+            return None
+        # On this way, providers.guards adds the CSP and davserver.app nosniff.
+        start_response("200 OK", handed_over(res, location, safety=False))
+        return [b""]
 
     # --- resolution -----------------------------------------------------------
 

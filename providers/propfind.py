@@ -225,7 +225,13 @@ def _lock_discoveries(provider: EntProvider, folder: FolderResource,
     for res in resources:
         assert res.node is not None
         if provider.lock_manager.get_url_lock_list(res.get_ref_url()):
-            element = res.get_property_value(DAV + "lockdiscovery")
+            try:
+                element = res.get_property_value(DAV + "lockdiscovery")
+            except AttributeError:
+                # WsgiDAV resolves each lock's root and calls get_href on it: the root is
+                # gone when an UNLOCK (here or in another process) removed its lock-null
+                # file since the snapshot. The lock ended: list the member without it.
+                continue
             found[res.node.id] = etree.tostring(element, encoding="unicode")
     return found
 

@@ -228,6 +228,11 @@ _CONTENT_COLUMNS = ("published", "size", "blob_id", "sha1", "md5", "etag", "cont
 _UPDATE_CONTENT = (update(_NODE_TABLE).where(_NODES.id == bindparam("node"))
                    .values({c: bindparam(c) for c in _CONTENT_COLUMNS}))
 _BLOB_IN_USE = select(_NODES.id).where(_NODES.blob_id == bindparam("blob")).limit(1)
+# The content an overwrite replaces, read again under the row's lock: on PostgreSQL two
+# PUTs of one file (from two processes) both read it before either commits, and the
+# second would release the blob the first just wrote and charge the wrong growth.
+_LOCKED_CONTENT = (select(_NODES.size, _NODES.blob_id).where(_NODES.id == bindparam("node"))
+                   .with_for_update())
 # What MOVE runs (:meth:`Store.move`): is anything at the destination, then the new
 # place of the moved node and of every node below it, built once.
 _ID_AT = select(_NODES.id).where(_NODES.space_id + 0 == bindparam("space_id"),
@@ -728,6 +733,12 @@ class Store:
                                        parent_path + "/" + name_key(name))
             else:
                 created, props_bytes, author_id = found[7], found[8], found[9]
+                if not self.sqlite:  # SQLite's writers take turns (BEGIN IMMEDIATE)
+                    locked = c.execute(_LOCKED_CONTENT, {"node": node_id}).first()
+                    if locked is None:  # deleted meanwhile: the PUT makes it again
+                        raise Conflict("the file was deleted during the upload; send it "
+                                       "again")
+                    old_size, old_blob_id = locked[0] or 0, locked[1]
                 c.execute(_UPDATE_CONTENT, {"node": node_id, **content})
             self.make_room(s, space_id, quotas.settle(s, space_id, size - old_size,
                                                       reserved, self.policy))

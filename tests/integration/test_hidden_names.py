@@ -69,7 +69,8 @@ def test_zip_entry_names_are_safe_whatever_is_stored(server: Server) -> None:
             now = clock.time()
             for name, data in BAD_NAMES.items():
                 s.add(Node(space_id=space, parent_id=folder.id, name=name,
-                           path=f"/Bad/{name}", is_collection=data is None,
+                           path=f"/Bad/{name}", written_name=name,
+                           written_path=f"/Bad/{name}", is_collection=data is None,
                            size=0, created=now, modified=now, dead_props={},
                            blob_id=None, etag=None if data is None else "e",
                            author_id=blob.author_id))

@@ -5,7 +5,7 @@ defaults, redirect e-mail, phone numbers, the liste rouge box; acl.preferences).
 ``rubric_subscriptions``: the rubrics whose new contributions a user hears of.
 
 Revision ID: 0022
-Revises: 0017
+Revises: 0021
 Create Date: 2026-12-06 11:00:00
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0022'
-down_revision: Union[str, Sequence[str], None] = '0017'
+down_revision: Union[str, Sequence[str], None] = '0021'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
