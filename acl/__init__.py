@@ -133,6 +133,21 @@ from .policy import (
     sees_trashed,
     trash_view,
 )
+from .preferences import (
+    DirectoryEntry,
+    InputMode,
+    PreferenceError,
+    Preferences,
+    RubricSubscription,
+    UserPreference,
+    directory,
+    may_use_directory,
+    preferences_of,
+    save_preferences,
+    set_subscriptions,
+    subscribers,
+    subscriptions_of,
+)
 from .rubric_models import Grant, Invitation, InvitationStatus, Role, Rubric, Service
 from .rubrics import (
     Population,
@@ -200,6 +215,20 @@ from .throttle import (
 )
 
 __all__ = [
+    "DirectoryEntry",
+    "InputMode",
+    "PreferenceError",
+    "Preferences",
+    "RubricSubscription",
+    "UserPreference",
+    "directory",
+    "may_use_directory",
+    "preferences_of",
+    "save_preferences",
+    "set_subscriptions",
+    "subscribers",
+    "subscriptions_of",
+
     "Charter", "CharterAcceptance", "CharterInfo", "accept_charter", "charter_for",
     "charter_of_school", "pending_charter", "publish_charter",
     "IdentityMatch", "account_of_identity", "add_external_id", "create_federated_account",

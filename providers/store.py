@@ -56,6 +56,7 @@ from davserver.errors import Conflict, Forbidden, NotFound
 
 from .blobs import BlobInfo, BlobStore, BlobWriter
 from .content_types import sniff
+from .contributions import announce_published
 from .folder_etags import ancestors, around, new_tag, touch, touch_spaces
 from .holders import held_among
 from .journaling import shared_event
@@ -727,6 +728,9 @@ class Store:
                     "written_path": parent_written + "/" + name, "is_collection": False,
                     "created": now, "dead_props": {}, "author_id": author_id,
                     **content}).scalar_one()
+                if stamp.published:  # a new file readers see: a rubric's contribution
+                    announce_published(s, space_id, node_id,
+                                       parent_path + "/" + name_key(name))
             else:
                 created, props_bytes, author_id = found[7], found[8], found[9]
                 if not self.sqlite:  # SQLite's writers take turns (BEGIN IMMEDIATE)
@@ -976,6 +980,8 @@ class Store:
                 total += row.size + (row.props_bytes or 0)
             self.make_room(s, dst_space, quotas.charge(s, dst_space, total - sum(freed),
                                                        self.policy))
+            if stamp.published:  # readers see it at once: a rubric's contribution
+                announce_published(s, dst_space, new_ids[src.id], new_root)
         self._delete_blob_files(keys)
 
     def move(self, src: NodeInfo, dst_space: int, dst_path: str,
@@ -1025,6 +1031,8 @@ class Store:
             if restamp:
                 c.execute(update(Node).where(Node.id == src.id).values(
                     author_id=restamp["new_author"], published=restamp["new_published"]))
+                if restamp["new_published"]:  # arrives from another space, visible
+                    announce_published(s, dst_space, src.id, new_root)
         self._delete_blob_files(keys)
 
     # --- properties ---------------------------------------------------------
@@ -1042,6 +1050,8 @@ class Store:
             s.execute(update(Node).where(Node.id == node.id).values(published=published))
             shared_event(s, journal.Kind.publish if published else journal.Kind.withdraw,
                          node.space_id, node.path)
+            if published and not node.published and not node.is_collection:
+                announce_published(s, node.space_id, node.id, node.path)
 
     def patch_dead_props(self, node: NodeInfo, changes: Mapping[str, str | None]) -> None:
         """Set (XML string) or remove (None) dead properties, by Clark name, in one

@@ -43,6 +43,7 @@ from .account import federation as account_federation
 from .account import login_flow as account_login_flow
 from .account import oidc as account_oidc
 from .account import pages as account_pages
+from .account import preferences as account_preferences
 from .account import saml as account_saml
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
@@ -122,6 +123,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     csrf.exempt(account_federation.cas_logout)  # posted by the CAS server itself
     csrf.exempt(account_federation.saml_acs)  # posted from the identity provider's page
     app.register_blueprint(account_app_passwords.bp)
+    app.register_blueprint(account_preferences.bp)
     app.register_blueprint(account_login_flow.bp)
     app.register_blueprint(home_pages.bp)
     app.register_blueprint(rubric_pages.bp)

@@ -24,7 +24,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+import acl
 from web import textbook
+from web.auth import current_principal, web_context
 from web.textbook import activities
 
 DAY_NAMES = [_l("lundi"), _l("mardi"), _l("mercredi"), _l("jeudi"), _l("vendredi"),
@@ -34,6 +36,17 @@ DAY_NAMES = [_l("lundi"), _l("mardi"), _l("mercredi"), _l("jeudi"), _l("vendredi
 RICH_TEXT = {"data-rich-text": "", "rows": 10}
 KIND_LABELS = {textbook.ActivityKind.content: _l("Contenu de séance"),
                textbook.ActivityKind.homework: _l("Travail à faire")}
+
+
+def preferred_minutes() -> int | None:
+    """The signed-in teacher's default estimated time of homework, in minutes (« Mes
+    préférences », :mod:`acl.preferences`), or None: a new homework form starts with
+    it."""
+    principal = current_principal()
+    if principal is None:
+        return None
+    with web_context().db.transaction(write=False) as s:
+        return acl.preferences_of(s, principal.id).homework_minutes
 
 
 def day_label(when: datetime) -> str:
@@ -65,8 +78,9 @@ class HomeworkForm(ContentForm):
     lesson (``choices`` set by the view), target students and the hand-in flag."""
 
     homework_type = SelectField(_l("Type"))
-    minutes = IntegerField(_l("Durée estimée (minutes)"), validators=[
-        Optional(), NumberRange(min=0, max=activities.MAX_MINUTES)])
+    minutes = IntegerField(_l("Durée estimée (minutes)"), default=preferred_minutes,
+                           validators=[Optional(),
+                                       NumberRange(min=0, max=activities.MAX_MINUTES)])
     due_lesson = SelectField(_l("À faire pour la séance du"), coerce=int)
     targets = SelectMultipleField(_l("Élèves concernés (aucun choisi : toute la classe)"),
                                   coerce=int, validators=[Optional()])
