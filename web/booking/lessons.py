@@ -22,7 +22,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 import acl
 from davserver import clock
@@ -154,12 +154,19 @@ textbook.lesson_rescheduled.connect(follow_rescheduled)
 textbook.lesson_move_noted.connect(moved_note)
 
 
-def booked_lines(lesson_id: int, *, session: Session, **_kw: Any) -> list[str]:
-    """Receiver of :data:`web.textbook.lesson_resources_asked`: one line per resource
-    booked for the lesson (« Salle informatique 1 · Bâtiment B, salle 12 », its
-    quantity when more than one, « en attente de validation » while pending)."""
-    lines = []
-    for booking in lesson_bookings(session, lesson_id):
+def booked_lines(lesson_ids: tuple[int, ...], *, session: Session,
+                 **_kw: Any) -> dict[int, list[str]]:
+    """Receiver of :data:`web.textbook.lesson_resources_asked`: for each lesson with
+    bookings, one line per resource booked for it (« Salle informatique 1 · Bâtiment
+    B, salle 12 », its quantity when more than one, « en attente de validation »
+    while pending). One query for all the lessons (the week view asks for a week's)."""
+    rows = session.scalars(select(Booking).options(selectinload(Booking.resource))
+                           .where(Booking.lesson_id.in_(lesson_ids),
+                                  Booking.status.in_(HOLDING)))
+    found: dict[int, list[str]] = {}
+    for booking in sorted(rows, key=lambda b: (b.resource.name, b.id)):
+        if booking.lesson_id is None:  # never: the query asked for these lessons
+            continue
         parts = [booking.resource.name]
         if booking.quantity > 1:
             parts.append(_("%(n)d unités", n=booking.quantity))
@@ -167,8 +174,8 @@ def booked_lines(lesson_id: int, *, session: Session, **_kw: Any) -> list[str]:
             parts.append(booking.resource.location)
         if booking.status is BookingStatus.pending:
             parts.append(_("en attente de validation"))
-        lines.append(" · ".join(parts))
-    return lines
+        found.setdefault(booking.lesson_id, []).append(" · ".join(parts))
+    return found
 
 
 textbook.lesson_resources_asked.connect(booked_lines)

@@ -12,6 +12,7 @@ Times are shown in the school's time zone (``SchoolYear.time_zone``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -111,22 +112,28 @@ def week() -> str | Response:
 
 
 def booked_lines(s: Session, lesson_id: int) -> list[str]:
-    """What is booked for the lesson, one line each (:data:`web.textbook.
-    lesson_resources_asked`: the booking feature answers)."""
-    return [line for _receiver, lines in
-            textbook.lesson_resources_asked.send(lesson_id, session=s) for line in lines]
+    """What is booked for the lesson, one line each (see :func:`booked_for`)."""
+    return booked_for(s, [lesson_id]).get(lesson_id, [])
+
+
+def booked_for(s: Session, lesson_ids: Iterable[int]) -> dict[int, list[str]]:
+    """What is booked for each of these lessons that has anything, by lesson id
+    (:data:`web.textbook.lesson_resources_asked`: the booking feature answers, in one
+    query for all of them)."""
+    ids = tuple(lesson_ids)
+    found: dict[int, list[str]] = {}
+    if not ids:
+        return found
+    for _receiver, by_lesson in textbook.lesson_resources_asked.send(ids, session=s):
+        for lesson_id, lines in by_lesson.items():
+            found.setdefault(lesson_id, []).extend(lines)
+    return found
 
 
 def booked_in(s: Session, weeks: Any) -> dict[int, list[str]]:
-    """:func:`booked_lines` of every lesson of ``weeks`` ((child, days) pairs) that has
-    any, by lesson id: one query per lesson, a week holds some twenty."""
-    found = {}
-    for _child, days in weeks:
-        for day in days:
-            for row in day.lessons:
-                if lines := booked_lines(s, row.lesson.id):
-                    found[row.lesson.id] = lines
-    return found
+    """:func:`booked_for` the lessons of ``weeks`` ((child, days) pairs)."""
+    return booked_for(s, [row.lesson.id for _child, days in weeks for day in days
+                          for row in day.lessons])
 
 
 def teacher_oversight(s: Session, teacher_id: int) -> dict[str, Any]:
