@@ -299,7 +299,8 @@ def create_app(config: Config) -> Application:
     policy = quotas.QuotaPolicy(documents=q.documents, binder=q.binder, rubric=q.rubric,
                                 archive=q.archive,
                                 profiles=dict(q.profiles),
-                                trash_share=config.trash.max_share)
+                                trash_share=config.trash.max_share,
+                                versions_share=config.versions.max_share)
     store = Store(db, LocalBlobStore(config.effective_blob_dir), policy)
 
     dav_compat.apply()

@@ -15,6 +15,9 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
   quotas fail closed) and gets a new row, with the default limit, on repair;
 * trash drift: a space whose ledger's trash bytes differ from the sum of the file
   sizes in its trash (issue 17: deleted items count apart);
+* version drift: a space whose ledger's version bytes differ from the sum of its
+  files' versions (issue 23: versions hold their blobs, :mod:`providers.versions`,
+  and count apart); versions whose file is gone (repair purges them);
 * names no client can use (:func:`providers.names.invalid_reason`: a control
   character, a backslash…), stored before they were refused: listed with their
   space and path, for a human to rename (a rename to a valid name works);
@@ -42,6 +45,7 @@ from sqlalchemy.orm import Session
 import acl
 import quotas
 
+from . import versions
 from .holders import blob_holders
 from .models import Blob, Node, Space
 from .names import invalid_reason
@@ -57,6 +61,8 @@ class FsckReport:
     wrong_size: list[tuple[str, int, int]] = field(default_factory=list)  # key, recorded, disk
     usage_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
     trash_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
+    version_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
+    orphan_versions: list[int] = field(default_factory=list)  # version ids
     bad_names: list[tuple[int, str, str]] = field(default_factory=list)  # space, path, why
     stale_reservations: list[tuple[int, int]] = field(default_factory=list)  # space, bytes
     foreign_files: list[str] = field(default_factory=list)
@@ -67,6 +73,7 @@ class FsckReport:
     def clean(self) -> bool:
         return not (self.orphan_files or self.unreferenced_rows or self.needs_restore
                     or self.usage_drift or self.trash_drift or self.stale_reservations
+                    or self.version_drift or self.orphan_versions
                     or self.foreign_files or self.unfinished_uploads or self.bad_names)
 
     @property
@@ -85,6 +92,9 @@ class FsckReport:
                 for s, a, b in self.usage_drift]
         out += [f"trash drift in space {s}: ledger {a} bytes, files in the trash {b} bytes"
                 for s, a, b in self.trash_drift]
+        out += [f"version drift in space {s}: ledger {a} bytes, versions {b} bytes"
+                for s, a, b in self.version_drift]
+        out += [f"version of a file that is gone: {v}" for v in self.orphan_versions]
         out += [f"name no client can use in space {s}: {path!a}: {why} (rename it)"
                 for s, path, why in self.bad_names]
         out += [f"bytes reserved by uploads in space {s}: {n} (stale if the server is stopped)"
@@ -137,6 +147,7 @@ def _check_ledger(s: Session, store: Store, report: FsckReport, sums: dict[int, 
     repair = report.repaired
     ledger = quotas.all_usage(s, store.policy)
     held = reserved_by_space(s)  # open chunked uploads: not stale
+    kept = versions.bytes_by_space(s)
     for space_id, kind, owner_id in s.execute(select(Space.id, Space.kind, Space.owner_id)):
         figures = ledger.get(space_id)
         recorded = figures.used if figures else -1
@@ -147,17 +158,24 @@ def _check_ledger(s: Session, store: Store, report: FsckReport, sums: dict[int, 
             report.trash_drift.append((space_id, figures.trash, real_trash))
         if recorded != real:
             report.usage_drift.append((space_id, recorded, real))
-        if repair and (recorded != real or trash_drifts):
+        real_versions = kept.get(space_id, 0)
+        version_drifts = figures is not None and figures.versions != real_versions
+        if version_drifts:
+            assert figures is not None
+            report.version_drift.append((space_id, figures.versions, real_versions))
+        if repair and (recorded != real or trash_drifts or version_drifts):
             if figures is None:
                 profile = acl.profile_of(s, owner_id) if owner_id else None
                 quotas.open_account(s, space_id, kind, profile)
-            quotas.set_used(s, space_id, real, trash_bytes=real_trash)
-        kept = held.get(space_id, 0)
-        stale = (figures.reserved - kept) if figures is not None else 0
+            quotas.set_used(s, space_id, real, trash_bytes=real_trash,
+                            version_bytes=real_versions)
+        uploading = held.get(space_id, 0)
+        stale = (figures.reserved - uploading) if figures is not None else 0
         if stale:
             report.stale_reservations.append((space_id, stale))
             if repair:
-                quotas.set_used(s, space_id, real, clear_reserved=True, keep_reserved=kept)
+                quotas.set_used(s, space_id, real, clear_reserved=True,
+                                keep_reserved=uploading)
 
 
 def fsck(store: Store, *, repair: bool = False) -> FsckReport:
@@ -173,6 +191,9 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
         written: dict[str, int] = {}  # key → size in bytes when written
         for key, blob_id, size in s.execute(select(Blob.key, Blob.id, Blob.size)):
             rows[key], written[key] = blob_id, size
+        report.orphan_versions = versions.orphans(s)
+        if repair and report.orphan_versions:
+            versions.forget(s, store, report.orphan_versions)
         referenced, sums, trash = _references(s)
         report.bad_names = _bad_names(s)
         report.orphan_files = sorted(stored - set(rows))

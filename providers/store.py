@@ -15,10 +15,12 @@ member, in any Unicode normalisation form: the store resolves them by their key
 (issue 17; :mod:`providers.names`). ``NodeInfo.path`` is the key path,
 ``NodeInfo.name`` and ``NodeInfo.written_path`` the spelling to show.
 
-Quota: deleted items leave the used bytes for the trash bytes (``providers.trash``);
-whenever a change leaves the trash past its share, or the limit short of room for
-live files, reservations and trash together, the oldest trash items are purged in
-the same transaction (:func:`providers.trash.make_room`).
+Quota: deleted items leave the used bytes for the trash bytes (``providers.trash``),
+replaced contents for the version bytes (``providers.versions``: every change of a
+file's content keeps the old blob as a version); whenever a change leaves the
+versions or the trash past their share, or the limit short of room for live files,
+reservations, trash and versions together, the oldest versions, then the oldest
+trash items are purged in the same transaction (:meth:`Store.make_room`).
 """
 
 from __future__ import annotations
@@ -215,7 +217,8 @@ _WRITE_TARGET = (
     select(_PARENT.c.id, _PARENT.c.path, _PARENT.c.is_collection, _MEMBER.c.id,
            _MEMBER.c.is_collection, _MEMBER.c.size, _MEMBER.c.blob_id, _MEMBER.c.created,
            type_coerce(_MEMBER.c.dead_props, Text), _MEMBER.c.author_id,
-           _PARENT.c.written_path, _MEMBER.c.written_name)
+           _PARENT.c.written_path, _MEMBER.c.written_name, _MEMBER.c.sha1, _MEMBER.c.md5,
+           _MEMBER.c.content_type, _MEMBER.c.modified)
     .select_from(_PARENT.outerjoin(_MEMBER, and_(_MEMBER.c.parent_id == _PARENT.c.id,
                                                  _MEMBER.c.name == bindparam("name"))))
     .where(_PARENT.c.space_id + 0 == bindparam("space"),
@@ -395,10 +398,16 @@ class Store:
     def make_room(self, s: Session, space_id: int,
                   figures: quotas.Usage | None) -> quotas.Usage | None:
         """After a quota change in the caller's write transaction ``s`` (``figures``:
-        the space's figures it returned), purge the oldest trash items of the space
-        while its trash is past its share or the limit lacks room for live files,
-        reservations and trash together (:func:`providers.trash.make_room`: same
-        transaction, blob files removed after commit). Returns ``figures``."""
+        the space's figures it returned), purge the oldest versions of the space's
+        files while they are past their share or the limit lacks room for live files,
+        reservations, trash and versions together (:func:`providers.versions.make_room`),
+        then the oldest trash items while the trash is past its share or the room is
+        still lacking (:func:`providers.trash.make_room`): same transaction, blob files
+        removed after commit. Returns the figures after it."""
+        if figures is not None and figures.versions_excess > 0:
+            from . import versions  # versions build on this module
+
+            figures = versions.make_room(self, s, space_id, figures)
         if figures is not None and figures.trash_excess > 0:
             from .trash import make_room  # the trash builds on this module
 
@@ -642,9 +651,18 @@ class Store:
                 created, author_id = found[7], found[9]
                 props = json.loads(found[8]) if isinstance(found[8], str) else found[8]
                 c.execute(_UPDATE_CONTENT, {"node": node_id, **content})
-            self.make_room(s, space_id, quotas.settle(s, space_id, size - old_size,
-                                                      reserved, self.policy))
+            figures = quotas.settle(s, space_id, size - old_size, reserved, self.policy)
             old_key = None
+            if old_blob_id is not None and old_size > 0 and found[12] != sha1:
+                # The replaced content becomes a version (issue 23): its blob stays.
+                from . import versions  # versions build on this module
+
+                figures = versions.keep(
+                    s, self, node_id=node_id, space_id=space_id, blob_id=old_blob_id,
+                    size=old_size, etag=found[12], md5=found[13], content_type=found[14],
+                    modified=found[15], made_by=stamp.author_id) or figures
+                old_blob_id = None
+            self.make_room(s, space_id, figures)
             if old_blob_id is not None and c.execute(
                     _BLOB_IN_USE, {"blob": old_blob_id}).first() is None \
                     and not held_among(s, {old_blob_id}):  # an attachment may keep it
@@ -752,9 +770,13 @@ class Store:
         """Delete the subtree at ``path``; return the keys of blobs to remove after
         commit. Its bytes are freed in the ledger, or, when ``freed`` is given, added
         to it for the caller to settle together with what replaces them."""
+        from . import versions  # versions build on this module
+
         cond = _subtree(space_id, path, sqlite=self.sqlite)
         total = s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(cond)) or 0
-        blob_ids = list(s.scalars(select(Node.blob_id).where(cond, Node.blob_id.is_not(None))))
+        files = s.execute(select(Node.id, Node.blob_id).where(cond, ~Node.is_collection)).all()
+        blob_ids: list[int | None] = [b for _i, b in files if b is not None]
+        blob_ids += versions.drop_nodes(s, self, [i for i, _b in files])
         # One statement for the whole subtree: the parent_id foreign key is checked at
         # the end of the statement, when parents and children are gone together.
         s.execute(delete(Node).where(cond).execution_options(synchronize_session=False))
@@ -803,29 +825,49 @@ class Store:
     # --- copy and move ------------------------------------------------------
 
     def _prepare_destination(self, s: Session, src: NodeInfo, space_id: int, path: str,
-                             freed: list[int], *,
-                             respelling: bool = False) -> tuple[Node, str, list[str]]:
+                             freed: list[int], *, respelling: bool = False,
+                             made_by: int | None = None,
+                             ) -> tuple[Node, str, list[str], int | None]:
         """Check the destination's parent and clear what stands at ``path``; the bytes
         it held are added to ``freed`` (charged with the incoming ones: only net growth
-        counts against the limit). Returns the parent, the new name as written and
-        the blob keys to remove after commit. With ``respelling`` (a MOVE), ``path``
-        may be the source itself spelled another way (same key: NFC and NFD, issue
-        17): nothing is cleared, the name's spelling changes."""
+        counts against the limit). A file replaced by a file keeps its content as a
+        version (by ``made_by``, issue 23), and its id is returned for the caller to
+        hand its versions to the file that replaces it
+        (:func:`providers.versions.hand_over`). Returns the parent, the new name as
+        written, the blob keys to remove after commit and that id (or None). With
+        ``respelling`` (a MOVE), ``path`` may be the source itself spelled another
+        way (same key: NFC and NFD, issue 17): nothing is cleared, the name's
+        spelling changes."""
         key = path_key(path)
         if space_id == src.space_id:
             if respelling and key == src.path and parent_of(path)[1] != src.name:
-                return *self._parent(s, space_id, path), []
+                return *self._parent(s, space_id, path), [], None
             if (src.path + "/").startswith(key + "/"):
                 raise Forbidden("the destination contains the source")
             if (key + "/").startswith(src.path + "/"):
                 raise Forbidden("the destination is inside the source")
         parent, name = self._parent(s, space_id, path)
         target = parent.path + "/" + name_key(name)
-        if s.connection().execute(_ID_AT, {"space_id": space_id, "path": target}).first() \
-                is None:
-            return parent, name, []  # nothing stands there (a MOVE's usual case)
+        there = s.connection().execute(
+            select(_NODES.id, _NODES.is_collection, _NODES.blob_id, _NODES.size, _NODES.sha1,
+                   _NODES.md5, _NODES.content_type, _NODES.modified)
+            .where(_NODES.space_id + 0 == space_id, _NODES.path == target)).first()
+        if there is None:
+            return parent, name, [], None  # nothing stands there (a MOVE's usual case)
+        if not there[1] and not src.is_collection:
+            from . import versions  # versions build on this module
+
+            versions.keep(s, self, node_id=there[0], space_id=space_id, blob_id=there[2],
+                          size=int(there[3] or 0), etag=there[4], md5=there[5],
+                          content_type=there[6], modified=there[7], made_by=made_by,
+                          thin=False)
+            s.execute(delete(Node).where(Node.id == there[0])
+                      .execution_options(synchronize_session=False))
+            freed.append(int(there[3] or 0))
+            keys = [] if there[3] else self._release_blobs(s, [there[2]])
+            return parent, name, keys, there[0]
         keys = self._delete_subtree(s, space_id, target, freed)
-        return parent, name, keys
+        return parent, name, keys, None
 
     def copy(self, src: NodeInfo, dst_space: int, dst_path: str, *, recursive: bool,
              stamp: Stamp | None = None, only: set[int] | None = None) -> None:
@@ -838,7 +880,8 @@ class Store:
         with self.db.transaction() as s:
             tag = touch(s, dst_space, ancestors(dst_path), sqlite=self.sqlite)
             freed: list[int] = []
-            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed)
+            parent, name, keys, replaced = self._prepare_destination(
+                s, src, dst_space, dst_path, freed, made_by=stamp.author_id)
             new_root = parent.path + "/" + name_key(name)
             root = s.get_one(Node, src.id)
             new_written_root = parent.written_path + "/" + name
@@ -870,8 +913,14 @@ class Store:
                 s.flush()
                 new_ids[row.id] = node.id
                 total += row.size
+            if replaced is not None:
+                from . import versions  # versions build on this module
+
+                versions.hand_over(s, self, replaced, new_ids[src.id])
             self.make_room(s, dst_space, quotas.charge(s, dst_space, total - sum(freed),
-                                                       self.policy))
+                                                       self.policy)
+                           or (quotas.usage(s, dst_space, self.policy)
+                               if replaced is not None else None))
         self._delete_blob_files(keys)
 
     def move(self, src: NodeInfo, dst_space: int, dst_path: str,
@@ -892,20 +941,30 @@ class Store:
             touch_spaces(c, _by_space((src.space_id, ancestors(src.path)),
                                       (dst_space, ancestors(dst_path))), sqlite=self.sqlite)
             freed: list[int] = []
-            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed,
-                                                           respelling=True)
+            parent, name, keys, replaced = self._prepare_destination(
+                s, src, dst_space, dst_path, freed, respelling=True,
+                made_by=stamp.author_id if stamp else None)
             new_root = parent.path + "/" + name_key(name)
             new_written_root = parent.written_path + "/" + name
             old_written = src.written_path or c.execute(
                 select(_NODES.written_path).where(_NODES.id == src.id)).scalar_one()
             moved = 0
+            from . import versions  # versions build on this module
+
             if dst_space != src.space_id:
                 moved = int(s.scalar(select(func.coalesce(func.sum(Node.size), 0))
                                      .where(_subtree(src.space_id, src.path,
                                                      sqlite=self.sqlite))) or 0)
                 quotas.charge(s, src.space_id, -moved, self.policy)
+                versions.change_space(s, self, list(s.scalars(select(Node.id).where(
+                    _subtree(src.space_id, src.path, sqlite=self.sqlite),
+                    ~Node.is_collection))), src.space_id, dst_space)
+            if replaced is not None:
+                versions.hand_over(s, self, replaced, src.id)
             self.make_room(s, dst_space, quotas.charge(s, dst_space, moved - sum(freed),
-                                                       self.policy))
+                                                       self.policy)
+                           or (quotas.usage(s, dst_space, self.policy)
+                               if replaced is not None else None))
             if src.is_collection:
                 prefix = src.path + "/"
                 c.execute(_move_below_statement(self.sqlite, bool(restamp)), {
