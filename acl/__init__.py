@@ -31,6 +31,18 @@ from .grant_listing import (
 )
 from .identities import IdentityMatch, account_of_identity, add_external_id
 from .invitations import InvitationInfo, answer, invitations_for, invite
+from .login_flows import (
+    Delivery,
+    FlowInfo,
+    StartedFlow,
+    cancel_flow,
+    device_label,
+    flow_for_browser,
+    grant_flow,
+    poll_flow,
+    poll_known,
+    start_flow,
+)
 from .models import (
     ExternalId,
     Group,
@@ -162,7 +174,13 @@ from .sessions import (
     store_web_session_data,
     web_session_state,
 )
-from .signin_models import AppPassword, CredentialGeneration, SignInThrottle, WebSession
+from .signin_models import (
+    AppPassword,
+    CredentialGeneration,
+    LoginFlow,
+    SignInThrottle,
+    WebSession,
+)
 from .throttle import (
     ThrottleInfo,
     ThrottlePolicy,
@@ -179,6 +197,8 @@ __all__ = [
     "charter_of_school", "pending_charter", "publish_charter",
     "IdentityMatch", "account_of_identity", "add_external_id",
     "LoadedSession", "load_web_session", "store_web_session_data",
+    "Delivery", "FlowInfo", "LoginFlow", "StartedFlow", "cancel_flow", "device_label",
+    "flow_for_browser", "grant_flow", "poll_flow", "poll_known", "start_flow",
     "AppPassword", "AppPasswordInfo", "AppPasswordMatch", "app_password_match",
     "app_passwords_of", "create_app_password", "looks_like_app_password",
     "note_app_password_use", "revoke_app_password", "secret_hash", "use_is_due",

@@ -71,3 +71,32 @@ class AppPassword(Base):
     created: Mapped[float] = mapped_column(Float)
     last_used: Mapped[float | None] = mapped_column(Float)
     last_address: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginFlow(Base):
+    """A Login Flow v2 in progress (:mod:`acl.login_flows`): an app asked to add an
+    account, and waits for its user to grant it in a browser. Neither token is kept,
+    only their SHA-256 (``poll_hash``: the app's, ``login_hash``: the browser
+    link's). ``state`` is ``pending``, ``granted``, ``delivered`` or ``cancelled``.
+    ``public_key`` and ``sealed_key``: the flow's X25519 key pair, its private half
+    sealed under a key only the poll token gives; ``sealed_secret``: the app password
+    sealed to the public half at the grant, until the app's poll takes it."""
+
+    __tablename__ = "login_flows"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    login_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    client_name: Mapped[str] = mapped_column(String(255))  # the app's User-Agent, cut
+    label: Mapped[str] = mapped_column(String(100))  # the device's name shown
+    server: Mapped[str] = mapped_column(String(255))  # the address the app used
+    address: Mapped[str | None] = mapped_column(String(64))  # the app's, at the start
+    created: Mapped[float] = mapped_column(Float)
+    expires: Mapped[float] = mapped_column(Float, index=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    sealed_key: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    login: Mapped[str | None] = mapped_column(String(255))
+    app_password_id: Mapped[int | None] = mapped_column(
+        ForeignKey("app_passwords.id", ondelete="SET NULL"))
+    sealed_secret: Mapped[str | None] = mapped_column(String(255))

@@ -6,10 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MiB = 2**20
-SERVERS = ("ours", "wsgidav", "apache", "bare")
+SERVERS = ("ours", "wsgidav", "apache", "bare", "rclone", "nginx", "cluster")
 SERVER_TITLES = {"ours": "ours", "wsgidav": "WsgiDAV", "apache": "Apache",
-                 "bare": "bare cheroot"}
-DAV_SERVERS = ("ours", "wsgidav", "apache")
+                 "bare": "bare cheroot", "rclone": "rclone", "nginx": "nginx",
+                 "cluster": "cluster"}
+DAV_SERVERS = ("ours", "wsgidav", "apache", "rclone", "cluster")
+# nginx (files, PUT by its dav module) is the reference of the large transfers only.
+BIG_FILE_SERVERS = (*DAV_SERVERS, "nginx")
+# The small-request figures: every server but nginx (bare cheroot included).
+SMALL_REQUEST_SERVERS = tuple(s for s in SERVERS if s != "nginx")
+# Run by default: the single process and its references. The cluster (issue 21) and
+# nginx start with --only (they need PostgreSQL, SeaweedFS and nginx).
+DEFAULT_SERVERS = ("ours", "wsgidav", "apache", "bare", "rclone")
 
 
 @dataclass(frozen=True)
@@ -53,8 +61,10 @@ class Target:
     op: str  # ">=" or "<="
     ratio: float
     reference: str | None
+    subject: str = "ours"  # whose figure is compared (issue 21: the cluster's)
 
     def met(self, ours: float, figures: dict[str, dict[str, float]], key: str) -> bool | None:
+        """Is the target met by ``ours`` (the subject's figure)?"""
         if self.reference is None:
             value = ours
         else:
@@ -65,9 +75,10 @@ class Target:
         return value >= self.ratio if self.op == ">=" else value <= self.ratio
 
     def text(self) -> str:
+        who = "" if self.subject == "ours" else f"{SERVER_TITLES[self.subject]} "
         if self.reference is None:
-            return f"{self.op} {self.ratio:g}"
-        return f"{self.op} {self.ratio:g}× {SERVER_TITLES[self.reference]}"
+            return f"{who}{self.op} {self.ratio:g}"
+        return f"{who}{self.op} {self.ratio:g}× {SERVER_TITLES[self.reference]}"
 
 
 @dataclass(frozen=True)
@@ -85,17 +96,22 @@ def _last(values: tuple[int, ...], value: int) -> bool:
 
 
 def figure_specs(plan: Plan) -> list[FigureSpec]:
-    """Every figure of a run, in table order. Targets (issue 9) sit on the largest size."""
+    """Every figure of a run, in table order. Targets (issue 9, and issue 21 for the
+    cluster) sit on the largest size."""
     specs: list[FigureSpec] = []
     for size in plan.big_files:
         big = _last(plan.big_files, size)
         label = size_label(size)
-        specs.append(FigureSpec(f"put_{label}", f"PUT {label}", "MiB/s", True, targets=(
+        specs.append(FigureSpec(f"put_{label}", f"PUT {label}", "MiB/s", True,
+                                servers=BIG_FILE_SERVERS, targets=(
             (Target(">=", 1.5, "wsgidav"),) if big else ())))
-        specs.append(FigureSpec(f"get_{label}", f"GET {label}", "MiB/s", True, targets=(
-            (Target(">=", 4, "wsgidav"), Target(">=", 0.6, "apache")) if big else ())))
+        specs.append(FigureSpec(f"get_{label}", f"GET {label}", "MiB/s", True,
+                                servers=BIG_FILE_SERVERS, targets=(
+            (Target(">=", 4, "wsgidav"), Target(">=", 0.6, "apache"),
+             Target(">=", 0.8, "nginx", "cluster")) if big else ())))
     specs.append(FigureSpec("small_puts", f"{plan.small_puts} × PUT {plan.small_size} B, "
-                            f"{plan.put_clients} clients", "files/s", True, servers=SERVERS,
+                            f"{plan.put_clients} clients", "files/s", True,
+                            servers=SMALL_REQUEST_SERVERS,
                             targets=(Target(">=", 2, "wsgidav"),)))
     for members in plan.members:
         big = _last(plan.members, members)
@@ -110,11 +126,13 @@ def figure_specs(plan: Plan) -> list[FigureSpec]:
                             targets=(Target("<=", 64, None),)))
     for conns in plan.wrk_connections:
         first = conns == plan.wrk_connections[0]
+        cluster = (Target(">=", 1.0, "rclone", "cluster"),) if not first else ()
         specs.append(FigureSpec(f"wrk_rps_{conns}", f"GET 4 KiB, {conns} connections", "req/s",
-                                True, servers=SERVERS,
-                                targets=(Target(">=", 2, "wsgidav"), Target(">=", 0.6, "bare"))))
+                                True, servers=SMALL_REQUEST_SERVERS,
+                                targets=(Target(">=", 2, "wsgidav"), Target(">=", 0.6, "bare"),
+                                         *cluster)))
         specs.append(FigureSpec(f"wrk_p99_{conns}", f"GET 4 KiB p99, {conns} connections", "ms",
-                                False, servers=SERVERS,
+                                False, servers=SMALL_REQUEST_SERVERS,
                                 targets=(Target("<=", 15, None),) if first else ()))
     specs.append(FigureSpec("move_collection", f"MOVE collection of {plan.small_puts} files",
                             "ms", False, targets=(Target("<=", 1, "apache"),)))

@@ -31,13 +31,18 @@ def _ratio(ours: float | None, ref: float | None) -> str:
 
 def target_status(spec: FigureSpec, results: Results) -> str:
     """Each target of the figure with ✔ (met), ✘ (not met) or ? (no figure)."""
-    ours = results.get("ours", {}).get(spec.key)
     parts = []
     for target in spec.targets:
+        ours = results.get(target.subject, {}).get(spec.key)
         met = None if ours is None else target.met(ours, results, spec.key)
         mark = "?" if met is None else ("✔" if met else "✘")
         parts.append(f"{mark} {target.text()}")
     return ", ".join(parts)
+
+
+def _columns(results: Results) -> list[str]:
+    """The servers of the run, in table order (ours first)."""
+    return ["ours", *(s for s in SERVERS[1:] if s in results)]
 
 
 def table(specs: list[FigureSpec], results: Results, title: str) -> Table:
@@ -45,14 +50,15 @@ def table(specs: list[FigureSpec], results: Results, title: str) -> Table:
     grid = Table(title=title, title_justify="left")
     grid.add_column("figure")
     grid.add_column("unit")
-    for name in SERVERS:
+    shown = _columns(results)
+    for name in shown:
         grid.add_column(SERVER_TITLES[name], justify="right")
-    for name in SERVERS[1:]:
+    for name in shown[1:]:
         grid.add_column(f"ours/{SERVER_TITLES[name]}", justify="right")
-    grid.add_column("target (issue 9)")
+    grid.add_column("target (issues 9, 21)")
     for spec in specs:
         values = [results.get(s, {}).get(spec.key) if s in spec.servers else None
-                  for s in SERVERS]
+                  for s in shown]
         ratios = [_ratio(values[0], v) for v in values[1:]]
         arrow = "↑" if spec.higher_is_better else "↓"
         grid.add_row(spec.label, f"{spec.unit} {arrow}", *map(_fmt, values), *ratios,
@@ -62,12 +68,13 @@ def table(specs: list[FigureSpec], results: Results, title: str) -> Table:
 
 def markdown_table(specs: list[FigureSpec], results: Results) -> str:
     """The same table as :func:`table`, as GitHub Markdown (for docs/development.md)."""
-    head = ["figure", "unit", *(SERVER_TITLES[s] for s in SERVERS),
-            *(f"ours/{SERVER_TITLES[s]}" for s in SERVERS[1:]), "target (issue 9)"]
+    shown = _columns(results)
+    head = ["figure", "unit", *(SERVER_TITLES[s] for s in shown),
+            *(f"ours/{SERVER_TITLES[s]}" for s in shown[1:]), "target (issues 9, 21)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for spec in specs:
         values = [results.get(s, {}).get(spec.key) if s in spec.servers else None
-                  for s in SERVERS]
+                  for s in shown]
         cells = [spec.label, f"{spec.unit} {'↑' if spec.higher_is_better else '↓'}",
                  *map(_fmt, values), *(_ratio(values[0], v) for v in values[1:]),
                  target_status(spec, results)]
@@ -77,7 +84,7 @@ def markdown_table(specs: list[FigureSpec], results: Results) -> str:
 
 def print_table(specs: list[FigureSpec], results: Results, title: str,
                 console: Console | None = None) -> None:
-    (console or Console(width=200)).print(table(specs, results, title))
+    (console or Console(width=320)).print(table(specs, results, title))
 
 
 def write_json(path: Path, meta: dict[str, Any], results: Results) -> None:

@@ -3,7 +3,10 @@
 
 Starts, one after another on loopback and each fresh and empty, our server
 (``davserver serve``, SQLite, local blobs), WsgiDAV 4.4's FilesystemProvider,
-Apache 2.4 mod_dav_fs and a bare cheroot application; measures them the same way
+Apache 2.4 mod_dav_fs, a bare cheroot application and ``rclone serve webdav``; with
+``--only ...,cluster,nginx`` also the local cluster (``deploy/local-cluster``: two
+processes behind nginx on PostgreSQL and SeaweedFS) and nginx serving files (the
+reference of large downloads handed over); measures them the same way
 (:mod:`benchmarks.measures`); prints the table with our ratio to each reference and
 writes the raw figures as JSON (default ``benchmark-results.json``).
 
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import measures, servers
-from .plan import FULL, QUICK, SERVERS, Plan, figure_specs
+from .plan import DEFAULT_SERVERS, FULL, QUICK, SERVERS, Plan, figure_specs
 from .report import Results, markdown_table, median_of, print_table, write_json
 
 
@@ -36,8 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (CI)")
     parser.add_argument("--json", type=Path, default=Path("benchmark-results.json"),
                         help="where to write the raw figures")
-    parser.add_argument("--only", default=",".join(SERVERS),
-                        help="comma-separated servers to run (default: all)")
+    parser.add_argument("--only", default=",".join(DEFAULT_SERVERS),
+                        help="comma-separated servers to run, of "
+                        f"{', '.join(SERVERS)} (default: {', '.join(DEFAULT_SERVERS)})")
     parser.add_argument("--phases", default=",".join(measures.PHASES),
                         help="comma-separated phases to run, to iterate on one figure "
                         f"(default: all of {', '.join(measures.PHASES)}); the peak RSS "
@@ -68,6 +72,8 @@ def run_server(name: str, plan: Plan, tmp: Path,
                phases: tuple[str, ...] = measures.PHASES) -> dict[str, float]:
     launcher = servers.LAUNCHERS[name]
     with launcher(tmp) as running:
+        if name == "nginx":  # files only: the large transfers
+            phases = tuple(p for p in phases if p == "big_files")
         if name == "bare":
             return measures.bare_server(running.endpoint, running.pid, plan, phases)
         return measures.dav_server(running.endpoint, running.pid, plan, phases)
@@ -81,6 +87,7 @@ def run(plan: Plan, names: list[str], out: Path,
                          "(bash .ci/install-test-deps installs them)")
     results: Results = {}
     timings: dict[str, float] = {}
+    loads: dict[str, list[float]] = {}  # load average (1 min) before and after
     tmp = servers.scratch_dir()
     try:
         for name in names:
@@ -88,14 +95,18 @@ def run(plan: Plan, names: list[str], out: Path,
             print(f"benchmark: {name} …", file=sys.stderr, flush=True)
             server_tmp = tmp / name
             server_tmp.mkdir()
+            before = os.getloadavg()[0]
             results[name] = run_server(name, plan, server_tmp, phases)
             timings[name] = round(time.monotonic() - started, 1)
+            loads[name] = [round(before, 2), round(os.getloadavg()[0], 2)]
+            print(f"benchmark: {name}: load average {before:.2f} before, "
+                  f"{loads[name][1]:.2f} after", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     meta = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "quick": plan is QUICK, "plan": plan.__dict__, "machine": machine(),
             "phases": list(phases),
-            "seconds_per_server": timings}
+            "seconds_per_server": timings, "load_average_per_server": loads}
     write_json(out, meta, results)
     return results
 

@@ -187,7 +187,96 @@ def apache(tmp: Path) -> Iterator[Running]:
                       proc.pid)
 
 
-LAUNCHERS = {"ours": ours, "wsgidav": wsgidav, "apache": apache, "bare": bare}
+@contextmanager
+def rclone(tmp: Path) -> Iterator[Running]:
+    """``rclone serve webdav`` of a local folder (Debian's rclone, its defaults), with
+    Basic auth."""
+    root = tmp / "rclone-root"
+    root.mkdir()
+    port = free_port()
+    command = ["rclone", "serve", "webdav", str(root), "--addr", f"127.0.0.1:{port}",
+               "--user", LOGIN, "--pass", PASSWORD, "--config", "/dev/null"]
+    with _process(command, tmp / "rclone.log", port) as proc:
+        yield Running("rclone", Endpoint(f"http://127.0.0.1:{port}/", LOGIN, PASSWORD),
+                      proc.pid)
+
+
+NGINX_CONF = """\
+{user}
+worker_processes 2;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    sendfile on;
+    tcp_nopush on;
+    server {{
+        listen 127.0.0.1:{port};
+        client_max_body_size 0;
+        location / {{
+            root {data};
+            dav_methods PUT DELETE MKCOL COPY MOVE;
+            create_full_put_path on;
+            auth_basic "bench";
+            auth_basic_user_file {root}/htpasswd;
+        }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def nginx(tmp: Path) -> Iterator[Running]:
+    """nginx serving files from a folder (sendfile), PUT through its dav module: the
+    reference of large GETs handed over by the cluster (only the big-file phase)."""
+    root = tmp / "nginx"
+    data = root / "data"
+    data.mkdir(parents=True)
+    digest = base64.b64encode(hashlib.sha1(PASSWORD.encode()).digest()).decode()
+    (root / "htpasswd").write_text(f"{LOGIN}:{{SHA}}{digest}\n")
+    port = free_port()
+    conf = root / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(root=root, data=data, port=port,
+                                      user="user root;" if os.geteuid() == 0 else ""))
+    command = ["nginx", "-p", str(root), "-c", str(conf), "-e", str(root / "error.log"),
+               "-g", "daemon off;"]
+    with _process(command, tmp / "nginx.log", port) as proc:
+        yield Running("nginx", Endpoint(f"http://127.0.0.1:{port}/", LOGIN, PASSWORD),
+                      proc.pid)
+
+
+@contextmanager
+def cluster(tmp: Path) -> Iterator[Running]:
+    """``deploy/local-cluster``: two ``davserver serve`` processes behind nginx, on
+    PostgreSQL and SeaweedFS (S3), large downloads handed to nginx. The memory figures
+    are those of the first server process."""
+    from deploy import local_cluster as lc
+
+    directory = tmp / "cluster"
+    state = lc.up(directory, processes=2, blobs="s3")
+    try:
+        env = state.env()
+        cli = lc.davserver_command()
+        subprocess.run([*cli, "user", "add", LOGIN, "--profile", "teacher",
+                        "--password-stdin"], input=PASSWORD + "\n", text=True, env=env,
+                       check=True, capture_output=True, cwd=REPO)
+        subprocess.run([*cli, "quota", "set", LOGIN, "64GiB"], text=True, env=env,
+                       check=True, capture_output=True, cwd=REPO)
+        yield Running("cluster", Endpoint(f"{state.url}/dav/porte-documents/", LOGIN,
+                                          PASSWORD), state.parts["davserver-1"].pid)
+    finally:
+        lc.down(directory)
+        shutil.rmtree(state.pg_dir, ignore_errors=True)
+
+
+LAUNCHERS = {"ours": ours, "wsgidav": wsgidav, "apache": apache, "bare": bare,
+             "rclone": rclone, "nginx": nginx, "cluster": cluster}
 
 
 def scratch_dir() -> Path:

@@ -2,24 +2,30 @@
 
 ``create_app(config)`` builds, in this order:
 
-1. the database (engine, schema) and the blob store;
+1. the database (engine, schema) and the blob store (``blobs.kind``: a directory or
+   an S3-compatible bucket, :func:`make_blob_store`);
 2. the store, the lock storage and the one DAV provider serving ``/dav``;
    WsgiDAV's lock manager is replaced by ours (``providers.lock_rules``);
-3. the WsgiDAV application: middleware ErrorPrinter → BasicAuthenticator (our
+3. the WsgiDAV application: middleware ErrorPrinter → :class:`OutageGuard` (an
+   outage of the database or the blob store is a 503, :mod:`davserver.outage`) →
+   BasicAuthenticator (our
    domain controller; ``OPTIONS`` without credentials is answered there,
    :mod:`davserver.probes`) → RequestResolver. No dir browser (it costs a resolution
    per request and needs an anonymous asset share); CORS is ours
    (:mod:`davserver.cors`), around the whole ``/dav`` branch;
 4. the Flask web layer, sharing the credential verifier (one failure delay and
    one success cache for DAV and browser sign-ins);
-5. the dispatcher: ``/dav`` and below → CORS → a COPY or MOVE ``Destination`` on one
+5. the dispatcher: ``/healthz`` and ``/readyz`` → :class:`davserver.health.Health`;
+   ``/dav`` and below → CORS → a COPY or MOVE ``Destination`` on one
    of the server's addresses made a path (:mod:`davserver.forwarded`) →
    :class:`providers.PlainGet` for a plain GET or HEAD of a file by a recently
    verified user, else WsgiDAV (a HEAD answer's body dropped); the sync apps'
    WebDAV addresses (``/remote.php/…``) → mapped onto ``/dav`` by
    :mod:`davserver.sync_routes`, then the same way; ``/status.php``, ``/ocs/`` →
    :mod:`davserver.sync_api`; ``OPTIONS /``, ``OPTIONS *`` and ``PROPFIND /`` → the
-   root probe (:mod:`davserver.probes`); anything else → Flask.
+   root probe (:mod:`davserver.probes`); anything else → Flask. An outage raised
+   before an answer started is a 503 there too; while the process drains (SIGTERM,
+   :mod:`davserver.drain`), every answer closes its connection.
 
 The share is named ``/dav`` with no ``mount_path`` (notes/wsgidav-4.4.md §5,
 workaround a: WsgiDAV 4.4.0 answers 502 to COPY/MOVE when ``mount_path`` is set).
@@ -35,13 +41,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from cheroot import server, wsgi
+from wsgidav.dav_error import DAVError
 from wsgidav.error_printer import ErrorPrinter
+from wsgidav.mw.base_mw import BaseMiddleware
 from wsgidav.request_resolver import RequestResolver
 from wsgidav.wsgidav_app import WsgiDAVApp
 
 import acl
 import quotas
-from davserver import journal
+from davserver import journal, outage
 from davserver.auth import (
     CLIENT_ADDRESS_KEY,
     BasicAuthenticator,
@@ -52,14 +60,18 @@ from davserver.config import Config
 from davserver.cors import Cors
 from davserver.db import Database
 from davserver.forwarded import Origins, client_address
+from davserver.health import PATHS as HEALTH_PATHS
+from davserver.health import Health
 from davserver.probes import root_probe
 from davserver.sync_api import SyncApi, is_sync_api
 from davserver.sync_routes import PREFIX as SYNC_PREFIX
 from davserver.sync_routes import RouteError, route
 from providers import (
     CLOSE_CONNECTION_KEY,
+    BlobStore,
     EntLockManager,
     EntProvider,
+    Handoff,
     LocalBlobStore,
     PlainGet,
     SqlLockStorage,
@@ -84,11 +96,50 @@ class Application:
     db: Database
     store: Store
     locks: SqlLockStorage
+    health: Health
     web: Any = None
     """The Flask application of the web side (``web.create_web_app``)."""
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def make_blob_store(config: Config, kind: str | None = None) -> BlobStore:
+    """The blob store of ``config`` (``blobs.kind``, or ``kind`` to name the other one,
+    for ``davserver blobs migrate``): the directory ``blob_dir``, or the bucket of
+    ``blobs.s3`` (boto3 is imported only then)."""
+    if (kind or config.blobs.kind) == "s3":
+        from providers.s3_blobs import S3BlobStore
+
+        return S3BlobStore(config.blobs.s3, pool_size=config.server.threads)
+    return LocalBlobStore(config.effective_blob_dir, owner=quotas.this_process().tag)
+
+
+class OutageGuard(BaseMiddleware):  # type: ignore[misc]
+    """WsgiDAV middleware under its error printer: an outage of the database or the blob
+    store (:func:`davserver.outage.outage_of`) raised before the answer started becomes
+    a ``DAVError`` 503 with ``Retry-After``, logged in one line, instead of a 500 with a
+    traceback."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        # The error printer sends nothing before the first chunk (WsgiDAV calls
+        # start_response before it opens a file's content): until then it may answer.
+        sent = False
+        try:
+            answer = self.next_app(environ, start_response)
+            for chunk in answer:
+                sent = True
+                yield chunk
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
+        except Exception as exc:
+            found = outage.outage_of(exc)
+            if found is None or sent or isinstance(exc, DAVError):
+                raise
+            outage.log_outage(found, environ)
+            raise DAVError(503, context_info=found.message,
+                           add_headers=outage.headers_of(found)) from None
 
 
 def _wsgidav_config(config: Config, provider: EntProvider, locks: SqlLockStorage,
@@ -105,7 +156,7 @@ def _wsgidav_config(config: Config, provider: EntProvider, locks: SqlLockStorage
         },
         "lock_storage": locks,
         "property_manager": None,
-        "middleware_stack": [ErrorPrinter, BasicAuthenticator, RequestResolver],
+        "middleware_stack": [ErrorPrinter, OutageGuard, BasicAuthenticator, RequestResolver],
         "dir_browser": {"enable": False},
         "hotfixes": {
             "emulate_win32_lastmod": True,
@@ -269,10 +320,12 @@ def _sync_apps(config: Config, verifier: CredentialVerifier, store: Store, origi
                dav_branch: WSGIApp) -> WSGIApp:
     """What answers the Nextcloud and ownCloud apps: their WebDAV addresses
     (``/remote.php/…``, mapped onto ``dav_branch`` by :mod:`davserver.sync_routes`),
-    ``/status.php`` and ``/ocs/`` (:mod:`davserver.sync_api`)."""
+    ``/status.php``, ``/ocs/`` and Login Flow v2's start and poll
+    (:mod:`davserver.sync_api`)."""
     api = SyncApi(lambda login, password, address: verifier.verify(
         login, password, address, via="dav"), store,
-        product_name=config.sync.product_name, realm=config.auth.realm)
+        product_name=config.sync.product_name, realm=config.auth.realm,
+        server_of=origins.public_origin, throttle=verifier.throttle)
 
     def answer(environ: dict[str, Any], start_response: Callable[..., Any]
                ) -> Iterable[bytes]:
@@ -293,7 +346,8 @@ def _sync_apps(config: Config, verifier: CredentialVerifier, store: Store, origi
 def create_app(config: Config) -> Application:
     """Build the whole server for ``config``; see the module docstring for the order."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.effective_database_url)
+    db = Database(config.effective_database_url, pool_size=config.database_pool.size,
+                  max_overflow=config.database_pool.overflow)
     db.create_schema()
     q = config.quotas
     policy = quotas.QuotaPolicy(documents=q.documents, binder=q.binder, rubric=q.rubric,
@@ -301,9 +355,12 @@ def create_app(config: Config) -> Application:
                                 profiles=dict(q.profiles),
                                 trash_share=config.trash.max_share,
                                 versions_share=config.versions.max_share)
-    store = Store(db, LocalBlobStore(config.effective_blob_dir), policy)
+    store = Store(db, make_blob_store(config), policy,
+                  lease_seconds=quotas.lease_seconds(config.server.body_idle_timeout))
+    health = Health(db, store.blobs.ping)
 
     dav_compat.apply()
+    outage.install_filters()
     locks = SqlLockStorage(db, max_timeout=config.dav.lock_max_timeout,
                            max_per_user=config.dav.max_locks_per_user)
     provider = EntProvider(store, locks, allow_infinity=config.dav.propfind_infinity,
@@ -323,10 +380,14 @@ def create_app(config: Config) -> Application:
     wsgidav_logger.handlers.clear()
     wsgidav_logger.propagate = True
     wsgidav_logger.setLevel(logging.NOTSET)
-    web_app = create_web_app(config, db, verifier, store, locks)
+    accel = config.server.accel_redirect
+    provider.handoff = (Handoff(store.blobs, accel.prefix, accel.min_size)
+                        if accel is not None else None)
+    web_app = create_web_app(config, db, verifier, store, locks, provider.handoff)
     plain_get = PlainGet(provider, DAV_PREFIX,
                          lambda header: verifier.recent(header, journal.origin().address or ""),
-                         block_size=config.server.block_size, dav_config=dav_app.config)
+                         block_size=config.server.block_size, dav_config=dav_app.config,
+                         handoff=provider.handoff)
     origins = Origins(config.server.public_urls,
                       trust_forwarded=config.server.trust_forwarded_proto)
 
@@ -354,13 +415,15 @@ def create_app(config: Config) -> Application:
     sync_apps = _sync_apps(config, verifier, store, origins, dav_branch) \
         if config.sync.enabled else None
 
-    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         address = environ[CLIENT_ADDRESS_KEY] = client_address(
             environ, trust_forwarded=trust_forwarded)
         path = environ.get("PATH_INFO", "")
         if path == DAV_PREFIX or path.startswith(DAV_PREFIX + "/"):
             journal.enter_request(address, "dav")
             return dav_branch(environ, start_response)
+        if path in HEALTH_PATHS:
+            return health(environ, start_response)
         method = environ["REQUEST_METHOD"]
         if sync_apps is not None and (path.startswith(SYNC_PREFIX) or is_sync_api(path)):
             journal.enter_request(address, "dav")
@@ -372,4 +435,37 @@ def create_app(config: Config) -> Application:
         journal.enter_request(address, "web")
         return web_app(environ, start_response)
 
-    return Application(dispatch, db, store, locks, web_app)
+    return Application(_guarded(serve, health), db, store, locks, health, web_app)
+
+
+def _guarded(serve: WSGIApp, health: Health) -> WSGIApp:
+    """``serve`` behind the dispatcher's two duties: an outage raised before any answer
+    is a 503 (:mod:`davserver.outage`), and a draining process closes connections."""
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if health.draining.is_set():
+            start_response = _closing(environ, start_response)
+        try:
+            return serve(environ, start_response)
+        except Exception as exc:
+            found = outage.outage_of(exc)
+            if found is None:
+                raise
+            outage.log_outage(found, environ)
+            return outage.answer(found, start_response)
+
+    return dispatch
+
+
+def _closing(environ: dict[str, Any], start_response: Callable[..., Any]) -> Callable[..., Any]:
+    """start_response of a process that drains: the answer closes its connection, so
+    the proxy opens its next one to another process (docs/deployment.md)."""
+    request = environ.get(CHEROOT_REQUEST_KEY)
+    if request is not None:
+        request.close_connection = True
+
+    def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        headers = [(k, v) for k, v in headers if k.lower() != "connection"]
+        return start_response(status, [*headers, ("Connection", "close")], exc_info)
+
+    return _start

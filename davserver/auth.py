@@ -69,7 +69,7 @@ from wsgidav.dc.base_dc import BaseDomainController
 from wsgidav.http_authenticator import HTTPAuthenticator
 
 import acl
-from davserver import clock, journal
+from davserver import clock, journal, outage
 from davserver.checkpool import CheckPool
 from davserver.db import Database
 from davserver.errors import TooManyRequests
@@ -186,8 +186,8 @@ class CredentialVerifier:
         try:
             with self.db.transaction() as session:
                 acl.clear_throttle(session, login, address)
-        except Exception:
-            log.exception("cannot reset the sign-in failures of %r", login)
+        except Exception as exc:
+            outage.log_failure(log, exc, "cannot reset the sign-in failures of %r", login)
 
     def _shared_check(self, key: bytes, login: str, password: str, address: str,
                       via: str) -> acl.Principal | None:
@@ -268,8 +268,9 @@ class CredentialVerifier:
                 journal.record(session, journal.Kind.sign_in, actor=principal,
                                school_id=acl.school_of_user(session, principal.id),
                                address=address or None, via=via, method="password")
-        except Exception:
-            log.exception("sign-in of %s: the database refused its bookkeeping", login)
+        except Exception as exc:
+            outage.log_failure(log, exc, "sign-in of %s: the database refused its bookkeeping",
+                               login)
 
     def _app_password_used(self, match: acl.AppPasswordMatch, login: str, address: str,
                            now: float, had_failures: bool) -> None:
@@ -313,9 +314,9 @@ class CredentialVerifier:
                                    outcome=journal.Outcome.refused,
                                    details={"failures": failures,
                                             "seconds": round(until - now)}, **fields)
-        except Exception:
-            log.exception("failed sign-in of %r: the database refused its bookkeeping",
-                          login)
+        except Exception as exc:
+            outage.log_failure(log, exc, "failed sign-in of %r: the database refused its "
+                               "bookkeeping", login)
             return
         log.info("sign-in refused for %r from %s (%s)", login, address or "?", via)
         with self._lock:
@@ -361,8 +362,8 @@ class CredentialVerifier:
         try:
             with self.db.transaction(write=False) as session:
                 generation = acl.credential_generation(session)
-        except Exception:
-            log.exception("cannot read the credential generation")
+        except Exception as exc:
+            outage.log_failure(log, exc, "cannot read the credential generation")
             return
         if self._generation is not None and generation != self._generation:
             with self._lock:

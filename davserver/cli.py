@@ -23,6 +23,7 @@ Forms (relied on by people and scripts)::
     davserver import holidays FILE [--school UAI] [--year LABEL] [--dry-run] [--json]
                                                  (both: davserver/timetable_cli.py)
     davserver fsck [--repair]
+    davserver blobs migrate --to s3|local        (see davserver/blobs_cli.py)
     davserver school add|list|set ...           (see davserver/school_cli.py)
     davserver db status|upgrade|revision -m MSG  (see davserver/db_cli.py)
     davserver quota set|show|report ...          (see davserver/quota_cli.py)
@@ -48,14 +49,11 @@ import gc
 import importlib
 import logging
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
-
-from cheroot import wsgi
 
 import acl
 from davserver import clock, journal
@@ -162,6 +160,8 @@ def _parser() -> argparse.ArgumentParser:
     add_archive_parsers(sub, common)
     from davserver.lock_cli import add_parsers as add_lock_parsers
     add_lock_parsers(sub, common)
+    from davserver.blobs_cli import add_parsers as add_blobs_parsers
+    add_blobs_parsers(sub, common)
     from davserver.uploads_cli import add_parsers as add_uploads_parsers
     add_uploads_parsers(sub, common)
     from davserver.auth_cli import add_parsers as add_auth_parsers
@@ -277,7 +277,8 @@ def cmd_fsck(config: Config, args: argparse.Namespace) -> int:
 
 
 def _serve(config: Config, *, banner: str = "") -> int:
-    from davserver.app import CherootConnection, CherootGateway, create_app  # heavy
+    from davserver.app import create_app  # heavy
+    from davserver.listener import Limits, Server
 
     if clock.shift():
         log.warning("the clock reads %s, %s from the wall clock (%s): for tests only",
@@ -287,23 +288,17 @@ def _serve(config: Config, *, banner: str = "") -> int:
     # What start-up made lives as long as the process: out of the collector's sight,
     # so that a full collection (a few ms with all of it) scans only request objects.
     gc.freeze()
-    server = wsgi.Server((config.server.host, config.server.port), app.wsgi,
-                         numthreads=config.server.threads, timeout=config.server.socket_timeout,
-                         request_queue_size=config.server.listen_backlog,
-                         shutdown_timeout=config.server.shutdown_timeout,
-                         server_name="davserver")
-    server.gateway = CherootGateway
-    server.ConnectionClass = CherootConnection
-    stopping = threading.Event()
+    server = Server((config.server.host, config.server.port), app.wsgi,
+                    numthreads=config.server.threads, timeout=config.server.socket_timeout,
+                    request_queue_size=config.server.listen_backlog,
+                    shutdown_timeout=config.server.shutdown_timeout,
+                    server_name="davserver",
+                    limits=Limits(header_timeout=config.server.header_timeout,
+                                  body_idle_timeout=config.server.body_idle_timeout,
+                                  max_per_address=config.server.connection_cap))
+    from davserver.drain import Drain
 
-    def _stop(signum: int, _frame: Any) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            log.info("signal %s: stopping", signum)
-            threading.Thread(target=server.stop, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    Drain(server, app.health, config.server.drain_delay).install()
     try:
         server.prepare()
     except OSError as exc:
@@ -311,6 +306,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
         print(f"davserver: cannot listen on {config.server.host}:{config.server.port}: "
               f"{exc.strerror or exc} (another server running? choose --port)", file=sys.stderr)
         return 1
+    leftovers = _start_sweeper(app)
     host, port = server.bind_addr[:2]
     if host in ("0.0.0.0", "::"):  # every address: name one a client can type
         host = "<this machine's address>"
@@ -324,6 +320,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
     try:
         server.serve()
     finally:
+        leftovers.set()
         if sender is not None:
             sender.stop()
         if sweeper is not None:
@@ -331,6 +328,34 @@ def _serve(config: Config, *, banner: str = "") -> int:
         app.close()
         print("davserver: stopped", flush=True)
     return 0
+
+
+def _sweep(app: Application) -> None:
+    """Reclaim what uploads that died left: their reservations and temporary files
+    (``Store.reclaim_leftovers``); logs what it found."""
+    try:
+        freed, removed = app.store.reclaim_leftovers()
+    except Exception:  # the database may be away for a while: try again next time
+        log.exception("could not reclaim the leftovers of ended uploads")
+        return
+    if freed or removed:
+        log.info("uploads that ended without finishing: %d bytes of reservations given "
+                 "back, %d temporary files removed", freed, removed)
+
+
+def _start_sweeper(app: Application) -> threading.Event:
+    """Sweep once now (before serving: a restart after a crash frees the space at
+    once), then every lease's length, on a daemon thread; set the returned event to
+    stop it."""
+    _sweep(app)
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(app.store.lease_seconds):
+            _sweep(app)
+
+    threading.Thread(target=run, name="leftover-sweeper", daemon=True).start()
+    return stop
 
 
 def _start_upload_sweeper(config: Config, app: Application) -> Any:
@@ -398,6 +423,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "notifications": _lazy("davserver.notifications_cli", "cmd_notifications"),
     "archive": _lazy("davserver.archive_cli", "cmd_archive"),
     "lock": _lazy("davserver.lock_cli", "cmd_lock"),
+    "blobs": _lazy("davserver.blobs_cli", "cmd_blobs"),
     "uploads": _lazy("davserver.uploads_cli", "cmd_uploads"),
     "auth": _lazy("davserver.auth_cli", "cmd_auth"),
     "audit": _lazy("davserver.audit_cli", "cmd_audit"),

@@ -127,6 +127,12 @@ def parse_size(value: int | str) -> int:
     return size
 
 
+DEFAULT_CONNECTIONS_PER_ADDRESS = 100
+"""Connections one client address may hold when the server faces clients directly:
+Windows Explorer and sync clients open a handful each, a classroom behind one NAT
+address a few dozen."""
+
+
 def parse_share(value: float | str) -> float:
     """Return a share between 0 and 1 from ``0.5`` or ``"50%"`` (``"12.5 %"``).
 
@@ -147,6 +153,31 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class PoolConfig(_Section):
+    """The database connections of one process (PostgreSQL): ``size`` kept open,
+    ``overflow`` more at a peak. Every process counts against PostgreSQL's
+    ``max_connections`` (docs/deployment.md, "Sizing a region")."""
+
+    size: int = Field(20, ge=1, le=500)
+    overflow: int = Field(40, ge=0, le=1000)
+
+
+class AccelRedirectConfig(_Section):
+    """Large downloads handed to nginx (``X-Accel-Redirect``; :mod:`providers.handoff`).
+
+    ``prefix``: nginx's internal location (``/_blobs/``); ``min_size``: files smaller
+    than this many bytes are sent by the server itself (a hand-over costs a look at
+    the stored size first)."""
+
+    prefix: str = Field("/_blobs/", pattern=r"^/[A-Za-z0-9._~/-]*/$")
+    min_size: int = Field(1024 * 1024, ge=0)
+
+    @field_validator("min_size", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int:
+        return parse_size(value)
+
+
 class ServerConfig(_Section):
     """HTTP listener (cheroot)."""
 
@@ -156,9 +187,27 @@ class ServerConfig(_Section):
     # Connections the kernel queues before a worker accepts them (listen(2) backlog):
     # cheroot's default of 5 resets connections when a classroom connects at once.
     listen_backlog: int = Field(128, ge=1, le=65535)
+    # Seconds a socket write may wait for the client, and a kept-alive connection may
+    # stay idle between requests.
     socket_timeout: int = Field(300, ge=1)
+    # Seconds a request line and headers have, from their first byte, to arrive whole
+    # (408 after). Until then a connection holds no worker (davserver/listener.py).
+    header_timeout: float = Field(10.0, ge=1, le=300)
+    # Seconds a request body may stay silent (no byte arrives) before it is cut (408).
+    # Leases of upload reservations outlive it (quotas/leases.py).
+    body_idle_timeout: float = Field(60.0, ge=1, le=3600)
+    # Connections one client address may hold at once; one more is answered 503.
+    # None: 100, or no cap behind a reverse proxy (trust_forwarded_proto or
+    # public_urls set), where every connection comes from the proxy and the proxy
+    # caps its clients (nginx limit_conn). 0: no cap.
+    max_connections_per_address: int | None = Field(None, ge=0, le=100000)
     block_size: int = Field(256 * 1024, ge=4096)
     shutdown_timeout: int = Field(10, ge=0)
+    # Seconds between SIGTERM (``/readyz`` turns 503 at once) and closing the listener,
+    # for the load balancer to stop sending new requests (davserver/drain.py).
+    drain_delay: float = Field(0.0, ge=0, le=300)
+    # Large downloads handed to nginx (X-Accel-Redirect); None: the server sends them.
+    accel_redirect: AccelRedirectConfig | None = None
     # Signs the web session cookie. None: a random key generated once and kept in
     # ``<data_dir>/web-secret-key`` (every process sharing the data dir uses it).
     secret_key: str | None = Field(None, min_length=32)
@@ -169,13 +218,24 @@ class ServerConfig(_Section):
     trust_forwarded_proto: bool = False
     # The addresses clients reach the server at through a reverse proxy
     # (``https://ent.example.fr``): a COPY or MOVE Destination on one of them is this
-    # server (RFC 4918 §10.3), whatever scheme and host the proxy passes on.
+    # server (RFC 4918 §10.3), whatever scheme and host the proxy passes on. The
+    # first is the address Login Flow v2 gives an app that came by another one.
     public_urls: list[str] = Field(default_factory=list)
 
     @field_validator("public_urls", mode="before")
     @classmethod
     def _public_urls(cls, value: Any) -> list[str]:
         return _origin_list(value, web_only=True)
+
+    @property
+    def connection_cap(self) -> int | None:
+        """Connections allowed per client address (None: no cap), with the default
+        of ``max_connections_per_address`` resolved."""
+        cap = self.max_connections_per_address
+        if cap is None:
+            behind_proxy = self.trust_forwarded_proto or bool(self.public_urls)
+            return None if behind_proxy else DEFAULT_CONNECTIONS_PER_ADDRESS
+        return cap or None
 
 
 class AuthConfig(_Section):
@@ -524,6 +584,103 @@ class TextbookConfig(_Section):
     quiet_weekends: bool = True
 
 
+class S3Config(_Section):
+    """An S3-compatible bucket holding the blobs (``blobs.kind: s3``;
+    :mod:`providers.s3_blobs`).
+
+    Credentials: ``access_key_id`` and ``secret_access_key`` (best set through the
+    environment, ``DAVSERVER_BLOBS__S3__SECRET_ACCESS_KEY``), or ``credentials_file``,
+    an AWS-style INI file (``[profile]`` with ``aws_access_key_id`` and
+    ``aws_secret_access_key``), or else boto3's own search (``AWS_ACCESS_KEY_ID``...,
+    an instance role). ``part_size``: bytes buffered per part of a multipart upload
+    (at least 5 MiB, S3's minimum); a file up to that size is one PUT.
+    ``abandoned_after``: seconds after which an unfinished multipart upload is
+    counted, and aborted, by ``davserver fsck`` (uploads in flight are younger)."""
+
+    endpoint_url: str | None = None
+    bucket: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    region: str = "us-east-1"
+    prefix: str = Field("blobs/", pattern=r"^$|^[A-Za-z0-9._/-]*/$")
+    addressing_style: Literal["path", "virtual", "auto"] = "path"
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    credentials_file: Path | None = None
+    profile: str = "default"
+    part_size: int = Field(8 * 2**20, ge=5 * 2**20, le=5 * 2**30)
+    connect_timeout: float = Field(3.0, gt=0, le=60)
+    read_timeout: float = Field(30.0, gt=0, le=600)
+    attempts: int = Field(2, ge=1, le=10)
+    abandoned_after: int = Field(24 * 3600, ge=0)
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not _BASE_URL_RE.match(value):
+            raise ValueError("an http:// or https:// address, e.g. https://s3.example.fr")
+        return value.rstrip("/")
+
+    @field_validator("part_size", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int:
+        return parse_size(value)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> S3Config:
+        if (self.access_key_id is None) != (self.secret_access_key is None):
+            raise ValueError("give both access_key_id and secret_access_key, or neither")
+        if self.credentials_file is not None and self.access_key_id is not None:
+            raise ValueError("give credentials_file or the keys, not both")
+        return self
+
+    def credentials(self) -> tuple[str, str] | None:
+        """``(access key id, secret access key)`` from the keys or the credentials file,
+        or None to let boto3 look for them. Raises ``ValueError`` naming what is wrong
+        with the file."""
+        if self.access_key_id is not None and self.secret_access_key is not None:
+            return self.access_key_id, self.secret_access_key
+        if self.credentials_file is None:
+            return None
+        import configparser
+
+        parser = configparser.ConfigParser()
+        try:
+            with open(self.credentials_file, encoding="utf-8") as handle:
+                parser.read_file(handle)
+        except OSError as exc:
+            raise ValueError(f"credentials_file {self.credentials_file}: cannot read: "
+                             f"{exc.strerror}") from exc
+        except configparser.Error as exc:
+            raise ValueError(f"credentials_file {self.credentials_file}: not an INI "
+                             "file with [profile] sections") from exc
+        if not parser.has_section(self.profile):
+            raise ValueError(f"credentials_file {self.credentials_file}: no "
+                             f"[{self.profile}] section")
+        section = parser[self.profile]
+        key, secret = section.get("aws_access_key_id"), section.get("aws_secret_access_key")
+        if not key or not secret:
+            raise ValueError(f"credentials_file {self.credentials_file}: [{self.profile}] "
+                             "needs aws_access_key_id and aws_secret_access_key")
+        return key, secret
+
+
+class BlobsConfig(_Section):
+    """Where file contents live: ``local`` (the directory ``blob_dir``, possibly on a
+    shared filesystem) or ``s3`` (an S3-compatible bucket, section ``s3``)."""
+
+    kind: Literal["local", "s3"] = "local"
+    s3: S3Config = Field(default_factory=S3Config)
+
+    @model_validator(mode="after")
+    def _complete(self) -> BlobsConfig:
+        if self.kind == "s3":
+            if not self.s3.bucket:
+                raise ValueError("blobs.kind is s3: set blobs.s3.bucket")
+            self.s3.credentials()  # a bad credentials file stops the start, named
+        return self
+
+
 class LoggingConfig(_Section):
     level: str = "INFO"
 
@@ -541,7 +698,9 @@ class Config(_Section):
 
     data_dir: Path = Path("var")
     database_url: str | None = None
+    database_pool: PoolConfig = Field(default_factory=PoolConfig)
     blob_dir: Path | None = None
+    blobs: BlobsConfig = Field(default_factory=BlobsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     federation: FederationConfig = Field(default_factory=FederationConfig)

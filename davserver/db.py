@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from davserver.config import Config
 
 
+CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL before the request is answered 503
+
+
 class SchemaMismatch(RuntimeError):
     """The database's tables do not match this version's models."""
 
@@ -59,8 +62,10 @@ def rows_matched(result: Result[Any]) -> int:
     return int(result.rowcount or 0)
 
 
-def make_engine(url: str) -> Engine:
-    """Return an engine for ``url`` (any SQLAlchemy URL).
+def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 40) -> Engine:
+    """Return an engine for ``url`` (any SQLAlchemy URL); a server database keeps
+    ``pool_size`` connections open and opens at most ``max_overflow`` more at a peak
+    (``database_pool`` in config.yaml: the PostgreSQL connections of one process).
 
     SQLite connections get ``journal_mode=WAL``, ``foreign_keys=ON``,
     ``busy_timeout=30000`` (ms) and ``synchronous=NORMAL`` (safe under WAL).
@@ -78,7 +83,12 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+    # pool_pre_ping: a connection is tested before it is lent, so a process recovers on
+    # its own after a database restart; connect_timeout: an unreachable server is an
+    # outage (503, davserver.outage) within seconds, not a hang.
+    return create_engine(url, pool_size=pool_size, max_overflow=max_overflow,
+                         pool_pre_ping=True,
+                         pool_timeout=10, connect_args={"connect_timeout": CONNECT_TIMEOUT})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -111,9 +121,9 @@ class Database:
     sleeps in growing steps (up to 100 ms) instead of starting when the other ends.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 40) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         self._write_turn: threading.RLock | None = (
             threading.RLock() if self.engine.dialect.name == "sqlite" else None)
         self._single: Engine | None = (
@@ -199,6 +209,7 @@ def open_database(config: Config) -> Database:
     """The configured database with its schema created (data dir made if needed): what
     every ``davserver`` command that works on the data opens first."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(config.effective_database_url)
+    db = Database(config.effective_database_url, pool_size=config.database_pool.size,
+                  max_overflow=config.database_pool.overflow)
     db.create_schema()
     return db

@@ -58,6 +58,16 @@ class InsufficientStorage(DomainError):
     condition = "{DAV:}quota-not-exceeded"
 
 
+class ServiceUnavailable(DomainError):
+    """A shared service (the database, the blob store) does not answer: RFC 9110
+    §15.6.4, with ``Retry-After`` (``retry_after`` seconds). Nothing was committed;
+    the client may send the request again. :mod:`davserver.outage` recognises these
+    and the database's connection errors, and answers them."""
+
+    status = 503
+    retry_after = 5
+
+
 class TooManyRequests(DomainError):
     """RFC 6585 §4: the client must wait ``retry_after`` seconds (sent as
     ``Retry-After``) before trying again; the sign-in throttle's answer."""

@@ -53,7 +53,9 @@ class Origins:
     reports per request."""
 
     def __init__(self, public_urls: Iterable[str], *, trust_forwarded: bool) -> None:
-        self.public = frozenset(public_urls)
+        listed = list(public_urls)
+        self.public = frozenset(listed)
+        self.first_public = listed[0] if listed else None
         self.trust_forwarded = trust_forwarded
 
     def of_request(self, environ: dict[str, Any]) -> set[str]:
@@ -67,6 +69,22 @@ class Origins:
             found.append(_origin(proto,
                                  _first(environ.get("HTTP_X_FORWARDED_HOST", "")) or host))
         return {origin for origin in found if origin is not None} | self.public
+
+    def public_origin(self, environ: dict[str, Any]) -> str:
+        """The origin to hand a client for its next requests (Login Flow v2's
+        addresses): the one the request used (as a trusted proxy reports it) when it
+        is one of ``public_urls`` or none are set; else the first of ``public_urls``,
+        so that a forged ``Host`` never sends a browser elsewhere."""
+        scheme = environ.get("wsgi.url_scheme", "http")
+        host = environ.get("HTTP_HOST") or (
+            f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}")
+        if self.trust_forwarded:
+            scheme = _first(environ.get("HTTP_X_FORWARDED_PROTO", "")) or scheme
+            host = _first(environ.get("HTTP_X_FORWARDED_HOST", "")) or host
+        used = _origin(scheme, host)
+        if self.first_public is not None and used not in self.public:
+            return self.first_public
+        return used or f"{scheme}://{host}"
 
     def localize(self, environ: dict[str, Any]) -> None:
         """For COPY and MOVE: a ``Destination`` on one of this server's addresses

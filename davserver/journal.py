@@ -63,6 +63,8 @@ class Kind(enum.StrEnum):
     sessions_ended = "sessions_ended"  # every session of a user ended
     app_password_created = "app_password_created"
     app_password_revoked = "app_password_revoked"
+    # an app collected the app password a Login Flow v2 grant made (acl.login_flows)
+    app_password_delivered = "app_password_delivered"
     charter_changed = "charter_changed"  # a new version of a charter (acl.charters)
     charter_accepted = "charter_accepted"
     grant = "grant"

@@ -21,10 +21,22 @@ journal); no cookie session is accepted, so Nextcloud's ``OCS-APIRequest: true``
 header, its guard against cross-site requests made with a browser's cookies, is
 needed by nothing here and required of no client.
 
-Login Flow v2 (``POST /index.php/login/v2``, how the desktop and mobile apps add an
-account from a browser, handing the app an app password) is not built yet: its
-addresses answer 501 with a sentence saying so (:func:`login_flow_unavailable`), the
-one place to build it on :func:`acl.create_app_password`.
+Login Flow v2 (Nextcloud's ``developer_manual/client_apis/LoginFlow``), how the desktop
+and mobile apps add an account from a browser (:mod:`acl.login_flows`):
+
+* ``POST /index.php/login/v2`` (or ``/login/v2``), anonymous: starts a flow; answers
+  ``{"poll": {"token", "endpoint"}, "login": URL}``. The URL opens the browser at
+  ``/login/v2/flow/<login token>`` (:mod:`web.account.login_flow`: sign-in, charter,
+  grant). Addresses are given on the origin the app used (``server_of``).
+* ``POST /index.php/login/v2/poll`` with ``token`` (form or query): 404 until the
+  user granted, then ``{"server", "loginName", "appPassword"}`` once; 404 again
+  after that, and for a flow cancelled or expired. A token that is no flow's counts
+  as a failed sign-in of the pseudo-login :data:`POLL_THROTTLE_KEY` from that
+  address (the sign-in throttle: 429 after 5 in a row; journaled), so tokens cannot
+  be tried in bulk; an app polling its own flow is never counted.
+
+The legacy in-app flow (``/index.php/login/flow``, Login Flow v1, a web view in older
+mobile apps) is all in the browser: :mod:`web.account.login_flow`.
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 import acl
+from davserver import clock, journal
 from davserver.auth import basic_challenge, client_address, decode_basic_credentials
 from davserver.errors import TooManyRequests
 from providers import DOCUMENTS, Store
@@ -44,11 +57,16 @@ VERSION = (28, 0, 14, 1)
 """The Nextcloud version the apps are told (status.php, capabilities)."""
 VERSION_STRING = "28.0.14"
 OCS_PREFIXES = ("/ocs/v1.php/", "/ocs/v2.php/")
-LOGIN_FLOW_PATHS = ("/index.php/login/v2", "/login/v2", "/index.php/login/flow",
-                    "/login/flow")
+LOGIN_FLOW_V2 = ("/index.php/login/v2", "/login/v2")
+LOGIN_FLOW_POLL = ("/index.php/login/v2/poll", "/login/v2/poll")
+LOGIN_FLOW_PATHS = LOGIN_FLOW_V2 + LOGIN_FLOW_POLL
+GRANT_PAGE = "/login/v2/flow/"  # + the login token: web.account.login_flow
+POLL_THROTTLE_KEY = "(login flow v2)"  # no login has parentheses: no one else's row
+MAX_FORM = 4096  # bytes of a poll's body read
 
 StartResponse = Callable[..., Any]
 Verify = Callable[[str, str, str], acl.Principal | None]
+ServerOf = Callable[[dict[str, Any]], str]
 
 
 def is_sync_api(path: str) -> bool:
@@ -60,22 +78,34 @@ def is_sync_api(path: str) -> bool:
 class SyncApi:
     """The WSGI application of ``/status.php``, ``/ocs/`` and Login Flow v2's
     addresses. ``verify(login, password, address)`` checks credentials (raising
-    ``TooManyRequests`` when throttled); ``store`` gives the quota; ``product_name``
-    is shown by the apps; ``realm`` is the Basic challenge's."""
+    ``TooManyRequests`` when throttled); ``store`` gives the quota and the database;
+    ``product_name`` is shown by the apps; ``realm`` is the Basic challenge's;
+    ``server_of(environ)`` is the origin (``https://ent.example.fr``) the app is to
+    use; ``throttle`` the sign-in throttle's numbers, for the poll."""
 
     def __init__(self, verify: Verify, store: Store, *, product_name: str,
-                 realm: str) -> None:
+                 realm: str, server_of: ServerOf,
+                 throttle: acl.ThrottlePolicy | None = None) -> None:
         self.verify = verify
         self.store = store
         self.product_name = product_name
         self.realm = realm
+        self.server_of = server_of
+        self.throttle = throttle or acl.ThrottlePolicy()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse
                  ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ["REQUEST_METHOD"]
-        if path.rstrip("/") in LOGIN_FLOW_PATHS:
-            return login_flow_unavailable(start_response)
+        flow_path = path.rstrip("/")
+        if flow_path in LOGIN_FLOW_PATHS:
+            if method != "POST":
+                return _plain(start_response, "405 Method Not Allowed",
+                              "Login Flow v2 is started and polled with POST.",
+                              [("Allow", "POST")])
+            if flow_path in LOGIN_FLOW_V2:
+                return self._start_flow(environ, start_response)
+            return self._poll_flow(environ, start_response)
         if method not in ("GET", "HEAD"):
             return _plain(start_response, "405 Method Not Allowed",
                           "Only GET is served here.", [("Allow", "GET, HEAD")])
@@ -149,6 +179,59 @@ class SyncApi:
             else self.user(principal)
         return _ocs(start_response, v2, as_json, 100, "OK", data)
 
+    def _start_flow(self, environ: dict[str, Any], start_response: StartResponse
+                    ) -> list[bytes]:
+        server = self.server_of(environ).rstrip("/")
+        try:
+            with self.store.db.transaction() as s:
+                flow = acl.start_flow(s, environ.get("HTTP_USER_AGENT") or "", server,
+                                      client_address(environ))
+        except TooManyRequests as refused:
+            return _plain(start_response, "429 Too Many Requests", refused.message,
+                          [("Retry-After", str(refused.retry_after))])
+        return _json(start_response, "200 OK", {
+            "poll": {"token": flow.poll_token, "endpoint": server + LOGIN_FLOW_POLL[0]},
+            "login": server + GRANT_PAGE + flow.login_token}, [("Cache-Control", "no-store")])
+
+    def _poll_flow(self, environ: dict[str, Any], start_response: StartResponse
+                   ) -> list[bytes]:
+        token = _form_value(environ, "token")
+        address = client_address(environ)
+        now = clock.time()
+        with self.store.db.transaction() as s:
+            row = acl.throttle_row(s, POLL_THROTTLE_KEY, address)
+            if row is not None and row.blocked_until is not None and row.blocked_until > now:
+                wait = max(1, int(row.blocked_until - now + 0.999))
+                return _plain(start_response, "429 Too Many Requests",
+                              f"Too many unknown Login Flow v2 tokens from {address}: "
+                              f"try again in {wait} s.", [("Retry-After", str(wait))])
+            if not acl.poll_known(s, token):
+                failures, until = acl.note_failure(s, POLL_THROTTLE_KEY, address, now,
+                                                   self.throttle)
+                journal.record(s, journal.Kind.sign_in_failed,
+                               outcome=journal.Outcome.failure, login=POLL_THROTTLE_KEY,
+                               method="login_flow", details={"reason": "unknown token"})
+                if until is not None:
+                    journal.record(s, journal.Kind.throttled,
+                                   outcome=journal.Outcome.refused,
+                                   login=POLL_THROTTLE_KEY, method="login_flow",
+                                   details={"failures": failures,
+                                            "seconds": round(until - now)})
+                delivery = None
+            else:
+                delivery = acl.poll_flow(s, token)
+                if delivery is not None:
+                    journal.record(s, journal.Kind.app_password_delivered,
+                                   target=delivery.login, method="login_flow",
+                                   school_id=acl.school_of_user(
+                                       s, _user_id(s, delivery.login)))
+        if delivery is None:
+            return _json(start_response, "404 Not Found", [],
+                         [("Cache-Control", "no-store")])
+        return _json(start_response, "200 OK", {
+            "server": delivery.server, "loginName": delivery.login,
+            "appPassword": delivery.app_password}, [("Cache-Control", "no-store")])
+
     def _signed_in(self, environ: dict[str, Any]) -> acl.Principal | None:
         header = environ.get("HTTP_AUTHORIZATION") or ""
         if header[:6].lower() != "basic ":
@@ -159,14 +242,36 @@ class SyncApi:
         return self.verify(credentials[0], credentials[1], client_address(environ))
 
 
-def login_flow_unavailable(start_response: StartResponse) -> list[bytes]:
-    """Login Flow v2's addresses until it is built (see the module docstring): 501,
-    and a sentence for whoever reads it."""
-    return _plain(start_response, "501 Not Implemented",
-                  "Signing in from the browser (Login Flow v2) is not available yet. "
-                  "Make an app password in Mon compte (/account/) and give it with "
-                  "your login where the app asks for them (nextcloudcmd, owncloudcmd, "
-                  "or an app's manual sign-in).")
+def _user_id(session: Any, login: str) -> int:
+    found = acl.find_user(session, login)
+    return found.id if found is not None else -1
+
+
+def _form_value(environ: dict[str, Any], name: str) -> str:
+    """``name`` from a form or JSON body (``application/x-www-form-urlencoded``,
+    ``application/json``: Nextcloud reads either; at most :data:`MAX_FORM` bytes) or
+    else from the query string; "" when absent or not text."""
+    values: dict[str, list[str]] = {}
+    kind = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if kind in ("application/x-www-form-urlencoded", "application/json") and length > 0:
+        body = environ["wsgi.input"].read(min(length, MAX_FORM)).decode("latin-1")
+        if kind == "application/json":
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict) and isinstance(parsed.get(name), str):
+                values = {name: [parsed[name]]}
+        else:
+            values = parse_qs(body)
+    if name not in values:
+        values = parse_qs(environ.get("QUERY_STRING", ""))
+    found = values.get(name)
+    return found[-1].strip() if found else ""
 
 
 def _wants_json(environ: dict[str, Any]) -> bool:

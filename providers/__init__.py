@@ -2,7 +2,7 @@
 
 from . import drop_folder, operations, preconditions, trash, uploads, versions
 from .access import PRINCIPAL_KEY, URL_LOGIN_KEY, RequestAccess, owns_url
-from .blobs import BlobInfo, BlobStore, BlobWriter, LocalBlobStore
+from .blobs import BlobInfo, BlobStore, BlobStoreUnavailable, BlobWriter, LocalBlobStore
 from .content_types import is_active, sniff
 from .dav import (
     ARCHIVES,
@@ -17,6 +17,7 @@ from .drop_folder import IMPORTS, file_dropped
 from .folder_etags import composite as composite_etag
 from .fsck import FsckReport, fsck
 from .guards import CLOSE_CONNECTION_KEY, unread_chunked_body
+from .handoff import Handoff
 from .holders import BlobHolder, blob_holders, held_among, register_blob_holder
 from .hrefs import PUBLIC_PATHS_KEY
 from .lock_rules import EntLockManager
@@ -43,8 +44,9 @@ __all__ = [
     "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "CONTROL_CHARACTER", "DOCUMENTS",
     "INSTANCE_ID", "MAX_NAME_BYTES", "PRINCIPAL_KEY", "PUBLIC_PATHS_KEY", "RUBRICS",
     "SYNC_VIEW_KEY", "UPLOADS", "URL_LOGIN_KEY",
-    "BlobHolder", "BlobInfo", "BlobStore", "BlobWriter", "EntLockManager", "EntProvider",
-    "FsckReport",
+    "BlobHolder", "BlobInfo", "BlobStore", "BlobStoreUnavailable", "BlobWriter",
+    "EntLockManager", "EntProvider",
+    "FsckReport", "Handoff",
     "LocalBlobStore", "NodeInfo", "PlainGet", "RequestAccess", "SpaceInfo", "SqlLockStorage",
     "Stamp", "Store", "TrashEntry", "VirtualEntry", "VirtualTree", "blob_holders",
     "composite_etag", "fsck",

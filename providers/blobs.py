@@ -2,8 +2,9 @@
 
 A blob is written once through a :class:`BlobWriter` (streamed, hashed on the
 way: SHA-1 and MD5 for ownCloud-style checksums), then only read or deleted.
-The embedded store is a directory; an S3-compatible store can implement the same
-interface. Keys are random (``uuid4().hex``), never derived from user input.
+The embedded store is a directory (:class:`LocalBlobStore`); an S3-compatible bucket
+is :class:`providers.s3_blobs.S3BlobStore`. Keys are random (``uuid4().hex``), never
+derived from user input.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import hashlib
 import os
 import shutil
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from davserver.errors import ServiceUnavailable
 
 HEAD_BYTES = 2048
 _HEX = frozenset("0123456789abcdef")  # the characters of a blob key
@@ -54,6 +58,9 @@ def _hash_pool() -> ThreadPoolExecutor:
 class BlobWriter(ABC):
     """A blob being written. ``write`` any number of times, then ``finish`` or ``abort``."""
 
+    progress: Callable[[], None] | None = None
+    """Called after each block (the store renews the upload's lease there)."""
+
     def __init__(self) -> None:
         self.size = 0
         self._sha1 = hashlib.sha1(usedforsecurity=False)
@@ -77,6 +84,8 @@ class BlobWriter(ABC):
             self._md5.update(data)
         if len(self._head) < HEAD_BYTES:
             self._head += data[: HEAD_BYTES - len(self._head)]
+        if self.progress is not None:
+            self.progress()
         return len(data)
 
     def _wait_hashing(self) -> None:
@@ -99,6 +108,12 @@ class BlobWriter(ABC):
     @abstractmethod
     def abort(self) -> None:
         """Discard what was written. Safe to call more than once."""
+
+
+class BlobStoreUnavailable(ServiceUnavailable):
+    """The blob store does not answer (a network error, a timeout, a 5xx of an object
+    store): the request is answered 503 with ``Retry-After`` (:mod:`davserver.outage`),
+    and nothing is committed. A missing blob is ``FileNotFoundError`` instead."""
 
 
 class BlobStore(ABC):
@@ -140,13 +155,36 @@ class BlobStore(ABC):
         """How many leftovers of unfinished writes there are."""
         return 0
 
+    @abstractmethod
+    def stored_size(self, key: str) -> int | None:
+        """The size in bytes the storage reports for ``key`` without reading it, or None
+        when it has no such blob (the check before a download is handed to the proxy,
+        :mod:`providers.handoff`)."""
+
+    @abstractmethod
+    def proxy_location(self, key: str) -> str:
+        """Where a reverse proxy finds ``key``'s bytes, after the ``X-Accel-Redirect``
+        prefix (:mod:`providers.handoff`): a path under the store, or a signed URL's path
+        and query for an object store. No leading ``/``."""
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Check cheaply that the store answers (``/readyz``); raises
+        :class:`BlobStoreUnavailable` when it does not."""
+
+    def remove_abandoned(self, gone: Callable[[str], bool], max_age: float) -> int:
+        """Remove leftovers of writes whose writer is gone: those whose holder tag
+        (``quotas.Holder.tag`` of the process that wrote them) ``gone`` says has ended,
+        and any untouched for ``max_age`` seconds. Returns how many."""
+        return 0
+
 
 class _LocalWriter(BlobWriter):
     def __init__(self, store: LocalBlobStore) -> None:
         super().__init__()
         self._store = store
         self._key = uuid.uuid4().hex
-        self._tmp = store.tmp_dir / f"{self._key}.part"
+        self._tmp = store.tmp_dir / store.temp_name(self._key)
         self._file: BinaryIO | None = open(self._tmp, "xb")  # noqa: SIM115
 
     def _write(self, data: bytes) -> None:
@@ -177,9 +215,13 @@ class _LocalWriter(BlobWriter):
 
 class LocalBlobStore(BlobStore):
     """Blobs as files under ``root/objects/<2 hex>/<key>``; writes go through
-    ``root/tmp`` (temp file, fsync, rename: never a half-written blob)."""
+    ``root/tmp`` (temp file, fsync, rename: never a half-written blob). A temporary
+    file is named ``<key>~<owner>.part``, ``owner`` the writing process's holder tag
+    (``quotas.Holder.tag``), so that the leftovers of a process that died can be told
+    from the uploads of one still running on the same directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, owner: str = "") -> None:
+        self.owner = owner
         self.root = Path(root)
         self.objects_dir = self.root / "objects"
         self.tmp_dir = self.root / "tmp"
@@ -193,6 +235,10 @@ class LocalBlobStore(BlobStore):
         if again or folder not in self._made:
             folder.mkdir(exist_ok=True)
             self._made.add(folder)
+
+    def temp_name(self, key: str) -> str:
+        """The name of the temporary file of the blob ``key`` being written."""
+        return f"{key}~{self.owner}.part" if self.owner else f"{key}.part"
 
     def path_of(self, key: str) -> Path:
         if not self._is_key(key):
@@ -209,6 +255,20 @@ class LocalBlobStore(BlobStore):
 
     def delete(self, key: str) -> None:
         self.path_of(key).unlink(missing_ok=True)
+
+    def stored_size(self, key: str) -> int | None:
+        try:
+            return self.path_of(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def proxy_location(self, key: str) -> str:
+        return f"{key[:2]}/{key}"
+
+    def ping(self) -> None:
+        if not os.access(self.objects_dir, os.W_OK | os.X_OK):
+            raise BlobStoreUnavailable(f"the blob directory {self.objects_dir} cannot be "
+                                       "written")
 
     @staticmethod
     def _is_key(name: str) -> bool:
@@ -253,4 +313,20 @@ class LocalBlobStore(BlobStore):
         for item in self.tmp_dir.glob("*.part"):
             item.unlink(missing_ok=True)
             count += 1
+        return count
+
+    def remove_abandoned(self, gone: Callable[[str], bool], max_age: float) -> int:
+        count = 0
+        oldest = time.time() - max_age  # wall clock: compared with files' st_mtime
+        for item in self.tmp_dir.glob("*.part"):
+            _key, _, owner = item.name[:-len(".part")].partition("~")
+            if self.owner and owner == self.owner:  # ours: they end with their request
+                continue
+            try:
+                stale = (owner and gone(owner)) or item.stat().st_mtime < oldest
+            except FileNotFoundError:  # finished or aborted meanwhile
+                continue
+            if stale:
+                item.unlink(missing_ok=True)
+                count += 1
         return count

@@ -12,7 +12,9 @@ content goes through :func:`open_checked` instead, which fails loudly:
   connection when the body iterator raises), so the client sees an error, not a hang;
 * a file longer than recorded is read up to its recorded size only.
 
-Checking costs no system call: ``stat`` happens only once a read came up short.
+Checking costs no system call: ``stat`` happens only once a read came up short. The
+same holds for an object store (:mod:`providers.s3_blobs`): a missing object fails
+the ``open``, a shorter one ends its body early.
 
 Each failure writes one line at ERROR naming the file, its blob key and the sizes;
 the fix is a human's: restore the blob file from a backup (``davserver fsck``
@@ -132,6 +134,9 @@ class CheckedContent:
         self._raw.close()
 
     def _file_size(self) -> int:
+        stored = getattr(self._raw, "stored_size", None)  # an object store's answer
+        if isinstance(stored, int):
+            return stored
         try:
             return os.fstat(self._raw.fileno()).st_size
         except (OSError, ValueError, io.UnsupportedOperation):

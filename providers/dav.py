@@ -23,6 +23,7 @@ inside a space are in :mod:`providers.resources`.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -37,13 +38,14 @@ from .drop_folder import IMPORTS
 from .errors import dav_errors
 from .folder_etags import composite
 from .guards import guarded_request
+from .handoff import Handoff, handed_over
 from .live_props import QuotaReport, listed_names
 from .lock_dav import handle_lock, handle_unlock
 from .locks import SqlLockStorage
 from .names import join_path, name_key, path_key, split_path
 from .operations import readable_chain_of
-from .preconditions import check_mkcol
-from .propfind import stream_propfind
+from .preconditions import CONDITIONAL_HEADERS, check_mkcol, evaluate, validators_of
+from .propfind import refuse_unbounded, stream_propfind
 from .resources import (
     PRIVILEGE_SET,
     RESOLVED_KEY,
@@ -92,6 +94,7 @@ class EntProvider(DAVProvider):
         self.locks = locks
         self.allow_infinity = allow_infinity
         self.max_xml_body = max_xml_body
+        self.handoff: Handoff | None = None  # large downloads to nginx (davserver.app)
         self.upload_expiry = upload_expiry  # seconds an idle chunked upload is kept
 
     def is_readonly(self) -> bool:
@@ -108,13 +111,9 @@ class EntProvider(DAVProvider):
             refuse_version_writes(split_path(environ["PATH_INFO"]), environ["REQUEST_METHOD"])
             refuse_virtual_writes(environ, split_path(environ["PATH_INFO"]), BINDER,
                                   self.share_path)
-            if environ["REQUEST_METHOD"] in ("GET", "HEAD"):
-                res = self.get_resource_inst(environ["PATH_INFO"], environ)
-                if res is not None and res.is_collection:
-                    raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
-                                   "client or as a network drive (see the server's home page).")
-            elif environ["REQUEST_METHOD"] == "MKCOL":
-                check_mkcol(self, environ)  # WsgiDAV's MKCOL evaluates no precondition
+            handed = self._check_method(environ, start_response)
+            if handed is not None:
+                return handed
             if environ["REQUEST_METHOD"] == "LOCK":
                 return handle_lock(self, environ, start_response, default_handler)
             if environ["REQUEST_METHOD"] == "UNLOCK":
@@ -130,11 +129,67 @@ class EntProvider(DAVProvider):
                     streamed = stream_propfind(self, environ, start_response)
                     if streamed is not None:
                         return streamed
+                    refuse_unbounded(self, environ)
                 return default_handler(environ, start_response)
 
         return guarded_request(environ, start_response, handle,
                                allow_infinity=self.allow_infinity,
                                max_xml_body=self.max_xml_body)
+
+    def _check_method(self, environ: dict[str, Any],
+                      start_response: Any) -> list[bytes] | None:
+        """The checks of one method that WsgiDAV does not make: GET on a folder (403),
+        MKCOL's preconditions, PROPPATCH's limits and quota. Raises ``DAVError``.
+        Returns the answer of a GET or HEAD handed to nginx, else None."""
+        method = environ["REQUEST_METHOD"]
+        if method in ("GET", "HEAD"):
+            return self._read_file(environ, start_response)
+        if method == "MKCOL":
+            check_mkcol(self, environ)  # WsgiDAV's MKCOL evaluates no precondition
+        elif method == "PROPPATCH":
+            self._plan_proppatch(environ)
+        return None
+
+    def _plan_proppatch(self, environ: dict[str, Any]) -> None:
+        """Check a PROPPATCH's dead properties against the limits and the quota as a
+        whole, before WsgiDAV applies them one by one (``plan_proppatch``). The body
+        is already read and bounded by the guards (``dav.max_xml_body``)."""
+        res = self.get_resource_inst(environ["PATH_INFO"], environ)
+        plan = getattr(res, "plan_proppatch", None)
+        if plan is None:
+            return
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        if body.strip():
+            plan(bytes(body))
+
+    def _read_file(self, environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
+        """GET or HEAD: a folder is a 403 with a hint; a large file may be handed over."""
+        res = self.get_resource_inst(environ["PATH_INFO"], environ)
+        if res is not None and res.is_collection:
+            raise DAVError(HTTP_FORBIDDEN, "This is a folder: open it with a WebDAV "
+                           "client or as a network drive (see the server's home page).")
+        return self._hand_over(res, environ, start_response)
+
+    def _hand_over(self, res: Any, environ: dict[str, Any],
+                   start_response: Any) -> list[bytes] | None:
+        """A large download handed to nginx (:mod:`.handoff`), on WsgiDAV's way (a first
+        request, before the credentials are in the cache, or a ``Range``); None: WsgiDAV
+        answers. Conditions that fail are left to WsgiDAV's answer."""
+        if self.handoff is None or type(res) is not FileResource or res.node is None:
+            return None
+        if any(key in environ for key in CONDITIONAL_HEADERS) and evaluate(
+                environ["REQUEST_METHOD"], environ, validators_of(res)) is not None:
+            return None
+        node = res.node
+        location = self.handoff.location(environ, node.size, node.blob_key,
+                                         f"{res.path} (space {node.space_id})", dav=True)
+        if location is None:
+            return None
+        # On this way, providers.guards adds the CSP and davserver.app nosniff.
+        start_response("200 OK", handed_over(res, location, safety=False))
+        return [b""]
 
     # --- resolution -----------------------------------------------------------
 

@@ -8,8 +8,8 @@
   without Content-Length); a DTD in any encoding → 400, so no entity is ever expanded.
 * ``X-OC-Mtime`` on PUT and MKCOL (ownCloud sync clients, rclone): seconds since the
   epoch, answered with ``X-OC-Mtime: accepted``.
-* A PUT body that is malformed (chunked framing) or stalls → 400 or 408 and
-  ``Connection: close``, never 500; a chunked PUT refused before its body was read
+* A PUT or XML body that is malformed (chunked framing) or stalls → 400 or 408
+  and ``Connection: close``, never 500; a chunked PUT refused before its body was read
   closes the connection too (its unread rest is not a request).
 * GET and HEAD: ``Content-Security-Policy: sandbox`` (and, from ``davserver.app``,
   ``X-Content-Type-Options: nosniff`` on every answer): user content never runs on
@@ -77,9 +77,9 @@ def _buffer_xml_body(environ: dict[str, Any], limit: int) -> None:
             raise DAVError(HTTP_BAD_REQUEST, "Content-Length is not a number.") from exc
         if length > limit:
             raise DAVError(413, f"XML request body larger than {limit} bytes.")
-        body = environ["wsgi.input"].read(length) if length else b""
+        body = _BodyReader(environ["wsgi.input"], environ).read(length) if length else b""
     elif chunked:
-        body = _read_bounded(environ["wsgi.input"], limit)
+        body = _read_bounded(_BodyReader(environ["wsgi.input"], environ), limit)
     else:
         return
     _refuse_dtd(body)

@@ -85,6 +85,8 @@ class Node(Base):
     created: Mapped[float] = mapped_column(Float)
     modified: Mapped[float] = mapped_column(Float)
     dead_props: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Bytes of dead_props as they count in the quota (providers/properties.py).
+    props_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     # Who added the file or folder, and whether it is published (rubric spaces: a
     # writer's additions wait for a moderator). Personal spaces: owner, published.
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -9,6 +9,7 @@ ones: each layer translates them in its own one place.
 from __future__ import annotations
 
 import acl
+import quotas
 from acl import NodeRef, Standing
 from davserver.errors import Forbidden, InsufficientStorage
 
@@ -109,13 +110,14 @@ RESERVE_FROM = 64 * 1024
 
 
 def reserve_upload(store: Store, space_id: int, old_size: int,
-                   announced: int | None) -> tuple[int, int]:
+                   announced: int | None) -> tuple[quotas.Reservation, int]:
     """Reserve an upload's growth before its body is read (STYLE.md habit 10).
 
     ``old_size``: bytes of the content it replaces (0 for a new file); ``announced``:
     the body's announced size in bytes, or None when unknown. Returns ``(reserved,
-    cap)``: the bytes held (give them back with ``store.release`` if the upload
-    fails) and the most bytes the body may have before the upload must stop with 507.
+    cap)``: the bytes held, under a lease (pass them to ``store.new_writer``, then
+    settle them with ``store.commit_write`` or give them back with ``store.release``),
+    and the most bytes the body may have before the upload must stop with 507.
     Raises ``InsufficientStorage`` (507) when the announced size does not fit. Below
     :data:`RESERVE_FROM` bytes nothing is held (``reserved`` is 0): the figures are
     read, and the commit's re-check charges the real size or answers 507."""
@@ -124,8 +126,8 @@ def reserve_upload(store: Store, space_id: int, old_size: int,
         figures = store.usage(space_id)
         if growth > (figures.available if figures else 0):
             raise InsufficientStorage("Not enough room left in this space (quota).")
-        return 0, old_size + (figures.available if figures else 0)
-    reserved = growth
-    figures = store.reserve(space_id, reserved)
+        return quotas.Reservation(0), old_size + (figures.available if figures else 0)
+    reserved = store.reserve(space_id, growth)
+    figures = reserved.figures
     room = figures.available if figures else 0  # unknown figures: no room (fail closed)
     return reserved, old_size + reserved + room

@@ -9,7 +9,8 @@ WsgiDAV, the requests whose answer needs none of that machinery:
 * ``GET`` or ``HEAD``, no body, ``Depth`` absent or ``0``, no query string (WsgiDAV's
   authenticator answers ``?logout`` with 401, so that a browser forgets the password);
 * no ``If`` header (lock tokens, RFC 4918 §10.4) and no ``Range``: 206 answers and
-  the ``If`` header stay WsgiDAV's. ``If-Match``, ``If-None-Match``,
+  the ``If`` header stay WsgiDAV's (but a ``Range`` that nginx will serve, in a
+  download handed over to it, is answered here: :mod:`.handoff`). ``If-Match``, ``If-None-Match``,
   ``If-Modified-Since`` and ``If-Unmodified-Since`` are evaluated here by the same
   function as on WsgiDAV's way (:func:`.preconditions.evaluate`), with the same 304
   and 412 answers (``If-Range`` without ``Range`` is ignored, RFC 7233 §3.2): a
@@ -32,6 +33,9 @@ A blob file missing or shorter than its recorded size (damaged storage, to resto
 from a backup: :mod:`.damage`) is never sent as if whole: a missing or small one is
 answered 500 with the reason, a big one ends its connection where the bytes end (a
 client would otherwise wait for the rest).
+
+Behind nginx, a large file may be handed over instead of sent (``X-Accel-Redirect``,
+:mod:`.handoff`), under the same checks and with the same headers.
 """
 
 from __future__ import annotations
@@ -46,12 +50,13 @@ from wsgidav import util
 from .access import PRINCIPAL_KEY, owns_url
 from .damage import DamagedContent
 from .dav import EntProvider
+from .handoff import Handoff, file_headers, handed_over
 from .preconditions import CONDITIONAL_HEADERS, answer_headers, evaluate, validators_of
-from .resources import FileResource, download_headers, forget_resolved
+from .resources import FileResource, forget_resolved
 
 # Headers that ask for the ``If`` header's evaluation (RFC 4918 §10.4), a range (RFC
 # 9110 §14), or a body.
-_SLOW_HEADERS = ("HTTP_IF", "HTTP_RANGE", "HTTP_TRANSFER_ENCODING")
+_SLOW_HEADERS = ("HTTP_IF", "HTTP_TRANSFER_ENCODING")
 _STATUS = {304: "304 Not Modified", 412: "412 Precondition Failed"}
 _log = logging.getLogger("wsgidav")  # where WsgiDAV writes its request lines
 
@@ -68,11 +73,13 @@ class PlainGet:
     maps an ``Authorization`` header value to the principal verified recently, or
     None (never verifies a password itself); ``block_size`` is the read size in
     bytes for files larger than one block (config ``server.block_size``);
-    ``dav_config`` is WsgiDAV's configuration, put in the environ as WsgiDAV does."""
+    ``dav_config`` is WsgiDAV's configuration, put in the environ as WsgiDAV does;
+    ``handoff`` hands large downloads to nginx (None: never)."""
 
     def __init__(self, provider: EntProvider, share_path: str,
                  cached_principal: CachedPrincipal, *, block_size: int,
-                 dav_config: dict[str, Any]) -> None:
+                 dav_config: dict[str, Any], handoff: Handoff | None = None) -> None:
+        self.handoff = handoff
         self.provider = provider
         self.share_path = share_path
         self.cached_principal = cached_principal
@@ -82,14 +89,7 @@ class PlainGet:
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes] | None:
         method = environ["REQUEST_METHOD"]
-        if method != "GET" and method != "HEAD":
-            return None
-        if any(key in environ for key in _SLOW_HEADERS):
-            return None
-        if (environ.get("CONTENT_LENGTH") or "0") != "0" or environ.get("HTTP_DEPTH",
-                                                                        "0") != "0":
-            return None
-        if environ.get("QUERY_STRING"):
+        if (method != "GET" and method != "HEAD") or self._declines(environ):
             return None
         principal = self.cached_principal(environ.get("HTTP_AUTHORIZATION") or "")
         if principal is None or not owns_url(environ, principal):
@@ -123,6 +123,17 @@ class PlainGet:
                       method, rel, time.monotonic() - started, status)
         return body
 
+    def _declines(self, environ: dict[str, Any]) -> bool:
+        """Does this request need WsgiDAV (see the module docstring)?"""
+        if any(key in environ for key in _SLOW_HEADERS):
+            return True
+        if "HTTP_RANGE" in environ and self.handoff is None:
+            return True
+        if (environ.get("CONTENT_LENGTH") or "0") != "0" or environ.get("HTTP_DEPTH",
+                                                                        "0") != "0":
+            return True
+        return bool(environ.get("QUERY_STRING"))
+
     def _answer(self, res: FileResource, method: str, environ: dict[str, Any]
                 ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
         """Status, headers and body for the file ``res``: its content, or the 304 or
@@ -134,26 +145,17 @@ class PlainGet:
                 return (_STATUS[failed.status],
                         [*answer_headers(failed.status, target),
                          ("X-Content-Type-Options", "nosniff")], [b""])
+        if self.handoff is not None:
+            node = res.node
+            assert node is not None
+            location = self.handoff.location(environ, node.size, node.blob_key,
+                                             f"{res.path} (space {node.space_id})")
+            if location is not None:
+                return "200 OK", handed_over(res, location), [b""]
+            if "HTTP_RANGE" in environ:
+                raise LookupError("a range the proxy does not serve: WsgiDAV's")
         body = _body(res, self.block_size) if method == "GET" else [b""]
-        return "200 OK", _headers(res), body
-
-
-def _headers(res: FileResource) -> list[tuple[str, str]]:
-    """What WsgiDAV's ``_send_resource`` sends for a whole file, in its order, plus our
-    two safety headers (providers.guards, davserver.app)."""
-    headers = [("Content-Length", str(res.get_content_length()))]
-    last_modified = res.get_last_modified()
-    if last_modified is not None:
-        headers.append(("Last-Modified", util.get_rfc1123_time(last_modified)))
-    headers.append(("Content-Type", res.get_content_type()))
-    headers.append(("Date", util.get_rfc1123_time()))
-    etag = util.checked_etag(res.get_etag(), allow_none=True)
-    headers.append(("ETag", f'"{etag if etag is not None else "[]"}"'))
-    headers.append(("Accept-Ranges", "bytes"))
-    headers.extend(download_headers(res.node))
-    headers.append(("Content-Security-Policy", "sandbox"))
-    headers.append(("X-Content-Type-Options", "nosniff"))
-    return headers
+        return "200 OK", file_headers(res), body
 
 
 def _body(res: FileResource, block_size: int) -> Iterable[bytes]:

@@ -8,6 +8,14 @@ look-ups from the request's lock snapshot, and the ``207 Multi-Status`` body is
 written as text, one ``<D:response>`` after another into 64 KiB pieces, never as an
 element tree (7 MB of XML for 10,000 members with allprop, sent with its length).
 
+Memory stays bounded whatever the listing holds (issue 18: dead properties may
+reach 1 MiB per resource): the members come without their dead properties, which
+are read :data:`PROPS_BATCH` bytes at a time while the answer is written, and the
+answer goes to a spooled file (memory up to :data:`SPOOL_MEMORY`, then disk) so that
+it is sent with its ``Content-Length``. A PROPFIND that WsgiDAV answers (which builds
+its whole answer in memory) is refused with 507 when the dead properties it would
+hold exceed :data:`FALLBACK_MAX_PROPS` (:func:`refuse_unbounded`).
+
 Served here: ``Depth: 0`` and ``1`` on a folder, with allprop (or an empty body) or
 with named properties among the standard live ones (``getetag`` quoted, RFC 4918
 §15.6), the RFC 4331 quota properties (named, on folders only), ``lockdiscovery``
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import io
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -37,8 +46,10 @@ import acl
 from acl import NodeRef
 
 from . import hrefs, oc_props
+from .errors import dav_errors
 from .live_props import QUOTA_PROPS
 from .names import href_quote, xml_safe
+from .properties import PropertyLimit, size_of
 from .resources import (
     AUTHOR,
     OC_CHECKSUMS,
@@ -65,6 +76,9 @@ FALLBACK_NAMESPACES: frozenset[str] = frozenset()
 CONDITIONAL_HEADERS = ("HTTP_IF", "HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH",
                        "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE")
 CHUNK = 64 * 1024  # bytes per yielded piece of the body
+PROPS_BATCH = 2 * 2**20  # bytes of dead properties read at once while writing
+SPOOL_MEMORY = 2**20  # bytes of an answer kept in memory; more goes to a temporary file
+FALLBACK_MAX_PROPS = 8 * 2**20  # bytes of dead properties WsgiDAV may put in one answer
 SUPPORTED_LOCK = (
     "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope><D:locktype>"
     "<D:write/></D:locktype></D:lockentry><D:lockentry><D:lockscope><D:shared/>"
@@ -138,13 +152,53 @@ def stream_propfind(provider: EntProvider, environ: dict[str, Any],
         return None
     members = folder.visible_children() if environ["HTTP_DEPTH"] == "1" else []
     writer = _Writer(folder, request, _lock_discoveries(provider, folder, members))
-    # The pieces are gathered to send a Content-Length: WsgiDAV closes the connection
-    # after a response without one, and clients listing folders keep theirs open.
-    body = list(_chunks(writer.responses(members)))
+    # The answer is written whole before it is sent, to send a Content-Length: WsgiDAV
+    # closes the connection after a response without one, and clients listing folders
+    # keep theirs open. Past SPOOL_MEMORY bytes it waits on disk.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
+    try:
+        for chunk in _chunks(writer.responses(members)):
+            spool.write(chunk)
+        size = spool.tell()
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
     start_response("207 Multi-Status", [("Content-Type", "application/xml; charset=utf-8"),
-                                        ("Content-Length", str(sum(map(len, body)))),
+                                        ("Content-Length", str(size)),
                                         ("Date", util.get_rfc1123_time())])
-    return body
+    return _read_spool(spool)
+
+
+def _read_spool(spool: Any) -> Iterator[bytes]:
+    """The spooled answer, :data:`CHUNK` bytes at a time; the spool is closed (its
+    file removed) at the end, or when the client goes away."""
+    try:
+        while chunk := spool.read(CHUNK):
+            yield chunk
+    finally:
+        spool.close()
+
+
+def refuse_unbounded(provider: EntProvider, environ: dict[str, Any]) -> None:
+    """Before WsgiDAV answers a PROPFIND (it builds the whole multistatus in memory):
+    507 when the dead properties of what it would list exceed
+    :data:`FALLBACK_MAX_PROPS` bytes. One query; a file or ``Depth: 0`` is bounded by
+    the per-resource limit already."""
+    depth = environ.get("HTTP_DEPTH", "infinity")
+    if depth == "0":
+        return
+    res = provider.get_resource_inst(environ["PATH_INFO"], environ)
+    node = getattr(res, "node", None)
+    if node is None or not node.is_collection:
+        return
+    held = provider.store.props_bytes_below(node, depth=depth)
+    if held > FALLBACK_MAX_PROPS:
+        with dav_errors():
+            raise PropertyLimit(
+                f"This listing would hold {held} bytes of dead properties, more than one "
+                f"answer may ({FALLBACK_MAX_PROPS}); ask for named properties, or list "
+                "with Depth: 0 each member.")
 
 
 def _allprop_is_native(folder: FolderResource) -> bool:
@@ -171,9 +225,30 @@ def _lock_discoveries(provider: EntProvider, folder: FolderResource,
     for res in resources:
         assert res.node is not None
         if provider.lock_manager.get_url_lock_list(res.get_ref_url()):
-            element = res.get_property_value(DAV + "lockdiscovery")
+            try:
+                element = res.get_property_value(DAV + "lockdiscovery")
+            except AttributeError:
+                # WsgiDAV resolves each lock's root and calls get_href on it: the root is
+                # gone when an UNLOCK (here or in another process) removed its lock-null
+                # file since the snapshot. The lock ended: list the member without it.
+                continue
             found[res.node.id] = etree.tostring(element, encoding="unicode")
     return found
+
+
+def _batches(members: list[Member]) -> Iterator[list[Member]]:
+    """``members`` in runs whose dead properties hold about :data:`PROPS_BATCH` bytes
+    (read together, then let go)."""
+    batch: list[Member] = []
+    held = 0
+    for member in members:
+        batch.append(member)
+        held += size_of(member[0].dead_props)
+        if held >= PROPS_BATCH:
+            yield batch
+            batch, held = [], 0
+    if batch:
+        yield batch
 
 
 def _chunks(pieces: Iterator[str]) -> Iterator[bytes]:
@@ -241,14 +316,22 @@ class _Writer:
         yield '<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:">'
         assert self.folder.node is not None
         yield self._response(self.base_href, self.folder.node, self.folder.chain,
-                             self.folder.get_display_name())
-        for node, chain in members:
-            href = self.base_href + href_quote(node.name)
-            yield self._response(href + "/" if node.is_collection else href, node, chain,
-                                 xml_safe(node.name))
+                             self.folder.get_display_name(),
+                             self._props_of([self.folder.node]).get(self.folder.node.id, {}))
+        for batch in _batches(members):
+            props = self._props_of([node for node, _chain in batch])
+            for node, chain in batch:
+                href = self.base_href + href_quote(node.name)
+                yield self._response(href + "/" if node.is_collection else href, node,
+                                     chain, xml_safe(node.name), props.get(node.id, {}))
         yield "</D:multistatus>"
 
-    def _allprop_names(self, node: NodeInfo, chain: tuple[NodeRef, ...]) -> list[str]:
+    def _props_of(self, nodes: list[NodeInfo]) -> dict[int, dict[str, str]]:
+        """The dead properties of those of ``nodes`` that have some (one query)."""
+        return self.folder.store.dead_props_of(n.id for n in nodes if size_of(n.dead_props))
+
+    def _allprop_names(self, node: NodeInfo, chain: tuple[NodeRef, ...],
+                       props: dict[str, str]) -> list[str]:
         """WsgiDAV's allprop for this node: no lock properties where the user may not
         lock (see ``prevent_locking``), our rubric properties in rubric spaces."""
         names = list(ALLPROP_LIVE)
@@ -256,18 +339,18 @@ class _Writer:
             names = [n for n in names if n not in LOCK_PROPS]
         if self.rubric:
             names.extend(RUBRIC_PROPS)
-        return [*names, *node.dead_props]
+        return [*names, *props]
 
     def _response(self, href: str, node: NodeInfo, chain: tuple[NodeRef, ...],
-                  display_name: str) -> str:
+                  display_name: str, props: dict[str, str]) -> str:
         found: list[str] = []
         missing: list[str] = []
         if self.request.allprop:
-            names: Iterable[str] = self._allprop_names(node, chain)
+            names: Iterable[str] = self._allprop_names(node, chain, props)
         else:
             names = self.request.names
         for name in names:
-            value = self._value(name, node, chain, display_name)
+            value = self._value(name, node, chain, display_name, props)
             if value is not None:
                 found.append(value)
             elif not self.request.allprop:
@@ -283,10 +366,10 @@ class _Writer:
         return "".join(parts)
 
     def _value(self, name: str, node: NodeInfo, chain: tuple[NodeRef, ...],
-               display_name: str) -> str | None:
+               display_name: str, props: dict[str, str]) -> str | None:
         """The property as XML, or None where the resource has none (404)."""
-        if name in node.dead_props:
-            return node.dead_props[name]
+        if name in props:
+            return props[name]
         if self.rubric and name in RUBRIC_PROPS:
             return self._rubric_value(name, node)
         if not name.startswith(DAV):

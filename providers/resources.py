@@ -25,9 +25,9 @@ from wsgidav.dav_provider import DAVCollection, DAVNonCollection
 import acl
 import quotas
 from acl import NodeRef, Standing
-from davserver.errors import BadRequest, Conflict, DomainError
+from davserver.errors import BadRequest, Conflict, DomainError, InsufficientStorage
 
-from . import checksums, drop_folder, oc_props, operations
+from . import checksums, drop_folder, oc_props, operations, properties
 from .access import RequestAccess
 from .blobs import BlobInfo, BlobWriter
 from .damage import open_checked
@@ -58,6 +58,10 @@ MS_NS = "urn:schemas-microsoft-com:"
 # Our own properties (rubric spaces): publication state and author of each node.
 PUBLICATION_STATE = f"{{{ENT_NS}}}publication-state"
 AUTHOR = f"{{{ENT_NS}}}author"
+MTIME_PROPS = ("{DAV:}getlastmodified", f"{{{MS_NS}}}Win32LastModifiedTime")
+PROPPATCH_PLAN_KEY = "davserver.proppatch_plan"
+# Parses only to look: no entity is substituted, no DTD or network resource loaded.
+_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 RESOLVED_KEY = "davserver.resolved"
 # An early 507 on a body larger than this closes the connection instead of reading
 # the rest of the body (cheroot reads it all before answering, otherwise).
@@ -235,26 +239,81 @@ class SpaceResourceMixin:
 
         return super().get_property_value(name)  # type: ignore[misc]
 
+    def _is_dead(self, name: str, value: Any) -> bool:
+        """Is a PROPPATCH of ``name`` (``value`` None: a removal) one of a dead
+        property? Else it is ours to compute or protect (:meth:`set_property_value`)."""
+        if value is not None and name in MTIME_PROPS:
+            return False
+        if name == PUBLICATION_STATE and self.space.kind == "rubric":
+            return False
+        return not (name.startswith("{DAV:}") or name in (OC_CHECKSUMS, AUTHOR)
+                    or name in oc_props.NAMES)
+
     def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> Any:
         """PROPPATCH one property: lock and live ``DAV:`` properties are protected
         (403 ``cannot-modify-protected-property``) except ``getlastmodified``;
         ``Win32LastModifiedTime`` sets the modification time too; everything else is
-        a dead property stored on the node."""
-        if value is not None and name in ("{DAV:}getlastmodified",
-                                          f"{{{MS_NS}}}Win32LastModifiedTime"):
+        a dead property stored on the node, within the limits and the quota
+        (:mod:`providers.properties`). The dead properties of one PROPPATCH are
+        written together, in one transaction, when the first of them is
+        (:func:`plan_proppatch` planned them): RFC 4918 §9.2, all or none."""
+        if value is not None and name in MTIME_PROPS:
             return self.set_last_modified(self.path, value.text, dry_run=dry_run)
         if name == PUBLICATION_STATE and self.space.kind == "rubric":
             return self._set_publication(value, dry_run=dry_run)
-        if name.startswith("{DAV:}") or name in (OC_CHECKSUMS, AUTHOR) or name in oc_props.NAMES:
+        if not self._is_dead(name, value):
             raise DAVError(HTTP_FORBIDDEN, err_condition=PRECONDITION_CODE_ProtectedProperty)
         self._require("write-properties")
-        if dry_run or self.node is None:
-            return None
         text = None if value is None else etree.tostring(value, encoding="unicode")
         with dav_errors():
-            self.store.patch_dead_props(self.node, {name: text})
+            properties.check_entry(name, text)
+        if dry_run or self.node is None:
+            return None
+        plan = self.environ.get(PROPPATCH_PLAN_KEY)
+        if plan is None or plan.node_id != self.node.id:
+            plan = PlannedPatch(self.node.id, {name: text})
+        plan.apply(self.store, self.node)
         self._changed()
         return None
+
+    def plan_proppatch(self, body: bytes) -> None:
+        """Before WsgiDAV runs a PROPPATCH: gather its dead properties, check the
+        limits and the quota for all of them, and keep them for
+        :meth:`set_property_value`. Raises ``DAVError`` 507, for the whole request,
+        when they do not fit (``quota-not-exceeded`` when the space is full). Does
+        nothing when the user may not write properties here (WsgiDAV then answers
+        each property 403) or the body is not a property update (WsgiDAV's 400)."""
+        if self.node is None or not self.holds("write-properties"):
+            return
+        try:
+            root = etree.fromstring(body, _SAFE_PARSER)
+        except etree.XMLSyntaxError:
+            return
+        if root.tag != "{DAV:}propertyupdate":
+            return
+        changes: dict[str, str | None] = {}
+        for action in root:
+            if action.tag not in ("{DAV:}set", "{DAV:}remove"):
+                continue
+            for prop in action.iterfind("{DAV:}prop"):
+                for element in prop:
+                    if not isinstance(element.tag, str):
+                        continue
+                    value = element if action.tag == "{DAV:}set" else None
+                    if self._is_dead(element.tag, value):
+                        changes[element.tag] = None if value is None else \
+                            etree.tostring(value, encoding="unicode")
+        if not changes:
+            return
+        with dav_errors():
+            _props, size = properties.patched(self.node.dead_props, changes)
+            growth = size - properties.size_of(self.node.dead_props)
+            figures = self._usage()
+            if growth > 0 and growth > (figures.available if figures else 0):
+                raise InsufficientStorage(
+                    f"Not enough room left in this space (quota) for {growth} more bytes "
+                    "of properties.")
+        self.environ[PROPPATCH_PLAN_KEY] = PlannedPatch(self.node.id, changes)
 
     def _oc_value(self, name: str, node: NodeInfo) -> str:
         """A Nextcloud/ownCloud property of this resource (:mod:`.oc_props`); 404 where
@@ -423,6 +482,28 @@ class SpaceResourceMixin:
         else:
             self.environ[CREATED_KEY] = True  # 201, not WsgiDAV's fixed 204
         self._changed()
+
+
+class PlannedPatch:
+    """The dead properties one PROPPATCH sets (XML) or removes (None) on one node,
+    written at once by the first :meth:`apply`; later calls repeat its outcome."""
+
+    def __init__(self, node_id: int, changes: dict[str, str | None]) -> None:
+        self.node_id = node_id
+        self.changes = changes
+        self.done = False
+        self.error: DAVError | None = None
+
+    def apply(self, store: Store, node: NodeInfo) -> None:
+        if not self.done:
+            self.done = True
+            try:
+                with dav_errors():
+                    store.patch_dead_props(node, self.changes)
+            except DAVError as exc:
+                self.error = exc
+        if self.error is not None:
+            raise self.error
 
 
 def _checksums_element(node: NodeInfo) -> Any:
@@ -695,7 +776,7 @@ class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):
             if chunked or (announced or 0) > DRAIN_LIMIT:
                 self.environ[CLOSE_CONNECTION_KEY] = True
             raise
-        self._upload = _Upload(self.store.new_writer(), cap, reserved, self.environ)
+        self._upload = _Upload(self.store.new_writer(reserved), cap, reserved, self.environ)
         return self._upload
 
     def end_write(self, *, with_errors: bool) -> None:

@@ -63,6 +63,7 @@ from .holders import held_among
 from .journaling import shared_event
 from .models import Blob, Node, Space
 from .names import name_key, parent_of, path_key, validate_name
+from .properties import DeadProps, patched
 
 if TYPE_CHECKING:
     from .trash import TrashEntry
@@ -139,7 +140,6 @@ class SpaceInfo:
     rubric_id: int | None = None
 
 
-_COLUMNS = (Node, Blob.key)
 # Reads that run on every request select plain columns in NodeInfo's order, built
 # once with bound parameters: no ORM objects, no statement construction per call.
 _NODE_TABLE, _BLOB_TABLE = table_of(Node), table_of(Blob)
@@ -148,7 +148,7 @@ _INFO_COLUMNS = (_NODES.id, _NODES.space_id, _NODES.parent_id, _NODES.written_na
                  _NODES.path, _NODES.is_collection, _NODES.size, _NODES.content_type,
                  _NODES.etag, _NODES.sha1, _NODES.md5, _BLOBS.key, _NODES.created,
                  _NODES.modified,
-                 type_coerce(_NODES.dead_props, Text),  # parsed in _row_info, if not empty
+                 _NODES.props_bytes,  # the properties themselves are read when needed
                  _NODES.author_id, _NODES.published, _NODES.written_path)
 _WITH_BLOB = _NODE_TABLE.outerjoin(_BLOB_TABLE, _NODES.blob_id == _BLOBS.id)
 # ``space_id + 0`` (here and in _NODE_AT) keeps the planner off the space index,
@@ -216,7 +216,7 @@ _PARENT, _MEMBER = _NODE_TABLE.alias("parent"), _NODE_TABLE.alias("member")
 _WRITE_TARGET = (
     select(_PARENT.c.id, _PARENT.c.path, _PARENT.c.is_collection, _MEMBER.c.id,
            _MEMBER.c.is_collection, _MEMBER.c.size, _MEMBER.c.blob_id, _MEMBER.c.created,
-           type_coerce(_MEMBER.c.dead_props, Text), _MEMBER.c.author_id,
+           _MEMBER.c.props_bytes, _MEMBER.c.author_id,
            _PARENT.c.written_path, _MEMBER.c.written_name, _MEMBER.c.sha1, _MEMBER.c.md5,
            _MEMBER.c.content_type, _MEMBER.c.modified)
     .select_from(_PARENT.outerjoin(_MEMBER, and_(_MEMBER.c.parent_id == _PARENT.c.id,
@@ -230,6 +230,12 @@ _CONTENT_COLUMNS = ("published", "size", "blob_id", "sha1", "md5", "etag", "cont
 _UPDATE_CONTENT = (update(_NODE_TABLE).where(_NODES.id == bindparam("node"))
                    .values({c: bindparam(c) for c in _CONTENT_COLUMNS}))
 _BLOB_IN_USE = select(_NODES.id).where(_NODES.blob_id == bindparam("blob")).limit(1)
+# The content an overwrite replaces, read again under the row's lock: on PostgreSQL two
+# PUTs of one file (from two processes) both read it before either commits, and the
+# second would release the blob the first just wrote and charge the wrong growth.
+_LOCKED_CONTENT = (select(_NODES.size, _NODES.blob_id, _NODES.sha1, _NODES.md5,
+                          _NODES.content_type, _NODES.modified)
+                   .where(_NODES.id == bindparam("node")).with_for_update())
 # What MOVE runs (:meth:`Store.move`): is anything at the destination, then the new
 # place of the moved node and of every node below it, built once.
 _ID_AT = select(_NODES.id).where(_NODES.space_id + 0 == bindparam("space_id"),
@@ -243,6 +249,7 @@ _DELETE_BLOB = delete(_BLOB_TABLE).where(_BLOBS.id == bindparam("blob")).returni
 
 
 def _info(node: Node, blob_key: str | None) -> NodeInfo:
+    """NodeInfo of a node just created (its properties are in hand)."""
     return NodeInfo(
         node.id, node.space_id, node.parent_id, node.written_name, node.path,
         node.is_collection, node.size, node.content_type, node.etag, node.sha1, node.md5,
@@ -251,16 +258,55 @@ def _info(node: Node, blob_key: str | None) -> NodeInfo:
     )
 
 
-def _row_info(row: Any) -> NodeInfo:
-    """NodeInfo from a row of ``_INFO_COLUMNS``."""
+_NO_PROPS: Mapping[str, str] = MappingProxyType({})
+
+
+def _props_field(node_id: int, nbytes: int | None,
+                 load: Callable[[int], dict[str, str]]) -> Mapping[str, str]:
+    """A node's ``dead_props``: none, or read when first looked at
+    (:class:`providers.properties.DeadProps`)."""
+    return DeadProps(node_id, int(nbytes), load) if nbytes else _NO_PROPS
+
+
+def _row_info(row: Any, load: Callable[[int], dict[str, str]]) -> NodeInfo:
+    """NodeInfo from a row of ``_INFO_COLUMNS``; ``load`` reads a node's dead
+    properties (``Store.read_props``) if they are ever looked at."""
     fields = list(row)
-    props = fields[14]
-    if isinstance(props, str):  # SQLite hands JSON over as text; PostgreSQL parses it
-        props = json.loads(props) if props not in ("{}", "null") else None
-    fields[14] = dict(props or {})
+    fields[14] = _props_field(fields[0], fields[14], load)
     fields[5] = bool(fields[5])  # SQLite's driver gives 0 and 1 (Database.read_rows)
     fields[16] = True if fields[16] is None else bool(fields[16])
     return NodeInfo(*fields)
+
+
+def _parse_props(value: Any) -> dict[str, str]:
+    """The ``dead_props`` column as a dict (SQLite hands JSON over as text)."""
+    if isinstance(value, str):
+        value = json.loads(value) if value not in ("{}", "null") else None
+    return dict(value or {})
+
+
+_SOURCE = Node.__table__.alias("source")
+
+
+def _copy_props(c: Any, from_id: int, to_id: int) -> None:
+    """Copy a node's dead properties to another node, inside the database."""
+    c.execute(update(_NODE_TABLE).where(_NODES.id == to_id).values(
+        dead_props=select(_SOURCE.c.dead_props).where(_SOURCE.c.id == from_id)
+        .scalar_subquery(),
+        props_bytes=select(_SOURCE.c.props_bytes).where(_SOURCE.c.id == from_id)
+        .scalar_subquery()))
+
+
+def charged_bytes() -> Any:
+    """SQL expression of the bytes a node counts in its space's usage: its content
+    and its dead properties (:mod:`providers.properties`)."""
+    return _NODES.size + _NODES.props_bytes
+
+
+def _holder_gone(tag: str) -> bool:
+    """Has the process named by a temporary file's holder tag ended (this host only)?"""
+    holder = quotas.Holder.from_tag(tag)
+    return holder is not None and holder.is_gone()
 
 
 def below(prefix: str, *, sqlite: bool) -> Any:
@@ -310,10 +356,13 @@ class Store:
     """Files and folders of every space over one :class:`Database` and one :class:`BlobStore`."""
 
     def __init__(self, db: Database, blobs: BlobStore,
-                 policy: quotas.QuotaPolicy | None = None) -> None:
+                 policy: quotas.QuotaPolicy | None = None, *,
+                 lease_seconds: float | None = None) -> None:
         self.db = db
         self.blobs = blobs
         self.policy = policy or quotas.QuotaPolicy()
+        # How long an upload's reservation lasts without renewal (quotas.leases).
+        self.lease_seconds = lease_seconds or quotas.lease_seconds(60.0)
         # Space key → its row. A space keeps its id and is never deleted, so what was
         # read once stays true: every request resolves its path with one query.
         self._spaces: dict[str, SpaceInfo] = {}
@@ -385,15 +434,20 @@ class Store:
         with self.db.reading() as c:
             return quotas.usage(c, space_id, self.policy)
 
-    def reserve(self, space_id: int, nbytes: int) -> quotas.Usage | None:
-        """Hold ``nbytes`` for an upload before its body is read, in one transaction
-        that also returns the space's figures after it (None: unknown). Raises
-        ``InsufficientStorage`` (507) if they do not fit."""
+    def reserve(self, space_id: int, nbytes: int) -> quotas.Reservation:
+        """Hold ``nbytes`` for an upload before its body is read, under a lease of
+        this process (:mod:`quotas.leases`), in one transaction that also reads the
+        space's figures after it (``.figures``, None: unknown). Raises
+        ``InsufficientStorage`` (507) if they do not fit. Hand the result to
+        :meth:`new_writer` (which renews the lease while bytes come), then to
+        :meth:`commit_write` or :meth:`hold_blob`, or :meth:`release`."""
         if nbytes <= 0:  # nothing to hold: a read, which does not wait for writers
-            return self.usage(space_id)
+            return quotas.Reservation(0, None, self.usage(space_id))
         with self.db.transaction() as s:
-            return self.make_room(s, space_id, quotas.reserve(s, space_id, nbytes,
-                                                              self.policy))
+            reservation = quotas.lease(s, space_id, nbytes, self.policy,
+                                       self.lease_seconds)
+            reservation.figures = self.make_room(s, space_id, reservation.figures)
+            return reservation
 
     def make_room(self, s: Session, space_id: int,
                   figures: quotas.Usage | None) -> quotas.Usage | None:
@@ -403,12 +457,24 @@ class Store:
         reservations, trash and versions together (:func:`providers.versions.make_room`),
         then the oldest trash items while the trash is past its share or the room is
         still lacking (:func:`providers.trash.make_room`): same transaction, blob files
-        removed after commit. Returns the figures after it."""
-        if figures is not None and figures.versions_excess > 0:
+        removed after commit. Returns the space's figures after it.
+
+        Reserved bytes of uploads that are gone (:mod:`quotas.leases`: expired, or
+        held by an ended process of this host) are given back first: they would
+        otherwise take the room of versions and trash items a user can still restore."""
+        if figures is None or (figures.trash_excess <= 0 and figures.versions_excess <= 0):
+            return figures
+        if figures.reserved and figures.used + figures.reserved + figures.trash \
+                + figures.versions > figures.limit and quotas.reclaim(s, space_id):
+            figures = quotas.usage(s, space_id, self.policy)
+            if figures is None or (figures.trash_excess <= 0
+                                   and figures.versions_excess <= 0):
+                return figures
+        if figures.versions_excess > 0:
             from . import versions  # versions build on this module
 
             figures = versions.make_room(self, s, space_id, figures)
-        if figures is not None and figures.trash_excess > 0:
+        if figures.trash_excess > 0:
             from .trash import make_room  # the trash builds on this module
 
             make_room(self, s, space_id, figures)
@@ -420,6 +486,25 @@ class Store:
             with self.db.transaction() as s:
                 quotas.release(s, space_id, nbytes)
 
+    def renew(self, reserved: int) -> None:
+        """Keep a moving upload's lease alive: one small write every
+        ``quotas.leases.RENEW_SECONDS`` at most, whatever the number of blocks."""
+        if isinstance(reserved, quotas.Reservation) and reserved.due():
+            assert reserved.lease_id is not None
+            with self.db.transaction() as s:
+                quotas.leases.renew(s, reserved.lease_id, self.lease_seconds)
+
+    def reclaim_leftovers(self) -> tuple[int, int]:
+        """Give back the reservations of uploads that are gone (expired leases, and
+        this host's ended processes') and remove their temporary files (this host's
+        ended processes', and any file left alone longer than a lease). Run at start-up
+        and periodically by ``davserver serve``; another live process's uploads are
+        never touched. Returns (bytes given back, files removed)."""
+        with self.db.transaction() as s:
+            freed = quotas.reclaim(s)
+        removed = self.blobs.remove_abandoned(_holder_gone, self.lease_seconds)
+        return sum(freed.values()), removed
+
     # --- reading ------------------------------------------------------------
 
     def resolve(self, space_id: int, path: str) -> NodeInfo | None:
@@ -430,7 +515,7 @@ class Store:
         path = path_key(path)
         with self.db.reading() as c:
             row = c.execute(_RESOLVE, {"space_id": space_id, "path": path}).first()
-            return _row_info(row) if row else None
+            return _row_info(row, self.read_props) if row else None
 
     def resolve_chain(self, space_id: int, path: str) -> list[NodeInfo]:
         """The nodes from the space root down to ``path``, root first, in one query.
@@ -448,7 +533,7 @@ class Store:
         else:
             with self.db.reading() as c:
                 rows = c.execute(_CHAIN, {"space_id": space_id, "paths": prefixes}).all()
-        found = {info.path: info for info in map(_row_info, rows)}
+        found = {info.path: info for info in (_row_info(r, self.read_props) for r in rows)}
         chain = []
         for prefix in prefixes:
             if prefix not in found:
@@ -477,7 +562,8 @@ class Store:
     def children(self, node: NodeInfo) -> list[NodeInfo]:
         """Members of a folder, ordered by name. One query."""
         with self.db.reading() as c:
-            return [_row_info(r) for r in c.execute(_CHILDREN, {"parent_id": node.id})]
+            return [_row_info(r, self.read_props)
+                    for r in c.execute(_CHILDREN, {"parent_id": node.id})]
 
     def subtree_sizes(self, folder: NodeInfo) -> dict[str, int]:
         """Bytes below each member of ``folder``, by the member's last path segment
@@ -503,11 +589,11 @@ class Store:
         """Every node below ``node`` (not itself), ordered by path. One query."""
         with self.db.transaction(write=False) as s:
             rows = s.execute(
-                select(*_COLUMNS).outerjoin(Blob, Node.blob_id == Blob.id)
+                select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
                 .where(_subtree(node.space_id, node.path, sqlite=self.sqlite), Node.id != node.id)
                 .order_by(Node.path)
             ).all()
-            return [_info(n, k) for n, k in rows]
+            return [_row_info(r, self.read_props) for r in rows]
 
     def open(self, node: NodeInfo) -> BinaryIO:
         """Open a file's content for reading (seekable)."""
@@ -557,9 +643,14 @@ class Store:
         """Create a 0-byte file (LOCK on an unmapped URL, RFC 4918 §7.3)."""
         return self.commit_write(space_id, path, None, stamp=stamp)
 
-    def new_writer(self) -> BlobWriter:
-        """Start streaming new content; pass the finished info to :meth:`commit_write`."""
-        return self.blobs.writer()
+    def new_writer(self, reserved: int = 0) -> BlobWriter:
+        """Start streaming new content; pass the finished info to :meth:`commit_write`.
+        ``reserved`` (what :meth:`reserve` returned) has its lease renewed while
+        blocks are written."""
+        writer = self.blobs.writer()
+        if isinstance(reserved, quotas.Reservation) and reserved.lease_id is not None:
+            writer.progress = functools.partial(self.renew, reserved)
+        return writer
 
     def commit_write(self, space_id: int, path: str, blob: BlobInfo | None,
                      *, mtime: float | None = None, reserved: int = 0,
@@ -625,6 +716,7 @@ class Store:
                 raise Conflict("the parent folder does not exist")
             parent_id, parent_path, parent_written = found[0], found[1], found[10]
             node_id, old_size, old_blob_id = found[3], found[5] or 0, found[6]
+            old_content = tuple(found[12:16])  # sha1, md5, content type, modified
             if node_id is not None and found[4]:
                 raise Conflict("a folder has that name")
             if node_id is None:
@@ -640,7 +732,7 @@ class Store:
                        "sha1": sha1, "md5": md5, "etag": sha1,
                        "content_type": content_type, "modified": modified}
             if node_id is None:
-                created, props, author_id = now, {}, stamp.author_id
+                created, props_bytes, author_id = now, 0, stamp.author_id
                 node_id = c.execute(_INSERT_NODE, {
                     "space_id": space_id, "parent_id": parent_id, "name": name_key(name),
                     "path": parent_path + "/" + name_key(name), "written_name": name,
@@ -648,19 +740,26 @@ class Store:
                     "created": now, "dead_props": {}, "author_id": author_id,
                     **content}).scalar_one()
             else:
-                created, author_id = found[7], found[9]
-                props = json.loads(found[8]) if isinstance(found[8], str) else found[8]
+                created, props_bytes, author_id = found[7], found[8], found[9]
+                if not self.sqlite:  # SQLite's writers take turns (BEGIN IMMEDIATE)
+                    locked = c.execute(_LOCKED_CONTENT, {"node": node_id}).first()
+                    if locked is None:  # deleted meanwhile: the PUT makes it again
+                        raise Conflict("the file was deleted during the upload; send it "
+                                       "again")
+                    old_size, old_blob_id = locked[0] or 0, locked[1]
+                    old_content = tuple(locked[2:])
                 c.execute(_UPDATE_CONTENT, {"node": node_id, **content})
             figures = quotas.settle(s, space_id, size - old_size, reserved, self.policy)
             old_key = None
-            if old_blob_id is not None and old_size > 0 and found[12] != sha1:
+            if old_blob_id is not None and old_size > 0 and old_content[0] != sha1:
                 # The replaced content becomes a version (issue 23): its blob stays.
                 from . import versions  # versions build on this module
 
                 figures = versions.keep(
                     s, self, node_id=node_id, space_id=space_id, blob_id=old_blob_id,
-                    size=old_size, etag=found[12], md5=found[13], content_type=found[14],
-                    modified=found[15], made_by=stamp.author_id) or figures
+                    size=old_size, etag=old_content[0], md5=old_content[1],
+                    content_type=old_content[2], modified=old_content[3],
+                    made_by=stamp.author_id) or figures
                 old_blob_id = None
             self.make_room(s, space_id, figures)
             if old_blob_id is not None and c.execute(
@@ -669,8 +768,8 @@ class Store:
                 old_key = c.execute(_DELETE_BLOB, {"blob": old_blob_id}).scalar()
             info = NodeInfo(node_id, space_id, parent_id, name,
                             parent_path + "/" + name_key(name), False, size, content_type,
-                            sha1, sha1, md5, blob.key if blob else None,
-                            created, modified, dict(props or {}), author_id,
+                            sha1, sha1, md5, blob.key if blob else None, created, modified,
+                            _props_field(node_id, props_bytes, self.read_props), author_id,
                             stamp.published, parent_written + "/" + name)
             return info, old_key
 
@@ -773,7 +872,7 @@ class Store:
         from . import versions  # versions build on this module
 
         cond = _subtree(space_id, path, sqlite=self.sqlite)
-        total = s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(cond)) or 0
+        total = s.scalar(select(func.coalesce(func.sum(charged_bytes()), 0)).where(cond)) or 0
         files = s.execute(select(Node.id, Node.blob_id).where(cond, ~Node.is_collection)).all()
         blob_ids: list[int | None] = [b for _i, b in files if b is not None]
         blob_ids += versions.drop_nodes(s, self, [i for i, _b in files])
@@ -850,7 +949,7 @@ class Store:
         target = parent.path + "/" + name_key(name)
         there = s.connection().execute(
             select(_NODES.id, _NODES.is_collection, _NODES.blob_id, _NODES.size, _NODES.sha1,
-                   _NODES.md5, _NODES.content_type, _NODES.modified)
+                   _NODES.md5, _NODES.content_type, _NODES.modified, _NODES.props_bytes)
             .where(_NODES.space_id + 0 == space_id, _NODES.path == target)).first()
         if there is None:
             return parent, name, [], None  # nothing stands there (a MOVE's usual case)
@@ -863,7 +962,7 @@ class Store:
                           thin=False)
             s.execute(delete(Node).where(Node.id == there[0])
                       .execution_options(synchronize_session=False))
-            freed.append(int(there[3] or 0))
+            freed.append(int(there[3] or 0) + int(there[8] or 0))  # its properties too
             keys = [] if there[3] else self._release_blobs(s, [there[2]])
             return parent, name, keys, there[0]
         keys = self._delete_subtree(s, space_id, target, freed)
@@ -883,11 +982,19 @@ class Store:
             parent, name, keys, replaced = self._prepare_destination(
                 s, src, dst_space, dst_path, freed, made_by=stamp.author_id)
             new_root = parent.path + "/" + name_key(name)
-            root = s.get_one(Node, src.id)
             new_written_root = parent.written_path + "/" + name
-            rows = [root]
+            # Rows without their dead properties: the database copies those itself
+            # (one UPDATE per node that has some), never through this process's memory.
+            columns = (_NODES.id, _NODES.parent_id, _NODES.name, _NODES.path,
+                       _NODES.written_name, _NODES.written_path,
+                       _NODES.is_collection, _NODES.size, _NODES.content_type, _NODES.etag,
+                       _NODES.sha1, _NODES.md5, _NODES.blob_id, _NODES.modified,
+                       _NODES.props_bytes)
+            c = s.connection()
+            rows = list(c.execute(select(*columns).where(_NODES.id == src.id)))
+            root = rows[0]
             if recursive and src.is_collection:
-                rows += [r for r in s.scalars(select(Node).where(
+                rows += [r for r in c.execute(select(*columns).where(
                     _subtree(src.space_id, src.path, sqlite=self.sqlite), Node.id != src.id))
                     if only is None or r.id in only]
             rows.sort(key=lambda r: r.path.count("/"))  # parents before their members
@@ -906,13 +1013,15 @@ class Store:
                     content_type=row.content_type,
                     etag=tag if row.is_collection else row.etag, sha1=row.sha1, md5=row.md5,
                     blob_id=row.blob_id, created=clock.time(), modified=row.modified,
-                    dead_props=dict(row.dead_props or {}),
+                    dead_props={}, props_bytes=0,
                     author_id=stamp.author_id, published=stamp.published,
                 )
                 s.add(node)
                 s.flush()
                 new_ids[row.id] = node.id
-                total += row.size
+                if row.props_bytes:
+                    _copy_props(c, row.id, node.id)
+                total += row.size + (row.props_bytes or 0)
             if replaced is not None:
                 from . import versions  # versions build on this module
 
@@ -952,7 +1061,7 @@ class Store:
             from . import versions  # versions build on this module
 
             if dst_space != src.space_id:
-                moved = int(s.scalar(select(func.coalesce(func.sum(Node.size), 0))
+                moved = int(s.scalar(select(func.coalesce(func.sum(charged_bytes()), 0))
                                      .where(_subtree(src.space_id, src.path,
                                                      sqlite=self.sqlite))) or 0)
                 quotas.charge(s, src.space_id, -moved, self.policy)
@@ -998,20 +1107,56 @@ class Store:
             shared_event(s, journal.Kind.publish if published else journal.Kind.withdraw,
                          node.space_id, node.path)
 
-    def patch_dead_props(self, node: NodeInfo, changes: dict[str, str | None]) -> None:
-        """Set (XML string) or remove (None) dead properties, by Clark name."""
+    def patch_dead_props(self, node: NodeInfo, changes: Mapping[str, str | None]) -> None:
+        """Set (XML string) or remove (None) dead properties, by Clark name, in one
+        transaction that charges their growth to the space (they are user data) and,
+        like any growth, purges the oldest trash items if it needs their room
+        (:meth:`make_room`).
+
+        Raises ``PropertyLimit`` (507: a name over 1 KiB, a value over 64 KiB, or the
+        resource's properties over 1 MiB, :mod:`providers.properties`),
+        ``InsufficientStorage`` (507, ``quota-not-exceeded``), ``NotFound``."""
         with self.db.transaction() as s:
             self._touch_around(s, node)
-            row = s.get(Node, node.id)
+            c = s.connection()
+            row = c.execute(select(_NODES.space_id, type_coerce(_NODES.dead_props, Text),
+                                   _NODES.props_bytes).where(_NODES.id == node.id)).first()
             if row is None:
                 raise NotFound("the resource is gone")
-            props = dict(row.dead_props or {})
-            for name, value in changes.items():
-                if value is None:
-                    props.pop(name, None)
-                else:
-                    props[name] = value
-            row.dead_props = props
+            props, size = patched(_parse_props(row[1]), changes)
+            self.make_room(s, row[0], quotas.charge(s, row[0], size - int(row[2] or 0),
+                                                    self.policy))
+            c.execute(update(_NODE_TABLE).where(_NODES.id == node.id)
+                      .values(dead_props=props, props_bytes=size))
+
+    def read_props(self, node_id: int) -> dict[str, str]:
+        """A node's dead properties (Clark name → XML of the element); {} if gone."""
+        return self.dead_props_of([node_id]).get(node_id, {})
+
+    def dead_props_of(self, node_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+        """The dead properties of these nodes, by id, in one query (a listing reads
+        them a bounded batch at a time: see ``providers.propfind``)."""
+        ids = list(node_ids)
+        if not ids:
+            return {}
+        with self.db.reading() as c:
+            rows = c.execute(select(_NODES.id, type_coerce(_NODES.dead_props, Text))
+                             .where(_NODES.id.in_(ids)))
+            return {r[0]: _parse_props(r[1]) for r in rows}
+
+    def props_bytes_below(self, node: NodeInfo, *, depth: str) -> int:
+        """Bytes of the dead properties of ``node`` and of its members (``depth``
+        "1") or its whole subtree ("infinity"): what a listing of them would hold.
+        One query."""
+        if depth == "0" or not node.is_collection:
+            return int(getattr(node.dead_props, "nbytes", 0))
+        if depth == "1":
+            cond = (_NODES.id == node.id) | (_NODES.parent_id == node.id)
+        else:
+            cond = _subtree(node.space_id, node.path, sqlite=self.sqlite)
+        with self.db.reading() as c:
+            return int(c.execute(select(func.coalesce(func.sum(_NODES.props_bytes), 0))
+                                 .where(cond)).scalar() or 0)
 
     def _touch_around(self, s: Session, node: NodeInfo) -> None:
         """A property of ``node`` changes: new ETags for the folders above it, and for

@@ -63,6 +63,7 @@ from .store import (
     Store,
     _row_info,
     below,
+    charged_bytes,
     space_is,
 )
 
@@ -79,7 +80,8 @@ _TOP_SEGMENTS = {"rubric": 2}
 class TrashEntry:
     """One deleted item: ``id`` (the trash item's), ``space_id`` it was deleted from,
     ``node_id`` of its (trashed) top node, its ``name`` and ``original_path``
-    (space-relative), ``size`` in bytes of the whole subtree, ``deleted_by`` (user
+    (space-relative), ``size`` in bytes of the whole subtree (contents and dead
+    properties: what it counts in the quota), ``deleted_by`` (user
     id or None), ``deleted_at`` (UTC epoch seconds)."""
 
     id: int
@@ -133,7 +135,7 @@ def _repath(s: Session, space_id: int, old_root: str, new_root: str,
 
 def _subtree_size(s: Session, space_id: int, path: str) -> int:
     sqlite = _sqlite(s)
-    return int(s.scalar(select(func.coalesce(func.sum(Node.size), 0)).where(
+    return int(s.scalar(select(func.coalesce(func.sum(charged_bytes()), 0)).where(
         space_is(space_id, sqlite=sqlite)
         & ((Node.path == path) | below(path + "/", sqlite=sqlite))
     )) or 0)
@@ -239,7 +241,8 @@ def top_nodes(store: Store, items: Sequence[TrashEntry]) -> dict[int, NodeInfo]:
     query = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
              .where(_NODES.id.in_(list(by_node))))
     with store.db.reading() as c:
-        return {by_node[info.id]: info for info in map(_row_info, c.execute(query))}
+        return {by_node[info.id]: info
+                for info in (_row_info(r, store.read_props) for r in c.execute(query))}
 
 
 def trashed_node(store: Store, item: TrashEntry, rel: str = "") -> NodeInfo | None:
@@ -327,13 +330,15 @@ def restore(store: Store, item_id: int, dst_space: int, dst_path: str, *,
 def _replace_file(s: Session, store: Store, there: Node, replaced_by: int | None) -> int:
     """A live file about to be replaced by a restored one (issue 23): its content
     becomes a version, its node goes (its versions are handed to the restored file by
-    the caller) and its bytes leave the used bytes. Returns its node id."""
+    the caller) and its bytes (content and dead properties) leave the used bytes.
+    Returns its node id."""
     size = int(there.size or 0)
     node_id, blob_id = there.id, there.blob_id
     versions.keep(s, store, node_id=node_id, space_id=there.space_id, blob_id=blob_id,
                   size=size, etag=there.sha1, md5=there.md5,
                   content_type=there.content_type, modified=there.modified,
-                  made_by=replaced_by, d_used=-size, thin=False)
+                  made_by=replaced_by, d_used=-size - int(there.props_bytes or 0),
+                  thin=False)
     s.execute(delete(Node).where(Node.id == node_id)
               .execution_options(synchronize_session=False))
     s.expunge(there)

@@ -236,8 +236,9 @@ def _forget(s: Session, store: Store, upload_id: int, *, release: bool) -> list[
 def room_for_chunk(store: Store, upload: UploadInfo, name: str,
                    announced: int | None) -> tuple[int, int]:
     """Before a chunk's body is read: ``(reserved, cap)``, the bytes this chunk
-    reserved on its own (an upload without a total; give them to :func:`add_chunk`,
-    or back with ``store.release``) and the most bytes it may have. With a total,
+    reserved on its own (an upload without a total: a ``quotas.Reservation`` under a
+    lease; give it to :func:`add_chunk`, or back with ``store.release``) and the most
+    bytes it may have. With a total,
     the chunks together may not pass it (400 past it); without one the chunk
     reserves its announced size (507 when it does not fit, 411 when it announces
     none). Raises ``BadRequest`` past :data:`MAX_CHUNKS` chunks."""
@@ -256,8 +257,10 @@ def room_for_chunk(store: Store, upload: UploadInfo, name: str,
     if announced is None:
         raise LengthRequired("a chunk of an upload without OC-Total-Length needs a "
                              "Content-Length")
-    store.reserve(upload.space_id, announced)
-    return announced, announced
+    # A lease while the chunk's body arrives (a process dying mid-chunk leaves no
+    # stray bytes); add_chunk ends it as the bytes join the upload's reservation.
+    held = store.reserve(upload.space_id, announced)
+    return held, announced
 
 
 def add_chunk(store: Store, upload: UploadInfo, name: str, blob: BlobInfo, *,
@@ -280,8 +283,13 @@ def add_chunk(store: Store, upload: UploadInfo, name: str, blob: BlobInfo, *,
                                                     UploadChunk.name == name))
             s.add(UploadChunk(upload_id=upload.id, name=name, blob_id=blob_id,
                               size=blob.size))
+            # The chunk's lease ends: its bytes stay reserved in the ledger, now held by
+            # the upload (which lives up to sync.upload_expiry, longer than any lease);
+            # 0 when the lease was reclaimed meanwhile (the ledger no longer holds them).
+            lease_id = getattr(reserved, "lease_id", None)
+            kept = quotas.leases.end(s, lease_id) if lease_id is not None else int(reserved)
             s.execute(update(ChunkedUpload).where(ChunkedUpload.id == upload.id).values(
-                reserved=ChunkedUpload.reserved + reserved, expires=now() + lifetime))
+                reserved=ChunkedUpload.reserved + kept, expires=now() + lifetime))
             s.flush()
             keys = store.release_blobs(s, [old]) if old is not None else []
     except BaseException:

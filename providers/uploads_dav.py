@@ -188,7 +188,8 @@ class _ChunkWriter:
     """The writable file of a chunk's PUT: a new blob, stopped at ``cap`` bytes."""
 
     def __init__(self, resource: ChunkFile, cap: int, reserved: int) -> None:
-        self.writer = resource.provider.store.new_writer()
+        # renews the lease of what the chunk reserved while its blocks arrive
+        self.writer = resource.provider.store.new_writer(reserved)
         self.cap = cap
         self.reserved = reserved
         self._environ = resource.environ

@@ -219,6 +219,8 @@ def _grow(session: Session, space_id: int, policy: QuotaPolicy, d_used: int,
               "d_trash": d_trash, "d_versions": d_versions}
     if growth > 0:
         row = _conn(session).execute(sql.grow, {**params, "growth": growth}).first()
+        if row is None and _reclaimed(session, space_id):
+            row = _conn(session).execute(sql.grow, {**params, "growth": growth}).first()
         if row is None:
             raise InsufficientStorage("Not enough room left in this space (quota).")
         return _figures(row, policy)
@@ -226,6 +228,25 @@ def _grow(session: Session, space_id: int, policy: QuotaPolicy, d_used: int,
     if row is None:  # no ledger row: as before, refusing only growth
         raise InsufficientStorage("Not enough room left in this space (quota).")
     return _figures(row, policy)
+
+
+def _reclaimed(session: Session, space_id: int) -> bool:
+    """Give back the space's reservations whose uploads are gone (a process killed
+    mid-upload): the process that finds a space full reclaims them (quotas.leases)."""
+    from .leases import reclaim  # leases builds on this module
+
+    return bool(reclaim(session, space_id))
+
+
+def _held_by(session: Session, reserved: int) -> int:
+    """The bytes ``reserved`` still holds: a :class:`quotas.Reservation`'s lease is
+    ended here (0 if it was reclaimed meanwhile); a bare count is taken as is."""
+    lease_id = getattr(reserved, "lease_id", None)
+    if lease_id is None:
+        return int(reserved)
+    from .leases import end
+
+    return end(session, lease_id)
 
 
 # Sent after a space's used bytes grew, in the transaction that grew them: sender the
@@ -265,9 +286,11 @@ def reserve(session: Session, space_id: int, nbytes: int,
 
 def settle(session: Session, space_id: int, delta: int, reserved: int,
            policy: QuotaPolicy) -> Usage | None:
-    """Release an upload's reservation and charge its real ``delta`` in one
-    conditional UPDATE (the re-check before commit). Returns the figures after it
-    (None when nothing changed)."""
+    """Release an upload's reservation (its lease ends) and charge its real ``delta``
+    in one conditional UPDATE (the re-check before commit). A reservation reclaimed
+    meanwhile (its lease expired) releases nothing: the growth is checked whole.
+    Returns the figures after it (None when nothing changed)."""
+    reserved = _held_by(session, reserved) if reserved else 0
     if not delta and not reserved:
         return None
     figures = _grow(session, space_id, policy, delta, -reserved)
@@ -324,7 +347,9 @@ def lock(session: Session, space_ids: Iterable[int]) -> None:
 
 
 def release(session: Session, space_id: int, nbytes: int) -> None:
-    """Give back a reservation whose upload failed (never below zero)."""
+    """Give back a reservation whose upload failed (never below zero); a
+    :class:`quotas.Reservation`'s lease ends."""
+    nbytes = _held_by(session, nbytes) if nbytes else 0
     if nbytes > 0:
         left = SpaceUsage.reserved_bytes - nbytes
         session.execute(update(SpaceUsage).where(SpaceUsage.space_id == space_id)

@@ -4,6 +4,11 @@ The database is SQLite in a temporary data directory, or, when
 ``DAVSERVER_DATABASE_URL`` points at a PostgreSQL server, a fresh database created
 on that server for each server fixture (dropped afterwards).
 
+The blobs are in the data directory, or, with ``DAVSERVER_TEST_BLOBS=s3``, in an S3
+bucket: one SeaweedFS per test process (``deploy/local_cluster.py``, started at the
+first server, stopped at exit), each server under a prefix of its own, e.g.
+``DAVSERVER_TEST_BLOBS=s3 python -m pytest -n 0 tests/integration/test_litmus.py``.
+
 The clock (:mod:`davserver.clock`): every server and command a test starts reads the
 test process's clock (``DAVSERVER_CLOCK_SHIFT`` is passed on), so that the dates a test
 computes with ``clock.now()`` or ``clock.today(zone)`` are the server's. Markers:
@@ -21,12 +26,15 @@ computes with ``clock.now()`` or ``clock.today(zone)`` are the server's. Markers
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -49,6 +58,35 @@ SCHOOL_ZONE = ZoneInfo("Europe/Paris")  # the test schools' zone (the default)
 IN_TERM = "2026-12-08T10:00 Europe/Paris"
 """A Tuesday at 10:00 in term time of the tests' school year 2026-2027, outside its
 holidays: the clock of modules whose data has fixed dates (``pytest.mark.clock``)."""
+
+TEST_BLOBS = os.environ.get("DAVSERVER_TEST_BLOBS", "local")
+_s3_server: list[Any] = []  # the SeaweedFS of this test process, once started
+
+
+def s3_blob_env() -> dict[str, str]:
+    """Configuration of a server whose blobs are in this test process's SeaweedFS,
+    under a new prefix (the server sees only its own objects)."""
+    from deploy import local_cluster as lc
+
+    if not _s3_server:
+        directory = Path(tempfile.mkdtemp(prefix="davtest-s3-"))
+        state = lc.Cluster(str(directory))
+        lc.start_seaweedfs(state)
+        _s3_server.append(state)
+
+        def _stop() -> None:
+            lc.stop_seaweedfs(state)
+            shutil.rmtree(directory, ignore_errors=True)
+
+        atexit.register(_stop)
+    state = _s3_server[0]
+    key, secret = lc.s3_keys(state)
+    return {"DAVSERVER_BLOBS__KIND": "s3",
+            "DAVSERVER_BLOBS__S3__ENDPOINT_URL": state.s3_endpoint,
+            "DAVSERVER_BLOBS__S3__BUCKET": lc.BUCKET,
+            "DAVSERVER_BLOBS__S3__PREFIX": f"t{uuid.uuid4().hex[:12]}/",
+            "DAVSERVER_BLOBS__S3__ACCESS_KEY_ID": key,
+            "DAVSERVER_BLOBS__S3__SECRET_ACCESS_KEY": secret}
 
 
 def school_today() -> date:
@@ -342,6 +380,8 @@ def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[Ser
     url, dbname = fresh_database_url(tmp)
     if url:
         env["DAVSERVER_DATABASE_URL"] = url
+    if TEST_BLOBS == "s3":
+        env.update(s3_blob_env())
     env.update(extra_env or {})
     return Server(data_dir=data_dir, env=env), dbname
 

@@ -1,16 +1,70 @@
 """A browser-like HTTP client for the web layer (requests, real cookies): reads the
 CSRF token from the page's form as a browser would submit it, signs in and out.
 
-Shared by the web tests; the real-browser tests drive Chromium instead.
+Shared by the web tests; the real-browser tests drive Chromium instead, in contexts
+opened by :func:`browser_context`, which fail the test on any Content-Security-Policy
+violation of our pages.
 """
 
 from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import requests
 from lxml import html
 from requests.adapters import HTTPAdapter
 
 from tests.conftest import Server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+# Forwards every ``securitypolicyviolation`` event of a page (scripts, styles, frames,
+# forms...) to the test; added to every page of the context before its own scripts.
+_REPORT_VIOLATIONS = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`
+                        + ` at ${e.sourceFile || document.location.href}:${e.lineNumber}`);
+});
+"""
+_VIOLATIONS: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def browser_context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
+    """A new browser context (no cookies) on ``base_url`` that records every Content
+    Security Policy violation of its pages, both as the ``securitypolicyviolation``
+    event and as Chromium's console message; when the block ends without another
+    error, any violation recorded (and not taken by :func:`take_csp_violations`) fails
+    the test. The one place the browser tests watch the policy."""
+    context = browser.new_context(base_url=base_url)
+    violations: list[str] = []
+    _VIOLATIONS[context] = violations
+
+    def on_console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    context.expose_binding("__cspViolation", lambda _source, text: violations.append(text))
+    context.add_init_script(_REPORT_VIOLATIONS)
+    context.on("console", on_console)
+    try:
+        yield context
+    finally:
+        context.close()
+    assert not violations, f"Content Security Policy violations: {violations}"
+
+
+def take_csp_violations(page: Page) -> list[str]:
+    """The violations recorded so far in ``page``'s context, forgotten (for a test
+    that provokes one on purpose)."""
+    violations = _VIOLATIONS[page.context]
+    taken = list(violations)
+    violations.clear()
+    return taken
 
 
 def csrf_token(page: str) -> str:

@@ -23,7 +23,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from davserver.config import Config
 from davserver.db import Database
-from providers import SqlLockStorage, Store
+from providers import Handoff, SqlLockStorage, Store
 
 from . import (
     auth,
@@ -40,6 +40,7 @@ from . import (
 from .account import app_passwords as account_app_passwords
 from .account import charter as account_charter
 from .account import federation as account_federation
+from .account import login_flow as account_login_flow
 from .account import pages as account_pages
 from .account import saml as account_saml
 from .auth import CredentialCheck, current_principal, login_required, profile_required
@@ -80,7 +81,8 @@ __all__ = ["CredentialCheck", "create_web_app", "current_principal", "login_requ
 
 
 def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
-                   store: Store, locks: SqlLockStorage | None = None) -> Flask:
+                   store: Store, locks: SqlLockStorage | None = None,
+                   handoff: Handoff | None = None) -> Flask:
     """Build the Flask application, in this order: key and cookie hardening (and the
     proxy fix when configured), translations, CSRF protection of every POST, PUT,
     PATCH and DELETE (Flask-WTF), sign-in, pages (the rubric, trash, textbook, booking
@@ -92,7 +94,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     ``credentials`` is the server's verifier, shared with the DAV side
     (``davserver.auth.CredentialVerifier``); ``store`` the server's node store (the
     rubric management page names the folders that carry grants, the file manager
-    works on it); ``locks`` the DAV lock storage, which the file manager honours.
+    works on it); ``locks`` the DAV lock storage, which the file manager honours;
+    ``handoff`` hands large downloads to nginx (``providers.handoff``; None: never).
     Raises ``ConfigError`` for a ``web.locale`` without a catalogue and ``OSError`` if
     the generated secret key cannot be stored under ``config.data_dir``.
     """
@@ -117,6 +120,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     csrf.exempt(account_federation.cas_logout)  # posted by the CAS server itself
     csrf.exempt(account_federation.saml_acs)  # posted from the identity provider's page
     app.register_blueprint(account_app_passwords.bp)
+    app.register_blueprint(account_login_flow.bp)
     app.register_blueprint(home_pages.bp)
     app.register_blueprint(rubric_pages.bp)
     app.register_blueprint(rubric_admin_pages.bp)
@@ -148,7 +152,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(notifications.bp)
     app.register_blueprint(journal.bp)
     notifications.enable_mail(config.smtp.enabled)
-    init_documents(app, config, locks, textbook.school_zone)
+    init_documents(app, config, locks, textbook.school_zone, handoff)
     zones.use_school_zone(app, textbook.school_zone)
     init_imports(app, config, db, store)
     errors.init_errors(app)

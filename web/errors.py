@@ -16,6 +16,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from davserver import outage
+
 log = logging.getLogger(__name__)
 
 TITLES = {
@@ -25,6 +27,7 @@ TITLES = {
     405: _l("Méthode non autorisée"),
     409: _l("Action impossible"),
     500: _l("Erreur du serveur"),
+    503: _l("Service momentanément indisponible"),
 }
 REASONS = {
     400: _l("La requête envoyée n'est pas valide."),
@@ -35,6 +38,8 @@ REASONS = {
     409: _l("Cette action n'est pas possible dans l'état actuel des choses."),
     500: _l("Une erreur inattendue s'est produite. Réessayez dans un instant ; si elle "
             "persiste, prévenez l'administrateur de l'ENT."),
+    503: _l("Le serveur ne peut pas répondre pour l'instant (maintenance ou incident). "
+            "Réessayez dans quelques secondes ; rien n'a été enregistré."),
 }
 CSRF_REASON = _l("Le formulaire a été refusé : son jeton de sécurité (CSRF) est absent, "
                  "invalide ou expiré. Rechargez la page puis envoyez le formulaire à "
@@ -65,8 +70,19 @@ def _internal_error(exc: Exception) -> Response:
     return _render(500, str(REASONS[500]))
 
 
+def _maybe_outage(exc: Exception) -> Response:
+    """An outage of the database or the blob store (:mod:`davserver.outage`): the 503
+    page with ``Retry-After``. Anything else goes on to Flask's 500 (re-raised)."""
+    found = outage.outage_of(exc)
+    if found is None:
+        raise exc
+    outage.log_outage(found)
+    return _render(503, str(REASONS[503]), outage.headers_of(found))
+
+
 def init_errors(app: Flask) -> None:
     """Register the handlers above on ``app``."""
+    app.register_error_handler(Exception, _maybe_outage)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(500, _internal_error)

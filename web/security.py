@@ -7,10 +7,18 @@
   ``ProxyFix``).
 * The signing key (Flask-WTF's CSRF tokens in forms) comes from ``server.secret_key``, else from
   ``<data_dir>/web-secret-key``, created once with 32 random bytes (mode 0600).
-* Every web answer carries a Content-Security-Policy that runs scripts from our
-  origin only and forbids framing, ``nosniff`` and a same-origin Referrer-Policy
-  (OWASP Secure Headers Project); pages are ``no-store`` so that a shared
-  computer-room browser shows nothing of the previous user after a logout.
+* Every web answer carries a Content-Security-Policy that runs scripts and styles
+  from our origin only (no inline script, style or ``on…=`` attribute: the templates
+  load ``web/static``; the browser tests fail on any violation, ``tests/web.py``) and
+  forbids framing (``frame-ancestors 'none'``, and ``X-Frame-Options`` for older
+  browsers), ``nosniff`` and a same-origin Referrer-Policy (OWASP Secure Headers
+  Project); pages are ``no-store`` so that a shared computer-room browser shows
+  nothing of the previous user after a logout.
+* Over HTTPS (directly, or behind a trusted proxy that says so), answers add
+  ``Strict-Transport-Security`` for a year (RFC 6797): a browser that once came over
+  HTTPS never sends a password over plain HTTP to this host again. Not on plain
+  HTTP, where RFC 6797 §7.2 says it must be ignored and a school's test server on its
+  own network may have no certificate.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
+
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"  # one year (RFC 6797 §6.1.1)
 
 
 def load_secret_key(configured: str | None, data_dir: Path) -> str:
@@ -85,6 +95,8 @@ def _add_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "same-origin")
     if response.mimetype == "text/html":
         headers.setdefault("Cache-Control", "no-store")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     return response
 
 

@@ -36,7 +36,7 @@ from werkzeug.datastructures import CallbackDict
 from werkzeug.wrappers import Response
 
 import acl
-from davserver import clock, journal
+from davserver import clock, journal, outage
 from davserver.db import Database
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,8 @@ class DatabaseSessionInterface(SessionInterface):
                 with self.db.transaction() as s:
                     acl.renew_web_session(s, sent, now=moment, lifetime=self.lifetime)
                 current.refresh_cookie = True
-            except Exception:  # the session stays valid until its current expiry
-                log.exception("cannot renew a web session")
+            except Exception as exc:  # the session stays valid until its current expiry
+                outage.log_failure(log, exc, "cannot renew a web session")
         return current
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:

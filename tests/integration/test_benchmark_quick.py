@@ -1,6 +1,7 @@
 """The benchmark runs (``--quick``, tiny sizes) and reports every figure for every
-server; its values are not checked here (speed is judged by the benchmark itself,
-never by a timed test)."""
+server, the local cluster included (about 20 s of the test's time: PostgreSQL,
+SeaweedFS, two servers and nginx start); its values are not checked here (speed is
+judged by the benchmark itself, never by a timed test)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
-    run = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--json", str(out)],
+    run = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--json", str(out),
+                          "--only", ",".join(SERVERS)],
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads(out.read_text())
@@ -34,8 +36,9 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
             value = results["servers"][server].get(spec.key)
             assert isinstance(value, int | float) and math.isfinite(value) and value >= 0, (
                 server, spec.key, value)
-    for server in SERVERS:  # wrk saw only successful answers (auth worked everywhere)
+    for server in (s for s in SERVERS if s != "nginx"):  # wrk saw only successful answers
         errors = {k: v for k, v in results["servers"][server].items()
                   if k.startswith("wrk_errors_")}
         assert errors and not any(errors.values()), (server, errors)
     assert "ours/WsgiDAV" in run.stdout and "PROPFIND Depth 1" in run.stdout
+    assert set(results["meta"]["load_average_per_server"]) == set(SERVERS)

@@ -104,6 +104,30 @@ def test_a_teacher_signs_in_through_the_academie(srv: Server) -> None:
     assert event["details"] == {"provider": "academie", "identity": "dwho"}  # type: ignore[comparison-overlap]
 
 
+def test_a_teacher_adds_the_desktop_app_through_the_academie(srv: Server) -> None:
+    """Login Flow v2 with no password of ours: the app's start, the académie's CAS
+    sign-in in the browser, back to the grant page, the grant; the app's poll gets an
+    app password that opens the teacher's files."""
+    flow = requests.post(srv.base_url + "/index.php/login/v2", timeout=30, headers={
+        "User-Agent": "Mozilla/5.0 (Windows) mirall/3.14.1 (Nextcloud, windows-10.0)"}
+                         ).json()
+    path = urlsplit(flow["login"]).path
+    client = WebClient(srv)
+    answer = returned(client, cas_ticket_url(client, "academie", "dwho", path))
+    assert answer.status_code == 302 and answer.headers["Location"] == path
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Autoriser Nextcloud sur ordinateur (Windows)" in page.text
+    assert client.post(path + "/grant", {"csrf_token": csrf_token(page.text)}
+                       ).status_code == 200
+    delivered = requests.post(flow["poll"]["endpoint"], data={"token": flow["poll"]["token"]},
+                              timeout=30).json()
+    assert delivered["loginName"] == TEACHER
+    assert requests.request("PROPFIND", f"{srv.base_url}/remote.php/dav/files/{TEACHER}/",
+                            auth=(TEACHER, delivered["appPassword"]), headers={"Depth": "0"},
+                            timeout=30).status_code == 207
+
+
 def test_a_parent_signs_in_by_an_attribute(srv: Server) -> None:
     client = WebClient(srv)
     assert returned(client, cas_ticket_url(client, "educonnect", "rtyler")).status_code \

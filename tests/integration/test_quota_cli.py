@@ -314,8 +314,8 @@ def test_fsck_reports_and_repairs_a_usage_drift(server: Server) -> None:
 
     found = server.cli("fsck", check=False)
     assert found.returncode == 1, (found.stdout, found.stderr)
-    assert (f"usage drift in space {space_id}: ledger 999999 bytes, files {real} bytes"
-            in found.stdout), found.stdout
+    assert (f"usage drift in space {space_id}: ledger 999999 bytes, "
+            f"files and properties {real} bytes" in found.stdout), found.stdout
     assert "--repair" in found.stdout
 
     repaired = server.cli("fsck", "--repair", check=False)
@@ -348,7 +348,8 @@ def test_fsck_recreates_a_lost_ledger_row(server: Server) -> None:
 
     found = server.cli("fsck", check=False)
     assert found.returncode == 1, found.stdout
-    assert f"usage drift in space {space_id}: ledger -1 bytes, files 7000 bytes" in found.stdout
+    assert (f"usage drift in space {space_id}: ledger -1 bytes, "
+            "files and properties 7000 bytes" in found.stdout), found.stdout
     assert server.cli("fsck", "--repair", check=False).returncode == 0
     again = server.cli("fsck", check=False)
     assert again.returncode == 0 and "fsck: clean" in again.stdout, again.stdout

@@ -851,14 +851,61 @@ def test_litmus_passes_on_a_space_with_a_quota(server: Server, tmp_path: Path) -
         f"litmus exit {proc.returncode}; problems: {problems + bad}; suites: {seen}\n"
         f"{report}\n\nserver log: {server.log_path}")
     # litmus cleans up after itself, into the trash: the ledger must agree with the
-    # live files alone (issue 17: the trash does not count), before and after the
-    # trash is emptied.
+    # live files and the dead properties litmus left on them (they count, issue 18),
+    # not the trash (issue 17), before and after the trash is emptied; the trash bytes
+    # are what /dav/corbeille/ shows with its properties.
     total, u = quota(server, "lea")
     listing = members(server.session("lea"), server.documents_url + "/")
+    live_props, trashed_props = _property_bytes(server, "lea")
+    trashed = sum(_tree_sizes(server, "lea", server.dav_url + "/corbeille/porte-documents/"))
     assert total == 5_000_000
-    assert u == sum(_tree_sizes(server, "lea", server.documents_url + "/")), listing
+    assert trashed_props > 0  # litmus's props suite leaves some in the trash
+    assert u == sum(_tree_sizes(server, "lea", server.documents_url + "/")) + live_props, \
+        listing
+    assert _trash_bytes(server, "lea") == trashed + trashed_props
     server.empty_trash()
     assert quota(server, "lea")[1] == u
+
+
+def _property_bytes(server: Server, user: str) -> tuple[int, int]:
+    """Bytes of the dead properties in ``user``'s porte-documents, measured again from
+    what is stored (not from the nodes' running totals): (live, in the trash)."""
+    from sqlalchemy import Text, select, type_coerce
+
+    import acl
+    from providers.models import Node
+    from providers.properties import total_bytes
+
+    live = trashed = 0
+    with server.app() as app:
+        with app.db.transaction(write=False) as s:
+            account = acl.find_user(s, user)
+        assert account is not None
+        space = app.store.ensure_space("documents", account.id).id
+        with app.db.transaction(write=False) as s:
+            rows = s.execute(select(Node.path, type_coerce(Node.dead_props, Text))
+                             .where(Node.space_id == space)).all()
+    for path, stored in rows:
+        size = total_bytes(json.loads(stored or "{}"))
+        if path.startswith("#trash"):
+            trashed += size
+        else:
+            live += size
+    return live, trashed
+
+
+def _trash_bytes(server: Server, user: str) -> int:
+    """The ledger's trash bytes of ``user``'s porte-documents."""
+    import acl
+
+    with server.app() as app:
+        with app.db.transaction(write=False) as s:
+            account = acl.find_user(s, user)
+        assert account is not None
+        space = app.store.ensure_space("documents", account.id).id
+        figures = app.store.usage(space)
+    assert figures is not None
+    return figures.trash
 
 
 def _tree_sizes(server: Server, user: str, url: str) -> list[int]:

@@ -51,19 +51,28 @@ NGINX_SERVER = """
         ssl_certificate {cert};
         ssl_certificate_key {key};
 
+        client_header_timeout 10s;
+        client_body_timeout 60s;
+        send_timeout 300s;
+        limit_conn per_client 100;
+        limit_conn_status 503;
         client_max_body_size 0;
-        proxy_request_buffering off;
-        proxy_buffering off;
+
         proxy_http_version 1.1;
         proxy_read_timeout 300s;
         proxy_send_timeout 300s;
+        proxy_set_header Host $http_host;
+        proxy_set_header X-Forwarded-Proto $scheme;
+        proxy_set_header X-Forwarded-Host $http_host;
+        proxy_set_header Connection "";
 
         location / {{
             proxy_pass http://127.0.0.1:{upstream};
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-Host $http_host;
-            proxy_set_header Connection "";
+        }}
+
+        location /dav/ {{
+            proxy_pass http://127.0.0.1:{upstream};
+            proxy_request_buffering off;
         }}
     }}
 """
@@ -80,6 +89,7 @@ http {{
     fastcgi_temp_path {tmp}/fastcgi;
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
+    limit_conn_zone $binary_remote_addr zone=per_client:10m;
 {servers}
 }}
 """

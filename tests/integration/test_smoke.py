@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import Server
 
 
@@ -27,21 +29,24 @@ def test_web_root_explains_mounting(server: Server) -> None:
 
 
 def test_a_classroom_connecting_at_once_is_served(server: Server) -> None:
-    """120 connections opened in the same instant (thirty machines, four each, at 8:00)
-    are all queued and answered: none is reset (server.listen_backlog)."""
+    """120 connections opened in the same instant (thirty machines, four each, at 8:00,
+    each machine its own loopback address as on a school's network) are all queued
+    and answered: none is reset (server.listen_backlog), none is over the cap of
+    connections per address (server.max_connections_per_address)."""
     import socket
     import threading
 
     barrier = threading.Barrier(120)
     answers: list[bytes] = []
 
-    def visit() -> None:
+    def visit(machine: int) -> None:
         barrier.wait()
-        with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=60,
+                                      source_address=(f"127.0.0.{10 + machine}", 0)) as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             answers.append(sock.recv(12))
 
-    threads = [threading.Thread(target=visit) for _ in range(120)]
+    threads = [threading.Thread(target=visit, args=(n // 4,)) for n in range(120)]
     for t in threads:
         t.start()
     for t in threads:
@@ -71,3 +76,32 @@ def test_credentials_in_latin1_or_malformed_get_401_or_pass_never_500(server: Se
     for header in ("Basic !!!not-base64!!!", "Basic " + base64.b64encode(b"no-colon").decode()):
         answer = requests.get(url, headers={"Authorization": header})
         assert answer.status_code == 401, header
+
+
+@pytest.mark.one_database  # headers and error pages
+def test_answers_name_no_software_version(server: Server) -> None:
+    """Issue 18 §7: the ``Server`` header and the error pages say "davserver" at most,
+    never WsgiDAV's or cheroot's name, version or the server's clock, whether the
+    refusal comes from authentication, WsgiDAV, our providers or cheroot's parser."""
+    import re
+    import socket
+
+    import requests
+
+    s = server.session("alice")
+    url = server.documents_url
+    answers = [requests.get(url + "/"),                                  # 401
+               s.get(url + "/absent.txt"),                               # 404
+               s.request("MKCOL", url + "/no/such/parent"),              # 409
+               s.request("PROPFIND", url + "/", headers={"Depth": "2"}),  # 400
+               s.get(url + "/")]                                         # 403, a folder
+    assert [a.status_code for a in answers] == [401, 404, 409, 400, 403]
+    for answer in answers:
+        assert answer.headers["Server"] == "davserver", answer.headers
+        assert not re.search(r"wsgidav|cheroot|\d+\.\d+\.\d+|\d\d:\d\d",
+                             answer.text, re.IGNORECASE), answer.text
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET / HTTP/9.9\r\nHost: x\r\n\r\n")  # cheroot refuses it
+        raw = sock.recv(4096).decode("latin-1")
+    assert raw.startswith("HTTP/1.1 505"), raw
+    assert not re.search(r"wsgidav|cheroot|\d+\.\d+\.\d+", raw, re.IGNORECASE), raw

@@ -122,8 +122,6 @@ def test_ocs_needs_the_password_and_names_what_it_lacks(srv: Server) -> None:
     unknown = srv.session("prof").get(f"{srv.base_url}/ocs/v1.php/apps/files_sharing/api/v1"
                                       "/shares?format=json")
     assert unknown.status_code == 404 and unknown.json()["ocs"]["meta"]["statuscode"] == 998
-    flow = requests.post(srv.base_url + "/index.php/login/v2", timeout=10)
-    assert flow.status_code == 501 and "app password" in flow.text
 
 
 def test_the_user_endpoint_gives_the_login_the_name_and_the_quota(srv: Server) -> None:

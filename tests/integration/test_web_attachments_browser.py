@@ -9,6 +9,7 @@ printed)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -35,34 +36,32 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def test_homework_t1_with_an_attachment(browser: Browser,  # noqa: F811
                                         web_server: Server, tmp_path: Path) -> None:
-    lesson = f"/textbook/seances/{IDS['L0']}"
-    teacher_ctx, ann, ann_csp = open_as(browser, web_server, "ann", lesson)
-    form = ann.locator("form.panel.homework")
-    form.get_by_label("Titre").fill("T1")
-    form.get_by_label("Texte").fill("Exercices de la fiche jointe.")
-    form.get_by_role("button", name="Enregistrer le travail").click()
-    t1 = ann.locator("li.activity", has=ann.locator("h3.title", has_text="T1"))
-    expect(t1).to_have_count(1)
-    t1.get_by_label("Joindre un fichier").set_input_files(files=[
-        {"name": "fiche T1.pdf", "mimeType": "application/pdf", "buffer": SHEET}])
-    t1.get_by_role("button", name="Joindre", exact=True).click()
-    expect(t1.get_by_role("link", name="fiche T1.pdf")).to_be_visible()
-    shot(ann, tmp_path, "t1-enseignant")
+    with ExitStack() as pages:
+        lesson = f"/textbook/seances/{IDS['L0']}"
+        ann = pages.enter_context(open_as(browser, web_server, "ann", lesson))
+        form = ann.locator("form.panel.homework")
+        form.get_by_label("Titre").fill("T1")
+        form.get_by_label("Texte").fill("Exercices de la fiche jointe.")
+        form.get_by_role("button", name="Enregistrer le travail").click()
+        t1 = ann.locator("li.activity", has=ann.locator("h3.title", has_text="T1"))
+        expect(t1).to_have_count(1)
+        t1.get_by_label("Joindre un fichier").set_input_files(files=[
+            {"name": "fiche T1.pdf", "mimeType": "application/pdf", "buffer": SHEET}])
+        t1.get_by_role("button", name="Joindre", exact=True).click()
+        expect(t1.get_by_role("link", name="fiche T1.pdf")).to_be_visible()
+        shot(ann, tmp_path, "t1-enseignant")
 
-    with web_server.transaction() as s:
-        due = s.get_one(textbook.Lesson, IDS["LF"]).start.date().isoformat()
-    student_ctx, ben, ben_csp = open_as(browser, web_server, "ben",
-                                        f"/textbook/travail/?week={due}")
-    item = ben.locator("li.homework", has=ben.locator("h2.title", has_text="T1"))
-    expect(item).to_have_count(1)
-    with ben.expect_download() as got:
-        item.get_by_role("link", name="fiche T1.pdf").click()
-    assert got.value.suggested_filename == "fiche T1.pdf"
-    assert Path(got.value.path()).read_bytes() == SHEET
-    shot(ben, tmp_path, "t1-eleve")
-    ben.goto(f"/textbook/seances/{IDS['L0']}")
-    expect(ben.get_by_role("link", name="fiche T1.pdf")).to_be_visible()
-    expect(ben.get_by_text("Joindre un fichier")).to_have_count(0)
-    assert ann_csp == [] and ben_csp == []
-    teacher_ctx.close()
-    student_ctx.close()
+        with web_server.transaction() as s:
+            due = s.get_one(textbook.Lesson, IDS["LF"]).start.date().isoformat()
+        ben = pages.enter_context(open_as(browser, web_server, "ben",
+                                          f"/textbook/travail/?week={due}"))
+        item = ben.locator("li.homework", has=ben.locator("h2.title", has_text="T1"))
+        expect(item).to_have_count(1)
+        with ben.expect_download() as got:
+            item.get_by_role("link", name="fiche T1.pdf").click()
+        assert got.value.suggested_filename == "fiche T1.pdf"
+        assert Path(got.value.path()).read_bytes() == SHEET
+        shot(ben, tmp_path, "t1-eleve")
+        ben.goto(f"/textbook/seances/{IDS['L0']}")
+        expect(ben.get_by_role("link", name="fiche T1.pdf")).to_be_visible()
+        expect(ben.get_by_text("Joindre un fichier")).to_have_count(0)

@@ -191,6 +191,9 @@ def test_security_headers(alice: WebClient) -> None:
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["Referrer-Policy"] == "same-origin"
         assert headers["Cache-Control"] == "no-store"
+        assert "Strict-Transport-Security" not in headers  # plain HTTP (RFC 6797 §7.2)
+    untrusted = alice.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in untrusted.headers  # no trusted proxy
 
 
 def test_stylesheet_is_served(client: WebClient) -> None:

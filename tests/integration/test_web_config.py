@@ -25,7 +25,7 @@ def cookie_attributes(curl: Curl, url: str, *headers: str) -> list[str]:
     return [a.strip().lower() for a in cookie.split(";")]
 
 
-def test_secure_cookie_behind_a_trusted_proxy(tmp_path: Path) -> None:
+def test_secure_cookie_and_hsts_behind_a_trusted_proxy(tmp_path: Path) -> None:
     env = {"DAVSERVER_SERVER__TRUST_FORWARDED_PROTO": "true"}
     with running_server(tmp_path, extra_env=env, users={"alice": "teacher"}) as srv:
         curl = Curl(srv, tmp_path)
@@ -33,6 +33,11 @@ def test_secure_cookie_behind_a_trusted_proxy(tmp_path: Path) -> None:
         assert "secure" in cookie_attributes(curl, login, "X-Forwarded-Proto: https")
         assert "secure" not in cookie_attributes(curl, login, "X-Forwarded-Proto: http")
         assert "secure" not in cookie_attributes(curl, login)
+        # HSTS (RFC 6797) only when the proxy says the browser came over HTTPS
+        hsts = "strict-transport-security"
+        assert curl("-H", "X-Forwarded-Proto: https", login).headers[hsts] == "max-age=31536000"
+        assert hsts not in curl("-H", "X-Forwarded-Proto: http", login).headers
+        assert hsts not in curl(login).headers
 
 
 def test_generated_secret_key_is_kept_and_sessions_survive_a_restart(tmp_path: Path) -> None:

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.rubric_kit import Person, add_people
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
+from tests.web import browser_context
 
 # One database is enough: a browser walk; the same actions are checked over HTTP on both
 # (docs/development.md, "Which tests run where").
@@ -63,17 +64,10 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 def page(browser: Browser, web_server: Server) -> Iterator[Page]:
-    context = browser.new_context(base_url=web_server.base_url)
-    tab = context.new_page()
-    tab.csp_violations = []  # type: ignore[attr-defined]
-
-    def console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            tab.csp_violations.append(message.text)  # type: ignore[attr-defined]
-
-    tab.on("console", console)
-    yield tab
-    context.close()
+    """A page of a fresh browser context; any Content Security Policy violation fails
+    the test (``tests.web.browser_context``)."""
+    with browser_context(browser, web_server.base_url) as context:
+        yield context.new_page()
 
 
 def sign_in(page: Page, login: str) -> None:
@@ -183,7 +177,6 @@ def test_the_porte_documents_exercise(page: Page, tmp_path: Path) -> None:
     assert listing(page) == ["Rangement", "consigne lue.txt", "photo 1.png"]
     page.get_by_role("link", name="Rangement", exact=True).click()
     assert listing(page) == ["résumé.txt"]
-    assert page.csp_violations == []  # type: ignore[attr-defined]
 
 
 def test_a_full_quota_refuses_one_file_while_the_others_upload(
@@ -200,4 +193,3 @@ def test_a_full_quota_refuses_one_file_while_the_others_upload(
     expect(page.locator("#total-percent")).to_have_text("100 %")
     assert listing(page) == ["ancien.bin", "autre.txt", "petit.txt"]
     shot(page, tmp_path, "quota-plein")
-    assert page.csp_violations == []  # type: ignore[attr-defined]

@@ -8,14 +8,16 @@ saved under the test's temporary directory (their paths are printed)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import IN_TERM, PASSWORD, Server
 from tests.integration.handin_kit import handin_server
 from tests.integration.test_web_documents_browser import browser, shot  # noqa: F401
+from tests.web import browser_context
 
 # One database is enough: a browser walk; the same actions are checked over HTTP on both
 # (docs/development.md, "Which tests run where").
@@ -29,24 +31,18 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield srv
 
 
+@contextmanager
 def open_as(browser: Browser, server: Server, login: str,  # noqa: F811
-            path: str) -> tuple[BrowserContext, Page, list[str]]:
-    """A new browser context signed in as ``login`` on ``path``, and the list the
-    Content Security Policy violations of its console go to."""
-    context = browser.new_context(base_url=server.base_url)
-    tab = context.new_page()
-    violations: list[str] = []
-
-    def console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            violations.append(message.text)
-
-    tab.on("console", console)
-    tab.goto(path)
-    tab.get_by_label("Identifiant").fill(login)
-    tab.get_by_label("Mot de passe").fill(PASSWORD)
-    tab.get_by_role("button", name="Se connecter").click()
-    return context, tab, violations
+            path: str) -> Iterator[Page]:
+    """A page of a new browser context signed in as ``login`` on ``path``; a Content
+    Security Policy violation in it fails the test (``tests.web.browser_context``)."""
+    with browser_context(browser, server.base_url) as context:
+        tab = context.new_page()
+        tab.goto(path)
+        tab.get_by_label("Identifiant").fill(login)
+        tab.get_by_label("Mot de passe").fill(PASSWORD)
+        tab.get_by_role("button", name="Se connecter").click()
+        yield tab
 
 
 def unread(page: Page) -> int:
@@ -56,43 +52,41 @@ def unread(page: Page) -> int:
 
 def test_hand_in_correction_and_notifications(browser: Browser,  # noqa: F811
                                               web_server: Server, tmp_path: Path) -> None:
-    lesson = f"/textbook/seances/{IDS['L0']}"
-    remises = f"/textbook/activites/{IDS['HW_OPEN']}/remises"
-    teacher_ctx, ann, ann_csp = open_as(browser, web_server, "ann", lesson)
-    ann_before = unread(ann)
-    student_ctx, ben, ben_csp = open_as(browser, web_server, "ben", lesson)
-    ben_before = unread(ben)
+    with ExitStack() as pages:
+        lesson = f"/textbook/seances/{IDS['L0']}"
+        remises = f"/textbook/activites/{IDS['HW_OPEN']}/remises"
+        ann = pages.enter_context(open_as(browser, web_server, "ann", lesson))
+        ann_before = unread(ann)
+        ben = pages.enter_context(open_as(browser, web_server, "ben", lesson))
+        ben_before = unread(ben)
 
-    mine = ben.locator(f'section[data-handin="{IDS["HW_OPEN"]}"]')
-    expect(mine.locator(".handin-status")).to_have_text("Pas encore remis.")
-    mine.get_by_label("Fichiers à remettre").set_input_files(files=[
-        {"name": "rédaction.txt", "mimeType": "text/plain", "buffer": b"Il etait une fois.\n"}])
-    mine.get_by_role("button", name="Remettre mon travail").click()
-    expect(mine.locator(".handin-status")).to_contain_text("à l'heure")
-    expect(mine.get_by_role("link", name="rédaction.txt")).to_be_visible()
-    shot(ben, tmp_path, "remise-eleve")
+        mine = ben.locator(f'section[data-handin="{IDS["HW_OPEN"]}"]')
+        expect(mine.locator(".handin-status")).to_have_text("Pas encore remis.")
+        mine.get_by_label("Fichiers à remettre").set_input_files(files=[
+            {"name": "rédaction.txt", "mimeType": "text/plain", "buffer": b"Il etait une fois.\n"}])
+        mine.get_by_role("button", name="Remettre mon travail").click()
+        expect(mine.locator(".handin-status")).to_contain_text("à l'heure")
+        expect(mine.get_by_role("link", name="rédaction.txt")).to_be_visible()
+        shot(ben, tmp_path, "remise-eleve")
 
-    ann.reload()
-    assert unread(ann) == ann_before + 1
-    ann.get_by_role("link", name="Voir les remises").first.click()
-    expect(ann).to_have_url(web_server.base_url + remises)
-    row = ann.locator('tr[data-student="ben"]')
-    expect(row.locator(".status")).to_contain_text("à l'heure")
-    expect(ann.locator('tr[data-student="lea"] .status')).to_have_text("non remis")
-    with ann.expect_download() as got:
-        row.get_by_role("link", name="rédaction.txt").click()
-    assert Path(got.value.path()).read_bytes() == b"Il etait une fois.\n"
-    row.get_by_label("Correction pour ben").set_input_files(files=[
-        {"name": "corrigé.txt", "mimeType": "text/plain", "buffer": b"Tres bien.\n"}])
-    row.get_by_role("button", name="Rendre la correction").click()
-    expect(row.locator(".corrections a")).to_have_text(["corrigé.txt"])
-    shot(ann, tmp_path, "remises-enseignant")
+        ann.reload()
+        assert unread(ann) == ann_before + 1
+        ann.get_by_role("link", name="Voir les remises").first.click()
+        expect(ann).to_have_url(web_server.base_url + remises)
+        row = ann.locator('tr[data-student="ben"]')
+        expect(row.locator(".status")).to_contain_text("à l'heure")
+        expect(ann.locator('tr[data-student="lea"] .status')).to_have_text("non remis")
+        with ann.expect_download() as got:
+            row.get_by_role("link", name="rédaction.txt").click()
+        assert Path(got.value.path()).read_bytes() == b"Il etait une fois.\n"
+        row.get_by_label("Correction pour ben").set_input_files(files=[
+            {"name": "corrigé.txt", "mimeType": "text/plain", "buffer": b"Tres bien.\n"}])
+        row.get_by_role("button", name="Rendre la correction").click()
+        expect(row.locator(".corrections a")).to_have_text(["corrigé.txt"])
+        shot(ann, tmp_path, "remises-enseignant")
 
-    ben.reload()
-    expect(mine.locator(".corrections-title")).to_have_text("Correction de l'enseignant :")
-    expect(mine.locator(".corrections a")).to_have_text(["corrigé.txt"])
-    assert unread(ben) == ben_before + 1
-    shot(ben, tmp_path, "correction-eleve")
-    assert ann_csp == [] and ben_csp == []
-    teacher_ctx.close()
-    student_ctx.close()
+        ben.reload()
+        expect(mine.locator(".corrections-title")).to_have_text("Correction de l'enseignant :")
+        expect(mine.locator(".corrections a")).to_have_text(["corrigé.txt"])
+        assert unread(ben) == ben_before + 1
+        shot(ben, tmp_path, "correction-eleve")

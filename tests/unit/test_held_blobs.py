@@ -29,9 +29,8 @@ def holder() -> Iterator[None]:
 
 
 def hold(store: Store, space: SpaceInfo, data: bytes, announced: int | None) -> int:
-    reserved = announced or 0
-    store.reserve(space.id, reserved)
-    writer = store.new_writer()
+    reserved = store.reserve(space.id, announced or 0)
+    writer = store.new_writer(reserved)
     writer.write(data)
     blob = writer.finish()
     try:

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.one_database
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("davserver", "acl", "quotas", "providers", "web")
 TRUNK = {"davserver", "davserver.clock", "davserver.config", "davserver.db", "davserver.errors",
-         "davserver.journal", "davserver.migrations"}
+         "davserver.journal", "davserver.migrations", "davserver.outage"}
 
 
 def _contracts() -> dict[str, dict[str, object]]:

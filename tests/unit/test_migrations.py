@@ -5,6 +5,7 @@ configured, on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import unicodedata
@@ -211,6 +212,50 @@ def test_db_command_reports_and_upgrades(url: str, tmp_path: Path) -> None:
     after = db("status")
     assert after.returncode == 0, after.stderr
     assert f"database revision: {migrations.HEAD}" in after.stdout
+
+
+def test_existing_dead_properties_are_measured_and_charged(url: str) -> None:
+    """Revisions 0016 and 0017 (issue 18): a space of 0009 with a file of 10 bytes
+    whose dead properties are 1 name and value, a trashed file of 20 bytes with the same
+    property, and a reservation left by an upload: after the upgrade each node's
+    ``props_bytes`` is their exact size, the space's used bytes count the live file's
+    (0010 took the trashed file out of them), its trash bytes and the trash item's size
+    the trashed file's, and the reservation (no holder to ask) is gone."""
+    from providers.properties import entry_bytes
+
+    name, value = "{urn:x}note", '<note xmlns="urn:x">été</note>'
+    db = Database(url)
+    try:
+        _upgrade(db, "0009")
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO spaces (id, key, kind, created) "
+                                    "VALUES (1, 'documents:0', 'documents', 0)"))
+            connection.execute(text(
+                "INSERT INTO nodes (id, space_id, parent_id, name, path, is_collection, "
+                "size, created, modified, dead_props, published) VALUES "
+                "(1, 1, NULL, '', '', :yes, 0, 0, 0, '{}', :yes), "
+                "(2, 1, 1, 'a.txt', '/a.txt', :no, 10, 0, 0, :props, :yes), "
+                "(3, 1, NULL, 'b.txt', '#trash/1', :no, 20, 0, 0, :props, :yes)"),
+                {"yes": True, "no": False, "props": json.dumps({name: value})})
+            connection.execute(text(
+                "INSERT INTO trash_items (id, space_id, node_id, name, original_path, "
+                "is_collection, size, deleted_by, deleted_at) "
+                "VALUES (1, 1, 3, 'b.txt', '/b.txt', :no, 20, NULL, 0)"), {"no": False})
+            connection.execute(text(
+                "INSERT INTO space_usage (space_id, kind, used_bytes, reserved_bytes) "
+                "VALUES (1, 'documents', 30, 5000)"))
+        _upgrade(db, "head")
+        with db.engine.connect() as connection:
+            sizes = dict(connection.execute(text("SELECT id, props_bytes FROM nodes")).all())
+            used, reserved, trash = connection.execute(text(
+                "SELECT used_bytes, reserved_bytes, trash_bytes FROM space_usage")).one()
+            item = connection.execute(text("SELECT size FROM trash_items")).scalar()
+        props = entry_bytes(name, value)
+        assert sizes == {1: 0, 2: props, 3: props}
+        assert (used, reserved, trash) == (10 + props, 0, 20 + props)
+        assert item == 20 + props
+    finally:
+        db.dispose()
 
 
 def test_0010_keeps_nfc_names_as_written_and_takes_the_trash_out_of_the_usage(

@@ -8,7 +8,7 @@ limits lowered and raised. A plain Python model (path → bytes, ``None`` for a
 folder) predicts every outcome; after EVERY step the invariants check that
 
 * the ledger's used bytes = the sum of the file sizes found in the store = the model;
-* no byte stays reserved between operations;
+* no byte stays reserved between operations, and no upload lease;
 * used <= limit, unless the limit was lowered below the usage, and then the usage
   has not grown since;
 * every file reads back the model's bytes (size and SHA-1 etag agree);
@@ -53,7 +53,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 import acl
 import quotas
@@ -61,6 +61,7 @@ from davserver.db import Database
 from davserver.errors import Conflict, DomainError, Forbidden, InsufficientStorage
 from providers import LocalBlobStore, NodeInfo, Store, fsck
 from providers.models import Blob, FileVersion, Node
+from quotas import UploadLease
 from quotas.ledger import SpaceUsage
 from tests.conftest import BACKENDS, PG_URL, _pg_admin, drop_database, fresh_database_url
 from tests.unit.conftest import destroy
@@ -288,9 +289,10 @@ class QuotaMachine(RuleBasedStateMachine):
                 if blob_id not in in_nodes}
             blobs = [row for row in s.execute(select(Blob.id, Blob.key).order_by(Blob.id))
                      if row[1] not in versions_only]
+            leases = s.execute(select(UploadLease.id)).all()
         files = {str(p.relative_to(self.blob_root)) for p in self.blob_root.rglob("*")
                  if p.is_file() and p.name not in versions_only}
-        return nodes, ledger, blobs, files
+        return nodes, ledger, blobs, leases, files
 
     def attempt(self, label: str, expected: type[DomainError] | None,
                 action: Callable[[], Any]) -> bool:
@@ -344,11 +346,11 @@ class QuotaMachine(RuleBasedStateMachine):
             expected = Conflict
 
         def action() -> None:
-            self.store.reserve(sid, held)
-            writer = self.store.new_writer()
+            reserved = self.store.reserve(sid, held)
+            writer = self.store.new_writer(reserved)
             for k in range(0, len(data), 1000):
                 writer.write(data[k:k + 1000])
-            self.store.commit_write(sid, path, writer.finish(), reserved=held)
+            self.store.commit_write(sid, path, writer.finish(), reserved=reserved)
 
         label = f"PUT {size} bytes (holding {held}) at space {i}:{path}"
         if self.attempt(label, expected, action):
@@ -406,11 +408,11 @@ class QuotaMachine(RuleBasedStateMachine):
         expected = (InsufficientStorage
                     if size > 0 and self.used(i) + size > self.limit(i) else None)
         def action() -> None:
-            self.store.reserve(sid, size)
-            writer = self.store.new_writer()
+            reserved = self.store.reserve(sid, size)
+            writer = self.store.new_writer(reserved)
             writer.write(data)
             writer.abort()
-            self.store.release(sid, size)
+            self.store.release(sid, reserved)
 
         before = self.snapshot()
         self.attempt(f"upload of {size} bytes dying after {len(data)}", expected, action)
@@ -522,6 +524,8 @@ class QuotaMachine(RuleBasedStateMachine):
                                     Node.etag, Blob.key)
                              .outerjoin(Blob, Node.blob_id == Blob.id)
                              .where(Node.path != "")).all()
+            leases = s.scalar(select(func.count()).select_from(UploadLease))
+        assert leases == 0, f"{leases} upload leases outlived their uploads"
         for i, sid in enumerate(self.space_ids):
             figures = ledger.get(sid)
             assert figures is not None, f"space {i} lost its ledger row"

@@ -4,16 +4,21 @@ twice, the live tree untouched, restore and purge; and who sees which trash
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 import quotas
 from acl import Role, SpaceRef, Standing, TrashView, sees_trashed, trash_view
 from davserver.db import Database
 from davserver.errors import Conflict, InsufficientStorage, NotFound, PreconditionFailed
 from providers import LocalBlobStore, SpaceInfo, Store, fsck, trash, versions
+from providers.models import TrashItem
+from providers.properties import entry_bytes
 from tests.unit.conftest import (
     blob_files,
     count_queries,
@@ -191,11 +196,68 @@ def test_a_reservation_makes_room_in_its_own_transaction(store: Store,
         write(store, space.id, f"/t{i}", b"x" * 15)
         store.delete(store.resolve(space.id, f"/t{i}"), deleted_by=None)  # type: ignore[arg-type]
     assert trashed(store.db, space.id) == 45
-    figures = store.reserve(space.id, 70)
+    held = store.reserve(space.id, 70)
+    figures = held.figures
     assert figures is not None and figures.reserved == 70
     assert _trash_names(store, space.id) == ["t1", "t2"]  # 70 + 45 > 100: the oldest went
     assert figures.used + figures.reserved + trashed(store.db, space.id) <= 100
-    store.release(space.id, 70)
+    store.release(space.id, held)
+
+
+def test_a_dead_uploads_reservation_goes_before_any_trash_item(store: Store,
+                                                                space: SpaceInfo) -> None:
+    """Issues 17 and 18 together: bytes still reserved by an upload whose process died
+    (its lease held by an ended process of this host) are given back before a write
+    purges the trash to make room; the item a user may still restore stays."""
+    set_limit(store.db, space.id, 100)
+    write(store, space.id, "/kept", b"k" * 30)
+    store.delete(store.resolve(space.id, "/kept"), deleted_by=None)  # type: ignore[arg-type]
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    with store.db.transaction() as s:
+        quotas.reserve(s, space.id, 40, store.policy)
+        s.add(quotas.UploadLease(space_id=space.id, nbytes=40,
+                                 host=quotas.this_process().host, pid=int(ended.stdout),
+                                 token="ended", expires=quotas.leases.now() + 3600))
+    before = store.usage(space.id)
+    assert before is not None and (before.used, before.reserved, before.trash) == (0, 40, 30)
+    write(store, space.id, "/live", b"l" * 50)  # 50 + 40 + 30 > 100; 50 + 30 fits
+    after = store.usage(space.id)
+    assert after is not None and (after.used, after.reserved, after.trash) == (50, 0, 30)
+    assert _trash_names(store, space.id) == ["kept"]
+    assert trash.purges(store, space.id, since=0) == []
+    assert fsck(store).clean, fsck(store).lines()
+
+
+def test_dead_properties_go_to_the_trash_and_back(store: Store, space: SpaceInfo) -> None:
+    """A deleted file's dead properties leave the used bytes with it, count in its
+    trash item's size (what a purge frees, a restore charges), and fsck checks the
+    item's size against its content."""
+    name, value = "{urn:x}note", '<note xmlns="urn:x">été</note>'
+    props = entry_bytes(name, value)
+    store.make_collection(space.id, "/d")
+    write(store, space.id, "/d/a.txt", b"a" * 10)
+    node = store.resolve(space.id, "/d/a.txt")
+    assert node is not None
+    store.patch_dead_props(node, {name: value})
+    assert used(store.db, space.id) == 10 + props
+    item = store.delete(store.resolve(space.id, "/d"), deleted_by=None)  # type: ignore[arg-type]
+    assert item.size == 10 + props
+    assert (used(store.db, space.id), trashed(store.db, space.id)) == (0, 10 + props)
+    assert fsck(store).clean, fsck(store).lines()
+    trash.restore(store, item.id, space.id, "/d")
+    assert (used(store.db, space.id), trashed(store.db, space.id)) == (10 + props, 0)
+    restored = store.resolve(space.id, "/d/a.txt")
+    assert restored is not None and dict(restored.dead_props) == {name: value}
+    item = store.delete(store.resolve(space.id, "/d"), deleted_by=None)  # type: ignore[arg-type]
+    with store.db.transaction() as s:  # an item's size recorded without its properties
+        s.execute(update(TrashItem).where(TrashItem.id == item.id).values(size=10))
+    report = fsck(store)
+    assert report.item_drift == [(item.id, 10, 10 + props)], report.lines()
+    fsck(store, repair=True)
+    assert fsck(store).clean, fsck(store).lines()
+    assert trash.purge(store, [item.id]) == 10 + props
+    assert (used(store.db, space.id), trashed(store.db, space.id)) == (0, 0)
 
 
 def test_a_restore_fits_while_the_trash_lives_within_the_quota(store: Store,

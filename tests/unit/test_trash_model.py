@@ -37,6 +37,7 @@ from davserver.db import Database
 from davserver.errors import InsufficientStorage, PreconditionFailed
 from providers import LocalBlobStore, Store, fsck, trash
 from providers.models import Node
+from providers.store import charged_bytes
 
 # One database is enough: its databases are SQLite whatever the run
 # (docs/development.md, "Which tests run where").
@@ -194,7 +195,7 @@ class TrashMachine(RuleBasedStateMachine):
         in_trash = func.substr(Node.path, 1, 1) == "#"
         with self.db.transaction(write=False) as s:
             real = {(sid, bool(t)): int(n) for sid, t, n in s.execute(
-                select(Node.space_id, in_trash, func.coalesce(func.sum(Node.size), 0))
+                select(Node.space_id, in_trash, func.coalesce(func.sum(charged_bytes()), 0))
                 .group_by(Node.space_id, in_trash))}
         for i, sid in enumerate(self.spaces):
             figures = self.store.usage(sid)

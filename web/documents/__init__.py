@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from davserver.config import Config
-from providers import SqlLockStorage
+from providers import Handoff, SqlLockStorage
 
 from . import api, lock_notice, pages, quota_notice
 from .actions import check_name
@@ -28,16 +28,18 @@ __all__ = ["Refusal", "ZipMember", "attachment", "check_name", "held_download",
 
 
 def init_documents(app: Flask, config: Config, locks: SqlLockStorage | None,
-                   school_zone: Callable[[Session, int | None], ZoneInfo]) -> None:
+                   school_zone: Callable[[Session, int | None], ZoneInfo],
+                   handoff: Handoff | None = None) -> None:
     """Register the file manager's blueprints with its settings (``web`` section of
     the configuration), the DAV lock storage (None: locks are not looked at) and the
     lookup of a school's time zone (``school_zone(session, school_id)``, for the
-    times shown; ``web.textbook.school_zone``)."""
+    times shown; ``web.textbook.school_zone``); ``handoff`` hands large downloads to
+    nginx (None: never)."""
     quota_notice.set_warning_percent(config.web.quota_warning_percent)
     lock_notice.set_school_zone(school_zone)
     app.extensions[SETTINGS_KEY] = Settings(
         locks=locks, quota_warning_percent=config.web.quota_warning_percent,
         zip_max_files=config.web.zip_max_files, block_size=config.server.block_size,
-        school_zone=school_zone)
+        school_zone=school_zone, handoff=handoff)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)

@@ -26,6 +26,7 @@ from providers import (
     DOCUMENTS,
     PRINCIPAL_KEY,
     RUBRICS,
+    Handoff,
     NodeInfo,
     RequestAccess,
     SpaceInfo,
@@ -57,13 +58,15 @@ class Settings:
     (percent), the zip limit (files), the streaming block size (bytes), and how to
     find a school's time zone (``school_zone(session, school_id)``: the textbook's
     school year knows it; the app passes it in, so the file manager does not import
-    the textbook, which builds on it)."""
+    the textbook, which builds on it), and the hand-over of large downloads to nginx
+    (``providers.handoff``; None: the server sends them)."""
 
     locks: SqlLockStorage | None
     quota_warning_percent: int
     zip_max_files: int
     block_size: int
     school_zone: Callable[[Session, int | None], ZoneInfo]
+    handoff: Handoff | None = None
 
 
 def settings() -> Settings:

@@ -99,7 +99,7 @@ def stream_to_blob(space_id: int, name: str, body: IO[bytes], length: int | None
         reserved, cap = operations.reserve_upload(store(), space_id, old_size, length)
     except InsufficientStorage as exc:
         raise _room_refusal(name, length, space_id) from exc
-    writer = store().new_writer()
+    writer = store().new_writer(reserved)
     try:
         _stream(body, writer, cap, name, length)
     except BaseException:

@@ -34,6 +34,7 @@ KIND_LABELS = {
     "sessions_ended": _l("Sessions fermées"),
     "app_password_created": _l("Mot de passe d'application créé"),
     "app_password_revoked": _l("Mot de passe d'application révoqué"),
+    "app_password_delivered": _l("Mot de passe d'application remis à l'appareil"),
     "charter_changed": _l("Charte modifiée"),
     "charter_accepted": _l("Charte acceptée"),
     "grant": _l("Droit donné"),

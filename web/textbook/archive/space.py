@@ -92,16 +92,16 @@ def archive_into_space(store: Store, session: Session, school_id: int, year: Sch
     store.make_collection(space.id, working, stamp=stamp)
     try:
         for name, pdf in school_pdfs(session, school_id, year, progress):
-            store.reserve(space.id, len(pdf))
-            writer = store.new_writer()
+            reserved = store.reserve(space.id, len(pdf))
+            writer = store.new_writer(reserved)
             try:
                 writer.write(pdf)
                 blob = writer.finish()
             except BaseException:
                 writer.abort()
-                store.release(space.id, len(pdf))
+                store.release(space.id, reserved)
                 raise
-            store.commit_write(space.id, f"{working}/{name}", blob, reserved=len(pdf),
+            store.commit_write(space.id, f"{working}/{name}", blob, reserved=reserved,
                                stamp=stamp)
             store.set_modified(store.resolve(space.id, working), clock.time())  # type: ignore[arg-type]
             yield name
