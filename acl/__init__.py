@@ -29,7 +29,14 @@ from .grant_listing import (
     pending_invitation_count,
     revoke_grant,
 )
-from .identities import IdentityMatch, account_of_identity, add_external_id
+from .identities import (
+    IdentityMatch,
+    account_of_identity,
+    add_external_id,
+    create_federated_account,
+    identity_school_uais,
+    school_of_uai,
+)
 from .invitations import InvitationInfo, answer, invitations_for, invite
 from .login_flows import (
     Delivery,
@@ -126,6 +133,21 @@ from .policy import (
     sees_trashed,
     trash_view,
 )
+from .preferences import (
+    DirectoryEntry,
+    InputMode,
+    PreferenceError,
+    Preferences,
+    RubricSubscription,
+    UserPreference,
+    directory,
+    may_use_directory,
+    preferences_of,
+    save_preferences,
+    set_subscriptions,
+    subscribers,
+    subscriptions_of,
+)
 from .rubric_models import Grant, Invitation, InvitationStatus, Role, Rubric, Service
 from .rubrics import (
     Population,
@@ -193,9 +215,24 @@ from .throttle import (
 )
 
 __all__ = [
+    "DirectoryEntry",
+    "InputMode",
+    "PreferenceError",
+    "Preferences",
+    "RubricSubscription",
+    "UserPreference",
+    "directory",
+    "may_use_directory",
+    "preferences_of",
+    "save_preferences",
+    "set_subscriptions",
+    "subscribers",
+    "subscriptions_of",
+
     "Charter", "CharterAcceptance", "CharterInfo", "accept_charter", "charter_for",
     "charter_of_school", "pending_charter", "publish_charter",
-    "IdentityMatch", "account_of_identity", "add_external_id",
+    "IdentityMatch", "account_of_identity", "add_external_id", "create_federated_account",
+    "identity_school_uais", "school_of_uai",
     "LoadedSession", "load_web_session", "store_web_session_data",
     "Delivery", "FlowInfo", "LoginFlow", "StartedFlow", "cancel_flow", "device_label",
     "flow_for_browser", "grant_flow", "poll_flow", "poll_known", "start_flow",

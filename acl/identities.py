@@ -5,19 +5,24 @@ teacher or the EduConnect identifier of a student or parent. It names the accoun
 that people imports gave the external id of that kind and value
 (:class:`acl.models.ExternalId`, unique per kind). One person may hold several
 (a teacher who is also a parent: an ``aaf`` id and an ``educonnect`` id on one
-account, or two accounts each signed in through its own provider). No account is
-made from an identity: an unknown one is the caller's to explain.
+account, or two accounts each signed in through its own provider). An account is
+made from an identity only where the deployment asks for it
+(:func:`create_federated_account`); otherwise an unknown one is the caller's to
+explain.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .models import ExternalId, User
-from .people import Principal
+from .logins import free_login
+from .models import ExternalId, Profile, School, User, UserSchool
+from .people import Principal, create_user
 
 
 @dataclass(frozen=True)
@@ -47,3 +52,52 @@ def add_external_id(session: Session, user_id: int, kind: str, value: str) -> No
     keep their own)."""
     session.add(ExternalId(user_id=user_id, kind=kind, value=value))
     session.flush()
+
+
+def identity_school_uais(session: Session, user_id: int) -> list[str | None]:
+    """The UAIs of the schools ``user_id`` is in now, the home school first (None for
+    a school without one); empty for a user of no school. One query."""
+    rows = session.execute(
+        select(School.uai, School.id == User.school_id)
+        .join(UserSchool, UserSchool.school_id == School.id)
+        .join(User, User.id == UserSchool.user_id)
+        .where(UserSchool.user_id == user_id, UserSchool.left_at.is_(None))
+        .order_by(School.id))
+    return [uai for uai, _ in sorted(rows, key=lambda row: not row[1])]
+
+
+def school_of_uai(session: Session, uai: str) -> int | None:
+    """The id of the school whose UAI is ``uai`` (any case), or None."""
+    return session.scalar(select(School.id).where(
+        func.upper(School.uai) == uai.strip().upper()))
+
+
+def create_federated_account(session: Session, kind: str, value: str, *,
+                             profile: Profile | str, school_id: int, first_name: str,
+                             last_name: str) -> IdentityMatch:
+    """Make the account of an unknown federated identity (the deployment's
+    ``create_accounts``): login ``prénom.nom`` made free (:func:`acl.logins.free_login`),
+    the names, ``profile`` in ``school_id``, the external id ``kind``/``value``, and a
+    random password nobody knows (the person signs in through the provider; drives
+    take app passwords). When another request made the same identity's account
+    first, that account is returned instead. Raises ``BadRequest`` for a bad profile."""
+    first, last = first_name.strip()[:100], last_name.strip()[:100]
+
+    def taken(login: str) -> bool:
+        return session.scalar(select(User.id).where(User.login == login)) is not None
+
+    try:
+        with session.begin_nested():
+            principal = create_user(session, free_login(first, last, taken),
+                                    secrets.token_urlsafe(32), profile,
+                                    display_name=f"{first} {last}".strip(),
+                                    school_id=school_id)
+            user = session.get_one(User, principal.id)
+            user.first_name, user.last_name = first or None, last or None
+            add_external_id(session, principal.id, kind, value)
+    except IntegrityError:  # the same identity's first sign-in, twice at once
+        found = account_of_identity(session, kind, value)
+        if found is None:
+            raise
+        return found
+    return IdentityMatch(principal, False, school_id)

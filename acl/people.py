@@ -38,6 +38,7 @@ from .models import (
     UserSchool,
 )
 from .policy import manages_imports
+from .preferences import redirect_emails
 from .sessions import end_sessions_of
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1,
@@ -403,10 +404,14 @@ class Contact:
 
 
 def contacts_of(session: Session, user_ids: set[int]) -> dict[int, Contact]:
-    """Contacts by user id (one query); unknown ids are left out."""
+    """Contacts by user id (two queries); unknown ids are left out. The e-mail is the
+    redirect address the user set (:mod:`acl.preferences`), else the imported one."""
     if not user_ids:
         return {}
     rows = session.execute(select(User.id, User.school_id, User.email, User.disabled)
                            .where(User.id.in_(user_ids)))
-    return {uid: Contact(uid, school, None if disabled else (email or "").strip() or None)
+    # The redirect address of "Mes informations" goes before the imported one.
+    redirects = redirect_emails(session, user_ids)
+    return {uid: Contact(uid, school, None if disabled
+                         else redirects.get(uid) or (email or "").strip() or None)
             for uid, school, email, disabled in rows}

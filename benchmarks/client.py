@@ -72,6 +72,23 @@ class Client:
         return response.status, received
 
 
+    def request_body(self, method: str, path: str, body: bytes | None = None,
+                     headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        """Send one request with a small answer; returns (status, body)."""
+        all_headers = {"Authorization": self.endpoint.authorization, **(headers or {})}
+        target = self.prefix + quote(path)
+        for attempt in (1, 2):
+            try:
+                self._conn.request(method, target, body=body, headers=all_headers)
+                response = self._conn.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self._conn.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
 def _drain(response: http.client.HTTPResponse) -> int:
     buffer = bytearray(BLOCK)
     view = memoryview(buffer)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .client import Client, Endpoint, repeated_body, run_wrk
 from .memory import RssSampler
 from .plan import MiB, Plan, size_label
+from .school_files import school_mix
 
 ALLPROP = (b'<?xml version="1.0" encoding="utf-8"?>'
            b'<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>')
@@ -48,16 +50,23 @@ def big_files(client: Client, plan: Plan) -> Figures:
     return figures
 
 
-def _put_many(endpoint: Endpoint, plan: Plan, folder: str, count: int, size: int) -> float:
-    """PUT ``count`` files of ``size`` bytes into ``folder`` with ``put_clients``
-    concurrent connections; returns the seconds it took."""
-    body = b"s" * size
+def _put_many(endpoint: Endpoint, plan: Plan, folder: str, count: int,
+              size: int | None = None) -> float:
+    """PUT ``count`` files into ``folder`` with ``put_clients`` concurrent connections;
+    returns the seconds it took. ``size``: each file is ``size`` bytes of one letter
+    (the PROPFIND folders' filler); None: the files of the school mix
+    (:func:`benchmarks.school_files.school_mix`), the same for every server."""
+    if size is None:
+        files = [(f.name(i), f.body) for i, f in enumerate(school_mix(count))]
+    else:
+        files = [(f"f{i:05d}.txt", b"s" * size) for i in range(count)]
     clients = [Client(endpoint, plan.request_timeout) for _ in range(plan.put_clients)]
 
     def work(index: int) -> None:
         client = clients[index]
         for i in range(index, count, plan.put_clients):
-            client.request("PUT", f"{folder}/f{i:05d}.txt", body=body, expect=(201, 204))
+            name, body = files[i]
+            client.request("PUT", f"{folder}/{name}", body=body, expect=(201, 204))
 
     started = time.perf_counter()
     with ThreadPoolExecutor(plan.put_clients) as pool:
@@ -68,13 +77,21 @@ def _put_many(endpoint: Endpoint, plan: Plan, folder: str, count: int, size: int
     return elapsed
 
 
-def collections(client: Client, plan: Plan, sampler: RssSampler) -> Figures:
-    """Small PUTs, PROPFIND Depth 1 on each member count, then MOVE and DELETE."""
+def small_puts(client: Client, plan: Plan) -> Figures:
+    """``small_puts`` files of the school mix PUT into ``puts/``: files per second."""
+    client.request("MKCOL", "puts/", expect=(201,))
+    elapsed = _put_many(client.endpoint, plan, "puts", plan.small_puts)
+    return {"small_puts": round(plan.small_puts / elapsed, 1)}
+
+
+def collections(client: Client, plan: Plan, sampler: RssSampler,
+                puts_made: bool = True) -> Figures:
+    """PROPFIND Depth 1 on each member count, then MOVE and DELETE of ``puts/`` (made
+    here, unmeasured, when the ``small_puts`` phase did not run: ``puts_made``)."""
     endpoint = client.endpoint
     figures: Figures = {}
-    client.request("MKCOL", "puts/", expect=(201,))
-    elapsed = _put_many(endpoint, plan, "puts", plan.small_puts, plan.small_size)
-    figures["small_puts"] = round(plan.small_puts / elapsed, 1)
+    if not puts_made:
+        small_puts(client, plan)
     for members in plan.members:
         folder = f"m{members}"
         client.request("MKCOL", folder + "/", expect=(201,))
@@ -148,13 +165,15 @@ def concurrent_gets(endpoint: Endpoint, plan: Plan, authorization: bool = True) 
     return figures
 
 
-PHASES = ("big_files", "collections", "latency", "concurrent_gets")
+PHASES = ("big_files", "small_puts", "collections", "latency", "concurrent_gets", "morning")
 
 
 def dav_server(endpoint: Endpoint, pid: int, plan: Plan,
-               phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
+               phases: tuple[str, ...] = PHASES,
+               morning: Callable[[], Figures] | None = None) -> dict[str, Any]:
     """The figures of one DAV server, in run order; ``peak_rss`` over all of it.
-    ``phases``: which of :data:`PHASES` to run (all by default)."""
+    ``phases``: which of :data:`PHASES` to run (all by default); ``morning`` runs the
+    school morning (our servers only, :mod:`benchmarks.morning`)."""
     sampler = RssSampler(pid).start()
     client = Client(endpoint, plan.request_timeout)
     figures: Figures = {}
@@ -164,14 +183,20 @@ def dav_server(endpoint: Endpoint, pid: int, plan: Plan,
         return concurrent_gets(endpoint, plan)
 
     measures = {"big_files": lambda: big_files(client, plan),
-                "collections": lambda: collections(client, plan, sampler),
+                "small_puts": lambda: small_puts(client, plan),
+                "collections": lambda: collections(client, plan, sampler,
+                                                   "small_puts" in phases),
                 "latency": lambda: latency(client, plan),
-                "concurrent_gets": small_gets}
+                "concurrent_gets": small_gets, "morning": morning}
     try:
         for phase in (p for p in PHASES if p in phases):
             measure = measures[phase]
+            if measure is None:
+                continue
+            # Diagnostics (JSON only): the memory before each phase, and which phase
+            # raised the peak.
+            figures[f"rss_before_{phase}"] = round(sampler.now() / MiB, 1)
             figures.update(measure())
-            # Diagnostics (JSON only): which phase raised the peak.
             figures[f"peak_rss_after_{phase}"] = round(sampler.peak / MiB, 1)
     finally:
         client.close()
@@ -181,11 +206,11 @@ def dav_server(endpoint: Endpoint, pid: int, plan: Plan,
 
 def bare_server(endpoint: Endpoint, pid: int, plan: Plan,
                 phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
-    """The bare application's figures: small PUTs (with ``collections``; each a
+    """The bare application's figures: small PUTs (``small_puts``; each a
     durable write and a libmagic call, nothing else) and small GETs."""
     figures: Figures = {}
-    if "collections" in phases:
-        elapsed = _put_many(endpoint, plan, "puts", plan.small_puts, plan.small_size)
+    if "small_puts" in phases:
+        elapsed = _put_many(endpoint, plan, "puts", plan.small_puts)
         figures["small_puts"] = round(plan.small_puts / elapsed, 1)
     if "concurrent_gets" in phases:
         figures.update(concurrent_gets(endpoint, plan))

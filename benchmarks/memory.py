@@ -82,6 +82,10 @@ class RssSampler:
         self._window_peak = max(self._window_peak, rss)
         return rss
 
+    def now(self) -> int:
+        """Bytes resident now (sampled, so it counts towards the peak too)."""
+        return self._sample()
+
     def stop(self) -> int:
         """Stop sampling; returns the peak RSS of the run in bytes (the kernel's
         high-water mark of the main process counts if it is higher)."""

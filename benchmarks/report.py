@@ -55,7 +55,7 @@ def table(specs: list[FigureSpec], results: Results, title: str) -> Table:
         grid.add_column(SERVER_TITLES[name], justify="right")
     for name in shown[1:]:
         grid.add_column(f"ours/{SERVER_TITLES[name]}", justify="right")
-    grid.add_column("target (issues 9, 21)")
+    grid.add_column("target (issues 21, 22)")
     for spec in specs:
         values = [results.get(s, {}).get(spec.key) if s in spec.servers else None
                   for s in shown]
@@ -70,7 +70,7 @@ def markdown_table(specs: list[FigureSpec], results: Results) -> str:
     """The same table as :func:`table`, as GitHub Markdown (for docs/development.md)."""
     shown = _columns(results)
     head = ["figure", "unit", *(SERVER_TITLES[s] for s in shown),
-            *(f"ours/{SERVER_TITLES[s]}" for s in shown[1:]), "target (issues 9, 21)"]
+            *(f"ours/{SERVER_TITLES[s]}" for s in shown[1:]), "target (issues 21, 22)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for spec in specs:
         values = [results.get(s, {}).get(spec.key) if s in spec.servers else None

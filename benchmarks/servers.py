@@ -32,6 +32,8 @@ class Running:
     name: str
     endpoint: Endpoint
     pid: int
+    # Our servers' environment (DAVSERVER_*), for the morning's set-up; None for others.
+    env: dict[str, str] | None = None
 
 
 def free_port() -> int:
@@ -98,7 +100,7 @@ def ours(tmp: Path) -> Iterator[Running]:
     with _process([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
                   tmp / "ours.log", port, env) as proc:
         base = f"http://127.0.0.1:{port}/dav/porte-documents/"
-        yield Running("ours", Endpoint(base, LOGIN, PASSWORD), proc.pid)
+        yield Running("ours", Endpoint(base, LOGIN, PASSWORD), proc.pid, env)
 
 
 @contextmanager
@@ -269,7 +271,7 @@ def cluster(tmp: Path) -> Iterator[Running]:
         subprocess.run([*cli, "quota", "set", LOGIN, "64GiB"], text=True, env=env,
                        check=True, capture_output=True, cwd=REPO)
         yield Running("cluster", Endpoint(f"{state.url}/dav/porte-documents/", LOGIN,
-                                          PASSWORD), state.parts["davserver-1"].pid)
+                                          PASSWORD), state.parts["davserver-1"].pid, env)
     finally:
         lc.down(directory)
         shutil.rmtree(state.pg_dir, ignore_errors=True)

@@ -273,6 +273,52 @@ class AuthConfig(_Section):
 
 
 _PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_UAI = re.compile(r"^[0-9]{7}[A-Z]$")
+KNOWN_PROFILES = frozenset({"student", "teacher", "parent", "staff", "head", "admin",
+                            "inspector"})
+CREATED_PROFILES = frozenset({"student", "teacher", "parent", "staff", "head"})
+# The national profile values: the AAF's ``ENTPersonProfils`` (National_ELV...) and
+# EduConnect's ``FrEduCtPersonAffiliation`` (eleve, responsable/parent1...).
+DEFAULT_PROFILE_VALUES = {
+    "National_ELV": "student", "National_TUT": "parent", "National_ENS": "teacher",
+    "National_DOC": "teacher", "National_EVS": "staff", "National_ETA": "staff",
+    "National_COL": "staff", "National_DIR": "staff",
+    "eleve": "student", "responsable": "parent", "parent1": "parent", "parent2": "parent",
+}
+
+
+class AccountAttributes(_Section):
+    """The attribute names an identity provider gives for an account made at sign-in
+    (``create_accounts``): its profile, its school's UAI, first and last names. The
+    external id is the matched identity itself."""
+
+    profile: str = Field("ENTPersonProfils", min_length=1, max_length=100)
+    school: str = Field("ENTPersonStructRattachUAI", min_length=1, max_length=100)
+    first_name: str = Field("givenName", min_length=1, max_length=100)
+    last_name: str = Field("sn", min_length=1, max_length=100)
+
+
+class ProviderChoice(_Section):
+    """One button of a school's sign-in page: a provider of ``federation.providers``
+    (``id``) and, if it should differ there, its ``label``. Written as the bare id or
+    as ``{id: ..., label: ...}``."""
+
+    id: str
+    label: str | None = Field(None, min_length=1, max_length=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_id(cls, value: Any) -> Any:
+        return {"id": value} if isinstance(value, str) else value
+
+
+class SchoolFederationConfig(_Section):
+    """One school's sign-in page (``federation.schools.<UAI>``): its ways in in this
+    order (``providers``), and whether its login and password form shows
+    (``local_passwords``; the deployment's setting when absent)."""
+
+    providers: list[ProviderChoice] = Field(default_factory=list)
+    local_passwords: bool | None = None
 
 
 class IdentityProviderConfig(_Section):
@@ -280,8 +326,9 @@ class IdentityProviderConfig(_Section):
     "Identity federation").
 
     ``id``: its name in our addresses (``/login/ID``), lower-case letters, digits and
-    hyphens. ``kind``: ``cas`` (CAS 2.0 or 3.0, ``version``) or ``saml`` (SAML 2.0,
-    with the provider's metadata). ``label``: the sign-in
+    hyphens. ``kind``: ``cas`` (CAS 2.0 or 3.0, ``version``), ``saml`` (SAML 2.0,
+    with the provider's metadata) or ``oidc`` (OpenID Connect, with ``client_id``).
+    ``label``: the sign-in
     page's button ("Personnel de l'Éducation nationale"). ``server_url``: the CAS
     server's base address (``https://cas.ac-exemple.fr/cas/``; ``login``,
     ``p3/serviceValidate`` and ``logout`` are under it). Matching: the identity is
@@ -291,10 +338,17 @@ class IdentityProviderConfig(_Section):
     value. ``verify_tls``: check the server's certificate (only a test turns it off)."""
 
     id: str
-    kind: Literal["cas", "saml"] = "cas"
+    kind: Literal["cas", "saml", "oidc"] = "cas"
     label: str = Field(min_length=1, max_length=100)
     server_url: str = ""
     version: Literal[2, 3] = 3
+    # OpenID Connect: ``server_url`` is the issuer (its discovery document is
+    # ``.well-known/openid-configuration`` under it); our client id and secret there,
+    # and the scopes asked for. Without match_attribute, the ``sub`` claim names the
+    # person.
+    client_id: str = Field("", max_length=200)
+    client_secret: str = Field("", max_length=500)
+    scopes: str = Field("openid profile email", max_length=500)
     # SAML 2.0: the identity provider's metadata (a file, or an address read at
     # start-up), its entity id when the metadata describes several, whether our
     # authentication requests are signed. Without match_attribute, the NameID names
@@ -305,6 +359,13 @@ class IdentityProviderConfig(_Section):
     sign_requests: bool = False
     match_attribute: str | None = None
     match_kind: str = Field("aaf", min_length=1, max_length=16)
+    # Accounts made at the first sign-in of an unknown identity (off: the "account not
+    # known" page). ``account_attributes``: the provider's attribute names for the
+    # profile, the school's UAI and the names; ``profiles``: the provider's profile
+    # values → ours (the AAF's and EduConnect's by default).
+    create_accounts: bool = False
+    account_attributes: AccountAttributes = Field(default_factory=lambda: AccountAttributes())
+    profiles: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_PROFILE_VALUES))
     verify_tls: bool = True
     timeout: float = Field(10.0, gt=0, le=120)  # seconds for the ticket's validation
 
@@ -316,10 +377,24 @@ class IdentityProviderConfig(_Section):
                              f"(\"academie\", \"educonnect\"): {value!r}")
         return value
 
+    @field_validator("profiles")
+    @classmethod
+    def _profiles_made(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = sorted({p for p in value.values() if p not in CREATED_PROFILES})
+        if wrong:
+            raise ValueError(f"accounts made at sign-in may be {sorted(CREATED_PROFILES)}, "
+                             f"not {wrong} (make those by hand)")
+        return value
+
     @model_validator(mode="after")
     def _kind_needs(self) -> IdentityProviderConfig:
         if self.kind == "cas" and not self.server_url:
             raise ValueError(f"provider {self.id!r}: a CAS provider needs server_url")
+        if self.kind == "oidc" and not (self.server_url and self.client_id):
+            raise ValueError(f"provider {self.id!r}: an OpenID Connect provider needs "
+                             "server_url (the issuer) and client_id")
+        if self.kind == "oidc" and "openid" not in self.scopes.split():
+            raise ValueError(f"provider {self.id!r}: scopes must include openid")
         if self.kind == "saml" and not (self.metadata_file or self.metadata_url):
             raise ValueError(f"provider {self.id!r}: a SAML provider needs metadata_file "
                              "or metadata_url (the identity provider's metadata)")
@@ -348,14 +423,51 @@ class FederationConfig(_Section):
     local_passwords: bool = True
     local_label: str = Field("Autre compte", min_length=1, max_length=100)
     no_local_passwords: list[str] = Field(default_factory=list)
+    # The ways in of a school's sign-in page, by UAI; a school not named here offers
+    # ``default_providers`` (None: every provider, in the order above).
+    default_providers: list[ProviderChoice] | None = None
+    schools: dict[str, SchoolFederationConfig] = Field(default_factory=dict)
 
-    @field_validator("providers", mode="before")
+    @field_validator("providers", "schools", "default_providers", mode="before")
     @classmethod
-    def _providers_text(cls, value: Any) -> Any:
-        """A YAML or JSON list given as text (``DAVSERVER_FEDERATION__PROVIDERS``)."""
+    def _providers_text(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML or JSON given as text (``DAVSERVER_FEDERATION__PROVIDERS``,
+        ``DAVSERVER_FEDERATION__SCHOOLS``); empty text is the default."""
         if isinstance(value, str):
-            return yaml.safe_load(value) or []
+            empty: Any = {"providers": [], "schools": {}}.get(info.field_name or "")
+            return yaml.safe_load(value) or empty
         return value
+
+    @field_validator("schools")
+    @classmethod
+    def _uai_keys(cls, value: dict[str, SchoolFederationConfig]) -> \
+            dict[str, SchoolFederationConfig]:
+        out = {}
+        for uai, school in value.items():
+            key = str(uai).strip().upper()
+            if not _UAI.match(key):
+                raise ValueError(f"a school is named by its UAI, seven digits and a "
+                                 f"letter (0750654D): {uai!r}")
+            out[key] = school
+        return out
+
+    def offer(self, uai: str | None) -> list[IdentityProviderConfig]:
+        """The providers the sign-in page of the school ``uai`` offers (None: the
+        deployment's page), in order, each with its label there."""
+        section = self.schools.get(uai.upper()) if uai else None
+        choices = section.providers if section is not None else self.default_providers
+        if choices is None:
+            return list(self.providers)
+        known = {p.id: p for p in self.providers}
+        return [known[c.id].model_copy(update={"label": c.label}) if c.label
+                else known[c.id] for c in choices]
+
+    def offers_local_passwords(self, uai: str | None) -> bool:
+        """Whether the school ``uai``'s sign-in page has the login and password form."""
+        section = self.schools.get(uai.upper()) if uai else None
+        if section is None or section.local_passwords is None:
+            return self.local_passwords
+        return section.local_passwords
 
     @field_validator("no_local_passwords", mode="before")
     @classmethod
@@ -367,10 +479,9 @@ class FederationConfig(_Section):
     @field_validator("no_local_passwords")
     @classmethod
     def _known_profiles(cls, value: list[str]) -> list[str]:
-        known = {"student", "teacher", "parent", "staff", "head", "admin", "inspector"}
-        unknown = [p for p in value if p not in known]
+        unknown = [p for p in value if p not in KNOWN_PROFILES]
         if unknown:
-            raise ValueError(f"unknown profile(s) {unknown}: use {sorted(known)}")
+            raise ValueError(f"unknown profile(s) {unknown}: use {sorted(KNOWN_PROFILES)}")
         return value
 
     @model_validator(mode="after")
@@ -379,6 +490,16 @@ class FederationConfig(_Section):
         doubles = sorted({i for i in ids if ids.count(i) > 1})
         if doubles:
             raise ValueError(f"provider ids must be unique: {doubles}")
+        lists = [("default_providers", self.default_providers or [])] + \
+            [(f"schools.{uai}.providers", s.providers) for uai, s in self.schools.items()]
+        for where, choices in lists:
+            named = [c.id for c in choices]
+            unknown = sorted(set(named) - set(ids))
+            if unknown:
+                raise ValueError(f"{where}: no provider {unknown} in federation.providers "
+                                 f"(known: {ids})")
+            if len(set(named)) != len(named):
+                raise ValueError(f"{where}: a provider is named twice")
         return self
 
 

@@ -1,18 +1,36 @@
 """The demo school of ``davserver demo``: people, classes, subjects and rubrics that
 show every role, so that a new user can try each part of the server at once.
 
+Its cahier de textes is made around the day the demo is first run (``clock.today``,
+issue 20, "The demo shows all of it"): the school year holding that day (from the
+summer holidays on, the coming one, whose lessons start at the rentrée), a weekly
+timetable of 4B and 3A placed on the previous, current and two next weeks, contents
+and homework in the lessons already held (one homework handed in online), bookings of
+the next lessons, a visa on M. Dupont's textbook up to the end of last week, and two
+files of the club théâtre waiting for its moderator.
+
 Everything is created only when absent: running the demo again keeps the data and
 what people changed (passwords, files, grants).
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
+from davserver import clock
 from davserver.config import Config
 from davserver.db import open_database
-from davserver.errors import NotFound
+from davserver.errors import DomainError, NotFound
+from providers import Stamp, Store
+
+if TYPE_CHECKING:
+    from web.textbook import Lesson
 
 DEMO_SCHOOL = "Collège Jean Moulin (démo)"
 DEMO_UAI = "0999999F"
@@ -141,6 +159,156 @@ def _booking(s: Session, school: int) -> None:
                                needs_validation=validation, location=location)
 
 
+DEMO_TIME_ZONE = "Europe/Paris"
+# weekday (0 Monday), hour, class, subject code, teacher, room: one week of 4B and 3A
+DEMO_TIMETABLE = [
+    (0, 8, "4B", "MATHS", "m.dupont", "B12"), (0, 10, "4B", "FRANC", "c.bernard", "A03"),
+    (0, 10, "3A", "MATHS", "m.dupont", "B12"), (0, 14, "3A", "HIGEO", "a.moreau", "A05"),
+    (1, 8, "3A", "FRANC", "c.bernard", "A03"), (1, 10, "4B", "MATHS", "m.dupont", "B12"),
+    (1, 14, "4B", "HIGEO", "a.moreau", "A05"), (2, 9, "4B", "FRANC", "c.bernard", "A03"),
+    (2, 10, "3A", "MATHS", "m.dupont", "B12"), (3, 8, "3A", "HIGEO", "a.moreau", "A05"),
+    (3, 10, "3A", "FRANC", "c.bernard", "A03"), (3, 14, "4B", "MATHS", "m.dupont", "B12"),
+    (4, 8, "4B", "HIGEO", "a.moreau", "A05"), (4, 11, "4B", "FRANC", "c.bernard", "A03"),
+    (4, 14, "3A", "MATHS", "m.dupont", "B12"),
+]
+# (class, subject): contents of the lessons held, oldest first (title, HTML body)
+DEMO_CONTENTS = {
+    ("4B", "MATHS"): [
+        ("Les fractions", "<h2>Les fractions</h2><p>Une <strong>fraction</strong> partage "
+         "une unité en parts <em>égales</em>.</p><ul><li>le numérateur compte les parts "
+         "prises ;</li><li>le dénominateur dit en combien de parts l'unité est "
+         "partagée.</li></ul>"),
+        ("Fractions égales", "<h2>Fractions égales</h2><p>On ne change pas une fraction "
+         "en multipliant son numérateur et son dénominateur par le même nombre.</p>"
+         "<ol><li>Exemple : 2/3 = 4/6.</li><li>Simplifier 12/18.</li></ol>"),
+        ("Comparer des fractions", "<p>Réduire au <strong>même dénominateur</strong>, "
+         "puis comparer les numérateurs.</p>"),
+    ],
+    ("4B", "FRANC"): [
+        ("Le portrait", "<h2>Le portrait dans le roman</h2><p>Lecture d'un extrait de "
+         "<em>Germinal</em> : relever le vocabulaire du physique et du caractère.</p>"),
+    ],
+    ("3A", "HIGEO"): [
+        ("La Première Guerre mondiale", "<h2>1914-1918</h2><p>Une guerre "
+         "<strong>totale</strong> : front, arrière, colonies.</p><p>Voir la "
+         "<a href=\"https://www.cheminsdememoire.gouv.fr/\">page des Chemins de "
+         "mémoire</a>.</p>"),
+    ],
+}
+# (class, subject): homework given in the last lesson held (title, body, type, minutes,
+# online hand-in)
+DEMO_HOMEWORK = {
+    ("4B", "MATHS"): ("Exercices 12 à 15 p. 48", "<p>Simplifier chaque fraction et "
+                      "justifier.</p>", "Exercices", 30, False),
+    ("4B", "FRANC"): ("Rédaction : le portrait d'un personnage", "<p>Une page : le "
+                      "physique, puis le caractère. À rendre <strong>en ligne</strong>, "
+                      "au format PDF ou traitement de texte.</p>", "Devoir maison", 60,
+                      True),
+    ("3A", "HIGEO"): ("Apprendre la leçon", "<p>Savoir définir « guerre totale ».</p>",
+                      "Autre", 20, False),
+}
+# (class, subject, resource, quantity, purpose): booked for the next lesson to come
+DEMO_BOOKINGS = [
+    ("4B", "MATHS", "Salle informatique 1", 1, "Exercices sur tableur"),
+    ("3A", "HIGEO", "Vidéoprojecteur mobile", 1, "Projection de documents d'archives"),
+]
+# Files the club théâtre's students sent to its rubric, waiting for the moderator
+DEMO_PENDING = [("emma.roux", "Affiche du spectacle (projet).txt",
+                 "Affiche : « Le Malade imaginaire », vendredi 19 h, salle polyvalente.\n"),
+                ("nathan.morel", "Répétitions.txt",
+                 "Répétitions le mardi de 12 h 30 à 13 h 30 au foyer.\n")]
+
+
+def demo_year(today: date) -> tuple[date, date]:
+    """The French school year holding ``today`` (1 September to 4 July); from the summer
+    holidays on (5 July), the coming one."""
+    first = today.year if today >= date(today.year, 7, 5) else today.year - 1
+    return date(first, 9, 1), date(first + 1, 7, 4)
+
+
+def demo_weeks(today: date, start: date) -> list[date]:
+    """The Mondays of the demo's weeks: the previous, the current and the two next
+    weeks of ``today``, or of the rentrée ``start`` when the year has not begun."""
+    anchor = max(today, start)
+    monday = anchor - timedelta(days=anchor.weekday())
+    return [monday + timedelta(weeks=n) for n in (-1, 0, 1, 2)]
+
+
+def _textbook(s: Session, school: int) -> bool:
+    """The demo's school year, timetable, contents, homework and visa, unless the
+    school has a school year already; False then."""
+    from web import textbook  # the crown builds on the web layer
+
+    if textbook.current_school_year(s, school) is not None:
+        return False
+    zone = ZoneInfo(DEMO_TIME_ZONE)
+    today, now = clock.today(zone), clock.now()
+    start, end = demo_year(today)
+    year = textbook.set_school_year(s, school, start, end, DEMO_TIME_ZONE)
+    user = {login: acl.find_user(s, login) for login, *_ in DEMO_USERS}
+    ids = {login: p.id for login, p in user.items() if p is not None}
+    lessons: dict[tuple[str, str], list[Lesson]] = {}
+    for monday in demo_weeks(today, start):
+        for weekday, hour, klass, code, teacher, room in DEMO_TIMETABLE:
+            day = monday + timedelta(days=weekday)
+            if not start <= day <= end:
+                continue
+            service = textbook.ensure_service(
+                s, school, acl.ensure_group(s, school, klass),
+                acl.ensure_subject(s, school, code), [ids[teacher]])
+            begin = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
+            lessons.setdefault((klass, code), []).append(textbook.create_lesson(
+                s, service, begin, begin + timedelta(minutes=55), year, room=f"salle {room}"))
+    for key, rows in lessons.items():
+        rows.sort(key=lambda lesson: lesson.start)
+        held = [lesson for lesson in rows if lesson.start <= now] or rows[:1]
+        teacher_id = ids[next(t for _d, _h, k, c, t, _r in DEMO_TIMETABLE if (k, c) == key)]
+        for lesson, (title, body) in zip(held[-len(DEMO_CONTENTS.get(key, [])):],
+                                         DEMO_CONTENTS.get(key, []), strict=False):
+            textbook.add_activity(s, teacher_id, lesson.id, textbook.ActivityInput(
+                textbook.ActivityKind.content, title, body))
+        if key in DEMO_HOMEWORK:
+            title, body, kind, minutes, online = DEMO_HOMEWORK[key]
+            textbook.add_activity(s, teacher_id, held[-1].id, textbook.ActivityInput(
+                textbook.ActivityKind.homework, title, body, homework_type=kind,
+                minutes=minutes, online_submission=online))
+    last_friday = monday_of(today) - timedelta(days=3)
+    if start <= last_friday and "direction" in ids:
+        textbook.put_visa(s, ids["direction"], ids["m.dupont"], last_friday,
+                          "Cahier de textes tenu avec soin.")
+    _lesson_bookings(s, school, ids, lessons, now)
+    return True
+
+
+def monday_of(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+def _lesson_bookings(s: Session, school: int, ids: dict[str, int],
+                     lessons: dict[tuple[str, str], list[Lesson]], now: datetime) -> None:
+    """Book :data:`DEMO_BOOKINGS` for the next lesson of each service, as its teacher
+    does from the lesson page. A booking the domain's rules refuse is left out: the
+    demo never fails on one."""
+    from web.booking.lessons import book_for_lesson
+    from web.booking.models import Resource, ResourceDomain
+
+    resources = {r.name: r.id for r in s.scalars(
+        select(Resource).join(ResourceDomain, Resource.domain_id == ResourceDomain.id)
+        .where(ResourceDomain.school_id == school))}
+    for klass, code, label, quantity, purpose in DEMO_BOOKINGS:
+        coming = [lesson for lesson in lessons.get((klass, code), []) if lesson.start > now]
+        if not coming or label not in resources:
+            continue
+        teacher = next(t for _d, _h, k, c, t, _r in DEMO_TIMETABLE if (k, c) == (klass, code))
+        try:
+            with s.begin_nested():
+                book_for_lesson(s, acl.user_context(s, ids[teacher], school), coming[0].id,
+                                [(resources[label], quantity)], purpose)
+        except DomainError:
+            continue
+
+
 def _school(s: Session) -> int:
     """The demo school, added as ``davserver school add`` does when absent (a demo
     made by an older version, without a UAI, is kept as it is)."""
@@ -157,7 +325,6 @@ def create_demo(config: Config) -> list[str]:
     demo logins whose demo password still works (changed or disabled ones are left
     as they are, and not listed)."""
     from davserver.app import create_app  # the crown: the store for the CA folder
-    from providers import Stamp
 
     db = open_database(config)
     try:
@@ -166,6 +333,7 @@ def create_demo(config: Config) -> list[str]:
             usable = _people(s, school)
             created = _rubrics(s, school)
             _booking(s, school)
+            _textbook(s, school)
             ca = acl.get_rubric(s, "ca")
             head = acl.find_user(s, "direction")
     finally:
@@ -178,9 +346,30 @@ def create_demo(config: Config) -> list[str]:
                                                stamp=Stamp(head.id, True))
             with app.db.transaction() as s:
                 acl.grant(s, "ca", "visitor", pop=acl.Population(), folder_node_id=folder.id)
+                theatre = acl.get_rubric(s, "theatre").id
+                authors = {login: acl.find_user(s, login) for login, _n, _t in DEMO_PENDING}
+            stage = app.store.ensure_space("rubric", rubric_id=theatre)
+            for login, name, text in DEMO_PENDING:
+                author = authors[login]
+                _write(app.store, stage.id, "/" + name, text.encode(),
+                       Stamp(author.id if author else None, published=False))
         finally:
             app.close()
     return usable
+
+
+def _write(store: Store, space_id: int, path: str, data: bytes, stamp: Stamp) -> None:
+    """Store ``data`` at ``path``, charged to the space like an upload."""
+    store.reserve(space_id, len(data))
+    writer = store.new_writer()
+    try:
+        writer.write(data)
+        blob = writer.finish()
+    except BaseException:
+        writer.abort()
+        store.release(space_id, len(data))
+        raise
+    store.commit_write(space_id, path, blob, reserved=len(data), stamp=stamp)
 
 
 def demo_banner(usable: list[str]) -> str:
@@ -194,6 +383,8 @@ def demo_banner(usable: list[str]) -> str:
     if hidden:
         lines.append("(not listed, their password was changed or they were disabled: "
                      + ", ".join(hidden) + ")")
+    lines.append("Cahier de textes (/textbook/): a 4B and 3A timetable around today, with "
+                 "contents, homework (one handed in online), bookings and a visa.")
     lines.append("Rubrics (rubriques/): vie-scolaire (everyone reads), ca (members only; "
                  "'Comptes rendus' readable by all), theatre and theatre-spectacle (club). "
                  "See them with: davserver rubric show SLUG")

@@ -58,6 +58,7 @@ from davserver.errors import Conflict, Forbidden, NotFound
 
 from .blobs import BlobInfo, BlobStore, BlobWriter
 from .content_types import sniff
+from .contributions import announce_published
 from .folder_etags import ancestors, around, new_tag, touch, touch_spaces
 from .holders import held_among
 from .journaling import shared_event
@@ -739,6 +740,9 @@ class Store:
                     "written_path": parent_written + "/" + name, "is_collection": False,
                     "created": now, "dead_props": {}, "author_id": author_id,
                     **content}).scalar_one()
+                if stamp.published:  # a new file readers see: a rubric's contribution
+                    announce_published(s, space_id, node_id,
+                                       parent_path + "/" + name_key(name))
             else:
                 created, props_bytes, author_id = found[7], found[8], found[9]
                 if not self.sqlite:  # SQLite's writers take turns (BEGIN IMMEDIATE)
@@ -751,16 +755,9 @@ class Store:
                 c.execute(_UPDATE_CONTENT, {"node": node_id, **content})
             figures = quotas.settle(s, space_id, size - old_size, reserved, self.policy)
             old_key = None
-            if old_blob_id is not None and old_size > 0 and old_content[0] != sha1:
-                # The replaced content becomes a version (issue 23): its blob stays.
-                from . import versions  # versions build on this module
-
-                figures = versions.keep(
-                    s, self, node_id=node_id, space_id=space_id, blob_id=old_blob_id,
-                    size=old_size, etag=old_content[0], md5=old_content[1],
-                    content_type=old_content[2], modified=old_content[3],
-                    made_by=stamp.author_id) or figures
-                old_blob_id = None
+            figures, old_blob_id = self._keep_replaced(
+                s, node_id, space_id, (old_blob_id, old_size, *old_content), sha1,
+                stamp.author_id, figures)
             self.make_room(s, space_id, figures)
             if old_blob_id is not None and c.execute(
                     _BLOB_IN_USE, {"blob": old_blob_id}).first() is None \
@@ -772,6 +769,26 @@ class Store:
                             _props_field(node_id, props_bytes, self.read_props), author_id,
                             stamp.published, parent_written + "/" + name)
             return info, old_key
+
+    def _keep_replaced(self, s: Session, node_id: int, space_id: int,
+                       old: tuple[Any, ...], sha1: str, made_by: int | None,
+                       figures: quotas.Usage | None,
+                       ) -> tuple[quotas.Usage | None, int | None]:
+        """In an overwrite's transaction: the replaced content ``old`` (blob id, size,
+        SHA-1, MD5, type, modification time) becomes a version of the file (issue 23,
+        :func:`providers.versions.keep`) unless it is empty or the new content's
+        ``sha1`` is the same. Returns the space's figures after it (``figures`` when
+        nothing changed) and the old blob's id if it is still to be released (None:
+        the version holds it)."""
+        blob_id, size, old_sha1, md5, content_type, modified = old
+        if blob_id is None or size <= 0 or old_sha1 == sha1:
+            return figures, blob_id
+        from . import versions  # versions build on this module
+
+        kept = versions.keep(s, self, node_id=node_id, space_id=space_id, blob_id=blob_id,
+                             size=size, etag=old_sha1, md5=md5, content_type=content_type,
+                             modified=modified, made_by=made_by)
+        return kept or figures, None
 
     # --- blobs held outside the node tree (providers.holders) ------------------
 
@@ -1030,6 +1047,8 @@ class Store:
                                                        self.policy)
                            or (quotas.usage(s, dst_space, self.policy)
                                if replaced is not None else None))
+            if stamp.published:  # readers see it at once: a rubric's contribution
+                announce_published(s, dst_space, new_ids[src.id], new_root)
         self._delete_blob_files(keys)
 
     def move(self, src: NodeInfo, dst_space: int, dst_path: str,
@@ -1089,6 +1108,8 @@ class Store:
             if restamp:
                 c.execute(update(Node).where(Node.id == src.id).values(
                     author_id=restamp["new_author"], published=restamp["new_published"]))
+                if restamp["new_published"]:  # arrives from another space, visible
+                    announce_published(s, dst_space, src.id, new_root)
         self._delete_blob_files(keys)
 
     # --- properties ---------------------------------------------------------
@@ -1106,6 +1127,8 @@ class Store:
             s.execute(update(Node).where(Node.id == node.id).values(published=published))
             shared_event(s, journal.Kind.publish if published else journal.Kind.withdraw,
                          node.space_id, node.path)
+            if published and not node.published and not node.is_collection:
+                announce_published(s, node.space_id, node.id, node.path)
 
     def patch_dead_props(self, node: NodeInfo, changes: Mapping[str, str | None]) -> None:
         """Set (XML string) or remove (None) dead properties, by Clark name, in one

@@ -19,7 +19,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +68,7 @@ class LemonLdap:
         return self.log_path.read_text(errors="replace")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -111,7 +111,7 @@ def running_lemonldap(home: Path, **extra: Any) -> Iterator[LemonLdap]:
     """LemonLDAP::NG on a free loopback port until the block ends; ``extra``: keys of
     its configuration to set (``casTicketExpiration``...)."""
     require_lemonldap()
-    port = _free_port()
+    port = free_port()
     psgi = _configure(home, port, extra)
     log_path = home / "portal.log"
     env = dict(os.environ, LLNG_DEFAULTCONFFILE=str(home / "lemonldap-ng.ini"))
@@ -120,18 +120,29 @@ def running_lemonldap(home: Path, **extra: Any) -> Iterator[LemonLdap]:
                                  "--port", str(port), str(psgi)], env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
     portal = LemonLdap(f"http://127.0.0.1:{port}/", log_path)
+    with _serving(proc, portal.url, 60, lambda: f"LemonLDAP::NG did not start:\n"
+                                               f"{portal.log()}"):
+        yield portal
+
+
+@contextmanager
+def _serving(proc: subprocess.Popen[bytes], ready_url: str, seconds: float,
+             failure: Callable[[], str]) -> Iterator[None]:
+    """Wait until ``ready_url`` answers 200 (at most ``seconds``; ``RuntimeError`` with
+    ``failure()`` when the process ends or the time is up), then stop ``proc`` when
+    the block ends."""
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + seconds
         while True:
             try:
-                if requests.get(portal.url, timeout=5).status_code == 200:
+                if requests.get(ready_url, timeout=5).status_code == 200:
                     break
             except requests.ConnectionError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"LemonLDAP::NG did not start:\n{portal.log()}")
+                raise RuntimeError(failure())
             time.sleep(0.2)
-        yield portal
+        yield
     finally:
         proc.terminate()
         try:
@@ -139,6 +150,58 @@ def running_lemonldap(home: Path, **extra: Any) -> Iterator[LemonLdap]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def lemonldap_fixture() -> Any:
+    """A module-scoped pytest fixture of a running LemonLDAP::NG (its CAS server on):
+    ``llng = lemonldap_fixture()`` in a test module."""
+
+    @pytest.fixture(scope="module")
+    def llng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LemonLdap]:
+        with running_lemonldap(tmp_path_factory.mktemp("llng")) as portal:
+            yield portal
+
+    return llng
+
+
+def lemonldap_oidc(client_id: str, secret: str, redirect_uri: str,
+                   logged_out_uri: str, front_logout_uri: str) -> dict[str, Any]:
+    """Keys of LemonLDAP::NG's configuration (for :func:`running_lemonldap`) that make
+    it an OpenID Connect provider (issuer: the portal's address, ``/oauth2/``
+    endpoints, RS256 with a key made here) with one relying party ``client_id``:
+    its secret, its redirect and post-logout addresses, its front-channel logout
+    address (a frame of the portal's logout page), no consent page, and the
+    claims ``email`` (mail), ``name`` (cn), ``preferred_username`` (uid); ``sub`` is
+    the uid."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return {
+        "issuerDBOpenIDConnectActivation": 1, "issuerDBOpenIDConnectRule": 1,
+        "oidcServicePrivateKeySig": key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption()).decode(),
+        "oidcServicePublicKeySig": key.public_key().public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo).decode(),
+        "oidcServiceKeyIdSig": "test-key",
+        "oidcRPMetaDataOptions": {"ent": {
+            "oidcRPMetaDataOptionsClientID": client_id,
+            "oidcRPMetaDataOptionsClientSecret": secret,
+            "oidcRPMetaDataOptionsRedirectUris": redirect_uri,
+            "oidcRPMetaDataOptionsPostLogoutRedirectUris": logged_out_uri,
+            "oidcRPMetaDataOptionsBypassConsent": 1,
+            "oidcRPMetaDataOptionsLogoutBypassConfirm": 1,
+            "oidcRPMetaDataOptionsIDTokenSignAlg": "RS256",
+            "oidcRPMetaDataOptionsUserIDAttr": "uid",
+            "oidcRPMetaDataOptionsLogoutUrl": front_logout_uri,
+            "oidcRPMetaDataOptionsLogoutType": "front",
+            "oidcRPMetaDataOptionsLogoutSessionRequired": 1,
+        }},
+        "oidcRPMetaDataExportedVars": {"ent": {"email": "mail", "name": "cn",
+                                               "preferred_username": "uid"}},
+    }
 
 
 def lemonldap_sign_in(http: requests.Session, login_page: requests.Response, user: str,
@@ -229,13 +292,15 @@ def _php(value: Any) -> str:
 
 
 @contextmanager
-def running_simplesamlphp(home: Path) -> Iterator[SimpleSaml]:
+def running_simplesamlphp(home: Path, users: dict[str, tuple[str, dict[str, list[str]]]]
+                          | None = None) -> Iterator[SimpleSaml]:
     """SimpleSAMLphp 1.19 (Debian's) as a SAML 2.0 identity provider on a free loopback
-    port under PHP's built-in server: users :data:`SSP_USERS` (exampleauth), signed
-    and encrypted assertions, single logout; the service provider's metadata is read
-    from :attr:`SimpleSaml.sp_metadata` (write it before the first sign-in)."""
+    port under PHP's built-in server: ``users`` (login → password and attributes;
+    :data:`SSP_USERS` by default, exampleauth), signed and encrypted assertions,
+    single logout; the service provider's metadata is read from
+    :attr:`SimpleSaml.sp_metadata` (write it before the first sign-in)."""
     require_simplesamlphp()
-    port = _free_port()
+    port = free_port()
     for sub in ("config", "cert", "log", "data", "tmp", "metadata", "sessions"):
         (home / sub).mkdir(parents=True, exist_ok=True)
     _self_signed(home / "cert")
@@ -258,13 +323,13 @@ def running_simplesamlphp(home: Path) -> Iterator[SimpleSaml]:
     (home / "config" / "config.php").write_text(
         "<?php\n$config = " + _php(config) + ";\n"
         "$config['logging.level'] = SimpleSAML\\Logger::DEBUG;\n")
-    users = {f"{login}:{password}": attributes
-             for login, (password, attributes) in SSP_USERS.items()}
+    accounts = {f"{login}:{password}": attributes
+                for login, (password, attributes) in (users or SSP_USERS).items()}
     (home / "config" / "authsources.php").write_text(
         "<?php\n$config = " + _php({"admin": ["core:AdminPassword"],
                                     "example-userpass": ["exampleauth:UserPass"]}) + ";\n"
         + "".join(f"$config['example-userpass'][{_php(k)}] = {_php(v)};\n"
-                  for k, v in users.items()))
+                  for k, v in accounts.items()))
     (home / "metadata" / "saml20-idp-hosted.php").write_text(
         "<?php\n$metadata['__DYNAMIC:1__'] = " + _php({
             "host": "__DEFAULT__", "privatekey": "idp.key", "certificate": "idp.crt",
@@ -280,24 +345,10 @@ def running_simplesamlphp(home: Path) -> Iterator[SimpleSaml]:
                             stdout=log, stderr=subprocess.STDOUT, cwd=str(SSP_WWW))
     idp = SimpleSaml(url, home)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(idp.metadata_url, timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"SimpleSAMLphp did not start:\n{idp.log()}")
-            time.sleep(0.2)
-        yield idp
+        with _serving(proc, idp.metadata_url, 30,
+                      lambda: f"SimpleSAMLphp did not start:\n{idp.log()}"):
+            yield idp
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
         log.close()
 
 
@@ -325,3 +376,161 @@ def simplesamlphp_sign_in(http: requests.Session, start: str, user: str,
     answer = http.post(urljoin(page.url, action), data=fields, timeout=30)
     assert answer.status_code == 200 and "SAMLResponse" in answer.text, answer.text[:800]
     return form_of(answer.text)
+
+
+# --- what the CAS and SAML tests share -----------------------------------------------
+
+def signed_in_as(client: Any) -> str:
+    """The login the textbook's header shows to ``client`` (a ``tests.web.WebClient``);
+    fails when it is not signed in."""
+    from lxml import html as lxml_html
+
+    page = client.get("/textbook/")
+    assert page.status_code == 200, page.status_code
+    return str(lxml_html.fromstring(page.text)
+               .xpath('string(//*[@class="user-name"])')).strip()
+
+
+def chromium_signs_in(srv: Any, button: str, fill: Callable[[Any], None],
+                      login: str, choose: Callable[[Any], None] | None = None) -> None:
+    """Chromium on ``srv`` (a ``tests.conftest.Server``): the textbook sends it to our
+    sign-in page, ``choose(page)`` acts there first if given (chooses a school), it
+    clicks ``button``, ``fill(page)`` fills and sends the provider's own form, it
+    accepts the charter (a deployment's charter, published for this call and removed
+    after) and reaches the textbook as ``login`` (the header's name)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    import acl
+    from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
+
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    with srv.transaction() as s:
+        acl.publish_charter(s, None, "Article 1 : respecter les autres.")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_context(base_url=srv.base_url).new_page()
+            page.goto("/textbook/")
+            if choose is not None:
+                choose(page)
+            page.get_by_role("link", name=button).click()
+            fill(page)
+            page.wait_for_url(srv.base_url + "/charte?next=**")
+            expect(page.locator(".charter-text")).to_contain_text("Article 1")
+            page.get_by_role("button", name="J'ai lu et j'accepte la charte").click()
+            page.wait_for_url(srv.base_url + "/textbook/**")
+            expect(page.locator(".user-name")).to_have_text(login)
+        finally:
+            browser.close()
+            with srv.transaction() as s:  # the other tests of the module see none
+                s.query(acl.Charter).delete()
+
+
+# --- a second, tiny SAML identity provider, for the error cases only ------------------
+
+SAML_TEMPLATE = """<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"
+ xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r{rid}" Version="2.0"
+ IssueInstant="{now}" Destination="{destination}" InResponseTo="{request_id}">
+<saml:Issuer>{entity}</saml:Issuer>
+<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>
+<saml:Assertion ID="_a{rid}" Version="2.0" IssueInstant="{now}">
+<saml:Issuer>{entity}</saml:Issuer>
+<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>
+<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>
+<ds:Reference URI="#_a{rid}"><ds:Transforms>
+<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>
+<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms>
+<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/>
+</ds:Reference></ds:SignedInfo><ds:SignatureValue/>
+<ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature>
+<saml:Subject>
+<saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">_n{rid}</saml:NameID>
+<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">
+<saml:SubjectConfirmationData NotOnOrAfter="{not_on_or_after}" Recipient="{recipient}"
+ InResponseTo="{request_id}"/></saml:SubjectConfirmation></saml:Subject>
+<saml:Conditions NotBefore="{not_before}" NotOnOrAfter="{not_on_or_after}">
+<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction>
+</saml:Conditions>
+<saml:AuthnStatement AuthnInstant="{now}" SessionIndex="_s{rid}"><saml:AuthnContext>
+<saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:Password</saml:AuthnContextClassRef>
+</saml:AuthnContext></saml:AuthnStatement>
+<saml:AttributeStatement><saml:Attribute Name="uid"
+ NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:basic">
+<saml:AttributeValue>{uid}</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>
+</saml:Assertion></samlp:Response>"""
+
+
+class SigningFakeIdp:
+    """A SAML identity provider of a few lines, for the cases a real one never sends
+    (an expired assertion, one not yet valid, one for another audience or recipient):
+    :meth:`response` writes a response and signs its assertion with xmlsec1 and a test
+    key, for the test to post to our assertion consumer service. It serves nothing:
+    its sign-in address in :attr:`metadata` is never visited (the test reads our
+    request from our redirect). The main path is SimpleSAMLphp's."""
+
+    entity_id = "https://fake-idp.test/metadata"
+
+    def __init__(self, home: Path) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        self.home = home
+        _self_signed(home)
+        cert = "".join((home / "idp.crt").read_text().strip().splitlines()[1:-1])
+        self.metadata = home / "metadata.xml"
+        self.metadata.write_text(
+            f'<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+            f'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{self.entity_id}">'
+            '<md:IDPSSODescriptor protocolSupportEnumeration='
+            '"urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing">'
+            f'<ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate>'
+            '</ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService '
+            'Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+            'Location="http://127.0.0.1:9/sso"/></md:IDPSSODescriptor>'
+            '</md:EntityDescriptor>')
+
+    @staticmethod
+    def request_id(location: str) -> str:
+        """The ID of the ``AuthnRequest`` in our redirect to this provider."""
+        import base64
+        import zlib
+        from urllib.parse import parse_qs, urlsplit
+
+        encoded = parse_qs(urlsplit(location).query)["SAMLRequest"][0]
+        xml = zlib.decompress(base64.b64decode(encoded), -15).decode()
+        found = re.search(r'\bID="([^"]+)"', xml)
+        assert found, xml
+        return found.group(1)
+
+    def response(self, request_id: str, acs: str, audience: str, uid: str, *,
+                 valid_from: Any, valid_until: Any, recipient: str | None = None,
+                 key_from: Path | None = None) -> str:
+        """A response to ``request_id`` naming ``uid``, its assertion valid from
+        ``valid_from`` until ``valid_until`` (aware datetimes) for ``audience`` and
+        ``recipient`` (default ``acs``), signed with this provider's key (or the one in
+        ``key_from``: another provider's); base64, as the POST binding sends it."""
+        import base64
+        import uuid
+        from datetime import UTC
+
+        def stamp(moment: Any) -> str:
+            return str(moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+        xml = SAML_TEMPLATE.format(
+            rid=uuid.uuid4().hex, now=stamp(valid_from), destination=acs,
+            request_id=request_id, entity=self.entity_id, recipient=recipient or acs,
+            not_before=stamp(valid_from), not_on_or_after=stamp(valid_until),
+            audience=audience, uid=uid)
+        folder = key_from or self.home
+        cert = "".join((folder / "idp.crt").read_text().strip().splitlines()[1:-1])
+        xml = xml.replace("<ds:X509Certificate/>",
+                          f"<ds:X509Certificate>{cert}</ds:X509Certificate>")
+        unsigned = self.home / f"unsigned-{uuid.uuid4().hex}.xml"
+        unsigned.write_text(xml)
+        signed = subprocess.run(
+            ["xmlsec1", "--sign", "--privkey-pem",
+             f"{folder / 'idp.key'},{folder / 'idp.crt'}",
+             "--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+             str(unsigned)], capture_output=True, check=True).stdout
+        unsigned.unlink()
+        return base64.b64encode(signed).decode()

@@ -41,7 +41,9 @@ from .account import app_passwords as account_app_passwords
 from .account import charter as account_charter
 from .account import federation as account_federation
 from .account import login_flow as account_login_flow
+from .account import oidc as account_oidc
 from .account import pages as account_pages
+from .account import preferences as account_preferences
 from .account import saml as account_saml
 from .auth import CredentialCheck, current_principal, login_required, profile_required
 from .booking import api as booking_api
@@ -115,11 +117,13 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
                                         config.federation, saml_keys))
     app.register_blueprint(account_pages.bp)
     app.register_blueprint(account_federation.bp)
+    account_oidc.init_app(app, config.federation)
     app.register_blueprint(account_charter.bp)
     account_charter.install_gate(app)
     csrf.exempt(account_federation.cas_logout)  # posted by the CAS server itself
     csrf.exempt(account_federation.saml_acs)  # posted from the identity provider's page
     app.register_blueprint(account_app_passwords.bp)
+    app.register_blueprint(account_preferences.bp)
     app.register_blueprint(account_login_flow.bp)
     app.register_blueprint(home_pages.bp)
     app.register_blueprint(rubric_pages.bp)

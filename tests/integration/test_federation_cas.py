@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,16 +21,20 @@ from lxml import html
 
 import acl
 from tests.conftest import Server, running_server
-from tests.idp import LemonLdap, lemonldap_sign_in, running_lemonldap
+from tests.idp import (
+    LemonLdap,
+    chromium_signs_in,
+    lemonldap_fixture,
+    lemonldap_sign_in,
+    running_lemonldap,
+    signed_in_as,
+)
 from tests.web import WebClient, csrf_token
 
 TEACHER, PARENT, DISABLED = "marie.curie", "rose.tyler", "jack.harkness"
 
 
-@pytest.fixture(scope="module")
-def llng(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LemonLdap]:
-    with running_lemonldap(tmp_path_factory.mktemp("llng")) as portal:
-        yield portal
+llng = lemonldap_fixture()
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +79,6 @@ def returned(client: WebClient, url: str) -> requests.Response:
     return client.http.get(url, allow_redirects=False, timeout=30)
 
 
-def who(client: WebClient) -> str:
-    page = client.get("/textbook/")
-    assert page.status_code == 200, page.status_code
-    return str(html.fromstring(page.text).xpath('string(//*[@class="user-name"])')).strip()
-
-
 def audit(server: Server, *args: str) -> list[dict[str, object]]:
     return json.loads(server.cli("audit", "--json", *args).stdout)  # type: ignore[no-any-return]
 
@@ -98,7 +97,7 @@ def test_a_teacher_signs_in_through_the_academie(srv: Server) -> None:
     assert back.startswith(srv.base_url + "/login/academie/cas?ticket=ST-")
     answer = returned(client, back)
     assert answer.status_code == 302 and answer.headers["Location"] == "/textbook/"
-    assert who(client) == TEACHER
+    assert signed_in_as(client) == TEACHER
     event = next(e for e in audit(srv, "--user", TEACHER, "--kind", "sign_in")
                  if e["method"] == "cas")
     assert event["details"] == {"provider": "academie", "identity": "dwho"}  # type: ignore[comparison-overlap]
@@ -132,7 +131,7 @@ def test_a_parent_signs_in_by_an_attribute(srv: Server) -> None:
     client = WebClient(srv)
     assert returned(client, cas_ticket_url(client, "educonnect", "rtyler")).status_code \
         == 302
-    assert who(client) == PARENT
+    assert signed_in_as(client) == PARENT
 
 
 def test_one_person_with_two_identities(srv: Server) -> None:
@@ -140,7 +139,7 @@ def test_one_person_with_two_identities(srv: Server) -> None:
     client = WebClient(srv)
     assert returned(client, cas_ticket_url(client, "educonnect", "dwho")).status_code \
         == 302
-    assert who(client) == TEACHER
+    assert signed_in_as(client) == TEACHER
 
 
 def test_an_unknown_identity_gets_its_page(srv: Server) -> None:
@@ -194,7 +193,7 @@ def test_single_logout_from_the_cas_server_ends_our_session(srv: Server,
                                                             llng: LemonLdap) -> None:
     client = WebClient(srv)
     assert returned(client, cas_ticket_url(client, "academie", "dwho")).status_code == 302
-    assert who(client) == TEACHER
+    assert signed_in_as(client) == TEACHER
     out = client.http.get(llng.cas_url + "logout", timeout=30)  # at the CAS server
     assert out.status_code == 200
     assert client.get("/textbook/").status_code == 302, llng.log()[-3000:]
@@ -225,33 +224,13 @@ def test_our_logout_offers_the_providers(srv: Server, llng: LemonLdap) -> None:
 def test_chromium_signs_in_through_the_providers_page(srv: Server) -> None:
     """A teacher in Chromium: our sign-in page, the académie's button, LemonLDAP::NG's
     own form, the charter to accept, then the textbook."""
-    from playwright.sync_api import expect, sync_playwright
 
-    from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
+    def fill(page: Any) -> None:
+        page.locator("#userfield").fill("dwho")
+        page.locator("#passwordfield").fill("dwho")
+        page.locator("#passwordfield").press("Enter")
 
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    with srv.transaction() as s:
-        acl.publish_charter(s, None, "Article 1 : respecter les autres.")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_context(base_url=srv.base_url).new_page()
-            page.goto("/textbook/")
-            page.get_by_role("link", name="Personnel de l'Éducation nationale").click()
-            page.locator("#userfield").fill("dwho")
-            page.locator("#passwordfield").fill("dwho")
-            page.locator("#passwordfield").press("Enter")
-            # the charter first (a deployment's charter, published for this test)
-            page.wait_for_url(srv.base_url + "/charte?next=**")
-            expect(page.locator(".charter-text")).to_contain_text("Article 1")
-            page.get_by_role("button", name="J'ai lu et j'accepte la charte").click()
-            page.wait_for_url(srv.base_url + "/textbook/**")
-            expect(page.locator(".user-name")).to_have_text(TEACHER)
-        finally:
-            browser.close()
-            with srv.transaction() as s:  # the other tests of the module see none
-                s.query(acl.Charter).delete()
+    chromium_signs_in(srv, "Personnel de l'Éducation nationale", fill, TEACHER)
 
 
 def test_local_passwords_can_be_forbidden(tmp_path: Path) -> None:

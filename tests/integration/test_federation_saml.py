@@ -4,7 +4,10 @@ tests/idp.py), issue 19. Its assertions are signed and encrypted, as EduConnect'
 A parent and a teacher sign in (the ``uid`` attribute names their EduConnect id), in
 requests and in Chromium through SimpleSAMLphp's own login page; our metadata is
 served at a stable address; an unknown identity gets its page; a forged (altered),
-replayed or unsolicited response is refused; our logout ends the provider's session
+replayed or unsolicited response is refused, and so are, from a tiny signing
+provider of the test's own (tests/idp.py, for these error cases only), an expired
+assertion, one not yet valid, one for another audience or recipient, one signed by
+another key; our logout ends the provider's session
 too (SAML single logout), and the provider's logout ends ours."""
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -21,7 +25,14 @@ from lxml import etree, html
 
 import acl
 from tests.conftest import Server, running_server
-from tests.idp import SimpleSaml, running_simplesamlphp, simplesamlphp_sign_in
+from tests.idp import (
+    SigningFakeIdp,
+    SimpleSaml,
+    chromium_signs_in,
+    running_simplesamlphp,
+    signed_in_as,
+    simplesamlphp_sign_in,
+)
 from tests.web import WebClient, csrf_token
 
 TEACHER, PARENT = "marie.curie", "rose.tyler"
@@ -34,13 +45,22 @@ def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleSaml]:
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory: pytest.TempPathFactory, idp: SimpleSaml) -> Iterator[Server]:
+def fake(tmp_path_factory: pytest.TempPathFactory) -> SigningFakeIdp:
+    return SigningFakeIdp(tmp_path_factory.mktemp("fake-idp"))
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory, idp: SimpleSaml,
+        fake: SigningFakeIdp) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("saml")
     metadata = home / "idp-metadata.xml"
     metadata.write_bytes(requests.get(idp.metadata_url, timeout=30).content)
     providers = [{"id": "educonnect", "kind": "saml", "label": "Élève ou parent",
                   "metadata_file": str(metadata), "match_attribute": "uid",
-                  "match_kind": "educonnect", "sign_requests": True}]
+                  "match_kind": "educonnect", "sign_requests": True},
+                 {"id": "fake", "kind": "saml", "label": "Fournisseur d'essai",
+                  "metadata_file": str(fake.metadata), "match_attribute": "uid",
+                  "match_kind": "educonnect"}]
     env = {"DAVSERVER_FEDERATION__PROVIDERS": json.dumps(providers)}
     with running_server(home, env, users={TEACHER: "teacher", PARENT: "parent"}) as server:
         with server.transaction() as s:
@@ -63,12 +83,6 @@ def sign_in_form(client: WebClient, user: str, password: str,
 
 def post_back(client: WebClient, form: tuple[str, dict[str, str]]) -> requests.Response:
     return client.http.post(form[0], data=form[1], allow_redirects=False, timeout=30)
-
-
-def who(client: WebClient) -> str:
-    page = client.get("/textbook/")
-    assert page.status_code == 200, page.status_code
-    return str(html.fromstring(page.text).xpath('string(//*[@class="user-name"])')).strip()
 
 
 def test_our_metadata_is_served(srv: Server) -> None:
@@ -104,7 +118,7 @@ def test_a_parent_signs_in_with_an_encrypted_assertion(srv: Server) -> None:
     assert b"EncryptedAssertion" in xml and b"parent" not in xml.split(b"Encrypted")[1]
     answer = post_back(client, form)
     assert answer.status_code == 302 and answer.headers["Location"] == "/textbook/"
-    assert who(client) == PARENT
+    assert signed_in_as(client) == PARENT
 
 
 def test_an_unknown_identity_gets_its_page(srv: Server) -> None:
@@ -153,10 +167,57 @@ def test_an_altered_or_misaddressed_response_is_refused(srv: Server, change: str
         == 302
 
 
+WINDOWS: dict[str, tuple[int, int, dict[str, Any]]] = {
+    # (from, until) around the present, in minutes, and the other changes
+    "valid": (-1, 5, {}),
+    "expired": (-120, -60, {}),
+    "not_yet_valid": (60, 120, {}),
+    "wrong_audience": (-1, 5, {"audience": "https://other-ent.example/metadata"}),
+    "wrong_recipient": (-1, 5, {"recipient": "https://other-ent.example/acs"}),
+    "another_key": (-1, 5, {"key": True}),
+}
+
+
+@pytest.mark.parametrize("case", list(WINDOWS))
+def test_an_assertion_out_of_its_window_or_for_another_is_refused(
+        srv: Server, fake: SigningFakeIdp, tmp_path: Path, case: str) -> None:
+    """Responses of the tiny signing provider (tests/idp.py), answering a request of
+    this browser: a valid one signs the teacher in (the control); one expired an hour
+    ago, one valid only in an hour (both beyond the minute of skew), one for another
+    service provider's audience, one for another recipient, one signed by a key not
+    in the provider's metadata: refused with the page, no session."""
+    from datetime import UTC, datetime, timedelta
+
+    start, end, change = WINDOWS[case]
+    now = datetime.now(UTC)  # wall clock: pysaml2 in the server judges by the system clock
+    client = WebClient(srv)
+    location = client.get("/login/fake").headers["Location"]
+    acs = srv.base_url + "/login/fake/saml/acs"
+    other = None
+    if change.get("key"):
+        other = tmp_path / "other"
+        SigningFakeIdp(other)
+    body = fake.response(
+        fake.request_id(location), acs,
+        str(change.get("audience") or srv.base_url + "/login/fake/saml/metadata"),
+        "prof", valid_from=now + timedelta(minutes=start),
+        valid_until=now + timedelta(minutes=end),
+        recipient=str(change["recipient"]) if "recipient" in change else None,
+        key_from=other)
+    answer = post_back(client, (acs, {"SAMLResponse": body, "RelayState": ""}))
+    if case == "valid":
+        assert answer.status_code == 302, answer.text[:2000]
+        assert signed_in_as(client) == TEACHER
+        return
+    assert answer.status_code == 403, answer.text[:2000]
+    assert "n'est pas valable" in html.fromstring(answer.text).text_content()
+    assert client.get("/textbook/").status_code == 302
+
+
 def test_our_logout_ends_the_providers_session(srv: Server, idp: SimpleSaml) -> None:
     client = WebClient(srv)
     assert post_back(client, sign_in_form(client, "prof", "prof-pass")).status_code == 302
-    assert who(client) == TEACHER
+    assert signed_in_as(client) == TEACHER
     bye = client.post("/logout", {"csrf_token": csrf_token(client.get("/").text)})
     assert bye.status_code == 302 and bye.headers["Location"].startswith(idp.url)
     assert client.get("/textbook/").status_code == 302  # ours ended at once
@@ -171,7 +232,7 @@ def test_the_providers_logout_ends_ours(srv: Server, idp: SimpleSaml) -> None:
     client = WebClient(srv)
     assert post_back(client, sign_in_form(client, "parent", "parent-pass")).status_code \
         == 302
-    assert who(client) == PARENT
+    assert signed_in_as(client) == PARENT
     out = client.http.get(idp.url + "saml2/idp/SingleLogoutService.php?ReturnTo="
                           + idp.url, timeout=30)
     assert out.status_code == 200, idp.log()[-3000:]
@@ -184,30 +245,10 @@ def test_chromium_signs_in_through_the_providers_page(srv: Server) -> None:
     """A parent in Chromium: our sign-in page, the EduConnect-like button,
     SimpleSAMLphp's own form (its POST binding page sends the assertion back), the
     charter to accept, then the textbook."""
-    from playwright.sync_api import expect, sync_playwright
 
-    from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
+    def fill(page: Any) -> None:
+        page.locator("input[name=username]").fill("parent")
+        page.locator("input[name=password]").fill("parent-pass")
+        page.locator("input[name=password]").press("Enter")
 
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    with srv.transaction() as s:
-        acl.publish_charter(s, None, "Article 1 : respecter les autres.")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_context(base_url=srv.base_url).new_page()
-            page.goto("/textbook/")
-            page.get_by_role("link", name="Élève ou parent").click()
-            page.locator("input[name=username]").fill("parent")
-            page.locator("input[name=password]").fill("parent-pass")
-            page.locator("input[name=password]").press("Enter")
-            # the charter first (a deployment's charter, published for this test)
-            page.wait_for_url(srv.base_url + "/charte?next=**")
-            expect(page.locator(".charter-text")).to_contain_text("Article 1")
-            page.get_by_role("button", name="J'ai lu et j'accepte la charte").click()
-            page.wait_for_url(srv.base_url + "/textbook/**")
-            expect(page.locator(".user-name")).to_have_text(PARENT)
-        finally:
-            browser.close()
-            with srv.transaction() as s:  # the other tests of the module see none
-                s.query(acl.Charter).delete()
+    chromium_signs_in(srv, "Élève ou parent", fill, PARENT)

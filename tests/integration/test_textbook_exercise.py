@@ -96,7 +96,15 @@ def transfer(page: Page, title: str, value: str) -> None:
     item.get_by_role("button", name="Copier / déplacer").click()
 
 
+def open_tool(page: Page, name: str) -> None:
+    """Open the lesson page's tool ``name`` (its « details », closed on each load)."""
+    tool = page.locator(f"details.{name}")
+    if tool.get_attribute("open") is None:
+        tool.locator("> summary").click()
+
+
 def add(page: Page, kind: str, title: str, body: str, minutes: str = "") -> None:
+    open_tool(page, f"add-{kind}")
     form = page.locator(f"form.{kind}")
     form.get_by_label("Titre").fill(title)
     form.get_by_label("Texte").fill(body)
@@ -169,6 +177,7 @@ def test_the_new_teachers_exercise_then_what_students_and_parents_see(
     # Import C3 from a lesson into the binder.
     ann.goto(lesson["L1"])
     add(ann, "content", "C3 Réciproque", "La réciproque du théorème.")
+    open_tool(ann, "binder")
     panel = ann.locator("form.to-binder")
     panel.get_by_label("C3 Réciproque").check()
     panel.get_by_label("Dossier du classeur").select_option("/4e")
@@ -177,6 +186,7 @@ def test_the_new_teachers_exercise_then_what_students_and_parents_see(
 
     # C2 and T2 into the next lesson; T2 due at L4 instead of L3.
     ann.goto(lesson["L2"])
+    open_tool(ann, "binder")
     panel = ann.locator("form.from-binder")
     panel.get_by_label("4e/C2 Aires.html").check()
     panel.get_by_label("4e/T2 Fiche.html").check()

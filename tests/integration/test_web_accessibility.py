@@ -39,7 +39,7 @@ SERIOUS = {"serious", "critical"}
 
 def pages_of(login: str) -> list[str]:
     """The main pages each profile reaches from the navigation."""
-    common = ["/", "/documents/", "/booking/", "/rubriques/", "/corbeille/",
+    common = ["/", "/connecter", "/documents/", "/booking/", "/rubriques/", "/corbeille/",
               "/notifications/", "/invitations/"]
     if login == "ann":
         return [*common, "/documents/porte-documents/", "/textbook/?week=2026-09-07",

@@ -39,6 +39,7 @@ def test_homework_t1_with_an_attachment(browser: Browser,  # noqa: F811
     with ExitStack() as pages:
         lesson = f"/textbook/seances/{IDS['L0']}"
         ann = pages.enter_context(open_as(browser, web_server, "ann", lesson))
+        ann.locator("details.add-homework > summary").click()  # the form opens on demand
         form = ann.locator("form.panel.homework")
         form.get_by_label("Titre").fill("T1")
         form.get_by_label("Texte").fill("Exercices de la fiche jointe.")

@@ -356,6 +356,7 @@ def test_workload_follows_the_chosen_due_lesson_in_a_browser(srv: Server, tmp_pa
         page.get_by_role("button", name="Se connecter").click()
         workload = page.locator("p.workload")
         expect(workload).to_contain_text("Charge de la classe pour le mercredi 09/09")
+        page.get_by_text("Donner du travail à faire").click()  # the form opens on demand
         page.select_option('select[name="homework-due_lesson"]', str(lesson_id(srv, "L3")))
         expect(workload).to_contain_text("Charge de la classe pour le vendredi 11/09")
         page.goto(WEEK)

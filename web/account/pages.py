@@ -29,6 +29,7 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+import acl
 from davserver import journal
 from davserver.errors import TooManyRequests
 from web import sessions
@@ -64,7 +65,7 @@ def _logout_form() -> dict[str, Any]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response | tuple[str, int]:
+def login() -> Response:
     """GET: the ways in. POST: check the credentials, open the session, go to
     ``next`` (403 when the deployment turned local passwords off)."""
     if request.method == "GET" and current_principal() is not None:
@@ -84,8 +85,7 @@ def login() -> str | Response | tuple[str, int]:
         except TooManyRequests as refused:
             error = _("Trop de tentatives de connexion échouées : réessayez dans "
                       "%(seconds)d secondes.", seconds=refused.retry_after)
-            answer = make_response(render_template("login.html", form=form, error=error,
-                                                   **_ways_in()), 429)
+            answer = _login_page(form, error, 429)
             answer.headers["Retry-After"] = str(refused.retry_after)
             return answer
         if principal is not None and \
@@ -97,26 +97,70 @@ def login() -> str | Response | tuple[str, int]:
                                                     f"{principal.profile.value}"})
             error = _("Votre profil se connecte par le bouton de votre établissement ou "
                       "d'EduConnect, pas par un mot de passe de l'ENT.")
-            return render_template("login.html", form=form, error=error,
-                                   **_ways_in()), 403
+            return _login_page(form, error, 403)
         if principal is not None:
             sessions.sign_in(principal, address)
             log.info("web sign-in: %s", principal.login)
             return redirect(safe_next(form.next.data))
         error = _("Identifiant ou mot de passe incorrect, ou compte désactivé.")
-    return render_template("login.html", form=form, error=error, **_ways_in())
+    return _login_page(form, error)
+
+
+SCHOOL_COOKIE = "ent_school"  # the UAI of the school whose sign-in page this browser chose
+SCHOOL_COOKIE_AGE = 400 * 86400  # seconds: RFC 6265bis caps a cookie's life at 400 days
+
+
+def _chosen_school() -> tuple[acl.SchoolInfo | None, str | None]:
+    """The school whose sign-in page to show, named by ``?school=UAI`` or remembered by
+    the browser, with the UAI asked for when no school of ours has it; (None, None)
+    for the deployment's page (``?school=`` empty, or nothing chosen)."""
+    asked = request.args.get("school")
+    if asked is None:
+        asked = request.cookies.get(SCHOOL_COOKIE, "")
+    asked = asked.strip().upper()[:16]
+    if not asked or not federation.federation().schools:
+        return None, None
+    with web_context().db.transaction(write=False) as s:
+        school_id = acl.school_of_uai(s, asked)
+        if school_id is None:
+            return None, asked
+        return acl.school_info(s, school_id), None
 
 
 def _ways_in() -> dict[str, Any]:
-    """The sign-in page's ways in: the configured providers in their order, whether
-    the local form shows and its title, and after a logout through a provider, that
-    provider's logout page."""
+    """The sign-in page's ways in: the chosen school's providers (``federation.schools``,
+    else the deployment's), in their order and with their labels there, whether the
+    local form shows and its title, the schools to choose from, and after a logout
+    through a provider, that provider's logout page."""
     config = federation.federation()
+    school, unknown = _chosen_school()
+    uai = school.uai if school else None
     after = federation.provider_logout_url(request.args.get("idp")) \
         if request.args.get("logged_out") else None
-    return {"providers": config.providers, "local_passwords": config.local_passwords,
-            "local_label": config.local_label,
-            "provider_logout": after}
+    schools: list[acl.SchoolInfo] = []
+    if config.schools:
+        with web_context().db.transaction(write=False) as s:
+            schools = [i for i in acl.list_schools(s) if i.uai]
+    return {"providers": config.offer(uai),
+            "local_passwords": config.offers_local_passwords(uai),
+            "local_label": config.local_label, "provider_logout": after,
+            "school": school, "unknown_school": unknown, "schools": schools}
+
+
+def _login_page(form: LoginForm, error: str | None, status: int = 200) -> Response:
+    """The sign-in page; a school named in the address is remembered by the browser
+    (its next visit to ``/login`` shows that school's ways in)."""
+    ways = _ways_in()
+    status = 404 if ways["unknown_school"] and status == 200 else status
+    answer = make_response(render_template("login.html", form=form, error=error, **ways),
+                           status)
+    asked = request.args.get("school")
+    if asked is not None and ways["school"] is not None:
+        answer.set_cookie(SCHOOL_COOKIE, ways["school"].uai, max_age=SCHOOL_COOKIE_AGE,
+                          httponly=True, samesite="Lax", secure=request.is_secure)
+    elif asked is not None and not asked.strip():
+        answer.delete_cookie(SCHOOL_COOKIE)
+    return answer
 
 
 @bp.post("/logout")
@@ -126,9 +170,9 @@ def logout() -> Response:
     principal = current_principal()
     provider = session.get(federation.PROVIDER_KEY)
     config = next((p for p in federation.federation().providers if p.id == provider), None)
-    single_logout = federation.saml_logout_location(config) if config else None
+    single_logout = federation.provider_logout_location(config) if config else None
     sessions.sign_out()
-    if single_logout is not None:  # SAML: the provider ends its session and comes back
+    if single_logout is not None:  # SAML, OIDC: the provider ends its session, comes back
         return redirect(single_logout)
     if principal is not None:
         log.info("web sign-out: %s", principal.login)

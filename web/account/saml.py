@@ -10,7 +10,9 @@ pysaml2 and xmlsec1.
   key container, its dates are not checked by the identity providers.
 * **Responses** are checked by pysaml2: the signature of the assertion (or of the
   response) against the provider's metadata, the audience (our entity id), the
-  recipient and destination (our consumer address), the validity window
+  recipient of the subject confirmation (our consumer address; pysaml2 checks it only
+  when given the conversation's ``conv_info``, which the consumer passes) and the
+  response's destination, the validity window
   (``NotBefore``, ``NotOnOrAfter``, one minute of clock skew), and that it answers a
   request this browser made (``InResponseTo`` among the session's outstanding
   requests; unsolicited responses are refused). The request id is dropped once used,

@@ -152,4 +152,24 @@ def moved_note(lesson_id: int, *, session: Session, **_kw: Any) -> str:
 
 textbook.lesson_rescheduled.connect(follow_rescheduled)
 textbook.lesson_move_noted.connect(moved_note)
+
+
+def booked_lines(lesson_id: int, *, session: Session, **_kw: Any) -> list[str]:
+    """Receiver of :data:`web.textbook.lesson_resources_asked`: one line per resource
+    booked for the lesson (« Salle informatique 1 · Bâtiment B, salle 12 », its
+    quantity when more than one, « en attente de validation » while pending)."""
+    lines = []
+    for booking in lesson_bookings(session, lesson_id):
+        parts = [booking.resource.name]
+        if booking.quantity > 1:
+            parts.append(_("%(n)d unités", n=booking.quantity))
+        if booking.resource.location:
+            parts.append(booking.resource.location)
+        if booking.status is BookingStatus.pending:
+            parts.append(_("en attente de validation"))
+        lines.append(" · ".join(parts))
+    return lines
+
+
+textbook.lesson_resources_asked.connect(booked_lines)
 textbook.lesson_cancelled.connect(follow_cancelled)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from davserver.config import Config
 from providers import Handoff, SqlLockStorage
 
-from . import api, lock_notice, pages, quota_notice
+from . import api, lock_notice, pages, quota_notice, rubric_news  # noqa: F401 (receivers)
 from .actions import check_name
 from .downloads import attachment, held_download, protect
 from .places import SETTINGS_KEY, Refusal, Settings

@@ -158,6 +158,40 @@ def copy_name(folder: Place, name: str) -> str:
     raise Refusal(409, _("Trop de copies de « %(name)s » dans ce dossier.", name=name))
 
 
+def numbered_path(space_id: int, path: str) -> str:
+    """The first free ``/a/rapport (2).pdf``, ``(3)``… next to the space-relative
+    ``path``: the rule of "keep both" when restoring from the trash and when an upload
+    meets a taken name (as file managers name a second copy). ``Refusal`` 409 after
+    999 tries."""
+    head, _sep, name = path.rpartition("/")
+    stem, dot, ext = name.rpartition(".")
+    if not stem:
+        stem, dot, ext = name, "", ""
+    for n in range(2, 1000):
+        candidate = f"{head}/{stem} ({n}){dot}{ext}"
+        if len(candidate.rpartition("/")[2].encode("utf-8")) > MAX_NAME_BYTES:
+            break
+        if store().resolve(space_id, candidate) is None:
+            return candidate
+    raise Refusal(409, _("Plus aucun nom libre pour « %(name)s » dans ce dossier : "
+                         "renommez-le.", name=name))
+
+
+def set_publication(place: Place, published: bool) -> None:
+    """Publish (``published``) or withdraw a rubric member, as a moderator does over
+    WebDAV (``ent:publication-state``, ``providers.resources``) or with ``davserver
+    rubric publish [--withdraw]``: the ``publish`` privilege on it (moderator or
+    manager, of the rubric or of a folder above), else ``Refusal`` 403. Journaled
+    by the store (``publish``/``withdraw`` events)."""
+    if place.space.kind != "rubric" or len(place.nodes) == 1:
+        raise Refusal(400, _("Seuls les fichiers et dossiers d'une rubrique se publient."))
+    _must(place, "publish", _("Vous ne pouvez pas publier ni retirer « %(name)s » : "
+                              "c'est le rôle des modérateurs de la rubrique.",
+                              name=place.name))
+    if place.node.published != published:
+        store().set_published(place.node, published)
+
+
 def copy(place: Place, target: Place) -> str:
     """Copy a file or folder (with what the user may read inside) into ``target``
     (COPY: ``read`` on it, ``bind`` on the target). Blobs are shared; the target's

@@ -10,7 +10,8 @@
   ``?version=<id>`` one version's download, ``POST`` with ``action=restore_version``
   its restore;
 * ``POST`` on a folder's page: an action (form field ``action``: ``mkdir``,
-  ``rename``, ``delete``, ``move``, ``copy``, ``zip``) on the members named in
+  ``rename``, ``delete``, ``move``, ``copy``, ``zip``, and in a rubric for its
+  moderators and managers ``publish``/``withdraw``) on the members named in
   ``items``, ``import`` (a copy here of the file or folder at ``source``, e.g.
   from the user's porte-documents), or ``unlock`` (remove the WebDAV lock
   ``lock_token``: "Déverrouiller", :mod:`.lock_view`); the CSRF token is checked first
@@ -149,7 +150,9 @@ def folder_page(folder: Place, *, error: str | None = None, status: int = 200) -
     return render_template(
         "documents/folder.html", place=folder, crumbs=breadcrumbs(folder), rows=listing,
         sort=sort, descending=descending, quota=quota_bar(store().usage(folder.space.id)),
-        can_add=folder.allowed("bind"), error=error, icon_text=ICON_TEXT,
+        can_add=folder.allowed("bind"), error=error,
+        can_publish=folder.space.kind == "rubric" and folder.allowed("publish"),
+        icon_text=ICON_TEXT,
         upload_where=folder.where, folder_locks=folder_locks), status
 
 
@@ -240,6 +243,11 @@ def _act(folder: Place, action: str) -> Response | None:
         return None
     if action == "delete":
         _report(_("Supprimé"), *actions.for_each(items, actions.delete_item))
+        return None
+    if action in ("publish", "withdraw"):
+        published = action == "publish"
+        _report(_("Publié") if published else _("Retiré (en attente de publication)"),
+                *actions.for_each(items, lambda item: actions.set_publication(item, published)))
         return None
     if action in ("move", "copy"):
         target = _target()

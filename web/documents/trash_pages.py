@@ -8,9 +8,13 @@ is a POST with the CSRF token (Flask-WTF):
 * restore to the original place (``bind`` on the original folder, as a MOVE there
   over WebDAV would need); when the name is taken again the page asks: replace
   (what is there goes to the trash in turn), keep both (``name (2).ext``) or cancel;
+* when the original folder was renamed, moved or deleted, the page says so and offers
+  the space's root or a folder picked in the file manager's picker (issue 20), never
+  a path to type;
 * restore elsewhere: into any folder the user may add to (``bind``), of any space they
-  see (a browser path such as ``porte-documents/Cours``); a taken name there becomes
-  ``name (2).ext``; into another space, that space's quota is charged (507 refused);
+  see (a browser path such as ``porte-documents/Cours``, which the picker fills); a
+  taken name there becomes ``name (2).ext``; into another space, that space's quota is
+  charged (507 refused);
 * delete forever one item, or empty the section (a rubric writer's "empty" only
   purges what they deleted, all they see).
 
@@ -33,6 +37,7 @@ from providers import SpaceInfo, TrashEntry, path_key, trash
 from web.auth import current_principal, login_required, web_context
 from web.forms import ActionForm
 
+from .actions import numbered_path
 from .places import Refusal, french_reason, locate
 from .present import human_size, local_time, school_zone
 
@@ -99,7 +104,11 @@ def _item(item_id: int) -> tuple[TrashEntry, TrashSpace]:
     abort(404)
 
 
-def _page(question: TrashEntry | None = None, status: int = 200) -> tuple[str, int]:
+def _page(question: TrashEntry | None = None, status: int = 200, *,
+          homeless: tuple[TrashEntry, TrashSpace] | None = None) -> tuple[str, int]:
+    """The trash page; ``question``: the item whose name is taken at its original
+    place (replace or keep both?); ``homeless``: the item whose original folder is
+    gone, with its space (restore at the root, or in a folder picked)."""
     store = web_context().store
     sections = [(place, _visible(place)) for place in _spaces(_principal())]
     ids = {i.deleted_by for _p, items in sections for i in items if i.deleted_by}
@@ -112,7 +121,8 @@ def _page(question: TrashEntry | None = None, status: int = 200) -> tuple[str, i
     zone = school_zone()
     return render_template("trash.html", sections=sections, logins=logins, usage=usage,
                            purges=purges, share=round(store.policy.trash_share * 100),
-                           form=ActionForm(), question=question, size=human_size,
+                           form=ActionForm(), question=question, homeless=homeless,
+                           size=human_size,
                            local=lambda epoch: local_time(epoch, zone)), status
 
 
@@ -121,19 +131,6 @@ def _page(question: TrashEntry | None = None, status: int = 200) -> tuple[str, i
 def index() -> tuple[str, int]:
     """Every trash the user may see, newest deletion last."""
     return _page()
-
-
-def _free_name(space_id: int, path: str) -> str:
-    """``/a/rapport (2).pdf``, ``(3)``… the first that is free next to ``path``."""
-    head, _sep, name = path.rpartition("/")
-    stem, dot, ext = name.rpartition(".")
-    if not stem:
-        stem, dot, ext = name, "", ""
-    for n in range(2, 1000):
-        candidate = f"{head}/{stem} ({n}){dot}{ext}"
-        if web_context().store.resolve(space_id, candidate) is None:
-            return candidate
-    raise DomainError("no free name left")
 
 
 def _may_replace(place: TrashSpace, path: str) -> bool:
@@ -161,9 +158,7 @@ def restore(item_id: int) -> Response | tuple[str, int]:
     chain = [acl.NodeRef(n.id, n.author_id, n.published) for n in nodes]
     if not nodes or nodes[-1].path != path_key(folder) \
             or not acl.allowed(place.standing, "read", chain):
-        flash(_("Le dossier d'origine « %(path)s » n'existe plus : restauration "
-                "impossible à cet endroit.", path=folder or "/"), "error")
-        return _page(status=409)
+        return _page(status=409, homeless=(item, place))
     if not acl.allowed(place.standing, "bind", chain):
         flash(_("Vous ne pouvez pas ajouter de fichier dans « %(path)s ».",
                 path=folder or "/"), "error")
@@ -174,7 +169,7 @@ def restore(item_id: int) -> Response | tuple[str, int]:
     if taken and mode == "replace" and not _may_replace(place, path):
         flash(_("Vous ne pouvez pas remplacer « %(path)s ».", path=path), "error")
         return _page(status=403)
-    target = _free_name(place.space.id, path) if taken and mode == "keep-both" else path
+    target = numbered_path(place.space.id, path) if taken and mode == "keep-both" else path
     try:
         trash.restore(store, item.id, place.space.id, target, overwrite=taken,
                       replaced_by=place.standing.user_id)
@@ -194,8 +189,11 @@ def restore_to(item_id: int) -> Response | tuple[str, int]:
     item, _place = _item(item_id)
     where = request.form.get("destination", "").strip().strip("/")
     try:
-        folder = locate(where) if where else None
-        if folder is None or not folder.node.is_collection:
+        if not where:
+            raise Refusal(400, _("Choisissez le dossier où restaurer « %(name)s ».",
+                                 name=item.name))
+        folder = locate(where)
+        if not folder.node.is_collection:
             raise Refusal(404, _("Dossier de destination « %(where)s » introuvable.",
                                  where=where))
         if not folder.allowed("bind"):
@@ -203,7 +201,7 @@ def restore_to(item_id: int) -> Response | tuple[str, int]:
                                  name=folder.name))
         path = f"{folder.node.path}/{item.name}"
         if web_context().store.resolve(folder.space.id, path) is not None:
-            path = _free_name(folder.space.id, path)
+            path = numbered_path(folder.space.id, path)
         trash.restore(web_context().store, item.id, folder.space.id, path,
                       stamp=folder.stamp())
     except DomainError as exc:

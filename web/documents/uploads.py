@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from davserver.errors import InsufficientStorage
 from providers import BlobInfo, BlobWriter, NodeInfo, operations
 
-from .actions import _must, check_name
+from .actions import _must, check_name, numbered_path
 from .places import Place, Refusal, refuse_if_locked, settings, store
 from .present import human_size
 
@@ -65,17 +65,39 @@ def _stream(body: IO[bytes], writer: BlobWriter, cap: int, name: str, length: in
                              "%(want)d.", name=name, got=received, want=length))
 
 
+def taken(folder: Place, raw_name: str) -> dict[str, object] | None:
+    """What an upload named ``raw_name`` would meet in ``folder``: None when the name
+    is free (in any spelling, NFC or NFD), else ``{"name", "replaceable"}`` where
+    ``replaceable`` says whether "Remplacer" can work (a file the user may overwrite;
+    not a folder, nor something they do not see). Raises ``Refusal`` 400 for a name
+    that can never be used."""
+    name = check_name(raw_name)
+    found = store().resolve(folder.space.id, folder.node.path + "/" + name)
+    if found is None:
+        return None
+    member = folder.member(found)
+    return {"name": name, "replaceable": bool(
+        member is not None and not found.is_collection
+        and member.allowed("write-content"))}
+
+
 def upload(folder: Place, raw_name: str, body: IO[bytes], length: int | None, *,
-           replace: bool = False) -> NodeInfo:
+           replace: bool = False, keep_both: bool = False) -> NodeInfo:
     """Store the body as ``raw_name`` in ``folder`` (``bind`` on it, or
-    ``write-content`` on the file it replaces when ``replace``). ``length`` is the
-    body's Content-Length in bytes, required (411 without it). Raises ``Refusal``
-    (400, 403, 409, 411, 423, 507) before reading the body whenever it can."""
+    ``write-content`` on the file it replaces when ``replace``). With ``keep_both``
+    a taken name becomes the first free ``name (2).ext`` (the trash's rule,
+    :func:`.actions.numbered_path`); the returned node carries the name used.
+    ``length`` is the body's Content-Length in bytes, required (411 without it).
+    Raises ``Refusal`` (400, 403, 409, 411, 423, 507) before reading the body
+    whenever it can."""
     _must(folder, "bind", _("Vous ne pouvez pas ajouter de fichier dans ce dossier."))
     name = check_name(raw_name)
     if length is None:
         raise Refusal(411, _("La taille du fichier (Content-Length) manque."))
     refuse_if_locked(folder, whole=False)
+    if keep_both and store().resolve(folder.space.id,
+                                     folder.node.path + "/" + name) is not None:
+        name = numbered_path(folder.space.id, folder.node.path + "/" + name).rpartition("/")[2]
     existing = _existing(folder, name, replace=replace)
     old_size = existing.size if existing is not None else 0
     space_id = folder.space.id

@@ -11,16 +11,46 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 import acl
-from web.auth import SCHOOL_KEY, login_required, profile_required, safe_next, school_choices
+from web import textbook
+from web.auth import (
+    SCHOOL_KEY,
+    current_context,
+    current_principal,
+    login_required,
+    profile_required,
+    safe_next,
+    school_choices,
+    web_context,
+)
+
+from .blocks import home_blocks
 
 bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
 def index() -> str:
-    """Welcome page: how to mount the drive (public: the address is no secret)."""
-    dav_url = request.host_url.rstrip("/") + "/dav/"
-    return render_template("index.html", dav_url=dav_url)
+    """Home page: for a signed-in person, the blocks of :mod:`web.home.blocks` (their
+    lessons, homework, bookings, notifications, quota); for anyone else, how to mount
+    the drive (public: the address is no secret)."""
+    principal = current_principal()
+    if principal is None:
+        return render_template("index.html", dav_url=_dav_url(), blocks=None)
+    with web_context().db.transaction(write=False) as s:
+        tz = textbook.school_zone(s, current_context().school_id)
+        return render_template("index.html", dav_url=_dav_url(),
+                               blocks=home_blocks(s, principal, tz))
+
+
+@bp.get("/connecter")
+def connect() -> str:
+    """How to mount the porte-documents as a network drive (Windows, macOS, Linux,
+    rclone), its own page since the home page shows blocks (issue 20)."""
+    return render_template("connect.html", dav_url=_dav_url())
+
+
+def _dav_url() -> str:
+    return request.host_url.rstrip("/") + "/dav/"
 
 
 @bp.get("/binder/")

@@ -35,6 +35,7 @@ class NotificationKind(enum.StrEnum):
     quota_warning = "quota_warning"
     lock_broken = "lock_broken"  # someone removed the user's WebDAV lock (issue 18)
     import_done = "import_done"  # a file dropped in a school's imports folder (issue 24)
+    rubric_contribution = "rubric_contribution"  # new in a followed rubric (issue 20)
 
 
 class OutboxStatus(enum.StrEnum):

@@ -1,5 +1,8 @@
 // File manager (issue 8): uploads with a progress bar per file and a total one,
-// drag and drop, "select all", a confirmation before deleting, the folder picker.
+// drag and drop (on the dashed box or anywhere on the file list), a question when a
+// name is taken ("Remplacer", "Garder les deux (renommé)", "Ignorer", per file or for
+// all, asked before any byte is sent: issue 20), "select all", a confirmation before
+// deleting, the folder picker.
 // Each file is the raw body of one PUT (XHR, for its upload progress events); the
 // server streams it into the store. The page works without this script except for
 // uploads.
@@ -7,12 +10,85 @@
 
 const PARALLEL_UPLOADS = 3;
 
-function uploadFiles(zone, files) {
+// Which of these files' names are taken in the folder: a Map from the name as sent
+// to { name, replaceable }. An unreadable answer means "none known": each upload then
+// meets the name on its own and says so.
+async function takenNames(zone, files) {
+  try {
+    const answer = await fetch(zone.dataset.takenUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": zone.dataset.csrf },
+      body: JSON.stringify({ names: files.map((file) => file.name) }),
+    });
+    if (!answer.ok) return new Map();
+    const found = await answer.json();
+    return new Map(found.taken.map((t) => [t.asked, t]));
+  } catch (e) {
+    return new Map();
+  }
+}
+
+// Ask what to do with one taken name; resolves to "replace", "keep" or "skip" and
+// whether the choice is for every conflict left (``left``: how many after this one).
+function askCollision(met, left) {
+  const box = document.getElementById("collision");
+  const text = document.getElementById("collision-text");
+  const forAll = document.getElementById("collision-for-all");
+  const all = document.getElementById("collision-all");
+  const replace = box.querySelector('[data-choice="replace"]');
+  text.textContent = met.replaceable
+    ? `« ${met.name} » existe déjà dans ce dossier. Que faire ?`
+    : `« ${met.name} » existe déjà dans ce dossier et ne peut pas être remplacé `
+      + "(un dossier, ou un fichier que vous ne pouvez pas modifier). Que faire ?";
+  replace.hidden = !met.replaceable;
+  all.checked = false;
+  forAll.hidden = left === 0;
+  document.getElementById("collision-all-text").textContent = left === 1
+    ? "Faire de même pour l'autre conflit"
+    : `Faire de même pour les ${left} autres conflits`;
+  box.hidden = false;
+  (met.replaceable ? replace : box.querySelector('[data-choice="keep"]')).focus();
+  return new Promise((resolve) => {
+    const buttons = Array.from(box.querySelectorAll("button[data-choice]"));
+    const chosen = (event) => {
+      for (const button of buttons) button.removeEventListener("click", chosen);
+      box.hidden = true;
+      resolve({ choice: event.currentTarget.dataset.choice, forAll: all.checked });
+    };
+    for (const button of buttons) button.addEventListener("click", chosen);
+  });
+}
+
+// The choice for each file whose name is taken, asked one conflict at a time; a
+// choice "for all" answers the rest (a "Remplacer" for all still asks about a name
+// that cannot be replaced).
+async function resolveCollisions(zone, files) {
+  const met = await takenNames(zone, files);
+  const choices = new Map();
+  const conflicts = files.filter((file) => met.has(file.name));
+  let standing = null;
+  for (let i = 0; i < conflicts.length; i += 1) {
+    const found = met.get(conflicts[i].name);
+    if (standing && (standing !== "replace" || found.replaceable)) {
+      choices.set(conflicts[i], standing);
+    } else {
+      const answer = await askCollision(found, conflicts.length - i - 1);
+      choices.set(conflicts[i], answer.choice);
+      if (answer.forAll) standing = answer.choice;
+    }
+  }
+  return choices;
+}
+
+async function uploadFiles(zone, fileList) {
+  const files = Array.from(fileList);
+  const choices = await resolveCollisions(zone, files);
   const list = document.getElementById("upload-list");
   const total = document.getElementById("upload-total");
   const totalBar = document.getElementById("total-progress");
   const totalPercent = document.getElementById("total-percent");
-  const jobs = Array.from(files).map((file) => {
+  const jobs = files.map((file) => {
     const item = document.createElement("li");
     item.className = "upload";
     const name = document.createElement("span");
@@ -27,7 +103,7 @@ function uploadFiles(zone, files) {
     state.textContent = "En attente…";
     item.append(name, " ", bar, " ", state);
     list.append(item);
-    return { file, item, bar, state, loaded: 0 };
+    return { file, item, bar, state, loaded: 0, choice: choices.get(file) };
   });
   total.hidden = false;
   const size = jobs.reduce((sum, job) => sum + job.file.size, 0) || 1;
@@ -38,8 +114,17 @@ function uploadFiles(zone, files) {
     totalPercent.textContent = `${percent} %`;
   };
   const send = (job) => new Promise((resolve) => {
+    if (job.choice === "skip") {
+      job.loaded = job.file.size;
+      job.state.textContent = "Ignoré (le nom est déjà pris)";
+      job.item.classList.add("skipped");
+      showTotal();
+      resolve();
+      return;
+    }
     const xhr = new XMLHttpRequest();
-    xhr.open("PUT", `${zone.dataset.uploadUrl}/${encodeURIComponent(job.file.name)}`);
+    const mode = { replace: "?remplacer=1", keep: "?garder=1" }[job.choice] || "";
+    xhr.open("PUT", `${zone.dataset.uploadUrl}/${encodeURIComponent(job.file.name)}${mode}`);
     xhr.setRequestHeader("X-CSRFToken", zone.dataset.csrf);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     job.state.textContent = "Envoi…";
@@ -54,9 +139,11 @@ function uploadFiles(zone, files) {
       try {
         if (xhr.status === 201) {
           job.bar.value = 100;
-          let pending = false;
-          try { pending = JSON.parse(xhr.responseText).pending; } catch (e) { /* not JSON */ }
-          job.state.textContent = pending ? "Envoyé (en attente de publication)" : "Envoyé";
+          let stored = {};
+          try { stored = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+          let said = job.choice === "replace" ? "Remplacé" : "Envoyé";
+          if (stored.name && stored.name !== job.file.name) said += ` sous « ${stored.name} »`;
+          job.state.textContent = stored.pending ? `${said} (en attente de publication)` : said;
           job.item.classList.add("done");
         } else {
           let reason = `Erreur ${xhr.status}`;
@@ -119,6 +206,12 @@ async function refreshListing() {
   bindSelectAll();
 }
 
+// Files dragged from the computer (not text or a link dragged inside the page).
+function carriesFiles(event) {
+  return Boolean(event.dataTransfer && Array.from(event.dataTransfer.types).includes("Files"));
+}
+
+// Both the dashed box and the whole file list take dropped files, into this folder.
 function bindUploads() {
   const zone = document.getElementById("dropzone");
   if (!zone) return;
@@ -126,18 +219,23 @@ function bindUploads() {
   input.addEventListener("change", () => {
     if (input.files.length) uploadFiles(zone, input.files).then(() => { input.value = ""; });
   });
-  zone.addEventListener("dragover", (event) => {
-    event.preventDefault();
-    zone.classList.add("dragging");
-  });
-  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
-  zone.addEventListener("drop", (event) => {
-    event.preventDefault();
-    zone.classList.remove("dragging");
-    if (event.dataTransfer && event.dataTransfer.files.length) {
+  const targets = [zone, document.getElementById("listing-form")].filter(Boolean);
+  for (const target of targets) {
+    target.addEventListener("dragover", (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      target.classList.add("dragging");
+    });
+    target.addEventListener("dragleave", (event) => {
+      if (!target.contains(event.relatedTarget)) target.classList.remove("dragging");
+    });
+    target.addEventListener("drop", (event) => {
+      target.classList.remove("dragging");
+      if (!carriesFiles(event) || !event.dataTransfer.files.length) return;
+      event.preventDefault();
       uploadFiles(zone, event.dataTransfer.files);
-    }
-  });
+    });
+  }
 }
 
 function bindSelectAll() {

@@ -51,6 +51,7 @@ from .changes import (
     lesson_cancelled,
     lesson_move_noted,
     lesson_rescheduled,
+    lesson_resources_asked,
     new_lesson,
     reschedule_lesson,
     uncancel_lesson,
@@ -196,7 +197,8 @@ __all__ = [
     "add_type", "chosen_child", "done_counts", "done_times", "homework_types",
     "homework_week", "remove_type", "rename_type", "set_done", "type_editor_school",
     # moving and cancelling lessons, and their signals
-    "cancel_lesson", "lesson_cancelled", "lesson_move_noted", "lesson_rescheduled", "new_lesson",
+    "cancel_lesson", "lesson_cancelled", "lesson_move_noted", "lesson_rescheduled",
+    "lesson_resources_asked", "new_lesson",
     "uncancel_lesson",
     "reschedule_lesson",
     # activities and the week (issue 5, teacher's textbook)

@@ -3,8 +3,9 @@ reorder, with the rules of issue 5.
 
 Only a teacher of the lesson's teaching service changes its activities
 (:func:`require_teacher`, ``Forbidden``, HTTP 403). Bodies are rich text sanitized
-with nh3 before they are stored: scripts, iframes, styles and every ``on*``
-attribute are dropped (issue 5, "Bad input"), so no user HTML runs on our origin.
+with nh3 before they are stored (:mod:`web.textbook.rich_text`'s allow-list):
+scripts, iframes, styles and every ``on*`` attribute are dropped (issue 5, "Bad
+input"), so no user HTML runs on our origin.
 Error messages are French: the web pages show them as they are.
 """
 
@@ -35,6 +36,7 @@ from .models import (
 )
 from .oversight.models import TrashedLesson, not_trashed
 from .oversight.visas import require_not_visaed
+from .rich_text import sanitize_html
 from .visibility import release_time
 
 MAX_TITLE = 200
@@ -43,15 +45,6 @@ MAX_BODY = 200_000  # characters of HTML
 NEXT_LESSONS = 12  # how many next lessons the due-lesson select offers
 
 NOT_TEACHER = "Seuls les enseignants de ce service peuvent modifier son cahier de textes."
-
-
-def sanitize_html(body: str) -> str:
-    """``body`` as safe HTML (nh3's default allow-list: no ``script``, ``iframe``,
-    ``style``, no ``on*`` attribute, no ``javascript:`` URL); links get
-    ``rel="noopener noreferrer"``."""
-    import nh3  # when needed: 1.6 MiB at start-up
-
-    return nh3.clean(body)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ lesson_cancelled = _signals.signal("lesson-cancelled")
 # sentence (or "") that the page adds to the teacher's message: what followed the
 # lesson (its bookings, issue 6).
 lesson_move_noted = _signals.signal("lesson-move-noted")
+# sender: the id of a lesson shown on its page; keyword: session. Each receiver returns
+# a list of lines naming what is reserved for the lesson (its bookings, issue 20 "The
+# lesson page"): the textbook cannot import the booking feature, which builds on it.
+lesson_resources_asked = _signals.signal("lesson-resources-asked")
 
 MAX_LESSON_HOURS = 12
 

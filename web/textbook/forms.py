@@ -24,13 +24,29 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+import acl
 from web import textbook
+from web.auth import current_principal, web_context
 from web.textbook import activities
 
 DAY_NAMES = [_l("lundi"), _l("mardi"), _l("mercredi"), _l("jeudi"), _l("vendredi"),
              _l("samedi"), _l("dimanche")]
+# The text areas ``static/editor.js`` turns into the rich-text editor (issue 20); rows
+# for the plain text area the page keeps without JavaScript.
+RICH_TEXT = {"data-rich-text": "", "rows": 10}
 KIND_LABELS = {textbook.ActivityKind.content: _l("Contenu de séance"),
                textbook.ActivityKind.homework: _l("Travail à faire")}
+
+
+def preferred_minutes() -> int | None:
+    """The signed-in teacher's default estimated time of homework, in minutes (« Mes
+    préférences », :mod:`acl.preferences`), or None: a new homework form starts with
+    it."""
+    principal = current_principal()
+    if principal is None:
+        return None
+    with web_context().db.transaction(write=False) as s:
+        return acl.preferences_of(s, principal.id).homework_minutes
 
 
 def day_label(when: datetime) -> str:
@@ -48,7 +64,8 @@ class ContentForm(FlaskForm):
 
     title = StringField(_l("Titre"), validators=[
         DataRequired(_l("Donnez un titre.")), Length(max=activities.MAX_TITLE)])
-    body = TextAreaField(_l("Texte"), validators=[Length(max=activities.MAX_BODY)])
+    body = TextAreaField(_l("Texte"), validators=[Length(max=activities.MAX_BODY)],
+                         render_kw=RICH_TEXT)
     private_note = TextAreaField(_l("Note privée (vous seul la voyez)"),
                                  validators=[Length(max=activities.MAX_BODY)])
 
@@ -61,8 +78,9 @@ class HomeworkForm(ContentForm):
     lesson (``choices`` set by the view), target students and the hand-in flag."""
 
     homework_type = SelectField(_l("Type"))
-    minutes = IntegerField(_l("Durée estimée (minutes)"), validators=[
-        Optional(), NumberRange(min=0, max=activities.MAX_MINUTES)])
+    minutes = IntegerField(_l("Durée estimée (minutes)"), default=preferred_minutes,
+                           validators=[Optional(),
+                                       NumberRange(min=0, max=activities.MAX_MINUTES)])
     due_lesson = SelectField(_l("À faire pour la séance du"), coerce=int)
     targets = SelectMultipleField(_l("Élèves concernés (aucun choisi : toute la classe)"),
                                   coerce=int, validators=[Optional()])
@@ -81,7 +99,8 @@ class BinderItemForm(FlaskForm):
                                ("homework", _l("Travail à faire"))])
     title = StringField(_l("Titre"), validators=[
         DataRequired(_l("Donnez un titre.")), Length(max=activities.MAX_TITLE)])
-    body = TextAreaField(_l("Texte"), validators=[Length(max=activities.MAX_BODY)])
+    body = TextAreaField(_l("Texte"), validators=[Length(max=activities.MAX_BODY)],
+                         render_kw=RICH_TEXT)
     homework_type = SelectField(_l("Type (travail à faire)"))
     minutes = IntegerField(_l("Durée estimée (minutes, travail à faire)"), validators=[
         Optional(), NumberRange(min=0, max=activities.MAX_MINUTES)])

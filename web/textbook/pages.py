@@ -19,6 +19,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -101,11 +102,31 @@ def week() -> str | Response:
             as_list = request.args.get("vue") == "liste"
             return render_template(
                 "textbook/week.html", weeks=weeks, monday=monday, as_list=as_list,
+                booked=booked_in(s, weeks),
                 links=_week_links(monday, "liste" if as_list else None),
                 day_label=day_label, teacher=principal.profile is acl.Profile.teacher,
                 lesson_url=lambda i: url_for("textbook.lesson", lesson_id=i), **oversight)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
+
+
+def booked_lines(s: Session, lesson_id: int) -> list[str]:
+    """What is booked for the lesson, one line each (:data:`web.textbook.
+    lesson_resources_asked`: the booking feature answers)."""
+    return [line for _receiver, lines in
+            textbook.lesson_resources_asked.send(lesson_id, session=s) for line in lines]
+
+
+def booked_in(s: Session, weeks: Any) -> dict[int, list[str]]:
+    """:func:`booked_lines` of every lesson of ``weeks`` ((child, days) pairs) that has
+    any, by lesson id: one query per lesson, a week holds some twenty."""
+    found = {}
+    for _child, days in weeks:
+        for day in days:
+            for row in day.lessons:
+                if lines := booked_lines(s, row.lesson.id):
+                    found[row.lesson.id] = lines
+    return found
 
 
 def teacher_oversight(s: Session, teacher_id: int) -> dict[str, Any]:
@@ -210,6 +231,27 @@ def _teacher_context(s: Session, lesson: textbook.Lesson, tz: Any,
             **transfer_choices(s, signed_in().id, lesson)}
 
 
+def homework_due_at(s: Session, lesson: textbook.Lesson,
+                    reader: int | None) -> list[tuple[textbook.Activity, textbook.Lesson]]:
+    """The homework due at ``lesson`` with the lesson each was given in, earliest
+    given first: all of them for ``reader`` None (its teachers, the head, an
+    inspector), else those the student ``reader`` sees (targets, quiet hours); none
+    from a lesson in the corbeille."""
+    rows = s.scalars(select(textbook.Activity).where(
+        textbook.Activity.due_lesson_id == lesson.id,
+        textbook.Activity.kind == textbook.ActivityKind.homework)
+        .order_by(textbook.Activity.id))
+    found = []
+    for activity in rows:
+        given = s.get_one(textbook.Lesson, activity.lesson_id)
+        if textbook.is_trashed(s, given.id):
+            continue
+        if reader is None or activity in textbook.readable_activities(
+                s, given, reader, web_context().textbook):
+            found.append((activity, given))
+    return sorted(found, key=lambda pair: pair[1].start)
+
+
 def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
                 **context: Any) -> str:
     """The lesson page of ``lesson``: every activity for ``reader`` None (its
@@ -244,6 +286,8 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
                                                    lesson.service_id).school_id,
                            done_counts=textbook.done_counts(s, items) if reader is None
                            else {}, attachments=textbook.attachments_of(s, [a.id for a in items]),
+                           booked=booked_lines(s, lesson.id),
+                           due_here=homework_due_at(s, lesson, reader),
                            **context)
 
 
@@ -260,7 +304,8 @@ def lesson_page(lesson_id: int, forms: dict[str, Any] | None = None,
         back = url_for("textbook.week",
                        week=lesson.start.astimezone(plan_tz).date().isoformat())
         page = lesson_view(s, lesson, reader, teacher=reader is None, error=error,
-                           trashed=trashed, back_url=back, **context)
+                           trashed=trashed, back_url=back,
+                           open_form=next(iter(forms or {}), None), **context)
     return page, status
 
 
@@ -312,10 +357,18 @@ def _save(lesson_id: int, form: ContentForm, form_name: str,
         with web_context().db.transaction() as s:
             saved = change(s, principal.id, to_input(form))
             notice = saved_notice(s, saved)
+            saved_id = saved.id if isinstance(saved, textbook.Activity) else None
     except BadRequest as exc:
         return lesson_page(lesson_id, {form_name: form}, exc.message, 400)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
+    if request.form.get("then") == "media" and saved_id is not None:
+        # The editor's image, sound and video buttons on a new activity: it needs an
+        # id to hold attachments, so it is saved and opened for editing.
+        flash(_("Activité enregistrée : insérez maintenant l'image, le son ou la vidéo."),
+              "notice")
+        return redirect(url_for("textbook_activity.edit_form", activity_id=saved_id),
+                        code=303)
     flash(notice, "notice")
     return redirect(url_for(".lesson", lesson_id=lesson_id), code=303)
 

@@ -1,7 +1,7 @@
 """file versions: earlier contents of files, and their bytes in the ledger
 
 Revision ID: 0018
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-06 11:00:00
 
 Issue 23. ``file_versions`` keeps the earlier contents of files (each holding its
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0018'
-down_revision: Union[str, Sequence[str], None] = '0021'
+down_revision: Union[str, Sequence[str], None] = '0022'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -3,6 +3,11 @@
 
 * ``/textbook/pieces-jointes/<id>``: the download, for whoever reads the activity
   (a student of another class 404, another teacher 403);
+* ``/textbook/pieces-jointes/<id>/media``: the same readers' inline copy of an image,
+  a sound or a video, for the ``<img>``, ``<audio>`` and ``<video>`` of the activity's
+  text (issue 20): only the types of :data:`MEDIA_TYPES` (never SVG nor HTML: they
+  run script), ``nosniff`` and a sandbox policy, with byte ranges (RFC 9110 §14) so
+  that players seek;
 * ``/textbook/pieces-jointes/<id>/retirer``: a teacher of the service removes it;
 * ``/textbook/activites/<id>/pieces-jointes/choisir``: a teacher attaches a file of
   their porte-documents (form field ``chemin``), sharing its bytes;
@@ -14,14 +19,17 @@ Refusals show the lesson page's error page with their status; nothing is saved.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import ContentRange
 from werkzeug.wrappers import Response
 
 import acl
 from davserver.errors import DomainError
+from providers import Store
 from web import textbook
 from web.auth import login_required, signed_in, web_context
 from web.documents import Refusal, check_name, stream_to_blob
@@ -32,6 +40,15 @@ from .api import documents_file, require_editable, send_attachment
 bp = Blueprint("attachments", __name__, url_prefix="/textbook")
 
 MAX_PICKER_FILES = 500  # a picker longer than that is no help; the path field remains
+# What browsers show or play inline and cannot run: raster images, sounds, videos.
+# SVG is an image that runs script: it stays a download.
+MEDIA_TYPES = frozenset({
+    "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif",
+    "audio/mpeg", "audio/ogg", "audio/wav", "audio/x-wav", "audio/vnd.wave", "audio/webm",
+    "audio/mp4", "audio/x-m4a",
+    "audio/aac", "audio/flac", "video/mp4", "video/webm", "video/ogg"})
+MEDIA_POLICY = "sandbox; default-src 'none'"
+MEDIA_BLOCK = 64 * 1024  # bytes read and sent at a time
 
 
 @bp.app_template_filter("human_size")
@@ -71,6 +88,55 @@ def download(attachment_id: int) -> Response:
         return send_attachment(attachment_id)
     except DomainError as exc:
         return _refused(exc)  # type: ignore[no-any-return]
+
+
+def _media_chunks(files: Store, key: str | None, start: int, length: int) -> Iterator[bytes]:
+    """``length`` bytes of a blob from ``start``, read when the answer is sent (after
+    the view returned: no request context there)."""
+    with files.open_blob(key) as content:
+        content.seek(start)
+        while length > 0 and (data := content.read(min(MEDIA_BLOCK, length))):
+            length -= len(data)
+            yield data
+
+
+@bp.get("/pieces-jointes/<int:attachment_id>/media")
+@login_required
+def media(attachment_id: int) -> Response:
+    """An image, sound or video attachment shown inline (``Content-Disposition:
+    inline``), for the activity's readers; a single byte range gets 206, a range
+    past the end 416. Any other type: 404 naming why (it stays a download)."""
+    try:
+        with web_context().db.transaction(write=False) as s:
+            found = textbook.readable_attachment(s, signed_in(), attachment_id,
+                                                 web_context().textbook)
+            key = web_context().store.blob_keys(s, [found.blob_id])[found.blob_id]
+            ctype, size = (found.content_type or "").split(";")[0].strip().lower(), found.size
+    except DomainError as exc:
+        return _refused(exc)  # type: ignore[no-any-return]
+    if ctype not in MEDIA_TYPES:
+        abort(404, description=_("Cette pièce jointe n'est ni une image, ni un son, ni "
+                                 "une vidéo : elle reste à télécharger."))
+    start, stop, status = 0, size, 200
+    wanted = request.range
+    if wanted is not None and wanted.units == "bytes":
+        span = wanted.range_for_length(size)
+        if span is None:
+            answer = Response(status=416)
+            answer.headers["Content-Range"] = f"bytes */{size}"
+            return answer
+        (start, stop), status = span, 206
+    answer = Response(_media_chunks(web_context().store, key, start, stop - start), status=status,
+                      mimetype=ctype, direct_passthrough=True)
+    answer.headers["Content-Length"] = str(stop - start)
+    answer.headers["Accept-Ranges"] = "bytes"
+    if status == 206:
+        answer.content_range = ContentRange("bytes", start, stop, size)
+    answer.headers["Content-Disposition"] = "inline"
+    answer.headers["Content-Security-Policy"] = MEDIA_POLICY
+    answer.headers["X-Content-Type-Options"] = "nosniff"
+    answer.headers["Cache-Control"] = "private, no-cache"
+    return answer
 
 
 @bp.post("/pieces-jointes/<int:attachment_id>/retirer")

@@ -27,6 +27,7 @@ This module registers the attachments as a holder of blobs
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -179,12 +180,28 @@ def share_attachments(s: Session, teacher_id: int, source_id: int, target_id: in
     sharing their blobs, charged nowhere (issue 5: the blob is shared, counted once).
     Returns how many."""
     rows = attachments_of(s, [source_id]).get(source_id, [])
+    copies = {}
     for row in rows:
-        s.add(Attachment(activity_id=target_id, name=row.name, size=row.size,
-                         content_type=row.content_type, blob_id=row.blob_id,
-                         space_id=None, added_by=teacher_id))
+        copies[row.id] = Attachment(activity_id=target_id, name=row.name, size=row.size,
+                                    content_type=row.content_type, blob_id=row.blob_id,
+                                    space_id=None, added_by=teacher_id)
+        s.add(copies[row.id])
     s.flush()
+    target = s.get_one(Activity, target_id)
+    target.body = follow_copies(target.body, {old: new.id for old, new in copies.items()})
     return len(rows)
+
+
+_ATTACHMENT_URL = re.compile(r"/textbook/pieces-jointes/(\d+)(?=[/\"'?#]|$)")
+
+
+def follow_copies(body: str, moved: dict[int, int]) -> str:
+    """``body`` with its links to attachments (the images, sounds and videos the editor
+    embeds, ``/textbook/pieces-jointes/<id>/media``) pointing at their copies
+    (``moved``: old id → new id): the copy's readers may not read the original's."""
+    return _ATTACHMENT_URL.sub(
+        lambda m: f"/textbook/pieces-jointes/{moved.get(int(m.group(1)), m.group(1))}",
+        body)
 
 
 def _supervises(s: Session, principal: acl.Principal, lesson: Lesson) -> bool:

@@ -1,0 +1,81 @@
+"""The home page's blocks (issue 20, "Finding your way"), over HTTP against a real
+server with the school of :mod:`tests.integration.homework_kit`, on Tuesday 8
+September 2026 at 10:00: each profile sees its own blocks; the mounting help has its
+own page. The axe check of ``/`` at both widths is in test_web_accessibility.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import PASSWORD, Server, running_server
+from tests.integration.homework_kit import build_school
+from tests.web import WebClient
+
+pytestmark = [pytest.mark.clock("2026-09-08T10:00 Europe/Paris"), pytest.mark.one_database]
+IDS: dict[str, int] = {}
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("home")) as server:
+        IDS.update(build_school(server))
+        yield server
+
+
+def block(srv: Server, login: str, name: str) -> str:
+    """The text of ``login``'s home block ``name`` ('' when absent), tags removed."""
+    client = WebClient(srv)
+    client.login(login, PASSWORD)
+    page = client.get("/")
+    assert page.status_code == 200
+    found = re.search(rf'<section class="home-block {name}".*?</section>', page.text, re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(0))) if found else ""
+
+
+def test_a_teacher_sees_today_and_tomorrow(srv: Server) -> None:
+    lessons = block(srv, "ann", "lessons")
+    assert "10:00–11:00 MATHS · 4C" in lessons and "Aujourd&#39;hui" in lessons
+    assert "10:00–11:00 MATHS · 4B" in lessons and "Demain" in lessons
+    assert "08:00" not in lessons  # Monday's and Friday's lessons are not today's
+    assert block(srv, "ann", "bookings")  # teachers book resources
+    assert block(srv, "ann", "homework") == ""
+
+
+def test_a_student_sees_lessons_and_homework_due(srv: Server) -> None:
+    lessons = block(srv, "ben", "lessons")
+    assert "09:00–10:00 FR · 4B" in lessons and "10:00–11:00 MATHS · 4B" in lessons
+    assert "4C" not in lessons
+    homework = block(srv, "ben", "homework")
+    assert "Exercices 1 p. 10" in homework and "Rédaction" in homework
+    assert "Pas encore visible" not in homework  # hidden until 2099
+    assert "Fiche Dora" not in homework  # aimed at Dora only
+    assert "Révisions" not in homework  # due last week
+    assert block(srv, "ben", "bookings") == ""
+
+
+def test_a_parent_gets_each_child(srv: Server) -> None:
+    children = block(srv, "paul", "children")
+    assert "enfant=ben" not in children  # tags removed: the names show
+    client = WebClient(srv)
+    client.login("paul", PASSWORD)
+    page = client.get("/").text
+    assert "/textbook/travail/?enfant=ben" in page and "/textbook/travail/?enfant=zoe" in page
+
+
+def test_everyone_has_notifications_quota_and_the_mounting_help(srv: Server) -> None:
+    account = block(srv, "ada", "account")
+    assert "Aucune notification non lue" in account
+    assert "Porte-documents : 0 octets utilisés sur 500 Mo (0 %)" in account
+    assert "Connecter mon porte-documents" in account
+    anonymous = WebClient(srv).get("/")
+    assert anonymous.status_code == 200 and "Connecter le lecteur" in anonymous.text
+    help_page = WebClient(srv).get("/connecter")
+    assert help_page.status_code == 200 and "rclone config create" in help_page.text
+
+
+def test_no_block_leaks_to_another_profile(srv: Server) -> None:
+    assert block(srv, "paul", "lessons") == "" and block(srv, "paul", "homework") == ""
+    assert block(srv, "ada", "lessons") == ""

@@ -1,0 +1,81 @@
+"""The teacher's week as a time grid (issue 20, "The week view"), in Chromium with the
+school of :mod:`tests.integration.homework_kit`: hours down, days across, each lesson
+placed by its times with its class and subject and the markers of its content and of
+the homework given in it; on a phone the same week is a list that does not scroll
+sideways. Both widths pass the axe check; screenshots are kept as the accessibility
+test keeps them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.conftest import Server, running_server
+from tests.integration.homework_kit import build_school
+from tests.integration.test_web_accessibility import (
+    axe_problems,
+    browser,  # noqa: F401
+    shots,
+    sideways,
+    signed_in_page,
+)
+
+pytestmark = [pytest.mark.clock("2026-09-08T10:00 Europe/Paris"), pytest.mark.one_database,
+              pytest.mark.clients]
+IDS: dict[str, int] = {}
+WEEK = "/textbook/?week=2026-09-07"
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("week-grid")) as server:
+        IDS.update(build_school(server))
+        yield server
+
+
+def test_lessons_are_placed_by_day_and_hour(srv: Server, browser: Browser,  # noqa: F811
+                                            tmp_path: Path) -> None:
+    page = signed_in_page(srv, browser, "ann", "desktop")
+    page.goto(WEEK)
+    box = {name: page.locator(f".lesson[data-lesson='{IDS[name]}']").bounding_box()
+           for name in ("M1", "C1", "C2", "M2", "M3")}
+    assert all(b is not None for b in box.values())
+    m1, c1, c2, m2, m3 = (box[n] for n in ("M1", "C1", "C2", "M2", "M3"))
+    assert m1 and c1 and c2 and m2 and m3
+    # Monday 08:00 and 10:00 in one column, two hours apart; Tuesday to the right.
+    assert abs(m1["x"] - c1["x"]) < 1
+    hour = (c1["y"] - m1["y"]) / 2
+    assert 50 < hour < 100, hour  # one hour: four rows of 15 minutes
+    assert m1["height"] == pytest.approx(hour, abs=hour * 0.1)  # 08:00–09:00
+    assert c2["x"] > c1["x"] and c2["y"] == pytest.approx(c1["y"], abs=1)  # Tue 10:00
+    assert m2["x"] > c2["x"] and m3["x"] > m2["x"] and m3["y"] == pytest.approx(m1["y"],
+                                                                              abs=1)
+    monday = page.locator(f".lesson[data-lesson='{IDS['M1']}']")
+    expect(monday).to_contain_text("08:00–09:00")
+    expect(monday).to_contain_text("MATHS · 4B")
+    expect(monday.locator(".content-marker")).to_be_visible()
+    expect(monday.locator(".homework-marker")).to_have_text("travaux donnés")
+    expect(page.locator(f".lesson[data-lesson='{IDS['C2']}'] .homework-marker")) \
+        .to_have_count(0)
+    expect(page.locator(f".day[data-day='2026-09-09'] .homework-due"
+                        f"[data-activity='{IDS['H1']}']")).to_contain_text("Exercices 1 p. 10")
+    assert axe_problems(page) == []
+    page.screenshot(path=str(shots(tmp_path) / "desktop-week-grid.png"), full_page=True)
+    page.context.close()
+
+
+def test_a_phone_gets_a_list(srv: Server, browser: Browser, tmp_path: Path) -> None:  # noqa: F811
+    page = signed_in_page(srv, browser, "ann", "phone")
+    page.goto(WEEK)
+    m1 = page.locator(f".lesson[data-lesson='{IDS['M1']}']").bounding_box()
+    c2 = page.locator(f".lesson[data-lesson='{IDS['C2']}']").bounding_box()
+    assert m1 and c2
+    assert c2["y"] > m1["y"] + m1["height"] and abs(c2["x"] - m1["x"]) < 2  # one column
+    expect(page.locator(".time-grid .hours")).to_be_hidden()
+    assert sideways(page) == 0
+    assert axe_problems(page) == []
+    page.screenshot(path=str(shots(tmp_path) / "phone-week-grid.png"), full_page=True)
+    page.context.close()

@@ -1,0 +1,60 @@
+"""The benchmark's own parts that decide what its figures mean (issue 22): the school
+mix of small files is the same in every run and each file is a valid file of its
+kind (libmagic recognises it as a school's server would); the morning's percentiles
+are nearest-rank; the profile summary counts request threads only."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from benchmarks.morning import _percentile
+from benchmarks.profile import summarise
+from benchmarks.school_files import KINDS, school_mix
+from providers.content_types import sniff
+
+pytestmark = pytest.mark.one_database  # no database at all
+
+EXPECTED = {"txt": "text/plain", "pdf": "application/pdf", "png": "image/png",
+            "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "odt": "application/vnd.oasis.opendocument.text", "csv": "text/csv"}
+
+
+def test_the_mix_is_the_same_in_every_run_and_holds_every_kind() -> None:
+    first, again = school_mix(60), school_mix(60)
+    assert [(f.kind, f.body) for f in first] == [(f.kind, f.body) for f in again]
+    assert {f.kind for f in first[: len(KINDS)]} == set(KINDS)
+    assert len({f.body for f in first}) == 60  # no two files alike
+    assert all(500 <= len(f.body) <= 64 * 1024 for f in first)
+
+
+def test_each_file_is_recognised_as_its_kind() -> None:
+    for index, item in enumerate(school_mix(2 * len(KINDS))):
+        name = item.name(index)
+        assert sniff(item.body[:2048], name) == EXPECTED[item.kind], name
+        if item.kind in ("docx", "odt"):
+            with zipfile.ZipFile(io.BytesIO(item.body)) as archive:
+                assert archive.testzip() is None
+        if item.kind == "txt":
+            assert "é" in item.body.decode()  # French, in UTF-8
+
+
+def test_percentiles_are_nearest_rank_in_ms() -> None:
+    values = [i / 1000 for i in range(1, 101)]  # 1 … 100 ms
+    assert (_percentile(values, 0.5), _percentile(values, 0.95),
+            _percentile(values, 0.99)) == (50.0, 95.0, 99.0)
+    assert _percentile([0.2], 0.99) == 200.0
+
+
+def test_the_profile_summary_counts_request_threads_only() -> None:
+    raw = ("run (threading.py:1);communicate (cheroot/server.py:1);"
+           "finish (providers/blobs.py:9) 30\n"
+           "run (threading.py:1);communicate (cheroot/server.py:1);"
+           "commit_write (providers/store.py:5) 10\n"
+           "run (threading.py:1);tick (davserver/leases.py:3) 60\n")
+    text = summarise(raw)
+    assert text.startswith("40 samples in request threads")
+    assert "75.0 %  blobs.finish" in text and "25.0 %  store.commit_write" in text
+    assert "leases" not in text

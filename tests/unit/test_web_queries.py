@@ -1,0 +1,189 @@
+"""The web pages that list things cost the same number of SQL statements for 10 and
+for 200 items (issue 22, "Costs that must stay linear"): the file manager's folder,
+the trash, a teacher's week and a student's « Travail à faire ».
+
+The whole application runs in-process (WSGI, no socket) on SQLite, signed in through
+the real sign-in form; statements are counted with SQLAlchemy's
+``before_cursor_execute`` event (:func:`tests.unit.conftest.count_queries`), as
+``test_dav_queries`` does for PROPFIND. Each page is asked twice and the second
+answer counted, so that what a process does once (a school's settings, a space's
+row) does not blur the comparison.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from werkzeug.test import Client
+
+import acl
+from davserver import auth
+from davserver.app import Application, create_app
+from davserver.config import Config
+from tests.unit.conftest import count_queries
+from web import textbook
+
+# One database is enough: the app runs in-process on SQLite whatever the run (Config()
+# defaults); a difference between 10 and 200 is a loop of statements on any database
+# (docs/development.md, "Which tests run where").
+pytestmark = [pytest.mark.one_database, pytest.mark.clock("2026-09-02T10:00 Europe/Paris")]
+
+PASSWORD = "password-of-the-test-42"
+PARIS = ZoneInfo("Europe/Paris")
+WEEK = date(2026, 9, 7)  # the Monday of the week the pages show
+SIZES = (10, 200)
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def _app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Application:
+    # The credential generation is read again once a second: on a loaded machine one
+    # request of a measured pair would pay that statement. Read once, at the start.
+    monkeypatch.setattr(auth, "GENERATION_EVERY", 3600.0)
+    return create_app(Config(data_dir=tmp_path / "data"))
+
+
+def _signed_in(app: Application, login: str) -> Client:
+    """A browser-like client signed in through the form (cookies kept)."""
+    client = Client(app.wsgi)
+    form = client.get("/login")
+    assert form.status_code == 200
+    token = _CSRF.search(form.get_data(as_text=True))
+    assert token, "no csrf_token in the sign-in form"
+    answer = client.post("/login", data={"csrf_token": token.group(1), "login": login,
+                                         "password": PASSWORD, "next": ""})
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    return client
+
+
+def _statements(app: Application, client: Client, url: str) -> int:
+    """SQL statements of the second GET of ``url`` (200 expected, both times)."""
+    assert client.get(url).status_code == 200, url
+    with count_queries(app.db) as counter:
+        answer = client.get(url)
+    assert answer.status_code == 200, url
+    return len(counter.statements)
+
+
+def _each_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+               measure: Callable[[Path, int], int]) -> dict[int, int]:
+    counts = {}
+    for size in SIZES:
+        where = tmp_path / str(size)
+        where.mkdir()
+        counts[size] = measure(where, size)
+    return counts
+
+
+def _user(app: Application, login: str, profile: str) -> int:
+    with app.db.transaction() as s:
+        return acl.create_user(s, login, PASSWORD, profile).id
+
+
+def test_a_folder_page_costs_the_same_for_10_and_200_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        user_id = _user(app, "ann", "teacher")
+        space = app.store.ensure_space("documents", owner_id=user_id)
+        app.store.make_collection(space.id, "/cours")
+        for i in range(size):
+            app.store.commit_write(space.id, f"/cours/fiche-{i:03d}.txt", None)
+        app.store.make_collection(space.id, "/cours/archives")
+        client = _signed_in(app, "ann")
+        page = client.get("/documents/porte-documents/cours/")
+        assert page.status_code == 200
+        assert page.get_data(as_text=True).count("fiche-") >= size
+        return _statements(app, client, "/documents/porte-documents/cours/")
+
+    counts = _each_size(tmp_path, monkeypatch, measure)
+    assert counts[10] == counts[200], counts
+
+
+def test_the_trash_page_costs_the_same_for_10_and_200_deleted_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    basic = {"Authorization": "Basic " + base64.b64encode(
+        f"ann:{PASSWORD}".encode()).decode()}
+
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        user_id = _user(app, "ann", "teacher")
+        space = app.store.ensure_space("documents", owner_id=user_id)
+        dav = Client(app.wsgi)
+        for i in range(size):
+            app.store.commit_write(space.id, f"/brouillon-{i:03d}.txt", None)
+            answer = dav.delete(f"/dav/porte-documents/brouillon-{i:03d}.txt", headers=basic)
+            assert answer.status_code == 204
+        client = _signed_in(app, "ann")
+        page = client.get("/corbeille/")
+        assert page.status_code == 200
+        assert page.get_data(as_text=True).count("brouillon-") >= size
+        return _statements(app, client, "/corbeille/")
+
+    counts = _each_size(tmp_path, monkeypatch, measure)
+    assert counts[10] == counts[200], counts
+
+
+def _school(app: Application, size: int) -> None:
+    """A school where ann teaches MATHS to 4B (ben): ``size`` lessons in the week of
+    :data:`WEEK`, and as many the week before, each giving one homework due in its
+    counterpart of the week (ten lessons a day, five days, from 8:00)."""
+    with app.db.transaction() as s:
+        school = acl.ensure_school(s, "Collège Jean Moulin")
+        ann = acl.create_user(s, "ann", PASSWORD, "teacher", school_id=school).id
+        ben = acl.create_user(s, "ben", PASSWORD, "student", school_id=school).id
+        group = acl.ensure_group(s, school, "4B")
+        acl.add_member(s, group, ben)
+        year = textbook.set_school_year(s, school, date(2026, 8, 24), date(2027, 7, 4))
+        service = textbook.ensure_service(s, school, group,
+                                          acl.ensure_subject(s, school, "MATHS"), [ann])
+
+        def lesson(monday: date, i: int) -> int:
+            day = monday + timedelta(days=i % 5)
+            start = datetime(day.year, day.month, day.day, 8, tzinfo=PARIS) + timedelta(
+                minutes=5 * (i // 5))
+            return textbook.create_lesson(s, service, start, start + timedelta(minutes=5),
+                                          year).id
+
+        for i in range(size):
+            due = lesson(WEEK, i)
+            given = lesson(WEEK - timedelta(days=7), i)
+            textbook.add_activity(s, ann, given, textbook.ActivityInput(
+                textbook.ActivityKind.homework, f"Exercice {i}", body="<p>Consignes</p>",
+                homework_type="Exercices", minutes=20, due_lesson_id=due))
+            textbook.add_activity(s, ann, due, textbook.ActivityInput(
+                textbook.ActivityKind.content, f"Cours {i}"))
+
+
+def test_a_teachers_week_costs_the_same_for_10_and_200_lessons(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        _school(app, size)
+        client = _signed_in(app, "ann")
+        url = f"/textbook/?week={WEEK.isoformat()}"
+        page = client.get(url).get_data(as_text=True)
+        assert page.count("data-lesson=") == size and page.count("Exercice ") == size
+        return _statements(app, client, url)
+
+    counts = _each_size(tmp_path, monkeypatch, measure)
+    assert counts[10] == counts[200], counts
+
+
+def test_a_students_homework_list_costs_the_same_for_10_and_200_homework(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        _school(app, size)
+        client = _signed_in(app, "ben")
+        url = f"/textbook/travail/?week={WEEK.isoformat()}"
+        assert client.get(url).get_data(as_text=True).count("Exercice ") >= size
+        return _statements(app, client, url)
+
+    counts = _each_size(tmp_path, monkeypatch, measure)
+    assert counts[10] == counts[200], counts
