@@ -13,6 +13,7 @@ clock moved on (no sleep).
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,6 +28,8 @@ from davserver import clock
 from tests.conftest import Server, pinned, running_server
 from tests.integration.rubric_kit import cli, cli_ok, put, rubric_url, transfer, used_bytes
 
+# rclone, davfs2 and curl-like requests against the server (CI's clients phase).
+pytestmark = pytest.mark.clients
 SLUG = "club-versions"
 PROPS = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop>'
          "<D:getlastmodified/><D:getcontentlength/><D:getetag/><D:resourcetype/>"
@@ -131,6 +134,8 @@ def test_davfs2_saves_keep_versions(srv: Server, tmp_path: Path) -> None:
 
     reason = _cannot_mount()
     if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"davfs2 must run in CI: {reason}")
         pytest.skip(reason)
     with mounted(srv, "alice", tmp_path / "mnt0") as mnt:
         target = mnt / "porte-documents" / "rapport.txt"
