@@ -353,7 +353,8 @@ def create_app(config: Config) -> Application:
     policy = quotas.QuotaPolicy(documents=q.documents, binder=q.binder, rubric=q.rubric,
                                 archive=q.archive,
                                 profiles=dict(q.profiles),
-                                trash_share=config.trash.max_share)
+                                trash_share=config.trash.max_share,
+                                versions_share=config.versions.max_share)
     store = Store(db, make_blob_store(config), policy,
                   lease_seconds=quotas.lease_seconds(config.server.body_idle_timeout))
     health = Health(db, store.blobs.ping)

@@ -30,6 +30,7 @@ Forms (relied on by people and scripts)::
     davserver rubric add|set|list|show|grant|revoke|invite|publish ...
     davserver invitation list|accept|decline ... (both: davserver/rubric_cli.py)
     davserver trash list|restore|purge ...       (see davserver/trash_cli.py)
+    davserver versions list|restore|purge ...    (see davserver/versions_cli.py)
     davserver lock list|break ...                (see davserver/lock_cli.py)
     davserver uploads list|sweep                 (see davserver/uploads_cli.py)
     davserver notifications send | purge [--older-than DAYS] [--unread-too]
@@ -151,6 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     add_parsers(sub, common)
     from davserver.trash_cli import add_parsers as add_trash_parsers
     add_trash_parsers(sub, common)
+    from davserver.versions_cli import add_parsers as add_versions_parsers
+    add_versions_parsers(sub, common)
     from davserver.booking_cli import add_parsers as add_booking_parsers
     add_booking_parsers(sub, common)
     from davserver.archive_cli import add_parsers as add_archive_parsers
@@ -415,6 +418,7 @@ COMMANDS: dict[str, Callable[[Config, argparse.Namespace], int]] = {
     "rubric": _lazy("davserver.rubric_cli", "cmd_rubric"),
     "invitation": _lazy("davserver.rubric_cli", "cmd_invitation"),
     "trash": _lazy("davserver.trash_cli", "cmd_trash"),
+    "versions": _lazy("davserver.versions_cli", "cmd_versions"),
     "booking": _lazy("davserver.booking_cli", "cmd_booking"),
     "notifications": _lazy("davserver.notifications_cli", "cmd_notifications"),
     "archive": _lazy("davserver.archive_cli", "cmd_archive"),

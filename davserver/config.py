@@ -602,6 +602,20 @@ class TrashConfig(_Section):
         return parse_share(value)
 
 
+class VersionsConfig(_Section):
+    """Earlier versions of files (issue 23)."""
+
+    # The most of a space's quota the earlier versions of its files may hold (0 to 1,
+    # or a percentage such as "50%"); past it, and whenever a write needs the room,
+    # the oldest versions are purged. Versions never count in the usage.
+    max_share: float = 0.5
+
+    @field_validator("max_share", mode="before")
+    @classmethod
+    def _share(cls, value: Any) -> float:
+        return parse_share(value)
+
+
 class JournalConfig(_Section):
     """The security journal (``davserver.journal``)."""
 
@@ -815,6 +829,7 @@ class Config(_Section):
     sync: SyncConfig = Field(default_factory=SyncConfig)
     quotas: QuotasConfig = Field(default_factory=QuotasConfig)
     trash: TrashConfig = Field(default_factory=TrashConfig)
+    versions: VersionsConfig = Field(default_factory=VersionsConfig)
     journal: JournalConfig = Field(default_factory=JournalConfig)
     imports: ImportsConfig = Field(default_factory=ImportsConfig)
     web: WebConfig = Field(default_factory=WebConfig)

@@ -1,6 +1,6 @@
 """WsgiDAV providers over one node/blob store (DESIGN.md: ``providers/``)."""
 
-from . import drop_folder, operations, preconditions, trash, uploads
+from . import drop_folder, operations, preconditions, trash, uploads, versions
 from .access import PRINCIPAL_KEY, URL_LOGIN_KEY, RequestAccess, owns_url
 from .blobs import BlobInfo, BlobStore, BlobStoreUnavailable, BlobWriter, LocalBlobStore
 from .content_types import is_active, sniff
@@ -54,5 +54,5 @@ __all__ = [
     "held_among", "href_quote", "invalid_reason", "is_active", "lock_broken", "name_key",
     "operations", "owns_url", "path_key", "preconditions", "register_binder_folder",
     "register_blob_holder", "relative_path", "rewrite_if_tags", "sniff", "trash",
-    "unread_chunked_body", "uploads", "validate_name", "xml_safe",
+    "unread_chunked_body", "uploads", "validate_name", "versions", "xml_safe",
 ]

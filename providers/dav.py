@@ -14,6 +14,9 @@ inside a space are in :mod:`providers.resources`.
                              manages, by UAI; absent for everyone else
 ``/dav/imports/<UAI>/``       that school's imports folder (:mod:`providers.drop_folder`)
 ``/dav/corbeille/…``         the trash of those spaces (:mod:`providers.trash_dav`)
+``/dav/versions/…``          earlier versions of their files (:mod:`providers.versions_dav`;
+                             not listed in ``/dav/``, so that a client copying the
+                             drive does not copy every version)
 ``/dav/classeur/<name>/…``   read-only folders registered by other packages
                              (:mod:`providers.virtual_dav`: ``Remises``)
 """
@@ -54,6 +57,8 @@ from .resources import (
 from .store import SpaceInfo, Store
 from .trash_dav import TRASH, refuse_writes, trash_resource
 from .uploads_dav import UPLOADS, upload_resource
+from .versions_dav import VERSIONS, versions_resource
+from .versions_dav import refuse_writes as refuse_version_writes
 from .virtual_dav import is_virtual, refuse_virtual_writes, virtual_resource
 
 DOCUMENTS = "porte-documents"
@@ -71,7 +76,7 @@ chunked uploads, :mod:`.uploads_dav`)."""
 # What the sync apps do not see of the drive: the trash is not for syncing, the
 # school's archives are big, read-only and the head's, and a file synced into an
 # imports folder would start an import.
-NOT_SYNCED = frozenset({TRASH, ARCHIVES, IMPORTS})
+NOT_SYNCED = frozenset({TRASH, ARCHIVES, IMPORTS, VERSIONS})
 # Requests whose lock look-ups (WsgiDAV walks every ancestor, and every member for
 # DELETE and PROPFIND) are answered from one query. Not LOCK and UNLOCK, which change
 # locks and read them back; GET and HEAD look none up.
@@ -103,6 +108,7 @@ class EntProvider(DAVProvider):
                 environ["HTTP_IF"], lambda url: self._tag_ref_url(url, environ))
         def handle(environ: dict[str, Any], start_response: Any) -> Any:
             refuse_writes(split_path(environ["PATH_INFO"]), environ["REQUEST_METHOD"])
+            refuse_version_writes(split_path(environ["PATH_INFO"]), environ["REQUEST_METHOD"])
             refuse_virtual_writes(environ, split_path(environ["PATH_INFO"]), BINDER,
                                   self.share_path)
             handed = self._check_method(environ, start_response)
@@ -245,6 +251,8 @@ class EntProvider(DAVProvider):
             res = ImportsRoot(path, environ) if self.access(environ).imports() else None
         elif segments[0] == TRASH:
             res = trash_resource(self, path, segments, environ)
+        elif segments[0] == VERSIONS:
+            res = versions_resource(self, path, segments, environ)
         elif is_virtual(segments, BINDER) and self.access(environ).has_binder():
             res = virtual_resource(self, path, segments[1:], environ)
         else:

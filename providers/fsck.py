@@ -19,6 +19,9 @@ The node table is a cache one can check (STYLE.md habit 14). Reported:
 * trash drift: a space whose ledger's trash bytes differ from the sum of the file
   and property sizes in its trash (issue 17: deleted items count apart), and trash
   items whose recorded size differs from their subtree's (what a purge frees);
+* version drift: a space whose ledger's version bytes differ from the sum of its
+  files' versions (issue 23: versions hold their blobs, :mod:`providers.versions`,
+  and count apart); versions whose file is gone (repair purges them);
 * names no client can use (:func:`providers.names.invalid_reason`: a control
   character, a backslash…), stored before they were refused: listed with their
   space and path, for a human to rename (a rename to a valid name works);
@@ -48,6 +51,7 @@ from sqlalchemy.orm import Session
 import acl
 import quotas
 
+from . import versions
 from .holders import blob_holders
 from .models import Blob, Node, Space, TrashItem
 from .names import invalid_reason
@@ -66,6 +70,8 @@ class FsckReport:
     props_drift: list[tuple[int, int, int]] = field(default_factory=list)  # node, recorded, real
     usage_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
     trash_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
+    version_drift: list[tuple[int, int, int]] = field(default_factory=list)  # space, ledger, real
+    orphan_versions: list[int] = field(default_factory=list)  # version ids
     bad_names: list[tuple[int, str, str]] = field(default_factory=list)  # space, path, why
     item_drift: list[tuple[int, int, int]] = field(default_factory=list)  # item, recorded, real
     stale_reservations: list[tuple[int, int]] = field(default_factory=list)  # space, bytes
@@ -78,6 +84,7 @@ class FsckReport:
         return not (self.orphan_files or self.unreferenced_rows or self.needs_restore
                     or self.props_drift or self.usage_drift or self.trash_drift
                     or self.item_drift or self.stale_reservations or self.foreign_files
+                    or self.version_drift or self.orphan_versions
                     or self.unfinished_uploads or self.bad_names)
 
     @property
@@ -100,6 +107,9 @@ class FsckReport:
                 f"trash {b} bytes" for s, a, b in self.trash_drift]
         out += [f"trash item {i}: {a} bytes recorded, {b} bytes in its files and properties"
                 for i, a, b in self.item_drift]
+        out += [f"version drift in space {s}: ledger {a} bytes, versions {b} bytes"
+                for s, a, b in self.version_drift]
+        out += [f"version of a file that is gone: {v}" for v in self.orphan_versions]
         out += [f"name no client can use in space {s}: {path!a}: {why} (rename it)"
                 for s, path, why in self.bad_names]
         out += [f"bytes reserved for uploads that are gone in space {s}: {n}"
@@ -152,6 +162,7 @@ def _check_ledger(s: Session, store: Store, report: FsckReport, sums: dict[int, 
     fix them. Returns the ledger's figures as read before any repair."""
     repair = report.repaired
     ledger = quotas.all_usage(s, store.policy)
+    kept = versions.bytes_by_space(s)
     for space_id, kind, owner_id in s.execute(select(Space.id, Space.kind, Space.owner_id)):
         figures = ledger.get(space_id)
         recorded = figures.used if figures else -1
@@ -162,11 +173,17 @@ def _check_ledger(s: Session, store: Store, report: FsckReport, sums: dict[int, 
             report.trash_drift.append((space_id, figures.trash, real_trash))
         if recorded != real:
             report.usage_drift.append((space_id, recorded, real))
-        if repair and (recorded != real or trash_drifts):
+        real_versions = kept.get(space_id, 0)
+        version_drifts = figures is not None and figures.versions != real_versions
+        if version_drifts:
+            assert figures is not None
+            report.version_drift.append((space_id, figures.versions, real_versions))
+        if repair and (recorded != real or trash_drifts or version_drifts):
             if figures is None:
                 profile = acl.profile_of(s, owner_id) if owner_id else None
                 quotas.open_account(s, space_id, kind, profile)
-            quotas.set_used(s, space_id, real, trash_bytes=real_trash)
+            quotas.set_used(s, space_id, real, trash_bytes=real_trash,
+                            version_bytes=real_versions)
     return ledger
 
 
@@ -256,6 +273,9 @@ def fsck(store: Store, *, repair: bool = False) -> FsckReport:
         written: dict[str, int] = {}  # key → size in bytes when written
         for key, blob_id, size in s.execute(select(Blob.key, Blob.id, Blob.size)):
             rows[key], written[key] = blob_id, size
+        report.orphan_versions = versions.orphans(s)
+        if repair and report.orphan_versions:
+            versions.forget(s, store, report.orphan_versions)
         missed, missed_trash = _check_property_sizes(s, report, repair)
         referenced, sums, trash = _references(s)
         for space_id, nbytes in missed.items():

@@ -9,6 +9,7 @@
   query; ``written_path`` the same path as written, for what is shown (issue 17).
 * ``trash_purges``: trash items purged to make room (shown in the trash page).
 * ``blobs``: immutable content; several nodes may share one (COPY).
+* ``file_versions``: earlier contents of a file (issue 23), each holding its blob.
 
 Times are UTC seconds since the epoch (float). Sizes are bytes.
 """
@@ -162,3 +163,40 @@ class DavLock(Base):
     created: Mapped[float | None] = mapped_column(Float)
     space_id: Mapped[int | None] = mapped_column(Integer, index=True)
     lock_null_node: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class FileVersion(Base):
+    """An earlier content of a file (issue 23): when a write, a MOVE or COPY onto it,
+    a trash restore onto it or a version restore replaced it, the old blob was kept
+    here instead of being freed (no byte copied).
+
+    ``node_id`` is the file (live or in the trash; deliberately no foreign key: a
+    MOVE or COPY onto a file hands the replaced node's versions to the node that
+    replaces it inside one transaction, after the old node is gone); ``space_id`` the
+    space whose ledger counts its bytes as *version bytes* (never in the used bytes).
+    ``blob_id`` the content (never NULL: empty contents are not kept), ``size``
+    bytes, ``etag`` (the content's SHA-1, as the file had), ``md5``,
+    ``content_type``; ``modified`` the content's own modification time and
+    ``made_at`` when it became a version (UTC epoch seconds, :mod:`davserver.clock`),
+    which dates, names and thins it; ``made_by`` the user whose change replaced it
+    (None: the server or a command)."""
+
+    __tablename__ = "file_versions"
+    __table_args__ = (
+        Index("ix_file_versions_node", "node_id", "made_at"),
+        Index("ix_file_versions_space", "space_id", "made_at"),
+        Index("ix_file_versions_blob", "blob_id"),
+        # A version id names one content for ever (CLI, restores): never reused.
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[int] = mapped_column(Integer)
+    space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id"))
+    blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    etag: Mapped[str] = mapped_column(String(64))
+    md5: Mapped[str | None] = mapped_column(String(32))
+    content_type: Mapped[str | None] = mapped_column(String(255))
+    modified: Mapped[float] = mapped_column(Float)
+    made_at: Mapped[float] = mapped_column(Float)
+    made_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

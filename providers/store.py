@@ -15,10 +15,12 @@ member, in any Unicode normalisation form: the store resolves them by their key
 (issue 17; :mod:`providers.names`). ``NodeInfo.path`` is the key path,
 ``NodeInfo.name`` and ``NodeInfo.written_path`` the spelling to show.
 
-Quota: deleted items leave the used bytes for the trash bytes (``providers.trash``);
-whenever a change leaves the trash past its share, or the limit short of room for
-live files, reservations and trash together, the oldest trash items are purged in
-the same transaction (:func:`providers.trash.make_room`).
+Quota: deleted items leave the used bytes for the trash bytes (``providers.trash``),
+replaced contents for the version bytes (``providers.versions``: every change of a
+file's content keeps the old blob as a version); whenever a change leaves the
+versions or the trash past their share, or the limit short of room for live files,
+reservations, trash and versions together, the oldest versions, then the oldest
+trash items are purged in the same transaction (:meth:`Store.make_room`).
 """
 
 from __future__ import annotations
@@ -216,7 +218,8 @@ _WRITE_TARGET = (
     select(_PARENT.c.id, _PARENT.c.path, _PARENT.c.is_collection, _MEMBER.c.id,
            _MEMBER.c.is_collection, _MEMBER.c.size, _MEMBER.c.blob_id, _MEMBER.c.created,
            _MEMBER.c.props_bytes, _MEMBER.c.author_id,
-           _PARENT.c.written_path, _MEMBER.c.written_name)
+           _PARENT.c.written_path, _MEMBER.c.written_name, _MEMBER.c.sha1, _MEMBER.c.md5,
+           _MEMBER.c.content_type, _MEMBER.c.modified)
     .select_from(_PARENT.outerjoin(_MEMBER, and_(_MEMBER.c.parent_id == _PARENT.c.id,
                                                  _MEMBER.c.name == bindparam("name"))))
     .where(_PARENT.c.space_id + 0 == bindparam("space"),
@@ -231,8 +234,9 @@ _BLOB_IN_USE = select(_NODES.id).where(_NODES.blob_id == bindparam("blob")).limi
 # The content an overwrite replaces, read again under the row's lock: on PostgreSQL two
 # PUTs of one file (from two processes) both read it before either commits, and the
 # second would release the blob the first just wrote and charge the wrong growth.
-_LOCKED_CONTENT = (select(_NODES.size, _NODES.blob_id).where(_NODES.id == bindparam("node"))
-                   .with_for_update())
+_LOCKED_CONTENT = (select(_NODES.size, _NODES.blob_id, _NODES.sha1, _NODES.md5,
+                          _NODES.content_type, _NODES.modified)
+                   .where(_NODES.id == bindparam("node")).with_for_update())
 # What MOVE runs (:meth:`Store.move`): is anything at the destination, then the new
 # place of the moved node and of every node below it, built once.
 _ID_AT = select(_NODES.id).where(_NODES.space_id + 0 == bindparam("space_id"),
@@ -449,25 +453,32 @@ class Store:
     def make_room(self, s: Session, space_id: int,
                   figures: quotas.Usage | None) -> quotas.Usage | None:
         """After a quota change in the caller's write transaction ``s`` (``figures``:
-        the space's figures it returned), purge the oldest trash items of the space
-        while its trash is past its share or the limit lacks room for live files,
-        reservations and trash together (:func:`providers.trash.make_room`: same
-        transaction, blob files removed after commit). Returns the space's figures
-        after it.
+        the space's figures it returned), purge the oldest versions of the space's
+        files while they are past their share or the limit lacks room for live files,
+        reservations, trash and versions together (:func:`providers.versions.make_room`),
+        then the oldest trash items while the trash is past its share or the room is
+        still lacking (:func:`providers.trash.make_room`): same transaction, blob files
+        removed after commit. Returns the space's figures after it.
 
         Reserved bytes of uploads that are gone (:mod:`quotas.leases`: expired, or
         held by an ended process of this host) are given back first: they would
-        otherwise take the room of trash items a user can still restore."""
-        if figures is None or figures.trash_excess <= 0:
+        otherwise take the room of versions and trash items a user can still restore."""
+        if figures is None or (figures.trash_excess <= 0 and figures.versions_excess <= 0):
             return figures
         if figures.reserved and figures.used + figures.reserved + figures.trash \
-                > figures.limit and quotas.reclaim(s, space_id):
+                + figures.versions > figures.limit and quotas.reclaim(s, space_id):
             figures = quotas.usage(s, space_id, self.policy)
-            if figures is None or figures.trash_excess <= 0:
+            if figures is None or (figures.trash_excess <= 0
+                                   and figures.versions_excess <= 0):
                 return figures
-        from .trash import make_room  # the trash builds on this module
+        if figures.versions_excess > 0:
+            from . import versions  # versions build on this module
 
-        make_room(self, s, space_id, figures)
+            figures = versions.make_room(self, s, space_id, figures)
+        if figures.trash_excess > 0:
+            from .trash import make_room  # the trash builds on this module
+
+            make_room(self, s, space_id, figures)
         return figures
 
     def release(self, space_id: int, nbytes: int) -> None:
@@ -706,6 +717,7 @@ class Store:
                 raise Conflict("the parent folder does not exist")
             parent_id, parent_path, parent_written = found[0], found[1], found[10]
             node_id, old_size, old_blob_id = found[3], found[5] or 0, found[6]
+            old_content = tuple(found[12:16])  # sha1, md5, content type, modified
             if node_id is not None and found[4]:
                 raise Conflict("a folder has that name")
             if node_id is None:
@@ -739,10 +751,14 @@ class Store:
                         raise Conflict("the file was deleted during the upload; send it "
                                        "again")
                     old_size, old_blob_id = locked[0] or 0, locked[1]
+                    old_content = tuple(locked[2:])
                 c.execute(_UPDATE_CONTENT, {"node": node_id, **content})
-            self.make_room(s, space_id, quotas.settle(s, space_id, size - old_size,
-                                                      reserved, self.policy))
+            figures = quotas.settle(s, space_id, size - old_size, reserved, self.policy)
             old_key = None
+            figures, old_blob_id = self._keep_replaced(
+                s, node_id, space_id, (old_blob_id, old_size, *old_content), sha1,
+                stamp.author_id, figures)
+            self.make_room(s, space_id, figures)
             if old_blob_id is not None and c.execute(
                     _BLOB_IN_USE, {"blob": old_blob_id}).first() is None \
                     and not held_among(s, {old_blob_id}):  # an attachment may keep it
@@ -753,6 +769,26 @@ class Store:
                             _props_field(node_id, props_bytes, self.read_props), author_id,
                             stamp.published, parent_written + "/" + name)
             return info, old_key
+
+    def _keep_replaced(self, s: Session, node_id: int, space_id: int,
+                       old: tuple[Any, ...], sha1: str, made_by: int | None,
+                       figures: quotas.Usage | None,
+                       ) -> tuple[quotas.Usage | None, int | None]:
+        """In an overwrite's transaction: the replaced content ``old`` (blob id, size,
+        SHA-1, MD5, type, modification time) becomes a version of the file (issue 23,
+        :func:`providers.versions.keep`) unless it is empty or the new content's
+        ``sha1`` is the same. Returns the space's figures after it (``figures`` when
+        nothing changed) and the old blob's id if it is still to be released (None:
+        the version holds it)."""
+        blob_id, size, old_sha1, md5, content_type, modified = old
+        if blob_id is None or size <= 0 or old_sha1 == sha1:
+            return figures, blob_id
+        from . import versions  # versions build on this module
+
+        kept = versions.keep(s, self, node_id=node_id, space_id=space_id, blob_id=blob_id,
+                             size=size, etag=old_sha1, md5=md5, content_type=content_type,
+                             modified=modified, made_by=made_by)
+        return kept or figures, None
 
     # --- blobs held outside the node tree (providers.holders) ------------------
 
@@ -850,9 +886,13 @@ class Store:
         """Delete the subtree at ``path``; return the keys of blobs to remove after
         commit. Its bytes are freed in the ledger, or, when ``freed`` is given, added
         to it for the caller to settle together with what replaces them."""
+        from . import versions  # versions build on this module
+
         cond = _subtree(space_id, path, sqlite=self.sqlite)
         total = s.scalar(select(func.coalesce(func.sum(charged_bytes()), 0)).where(cond)) or 0
-        blob_ids = list(s.scalars(select(Node.blob_id).where(cond, Node.blob_id.is_not(None))))
+        files = s.execute(select(Node.id, Node.blob_id).where(cond, ~Node.is_collection)).all()
+        blob_ids: list[int | None] = [b for _i, b in files if b is not None]
+        blob_ids += versions.drop_nodes(s, self, [i for i, _b in files])
         # One statement for the whole subtree: the parent_id foreign key is checked at
         # the end of the statement, when parents and children are gone together.
         s.execute(delete(Node).where(cond).execution_options(synchronize_session=False))
@@ -901,29 +941,49 @@ class Store:
     # --- copy and move ------------------------------------------------------
 
     def _prepare_destination(self, s: Session, src: NodeInfo, space_id: int, path: str,
-                             freed: list[int], *,
-                             respelling: bool = False) -> tuple[Node, str, list[str]]:
+                             freed: list[int], *, respelling: bool = False,
+                             made_by: int | None = None,
+                             ) -> tuple[Node, str, list[str], int | None]:
         """Check the destination's parent and clear what stands at ``path``; the bytes
         it held are added to ``freed`` (charged with the incoming ones: only net growth
-        counts against the limit). Returns the parent, the new name as written and
-        the blob keys to remove after commit. With ``respelling`` (a MOVE), ``path``
-        may be the source itself spelled another way (same key: NFC and NFD, issue
-        17): nothing is cleared, the name's spelling changes."""
+        counts against the limit). A file replaced by a file keeps its content as a
+        version (by ``made_by``, issue 23), and its id is returned for the caller to
+        hand its versions to the file that replaces it
+        (:func:`providers.versions.hand_over`). Returns the parent, the new name as
+        written, the blob keys to remove after commit and that id (or None). With
+        ``respelling`` (a MOVE), ``path`` may be the source itself spelled another
+        way (same key: NFC and NFD, issue 17): nothing is cleared, the name's
+        spelling changes."""
         key = path_key(path)
         if space_id == src.space_id:
             if respelling and key == src.path and parent_of(path)[1] != src.name:
-                return *self._parent(s, space_id, path), []
+                return *self._parent(s, space_id, path), [], None
             if (src.path + "/").startswith(key + "/"):
                 raise Forbidden("the destination contains the source")
             if (key + "/").startswith(src.path + "/"):
                 raise Forbidden("the destination is inside the source")
         parent, name = self._parent(s, space_id, path)
         target = parent.path + "/" + name_key(name)
-        if s.connection().execute(_ID_AT, {"space_id": space_id, "path": target}).first() \
-                is None:
-            return parent, name, []  # nothing stands there (a MOVE's usual case)
+        there = s.connection().execute(
+            select(_NODES.id, _NODES.is_collection, _NODES.blob_id, _NODES.size, _NODES.sha1,
+                   _NODES.md5, _NODES.content_type, _NODES.modified, _NODES.props_bytes)
+            .where(_NODES.space_id + 0 == space_id, _NODES.path == target)).first()
+        if there is None:
+            return parent, name, [], None  # nothing stands there (a MOVE's usual case)
+        if not there[1] and not src.is_collection:
+            from . import versions  # versions build on this module
+
+            versions.keep(s, self, node_id=there[0], space_id=space_id, blob_id=there[2],
+                          size=int(there[3] or 0), etag=there[4], md5=there[5],
+                          content_type=there[6], modified=there[7], made_by=made_by,
+                          thin=False)
+            s.execute(delete(Node).where(Node.id == there[0])
+                      .execution_options(synchronize_session=False))
+            freed.append(int(there[3] or 0) + int(there[8] or 0))  # its properties too
+            keys = [] if there[3] else self._release_blobs(s, [there[2]])
+            return parent, name, keys, there[0]
         keys = self._delete_subtree(s, space_id, target, freed)
-        return parent, name, keys
+        return parent, name, keys, None
 
     def copy(self, src: NodeInfo, dst_space: int, dst_path: str, *, recursive: bool,
              stamp: Stamp | None = None, only: set[int] | None = None) -> None:
@@ -936,7 +996,8 @@ class Store:
         with self.db.transaction() as s:
             tag = touch(s, dst_space, ancestors(dst_path), sqlite=self.sqlite)
             freed: list[int] = []
-            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed)
+            parent, name, keys, replaced = self._prepare_destination(
+                s, src, dst_space, dst_path, freed, made_by=stamp.author_id)
             new_root = parent.path + "/" + name_key(name)
             new_written_root = parent.written_path + "/" + name
             # Rows without their dead properties: the database copies those itself
@@ -978,8 +1039,14 @@ class Store:
                 if row.props_bytes:
                     _copy_props(c, row.id, node.id)
                 total += row.size + (row.props_bytes or 0)
+            if replaced is not None:
+                from . import versions  # versions build on this module
+
+                versions.hand_over(s, self, replaced, new_ids[src.id])
             self.make_room(s, dst_space, quotas.charge(s, dst_space, total - sum(freed),
-                                                       self.policy))
+                                                       self.policy)
+                           or (quotas.usage(s, dst_space, self.policy)
+                               if replaced is not None else None))
             if stamp.published:  # readers see it at once: a rubric's contribution
                 announce_published(s, dst_space, new_ids[src.id], new_root)
         self._delete_blob_files(keys)
@@ -1002,20 +1069,30 @@ class Store:
             touch_spaces(c, _by_space((src.space_id, ancestors(src.path)),
                                       (dst_space, ancestors(dst_path))), sqlite=self.sqlite)
             freed: list[int] = []
-            parent, name, keys = self._prepare_destination(s, src, dst_space, dst_path, freed,
-                                                           respelling=True)
+            parent, name, keys, replaced = self._prepare_destination(
+                s, src, dst_space, dst_path, freed, respelling=True,
+                made_by=stamp.author_id if stamp else None)
             new_root = parent.path + "/" + name_key(name)
             new_written_root = parent.written_path + "/" + name
             old_written = src.written_path or c.execute(
                 select(_NODES.written_path).where(_NODES.id == src.id)).scalar_one()
             moved = 0
+            from . import versions  # versions build on this module
+
             if dst_space != src.space_id:
                 moved = int(s.scalar(select(func.coalesce(func.sum(charged_bytes()), 0))
                                      .where(_subtree(src.space_id, src.path,
                                                      sqlite=self.sqlite))) or 0)
                 quotas.charge(s, src.space_id, -moved, self.policy)
+                versions.change_space(s, self, list(s.scalars(select(Node.id).where(
+                    _subtree(src.space_id, src.path, sqlite=self.sqlite),
+                    ~Node.is_collection))), src.space_id, dst_space)
+            if replaced is not None:
+                versions.hand_over(s, self, replaced, src.id)
             self.make_room(s, dst_space, quotas.charge(s, dst_space, moved - sum(freed),
-                                                       self.policy))
+                                                       self.policy)
+                           or (quotas.usage(s, dst_space, self.policy)
+                               if replaced is not None else None))
             if src.is_collection:
                 prefix = src.path + "/"
                 c.execute(_move_below_statement(self.sqlite, bool(restamp)), {

@@ -49,6 +49,7 @@ import quotas
 from davserver import clock, journal
 from davserver.errors import Conflict, NotFound, PreconditionFailed
 
+from . import versions
 from .folder_etags import ancestors, touch
 from .journaling import shared_event
 from .models import DavLock, Node, Space, TrashItem, TrashPurge
@@ -284,15 +285,25 @@ def restore(store: Store, item_id: int, dst_space: int, dst_path: str, *,
         parent, name = store._parent(s, dst_space, dst_path)
         new_root = parent.path + "/" + name_key(name)
         new_written_root = parent.written_path + "/" + name
-        if s.scalar(select(Node.id).where(Node.parent_id == parent.id,
-                                          Node.name == name_key(name))):
+        replaced = None
+        there = s.scalar(select(Node).where(Node.parent_id == parent.id,
+                                            Node.name == name_key(name)))
+        if there is not None:
             if not overwrite:
                 raise PreconditionFailed(f"{new_written_root} already exists")
-            _trash_in(s, store, dst_space, new_root, replaced_by, locks_dropped=True)
+            if there.is_collection or row.is_collection:
+                _trash_in(s, store, dst_space, new_root, replaced_by, locks_dropped=True)
+            else:  # a file restored onto a file: the replaced content is a version
+                replaced = _replace_file(s, store, there, replaced_by)
         values: dict[str, object] = {}
         if dst_space != row.space_id:
             quotas.drop_trash(s, row.space_id, int(row.size), store.policy)
             figures = quotas.charge(s, dst_space, int(row.size), store.policy)
+            versions.change_space(s, store, list(s.scalars(select(Node.id).where(
+                Node.space_id == row.space_id, ~Node.is_collection,
+                (Node.path == trash_root(row.id))
+                | (func.substr(Node.path, 1, len(trash_root(row.id)) + 1)
+                   == trash_root(row.id) + "/")))), row.space_id, dst_space)
             values = {"space_id": dst_space}
             if stamp is not None:
                 values.update(author_id=stamp.author_id, published=stamp.published)
@@ -307,10 +318,36 @@ def restore(store: Store, item_id: int, dst_space: int, dst_path: str, *,
                   .values(parent_id=parent.id, name=name_key(name), written_name=name,
                           path=new_root, written_path=new_written_root, **values)
                   .execution_options(synchronize_session=False))
+        if replaced is not None:
+            versions.hand_over(s, store, replaced, node_id)
+            figures = quotas.usage(s, dst_space, store.policy)
         store.make_room(s, dst_space, figures or quotas.usage(s, dst_space, store.policy))
     found = store.resolve(dst_space, new_root)
     assert found is not None
     return found
+
+
+def _replace_file(s: Session, store: Store, there: Node, replaced_by: int | None) -> int:
+    """A live file about to be replaced by a restored one (issue 23): its content
+    becomes a version, its node goes (its versions are handed to the restored file by
+    the caller) and its bytes (content and dead properties) leave the used bytes.
+    Returns its node id."""
+    size = int(there.size or 0)
+    node_id, blob_id = there.id, there.blob_id
+    versions.keep(s, store, node_id=node_id, space_id=there.space_id, blob_id=blob_id,
+                  size=size, etag=there.sha1, md5=there.md5,
+                  content_type=there.content_type, modified=there.modified,
+                  made_by=replaced_by, d_used=-size - int(there.props_bytes or 0),
+                  thin=False)
+    s.execute(delete(Node).where(Node.id == node_id)
+              .execution_options(synchronize_session=False))
+    s.expunge(there)
+    if not size:
+        keys = store._release_blobs(s, [blob_id])
+        if keys:
+            event.listen(s, "after_commit",
+                         lambda _session: store._delete_blob_files(keys), once=True)
+    return node_id
 
 
 # --- purging -----------------------------------------------------------------------
@@ -366,7 +403,9 @@ def _purge_rows(s: Session, store: Store, rows: Sequence[TrashItem]) -> tuple[li
         root = trash_root(row.id)
         cond = (Node.space_id == row.space_id) & (
             (Node.path == root) | (func.substr(Node.path, 1, len(root) + 1) == root + "/"))
-        blob_ids += list(s.scalars(select(Node.blob_id).where(cond, Node.blob_id.is_not(None))))
+        files = s.execute(select(Node.id, Node.blob_id).where(cond, ~Node.is_collection)).all()
+        blob_ids += [b for _i, b in files if b is not None]
+        blob_ids += versions.drop_nodes(s, store, [i for i, _b in files])
         s.execute(delete(TrashItem).where(TrashItem.id == row.id))
         s.execute(delete(Node).where(cond).execution_options(synchronize_session=False))
         shared_event(s, journal.Kind.purge, row.space_id, row.original_path,

@@ -29,6 +29,7 @@ from .ledger import (
     set_used,
     settle,
     to_trash,
+    to_versions,
     usage,
     usage_grew,
 )
@@ -36,7 +37,7 @@ from .ledger import (
 __all__ = [
     "GIB", "MIB", "QuotaPolicy", "SpaceUsage", "Usage", "all_usage", "charge", "drop_trash",
     "from_trash", "lock", "open_account", "release", "reserve", "set_limit", "set_used",
-    "settle", "to_trash", "usage", "usage_grew",
+    "settle", "to_trash", "to_versions", "usage", "usage_grew",
     "Holder", "Reservation", "UploadLease", "lease", "lease_seconds", "reclaim", "this_process",
     "leases",
 ]

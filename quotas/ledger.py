@@ -63,6 +63,8 @@ class SpaceUsage(Base):
     used_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     reserved_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     trash_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Earlier contents of files (issue 23): out of the used bytes, like the trash.
+    version_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     limit_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
@@ -71,7 +73,8 @@ class QuotaPolicy:
     """Default limits in bytes: per space kind, and for documents spaces per owner
     profile. School practice: "500 Mo" is 500 MiB = 524,288,000 bytes.
     ``trash_share`` (0 to 1, config ``trash.max_share``) is the most of a space's
-    limit its trash may hold."""
+    limit its trash may hold, ``versions_share`` (config ``versions.max_share``) the
+    most its files' earlier versions may hold."""
 
     documents: int = 500 * MIB
     binder: int = 500 * MIB
@@ -79,6 +82,7 @@ class QuotaPolicy:
     archive: int = 20 * GIB
     profiles: dict[str, int] = field(default_factory=dict)
     trash_share: float = 0.5
+    versions_share: float = 0.5
 
     def default_limit(self, kind: str, profile: str | None) -> int:
         if kind == "documents" and profile in self.profiles:
@@ -105,7 +109,8 @@ class Usage:
     """A space's figures in bytes: ``used`` by its live files (RFC 4331
     ``quota-used-bytes``), ``reserved`` by uploads in flight, ``limit`` in force
     (``explicit`` if set by an administrator), ``trash`` held by its deleted items
-    and ``trash_limit``, the most its trash may hold."""
+    and ``trash_limit``, the most its trash may hold; ``versions`` held by its files'
+    earlier versions and ``versions_limit``, the most they may hold."""
 
     used: int
     reserved: int
@@ -113,6 +118,8 @@ class Usage:
     explicit: bool = False
     trash: int = 0
     trash_limit: int = 0
+    versions: int = 0
+    versions_limit: int = 0
 
     @property
     def available(self) -> int:
@@ -125,7 +132,18 @@ class Usage:
         """Trash bytes to purge now: past the trash's share, or past the room the
         limit leaves beside live files and reservations (0: nothing to purge)."""
         return max(0, self.trash - self.trash_limit,
-                   self.used + self.reserved + self.trash - self.limit)
+                   self.used + self.reserved + self.trash + self.versions - self.limit)
+
+    @property
+    def versions_excess(self) -> int:
+        """Version bytes to purge now (oldest first): past the versions' share, or
+        past the room the limit leaves beside live files, reservations and the trash
+        (at most every version: the room they cannot give, the trash gives). Versions
+        go before deleted items: a version's file still exists, a deleted item's
+        only copy is in the trash."""
+        return min(self.versions, max(
+            0, self.versions - self.versions_limit,
+            self.used + self.reserved + self.trash + self.versions - self.limit))
 
 
 def open_account(session: Session, space_id: int, kind: str, profile: str | None) -> None:
@@ -144,13 +162,16 @@ class _Statements:
         table = table_of(SpaceUsage)
         c = table.c
         limit = policy.limit_sql()
-        figures = (c.used_bytes, c.reserved_bytes, limit, c.limit_bytes, c.trash_bytes)
+        figures = (c.used_bytes, c.reserved_bytes, limit, c.limit_bytes, c.trash_bytes,
+                   c.version_bytes)
         self.usage = select(*figures).where(c.space_id == bindparam("space"))
         change = (update(table).where(c.space_id == bindparam("space"))
                   .values(used_bytes=c.used_bytes + bindparam("d_used", type_=BigInteger),
                           reserved_bytes=c.reserved_bytes
                           + bindparam("d_reserved", type_=BigInteger),
-                          trash_bytes=c.trash_bytes + bindparam("d_trash", type_=BigInteger)))
+                          trash_bytes=c.trash_bytes + bindparam("d_trash", type_=BigInteger),
+                          version_bytes=c.version_bytes
+                          + bindparam("d_versions", type_=BigInteger)))
         # RETURNING (SQLite >= 3.35, PostgreSQL) gives the figures after the change
         # in the same statement; no row means no ledger row, or no room.
         self.change = change.returning(*figures)
@@ -179,14 +200,15 @@ def _conn(session: Session | Connection) -> Connection:
 
 
 def _figures(row: Any, policy: QuotaPolicy) -> Usage:
-    """Usage from a row of (used, reserved, limit, explicit limit, trash)."""
+    """Usage from a row of (used, reserved, limit, explicit limit, trash, versions)."""
     limit = int(row[2])
     return Usage(int(row[0]), int(row[1]), limit, row[3] is not None, int(row[4] or 0),
-                 int(limit * policy.trash_share))
+                 int(limit * policy.trash_share), int(row[5] or 0),
+                 int(limit * policy.versions_share))
 
 
 def _grow(session: Session, space_id: int, policy: QuotaPolicy, d_used: int,
-          d_reserved: int, d_trash: int = 0) -> Usage:
+          d_reserved: int, d_trash: int = 0, d_versions: int = 0) -> Usage:
     """One conditional UPDATE: add ``d_used``, ``d_reserved`` and ``d_trash`` bytes,
     only if used + reserved stays within the limit (always when they do not grow:
     trash bytes never count there); else 507. Returns the figures after it. A space
@@ -194,7 +216,7 @@ def _grow(session: Session, space_id: int, policy: QuotaPolicy, d_used: int,
     growth = d_used + d_reserved
     sql = _sql(policy)
     params = {"space": space_id, "d_used": d_used, "d_reserved": d_reserved,
-              "d_trash": d_trash}
+              "d_trash": d_trash, "d_versions": d_versions}
     if growth > 0:
         row = _conn(session).execute(sql.grow, {**params, "growth": growth}).first()
         if row is None and _reclaimed(session, space_id):
@@ -298,6 +320,20 @@ def drop_trash(session: Session, space_id: int, nbytes: int, policy: QuotaPolicy
     return _grow(session, space_id, policy, 0, 0, -nbytes)
 
 
+def to_versions(session: Session, space_id: int, nbytes: int, policy: QuotaPolicy, *,
+                d_used: int = 0) -> Usage:
+    """Earlier contents of ``nbytes`` (negative: versions purged or restored) enter the
+    space's version bytes, with ``d_used`` bytes changing the used bytes in the same
+    UPDATE (a version restore: the restored content counts, the replaced one leaves).
+    Refused with ``InsufficientStorage`` (507) only when the used bytes grow past the
+    limit; nothing changes then. Returns the figures after it: purge
+    :attr:`Usage.versions_excess` bytes of the oldest versions in the same
+    transaction."""
+    figures = _grow(session, space_id, policy, d_used, 0, 0, nbytes)
+    _grew(session, space_id, d_used, policy, figures)
+    return figures
+
+
 def lock(session: Session, space_ids: Iterable[int]) -> None:
     """Lock the ledger rows of these spaces until the transaction ends, in id order
     (PostgreSQL ``SELECT … FOR UPDATE``; SQLite has one writer anyway). Whoever
@@ -329,14 +365,16 @@ def set_limit(session: Session, space_id: int, limit_bytes: int | None) -> None:
 
 def set_used(session: Session, space_id: int, used_bytes: int, *,
              clear_reserved: bool = False, keep_reserved: int = 0,
-             trash_bytes: int | None = None) -> None:
+             trash_bytes: int | None = None, version_bytes: int | None = None) -> None:
     """Overwrite a space's usage (``davserver fsck --repair`` after a drift) and, when
-    given, its trash bytes; with ``clear_reserved``, also forget reservations left by
-    uploads that died, all but ``keep_reserved`` bytes (what uploads still in progress
-    hold)."""
+    given, its trash bytes and version bytes; with ``clear_reserved``, also forget
+    reservations left by uploads that died, all but ``keep_reserved`` bytes (what
+    uploads still in progress hold)."""
     values: dict[str, Any] = {"used_bytes": used_bytes}
     if trash_bytes is not None:
         values["trash_bytes"] = trash_bytes
+    if version_bytes is not None:
+        values["version_bytes"] = version_bytes
     if clear_reserved:
         values["reserved_bytes"] = max(0, keep_reserved)
     session.execute(update(SpaceUsage).where(SpaceUsage.space_id == space_id).values(**values))
@@ -353,5 +391,6 @@ def all_usage(session: Session, policy: QuotaPolicy) -> dict[int, Usage]:
     """Figures of every space, by space id (one query; for reports)."""
     rows = session.execute(select(SpaceUsage.space_id, SpaceUsage.used_bytes,
                                   SpaceUsage.reserved_bytes, policy.limit_sql(),
-                                  SpaceUsage.limit_bytes, SpaceUsage.trash_bytes))
+                                  SpaceUsage.limit_bytes, SpaceUsage.trash_bytes,
+                                  SpaceUsage.version_bytes))
     return {r[0]: _figures(r[1:], policy) for r in rows}

@@ -160,8 +160,14 @@ def test_restore_onto_an_existing_name(srv: Server) -> None:
     replaced = transfer(alice, "MOVE", trash_url(srv, name=name), url, overwrite=True)
     assert replaced.status_code == 204
     assert alice.get(url).content == b"old"
-    # What the restore replaced went to the trash in turn: nothing lost.
-    assert alice.get(trash_url(srv, name=name)).content == b"new"
+    # What the restore replaced is a version of the file (issue 23): nothing lost.
+    assert alice.get(trash_url(srv, name=name)).status_code == 404
+    versions = f"{srv.dav_url}/versions/porte-documents/{name}/"
+    found = alice.request("PROPFIND", versions, headers={"Depth": "1"})
+    assert found.status_code == 207
+    [href] = [h.text for h in ET.fromstring(found.content).iter("{DAV:}href")
+              if h.text and not h.text.endswith("/")]
+    assert alice.get(srv.base_url + href).content == b"new"
 
 
 def test_restore_elsewhere_that_does_not_fit_is_507(srv: Server) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from davserver import clock
 from davserver.db import Database
 from davserver.errors import InsufficientStorage
-from providers import SpaceInfo, Store, fsck, register_blob_holder
+from providers import SpaceInfo, Store, fsck, register_blob_holder, versions
 from tests.unit.conftest import blob_files, destroy, set_limit, used, write
 
 HELD: dict[int, tuple[int, int]] = {}  # blob id → (space id, bytes), the test's "table"
@@ -93,6 +94,8 @@ def test_a_node_blob_a_holder_shares_outlives_the_node(
     blob_id, key = shared_from_node(store, space, "/cours.pdf", b"partage")
     if how == "overwrite":
         write(store, space.id, "/cours.pdf", b"autre contenu")
+        # the replaced content is a version (issue 23): purged, the holder keeps it
+        assert versions.purge(store, older_than=clock.time() + 1) == (1, 7)
     else:
         destroy(store, store.resolve(space.id, "/cours.pdf"))
     with store.db.transaction(write=False) as s:

@@ -60,7 +60,7 @@ import quotas
 from davserver.db import Database
 from davserver.errors import Conflict, DomainError, Forbidden, InsufficientStorage
 from providers import LocalBlobStore, NodeInfo, Store, fsck
-from providers.models import Blob, Node
+from providers.models import Blob, FileVersion, Node
 from quotas import UploadLease
 from quotas.ledger import SpaceUsage
 from tests.conftest import BACKENDS, PG_URL, _pg_admin, drop_database, fresh_database_url
@@ -273,7 +273,9 @@ class QuotaMachine(RuleBasedStateMachine):
 
     def snapshot(self) -> Any:
         """Everything a refused operation must leave as it was: every node row, every
-        ledger row, every blob row and every file under the blob directory."""
+        ledger row, every blob row and every file under the blob directory; but for
+        blobs only versions hold (issue 23): a reservation makes room by purging the
+        oldest versions, as it purges the trash, whatever becomes of the upload."""
         with self.db.transaction(write=False) as s:
             nodes = s.execute(select(Node.id, Node.space_id, Node.parent_id, Node.path,
                                      Node.is_collection, Node.size, Node.etag, Node.blob_id,
@@ -281,10 +283,15 @@ class QuotaMachine(RuleBasedStateMachine):
             ledger = s.execute(select(SpaceUsage.space_id, SpaceUsage.used_bytes,
                                       SpaceUsage.reserved_bytes, SpaceUsage.limit_bytes)
                                .order_by(SpaceUsage.space_id)).all()
-            blobs = s.execute(select(Blob.id, Blob.key).order_by(Blob.id)).all()
+            in_nodes = set(s.scalars(select(Node.blob_id).where(Node.blob_id.is_not(None))))
+            versions_only = {key for blob_id, key in s.execute(
+                select(Blob.id, Blob.key).join(FileVersion, FileVersion.blob_id == Blob.id))
+                if blob_id not in in_nodes}
+            blobs = [row for row in s.execute(select(Blob.id, Blob.key).order_by(Blob.id))
+                     if row[1] not in versions_only]
             leases = s.execute(select(UploadLease.id)).all()
         files = {str(p.relative_to(self.blob_root)) for p in self.blob_root.rglob("*")
-                 if p.is_file()}
+                 if p.is_file() and p.name not in versions_only}
         return nodes, ledger, blobs, leases, files
 
     def attempt(self, label: str, expected: type[DomainError] | None,
@@ -556,7 +563,11 @@ class QuotaMachine(RuleBasedStateMachine):
                 self.cap[i] = figures.used
             else:
                 self.cap[i] = None
-        # the blob directory: exactly the referenced blobs, nothing half-written
+        # the blob directory: exactly the referenced blobs (the versions' too: an
+        # overwrite keeps the old content, issue 23), nothing half-written
+        with self.store.db.transaction(write=False) as s:
+            referenced |= set(s.scalars(select(Blob.key).join(
+                FileVersion, FileVersion.blob_id == Blob.id)))
         stored = set(self.store.blobs.keys())
         assert stored == referenced, (
             f"orphan blobs {sorted(stored - referenced)}, missing {sorted(referenced - stored)}")

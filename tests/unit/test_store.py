@@ -16,9 +16,10 @@ from sqlalchemy import select, update
 from wsgidav.lock_man.lock_manager import LockManager
 
 import quotas
+from davserver import clock
 from davserver.db import Database
 from davserver.errors import BadRequest, Conflict, Forbidden, InsufficientStorage
-from providers import LocalBlobStore, SpaceInfo, SqlLockStorage, Store, fsck
+from providers import LocalBlobStore, SpaceInfo, SqlLockStorage, Store, fsck, versions
 from providers.models import Blob, DavLock, Node
 from providers.names import validate_name
 from tests.unit.conftest import (
@@ -215,6 +216,9 @@ def test_move_over_existing_file_releases_its_blob(store: Store, space: SpaceInf
     assert src is not None
     store.move(src, space.id, "/dst.txt")
     assert read(store, space.id, "/dst.txt") == b"new"
+    # the replaced content is a version (issue 23) until its versions are purged
+    assert victim.blob_key in blob_rows(store.db)
+    assert versions.purge(store, older_than=clock.time() + 1) == (1, 11)
     assert victim.blob_key not in blob_rows(store.db)
     assert not any(victim.blob_key in f for f in blob_files(blob_root))
     assert used(store.db, space.id) == 3 == real_usage(store, space.id)
@@ -310,6 +314,9 @@ def test_overwrite_removes_the_old_blob_file(store: Store, space: SpaceInfo,
     new = write(store, space.id, "/f.txt", b"version 2!")
     assert old.blob_key != new.blob_key
     assert old.id == new.id  # same node, new content
+    # the old content is a version (issue 23) until its versions are purged
+    assert len(blob_files(blob_root)) == 2
+    versions.purge(store, older_than=clock.time() + 1)
     assert blob_files(blob_root) == {f"objects/{new.blob_key[:2]}/{new.blob_key}"}
     assert blob_rows(store.db) == {new.blob_key}
 

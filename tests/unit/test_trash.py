@@ -16,7 +16,7 @@ import quotas
 from acl import Role, SpaceRef, Standing, TrashView, sees_trashed, trash_view
 from davserver.db import Database
 from davserver.errors import Conflict, InsufficientStorage, NotFound, PreconditionFailed
-from providers import LocalBlobStore, SpaceInfo, Store, fsck, trash
+from providers import LocalBlobStore, SpaceInfo, Store, fsck, trash, versions
 from providers.models import TrashItem
 from providers.properties import entry_bytes
 from tests.unit.conftest import (
@@ -69,7 +69,13 @@ def test_the_same_name_deleted_twice_is_kept_twice(store: Store, space: SpaceInf
         trash.restore(store, second.id, space.id, "/a.txt")
     trash.restore(store, second.id, space.id, "/a.txt", overwrite=True)
     assert read(store, space.id, "/a.txt") == b"two"
-    assert [e.name for e in trash.entries(store, space.id)] == ["a.txt"]  # "one", replaced
+    # "one", replaced by a file, is a version of it (issue 23), not a trash item
+    assert trash.entries(store, space.id) == []
+    node = store.resolve(space.id, "/a.txt")
+    assert node is not None
+    [kept] = versions.versions_of(store, node.id)
+    with store.open_blob(kept.blob_key) as f:
+        assert f.read() == b"one"
     assert fsck(store).clean
 
 

@@ -6,6 +6,9 @@
   ``/documents/rubriques/<slug>/<path>``: a
   folder's page (breadcrumbs, sortable listing, quota bar and warning, actions), or
   a file's download with the DAV side's safe headers;
+* ``/documents/<file>?versions``: the file's versions panel (:mod:`.versions_view`),
+  ``?version=<id>`` one version's download, ``POST`` with ``action=restore_version``
+  its restore;
 * ``POST`` on a folder's page: an action (form field ``action``: ``mkdir``,
   ``rename``, ``delete``, ``move``, ``copy``, ``zip``, and in a rubric for its
   moderators and managers ``publish``/``withdraw``) on the members named in
@@ -29,7 +32,7 @@ from davserver.errors import DomainError
 from providers import NodeInfo
 
 from ..auth import login_required, web_context
-from . import actions, lock_view
+from . import actions, lock_view, versions_view
 from .downloads import protect
 from .places import (
     Place,
@@ -159,6 +162,10 @@ def place(where: str) -> Page:
     """A folder's page, or a file's download."""
     found = locate(where)
     if not found.node.is_collection:
+        if "versions" in request.args:
+            return versions_view.page(found)
+        if "version" in request.args:
+            return versions_view.download(found, request.args["version"])
         return download(found)
     if not request.path.endswith("/"):
         return redirect(place_url(found), code=308)
@@ -254,12 +261,26 @@ def _act(folder: Place, action: str) -> Response | None:
     raise Refusal(400, _("Action inconnue."))
 
 
+def _restore_version(file: Place) -> Page:
+    """"Restaurer cette version" on a file's versions panel."""
+    try:
+        flash(versions_view.restore(file, request.form.get("version", "")), "info")
+    except DomainError as exc:
+        if exc.status == 404 and not versions_view.may_see(file):
+            raise
+        fresh = locate(file.where)
+        return versions_view.page(fresh, error=french_reason(exc), status=exc.status)
+    return redirect(versions_view.panel_url(locate(file.where)), code=303)
+
+
 @bp.post("/<path:where>")
 @login_required
 def act(where: str) -> Page:
     """Run the form's action on this folder (CSRF checked before, by Flask-WTF)."""
     folder = locate(where)
     if not folder.node.is_collection:
+        if request.form.get("action") == "restore_version":
+            return _restore_version(folder)
         raise Refusal(405, _("Les actions se font depuis la page du dossier."))
     try:
         outcome = _act(folder, request.form.get("action", ""))

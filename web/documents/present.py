@@ -110,6 +110,7 @@ class Row:
     pending: bool
     author: str | None
     locks: tuple[Any, ...] = ()  # the member's WebDAV locks (lock_view.LockBadge)
+    versions_url: str | None = None  # its versions panel, for who may change it
 
 
 def rows(folder: Place, members: list[Place], sort: str, descending: bool,
@@ -127,7 +128,9 @@ def rows(folder: Place, members: list[Place], sort: str, descending: bool,
                          local_time(node.modified, zone), kind, icon,
                          folder.space.kind == "rubric" and not node.published,
                          logins.get(node.author_id) if node.author_id is not None else None,
-                         tuple(locks.get(node.name, ()))))
+                         tuple(locks.get(node.name, ())),
+                         None if node.is_collection or not member.allowed("write-content")
+                         else place_url(member) + "?versions"))
     keys: dict[str, Any] = {"nom": lambda r: r.name.casefold(),
                             "taille": lambda r: (r.size, r.name.casefold()),
                             "date": lambda r: (r.modified, r.name.casefold())}
