@@ -5,7 +5,7 @@ Its cahier de textes is made around the day the demo is first run (``clock.today
 issue 20, "The demo shows all of it"): the school year holding that day (from the
 summer holidays on, the coming one, whose lessons start at the rentrée), a weekly
 timetable of 4B and 3A placed on the previous, current and two next weeks, contents
-and homework in the lessons already held (one homework handed in online), bookings of
+and homework in the lessons already held (one homework to hand in online), bookings of
 the next lessons, a visa on M. Dupont's textbook up to the end of last week, and two
 files of the club théâtre waiting for its moderator.
 
@@ -27,7 +27,7 @@ from davserver import clock
 from davserver.config import Config
 from davserver.db import open_database
 from davserver.errors import DomainError, NotFound
-from providers import Stamp, Store
+from providers import Stamp
 
 if TYPE_CHECKING:
     from web.textbook import Lesson
@@ -258,7 +258,7 @@ def _textbook(s: Session, school: int) -> bool:
                 acl.ensure_subject(s, school, code), [ids[teacher]])
             begin = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
             lessons.setdefault((klass, code), []).append(textbook.create_lesson(
-                s, service, begin, begin + timedelta(minutes=55), year, room=f"salle {room}"))
+                s, service, begin, begin + timedelta(minutes=55), year, room=room))
     for key, rows in lessons.items():
         rows.sort(key=lambda lesson: lesson.start)
         held = [lesson for lesson in rows if lesson.start <= now] or rows[:1]
@@ -351,25 +351,11 @@ def create_demo(config: Config) -> list[str]:
             stage = app.store.ensure_space("rubric", rubric_id=theatre)
             for login, name, text in DEMO_PENDING:
                 author = authors[login]
-                _write(app.store, stage.id, "/" + name, text.encode(),
+                app.store.write_bytes(stage.id, "/" + name, text.encode(),
                        Stamp(author.id if author else None, published=False))
         finally:
             app.close()
     return usable
-
-
-def _write(store: Store, space_id: int, path: str, data: bytes, stamp: Stamp) -> None:
-    """Store ``data`` at ``path``, charged to the space like an upload."""
-    store.reserve(space_id, len(data))
-    writer = store.new_writer()
-    try:
-        writer.write(data)
-        blob = writer.finish()
-    except BaseException:
-        writer.abort()
-        store.release(space_id, len(data))
-        raise
-    store.commit_write(space_id, path, blob, reserved=len(data), stamp=stamp)
 
 
 def demo_banner(usable: list[str]) -> str:
@@ -384,7 +370,7 @@ def demo_banner(usable: list[str]) -> str:
         lines.append("(not listed, their password was changed or they were disabled: "
                      + ", ".join(hidden) + ")")
     lines.append("Cahier de textes (/textbook/): a 4B and 3A timetable around today, with "
-                 "contents, homework (one handed in online), bookings and a visa.")
+                 "contents, homework (one to hand in online), bookings and a visa.")
     lines.append("Rubrics (rubriques/): vie-scolaire (everyone reads), ca (members only; "
                  "'Comptes rendus' readable by all), theatre and theatre-spectacle (club). "
                  "See them with: davserver rubric show SLUG")

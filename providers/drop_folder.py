@@ -70,16 +70,7 @@ def write_beside(store: Store, space_id: int, path: str, data: bytes) -> None:
     replacing what is there, as nobody in particular (the server). Raises
     ``InsufficientStorage`` when the space is full, ``Conflict`` when the folder
     above is gone; nothing is left half-written."""
-    store.reserve(space_id, len(data))
-    writer = store.new_writer()
-    try:
-        writer.write(data)
-        blob = writer.finish()
-    except BaseException:
-        writer.abort()
-        store.release(space_id, len(data))
-        raise
-    store.commit_write(space_id, path, blob, reserved=len(data), stamp=Stamp(None))
+    store.write_bytes(space_id, path, data, Stamp(None))
 
 
 @dataclass(frozen=True)

@@ -685,6 +685,24 @@ class Store:
             self._delete_blob_files([old_key])
         return info
 
+    def write_bytes(self, space_id: int, path: str, data: bytes,
+                    stamp: Stamp | None = None) -> NodeInfo:
+        """Store ``data`` (bytes in memory: a report, a demo file) at ``path`` of the
+        space, replacing what is there, charged like an upload: :meth:`reserve`, the
+        blob, :meth:`commit_write`, the reservation's lease ended at commit (or on
+        failure). Raises what :meth:`reserve` and :meth:`commit_write` raise
+        (``InsufficientStorage``, ``Conflict``); nothing is left half-written."""
+        reserved = self.reserve(space_id, len(data))
+        writer = self.new_writer(reserved)
+        try:
+            writer.write(data)
+            blob = writer.finish()
+        except BaseException:
+            writer.abort()
+            self.release(space_id, reserved)
+            raise
+        return self.commit_write(space_id, path, blob, reserved=reserved, stamp=stamp)
+
     def _discard_blob(self, blob: BlobInfo | None) -> None:
         if blob is not None:
             self.blobs.delete(blob.key)

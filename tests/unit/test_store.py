@@ -895,3 +895,17 @@ def test_wsgidav_lock_manager_over_sql_storage(db: Database) -> None:
         lock["token"]]
     second.release(lock["token"])
     assert not first.is_url_locked("/9/docs/a.txt")
+
+
+def test_bytes_written_in_memory_leave_no_reservation_nor_lease(store: Store,
+                                                                 space: SpaceInfo) -> None:
+    """``write_bytes`` (the demo's files, the imports' reports) ends its reservation's
+    lease at commit: nothing is left for the sweeper to give back later."""
+    from quotas.leases import UploadLease
+
+    info = store.write_bytes(space.id, "/rapport.txt", b"x" * 100_000)
+    assert info.size == 100_000
+    figures = store.usage(space.id)
+    assert figures is not None and figures.reserved == 0
+    with store.db.transaction(write=False) as s:
+        assert s.query(UploadLease).count() == 0
