@@ -31,8 +31,9 @@ import acl
 
 from . import trash
 from .errors import dav_errors
-from .live_props import QuotaReport, listed_names
+from .live_props import QuotaReport
 from .names import name_key, xml_safe
+from .read_only_dav import ReadOnlyListing
 from .resources import (
     ENT_NS,
     PRIVILEGE_SET,
@@ -140,53 +141,11 @@ def trash_resource(provider: EntProvider, path: str, segments: list[str],
     return cls(path, environ, space, item, node, "/" + below if below else "")
 
 
-class _TrashListing(QuotaReport, DAVCollection):
-    """A read-only, unlockable collection of the trash tree. Its RFC 4331 figures are
-    the user's porte-documents' (:class:`QuotaReport`); a space's trash reports
-    that space's."""
+class _TrashListing(ReadOnlyListing):
+    """A collection of the trash tree (:class:`ReadOnlyListing`); a space's trash
+    reports that space's RFC 4331 figures."""
 
-    provider: EntProvider
-
-    def get_member(self, name: str) -> Any:
-        return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)
-
-    def prevent_locking(self) -> bool:
-        if self.environ.get("REQUEST_METHOD") == "LOCK":
-            raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-        return True
-
-    def get_ref_url(self) -> str:
-        return "/-" + quote(self.path)
-
-    def create_empty_resource(self, name: str) -> Any:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def create_collection(self, name: str) -> None:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> Any:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def handle_delete(self) -> bool:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def delete(self) -> None:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def handle_move(self, dest_path: str) -> bool:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def handle_copy(self, dest_path: str, *, depth_infinity: bool) -> bool:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def get_property_names(self, *, is_allprop: bool) -> list[str]:
-        return listed_names(super().get_property_names(is_allprop=is_allprop),
-                            is_allprop=is_allprop, extra=[PRIVILEGE_SET])
-
-    def get_property_value(self, name: str) -> Any:
-        if name == PRIVILEGE_SET:
-            return privilege_set(["read"])
-        return super().get_property_value(name)
+    read_only = READ_ONLY
 
 
 class TrashRoot(_TrashListing):

@@ -29,19 +29,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from wsgidav import util
 from wsgidav.dav_error import HTTP_FORBIDDEN, DAVError
-from wsgidav.dav_provider import DAVCollection, DAVNonCollection
+from wsgidav.dav_provider import DAVNonCollection
 
 import acl
 
 from . import versions
 from .damage import open_checked
 from .errors import dav_errors
-from .live_props import QuotaReport, listed_names
+from .live_props import listed_names
 from .operations import node_ref, readable_chain_of
+from .read_only_dav import ReadOnly, ReadOnlyListing
 from .resources import PRIVILEGE_SET, privilege_set
 from .store import NodeInfo, SpaceInfo
 from .versions import VersionInfo
@@ -119,68 +119,18 @@ def versions_resource(provider: EntProvider, path: str, segments: list[str],
     return VersionFile(path, environ, space, node, found[1], version)
 
 
-class _ReadOnly:
-    """What every resource under ``/dav/versions/`` refuses."""
+class _Listing(ReadOnlyListing):
+    """A collection of the versions tree (:class:`ReadOnlyListing`): RFC 4331 figures
+    of the user's porte-documents, or of the space below a space."""
 
-    environ: dict[str, Any]
-    path: str
-
-    def get_ref_url(self) -> str:
-        return "/-" + quote(self.path)
-
-    def prevent_locking(self) -> bool:
-        if self.environ.get("REQUEST_METHOD") == "LOCK":
-            raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-        return True
-
-    def set_property_value(self, name: str, value: Any, *, dry_run: bool = False) -> Any:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def handle_delete(self) -> bool:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def delete(self) -> None:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def handle_move(self, dest_path: str) -> bool:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def set_last_modified(self, dest_path: str, time_stamp: Any, *, dry_run: bool) -> bool:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-
-class _Listing(_ReadOnly, QuotaReport, DAVCollection):
-    """A read-only collection of the versions tree (RFC 4331 figures: the user's
-    porte-documents', or the space's below a space)."""
-
-    provider: EntProvider
+    read_only = READ_ONLY
+    copy_refusal = "Copy one version onto its file to restore it."
     space: SpaceInfo | None = None
 
     def quota_space(self) -> SpaceInfo:
         if self.space is not None:
             return self.space
         return super().quota_space()
-
-    def get_member(self, name: str) -> Any:
-        return self.provider.get_resource_inst(util.join_uri(self.path, name), self.environ)
-
-    def create_empty_resource(self, name: str) -> Any:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def create_collection(self, name: str) -> None:
-        raise DAVError(HTTP_FORBIDDEN, READ_ONLY)
-
-    def handle_copy(self, dest_path: str, *, depth_infinity: bool) -> bool:
-        raise DAVError(HTTP_FORBIDDEN, "Copy one version onto its file to restore it.")
-
-    def get_property_names(self, *, is_allprop: bool) -> list[str]:
-        return listed_names(super().get_property_names(is_allprop=is_allprop),
-                            is_allprop=is_allprop, extra=[PRIVILEGE_SET])
-
-    def get_property_value(self, name: str) -> Any:
-        if name == PRIVILEGE_SET:
-            return privilege_set(["read"])
-        return super().get_property_value(name)
 
 
 class VersionsRoot(_Listing):
@@ -253,10 +203,11 @@ class FileVersions(_Listing):
         return self.node.name
 
 
-class VersionFile(_ReadOnly, DAVNonCollection):
+class VersionFile(ReadOnly, DAVNonCollection):
     """One version: GET downloads it; COPY onto its file restores it."""
 
     provider: EntProvider
+    read_only = READ_ONLY
 
     def __init__(self, path: str, environ: dict[str, Any], space: SpaceInfo,
                  node: NodeInfo, chain: tuple[acl.NodeRef, ...],
