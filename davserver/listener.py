@@ -64,6 +64,7 @@ REFUSAL_DRAIN_SECONDS = 2.0
 still sends is read and dropped before the close, so that the close does not reset the
 connection before the client has read the answer (RFC 9112 §9.6)."""
 RETRY_AFTER_SECONDS = 10
+STOP_GRACE_SECONDS = 1.0  # at a stop, a request head under way gets this long
 _SELECT_MAX = 1.0  # seconds: the head reader looks at its deadlines at least this often
 _HEAD_ENDS = (b"\r\n\r\n", b"\n\n")  # a bare-LF head is cheroot's to refuse (400)
 
@@ -215,19 +216,25 @@ class HeadReader:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
-        self._stopping = False
+        self._stopping = False  # set when the thread ends: connections added are closed
+        self._finish_by: float | None = None  # monotonic deadline of a stop under way
         self._thread = threading.Thread(target=self._run, name="head-reader", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
-        """Close every connection still waiting for its head, and end the thread."""
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """End the thread once the connections it holds are handed to the workers
+        (still running: :meth:`Server.stop` calls this before stopping them) or
+        ``grace`` seconds have passed: a request a proxy sent just before the stop is
+        answered rather than cut. Refused connections, and whatever is left at the
+        end, are closed."""
         with self._lock:
-            self._stopping = True
+            if self._finish_by is None:
+                self._finish_by = time.monotonic() + grace
         self._wake()
         if self._thread.is_alive():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=grace + 5)
 
     def add(self, conn: Connection, refusal: bytes | None = None) -> None:
         """Take a connection to read its next request head, or, with ``refusal``, to
@@ -253,11 +260,16 @@ class HeadReader:
 
     def _run(self) -> None:
         try:
-            while not self._stopping:
+            while True:
+                finish_by = self._finish_by
+                if finish_by is not None and self._finished(finish_by):
+                    break
                 timeout = _SELECT_MAX
                 if self._waiting:
                     nearest = min(w.deadline for w in self._waiting.values())
                     timeout = min(timeout, max(0.0, nearest - time.monotonic()))
+                if finish_by is not None:
+                    timeout = min(timeout, max(0.0, finish_by - time.monotonic()))
                 for key, _events in self._selector.select(timeout):
                     if key.data is None:
                         self._drain_wake()
@@ -266,6 +278,8 @@ class HeadReader:
                 self._take_incoming()
                 self._expire(time.monotonic())
         finally:
+            with self._lock:
+                self._stopping = True
             for waiting in list(self._waiting.values()):
                 self._close(waiting)
             with self._lock:
@@ -276,6 +290,13 @@ class HeadReader:
             self._selector.close()
             self._wake_r.close()
             self._wake_w.close()
+
+    def _finished(self, finish_by: float) -> bool:
+        """During a stop: close the refused connections, and say whether the stop may
+        end (nothing else waits for its head, or ``finish_by`` has passed)."""
+        for waiting in [w for w in self._waiting.values() if w.draining]:
+            self._close(waiting)
+        return not self._waiting or time.monotonic() >= finish_by
 
     def _drain_wake(self) -> None:
         try:
@@ -427,8 +448,48 @@ class Server(wsgi.Server):
         self.head_reader.start()
 
     def stop(self) -> None:
-        self.head_reader.stop()
+        """Stop serving without cutting a request already on its way. In order:
+        cheroot's connection manager stops accepting; the connections the kernel had
+        already accepted for us are taken in (closing the listener would reset them,
+        and nginx answers 502 to a PUT or LOCK it had begun to send); cheroot's stop
+        closes the listener; then, before the workers are told to stop, the head
+        reader finishes the heads under way (:meth:`HeadReader.stop`) and hands them
+        to the workers, which finish within ``shutdown_timeout``."""
+        manager = getattr(self, "_connections", None)
+        if manager is not None and self.ready:
+            manager.stop()
+            self._take_backlog(manager)
+        pool_stop = self.requests.stop
+
+        def stop_pool(timeout: float | None = None) -> None:
+            self.head_reader.stop()
+            pool_stop(timeout)
+
+        self.requests.stop = stop_pool  # type: ignore[method-assign]
         super().stop()
+
+    def _take_backlog(self, manager: Any) -> None:
+        """Accept, without blocking, every connection waiting in the listen queue and
+        hand each to the head reader, through the connection manager's own accept
+        (cheroot's ``_from_server_socket``, which makes the connection object; with
+        another cheroot that lacks it, nothing is taken)."""
+        sock = getattr(self, "socket", None)
+        accept = getattr(manager, "_from_server_socket", None)
+        if sock is None or accept is None:
+            return
+        timeout = sock.gettimeout()
+        try:
+            sock.setblocking(False)
+            for _ in range(self.request_queue_size + 1):  # bounded: the queue's length
+                conn = accept(sock)
+                if conn is None:  # the queue is empty (or one was refused at accept)
+                    break
+                self.process_conn(conn)
+        except OSError:
+            pass  # the listener went away meanwhile: nothing more to take
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(timeout)
 
     def process_conn(self, conn: Any) -> None:
         """cheroot's hand-off of a connection to the workers: through the head reader

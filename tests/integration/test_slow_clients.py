@@ -74,7 +74,8 @@ class _Slowloris:
                     sock.setblocking(False)
                     sock.send(b"GET /login HTTP/1.1\r\nHost: x\r\n")
                     self.opened += 1
-                    slots[i] = (sock, now, now)
+                    sent = time.monotonic()  # not the round's start: 200 connects take a while
+                    slots[i] = (sock, sent, sent)
                     continue
                 sock, first, last = slot
                 try:
@@ -84,7 +85,7 @@ class _Slowloris:
                 except OSError:
                     data = b""
                 if data is not None:  # an answer, or the close
-                    self.cut_after.append(now - first)
+                    self.cut_after.append(time.monotonic() - first)
                     self.answers.append(data)
                     sock.close()
                     slots[i] = None
