@@ -157,7 +157,7 @@ class Synchronisation(Checks):
         """The school's subject for a code of the run: by the national code its source
         declared, else by code (created if absent, named as the source names it)."""
         st, info = self._state, self._subject_infos.get(code)
-        bcn = info.bcn_code if info else (code if code.isdigit() and len(code) == 6 else None)
+        bcn = info.bcn_code if info else (code if code.isdecimal() and len(code) == 6 else None)
         found = st.by_bcn.get(bcn) if bcn else None
         if found is None:
             found = st.subjects.get(code)

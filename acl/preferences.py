@@ -121,7 +121,7 @@ def _phone(field: str, value: str | None) -> str | None:
     text = " ".join((value or "").split())
     if not text:
         return None
-    if len(text) > MAX_PHONE or not PHONE.match(text) or sum(c.isdigit() for c in text) < 6:
+    if len(text) > MAX_PHONE or not PHONE.match(text) or sum(c.isdecimal() for c in text) < 6:
         raise PreferenceError(field, f"« {text[:40]} » n'est pas un numéro de téléphone "
                               "(chiffres, espaces, points, tirets, un + en tête).")
     return text

@@ -207,7 +207,7 @@ class _StrictLengthHeaders(dict[bytes, bytes]):
         if key == b"Content-Length":
             if key in self:
                 raise ValueError("Repeated Content-Length header.")
-            if not value.isdigit():
+            if not value.isdigit():  # bytes: ASCII digits only
                 raise ValueError("Content-Length must be a number of bytes.")
         super().__setitem__(key, value)
 

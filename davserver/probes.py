@@ -78,7 +78,7 @@ def _read_body(environ: dict[str, Any], limit: int) -> bytes:
     length = (environ.get("CONTENT_LENGTH") or "").strip()
     stream = environ.get("wsgi.input") or io.BytesIO()
     if length:
-        if not length.isdigit() or int(length) > limit:
+        if not length.isdecimal() or int(length) > limit:
             raise ValueError(f"Request body larger than {limit} bytes.")
         return bytes(stream.read(int(length)))
     if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():

@@ -49,7 +49,7 @@ def school_of_space(store: Store, space_id: int) -> int | None:
     if key is None:
         return None
     _kind, _, school = key.partition(":")
-    return int(school) if school.isdigit() else None
+    return int(school) if school.isdecimal() else None
 
 
 def announce(store: Store, space: SpaceInfo, path: str, node_id: int | None,
@@ -101,6 +101,6 @@ def waiting_files(store: Store, report_suffix: str) -> list[Waiting]:
     for r in sorted(top, key=lambda r: (r.space_id, r.path)):
         reported = reports.get((r.space_id, r.path + report_suffix))
         school = r.key.partition(":")[2]
-        if r.size > 0 and (reported is None or reported < r.modified) and school.isdigit():
+        if r.size > 0 and (reported is None or reported < r.modified) and school.isdecimal():
             found.append(Waiting(int(school), r.space_id, r.path, r.id, r.author_id))
     return found

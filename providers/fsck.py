@@ -224,7 +224,7 @@ def _check_trash_items(s: Session, report: FsckReport, repair: bool) -> None:
                      .execution_options(yield_per=1000))
     for path, size, stored in rows:
         head = path[len(TRASH_PREFIX):].split("/", 1)[0]
-        if head.isdigit():
+        if head.isdecimal():
             item_id = int(head)
             real[item_id] = real.get(item_id, 0) + int(size or 0) \
                 + total_bytes(_parse_props(stored))

@@ -96,7 +96,7 @@ def clamp_timeout(timeout: float | None, maximum: float) -> float:
 def space_of_root(root: str) -> int | None:
     """The space id at the front of a lock root (``/12/porte-documents/a`` → 12)."""
     first = unquote(root).split("/", 2)[1] if root.startswith("/") else ""
-    return int(first) if first.isdigit() else None
+    return int(first) if first.isdecimal() else None
 
 
 def _ancestors(root: str) -> list[str]:

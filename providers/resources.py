@@ -73,7 +73,7 @@ def parse_http_time(value: str | int | float) -> float:
     if isinstance(value, int | float):
         return float(value)
     text = (value or "").strip()
-    if text.isdigit():
+    if text.isdecimal():
         return float(text)
     try:
         return email.utils.parsedate_to_datetime(text).timestamp()
@@ -684,7 +684,7 @@ def _announced_size(environ: dict[str, Any]) -> int | None:
     """Body size from Content-Length, else Finder's X-Expected-Entity-Length (a hint)."""
     for key in ("CONTENT_LENGTH", "HTTP_X_EXPECTED_ENTITY_LENGTH"):
         value = (environ.get(key) or "").strip()
-        if value.isdigit():
+        if value.isdecimal():
             return int(value)
     return None
 
@@ -804,7 +804,7 @@ class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):
 
     def _commit(self, upload: _Upload) -> None:
         expected = self.environ.get("CONTENT_LENGTH")
-        if expected and expected.isdigit() and int(expected) != upload.writer.size:
+        if expected and expected.isdecimal() and int(expected) != upload.writer.size:
             # Habit 9: the body ended early (client gone); keep the old content.
             upload.writer.abort()
             self.store.release(self.space.id, upload.reserved)

@@ -182,7 +182,7 @@ class S3Content:
         self._body = answer["Body"]
         self._pos = start
         total = answer.get("ContentRange", "").rpartition("/")[2]
-        self.stored_size = int(total) if total.isdigit() else start + answer["ContentLength"]
+        self.stored_size = int(total) if total.isdecimal() else start + answer["ContentLength"]
 
     def read(self, size: int | None = -1) -> bytes:
         if self._body is None:

@@ -153,7 +153,7 @@ def _info(row: ChunkedUpload) -> UploadInfo:
 def chunk_order(name: str) -> tuple[int, int | str]:
     """Assembly order: numeric names by value (v2's ``1``…``10000``, NG's padded byte
     offsets), others after them by name (Nextcloud sorts them as text)."""
-    return (0, int(name)) if name.isdigit() else (1, name)
+    return (0, int(name)) if name.isdecimal() else (1, name)
 
 
 # --- starting, reading, cancelling -------------------------------------------------

@@ -128,7 +128,7 @@ def _total_length(environ: dict[str, Any]) -> int | None:
     value = (environ.get("HTTP_OC_TOTAL_LENGTH") or "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    if not value.isdecimal():
         raise DAVError(HTTP_BAD_REQUEST, "OC-Total-Length must be a number of bytes.")
     return int(value)
 
@@ -241,7 +241,7 @@ class ChunkFile(_Owned, DAVNonCollection):
             with dav_errors():
                 reserved, cap = uploads.room_for_chunk(
                     self.provider.store, self.upload, util.get_uri_name(self.path),
-                    int(announced) if announced.isdigit() else None)
+                    int(announced) if announced.isdecimal() else None)
         except DAVError:
             self.environ[CLOSE_CONNECTION_KEY] = True  # the body stays unread
             raise
@@ -255,7 +255,7 @@ class ChunkFile(_Owned, DAVNonCollection):
             return
         store = self.provider.store
         expected = (self.environ.get("CONTENT_LENGTH") or "").strip()
-        if with_errors or (expected.isdigit() and int(expected) != writing.writer.size):
+        if with_errors or (expected.isdecimal() and int(expected) != writing.writer.size):
             writing.writer.abort()
             store.release(self.upload.space_id, writing.reserved)
             if not with_errors:

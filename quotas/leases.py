@@ -81,7 +81,7 @@ class Holder:
     def from_tag(cls, tag: str) -> Holder | None:
         """The holder named by :attr:`tag`, or None for anything else."""
         parts = tag.split("~", 2)
-        if len(parts) != 3 or not parts[0].isdigit():
+        if len(parts) != 3 or not parts[0].isdecimal():
             return None
         return cls(parts[2], int(parts[0]), parts[1])
 
@@ -215,10 +215,14 @@ def reclaim(session: Session, space_id: int | None = None) -> dict[int, int]:
     gone = _gone_rows(session, space_id)
     if not gone:
         return {}
-    session.execute(delete(UploadLease).where(UploadLease.id.in_([r.id for r in gone])))
+    # The bytes of the rows this statement deleted, not of those read: two processes
+    # reclaiming at once must not both give back the same lease (as in :func:`end`).
+    deleted = session.execute(delete(UploadLease)
+                              .where(UploadLease.id.in_([r.id for r in gone]))
+                              .returning(UploadLease.space_id, UploadLease.nbytes))
     freed: dict[int, int] = {}
-    for row in gone:
-        freed[row.space_id] = freed.get(row.space_id, 0) + int(row.nbytes)
+    for space, nbytes in deleted:
+        freed[space] = freed.get(space, 0) + int(nbytes)
     for space, nbytes in freed.items():
         left = SpaceUsage.reserved_bytes - nbytes
         session.execute(update(SpaceUsage).where(SpaceUsage.space_id == space)

@@ -143,7 +143,7 @@ def test_my_preferences_and_rubrics_are_saved(srv: Server) -> None:
     # Not a rubric member: none listed; martin's address is prefilled as a teacher's.
     assert "Vous n'avez de rôle dans aucune rubrique." in text(page.text)
     token = csrf_token(page.text)
-    for minutes in ("0", "601", "beaucoup", "-5"):
+    for minutes in ("0", "601", "beaucoup", "-5", "²"):  # "²" is a digit int() refuses
         refused = web.post("/account/preferences/reglages", {
             "csrf_token": token, "homework_minutes": minutes, "input_mode": "rich",
             "email": "1"})

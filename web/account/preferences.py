@@ -103,7 +103,7 @@ def settings() -> Response | tuple[str, int]:
     form = request.form
     raw_minutes = form.get("homework_minutes", "").strip()
     typed = {"homework_minutes": raw_minutes}
-    if raw_minutes and not raw_minutes.isdigit():
+    if raw_minutes and not raw_minutes.isdecimal():
         return _page(errors={"homework_minutes": _(
             "« %(value)s » n'est pas un nombre de minutes.", value=raw_minutes[:20])},
             typed=typed, status=400)
@@ -124,7 +124,7 @@ def rubric_choices() -> Response | tuple[str, int]:
     principal = signed_in()
     chosen: set[int] = set()
     for raw in request.form.getlist("notify"):
-        if not raw.isdigit():
+        if not raw.isdecimal():
             abort(400, description=_("Rubrique inconnue : « %(value)s ».", value=raw[:20]))
         chosen.add(int(raw))
     with web_context().db.transaction() as s:

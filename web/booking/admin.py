@@ -54,7 +54,7 @@ class Hours:
 def find_domain(session: Session, key: str) -> ResourceDomain:
     """A domain by id (digits) or exact name; ``NotFound`` otherwise, ``BadRequest``
     when two schools have a domain of that name (use the id)."""
-    if key.isdigit():
+    if key.isdecimal():
         found = session.get(ResourceDomain, int(key))
         if found is None:
             raise NotFound(_("Aucun domaine de ressources n°%(id)s.", id=key))

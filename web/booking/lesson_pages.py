@@ -85,7 +85,7 @@ def book(lesson_id: int) -> Response | tuple[str, int]:
     picks: dict[int, int] = {}
     for value in request.form.getlist("pick"):
         quantity = request.form.get(f"q{value}", "1").strip() or "1"
-        if not value.isdigit() or not quantity.isdigit():
+        if not value.isdecimal() or not quantity.isdecimal():
             return _page(lesson_id, _("Quantité « %(v)s » invalide.", v=quantity), 400)
         picks[int(value)] = int(quantity)
     ctx = current_context()

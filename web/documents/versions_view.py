@@ -24,7 +24,7 @@ from providers import versions
 
 from ..auth import web_context
 from .downloads import held_download
-from .places import Place, store
+from .places import Place, refuse_if_locked, store
 from .present import breadcrumbs, human_size, local_time, school_zone
 
 
@@ -77,7 +77,8 @@ def page(place: Place, *, error: str | None = None, status: int = 200) -> tuple[
 def _of(place: Place, version_id: str) -> versions.VersionInfo:
     """The version ``version_id`` of this file (404 for another file's or a purged one)."""
     _require(place)
-    found = versions.version(store(), int(version_id)) if version_id.isdigit() else None
+    found = versions.version(store(), int(version_id)) \
+        if version_id.isdecimal() else None
     if found is None or found.node_id != place.node.id:
         raise NotFound(_("Cette version n'existe plus (elle a pu être purgée)."))
     return found
@@ -93,8 +94,11 @@ def download(place: Place, version_id: str) -> Response:
 
 
 def restore(place: Place, version_id: str) -> str:
-    """Restore a version of the file; returns the message to show."""
+    """Restore a version of the file; returns the message to show. Raises ``Refusal``
+    423 while a WebDAV lock protects the file, as every other write of the file
+    manager does (:func:`.places.refuse_if_locked`)."""
     found = _of(place, version_id)
+    refuse_if_locked(place)
     versions.restore(store(), found.id, made_by=place.standing.user_id)
     return _("Version du %(when)s restaurée ; le contenu remplacé est devenu une version.",
              when=local_time(found.made_at, school_zone()))

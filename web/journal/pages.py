@@ -99,7 +99,7 @@ def index() -> str:
         where, problems = _filter(school_id, principal.profile == acl.Profile.admin)
         before = request.args.get("avant", "")
         rows = journal.events(s, where, limit=PAGE_SIZE + 1,
-                              before_id=int(before) if before.isdigit() else None)
+                              before_id=int(before) if before.isdecimal() else None)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return render_template("journal/index.html", rows=rows, more=more, problems=problems,

@@ -59,7 +59,7 @@ def _unread() -> dict[str, Any]:
 def index() -> str:
     """The user's notifications, newest first."""
     page = request.args.get("page", "1")
-    if not page.isdigit() or int(page) < 1:
+    if not page.isdecimal() or int(page) < 1:
         abort(400, description=_("Numéro de page invalide."))
     number = int(page)
     with web_context().db.transaction(write=False) as s:

@@ -91,7 +91,7 @@ def _trash_item(path: str) -> int | None:
     if not path.startswith(TRASH_PREFIX):
         return None
     head = path[len(TRASH_PREFIX):].split("/", 1)[0]
-    return int(head) if head.isdigit() else None
+    return int(head) if head.isdecimal() else None
 
 
 def downgrade() -> None:

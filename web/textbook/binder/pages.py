@@ -157,10 +157,10 @@ def run_transfer(activity_id: int, destination: str) -> int:
         if action == "classeur":
             name = save_to_binder(s, user.id, activity_id, binder_folder(value))
             flash(_("Copié dans le classeur : %(name)s.", name=name))
-        elif action == "deplacer" and value.isdigit():
+        elif action == "deplacer" and value.isdecimal():
             _told(s, transfers.move_to_lesson(s, user.id, activity_id, int(value)),
                   _("Activité déplacée."))
-        elif action == "copier" and value.isdigit():
+        elif action == "copier" and value.isdecimal():
             _told(s, transfers.copy_to_lesson(s, user.id, activity_id, int(value),
                                               web_context().textbook), _("Activité copiée."))
         else:
@@ -184,7 +184,7 @@ def transfer(activity_id: int) -> Response:
 def to_binder(lesson_id: int) -> Response:
     """Save several activities of the lesson into one binder folder."""
     user = signed_in()
-    ids = [int(i) for i in request.form.getlist("activities") if i.isdigit()]
+    ids = [int(i) for i in request.form.getlist("activities") if i.isdecimal()]
     try:
         # Read-only here: the files are written by the store in its own transactions.
         with web_context().db.transaction(write=False) as s:

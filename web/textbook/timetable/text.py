@@ -112,7 +112,7 @@ def parse_weekday(cell: str) -> int:
     """``lundi``/``Lundi``/``Monday``/``lun``/``1`` (ISO, Monday is 1) → 0 for Monday.
     Raises ``BadRequest``."""
     folded = fold(cell).rstrip(".")
-    if folded.isdigit() and 1 <= int(folded) <= 7:
+    if folded.isdecimal() and 1 <= int(folded) <= 7:
         return int(folded) - 1
     if folded in DAYS:
         return DAYS[folded]
