@@ -166,6 +166,20 @@ def test_ma_premiere_seance(srv: Server, browser: Browser, tmp_path: Path) -> No
                                                        has_text="Ma première séance"))
     expect(item.locator(".body img")).to_have_count(1)
     ann.screenshot(path=str(folder / "rich-text-teacher-lesson.png"), full_page=True)
+
+    # Loading a saved text leaves the focus where it was: the editor once took it as
+    # it filled in, and a title being typed went into the text (CI saw it).
+    ann.goto(f"/textbook/activites/{activity_id}/modifier")
+    edit = ann.locator("form.panel.edit")
+    expect(edit.get_by_role("textbox", name="Texte").locator("h2")).to_have_text(
+        "Les fractions")
+    assert ann.evaluate("document.querySelector('.rich-editor').contains("
+                        "document.activeElement)") is False
+    edit.get_by_label("Titre").focus()
+    ann.keyboard.press("End")
+    ann.keyboard.type(" (revue)")
+    expect(edit.get_by_label("Titre")).to_have_value("Ma première séance (revue)")
+    ann.goto(f"/textbook/seances/{IDS['M1']}")
     assert ann_seen == []
     ann.context.close()
 

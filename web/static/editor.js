@@ -166,7 +166,11 @@
     }
     const linkBox = box.querySelector(".ql-tooltip input[type=text]");
     if (linkBox) linkBox.setAttribute("aria-label", "Adresse du lien");
-    if (area.value.trim()) quill.clipboard.dangerouslyPasteHTML(area.value, "silent");
+    // Not clipboard.dangerouslyPasteHTML: it also sets the selection, which focuses the
+    // editor and takes the cursor from whatever field the teacher is already typing in.
+    if (area.value.trim()) {
+      quill.setContents(quill.clipboard.convert({ html: area.value, text: "" }), "silent");
+    }
     // Quill 2.0.3's getSemanticHTML writes every space as &nbsp;: lines would never wrap.
     const sync = () => {
       area.value = quill.getLength() > 1
