@@ -255,10 +255,17 @@ def _drop_template(name: str) -> None:
         pass
 
 
-def fresh_database_url(tmp: Path) -> tuple[str | None, str | None]:
+def fresh_database_url(tmp: Path, schema: bool = True) -> tuple[str | None, str | None]:
     """(database URL, PostgreSQL database name to drop) for one server's data; the
-    schema is there already (a copy of :func:`_schema_template`). SQLite: the database
-    file is copied into ``tmp / "data"`` unless one is there."""
+    schema is there already (a copy of :func:`_schema_template`) unless ``schema`` is
+    false (an empty database, for the migrations' tests). SQLite: the database file is
+    copied into ``tmp / "data"`` unless one is there."""
+    if not schema:
+        if not PG_URL:
+            return None, None
+        name = "davtest_" + uuid.uuid4().hex[:12]
+        _pg_admin(PG_URL, f'CREATE DATABASE "{name}"')
+        return f"{PG_URL.rpartition('/')[0]}/{name}", name
     template = _schema_template()
     if not PG_URL:
         target = tmp / "data" / "davserver.sqlite3"
