@@ -20,7 +20,7 @@ Every change is one transaction: bad input (unknown person, group, subject or
 folder; a slug taken or invalid; a duplicate invitation; an image that is no
 picture) rolls it back whole and the page shows acl's message, with status 400 (409
 for a conflict). The encadré's text is cleaned with nh3 before it is stored
-(:func:`web.textbook.rich_text.sanitize_html`).
+(:func:`web.rich_text.sanitize_html`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import acl
 from davserver.errors import BadRequest, DomainError, NotFound
 from web.auth import login_required, signed_in, web_context
 from web.forms import ActionForm
-from web.textbook.rich_text import sanitize_html
+from web.rich_text import sanitize_html
 
 from .forms import (
     ROLE_LABELS,
