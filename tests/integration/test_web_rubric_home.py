@@ -217,7 +217,7 @@ def test_latest_contributions_are_published_and_readable(srv: Server) -> None:
     assert answer.status_code == 303
     for folder in ("Affiches", "Coulisses"):
         assert dav(srv, "MKCOL", folder + "/", "gil").status_code == 201
-    assert dav(srv, "PUT", "Affiches/fete.txt", "gil", b"affiche").status_code == 201
+    assert dav(srv, "PUT", "Affiches/f%C3%AAte%20%231.txt", "gil", b"affiche").status_code == 201
     assert dav(srv, "PUT", "Coulisses/budget.txt", "gil", b"budget").status_code == 201
     assert dav(srv, "PUT", "brouillon.txt", "carl", b"en attente").status_code == 201
     grant = form_post(gil, MANAGE + "/acces-utilisateur", MANAGE + "/droits",
@@ -230,12 +230,12 @@ def test_latest_contributions_are_published_and_readable(srv: Server) -> None:
         assert page.status_code == 200, login
         return [a.text for a in html.fromstring(page.text).xpath('//ul[@class="latest"]//a')]
 
-    assert listed("gil") == ["budget.txt", "fete.txt"]  # newest first; no pending file
-    assert listed("carl") == ["budget.txt", "fete.txt"]
-    assert listed("rita") == ["fete.txt"]  # /Coulisses is not hers
+    assert listed("gil") == ["budget.txt", "fête #1.txt"]  # newest first; none pending
+    assert listed("carl") == ["budget.txt", "fête #1.txt"]
+    assert listed("rita") == ["fête #1.txt"]  # /Coulisses is not hers
     link = html.fromstring(client(srv, "rita").get(HOME).text).xpath(
         '//ul[@class="latest"]//a/@href')[0]
-    assert link == f"/documents/rubriques/{SLUG}/Affiches/fete.txt"
+    assert link == f"/documents/rubriques/{SLUG}/Affiches/f%C3%AAte%20%231.txt"
     assert client(srv, "rita").get(link).content == b"affiche"
 
 

@@ -71,9 +71,10 @@ def _contributions(s: Session, shown: Shown) -> list[dict[str, object]]:
     found = [c for c in providers.latest_contributions(s, space.id)
              if acl.allowed(shown.standing, "read", c.chain)][:LATEST]
     names = acl.names_of(s, {c.author_id for c in found if c.author_id is not None})
-    base = url_for("documents.place", where=f"rubriques/{shown.rubric.slug}")
+    top = f"rubriques/{shown.rubric.slug}/"
+    # url_for quotes each segment: a name with « # », « ? » or « % » stays a name.
     return [{"name": c.name, "size": c.size,
-             "url": base + "/" + "/".join(p for p in c.written_path.split("/") if p),
+             "url": url_for("documents.place", where=top + c.written_path.strip("/")),
              "folder": c.written_path.rsplit("/", 1)[0] or "/",
              "author": names.get(c.author_id) if c.author_id is not None else None,
              "modified": datetime.fromtimestamp(c.modified, UTC)} for c in found]
