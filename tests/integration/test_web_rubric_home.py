@@ -220,6 +220,9 @@ def test_latest_contributions_are_published_and_readable(srv: Server) -> None:
     assert dav(srv, "PUT", "Affiches/f%C3%AAte%20%231.txt", "gil", b"affiche").status_code == 201
     assert dav(srv, "PUT", "Coulisses/budget.txt", "gil", b"budget").status_code == 201
     assert dav(srv, "PUT", "brouillon.txt", "carl", b"en attente").status_code == 201
+    offered = html.fromstring(gil.get(MANAGE + "/acces-utilisateur").text).xpath(
+        '//datalist[@id="folders-list"]/option/@value')
+    assert offered == ["/Affiches", "/Coulisses"]
     grant = form_post(gil, MANAGE + "/acces-utilisateur", MANAGE + "/droits",
                       {"role": "visitor", "holder": "user", "login": "rita",
                        "folder": "/Affiches"})

@@ -94,6 +94,21 @@ def _folder_paths(rubric: acl.RubricInfo, grants: list[acl.GrantInfo]) -> dict[i
     return {n.id: n.written_path for n in store.descendants(root)} if root else {}
 
 
+MAX_FOLDER_CHOICES = 500  # a longer list is no help; the field takes a typed path too
+
+
+def _folder_choices(rubric: acl.RubricInfo) -> list[str]:
+    """The paths of the rubric's folders (as written), for the folder field's list."""
+    if not rubric.has_shared_folders:
+        return []
+    store = web_context().store
+    root = store.resolve(store.ensure_space("rubric", rubric_id=rubric.id).id, "")
+    if root is None:
+        return []
+    return sorted(n.written_path for n in store.descendants(root)
+                  if n.is_collection)[:MAX_FOLDER_CHOICES]
+
+
 def _blank_forms(rubric: acl.RubricInfo, page: acl.HomePage) -> dict[str, FlaskForm]:
     """Every tab's forms, blank (formdata=None: never filled from another's POST)."""
     return {
@@ -127,6 +142,7 @@ def _page(slug: str, tab: str, forms: dict[str, FlaskForm] | None = None,
         subjects = acl.search_subjects(s, rubric.school_id, "", limit=500)
     given = {**_blank_forms(rubric, page), **(forms or {})}
     folders = _folder_paths(rubric, grants)
+    choices = _folder_choices(rubric) if tab.startswith("acces-") else []
     rows = [{"grant": g, "holder": holder_label(g, names),
              "folder": (folders.get(g.folder_node_id, _("(dossier supprimé)"))
                         if g.folder_node_id else None)} for g in grants
@@ -136,7 +152,7 @@ def _page(slug: str, tab: str, forms: dict[str, FlaskForm] | None = None,
     return render_template(
         "rubric_manage.html", rubric=rubric, parent=parent, children=children,
         grants=rows, invitations=invitations, names=names, tab=tab, tabs=TABS,
-        page=page, groups=groups, subjects=subjects,
+        page=page, groups=groups, subjects=subjects, folder_choices=choices,
         services=[{"name": name, "label": SERVICE_LABELS.get(name, name),
                    "on": name in rubric.services, "position": i + 1}
                   for i, name in enumerate(services)],
