@@ -157,3 +157,39 @@ def test_manager_walks_the_tabs_and_the_reader_sees_the_home_page(
     gil.context.close()
     rita.context.close()
     assert problems == {}
+
+
+def test_the_tabs_work_without_javascript(srv: Server, browser: Browser) -> None:  # noqa: F811
+    """Scripts off: every tab is a link to its own page, the encadré is a plain text
+    area whose typed lines are kept, and a person's full name typed (no list to pick
+    from) gives the grant."""
+    with srv.transaction() as s:
+        acl.add_rubric(s, "sans-script", "Sans script")
+        acl.grant(s, "sans-script", "manager", user="gil")
+    context = browser.new_context(base_url=srv.base_url, java_script_enabled=False,
+                                  viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Identifiant").fill("gil")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.goto("/rubriques/sans-script/gestion")
+    page.get_by_label("Afficher une page d'accueil").check()
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_role("status")).to_have_text("Généralités enregistrées.")
+
+    tab(page, "Encadré")
+    page.get_by_label("Texte de l'encadré").fill("Première ligne\nseconde ligne")
+    page.get_by_role("button", name="Enregistrer l'encadré").click()
+    expect(page.get_by_role("status")).to_have_text("Encadré enregistré.")
+
+    tab(page, "Accès utilisateur")
+    page.get_by_role("combobox", name="Personne").fill("Emma Roux")
+    page.get_by_role("button", name="Donner le droit").click()
+    expect(page.get_by_role("status")).to_have_text("Droit ajouté : Visiteur.")
+    expect(page.locator("table.grants")).to_contain_text("utilisateur Emma Roux")
+
+    page.goto("/rubriques/sans-script/")
+    expect(page.locator("section.rubric-box p")).to_have_text("Première ligneseconde ligne")
+    assert "<br>" in page.locator("section.rubric-box p").inner_html()
+    context.close()

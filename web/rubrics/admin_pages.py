@@ -69,7 +69,7 @@ TAB_NAMES = frozenset(name for name, _title in TABS)
 Change = Callable[[Session, acl.RubricInfo], str]
 
 
-def _managed(s: Session, slug: str) -> acl.RubricInfo:
+def managed_rubric(s: Session, slug: str) -> acl.RubricInfo:
     """The rubric ``slug`` if the signed-in user manages it; aborts with 404 when
     they do not see it (or it does not exist), 403 when they see it only."""
     principal = signed_in()
@@ -109,7 +109,7 @@ def _folder_choices(rubric: acl.RubricInfo) -> list[str]:
                   if n.is_collection)[:MAX_FOLDER_CHOICES]
 
 
-def _blank_forms(rubric: acl.RubricInfo, page: acl.HomePage) -> dict[str, FlaskForm]:
+def _blank_forms(rubric: acl.RubricInfo, page: acl.HomePage, tab: str) -> dict[str, FlaskForm]:
     """Every tab's forms, blank (formdata=None: never filled from another's POST)."""
     return {
         "general_form": GeneralForm(formdata=None, data={
@@ -118,9 +118,8 @@ def _blank_forms(rubric: acl.RubricInfo, page: acl.HomePage) -> dict[str, FlaskF
         "box_form": BoxForm(formdata=None, data={"body": page.box_html,
                                                  "image_alt": page.image_alt}),
         "grant_form": GrantForm(formdata=None, data={
-            "holder": "population" if request.path.endswith("population") else "user"}),
+            "holder": "population" if tab == "acces-population" else "user"}),
         "invite_form": InviteForm(formdata=None), "sub_form": SubRubricForm(formdata=None),
-        "services_form": ActionForm(formdata=None),
     }
 
 
@@ -129,7 +128,7 @@ def _page(slug: str, tab: str, forms: dict[str, FlaskForm] | None = None,
     """The tab ``tab`` of the management page; ``forms`` replace blank ones (a form
     shown again with its errors)."""
     with web_context().db.transaction(write=False) as s:
-        rubric = _managed(s, slug)
+        rubric = managed_rubric(s, slug)
         page = acl.home_page_of(s, rubric.id)
         grants = acl.grants_of(s, slug)
         invitations = [i for i in acl.invitations_of(s, slug)
@@ -138,9 +137,12 @@ def _page(slug: str, tab: str, forms: dict[str, FlaskForm] | None = None,
         children = [r for r in acl.list_rubrics(s) if r.parent_id == rubric.id]
         names = acl.names_by_login(s, {g.login for g in grants if g.login}
                                    | {i.login for i in invitations})
-        groups = acl.search_groups(s, rubric.school_id, "", limit=500)
-        subjects = acl.search_subjects(s, rubric.school_id, "", limit=500)
-    given = {**_blank_forms(rubric, page), **(forms or {})}
+        # The lists a page without JavaScript offers (the script asks the search).
+        population = tab == "acces-population"
+        groups = acl.search_groups(s, rubric.school_id, "", limit=500) if population else []
+        subjects = acl.search_subjects(s, rubric.school_id, "", limit=500) if population \
+            else []
+    given = {**_blank_forms(rubric, page, tab), **(forms or {})}
     folders = _folder_paths(rubric, grants)
     choices = _folder_choices(rubric) if tab.startswith("acces-") else []
     rows = [{"grant": g, "holder": holder_label(g, names),
@@ -177,13 +179,13 @@ def _apply(slug: str, form_name: str, form: FlaskForm, change: Change, tab: str)
     again with the error and nothing changed."""
     forms = {form_name: form} if form_name else {}
     with web_context().db.transaction(write=False) as s:
-        _managed(s, slug)
+        managed_rubric(s, slug)
     if not form.validate_on_submit():
         return _page(slug, tab, forms,
                      _("Le formulaire contient des erreurs : rien n'a été modifié."), 400)
     try:
         with web_context().db.transaction() as s:
-            notice = change(s, _managed(s, slug))
+            notice = change(s, managed_rubric(s, slug))
     except DomainError as exc:
         if exc.status not in (400, 404, 409):
             raise
@@ -289,7 +291,7 @@ def add_grant(slug: str) -> Any:
     tab = "acces-utilisateur" if form.holder.data == "user" else "acces-population"
     try:
         with web_context().db.transaction(write=False) as s:
-            rubric = _managed(s, slug)
+            rubric = managed_rubric(s, slug)
         folder = _folder_id(rubric, form.folder.data)
     except NotFound as exc:
         return _page(slug, tab, {"grant_form": form},

@@ -19,7 +19,7 @@ import acl
 from web.auth import login_required, signed_in, web_context
 from web.i18n import PROFILE_LABELS
 
-from .admin_pages import _managed
+from .admin_pages import managed_rubric
 
 bp = Blueprint("rubric_search", __name__, url_prefix="/rubriques/<slug>/gestion/recherche")
 
@@ -37,7 +37,7 @@ def search(slug: str, kind: str) -> Response:
                                  max=MAX_QUERY))
     me = signed_in()
     with web_context().db.transaction(write=False) as s:
-        rubric = _managed(s, slug)
+        rubric = managed_rubric(s, slug)
         if kind == "personnes":
             results = [{"value": p.value, "label": ", ".join(
                 [str(PROFILE_LABELS.get(p.profile.value, p.profile.value)), *p.classes])}
