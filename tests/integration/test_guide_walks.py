@@ -205,6 +205,7 @@ def test_booking_from_a_lesson(srv: Server, browser: Browser, tmp_path: Path,  #
     """ann books the room for her lesson; carl's booking of it at that hour is refused."""
     lesson_name, day, hour = BOOKED[width]
     lesson, shot, kept = IDS[lesson_name], f"reservation-{width}", shots(tmp_path)
+    purpose = f"Travaux pratiques ({width})"
     ann = signed_in_page(srv, browser, "ann", width)
     ann.goto(f"/textbook/seances/{lesson}")
     open_tools(ann, "Réserver, déplacer ou annuler la séance")
@@ -213,7 +214,7 @@ def test_booking_from_a_lesson(srv: Server, browser: Browser, tmp_path: Path,  #
     ann.get_by_label("Ressources disponibles").select_option(str(IDS["room"]))
     ann.get_by_role("button", name="Ajouter →").click()
     expect(ann.get_by_label("Ressources choisies").locator("option")).to_have_count(1)
-    ann.get_by_label("Motif").fill("Travaux pratiques")
+    ann.get_by_label("Motif").fill(purpose)
     looked_at(ann, kept, f"{shot}-2-choix")
     ann.get_by_role("button", name="Réserver pour la séance").click()
 
@@ -225,13 +226,17 @@ def test_booking_from_a_lesson(srv: Server, browser: Browser, tmp_path: Path,  #
     expect(ann.get_by_role("link", name=ROOM)).to_be_visible()
     looked_at(ann, kept, f"{shot}-4-reservations")
     ann.get_by_role("link", name="Mes réservations").click()
-    expect(ann.locator("main")).to_contain_text(ROOM)
-    expect(ann.locator("main")).to_contain_text(hour)
+    row = ann.locator("table.bookings tr", has_text=purpose)
+    expect(row).to_contain_text(ROOM)
+    expect(row).to_contain_text(f"{day[8:]}/{day[5:7]}")
+    expect(row).to_contain_text(hour)
+    expect(row.locator(".state")).to_have_text("Confirmée")
     looked_at(ann, kept, f"{shot}-5-mes-reservations")
     ann.context.close()
 
     carl = signed_in_page(srv, browser, "carl", width)
     carl.goto(f"/booking/ressources/{IDS['room']}?jour={day}&heure={hour}")
+    expect(carl.locator(f"td.busy[title*='{purpose}']")).to_have_count(1)
     looked_at(carl, kept, f"{shot}-6-salle")
     carl.locator("form.booking").get_by_role("button", name="Réserver").click()
     expect(carl.get_by_role("alert")).to_contain_text("déjà réservé")
