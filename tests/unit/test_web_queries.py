@@ -71,9 +71,10 @@ def _statements(app: Application, client: Client, url: str) -> int:
 
 
 def _each_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-               measure: Callable[[Path, int], int]) -> dict[int, int]:
+               measure: Callable[[Path, int], int],
+               sizes: tuple[int, ...] = SIZES) -> dict[int, int]:
     counts = {}
-    for size in SIZES:
+    for size in sizes:
         where = tmp_path / str(size)
         where.mkdir()
         counts[size] = measure(where, size)
@@ -187,3 +188,61 @@ def test_a_students_homework_list_costs_the_same_for_10_and_200_homework(
 
     counts = _each_size(tmp_path, monkeypatch, measure)
     assert counts[10] == counts[200], counts
+
+
+def _csrf(client: Client, url: str) -> str:
+    token = _CSRF.search(client.get(url).get_data(as_text=True))
+    assert token, f"no csrf_token in {url}"
+    return token.group(1)
+
+
+def test_asking_which_names_are_taken_costs_the_same_for_2_and_50_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file manager asks which names of a drop are taken before sending a byte: the
+    folder's members at those names are read together, not one query a name."""
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        user_id = _user(app, "ann", "teacher")
+        space = app.store.ensure_space("documents", owner_id=user_id)
+        app.store.make_collection(space.id, "/cours")
+        names = [f"fiche-{i:03d}.txt" for i in range(size)]
+        for name in names[::2]:  # half of them taken
+            app.store.commit_write(space.id, f"/cours/{name}", None)
+        client = _signed_in(app, "ann")
+        headers = {"X-CSRFToken": _csrf(client, "/documents/porte-documents/cours/")}
+        url = "/documents/api/noms-pris/porte-documents/cours"
+        with count_queries(app.db) as counter:
+            answer = client.post(url, json={"names": names}, headers=headers)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        assert [t["asked"] for t in answer.get_json()["taken"]] == names[::2]
+        assert all(t["replaceable"] for t in answer.get_json()["taken"])
+        return len(counter.statements)
+
+    counts = _each_size(tmp_path, monkeypatch, measure, (2, 50))
+    assert counts[2] == counts[50], counts
+
+
+def test_keep_both_costs_the_same_for_20_and_300_numbered_copies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"Garder les deux" names the upload after the copies already there
+    (``cours (2).pdf``…): the candidate names are looked up together, not one query
+    a candidate."""
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        user_id = _user(app, "ann", "teacher")
+        space = app.store.ensure_space("documents", owner_id=user_id)
+        app.store.make_collection(space.id, "/cours")
+        app.store.commit_write(space.id, "/cours/cours.pdf", None)
+        for n in range(2, size + 2):
+            app.store.commit_write(space.id, f"/cours/cours ({n}).pdf", None)
+        client = _signed_in(app, "ann")
+        headers = {"X-CSRFToken": _csrf(client, "/documents/porte-documents/cours/")}
+        url = "/documents/api/fichiers/porte-documents/cours/cours.pdf?garder=1"
+        with count_queries(app.db) as counter:
+            answer = client.put(url, data=b"v2", headers=headers)
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        assert answer.get_json()["name"] == f"cours ({size + 2}).pdf"
+        return len(counter.statements)
+
+    counts = _each_size(tmp_path, monkeypatch, measure, (20, 300))
+    assert counts[20] == counts[300], counts
