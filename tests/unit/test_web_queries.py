@@ -246,3 +246,50 @@ def test_keep_both_costs_the_same_for_20_and_300_numbered_copies(
 
     counts = _each_size(tmp_path, monkeypatch, measure, (20, 300))
     assert counts[20] == counts[300], counts
+
+
+def _due_lesson(app: Application, size: int) -> int:
+    """ann's MATHS lesson of Monday :data:`WEEK` 8:00 for 4B (ben, and cid), with
+    ``size`` homework due at it, each given in a lesson of its own the week before
+    (every other one aimed at ben alone, the others at cid alone); its id."""
+    with app.db.transaction() as s:
+        school = acl.ensure_school(s, "Collège Jean Moulin")
+        ann = acl.create_user(s, "ann", PASSWORD, "teacher", school_id=school).id
+        group = acl.ensure_group(s, school, "4B")
+        pupils = [acl.create_user(s, login, PASSWORD, "student", school_id=school).id
+                  for login in ("ben", "cid")]
+        for pupil in pupils:
+            acl.add_member(s, group, pupil)
+        year = textbook.set_school_year(s, school, date(2026, 8, 24), date(2027, 7, 4))
+        service = textbook.ensure_service(s, school, group,
+                                          acl.ensure_subject(s, school, "MATHS"), [ann])
+        start = datetime(WEEK.year, WEEK.month, WEEK.day, 8, tzinfo=PARIS)
+        due = textbook.create_lesson(s, service, start, start + timedelta(hours=1), year).id
+        for i in range(size):
+            given = start - timedelta(days=7 - i % 5, minutes=-5 * (i // 5))
+            lesson = textbook.create_lesson(s, service, given, given + timedelta(minutes=5),
+                                            year).id
+            textbook.add_activity(s, ann, lesson, textbook.ActivityInput(
+                textbook.ActivityKind.homework, f"Exercice {i}", homework_type="Exercices",
+                minutes=20, due_lesson_id=due, target_ids=[pupils[i % 2]]))
+        return due
+
+
+@pytest.mark.parametrize("login", ["ann", "ben"], ids=["teacher", "student"])
+def test_a_lessons_homework_due_costs_the_same_for_2_and_20_homework(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, login: str) -> None:
+    """The lesson page lists the homework due at it (« Travail à faire pour cette
+    séance »), each with the lesson it was given in: read together, whatever their
+    number, for its teacher (all of them) and for a student (those aimed at them)."""
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        due = _due_lesson(app, size)
+        client = _signed_in(app, login)
+        url = f"/textbook/seances/{due}"
+        page = client.get(url).get_data(as_text=True)
+        shown = {i for i in range(size) if f"Exercice {i}<" in page}
+        assert shown == {i for i in range(size) if login == "ann" or i % 2 == 0}, shown
+        return _statements(app, client, url)
+
+    counts = _each_size(tmp_path, monkeypatch, measure, (2, 20))
+    assert counts[2] == counts[20], counts
