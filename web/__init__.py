@@ -56,8 +56,10 @@ from .documents import init_documents, trash_pages
 from .home import pages as home_pages
 from .imports import init_imports
 from .rubrics import admin_pages as rubric_admin_pages
+from .rubrics import home as rubric_home
 from .rubrics import notify_invitation
 from .rubrics import pages as rubric_pages
+from .rubrics import search as rubric_search
 from .textbook import (
     activity_pages,
     homework_api,
@@ -128,6 +130,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(home_pages.bp)
     app.register_blueprint(rubric_pages.bp)
     app.register_blueprint(rubric_admin_pages.bp)
+    app.register_blueprint(rubric_home.bp)
+    app.register_blueprint(rubric_search.bp)
     app.register_blueprint(trash_pages.bp)
     app.register_blueprint(textbook_pages.bp)
     app.register_blueprint(activity_pages.bp)
