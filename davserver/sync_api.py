@@ -33,7 +33,9 @@ and mobile apps add an account from a browser (:mod:`acl.login_flows`):
   after that, and for a flow cancelled or expired. A token that is no flow's counts
   as a failed sign-in of the pseudo-login :data:`POLL_THROTTLE_KEY` from that
   address (the sign-in throttle: 429 after 5 in a row; journaled), so tokens cannot
-  be tried in bulk; an app polling its own flow is never counted.
+  be tried in bulk; an app polling its own flow is never counted, nor refused when
+  its address is blocked (a school's NAT: one bad client must not stop every
+  teacher's sign-in).
 
 The legacy in-app flow (``/index.php/login/flow``, Login Flow v1, a web view in older
 mobile apps) is all in the browser: :mod:`web.account.login_flow`.
@@ -199,13 +201,18 @@ class SyncApi:
         address = client_address(environ)
         now = clock.time()
         with self.store.db.transaction() as s:
-            row = acl.throttle_row(s, POLL_THROTTLE_KEY, address)
+            # The token first: an app polling its own flow is never refused, even from
+            # an address blocked for guessing (a school's NAT puts every teacher's app
+            # behind the address of one bad client). A blocked guesser learns nothing
+            # by this: a poll token is 384 random bits (acl.login_flows.TOKEN_BYTES).
+            known = acl.poll_known(s, token)
+            row = None if known else acl.throttle_row(s, POLL_THROTTLE_KEY, address)
             if row is not None and row.blocked_until is not None and row.blocked_until > now:
                 wait = max(1, int(row.blocked_until - now + 0.999))
                 return _plain(start_response, "429 Too Many Requests",
                               f"Too many unknown Login Flow v2 tokens from {address}: "
                               f"try again in {wait} s.", [("Retry-After", str(wait))])
-            if not acl.poll_known(s, token):
+            if not known:
                 failures, until = acl.note_failure(s, POLL_THROTTLE_KEY, address, now,
                                                    self.throttle)
                 journal.record(s, journal.Kind.sign_in_failed,
