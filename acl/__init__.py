@@ -108,6 +108,14 @@ from .people_import import (
     import_people,
     import_school,
 )
+from .people_search import (
+    PersonMatch,
+    names_by_login,
+    resolve_person,
+    search_groups,
+    search_people,
+    search_subjects,
+)
 from .people_sync import ServiceOrder, register_service_sink
 from .policy import (
     ARCHIVE_PROFILES,
@@ -148,7 +156,16 @@ from .preferences import (
     subscribers,
     subscriptions_of,
 )
-from .rubric_models import Grant, Invitation, InvitationStatus, Role, Rubric, Service
+from .rubric_models import Grant, Invitation, InvitationStatus, Role, Rubric, RubricPage, Service
+from .rubric_pages import (
+    HomePage,
+    box_image,
+    home_page_of,
+    home_pages_on,
+    set_box,
+    set_general,
+    set_services,
+)
 from .rubrics import (
     Population,
     RubricInfo,
@@ -268,4 +285,8 @@ __all__ = [
     "rubric_by_id", "school_of_user", "sees_trashed", "set_parent", "set_password",
     "standing_in_rubric", "subject_names", "trash_view", "user_context", "verify_credentials",
     "visible_rubrics",
+    "HomePage", "PersonMatch", "names_by_login", "RubricPage", "box_image", "home_page_of",
+    "home_pages_on",
+    "resolve_person", "search_groups", "search_people", "search_subjects", "set_box", "set_general",
+    "set_services",
 ]

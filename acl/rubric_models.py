@@ -18,7 +18,18 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from davserver import clock
@@ -115,3 +126,25 @@ class Invitation(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
     expires: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     answered: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RubricPage(Base):
+    """A rubric's home page (issue 20, "A rubric's home page"): whether it is shown to
+    the rubric's readers, and its encadré, a header box of rich text (HTML the web
+    layer cleaned with nh3) with an optional raster image.
+
+    The image is kept here, not in the rubric's space: it is part of the page, not a
+    contribution, and counts in no quota; it is small (:data:`acl.rubric_pages.MAX_IMAGE`
+    bytes at most) and of a type sniffed from its first bytes (``image_type``).
+    ``image_version`` changes with each new image, for the browser's cache."""
+
+    __tablename__ = "rubric_pages"
+    rubric_id: Mapped[int] = mapped_column(ForeignKey("rubrics.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    home_page: Mapped[bool] = mapped_column(Boolean, default=False)
+    box_html: Mapped[str] = mapped_column(Text, default="")
+    image: Mapped[bytes | None] = mapped_column(LargeBinary)
+    image_type: Mapped[str | None] = mapped_column(String(32))
+    image_alt: Mapped[str] = mapped_column(String(300), default="")
+    image_version: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)

@@ -4,7 +4,7 @@ from . import drop_folder, operations, preconditions, trash, uploads, versions
 from .access import PRINCIPAL_KEY, URL_LOGIN_KEY, RequestAccess, owns_url
 from .blobs import BlobInfo, BlobStore, BlobStoreUnavailable, BlobWriter, LocalBlobStore
 from .content_types import is_active, sniff
-from .contributions import contribution_published
+from .contributions import Contribution, contribution_published, latest_contributions
 from .dav import (
     ARCHIVES,
     BINDER,
@@ -41,7 +41,8 @@ from .uploads_dav import UPLOADS
 from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
 
 __all__ = [
-    "IMPORTS", "drop_folder", "file_dropped", "contribution_published",
+    "IMPORTS", "drop_folder", "file_dropped", "contribution_published", "Contribution",
+    "latest_contributions",
     "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "CONTROL_CHARACTER", "DOCUMENTS",
     "INSTANCE_ID", "MAX_NAME_BYTES", "PRINCIPAL_KEY", "PUBLIC_PATHS_KEY", "RUBRICS",
     "SYNC_VIEW_KEY", "UPLOADS", "URL_LOGIN_KEY",

@@ -13,6 +13,8 @@ and personal spaces are no contributions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -57,3 +59,46 @@ def announce_published(s: Session, space_id: int, node_id: int, path: str, *,
         author_id=file.author_id,
         chain=tuple(NodeRef(rows[p].id, rows[p].author_id, rows[p].published)
                     for p in paths))
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """A published file of a rubric's space, as its home page lists it: ``path`` is
+    the space-relative key path, ``written_path`` as written, ``modified`` UTC epoch
+    seconds, ``chain`` the :class:`acl.NodeRef` of each node from the root down to
+    the file (for ``acl.allowed``: a reader sees it only if every folder above is
+    readable to them)."""
+
+    node_id: int
+    name: str
+    written_path: str
+    size: int
+    modified: float
+    author_id: int | None
+    chain: tuple[NodeRef, ...]
+
+
+def latest_contributions(s: Session, space_id: int, *, scan: int = 50) -> list[Contribution]:
+    """The ``scan`` most recently modified published files of ``space_id`` (not in
+    the trash), newest first, each with its chain. Two queries: the files, then
+    their folders. Pending files (``published`` false) are no contributions yet."""
+    files = list(s.execute(
+        select(Node.id, Node.path, Node.name, Node.written_name, Node.written_path,
+               Node.size, Node.modified, Node.author_id)
+        .where(Node.space_id == space_id, Node.is_collection.is_(False),
+               Node.published.is_(True), Node.path.like("/%"))
+        .order_by(Node.modified.desc(), Node.id.desc()).limit(scan)))
+    wanted = {p for f in files for p in ancestors(f.path)}
+    folders = {row.path: NodeRef(row.id, row.author_id, row.published) for row in s.execute(
+        select(Node.id, Node.path, Node.author_id, Node.published)
+        .where(Node.space_id == space_id, Node.path.in_(wanted)))} if wanted else {}
+    found = []
+    for f in files:
+        above = ancestors(f.path)
+        if not all(p in folders for p in above):
+            continue  # moved away meanwhile: its new place is listed next time
+        found.append(Contribution(
+            f.id, f.written_name or f.name, f.written_path or f.path, f.size, f.modified,
+            f.author_id,
+            (*(folders[p] for p in above), NodeRef(f.id, f.author_id, True))))
+    return found

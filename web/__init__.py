@@ -56,8 +56,10 @@ from .documents import init_documents, trash_pages
 from .home import pages as home_pages
 from .imports import init_imports
 from .rubrics import admin_pages as rubric_admin_pages
+from .rubrics import home as rubric_home
 from .rubrics import notify_invitation
 from .rubrics import pages as rubric_pages
+from .rubrics import search as rubric_search
 from .textbook import (
     activity_pages,
     homework_api,
@@ -117,7 +119,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
                                         config.federation, saml_keys))
     app.register_blueprint(account_pages.bp)
     app.register_blueprint(account_federation.bp)
-    account_oidc.init_app(app, config.federation)
+    if any(p.kind == "oidc" for p in config.federation.providers):
+        account_oidc.init_app(app, config.federation)
     app.register_blueprint(account_charter.bp)
     account_charter.install_gate(app)
     csrf.exempt(account_federation.cas_logout)  # posted by the CAS server itself
@@ -128,6 +131,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     app.register_blueprint(home_pages.bp)
     app.register_blueprint(rubric_pages.bp)
     app.register_blueprint(rubric_admin_pages.bp)
+    app.register_blueprint(rubric_home.bp)
+    app.register_blueprint(rubric_search.bp)
     app.register_blueprint(trash_pages.bp)
     app.register_blueprint(textbook_pages.bp)
     app.register_blueprint(activity_pages.bp)

@@ -117,11 +117,14 @@ def _grant_ids(server: Server, slug: str) -> list[int]:
         return [g.id for g in acl.grants_of(s, slug)]
 
 
-POSTS = ["droits", "droits/{grant}/retirer", "invitations", "sous-rubriques", "reglages"]
+POSTS = ["droits", "droits/{grant}/retirer", "invitations", "sous-rubriques", "reglages",
+         "generalites", "encadre", "services"]
 # Every form's fields at once, valid: a manager's POST of this would change things.
 FORM = {"grant-role": "manager", "grant-holder": "user", "grant-login": "carl",
         "invite-role": "manager", "invite-login": "carl", "sub-slug": "pirate",
-        "sub-name": "Pirate", "sub-inherit": "y", "settings-inherit": "y"}
+        "sub-name": "Pirate", "sub-inherit": "y", "settings-inherit": "y",
+        "general-name": "Pris", "general-home_page": "y", "box-body": "<p>x</p>",
+        "service": "shared-folders"}
 
 
 @pytest.mark.parametrize("login,status", [("carl", 403), ("eve", 404)],
@@ -161,15 +164,16 @@ def test_manager_grants_and_revokes_and_dav_follows(srv: Server) -> None:
     ann = signed_in(srv, "ann")
     manage = "/rubriques/chorale/gestion"
     assert "chorale" not in dav_rubrics(srv, "dora")
-    answer = post_form(ann, manage, manage + "/droits",
+    answer = post_form(ann, manage + "/acces-utilisateur", manage + "/droits",
                        {"role": "writer", "holder": "user", "login": "dora"})
     assert answer.status_code == 303
-    page = ann.get(manage).text
+    assert answer.headers["Location"].endswith(manage + "/acces-utilisateur")
+    page = ann.get(manage + "/acces-utilisateur").text
     assert "Droit ajouté : Rédacteur." in text_of(page, '//p[@role="status"]')
     assert "Rédacteur utilisateur dora toute la rubrique" in text_of(page, "//table")
     assert "chorale" in dav_rubrics(srv, "dora")
 
-    answer = post_form(ann, manage, manage + "/droits",
+    answer = post_form(ann, manage + "/acces-population", manage + "/droits",
                        {"role": "visitor", "holder": "population", "group": "4B",
                         "profile": "student"})
     assert answer.status_code == 303
@@ -177,7 +181,8 @@ def test_manager_grants_and_revokes_and_dav_follows(srv: Server) -> None:
 
     with srv.transaction() as s:
         dora = next(g.id for g in acl.grants_of(s, "chorale") if g.login == "dora")
-    answer = post_form(ann, manage, f"{manage}/droits/{dora}/retirer", {})
+    answer = post_form(ann, manage + "/acces-utilisateur", f"{manage}/droits/{dora}/retirer",
+                       {})
     assert answer.status_code == 303
     assert "chorale" not in dav_rubrics(srv, "dora")
     assert "chorale" in dav_rubrics(srv, "ben")
@@ -190,15 +195,20 @@ def test_folder_grant_is_listed_with_its_folder(srv: Server) -> None:
     assert made.status_code == 201
     ann = signed_in(srv, "ann")
     manage = "/rubriques/ca/gestion"
-    answer = post_form(ann, manage, manage + "/droits",
+    answer = post_form(ann, manage + "/acces-population", manage + "/droits",
                        {"role": "visitor", "holder": "everyone",
                         "folder": "/Comptes rendus"})
     assert answer.status_code == 303
-    rows = html.fromstring(ann.get(manage).text).xpath('//tr[@data-grant]')
-    cells = [[" ".join(td.text_content().split()) for td in tr.xpath("td")][:3]
-             for tr in rows]
-    assert cells == [["Gestionnaire", "utilisateur ann", "toute la rubrique"],
-                     ["Visiteur", "tout l'établissement", "dossier /Comptes rendus"]]
+
+    def cells(tab: str) -> list[list[str]]:
+        rows = html.fromstring(ann.get(f"{manage}/{tab}").text).xpath('//tr[@data-grant]')
+        return [[" ".join(td.text_content().split()) for td in tr.xpath("td")][:3]
+                for tr in rows]
+
+    assert cells("acces-utilisateur") == [["Gestionnaire", "utilisateur ann",
+                                           "toute la rubrique"]]
+    assert cells("acces-population") == [["Visiteur", "tout l'établissement",
+                                          "dossier /Comptes rendus"]]
     listing = requests.request("PROPFIND", srv.dav_url + "/rubriques/ca/",
                                auth=("eve", PASSWORD), headers={"Depth": "1"}, timeout=30)
     assert listing.status_code == 207
@@ -211,10 +221,10 @@ def test_invitation_accepted_and_declined_through_the_pages(srv: Server) -> None
     ann = signed_in(srv, "ann")
     for slug in ("orchestre", "echecs"):
         manage = f"/rubriques/{slug}/gestion"
-        answer = post_form(ann, manage, manage + "/invitations",
+        answer = post_form(ann, manage + "/invitations", manage + "/invitations",
                            {"role": "writer", "login": "dora"})
         assert answer.status_code == 303
-    assert "dora" in text_of(ann.get("/rubriques/orchestre/gestion").text,
+    assert "dora" in text_of(ann.get("/rubriques/orchestre/gestion/invitations").text,
                              '//table[contains(@class, "pending-invitations")]')
     dora = signed_in(srv, "dora")
     page = dora.get("/invitations/")
@@ -263,7 +273,8 @@ def test_missing_csrf_token_is_403_and_changes_nothing(srv: Server) -> None:
 
 
 BAD_INPUT = [
-    ("droits", {"role": "writer", "holder": "user", "login": "zed"}, 400, "no user 'zed'"),
+    ("droits", {"role": "writer", "holder": "user", "login": "zed"}, 400,
+     "nobody 'zed' in this school"),
     ("droits", {"role": "writer", "holder": "population", "group": "9Z"}, 400,
      "no group or class '9Z'"),
     ("droits", {"role": "writer", "holder": "population", "subject": "XX"}, 400,
@@ -274,7 +285,7 @@ BAD_INPUT = [
      "Le formulaire contient des erreurs"),
     ("droits", {"role": "writer", "holder": "population"}, 400,
      "Choisissez au moins un groupe, un profil ou une discipline."),
-    ("invitations", {"role": "writer", "login": "zed"}, 400, "no user 'zed'"),
+    ("invitations", {"role": "writer", "login": "zed"}, 400, "nobody 'zed' in this school"),
     ("invitations", {"role": "writer", "login": "eve"}, 409,
      "eve already has a pending invitation to club"),
     ("sous-rubriques", {"slug": "Bad Slug", "name": "X"}, 400, "invalid slug 'Bad Slug'"),
@@ -292,8 +303,10 @@ def test_bad_input_shows_the_reason_and_changes_nothing(
             acl.invite(s, "club", "visitor", "eve")
     ann = signed_in(srv, "ann")
     before = snapshot(srv)
-    answer = post_form(ann, "/rubriques/club/gestion", "/rubriques/club/gestion/" + path,
-                       fields)
+    tab = {"droits": "acces-population" if fields.get("holder") != "user"
+           else "acces-utilisateur", "invitations": "invitations"}.get(path, "")
+    answer = post_form(ann, "/rubriques/club/gestion" + (f"/{tab}" if tab else ""),
+                       "/rubriques/club/gestion/" + path, fields)
     assert answer.status_code == status
     assert message in text_of(answer.text, '//*[@role="alert"]') + \
         text_of(answer.text, '//*[@class="field-error"]')
@@ -311,11 +324,11 @@ def test_sub_rubric_and_settings(srv: Server) -> None:
     assert {"sport", "sport-unss"} <= dav_rubrics(srv, "ben")  # inherited visitor
     sub = "/rubriques/sport-unss/gestion"
     assert ann.get(sub).status_code == 200  # inherited manager
-    answer = post_form(ann, sub, sub + "/reglages", {"shared_folders": "y"})  # no inherit
+    answer = post_form(ann, sub, sub + "/generalites", {"name": "UNSS"})  # no inherit
     assert answer.status_code == 303
     assert "sport-unss" not in dav_rubrics(srv, "ben")
     assert ann.get(sub).status_code == 200  # kept by a grant of her own
-    answer = post_form(ann, manage, manage + "/reglages", {})  # shared folders off
+    answer = post_form(ann, manage + "/services", manage + "/services", {})  # all off
     assert answer.status_code == 303
     assert "sport" not in dav_rubrics(srv, "ben")
     row = rows_by_slug(ann.get("/rubriques/").text)["sport"]
@@ -348,9 +361,11 @@ def test_invitation_flow_in_chromium(srv: Server) -> None:
             browser_sign_in(manager, "ann")
             manager.goto("/rubriques/")
             manager.locator('tr[data-slug="cinema"]').get_by_role("link", name="Gérer").click()
+            manager.get_by_role("navigation", name="Onglets de gestion").get_by_role(
+                "link", name="Invitations").click()
             invite = manager.locator("form.invite")
             invite.get_by_label("Rôle").select_option(label="Rédacteur")
-            invite.get_by_label("Identifiant").fill("fred")
+            invite.get_by_label("Personne").fill("fred")
             invite.get_by_role("button", name="Inviter").click()
             expect(manager.get_by_role("status")).to_have_text(
                 "Invitation envoyée à fred (Rédacteur).")

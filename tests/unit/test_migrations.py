@@ -30,7 +30,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'm.sqlite3'}"
         return
-    pg_url, name = fresh_database_url(tmp_path)
+    pg_url, name = fresh_database_url(tmp_path, schema=False)
     assert pg_url is not None
     try:
         yield pg_url

@@ -1,10 +1,10 @@
-"""The allow-list of the cahier de textes' rich text (web/textbook/rich_text.py)."""
+"""The allow-list of the cahier de textes' rich text (web/rich_text.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from web.textbook.rich_text import looks_like_html, plain_text_to_html, sanitize_html
+from web.rich_text import looks_like_html, plain_text_to_html, sanitize_html
 
 pytestmark = pytest.mark.one_database
 

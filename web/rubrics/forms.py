@@ -11,14 +11,17 @@ from typing import Any, ClassVar
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, StringField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 import acl
 from web.i18n import PROFILE_LABELS
 
 MAX_NAME = 200  # acl.Rubric.name, acl.Group.name
+MAX_BOX = 100_000  # characters of an encadré's HTML, as the editor sends it
 MAX_LOGIN = 100
+MAX_PERSON = MAX_NAME + MAX_LOGIN + 3  # « Name (login) », as the picker fills it
 
 ROLE_LABELS = {
     acl.Role.visitor: _l("Visiteur"),
@@ -28,6 +31,11 @@ ROLE_LABELS = {
     acl.Role.manager: _l("Gestionnaire"),
 }
 """French names of ``acl.Role`` (DESIGN.md vocabulary: rédacteur, gestionnaire…)."""
+
+SERVICE_LABELS = {
+    acl.Service.shared_folders.value: _l("Dossiers partagés"),
+}
+"""French names of the services a rubric can switch on (``acl.Service``)."""
 
 STATUS_LABELS = {
     acl.InvitationStatus.pending: _l("En attente"),
@@ -41,11 +49,11 @@ def _role_choices() -> list[tuple[str, object]]:
     return [(role.value, label) for role, label in ROLE_LABELS.items()]
 
 
-def holder_label(grant: acl.GrantInfo) -> str:
-    """Who a grant is for, in French: a user, the parts of a population joined by
-    « × », or the whole school."""
+def holder_label(grant: acl.GrantInfo, names: dict[str, str] | None = None) -> str:
+    """Who a grant is for, in French: a user (by name when ``names``, login → name,
+    knows it), the parts of a population joined by « × », or the whole school."""
     if grant.login is not None:
-        return _("utilisateur %(login)s", login=grant.login)
+        return _("utilisateur %(login)s", login=(names or {}).get(grant.login, grant.login))
     parts = []
     if grant.group:
         parts.append(_("groupe %(name)s", name=grant.group))
@@ -77,7 +85,8 @@ class GrantForm(Panel):
     holder = RadioField(_l("Bénéficiaire"), default="user", choices=[
         ("user", _l("Un utilisateur")), ("population", _l("Une population")),
         ("everyone", _l("Tout l'établissement"))])
-    login = StringField(_l("Identifiant"), validators=[Optional(), Length(max=MAX_LOGIN)])
+    login = StringField(_l("Personne (nom, à choisir dans la liste)"),
+                        validators=[Optional(), Length(max=MAX_PERSON)])
     group = StringField(_l("Groupe ou classe"), validators=[Optional(), Length(max=MAX_NAME)])
     profile = SelectField(_l("Profil"), default="", choices=[
         ("", _l("Tous les profils")), *PROFILE_LABELS.items()])
@@ -88,7 +97,7 @@ class GrantForm(Panel):
 
     def validate_login(self, field: StringField) -> None:
         if self.holder.data == "user" and not (field.data or "").strip():
-            raise ValidationError(_("Saisissez l'identifiant de l'utilisateur."))
+            raise ValidationError(_("Choisissez une personne."))
 
     def validate_holder(self, field: RadioField) -> None:
         if field.data == "population" and not any(
@@ -113,9 +122,8 @@ class InviteForm(Panel):
     panel = "invite"
 
     role = SelectField(_l("Rôle"), choices=_role_choices(), default=acl.Role.writer.value)
-    login = StringField(_l("Identifiant"), validators=[
-        DataRequired(_l("Saisissez l'identifiant de l'utilisateur.")),
-        Length(max=MAX_LOGIN)])
+    login = StringField(_l("Personne (nom, à choisir dans la liste)"), validators=[
+        DataRequired(_l("Choisissez une personne.")), Length(max=MAX_PERSON)])
 
 
 class SubRubricForm(Panel):
@@ -132,8 +140,36 @@ class SubRubricForm(Panel):
     shared_folders = BooleanField(_l("Dossiers partagés"), default=True)
 
 
+class GeneralForm(Panel):
+    """The Généralités tab: the rubric's name, its home page, and (for a sub-rubric)
+    grant inheritance."""
+
+    panel = "general"
+
+    name = StringField(_l("Nom de la rubrique"), validators=[
+        DataRequired(_l("Saisissez un nom.")), Length(max=MAX_NAME)])
+    home_page = BooleanField(_l("Afficher une page d'accueil aux lecteurs de la rubrique"))
+    inherit = BooleanField(_l("Hérite des droits de la rubrique parente"))
+
+
+class BoxForm(Panel):
+    """The Encadré tab: the header box's rich text and its image."""
+
+    panel = "box"
+
+    body = TextAreaField(_l("Texte de l'encadré"), validators=[Length(max=MAX_BOX)],
+                         render_kw={"rows": 8, "data-rich-text": ""})
+    image = FileField(_l("Image (PNG, JPEG, GIF ou WebP, 2 Mo au plus)"),
+                      render_kw={"accept": "image/png,image/jpeg,image/gif,image/webp"})
+    image_alt = StringField(_l("Description de l'image (vide si elle est décorative)"),
+                            validators=[Optional(), Length(max=300)])
+    drop_image = BooleanField(_l("Retirer l'image"))
+
+
 class SettingsForm(Panel):
-    """The rubric's services and grant inheritance."""
+    """The rubric's services and grant inheritance (the form of the services tab
+    carries its own ordered list; this one stays for the former single page's
+    address, ``/reglages``)."""
 
     panel = "settings"
 

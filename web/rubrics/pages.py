@@ -54,13 +54,15 @@ def index() -> str:
     with web_context().db.transaction(write=False) as s:
         ctx = acl.user_context(s, principal.id)
         found = acl.visible_rubrics(s, ctx, service=None)
+        home_pages = acl.home_pages_on(s, [r.id for r, _standing in found])
     names = {r.id: r.name for r, _standing in found}
     rows = [{"rubric": r, "role": st.role,
              "folder_roles": sorted({role for role in st.folder_roles.values()},
                                     key=lambda role: role.rank),
              "parent": names.get(r.parent_id) if r.parent_id else None,
              "dav_url": dav_url(r.slug) if r.has_shared_folders else None,
-             "manages": acl.allowed(st, "manage")} for r, st in found]
+             "manages": acl.allowed(st, "manage"),
+             "home": r.id in home_pages or acl.allowed(st, "manage")} for r, st in found]
     return render_template("rubrics.html", rows=rows)
 
 

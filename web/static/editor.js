@@ -1,7 +1,7 @@
 // Rich-text editor of the cahier de textes (issue 20): Quill 2 (static/vendor/quill,
 // SOURCE.md) on every textarea[data-rich-text]. The text area stays in the form and
 // receives the editor's HTML when the form is sent; the server cleans it again with
-// nh3 (web/textbook/rich_text.py). Without JavaScript the text area is all there is,
+// nh3 (web/rich_text.py). Without JavaScript the text area is all there is,
 // and typed text keeps its paragraphs and line breaks.
 //
 // Images, sounds and videos: on an activity that exists (data-upload-url), the file

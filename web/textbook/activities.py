@@ -3,7 +3,7 @@ reorder, with the rules of issue 5.
 
 Only a teacher of the lesson's teaching service changes its activities
 (:func:`require_teacher`, ``Forbidden``, HTTP 403). Bodies are rich text sanitized
-with nh3 before they are stored (:mod:`web.textbook.rich_text`'s allow-list):
+with nh3 before they are stored (:mod:`web.rich_text`'s allow-list):
 scripts, iframes, styles and every ``on*`` attribute are dropped (issue 5, "Bad
 input"), so no user HTML runs on our origin.
 Error messages are French: the web pages show them as they are.
@@ -21,6 +21,7 @@ import acl
 from davserver import clock
 from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
+from web.rich_text import sanitize_html
 
 from .attachments.models import Attachment
 from .calendar import school_zone
@@ -36,7 +37,6 @@ from .models import (
 )
 from .oversight.models import TrashedLesson, not_trashed
 from .oversight.visas import require_not_visaed
-from .rich_text import sanitize_html
 from .visibility import release_time
 
 MAX_TITLE = 200

@@ -1,6 +1,7 @@
-"""Rich text of the cahier de textes: what the editor (Quill, ``static/editor.js``) or
-a plain text area sends, made into the safe HTML that is stored and shown (issue 20,
-"Writing lesson content like a blog article").
+"""Rich text of the cahier de textes and of the rubrics' encadrés: what the editor
+(Quill, ``static/editor.js``) or a plain text area sends, made into the safe HTML that
+is stored and shown (issue 20, "Writing lesson content like a blog article"; shared by
+the web features, hence here rather than in :mod:`web.textbook`).
 
 * HTML is cleaned by nh3 against an explicit allow-list (:data:`TAGS`,
   :data:`ATTRIBUTES`): headings, bold, italic, underline, strike, lists, links,
