@@ -1,10 +1,12 @@
-"""Where the time of a small PUT goes: ``python -m benchmarks.profile [--puts N]
-[--clients C] [--rate HZ]``.
+"""Where the time of a small PUT or GET goes: ``python -m benchmarks.profile [--puts N]
+[--clients C] [--rate HZ] [--gets SECONDS]``.
 
 Starts our server as the benchmark does (:func:`benchmarks.servers.ours`), attaches
 py-spy (``pip install py-spy``; a sampling profiler that reads the process from the
 outside, every thread, without slowing the interpreter), PUTs ``N`` files of the
-school mix (:mod:`benchmarks.school_files`) with ``C`` clients, and prints the
+school mix (:mod:`benchmarks.school_files`) with ``C`` clients (with ``--gets``:
+GETs the benchmark's 4 KiB file with ``wrk`` and ``C`` connections for that many
+seconds instead, as the ``concurrent_gets`` phase does), and prints the
 functions that hold the largest share of the samples of the threads serving a
 request: inclusive (the function or what it calls) and self (the function's own
 lines). Idle samples (threads waiting for a connection) are dropped, so the shares
@@ -24,8 +26,8 @@ import time
 from pathlib import Path
 
 from . import servers
-from .client import Client
-from .measures import _put_many
+from .client import Client, run_wrk
+from .measures import SMALL_FILE, _put_many, prepare_small_file
 from .plan import QUICK
 
 
@@ -56,6 +58,8 @@ def summarise(raw: str, top: int = 25) -> str:
         frames, count = _frames(line)
         if not any("communicate" in f or "process_conn" in f for f in frames):
             continue
+        if any(f.startswith("Queue.get (queue.py:") for f in frames):
+            continue  # a worker waiting for the next connection (newer cheroot's loop)
         total += count
         names = [_name(f) for f in frames]
         for name in set(names):
@@ -80,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only samples of the thread holding the GIL: where the CPU "
                         "time of the interpreter goes (without it: where the wall time "
                         "goes, waits for the disk and for the GIL included)")
+    parser.add_argument("--gets", type=int, default=0, metavar="SECONDS",
+                        help="profile small GETs (wrk, --clients connections) for that "
+                        "many seconds instead of PUTs")
     parser.add_argument("--raw", type=Path, help="also keep py-spy's collapsed stacks there")
     args = parser.parse_args(argv)
     if shutil.which("py-spy") is None:
@@ -97,12 +104,23 @@ def main(argv: list[str] | None = None) -> int:
             plan = QUICK.__class__(**{**QUICK.__dict__, "put_clients": args.clients,
                                       "small_puts": args.puts})
             client = Client(running.endpoint)
-            client.request("MKCOL", "puts/", expect=(201,))
-            client.close()
-            elapsed = _put_many(running.endpoint, plan, "puts", args.puts)
+            if args.gets:
+                prepare_small_file(client)
+                client.close()
+                result = run_wrk(running.endpoint.url(SMALL_FILE),
+                                 running.endpoint.authorization, args.clients, args.gets)
+                summary = (f"GET 4 KiB for {args.gets} s, {args.clients} connections: "
+                           f"{result.requests_per_second:.0f} req/s, p99 "
+                           f"{result.p99_ms:.1f} ms")
+            else:
+                client.request("MKCOL", "puts/", expect=(201,))
+                client.close()
+                elapsed = _put_many(running.endpoint, plan, "puts", args.puts)
+                summary = (f"{args.puts} PUTs, {args.clients} clients: "
+                           f"{args.puts / elapsed:.1f} files/s")
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
-            print(f"{args.puts} PUTs, {args.clients} clients: {args.puts / elapsed:.1f} files/s")
+            print(summary)
             raw = out.read_text()
             if args.raw:
                 args.raw.write_text(raw)

@@ -33,11 +33,13 @@ contribution_published = Namespace().signal("contribution-published")
 ``acl.allowed``). Receivers work inside that transaction and must not block."""
 
 
-def announce_published(s: Session, space_id: int, node_id: int, path: str) -> None:
+def announce_published(s: Session, space_id: int, node_id: int, path: str, *,
+                       kind: str | None = None) -> None:
     """Send :data:`contribution_published` for the node ``node_id`` at the key path
     ``path`` of ``space_id`` when that space is a rubric's; nothing otherwise (and
-    nothing when no receiver is connected: no query)."""
-    if not contribution_published.receivers:
+    nothing when no receiver is connected, or when ``kind``, the space's kind if the
+    caller knows it, is not ``"rubric"``: no query)."""
+    if not contribution_published.receivers or kind not in (None, "rubric"):
         return
     space = s.execute(select(Space.kind, Space.rubric_id).where(Space.id == space_id)).first()
     if space is None or space.kind != "rubric" or space.rubric_id is None:

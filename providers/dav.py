@@ -49,6 +49,7 @@ from .propfind import refuse_unbounded, stream_propfind
 from .resources import (
     PRIVILEGE_SET,
     RESOLVED_KEY,
+    WRITE_CONTEXT_KEY,
     FileResource,
     FolderResource,
     make_resource,
@@ -123,8 +124,18 @@ class EntProvider(DAVProvider):
                 located = self.locate(environ["PATH_INFO"], environ)
             if located is None:
                 return default_handler(environ, start_response)
+            root = self.ref_url(located[0], environ["PATH_INFO"])
+            if environ["REQUEST_METHOD"] == "PUT":
+                # The path's query (which WsgiDAV's PUT would make next) also tells
+                # whether the space holds any lock: mostly not, and then no lock query.
+                self.get_resource_inst(environ["PATH_INFO"], environ)
+                context = environ.get(WRITE_CONTEXT_KEY)
+                if context is not None and context.space_id == located[0].id \
+                        and not context.locked:
+                    with self.locks.known_free(root):
+                        return default_handler(environ, start_response)
             # One lock query for the request instead of one per member and ancestor.
-            with self.locks.snapshot(self.ref_url(located[0], environ["PATH_INFO"])):
+            with self.locks.snapshot(root):
                 if environ["REQUEST_METHOD"] == "PROPFIND":
                     streamed = stream_propfind(self, environ, start_response)
                     if streamed is not None:
@@ -269,11 +280,19 @@ class EntProvider(DAVProvider):
         space, rel = located
         # What the user may not read does not exist for them (404, STYLE.md habit 12):
         # a pending file is not even listed for a visitor.
+        put = environ["REQUEST_METHOD"] == "PUT"
         with dav_errors():
             standing = self.access(environ).standing(space)
-            nodes = self.store.resolve_chain(space.id, rel)
+            if put:
+                nodes, environ[WRITE_CONTEXT_KEY] = self.store.resolve_for_write(space.id,
+                                                                                 rel)
+            else:
+                nodes = self.store.resolve_chain(space.id, rel)
         found = readable_chain_of(nodes, standing, rel)
         if found is not None:
+            if put and len(nodes) > 1:
+                # WsgiDAV's PUT asks for the folder next; the same query found it.
+                self._cache_parent(cache, path, environ, space, nodes[:-1], standing)
             return make_resource(path, environ, space, found[0][-1], found[1])
         if rel and len(nodes) == rel.count("/"):
             # A new name (PUT, MKCOL): WsgiDAV asks for the folder next; the same

@@ -170,6 +170,20 @@ class SqlLockStorage(LockNullFiles):
         finally:
             self._local.snapshot = None
 
+    @contextmanager
+    def known_free(self, root: str) -> Iterator[None]:
+        """:meth:`snapshot` of ``root`` without its query, for a caller that has just
+        read that no lock row names the space of ``root``, nor any row no space (a
+        PUT's path query, :meth:`providers.store.Store.resolve_for_write`): every
+        look-up it covers answers "no lock". A lock taken after that read is as
+        unseen as one taken after a snapshot's own query."""
+        root = normalize_lock_root(root)
+        self._local.snapshot = (root, root.rstrip("/") + "/", set(_ancestors(root)), [])
+        try:
+            yield
+        finally:
+            self._local.snapshot = None
+
     def around(self, root: str) -> list[dict[str, Any]]:
         """Unexpired locks on ``root``, on its ancestors and below it: one query (two
         when expired ones were purged first, with the lock-null files they left)."""

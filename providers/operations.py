@@ -109,8 +109,8 @@ def drop_folder_grants(store: Store, ids: list[int]) -> None:
 RESERVE_FROM = 64 * 1024
 
 
-def reserve_upload(store: Store, space_id: int, old_size: int,
-                   announced: int | None) -> tuple[quotas.Reservation, int]:
+def reserve_upload(store: Store, space_id: int, old_size: int, announced: int | None,
+                   figures: quotas.Usage | None = None) -> tuple[quotas.Reservation, int]:
     """Reserve an upload's growth before its body is read (STYLE.md habit 10).
 
     ``old_size``: bytes of the content it replaces (0 for a new file); ``announced``:
@@ -120,10 +120,12 @@ def reserve_upload(store: Store, space_id: int, old_size: int,
     and the most bytes the body may have before the upload must stop with 507.
     Raises ``InsufficientStorage`` (507) when the announced size does not fit. Below
     :data:`RESERVE_FROM` bytes nothing is held (``reserved`` is 0): the figures are
-    read, and the commit's re-check charges the real size or answers 507."""
+    read (``figures``: read already in this request, with the path), and the
+    commit's re-check charges the real size or answers 507."""
     growth = max(0, announced - old_size) if announced is not None else 0
     if announced is not None and announced < RESERVE_FROM:
-        figures = store.usage(space_id)
+        if figures is None:
+            figures = store.usage(space_id)
         if growth > (figures.available if figures else 0):
             raise InsufficientStorage("Not enough room left in this space (quota).")
         return quotas.Reservation(0), old_size + (figures.available if figures else 0)

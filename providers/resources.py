@@ -63,6 +63,8 @@ PROPPATCH_PLAN_KEY = "davserver.proppatch_plan"
 # Parses only to look: no entity is substituted, no DTD or network resource loaded.
 _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 RESOLVED_KEY = "davserver.resolved"
+WRITE_CONTEXT_KEY = "davserver.write_context"
+"""A PUT's :class:`providers.store.WriteContext`, read with its path."""
 # An early 507 on a body larger than this closes the connection instead of reading
 # the rest of the body (cheroot reads it all before answering, otherwise).
 DRAIN_LIMIT = 16 * 2**20
@@ -85,6 +87,7 @@ def forget_resolved(environ: dict[str, Any]) -> None:
     """Drop this request's resolution and usage caches after a change."""
     environ.pop(RESOLVED_KEY, None)
     environ.pop(_USAGE_KEY, None)
+    environ.pop(WRITE_CONTEXT_KEY, None)
 
 
 def make_resource(path: str, environ: dict[str, Any], space: SpaceInfo, node: NodeInfo,
@@ -167,7 +170,8 @@ class SpaceResourceMixin:
                chain: tuple[NodeRef, ...] | None = None) -> Stamp:
         """Author and publication state of what the user adds under ``chain``."""
         return Stamp(self.access.principal.id, acl.publishes_at_once(
-            self._standing(space), self.chain if chain is None else chain))
+            self._standing(space), self.chain if chain is None else chain),
+            (space or self.space).kind)
 
     def _require_subtree(self, privilege: str) -> None:
         """``privilege`` on this node and, when it does not reach every node (a writer
@@ -765,10 +769,12 @@ class FileResource(FileContentMixin, SpaceResourceMixin, DAVNonCollection):
             self._require("write-content")
         old_size = self.node.size if self.node else 0
         announced = _announced_size(self.environ)
+        context = self.environ.get(WRITE_CONTEXT_KEY)
+        known = context.figures if context and context.space_id == self.space.id else None
         try:
             with dav_errors():
                 reserved, cap = operations.reserve_upload(self.store, self.space.id,
-                                                          old_size, announced)
+                                                          old_size, announced, known)
         except DAVError:
             # cheroot reads an unread Content-Length body before answering, but not a
             # chunked one, whose rest would be taken for the next request.

@@ -42,8 +42,10 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
+    or_,
     select,
     type_coerce,
     update,
@@ -62,7 +64,7 @@ from .contributions import announce_published
 from .folder_etags import ancestors, around, new_tag, touch, touch_spaces
 from .holders import held_among
 from .journaling import shared_event
-from .models import Blob, Node, Space
+from .models import Blob, DavLock, Node, Space
 from .names import name_key, parent_of, path_key, validate_name
 from .properties import DeadProps, patched
 
@@ -129,6 +131,9 @@ class Stamp:
 
     author_id: int | None
     published: bool = True
+    # The space's kind when the caller knows it: a write to a space that is not a
+    # rubric's then skips reading it (a new file there is nobody's contribution).
+    space_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,37 @@ def _chain_statement(depth: int) -> Any:
             .where(_NODES.space_id + 0 == bindparam("space_id"), _NODES.path.in_(paths)))
 
 
+@dataclass(frozen=True)
+class WriteContext:
+    """What a PUT needs to know of its space besides the nodes of its path, read by
+    the same query (:meth:`Store.resolve_for_write`): ``locked``, whether any WebDAV
+    lock row names the space (or no space: rows older than ``dav_locks.space_id``),
+    expired ones included; ``figures``, the space's quota figures (None: no ledger
+    row, which refuses growth)."""
+
+    space_id: int
+    locked: bool
+    figures: quotas.Usage | None
+
+
+# Whether any lock row may concern a space: uncorrelated, so both databases evaluate
+# it once per statement (an index probe on dav_locks.space_id).
+_SPACE_LOCKED = exists().where(or_(DavLock.space_id == bindparam("space_id"),
+                                   DavLock.space_id.is_(None)))
+
+
+def _write_chain_statement(depth: int, policy: quotas.QuotaPolicy) -> Any:
+    """:func:`_chain_statement` with, on every row, :data:`_SPACE_LOCKED` and the
+    space's quota figures (``space_usage`` joined by its primary key)."""
+    ledger = table_of(quotas.SpaceUsage)
+    paths: list[Any] = [bindparam(f"p{i}") for i in range(depth + 1)]
+    return (select(*_INFO_COLUMNS, _SPACE_LOCKED.label("space_locked"),
+                   *quotas.figures_columns(policy))
+            .select_from(_WITH_BLOB.outerjoin(ledger,
+                                              ledger.c.space_id == _NODES.space_id))
+            .where(_NODES.space_id + 0 == bindparam("space_id"), _NODES.path.in_(paths)))
+
+
 _NODE_AT = select(Node).where(Node.space_id + 0 == bindparam("space_id"),
                               Node.path == bindparam("path"))
 _CHILDREN = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
@@ -280,6 +316,23 @@ def _row_info(row: Any, load: Callable[[int], dict[str, str]]) -> NodeInfo:
     fields[5] = bool(fields[5])  # SQLite's driver gives 0 and 1 (Database.read_rows)
     fields[16] = True if fields[16] is None else bool(fields[16])
     return NodeInfo(*fields)
+
+
+def _chain_of(prefixes: list[str], nodes: Iterable[NodeInfo]) -> list[NodeInfo]:
+    """The nodes at ``prefixes`` (root first) among ``nodes``, up to the first missing."""
+    found = {info.path: info for info in nodes}
+    chain = []
+    for prefix in prefixes:
+        if prefix not in found:
+            break
+        chain.append(found[prefix])
+    return chain
+
+
+def _kept_as_version(old: tuple[Any, ...], sha1: str) -> bool:
+    """Whether an overwrite keeps the content it replaces, ``old`` (blob id, size,
+    SHA-1, …), as a version: not when it was empty or is the new content (``sha1``)."""
+    return old[0] is not None and old[1] > 0 and old[2] != sha1
 
 
 def _parse_props(value: Any) -> dict[str, str]:
@@ -371,6 +424,7 @@ class Store:
         # read once stays true: every request resolves its path with one query.
         self._spaces: dict[str, SpaceInfo] = {}
         self._roots: dict[int, int] = {}  # space id → its root node's id
+        self._write_chains: dict[int, Any] = {}  # depth → _write_chain_statement
         self.sqlite = db.engine.dialect.name == "sqlite"
 
     # --- spaces -------------------------------------------------------------
@@ -552,13 +606,38 @@ class Store:
         else:
             with self.db.reading() as c:
                 rows = c.execute(_CHAIN, {"space_id": space_id, "paths": prefixes}).all()
-        found = {info.path: info for info in (_row_info(r, self.read_props) for r in rows)}
-        chain = []
-        for prefix in prefixes:
-            if prefix not in found:
-                break
-            chain.append(found[prefix])
-        return chain
+        return _chain_of(prefixes, (_row_info(r, self.read_props) for r in rows))
+
+    def resolve_for_write(self, space_id: int, path: str
+                          ) -> tuple[list[NodeInfo], WriteContext | None]:
+        """:meth:`resolve_chain` for a PUT, with the :class:`WriteContext` of the space
+        read by the same query (None when nothing of the path was found, or for paths
+        deeper than :data:`CACHED_DEPTHS`, which resolve as usual): a PUT to a space
+        without locks then needs no lock query, and a small one no quota read, before
+        its write transaction (issue 22)."""
+        if "\x00" in path:
+            return [], None
+        key = path_key(path)
+        segments = key.split("/")[1:] if key else []
+        if len(segments) > CACHED_DEPTHS:
+            return self.resolve_chain(space_id, path), None
+        statement = self._write_chains.get(len(segments))
+        if statement is None:
+            statement = _write_chain_statement(len(segments), self.policy)
+            self._write_chains[len(segments)] = statement
+        prefixes = [""] + ["/" + "/".join(segments[:i + 1]) for i in range(len(segments))]
+        params: dict[str, Any] = {f"p{i}": prefix for i, prefix in enumerate(prefixes)}
+        params["space_id"] = space_id
+        rows = self.db.read_rows(statement, params)
+        if not rows:
+            return [], None
+        width = len(_INFO_COLUMNS)
+        first = rows[0]
+        figures = (quotas.figures_of(first[width + 1:], self.policy)
+                   if first[width + 1] is not None else None)
+        context = WriteContext(space_id, bool(first[width]), figures)
+        return _chain_of(prefixes, (_row_info(r[:width], self.read_props) for r in rows)), \
+            context
 
     def root_etags(self, space_ids: Iterable[int]) -> dict[int, str]:
         """The ETag of each space's root folder, by space id (a space without one is
@@ -778,7 +857,8 @@ class Store:
                     **content}).scalar_one()
                 if stamp.published:  # a new file readers see: a rubric's contribution
                     announce_published(s, space_id, node_id,
-                                       parent_path + "/" + name_key(name))
+                                       parent_path + "/" + name_key(name),
+                                       kind=stamp.space_kind)
             else:
                 created, props_bytes, author_id = found[7], found[8], found[9]
                 if not self.sqlite:  # SQLite's writers take turns (BEGIN IMMEDIATE)
@@ -789,11 +869,10 @@ class Store:
                     old_size, old_blob_id = locked[0] or 0, locked[1]
                     old_content = tuple(locked[2:])
                 c.execute(_UPDATE_CONTENT, {"node": node_id, **content})
-            figures = quotas.settle(s, space_id, size - old_size, reserved, self.policy)
-            old_key = None
-            figures, old_blob_id = self._keep_replaced(
+            figures, old_blob_id = self._charge_write(
                 s, node_id, space_id, (old_blob_id, old_size, *old_content), sha1,
-                stamp.author_id, figures)
+                stamp.author_id, size - old_size, reserved)
+            old_key = None
             self.make_room(s, space_id, figures)
             if old_blob_id is not None and c.execute(
                     _BLOB_IN_USE, {"blob": old_blob_id}).first() is None \
@@ -806,24 +885,41 @@ class Store:
                             stamp.published, parent_written + "/" + name)
             return info, old_key
 
+    def _charge_write(self, s: Session, node_id: int, space_id: int,
+                      old: tuple[Any, ...], sha1: str, made_by: int | None, delta: int,
+                      reserved: int) -> tuple[quotas.Usage | None, int | None]:
+        """In a write's transaction: charge its ``delta`` bytes, settling ``reserved``
+        (:func:`quotas.settle`), and keep the replaced content ``old`` as a version
+        (:meth:`_keep_replaced`). With nothing held, the charge joins the version's
+        UPDATE of the ledger: one statement instead of two. Returns what
+        :meth:`_keep_replaced` returns."""
+        if reserved or getattr(reserved, "lease_id", None) is not None \
+                or not _kept_as_version(old, sha1):
+            figures = quotas.settle(s, space_id, delta, reserved, self.policy)
+            return self._keep_replaced(s, node_id, space_id, old, sha1, made_by, figures)
+        return self._keep_replaced(s, node_id, space_id, old, sha1, made_by, None,
+                                   d_used=delta)
+
     def _keep_replaced(self, s: Session, node_id: int, space_id: int,
                        old: tuple[Any, ...], sha1: str, made_by: int | None,
-                       figures: quotas.Usage | None,
+                       figures: quotas.Usage | None, d_used: int = 0,
                        ) -> tuple[quotas.Usage | None, int | None]:
         """In an overwrite's transaction: the replaced content ``old`` (blob id, size,
         SHA-1, MD5, type, modification time) becomes a version of the file (issue 23,
         :func:`providers.versions.keep`) unless it is empty or the new content's
-        ``sha1`` is the same. Returns the space's figures after it (``figures`` when
-        nothing changed) and the old blob's id if it is still to be released (None:
-        the version holds it)."""
+        ``sha1`` is the same (:func:`_kept_as_version`); ``d_used``, the write's own
+        charge in bytes when it was not settled apart, is charged with it. Returns the
+        space's figures after it (``figures`` when nothing changed) and the old
+        blob's id if it is still to be released (None: the version holds it)."""
         blob_id, size, old_sha1, md5, content_type, modified = old
-        if blob_id is None or size <= 0 or old_sha1 == sha1:
+        if not _kept_as_version(old, sha1):
+            assert not d_used, "a charge needs a version to join"
             return figures, blob_id
         from . import versions  # versions build on this module
 
         kept = versions.keep(s, self, node_id=node_id, space_id=space_id, blob_id=blob_id,
                              size=size, etag=old_sha1, md5=md5, content_type=content_type,
-                             modified=modified, made_by=made_by)
+                             modified=modified, made_by=made_by, d_used=d_used)
         return kept or figures, None
 
     # --- blobs held outside the node tree (providers.holders) ------------------

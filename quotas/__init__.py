@@ -20,6 +20,8 @@ from .ledger import (
     all_usage,
     charge,
     drop_trash,
+    figures_columns,
+    figures_of,
     from_trash,
     lock,
     open_account,
@@ -36,7 +38,8 @@ from .ledger import (
 
 __all__ = [
     "GIB", "MIB", "QuotaPolicy", "SpaceUsage", "Usage", "all_usage", "charge", "drop_trash",
-    "from_trash", "lock", "open_account", "release", "reserve", "set_limit", "set_used",
+    "figures_columns", "figures_of", "from_trash", "lock", "open_account", "release",
+    "reserve", "set_limit", "set_used",
     "settle", "to_trash", "to_versions", "usage", "usage_grew",
     "Holder", "Reservation", "UploadLease", "lease", "lease_seconds", "reclaim", "this_process",
     "leases",

@@ -164,6 +164,7 @@ class _Statements:
         limit = policy.limit_sql()
         figures = (c.used_bytes, c.reserved_bytes, limit, c.limit_bytes, c.trash_bytes,
                    c.version_bytes)
+        self.figures = figures
         self.usage = select(*figures).where(c.space_id == bindparam("space"))
         change = (update(table).where(c.space_id == bindparam("space"))
                   .values(used_bytes=c.used_bytes + bindparam("d_used", type_=BigInteger),
@@ -378,6 +379,19 @@ def set_used(session: Session, space_id: int, used_bytes: int, *,
     if clear_reserved:
         values["reserved_bytes"] = max(0, keep_reserved)
     session.execute(update(SpaceUsage).where(SpaceUsage.space_id == space_id).values(**values))
+
+
+def figures_columns(policy: QuotaPolicy) -> tuple[Any, ...]:
+    """The columns of ``space_usage`` that :func:`figures_of` reads (used, reserved,
+    limit in force, explicit limit, trash, versions), built once per policy: for a
+    query of another module that reads a space's figures along with its own rows
+    (``space_usage`` joined by ``space_id``; resolving a PUT's path)."""
+    return _sql(policy).figures
+
+
+def figures_of(row: Any, policy: QuotaPolicy) -> Usage:
+    """Usage from the values of :func:`figures_columns`, in their order."""
+    return _figures(row, policy)
 
 
 def usage(session: Session | Connection, space_id: int, policy: QuotaPolicy) -> Usage | None:

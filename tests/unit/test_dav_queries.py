@@ -15,6 +15,7 @@ import base64
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from werkzeug.test import Client
 
 import acl
@@ -192,3 +193,72 @@ def test_a_files_versions_listing_costs_the_same_for_3_and_30_versions(
     large, large_xml = _queries(client, "PROPFIND", f"{VERSIONS}/large.txt/", RCLONE_PROPS)
     assert small_xml.count(b"<D:response") == 4 and large_xml.count(b"<D:response") == 31
     assert small == large, (small, large)
+
+
+def _put_cost(client: Client, url: str, body: bytes, headers: dict[str, str] | None = None
+              ) -> tuple[int, int, list[str]]:
+    """Status, data statements and transactions begun of one PUT."""
+    db = client.app_handle.db  # type: ignore[attr-defined]
+    begun: list[object] = []
+
+    def _begin(_conn: object) -> None:
+        begun.append(_conn)
+
+    event.listen(db.engine, "begin", _begin)
+    try:
+        with count_queries(db) as counter:
+            response = client.put(url, data=body, headers={**_auth(), **(headers or {})})
+    finally:
+        event.remove(db.engine, "begin", _begin)
+    return response.status_code, len(begun), counter.statements
+
+
+def _warm(client: Client) -> None:
+    """The first requests of a process read the user's space once (then cached)."""
+    for body in (b"one", b"two"):
+        assert client.put(f"{DOCS}/warm.txt", data=body, headers=_auth()).status_code < 300
+
+
+def test_small_put_costs(client: Client) -> None:
+    """A small PUT (issue 22): one query before the write transaction resolves the path
+    and reads the space's quota figures and whether it holds any lock; then one write
+    transaction. New file: touch the folders' ETags, find the folder and the name,
+    insert the blob and the node, charge the ledger. Overwrite: the same, the node
+    updated, and the charge and the replaced content's version bytes in one UPDATE,
+    with the version row and the file's versions read to thin them."""
+    url = f"{DOCS}/cours/a.txt"
+    _warm(client)
+    assert client.open(f"{DOCS}/cours/", method="MKCOL", headers=_auth()).status_code == 201
+    status, transactions, statements = _put_cost(client, url, "Bonjour à tous.\n".encode())
+    assert status == 201
+    assert transactions == 1, statements
+    assert len(statements) == 6, statements
+    assert sum(s.lstrip().startswith("SELECT nodes.id") for s in statements) == 1
+    status, transactions, statements = _put_cost(client, url, "Bonsoir à tous.\n".encode())
+    assert status == 204
+    assert transactions == 1, statements
+    assert len(statements) == 8, statements
+    assert sum("UPDATE space_usage" in s for s in statements) == 1, statements
+    assert client.get(url, headers=_auth()).data == "Bonsoir à tous.\n".encode()
+
+
+def test_a_lock_in_the_space_is_still_checked(client: Client) -> None:
+    """Once the space holds a lock, a PUT reads the locks around its path (one query
+    more) and honours them: 423 on the locked file without its token, 204 with it."""
+    url = f"{DOCS}/locked.txt"
+    _warm(client)
+    assert client.put(url, data=b"v1", headers=_auth()).status_code == 201
+    status, _, before = _put_cost(client, f"{DOCS}/free.txt", b"free")
+    assert status == 201
+    locked = client.open(url, method="LOCK", data=LOCK_BODY, headers=_auth())
+    assert locked.status_code == 200
+    token = locked.headers["Lock-Token"]
+    status, _, after = _put_cost(client, f"{DOCS}/free2.txt", b"free")
+    assert status == 201
+    assert len(after) == len(before) + 1, (before, after)
+    assert any("dav_locks" in s for s in after)
+    status, _, _ = _put_cost(client, url, b"v2")
+    assert status == 423
+    status, _, _ = _put_cost(client, url, b"v2", {"If": f"({token})"})
+    assert status == 204
+    assert client.get(url, headers=_auth()).data == b"v2"
