@@ -246,7 +246,8 @@ def homework_due_at(s: Session, lesson: textbook.Lesson,
     from a lesson in the corbeille."""
     rows = s.scalars(select(textbook.Activity).where(
         textbook.Activity.due_lesson_id == lesson.id,
-        textbook.Activity.kind == textbook.ActivityKind.homework)
+        textbook.Activity.kind == textbook.ActivityKind.homework,
+        textbook.activity_not_trashed())
         .order_by(textbook.Activity.id))
     found = []
     for activity in rows:
