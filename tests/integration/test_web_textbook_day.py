@@ -271,12 +271,12 @@ def test_deleting_asks_first_in_chromium(srv: Server, tmp_path: Path) -> None:
         expect(confirm).to_be_hidden()
         item.get_by_text("Supprimer", exact=True).click()
         confirm.click()
-        expect(page.locator('[role="status"]')).to_contain_text("Activité mise à la corbeille")
+        expect(page.locator('p[role="status"]')).to_contain_text("Activité mise à la corbeille")
         expect(page.locator(f'li[data-activity="{doomed}"]')).to_have_count(0)
         page.goto("/textbook/corbeille")
         page.locator(f'li[data-activity="{doomed}"]').get_by_role(
             "button", name="Restaurer").click()
-        expect(page.locator('[role="status"]')).to_have_text("Activité restaurée.")
+        expect(page.locator('p[role="status"]')).to_have_text("Activité restaurée.")
         expect(page.locator(f'li[data-activity="{doomed}"]')).to_be_visible()
 
         def on_dialog(dialog: object) -> None:
