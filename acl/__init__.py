@@ -183,7 +183,9 @@ from .rubrics import (
     rubric_by_id,
     set_parent,
     standing_in_rubric,
+    standings_in_rubric,
     user_context,
+    user_contexts,
     visible_rubrics,
 )
 from .schools import (
@@ -283,7 +285,8 @@ __all__ = [
     "pending_invitation_count", "population", "privileges", "profile_of", "publishes_at_once",
     "read_people", "reads_school_archive", "require", "revoke", "revoke_grant", "role_at",
     "rubric_by_id", "school_of_user", "sees_trashed", "set_parent", "set_password",
-    "standing_in_rubric", "subject_names", "trash_view", "user_context", "verify_credentials",
+    "standing_in_rubric", "standings_in_rubric", "subject_names", "trash_view", "user_context",
+    "user_contexts", "verify_credentials",
     "visible_rubrics",
     "HomePage", "PersonMatch", "names_by_login", "RubricPage", "box_image", "home_page_of",
     "home_pages_on",

@@ -19,7 +19,16 @@ from sqlalchemy.orm import Session
 from davserver import journal
 from davserver.errors import BadRequest, Conflict, NotFound
 
-from .models import Group, Membership, Profile, School, Subject, TeacherSubject, User
+from .models import (
+    Group,
+    Membership,
+    Profile,
+    School,
+    Subject,
+    TeacherSubject,
+    User,
+    UserSchool,
+)
 from .people import schools_of
 from .policy import SpaceRef, Standing, strongest
 from .rubric_models import Grant, Role, Rubric, Service
@@ -328,6 +337,17 @@ def user_context(session: Session, user_id: int, school: int | None = None) -> U
     return UserContext(user_id, chosen, profile, groups, subjects, schools)
 
 
+def _grant_reaches(g: Grant, school: int, ctx: UserContext) -> bool:
+    """Whether grant ``g`` on a rubric of ``school`` names the user of ``ctx`` or a
+    population they belong to (:func:`_matching_grants`'s rule, in Python)."""
+    if g.user_id is not None:
+        return g.user_id == ctx.user_id
+    return ((g.group_id is None or g.group_id in ctx.group_ids)
+            and (g.subject_id is None or g.subject_id in ctx.subject_ids)
+            and ctx.in_school(school)
+            and (g.profile is None or g.profile == ctx.profile_in(school)))
+
+
 def _matching_grants(session: Session, ctx: UserContext,
                      rubric_ids: Iterable[int]) -> list[Grant]:
     """Grants on these rubrics that name the user or a population they belong to.
@@ -342,19 +362,22 @@ def _matching_grants(session: Session, ctx: UserContext,
     query = (select(Grant, Rubric.school_id).join(Rubric, Grant.rubric_id == Rubric.id)
              .where(Grant.rubric_id.in_(list(rubric_ids)),
                     or_(Grant.user_id == ctx.user_id, population_match)))
-    return [g for g, school in session.execute(query)
-            if g.user_id == ctx.user_id or (
-                ctx.in_school(school)
-                and (g.profile is None or g.profile == ctx.profile_in(school)))]
+    return [g for g, school in session.execute(query) if _grant_reaches(g, school, ctx)]
 
 
 def _standings(session: Session, ctx: UserContext,
                rubrics: dict[int, Rubric]) -> dict[int, Standing]:
     """Standing of the user in each rubric of ``rubrics`` (which holds the ancestors of
     each, for inheritance). Two queries at most."""
+    return _standings_from(ctx, rubrics, _matching_grants(session, ctx, rubrics))
+
+
+def _standings_from(ctx: UserContext, rubrics: dict[int, Rubric],
+                    grants: Iterable[Grant]) -> dict[int, Standing]:
+    """:func:`_standings` from the grants that reach the user, already read."""
     direct: dict[int, Role | None] = {}
     folders: dict[int, dict[int, Role]] = {}
-    for g in _matching_grants(session, ctx, rubrics):
+    for g in grants:
         if g.folder_node_id is None:
             direct[g.rubric_id] = strongest(direct.get(g.rubric_id), g.role)
         else:
@@ -387,6 +410,59 @@ def standing_in_rubric(session: Session, ctx: UserContext, rubric_id: int) -> St
     if rubric_id not in rubrics:
         raise NotFound(f"no rubric #{rubric_id}")
     return _standings(session, ctx, rubrics)[rubric_id]
+
+
+def user_contexts(session: Session, user_ids: Iterable[int]) -> dict[int, UserContext]:
+    """:func:`user_context` of many users at once (each for their home school), by user
+    id; an id of no user is left out. Four queries whatever their number."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    schools: dict[int, dict[int, Profile]] = {uid: {} for uid in users}
+    for uid, school, profile in session.execute(
+            select(UserSchool.user_id, UserSchool.school_id, UserSchool.profile).where(
+                UserSchool.user_id.in_(ids), UserSchool.left_at.is_(None))):
+        schools[uid][school] = profile
+    groups: dict[int, set[int]] = {uid: set() for uid in users}
+    for uid, group in session.execute(select(Membership.user_id, Membership.group_id)
+                                      .where(Membership.user_id.in_(ids))):
+        groups[uid].add(group)
+    subjects: dict[int, set[int]] = {uid: set() for uid in users}
+    for uid, subject in session.execute(
+            select(TeacherSubject.user_id, TeacherSubject.subject_id)
+            .where(TeacherSubject.user_id.in_(ids))):
+        subjects[uid].add(subject)
+    out = {}
+    for uid, user in users.items():
+        home = user.school_id
+        held = dict(sorted(schools[uid].items(), key=lambda r: (r[0] != home, r[0])))
+        profile = held.get(home, user.profile) if home is not None else user.profile
+        out[uid] = UserContext(uid, home, profile, frozenset(groups[uid]),
+                               frozenset(subjects[uid]), held)
+    return out
+
+
+def standings_in_rubric(session: Session, user_ids: Iterable[int],
+                        rubric_id: int) -> dict[int, Standing]:
+    """What each of ``user_ids`` holds in one rubric (each in their home school's
+    context, :func:`user_context`), by user id; an id of no user is left out. A
+    bounded number of queries whatever the number of users (their contexts, the
+    rubric and its ancestors, the grants on them). ``NotFound`` for no such
+    rubric."""
+    rubrics = _with_ancestors(session, rubric_id)
+    if rubric_id not in rubrics:
+        raise NotFound(f"no rubric #{rubric_id}")
+    contexts = user_contexts(session, user_ids)
+    if not contexts:
+        return {}
+    grants = session.execute(
+        select(Grant, Rubric.school_id).join(Rubric, Grant.rubric_id == Rubric.id)
+        .where(Grant.rubric_id.in_(list(rubrics)),
+               or_(Grant.user_id.in_(list(contexts)), Grant.user_id.is_(None)))).all()
+    return {uid: _standings_from(ctx, rubrics, [g for g, school in grants
+                                                if _grant_reaches(g, school, ctx)])[rubric_id]
+            for uid, ctx in contexts.items()}
 
 
 def visible_rubrics(session: Session, ctx: UserContext, *,

@@ -95,7 +95,11 @@ class CheckedContent:
             want = size
         if want <= 0:
             return b""
-        data = self._raw.read(want)
+        try:
+            data = self._raw.read(want)
+        except FileNotFoundError as exc:  # an object store's first read (providers.s3_blobs)
+            raise _failure(DamagedContent(self._where, self._key, self._size, None),
+                           dav=self._dav) from exc
         while len(data) < want:  # a short read of a regular file is its end
             more = self._raw.read(want - len(data))
             if not more:
@@ -149,7 +153,8 @@ def open_checked(opener: Callable[[], BinaryIO], size: int, where: str, key: str
     :class:`CheckedContent` of the recorded ``size`` in bytes. ``where`` names the file
     in the log (DAV path and space); ``key`` is its blob key (None: empty content, not
     checked). A missing blob file raises ``DamagedContent`` (with ``dav``: a
-    ``DAVError`` 500 saying the content is missing), logged at ERROR."""
+    ``DAVError`` 500 saying the content is missing), logged at ERROR: here for a file
+    on disk, at the first read for an object store's (:mod:`.s3_blobs` GETs then)."""
     if key is None:
         return opener()
     try:

@@ -169,11 +169,18 @@ def _body(res: FileResource, block_size: int) -> Iterable[bytes]:
     if size <= block_size:
         with content:
             return [content.read(size)]
-    return _blocks(content, size, block_size)
+    try:  # the first block before the answer starts (an object store GETs only now)
+        first = content.read(block_size)
+    except BaseException:
+        content.close()
+        raise
+    return _blocks(content, first, size - len(first), block_size)
 
 
-def _blocks(content: BinaryIO, size: int, block_size: int) -> Iterator[bytes]:
+def _blocks(content: BinaryIO, first: bytes, size: int, block_size: int
+            ) -> Iterator[bytes]:
     with content:
+        yield first
         while size > 0:
             block = content.read(min(size, block_size))
             if not block:  # open_content raises first; never loop on an empty read

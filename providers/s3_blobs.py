@@ -13,9 +13,12 @@ The same contract as the directory store (:class:`providers.blobs.BlobStore`):
   upload; one left by a killed process is counted by ``fsck`` once older than
   ``abandoned_after`` and aborted by ``fsck --repair`` (a bucket lifecycle rule
   ``AbortIncompleteMultipartUpload`` does the same; docs/deployment.md);
-* reads are GETs: ``open`` starts one for the whole object (a missing object raises
-  ``FileNotFoundError`` at once, so the damage check, :mod:`providers.damage`, answers
-  it as on a disk), a ``seek`` elsewhere starts a ranged GET from there;
+* reads are GETs, sent at the first ``read`` from where the reader stands: the whole
+  object, or after a ``seek`` a ranged GET from there (a range of a big blob is one
+  GET of that range, never the whole object first). A missing object raises
+  ``FileNotFoundError`` at that first read (``read(0)`` sends the GET alone, for a
+  caller that must know before it answers); the damage check,
+  :mod:`providers.damage`, answers it as a missing file on a disk;
 * the object store not answering (connection refused, timeout, a 5xx after boto3's
   retries) raises :class:`providers.blobs.BlobStoreUnavailable`, answered 503 with
   ``Retry-After`` (:mod:`davserver.outage`).
@@ -152,20 +155,24 @@ class _S3Writer(BlobWriter):
 
 
 class S3Content:
-    """A blob object open for reading: ``read`` streams the body of a GET; ``seek``
-    elsewhere than the current position starts a ranged GET from there at the next
-    read. ``stored_size`` is the object's size as the store reported it (for the damage
-    check's message). Only what the readers use (WsgiDAV, the short GET, Flask's
-    ``send_file``, the damage check)."""
+    """A blob object open for reading, one GET at a time: none is sent until the
+    first ``read``, which GETs the object from the current position (a ``Range:
+    bytes=<pos>-`` GET after a ``seek``, so a range of a big blob never starts with
+    a GET of the whole); a ``seek`` elsewhere afterwards drops that answer and the next
+    ``read`` GETs from there. ``read(0)`` sends the GET without taking a byte: a
+    missing object raises ``FileNotFoundError`` then, before a caller starts an
+    answer. ``stored_size`` is the object's size as the store reported it once a GET
+    answered (for the damage check's message), else None. Only what the readers use
+    (WsgiDAV, the short GET, Flask's ``send_file``, the damage check)."""
 
     def __init__(self, store: S3BlobStore, key: str) -> None:
         self._store = store
         self._key = key
         self._pos = 0
         self._body: Any = None
+        self._past_end: int | None = None
         self.stored_size: int | None = None
         self.closed = False
-        self._get(0)  # a missing object fails here, before any answer starts
 
     def _get(self, start: int) -> None:
         store = self._store
@@ -176,7 +183,8 @@ class S3Content:
             answer = _call("reading a file", lambda: store.client.get_object(**args))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "InvalidRange":
-                self._body, self._pos = None, start  # past the end: reads return b""
+                # past the end: reads return b"" from there on, without asking again
+                self._body, self._pos, self._past_end = None, start, start
                 return
             raise
         self._body = answer["Body"]
@@ -186,7 +194,8 @@ class S3Content:
 
     def read(self, size: int | None = -1) -> bytes:
         if self._body is None:
-            if self.stored_size is not None and self._pos >= self.stored_size:
+            if self.stored_size is not None and self._pos >= self.stored_size \
+                    or self._past_end is not None and self._pos >= self._past_end:
                 return b""
             self._get(self._pos)
             if self._body is None:
@@ -209,8 +218,10 @@ class S3Content:
         if whence == 1:
             offset += self._pos
         elif whence == 2:
-            if self.stored_size is None:
-                raise OSError("size unknown")
+            if self.stored_size is None:  # no GET yet: a HEAD tells the size
+                self.stored_size = self._store.stored_size(self._key)
+                if self.stored_size is None:
+                    raise FileNotFoundError(f"reading a file: no object {self._key}")
             offset += self.stored_size
         if offset != self._pos:
             self._drop_body()

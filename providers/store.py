@@ -165,6 +165,9 @@ _CHAIN = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB)
 # Paths up to this depth resolve through a statement of their own (below); deeper
 # ones, rare, through _CHAIN. Bounds what Database.read_rows keeps compiled.
 CACHED_DEPTHS = 32
+# Paths looked up in one statement by Store.resolve_many: under SQLite's oldest bound
+# of 999 parameters.
+RESOLVE_BATCH = 500
 
 
 @functools.cache
@@ -517,6 +520,21 @@ class Store:
         with self.db.reading() as c:
             row = c.execute(_RESOLVE, {"space_id": space_id, "path": path}).first()
             return _row_info(row, self.read_props) if row else None
+
+    def resolve_many(self, space_id: int, paths: Iterable[str]) -> dict[str, NodeInfo]:
+        """The nodes at ``paths`` (any normalisation form) in the space, by the key of
+        their path (:func:`path_key`); a path with nothing there is left out. One
+        query for every :data:`RESOLVE_BATCH` paths (the path index, as
+        :meth:`resolve`)."""
+        keys = sorted({path_key(p) for p in paths if "\x00" not in p})
+        found: dict[str, NodeInfo] = {}
+        with self.db.reading() as c:
+            for start in range(0, len(keys), RESOLVE_BATCH):
+                for row in c.execute(_CHAIN, {"space_id": space_id,
+                                              "paths": keys[start:start + RESOLVE_BATCH]}):
+                    info = _row_info(row, self.read_props)
+                    found[info.path] = info
+        return found
 
     def resolve_chain(self, space_id: int, path: str) -> list[NodeInfo]:
         """The nodes from the space root down to ``path``, root first, in one query.

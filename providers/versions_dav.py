@@ -164,14 +164,25 @@ class VersionsFolder(_Listing):
         self.node, self.chain = node, chain
 
     def get_member_names(self) -> list[str]:
+        return [member.node.name for member in self.get_member_list()]
+
+    def get_member_list(self) -> list[Any]:
+        """The members from one query for the folder's children (WsgiDAV would resolve
+        each name again: a query a member): the sub-folders the user may read, as
+        :class:`VersionsFolder`, and the files they may read and change, as
+        :class:`FileVersions` (what :func:`versions_resource` answers for each)."""
         standing = self.provider.access(self.environ).standing(self.home)
-        names = []
+        members: list[Any] = []
         for child in self.provider.store.children(self.node):
             chain = (*self.chain, node_ref(child))
-            wanted = "read" if child.is_collection else "write-content"
-            if acl.allowed(standing, wanted, chain):
-                names.append(child.name)
-        return names
+            if not acl.allowed(standing, "read", chain):
+                continue
+            path = util.join_uri(self.path, child.name)
+            if child.is_collection:
+                members.append(VersionsFolder(path, self.environ, self.home, child, chain))
+            elif acl.allowed(standing, "write-content", chain):
+                members.append(FileVersions(path, self.environ, self.home, child, chain))
+        return members
 
     def get_display_name(self) -> str:
         return self.node.name or "/"

@@ -119,7 +119,8 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
                                         config.federation, saml_keys))
     app.register_blueprint(account_pages.bp)
     app.register_blueprint(account_federation.bp)
-    account_oidc.init_app(app, config.federation)
+    if any(p.kind == "oidc" for p in config.federation.providers):
+        account_oidc.init_app(app, config.federation)
     app.register_blueprint(account_charter.bp)
     account_charter.install_gate(app)
     csrf.exempt(account_federation.cas_logout)  # posted by the CAS server itself

@@ -232,6 +232,29 @@ def test_unknown_tokens_are_throttled_and_journaled(srv: Server) -> None:
                 if e["address"] == "127.0.0.32"]) == 5
 
 
+def test_a_blocked_address_still_collects_its_own_flows(srv: Server) -> None:
+    """Behind a school's NAT one address is every teacher's: a client guessing tokens
+    gets it blocked (429), yet an app at that address polling its own flow is still
+    answered (404 while it waits, then its password), never counted; the guesser's
+    next unknown token is still 429."""
+    nat = from_address(requests.Session(), "127.0.0.33")
+    flow = start(srv, ANDROID_UA)  # not prof's desktop account of the Chromium test
+    codes = [poll(srv, flow, secrets.token_urlsafe(48), http=nat).status_code
+             for _ in range(6)]
+    assert codes == [404] * 5 + [429]
+    assert poll(srv, flow, http=nat).status_code == 404  # waiting, not refused
+    client = signed_in(srv, "eleve", flow_path(flow))
+    assert answer_flow(client, flow, "grant").status_code == 200
+    delivered = poll(srv, flow, http=nat)
+    assert delivered.status_code == 200, delivered.text
+    assert delivered.json()["loginName"] == "eleve"
+    assert poll(srv, flow, http=nat).status_code == 404  # delivered once; still known
+    refused = poll(srv, flow, secrets.token_urlsafe(48), http=nat)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert len([e for e in audit(srv, "--kind", "sign_in_failed")
+                if e["address"] == "127.0.0.33"]) == 5  # known tokens never counted
+
+
 def test_one_address_has_a_bound_of_waiting_flows(srv: Server) -> None:
     """Anyone may start a flow: 100 waiting from one address (a school's NAT: a whole
     class), then 429 with Retry-After until one ends; other addresses go on."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,6 +67,100 @@ def test_a_small_blob_is_one_put_a_large_one_parts(store: S3BlobStore) -> None:
         assert content.tell() == 7 * MiB + 10
 
 
+class GetCounter:
+    """The GetObject requests a boto3 client sends, with their ``Range`` header (None
+    for the whole object): a ``before-send`` event hook that records and lets the
+    request go to the real S3 server."""
+
+    def __init__(self, store: S3BlobStore) -> None:
+        self.ranges: list[str | None] = []
+        self._events = store.client.meta.events
+        self._events.register("before-send.s3.GetObject", self._record)
+
+    def _record(self, request: Any, **_kw: Any) -> None:
+        found = request.headers.get("Range")
+        self.ranges.append(found.decode() if isinstance(found, bytes) else found)
+
+    def close(self) -> None:
+        self._events.unregister("before-send.s3.GetObject", self._record)
+
+
+def _big_blob(store: S3BlobStore, body: bytes) -> str:
+    writer = store.writer()
+    for start in range(0, len(body), 1 * MiB):
+        writer.write(body[start:start + 1 * MiB])
+    return writer.finish().key
+
+
+def test_a_range_of_a_big_blob_is_one_ranged_get(store: S3BlobStore) -> None:
+    """What WsgiDAV does for ``Range:`` (open, seek, read): one GET from the offset,
+    never a GET of the whole object first; a whole read is one GET without a range;
+    a seek after reading is one more ranged GET; ``read(0)`` is the GET alone."""
+    body = os.urandom(12 * MiB)
+    key = _big_blob(store, body)
+    counter = GetCounter(store)
+    try:
+        content = open_checked(lambda: store.open(key), len(body), "/f (space 1)", key)
+        assert counter.ranges == []  # opening sends nothing
+        content.seek(7 * MiB)
+        assert content.read(10) == body[7 * MiB:7 * MiB + 10]
+        assert counter.ranges == [f"bytes={7 * MiB}-"]
+        content.seek(3 * MiB)
+        assert content.read(5) == body[3 * MiB:3 * MiB + 5]
+        content.close()
+        assert counter.ranges == [f"bytes={7 * MiB}-", f"bytes={3 * MiB}-"]
+        counter.ranges.clear()
+        with store.open(key) as whole:
+            assert whole.read(0) == b"" and counter.ranges == [None]
+            assert whole.read() == body
+        assert counter.ranges == [None]
+    finally:
+        counter.close()
+
+
+def test_a_range_request_to_the_server_is_one_ranged_get(
+        env: dict[str, str], tmp_path: Path) -> None:
+    """The whole server in-process on the S3 store: a GET with ``Range:`` of a big
+    file (answered by WsgiDAV: 206) sends the S3 server one GET, from the offset."""
+    import base64
+
+    from werkzeug.test import Client
+
+    import acl
+    from davserver.app import create_app
+    from davserver.config import load_config
+
+    (tmp_path / "config.yaml").write_text("{}\n")  # the defaults, not ./config.yaml's
+    app = create_app(load_config(tmp_path / "config.yaml", environ={
+        **env, "DAVSERVER_DATA_DIR": str(tmp_path / "data")}))
+    with app.db.transaction() as s:
+        ann = acl.create_user(s, "ann", "password-of-ann-42", "teacher").id
+    basic = {"Authorization": "Basic " + base64.b64encode(b"ann:password-of-ann-42").decode()}
+    body = os.urandom(9 * MiB)
+    client = Client(app.wsgi)
+    assert client.put("/dav/porte-documents/film.bin", data=body,
+                      headers=basic).status_code == 201
+    blobs = app.store.blobs
+    assert isinstance(blobs, S3BlobStore)
+    counter = GetCounter(blobs)
+    try:
+        answer = client.get("/dav/porte-documents/film.bin",
+                            headers={**basic, "Range": f"bytes={8 * MiB}-{8 * MiB + 99}"})
+        assert answer.status_code == 206 and answer.data == body[8 * MiB:8 * MiB + 100]
+        assert counter.ranges == [f"bytes={8 * MiB}-"]
+    finally:
+        counter.close()
+    # The object lost: the GET, plain (the short way) or ranged (WsgiDAV's), learns it
+    # at its first read, before the answer starts: a 500 that says so, no body cut.
+    node = app.store.resolve(app.store.ensure_space("documents", owner_id=ann).id, "/film.bin")
+    assert node is not None and node.blob_key is not None
+    blobs.delete(node.blob_key)
+    for extra in ({}, {"Range": "bytes=100-199"}):
+        lost = client.get("/dav/porte-documents/film.bin", headers={**basic, **extra})
+        assert lost.status_code == 500 and b"missing" in lost.data, (extra, lost.data[:200])
+    app.db.dispose()
+
+
 def test_an_aborted_upload_leaves_nothing(store: S3BlobStore) -> None:
     writer = store.writer()
     writer.write(os.urandom(6 * MiB))
@@ -77,9 +172,11 @@ def test_a_missing_or_cut_object_is_damage(store: S3BlobStore) -> None:
     writer = store.writer()
     writer.write(b"x" * 1000)
     key = writer.finish().key
-    with pytest.raises(DamagedContent) as missing:
-        open_checked(lambda: store.open("0" * 32), 10, "/f (space 1)", "0" * 32)
+    with pytest.raises(DamagedContent) as missing:  # at the first read, which GETs
+        open_checked(lambda: store.open("0" * 32), 10, "/f (space 1)", "0" * 32).read(10)
     assert missing.value.found is None
+    with pytest.raises(FileNotFoundError):  # read(0): the GET alone, for the web page
+        store.open("0" * 32).read(0)
     store.client.put_object(Bucket=store.bucket, Key=store.object_name(key), Body=b"x" * 400)
     content = open_checked(lambda: store.open(key), 1000, "/f (space 1)", key)
     with pytest.raises(DamagedContent) as cut:
@@ -91,7 +188,7 @@ def test_an_unreachable_store_is_unavailable(env: dict[str, str]) -> None:
     dead = S3BlobStore(_settings(env, endpoint_url="http://127.0.0.1:9", attempts=1,
                                  connect_timeout=1))
     with pytest.raises(BlobStoreUnavailable):
-        dead.open("0" * 32)
+        dead.open("0" * 32).read(0)
     with pytest.raises(BlobStoreUnavailable):
         dead.writer().finish()
     with pytest.raises(BlobStoreUnavailable):

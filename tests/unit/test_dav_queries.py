@@ -142,3 +142,53 @@ def test_the_sync_apps_address_costs_what_dav_costs(client: Client) -> None:
                          "/remote.php/dav/files/alice/porte-documents/large/", SYNC_APP_PROPS)
     assert sync == dav, (dav, sync)
     assert xml.count(b"<D:href>/remote.php/dav/files/alice/porte-documents/large/") == 202
+
+
+VERSIONS = "/dav/versions/porte-documents"
+
+
+def _versioned_folder(client: Client, folder: str, files: int) -> None:
+    """A folder of ``files`` files, each written twice (one version each), and a
+    sub-folder."""
+    assert client.open(f"{DOCS}/{folder}/", method="MKCOL", headers=_auth()).status_code == 201
+    assert client.open(f"{DOCS}/{folder}/sub/", method="MKCOL",
+                       headers=_auth()).status_code == 201
+    for i in range(files):
+        for content in (b"first", b"second"):
+            response = client.put(f"{DOCS}/{folder}/f{i}.txt", data=content, headers=_auth())
+            assert response.status_code in (201, 204)
+
+
+@pytest.mark.parametrize("body", [RCLONE_PROPS, None], ids=["rclone-props", "allprop"])
+def test_a_versions_folder_listing_costs_the_same_for_3_and_30_files(
+        client: Client, body: bytes | None) -> None:
+    """``/dav/versions/<folder>/`` Depth 1 lists its members from one query for the
+    folder's children, not one path resolution a member."""
+    _versioned_folder(client, "small", 3)
+    _versioned_folder(client, "large", 30)
+    small, small_xml = _queries(client, "PROPFIND", f"{VERSIONS}/small/", body)
+    large, large_xml = _queries(client, "PROPFIND", f"{VERSIONS}/large/", body)
+    assert small_xml.count(b"<D:response") == 5 and large_xml.count(b"<D:response") == 32
+    assert b"/f29.txt/" in large_xml and b"/sub/" in large_xml
+    assert small == large, (small, large)
+
+
+@pytest.mark.clock("2026-12-07T10:00 Europe/Paris")
+def test_a_files_versions_listing_costs_the_same_for_3_and_30_versions(
+        client: Client) -> None:
+    """``/dav/versions/<file>/`` Depth 1: the versions from one query. Each write comes
+    eight days after the one before (the process's clock moved on, no sleep), so that
+    thinning keeps every version."""
+    from datetime import timedelta
+
+    from davserver import clock
+
+    for name, count in (("small.txt", 3), ("large.txt", 30)):
+        for i in range(count + 1):
+            clock.set_shift(clock.shift() + timedelta(days=8))
+            response = client.put(f"{DOCS}/{name}", data=b"v%d" % i, headers=_auth())
+            assert response.status_code in (201, 204)
+    small, small_xml = _queries(client, "PROPFIND", f"{VERSIONS}/small.txt/", RCLONE_PROPS)
+    large, large_xml = _queries(client, "PROPFIND", f"{VERSIONS}/large.txt/", RCLONE_PROPS)
+    assert small_xml.count(b"<D:response") == 4 and large_xml.count(b"<D:response") == 31
+    assert small == large, (small, large)

@@ -71,9 +71,10 @@ def _statements(app: Application, client: Client, url: str) -> int:
 
 
 def _each_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-               measure: Callable[[Path, int], int]) -> dict[int, int]:
+               measure: Callable[[Path, int], int],
+               sizes: tuple[int, ...] = SIZES) -> dict[int, int]:
     counts = {}
-    for size in SIZES:
+    for size in sizes:
         where = tmp_path / str(size)
         where.mkdir()
         counts[size] = measure(where, size)
@@ -187,3 +188,108 @@ def test_a_students_homework_list_costs_the_same_for_10_and_200_homework(
 
     counts = _each_size(tmp_path, monkeypatch, measure)
     assert counts[10] == counts[200], counts
+
+
+def _csrf(client: Client, url: str) -> str:
+    token = _CSRF.search(client.get(url).get_data(as_text=True))
+    assert token, f"no csrf_token in {url}"
+    return token.group(1)
+
+
+def test_asking_which_names_are_taken_costs_the_same_for_2_and_50_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file manager asks which names of a drop are taken before sending a byte: the
+    folder's members at those names are read together, not one query a name."""
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        user_id = _user(app, "ann", "teacher")
+        space = app.store.ensure_space("documents", owner_id=user_id)
+        app.store.make_collection(space.id, "/cours")
+        names = [f"fiche-{i:03d}.txt" for i in range(size)]
+        for name in names[::2]:  # half of them taken
+            app.store.commit_write(space.id, f"/cours/{name}", None)
+        client = _signed_in(app, "ann")
+        headers = {"X-CSRFToken": _csrf(client, "/documents/porte-documents/cours/")}
+        url = "/documents/api/noms-pris/porte-documents/cours"
+        with count_queries(app.db) as counter:
+            answer = client.post(url, json={"names": names}, headers=headers)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        assert [t["asked"] for t in answer.get_json()["taken"]] == names[::2]
+        assert all(t["replaceable"] for t in answer.get_json()["taken"])
+        return len(counter.statements)
+
+    counts = _each_size(tmp_path, monkeypatch, measure, (2, 50))
+    assert counts[2] == counts[50], counts
+
+
+def test_keep_both_costs_the_same_for_20_and_300_numbered_copies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"Garder les deux" names the upload after the copies already there
+    (``cours (2).pdf``…): the candidate names are looked up together, not one query
+    a candidate."""
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        user_id = _user(app, "ann", "teacher")
+        space = app.store.ensure_space("documents", owner_id=user_id)
+        app.store.make_collection(space.id, "/cours")
+        app.store.commit_write(space.id, "/cours/cours.pdf", None)
+        for n in range(2, size + 2):
+            app.store.commit_write(space.id, f"/cours/cours ({n}).pdf", None)
+        client = _signed_in(app, "ann")
+        headers = {"X-CSRFToken": _csrf(client, "/documents/porte-documents/cours/")}
+        url = "/documents/api/fichiers/porte-documents/cours/cours.pdf?garder=1"
+        with count_queries(app.db) as counter:
+            answer = client.put(url, data=b"v2", headers=headers)
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+        assert answer.get_json()["name"] == f"cours ({size + 2}).pdf"
+        return len(counter.statements)
+
+    counts = _each_size(tmp_path, monkeypatch, measure, (20, 300))
+    assert counts[20] == counts[300], counts
+
+
+def _due_lesson(app: Application, size: int) -> int:
+    """ann's MATHS lesson of Monday :data:`WEEK` 8:00 for 4B (ben, and cid), with
+    ``size`` homework due at it, each given in a lesson of its own the week before
+    (every other one aimed at ben alone, the others at cid alone); its id."""
+    with app.db.transaction() as s:
+        school = acl.ensure_school(s, "Collège Jean Moulin")
+        ann = acl.create_user(s, "ann", PASSWORD, "teacher", school_id=school).id
+        group = acl.ensure_group(s, school, "4B")
+        pupils = [acl.create_user(s, login, PASSWORD, "student", school_id=school).id
+                  for login in ("ben", "cid")]
+        for pupil in pupils:
+            acl.add_member(s, group, pupil)
+        year = textbook.set_school_year(s, school, date(2026, 8, 24), date(2027, 7, 4))
+        service = textbook.ensure_service(s, school, group,
+                                          acl.ensure_subject(s, school, "MATHS"), [ann])
+        start = datetime(WEEK.year, WEEK.month, WEEK.day, 8, tzinfo=PARIS)
+        due = textbook.create_lesson(s, service, start, start + timedelta(hours=1), year).id
+        for i in range(size):
+            given = start - timedelta(days=7 - i % 5, minutes=-5 * (i // 5))
+            lesson = textbook.create_lesson(s, service, given, given + timedelta(minutes=5),
+                                            year).id
+            textbook.add_activity(s, ann, lesson, textbook.ActivityInput(
+                textbook.ActivityKind.homework, f"Exercice {i}", homework_type="Exercices",
+                minutes=20, due_lesson_id=due, target_ids=[pupils[i % 2]]))
+        return due
+
+
+@pytest.mark.parametrize("login", ["ann", "ben"], ids=["teacher", "student"])
+def test_a_lessons_homework_due_costs_the_same_for_2_and_20_homework(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, login: str) -> None:
+    """The lesson page lists the homework due at it (« Travail à faire pour cette
+    séance »), each with the lesson it was given in: read together, whatever their
+    number, for its teacher (all of them) and for a student (those aimed at them)."""
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        due = _due_lesson(app, size)
+        client = _signed_in(app, login)
+        url = f"/textbook/seances/{due}"
+        page = client.get(url).get_data(as_text=True)
+        shown = {i for i in range(size) if f"Exercice {i}<" in page}
+        assert shown == {i for i in range(size) if login == "ann" or i % 2 == 0}, shown
+        return _statements(app, client, url)
+
+    counts = _each_size(tmp_path, monkeypatch, measure, (2, 20))
+    assert counts[2] == counts[20], counts

@@ -30,9 +30,6 @@ from typing import Any
 import requests
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
-from saml2.ident import code, decode
-from saml2.xmldsig import SIG_RSA_SHA256
 from werkzeug.wrappers import Response
 
 import acl
@@ -86,7 +83,7 @@ def start(provider_id: str) -> Any:
         client = _saml(provider)
         request_id, info = client.prepare_for_authenticate(
             entityid=saml.idp_entity_id(provider, client), relay_state="",
-            binding=BINDING_HTTP_REDIRECT)
+            binding=saml.BINDING_HTTP_REDIRECT)
         outstanding = dict(session.get(OUTSTANDING_KEY) or {})
         outstanding = dict(list(outstanding.items())[-(MAX_OUTSTANDING - 1):])
         outstanding[str(request_id)] = provider.id
@@ -163,7 +160,7 @@ def saml_acs(provider_id: str) -> Any:
                    if v == provider.id}
     try:
         answer = client.parse_authn_request_response(
-            request.form.get("SAMLResponse", ""), BINDING_HTTP_POST,
+            request.form.get("SAMLResponse", ""), saml.BINDING_HTTP_POST,
             outstanding={k: "/" for k in outstanding},
             # without conv_info, pysaml2 takes any SubjectConfirmationData Recipient
             conv_info={"entity_id": client.config.entityid})
@@ -185,7 +182,7 @@ def saml_acs(provider_id: str) -> Any:
     statements = answer.assertion.authn_statement if answer.assertion else []
     session_index = statements[0].session_index if statements else None
     return _signed_in(provider, value, METHOD_SAML, session_index,
-                      {SAML_NAME_ID_KEY: code(name_id) if name_id else None,
+                      {SAML_NAME_ID_KEY: saml.code(name_id) if name_id else None,
                        SAML_SESSION_KEY: session_index}, attributes)
 
 
@@ -211,7 +208,7 @@ def saml_sls(provider_id: str) -> Any:
         return redirect(url_for("auth.login", logged_out=1))
     try:
         parsed = client.parse_logout_request(
-            request.args.get("SAMLRequest", ""), BINDING_HTTP_REDIRECT,
+            request.args.get("SAMLRequest", ""), saml.BINDING_HTTP_REDIRECT,
             relay_state=request.args.get("RelayState"), sigalg=request.args.get("SigAlg"),
             signature=request.args.get("Signature"))
     except Exception as refused:
@@ -228,11 +225,11 @@ def saml_sls(provider_id: str) -> Any:
             journal.record(s, journal.Kind.sign_out, via="web", method=METHOD_SAML,
                            details={"provider": provider.id, "single_logout": True})
     log.info("SAML %s single logout: %d session(s) ended", provider.id, ended)
-    response = client.create_logout_response(message, [BINDING_HTTP_REDIRECT], sign=True)
+    response = client.create_logout_response(message, [saml.BINDING_HTTP_REDIRECT], sign=True)
     destination = saml.logout_destination(client, saml.idp_entity_id(provider, client))
-    info = client.apply_binding(BINDING_HTTP_REDIRECT, str(response), destination,
+    info = client.apply_binding(saml.BINDING_HTTP_REDIRECT, str(response), destination,
                                 request.args.get("RelayState", ""), response=True,
-                                sign=True, sigalg=SIG_RSA_SHA256)
+                                sign=True, sigalg=saml.SIG_RSA_SHA256)
     return redirect(saml.redirect_location(info))
 
 
@@ -295,10 +292,10 @@ def saml_logout_location(provider: IdentityProviderConfig) -> str | None:
         return None
     index = session.get(SAML_SESSION_KEY)
     _, logout = client.create_logout_request(
-        destination, idp, name_id=decode(name_id),
+        destination, idp, name_id=saml.decode(name_id),
         session_indexes=[index] if isinstance(index, str) else None, sign=False)
-    info = client.apply_binding(BINDING_HTTP_REDIRECT, str(logout), destination, "",
-                                sign=True, sigalg=SIG_RSA_SHA256)
+    info = client.apply_binding(saml.BINDING_HTTP_REDIRECT, str(logout), destination, "",
+                                sign=True, sigalg=saml.SIG_RSA_SHA256)
     return saml.redirect_location(info)
 
 

@@ -28,10 +28,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_POST as BINDING_HTTP_POST
+from saml2 import BINDING_HTTP_REDIRECT as BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
+from saml2.ident import code as code  # re-exported: federation.py keeps the NameID
+from saml2.ident import decode as decode
 from saml2.metadata import create_metadata_string
+from saml2.xmldsig import SIG_RSA_SHA256 as SIG_RSA_SHA256
 
 from davserver.config import IdentityProviderConfig
 

@@ -20,6 +20,7 @@ from providers import (
     MAX_NAME_BYTES,
     name_key,
     operations,
+    path_key,
     validate_name,
     xml_safe,
 )
@@ -158,21 +159,31 @@ def copy_name(folder: Place, name: str) -> str:
     raise Refusal(409, _("Trop de copies de « %(name)s » dans ce dossier.", name=name))
 
 
+FIRST_CANDIDATES = 8  # numbered names tried in the first query of numbered_path
+
+
 def numbered_path(space_id: int, path: str) -> str:
     """The first free ``/a/rapport (2).pdf``, ``(3)``… next to the space-relative
     ``path``: the rule of "keep both" when restoring from the trash and when an upload
     meets a taken name (as file managers name a second copy). ``Refusal`` 409 after
-    999 tries."""
+    999 tries. The candidates are looked up together (:meth:`providers.Store.resolve_many`):
+    one query when one of the first :data:`FIRST_CANDIDATES` is free, three at most."""
     head, _sep, name = path.rpartition("/")
     stem, dot, ext = name.rpartition(".")
     if not stem:
         stem, dot, ext = name, "", ""
+    candidates = []
     for n in range(2, 1000):
         candidate = f"{head}/{stem} ({n}){dot}{ext}"
         if len(candidate.rpartition("/")[2].encode("utf-8")) > MAX_NAME_BYTES:
             break
-        if store().resolve(space_id, candidate) is None:
-            return candidate
+        candidates.append(candidate)
+    # The first few in one query (the usual case: "(2)" is free), then the rest.
+    for batch in (candidates[:FIRST_CANDIDATES], candidates[FIRST_CANDIDATES:]):
+        taken = store().resolve_many(space_id, batch)
+        for candidate in batch:
+            if path_key(candidate) not in taken:
+                return candidate
     raise Refusal(409, _("Plus aucun nom libre pour « %(name)s » dans ce dossier : "
                          "renommez-le.", name=name))
 

@@ -35,6 +35,7 @@ from werkzeug.wrappers import Response
 from davserver.errors import DomainError
 
 from ..auth import current_principal
+from . import uploads
 from .places import Refusal, describe, french_reason, locate, spaces, store
 from .uploads import taken, upload
 
@@ -109,15 +110,7 @@ def taken_names(where: str) -> Response:
             or len(names) > MAX_NAMES:
         raise Refusal(400, _("Envoyez {\"names\": [...]}, une liste d'au plus %(max)d noms.",
                              max=MAX_NAMES))
-    found = []
-    for name in names:
-        try:
-            met = taken(folder, name)
-        except Refusal:
-            continue  # a name that can never be used: its upload says why
-        if met is not None:
-            found.append(met | {"asked": name})
-    return jsonify({"taken": found})
+    return jsonify({"taken": uploads.taken_names(folder, names)})
 
 
 @bp.get("/dossiers")

@@ -85,7 +85,9 @@ def download(place: Place) -> Response:
     handed = _handed_over(node)
     if handed is not None:
         return protect(handed, node.name)
-    response = send_file(store().open(node),
+    content = store().open(node)
+    content.read(0)  # an object store's GET starts here: a missing object fails now
+    response = send_file(content,
                          mimetype=node.content_type or "application/octet-stream",
                          as_attachment=True, download_name=node.name, etag=node.etag or False,
                          last_modified=node.modified, conditional=True, max_age=0)

@@ -30,11 +30,10 @@ def on_contribution(space_id: int, *, session: Session, rubric_id: int, name: st
     rubric = acl.rubric_by_id(session, rubric_id)
     if rubric is None:
         return
-    readers = set()
-    for uid in followers:
-        standing = acl.standing_in_rubric(session, acl.user_context(session, uid), rubric_id)
-        if acl.allowed(standing, "read", chain):
-            readers.add(uid)
+    # Every follower's standing at once: a bounded number of queries in the writer's
+    # transaction, whatever the number of followers.
+    readers = {uid for uid, standing in acl.standings_in_rubric(
+        session, followers, rubric_id).items() if acl.allowed(standing, "read", chain)}
     if not readers:
         return
     author = acl.names_of(session, {author_id}).get(author_id) if author_id else None

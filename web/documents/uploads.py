@@ -10,12 +10,13 @@ refused or broken upload leaves the old content (or nothing), never half a file.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import IO
 
 from flask_babel import gettext as _
 
 from davserver.errors import InsufficientStorage
-from providers import BlobInfo, BlobWriter, NodeInfo, operations
+from providers import BlobInfo, BlobWriter, NodeInfo, operations, path_key
 
 from .actions import _must, check_name, numbered_path
 from .places import Place, Refusal, refuse_if_locked, settings, store
@@ -72,7 +73,32 @@ def taken(folder: Place, raw_name: str) -> dict[str, object] | None:
     not a folder, nor something they do not see). Raises ``Refusal`` 400 for a name
     that can never be used."""
     name = check_name(raw_name)
-    found = store().resolve(folder.space.id, folder.node.path + "/" + name)
+    return _met(folder, name, store().resolve(folder.space.id, folder.node.path + "/" + name))
+
+
+def taken_names(folder: Place, raw_names: Iterable[str]) -> list[dict[str, object]]:
+    """:func:`taken` for many names at once, in their order, each taken one with
+    ``"asked"`` (the name as sent) added; a name that can never be used is left out
+    (its own upload says why). The folder's members at those names are read together
+    (:meth:`providers.Store.resolve_many`: one query per 500 names), not one query a
+    name."""
+    wanted: list[tuple[str, str]] = []
+    for raw in raw_names:
+        try:
+            wanted.append((raw, check_name(raw)))
+        except Refusal:
+            continue
+    prefix = folder.node.path + "/"
+    found = store().resolve_many(folder.space.id, [prefix + name for _raw, name in wanted])
+    out = []
+    for raw, name in wanted:
+        met = _met(folder, name, found.get(path_key(prefix + name)))
+        if met is not None:
+            out.append(met | {"asked": raw})
+    return out
+
+
+def _met(folder: Place, name: str, found: NodeInfo | None) -> dict[str, object] | None:
     if found is None:
         return None
     member = folder.member(found)

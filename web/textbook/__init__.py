@@ -158,6 +158,7 @@ from .reading import (
     NOT_YOURS,
     Weeks,
     asked_monday,
+    homework_due_at,
     readable_activities,
     reader_of,
     weeks_of,
@@ -207,8 +208,8 @@ __all__ = [
     # teaching services read by a people import (acl.register_service_sink)
     "store_imported_services",
     # who reads which textbook (pages and API)
-    "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "asked_monday", "readable_activities", "reader_of",
-    "weeks_of",
+    "NOT_YOURS", "NO_TEXTBOOK", "Weeks", "asked_monday", "homework_due_at", "readable_activities",
+    "reader_of", "weeks_of",
     "publish_now", "release_time", "shows_at",
     # the student and parent view: homework by due date, ticks, per-school types
     "HomeworkDone", "HomeworkItem", "HomeworkType", "HomeworkWeek", "MAX_TYPE", "NOT_TYPE_EDITOR",

@@ -238,28 +238,6 @@ def _teacher_context(s: Session, lesson: textbook.Lesson, tz: Any,
             **transfer_choices(s, signed_in().id, lesson)}
 
 
-def homework_due_at(s: Session, lesson: textbook.Lesson,
-                    reader: int | None) -> list[tuple[textbook.Activity, textbook.Lesson]]:
-    """The homework due at ``lesson`` with the lesson each was given in, earliest
-    given first: all of them for ``reader`` None (its teachers, the head, an
-    inspector), else those the student ``reader`` sees (targets, quiet hours); none
-    from a lesson in the corbeille."""
-    rows = s.scalars(select(textbook.Activity).where(
-        textbook.Activity.due_lesson_id == lesson.id,
-        textbook.Activity.kind == textbook.ActivityKind.homework,
-        textbook.activity_not_trashed())
-        .order_by(textbook.Activity.id))
-    found = []
-    for activity in rows:
-        given = s.get_one(textbook.Lesson, activity.lesson_id)
-        if textbook.is_trashed(s, given.id):
-            continue
-        if reader is None or activity in textbook.readable_activities(
-                s, given, reader, web_context().textbook):
-            found.append((activity, given))
-    return sorted(found, key=lambda pair: pair[1].start)
-
-
 def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
                 **context: Any) -> str:
     """The lesson page of ``lesson``: every activity for ``reader`` None (its
@@ -268,8 +246,10 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
     ``context`` goes to the template (``teacher``, ``back_url``, the forms…)."""
     plan_tz = zone_of(s, lesson)
     items = textbook.readable_activities(s, lesson, reader, web_context().textbook)
-    due_at = {a.id: moment_label(d.start.astimezone(plan_tz)) for a in items
-              if a.due_lesson_id and (d := s.get(textbook.Lesson, a.due_lesson_id))}
+    due_lessons = {d.id: d for d in s.scalars(select(textbook.Lesson).where(
+        textbook.Lesson.id.in_({a.due_lesson_id for a in items if a.due_lesson_id})))}
+    due_at = {a.id: moment_label(due_lessons[a.due_lesson_id].start.astimezone(plan_tz))
+              for a in items if a.due_lesson_id in due_lessons}
     visa = textbook.covering_visa(s, lesson)
     now = clock.now()
     settings = web_context().textbook
@@ -295,7 +275,7 @@ def lesson_view(s: Session, lesson: textbook.Lesson, reader: int | None,
                            done_counts=textbook.done_counts(s, items) if reader is None
                            else {}, attachments=textbook.attachments_of(s, [a.id for a in items]),
                            booked=booked_lines(s, lesson.id),
-                           due_here=homework_due_at(s, lesson, reader),
+                           due_here=textbook.homework_due_at(s, lesson, reader, settings),
                            **context)
 
 

@@ -12,11 +12,12 @@ JSON API so they can never disagree:
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 import acl
 from davserver import clock
@@ -34,6 +35,7 @@ from .calendar import (
     week_plan,
 )
 from .models import Activity, ActivityKind, Lesson, LessonStatus, TeachingService
+from .oversight.models import TrashedLesson, activity_not_trashed
 from .visibility import is_visible
 
 NOT_YOURS = _l("Cette séance appartient à un service que vous n'enseignez pas.")
@@ -117,7 +119,34 @@ def readable_activities(s: Session, lesson: Lesson, reader: int | None,
     if reader is None:
         return items
     now = clock.now()
-    return [a for a in items
-            if (a.kind is ActivityKind.content or not a.targets
-                or any(t.id == reader for t in a.targets))
-            and (settings is None or is_visible(a, lesson, now, settings))]
+    return [a for a in items if _sees(a, lesson, reader, now, settings)]
+
+
+def homework_due_at(s: Session, lesson: Lesson, reader: int | None,
+                    settings: TextbookConfig | None = None
+                    ) -> list[tuple[Activity, Lesson]]:
+    """The homework due at ``lesson`` with the lesson each was given in, earliest
+    given first: all of them for ``reader`` None (its teachers, the head, an
+    inspector), else those the student ``reader`` sees (targets, and with
+    ``settings`` quiet hours, as :func:`readable_activities`); none from a lesson in
+    the corbeille. Two queries whatever their number (the homework with their
+    lessons, then their targets)."""
+    query = (select(Activity, Lesson).join(Lesson, Lesson.id == Activity.lesson_id)
+             .outerjoin(TrashedLesson, TrashedLesson.lesson_id == Lesson.id)
+             .where(Activity.due_lesson_id == lesson.id,
+                    Activity.kind == ActivityKind.homework,
+                    TrashedLesson.lesson_id.is_(None), activity_not_trashed())
+             .order_by(Lesson.start, Activity.id))
+    if reader is not None:
+        query = query.options(selectinload(Activity.targets))
+    now = clock.now()
+    return [(a, given) for a, given in s.execute(query).all()
+            if reader is None or _sees(a, given, reader, now, settings)]
+
+
+def _sees(activity: Activity, lesson: Lesson, reader: int, now: datetime,
+          settings: TextbookConfig | None) -> bool:
+    """Whether the student ``reader`` sees ``activity`` of ``lesson`` at ``now``."""
+    return ((activity.kind is ActivityKind.content or not activity.targets
+             or any(t.id == reader for t in activity.targets))
+            and (settings is None or is_visible(activity, lesson, now, settings)))

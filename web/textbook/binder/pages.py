@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 import acl
-from davserver.errors import BadRequest, DomainError
+from davserver.errors import BadRequest, Conflict, DomainError
 from providers import BINDER, NodeInfo
 from web import textbook
 from web.auth import chosen_school, login_required, signed_in, web_context
@@ -170,10 +170,18 @@ def run_transfer(activity_id: int, destination: str) -> int:
 
 @bp.post("/activites/<int:activity_id>/transferer")
 @login_required
-def transfer(activity_id: int) -> Response:
-    """Move or copy one activity (see the module docstring for ``destination``)."""
+def transfer(activity_id: int) -> Response | tuple[str, int]:
+    """Move or copy one activity (see the module docstring for ``destination``). A
+    refusal the teacher can act on (a visa holds the activity: 409) comes back as the
+    lesson page with its reason, not as an error page (issue 20)."""
     try:
         source = run_transfer(activity_id, request.form.get("destination", ""))
+    except Conflict as exc:
+        from ..pages import lesson_page  # the lesson pages build on this module
+
+        with web_context().db.transaction(write=False) as s:
+            lesson_id = s.get_one(textbook.Activity, activity_id).lesson_id
+        return lesson_page(lesson_id, error=exc.message, status=409)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
     return _back(source)
