@@ -180,16 +180,21 @@ def test_over_quota_is_507_and_saves_nothing(srv: Server) -> None:
             app.store.set_limit(space.id, None)
 
 
-def test_deleting_the_activity_frees_its_attachments(srv: Server) -> None:
+def test_deleting_the_activity_for_good_frees_its_attachments(srv: Server) -> None:
+    """Put in the corbeille, the activity keeps its attachments' charge (issue 20);
+    deleted for good from there, it frees it."""
     ann = signed_in(srv, "ann")
     used, _reserved, keys = ann_state(srv)
     activity = new_activity(srv, "Éphémère")
     assert attach(ann, activity, "a.txt", b"a" * 100).status_code == 201
     assert attach(ann, activity, "b.txt", b"b" * 50).status_code == 201
     assert ann_state(srv)[0] == used + 150
-    done = ann.post(f"/textbook/activites/{activity}/supprimer",
-                    {"csrf_token": csrf_token(ann.get("/").text)})
-    assert done.status_code == 303
+    for action in ("supprimer", "supprimer-definitivement"):
+        done = ann.post(f"/textbook/activites/{activity}/{action}",
+                        {"csrf_token": csrf_token(ann.get("/").text)})
+        assert done.status_code == 303
+        if action == "supprimer":
+            assert ann_state(srv)[0] == used + 150
     with srv.transaction() as s:
         assert s.get(textbook.Activity, activity) is None
     assert ann_state(srv) == (used, 0, keys)

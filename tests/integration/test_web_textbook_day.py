@@ -244,8 +244,10 @@ def test_reinstating_over_another_lesson_of_the_class_is_refused(srv: Server) ->
 @pytest.mark.one_database  # a browser walk, checked over HTTP on both
 @pytest.mark.clients
 def test_deleting_asks_first_in_chromium(srv: Server, tmp_path: Path) -> None:
-    """ann deletes an activity: the browser asks; dismissed, nothing is deleted;
-    accepted, it is gone. The lesson's delete button asks too."""
+    """ann deletes an activity: « Supprimer » opens a confirmation (no JavaScript
+    dialog: a details form); closed again, nothing is deleted; confirmed, it goes to
+    the corbeille, whence « Restaurer » brings it back to its lesson (issue 20). The
+    lesson's delete button asks through the browser's dialog."""
     if not Path(CHROMIUM).is_file():
         pytest.skip("chromium is not installed (apt-get install chromium)")
     with srv.transaction() as s:
@@ -260,33 +262,38 @@ def test_deleting_asks_first_in_chromium(srv: Server, tmp_path: Path) -> None:
         page.get_by_label("Mot de passe").fill(PASSWORD)
         page.get_by_role("button", name="Se connecter").click()
         item = page.locator(f'li[data-activity="{doomed}"]')
-        answer = {"accept": False}
+        confirm = item.get_by_role("button", name="Mettre à la corbeille")
+        expect(confirm).to_be_hidden()
+        item.get_by_text("Supprimer", exact=True).click()
+        expect(confirm).to_be_visible()
+        expect(item).to_contain_text("Mettre l'activité « À effacer » à la corbeille ?")
+        item.get_by_text("Supprimer", exact=True).click()  # closed: nothing sent
+        expect(confirm).to_be_hidden()
+        item.get_by_text("Supprimer", exact=True).click()
+        confirm.click()
+        expect(page.locator('p[role="status"]')).to_contain_text("Activité mise à la corbeille")
+        expect(page.locator(f'li[data-activity="{doomed}"]')).to_have_count(0)
+        page.goto("/textbook/corbeille")
+        page.locator(f'li[data-activity="{doomed}"]').get_by_role(
+            "button", name="Restaurer").click()
+        expect(page.locator('p[role="status"]')).to_have_text("Activité restaurée.")
+        expect(page.locator(f'li[data-activity="{doomed}"]')).to_be_visible()
 
         def on_dialog(dialog: object) -> None:
             asked.append(dialog.message)  # type: ignore[attr-defined]
-            if answer["accept"]:
-                dialog.accept()  # type: ignore[attr-defined]
-            else:
-                dialog.dismiss()  # type: ignore[attr-defined]
+            dialog.dismiss()  # type: ignore[attr-defined]
 
         page.on("dialog", on_dialog)
-        item.get_by_role("button", name="Supprimer").click()
-        expect(item).to_be_visible()
-        answer["accept"] = True
-        item.get_by_role("button", name="Supprimer").click()
-        expect(page.locator('[role="status"]')).to_have_text("Activité supprimée.")
-        expect(page.locator(f'li[data-activity="{doomed}"]')).to_have_count(0)
-        answer["accept"] = False
         page.get_by_role("button", name="Supprimer la séance").click()
         expect(page.locator("form.delete-lesson")).to_be_visible()
         page.screenshot(path=str(tmp_path / "lesson.png"), full_page=True)
         browser.close()
-    assert asked == ["Supprimer l'activité « À effacer » ? Elle ne pourra pas être "
-                     "restaurée."] * 2 + [
+    assert asked == [
         "Mettre cette séance à la corbeille ? Elle disparaît du cahier de textes des "
         "élèves ; vous pourrez la restaurer depuis la corbeille."]
     with srv.transaction() as s:
-        assert s.get(textbook.Activity, doomed) is None
+        assert s.get(textbook.TrashedActivity, doomed) is None
+        assert s.get(textbook.Activity, doomed) is not None
         assert not textbook.is_trashed(s, IDS["M4"])
 
 

@@ -7,7 +7,6 @@ from .activities import (
     ActivityInput,
     add_activity,
     default_due_lesson,
-    delete_activity,
     edit_activity,
     editable_activity,
     get_lesson,
@@ -30,7 +29,7 @@ from .attachments.services import (
     remove_attachment,
     share_attachments,
 )
-from .attachments.services import delete_activity as delete_activity_and_attachments
+from .attachments.services import purge_activity as purge_activity_and_attachments
 from .calendar import (
     DayPlan,
     DueRow,
@@ -115,7 +114,14 @@ from .models import (
     activity_targets,
     service_teachers,
 )
-from .oversight.models import InspectorAccess, TrashedLesson, Visa
+from .oversight.models import (
+    InspectorAccess,
+    TrashedActivity,
+    TrashedLesson,
+    Visa,
+    activity_not_trashed,
+    live_activity,
+)
 from .oversight.services import (
     NOT_OPENER,
     NOT_SUPERVISOR,
@@ -183,7 +189,19 @@ from .timetable import (
     read_timetable,
     today_in,
 )
-from .trash import TrashRow, delete_lesson, is_trashed, restore_lesson, trashed_lessons
+from .trash import (
+    TrashedActivityRow,
+    TrashRow,
+    delete_activity,
+    delete_lesson,
+    is_trashed,
+    purge_activity,
+    restore_activity,
+    restore_lesson,
+    trashed_activities,
+    trashed_activity,
+    trashed_lessons,
+)
 from .visibility import release_time, shows_at
 
 __all__ = [
@@ -225,6 +243,9 @@ __all__ = [
     "period_text", "put_visa", "read_scope", "require_supervisor", "restore_lesson",
     "revoke_access", "school_services", "service_labels", "teacher_services",
     "trashed_lessons", "visas_of",
+    # the activities' corbeille (issue 20, "Undo instead of loss")
+    "TrashedActivity", "TrashedActivityRow", "activity_not_trashed", "live_activity",
+    "purge_activity", "restore_activity", "trashed_activities", "trashed_activity",
     # online submission (issue 7, "remise en ligne")
     "Handin", "HandinClosure", "HandinCorrection", "HandinFile", "Homework",
     "StudentHandin", "StudentRow", "Upload", "check_separators", "delete_handin_file",
@@ -233,7 +254,7 @@ __all__ = [
     "student_handins", "student_homework", "student_rows",
     # attachments of activities (issue 5)
     "Attachment", "attach_picked", "attach_upload", "attachments_of",
-    "delete_activity_and_attachments", "readable_activity", "readable_attachment",
+    "purge_activity_and_attachments", "readable_activity", "readable_attachment",
     "record_upload", "remove_attachment", "share_attachments",
     # school data in: timetable and holidays (davserver import timetable|holidays)
     "HolidayOptions", "HolidayReport", "ImportSource", "Rejected", "Timetable",

@@ -1,5 +1,5 @@
-"""Activities of a lesson (contenu de séance, travail à faire): add, edit, delete,
-reorder, with the rules of issue 5.
+"""Activities of a lesson (contenu de séance, travail à faire): add, edit, reorder,
+with the rules of issue 5 (deleting to the corbeille and restoring: :mod:`.trash`).
 
 Only a teacher of the lesson's teaching service changes its activities
 (:func:`require_teacher`, ``Forbidden``, HTTP 403). Bodies are rich text sanitized
@@ -20,12 +20,10 @@ from sqlalchemy.orm import Session
 import acl
 from davserver import clock
 from davserver.config import TextbookConfig
-from davserver.errors import BadRequest, Conflict, Forbidden, NotFound
+from davserver.errors import BadRequest, Forbidden, NotFound
 from web.rich_text import sanitize_html
 
-from .attachments.models import Attachment
 from .calendar import school_zone
-from .handins.models import Handin, HandinCorrection
 from .homework_types import homework_types
 from .models import (
     Activity,
@@ -35,8 +33,12 @@ from .models import (
     TeachingService,
     service_teachers,
 )
-from .oversight.models import TrashedLesson, not_trashed
-from .oversight.visas import require_not_visaed
+from .oversight.models import (
+    TrashedActivity,
+    TrashedLesson,
+    activity_not_trashed,
+    not_trashed,
+)
 from .visibility import release_time
 
 MAX_TITLE = 200
@@ -206,9 +208,10 @@ def publish_now(session: Session, user_id: int, activity_id: int) -> Activity:
 
 
 def get_activity(session: Session, activity_id: int) -> Activity:
-    """The activity; raises ``NotFound``."""
+    """The activity; raises ``NotFound``, also for one in the corbeille (only
+    :mod:`.trash` reaches those, to restore them or delete them for good)."""
     activity = session.get(Activity, activity_id)
-    if activity is None:
+    if activity is None or session.get(TrashedActivity, activity_id) is not None:
         raise NotFound("Cette activité n'existe pas.")
     return activity
 
@@ -231,32 +234,10 @@ def edit_activity(session: Session, user_id: int, activity_id: int,
     return activity
 
 
-def delete_activity(session: Session, user_id: int, activity_id: int) -> int:
-    """Delete an activity without attachments (one with attachments goes through
-    :func:`.attachments.services.delete_activity`, which frees them first); returns its lesson
-    id. Raises ``NotFound``, ``Forbidden``, and ``Conflict`` for a homework students
-    handed work in for (their files would go with it: issue 7, nothing of a
-    student's is lost silently) and for an activity a visa covers
-    (:func:`.oversight.visas.require_not_visaed`)."""
-    activity = editable_activity(session, user_id, activity_id)
-    require_not_visaed(session, activity, "supprimée")
-    if session.scalar(select(exists().where(Handin.activity_id == activity_id))) or \
-            session.scalar(select(exists().where(HandinCorrection.activity_id == activity_id))):
-        raise Conflict("Des élèves ont remis leur travail pour ce devoir : il ne peut plus "
-                       "être supprimé (vous pouvez le modifier, ou clore la remise).")
-    if session.scalar(select(exists().where(Attachment.activity_id == activity_id))):
-        # Their charges and blobs would be lost to the database cascade.
-        raise Conflict("Cette activité a des pièces jointes : supprimez-la avec "
-                       "attachments.delete_activity, qui les libère.")
-    lesson_id = activity.lesson_id
-    session.delete(activity)
-    session.flush()
-    return lesson_id
-
-
 def lesson_activities(session: Session, lesson_id: int) -> list[Activity]:
-    """A lesson's activities in their order."""
-    return list(session.scalars(select(Activity).where(Activity.lesson_id == lesson_id)
+    """A lesson's activities in their order, those in the corbeille left out."""
+    return list(session.scalars(select(Activity).where(Activity.lesson_id == lesson_id,
+                                                       activity_not_trashed())
                                 .order_by(Activity.position, Activity.id)))
 
 

@@ -1,4 +1,5 @@
-"""``/textbook/activites/<id>/…``: edit, delete and reorder one activity (issue 5).
+"""``/textbook/activites/<id>/…``: edit, delete to the corbeille, restore, delete for
+good, and reorder one activity (issue 5; issue 20, "Undo instead of loss").
 
 Only a teacher of the activity's service comes here: anyone else gets 403 (a
 student calling a teacher endpoint too, as issue 5 "Bad input" asks), for the
@@ -115,20 +116,52 @@ def _change(activity_id: int, action: Any, notice: str) -> Response:
 @bp.post("/<int:activity_id>/supprimer")
 @login_required
 def delete(activity_id: int) -> Response | tuple[str, int]:
-    """Delete the activity; what its attachments charged is freed. A refusal the
-    teacher can act on (a visa holds it, students handed work in: 409) comes back as
-    the lesson page with its reason, not as an error page (issue 20)."""
-    try:  # its own transaction: the blob files go after the commit
-        lesson_id = textbook.delete_activity_and_attachments(web_context().store,
-                                                             signed_in().id, activity_id)
+    """Put the activity in the corbeille, attachments and their charges kept (the
+    lesson page asked for confirmation first). A refusal the teacher can act on (a
+    visa holds it, students handed work in: 409) comes back as the lesson page with
+    its reason, not as an error page (issue 20)."""
+    try:
+        with web_context().db.transaction() as s:
+            lesson_id = textbook.delete_activity(s, signed_in().id, activity_id)
     except Conflict as exc:
         with web_context().db.transaction(write=False) as s:
             lesson_id = s.get_one(textbook.Activity, activity_id).lesson_id
         return lesson_page(lesson_id, error=exc.message, status=409)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
-    flash(_("Activité supprimée."), "notice")
+    flash(_("Activité mise à la corbeille : vous pouvez la restaurer depuis la "
+            "corbeille du cahier de textes."), "notice")
     return redirect(url_for("textbook.lesson", lesson_id=lesson_id), code=303)
+
+
+@bp.post("/<int:activity_id>/restaurer")
+@login_required
+def restore(activity_id: int) -> Response:
+    """Take the activity out of the corbeille, back at its place in its lesson (last
+    if that place was taken); 409 when it is not in the corbeille."""
+    try:
+        with web_context().db.transaction() as s:
+            lesson_id = textbook.restore_activity(s, signed_in().id, activity_id)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    flash(_("Activité restaurée."), "notice")
+    return redirect(url_for("textbook.lesson", lesson_id=lesson_id,
+                            _anchor=f"activite-{activity_id}"), code=303)
+
+
+@bp.post("/<int:activity_id>/supprimer-definitivement")
+@login_required
+def purge(activity_id: int) -> Response:
+    """Delete an activity of the corbeille for good (the corbeille page asked for
+    confirmation); what its attachments charged is freed. 409 when it is not in the
+    corbeille."""
+    try:  # its own transaction: the blob files go after the commit
+        textbook.purge_activity_and_attachments(web_context().store, signed_in().id,
+                                                activity_id)
+    except DomainError as exc:
+        abort(exc.status, description=exc.message)
+    flash(_("Activité supprimée définitivement."), "notice")
+    return redirect(url_for("textbook_lessons.trash"), code=303)
 
 
 @bp.post("/<int:activity_id>/publier")

@@ -28,7 +28,7 @@ from .models import (
     TeachingService,
     service_teachers,
 )
-from .oversight.models import given_in_live_lesson, not_trashed
+from .oversight.models import activity_not_trashed, live_activity, not_trashed
 from .services import current_school_year, zone
 from .visibility import homework_visible, visible_condition
 
@@ -68,7 +68,7 @@ def workload(session: Session, group_id: int, start: datetime, end: datetime) ->
         .join(Lesson, Lesson.id == Activity.due_lesson_id)
         .join(TeachingService, TeachingService.id == Lesson.service_id)
         .where(TeachingService.group_id == group_id, Activity.kind == ActivityKind.homework,
-               Lesson.start >= start, Lesson.start < end, given_in_live_lesson())).one()
+               Lesson.start >= start, Lesson.start < end, live_activity())).one()
     return Workload(int(row[0] or 0), int(row[1] or 0))
 
 
@@ -171,7 +171,7 @@ def week_plan(session: Session, service_ids: Sequence[int], monday: date, tz: Zo
                  .join(due_lesson, due_lesson.id == Activity.due_lesson_id)
                  .where(due_lesson.service_id.in_(service_ids), due_lesson.start >= start,
                         due_lesson.start < end, Activity.kind == ActivityKind.homework,
-                        given_in_live_lesson()))
+                        live_activity()))
     if student_id is not None:
         due_query = due_query.where(_aimed_at(student_id))
         if settings is not None:
@@ -213,7 +213,7 @@ def next_due_day(session: Session, service_ids: Sequence[int], student_id: int,
              .select_from(Activity)
              .join(due_lesson, due_lesson.id == Activity.due_lesson_id)
              .where(due_lesson.service_id.in_(service_ids), due_lesson.start >= first,
-                    Activity.kind == ActivityKind.homework, given_in_live_lesson(),
+                    Activity.kind == ActivityKind.homework, live_activity(),
                     _aimed_at(student_id)))
     if settings is not None:
         query = query.where(homework_visible(clock.now()))
@@ -225,7 +225,7 @@ def _attach_activities(session: Session, rows: dict[int, LessonRow],
                        student_id: int | None, settings: TextbookConfig | None) -> None:
     if not rows:
         return
-    query = select(Activity).where(Activity.lesson_id.in_(rows))
+    query = select(Activity).where(Activity.lesson_id.in_(rows), activity_not_trashed())
     if student_id is not None:
         query = query.where(or_(Activity.kind == ActivityKind.content,
                                 _aimed_at(student_id)))

@@ -1,5 +1,7 @@
 """``/textbook/seances/<id>/supprimer``, ``…/restaurer`` and ``/textbook/corbeille``:
-a teacher deletes a lesson to the corbeille and restores it (issue 5, "Lessons").
+a teacher deletes a lesson to the corbeille and restores it (issue 5, "Lessons"); the
+corbeille lists the deleted activities too (issue 20; their routes are in
+:mod:`.activity_pages`).
 
 Only a teacher of the lesson's service comes here (403 to anyone else, checked
 again by the service in the write transaction). A lesson covered by the head's
@@ -19,6 +21,7 @@ from web import textbook
 from web.auth import login_required, profile_required, signed_in, web_context
 from web.forms import ActionForm
 
+from .forms import KIND_LABELS, moment_label
 from .pages import NOT_TEACHER, lesson_heading, lesson_page, zone_of
 
 bp = Blueprint("textbook_lessons", __name__, url_prefix="/textbook")
@@ -55,8 +58,13 @@ def restore(lesson_id: int) -> Response | tuple[str, int]:
 @bp.get("/corbeille")
 @profile_required(acl.Profile.teacher, reason=NOT_TEACHER)
 def trash() -> str:
-    """The teacher's deleted lessons, each with a restore button."""
+    """The teacher's deleted lessons and activities, each with a restore button (and,
+    for an activity, a confirmed « Supprimer définitivement »)."""
     with web_context().db.transaction(write=False) as s:
         rows = [(r.lesson, lesson_heading(s, r.lesson, zone_of(s, r.lesson)))
                 for r in textbook.trashed_lessons(s, signed_in().id)]
-        return render_template("textbook/trash.html", rows=rows, action_form=ActionForm())
+        activities = [(r, lesson_heading(s, r.lesson, zone_of(s, r.lesson)),
+                       moment_label(r.deleted.astimezone(zone_of(s, r.lesson))))
+                      for r in textbook.trashed_activities(s, signed_in().id)]
+        return render_template("textbook/trash.html", rows=rows, activities=activities,
+                               kind_labels=KIND_LABELS, action_form=ActionForm())

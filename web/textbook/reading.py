@@ -35,7 +35,7 @@ from .calendar import (
     week_plan,
 )
 from .models import Activity, ActivityKind, Lesson, LessonStatus, TeachingService
-from .oversight.models import TrashedLesson
+from .oversight.models import TrashedLesson, activity_not_trashed
 from .visibility import is_visible
 
 NOT_YOURS = _l("Cette séance appartient à un service que vous n'enseignez pas.")
@@ -135,7 +135,7 @@ def homework_due_at(s: Session, lesson: Lesson, reader: int | None,
              .outerjoin(TrashedLesson, TrashedLesson.lesson_id == Lesson.id)
              .where(Activity.due_lesson_id == lesson.id,
                     Activity.kind == ActivityKind.homework,
-                    TrashedLesson.lesson_id.is_(None))
+                    TrashedLesson.lesson_id.is_(None), activity_not_trashed())
              .order_by(Lesson.start, Activity.id))
     if reader is not None:
         query = query.options(selectinload(Activity.targets))

@@ -1,9 +1,18 @@
-"""Deleting a lesson to the corbeille, and restoring it (issue 5, "Lessons").
+"""Deleting a lesson or an activity to the textbook's corbeille, and restoring it
+(issue 5, "Lessons"; issue 20, "Undo instead of loss").
 
 A deleted lesson keeps its row and activities; a :class:`TrashedLesson` row hides it
 from every week, from the due-lesson choices and from the workload, until its
 teacher restores it. A lesson covered by a visa cannot be deleted (issue 7:
-``Conflict``, 409, naming the visa). Messages are French.
+``Conflict``, 409, naming the visa).
+
+A deleted activity keeps its row, its attachments and their quota charge (as a file
+in the files' trash still counts); a :class:`TrashedActivity` row hides it from every
+view (:func:`.oversight.models.activity_not_trashed`) until its teacher restores it
+to its place in its lesson, or deletes it for good (:func:`purge_activity`, with
+:func:`.attachments.services.purge_activity` freeing the attachments). There is no
+automatic purge: like the lessons' corbeille, it keeps what it holds until a
+teacher acts. Messages are French.
 """
 
 from __future__ import annotations
@@ -11,19 +20,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from davserver.errors import Conflict
+from davserver import clock
+from davserver.errors import Conflict, NotFound
 
-from .activities import get_lesson, require_teacher
+from .activities import editable_activity, get_lesson, require_teacher
+from .attachments.models import Attachment
 from .calendar import teacher_service_ids
-from .models import Lesson
-from .oversight.models import TrashedLesson, not_trashed
-from .oversight.visas import covered_message, covering_visa, signer_names
+from .handins.models import Handin, HandinCorrection
+from .models import Activity, Lesson
+from .oversight.models import TrashedActivity, TrashedLesson, activity_not_trashed, not_trashed
+from .oversight.visas import covered_message, covering_visa, require_not_visaed, signer_names
 
-__all__ = ["TrashRow", "delete_lesson", "is_trashed", "not_trashed", "restore_lesson",
-           "trashed_lessons"]
+__all__ = ["TrashRow", "TrashedActivityRow", "delete_activity", "delete_lesson",
+           "is_trashed", "not_trashed", "purge_activity", "restore_activity",
+           "restore_lesson", "trashed_activities", "trashed_activity", "trashed_lessons"]
+
+NO_ACTIVITY = "Cette activité n'existe pas."
 
 
 def is_trashed(session: Session, lesson_id: int) -> bool:
@@ -72,3 +87,100 @@ def trashed_lessons(session: Session, user_id: int) -> list[TrashRow]:
         .where(Lesson.service_id.in_(teacher_service_ids(session, user_id)))
         .order_by(TrashedLesson.deleted.desc())).tuples().all()
     return [TrashRow(lesson, deleted) for lesson, deleted in found]
+
+
+# --- activities ------------------------------------------------------------------
+
+def delete_activity(session: Session, user_id: int, activity_id: int) -> int:
+    """Put an activity (content or homework, with its attachments) in the corbeille;
+    returns its lesson id. Raises ``NotFound`` (no such activity, or already in the
+    corbeille), ``Forbidden`` (not a teacher of its service), and ``Conflict`` for a
+    homework students handed work in for (issue 7: nothing of a student's is lost
+    silently) and for an activity a visa covers
+    (:func:`.oversight.visas.require_not_visaed`). Its attachments, and what they
+    charge to the quota, stay as they are."""
+    activity = editable_activity(session, user_id, activity_id)
+    require_not_visaed(session, activity, "supprimée")
+    if session.scalar(select(exists().where(Handin.activity_id == activity_id))) or \
+            session.scalar(select(exists().where(HandinCorrection.activity_id == activity_id))):
+        raise Conflict("Des élèves ont remis leur travail pour ce devoir : il ne peut plus "
+                       "être supprimé (vous pouvez le modifier, ou clore la remise).")
+    session.add(TrashedActivity(activity_id=activity.id, deleted_by=user_id))
+    session.flush()
+    return activity.lesson_id
+
+
+def trashed_activity(session: Session, user_id: int, activity_id: int) -> Activity:
+    """The activity in the corbeille, if ``user_id`` teaches its service. Raises
+    ``NotFound`` (no such activity), ``Forbidden``, ``Conflict`` (not in the
+    corbeille)."""
+    activity = session.get(Activity, activity_id)
+    if activity is None:
+        raise NotFound(NO_ACTIVITY)
+    require_teacher(session, user_id, get_lesson(session, activity.lesson_id))
+    if session.get(TrashedActivity, activity_id) is None:
+        raise Conflict("Cette activité n'est pas dans la corbeille.")
+    return activity
+
+
+def restore_activity(session: Session, user_id: int, activity_id: int) -> int:
+    """Take an activity out of the corbeille, back in its lesson at the place it had,
+    or last when another activity took that place meanwhile; returns its lesson id.
+    Its ``updated`` time becomes now, so a visa put meanwhile marks it as changed
+    after the visa (issue 7). Raises as :func:`trashed_activity`."""
+    activity = trashed_activity(session, user_id, activity_id)
+    session.delete(session.get_one(TrashedActivity, activity_id))
+    taken = session.scalar(select(exists().where(
+        Activity.lesson_id == activity.lesson_id, Activity.position == activity.position,
+        Activity.id != activity.id, activity_not_trashed())))
+    if taken:
+        last = session.scalar(select(func.max(Activity.position))
+                              .where(Activity.lesson_id == activity.lesson_id))
+        activity.position = (last or 0) + 1
+    activity.updated = clock.now()
+    session.flush()
+    return activity.lesson_id
+
+
+def purge_activity(session: Session, user_id: int, activity_id: int) -> int:
+    """Delete an activity of the corbeille for good; returns its lesson id. Its
+    attachments must be gone first (:func:`.attachments.services.purge_activity`
+    frees their charges and calls this). Raises as :func:`trashed_activity`, and
+    ``Conflict`` while it has attachments."""
+    activity = trashed_activity(session, user_id, activity_id)
+    if session.scalar(select(exists().where(Attachment.activity_id == activity_id))):
+        # Their charges and blobs would be lost to the database cascade.
+        raise Conflict("Cette activité a des pièces jointes : supprimez-la avec "
+                       "attachments.purge_activity, qui les libère.")
+    lesson_id = activity.lesson_id
+    session.delete(activity)
+    session.flush()
+    return lesson_id
+
+
+@dataclass(frozen=True)
+class TrashedActivityRow:
+    """An activity of the corbeille, its lesson, when it was deleted (UTC) and how
+    many attachments it keeps."""
+
+    activity: Activity
+    lesson: Lesson
+    deleted: datetime
+    attachments: int
+
+
+def trashed_activities(session: Session, user_id: int) -> list[TrashedActivityRow]:
+    """The deleted activities of the services the teacher teaches, latest deleted
+    first (two queries)."""
+    found = session.execute(
+        select(Activity, Lesson, TrashedActivity.deleted)
+        .join(TrashedActivity, TrashedActivity.activity_id == Activity.id)
+        .join(Lesson, Lesson.id == Activity.lesson_id)
+        .where(Lesson.service_id.in_(teacher_service_ids(session, user_id)))
+        .order_by(TrashedActivity.deleted.desc(), Activity.id.desc())).tuples().all()
+    counts = dict(session.execute(
+        select(Attachment.activity_id, func.count())
+        .where(Attachment.activity_id.in_([a.id for a, _, _ in found]))
+        .group_by(Attachment.activity_id)).tuples().all()) if found else {}
+    return [TrashedActivityRow(activity, lesson, deleted, counts.get(activity.id, 0))
+            for activity, lesson, deleted in found]

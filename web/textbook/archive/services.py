@@ -35,7 +35,7 @@ from davserver.errors import NotFound
 from ..activities import sanitize_html
 from ..attachments.services import attachments_of
 from ..models import Activity, Lesson, SchoolYear, TeachingService
-from ..oversight.models import Visa, not_trashed
+from ..oversight.models import Visa, activity_not_trashed, not_trashed
 from ..oversight.visas import signer_names
 from ..services import zone
 
@@ -95,7 +95,7 @@ def service_record(session: Session, service: TeachingService, year: SchoolYear)
     lessons = _lessons(session, service.id, year, tz)
     by_lesson: dict[int, list[Activity]] = defaultdict(list)
     for activity in session.scalars(select(Activity).where(
-            Activity.lesson_id.in_([lsn.id for lsn in lessons]))
+            Activity.lesson_id.in_([lsn.id for lsn in lessons]), activity_not_trashed())
             .order_by(Activity.position, Activity.id)):
         by_lesson[activity.lesson_id].append(activity)
     starts = {lsn.id: lsn.start.astimezone(tz) for lsn in lessons}

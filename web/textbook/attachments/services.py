@@ -14,10 +14,13 @@ Rules:
   later deletes the file, the attachment keeps the bytes (the store keeps blobs a
   registered holder points at) and they stop counting;
 * a copy of the activity to another lesson shares the attachments, no new charge;
-* removing an attachment, or deleting its activity (:func:`delete_activity`), frees
-  its charge; if another attachment still shares the blob (a copy), that one takes
-  the charge over, so the bytes keep counting once. The blob's file goes when
-  nothing points at it any more (no node, no holder row);
+* an activity put in the corbeille (:func:`..trash.delete_activity`) keeps its
+  attachments and their charges, as a file in the files' trash still counts; they
+  come back with it. Removing an attachment, or deleting its activity for good from
+  the corbeille (:func:`purge_activity`), frees its charge; if another attachment
+  still shares the blob (a copy), that one takes the charge over, so the bytes
+  keep counting once. The blob's file goes when nothing points at it any more (no
+  node, no holder row);
 * an attachment is read by exactly who reads its activity
   (:func:`readable_attachment`).
 
@@ -43,7 +46,7 @@ from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from providers import NodeInfo, Store, register_blob_holder, sniff
 
-from .. import activities
+from .. import activities, trash
 from ..handins.files import Upload, record_upload
 from ..models import Activity, Lesson, TeachingService
 from ..oversight.models import TrashedLesson
@@ -162,15 +165,16 @@ def remove_attachment(store: Store, teacher_id: int, attachment_id: int) -> int:
     return activity_id
 
 
-def delete_activity(store: Store, teacher_id: int, activity_id: int) -> int:
-    """:func:`..activities.delete_activity` with its attachments, whose charges are
-    freed in the same transaction. Returns the lesson id; raises as that function."""
+def purge_activity(store: Store, teacher_id: int, activity_id: int) -> int:
+    """:func:`..trash.purge_activity` (delete an activity of the corbeille for good)
+    with its attachments, whose charges are freed in the same transaction. Returns
+    the lesson id; raises as that function."""
     keys: list[str] = []
     with store.db.transaction() as s:
-        activities.editable_activity(s, teacher_id, activity_id)
+        trash.trashed_activity(s, teacher_id, activity_id)
         for row in attachments_of(s, [activity_id]).get(activity_id, []):
             keys += _forget(s, store, row)
-        lesson_id = activities.delete_activity(s, teacher_id, activity_id)
+        lesson_id = trash.purge_activity(s, teacher_id, activity_id)
     store.delete_blob_files(keys)
     return lesson_id
 

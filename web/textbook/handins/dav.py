@@ -27,6 +27,7 @@ from providers import (
 )
 
 from ..models import Activity, ActivityKind, Lesson, TeachingService, service_teachers
+from ..oversight.models import activity_not_trashed
 from ..oversight.services import service_labels
 from .models import Handin, HandinFile
 
@@ -48,7 +49,7 @@ def _services(s: Session, teacher_id: int) -> dict[str, int]:
                select(Activity.id).join(Lesson, Lesson.id == Activity.lesson_id)
                .where(Lesson.service_id == TeachingService.id,
                       Activity.kind == ActivityKind.homework,
-                      Activity.online_submission.is_(True)).exists())
+                      Activity.online_submission.is_(True), activity_not_trashed()).exists())
         .order_by(TeachingService.id)))
     return {_safe(label): svc.id for svc, label in zip(services,
                                                       service_labels(s, services),
@@ -59,7 +60,7 @@ def _homework(s: Session, service_id: int) -> dict[str, int]:
     rows = s.execute(select(Activity.id, Activity.title).join(
         Lesson, Lesson.id == Activity.lesson_id).where(
         Lesson.service_id == service_id, Activity.kind == ActivityKind.homework,
-        Activity.online_submission.is_(True)).order_by(Activity.id))
+        Activity.online_submission.is_(True), activity_not_trashed()).order_by(Activity.id))
     return {_safe(f"{title} ({aid})"): aid for aid, title in rows}
 
 

@@ -32,7 +32,7 @@ from davserver.errors import Conflict, Forbidden, NotFound
 
 from ..activities import is_teacher
 from ..models import Activity, ActivityKind, Lesson, LessonStatus, TeachingService
-from ..oversight.models import TrashedLesson
+from ..oversight.models import TrashedActivity, TrashedLesson
 from .models import Handin, HandinClosure, HandinCorrection, HandinFile
 
 NOT_ONLINE = _l("Ce travail ne se remet pas en ligne (remise en ligne non activée).")
@@ -71,7 +71,8 @@ class StudentRow:
 
 def _load(s: Session, activity_id: int) -> Homework:
     activity = s.get(Activity, activity_id)
-    if activity is None or activity.kind is not ActivityKind.homework:
+    if activity is None or activity.kind is not ActivityKind.homework \
+            or s.get(TrashedActivity, activity_id) is not None:
         raise NotFound(str(NO_HOMEWORK))
     lesson = s.get_one(Lesson, activity.lesson_id)
     due_lesson = s.get(Lesson, activity.due_lesson_id) if activity.due_lesson_id else None

@@ -1,5 +1,5 @@
 """Tables of the textbook's oversight (issue 7): the head's visas, inspectors'
-accesses, and the trash of deleted lessons.
+accesses, and the corbeille of deleted lessons and activities.
 
 Each is a table of its own rather than a column on ``lessons`` (chosen before the
 schema had migrations, when only new tables could reach an existing database).
@@ -12,7 +12,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, ColumnElement, Date, ForeignKey, Table, Text, exists, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Table,
+    Text,
+    and_,
+    exists,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import acl
@@ -89,9 +99,34 @@ class TrashedLesson(Base):
     deleted_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
 
 
+class TrashedActivity(Base):
+    """An activity in the corbeille (issue 20, "Undo instead of loss"). The activity
+    row, its attachments and what they charge to the quota stay (as a trashed file's
+    bytes still count); every view leaves it out while this row exists, and
+    restoring puts it back at its ``position`` in its lesson. ``deleted`` is UTC."""
+
+    __tablename__ = "trashed_activities"
+    activity_id: Mapped[int] = mapped_column(ForeignKey(Activity.id, ondelete="CASCADE"),
+                                             primary_key=True)
+    deleted: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    deleted_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
+
+
 def not_trashed() -> ColumnElement[bool]:
     """A condition on :class:`Lesson`: the lesson is not in the corbeille."""
     return ~exists().where(TrashedLesson.lesson_id == Lesson.id)
+
+
+def activity_not_trashed() -> ColumnElement[bool]:
+    """A condition on :class:`Activity`: the activity itself is not in the corbeille
+    (the one filter every query on activities carries; its lesson may still be)."""
+    return ~exists().where(TrashedActivity.activity_id == Activity.id)
+
+
+def live_activity() -> ColumnElement[bool]:
+    """A condition on :class:`Activity`: neither it nor the lesson it was given in is
+    in the corbeille (a deleted lesson's homework is no longer due)."""
+    return and_(activity_not_trashed(), given_in_live_lesson())
 
 
 def given_in_live_lesson() -> ColumnElement[bool]:
