@@ -204,7 +204,7 @@ def test_invitations_from_the_page_and_the_cli_notify(srv: Server) -> None:
             acl.add_rubric(s, slug, name)
             acl.grant(s, slug, "manager", user="ann")
     ann = signed_in(srv, "ann")
-    manage = ann.get("/rubriques/club/gestion")
+    manage = ann.get("/rubriques/club/gestion/invitations")  # the Invitations tab
     form = html.fromstring(manage.text).xpath(
         '//form[@action="/rubriques/club/gestion/invitations"]')[0]
     token = form.xpath('.//input[contains(@name, "csrf_token")]')[0]
