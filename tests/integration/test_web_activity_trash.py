@@ -230,6 +230,23 @@ def test_purge_from_the_corbeille_frees_the_charge(srv: Server) -> None:
     assert_fsck_clean(srv)
 
 
+def test_a_homework_whose_hand_in_was_closed_is_purged(srv: Server) -> None:
+    """A homework with online submission, closed with nothing handed in, then deleted
+    and purged: its closure goes with it (it once ended on a 500, the closure's
+    foreign key refusing the delete)."""
+    ann = signed_in(srv, "ann")
+    with srv.transaction() as s:
+        closed = textbook.add_activity(s, IDS["ann"], IDS["L0"], textbook.ActivityInput(
+            textbook.ActivityKind.homework, "Exposé clos", homework_type="Exercices",
+            due_lesson_id=IDS["LF"], online_submission=True)).id
+        textbook.set_closed(s, IDS["ann"], closed, True)
+    assert post(ann, closed, "supprimer").status_code == 303
+    gone = post(ann, closed, "supprimer-definitivement")
+    assert gone.status_code == 303, gone.text
+    with srv.transaction() as s:
+        assert s.get(textbook.Activity, closed) is None
+
+
 def assert_fsck_clean(server: Server) -> None:
     done = server.cli("fsck", check=False)
     assert done.returncode == 0 and "fsck: clean" in done.stdout, done.stdout + done.stderr

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from davserver import clock
@@ -29,7 +29,7 @@ from davserver.errors import Conflict, NotFound
 from .activities import editable_activity, get_lesson, require_teacher
 from .attachments.models import Attachment
 from .calendar import teacher_service_ids
-from .handins.models import Handin, HandinCorrection
+from .handins.models import Handin, HandinClosure, HandinCorrection
 from .models import Activity, Lesson
 from .oversight.models import TrashedActivity, TrashedLesson, activity_not_trashed, not_trashed
 from .oversight.visas import covered_message, covering_visa, require_not_visaed, signer_names
@@ -101,13 +101,19 @@ def delete_activity(session: Session, user_id: int, activity_id: int) -> int:
     charge to the quota, stay as they are."""
     activity = editable_activity(session, user_id, activity_id)
     require_not_visaed(session, activity, "supprimée")
-    if session.scalar(select(exists().where(Handin.activity_id == activity_id))) or \
-            session.scalar(select(exists().where(HandinCorrection.activity_id == activity_id))):
+    if _handed_in(session, activity_id):
         raise Conflict("Des élèves ont remis leur travail pour ce devoir : il ne peut plus "
                        "être supprimé (vous pouvez le modifier, ou clore la remise).")
     session.add(TrashedActivity(activity_id=activity.id, deleted_by=user_id))
     session.flush()
     return activity.lesson_id
+
+
+def _handed_in(session: Session, activity_id: int) -> bool:
+    """Whether a student's work (a hand-in or its correction) hangs on the activity."""
+    return bool(session.scalar(select(
+        exists().where(Handin.activity_id == activity_id)
+        | exists().where(HandinCorrection.activity_id == activity_id))))
 
 
 def trashed_activity(session: Session, user_id: int, activity_id: int) -> Activity:
@@ -145,13 +151,19 @@ def restore_activity(session: Session, user_id: int, activity_id: int) -> int:
 def purge_activity(session: Session, user_id: int, activity_id: int) -> int:
     """Delete an activity of the corbeille for good; returns its lesson id. Its
     attachments must be gone first (:func:`.attachments.services.purge_activity`
-    frees their charges and calls this). Raises as :func:`trashed_activity`, and
-    ``Conflict`` while it has attachments."""
+    frees their charges and calls this). Its hand-in's closure goes with it. Raises
+    as :func:`trashed_activity`, and ``Conflict`` while it has attachments, or a
+    student's work (handed in between the deletion's check and its commit: restore it
+    to see the work)."""
     activity = trashed_activity(session, user_id, activity_id)
     if session.scalar(select(exists().where(Attachment.activity_id == activity_id))):
         # Their charges and blobs would be lost to the database cascade.
         raise Conflict("Cette activité a des pièces jointes : supprimez-la avec "
                        "attachments.purge_activity, qui les libère.")
+    if _handed_in(session, activity_id):
+        raise Conflict("Des élèves ont remis leur travail pour ce devoir : restaurez-le "
+                       "pour le voir ; il ne peut pas être supprimé définitivement.")
+    session.execute(delete(HandinClosure).where(HandinClosure.activity_id == activity_id))
     lesson_id = activity.lesson_id
     session.delete(activity)
     session.flush()
