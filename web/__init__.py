@@ -26,6 +26,7 @@ from davserver.db import Database
 from providers import Handoff, SqlLockStorage, Store
 
 from . import (
+    account,
     auth,
     errors,
     i18n,
@@ -113,6 +114,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     sessions.install(app, db, config.web.session_lifetime)
     i18n.init_babel(app, config.web.locale)
     csrf = CSRFProtect(app)
+    account.load_protocols({p.kind for p in config.federation.providers})
     saml_keys = account_saml.ensure_keypair(config.data_dir) \
         if any(p.kind == "saml" for p in config.federation.providers) else None
     auth.init_auth(app, auth.WebContext(db, credentials, store, config.textbook,

@@ -45,3 +45,14 @@ def test_without_providers_no_federation_library_is_loaded(tmp_path: Path) -> No
     when a provider is configured."""
     assert loaded_after_start(tmp_path, {}) == []
 
+
+
+def test_the_configured_kinds_are_loaded_at_start() -> None:
+    """``load_protocols`` (called by the web app's factory with the configured kinds)
+    runs those modules and no other: no thread races a half-run lazy module later."""
+    code = ("import sys, web.account as a; a.load_protocols({'cas'}); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'cas', 'saml2', 'authlib'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['cas']"

@@ -29,3 +29,13 @@ def _install_lazy(name: str) -> None:
 
 for _name in _LAZY:
     _install_lazy(_name)
+
+
+def load_protocols(kinds: set[str]) -> None:
+    """Run now the lazy modules of the provider kinds in use (``"cas"``, ``"saml"``,
+    ``"oidc"``), at start-up: Python 3.11's lazy loader is not safe against two
+    threads' first use of a module (CPython gh-114763), and a missing library then
+    shows at start, not at the first sign-in. Any attribute read runs the module."""
+    for kind in sorted(kinds & set(_LAZY)):
+        _ = sys.modules[f"{__name__}.{kind}"].__doc__
+
