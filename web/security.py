@@ -28,7 +28,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, abort, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
@@ -120,4 +120,20 @@ def harden(app: Flask, *, secret_key: str, session_lifetime: int,
     if trust_forwarded_proto:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=0, x_proto=1, x_host=0, x_port=0, x_prefix=0)
+    app.before_request(_refuse_nul)
     app.after_request(_add_headers)
+
+
+def _refuse_nul() -> None:
+    """Refuse, 400, a query or a posted form that carries a NUL character: no field of
+    ours takes one, PostgreSQL refuses it in text (a 500 otherwise) and SQLite would
+    keep it. Only POST forms are read here: a raw PUT's body is an upload's bytes."""
+    fields = [request.args]
+    if request.method == "POST":
+        fields.append(request.form)
+    for values in fields:
+        for name, value in values.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                shown = name.replace("\x00", "")
+                abort(400, description=f"Le champ « {shown} » contient un caractère nul "
+                                       "(\\0), qu'aucun champ n'accepte.")
