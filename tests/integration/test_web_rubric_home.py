@@ -300,3 +300,17 @@ def test_picked_names_become_grants(srv: Server, typed: str, status: int,
             "several people" in text(answer.text, '//*[@role="alert"]')
     if status == 404:
         assert "nobody" in text(answer.text, '//*[@role="alert"]')
+
+
+def test_a_parent_the_reader_cannot_see_is_not_named(srv: Server) -> None:
+    """A sub-rubric that does not inherit its parent's grants: its reader, who holds
+    nothing in the parent, does not learn the parent's name from the breadcrumbs."""
+    with srv.transaction() as s:
+        school = acl.find_rubric(s, SLUG).school_id  # type: ignore[union-attr]
+        acl.add_rubric(s, "conseil-secret", "Conseil secret", school_id=school)
+        acl.add_rubric(s, "club-ouvert", "Club ouvert", parent="conseil-secret",
+                       inherit_grants=False)
+        acl.grant(s, "club-ouvert", "manager", user="emma")
+    page = client(srv, "emma").get("/rubriques/club-ouvert/")
+    assert page.status_code == 200, page.text
+    assert "Club ouvert" in page.text and "Conseil secret" not in page.text

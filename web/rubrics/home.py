@@ -89,6 +89,11 @@ def home(slug: str) -> str:
         latest = _contributions(s, shown)
         parent = acl.rubric_by_id(s, shown.rubric.parent_id) if shown.rubric.parent_id \
             else None
+        # A sub-rubric that does not inherit its parent's grants may be read by people
+        # who cannot see the parent: its name is not theirs to learn (as /rubriques/).
+        if parent is not None and not acl.standing_in_rubric(
+                s, acl.user_context(s, signed_in().id), parent.id).sees_space:
+            parent = None
     services = [{"name": name, "label": SERVICE_LABELS.get(name, name)}
                 for name in shown.rubric.services]
     return render_template(
