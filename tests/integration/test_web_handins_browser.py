@@ -42,6 +42,10 @@ def open_as(browser: Browser, server: Server, login: str,  # noqa: F811
         tab.get_by_label("Identifiant").fill(login)
         tab.get_by_label("Mot de passe").fill(PASSWORD)
         tab.get_by_role("button", name="Se connecter").click()
+        # Back on ``path`` with its scripts run (the editor takes its text areas at
+        # DOMContentLoaded): acting earlier found the plain text area, hidden a moment
+        # later (CI saw a fill wait 30 s on it).
+        tab.wait_for_url(f"**{path}", wait_until="load")
         yield tab
 
 
