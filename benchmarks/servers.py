@@ -97,8 +97,13 @@ def ours(tmp: Path) -> Iterator[Running]:
     subprocess.run([*cli, "quota", "set", LOGIN, "64GiB"], text=True, env=env, check=True,
                    capture_output=True)
     port = free_port()
-    with _process([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                  tmp / "ours.log", port, env) as proc:
+    serve = [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    traced = os.environ.get("DAVBENCH_TRACEMALLOC")  # benchmarks.memtrace: a folder
+    if traced:
+        serve = [sys.executable, "-m", "benchmarks.memtrace", traced, *serve[3:]]
+    with _process(serve, tmp / "ours.log", port, env) as proc:
+        if traced:
+            os.kill(proc.pid, signal.SIGUSR1)  # the snapshot at rest
         base = f"http://127.0.0.1:{port}/dav/porte-documents/"
         yield Running("ours", Endpoint(base, LOGIN, PASSWORD), proc.pid, env)
 
@@ -125,6 +130,20 @@ def bare(tmp: Path) -> Iterator[Running]:
                str(tmp / "bare-files")]
     with _process(command, tmp / "bare.log", port) as proc:
         yield Running("bare", Endpoint(f"http://127.0.0.1:{port}/", LOGIN, PASSWORD),
+                      proc.pid)
+
+
+@contextmanager
+def bare_sql(tmp: Path) -> Iterator[Running]:
+    """The bare application plus one SQLite SELECT per GET and one SQLite write
+    transaction per PUT (:func:`benchmarks.refapps.bare_sql_app`), same thread count."""
+    from .measures import SMALL_FILE
+
+    port = free_port()
+    command = [sys.executable, "-m", "benchmarks.refapps", "bare_sql", str(port),
+               str(THREADS), str(tmp / "bare-sql-files"), f"/{SMALL_FILE}"]
+    with _process(command, tmp / "bare_sql.log", port) as proc:
+        yield Running("bare_sql", Endpoint(f"http://127.0.0.1:{port}/", LOGIN, PASSWORD),
                       proc.pid)
 
 
@@ -278,6 +297,7 @@ def cluster(tmp: Path) -> Iterator[Running]:
 
 
 LAUNCHERS = {"ours": ours, "wsgidav": wsgidav, "apache": apache, "bare": bare,
+             "bare_sql": bare_sql,
              "rclone": rclone, "nginx": nginx, "cluster": cluster}
 
 
