@@ -1,14 +1,14 @@
 """Where a server's memory goes: run ``davserver`` under :mod:`tracemalloc`.
 
-``python -m benchmarks.memtrace DIR [davserver arguments…]`` starts tracing (25
-frames) before anything is imported, then runs ``davserver.cli`` with the arguments.
-It writes tracemalloc snapshots into DIR (``snapshot-NN.pickle``, readable with
+``python -m benchmarks.memtrace DIR [davserver arguments…]`` starts tracing
+(``DAVBENCH_TRACE_FRAMES`` frames, default 1) before anything else is imported,
+then runs ``davserver.cli`` with the arguments. It writes tracemalloc snapshots into DIR (``snapshot-NN.pickle``, readable with
 ``tracemalloc.Snapshot.load``, and ``snapshot-NN.txt``, the top allocators by line):
 
 * on SIGUSR1 (the benchmark sends one once the server listens: what it holds at
   rest, before the first request),
-* each time the traced memory has grown by ``DAVBENCH_TRACE_STEP`` MiB (default 16)
-  over the last snapshot (checked twice a second),
+* from then on, each time the traced memory has grown by ``DAVBENCH_TRACE_STEP`` MiB
+  (default 16) over the last snapshot (checked twice a second),
 * and at exit,
 
 and ``summary.txt`` at exit: the traced peak, and the growth from the first SIGUSR1
@@ -27,11 +27,12 @@ otherwise.
 
 from __future__ import annotations
 
+import os
 import tracemalloc
 
-tracemalloc.start(25)
+# One frame by default: 25 made the morning ten times slower, which is not a morning.
+tracemalloc.start(int(os.environ.get("DAVBENCH_TRACE_FRAMES", "1")))
 
-import os  # noqa: E402  (tracing starts before any import)
 import signal  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
@@ -77,7 +78,8 @@ class Tracer:
     def watch(self) -> None:
         """Snapshot on growth, until :meth:`finish`."""
         while not self._stop.wait(0.5):
-            if tracemalloc.get_traced_memory()[0] > self.last + self.step:
+            if self.first is not None \
+                    and tracemalloc.get_traced_memory()[0] > self.last + self.step:
                 self.snapshot("grew")
 
     def finish(self) -> None:

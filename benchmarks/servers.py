@@ -67,12 +67,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def _process(command: list[str], log: Path, port: int,
-             env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+             env: dict[str, str] | None = None, start_timeout: float = 30.0,
+             ) -> Iterator[subprocess.Popen[bytes]]:
     with open(log, "ab") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 cwd=REPO)
     try:
-        _wait_for_port(port, proc, log)
+        _wait_for_port(port, proc, log, start_timeout)
         yield proc
     finally:
         _stop(proc)
@@ -101,7 +102,7 @@ def ours(tmp: Path) -> Iterator[Running]:
     traced = os.environ.get("DAVBENCH_TRACEMALLOC")  # benchmarks.memtrace: a folder
     if traced:
         serve = [sys.executable, "-m", "benchmarks.memtrace", traced, *serve[3:]]
-    with _process(serve, tmp / "ours.log", port, env) as proc:
+    with _process(serve, tmp / "ours.log", port, env, 300.0 if traced else 30.0) as proc:
         if traced:
             os.kill(proc.pid, signal.SIGUSR1)  # the snapshot at rest
         base = f"http://127.0.0.1:{port}/dav/porte-documents/"
