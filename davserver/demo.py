@@ -229,18 +229,14 @@ def demo_year(today: date) -> tuple[date, date]:
     return date(first, 9, 1), date(first + 1, 7, 4)
 
 
-def demo_weeks(today: date, start: date,
-               calendar: SchoolCalendar | None = None) -> list[date]:
-    """The Mondays of the demo's weeks: the previous, the current and the two next
-    weeks of ``today``, or of the rentrée ``start`` when the year has not begun. With
-    ``calendar``, school weeks only (a week with at least one school day): the
-    previous school week, the current week if it has classes, and the two school
-    weeks after it, so that a demo started in the holidays shows the week of the
-    return to class filled."""
+def demo_weeks(today: date, start: date, calendar: SchoolCalendar) -> list[date]:
+    """The Mondays of the demo's weeks around ``today``, or around the rentrée
+    ``start`` when the year has not begun: the previous school week, the current week
+    if it has classes, and the two school weeks after it (a school week has at least
+    one school day in ``calendar``), so that a demo started in the holidays shows the
+    week of the return to class filled."""
     anchor = max(today, start)
     monday = anchor - timedelta(days=anchor.weekday())
-    if calendar is None:
-        return [monday + timedelta(weeks=n) for n in (-1, 0, 1, 2)]
 
     def school_week(m: date) -> bool:
         return calendar.week(m) is not None
