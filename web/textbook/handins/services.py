@@ -303,7 +303,7 @@ def waiting_copies(s: Session, teacher_id: int, *, limit: int) -> list[WaitingCo
                Activity.kind == ActivityKind.homework, Activity.online_submission.is_(True),
                live_activity(), has_file, ~corrected)
         .group_by(Activity.id, Activity.title, Lesson.service_id, due_lesson.start)
-        .order_by(oldest, Activity.id).limit(limit)).tuples().all()
+        .order_by(oldest, Activity.id).limit(limit)).all()
     services = list(s.scalars(select(TeachingService).where(
         TeachingService.id.in_({row[2] for row in rows})))) if rows else []
     titles = service_titles(s, services)
