@@ -60,19 +60,25 @@ def index() -> str:
                                hidden=hidden)
 
 
-def _arrange_page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+def _arrange_page(error: str | None = None, status: int = 200,
+                  focus: tuple[str, str] | None = None) -> tuple[str, int]:
     principal = signed_in()
     with web_context().db.transaction(write=False) as s:
         rows = arrangement(s, principal)
-    return render_template("home_arrange.html", rows=rows, error=error), status
+    return render_template("home_arrange.html", rows=rows, error=error,
+                           focus=focus), status
 
 
 @bp.get("/accueil/organiser")
 @login_required
 def arrange() -> tuple[str, int]:
     """« Organiser ma page d'accueil »: the person's blocks in their order, each with
-    a « Afficher ce bloc » box and « Monter » / « Descendre » buttons."""
-    return _arrange_page()
+    a « Afficher ce bloc » box and « Monter » / « Descendre » buttons. After a move,
+    ``?bloc=<name>&sens=up|down`` puts the keyboard focus back on the moved block's
+    button (``autofocus``: no script), so that pressing it again moves it on."""
+    name, way = request.args.get("bloc", ""), request.args.get("sens", "")
+    return _arrange_page(focus=(name, way) if name in BLOCK_NAMES and way in ("up", "down")
+                         else None)
 
 
 def _moved(order: list[str], move: str) -> list[str]:
@@ -141,8 +147,9 @@ def save_arrangement() -> Response | tuple[str, int]:
                     except ValueError:
                         raise acl.PreferenceError("home_layout", _(
                             "Ce déplacement ne désigne aucun bloc de la liste.")) from None
-                    back = url_for("pages.arrange") + "#organiser-" + \
-                        form.get("move", "").partition(":")[2]
+                    # No #fragment: a page opened at one ignores autofocus (HTML).
+                    way, _sep, name = form.get("move", "").partition(":")
+                    back = url_for("pages.arrange", bloc=name, sens=way)
                     done = ""
             acl.save_home_layout(s, principal.id, order, hidden, BLOCK_NAMES)
     except acl.PreferenceError as refused:
