@@ -314,3 +314,34 @@ def test_a_parent_the_reader_cannot_see_is_not_named(srv: Server) -> None:
     page = client(srv, "emma").get("/rubriques/club-ouvert/")
     assert page.status_code == 200, page.text
     assert "Club ouvert" in page.text and "Conseil secret" not in page.text
+
+
+def test_a_reader_of_a_quiet_folder_sees_its_latest_files(srv: Server) -> None:
+    """A reader whose rights cover one quiet folder sees its files on the home page,
+    however many newer files the busy rest of the rubric holds (the page once looked
+    at the 50 newest files of the space only, all out of her reach: « Aucune
+    contribution »). The others see the 10 newest of the busy folder."""
+    with srv.transaction() as s:
+        school = acl.find_rubric(s, SLUG).school_id  # type: ignore[union-attr]
+        gazette = acl.add_rubric(s, "gazette", "La gazette", school_id=school)
+        acl.set_general(s, "gazette", name="La gazette", home_page=True)
+        acl.grant(s, "gazette", "manager", user="gil")
+    with srv.app() as app:
+        space = app.store.ensure_space("rubric", rubric_id=gazette.id)
+        for folder in ("/Calme", "/Agitation"):
+            app.store.make_collection(space.id, folder)
+        app.store.commit_write(space.id, "/Calme/compte-rendu.txt", None)
+        for i in range(60):
+            app.store.commit_write(space.id, f"/Agitation/note-{i:02d}.txt", None)
+        quiet = app.store.resolve(space.id, "/Calme")
+        assert quiet is not None
+    with srv.transaction() as s:
+        acl.grant(s, "gazette", "visitor", user="rita", folder_node_id=quiet.id)
+
+    def listed(login: str) -> list[str]:
+        page = client(srv, login).get("/rubriques/gazette/")
+        assert page.status_code == 200, login
+        return [a.text for a in html.fromstring(page.text).xpath('//ul[@class="latest"]//a')]
+
+    assert listed("rita") == ["compte-rendu.txt"]
+    assert listed("gil") == [f"note-{i:02d}.txt" for i in range(59, 49, -1)]

@@ -328,3 +328,36 @@ def test_0010_moves_trashed_bytes_out_of_the_used_bytes(url: str) -> None:
                 == (700, 300)
     finally:
         db.dispose()
+
+
+def _downgrade(db: Database, target: str) -> None:
+    with db.engine.connect().execution_options(davserver_write=True) as connection, \
+            connection.begin():
+        command.downgrade(migrations.alembic_config(connection), target)
+
+
+def test_0028_indexes_nodes_for_rubric_pages_and_drops_them_going_down(url: str) -> None:
+    """A rubric's latest contributions read its files in ``(space_id, modified)``
+    order, its access tabs its folders only: 0028 adds both indexes (the second
+    partial: folders only) and drops the one on ``space_id`` alone, which the first
+    begins with; its downgrade puts things back."""
+    db = Database(url)
+    try:
+        _upgrade(db, "0026")
+
+        def indexes() -> dict[str, list[str]]:
+            with db.engine.connect() as c:
+                return {i["name"]: i["column_names"] for i in inspect(c).get_indexes("nodes")
+                        if i["name"]}
+
+        assert not {"ix_nodes_space_modified", "ix_nodes_space_folders"} & set(indexes())
+        assert indexes()["ix_nodes_space"] == ["space_id"]
+        _upgrade(db, "0028")
+        assert indexes()["ix_nodes_space_modified"] == ["space_id", "modified"]
+        assert indexes()["ix_nodes_space_folders"] == ["space_id"]
+        assert "ix_nodes_space" not in indexes()  # the first one begins with it
+        _downgrade(db, "0026")
+        assert not {"ix_nodes_space_modified", "ix_nodes_space_folders"} & set(indexes())
+        assert indexes()["ix_nodes_space"] == ["space_id"]
+    finally:
+        db.dispose()
