@@ -345,3 +345,46 @@ def test_a_reader_of_a_quiet_folder_sees_its_latest_files(srv: Server) -> None:
 
     assert listed("rita") == ["compte-rendu.txt"]
     assert listed("gil") == [f"note-{i:02d}.txt" for i in range(59, 49, -1)]
+
+
+def test_a_manager_is_judged_by_their_profile_in_the_rubric_s_school(srv: Server) -> None:
+    """max teaches in school A and is a student of 2nde 1 in school B, where he runs a
+    club: searching for people there he finds the staff and his classmates of B, not
+    every student of B (his home school's teacher profile once counted), and he is
+    shown as a student there."""
+    with srv.transaction() as s:
+        school_a = acl.ensure_school(s, "Collège Jean Moulin")
+        school_b = acl.ensure_school(s, "Lycée Voltaire")
+        people = {"max": ("Max Double", "teacher"), "yann": ("Yann Autreclasse", "student"),
+                  "vera": ("Véra Prof", "teacher"), "ines": ("Inès Camarade", "student")}
+        users = {login: acl.create_user(s, login, PASSWORD, profile, display_name=name)
+                 for login, (name, profile) in people.items()}
+        acl.join_school(s, users["max"].id, school_a)  # home school: a teacher there
+        acl.join_school(s, users["max"].id, school_b, acl.Profile.student)
+        for login in ("yann", "vera", "ines"):
+            acl.join_school(s, users[login].id, school_b)
+        second = acl.ensure_group(s, school_b, "2nde 1", "class")
+        for login in ("max", "ines"):
+            acl.add_member(s, second, users[login].id)
+        acl.add_member(s, acl.ensure_group(s, school_b, "2nde 2", "class"), users["yann"].id)
+        acl.add_rubric(s, "club-echecs", "Club d'échecs", school_id=school_b)
+        acl.grant(s, "club-echecs", "manager", user="max")
+    max_ = client(srv, "max")
+    search = "/rubriques/club-echecs/gestion/recherche/personnes?q="
+
+    def found(query: str) -> list[dict[str, str]]:
+        answer = max_.get(search + query)
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["results"])
+
+    assert found("prof") == [{"value": "Véra Prof (vera)", "label": "Enseignant"}]
+    assert found("camarade") == [{"value": "Inès Camarade (ines)", "label": "Élève, 2nde 1"}]
+    assert found("autreclasse") == []  # a student of another class of B
+    assert found("double") == [{"value": "Max Double (max)", "label": "Élève, 2nde 1"}]
+    tab = "/rubriques/club-echecs/gestion/acces-utilisateur"
+    refused = form_post(max_, tab, "/rubriques/club-echecs/gestion/droits",
+                        {"role": "writer", "holder": "user", "login": "yann"})
+    assert refused.status_code == 400 and "nobody" in text(refused.text, '//*[@role="alert"]')
+    taken = form_post(max_, tab, "/rubriques/club-echecs/gestion/droits",
+                      {"role": "writer", "holder": "user", "login": "Inès Camarade"})
+    assert taken.status_code == 303, taken.text

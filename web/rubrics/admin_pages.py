@@ -212,9 +212,9 @@ def _folder_id(rubric: acl.RubricInfo, path: str | None) -> int | None:
 
 def _person(s: Session, rubric: acl.RubricInfo, text: str) -> str:
     """The login of the person a picker's field names, among those the signed-in
-    manager may find in the rubric's school (``acl.resolve_person``)."""
-    me = signed_in()
-    return acl.resolve_person(s, rubric.school_id, me.id, me.profile, text)
+    manager may find in the rubric's school, judged by their profile there
+    (``acl.resolve_person``)."""
+    return acl.resolve_person(s, rubric.school_id, signed_in().id, text)
 
 
 @bp.post("/generalites")
