@@ -388,3 +388,27 @@ def test_a_manager_is_judged_by_their_profile_in_the_rubric_s_school(srv: Server
     taken = form_post(max_, tab, "/rubriques/club-echecs/gestion/droits",
                       {"role": "writer", "holder": "user", "login": "Inès Camarade"})
     assert taken.status_code == 303, taken.text
+
+
+def test_an_encadre_change_is_in_the_head_s_journal(srv: Server) -> None:
+    """Who changed which rubric's encadré, and when, is in the security journal of
+    the rubric's school, as grants and invitations are; the text itself is not."""
+    with srv.transaction() as s:
+        school = acl.find_rubric(s, SLUG).school_id  # type: ignore[union-attr]
+        head = acl.create_user(s, "hugo", PASSWORD, "head", display_name="Hugo Martin")
+        acl.join_school(s, head.id, school)
+    box = MANAGE + "/encadre"
+    answer = form_post(client(srv, "gil"), box, box,
+                       {"body": "<p>Réunion secrète du comité mardi</p>"})
+    assert answer.status_code == 303, answer.text
+    page = client(srv, "hugo").get("/journal/", params={"type": "rubric_box_changed"})
+    assert page.status_code == 200
+    rows = html.fromstring(page.text).xpath('//tr[@data-kind="rubric_box_changed"]')
+    assert rows, page.text
+    row = rows[0]
+    assert text(html.tostring(row, encoding="unicode"), '//td[@class="who"]') == "gil"
+    assert text(html.tostring(row, encoding="unicode"), '//td[@class="place"]') \
+        == f"/rubriques/{SLUG}"
+    assert "Encadré de rubrique modifié" in row.text_content()
+    assert "text : changed" in row.text_content()
+    assert "secrète" not in page.text
