@@ -1,10 +1,11 @@
 """user_preferences.home_layout: the home page's blocks as the user arranged them
 
 A JSON column, ``{"order": [block names], "hidden": [block names]}``; NULL (every
-existing row) is the default page (acl.preferences.arranged).
+existing row) is the default page (acl.preferences.arranged). Numbered 0027 when it
+was planned; it follows 0028, which reached main first.
 
 Revision ID: 0027
-Revises: 0026
+Revises: 0028
 Create Date: 2026-12-06 17:00:00
 
 """
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0027'
-down_revision: Union[str, Sequence[str], None] = '0026'
+down_revision: Union[str, Sequence[str], None] = '0028'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
