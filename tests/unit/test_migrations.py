@@ -414,3 +414,22 @@ def test_0028_indexes_nodes_for_rubric_pages_and_drops_them_going_down(url: str)
         assert indexes()["ix_nodes_space"] == ["space_id"]
     finally:
         db.dispose()
+
+
+def test_0027_adds_the_home_layout_and_drops_it_going_down(url: str) -> None:
+    """The home page's arrangement is one nullable column of ``user_preferences`` (no
+    row changes: NULL is the default page); the downgrade drops it."""
+    db = Database(url)
+    try:
+        def columns() -> set[str]:
+            with db.engine.connect() as c:
+                return {col["name"] for col in inspect(c).get_columns("user_preferences")}
+
+        _upgrade(db, "0028")
+        assert "home_layout" not in columns()
+        _upgrade(db, "0027")
+        assert "home_layout" in columns()
+        _downgrade(db, "0028")
+        assert "home_layout" not in columns()
+    finally:
+        db.dispose()

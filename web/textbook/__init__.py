@@ -69,6 +69,7 @@ from .handins.services import (
     Homework,
     StudentHandin,
     StudentRow,
+    WaitingCopies,
     handin_homework,
     is_closed,
     lateness,
@@ -79,6 +80,7 @@ from .handins.services import (
     student_handins,
     student_homework,
     student_rows,
+    waiting_copies,
 )
 from .homework import (
     HomeworkItem,
@@ -254,7 +256,7 @@ __all__ = [
     "StudentHandin", "StudentRow", "Upload", "check_separators", "delete_handin_file",
     "hand_in", "handin_homework", "is_closed", "lateness", "readable_file",
     "require_service_teacher", "require_targeted", "return_correction", "set_closed",
-    "student_handins", "student_homework", "student_rows",
+    "student_handins", "student_homework", "student_rows", "WaitingCopies", "waiting_copies",
     # attachments of activities (issue 5)
     "Attachment", "attach_picked", "attach_upload", "attachments_of",
     "purge_activity_and_attachments", "readable_activity", "readable_attachment",
