@@ -127,8 +127,9 @@ def test_the_picker_lists_own_folders_and_media_only(srv: Server) -> None:
 
 def test_nobody_lists_or_picks_through_another_s_activity_or_space(srv: Server) -> None:
     """A student and another teacher get 403 (only the activity's teachers edit it,
-    :func:`web.textbook.editable_activity`), with nothing of ann's listed; a path names a file of the picker's own porte-documents
-    only, so carl's file is out of ann's reach. Nothing is attached."""
+    :func:`web.textbook.editable_activity`), with nothing of ann's listed; a path
+    names a file of the picker's own porte-documents only, so carl's file is out of
+    ann's reach. Nothing is attached."""
     before = attachment_count(srv)
     ben, carl, ann = signed_in(srv, "ben"), signed_in(srv, "carl"), signed_in(srv, "ann")
     for client in (ben, carl):
@@ -318,3 +319,43 @@ def test_plain_input_mode_keeps_typed_lines_and_formatted_texts(srv: Server) -> 
     assert "data-plain-refused" not in rich and "homework-body-saisie" not in rich
     assert "data-rich-text" in signed_in(srv, "ann").get(
         f"/textbook/activites/{IDS['H1']}/modifier").text
+
+
+@pytest.mark.one_database
+@pytest.mark.clients
+def test_plain_input_mode_in_chromium(srv: Server, browser: Browser) -> None:  # noqa: F811
+    """With the editor's script loaded, the plain mode stays a plain text area (no
+    toolbar) whose typed lines come back as lines; a formatted text gets the editor
+    and the note. About 5 s."""
+    set_input_mode(srv, "carl", acl.InputMode.plain)
+    try:
+        page = signed_in_page(srv, browser, "carl", "phone")
+        seen = watch(page)
+        page.goto(f"/textbook/seances/{IDS['F1']}")
+        page.get_by_text("Ajouter un contenu de séance").click()
+        form = page.locator("form.panel.content")
+        form.get_by_label("Titre").fill("Texte simple")
+        area = form.get_by_label("Texte")
+        expect(area).to_be_visible()
+        expect(form.get_by_role("toolbar")).to_have_count(0)
+        area.fill("Ligne 1\nLigne 2 < 3\n\nParagraphe 2")
+        form.get_by_role("button", name="Enregistrer le contenu").click()
+        item = page.locator("li.activity", has=page.locator("h3.title",
+                                                             has_text="Texte simple"))
+        expect(item.locator(".body p")).to_have_count(2)
+        expect(item.locator(".body p").first).to_have_text("Ligne 1Ligne 2 < 3")
+        with srv.transaction() as s:
+            activity = s.query(textbook.Activity).filter_by(title="Texte simple").one()
+            activity.body = "<ul><li>un</li><li>deux</li></ul>"
+            activity_id = activity.id
+        page.goto(f"/textbook/activites/{activity_id}/modifier")
+        edit = page.locator("form.panel.edit")
+        expect(edit.get_by_role("toolbar")).to_be_visible()
+        expect(edit.get_by_role("textbox", name="Texte").locator("li")).to_have_count(2)
+        expect(edit.get_by_text("s'ouvre dans l'éditeur enrichi")).to_be_visible()
+        assert axe_problems(page) == []
+        assert sideways(page) == 0
+        assert seen == []
+        page.context.close()
+    finally:
+        set_input_mode(srv, "carl", acl.InputMode.rich)
