@@ -17,9 +17,11 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from werkzeug.test import Client
 
 import acl
@@ -293,3 +295,63 @@ def test_a_lessons_homework_due_costs_the_same_for_2_and_20_homework(
 
     counts = _each_size(tmp_path, monkeypatch, measure, (2, 20))
     assert counts[2] == counts[20], counts
+
+
+def test_a_rubric_access_tab_reads_its_folders_not_its_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Accès utilisateur tab names the folders of its grants and offers the
+    rubric's folders in a list: one statement on ``nodes`` that answers the folders
+    only, for 10 files in the space as for 200 (it once read every node of the
+    space twice, files included). The statement is run again by the test to count
+    the rows it answers."""
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        with app.db.transaction() as s:
+            school = acl.ensure_school(s, "Collège Jean Moulin")
+            for login in ("gil", "rita"):
+                acl.create_user(s, login, PASSWORD, "teacher", school_id=school)
+            rubric = acl.add_rubric(s, "journal", "Journal du collège", school_id=school)
+            acl.grant(s, "journal", "manager", user="gil")
+        space = app.store.ensure_space("rubric", rubric_id=rubric.id)
+        for folder in ("/Affiches", "/Coulisses", "/Coulisses/Budget"):
+            app.store.make_collection(space.id, folder)
+        for i in range(size):
+            app.store.commit_write(space.id, f"/Affiches/affiche-{i:03d}.txt", None)
+        posters = app.store.resolve(space.id, "/Affiches")
+        assert posters is not None
+        with app.db.transaction() as s:
+            acl.grant(s, "journal", "visitor", user="rita", folder_node_id=posters.id)
+        client = _signed_in(app, "gil")
+        url = "/rubriques/journal/gestion/acces-utilisateur"
+        assert client.get(url).status_code == 200
+        seen: list[tuple[str, Any]] = []
+
+        def _before(_conn: Any, _cursor: Any, statement: str, parameters: Any,
+                    *_args: Any) -> None:
+            if re.search(r"\bFROM nodes\b", statement):
+                seen.append((statement, parameters))
+
+        event.listen(app.db.engine, "before_cursor_execute", _before)
+        try:
+            with count_queries(app.db) as counter:
+                page = client.get(url)
+        finally:
+            event.remove(app.db.engine, "before_cursor_execute", _before)
+        assert page.status_code == 200
+        shown = page.get_data(as_text=True)
+        offered = re.findall(r'<option value="(/[^"]*)"', shown)
+        assert offered == ["/Affiches", "/Coulisses", "/Coulisses/Budget"], offered
+        assert "<code>/Affiches</code>" in shown  # rita's grant names its folder
+        assert len(seen) == 1, [statement for statement, _ in seen]
+        statement, parameters = seen[0]
+        with app.db.engine.connect() as connection:
+            rows = connection.exec_driver_sql(statement, parameters).all()
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                              parameters).all()
+        assert len(rows) == 3, rows  # the three folders, no file
+        # Found through the index that holds folders only: no file row is visited.
+        assert any("ix_nodes_space_folders" in str(step) for step in plan), plan
+        return len(counter.statements)
+
+    counts = _each_size(tmp_path, monkeypatch, measure)
+    assert counts[10] == counts[200], counts

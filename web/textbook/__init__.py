@@ -197,7 +197,9 @@ from .trash import (
     is_trashed,
     purge_activity,
     restore_activity,
+    restore_choices,
     restore_lesson,
+    signed_since_message,
     trashed_activities,
     trashed_activity,
     trashed_lessons,
@@ -245,7 +247,8 @@ __all__ = [
     "trashed_lessons", "visas_of",
     # the activities' corbeille (issue 20, "Undo instead of loss")
     "TrashedActivity", "TrashedActivityRow", "activity_not_trashed", "live_activity",
-    "purge_activity", "restore_activity", "trashed_activities", "trashed_activity",
+    "purge_activity", "restore_activity", "restore_choices", "signed_since_message",
+    "trashed_activities", "trashed_activity",
     # online submission (issue 7, "remise en ligne")
     "Handin", "HandinClosure", "HandinCorrection", "HandinFile", "Homework",
     "StudentHandin", "StudentRow", "Upload", "check_separators", "delete_handin_file",
