@@ -46,8 +46,8 @@ SERIOUS = {"serious", "critical"}
 def pages_of(login: str) -> list[str]:
     """The main pages each profile reaches from the navigation."""
     common = ["/", "/connecter", "/documents/", "/booking/", "/rubriques/", "/corbeille/",
-              "/notifications/", "/invitations/", "/rubriques/vie-scolaire/",
-              "/account/preferences"]
+              "/notifications/", "/invitations/", "/accueil/organiser",
+              "/rubriques/vie-scolaire/", "/account/preferences"]
     if login == "ann":
         return [*common, "/documents/porte-documents/", "/textbook/?week=2026-09-07",
                 "/textbook/?week=2026-09-07&vue=liste",
@@ -187,6 +187,48 @@ def test_phone_navigation_folds_into_a_menu(srv: Server, browser: Browser) -> No
     expect(wide.get_by_role("navigation", name="Navigation principale")).to_be_visible()
     expect(wide.get_by_role("button", name="Se déconnecter")).to_be_visible()
     wide.context.close()
+
+
+def test_the_home_page_is_arranged_on_a_phone(srv: Server, browser: Browser) -> None:
+    """At 390 px, with the page's own buttons: hide a block from the home page, show it
+    again, move one twice in « Organiser ma page d'accueil » (the second time from the
+    keyboard: the focus stays on the moved block's button, no script), hide another;
+    every button is within the screen, nothing scrolls sideways; the original layout
+    is put back at the end."""
+    page = signed_in_page(srv, browser, "ann", "phone")
+    page.goto("/")
+    files = page.locator("section.home-block.files")
+    expect(files).to_be_visible()
+    hide = page.get_by_role("button", name="Masquer le bloc « Fichiers récents »")
+    box = hide.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    hide.click()
+    expect(files).to_have_count(0)
+    expect(page.get_by_text("Bloc « Fichiers récents » masqué")).to_be_visible()
+    assert sideways(page) == 0
+    page.get_by_role("button", name="Afficher le bloc « Fichiers récents »").click()
+    expect(files).to_be_visible()
+    page.get_by_role("link", name="Organiser ma page d'accueil").click()
+    assert sideways(page) == 0 and axe_problems(page) == []
+    up = page.get_by_role("button", name="Monter « Mon espace »")
+    box = up.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    up.click()
+    expect(page.locator("#organiser-account")).to_be_visible()
+    up = page.get_by_role("button", name="Monter « Mon espace »")
+    expect(up).to_be_focused()  # back on the moved block's button: Enter moves it on
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Monter « Mon espace »")).to_be_focused()
+    page.get_by_label("Afficher « Mes réservations à venir »").uncheck()
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page).to_have_url(f"{srv.base_url}/")
+    names = page.locator("section.home-block").evaluate_all(
+        "nodes => nodes.map(n => n.classList[1])")
+    assert names == ["lessons", "handins", "account", "files", "rubrics"]
+    page.goto("/accueil/organiser")
+    page.get_by_role("button", name="Rétablir la présentation d'origine").click()
+    expect(page.locator("section.home-block.bookings")).to_be_visible()
+    page.context.close()
 
 
 def test_skip_link_and_visible_focus(srv: Server, browser: Browser) -> None:

@@ -41,6 +41,7 @@ KIND_LABELS = {
     "revoke": _l("Droit retiré"),
     "invitation": _l("Invitation"),
     "invitation_answered": _l("Réponse à une invitation"),
+    "rubric_box_changed": _l("Encadré de rubrique modifié"),
     "publish": _l("Mise en ligne"),
     "withdraw": _l("Retrait de la mise en ligne"),
     "lock_broken": _l("Verrou levé"),
