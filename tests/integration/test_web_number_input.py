@@ -6,8 +6,6 @@ each of those was a 500 with a traceback. Both databases: their refusals differ.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import PASSWORD, Server
 from tests.web import WebClient, csrf_token
 from web.forms import parse_number
