@@ -5,18 +5,20 @@ not typed as logins").
 Only what a manager may see is answered: the rubric's school only; a person is
 given by name, profile and classes (never e-mail nor phone); a manager who is not
 of the school's staff (a student who runs a club) finds only the staff and the
-people of their own groups, as they would in the school's life. A user of no school
-(made by hand in a one-school deployment) counts in every school, as for grants.
+people of their own groups, as they would in the school's life. Both sides are
+judged by their profile in that school, not in their home school: a teacher of one
+school who is a student in another manages a club there as a student. A user of no
+school (made by hand in a one-school deployment) counts in every school, as for
+grants.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from davserver.errors import BadRequest, NotFound
 
@@ -50,41 +52,68 @@ def _like(query: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _people_of(school_id: int, viewer_id: int, viewer: Profile) -> Select[Any]:
-    """The query of the active people of ``school_id`` that ``viewer`` may find."""
-    in_school = exists().where(UserSchool.user_id == User.id, UserSchool.school_id == school_id,
-                               UserSchool.left_at.is_(None))
+def viewer_profile(session: Session, school_id: int, viewer_id: int) -> Profile | None:
+    """The profile ``viewer_id`` holds in ``school_id``, by which a search in that
+    school judges them (not their home school's: a teacher of one school may be a
+    student in another). Their own profile for a user of no school (made by hand in a
+    one-school deployment: of every school); None for a user of other schools only,
+    or who left this one (not of its staff, nor in its classes). One query."""
+    rows = session.execute(
+        select(UserSchool.school_id, UserSchool.profile, UserSchool.left_at)
+        .where(UserSchool.user_id == viewer_id)).all()
+    if not rows:
+        return session.scalar(select(User.profile).where(User.id == viewer_id))
+    return next((profile for school, profile, left in rows
+                 if school == school_id and left is None), None)
+
+
+def _people_of(school_id: int, viewer_id: int, viewer: Profile | None) -> Select[User, Profile]:
+    """The query of the active people of ``school_id`` that ``viewer`` (their profile
+    in that school, :func:`viewer_profile`) may find: rows of (user, their profile in
+    that school)."""
+    here = aliased(UserSchool)
     of_no_school = ~exists().where(UserSchool.user_id == User.id)
-    query = select(User).where(User.disabled.is_(False), or_(in_school, of_no_school))
+    profile_here = func.coalesce(here.profile, User.profile)
+    query = (select(User, profile_here)
+             .outerjoin(here, and_(here.user_id == User.id, here.school_id == school_id,
+                                   here.left_at.is_(None)))
+             .where(User.disabled.is_(False), or_(here.user_id.is_not(None), of_no_school)))
     if viewer not in STAFF:
-        mine = select(Membership.group_id).where(Membership.user_id == viewer_id)
+        # Their own classes and groups in this school (another school's are not
+        # this school's life).
+        mine = select(Membership.group_id).join(Group, Group.id == Membership.group_id) \
+            .where(Membership.user_id == viewer_id, Group.school_id == school_id) \
+            .correlate(None)  # the viewer's rows, not the found person's
         shares_group = exists().where(Membership.user_id == User.id,
                                       Membership.group_id.in_(mine))
-        query = query.where(or_(User.profile.in_(list(STAFF)), shares_group,
+        query = query.where(or_(profile_here.in_(list(STAFF)), shares_group,
                                 User.id == viewer_id))
     return query
 
 
-def search_people(session: Session, school_id: int, viewer_id: int, viewer: Profile,
-                  query: str, *, limit: int = MAX_MATCHES) -> list[PersonMatch]:
+def search_people(session: Session, school_id: int, viewer_id: int, query: str, *,
+                  limit: int = MAX_MATCHES) -> list[PersonMatch]:
     """People of ``school_id`` whose name or login contains ``query``
-    (case-insensitive, at least 2 characters, else nothing), by name."""
+    (case-insensitive, at least 2 characters, else nothing), by name, each with their
+    profile in that school; what ``viewer_id`` may find there is decided by their
+    profile in that school (:func:`viewer_profile`)."""
     if len(query.strip()) < 2:
         return []
     like = _like(query)
-    found = list(session.scalars(
+    viewer = viewer_profile(session, school_id, viewer_id)
+    found = list(session.execute(
         _people_of(school_id, viewer_id, viewer)
         .where(or_(User.display_name.ilike(like, escape="\\"),
                    User.login.ilike(like, escape="\\")))
-        .order_by(User.last_name, User.display_name, User.login).limit(limit)))
+        .order_by(User.last_name, User.display_name, User.login).limit(limit)).tuples())
     classes: dict[int, list[str]] = {}
     for uid, name in session.execute(
             select(Membership.user_id, Group.name).join(Group, Group.id == Membership.group_id)
             .where(Group.school_id == school_id,
-                   Membership.user_id.in_([u.id for u in found])).order_by(Group.name)):
+                   Membership.user_id.in_([u.id for u, _ in found])).order_by(Group.name)):
         classes.setdefault(uid, []).append(name)
-    return [PersonMatch(u.login, (u.display_name or "").strip() or u.login, u.profile,
-                        tuple(classes.get(u.id, ()))) for u in found]
+    return [PersonMatch(u.login, (u.display_name or "").strip() or u.login, Profile(profile),
+                        tuple(classes.get(u.id, ()))) for u, profile in found]
 
 
 def search_groups(session: Session, school_id: int, query: str, *,
@@ -110,15 +139,16 @@ def search_subjects(session: Session, school_id: int, query: str, *,
             session.execute(found.order_by(Subject.name).limit(limit))]
 
 
-def resolve_person(session: Session, school_id: int, viewer_id: int, viewer: Profile,
-                   text: str) -> str:
+def resolve_person(session: Session, school_id: int, viewer_id: int, text: str) -> str:
     """The login of the person a picker's field names: « Name (login) » as the picker
-    fills it, a login, or a name that only one person findable by ``viewer`` bears
-    (the page works without JavaScript). ``NotFound`` naming the text when nobody
-    matches, ``BadRequest`` when several people bear that name."""
+    fills it, a login, or a name that only one person ``viewer_id`` may find in
+    ``school_id`` bears (as :func:`search_people`; the page works without
+    JavaScript). ``NotFound`` naming the text when nobody matches, ``BadRequest``
+    when several people bear that name."""
     text = " ".join(text.split())
     picked = _PICKED.match(text)
-    candidates = _people_of(school_id, viewer_id, viewer)
+    candidates = _people_of(school_id, viewer_id,
+                            viewer_profile(session, school_id, viewer_id))
     if picked:
         login = picked.group("login")
         if session.scalar(candidates.where(User.login == login)) is not None:

@@ -6,6 +6,8 @@
   cahier de textes defaults (estimated homework minutes, input mode), the redirect
   e-mail address (where the ENT's mail goes instead of the imported address), phone
   numbers and the "liste rouge" box.
+  The home page's arrangement (``home_layout``: the blocks in the user's order and those
+  they hid, :func:`home_layout_of`, :func:`save_home_layout`, :func:`arranged`).
 * :class:`RubricSubscription` (table ``rubric_subscriptions``): a rubric whose new
   contributions the user wants to hear of ("Mes rubriques").
 * :func:`directory` searches the people of a school by name, class or subject for
@@ -18,9 +20,11 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, or_, select
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, delete, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from davserver.db import Base
@@ -63,6 +67,8 @@ class UserPreference(Base):
     phone_landline: Mapped[str | None] = mapped_column(String(MAX_PHONE))
     phone_mobile: Mapped[str | None] = mapped_column(String(MAX_PHONE))
     private_numbers: Mapped[bool] = mapped_column(Boolean, default=False)
+    # {"order": [block names], "hidden": [block names]}; None: the default page.
+    home_layout: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class RubricSubscription(Base):
@@ -152,6 +158,76 @@ def save_preferences(session: Session, user_id: int, prefs: Preferences) -> Pref
     row.private_numbers = clean.private_numbers
     session.flush()
     return clean
+
+
+MAX_BLOCK_NAME = 40
+
+
+@dataclass(frozen=True)
+class HomeLayout:
+    """How a user arranged their home page: ``order``, the block names in the order
+    they chose (blocks not named keep their default place), and ``hidden``, the names
+    of the blocks they hid. Both empty: the default page."""
+
+    order: tuple[str, ...] = ()
+    hidden: frozenset[str] = field(default_factory=frozenset)
+
+
+def home_layout_of(session: Session, user_id: int) -> HomeLayout:
+    """The user's home page arrangement as stored (the default when none). Stored data
+    of another shape (hand-edited, an older version) reads as the default, never as an
+    error: names are checked against the blocks when shown (:func:`arranged`)."""
+    row = session.get(UserPreference, user_id)
+    stored = row.home_layout if row is not None else None
+    if not isinstance(stored, dict):
+        return HomeLayout()
+    order, hidden = stored.get("order"), stored.get("hidden")
+    return HomeLayout(
+        tuple(n for n in order if isinstance(n, str)) if isinstance(order, list) else (),
+        frozenset(n for n in hidden if isinstance(n, str)) if isinstance(hidden, list)
+        else frozenset())
+
+
+def save_home_layout(session: Session, user_id: int, order: Sequence[str],
+                     hidden: Collection[str], known: Collection[str]) -> HomeLayout:
+    """Store the user's arrangement: ``order`` (block names, each once) and ``hidden``
+    (a subset of the known names). Raises :class:`PreferenceError` (field
+    ``home_layout``) for a name not in ``known`` or named twice in ``order``; nothing
+    is stored then. Returns what was stored."""
+    for name in (*order, *hidden):
+        if name not in known:
+            raise PreferenceError("home_layout", f"« {name[:MAX_BLOCK_NAME]} » n'est pas un "
+                                  "bloc de la page d'accueil.")
+    if len(set(order)) != len(order):
+        raise PreferenceError("home_layout", "Un bloc est nommé deux fois dans l'ordre "
+                              "de la page d'accueil.")
+    layout = HomeLayout(tuple(order), frozenset(hidden))
+    row = session.get(UserPreference, user_id)
+    if row is None:
+        row = UserPreference(user_id=user_id, unfold_rubrics=False,
+                             input_mode=InputMode.rich.value, private_numbers=False)
+        session.add(row)
+    row.home_layout = {"order": list(layout.order), "hidden": sorted(layout.hidden)}
+    session.flush()
+    return layout
+
+
+def arranged(layout: HomeLayout, defaults: Sequence[str]) -> list[tuple[str, bool]]:
+    """The blocks ``defaults`` (names in their default order: those the user may have)
+    in the user's order, each with whether it is hidden. A stored name that is not in
+    ``defaults`` (a block since removed, or one of another profile) is ignored; a block
+    the stored order does not name (new since the user arranged their page) comes at
+    its default place: right after the block that precedes it by default."""
+    wanted = set(defaults)
+    out = [n for n in dict.fromkeys(layout.order) if n in wanted]
+    placed = set(out)
+    for index, name in enumerate(defaults):
+        if name in placed:
+            continue
+        before = next((d for d in reversed(defaults[:index]) if d in placed), None)
+        out.insert(out.index(before) + 1 if before is not None else 0, name)
+        placed.add(name)
+    return [(n, n in layout.hidden) for n in out]
 
 
 def redirect_emails(session: Session, user_ids: set[int]) -> dict[int, str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from davserver import clock
+from davserver import clock, journal
 from davserver.errors import BadRequest
 
 from .rubric_models import RubricPage
@@ -113,8 +113,12 @@ def set_box(session: Session, slug: str, *, box_html: str, image: bytes | None =
     """The Encadré tab: the box's cleaned HTML, and its image: ``image`` replaces it
     (PNG, JPEG, GIF or WebP, at most :data:`MAX_IMAGE` bytes), ``drop_image``
     removes it, neither keeps it. ``image_alt`` (None leaves it) is its text
-    alternative; empty marks it decorative."""
-    row = _page_row(session, _rubric(session, slug).id)
+    alternative; empty marks it decorative. Journaled (``rubric_box_changed``: who,
+    which rubric, when, and which parts changed, not the text)."""
+    rubric = _rubric(session, slug)
+    row = _page_row(session, rubric.id)
+    had_image, old_html, old_alt = row.image_type is not None, row.box_html or "", \
+        row.image_alt or ""
     if image is not None:
         if len(image) > MAX_IMAGE:
             raise BadRequest(f"the image takes {len(image)} bytes: at most {MAX_IMAGE}")
@@ -132,6 +136,15 @@ def set_box(session: Session, slug: str, *, box_html: str, image: bytes | None =
         row.image_alt = alt
     row.box_html = box_html
     session.flush()
+    image_change = ("replaced" if had_image else "added") if image is not None else \
+        ("removed" if drop_image and had_image else "kept")
+    # What changed, not the text itself: the journal keeps who and when (the box is
+    # on the page for what), without copying the school's content into it.
+    journal.record(session, journal.Kind.rubric_box_changed, place=f"/rubriques/{slug}",
+                   school_id=rubric.school_id,
+                   details={"text": "changed" if box_html != old_html else "kept",
+                            "text_bytes": len(box_html.encode()), "image": image_change,
+                            "image_alt": "changed" if row.image_alt != old_alt else "kept"})
     return home_page_of(session, row.rubric_id)
 
 

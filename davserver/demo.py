@@ -3,8 +3,10 @@ show every role, so that a new user can try each part of the server at once.
 
 Its cahier de textes is made around the day the demo is first run (``clock.today``,
 issue 20, "The demo shows all of it"): the school year holding that day (from the
-summer holidays on, the coming one, whose lessons start at the rentrée), a weekly
-timetable of 4B and 3A placed on the previous, current and two next weeks, contents
+summer holidays on, the coming one, whose lessons start at the rentrée), the school
+holidays of its zone (C), a weekly timetable of 4B and 3A placed on the previous,
+current and two next school weeks (no lesson on a public holiday or in the school
+holidays: in the Christmas holidays, the week shown is the rentrée's), contents
 and homework in the lessons already held (one homework to hand in online), bookings of
 the next lessons, a visa on M. Dupont's textbook up to the end of last week, and two
 files of the club théâtre waiting for its moderator.
@@ -31,6 +33,7 @@ from providers import Stamp
 
 if TYPE_CHECKING:
     from web.textbook import Lesson
+    from web.textbook.timetable import SchoolCalendar
 
 DEMO_SCHOOL = "Collège Jean Moulin (démo)"
 DEMO_UAI = "0999999F"
@@ -226,18 +229,40 @@ def demo_year(today: date) -> tuple[date, date]:
     return date(first, 9, 1), date(first + 1, 7, 4)
 
 
-def demo_weeks(today: date, start: date) -> list[date]:
-    """The Mondays of the demo's weeks: the previous, the current and the two next
-    weeks of ``today``, or of the rentrée ``start`` when the year has not begun."""
+def demo_weeks(today: date, start: date, calendar: SchoolCalendar) -> list[date]:
+    """The Mondays of the demo's weeks around ``today``, or around the rentrée
+    ``start`` when the year has not begun: the previous school week, the current week
+    if it has classes, and the two school weeks after it (a school week has at least
+    one school day in ``calendar``), so that a demo started in the holidays shows the
+    week of the return to class filled."""
     anchor = max(today, start)
     monday = anchor - timedelta(days=anchor.weekday())
-    return [monday + timedelta(weeks=n) for n in (-1, 0, 1, 2)]
+
+    def school_week(m: date) -> bool:
+        return calendar.week(m) is not None
+
+    first, last = monday_of(calendar.first), monday_of(calendar.last)
+    before = monday - timedelta(weeks=1)
+    while before >= first and not school_week(before):
+        before -= timedelta(weeks=1)
+    weeks = [before] if before >= first else []
+    if school_week(monday):
+        weeks.append(monday)
+    after = monday + timedelta(weeks=1)
+    for _n in range(2):
+        while after <= last and not school_week(after):
+            after += timedelta(weeks=1)
+        if after <= last:
+            weeks.append(after)
+        after += timedelta(weeks=1)
+    return weeks
 
 
 def _textbook(s: Session, school: int) -> bool:
     """The demo's school year, timetable, contents, homework and visa, unless the
     school has a school year already; False then."""
     from web import textbook  # the crown builds on the web layer
+    from web.textbook.timetable import SchoolCalendar, zone_holidays
 
     if textbook.current_school_year(s, school) is not None:
         return False
@@ -245,13 +270,16 @@ def _textbook(s: Session, school: int) -> bool:
     today, now = clock.today(zone), clock.now()
     start, end = demo_year(today)
     year = textbook.set_school_year(s, school, start, end, DEMO_TIME_ZONE)
+    if not textbook.holidays_of(s, school):  # holidays imported by hand are kept
+        textbook.replace_holidays(s, school, zone_holidays(start, end, DEMO_ZONE))
+    calendar = SchoolCalendar.build(start, end, textbook.holidays_of(s, school), DEMO_UAI)
     user = {login: acl.find_user(s, login) for login, *_ in DEMO_USERS}
     ids = {login: p.id for login, p in user.items() if p is not None}
     lessons: dict[tuple[str, str], list[Lesson]] = {}
-    for monday in demo_weeks(today, start):
+    for monday in demo_weeks(today, start, calendar):
         for weekday, hour, klass, code, teacher, room in DEMO_TIMETABLE:
             day = monday + timedelta(days=weekday)
-            if not start <= day <= end:
+            if calendar.off(day) is not None:  # outside the year, holidays, jour férié
                 continue
             service = textbook.ensure_service(
                 s, school, acl.ensure_group(s, school, klass),
@@ -369,8 +397,9 @@ def demo_banner(usable: list[str]) -> str:
     if hidden:
         lines.append("(not listed, their password was changed or they were disabled: "
                      + ", ".join(hidden) + ")")
-    lines.append("Cahier de textes (/textbook/): a 4B and 3A timetable around today, with "
-                 "contents, homework (one to hand in online), bookings and a visa.")
+    lines.append("Cahier de textes (/textbook/): a 4B and 3A timetable around today (school "
+                 "holidays of zone C and public holidays left free), with contents, homework "
+                 "(one to hand in online), bookings and a visa.")
     lines.append("Rubrics (rubriques/): vie-scolaire (everyone reads), ca (members only; "
                  "'Comptes rendus' readable by all), theatre and theatre-spectacle (club). "
                  "See them with: davserver rubric show SLUG")

@@ -71,6 +71,7 @@ class Kind(enum.StrEnum):
     revoke = "revoke"
     invitation = "invitation"
     invitation_answered = "invitation_answered"
+    rubric_box_changed = "rubric_box_changed"  # a rubric's encadré (acl.rubric_pages)
     publish = "publish"
     withdraw = "withdraw"
     lock_broken = "lock_broken"

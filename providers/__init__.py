@@ -35,6 +35,7 @@ from .names import (
 )
 from .oc_props import INSTANCE_ID
 from .plain_get import PlainGet
+from .recent import RecentFile, recent_files, rubric_files
 from .store import NodeInfo, SpaceInfo, Stamp, Store
 from .trash import TrashEntry
 from .uploads_dav import UPLOADS
@@ -42,7 +43,7 @@ from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
 
 __all__ = [
     "IMPORTS", "drop_folder", "file_dropped", "contribution_published", "Contribution",
-    "latest_contributions",
+    "latest_contributions", "RecentFile", "recent_files", "rubric_files",
     "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "CONTROL_CHARACTER", "DOCUMENTS",
     "INSTANCE_ID", "MAX_NAME_BYTES", "PRINCIPAL_KEY", "PUBLIC_PATHS_KEY", "RUBRICS",
     "SYNC_VIEW_KEY", "UPLOADS", "URL_LOGIN_KEY",

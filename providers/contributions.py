@@ -13,10 +13,12 @@ and personal spaces are no contributions.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 from blinker import Namespace
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from acl import NodeRef
@@ -78,16 +80,84 @@ class Contribution:
     chain: tuple[NodeRef, ...]
 
 
-def latest_contributions(s: Session, space_id: int, *, scan: int = 50) -> list[Contribution]:
-    """The ``scan`` most recently modified published files of ``space_id`` (not in
-    the trash), newest first, each with its chain. Two queries: the files, then
-    their folders. Pending files (``published`` false) are no contributions yet."""
-    files = list(s.execute(
-        select(Node.id, Node.path, Node.name, Node.written_name, Node.written_path,
-               Node.size, Node.modified, Node.author_id)
-        .where(Node.space_id == space_id, Node.is_collection.is_(False),
-               Node.published.is_(True), Node.path.like("/%"))
-        .order_by(Node.modified.desc(), Node.id.desc()).limit(scan)))
+PAGE = 50
+"""Files read at a time by :func:`latest_contributions`."""
+
+MAX_PAGES = 20
+"""Pages :func:`latest_contributions` reads at most (1,000 files): the bound of its
+work when the newest files are mostly out of the reader's reach."""
+
+MAX_FOLDERS = 200
+"""Granted folders whose subtrees :func:`latest_contributions` names in its query; a
+reader holding more reads the whole space, page by page."""
+
+
+def latest_contributions(s: Session, space_id: int, *, wanted: int,
+                         readable: Callable[[Contribution], bool] = lambda c: True,
+                         folders: Collection[int] | None = None) -> list[Contribution]:
+    """Up to ``wanted`` of the most recently modified published files of ``space_id``
+    (not in the trash) that ``readable`` accepts, newest first, each with its chain.
+
+    ``folders``: the node ids of the folders below which the reader holds a role
+    (None: a role on the whole space). The query then reads only the files below
+    those folders, so that a reader of one quiet folder sees its files however many
+    newer ones the rest of the space holds. ``readable`` (``acl.allowed`` on the
+    chain) still decides: a pending folder, a sub-folder they may not read.
+
+    The files are read :data:`PAGE` at a time in the order of the index on
+    ``(space_id, modified)``, two queries a page (the files, then their folders),
+    until ``wanted`` are found, the space is exhausted, or :data:`MAX_PAGES` pages
+    were read: a bounded work, which may show fewer than ``wanted`` when the newest
+    thousand files are all out of the reader's reach. Pending files (``published``
+    false) are no contributions yet."""
+    below = _below_folders(s, space_id, folders) if folders is not None else None
+    if below == [] or wanted <= 0:
+        return []
+    query = (select(Node.id, Node.path, Node.name, Node.written_name, Node.written_path,
+                    Node.size, Node.modified, Node.author_id)
+             .where(Node.space_id == space_id, Node.is_collection.is_(False),
+                    Node.published.is_(True), Node.path.like("/%"))
+             .order_by(Node.modified.desc(), Node.id.desc()).limit(PAGE))
+    if below:
+        query = query.where(or_(*(func.substr(Node.path, 1, len(p) + 1) == p + "/"
+                                  for p in below)))
+    found: list[Contribution] = []
+    after: tuple[float, int] | None = None
+    for _page in range(MAX_PAGES):
+        page = query if after is None else query.where(or_(
+            Node.modified < after[0], and_(Node.modified == after[0], Node.id < after[1])))
+        files = list(s.execute(page))
+        for contribution in _with_chains(s, space_id, files):
+            if readable(contribution):
+                found.append(contribution)
+                if len(found) == wanted:
+                    return found
+        if len(files) < PAGE:
+            break
+        after = (files[-1].modified, files[-1].id)
+    return found
+
+
+def _below_folders(s: Session, space_id: int, folders: Collection[int]) -> list[str] | None:
+    """The live key paths of ``folders`` in the space, those below another left out;
+    None when there are too many to name in a query (:data:`MAX_FOLDERS`)."""
+    if len(folders) > MAX_FOLDERS:
+        return None
+    if not folders:
+        return []
+    paths = sorted(s.scalars(select(Node.path).where(
+        Node.space_id == space_id, Node.id.in_(list(folders)),
+        Node.is_collection.is_(True), Node.path.like("/%"))))
+    kept: list[str] = []
+    for path in paths:  # sorted: a folder comes before what is below it
+        if not any(path.startswith(k + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _with_chains(s: Session, space_id: int, files: list[Any]) -> list[Contribution]:
+    """The rows of ``files`` as contributions with their chains (one query for their
+    folders); a file whose folders moved meanwhile is left out."""
     wanted = {p for f in files for p in ancestors(f.path)}
     folders = {row.path: NodeRef(row.id, row.author_id, row.published) for row in s.execute(
         select(Node.id, Node.path, Node.author_id, Node.published)

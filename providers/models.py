@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -62,7 +63,16 @@ class Node(Base):
         UniqueConstraint("parent_id", "name"),
         # Hash on PostgreSQL: a btree entry cannot hold a long deep path.
         Index("ix_nodes_path", "path", postgresql_using="hash"),
-        Index("ix_nodes_space", "space_id"),
+        # A space's nodes; and a rubric's latest contributions, its files newest first,
+        # read in order (providers.contributions) instead of sorting the whole space.
+        # (Migration 0028 dropped the index on space_id alone that this one begins with:
+        # SQLite, without statistics, preferred it to the folders' partial index.)
+        Index("ix_nodes_space_modified", "space_id", "modified"),
+        # A space's folders without its files (a rubric's access tabs, Store.folders):
+        # partial, so that file writes do not maintain it. No path in it: a btree entry
+        # on PostgreSQL cannot hold a long deep path.
+        Index("ix_nodes_space_folders", "space_id",
+              sqlite_where=text("is_collection = 1"), postgresql_where=text("is_collection")),
         Index("ix_nodes_blob", "blob_id"),
         # Ids are never reused (SQLite reuses the highest deleted rowid otherwise):
         # a folder's grants (acl) refer to it by id.

@@ -712,6 +712,28 @@ class Store:
             ).all()
             return [_row_info(r, self.read_props) for r in rows]
 
+    def folders(self, space_id: int, *, first: int,
+                including: Iterable[int] = ()) -> dict[int, str]:
+        """Live folders of a space (neither its root nor the trash), node id → path as
+        written: the ``first`` of them by written path, and the folders of ``including``
+        (node ids; those not live are left out) wherever they sort. One query that
+        reads folders only and answers at most ``first + len(including)`` rows, however
+        many files the space holds (a rubric's access tabs: the folder field's choices
+        and the folders its grants name)."""
+        wanted = sorted(set(including))
+        order: list[Any] = [_NODES.written_path, _NODES.id]
+        if wanted:
+            order.insert(0, case((_NODES.id.in_(wanted), 0), else_=1))
+        if first + len(wanted) <= 0:
+            return {}
+        query = (select(_NODES.id, _NODES.written_path)
+                 # Bare is_collection (``= 1`` on SQLite): the partial index's own term.
+                 .where(_NODES.space_id == space_id, _NODES.is_collection,
+                        func.substr(_NODES.path, 1, 1) == "/")
+                 .order_by(*order).limit(first + len(wanted)))
+        with self.db.reading() as c:
+            return {node_id: path for node_id, path in c.execute(query)}
+
     def open(self, node: NodeInfo) -> BinaryIO:
         """Open a file's content for reading (seekable)."""
         if node.blob_key is None:

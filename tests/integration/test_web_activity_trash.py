@@ -16,7 +16,7 @@ People, lessons and homework: :mod:`tests.integration.handin_kit` (ann teaches M
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import requests
@@ -250,3 +250,46 @@ def test_a_homework_whose_hand_in_was_closed_is_purged(srv: Server) -> None:
 def assert_fsck_clean(server: Server) -> None:
     done = server.cli("fsck", check=False)
     assert done.returncode == 0 and "fsck: clean" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_visa_signed_since_the_deletion_keeps_the_activity_out_of_its_lesson(
+        srv: Server) -> None:
+    """hugo signs ann's textbook after she deleted an activity of ``L0``: the lesson
+    he signed did not hold it, so « Restaurer » is refused (409) with his name and the
+    time he signed, and the corbeille offers the service's lessons no visa covers;
+    restored into ``LF``, it is there and not in ``L0``. An activity deleted after the
+    visa goes back to ``L0`` as before (the visa did not sign its absence)."""
+    ann = signed_in(srv, "ann")
+    gone = add(srv, "Cours retiré avant le visa", textbook.ActivityKind.content)
+    assert post(ann, gone, "supprimer").status_code == 303
+    with srv.transaction() as s:
+        today = s.get_one(textbook.Lesson, IDS["L0"]).start.date() + timedelta(days=1)
+        textbook.put_visa(s, IDS["hugo"], IDS["ann"], today)
+    refused = post(ann, gone, "restaurer")
+    assert refused.status_code == 409, refused.text
+    page = html.fromstring(refused.text)
+    message = " ".join(page.xpath('//p[@class="error"]')[0].text_content().split())
+    assert f"visé jusqu'au {today:%d/%m/%Y}" in message, message
+    assert "(direction)" in message and f"le {today:%d/%m/%Y} à " in message, message
+    with srv.transaction() as s:
+        assert s.get(textbook.TrashedActivity, gone) is not None
+    offered = page.xpath(f'//li[@data-activity="{gone}"]//form[contains(@class, '
+                         '"restore-elsewhere")]//option/@value')
+    assert str(IDS["LF"]) in offered
+    assert str(IDS["L0"]) not in offered and str(IDS["M1"]) not in offered
+    covered = ann.post(f"/textbook/activites/{gone}/restaurer",
+                       {"csrf_token": csrf_token(ann.get("/").text), "seance": IDS["M1"]})
+    assert covered.status_code == 409 and "visa" in covered.text
+
+    moved = ann.post(f"/textbook/activites/{gone}/restaurer",
+                     {"csrf_token": csrf_token(ann.get("/").text), "seance": IDS["LF"]})
+    assert moved.status_code == 303, moved.text
+    assert moved.headers["Location"].endswith(f"/textbook/seances/{IDS['LF']}"
+                                              f"#activite-{gone}")
+    assert "Cours retiré avant le visa" in titles(ann, "LF")
+    assert "Cours retiré avant le visa" not in titles(ann, "L0")
+
+    later = add(srv, "Cours ajouté après le visa", textbook.ActivityKind.content)
+    assert post(ann, later, "supprimer").status_code == 303
+    assert post(ann, later, "restaurer").status_code == 303
+    assert "Cours ajouté après le visa" in titles(ann, "L0")

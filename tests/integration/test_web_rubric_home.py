@@ -314,3 +314,101 @@ def test_a_parent_the_reader_cannot_see_is_not_named(srv: Server) -> None:
     page = client(srv, "emma").get("/rubriques/club-ouvert/")
     assert page.status_code == 200, page.text
     assert "Club ouvert" in page.text and "Conseil secret" not in page.text
+
+
+def test_a_reader_of_a_quiet_folder_sees_its_latest_files(srv: Server) -> None:
+    """A reader whose rights cover one quiet folder sees its files on the home page,
+    however many newer files the busy rest of the rubric holds (the page once looked
+    at the 50 newest files of the space only, all out of her reach: « Aucune
+    contribution »). The others see the 10 newest of the busy folder."""
+    with srv.transaction() as s:
+        school = acl.find_rubric(s, SLUG).school_id  # type: ignore[union-attr]
+        gazette = acl.add_rubric(s, "gazette", "La gazette", school_id=school)
+        acl.set_general(s, "gazette", name="La gazette", home_page=True)
+        acl.grant(s, "gazette", "manager", user="gil")
+    with srv.app() as app:
+        space = app.store.ensure_space("rubric", rubric_id=gazette.id)
+        for folder in ("/Calme", "/Agitation"):
+            app.store.make_collection(space.id, folder)
+        app.store.commit_write(space.id, "/Calme/compte-rendu.txt", None)
+        for i in range(60):
+            app.store.commit_write(space.id, f"/Agitation/note-{i:02d}.txt", None)
+        quiet = app.store.resolve(space.id, "/Calme")
+        assert quiet is not None
+    with srv.transaction() as s:
+        acl.grant(s, "gazette", "visitor", user="rita", folder_node_id=quiet.id)
+
+    def listed(login: str) -> list[str]:
+        page = client(srv, login).get("/rubriques/gazette/")
+        assert page.status_code == 200, login
+        return [a.text for a in html.fromstring(page.text).xpath('//ul[@class="latest"]//a')]
+
+    assert listed("rita") == ["compte-rendu.txt"]
+    assert listed("gil") == [f"note-{i:02d}.txt" for i in range(59, 49, -1)]
+
+
+def test_a_manager_is_judged_by_their_profile_in_the_rubric_s_school(srv: Server) -> None:
+    """max teaches in school A and is a student of 2nde 1 in school B, where he runs a
+    club: searching for people there he finds the staff and his classmates of B, not
+    every student of B (his home school's teacher profile once counted), and he is
+    shown as a student there."""
+    with srv.transaction() as s:
+        school_a = acl.ensure_school(s, "Collège Jean Moulin")
+        school_b = acl.ensure_school(s, "Lycée Voltaire")
+        people = {"max": ("Max Double", "teacher"), "yann": ("Yann Autreclasse", "student"),
+                  "vera": ("Véra Prof", "teacher"), "ines": ("Inès Camarade", "student")}
+        users = {login: acl.create_user(s, login, PASSWORD, profile, display_name=name)
+                 for login, (name, profile) in people.items()}
+        acl.join_school(s, users["max"].id, school_a)  # home school: a teacher there
+        acl.join_school(s, users["max"].id, school_b, acl.Profile.student)
+        for login in ("yann", "vera", "ines"):
+            acl.join_school(s, users[login].id, school_b)
+        second = acl.ensure_group(s, school_b, "2nde 1", "class")
+        for login in ("max", "ines"):
+            acl.add_member(s, second, users[login].id)
+        acl.add_member(s, acl.ensure_group(s, school_b, "2nde 2", "class"), users["yann"].id)
+        acl.add_rubric(s, "club-echecs", "Club d'échecs", school_id=school_b)
+        acl.grant(s, "club-echecs", "manager", user="max")
+    max_ = client(srv, "max")
+    search = "/rubriques/club-echecs/gestion/recherche/personnes?q="
+
+    def found(query: str) -> list[dict[str, str]]:
+        answer = max_.get(search + query)
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["results"])
+
+    assert found("prof") == [{"value": "Véra Prof (vera)", "label": "Enseignant"}]
+    assert found("camarade") == [{"value": "Inès Camarade (ines)", "label": "Élève, 2nde 1"}]
+    assert found("autreclasse") == []  # a student of another class of B
+    assert found("double") == [{"value": "Max Double (max)", "label": "Élève, 2nde 1"}]
+    tab = "/rubriques/club-echecs/gestion/acces-utilisateur"
+    refused = form_post(max_, tab, "/rubriques/club-echecs/gestion/droits",
+                        {"role": "writer", "holder": "user", "login": "yann"})
+    assert refused.status_code == 400 and "nobody" in text(refused.text, '//*[@role="alert"]')
+    taken = form_post(max_, tab, "/rubriques/club-echecs/gestion/droits",
+                      {"role": "writer", "holder": "user", "login": "Inès Camarade"})
+    assert taken.status_code == 303, taken.text
+
+
+def test_an_encadre_change_is_in_the_head_s_journal(srv: Server) -> None:
+    """Who changed which rubric's encadré, and when, is in the security journal of
+    the rubric's school, as grants and invitations are; the text itself is not."""
+    with srv.transaction() as s:
+        school = acl.find_rubric(s, SLUG).school_id  # type: ignore[union-attr]
+        head = acl.create_user(s, "hugo", PASSWORD, "head", display_name="Hugo Martin")
+        acl.join_school(s, head.id, school)
+    box = MANAGE + "/encadre"
+    answer = form_post(client(srv, "gil"), box, box,
+                       {"body": "<p>Réunion secrète du comité mardi</p>"})
+    assert answer.status_code == 303, answer.text
+    page = client(srv, "hugo").get("/journal/", params={"type": "rubric_box_changed"})
+    assert page.status_code == 200
+    rows = html.fromstring(page.text).xpath('//tr[@data-kind="rubric_box_changed"]')
+    assert rows, page.text
+    row = rows[0]
+    assert text(html.tostring(row, encoding="unicode"), '//td[@class="who"]') == "gil"
+    assert text(html.tostring(row, encoding="unicode"), '//td[@class="place"]') \
+        == f"/rubriques/{SLUG}"
+    assert "Encadré de rubrique modifié" in row.text_content()
+    assert "text : changed" in row.text_content()
+    assert "secrète" not in page.text

@@ -328,3 +328,130 @@ def test_0010_moves_trashed_bytes_out_of_the_used_bytes(url: str) -> None:
                 == (700, 300)
     finally:
         db.dispose()
+
+
+def _downgrade(db: Database, target: str) -> None:
+    with db.engine.connect().execution_options(davserver_write=True) as connection, \
+            connection.begin():
+        command.downgrade(migrations.alembic_config(connection), target)
+
+
+def test_0026_is_not_downgraded_while_activities_are_in_the_corbeille(url: str) -> None:
+    """Downgrading 0026 drops ``trashed_activities``: an activity in the corbeille would
+    be shown again to everyone, and deleting it there could not free its attachments'
+    files and charges. Refused, naming the count and what to do, nothing changed;
+    once the corbeille holds no activity, the downgrade runs."""
+    from alembic.util import CommandError
+
+    db = Database(url)
+    try:
+        _upgrade(db, "0026")
+        with db.engine.begin() as c:
+            c.execute(text("INSERT INTO schools (id, name, time_zone) "
+                           "VALUES (1, 'Collège', 'Europe/Paris')"))
+            c.execute(text("INSERT INTO users (id, login, display_name, profile, "
+                           "password_hash, disabled, school_id, created) VALUES (1, 'ann', "
+                           "'Ann', 'teacher', 'x', :no, 1, CURRENT_TIMESTAMP)"), {"no": False})
+            c.execute(text("INSERT INTO groups (id, school_id, name, kind) "
+                           "VALUES (1, 1, '4B', 'class')"))
+            c.execute(text("INSERT INTO subjects (id, school_id, code, name) "
+                           "VALUES (1, 1, 'MATHS', 'Mathématiques')"))
+            c.execute(text("INSERT INTO teaching_services (id, school_id, group_id, "
+                           "subject_id, label) VALUES (1, 1, 1, 1, '')"))
+            c.execute(text("INSERT INTO lessons (id, service_id, start, \"end\", room, status, "
+                           "source, created) VALUES (1, 1, '2026-12-07 08:00:00', "
+                           "'2026-12-07 09:00:00', '', 'scheduled', 'manual', "
+                           "CURRENT_TIMESTAMP)"))
+            for activity in (1, 2):
+                c.execute(text(
+                    "INSERT INTO activities (id, lesson_id, kind, title, body, private_note, "
+                    "position, online_submission, created_by, created, updated) VALUES "
+                    "(:id, 1, 'content', 'Cours', '', '', :id, :no, 1, CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP)"), {"id": activity, "no": False})
+            c.execute(text("INSERT INTO trashed_activities (activity_id, deleted, deleted_by) "
+                           "VALUES (2, CURRENT_TIMESTAMP, 1)"))
+        with pytest.raises(CommandError, match=r"1 activity is in the textbook's "
+                                               r"corbeille.*restore them or delete them"):
+            _downgrade(db, "0025")
+        with db.engine.connect() as c:
+            assert migrations.current_revision(c) == "0026"
+            assert c.execute(text("SELECT activity_id FROM trashed_activities")).scalars() \
+                .all() == [2]
+        with db.engine.begin() as c:  # its teacher deleted it for good
+            c.execute(text("DELETE FROM trashed_activities"))
+            c.execute(text("DELETE FROM activities WHERE id = 2"))
+        _downgrade(db, "0025")
+        with db.engine.connect() as c:
+            assert migrations.current_revision(c) == "0025"
+            assert not inspect(c).has_table("trashed_activities")
+            assert c.execute(text("SELECT id FROM activities")).scalars().all() == [1]
+    finally:
+        db.dispose()
+
+
+def test_0028_indexes_nodes_for_rubric_pages_and_drops_them_going_down(url: str) -> None:
+    """A rubric's latest contributions read its files in ``(space_id, modified)``
+    order, its access tabs its folders only: 0028 adds both indexes (the second
+    partial: folders only) and drops the one on ``space_id`` alone, which the first
+    begins with; its downgrade puts things back."""
+    db = Database(url)
+    try:
+        _upgrade(db, "0026")
+
+        def indexes() -> dict[str, list[str]]:
+            with db.engine.connect() as c:
+                return {i["name"]: i["column_names"] for i in inspect(c).get_indexes("nodes")
+                        if i["name"]}
+
+        assert not {"ix_nodes_space_modified", "ix_nodes_space_folders"} & set(indexes())
+        assert indexes()["ix_nodes_space"] == ["space_id"]
+        _upgrade(db, "0028")
+        assert indexes()["ix_nodes_space_modified"] == ["space_id", "modified"]
+        assert indexes()["ix_nodes_space_folders"] == ["space_id"]
+        assert "ix_nodes_space" not in indexes()  # the first one begins with it
+        _downgrade(db, "0026")
+        assert not {"ix_nodes_space_modified", "ix_nodes_space_folders"} & set(indexes())
+        assert indexes()["ix_nodes_space"] == ["space_id"]
+    finally:
+        db.dispose()
+
+
+def test_0027_adds_the_home_layout_and_drops_it_going_down(url: str) -> None:
+    """The home page's arrangement is one nullable column of ``user_preferences`` (no
+    row changes: NULL is the default page); the downgrade drops it."""
+    db = Database(url)
+    try:
+        def columns() -> set[str]:
+            with db.engine.connect() as c:
+                return {col["name"] for col in inspect(c).get_columns("user_preferences")}
+
+        _upgrade(db, "0028")
+        assert "home_layout" not in columns()
+        _upgrade(db, "0027")
+        assert "home_layout" in columns()
+        _downgrade(db, "0028")
+        assert "home_layout" not in columns()
+    finally:
+        db.dispose()
+
+
+def test_0030_indexes_the_hand_in_blobs_and_drops_them_going_down(url: str) -> None:
+    """Freeing a blob looks it up in every holder's table in one statement (issue 22):
+    0030 indexes ``blob_id`` of ``handin_files`` and ``handin_corrections``, which had
+    no index; its downgrade drops them."""
+    db = Database(url)
+    try:
+        def indexed() -> set[str]:
+            with db.engine.connect() as c:
+                return {table for table in ("handin_files", "handin_corrections")
+                        for i in inspect(c).get_indexes(table)
+                        if i["column_names"] == ["blob_id"]}
+
+        _upgrade(db, "0027")
+        assert indexed() == set()
+        _upgrade(db, "0030")
+        assert indexed() == {"handin_files", "handin_corrections"}
+        _downgrade(db, "0027")
+        assert indexed() == set()
+    finally:
+        db.dispose()

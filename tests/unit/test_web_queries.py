@@ -17,9 +17,11 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event, select
 from werkzeug.test import Client
 
 import acl
@@ -293,3 +295,121 @@ def test_a_lessons_homework_due_costs_the_same_for_2_and_20_homework(
 
     counts = _each_size(tmp_path, monkeypatch, measure, (2, 20))
     assert counts[2] == counts[20], counts
+
+
+def _home_world(app: Application, size: int) -> None:
+    """:func:`_school` with each homework taken online and handed in by ben (a file
+    each), ``size`` files in ann's porte-documents, and a rubric everyone reads with
+    ``size`` files published by ben this week."""
+    from providers import Stamp
+    from providers.models import Blob
+
+    _school(app, size)
+    with app.db.transaction() as s:
+        school = acl.find_school(s, "Collège Jean Moulin")
+        ann, ben = (acl.find_user(s, login) for login in ("ann", "ben"))
+        assert ann is not None and ben is not None
+        acl.add_rubric(s, "infos", "Infos", school_id=school)
+        acl.grant(s, "infos", "visitor", pop=acl.Population())
+        acl.grant(s, "infos", "publisher", user="ben")
+        rubric = acl.get_rubric(s, "infos").id
+    space = app.store.ensure_space("documents", owner_id=ann.id, profile="teacher")
+    shared = app.store.ensure_space("rubric", rubric_id=rubric)
+    app.store.make_collection(shared.id, "/Affiches", stamp=Stamp(ben.id, True))
+    for i in range(size):
+        app.store.commit_write(space.id, f"/fiche-{i:03d}.txt", None)
+        app.store.commit_write(shared.id, f"/Affiches/affiche-{i:03d}.txt", None,
+                               stamp=Stamp(ben.id, True))
+    theirs = app.store.ensure_space("documents", owner_id=ben.id, profile="student")
+    with app.db.transaction() as s:
+        blob = Blob(key="copie", size=1, sha1="0" * 40, md5="0" * 32, created=0.0)
+        s.add(blob)
+        s.flush()
+        for activity in s.scalars(select(textbook.Activity).where(
+                textbook.Activity.kind == textbook.ActivityKind.homework)):
+            activity.online_submission = True
+            handin = textbook.Handin(activity_id=activity.id, student_id=ben.id)
+            s.add(handin)
+            s.flush()
+            s.add(textbook.HandinFile(handin_id=handin.id, name="copie.pdf", size=1,
+                                      content_type="application/pdf", blob_id=blob.id,
+                                      space_id=theirs.id))
+
+
+def test_a_teachers_home_page_costs_the_same_for_10_and_200_items(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every block shown (issue 20): lessons, copies to correct (one homework a
+    hand-in), recent files (porte-documents and a rubric), rubrics with news, the
+    bookings and the account; each reads its items together, whatever their number."""
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        _home_world(app, size)
+        client = _signed_in(app, "ann")
+        page = client.get("/").get_data(as_text=True)
+        assert page.count("1 copie à corriger") == 8  # a block shows 8 lines at most
+        assert "fiche-" in page and "affiche-" in page
+        assert f"{size} nouveaux fichiers" in page
+        return _statements(app, client, "/")
+
+    counts = _each_size(tmp_path, monkeypatch, measure)
+    assert counts[10] == counts[200], counts
+
+
+def test_a_rubric_access_tab_reads_its_folders_not_its_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Accès utilisateur tab names the folders of its grants and offers the
+    rubric's folders in a list: one statement on ``nodes`` that answers the folders
+    only, for 10 files in the space as for 200 (it once read every node of the
+    space twice, files included). The statement is run again by the test to count
+    the rows it answers."""
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        with app.db.transaction() as s:
+            school = acl.ensure_school(s, "Collège Jean Moulin")
+            for login in ("gil", "rita"):
+                acl.create_user(s, login, PASSWORD, "teacher", school_id=school)
+            rubric = acl.add_rubric(s, "journal", "Journal du collège", school_id=school)
+            acl.grant(s, "journal", "manager", user="gil")
+        space = app.store.ensure_space("rubric", rubric_id=rubric.id)
+        for folder in ("/Affiches", "/Coulisses", "/Coulisses/Budget"):
+            app.store.make_collection(space.id, folder)
+        for i in range(size):
+            app.store.commit_write(space.id, f"/Affiches/affiche-{i:03d}.txt", None)
+        posters = app.store.resolve(space.id, "/Affiches")
+        assert posters is not None
+        with app.db.transaction() as s:
+            acl.grant(s, "journal", "visitor", user="rita", folder_node_id=posters.id)
+        client = _signed_in(app, "gil")
+        url = "/rubriques/journal/gestion/acces-utilisateur"
+        assert client.get(url).status_code == 200
+        seen: list[tuple[str, Any]] = []
+
+        def _before(_conn: Any, _cursor: Any, statement: str, parameters: Any,
+                    *_args: Any) -> None:
+            if re.search(r"\bFROM nodes\b", statement):
+                seen.append((statement, parameters))
+
+        event.listen(app.db.engine, "before_cursor_execute", _before)
+        try:
+            with count_queries(app.db) as counter:
+                page = client.get(url)
+        finally:
+            event.remove(app.db.engine, "before_cursor_execute", _before)
+        assert page.status_code == 200
+        shown = page.get_data(as_text=True)
+        offered = re.findall(r'<option value="(/[^"]*)"', shown)
+        assert offered == ["/Affiches", "/Coulisses", "/Coulisses/Budget"], offered
+        assert "<code>/Affiches</code>" in shown  # rita's grant names its folder
+        assert len(seen) == 1, [statement for statement, _ in seen]
+        statement, parameters = seen[0]
+        with app.db.engine.connect() as connection:
+            rows = connection.exec_driver_sql(statement, parameters).all()
+            plan = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                              parameters).all()
+        assert len(rows) == 3, rows  # the three folders, no file
+        # Found through the index that holds folders only: no file row is visited.
+        assert any("ix_nodes_space_folders" in str(step) for step in plan), plan
+        return len(counter.statements)
+
+    counts = _each_size(tmp_path, monkeypatch, measure)
+    assert counts[10] == counts[200], counts

@@ -2,30 +2,40 @@
 has to do or see today, following their profile.
 
 * teachers: their lessons today and tomorrow (class, subject, room, a « contenu »
-  mark), and the homework due at them;
+  mark), and the copies to correct (hand-ins waiting, per homework);
 * students: their lessons today and tomorrow, and the homework due from today on
   (two weeks ahead; only what is aimed at them and already shown, as on « Travail à
   faire »);
 * parents: a link to each child's homework;
 * everyone who books: their bookings to come;
-* everyone: unread notifications and the porte-documents' use of its quota.
+* everyone: their recent files (porte-documents, and the rubrics they read), the
+  rubrics with files published in the last :data:`NEWS_DAYS` days, unread
+  notifications and the porte-documents' use of its quota.
 
-Each block is a :class:`Block`; the template draws them in order. Hiding and reordering
-blocks is not kept yet (no preference store on this branch).
+:data:`BLOCKS` lists every block in its default order with the profiles that have
+it. The user may hide and reorder their blocks (« en partie modifiable »): the
+arrangement is kept by :func:`acl.save_home_layout` and applied by
+:func:`acl.arranged`; a hidden block is not computed at all. Each block costs a fixed
+number of queries whatever the number of its items.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import acl
+import providers
 from davserver import clock
 from web import textbook
 from web.auth import web_context
@@ -35,6 +45,9 @@ from web.notifications.services import unread_count
 from web.textbook.forms import day_label
 
 MAX_ITEMS = 8  # lines per block: the page is a summary, each block links to the rest
+NEWS_DAYS = 7  # « Rubriques avec du nouveau »: files published in the last week
+NEWS_SCAN = 500  # files read at most for it (one query); beyond, the count says « + »
+RECENT_SCAN = 50  # rubric files read for « Fichiers récents » before rights are checked
 
 
 @dataclass
@@ -58,6 +71,44 @@ class Block:
     more: tuple[str, str] | None = None
 
 
+class Viewer:
+    """The signed-in person the page is built for, and what several blocks share,
+    read once: ``tz`` is the school's zone, ``ctx`` their :class:`acl.UserContext`
+    in the chosen school."""
+
+    def __init__(self, s: Session, principal: acl.Principal, ctx: acl.UserContext,
+                 tz: Any) -> None:
+        self.s, self.principal, self.ctx, self.tz = s, principal, ctx, tz
+        self.today = clock.today(tz)
+
+    @cached_property
+    def documents(self) -> providers.SpaceInfo:
+        """The porte-documents (made on first use, as the file manager does)."""
+        return web_context().store.ensure_space(
+            "documents", owner_id=self.principal.id, profile=self.principal.profile.value)
+
+    @cached_property
+    def rubrics(self) -> dict[int, tuple[acl.RubricInfo, acl.Standing]]:
+        """The rubrics with shared folders the person holds a role in, by id."""
+        return {info.id: (info, standing)
+                for info, standing in acl.visible_rubrics(self.s, self.ctx)}
+
+    def readable(self, found: list[providers.RecentFile]) -> list[providers.RecentFile]:
+        """The rubric files of ``found`` the person may read (every folder above)."""
+        return [f for f in found if f.rubric_id in self.rubrics
+                and acl.allowed(self.rubrics[f.rubric_id][1], "read", f.chain)]
+
+    def local(self, epoch: float) -> datetime:
+        return datetime.fromtimestamp(epoch, UTC).astimezone(self.tz)
+
+
+def _folder_url(top: str, written_path: str) -> str:
+    """The file manager's page of the folder holding ``written_path`` under ``top``
+    (``porte-documents``, ``rubriques/<slug>``); url_for quotes each segment."""
+    folder = written_path.rsplit("/", 1)[0]
+    return url_for("documents.place", where=top + folder) + "/"
+
+
 def _lessons(s: Session, service_ids: list[int], tz: Any, today: date,
              student_id: int | None) -> list[tuple[date, textbook.LessonRow]]:
     """The lessons of ``service_ids`` today and tomorrow, from the week plans (the
@@ -71,7 +122,8 @@ def _lessons(s: Session, service_ids: list[int], tz: Any, today: date,
     return found
 
 
-def _lesson_block(s: Session, principal: acl.Principal, tz: Any, today: date) -> Block:
+def _lesson_block(v: Viewer) -> Block:
+    s, principal, today = v.s, v.principal, v.today
     student = principal.profile is acl.Profile.student
     ids = (textbook.student_service_ids(s, principal.id) if student
            else textbook.teacher_service_ids(s, principal.id))
@@ -79,7 +131,7 @@ def _lesson_block(s: Session, principal: acl.Principal, tz: Any, today: date) ->
                   empty=_("Aucune séance aujourd'hui ni demain."),
                   more=(_("Cahier de textes"), url_for("textbook.week")))
     names = {today: _("Aujourd'hui"), today + timedelta(1): _("Demain")}
-    for day, row in _lessons(s, ids, tz, today,
+    for day, row in _lessons(s, ids, v.tz, today,
                              principal.id if student else None)[:MAX_ITEMS]:
         hint = [names[day]]
         if row.lesson.room:
@@ -94,13 +146,14 @@ def _lesson_block(s: Session, principal: acl.Principal, tz: Any, today: date) ->
     return block
 
 
-def _homework_block(s: Session, principal: acl.Principal, tz: Any, today: date) -> Block:
+def _homework_block(v: Viewer) -> Block:
+    s, principal, today = v.s, v.principal, v.today
     block = Block("homework", _("Travail à faire"), empty=_("Aucun travail à faire."),
                   more=(_("Tout le travail à faire"), url_for("textbook_homework.index")))
     ids = textbook.student_service_ids(s, principal.id)
     monday = textbook.monday_of(today)
     for week in (monday, monday + timedelta(7)):
-        for day in textbook.week_plan(s, ids, week, tz, student_id=principal.id,
+        for day in textbook.week_plan(s, ids, week, v.tz, student_id=principal.id,
                                       settings=web_context().textbook):
             if day.day < today:
                 continue
@@ -116,9 +169,26 @@ def _homework_block(s: Session, principal: acl.Principal, tz: Any, today: date) 
     return block
 
 
-def _children_block(s: Session, principal: acl.Principal) -> Block:
+def _handins_block(v: Viewer) -> Block:
+    """« Copies à corriger »: the teacher's homework whose hand-ins wait for a
+    correction (:func:`web.textbook.waiting_copies`), with the count of each."""
+    block = Block("handins", _("Copies à corriger"),
+                  empty=_("Aucune copie en attente de correction."),
+                  more=(_("Cahier de textes"), url_for("textbook.week")))
+    for w in textbook.waiting_copies(v.s, v.principal.id, limit=MAX_ITEMS):
+        hint = [ngettext("%(num)d copie à corriger", "%(num)d copies à corriger", w.count)]
+        if w.due is not None:
+            hint.append(_("pour le %(day)s", day=day_label(w.due.astimezone(v.tz))))
+        block.lines.append(Line(f"{w.title} ({w.service})" if w.service else w.title,
+                                url_for("handins.page", activity_id=w.activity_id),
+                                " · ".join(hint)))
+    return block
+
+
+def _children_block(v: Viewer) -> Block:
+    s = v.s
     block = Block("children", _("Mes enfants"), empty=_("Aucun enfant rattaché."))
-    ids = set(acl.children_of(s, principal.id))
+    ids = set(acl.children_of(s, v.principal.id))
     logins, names = acl.logins_of(s, ids), acl.names_of(s, ids)
     for child_id in sorted(ids, key=lambda i: logins.get(i, "")):
         block.lines.append(Line(
@@ -127,31 +197,81 @@ def _children_block(s: Session, principal: acl.Principal) -> Block:
     return block
 
 
-def _bookings_block(s: Session, principal: acl.Principal, tz: Any) -> Block:
+def _bookings_block(v: Viewer) -> Block:
     block = Block("bookings", _("Mes réservations à venir"),
                   empty=_("Aucune réservation à venir."),
                   more=(_("Réservations"), url_for("booking.index")))
-    rows = s.scalars(select(Booking).where(
-        Booking.booked_by == principal.id, Booking.end > clock.now(),
+    rows = v.s.scalars(select(Booking).where(
+        Booking.booked_by == v.principal.id, Booking.end > clock.now(),
         Booking.status.in_(HOLDING)).order_by(Booking.start).limit(MAX_ITEMS))
     for b in rows:
-        start, end = b.start.astimezone(tz), b.end.astimezone(tz)
+        start, end = b.start.astimezone(v.tz), b.end.astimezone(v.tz)
         block.lines.append(Line(
             f"{b.resource.name} — {day_label(start)} {start:%H:%M}–{end:%H:%M}", None,
             _("en attente de validation") if b.status.value == "pending" else ""))
     return block
 
 
-def _account_block(s: Session, principal: acl.Principal) -> Block:
+def _files_block(v: Viewer) -> Block:
+    """« Fichiers récents »: the most recently modified files of the porte-documents
+    and of the rubrics' shared folders the person may read, newest first; each links
+    to its folder in the file manager. Four queries beside the rubrics'."""
+    block = Block("files", _("Fichiers récents"), empty=_("Aucun fichier pour l'instant."),
+                  more=(_("Mes documents"), url_for("documents.index")))
+    mine = providers.recent_files(v.s, [v.documents.id], limit=MAX_ITEMS)
+    shared = v.readable(providers.rubric_files(v.s, list(v.rubrics), scan=RECENT_SCAN))
+    found = sorted(mine + shared, key=lambda f: f.modified, reverse=True)[:MAX_ITEMS]
+    for f in found:
+        if f.rubric_id is None:
+            top, where = "porte-documents", _("Porte-documents")
+        else:
+            info = v.rubrics[f.rubric_id][0]
+            top, where = f"rubriques/{info.slug}", info.name
+        when = v.local(f.modified)
+        block.lines.append(Line(f.name, _folder_url(top, f.written_path),
+                                f"{where} · {day_label(when)} {when:%H:%M}"))
+    return block
+
+
+def _rubrics_block(v: Viewer) -> Block:
+    """« Rubriques avec du nouveau »: the rubrics where files the person may read were
+    published (or changed) in the last :data:`NEWS_DAYS` days by someone else, with
+    their number, the most recent first. There is no « last seen » mark to count
+    from: a week is what a weekly glance at the page needs."""
+    block = Block("rubrics", _("Rubriques avec du nouveau"),
+                  empty=_("Rien de nouveau dans vos rubriques depuis %(n)d jours.",
+                          n=NEWS_DAYS),
+                  more=(_("Mes rubriques"), url_for("rubrics.index")))
+    since = clock.time() - NEWS_DAYS * 86400
+    scanned = providers.rubric_files(v.s, list(v.rubrics), since=since, scan=NEWS_SCAN)
+    counts: dict[int, int] = {}
+    latest: dict[int, float] = {}
+    for f in v.readable(scanned):
+        if f.author_id == v.principal.id or f.rubric_id is None:
+            continue  # one's own files are no news
+        counts[f.rubric_id] = counts.get(f.rubric_id, 0) + 1
+        latest[f.rubric_id] = max(latest.get(f.rubric_id, 0.0), f.modified)
+    capped = len(scanned) >= NEWS_SCAN
+    for rubric_id in sorted(counts, key=lambda r: latest[r], reverse=True)[:MAX_ITEMS]:
+        info = v.rubrics[rubric_id][0]
+        n = counts[rubric_id]
+        count = ngettext("%(num)d nouveau fichier", "%(num)d nouveaux fichiers", n)
+        if capped:
+            count = _("%(count)s au moins", count=count)
+        when = v.local(latest[rubric_id])
+        block.lines.append(Line(info.name, url_for("documents.place",
+                                                   where=f"rubriques/{info.slug}") + "/",
+                                f"{count} · {_('le %(day)s', day=day_label(when))}"))
+    return block
+
+
+def _account_block(v: Viewer) -> Block:
     block = Block("account", _("Mon espace"))
-    unread = unread_count(s, principal.id)
+    unread = unread_count(v.s, v.principal.id)
     block.lines.append(Line(
         _("%(n)d notification(s) non lue(s)", n=unread) if unread
         else _("Aucune notification non lue"), url_for("notifications.index")))
-    store = web_context().store
-    space = store.ensure_space("documents", owner_id=principal.id,
-                               profile=principal.profile.value)
-    usage = store.usage(space.id)
+    usage = web_context().store.usage(v.documents.id)
     if usage is not None and usage.limit:
         block.lines.append(Line(
             _("Porte-documents : %(used)s utilisés sur %(limit)s (%(pct)d %%)",
@@ -163,19 +283,54 @@ def _account_block(s: Session, principal: acl.Principal) -> Block:
     return block
 
 
-def home_blocks(s: Session, principal: acl.Principal, tz: Any) -> list[Block]:
-    """The blocks of ``principal``'s home page, in order, for today in ``tz`` (the
-    school's zone)."""
-    today = clock.today(tz)
-    profile = principal.profile
-    blocks = []
-    if profile in (acl.Profile.teacher, acl.Profile.student):
-        blocks.append(_lesson_block(s, principal, tz, today))
-    if profile is acl.Profile.student:
-        blocks.append(_homework_block(s, principal, tz, today))
-    if profile is acl.Profile.parent:
-        blocks.append(_children_block(s, principal))
-    if profile not in (acl.Profile.student, acl.Profile.parent):
-        blocks.append(_bookings_block(s, principal, tz))
-    blocks.append(_account_block(s, principal))
-    return blocks
+@dataclass(frozen=True)
+class BlockKind:
+    """A block the page may show: its ``name`` (stored in the user's arrangement, so
+    never renamed), its ``title`` for the arranging form, the ``profiles`` that have
+    it (None: everyone) and the function that builds it."""
+
+    name: str
+    title: Any
+    profiles: frozenset[acl.Profile] | None
+    build: Callable[[Viewer], Block]
+
+
+_P = acl.Profile
+BLOCKS: tuple[BlockKind, ...] = (
+    BlockKind("lessons", _l("Mes séances aujourd'hui et demain"),
+              frozenset({_P.teacher, _P.student}), _lesson_block),
+    BlockKind("homework", _l("Travail à faire"), frozenset({_P.student}), _homework_block),
+    BlockKind("handins", _l("Copies à corriger"), frozenset({_P.teacher}), _handins_block),
+    BlockKind("children", _l("Mes enfants"), frozenset({_P.parent}), _children_block),
+    BlockKind("bookings", _l("Mes réservations à venir"),
+              frozenset(p for p in _P if p not in (_P.student, _P.parent)), _bookings_block),
+    BlockKind("files", _l("Fichiers récents"), None, _files_block),
+    BlockKind("rubrics", _l("Rubriques avec du nouveau"), None, _rubrics_block),
+    BlockKind("account", _l("Mon espace"), None, _account_block),
+)
+"""Every block, in the default order of the page."""
+BLOCK_NAMES = frozenset(kind.name for kind in BLOCKS)
+_BY_NAME = {kind.name: kind for kind in BLOCKS}
+
+
+def blocks_for(profile: acl.Profile) -> list[BlockKind]:
+    """The blocks a person of ``profile`` has, in the default order."""
+    return [k for k in BLOCKS if k.profiles is None or profile in k.profiles]
+
+
+def arrangement(s: Session, principal: acl.Principal) -> list[tuple[BlockKind, bool]]:
+    """The person's blocks in their order, each with whether they hid it (one
+    query)."""
+    names = [k.name for k in blocks_for(principal.profile)]
+    layout = acl.home_layout_of(s, principal.id)
+    return [(_BY_NAME[name], hidden) for name, hidden in acl.arranged(layout, names)]
+
+
+def home_blocks(s: Session, principal: acl.Principal, ctx: acl.UserContext,
+                tz: Any) -> tuple[list[Block], list[BlockKind]]:
+    """The blocks of ``principal``'s home page that they did not hide, in their order,
+    for today in ``tz`` (the school's zone); and the blocks they hid."""
+    viewer = Viewer(s, principal, ctx, tz)
+    arranged = arrangement(s, principal)
+    shown = [kind.build(viewer) for kind, hidden in arranged if not hidden]
+    return shown, [kind for kind, hidden in arranged if hidden]

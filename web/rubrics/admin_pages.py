@@ -84,29 +84,28 @@ def managed_rubric(s: Session, slug: str) -> acl.RubricInfo:
     return rubric
 
 
-def _folder_paths(rubric: acl.RubricInfo, grants: list[acl.GrantInfo]) -> dict[int, str]:
-    """Paths of the folders that carry grants (one query, only when some do)."""
-    if not any(g.folder_node_id for g in grants):
-        return {}
-    store = web_context().store
-    space = store.ensure_space("rubric", rubric_id=rubric.id)
-    root = store.resolve(space.id, "")
-    return {n.id: n.written_path for n in store.descendants(root)} if root else {}
-
-
 MAX_FOLDER_CHOICES = 500  # a longer list is no help; the field takes a typed path too
 
 
-def _folder_choices(rubric: acl.RubricInfo) -> list[str]:
-    """The paths of the rubric's folders (as written), for the folder field's list."""
-    if not rubric.has_shared_folders:
-        return []
+def _folders(rubric: acl.RubricInfo, grants: list[acl.GrantInfo], *,
+             choices: bool) -> tuple[dict[int, str], list[str]]:
+    """The paths (as written) of the folders ``grants`` name, by node id (a folder
+    since deleted is left out), and, when ``choices``, the first
+    :data:`MAX_FOLDER_CHOICES` folder paths of the rubric for the folder field's
+    list. One query that reads folders only (``Store.folders``), and none when
+    neither is needed: a rubric's space may hold thousands of files."""
+    held = {g.folder_node_id for g in grants if g.folder_node_id}
+    choices = choices and rubric.has_shared_folders
+    if not held and not choices:
+        return {}, []
     store = web_context().store
-    root = store.resolve(store.ensure_space("rubric", rubric_id=rubric.id).id, "")
-    if root is None:
-        return []
-    return sorted(n.written_path for n in store.descendants(root)
-                  if n.is_collection)[:MAX_FOLDER_CHOICES]
+    space = store.ensure_space("rubric", rubric_id=rubric.id)
+    found = store.folders(space.id, first=MAX_FOLDER_CHOICES if choices else 0,
+                          including=held)
+    # The grants' folders come first whatever their path: the rest are the first by
+    # path, so the first MAX_FOLDER_CHOICES of them all are among the rows.
+    listed = sorted(found.values())[:MAX_FOLDER_CHOICES] if choices else []
+    return {i: path for i, path in found.items() if i in held}, listed
 
 
 def _blank_forms(rubric: acl.RubricInfo, page: acl.HomePage, tab: str) -> dict[str, FlaskForm]:
@@ -143,12 +142,13 @@ def _page(slug: str, tab: str, forms: dict[str, FlaskForm] | None = None,
         subjects = acl.search_subjects(s, rubric.school_id, "", limit=500) if population \
             else []
     given = {**_blank_forms(rubric, page, tab), **(forms or {})}
-    folders = _folder_paths(rubric, grants)
-    choices = _folder_choices(rubric) if tab.startswith("acces-") else []
+    access = tab.startswith("acces-")  # the only tabs that list grants
+    shown = [g for g in grants
+             if access and (g.login is not None) == (tab == "acces-utilisateur")]
+    folders, choices = _folders(rubric, shown, choices=access)
     rows = [{"grant": g, "holder": holder_label(g, names),
              "folder": (folders.get(g.folder_node_id, _("(dossier supprimé)"))
-                        if g.folder_node_id else None)} for g in grants
-            if (g.login is not None) == (tab == "acces-utilisateur")]
+                        if g.folder_node_id else None)} for g in shown]
     services = [*rubric.services,
                 *(s.value for s in acl.Service if s.value not in rubric.services)]
     return render_template(
@@ -212,9 +212,9 @@ def _folder_id(rubric: acl.RubricInfo, path: str | None) -> int | None:
 
 def _person(s: Session, rubric: acl.RubricInfo, text: str) -> str:
     """The login of the person a picker's field names, among those the signed-in
-    manager may find in the rubric's school (``acl.resolve_person``)."""
-    me = signed_in()
-    return acl.resolve_person(s, rubric.school_id, me.id, me.profile, text)
+    manager may find in the rubric's school, judged by their profile there
+    (``acl.resolve_person``)."""
+    return acl.resolve_person(s, rubric.school_id, signed_in().id, text)
 
 
 @bp.post("/generalites")

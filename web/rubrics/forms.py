@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 import acl
+from web.forms import RichTextAreaField
 from web.i18n import PROFILE_LABELS
 
 MAX_NAME = 200  # acl.Rubric.name, acl.Group.name
@@ -157,8 +158,8 @@ class BoxForm(Panel):
 
     panel = "box"
 
-    body = TextAreaField(_l("Texte de l'encadré"), validators=[Length(max=MAX_BOX)],
-                         render_kw={"rows": 8, "data-rich-text": ""})
+    body = RichTextAreaField(_l("Texte de l'encadré"), validators=[Length(max=MAX_BOX)],
+                             render_kw={"rows": 8})
     image = FileField(_l("Image (PNG, JPEG, GIF ou WebP, 2 Mo au plus)"),
                       render_kw={"accept": "image/png,image/jpeg,image/gif,image/webp"})
     image_alt = StringField(_l("Description de l'image (vide si elle est décorative)"),

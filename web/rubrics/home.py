@@ -10,7 +10,10 @@ page (its existence is hidden, STYLE.md habit 12).
 
 The latest contributions are the rubric's published files, newest first, that the
 reader may read (a file below a folder they cannot read is left out; pending files
-are none). The image is served from our origin as a raster picture of the type its
+are none): a reader who holds roles on some folders only gets the newest files of
+those folders, however busy the rest of the rubric
+(``providers.latest_contributions`` looks below them in SQL, page by page, with a
+bound). The image is served from our origin as a raster picture of the type its
 bytes show (``acl.rubric_pages``), with ``nosniff``, ``Content-Disposition:
 inline`` and a sandbox policy: nothing it holds can run here.
 """
@@ -68,8 +71,13 @@ def _contributions(s: Session, shown: Shown) -> list[dict[str, object]]:
         return []
     store = web_context().store
     space = store.ensure_space("rubric", rubric_id=shown.rubric.id)
-    found = [c for c in providers.latest_contributions(s, space.id)
-             if acl.allowed(shown.standing, "read", c.chain)][:LATEST]
+    standing = shown.standing
+    # A reader with no role on the whole rubric reads below their folders only: the
+    # query looks there, not among the newest files of folders they cannot open.
+    found = providers.latest_contributions(
+        s, space.id, wanted=LATEST,
+        readable=lambda c: acl.allowed(standing, "read", c.chain),
+        folders=None if standing.role is not None else set(standing.folder_roles))
     names = acl.names_of(s, {c.author_id for c in found if c.author_id is not None})
     top = f"rubriques/{shown.rubric.slug}/"
     # url_for quotes each segment: a name with « # », « ? » or « % » stays a name.

@@ -41,7 +41,7 @@ def search(slug: str, kind: str) -> Response:
         if kind == "personnes":
             results = [{"value": p.value, "label": ", ".join(
                 [str(PROFILE_LABELS.get(p.profile.value, p.profile.value)), *p.classes])}
-                for p in acl.search_people(s, rubric.school_id, me.id, me.profile, query)]
+                for p in acl.search_people(s, rubric.school_id, me.id, query)]
         elif kind == "groupes":
             results = [{"value": name, "label": ""}
                        for name in acl.search_groups(s, rubric.school_id, query)]

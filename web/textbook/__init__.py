@@ -69,6 +69,7 @@ from .handins.services import (
     Homework,
     StudentHandin,
     StudentRow,
+    WaitingCopies,
     handin_homework,
     is_closed,
     lateness,
@@ -79,6 +80,7 @@ from .handins.services import (
     student_handins,
     student_homework,
     student_rows,
+    waiting_copies,
 )
 from .homework import (
     HomeworkItem,
@@ -197,7 +199,9 @@ from .trash import (
     is_trashed,
     purge_activity,
     restore_activity,
+    restore_choices,
     restore_lesson,
+    signed_since_message,
     trashed_activities,
     trashed_activity,
     trashed_lessons,
@@ -245,13 +249,14 @@ __all__ = [
     "trashed_lessons", "visas_of",
     # the activities' corbeille (issue 20, "Undo instead of loss")
     "TrashedActivity", "TrashedActivityRow", "activity_not_trashed", "live_activity",
-    "purge_activity", "restore_activity", "trashed_activities", "trashed_activity",
+    "purge_activity", "restore_activity", "restore_choices", "signed_since_message",
+    "trashed_activities", "trashed_activity",
     # online submission (issue 7, "remise en ligne")
     "Handin", "HandinClosure", "HandinCorrection", "HandinFile", "Homework",
     "StudentHandin", "StudentRow", "Upload", "check_separators", "delete_handin_file",
     "hand_in", "handin_homework", "is_closed", "lateness", "readable_file",
     "require_service_teacher", "require_targeted", "return_correction", "set_closed",
-    "student_handins", "student_homework", "student_rows",
+    "student_handins", "student_homework", "student_rows", "WaitingCopies", "waiting_copies",
     # attachments of activities (issue 5)
     "Attachment", "attach_picked", "attach_upload", "attachments_of",
     "purge_activity_and_attachments", "readable_activity", "readable_attachment",

@@ -19,9 +19,11 @@ from werkzeug.wrappers import Response
 from davserver.errors import BadRequest, Conflict, DomainError
 from web import textbook
 from web.auth import login_required, signed_in, web_context
+from web.forms import parse_number
 
 from .binder.pages import run_transfer, transfer_choices
 from .forms import KIND_LABELS, ContentForm, HomeworkForm, moment_label, to_input
+from .lesson_pages import trash_page
 from .pages import lesson_heading, lesson_page, prepare_homework, zone_of
 
 bp = Blueprint("textbook_activity", __name__, url_prefix="/textbook/activites")
@@ -136,12 +138,22 @@ def delete(activity_id: int) -> Response | tuple[str, int]:
 
 @bp.post("/<int:activity_id>/restaurer")
 @login_required
-def restore(activity_id: int) -> Response:
+def restore(activity_id: int) -> Response | tuple[str, int]:
     """Take the activity out of the corbeille, back at its place in its lesson (last
-    if that place was taken); 409 when it is not in the corbeille."""
+    if that place was taken), or into the lesson ``seance`` of its service. A visa
+    signed since its deletion that covers its lesson refuses the return there (409):
+    the corbeille comes back with the reason (who signed, when) and the lessons it
+    may go to instead. 409 too when it is not in the corbeille."""
+    into = request.form.get("seance", "").strip()
+    into_id = parse_number(into)
+    if into and into_id is None:
+        abort(400, description=_("Choisissez une séance dans la liste."))
     try:
         with web_context().db.transaction() as s:
-            lesson_id = textbook.restore_activity(s, signed_in().id, activity_id)
+            lesson_id = textbook.restore_activity(s, signed_in().id, activity_id,
+                                                  into=into_id)
+    except Conflict as exc:
+        return trash_page(error=exc.message, refused=activity_id, status=409)
     except DomainError as exc:
         abort(exc.status, description=exc.message)
     flash(_("Activité restaurée."), "notice")

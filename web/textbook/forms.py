@@ -27,13 +27,15 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 import acl
 from web import textbook
 from web.auth import current_principal, web_context
+from web.forms import RichTextAreaField
 from web.textbook import activities
 
 DAY_NAMES = [_l("lundi"), _l("mardi"), _l("mercredi"), _l("jeudi"), _l("vendredi"),
              _l("samedi"), _l("dimanche")]
-# The text areas ``static/editor.js`` turns into the rich-text editor (issue 20); rows
-# for the plain text area the page keeps without JavaScript.
-RICH_TEXT = {"data-rich-text": "", "rows": 10}
+# Rows of the text areas ``static/editor.js`` turns into the rich-text editor (issue
+# 20), for the plain text area the page keeps without JavaScript or in the plain input
+# mode (:class:`web.forms.RichTextAreaField`).
+RICH_TEXT = {"rows": 10}
 KIND_LABELS = {textbook.ActivityKind.content: _l("Contenu de séance"),
                textbook.ActivityKind.homework: _l("Travail à faire")}
 
@@ -64,8 +66,8 @@ class ContentForm(FlaskForm):
 
     title = StringField(_l("Titre"), validators=[
         DataRequired(_l("Donnez un titre.")), Length(max=activities.MAX_TITLE)])
-    body = TextAreaField(_l("Texte"), validators=[Length(max=activities.MAX_BODY)],
-                         render_kw=RICH_TEXT)
+    body = RichTextAreaField(_l("Texte"), validators=[Length(max=activities.MAX_BODY)],
+                             render_kw=RICH_TEXT)
     private_note = TextAreaField(_l("Note privée (vous seul la voyez)"),
                                  validators=[Length(max=activities.MAX_BODY)])
 
@@ -99,8 +101,8 @@ class BinderItemForm(FlaskForm):
                                ("homework", _l("Travail à faire"))])
     title = StringField(_l("Titre"), validators=[
         DataRequired(_l("Donnez un titre.")), Length(max=activities.MAX_TITLE)])
-    body = TextAreaField(_l("Texte"), validators=[Length(max=activities.MAX_BODY)],
-                         render_kw=RICH_TEXT)
+    body = RichTextAreaField(_l("Texte"), validators=[Length(max=activities.MAX_BODY)],
+                             render_kw=RICH_TEXT)
     homework_type = SelectField(_l("Type (travail à faire)"))
     minutes = IntegerField(_l("Durée estimée (minutes, travail à faire)"), validators=[
         Optional(), NumberRange(min=0, max=activities.MAX_MINUTES)])

@@ -60,11 +60,26 @@ def restore(lesson_id: int) -> Response | tuple[str, int]:
 def trash() -> str:
     """The teacher's deleted lessons and activities, each with a restore button (and,
     for an activity, a confirmed « Supprimer définitivement »)."""
+    return trash_page()[0]
+
+
+def trash_page(error: str | None = None, refused: int | None = None,
+               status: int = 200) -> tuple[str, int]:
+    """The corbeille page; ``error`` is shown at the top and, for the activity
+    ``refused`` (its return to its lesson refused by a visa), the lessons of its
+    service it may be restored into instead (``textbook.restore_choices``)."""
     with web_context().db.transaction(write=False) as s:
         rows = [(r.lesson, lesson_heading(s, r.lesson, zone_of(s, r.lesson)))
                 for r in textbook.trashed_lessons(s, signed_in().id)]
         activities = [(r, lesson_heading(s, r.lesson, zone_of(s, r.lesson)),
                        moment_label(r.deleted.astimezone(zone_of(s, r.lesson))))
                       for r in textbook.trashed_activities(s, signed_in().id)]
+        elsewhere = []
+        if refused is not None:
+            held = next((r.activity for r, _h, _d in activities
+                         if r.activity.id == refused), None)
+            elsewhere = [(lesson.id, lesson_heading(s, lesson, zone_of(s, lesson)))
+                         for lesson in (textbook.restore_choices(s, held) if held else [])]
         return render_template("textbook/trash.html", rows=rows, activities=activities,
-                               kind_labels=KIND_LABELS, action_form=ActionForm())
+                               kind_labels=KIND_LABELS, action_form=ActionForm(),
+                               error=error, refused=refused, elsewhere=elsewhere), status

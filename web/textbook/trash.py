@@ -9,7 +9,9 @@ teacher restores it. A lesson covered by a visa cannot be deleted (issue 7:
 A deleted activity keeps its row, its attachments and their quota charge (as a file
 in the files' trash still counts); a :class:`TrashedActivity` row hides it from every
 view (:func:`.oversight.models.activity_not_trashed`) until its teacher restores it
-to its place in its lesson, or deletes it for good (:func:`purge_activity`, with
+to its place in its lesson (unless a visa signed since then covers the lesson: the
+head signed the lesson without it; then into another lesson of its service), or
+deletes it for good (:func:`purge_activity`, with
 :func:`.attachments.services.purge_activity` freeing the attachments). There is no
 automatic purge: like the lessons' corbeille, it keeps what it holds until a
 teacher acts. Messages are French.
@@ -18,25 +20,44 @@ teacher acts. Messages are French.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from davserver import clock
-from davserver.errors import Conflict, NotFound
+from davserver.errors import BadRequest, Conflict, NotFound
 
-from .activities import editable_activity, get_lesson, require_teacher
+from .activities import (
+    NEXT_LESSONS,
+    default_due_lesson,
+    editable_activity,
+    get_lesson,
+    require_teacher,
+)
 from .attachments.models import Attachment
-from .calendar import teacher_service_ids
+from .calendar import school_zone, teacher_service_ids
 from .handins.models import Handin, HandinClosure, HandinCorrection
-from .models import Activity, Lesson
-from .oversight.models import TrashedActivity, TrashedLesson, activity_not_trashed, not_trashed
-from .oversight.visas import covered_message, covering_visa, require_not_visaed, signer_names
+from .models import Activity, ActivityKind, Lesson, LessonStatus, TeachingService
+from .oversight.models import (
+    TrashedActivity,
+    TrashedLesson,
+    Visa,
+    activity_not_trashed,
+    not_trashed,
+)
+from .oversight.visas import (
+    covered_message,
+    covering_visa,
+    date_label,
+    require_not_visaed,
+    signer_names,
+)
 
 __all__ = ["TrashRow", "TrashedActivityRow", "delete_activity", "delete_lesson",
            "is_trashed", "not_trashed", "purge_activity", "restore_activity",
-           "restore_lesson", "trashed_activities", "trashed_activity", "trashed_lessons"]
+           "restore_choices", "restore_lesson", "signed_since_message",
+           "trashed_activities", "trashed_activity", "trashed_lessons"]
 
 NO_ACTIVITY = "Cette activité n'existe pas."
 
@@ -129,23 +150,108 @@ def trashed_activity(session: Session, user_id: int, activity_id: int) -> Activi
     return activity
 
 
-def restore_activity(session: Session, user_id: int, activity_id: int) -> int:
-    """Take an activity out of the corbeille, back in its lesson at the place it had,
-    or last when another activity took that place meanwhile; returns its lesson id.
-    Its ``updated`` time becomes now, so a visa put meanwhile marks it as changed
-    after the visa (issue 7). Raises as :func:`trashed_activity`."""
+def restore_activity(session: Session, user_id: int, activity_id: int, *,
+                     into: int | None = None) -> int:
+    """Take an activity out of the corbeille; returns the lesson it is now in.
+
+    Without ``into`` (or with its own lesson's id) it goes back to its lesson, at the
+    place it had, or last when another activity took that place meanwhile; with
+    ``into``, to the end of that lesson of the same service (:func:`restore_choices`
+    lists them), a homework then due at the lesson after it. Its ``updated`` time
+    becomes now, so a visa put before its deletion marks it as changed (issue 7).
+
+    A visa signed after the deletion that covers its lesson refuses the return there
+    (``Conflict`` naming the visa, :func:`signed_since_message`): the visa is the
+    head's signature on what the lesson held, and the activity was not in it then;
+    restoring it would change what was signed. Another lesson is refused alike when
+    a visa covers it. Raises as :func:`trashed_activity`, and ``NotFound``,
+    ``Forbidden``, ``BadRequest`` (a lesson of another service, cancelled or
+    deleted), ``Conflict`` (a homework moved to its service's last lesson) for
+    ``into``; nothing changed then."""
     activity = trashed_activity(session, user_id, activity_id)
-    session.delete(session.get_one(TrashedActivity, activity_id))
-    taken = session.scalar(select(exists().where(
-        Activity.lesson_id == activity.lesson_id, Activity.position == activity.position,
-        Activity.id != activity.id, activity_not_trashed())))
-    if taken:
+    trashed = session.get_one(TrashedActivity, activity_id)
+    lesson = get_lesson(session, activity.lesson_id)
+    if into is None or into == lesson.id:
+        visa = covering_visa(session, lesson)
+        if visa is not None and visa.created > trashed.deleted:
+            raise Conflict(signed_since_message(session, visa, lesson))
+        target = lesson
+    else:
+        target = _other_lesson(session, user_id, lesson, into)
+    due = None
+    if target.id != lesson.id and activity.kind is ActivityKind.homework:
+        due = default_due_lesson(session, target)
+        if due is None:
+            raise Conflict("Cette séance est la dernière de son service : le travail à "
+                           "faire n'y aurait pas d'échéance. Choisissez-en une autre.")
+    session.delete(trashed)
+    if target.id != lesson.id:
+        last = session.scalar(select(func.max(Activity.position))
+                              .where(Activity.lesson_id == target.id))
+        activity.lesson_id = target.id
+        activity.position = 0 if last is None else last + 1
+        if due is not None:
+            activity.due_lesson_id = due.id
+    elif session.scalar(select(exists().where(
+            Activity.lesson_id == activity.lesson_id, Activity.position == activity.position,
+            Activity.id != activity.id, activity_not_trashed()))):
         last = session.scalar(select(func.max(Activity.position))
                               .where(Activity.lesson_id == activity.lesson_id))
         activity.position = (last or 0) + 1
     activity.updated = clock.now()
     session.flush()
     return activity.lesson_id
+
+
+def signed_since_message(session: Session, visa: Visa, lesson: Lesson) -> str:
+    """Why an activity deleted before ``visa`` was signed cannot go back to
+    ``lesson`` (French, shown as is): the visa's date, who signed it and when, on the
+    school's wall clock."""
+    signer = signer_names(session, {visa.by_id}).get(visa.by_id, "")
+    zone = school_zone(session, session.get_one(TeachingService, lesson.service_id).school_id)
+    signed = visa.created.astimezone(zone)
+    return (f"Cette activité ne peut pas être restaurée dans sa séance : depuis sa "
+            f"suppression, le cahier de textes a été visé jusqu'au {date_label(visa.until)} "
+            f"par {signer}, le {signed:%d/%m/%Y à %H:%M}. Le visa signe ce que la séance "
+            "contenait alors ; la restaurer changerait un document signé. Vous pouvez la "
+            "restaurer dans une autre séance du service.")
+
+
+def _other_lesson(session: Session, user_id: int, lesson: Lesson, lesson_id: int) -> Lesson:
+    """The lesson ``lesson_id`` as a place to restore an activity of ``lesson`` into.
+    Raises ``NotFound``, ``Forbidden``, ``BadRequest`` (another service, cancelled,
+    in the corbeille) and ``Conflict`` (a visa covers it)."""
+    target = get_lesson(session, lesson_id)
+    require_teacher(session, user_id, target)
+    if target.service_id != lesson.service_id:
+        raise BadRequest("Choisissez une séance du même service que celle de l'activité.")
+    if target.status is LessonStatus.cancelled or is_trashed(session, target.id):
+        raise BadRequest("Cette séance est annulée ou supprimée : choisissez-en une autre.")
+    visa = covering_visa(session, target)
+    if visa is not None:
+        raise Conflict(f"Cette séance est couverte par le visa du {date_label(visa.until)} : "
+                       "choisissez une séance que le visa ne couvre pas.")
+    return target
+
+
+def restore_choices(session: Session, activity: Activity,
+                    limit: int = NEXT_LESSONS) -> list[Lesson]:
+    """The lessons of the activity's service that it may be restored into when its
+    own is refused: scheduled, not deleted, not its own, and after every day the
+    visas of the service's teachers cover (a visa covers the lessons up to its date,
+    in the school's zone), soonest first, at most ``limit``. Three queries."""
+    lesson = get_lesson(session, activity.lesson_id)
+    service = session.get_one(TeachingService, lesson.service_id)
+    covered = session.scalar(select(func.max(Visa.until)).where(
+        Visa.teacher_id.in_([t.id for t in service.teachers]),
+        Visa.school_id == service.school_id))
+    query = select(Lesson).where(Lesson.service_id == service.id, Lesson.id != lesson.id,
+                                 Lesson.status == LessonStatus.scheduled, not_trashed())
+    if covered is not None:
+        zone = school_zone(session, service.school_id)
+        after = datetime.combine(covered + timedelta(days=1), time(), zone)
+        query = query.where(Lesson.start >= after)
+    return list(session.scalars(query.order_by(Lesson.start).limit(limit)))
 
 
 def purge_activity(session: Session, user_id: int, activity_id: int) -> int:

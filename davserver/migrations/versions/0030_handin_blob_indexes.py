@@ -1,7 +1,7 @@
 """handin blob indexes: hand-in files and corrections looked up by their blob
 
 Revision ID: 0030
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-06 17:00:00
 
 Issue 22. Freeing a blob (an overwrite with the same bytes, a delete, a trash purge)
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0030'
-down_revision: Union[str, Sequence[str], None] = '0026'
+down_revision: Union[str, Sequence[str], None] = '0027'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

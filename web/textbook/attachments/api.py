@@ -9,6 +9,12 @@ the body is read (411 without it, 507 over the quota naming the file and the fre
 space, nothing stored). A pick names a file of the teacher's porte-documents
 (``{"path": "/Cours/fiche.pdf"}``): its blob is shared, nothing is charged. The
 lesson page's script (``static/handin.js``) uses the upload endpoint.
+
+The editor's « Insérer depuis le porte-documents » (``static/editor.js``, issue 20)
+browses the signed-in teacher's own porte-documents through ``…/attachments/choices``
+(folders, and files of the image, sound and video types the ``/media`` route plays;
+at most :data:`CHOICES_PAGE` a page), then picks the chosen file as above: the
+activity's readers read the attachment, never the teacher's private space.
 """
 
 from __future__ import annotations
@@ -16,13 +22,13 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, jsonify, request, url_for
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response
 
 import acl
-from davserver.errors import NotFound
+from davserver.errors import BadRequest, NotFound
 from providers import NodeInfo
 from web import textbook
 from web.auth import signed_in, web_context
@@ -31,9 +37,12 @@ from web.jsonapi import api_view, json_body, json_csrf_errors
 from web.openapi import documented
 
 from ..handins.api import receive
+from .services import media_kind
 
 bp = Blueprint("attachment_api", __name__, url_prefix="/api/textbook")
 json_csrf_errors(bp)
+
+CHOICES_PAGE = 100  # members of a folder per answer of the picker
 
 
 class PickBody(BaseModel):
@@ -85,6 +94,53 @@ def listing(activity_id: int) -> Response:
         rows = textbook.attachments_of(s, [activity_id]).get(activity_id, [])
         return jsonify({"activity_id": activity_id,
                         "attachments": [attachment_view(a) for a in rows]})
+
+
+def _folder_path(raw: str) -> str:
+    """A folder path of the query string in the form the store resolves (NFC, one
+    leading ``/``, none trailing; ``""`` for the root)."""
+    path = unicodedata.normalize("NFC", raw.strip()).strip("/")
+    return "/" + path if path else ""
+
+
+@bp.get("/activities/<int:activity_id>/attachments/choices")
+@documented(tag="textbook")
+@api_view
+def choices(activity_id: int) -> Response:
+    """One folder of the signed-in teacher's own porte-documents, for the editor's
+    picker: its sub-folders and its image, sound and video files, by name,
+    ``CHOICES_PAGE`` at a time (query ``dossier``: the folder's path, the root when
+    absent; ``depart``: how many members to skip). Only the activity's teachers (a
+    student 404, another teacher 403); a missing folder 404."""
+    require_editable(activity_id)
+    principal = signed_in()
+    path = _folder_path(request.args.get("dossier", ""))
+    try:
+        start = int(request.args.get("depart", "0"))
+    except ValueError:
+        start = -1
+    if start < 0:
+        raise BadRequest(_("« depart » doit être un nombre positif ou nul."))
+    store = web_context().store
+    space = store.ensure_space("documents", owner_id=principal.id,
+                               profile=principal.profile.value)
+    folder = store.resolve(space.id, path)
+    if folder is None or not folder.is_collection:
+        raise NotFound(_("Aucun dossier « %(path)s » dans votre porte-documents.",
+                         path=path or "/"))
+    members = []
+    for node in store.children(folder):
+        kind = "folder" if node.is_collection else media_kind(node.content_type)
+        if kind is not None:
+            members.append({"name": node.name, "path": node.written_path or node.path,
+                            "kind": kind, "size": node.size})
+    page = members[start:start + CHOICES_PAGE]
+    written = folder.written_path or folder.path
+    parent = written.rsplit("/", 1)[0] if written else None
+    return jsonify({"folder": written or "/", "parent": None if parent is None else parent or "/",
+                    "members": page, "total": len(members),
+                    "next": start + CHOICES_PAGE if start + CHOICES_PAGE < len(members)
+                    else None})
 
 
 @bp.put("/activities/<int:activity_id>/attachments/<path:name>")

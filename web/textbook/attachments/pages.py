@@ -36,17 +36,11 @@ from web.documents import Refusal, check_name, stream_to_blob
 from web.documents.present import human_size
 
 from .api import documents_file, require_editable, send_attachment
+from .services import MEDIA_TYPES
 
 bp = Blueprint("attachments", __name__, url_prefix="/textbook")
 
 MAX_PICKER_FILES = 500  # a picker longer than that is no help; the path field remains
-# What browsers show or play inline and cannot run: raster images, sounds, videos.
-# SVG is an image that runs script: it stays a download.
-MEDIA_TYPES = frozenset({
-    "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif",
-    "audio/mpeg", "audio/ogg", "audio/wav", "audio/x-wav", "audio/vnd.wave", "audio/webm",
-    "audio/mp4", "audio/x-m4a",
-    "audio/aac", "audio/flac", "video/mp4", "video/webm", "video/ogg"})
 MEDIA_POLICY = "sandbox; default-src 'none'"
 MEDIA_BLOCK = 64 * 1024  # bytes read and sent at a time
 

@@ -55,6 +55,21 @@ from ..reading import readable_activities, reader_of
 from .models import Attachment
 
 NO_ATTACHMENT = _l("Cette pièce jointe n'existe pas.")
+# What browsers show or play inline and cannot run: raster images, sounds, videos
+# (the ``/media`` route of the pages, the porte-documents picker of the editor).
+# SVG is an image that runs script: it stays a download.
+MEDIA_TYPES = frozenset({
+    "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif",
+    "audio/mpeg", "audio/ogg", "audio/wav", "audio/x-wav", "audio/vnd.wave", "audio/webm",
+    "audio/mp4", "audio/x-m4a",
+    "audio/aac", "audio/flac", "video/mp4", "video/webm", "video/ogg"})
+
+
+def media_kind(content_type: str | None) -> str | None:
+    """``image``, ``audio`` or ``video`` for a type of :data:`MEDIA_TYPES` (parameters
+    such as ``; charset`` ignored, any case), else None."""
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    return ctype.split("/")[0] if ctype in MEDIA_TYPES else None
 
 
 def attachments_of(s: Session, activity_ids: Iterable[int]) -> dict[int, list[Attachment]]:
@@ -107,7 +122,9 @@ def attach_upload(store: Store, teacher_id: int, activity_id: int,
 def attach_picked(store: Store, teacher_id: int, activity_id: int,
                   node: NodeInfo) -> Attachment:
     """Attach a file of the teacher's porte-documents (``node``, resolved by the
-    caller in that space) by sharing its blob: no bytes copied, no charge. Raises
+    caller in that space) by sharing its blob: no bytes copied, no charge. The same
+    file picked again (same name, same bytes) gives the attachment it already made.
+    Raises
     ``NotFound``, ``Forbidden``, ``BadRequest`` (a folder, or an empty file: nothing
     to share), ``Conflict`` (the name is taken, or the file changed meanwhile)."""
     if node.is_collection:
@@ -120,10 +137,15 @@ def attach_picked(store: Store, teacher_id: int, activity_id: int,
     try:
         with store.db.transaction() as s:
             _touch(activities.editable_activity(s, teacher_id, activity_id))
-            _check_free_name(s, activity_id, node.name)
             blob_id = store.blob_id_of(s, node.blob_key)
             if blob_id is None:
                 raise changed
+            same = s.scalar(select(Attachment).where(Attachment.activity_id == activity_id,
+                                                     Attachment.name == node.name,
+                                                     Attachment.blob_id == blob_id))
+            if same is not None:  # picked again (a second copy of an image in the text)
+                return same
+            _check_free_name(s, activity_id, node.name)
             row = Attachment(activity_id=activity_id, name=node.name, size=node.size,
                              content_type=node.content_type or "application/octet-stream",
                              blob_id=blob_id, space_id=None, added_by=teacher_id)

@@ -23,16 +23,24 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 import acl
 from davserver import clock
 from davserver.errors import Conflict, Forbidden, NotFound
 
 from ..activities import is_teacher
-from ..models import Activity, ActivityKind, Lesson, LessonStatus, TeachingService
-from ..oversight.models import TrashedActivity, TrashedLesson
+from ..calendar import service_titles
+from ..models import (
+    Activity,
+    ActivityKind,
+    Lesson,
+    LessonStatus,
+    TeachingService,
+    service_teachers,
+)
+from ..oversight.models import TrashedActivity, TrashedLesson, live_activity
 from .models import Handin, HandinClosure, HandinCorrection, HandinFile
 
 NOT_ONLINE = _l("Ce travail ne se remet pas en ligne (remise en ligne non activée).")
@@ -253,3 +261,52 @@ def student_handins(s: Session, student_id: int,
             row, files_of(s, row), corrections_of(s, activity.id, student_id), closed,
             hw.due, not closed and (hw.due is None or now < hw.due))
     return found
+
+
+@dataclass(frozen=True)
+class WaitingCopies:
+    """A homework with copies to correct (« Copies à corriger »): its activity id and
+    title, its service's title (« Mathématiques · 4B »), the due lesson's start (UTC;
+    None without one), how many hand-ins wait and when the oldest of them last
+    changed (UTC)."""
+
+    activity_id: int
+    title: str
+    service: str
+    due: datetime | None
+    count: int
+    oldest: datetime
+
+
+def waiting_copies(s: Session, teacher_id: int, *, limit: int) -> list[WaitingCopies]:
+    """The homework of the services ``teacher_id`` teaches whose hand-ins wait for a
+    correction, the longest-waiting first, at most ``limit``. A hand-in waits when it
+    holds a file and no corrected file was returned to its student since it last
+    changed (a student who hands in again after a correction waits again); homework
+    in the corbeille, or given in a lesson there, is left out. Four queries whatever
+    the number of homework and hand-ins."""
+    due_lesson = aliased(Lesson)
+    has_file = exists().where(HandinFile.handin_id == Handin.id)
+    corrected = exists().where(HandinCorrection.activity_id == Handin.activity_id,
+                               HandinCorrection.student_id == Handin.student_id,
+                               HandinCorrection.returned_at >= Handin.updated)
+    oldest = func.min(Handin.updated)
+    rows = s.execute(
+        select(Activity.id, Activity.title, Lesson.service_id, due_lesson.start,
+               func.count(Handin.id), oldest)
+        .select_from(Handin)
+        .join(Activity, Activity.id == Handin.activity_id)
+        .join(Lesson, Lesson.id == Activity.lesson_id)
+        .join(service_teachers, service_teachers.c.service_id == Lesson.service_id)
+        .outerjoin(due_lesson, due_lesson.id == Activity.due_lesson_id)
+        .where(service_teachers.c.user_id == teacher_id,
+               Activity.kind == ActivityKind.homework, Activity.online_submission.is_(True),
+               live_activity(), has_file, ~corrected)
+        .group_by(Activity.id, Activity.title, Lesson.service_id, due_lesson.start)
+        .order_by(oldest, Activity.id).limit(limit)).all()
+    services = list(s.scalars(select(TeachingService).where(
+        TeachingService.id.in_({row[2] for row in rows})))) if rows else []
+    titles = service_titles(s, services)
+    return [WaitingCopies(activity_id, title, titles.get(service_id, ""), due, count,
+                          first)
+            for activity_id, title, service_id, due, count, first in rows]

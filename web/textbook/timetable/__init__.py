@@ -13,7 +13,7 @@ from .apply import KeptLesson, Progress, TimetableReport, apply_timetable
 from .courses import Course, EventTimes, Rejected, Slot, TeacherRef, Timetable, Where
 from .detect import FORMATS, WrongKind, detect_format, parse_xml
 from .from_ics import read_holidays
-from .school_calendar import SchoolCalendar, public_holidays, subdivision_of
+from .school_calendar import SchoolCalendar, public_holidays, subdivision_of, zone_holidays
 from .school_holidays import read_dataset, year_calendar
 from .services import (
     HolidayOptions,
@@ -36,5 +36,6 @@ __all__ = [
     "apply_timetable", "calendar_of", "detect_format", "import_holidays",
     "import_timetable", "journal", "parse_xml", "public_holidays", "read_dataset",
     "read_holidays", "read_timetable", "school_of", "subdivision_of", "today_in",
+    "zone_holidays",
     "year_calendar",
 ]

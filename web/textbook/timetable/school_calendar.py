@@ -60,6 +60,36 @@ def public_holidays(first: date, last: date, uai: str | None = None) -> dict[dat
             if first <= d <= last}
 
 
+@cache
+def _school(years: tuple[int, ...], zone: str) -> tuple[tuple[date, str], ...]:
+    import holidays
+
+    found = holidays.country_holidays("FR", subdiv=f"Zone {zone}", years=years,
+                                      categories=("school",), language="fr")
+    return tuple(sorted(found.items()))
+
+
+def zone_holidays(first: date, last: date, zone: str) -> list[Period]:
+    """The school holidays of zone ``zone`` (``"A"``, ``"B"`` or ``"C"``) from
+    ``first`` to ``last``, as periods of days off (both ends included), computed by
+    the ``holidays`` package (its ``school`` category for France follows the
+    ministry's rules: Toussaint, Noël, hiver and printemps by zone, the Ascension
+    bridge, summer). What ``davserver demo`` lays its timetable on; a real school
+    imports the ministry's published calendar (``davserver import holidays``), which
+    wins when the two differ. Raises ``BadRequest`` for another zone."""
+    if zone not in ("A", "B", "C"):
+        raise BadRequest(f"unknown school holiday zone {zone!r} (A, B or C)")
+    periods: list[Period] = []
+    for day, name in _school(tuple(range(first.year, last.year + 1)), zone):
+        if not first <= day <= last:
+            continue
+        if periods and periods[-1].name == name and periods[-1].end + DAY == day:
+            periods[-1] = Period(name, periods[-1].start, day)
+        else:
+            periods.append(Period(name, day, day))
+    return periods
+
+
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
