@@ -2,8 +2,9 @@
 
 ``python -m benchmarks.memtrace DIR [davserver arguments…]`` starts tracing
 (``DAVBENCH_TRACE_FRAMES`` frames, default 1) before anything else is imported,
-then runs ``davserver.cli`` with the arguments. It writes tracemalloc snapshots into DIR (``snapshot-NN.pickle``, readable with
-``tracemalloc.Snapshot.load``, and ``snapshot-NN.txt``, the top allocators by line):
+then runs ``davserver.cli`` with the arguments. It writes tracemalloc snapshots into
+DIR (``snapshot-NN.pickle``, readable with ``tracemalloc.Snapshot.load``, and
+``snapshot-NN.txt``, the top allocators by line):
 
 * on SIGUSR1 (the benchmark sends one once the server listens: what it holds at
   rest, before the first request),
