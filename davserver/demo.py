@@ -220,6 +220,19 @@ DEMO_PENDING = [("emma.roux", "Affiche du spectacle (projet).txt",
                  "Affiche : « Le Malade imaginaire », vendredi 19 h, salle polyvalente.\n"),
                 ("nathan.morel", "Répétitions.txt",
                  "Répétitions le mardi de 12 h 30 à 13 h 30 au foyer.\n")]
+# Published files, so that the rubrics' home pages and the home page's « Fichiers
+# récents » and « Rubriques avec du nouveau » show something, by the head: (rubric,
+# path, text)
+DEMO_PUBLISHED = [
+    ("vie-scolaire", "/Calendrier des conseils de classe.txt",
+     "Conseils de classe du premier trimestre : du 7 au 11 décembre, après 17 h.\n"),
+    ("ca", "/Comptes rendus/Compte rendu du CA de novembre.txt",
+     "Le conseil a adopté le budget et le règlement intérieur modifié.\n"),
+]
+# The encadré of the Vie scolaire's home page (already clean HTML: web/rich_text.py's
+# allow-list keeps all of it).
+DEMO_BOX = ("<h2>Bienvenue sur la vie scolaire</h2><p>Retrouvez ici les informations de la "
+            "CPE et de la direction : <strong>calendrier</strong>, règlement, sorties.</p>")
 
 
 def demo_year(today: date) -> tuple[date, date]:
@@ -381,6 +394,14 @@ def create_demo(config: Config) -> list[str]:
                 author = authors[login]
                 app.store.write_bytes(stage.id, "/" + name, text.encode(),
                        Stamp(author.id if author else None, published=False))
+            for slug, path, text in DEMO_PUBLISHED:
+                with app.db.transaction(write=False) as s:
+                    rubric_id = acl.get_rubric(s, slug).id
+                shared = app.store.ensure_space("rubric", rubric_id=rubric_id)
+                app.store.write_bytes(shared.id, path, text.encode(), Stamp(head.id, True))
+            with app.db.transaction() as s:
+                acl.set_general(s, "vie-scolaire", name="Vie scolaire", home_page=True)
+                acl.set_box(s, "vie-scolaire", box_html=DEMO_BOX)
         finally:
             app.close()
     return usable
@@ -400,7 +421,8 @@ def demo_banner(usable: list[str]) -> str:
     lines.append("Cahier de textes (/textbook/): a 4B and 3A timetable around today (school "
                  "holidays of zone C and public holidays left free), with contents, homework "
                  "(one to hand in online), bookings and a visa.")
-    lines.append("Rubrics (rubriques/): vie-scolaire (everyone reads), ca (members only; "
+    lines.append("Rubrics (rubriques/): vie-scolaire (everyone reads; its home page is "
+                 "/rubriques/vie-scolaire/), ca (members only; "
                  "'Comptes rendus' readable by all), theatre and theatre-spectacle (club). "
                  "See them with: davserver rubric show SLUG")
     return "\n".join(lines)

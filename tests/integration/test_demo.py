@@ -63,6 +63,16 @@ def test_demo_serves_its_school_and_keeps_it(tmp_path: Path) -> None:
             for resource in ("Salle informatique 1", "Chariot de 15 tablettes",
                              "Vidéoprojecteur mobile"):
                 assert resource in page.text
+            # the Vie scolaire's home page, with its encadré and the head's file; the
+            # CA's « Comptes rendus » readable by a teacher who is not a member
+            home = web.get("/rubriques/vie-scolaire/")
+            assert home.status_code == 200
+            assert "Bienvenue sur la vie scolaire" in home.text
+            assert "Calendrier des conseils de classe" in home.text
+            report = requests.get(base + "/dav/rubriques/ca/Comptes%20rendus/"
+                                  "Compte%20rendu%20du%20CA%20de%20novembre.txt",
+                                  auth=auth, timeout=30)
+            assert report.status_code == 200 and b"budget" in report.content
 
         # A second run keeps what was there and makes nothing twice.
         with demo(srv) as (base, banner):
