@@ -105,6 +105,7 @@ def create_web_app(config: Config, db: Database, credentials: CredentialCheck,
     the generated secret key cannot be stored under ``config.data_dir``.
     """
     app = Flask(__name__)
+    app.url_map.converters["int"] = security.RowIdConverter  # before any route is added
     security.harden(
         app,
         secret_key=security.load_secret_key(config.server.secret_key, config.data_dir),

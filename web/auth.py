@@ -124,17 +124,31 @@ def current_context() -> acl.UserContext:
         return acl.user_context(s, principal.id, chosen_school())
 
 
-def school_choices() -> tuple[list[acl.SchoolInfo], int | None]:
-    """The schools of the signed-in user with the one school-wide pages show; no
-    schools for a user of one or none (nothing to choose). One query per request."""
-    if "school_choices" not in g:
+def frame_context() -> acl.UserContext | None:
+    """The signed-in user's :class:`acl.UserContext` for the school they chose, read
+    once per request (kept in ``g``) for what every page's frame shows: the school
+    switch, the services bar, the « Mon établissement » column. None for an anonymous
+    visitor. Views read their own (:func:`current_context`): what they change in the
+    request is not hidden by this copy."""
+    if "frame_context" not in g:
         principal = current_principal()
-        choices: tuple[list[acl.SchoolInfo], int | None] = ([], None)
+        found = None
         if principal is not None:
             with web_context().db.transaction(write=False) as s:
-                ctx = acl.user_context(s, principal.id, chosen_school())
-                if len(ctx.schools) > 1:
-                    choices = ([acl.school_info(s, i) for i in ctx.schools], ctx.school_id)
+                found = acl.user_context(s, principal.id, chosen_school())
+        g.frame_context = found
+    return cast(acl.UserContext | None, g.frame_context)
+
+
+def school_choices() -> tuple[list[acl.SchoolInfo], int | None]:
+    """The schools of the signed-in user with the one school-wide pages show; no
+    schools for a user of one or none (nothing to choose). Read once per request."""
+    if "school_choices" not in g:
+        ctx = frame_context()
+        choices: tuple[list[acl.SchoolInfo], int | None] = ([], None)
+        if ctx is not None and len(ctx.schools) > 1:
+            with web_context().db.transaction(write=False) as s:
+                choices = ([acl.school_info(s, i) for i in ctx.schools], ctx.school_id)
         g.school_choices = choices
     return cast(tuple[list[acl.SchoolInfo], int | None], g.school_choices)
 

@@ -16,6 +16,20 @@ import acl
 
 from .auth import current_principal, web_context
 from .rich_text import html_to_plain_text, plain_text_to_html
+from .security import MAX_NUMBER
+
+
+def parse_number(text: str | None, maximum: int = MAX_NUMBER) -> int | None:
+    """The whole number a form field or query parameter holds: ASCII digits only (``str.
+    isdecimal`` also accepts other scripts' digits, which ``int`` reads), at most
+    ``maximum`` (default :data:`MAX_NUMBER`, a row id's bound). None for anything
+    else: empty, signs, spaces, « ² », or too large, which ``int`` and the databases
+    refuse with an error (``int`` past 4,300 digits; SQLite past 2**63, PostgreSQL
+    past 2**31): the caller answers 400 or 404 instead of a 500."""
+    if not text or len(text) > len(str(maximum)) or not (text.isascii() and text.isdecimal()):
+        return None
+    value = int(text)
+    return value if value <= maximum else None
 
 
 class ActionForm(FlaskForm):

@@ -31,6 +31,7 @@ from pathlib import Path
 from flask import Flask, abort, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 SECRET_KEY_FILE = "web-secret-key"
@@ -48,6 +49,22 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 STRICT_TRANSPORT_SECURITY = "max-age=31536000"  # one year (RFC 6797 §6.1.1)
+
+
+# The largest number a form, a query or an address may carry: PostgreSQL's INTEGER, the
+# type of every row id (SQLite's is 64-bit). Beyond it a lookup is a database error
+# (SQLite: OverflowError, PostgreSQL: NumericValueOutOfRange), not "not found".
+MAX_NUMBER = 2**31 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """Every ``<int:…>`` of our routes: a row id, 0 to :data:`MAX_NUMBER`. A larger
+    number matches no route, so it is a 404 like any missing row, where Werkzeug's own
+    converter (no upper bound) handed it to the database and ended in a 500."""
+
+    def __init__(self, url_map: Map, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", MAX_NUMBER)
+        super().__init__(url_map, *args, **kwargs)  # type: ignore[arg-type]
 
 
 def load_secret_key(configured: str | None, data_dir: Path) -> str:

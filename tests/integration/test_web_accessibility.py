@@ -1,8 +1,13 @@
 """Phones and accessibility (issue 20, "Phones and accessibility"), in Chromium against
 a real server with the school of :mod:`tests.integration.homework_kit`:
 
-* at 390 px wide no main page scrolls sideways, the navigation folds into « Menu »,
-  and « Se déconnecter » is reached through it; at 1366 px the navigation shows;
+* at 390 px wide no main page is wider than the screen
+  (``document.documentElement.scrollWidth <= 390``: the home page, a porte-documents
+  folder, the week, a rubric's home page, the preferences...), the navigation folds
+  into « Menu », and « Se déconnecter » is reached through it; at 1366 px the
+  navigation shows;
+* the « Mon établissement » column lists the school's rubrics beside the content at
+  1366 px, and is folded above it at 390 px;
 * a skip link comes first in the tab order and takes the focus to the content; the
   focus is visible;
 * axe-core (vendored, ``tests/vendor/axe-core``: no network at test time) finds no
@@ -23,8 +28,9 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+import acl
 from tests.conftest import PASSWORD, Server, running_server
-from tests.integration.homework_kit import build_school
+from tests.integration.homework_kit import SCHOOL, build_school
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = [pytest.mark.clock("2026-09-08T10:00 Europe/Paris"), pytest.mark.one_database,
@@ -40,7 +46,8 @@ SERIOUS = {"serious", "critical"}
 def pages_of(login: str) -> list[str]:
     """The main pages each profile reaches from the navigation."""
     common = ["/", "/connecter", "/documents/", "/booking/", "/rubriques/", "/corbeille/",
-              "/notifications/", "/invitations/", "/accueil/organiser"]
+              "/notifications/", "/invitations/", "/accueil/organiser",
+              "/rubriques/vie-scolaire/", "/account/preferences"]
     if login == "ann":
         return [*common, "/documents/porte-documents/", "/textbook/?week=2026-09-07",
                 "/textbook/?week=2026-09-07&vue=liste",
@@ -64,6 +71,15 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         put = requests.put(f"{server.base_url}/dav/porte-documents/{LONG_NAME}",
                            data=b"%PDF-1.4 cours", auth=("ann", PASSWORD), timeout=30)
         assert put.status_code == 201, put.text
+        # The school's rubrics, for the « Mon établissement » column and a home page.
+        with server.transaction() as s:
+            school = acl.ensure_school(s, SCHOOL)
+            acl.add_rubric(s, "vie-scolaire", "Vie scolaire", school_id=school)
+            acl.grant(s, "vie-scolaire", acl.Role.visitor, pop=acl.Population())
+            acl.set_general(s, "vie-scolaire", name="Vie scolaire", home_page=True)
+            acl.set_box(s, "vie-scolaire", box_html="<p>Les informations du collège.</p>")
+            acl.add_rubric(s, "cdi", "CDI — centre de documentation et d'information",
+                           parent="vie-scolaire")
         yield server
 
 
@@ -110,9 +126,12 @@ def axe_problems(page: Page) -> list[str]:
 
 
 def sideways(page: Page) -> int:
-    """How many pixels the page scrolls sideways (0: none)."""
-    return int(page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+    """How many pixels the page is wider than its window, or than the window's width
+    left by a scroll bar (0: it does not scroll sideways)."""
+    return max(0, int(page.evaluate("""() => {
+        const root = document.documentElement;
+        return Math.max(root.scrollWidth - root.clientWidth,
+                        root.scrollWidth - window.innerWidth); }""")))
 
 
 @pytest.mark.parametrize("width", ["phone", "desktop"])
@@ -228,3 +247,36 @@ def test_skip_link_and_visible_focus(srv: Server, browser: Browser) -> None:
                 parseFloat(s.outlineWidth)]; }""")
     assert outline[0] is True and outline[1] != "none" and outline[2] >= 2, outline
     page.context.close()
+
+
+def test_the_school_column_beside_the_content_and_folded_on_a_phone(
+        srv: Server, browser: Browser) -> None:
+    """« Mon établissement »: open beside the content at 1366 px, its sub-rubric folded
+    (the default preference); folded above the content at 390 px, opened by a tap."""
+    wide = signed_in_page(srv, browser, "ben", "desktop")
+    wide.goto("/notifications/")
+    column = wide.get_by_role("navigation", name="Mon établissement")
+    home = column.get_by_role("link", name="Vie scolaire")
+    expect(home).to_be_visible()
+    cdi = column.get_by_role("link", name="CDI — centre de documentation et d'information")
+    expect(cdi).to_be_hidden()
+    column.get_by_text("1 sous-rubrique").click()
+    expect(cdi).to_be_visible()
+    main = wide.locator("main").bounding_box()
+    aside = column.bounding_box()
+    assert main is not None and aside is not None
+    assert aside["x"] + aside["width"] <= main["x"], (aside, main)  # side by side
+    home.click()
+    expect(wide.locator("h1")).to_have_text("Vie scolaire")
+    expect(home).to_have_attribute("aria-current", "page")
+    wide.context.close()
+
+    phone = signed_in_page(srv, browser, "ben", "phone")
+    phone.goto("/notifications/")
+    column = phone.get_by_role("navigation", name="Mon établissement")
+    home = column.get_by_role("link", name="Vie scolaire")
+    expect(home).to_be_hidden()
+    phone.locator("#school-column-title").click()
+    expect(home).to_be_visible()
+    assert sideways(phone) == 0
+    phone.context.close()

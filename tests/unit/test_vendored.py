@@ -1,5 +1,6 @@
-"""The vendored test tools are the files their SOURCE.md records: a changed or
-replaced file fails here rather than passing unnoticed (tests/vendor/)."""
+"""The vendored files are the ones their SOURCE.md records: a changed or replaced
+file fails here rather than passing unnoticed (tests/vendor/ for the test tools,
+web/static/vendor/ for what the pages load)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,24 @@ def test_quill_is_the_pinned_release_with_its_licence() -> None:
     assert "Quill Editor v2.0.3" in (QUILL / "quill.js.LICENSE.txt").read_text(encoding="utf-8")
     assert "Redistribution and use in source and binary forms" in \
         (QUILL / "LICENSE").read_text(encoding="utf-8")
+
+
+PICO = Path(__file__).resolve().parents[2] / "web" / "static" / "vendor" / "pico"
+PICO_SHA256 = "fbc9a63fc9fc9f72d12fd7fc9806e11fa9f77ae4f9cad146b27003a1119ba3db"
+
+
+def test_pico_is_the_pinned_release_with_its_licence() -> None:
+    """The design system every page loads (web/static/vendor/pico) is Pico CSS 2.1.1's
+    own pico.min.css, unmodified, with its MIT licence; base.html loads it from our
+    origin before ent.css."""
+    css = PICO / "pico.min.css"
+    assert hashlib.sha256(css.read_bytes()).hexdigest() == PICO_SHA256
+    assert "Pico CSS ✨ v2.1.1" in css.read_text(encoding="utf-8")[:200]
+    source = (PICO / "SOURCE.md").read_text(encoding="utf-8")
+    assert "2.1.1" in source and PICO_SHA256 in source
+    assert "pico-2.1.1.tgz" in source
+    licence = (PICO / "LICENSE.md").read_text(encoding="utf-8")
+    assert licence.startswith("MIT License") and "Permission is hereby granted" in licence
+    base = (Path(__file__).resolve().parents[2] / "web" / "templates" / "base.html"
+            ).read_text(encoding="utf-8")
+    assert base.index("vendor/pico/pico.min.css") < base.index("'ent.css'")

@@ -29,6 +29,7 @@ import acl
 from web.notifications import services as notifications
 
 from ..auth import login_required, signed_in, web_context
+from ..forms import parse_number
 
 bp = Blueprint("preferences", __name__)
 MAX_QUERY = 100
@@ -103,7 +104,8 @@ def settings() -> Response | tuple[str, int]:
     form = request.form
     raw_minutes = form.get("homework_minutes", "").strip()
     typed = {"homework_minutes": raw_minutes}
-    if raw_minutes and not raw_minutes.isdecimal():
+    minutes = parse_number(raw_minutes)
+    if raw_minutes and minutes is None:
         return _page(errors={"homework_minutes": _(
             "« %(value)s » n'est pas un nombre de minutes.", value=raw_minutes[:20])},
             typed=typed, status=400)
@@ -112,7 +114,7 @@ def settings() -> Response | tuple[str, int]:
     except ValueError:
         return _page(errors={"input_mode": _("Mode de saisie inconnu.")}, status=400)
     return _save(lambda now: acl.Preferences(
-        form.get("unfold_rubrics") == "1", int(raw_minutes) if raw_minutes else None, mode,
+        form.get("unfold_rubrics") == "1", minutes, mode,
         now.redirect_email, now.phone_landline, now.phone_mobile, now.private_numbers),
         typed, email=form.get("email") == "1")
 
@@ -124,9 +126,10 @@ def rubric_choices() -> Response | tuple[str, int]:
     principal = signed_in()
     chosen: set[int] = set()
     for raw in request.form.getlist("notify"):
-        if not raw.isdecimal():
+        rubric_id = parse_number(raw)
+        if rubric_id is None:
             abort(400, description=_("Rubrique inconnue : « %(value)s ».", value=raw[:20]))
-        chosen.add(int(raw))
+        chosen.add(rubric_id)
     with web_context().db.transaction() as s:
         offered = {r.id for r in _rubrics(s, principal.id)}
         if not chosen <= offered:

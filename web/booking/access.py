@@ -12,8 +12,9 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 import acl
 from davserver.errors import Forbidden, NotFound
@@ -63,6 +64,24 @@ def visible_domains(session: Session, ctx: acl.UserContext) -> list[ResourceDoma
         query = query.where(ResourceDomain.school_id.in_(ctx.school_ids))
     return [d for d in session.scalars(query.order_by(ResourceDomain.name))
             if may_book(session, d, ctx)]
+
+
+def offers_booking(session: Session, ctx: acl.UserContext) -> bool:
+    """Whether the services bar offers « Réservations » to the user: an active resource
+    of a domain of their school that lists their profile there (:func:`may_book`'s
+    rule), or a domain of their school they manage. One query."""
+    profile_there: ColumnElement[bool] = DomainProfile.profile == ctx.profile
+    in_school: ColumnElement[bool] = true()  # a user of no school is in every school
+    if ctx.schools:
+        profile_there = or_(*(and_(ResourceDomain.school_id == school,
+                                   DomainProfile.profile == profile)
+                              for school, profile in ctx.schools.items()))
+        in_school = ResourceDomain.school_id.in_(ctx.school_ids)
+    bookable = exists().where(Resource.domain_id == ResourceDomain.id, Resource.active,
+                              DomainProfile.domain_id == ResourceDomain.id, profile_there)
+    managed = exists().where(domain_managers.c.domain_id == ResourceDomain.id,
+                             domain_managers.c.user_id == ctx.user_id, in_school)
+    return bool(session.scalar(select(or_(bookable, managed))))
 
 
 def managed_domain_ids(session: Session, user_id: int) -> list[int]:

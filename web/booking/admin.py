@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 import acl
 from davserver.errors import BadRequest, NotFound
+from web.forms import parse_number
 
 from .models import DomainProfile, Resource, ResourceDomain, ResourceKind
 
@@ -54,8 +55,9 @@ class Hours:
 def find_domain(session: Session, key: str) -> ResourceDomain:
     """A domain by id (digits) or exact name; ``NotFound`` otherwise, ``BadRequest``
     when two schools have a domain of that name (use the id)."""
-    if key.isdecimal():
-        found = session.get(ResourceDomain, int(key))
+    if key.isascii() and key.isdecimal():
+        number = parse_number(key)
+        found = session.get(ResourceDomain, number) if number is not None else None
         if found is None:
             raise NotFound(_("Aucun domaine de ressources n°%(id)s.", id=key))
         return found

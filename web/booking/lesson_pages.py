@@ -23,6 +23,7 @@ from davserver.errors import DomainError, Forbidden, NotFound
 from web import textbook
 
 from ..auth import current_context, login_required, web_context
+from ..forms import parse_number
 from . import access
 from .lessons import LessonConflicts, book_for_lesson, lesson_bookings
 from .present import resources_of
@@ -85,9 +86,10 @@ def book(lesson_id: int) -> Response | tuple[str, int]:
     picks: dict[int, int] = {}
     for value in request.form.getlist("pick"):
         quantity = request.form.get(f"q{value}", "1").strip() or "1"
-        if not value.isdecimal() or not quantity.isdecimal():
-            return _page(lesson_id, _("Quantité « %(v)s » invalide.", v=quantity), 400)
-        picks[int(value)] = int(quantity)
+        resource, count = parse_number(value), parse_number(quantity)
+        if resource is None or count is None:
+            return _page(lesson_id, _("Quantité « %(v)s » invalide.", v=quantity[:20]), 400)
+        picks[resource] = count
     ctx = current_context()
     try:
         with web_context().db.transaction() as s:

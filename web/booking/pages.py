@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 import acl
 from davserver.errors import BadRequest, DomainError, Forbidden, NotFound
 
-from ..auth import current_context, login_required, web_context
+from ..auth import current_context, frame_context, login_required, web_context
 from . import access, series, services, validation
 from .feed_views import feed_urls
 from .forms import STATUS_LABELS, BookingForm, RefuseForm
@@ -49,7 +49,22 @@ bp = Blueprint("booking", __name__, url_prefix="/booking")
 
 @bp.app_context_processor
 def _labels() -> dict[str, Any]:
-    return {"booking_status_labels": STATUS_LABELS, "local_text": local_text}
+    """Status labels for every template, and whether the services bar offers
+    « Réservations » to the signed-in user (:func:`access.offers_booking`, read once
+    per request; False for anonymous visitors)."""
+    return {"booking_status_labels": STATUS_LABELS, "local_text": local_text,
+            "booking_offered": _booking_offered()}
+
+
+def _booking_offered() -> bool:
+    if "booking_offered" not in g:
+        ctx = frame_context()
+        offered = False
+        if ctx is not None:
+            with web_context().db.transaction(write=False) as s:
+                offered = access.offers_booking(s, ctx)
+        g.booking_offered = offered
+    return bool(g.booking_offered)
 
 
 @bp.get("/")

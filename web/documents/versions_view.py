@@ -23,6 +23,7 @@ from davserver.errors import NotFound
 from providers import versions
 
 from ..auth import web_context
+from ..forms import parse_number
 from .downloads import held_download
 from .places import Place, refuse_if_locked, store
 from .present import breadcrumbs, human_size, local_time, school_zone
@@ -77,8 +78,8 @@ def page(place: Place, *, error: str | None = None, status: int = 200) -> tuple[
 def _of(place: Place, version_id: str) -> versions.VersionInfo:
     """The version ``version_id`` of this file (404 for another file's or a purged one)."""
     _require(place)
-    found = versions.version(store(), int(version_id)) \
-        if version_id.isdecimal() else None
+    number = parse_number(version_id)
+    found = versions.version(store(), number) if number is not None else None
     if found is None or found.node_id != place.node.id:
         raise NotFound(_("Cette version n'existe plus (elle a pu être purgée)."))
     return found

@@ -20,6 +20,7 @@ import acl
 from davserver import journal
 
 from ..auth import current_principal, profile_required, web_context
+from ..forms import parse_number
 
 bp = Blueprint("journal", __name__, url_prefix="/journal")
 
@@ -100,7 +101,7 @@ def index() -> str:
         where, problems = _filter(school_id, principal.profile == acl.Profile.admin)
         before = request.args.get("avant", "")
         rows = journal.events(s, where, limit=PAGE_SIZE + 1,
-                              before_id=int(before) if before.isdecimal() else None)
+                              before_id=parse_number(before))
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return render_template("journal/index.html", rows=rows, more=more, problems=problems,

@@ -24,6 +24,7 @@ from wtforms import BooleanField
 import acl
 from davserver.errors import NotFound
 from web.auth import current_principal, login_required, safe_next, web_context
+from web.forms import parse_number
 
 from . import services as service
 from .services import mail_enabled
@@ -59,9 +60,9 @@ def _unread() -> dict[str, Any]:
 def index() -> str:
     """The user's notifications, newest first."""
     page = request.args.get("page", "1")
-    if not page.isdecimal() or int(page) < 1:
+    number = parse_number(page, maximum=10**6)
+    if number is None or number < 1:
         abort(400, description=_("Numéro de page invalide."))
-    number = int(page)
     with web_context().db.transaction(write=False) as s:
         rows = service.notifications_of(s, _user_id(), limit=PAGE_SIZE + 1,
                                         offset=(number - 1) * PAGE_SIZE)

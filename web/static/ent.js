@@ -1,8 +1,9 @@
 // Every page: ask before a destructive form is sent (data-confirm="question"), the
-// menu button of narrow screens, and keyboard access to a table too wide for the
+// menu button of narrow screens, the « Mon établissement » column folded on narrow
+// screens (open on wide ones), and keyboard access to a table too wide for the
 // screen (it scrolls in its own box: it takes the focus, so arrows scroll it; WCAG
-// 2.1.1). Pages work without it: the forms are sent at once, and the navigation stays
-// open under the header.
+// 2.1.1). Pages work without it: the forms are sent at once, and the navigation and
+// the column stay open under the header.
 "use strict";
 function focusableWideTables() {
   for (const table of document.querySelectorAll("main table")) {
@@ -26,8 +27,16 @@ document.addEventListener("submit", (event) => {
   if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
   if (!window.confirm(form.dataset.confirm)) event.preventDefault();
 });
+// The width below which ent.css stacks the page (its @media (max-width: 48rem)).
+const NARROW = window.matchMedia("(max-width: 48rem)");
+function foldSchoolColumn() {
+  const fold = document.querySelector("details.school-column-fold");
+  if (fold) fold.open = !NARROW.matches;
+}
+NARROW.addEventListener("change", foldSchoolColumn);
 document.addEventListener("DOMContentLoaded", () => {
   focusableWideTables();
+  foldSchoolColumn();
   const toggle = document.querySelector("button.menu-toggle");
   const menu = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
   if (!toggle || !menu) return;

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from davserver.errors import BadRequest, Conflict, DomainError
 from web import textbook
 from web.auth import login_required, signed_in, web_context
+from web.forms import parse_number
 
 from .binder.pages import run_transfer, transfer_choices
 from .forms import KIND_LABELS, ContentForm, HomeworkForm, moment_label, to_input
@@ -144,12 +145,13 @@ def restore(activity_id: int) -> Response | tuple[str, int]:
     the corbeille comes back with the reason (who signed, when) and the lessons it
     may go to instead. 409 too when it is not in the corbeille."""
     into = request.form.get("seance", "").strip()
-    if into and not into.isdecimal():
+    into_id = parse_number(into)
+    if into and into_id is None:
         abort(400, description=_("Choisissez une séance dans la liste."))
     try:
         with web_context().db.transaction() as s:
             lesson_id = textbook.restore_activity(s, signed_in().id, activity_id,
-                                                  into=int(into) if into else None)
+                                                  into=into_id)
     except Conflict as exc:
         return trash_page(error=exc.message, refused=activity_id, status=409)
     except DomainError as exc:

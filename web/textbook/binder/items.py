@@ -27,6 +27,7 @@ from lxml import html as lxml_html
 from markupsafe import escape
 
 from davserver.errors import BadRequest
+from web.forms import parse_number
 
 from ..activities import sanitize_html
 from ..models import Activity, ActivityKind
@@ -132,6 +133,6 @@ def read_item(name: str, data: bytes, props: Mapping[str, str]) -> BinderItem:
     inner = "" if box is None else str(escape(box.text or "")) + "".join(
         lxml_html.tostring(child, encoding="unicode") for child in box)
     minutes_text = _prop_text(props, MINUTES) or meta.get("ent-minutes")
-    minutes = int(minutes_text) if minutes_text and minutes_text.isdecimal() else None
+    minutes = parse_number(minutes_text)
     homework_type = _prop_text(props, HOMEWORK_TYPE) or meta.get("ent-homework-type")
     return BinderItem(kind, title[:200], sanitize_html(inner), minutes, homework_type)

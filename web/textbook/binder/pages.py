@@ -34,6 +34,7 @@ from web.auth import chosen_school, login_required, signed_in, web_context
 from web.documents.actions import copy_name
 from web.documents.places import Place, locate, store
 from web.documents.uploads import upload
+from web.forms import parse_number
 
 from ..forms import BinderItemForm
 from . import items as binder_items
@@ -157,11 +158,11 @@ def run_transfer(activity_id: int, destination: str) -> int:
         if action == "classeur":
             name = save_to_binder(s, user.id, activity_id, binder_folder(value))
             flash(_("Copié dans le classeur : %(name)s.", name=name))
-        elif action == "deplacer" and value.isdecimal():
-            _told(s, transfers.move_to_lesson(s, user.id, activity_id, int(value)),
+        elif action == "deplacer" and (lesson := parse_number(value)) is not None:
+            _told(s, transfers.move_to_lesson(s, user.id, activity_id, lesson),
                   _("Activité déplacée."))
-        elif action == "copier" and value.isdecimal():
-            _told(s, transfers.copy_to_lesson(s, user.id, activity_id, int(value),
+        elif action == "copier" and (lesson := parse_number(value)) is not None:
+            _told(s, transfers.copy_to_lesson(s, user.id, activity_id, lesson,
                                               web_context().textbook), _("Activité copiée."))
         else:
             raise BadRequest(_("Choisissez où copier ou déplacer l'activité."))
@@ -192,7 +193,7 @@ def transfer(activity_id: int) -> Response | tuple[str, int]:
 def to_binder(lesson_id: int) -> Response:
     """Save several activities of the lesson into one binder folder."""
     user = signed_in()
-    ids = [int(i) for i in request.form.getlist("activities") if i.isdecimal()]
+    ids = [i for i in map(parse_number, request.form.getlist("activities")) if i is not None]
     try:
         # Read-only here: the files are written by the store in its own transactions.
         with web_context().db.transaction(write=False) as s:
