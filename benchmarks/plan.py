@@ -6,18 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MiB = 2**20
-SERVERS = ("ours", "wsgidav", "apache", "bare", "rclone", "nginx", "cluster")
+SERVERS = ("ours", "wsgidav", "apache", "bare", "bare_sql", "rclone", "nginx", "cluster")
 SERVER_TITLES = {"ours": "ours", "wsgidav": "WsgiDAV", "apache": "Apache",
-                 "bare": "bare cheroot", "rclone": "rclone", "nginx": "nginx",
-                 "cluster": "cluster"}
+                 "bare": "bare cheroot", "bare_sql": "bare cheroot + SQLite",
+                 "rclone": "rclone", "nginx": "nginx", "cluster": "cluster"}
 DAV_SERVERS = ("ours", "wsgidav", "apache", "rclone", "cluster")
 # nginx (files, PUT by its dav module) is the reference of the large transfers only.
 BIG_FILE_SERVERS = (*DAV_SERVERS, "nginx")
-# The small-request figures: every server but nginx (bare cheroot included).
+# The small-request figures: every server but nginx (the bare references included).
 SMALL_REQUEST_SERVERS = tuple(s for s in SERVERS if s != "nginx")
 # Run by default: the single process and its references. The cluster (issue 21) and
 # nginx start with --only (they need PostgreSQL, SeaweedFS and nginx).
-DEFAULT_SERVERS = ("ours", "wsgidav", "apache", "bare", "rclone")
+DEFAULT_SERVERS = ("ours", "wsgidav", "apache", "bare", "bare_sql", "rclone")
 
 
 @dataclass(frozen=True)

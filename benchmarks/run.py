@@ -3,7 +3,8 @@
 
 Starts, one after another on loopback and each fresh and empty, our server
 (``davserver serve``, SQLite, local blobs), WsgiDAV 4.4's FilesystemProvider,
-Apache 2.4 mod_dav_fs, a bare cheroot application and ``rclone serve webdav``; with
+Apache 2.4 mod_dav_fs, a bare cheroot application, the same with one SQLite query
+per GET and one SQLite transaction per PUT (``bare_sql``) and ``rclone serve webdav``; with
 ``--only ...,cluster,nginx`` also the local cluster (``deploy/local-cluster``: two
 processes behind nginx on PostgreSQL and SeaweedFS) and nginx serving files (the
 reference of large downloads handed over); measures them the same way
@@ -79,7 +80,7 @@ def run_server(name: str, plan: Plan, tmp: Path,
     with launcher(tmp) as running:
         if name == "nginx":  # files only: the large transfers
             phases = tuple(p for p in phases if p == "big_files")
-        if name == "bare":
+        if name in ("bare", "bare_sql"):
             return measures.bare_server(running.endpoint, running.pid, plan, phases)
         env = running.env
         origin = running.endpoint.base_url.split("/dav/")[0]

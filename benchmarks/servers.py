@@ -67,12 +67,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def _process(command: list[str], log: Path, port: int,
-             env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+             env: dict[str, str] | None = None, start_timeout: float = 30.0,
+             ) -> Iterator[subprocess.Popen[bytes]]:
     with open(log, "ab") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 cwd=REPO)
     try:
-        _wait_for_port(port, proc, log)
+        _wait_for_port(port, proc, log, start_timeout)
         yield proc
     finally:
         _stop(proc)
@@ -97,8 +98,13 @@ def ours(tmp: Path) -> Iterator[Running]:
     subprocess.run([*cli, "quota", "set", LOGIN, "64GiB"], text=True, env=env, check=True,
                    capture_output=True)
     port = free_port()
-    with _process([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                  tmp / "ours.log", port, env) as proc:
+    serve = [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    traced = os.environ.get("DAVBENCH_TRACEMALLOC")  # benchmarks.memtrace: a folder
+    if traced:
+        serve = [sys.executable, "-m", "benchmarks.memtrace", traced, *serve[3:]]
+    with _process(serve, tmp / "ours.log", port, env, 300.0 if traced else 30.0) as proc:
+        if traced:
+            os.kill(proc.pid, signal.SIGUSR1)  # the snapshot at rest
         base = f"http://127.0.0.1:{port}/dav/porte-documents/"
         yield Running("ours", Endpoint(base, LOGIN, PASSWORD), proc.pid, env)
 
@@ -125,6 +131,20 @@ def bare(tmp: Path) -> Iterator[Running]:
                str(tmp / "bare-files")]
     with _process(command, tmp / "bare.log", port) as proc:
         yield Running("bare", Endpoint(f"http://127.0.0.1:{port}/", LOGIN, PASSWORD),
+                      proc.pid)
+
+
+@contextmanager
+def bare_sql(tmp: Path) -> Iterator[Running]:
+    """The bare application plus one SQLite SELECT per GET and one SQLite write
+    transaction per PUT (:func:`benchmarks.refapps.bare_sql_app`), same thread count."""
+    from .measures import SMALL_FILE
+
+    port = free_port()
+    command = [sys.executable, "-m", "benchmarks.refapps", "bare_sql", str(port),
+               str(THREADS), str(tmp / "bare-sql-files"), f"/{SMALL_FILE}"]
+    with _process(command, tmp / "bare_sql.log", port) as proc:
+        yield Running("bare_sql", Endpoint(f"http://127.0.0.1:{port}/", LOGIN, PASSWORD),
                       proc.pid)
 
 
@@ -278,6 +298,7 @@ def cluster(tmp: Path) -> Iterator[Running]:
 
 
 LAUNCHERS = {"ours": ours, "wsgidav": wsgidav, "apache": apache, "bare": bare,
+             "bare_sql": bare_sql,
              "rclone": rclone, "nginx": nginx, "cluster": cluster}
 
 

@@ -45,6 +45,7 @@ configuration.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import importlib
 import logging
@@ -276,6 +277,27 @@ def cmd_fsck(config: Config, args: argparse.Namespace) -> int:
     return 0 if args.repair and not (report.needs_restore or report.bad_names) else 1
 
 
+# Blocks of this many bytes and more are mapped on their own and given back at free.
+MMAP_THRESHOLD = 4 * 2**20
+_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+
+
+def fix_mmap_threshold(nbytes: int = MMAP_THRESHOLD) -> bool:
+    """Make glibc's malloc map blocks of ``nbytes`` and more on their own, so that
+    ``free`` gives them back to the system. By default glibc raises that threshold to
+    the largest block freed (up to 32 MiB): after the first password check, argon2's
+    19 MiB buffers (OWASP's parameters, :mod:`acl.people`) came from malloc's
+    arenas, which kept them, one per arena that ever served a check; a school
+    morning's burst of sign-ins left three to five of them resident (issue 22,
+    docs/development.md). Setting it turns that adjustment off. Returns False where
+    the C library has no ``mallopt`` (not glibc) or refuses."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, nbytes))
+
+
 def _serve(config: Config, *, banner: str = "") -> int:
     from davserver.app import create_app  # heavy
     from davserver.listener import Limits, Server
@@ -288,6 +310,7 @@ def _serve(config: Config, *, banner: str = "") -> int:
     # What start-up made lives as long as the process: out of the collector's sight,
     # so that a full collection (a few ms with all of it) scans only request objects.
     gc.freeze()
+    fix_mmap_threshold()
     server = Server((config.server.host, config.server.port), app.wsgi,
                     numthreads=config.server.threads, timeout=config.server.socket_timeout,
                     request_queue_size=config.server.listen_backlog,

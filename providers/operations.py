@@ -121,7 +121,9 @@ def reserve_upload(store: Store, space_id: int, old_size: int, announced: int | 
     Raises ``InsufficientStorage`` (507) when the announced size does not fit. Below
     :data:`RESERVE_FROM` bytes nothing is held (``reserved`` is 0): the figures are
     read (``figures``: read already in this request, with the path), and the
-    commit's re-check charges the real size or answers 507."""
+    commit's re-check charges the real size or answers 507. Nothing is held either
+    when the body's size is unknown (chunked) or does not grow the file: the cap is
+    the room in ``figures`` when given, read otherwise."""
     growth = max(0, announced - old_size) if announced is not None else 0
     if announced is not None and announced < RESERVE_FROM:
         if figures is None:
@@ -129,6 +131,8 @@ def reserve_upload(store: Store, space_id: int, old_size: int, announced: int | 
         if growth > (figures.available if figures else 0):
             raise InsufficientStorage("Not enough room left in this space (quota).")
         return quotas.Reservation(0), old_size + (figures.available if figures else 0)
+    if growth <= 0 and figures is not None:  # what store.reserve(0) would read again
+        return quotas.Reservation(0, None, figures), old_size + figures.available
     reserved = store.reserve(space_id, growth)
     figures = reserved.figures
     room = figures.available if figures else 0  # unknown figures: no room (fail closed)

@@ -45,6 +45,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     or_,
     select,
     type_coerce,
@@ -58,11 +59,11 @@ from davserver import clock, journal
 from davserver.db import Database, table_of
 from davserver.errors import Conflict, Forbidden, NotFound
 
+from . import holders
 from .blobs import BlobInfo, BlobStore, BlobWriter
 from .content_types import sniff
 from .contributions import announce_published
 from .folder_etags import ancestors, around, new_tag, touch, touch_spaces
-from .holders import held_among
 from .journaling import shared_event
 from .models import Blob, DavLock, Node, Space
 from .names import name_key, parent_of, path_key, validate_name
@@ -269,7 +270,6 @@ _CONTENT_COLUMNS = ("published", "size", "blob_id", "sha1", "md5", "etag", "cont
                     "modified")
 _UPDATE_CONTENT = (update(_NODE_TABLE).where(_NODES.id == bindparam("node"))
                    .values({c: bindparam(c) for c in _CONTENT_COLUMNS}))
-_BLOB_IN_USE = select(_NODES.id).where(_NODES.blob_id == bindparam("blob")).limit(1)
 # The content an overwrite replaces, read again under the row's lock: on PostgreSQL two
 # PUTs of one file (from two processes) both read it before either commits, and the
 # second would release the blob the first just wrote and charge the wrong growth.
@@ -285,7 +285,26 @@ _MOVE_ROOT = (update(_NODE_TABLE).where(_NODES.id == bindparam("node"))
                       written_name=bindparam("written_name"), path=bindparam("new_root"),
                       written_path=bindparam("new_written_root"),
                       space_id=bindparam("dst_space")))
-_DELETE_BLOB = delete(_BLOB_TABLE).where(_BLOBS.id == bindparam("blob")).returning(_BLOBS.key)
+_free_blobs: tuple[int, Any] = (-1, None)  # (holders' generation, statement)
+
+
+def _free_blobs_statement() -> Any:
+    """``DELETE`` of the ``blobs`` rows among the ids ``:ids`` that no node and no
+    holder with declared columns points at, ``RETURNING`` their keys: one statement
+    decides and frees (issue 22; it was a query for the nodes and one per holder,
+    then the delete). Built again when a holder registers."""
+    global _free_blobs
+    generation, statement = _free_blobs
+    if generation != holders.generation() or statement is None:
+        generation = holders.generation()
+        statement = (delete(Blob)
+                     .where(Blob.id.in_(bindparam("ids", expanding=True)),
+                            ~select(literal_column("1")).where(Node.blob_id == Blob.id).exists(),
+                            *holders.unheld_conditions(Blob.id))
+                     .returning(Blob.key)
+                     .execution_options(synchronize_session=False))
+        _free_blobs = (generation, statement)
+    return statement
 
 
 def _info(node: Node, blob_key: str | None) -> NodeInfo:
@@ -894,12 +913,9 @@ class Store:
             figures, old_blob_id = self._charge_write(
                 s, node_id, space_id, (old_blob_id, old_size, *old_content), sha1,
                 stamp.author_id, size - old_size, reserved)
-            old_key = None
             self.make_room(s, space_id, figures)
-            if old_blob_id is not None and c.execute(
-                    _BLOB_IN_USE, {"blob": old_blob_id}).first() is None \
-                    and not held_among(s, {old_blob_id}):  # an attachment may keep it
-                old_key = c.execute(_DELETE_BLOB, {"blob": old_blob_id}).scalar()
+            # A copy, a version or an attachment may still hold the replaced blob.
+            old_key = next(iter(self._release_blobs(s, [old_blob_id])), None)
             info = NodeInfo(node_id, space_id, parent_id, name,
                             parent_path + "/" + name_key(name), False, size, content_type,
                             sha1, sha1, md5, blob.key if blob else None, created, modified,
@@ -1057,21 +1073,17 @@ class Store:
         return self._release_blobs(s, blob_ids)
 
     def _release_blobs(self, s: Session, blob_ids: Iterable[int | None]) -> list[str]:
-        """Delete blob rows no node and no registered holder references any more
-        (:func:`providers.holders.held_among`: an attachment picked from a
-        porte-documents keeps its bytes when the file goes); return their keys, whose
-        files the caller removes after commit."""
+        """Delete blob rows no node and no registered holder references any more (an
+        attachment picked from a porte-documents keeps its bytes when the file goes);
+        return their keys, whose files the caller removes after commit. One statement
+        (:func:`_free_blobs_statement`), plus one query per holder that declared no
+        columns (:func:`providers.holders.held_among`)."""
         ids = {i for i in blob_ids if i is not None}
+        if ids:
+            ids -= holders.held_among(s, ids, undeclared_only=True)
         if not ids:
             return []
-        still_used = set(s.scalars(select(Node.blob_id).where(Node.blob_id.in_(ids))))
-        gone = ids - still_used
-        gone -= held_among(s, gone)
-        if not gone:
-            return []
-        keys = list(s.scalars(select(Blob.key).where(Blob.id.in_(gone))))
-        s.execute(delete(Blob).where(Blob.id.in_(gone)))
-        return keys
+        return list(s.scalars(_free_blobs_statement(), {"ids": sorted(ids)}))
 
     def _delete_blob_files(self, keys: Iterable[str]) -> None:
         """Remove the files of blobs the database no longer has. Past

@@ -420,7 +420,8 @@ def _not_charged(_s: Session) -> dict[int, int]:
     return {}  # chunks live under the upload's reservation, not in the usage
 
 
-register_blob_holder("chunked uploads", _referenced, _not_charged, _holds)
+register_blob_holder("chunked uploads", _referenced, _not_charged, _holds,
+                     columns=(UploadChunk.blob_id,))
 
 
 def all_uploads(store: Store) -> list[UploadInfo]:

@@ -155,7 +155,8 @@ def _holds(s: Session, ids: set[int]) -> set[int]:
 
 # Version bytes are not used bytes: fsck's usage sums get nothing from here, and
 # compare the version bytes on their own (:func:`bytes_by_space`).
-register_blob_holder("file_versions", _referenced, lambda _s: {}, _holds)
+register_blob_holder("file_versions", _referenced, lambda _s: {}, _holds,
+                     columns=(FileVersion.blob_id,))
 
 
 def bytes_by_space(s: Session) -> dict[int, int]:

@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 BASELINE = "0001"
 """The schema of the last version without migrations (main at 38e5003, 2026-11-30)."""
 
-HEAD = "0027"
+HEAD = "0030"
 """The newest revision under ``versions/``; ``test_migrations`` checks they agree."""
 
 VERSION_TABLE = "alembic_version"

@@ -242,6 +242,52 @@ def test_small_put_costs(client: Client) -> None:
     assert client.get(url, headers=_auth()).data == "Bonsoir à tous.\n".encode()
 
 
+def test_an_overwrite_with_the_same_bytes_frees_the_old_blob_in_one_statement(
+        client: Client) -> None:
+    """A sync app sending a file again unchanged (issue 22): no version is kept, and the
+    replaced blob is freed, or kept if anything else still points at it, by one
+    ``DELETE … WHERE NOT EXISTS … RETURNING`` (nodes, versions, chunked uploads,
+    hand-ins, attachments), not a query for each of them and then the delete."""
+    url = f"{DOCS}/same.txt"
+    _warm(client)
+    body = "Le même texte.\n".encode()
+    assert client.put(url, data=body, headers=_auth()).status_code == 201
+    status, transactions, statements = _put_cost(client, url, body)
+    assert status == 204 and transactions == 1, statements
+    holders = ("file_versions", "upload_chunks", "handin_files", "handin_corrections",
+               "activity_attachments")
+    asking = [s for s in statements if any(f"FROM {table}" in s for table in holders)]
+    assert len(asking) == 1 and asking[0].lstrip().startswith("DELETE FROM blobs"), asking
+    for table in ("nodes", *holders):
+        assert f"FROM {table} " in asking[0], table
+    assert len(statements) == 6, statements
+    assert client.get(url, headers=_auth()).data == body
+    store = client.app_handle.store  # type: ignore[attr-defined]
+    from providers import fsck
+
+    assert fsck(store).clean  # the old blob's row went, and its file with it
+
+
+def test_a_chunked_put_reads_the_quota_with_the_path(client: Client) -> None:
+    """A PUT without ``Content-Length`` (``Transfer-Encoding: chunked``: rclone, davfs2
+    and the sync apps stream so) uses the quota figures read with its path, as a sized
+    small PUT does: the same statements, no reading of ``space_usage`` apart."""
+    import io
+
+    _warm(client)
+    _, _, sized = _put_cost(client, f"{DOCS}/sized.txt", b"content")
+    db = client.app_handle.db  # type: ignore[attr-defined]
+    with count_queries(db) as counter:
+        response = client.put(f"{DOCS}/chunked.txt", input_stream=io.BytesIO(b"content"),
+                              headers={**_auth(), "Transfer-Encoding": "chunked"},
+                              environ_overrides={"CONTENT_LENGTH": ""})  # as cheroot
+    assert response.status_code == 201, response.data
+    assert len(counter.statements) == len(sized), (sized, counter.statements)
+    assert not any(s.lstrip().startswith("SELECT space_usage")
+                   for s in counter.statements), counter.statements
+    assert client.get(f"{DOCS}/chunked.txt", headers=_auth()).data == b"content"
+
+
 def test_a_lock_in_the_space_is_still_checked(client: Client) -> None:
     """Once the space holds a lock, a PUT reads the locks around its path (one query
     more) and honours them: 423 on the locked file without its token, 204 with it."""

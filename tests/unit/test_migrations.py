@@ -433,3 +433,25 @@ def test_0027_adds_the_home_layout_and_drops_it_going_down(url: str) -> None:
         assert "home_layout" not in columns()
     finally:
         db.dispose()
+
+
+def test_0030_indexes_the_hand_in_blobs_and_drops_them_going_down(url: str) -> None:
+    """Freeing a blob looks it up in every holder's table in one statement (issue 22):
+    0030 indexes ``blob_id`` of ``handin_files`` and ``handin_corrections``, which had
+    no index; its downgrade drops them."""
+    db = Database(url)
+    try:
+        def indexed() -> set[str]:
+            with db.engine.connect() as c:
+                return {table for table in ("handin_files", "handin_corrections")
+                        for i in inspect(c).get_indexes(table)
+                        if i["column_names"] == ["blob_id"]}
+
+        _upgrade(db, "0027")
+        assert indexed() == set()
+        _upgrade(db, "0030")
+        assert indexed() == {"handin_files", "handin_corrections"}
+        _downgrade(db, "0027")
+        assert indexed() == set()
+    finally:
+        db.dispose()

@@ -296,4 +296,5 @@ def _holds(s: Session, ids: set[int]) -> set[int]:
     return set(s.scalars(select(Attachment.blob_id).where(Attachment.blob_id.in_(ids))))
 
 
-register_blob_holder("textbook.attachments", _referenced, _usage, _holds)
+register_blob_holder("textbook.attachments", _referenced, _usage, _holds,
+                     columns=(Attachment.blob_id,))

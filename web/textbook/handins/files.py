@@ -195,4 +195,5 @@ def _holds(s: Session, ids: set[int]) -> set[int]:
     return set(s.scalars(select(_HELD.c.blob_id).where(_HELD.c.blob_id.in_(ids))))
 
 
-register_blob_holder("textbook.handins", _referenced, _usage, _holds)
+register_blob_holder("textbook.handins", _referenced, _usage, _holds,
+                     columns=(HandinFile.blob_id, HandinCorrection.blob_id))

@@ -52,7 +52,7 @@ class HandinFile(Base):
     name: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(BigInteger)
     content_type: Mapped[str] = mapped_column(String(255))
-    blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"))
+    blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"), index=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id"))
     uploaded: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
@@ -68,7 +68,7 @@ class HandinCorrection(Base):
     name: Mapped[str] = mapped_column(Text)
     size: Mapped[int] = mapped_column(BigInteger)
     content_type: Mapped[str] = mapped_column(String(255))
-    blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"))
+    blob_id: Mapped[int] = mapped_column(ForeignKey("blobs.id"), index=True)
     space_id: Mapped[int] = mapped_column(ForeignKey("spaces.id"))
     returned_by: Mapped[int] = mapped_column(ForeignKey(acl.User.id))
     returned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
