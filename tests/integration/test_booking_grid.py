@@ -14,6 +14,7 @@ from lxml import html
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import PASSWORD, Server, running_server, school_today
+from tests.integration.test_web_accessibility import shots
 from tests.integration.test_web_booking import Api, new
 from tests.integration.test_web_browser import browser, sign_in  # noqa: F401
 from tests.web import WebClient
@@ -129,13 +130,13 @@ def test_book_from_the_grid_refused_then_validated_in_a_browser(
     bea.goto(f"/booking/domaines/1?jour={day.isoformat()}")
     row = bea.locator("table.domain-grid tr", has_text="11:00")
     expect(row.locator("td.busy")).to_have_count(2)
-    shot = tmp_path / "booking-domain-grid.png"
+    shot = shots(tmp_path) / "booking-domain-grid.png"
     bea.screenshot(path=str(shot), full_page=True)
     print(f"screenshot: {shot}")
     assert shot.stat().st_size > 5000
     # The busy week of the computer room: the booked slots read "réservé".
     bea.goto(f"/booking/ressources/1?semaine={day.isoformat()}")
     expect(bea.locator("table.booking-grid td.busy")).not_to_have_count(0)
-    week_shot = tmp_path / "booking-week-grid.png"
+    week_shot = shots(tmp_path) / "booking-week-grid.png"
     bea.screenshot(path=str(week_shot), full_page=True)
     print(f"screenshot: {week_shot}")

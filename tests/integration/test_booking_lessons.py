@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 import acl
 from tests.conftest import PASSWORD, Server, running_server, school_today
+from tests.integration.test_web_accessibility import shots
 from tests.integration.test_web_booking import Api, new
 from tests.integration.test_web_browser import browser, sign_in  # noqa: F401
 from tests.web import WebClient, csrf_token
@@ -284,7 +285,7 @@ def test_teacher_books_the_room_from_the_lesson_page_in_a_browser(
     available.select_option(str(TABLETS))
     page.get_by_role("button", name="Ajouter →").click()
     page.get_by_label("Quantité de Tablettes").fill("4")
-    shot = tmp_path / "booking-lesson-picker.png"
+    shot = shots(tmp_path) / "booking-lesson-picker.png"
     page.screenshot(path=str(shot), full_page=True)
     print(f"screenshot: {shot}")
     assert shot.stat().st_size > 5000

@@ -5,7 +5,7 @@ Dates are relative to today (school time, Europe/Paris), weekdays only: ``L1`` t
 last MATHS 4B lesson before today (08:00), ``L2``…``L4`` the next three (10:00);
 ``K1``/``K2`` MATHS 4C on the first two of those days (09:00). ann teaches both
 classes; ben is in 4B, paul is his parent. Screenshots (the teacher's week, the
-student's homework list) are saved in the test's tmp dir.
+student's homework list) are kept in ``ENT_SCREENSHOTS`` or the test's tmp dir.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 import acl
 from tests.conftest import PASSWORD, Server, running_server, school_today
+from tests.integration.test_web_accessibility import shots
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS, sign_in
 from web import textbook
 
@@ -247,14 +248,14 @@ def test_the_new_teachers_exercise_then_what_students_and_parents_see(
     ann.get_by_role("button", name="Restaurer").click()
     ann.goto(week)
     expect(cancelled).to_be_visible()
-    ann.screenshot(path=str(tmp_path / "teacher-week.png"), full_page=True)
+    ann.screenshot(path=str(shots(tmp_path) / "exercise-teacher-week.png"), full_page=True)
 
     # The student: T1 due at L2, no private note, the cancelled lesson absent; the
     # lessons' content only once they are over (L1's, not L3's).
     ben = tab(browser, srv, "ben")
     ben.goto(f"/textbook/travail/?week={DAYS['L2'].isoformat()}")
     expect(ben.get_by_text("T1 Exercices")).to_be_visible()
-    ben.screenshot(path=str(tmp_path / "student-homework.png"), full_page=True)
+    ben.screenshot(path=str(shots(tmp_path) / "exercise-student-homework.png"), full_page=True)
     ben.goto(week)
     expect(ben.locator(f".lesson[data-lesson='{made}']")).to_have_count(0)
     ben.goto(f"/textbook/?week={DAYS['L1'].isoformat()}")
@@ -271,4 +272,4 @@ def test_the_new_teachers_exercise_then_what_students_and_parents_see(
     expect(ann.get_by_text("Séance rétablie.")).to_be_visible()
     ben.goto(week)
     expect(ben.locator(f".lesson[data-lesson='{made}']")).to_have_count(1)
-    assert (tmp_path / "teacher-week.png").stat().st_size > 10_000
+    assert (shots(tmp_path) / "exercise-teacher-week.png").stat().st_size > 10_000

@@ -4,8 +4,8 @@ creates a folder, adds a file with the button, drops three at once (each progres
 bar and the total reach 100 %), renames the folder and a file, deletes a file, finds it
 in the trash and restores it; a
 student whose quota is nearly full sees the refusal next to one dropped file while
-the others upload. Screenshots of the folder pages are saved under the test's
-temporary directory (their paths are printed)."""
+the others upload. Screenshots of the folder pages are kept in ``ENT_SCREENSHOTS`` or the
+test's temporary directory (their paths are printed)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.rubric_kit import Person, add_people
+from tests.integration.test_web_accessibility import shots
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web import browser_context
 
@@ -94,7 +95,7 @@ def drop(page: Page, files: list[tuple[str, int]]) -> None:
 
 
 def shot(page: Page, tmp_path: Path, name: str) -> None:
-    path = tmp_path / f"{name}.png"
+    path = shots(tmp_path) / f"documents-{name}.png"
     page.screenshot(path=str(path), full_page=True)
     print(f"screenshot: {path}")
 

@@ -26,7 +26,13 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 import acl
 from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.rubric_kit import node, props, put, rubric_url
-from tests.integration.test_web_accessibility import AXE, WIDTHS, axe_problems, sideways
+from tests.integration.test_web_accessibility import (
+    AXE,
+    WIDTHS,
+    axe_problems,
+    shots,
+    sideways,
+)
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.integration.test_web_documents_browser import DROP_FILES
 
@@ -79,7 +85,7 @@ def accessible(page: Page, tmp_path: Path, name: str) -> None:
     """No serious axe violation, no sideways scrolling; a screenshot kept."""
     assert axe_problems(page) == [], name
     assert sideways(page) == 0, name
-    shot = tmp_path / f"{name}.png"
+    shot = shots(tmp_path) / f"file-manager-{name}.png"
     page.screenshot(path=str(shot), full_page=True)
     print(f"screenshot: {shot}")
 

@@ -29,6 +29,7 @@ from tests.integration.homework_kit import (
     type_rows,
     uid,
 )
+from tests.integration.test_web_accessibility import shots
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web import WebClient, csrf_token
 from web import textbook
@@ -302,7 +303,8 @@ def test_student_and_parent_in_chromium(srv: Server, tmp_path: Path) -> None:
             item.get_by_role("button", name="Marquer comme fait").click()
             expect(page.locator('[role="status"]')).to_have_text("Travail marqué comme fait.")
             expect(item.locator(".done-mark")).to_have_text("Fait")
-            page.screenshot(path=str(tmp_path / "student-homework.png"), full_page=True)
+            page.screenshot(path=str(shots(tmp_path) / "homework-student-homework.png"),
+                            full_page=True)
             page.get_by_role("link", name="Calendrier").click()
             expect(page.locator(f'div[data-lesson="{IDS["M1"]}"]')).to_be_visible()
             expect(page.locator(f'li[data-activity="{IDS["H3"]}"] .done-mark')).to_be_visible()
@@ -313,4 +315,4 @@ def test_student_and_parent_in_chromium(srv: Server, tmp_path: Path) -> None:
             page.context.close()
         browser.close()
     assert reports == []
-    assert (tmp_path / "student-homework.png").stat().st_size > 0
+    assert (shots(tmp_path) / "homework-student-homework.png").stat().st_size > 0

@@ -2,7 +2,8 @@
 and since when; "Déverrouiller" removes it for who may (the holder, a rubric's
 moderators and managers), is refused for the others, and tells the holder. HTTP-level
 tests of the page and its action, and one click in Chromium (screenshots of the
-page before and after are saved under the test's temporary directory)."""
+page before and after are kept in ``ENT_SCREENSHOTS`` or the test's temporary
+directory)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from tests.conftest import PASSWORD, running_server
 from tests.integration.lock_kit import Club, discovered, lock, make_club, put
+from tests.integration.test_web_accessibility import shots
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web_documents import Documents
 from web.notifications import NotificationKind, notifications_of
@@ -139,13 +141,13 @@ def test_unlock_with_a_click(club: Club, tmp_path: Path) -> None:
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             page.goto(club.server.base_url + "/documents/" + WHERE + "/")
-            page.screenshot(path=str(tmp_path / "locked.png"), full_page=True)
-            print(tmp_path / "locked.png")
+            page.screenshot(path=str(shots(tmp_path) / "locks-locked.png"), full_page=True)
+            print(shots(tmp_path) / "locks-locked.png")
             page.on("dialog", lambda dialog: dialog.accept())
             page.locator("tr", has_text=name).get_by_role("button",
                                                           name="Déverrouiller").click()
             expect(page.get_by_text(f"« {name} » est déverrouillé")).to_be_visible()
-            page.screenshot(path=str(tmp_path / "unlocked.png"), full_page=True)
+            page.screenshot(path=str(shots(tmp_path) / "locks-unlocked.png"), full_page=True)
         finally:
             browser.close()
     assert discovered(club.server.session("moderator"), club.url("/" + name)) == []

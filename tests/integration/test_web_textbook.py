@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 import acl
 from davserver.errors import BadRequest
 from tests.conftest import IN_TERM, PASSWORD, Server, running_server
+from tests.integration.test_web_accessibility import shots
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web import WebClient, csrf_token
 from web import textbook
@@ -362,10 +363,10 @@ def test_workload_follows_the_chosen_due_lesson_in_a_browser(srv: Server, tmp_pa
         expect(workload).to_contain_text("Charge de la classe pour le vendredi 11/09")
         page.goto(WEEK)
         expect(page.locator(f'[data-lesson="{lesson_id(srv, "L1")}"]')).to_be_visible()
-        page.screenshot(path=str(tmp_path / "teacher-week.png"), full_page=True)
+        page.screenshot(path=str(shots(tmp_path) / "textbook-teacher-week.png"), full_page=True)
         browser.close()
     assert reports == []
-    assert (tmp_path / "teacher-week.png").stat().st_size > 0
+    assert (shots(tmp_path) / "textbook-teacher-week.png").stat().st_size > 0
 
 
 def _titles(client: WebClient, lesson: int) -> list[str]:

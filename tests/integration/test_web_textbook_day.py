@@ -29,6 +29,7 @@ from sqlalchemy import select
 import acl
 from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.homework_kit import build_school, signed_in, uid
+from tests.integration.test_web_accessibility import shots
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 from tests.web import WebClient, csrf_token
 from web import textbook
@@ -286,7 +287,7 @@ def test_deleting_asks_first_in_chromium(srv: Server, tmp_path: Path) -> None:
         page.on("dialog", on_dialog)
         page.get_by_role("button", name="Supprimer la séance").click()
         expect(page.locator("form.delete-lesson")).to_be_visible()
-        page.screenshot(path=str(tmp_path / "lesson.png"), full_page=True)
+        page.screenshot(path=str(shots(tmp_path) / "textbook-day-lesson.png"), full_page=True)
         browser.close()
     assert asked == [
         "Mettre cette séance à la corbeille ? Elle disparaît du cahier de textes des "

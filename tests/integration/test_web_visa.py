@@ -124,7 +124,8 @@ def test_uncovered_lesson_deleted_then_restored(srv: Server) -> None:
     assert IDS["M3"] not in lessons_in_week(ann) | lessons_in_week(ben)
     assert ben.get(f"/textbook/seances/{IDS['M3']}").status_code == 404
     trash = ann.get("/textbook/corbeille")
-    assert html.fromstring(trash.text).xpath(f'//li[@data-lesson="{IDS["M3"]}"]')
+    row = html.fromstring(trash.text).xpath(f'//li[@data-lesson="{IDS["M3"]}"]')
+    assert row and "supprimée le mardi 08/12 10:0" in row[0].text_content()  # school time
     assert post_lesson(ann, IDS["M3"], "supprimer").status_code == 409  # already there
     assert "est dans la corbeille" in text(ann.get(f"/textbook/seances/{IDS['M3']}"))
 

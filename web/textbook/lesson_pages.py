@@ -69,7 +69,8 @@ def trash_page(error: str | None = None, refused: int | None = None,
     ``refused`` (its return to its lesson refused by a visa), the lessons of its
     service it may be restored into instead (``textbook.restore_choices``)."""
     with web_context().db.transaction(write=False) as s:
-        rows = [(r.lesson, lesson_heading(s, r.lesson, zone_of(s, r.lesson)))
+        rows = [(r.lesson, lesson_heading(s, r.lesson, zone_of(s, r.lesson)),
+                 moment_label(r.deleted.astimezone(zone_of(s, r.lesson))))
                 for r in textbook.trashed_lessons(s, signed_in().id)]
         activities = [(r, lesson_heading(s, r.lesson, zone_of(s, r.lesson)),
                        moment_label(r.deleted.astimezone(zone_of(s, r.lesson))))
