@@ -177,11 +177,11 @@ DEMO_TIMETABLE = [
 # (class, subject): contents of the lessons held, oldest first (title, HTML body)
 DEMO_CONTENTS = {
     ("4B", "MATHS"): [
-        ("Les fractions", "<h2>Les fractions</h2><p>Une <strong>fraction</strong> partage "
+        ("Les fractions", "<h2>Définition</h2><p>Une <strong>fraction</strong> partage "
          "une unité en parts <em>égales</em>.</p><ul><li>le numérateur compte les parts "
          "prises ;</li><li>le dénominateur dit en combien de parts l'unité est "
          "partagée.</li></ul>"),
-        ("Fractions égales", "<h2>Fractions égales</h2><p>On ne change pas une fraction "
+        ("Fractions égales", "<h2>La règle</h2><p>On ne change pas une fraction "
          "en multipliant son numérateur et son dénominateur par le même nombre.</p>"
          "<ol><li>Exemple : 2/3 = 4/6.</li><li>Simplifier 12/18.</li></ol>"),
         ("Comparer des fractions", "<p>Réduire au <strong>même dénominateur</strong>, "
