@@ -198,11 +198,14 @@ def test_security_headers(alice: WebClient) -> None:
 
 def test_stylesheet_is_served(client: WebClient) -> None:
     page = client.get("/login").text
-    href = html.fromstring(page).xpath('//link[@rel="stylesheet"]/@href')[0]
-    css = client.get(href)
-    assert css.status_code == 200
-    assert css.headers["Content-Type"].startswith("text/css")
-    assert ".site-header" in css.text
+    # the design system (vendored Pico CSS), then our own layer on it
+    texts = []
+    for href in html.fromstring(page).xpath('//link[@rel="stylesheet"]/@href'):
+        css = client.get(href)
+        assert css.status_code == 200
+        assert css.headers["Content-Type"].startswith("text/css")
+        texts.append(css.text)
+    assert len(texts) == 2 and "Pico CSS" in texts[0] and ".site-header" in texts[1]
 
 
 def test_dav_basic_auth_unchanged_by_the_web_layer(web_server: Server) -> None:
