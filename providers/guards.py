@@ -145,6 +145,27 @@ def parse_oc_mtime(value: str) -> float:
     return float(value)
 
 
+# The most bytes a length header may announce: the databases' BIGINT, where sizes and
+# reservations are kept. A larger number is refused before it reaches them.
+MAX_LENGTH = 2**63 - 1
+
+
+def parse_length(value: str | None, header: str) -> int | None:
+    """A byte count announced in ``header`` (``OC-Total-Length``,
+    ``X-Expected-Entity-Length``, a chunk's ``Content-Length``): None when absent or
+    empty. Raises ``DAVError`` 400 naming the header for anything but ASCII digits, or
+    a count past :data:`MAX_LENGTH` (SQLite refused it with ``OverflowError`` and
+    ``int`` past 4,300 digits with ``ValueError``: both were 500s)."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdecimal()) or len(text) > len(str(MAX_LENGTH)) \
+            or int(text) > MAX_LENGTH:
+        raise DAVError(HTTP_BAD_REQUEST,
+                       f"{header} must be a number of bytes, at most {MAX_LENGTH}.")
+    return int(text)
+
+
 def _read_oc_mtime(environ: dict[str, Any]) -> None:
     value = environ.get("HTTP_X_OC_MTIME")
     if value is None or environ["REQUEST_METHOD"] not in ("PUT", "MKCOL"):

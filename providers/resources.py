@@ -33,7 +33,7 @@ from .blobs import BlobInfo, BlobWriter
 from .damage import open_checked
 from .errors import dav_errors
 from .folder_etags import composite
-from .guards import CLOSE_CONNECTION_KEY, CREATED_KEY, OC_MTIME_KEY, announce_file
+from .guards import CLOSE_CONNECTION_KEY, CREATED_KEY, OC_MTIME_KEY, announce_file, parse_length
 from .live_props import (
     _USAGE_KEY,
     ENT_NS,
@@ -686,10 +686,14 @@ class _Upload:
 
 def _announced_size(environ: dict[str, Any]) -> int | None:
     """Body size from Content-Length, else Finder's X-Expected-Entity-Length (a hint)."""
-    for key in ("CONTENT_LENGTH", "HTTP_X_EXPECTED_ENTITY_LENGTH"):
-        value = (environ.get(key) or "").strip()
-        if value.isdecimal():
-            return int(value)
+    for key, header in (("CONTENT_LENGTH", "Content-Length"),
+                        ("HTTP_X_EXPECTED_ENTITY_LENGTH", "X-Expected-Entity-Length")):
+        try:
+            size = parse_length(environ.get(key), header)
+        except DAVError:  # a hint we cannot read is no hint (guards checked Content-Length)
+            continue
+        if size is not None:
+            return size
     return None
 
 

@@ -28,7 +28,13 @@ from davserver.errors import BadRequest
 
 from . import checksums, uploads
 from .errors import dav_errors
-from .guards import ANSWER_HEADERS_KEY, CLOSE_CONNECTION_KEY, CREATED_KEY, parse_oc_mtime
+from .guards import (
+    ANSWER_HEADERS_KEY,
+    CLOSE_CONNECTION_KEY,
+    CREATED_KEY,
+    parse_length,
+    parse_oc_mtime,
+)
 from .names import MAX_NAME_BYTES
 from .resources import forget_resolved
 
@@ -125,12 +131,7 @@ class UploadsRoot(_Owned, DAVCollection):
 
 
 def _total_length(environ: dict[str, Any]) -> int | None:
-    value = (environ.get("HTTP_OC_TOTAL_LENGTH") or "").strip()
-    if not value:
-        return None
-    if not value.isdecimal():
-        raise DAVError(HTTP_BAD_REQUEST, "OC-Total-Length must be a number of bytes.")
-    return int(value)
+    return parse_length(environ.get("HTTP_OC_TOTAL_LENGTH"), "OC-Total-Length")
 
 
 class UploadFolder(_Owned, DAVCollection):
@@ -241,7 +242,7 @@ class ChunkFile(_Owned, DAVNonCollection):
             with dav_errors():
                 reserved, cap = uploads.room_for_chunk(
                     self.provider.store, self.upload, util.get_uri_name(self.path),
-                    int(announced) if announced.isdecimal() else None)
+                    parse_length(announced, "Content-Length"))
         except DAVError:
             self.environ[CLOSE_CONNECTION_KEY] = True  # the body stays unread
             raise

@@ -386,6 +386,19 @@ def test_a_file_over_quota_is_507_before_any_chunk_and_leaves_nothing(srv: Serve
                            headers={"Depth": "0"}).status_code == 404
 
 
+@pytest.mark.parametrize("total", ["9" * 30, "9" * 5000, "²", "-1"])
+def test_a_total_no_storage_holds_is_400_naming_the_header(srv: Server, total: str) -> None:
+    """Past 2**63 (the databases' BIGINT: SQLite refused it with OverflowError) or past
+    int()'s 4,300 digits, OC-Total-Length was a 500 with a traceback."""
+    session = srv.session("red")
+    answer = session.request("MKCOL", uploads(srv, "red", f"absurde-{len(total)}"),
+                             headers={"OC-Total-Length": total})
+    assert answer.status_code == 400 and b"OC-Total-Length" in answer.content
+    assert _reserved(srv, "red") == 0
+    log = srv.log_path.read_text() if srv.log_path.exists() else ""
+    assert "Traceback" not in log
+
+
 def test_chunks_past_the_total_and_bad_checksums_are_refused_and_keep_the_upload(
         srv: Server) -> None:
     session = srv.session("prof")
