@@ -117,7 +117,9 @@ def signed_in_page(srv: Server, browser: Browser, login: str, width: str) -> Pag
 
 def axe_problems(page: Page) -> list[str]:
     """The serious and critical WCAG 2.1 A/AA violations axe finds on the page, as
-    « rule: target (impact) » lines."""
+    « rule: target (impact) » lines. Run once the page has loaded (its colours and
+    sizes are its stylesheets': see :func:`sideways`)."""
+    page.wait_for_load_state("load")
     result: dict[str, Any] = page.evaluate("""async () => await axe.run(document, {
         runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
         resultTypes: ["violations"]})""")
