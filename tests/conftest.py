@@ -55,6 +55,7 @@ from davserver import clock, journal
 from davserver.app import Application, create_app
 from davserver.config import load_config
 from davserver.db import open_database
+from tests import forked
 
 PG_URL = os.environ.get("DAVSERVER_DATABASE_URL", "")
 SCHOOL_ZONE = ZoneInfo("Europe/Paris")  # the test schools' zone (the default)
@@ -304,7 +305,7 @@ class Server:
     data_dir: Path
     env: dict[str, str]
     users: dict[str, str] = field(default_factory=dict)
-    proc: subprocess.Popen[str] | None = None
+    proc: subprocess.Popen[str] | forked.ForkedProcess | None = None
     port: int = 0
     log_path: Path | None = None
 
@@ -322,10 +323,10 @@ class Server:
 
     def cli(self, *args: str, stdin: str | None = None,
             check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "davserver.cli", *args], input=stdin, text=True,
-            capture_output=True, env=self.env, check=check, timeout=120,
-        )
+        """``davserver ARGS`` on this server's data, as ``subprocess.run`` returns it
+        (text, both streams captured); a process of its own, forked ready-imported
+        (:mod:`tests.forked`)."""
+        return forked.run(args, self.env, stdin=stdin, check=check, timeout=120)
 
     def add_user(self, login: str, profile: str = "teacher", password: str = PASSWORD) -> str:
         """What ``davserver user add LOGIN --profile PROFILE`` does (the account and its
@@ -398,17 +399,21 @@ class Server:
         self.log_path = self.data_dir / "server.log"
         logged = self.log_path.stat().st_size if self.log_path.exists() else 0  # bytes
         log = open(self.log_path, "a")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "davserver.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            env=self.env, stdout=subprocess.PIPE, stderr=log, text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
+        argv = ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        if forked.ENABLED:  # a process of its own, forked ready-imported (tests.forked)
+            self.proc = forked.start(argv, self.env, stderr=log)
+            log.close()
+        else:
+            self.proc = subprocess.Popen([sys.executable, "-m", "davserver.cli", *argv],
+                                         env=self.env, stdout=subprocess.PIPE, stderr=log,
+                                         text=True)
+        proc = self.proc
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         if not match:
-            self.proc.kill()
-            self.proc.wait()
+            proc.kill()
+            proc.wait()
             added = self.log_path.read_bytes()[logged:].decode(errors="replace")
             if "cannot listen on" in added:
                 raise PortTaken(f"port {self.port}: {added}")
