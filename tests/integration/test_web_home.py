@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import PASSWORD, Server, running_server
-from tests.integration.homework_kit import build_school
+from tests.integration.homework_kit import build_school, rooms_for_teachers
 from tests.web import WebClient
 
 pytestmark = [pytest.mark.clock("2026-09-08T10:00 Europe/Paris"), pytest.mark.one_database]
@@ -22,6 +22,7 @@ IDS: dict[str, int] = {}
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(tmp_path_factory.mktemp("home")) as server:
         IDS.update(build_school(server))
+        rooms_for_teachers(server)
         yield server
 
 
@@ -40,7 +41,7 @@ def test_a_teacher_sees_today_and_tomorrow(srv: Server) -> None:
     assert "10:00–11:00 MATHS · 4C" in lessons and "Aujourd&#39;hui" in lessons
     assert "10:00–11:00 MATHS · 4B" in lessons and "Demain" in lessons
     assert "08:00" not in lessons  # Monday's and Friday's lessons are not today's
-    assert block(srv, "ann", "bookings")  # teachers book resources
+    assert "Aucune réservation à venir" in block(srv, "ann", "bookings")  # « Salles »
     assert block(srv, "ann", "homework") == ""
 
 
@@ -79,3 +80,22 @@ def test_everyone_has_notifications_quota_and_the_mounting_help(srv: Server) -> 
 def test_no_block_leaks_to_another_profile(srv: Server) -> None:
     assert block(srv, "paul", "lessons") == "" and block(srv, "paul", "homework") == ""
     assert block(srv, "ada", "lessons") == ""
+
+
+def test_no_bookings_block_for_who_may_book_nothing(srv: Server) -> None:
+    """« Salles » is open to teachers only: the head and the admin, whose profiles
+    may book, have no resource they may book and no domain they manage, so neither
+    the services bar, the home page nor « Organiser ma page d'accueil » offers them
+    bookings (a block one cannot have is not offered to show)."""
+    for login in ("hugo", "ada"):
+        client = WebClient(srv)
+        client.login(login, PASSWORD)
+        home = client.get("/").text
+        assert 'class="home-block bookings"' not in home and "/booking/" not in home
+        assert 'class="home-block account"' in home
+        arranging = client.get("/accueil/organiser").text
+        assert "organiser-account" in arranging and "organiser-bookings" not in arranging
+        assert "Mes réservations à venir" not in arranging
+    teacher = WebClient(srv)
+    teacher.login("ann", PASSWORD)
+    assert "organiser-bookings" in teacher.get("/accueil/organiser").text

@@ -30,7 +30,7 @@ from providers import Stamp
 from providers.models import Node
 from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.handin_kit import correct, hand_in
-from tests.integration.homework_kit import SCHOOL, build_school, uid
+from tests.integration.homework_kit import SCHOOL, build_school, rooms_for_teachers, uid
 from tests.web import WebClient, csrf_token
 from web import textbook
 
@@ -77,6 +77,8 @@ def _files(server: Server) -> None:
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(tmp_path_factory.mktemp("home-arrange")) as server:
         IDS.update(build_school(server))
+        # Teachers book rooms and ada manages them: they have « Mes réservations ».
+        rooms_for_teachers(server, managers=("ada",))
         with server.transaction() as s:  # H1 (ann, 4B) and H2 (carl, 4B) taken online
             for name in ("H1", "H2"):
                 s.get_one(textbook.Activity, IDS[name]).online_submission = True

@@ -299,10 +299,11 @@ def test_a_lessons_homework_due_costs_the_same_for_2_and_20_homework(
 
 def _home_world(app: Application, size: int) -> None:
     """:func:`_school` with each homework taken online and handed in by ben (a file
-    each), ``size`` files in ann's porte-documents, and a rubric everyone reads with
-    ``size`` files published by ben this week."""
+    each), ``size`` files in ann's porte-documents, a rubric everyone reads with
+    ``size`` files published by ben this week, and a room teachers book."""
     from providers import Stamp
     from providers.models import Blob
+    from web.booking import admin as booking_admin
 
     _school(app, size)
     with app.db.transaction() as s:
@@ -313,6 +314,9 @@ def _home_world(app: Application, size: int) -> None:
         acl.grant(s, "infos", "visitor", pop=acl.Population())
         acl.grant(s, "infos", "publisher", user="ben")
         rubric = acl.get_rubric(s, "infos").id
+        rooms = booking_admin.add_domain(s, school, "Salles", booking_admin.Hours(),
+                                         profiles=["teacher"])
+        booking_admin.add_resource(s, rooms, "Salle B12", "place")  # ann may book
     space = app.store.ensure_space("documents", owner_id=ann.id, profile="teacher")
     shared = app.store.ensure_space("rubric", rubric_id=rubric)
     app.store.make_collection(shared.id, "/Affiches", stamp=Stamp(ben.id, True))
@@ -349,6 +353,7 @@ def test_a_teachers_home_page_costs_the_same_for_10_and_200_items(
         assert page.count("1 copie à corriger") == 8  # a block shows 8 lines at most
         assert "fiche-" in page and "affiche-" in page
         assert f"{size} nouveaux fichiers" in page
+        assert "Aucune réservation à venir" in page  # ann may book: the block is there
         return _statements(app, client, "/")
 
     counts = _each_size(tmp_path, monkeypatch, measure)

@@ -7,7 +7,9 @@ has to do or see today, following their profile.
   (two weeks ahead; only what is aimed at them and already shown, as on « Travail à
   faire »);
 * parents: a link to each child's homework;
-* everyone who books: their bookings to come;
+* everyone who may book (an active resource of a domain open to their profile, or a
+  domain they manage: :func:`web.booking.pages.booking_offered`, the services bar's
+  rule): their bookings to come;
 * everyone: their recent files (porte-documents, and the rubrics they read), the
   rubrics with files published in the last :data:`NEWS_DAYS` days, unread
   notifications and the porte-documents' use of its quota.
@@ -40,6 +42,7 @@ from davserver import clock
 from web import textbook
 from web.auth import web_context
 from web.booking.models import HOLDING, Booking
+from web.booking.pages import booking_offered
 from web.documents.present import human_size
 from web.notifications.services import unread_count
 from web.textbook.forms import day_label
@@ -287,12 +290,15 @@ def _account_block(v: Viewer) -> Block:
 class BlockKind:
     """A block the page may show: its ``name`` (stored in the user's arrangement, so
     never renamed), its ``title`` for the arranging form, the ``profiles`` that have
-    it (None: everyone) and the function that builds it."""
+    it (None: everyone), the function that builds it, and ``offered``: None, or what
+    else the person needs to have it (asked with their session and context; a block
+    one cannot have is neither shown nor offered on the arranging page)."""
 
     name: str
     title: Any
     profiles: frozenset[acl.Profile] | None
     build: Callable[[Viewer], Block]
+    offered: Callable[[Session, acl.UserContext], bool] | None = None
 
 
 _P = acl.Profile
@@ -303,7 +309,8 @@ BLOCKS: tuple[BlockKind, ...] = (
     BlockKind("handins", _l("Copies à corriger"), frozenset({_P.teacher}), _handins_block),
     BlockKind("children", _l("Mes enfants"), frozenset({_P.parent}), _children_block),
     BlockKind("bookings", _l("Mes réservations à venir"),
-              frozenset(p for p in _P if p not in (_P.student, _P.parent)), _bookings_block),
+              frozenset(p for p in _P if p not in (_P.student, _P.parent)), _bookings_block,
+              lambda s, ctx: booking_offered(s, ctx)),
     BlockKind("files", _l("Fichiers récents"), None, _files_block),
     BlockKind("rubrics", _l("Rubriques avec du nouveau"), None, _rubrics_block),
     BlockKind("account", _l("Mon espace"), None, _account_block),
@@ -318,10 +325,13 @@ def blocks_for(profile: acl.Profile) -> list[BlockKind]:
     return [k for k in BLOCKS if k.profiles is None or profile in k.profiles]
 
 
-def arrangement(s: Session, principal: acl.Principal) -> list[tuple[BlockKind, bool]]:
-    """The person's blocks in their order, each with whether they hid it (one
-    query)."""
-    names = [k.name for k in blocks_for(principal.profile)]
+def arrangement(s: Session, principal: acl.Principal,
+                ctx: acl.UserContext) -> list[tuple[BlockKind, bool]]:
+    """The person's blocks in their order, each with whether they hid it: those of
+    their profile that they may have (``offered``) in the school of ``ctx``. One
+    query, and one per ``offered`` check not already answered in the request."""
+    names = [k.name for k in blocks_for(principal.profile)
+             if k.offered is None or k.offered(s, ctx)]
     layout = acl.home_layout_of(s, principal.id)
     return [(_BY_NAME[name], hidden) for name, hidden in acl.arranged(layout, names)]
 
@@ -331,6 +341,6 @@ def home_blocks(s: Session, principal: acl.Principal, ctx: acl.UserContext,
     """The blocks of ``principal``'s home page that they did not hide, in their order,
     for today in ``tz`` (the school's zone); and the blocks they hid."""
     viewer = Viewer(s, principal, ctx, tz)
-    arranged = arrangement(s, principal)
+    arranged = arrangement(s, principal, ctx)
     shown = [kind.build(viewer) for kind, hidden in arranged if not hidden]
     return shown, [kind for kind, hidden in arranged if hidden]
