@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 
 from tests.conftest import PASSWORD, Server, running_server
-from tests.integration.homework_kit import build_school, rooms_for_teachers
+from tests.integration.homework_kit import build_school, rooms_for_teachers, uid
 from tests.web import WebClient
+from web import textbook
 
 pytestmark = [pytest.mark.clock("2026-09-08T10:00 Europe/Paris"), pytest.mark.one_database]
 IDS: dict[str, int] = {}
@@ -99,3 +101,29 @@ def test_no_bookings_block_for_who_may_book_nothing(srv: Server) -> None:
     teacher = WebClient(srv)
     teacher.login("ann", PASSWORD)
     assert "organiser-bookings" in teacher.get("/accueil/organiser").text
+
+
+def test_the_head_sees_the_cahiers_to_visa(srv: Server) -> None:
+    """« Cahiers à viser » (issue 7's visa): by 10:00 on Tuesday 8 September each
+    service has lessons and none was visaed; a visa on ann up to Monday covers MATHS
+    4B (last lesson Monday) but not MATHS 4C (a lesson this morning); a visa on carl
+    up to today takes FR 4B off. Each line opens its teacher's visa page; teachers
+    have no such block."""
+    visas = block(srv, "hugo", "visas")
+    for line in ("4B · MATHS — ann", "4C · MATHS — ann", "4B · FR — carl"):
+        assert line in visas, visas
+    assert visas.count("jamais visé") == 3 and "dernière séance le mardi 08/09" in visas
+    assert block(srv, "ann", "visas") == "" and block(srv, "ada", "visas") == ""
+    client = WebClient(srv)
+    client.login("hugo", PASSWORD)
+    page = client.get("/").text
+    with srv.transaction() as s:
+        ids = {login: uid(s, login) for login in ("ann", "carl", "hugo")}
+    assert f'href="/textbook/controle/enseignants/{ids["carl"]}/"' in page
+    assert client.get(f"/textbook/controle/enseignants/{ids['carl']}/").status_code == 200
+    with srv.transaction() as s:
+        textbook.put_visa(s, ids["hugo"], ids["ann"], date(2026, 9, 7))
+        textbook.put_visa(s, ids["hugo"], ids["carl"], date(2026, 9, 8))
+    visas = block(srv, "hugo", "visas")
+    assert "4C · MATHS — ann" in visas and "visé jusqu&#39;au 07/09/2026" in visas
+    assert "4B · MATHS" not in visas and "FR" not in visas

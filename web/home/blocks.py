@@ -7,6 +7,8 @@ has to do or see today, following their profile.
   (two weeks ahead; only what is aimed at them and already shown, as on « Travail à
   faire »);
 * parents: a link to each child's homework;
+* the head (chef d'établissement, profile ``head``): « Cahiers à viser », the services
+  whose cahier de textes has lessons since the last visa, or none;
 * everyone who may book (an active resource of a domain open to their profile, or a
   domain they manage: :func:`web.booking.pages.booking_offered`, the services bar's
   rule): their bookings to come;
@@ -215,6 +217,33 @@ def _bookings_block(v: Viewer) -> Block:
     return block
 
 
+def _visas_block(v: Viewer) -> Block:
+    """« Cahiers à viser » (the head, issue 7's visa): the services of their school
+    whose cahier de textes has lessons since the last visa that covers them, or was
+    never visaed, the least recently visaed first, each linking to the visa page of
+    its teacher (:func:`web.textbook.services_to_visa`: three queries)."""
+    block = Block("visas", _("Cahiers à viser"),
+                  empty=_("Tous les cahiers de textes sont visés jusqu'à leur dernière "
+                          "séance."),
+                  more=(_("Contrôle des cahiers de textes"), url_for("oversight.index")))
+    school = v.ctx.school_id
+    if school is None or v.ctx.profile_in(school) is not acl.Profile.head:
+        return block
+    due = textbook.services_to_visa(v.s, school, v.tz)
+    for d in due[:MAX_ITEMS]:
+        hint = [_("jamais visé") if d.covered_until is None
+                else _("visé jusqu'au %(day)s", day=f"{d.covered_until:%d/%m/%Y}"),
+                _("dernière séance le %(day)s", day=day_label(d.last_lesson.astimezone(v.tz)))]
+        block.lines.append(Line(f"{d.group} · {d.subject} — {', '.join(d.teachers)}",
+                                url_for("oversight.teacher", teacher_id=d.teacher_id),
+                                " · ".join(hint)))
+    if len(due) > MAX_ITEMS:
+        rest = len(due) - MAX_ITEMS
+        block.lines.append(Line(ngettext("et %(num)d autre service à viser",
+                                         "et %(num)d autres services à viser", rest)))
+    return block
+
+
 def _files_block(v: Viewer) -> Block:
     """« Fichiers récents »: the most recently modified files of the porte-documents
     and of the rubrics' shared folders the person may read, newest first; each links
@@ -308,6 +337,7 @@ BLOCKS: tuple[BlockKind, ...] = (
     BlockKind("homework", _l("Travail à faire"), frozenset({_P.student}), _homework_block),
     BlockKind("handins", _l("Copies à corriger"), frozenset({_P.teacher}), _handins_block),
     BlockKind("children", _l("Mes enfants"), frozenset({_P.parent}), _children_block),
+    BlockKind("visas", _l("Cahiers à viser"), frozenset({_P.head}), _visas_block),
     BlockKind("bookings", _l("Mes réservations à venir"),
               frozenset(p for p in _P if p not in (_P.student, _P.parent)), _bookings_block,
               lambda s, ctx: booking_offered(s, ctx)),

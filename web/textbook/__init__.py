@@ -147,11 +147,13 @@ from .oversight.services import (
 )
 from .oversight.visas import (
     ChangeMark,
+    VisaDue,
     changes_after,
     covering_visa,
     date_label,
     held_by_visa,
     put_visa,
+    services_to_visa,
     signer_names,
     visas_of,
 )
@@ -240,12 +242,12 @@ __all__ = [
     # oversight (issue 7): visas, inspectors' accesses; the lessons' corbeille
     "NOT_OPENER", "NOT_SUPERVISOR", "OPENERS", "AccessInput", "ChangeMark",
     "InspectorAccess", "ReadScope", "TrashRow",
-    "TrashedLesson", "Visa", "access_services_text", "access_state", "access_today",
+    "TrashedLesson", "Visa", "VisaDue", "access_services_text", "access_state", "access_today",
     "accesses_for_teacher", "accesses_in_school", "changes_after", "covering_visa",
     "current_accesses", "date_label", "delete_lesson", "held_by_visa", "is_trashed",
     "open_access", "signer_names",
     "period_text", "put_visa", "read_scope", "require_supervisor", "restore_lesson",
-    "revoke_access", "school_services", "service_labels", "teacher_services",
+    "revoke_access", "services_to_visa", "school_services", "service_labels", "teacher_services",
     "trashed_lessons", "visas_of",
     # the activities' corbeille (issue 20, "Undo instead of loss")
     "TrashedActivity", "TrashedActivityRow", "activity_not_trashed", "live_activity",
