@@ -235,3 +235,16 @@ def test_rubrics_with_news_count_what_others_published_this_week(srv: Server) ->
     carl = block(signed_in(srv, "carl").get("/").text, "rubrics")
     assert "Infos du collège" not in carl  # his own files are no news to him
     assert "Rien de nouveau" in carl
+
+
+def test_the_heads_blocks_on_either_database(srv: Server) -> None:
+    """The head's page (its « Cahiers à viser » groups lessons and visas in SQL, run
+    here on SQLite and PostgreSQL; test_web_home.py follows a visa's effect): the
+    kit's three services, never visaed; no bookings block, « Salles » being for
+    teachers, and none offered on the arranging page either."""
+    client = signed_in(srv, "hugo")
+    page = client.get("/").text
+    assert shown(page) == ["visas", "files", "rubrics", "account"]
+    visas = block(page, "visas")
+    assert visas.count("jamais visé") == 3 and "4C · MATHS — ann" in visas
+    assert "organiser-bookings" not in client.get("/accueil/organiser").text
