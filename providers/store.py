@@ -682,6 +682,32 @@ class Store:
             return [_row_info(r, self.read_props)
                     for r in c.execute(_CHILDREN, {"parent_id": node.id})]
 
+    def children_page(self, node: NodeInfo, *, offset: int, limit: int,
+                      content_types: Iterable[str] | None = None,
+                      ) -> tuple[list[NodeInfo], int]:
+        """A page of a folder's members, ordered by name (then id, so that pages never
+        overlap): the ``limit`` members after the first ``offset``, and how many there
+        are in all. ``content_types`` (lower case, without parameters): when given, the
+        sub-folders and the files of those types only; a stored type is compared
+        without its case, spaces and parameters (``Image/PNG; x=1`` is ``image/png``).
+        Two queries, a count and the page, that read no more rows than the page
+        however many members the folder holds (the editor's porte-documents picker)."""
+        where: list[Any] = [_NODES.parent_id == node.id]
+        if content_types is not None:
+            wanted = sorted(set(content_types))
+            ctype = func.lower(func.replace(func.coalesce(_NODES.content_type, ""), " ", ""))
+            where.append(or_(_NODES.is_collection, ctype.in_(wanted),
+                             *(ctype.like(f"{t};%") for t in wanted)))
+        count = select(func.count()).select_from(_NODE_TABLE).where(*where)
+        page = (select(*_INFO_COLUMNS).select_from(_WITH_BLOB).where(*where)
+                .order_by(_NODES.name, _NODES.id).offset(max(offset, 0))
+                .limit(max(limit, 0)))
+        with self.db.reading() as c:
+            total = int(c.execute(count).scalar() or 0)
+            rows = [_row_info(r, self.read_props) for r in c.execute(page)] \
+                if offset < total and limit > 0 else []
+        return rows, total
+
     def subtree_sizes(self, folder: NodeInfo) -> dict[str, int]:
         """Bytes below each member of ``folder``, by the member's last path segment
         (a file: its size; a folder: everything below it, trash excluded), in one

@@ -106,6 +106,19 @@ def build_school(server: Server) -> dict[str, int]:
     return ids
 
 
+def rooms_for_teachers(server: Server, managers: tuple[str, ...] = ()) -> None:
+    """A resource domain « Salles » where the school's teachers book « Salle B12 »,
+    managed by ``managers`` (logins): booking is offered to ann, carl and the
+    managers, not to the others (hugo, ada, the students)."""
+    from web.booking import admin as booking_admin
+
+    with server.transaction() as s:
+        domain = booking_admin.add_domain(s, acl.find_school(s, SCHOOL), "Salles",
+                                          booking_admin.Hours(), profiles=["teacher"],
+                                          managers=managers)
+        booking_admin.add_resource(s, domain, "Salle B12", "place")
+
+
 def signed_in(server: Server, login: str) -> WebClient:
     client = WebClient(server)
     assert client.login(login, PASSWORD).status_code == 302

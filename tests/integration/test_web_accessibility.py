@@ -30,7 +30,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 import acl
 from tests.conftest import PASSWORD, Server, running_server
-from tests.integration.homework_kit import SCHOOL, build_school
+from tests.integration.homework_kit import SCHOOL, build_school, rooms_for_teachers
 from tests.integration.test_web_browser import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = [pytest.mark.clock("2026-09-08T10:00 Europe/Paris"), pytest.mark.one_database,
@@ -67,6 +67,7 @@ def pages_of(login: str) -> list[str]:
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(tmp_path_factory.mktemp("a11y")) as server:
         IDS.update(build_school(server))
+        rooms_for_teachers(server)  # ann's home page has « Mes réservations à venir »
         # A long name in the file table, as teachers name their files.
         put = requests.put(f"{server.base_url}/dav/porte-documents/{LONG_NAME}",
                            data=b"%PDF-1.4 cours", auth=("ann", PASSWORD), timeout=30)

@@ -30,7 +30,7 @@ from providers import Stamp
 from providers.models import Node
 from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.handin_kit import correct, hand_in
-from tests.integration.homework_kit import SCHOOL, build_school, uid
+from tests.integration.homework_kit import SCHOOL, build_school, rooms_for_teachers, uid
 from tests.web import WebClient, csrf_token
 from web import textbook
 
@@ -77,6 +77,8 @@ def _files(server: Server) -> None:
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with running_server(tmp_path_factory.mktemp("home-arrange")) as server:
         IDS.update(build_school(server))
+        # Teachers book rooms and ada manages them: they have « Mes réservations ».
+        rooms_for_teachers(server, managers=("ada",))
         with server.transaction() as s:  # H1 (ann, 4B) and H2 (carl, 4B) taken online
             for name in ("H1", "H2"):
                 s.get_one(textbook.Activity, IDS[name]).online_submission = True
@@ -233,3 +235,16 @@ def test_rubrics_with_news_count_what_others_published_this_week(srv: Server) ->
     carl = block(signed_in(srv, "carl").get("/").text, "rubrics")
     assert "Infos du collège" not in carl  # his own files are no news to him
     assert "Rien de nouveau" in carl
+
+
+def test_the_heads_blocks_on_either_database(srv: Server) -> None:
+    """The head's page (its « Cahiers à viser » groups lessons and visas in SQL, run
+    here on SQLite and PostgreSQL; test_web_home.py follows a visa's effect): the
+    kit's three services, never visaed; no bookings block, « Salles » being for
+    teachers, and none offered on the arranging page either."""
+    client = signed_in(srv, "hugo")
+    page = client.get("/").text
+    assert shown(page) == ["visas", "files", "rubrics", "account"]
+    visas = block(page, "visas")
+    assert visas.count("jamais visé") == 3 and "4C · MATHS — ann" in visas
+    assert "organiser-bookings" not in client.get("/accueil/organiser").text

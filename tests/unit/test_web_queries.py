@@ -299,10 +299,11 @@ def test_a_lessons_homework_due_costs_the_same_for_2_and_20_homework(
 
 def _home_world(app: Application, size: int) -> None:
     """:func:`_school` with each homework taken online and handed in by ben (a file
-    each), ``size`` files in ann's porte-documents, and a rubric everyone reads with
-    ``size`` files published by ben this week."""
+    each), ``size`` files in ann's porte-documents, a rubric everyone reads with
+    ``size`` files published by ben this week, and a room teachers book."""
     from providers import Stamp
     from providers.models import Blob
+    from web.booking import admin as booking_admin
 
     _school(app, size)
     with app.db.transaction() as s:
@@ -313,6 +314,9 @@ def _home_world(app: Application, size: int) -> None:
         acl.grant(s, "infos", "visitor", pop=acl.Population())
         acl.grant(s, "infos", "publisher", user="ben")
         rubric = acl.get_rubric(s, "infos").id
+        rooms = booking_admin.add_domain(s, school, "Salles", booking_admin.Hours(),
+                                         profiles=["teacher"])
+        booking_admin.add_resource(s, rooms, "Salle B12", "place")  # ann may book
     space = app.store.ensure_space("documents", owner_id=ann.id, profile="teacher")
     shared = app.store.ensure_space("rubric", rubric_id=rubric)
     app.store.make_collection(shared.id, "/Affiches", stamp=Stamp(ben.id, True))
@@ -349,6 +353,7 @@ def test_a_teachers_home_page_costs_the_same_for_10_and_200_items(
         assert page.count("1 copie à corriger") == 8  # a block shows 8 lines at most
         assert "fiche-" in page and "affiche-" in page
         assert f"{size} nouveaux fichiers" in page
+        assert "Aucune réservation à venir" in page  # ann may book: the block is there
         return _statements(app, client, "/")
 
     counts = _each_size(tmp_path, monkeypatch, measure)
@@ -413,3 +418,87 @@ def test_a_rubric_access_tab_reads_its_folders_not_its_files(
 
     counts = _each_size(tmp_path, monkeypatch, measure)
     assert counts[10] == counts[200], counts
+
+
+def test_the_media_picker_reads_one_page_of_a_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The editor's porte-documents picker (``…/attachments/choices``, 100 members a
+    page) reads only the page it answers (``Store.children_page``: a count and the page,
+    in SQL), never the whole folder: 250 members it offers (249 images and a
+    sub-folder; 20 text files beside them it does not offer) answer pages of 100, 100
+    and 50, with the total; a page costs the same statements for 30 members as for
+    250."""
+    from providers import Stamp
+    from tests.integration.test_web_rich_text_browser import png
+
+    image = png(2, 2)
+
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        _school(app, 1)
+        with app.db.transaction() as s:
+            ann = acl.find_user(s, "ann")
+            assert ann is not None
+            activity = s.scalars(select(textbook.Activity.id)).first()
+        space = app.store.ensure_space("documents", owner_id=ann.id, profile="teacher")
+        app.store.make_collection(space.id, "/Images", stamp=Stamp(ann.id, True))
+        app.store.make_collection(space.id, "/Images/zz-classe", stamp=Stamp(ann.id, True))
+        for i in range(size - 1):
+            app.store.write_bytes(space.id, f"/Images/photo-{i:03d}.png", image,
+                                  Stamp(ann.id, True))
+        for i in range(20):
+            app.store.write_bytes(space.id, f"/Images/note-{i:02d}.txt", b"texte",
+                                  Stamp(ann.id, True))
+        client = _signed_in(app, "ann")
+        url = f"/api/textbook/activities/{activity}/attachments/choices?dossier=/Images"
+        pages, start = [], 0
+        while start is not None:
+            answer = client.get(f"{url}&depart={start}").get_json()
+            assert answer["total"] == size, answer["total"]
+            pages.append([m["name"] for m in answer["members"]])
+            start = answer["next"]
+        shown = [name for page in pages for name in page]
+        assert shown == [f"photo-{i:03d}.png" for i in range(size - 1)] + ["zz-classe"]
+        if size == 250:
+            assert [len(page) for page in pages] == [100, 100, 50]
+        return _statements(app, client, f"{url}&depart=100" if size > 100 else url)
+
+    counts = _each_size(tmp_path, monkeypatch, measure, (30, 250))
+    assert counts[30] == counts[250], counts
+
+
+def test_the_heads_home_page_costs_the_same_for_3_and_30_services(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """« Cahiers à viser »: ``size`` services of as many teachers, each with lessons
+    last week and this week (before now), every other teacher visaed up to last
+    Friday: the head's home page costs the same statements for 3 services as for 30
+    (the block reads lessons grouped by service, visas grouped by teacher, and the
+    services' names: three statements)."""
+    def measure(where: Path, size: int) -> int:
+        app = _app(where, monkeypatch)
+        with app.db.transaction() as s:
+            school = acl.ensure_school(s, "Collège Jean Moulin")
+            hugo = acl.create_user(s, "hugo", PASSWORD, "head", school_id=school).id
+            year = textbook.set_school_year(s, school, date(2026, 8, 24), date(2027, 7, 4))
+            maths = acl.ensure_subject(s, school, "MATHS")
+            for i in range(size):
+                teacher = acl.create_user(s, f"prof{i:02d}", PASSWORD, "teacher",
+                                          school_id=school).id
+                service = textbook.ensure_service(
+                    s, school, acl.ensure_group(s, school, f"6e{i:02d}"), maths, [teacher])
+                for day in (date(2026, 8, 25), date(2026, 8, 31), date(2026, 9, 1)):
+                    start = datetime(day.year, day.month, day.day, 8, tzinfo=PARIS)
+                    textbook.create_lesson(s, service, start, start + timedelta(hours=1),
+                                           year)
+                if i % 2:
+                    textbook.put_visa(s, hugo, teacher, date(2026, 8, 28))
+        client = _signed_in(app, "hugo")
+        page = client.get("/").get_data(as_text=True)
+        assert 'class="home-block visas"' in page
+        assert page.count("jamais visé") == min(8, (size + 1) // 2), size
+        if size > 8:  # a block shows 8 lines, then the number of the others
+            assert f"et {size - 8} autres services à viser" in page
+        return _statements(app, client, "/")
+
+    counts = _each_size(tmp_path, monkeypatch, measure, (3, 30))
+    assert counts[3] == counts[30], counts

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 import acl
@@ -53,14 +54,22 @@ def _labels() -> dict[str, Any]:
     « Réservations » to the signed-in user (:func:`access.offers_booking`, read once
     per request; False for anonymous visitors)."""
     return {"booking_status_labels": STATUS_LABELS, "local_text": local_text,
-            "booking_offered": _booking_offered()}
+            "booking_offered": booking_offered()}
 
 
-def _booking_offered() -> bool:
+def booking_offered(session: Session | None = None,
+                    ctx: acl.UserContext | None = None) -> bool:
+    """Whether booking is offered to the signed-in user (:func:`access.offers_booking`),
+    read once per request and kept in ``g``: the services bar and the home page's
+    « Mes réservations à venir » block ask the same question, and the second asker
+    pays no statement. ``session`` and ``ctx``: a view's own, else a read transaction
+    and :func:`frame_context`. False for an anonymous visitor."""
     if "booking_offered" not in g:
-        ctx = frame_context()
+        ctx = ctx if ctx is not None else frame_context()
         offered = False
-        if ctx is not None:
+        if ctx is not None and session is not None:
+            offered = access.offers_booking(session, ctx)
+        elif ctx is not None:
             with web_context().db.transaction(write=False) as s:
                 offered = access.offers_booking(s, ctx)
         g.booking_offered = offered

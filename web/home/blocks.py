@@ -7,7 +7,11 @@ has to do or see today, following their profile.
   (two weeks ahead; only what is aimed at them and already shown, as on « Travail à
   faire »);
 * parents: a link to each child's homework;
-* everyone who books: their bookings to come;
+* the head (chef d'établissement, profile ``head``): « Cahiers à viser », the services
+  whose cahier de textes has lessons since the last visa, or none;
+* everyone who may book (an active resource of a domain open to their profile, or a
+  domain they manage: :func:`web.booking.pages.booking_offered`, the services bar's
+  rule): their bookings to come;
 * everyone: their recent files (porte-documents, and the rubrics they read), the
   rubrics with files published in the last :data:`NEWS_DAYS` days, unread
   notifications and the porte-documents' use of its quota.
@@ -40,6 +44,7 @@ from davserver import clock
 from web import textbook
 from web.auth import web_context
 from web.booking.models import HOLDING, Booking
+from web.booking.pages import booking_offered
 from web.documents.present import human_size
 from web.notifications.services import unread_count
 from web.textbook.forms import day_label
@@ -212,6 +217,33 @@ def _bookings_block(v: Viewer) -> Block:
     return block
 
 
+def _visas_block(v: Viewer) -> Block:
+    """« Cahiers à viser » (the head, issue 7's visa): the services of their school
+    whose cahier de textes has lessons since the last visa that covers them, or was
+    never visaed, the least recently visaed first, each linking to the visa page of
+    its teacher (:func:`web.textbook.services_to_visa`: three queries)."""
+    block = Block("visas", _("Cahiers à viser"),
+                  empty=_("Tous les cahiers de textes sont visés jusqu'à leur dernière "
+                          "séance."),
+                  more=(_("Contrôle des cahiers de textes"), url_for("oversight.index")))
+    school = v.ctx.school_id
+    if school is None or v.ctx.profile_in(school) is not acl.Profile.head:
+        return block
+    due = textbook.services_to_visa(v.s, school, v.tz)
+    for d in due[:MAX_ITEMS]:
+        hint = [_("jamais visé") if d.covered_until is None
+                else _("visé jusqu'au %(day)s", day=f"{d.covered_until:%d/%m/%Y}"),
+                _("dernière séance le %(day)s", day=day_label(d.last_lesson.astimezone(v.tz)))]
+        block.lines.append(Line(f"{d.group} · {d.subject} — {', '.join(d.teachers)}",
+                                url_for("oversight.teacher", teacher_id=d.teacher_id),
+                                " · ".join(hint)))
+    if len(due) > MAX_ITEMS:
+        rest = len(due) - MAX_ITEMS
+        block.lines.append(Line(ngettext("et %(num)d autre service à viser",
+                                         "et %(num)d autres services à viser", rest)))
+    return block
+
+
 def _files_block(v: Viewer) -> Block:
     """« Fichiers récents »: the most recently modified files of the porte-documents
     and of the rubrics' shared folders the person may read, newest first; each links
@@ -287,12 +319,15 @@ def _account_block(v: Viewer) -> Block:
 class BlockKind:
     """A block the page may show: its ``name`` (stored in the user's arrangement, so
     never renamed), its ``title`` for the arranging form, the ``profiles`` that have
-    it (None: everyone) and the function that builds it."""
+    it (None: everyone), the function that builds it, and ``offered``: None, or what
+    else the person needs to have it (asked with their session and context; a block
+    one cannot have is neither shown nor offered on the arranging page)."""
 
     name: str
     title: Any
     profiles: frozenset[acl.Profile] | None
     build: Callable[[Viewer], Block]
+    offered: Callable[[Session, acl.UserContext], bool] | None = None
 
 
 _P = acl.Profile
@@ -302,8 +337,10 @@ BLOCKS: tuple[BlockKind, ...] = (
     BlockKind("homework", _l("Travail à faire"), frozenset({_P.student}), _homework_block),
     BlockKind("handins", _l("Copies à corriger"), frozenset({_P.teacher}), _handins_block),
     BlockKind("children", _l("Mes enfants"), frozenset({_P.parent}), _children_block),
+    BlockKind("visas", _l("Cahiers à viser"), frozenset({_P.head}), _visas_block),
     BlockKind("bookings", _l("Mes réservations à venir"),
-              frozenset(p for p in _P if p not in (_P.student, _P.parent)), _bookings_block),
+              frozenset(p for p in _P if p not in (_P.student, _P.parent)), _bookings_block,
+              lambda s, ctx: booking_offered(s, ctx)),
     BlockKind("files", _l("Fichiers récents"), None, _files_block),
     BlockKind("rubrics", _l("Rubriques avec du nouveau"), None, _rubrics_block),
     BlockKind("account", _l("Mon espace"), None, _account_block),
@@ -318,10 +355,13 @@ def blocks_for(profile: acl.Profile) -> list[BlockKind]:
     return [k for k in BLOCKS if k.profiles is None or profile in k.profiles]
 
 
-def arrangement(s: Session, principal: acl.Principal) -> list[tuple[BlockKind, bool]]:
-    """The person's blocks in their order, each with whether they hid it (one
-    query)."""
-    names = [k.name for k in blocks_for(principal.profile)]
+def arrangement(s: Session, principal: acl.Principal,
+                ctx: acl.UserContext) -> list[tuple[BlockKind, bool]]:
+    """The person's blocks in their order, each with whether they hid it: those of
+    their profile that they may have (``offered``) in the school of ``ctx``. One
+    query, and one per ``offered`` check not already answered in the request."""
+    names = [k.name for k in blocks_for(principal.profile)
+             if k.offered is None or k.offered(s, ctx)]
     layout = acl.home_layout_of(s, principal.id)
     return [(_BY_NAME[name], hidden) for name, hidden in acl.arranged(layout, names)]
 
@@ -331,6 +371,6 @@ def home_blocks(s: Session, principal: acl.Principal, ctx: acl.UserContext,
     """The blocks of ``principal``'s home page that they did not hide, in their order,
     for today in ``tz`` (the school's zone); and the blocks they hid."""
     viewer = Viewer(s, principal, ctx, tz)
-    arranged = arrangement(s, principal)
+    arranged = arrangement(s, principal, ctx)
     shown = [kind.build(viewer) for kind, hidden in arranged if not hidden]
     return shown, [kind for kind, hidden in arranged if hidden]

@@ -62,9 +62,9 @@ def index() -> str:
 
 def _arrange_page(error: str | None = None, status: int = 200,
                   focus: tuple[str, str] | None = None) -> tuple[str, int]:
-    principal = signed_in()
+    principal, ctx = signed_in(), current_context()
     with web_context().db.transaction(write=False) as s:
-        rows = arrangement(s, principal)
+        rows = arrangement(s, principal, ctx)
     return render_template("home_arrange.html", rows=rows, error=error,
                            focus=focus), status
 
@@ -107,11 +107,11 @@ def save_arrangement() -> Response | tuple[str, int]:
     boxes) and ``move`` (a « Monter » / « Descendre » button) or ``reset``; a block of
     ``/`` sends ``hide`` or ``show`` alone. A name that is no block is 400 with the
     reason, and nothing is kept."""
-    principal = signed_in()
+    principal, ctx = signed_in(), current_context()
     form = request.form
     try:
         with web_context().db.transaction() as s:
-            kinds = arrangement(s, principal)
+            kinds = arrangement(s, principal, ctx)
             order = [k.name for k, _off in kinds]
             hidden = {k.name for k, off in kinds if off}
             done = _("Votre page d'accueil est organisée.")

@@ -23,6 +23,7 @@ from davserver.config import TextbookConfig
 from .models import (
     Activity,
     ActivityKind,
+    Holiday,
     Lesson,
     LessonStatus,
     TeachingService,
@@ -34,6 +35,39 @@ from .visibility import homework_visible, visible_condition
 
 DEFAULT_ZONE = "Europe/Paris"
 SCHOOL_DAYS = 6  # Monday to Saturday
+
+
+@dataclass(frozen=True)
+class WeekHolidays:
+    """The school holidays in a week of the textbook: ``days``, each shown day that
+    falls in a holiday period with the period's name (« Vacances de Noël »); and
+    ``periods``, each period that shares a shown day with the week, as (name, its first
+    and last shown days, whether it covers the week's Monday to Friday), by start."""
+
+    days: dict[date, str] = field(default_factory=dict)
+    periods: list[tuple[str, date, date, bool]] = field(default_factory=list)
+
+
+def week_holidays(session: Session, school_id: int | None, monday: date) -> WeekHolidays:
+    """The school's holiday periods (its calendar: ``davserver import holidays``, or
+    the zone's computed by :func:`web.textbook.timetable.zone_holidays` for the demo)
+    that share a day with the week of ``monday`` (Monday to Saturday,
+    :data:`SCHOOL_DAYS`). Nothing for no school. One query. Lessons are not touched:
+    a lesson kept in the holidays (a trip, a catch-up lesson) still shows."""
+    if school_id is None:
+        return WeekHolidays()
+    last = monday + timedelta(days=SCHOOL_DAYS - 1)
+    found = WeekHolidays()
+    for name, start, end in session.execute(
+            select(Holiday.name, Holiday.start, Holiday.end)
+            .where(Holiday.school_id == school_id, Holiday.start <= last,
+                   Holiday.end >= monday).order_by(Holiday.start, Holiday.id)):
+        first_day, last_day = max(start, monday), min(end, last)
+        for n in range((last_day - first_day).days + 1):
+            found.days.setdefault(first_day + timedelta(days=n), name)
+        whole = start <= monday and end >= monday + timedelta(days=4)
+        found.periods.append((name, first_day, last_day, whole))
+    return found
 
 
 @dataclass(frozen=True)

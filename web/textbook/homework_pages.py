@@ -22,7 +22,7 @@ import acl
 from davserver import clock
 from davserver.errors import DomainError
 from web import textbook
-from web.auth import login_required, safe_next, signed_in, web_context
+from web.auth import frame_context, login_required, safe_next, signed_in, web_context
 from web.forms import ActionForm
 
 from .calendar import monday_of
@@ -58,12 +58,13 @@ def child_login(week: textbook.HomeworkWeek) -> str | None:
 
 def _week_page(template: str, endpoint: str, tab: str,
                extra: Callable[[textbook.HomeworkWeek], dict[str, Any]],
-               open_on_next: bool = False) -> str:
+               open_on_next: bool = False, holidays: bool = False) -> str:
     """Render ``template`` for the signed-in student or parent's week (``?week=``,
     ``?enfant=``; ``open_on_next``: without ``?week=``, the week of the next homework
     due) with the tabs and week links of ``endpoint``, plus ``extra(week)``, and the
-    state of each online hand-in (``handins``, by activity id); refusals as error
-    pages (400 bad date, 403 another family's child)."""
+    state of each online hand-in (``handins``, by activity id), and with ``holidays``
+    the school holidays of the week (:func:`web.textbook.week_holidays`); refusals as
+    error pages (400 bad date, 403 another family's child)."""
     try:
         with web_context().db.transaction(write=False) as s:
             week = textbook.homework_week(s, signed_in(), request.args.get("week"),
@@ -74,9 +75,14 @@ def _week_page(template: str, endpoint: str, tab: str,
             attachments = textbook.attachments_of(s, [a.id for a in activities])
             handins = (textbook.student_handins(s, week.student_id, activities)
                        if week.student_id is not None else {})
+            extra_holidays: dict[str, Any] = {}
+            if holidays:
+                ctx = frame_context()
+                extra_holidays = {"holidays": textbook.week_holidays(
+                    s, ctx.school_id if ctx else None, week.monday)}
             return render_template(template, week=week, monday=week.monday, child=child,
                                    day_label=day_label, tab=tab, attachments=attachments,
-                                   handins=handins, **extra(week),
+                                   handins=handins, **extra(week), **extra_holidays,
                                    **student_tabs(endpoint, week.monday, child,
                                                   clock.today(week.tz)))
     except DomainError as exc:
@@ -127,4 +133,4 @@ def calendar_page() -> str:
     with the tabs, the child selector and the homework ticked marked done."""
     return _week_page("textbook/week.html", "textbook.week", "calendar", lambda week: {
         "weeks": week.weeks, "done_ids": week.done_ids, "teacher": False,
-        "lesson_url": lambda i: url_for("textbook.lesson", lesson_id=i)})
+        "lesson_url": lambda i: url_for("textbook.lesson", lesson_id=i)}, holidays=True)

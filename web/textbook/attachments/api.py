@@ -37,7 +37,7 @@ from web.jsonapi import api_view, json_body, json_csrf_errors
 from web.openapi import documented
 
 from ..handins.api import receive
-from .services import media_kind
+from .services import MEDIA_TYPES, media_kind
 
 bp = Blueprint("attachment_api", __name__, url_prefix="/api/textbook")
 json_csrf_errors(bp)
@@ -128,19 +128,20 @@ def choices(activity_id: int) -> Response:
     if folder is None or not folder.is_collection:
         raise NotFound(_("Aucun dossier « %(path)s » dans votre porte-documents.",
                          path=path or "/"))
-    members = []
-    for node in store.children(folder):
+    # The page only is read (a folder of thousands of photos costs the same).
+    nodes, total = store.children_page(folder, offset=start, limit=CHOICES_PAGE,
+                                       content_types=MEDIA_TYPES)
+    page = []
+    for node in nodes:
         kind = "folder" if node.is_collection else media_kind(node.content_type)
         if kind is not None:
-            members.append({"name": node.name, "path": node.written_path or node.path,
-                            "kind": kind, "size": node.size})
-    page = members[start:start + CHOICES_PAGE]
+            page.append({"name": node.name, "path": node.written_path or node.path,
+                         "kind": kind, "size": node.size})
     written = folder.written_path or folder.path
     parent = written.rsplit("/", 1)[0] if written else None
     return jsonify({"folder": written or "/", "parent": None if parent is None else parent or "/",
-                    "members": page, "total": len(members),
-                    "next": start + CHOICES_PAGE if start + CHOICES_PAGE < len(members)
-                    else None})
+                    "members": page, "total": total,
+                    "next": start + CHOICES_PAGE if start + CHOICES_PAGE < total else None})
 
 
 @bp.put("/activities/<int:activity_id>/attachments/<path:name>")

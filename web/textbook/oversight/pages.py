@@ -129,6 +129,7 @@ def _teacher_page(teacher_id: int, form: VisaForm | None = None, error: str | No
             "textbook/oversight_week.html",
             weeks=[(None, textbook.week_plan(s, scope.service_ids, monday, tz))],
             monday=monday, links=links, day_label=day_label, teacher=True, observer=True,
+            holidays=textbook.week_holidays(s, scope.school_id, monday),
             heading=_("Cahier de textes de %(name)s", name=name), scope=scope,
             period=textbook.period_text(scope.access) if scope.access else None,
             lesson_url=lambda i: url_for(".lesson", teacher_id=teacher_id, lesson_id=i),

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import acl
@@ -21,8 +22,8 @@ from davserver import clock, journal
 from davserver.errors import BadRequest, Conflict
 
 from ..calendar import school_zone
-from ..models import Activity, Lesson, TeachingService
-from .models import Visa
+from ..models import Activity, Lesson, TeachingService, service_teachers
+from .models import Visa, not_trashed
 from .services import require_supervisor
 
 MAX_COMMENT = 2000  # characters
@@ -153,3 +154,69 @@ def _announce_visa(session: Session, visa: Visa) -> None:
             "être supprimées."
             + (f"\nCommentaire : {visa.comment}" if visa.comment else ""))
     notify(session, visa.teacher_id, NotificationKind.visa, subject, body, "/textbook/")
+
+
+@dataclass(frozen=True)
+class VisaDue:
+    """A teaching service whose cahier de textes has lessons the visas do not cover
+    yet: ``last_lesson`` (UTC) started after the day ``covered_until`` (the latest
+    visa of any of its teachers in the school; None: never visaed). ``teacher_id``
+    and ``teacher``: whose visa page to open (the teacher the least recently visaed,
+    by name on a tie), and ``teachers`` every teacher's name, for the line."""
+
+    service_id: int
+    group: str
+    subject: str
+    teachers: tuple[str, ...]
+    teacher_id: int
+    last_lesson: datetime
+    covered_until: date | None
+
+
+def services_to_visa(session: Session, school_id: int, tz: ZoneInfo) -> list[VisaDue]:
+    """The school's services with a lesson started by now (on :func:`clock.now`; not
+    in the corbeille) on a day after the latest visa that covers the service (issue 7:
+    a visa on a teacher covers all their services, a co-taught service any of its
+    teachers' visa), never visaed ones first, then the least recently covered, then
+    by class and subject. ``tz``: the school's zone, where a visa's date is a day.
+    Three queries (lessons grouped by service, visas grouped by teacher, the services'
+    names and teachers), whatever the number of services, lessons or visas."""
+    latest = dict(session.execute(
+        select(Lesson.service_id, func.max(Lesson.start))
+        .join(TeachingService, TeachingService.id == Lesson.service_id)
+        .where(TeachingService.school_id == school_id, Lesson.start <= clock.now(),
+               not_trashed())
+        .group_by(Lesson.service_id)).all())
+    if not latest:
+        return []
+    covered: dict[int, date] = dict(session.execute(
+        select(Visa.teacher_id, func.max(Visa.until)).where(Visa.school_id == school_id)
+        .group_by(Visa.teacher_id)).all())
+    rows = session.execute(
+        select(TeachingService.id, acl.Group.name, acl.Subject.name, acl.Subject.code,
+               acl.User.id, acl.User.login, acl.User.display_name)
+        .join(acl.Group, acl.Group.id == TeachingService.group_id)
+        .join(acl.Subject, acl.Subject.id == TeachingService.subject_id)
+        .join(service_teachers, service_teachers.c.service_id == TeachingService.id)
+        .join(acl.User, acl.User.id == service_teachers.c.user_id)
+        .where(TeachingService.school_id == school_id)).all()
+    names: dict[int, tuple[str, str]] = {}
+    teachers: dict[int, list[tuple[str, int]]] = {}
+    for service_id, group, subject, code, user_id, login, display in rows:
+        names[service_id] = (group, subject or code)
+        teachers.setdefault(service_id, []).append(((display or "").strip() or login,
+                                                     user_id))
+    found = []
+    for service_id, start in latest.items():
+        if service_id not in teachers:
+            continue  # a service without a teacher: nobody's visa to put
+        people = sorted(teachers[service_id])
+        dates = [covered[uid] for _name, uid in people if uid in covered]
+        until = max(dates) if dates else None
+        if until is not None and start.astimezone(tz).date() <= until:
+            continue
+        first = min(people, key=lambda p: (covered.get(p[1], date.min), p[0]))
+        found.append(VisaDue(service_id, *names[service_id],
+                             tuple(name for name, _uid in people), first[1], start, until))
+    found.sort(key=lambda d: (d.covered_until or date.min, d.group, d.subject))
+    return found
