@@ -54,6 +54,7 @@ from .resources import (
     FolderResource,
     make_resource,
     privilege_set,
+    request_chain,
 )
 from .store import SpaceInfo, Store
 from .trash_dav import TRASH, refuse_writes, trash_resource
@@ -287,7 +288,7 @@ class EntProvider(DAVProvider):
                 nodes, environ[WRITE_CONTEXT_KEY] = self.store.resolve_for_write(space.id,
                                                                                  rel)
             else:
-                nodes = self.store.resolve_chain(space.id, rel)
+                nodes = request_chain(self.store, environ, space.id, rel)
         found = readable_chain_of(nodes, standing, rel)
         if found is not None:
             if put and len(nodes) > 1:

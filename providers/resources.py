@@ -44,7 +44,7 @@ from .live_props import (
     privilege_set,
     space_usage,
 )
-from .names import parent_of, validate_name, xml_safe
+from .names import parent_of, path_key, validate_name, xml_safe
 from .oc_props import OC_NS
 from .operations import node_ref
 from .store import NodeInfo, SpaceInfo, Stamp, Store
@@ -63,6 +63,9 @@ PROPPATCH_PLAN_KEY = "davserver.proppatch_plan"
 # Parses only to look: no entity is substituted, no DTD or network resource loaded.
 _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 RESOLVED_KEY = "davserver.resolved"
+NODES_KEY = "davserver.nodes"
+"""This request's memo of stored nodes: (space id, path key) → NodeInfo, or None for
+a path its queries found nothing at (:func:`request_chain`)."""
 WRITE_CONTEXT_KEY = "davserver.write_context"
 """A PUT's :class:`providers.store.WriteContext`, read with its path."""
 # An early 507 on a body larger than this closes the connection instead of reading
@@ -86,8 +89,51 @@ def parse_http_time(value: str | int | float) -> float:
 def forget_resolved(environ: dict[str, Any]) -> None:
     """Drop this request's resolution and usage caches after a change."""
     environ.pop(RESOLVED_KEY, None)
+    environ.pop(NODES_KEY, None)
     environ.pop(_USAGE_KEY, None)
     environ.pop(WRITE_CONTEXT_KEY, None)
+
+
+def request_chain(store: Store, environ: dict[str, Any], space_id: int,
+                  path: str) -> list[NodeInfo]:
+    """:meth:`Store.resolve_chain` of ``path`` (space-relative, any spelling) for this
+    request: answered from what its earlier queries found when they covered every
+    folder above ``path`` and ``path`` itself, else one query whose rows are kept.
+
+    A MOVE or COPY looks up its source and the folder above it, then its destination,
+    the folder above that and the name there (RFC 4918 §9.8, §9.9): five queries, three
+    of them for nodes the first two had read already. The memo lives in the request's
+    environ and is dropped with :func:`forget_resolved` after any change, so nothing
+    read before a write is believed after it. A missing folder means nothing below it
+    exists: its sub-paths are known absent too."""
+    if "\x00" in path:
+        return []
+    memo: dict[tuple[int, str], NodeInfo | None] = environ.setdefault(NODES_KEY, {})
+    key = path_key(path)
+    segments = key.split("/")[1:] if key else []
+    prefixes = [""] + ["/" + "/".join(segments[:i + 1]) for i in range(len(segments))]
+    known = [memo.get((space_id, prefix), _UNKNOWN) for prefix in prefixes]
+    if _UNKNOWN not in known:
+        chain: list[NodeInfo] = []
+        for node in known:
+            if node is None:
+                break
+            chain.append(node)  # type: ignore[arg-type]
+        return chain
+    chain = store.resolve_chain(space_id, path)
+    for depth, prefix in enumerate(prefixes):
+        memo[(space_id, prefix)] = chain[depth] if depth < len(chain) else None
+    return chain
+
+
+def request_node(store: Store, environ: dict[str, Any], space_id: int,
+                 path: str) -> NodeInfo | None:
+    """The node at ``path`` for this request, or None (:func:`request_chain`)."""
+    chain = request_chain(store, environ, space_id, path)
+    return chain[-1] if chain and chain[-1].path == path_key(path) else None
+
+
+_UNKNOWN: Any = object()
 
 
 def make_resource(path: str, environ: dict[str, Any], space: SpaceInfo, node: NodeInfo,
@@ -416,14 +462,16 @@ class SpaceResourceMixin:
             raise DAVError(HTTP_FORBIDDEN, "The destination is the root of a space.")
         folder_path = parent_of(rel)[0]
         with dav_errors():
-            found = operations.readable_chain(self.store, self._standing(space), space.id,
-                                              folder_path)
+            found = operations.readable_chain_of(
+                request_chain(self.store, self.environ, space.id, folder_path),
+                self._standing(space), folder_path)
         if found is None:
             raise DAVError(409, "The destination folder does not exist.")
         chain = found[1]
         self._require("bind", chain, space)
         existing = self.provider.get_resource_inst(dest_path, self.environ)
-        taken = self.store.resolve(space.id, rel) if existing is None else None
+        taken = (request_node(self.store, self.environ, space.id, rel)
+                 if existing is None else None)
         if existing is not None:
             existing._require_subtree("unbind")
         elif taken is not None and (self.node is None or taken.id != self.node.id):

@@ -308,3 +308,53 @@ def test_a_lock_in_the_space_is_still_checked(client: Client) -> None:
     status, _, _ = _put_cost(client, url, b"v2", {"If": f"({token})"})
     assert status == 204
     assert client.get(url, headers=_auth()).data == b"v2"
+
+
+def _node_reads(client: Client, method: str, source: str, destination: str,
+                overwrite: str = "F") -> tuple[int, list[str]]:
+    """Status and statements of a MOVE or COPY."""
+    db = client.app_handle.db  # type: ignore[attr-defined]
+    with count_queries(db) as counter:
+        response = client.open(source, method=method, headers={
+            **_auth(), "Destination": f"http://localhost{destination}",
+            "Overwrite": overwrite})
+    return response.status_code, counter.statements
+
+
+@pytest.mark.parametrize("method", ["MOVE", "COPY"])
+def test_a_move_or_copy_reads_each_path_once(client: Client, method: str) -> None:
+    """MOVE and COPY (RFC 4918 §9.8, §9.9) resolve the source (and the folder above it)
+    and the destination (the folder above it, and the name there): what one request's
+    queries found is kept for the request (``providers.resources.request_chain``), so
+    two path queries, not five, then the write transaction; then onto the copy or move
+    it made: 412 without ``Overwrite``, replaced with it (the memo is not believed
+    after the first request's write)."""
+    _warm(client)
+    assert client.open(f"{DOCS}/a/", method="MKCOL", headers=_auth()).status_code == 201
+    assert client.open(f"{DOCS}/dest/", method="MKCOL", headers=_auth()).status_code == 201
+    for i in range(3):
+        assert client.put(f"{DOCS}/a/f{i}.txt", data=b"x", headers=_auth()).status_code == 201
+    status, statements = _node_reads(client, method, f"{DOCS}/a/", f"{DOCS}/dest/b/")
+    assert status == 201, statements
+    # Path look-ups before the write transaction: the chains (the transaction then
+    # reads the destination's folder and name again, under its lock).
+    chains = [s for s in statements if s.lstrip().startswith("SELECT") and "nodes.path IN (" in s]
+    assert len(chains) == 2, chains
+    moved = f"{DOCS}/dest/b/f1.txt"
+    assert client.get(moved, headers=_auth()).data == b"x"
+    # The same again onto what is now there: 412 without Overwrite (RFC 4918 §10.6),
+    # replaced with it; each time from one look-up of each path.
+    source = f"{DOCS}/a/" if method == "COPY" else f"{DOCS}/dest/b/"
+    if method == "MOVE":
+        assert client.open(f"{DOCS}/a/", method="MKCOL", headers=_auth()).status_code == 201
+        assert client.put(f"{DOCS}/a/g.txt", data=b"y", headers=_auth()).status_code == 201
+        source = f"{DOCS}/a/"
+    status, statements = _node_reads(client, method, source, f"{DOCS}/dest/b/")
+    assert status == 412, statements
+    status, statements = _node_reads(client, method, source, f"{DOCS}/dest/b/", "T")
+    assert status == 204, statements
+    listing = client.open(f"{DOCS}/dest/b/", method="PROPFIND", headers={**_auth(),
+                                                                          "Depth": "1"})
+    names = {n for n in ("f0.txt", "f1.txt", "f2.txt", "g.txt")
+             if f"/dest/b/{n}".encode() in listing.data}
+    assert names == ({"f0.txt", "f1.txt", "f2.txt"} if method == "COPY" else {"g.txt"})
