@@ -21,6 +21,13 @@ What a fresh interpreter would do differently, and is done here on purpose:
 * at the end, as at an interpreter's exit: non-daemon threads are joined, then
   ``atexit`` handlers run (a thread pool finishing its work, logging flushed).
 
+The processes are *daemonic* for :mod:`multiprocessing`: when a test process ends,
+any server a test left running is sent SIGTERM and waited for (a non-daemonic one
+would hang the test process's exit). The fork server re-imports the test process's
+main script in each child, as :mod:`multiprocessing` does: pytest's is guarded by
+``if __name__ == "__main__"``; a script of your own that starts servers through
+:mod:`tests.conftest` must be guarded too (or use ``ENT_TEST_FORK=0``).
+
 ``python -m davserver.cli`` itself is still what ``tests/integration/test_cli.py``,
 ``test_demo.py`` and a few others start, so the entry point stays tested.
 ``ENT_TEST_FORK=0`` turns the fork server off: every command is then a
@@ -90,9 +97,11 @@ def _run_command(argv: list[str], env: dict[str, str], cwd: str,
 
     time.tzset()
     sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    # As a fresh interpreter's on a pipe or a file: standard output block-buffered (a
+    # line the tests wait for must be flushed by the server, as for a real reader),
+    # standard error line-buffered.
     sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-    sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from davserver import cli, clock
@@ -101,15 +110,21 @@ def _run_command(argv: list[str], env: dict[str, str], cwd: str,
     clock._seconds = clock._shift.total_seconds()
     sys.argv = [cli.__file__, *argv]
     code: int | str | None = 1
+    interrupted = False
     try:
         code = cli.main(argv)
     except SystemExit as exc:
         code = exc.code
+    except KeyboardInterrupt:  # SIGINT with Python's default handler
+        interrupted = True
     finally:
         threading._shutdown()  # type: ignore[attr-defined]
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
+    if interrupted:  # die of the signal, as an interpreter does (exit code -2)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
     sys.exit(code)
 
 
@@ -174,7 +189,7 @@ def start(argv: Sequence[str], env: dict[str, str], *, stderr: IO[Any],
             target=_run_command,
             args=(list(argv), dict(env), os.getcwd(), _Fd(devnull), _Fd(write_end),
                   _Fd(stderr.fileno())),
-            daemon=False)
+            daemon=True)
         process.start()
     finally:
         os.close(devnull)
@@ -203,7 +218,7 @@ def run(argv: Sequence[str], env: dict[str, str], *, stdin: str | None = None,
             target=_run_command,
             args=(list(argv), dict(env), os.getcwd(), _Fd(given.fileno()), _Fd(out.fileno()),
                   _Fd(err.fileno())),
-            daemon=False)
+            daemon=True)
         process.start()
         process.join(timeout)
         if process.exitcode is None:

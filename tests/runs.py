@@ -48,9 +48,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 # The test files that take longest (CI's durations, 2026-12-06), longest first: they
 # are handed to the parallel workers first (``--dist loadfile`` deals files out in
-# the order collected), so that no worker starts one of them while the other has
-# nothing left to do. Only the run's length depends on this list; a file missing
-# from it runs in its usual place.
+# the order collected, with ``--no-loadscope-reorder`` in pyproject.toml: xdist would
+# otherwise put the files with the most tests first), so that no worker starts one
+# of them while the other has nothing left to do. Only the run's length depends on
+# this list; a file missing from it runs in its usual place.
 SLOWEST_FILES = (
     "test_web_accessibility.py", "test_benchmark_quick.py", "test_slow_clients.py",
     "test_rubric_roles.py", "test_quota_model.py", "test_guide_walks.py",
