@@ -246,41 +246,6 @@ class HeadReader:
             self._incoming.append((conn, refusal))
         self._wake()
 
-    def read_now(self, conn: Connection) -> bool:
-        """For a kept-alive connection that cheroot's selector found readable, in that
-        thread: read what it has received (one read, which cannot wait: the socket is
-        readable), and give it to the workers at once if that completes its request
-        head. True if it went to the workers; False if its head is not whole (or the
-        connection closed, failed or the server is stopping): then :meth:`add` it as
-        before, with what was read kept in its input. A kept-alive client's next
-        request usually arrives whole in one packet: it then costs no wake-up of this
-        thread, no selector registration and no second hand-over between threads
-        (issue 22). Never for a new connection, which may have sent nothing yet: a
-        read of a socket with a timeout waits for it (CPython polls first)."""
-        if self._stopping or self._finish_by is not None:
-            return False
-        reader = self._reader_of(conn)
-        pending = reader.input.pending
-        pending += reader.take_buffered()
-        if not pending:  # else already read: the socket may have nothing more
-            with contextlib.suppress(OSError):  # a reset: the head reader's way closes it
-                pending += conn.socket.recv(65536, socket.MSG_DONTWAIT)
-        if pending and self._head_is_whole(_Waiting(conn, 0.0)):
-            self.server.dispatch(conn)
-            return True
-        return False
-
-    def _reader_of(self, conn: Connection) -> ConnectionReader:
-        """The connection's :class:`ConnectionReader` (put in place of cheroot's
-        reader the first time)."""
-        reader = conn.rfile
-        if not isinstance(reader, ConnectionReader):
-            raw = SocketInput(conn.socket, self.limits.body_idle_timeout)
-            conn.rfile = ConnectionReader(raw, conn.rbufsize)
-            reader.close()  # cheroot's reader: nothing read yet; gives back its socket ref
-            reader = conn.rfile
-        return reader
-
     def waiting(self) -> int:
         """How many connections wait for their head (for tests and logs)."""
         return len(self._waiting)
@@ -374,7 +339,12 @@ class HeadReader:
         self._refuse(waiting, refusal)
 
     def _admit(self, conn: Connection) -> None:
-        reader = self._reader_of(conn)
+        reader = conn.rfile
+        if not isinstance(reader, ConnectionReader):
+            raw = SocketInput(conn.socket, self.limits.body_idle_timeout)
+            conn.rfile = ConnectionReader(raw, conn.rbufsize)
+            reader.close()  # cheroot's reader: nothing read yet; gives back its socket ref
+            reader = conn.rfile
         buffered = reader.take_buffered()  # a kept-alive client's next bytes, if any
         reader.input.pending += buffered
         now = time.monotonic()
@@ -524,7 +494,6 @@ class Server(wsgi.Server):
     def process_conn(self, conn: Any) -> None:
         """cheroot's hand-off of a connection to the workers: through the head reader
         instead, after the per-address count for a new connection."""
-        kept_alive = conn.counted  # a request of it was served already
         if not conn.counted:
             conn.counted = True
             address = conn.remote_addr
@@ -540,8 +509,7 @@ class Server(wsgi.Server):
                         f"Retry-After: {RETRY_AFTER_SECONDS}"))
                     return
                 conn.address_slot = address
-        if not (kept_alive and self.head_reader.read_now(conn)):
-            self.head_reader.add(conn)
+        self.head_reader.add(conn)
 
     def dispatch(self, conn: Any) -> None:
         """Give a connection whose request head has arrived to the worker pool."""
