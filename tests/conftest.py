@@ -400,13 +400,13 @@ class Server:
         logged = self.log_path.stat().st_size if self.log_path.exists() else 0  # bytes
         log = open(self.log_path, "a")  # noqa: SIM115
         argv = ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        if forked.ENABLED:  # a process of its own, forked ready-imported (tests.forked)
-            self.proc = forked.start(argv, self.env, stderr=log)
-            log.close()
-        else:
-            self.proc = subprocess.Popen([sys.executable, "-m", "davserver.cli", *argv],
-                                         env=self.env, stdout=subprocess.PIPE, stderr=log,
-                                         text=True)
+        with log:  # the process has its own copy of the descriptor
+            if forked.ENABLED:  # a process of its own, forked ready-imported (tests.forked)
+                self.proc = forked.start(argv, self.env, stderr=log)
+            else:
+                self.proc = subprocess.Popen([sys.executable, "-m", "davserver.cli", *argv],
+                                             env=self.env, stdout=subprocess.PIPE,
+                                             stderr=log, text=True)
         proc = self.proc
         assert proc.stdout is not None
         line = proc.stdout.readline()
