@@ -98,6 +98,16 @@ def test_a_week_in_the_holidays_names_them(srv: Server, browser: Browser,  # noq
                                 name=f"{day} Vacances de Noël")).to_be_visible()
     assert axe_problems(page) == []
     page.screenshot(path=str(shots(tmp_path) / "desktop-week-holidays.png"), full_page=True)
+    # « Vacances de la Toussaint », the longest name, wraps in the day's heading at
+    # 1366 px: every heading grows to show it whole, and the hours stay aligned.
+    page.goto("/textbook/?week=2026-10-19")
+    expect(page.locator(".day.holiday")).to_have_count(6)
+    clipped = page.locator(".time-grid .day-head").evaluate_all(
+        "hs => hs.filter(h => h.scrollHeight > h.clientHeight).map(h => h.textContent)")
+    assert clipped == []
+    tops = page.locator(".time-grid .slots").evaluate_all(
+        "ss => ss.map(s => s.getBoundingClientRect().top)")
+    assert len(tops) == 7 and max(tops) - min(tops) < 1, tops
     page.goto("/textbook/?week=2026-12-14")
     expect(page.get_by_role("heading", level=1)).to_contain_text(
         "Vacances de Noël le samedi 19/12")
