@@ -248,3 +248,29 @@ def test_the_heads_blocks_on_either_database(srv: Server) -> None:
     visas = block(page, "visas")
     assert visas.count("jamais visé") == 3 and "4C · MATHS — ann" in visas
     assert "organiser-bookings" not in client.get("/accueil/organiser").text
+
+
+def test_a_block_not_offered_today_keeps_its_place_and_hidden_state(srv: Server) -> None:
+    """hugo (head) may have « Mes réservations à venir » but « Salles » is not offered
+    to him: saving his page, by the form or by a block's « Masquer », keeps the stored
+    place and hidden state of that block for the day booking is offered to him."""
+    with srv.transaction() as s:
+        acl.save_home_layout(s, uid(s, "hugo"),
+                             ["account", "bookings", "visas", "files", "rubrics"],
+                             ["bookings"], {"account", "bookings", "visas", "files",
+                                            "rubrics"})
+    client = signed_in(srv, "hugo")
+    assert shown(client.get("/").text) == ["account", "visas", "files", "rubrics"]
+    arrange(client, ["files", "account", "visas", "rubrics"],
+            ["files", "account", "visas", "rubrics"])
+    assert layout(srv, "hugo") == acl.HomeLayout(
+        ("files", "account", "bookings", "visas", "rubrics"), frozenset({"bookings"}))
+    token = csrf_token(client.get("/").text)
+    assert client.post("/accueil/organiser", {"csrf_token": token,
+                                              "hide": "rubrics"}).status_code == 303
+    assert layout(srv, "hugo") == acl.HomeLayout(
+        ("files", "account", "bookings", "visas", "rubrics"),
+        frozenset({"bookings", "rubrics"}))
+    assert client.post("/accueil/organiser", {"csrf_token": token,
+                                              "reset": "1"}).status_code == 303
+    assert layout(srv, "hugo") == acl.HomeLayout()
