@@ -221,7 +221,7 @@ def _visas_block(v: Viewer) -> Block:
     """« Cahiers à viser » (the head, issue 7's visa): the services of their school
     whose cahier de textes has lessons since the last visa that covers them, or was
     never visaed, the least recently visaed first, each linking to the visa page of
-    its teacher (:func:`web.textbook.services_to_visa`: three queries)."""
+    its teacher (:func:`web.textbook.services_to_visa`: four queries)."""
     block = Block("visas", _("Cahiers à viser"),
                   empty=_("Tous les cahiers de textes sont visés jusqu'à leur dernière "
                           "séance."),
