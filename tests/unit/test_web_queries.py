@@ -467,40 +467,6 @@ def test_the_media_picker_reads_one_page_of_a_folder(
     assert counts[30] == counts[250], counts
 
 
-def test_the_media_picker_counts_what_it_shows(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stored types with blanks inside, tabs, parameters or capitals: the picker's
-    ``total`` (counted in SQL, :meth:`Store.children_page`) and its members (filtered
-    in Python, :func:`media_kind`) follow one rule (:func:`providers.bare_type`)."""
-    from sqlalchemy import update
-
-    from providers import Stamp, bare_type
-    from providers.models import Node
-    from web.textbook.attachments.services import MEDIA_TYPES
-
-    app = _app(tmp_path, monkeypatch)
-    _school(app, 1)
-    with app.db.transaction() as s:
-        ann = acl.find_user(s, "ann")
-        assert ann is not None
-        activity = s.scalars(select(textbook.Activity.id)).first()
-    space = app.store.ensure_space("documents", owner_id=ann.id, profile="teacher")
-    stored = {"a.png": "image/\tpng", "b.png": " IMAGE/PNG ; x=1", "c.png": "image/ png",
-              "d.png": "image/png\t;q=1", "e.ogg": "audio/ogg\r\n", "f.txt": "text/plain",
-              "g.svg": "image/svg+xml", "h.png": "image\v/png"}
-    for name, ctype in stored.items():
-        app.store.write_bytes(space.id, f"/{name}", b"x", Stamp(ann.id, True))
-        with app.db.transaction() as s:
-            s.execute(update(Node).where(Node.space_id == space.id, Node.name == name)
-                      .values(content_type=ctype))
-    answer = _signed_in(app, "ann").get(
-        f"/api/textbook/activities/{activity}/attachments/choices?dossier=/").get_json()
-    offered = [m["name"] for m in answer["members"]]
-    assert offered == ["a.png", "b.png", "c.png", "d.png", "e.ogg"], answer
-    assert answer["total"] == len(offered) and answer["next"] is None
-    assert {n for n, t in stored.items() if bare_type(t) in MEDIA_TYPES} == set(offered)
-
-
 def test_the_heads_home_page_costs_the_same_for_3_and_30_services(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """« Cahiers à viser »: ``size`` services of as many teachers, each with lessons
