@@ -3,7 +3,7 @@
 from . import drop_folder, operations, preconditions, trash, uploads, versions
 from .access import PRINCIPAL_KEY, URL_LOGIN_KEY, RequestAccess, owns_url
 from .blobs import BlobInfo, BlobStore, BlobStoreUnavailable, BlobWriter, LocalBlobStore
-from .content_types import is_active, sniff
+from .content_types import bare_type, is_active, sniff
 from .contributions import Contribution, contribution_published, latest_contributions
 from .dav import (
     ARCHIVES,
@@ -42,6 +42,7 @@ from .uploads_dav import UPLOADS
 from .virtual_dav import VirtualEntry, VirtualTree, register_binder_folder
 
 __all__ = [
+    "bare_type",
     "IMPORTS", "drop_folder", "file_dropped", "contribution_published", "Contribution",
     "latest_contributions", "RecentFile", "recent_files", "rubric_files",
     "ARCHIVES", "BINDER", "CLOSE_CONNECTION_KEY", "CONTROL_CHARACTER", "DOCUMENTS",

@@ -8,6 +8,9 @@ more precise and is used instead.
 from __future__ import annotations
 
 import mimetypes
+from typing import Any
+
+from sqlalchemy import ColumnElement, func
 
 GENERIC = frozenset({
     "application/octet-stream", "text/plain", "application/zip", "application/x-empty",
@@ -20,6 +23,33 @@ ACTIVE = frozenset({
     "text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
     "text/javascript", "application/javascript", "text/xsl", "application/xslt+xml",
 })
+
+# What :func:`bare_type` drops wherever it stands: a stored type may come from a
+# client's Content-Type with its optional whitespace (RFC 9110 §5.6.3: SP and HTAB)
+# or typed by hand; CR and LF too, never meaningful in a type.
+TYPE_BLANKS = (" ", "\t", "\r", "\n")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def bare_type(content_type: str | None) -> str:
+    """A stored content type as compared with a list of types: without its
+    :data:`TYPE_BLANKS` (anywhere), its parameters (``; charset=…``) and the case of
+    its ASCII letters (``Image/PNG ;\tx=1`` is ``image/png``). The same rule as
+    :func:`bare_type_sql`, so that a count in SQL and a filter in Python agree."""
+    value = content_type or ""
+    for blank in TYPE_BLANKS:
+        value = value.replace(blank, "")
+    return value.split(";")[0].translate(_ASCII_LOWER)
+
+
+def bare_type_sql(column: ColumnElement[str | None]) -> ColumnElement[str]:
+    """:func:`bare_type` in SQL but for the parameters, still there (compare with
+    ``= t`` or ``LIKE 't;%'``): the column without :data:`TYPE_BLANKS`, lower case."""
+    value: ColumnElement[Any] = func.coalesce(column, "")
+    for blank in TYPE_BLANKS:
+        value = func.replace(value, blank, "")
+    return func.lower(value)
+
 
 _extra = {".md": "text/markdown", ".yml": "application/yaml", ".yaml": "application/yaml",
           ".webp": "image/webp", ".odt": "application/vnd.oasis.opendocument.text"}

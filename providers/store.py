@@ -61,7 +61,7 @@ from davserver.errors import Conflict, Forbidden, NotFound
 
 from . import holders
 from .blobs import BlobInfo, BlobStore, BlobWriter
-from .content_types import sniff
+from .content_types import bare_type_sql, sniff
 from .contributions import announce_published
 from .folder_etags import ancestors, around, new_tag, touch, touch_spaces
 from .journaling import shared_event
@@ -688,14 +688,16 @@ class Store:
         """A page of a folder's members, ordered by name (then id, so that pages never
         overlap): the ``limit`` members after the first ``offset``, and how many there
         are in all. ``content_types`` (lower case, without parameters): when given, the
-        sub-folders and the files of those types only; a stored type is compared
-        without its case, spaces and parameters (``Image/PNG; x=1`` is ``image/png``).
+        sub-folders and the files of those types only; a stored type is compared as
+        :func:`.content_types.bare_type` makes it (without its case, blanks and
+        parameters: ``Image/PNG;\tx=1`` is ``image/png``), the rule a caller filtering
+        the page again in Python must use for ``total`` to count what it shows.
         Two queries, a count and the page, that read no more rows than the page
         however many members the folder holds (the editor's porte-documents picker)."""
         where: list[Any] = [_NODES.parent_id == node.id]
         if content_types is not None:
             wanted = sorted(set(content_types))
-            ctype = func.lower(func.replace(func.coalesce(_NODES.content_type, ""), " ", ""))
+            ctype = bare_type_sql(_NODES.content_type)
             where.append(or_(_NODES.is_collection, ctype.in_(wanted),
                              *(ctype.like(f"{t};%") for t in wanted)))
         count = select(func.count()).select_from(_NODE_TABLE).where(*where)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -30,7 +31,7 @@ from providers import Stamp
 from providers.models import Node
 from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.handin_kit import correct, hand_in
-from tests.integration.homework_kit import SCHOOL, build_school, rooms_for_teachers, uid
+from tests.integration.homework_kit import PARIS, SCHOOL, build_school, rooms_for_teachers, uid
 from tests.web import WebClient, csrf_token
 from web import textbook
 
@@ -248,3 +249,45 @@ def test_the_heads_blocks_on_either_database(srv: Server) -> None:
     visas = block(page, "visas")
     assert visas.count("jamais visé") == 3 and "4C · MATHS — ann" in visas
     assert "organiser-bookings" not in client.get("/accueil/organiser").text
+
+
+def test_a_block_not_offered_today_keeps_its_place_and_hidden_state(srv: Server) -> None:
+    """hugo (head) may have « Mes réservations à venir » but « Salles » is not offered
+    to him: saving his page, by the form or by a block's « Masquer », keeps the stored
+    place and hidden state of that block for the day booking is offered to him."""
+    with srv.transaction() as s:
+        acl.save_home_layout(s, uid(s, "hugo"),
+                             ["account", "bookings", "visas", "files", "rubrics"],
+                             ["bookings"], {"account", "bookings", "visas", "files",
+                                            "rubrics"})
+    client = signed_in(srv, "hugo")
+    assert shown(client.get("/").text) == ["account", "visas", "files", "rubrics"]
+    arrange(client, ["files", "account", "visas", "rubrics"],
+            ["files", "account", "visas", "rubrics"])
+    assert layout(srv, "hugo") == acl.HomeLayout(
+        ("files", "account", "bookings", "visas", "rubrics"), frozenset({"bookings"}))
+    token = csrf_token(client.get("/").text)
+    assert client.post("/accueil/organiser", {"csrf_token": token,
+                                              "hide": "rubrics"}).status_code == 303
+    assert layout(srv, "hugo") == acl.HomeLayout(
+        ("files", "account", "bookings", "visas", "rubrics"),
+        frozenset({"bookings", "rubrics"}))
+    assert client.post("/accueil/organiser", {"csrf_token": token,
+                                              "reset": "1"}).status_code == 303
+    assert layout(srv, "hugo") == acl.HomeLayout()
+
+
+def test_cahiers_a_viser_are_this_school_years(srv: Server) -> None:
+    """A service whose lessons were all last school year (2025-2026), never visaed, is
+    not « à viser » this year: the block counts this year's lessons only."""
+    with srv.transaction() as s:
+        school = acl.find_school(s, SCHOOL)
+        last_year = textbook.set_school_year(s, school, date(2025, 9, 1), date(2026, 7, 4))
+        old = acl.create_user(s, "olga", PASSWORD, "teacher", school_id=school)
+        service = textbook.ensure_service(
+            s, school, acl.ensure_group(s, school, "3A"),
+            acl.ensure_subject(s, school, "HISTOIRE"), [old.id])
+        start = datetime(2026, 3, 2, 9, tzinfo=PARIS)
+        textbook.create_lesson(s, service, start, start + timedelta(hours=1), last_year)
+    visas = block(signed_in(srv, "hugo").get("/").text, "visas")
+    assert visas.count("jamais visé") == 3 and "3A" not in visas and "olga" not in visas

@@ -26,9 +26,11 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import Browser, expect
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 import acl
+from providers import bare_type
+from providers.models import Node
 from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.homework_kit import build_school, signed_in, uid
 from tests.integration.test_web_accessibility import (
@@ -41,6 +43,7 @@ from tests.integration.test_web_accessibility import (
 from tests.integration.test_web_rich_text_browser import png, watch, wav
 from tests.web import WebClient, csrf_token
 from web import textbook
+from web.textbook.attachments.services import MEDIA_TYPES
 
 pytestmark = [pytest.mark.clock("2026-09-08T10:00 Europe/Paris")]
 IDS: dict[str, int] = {}
@@ -374,3 +377,25 @@ def test_a_long_folder_comes_a_page_at_a_time(srv: Server) -> None:
     assert first["members"][0]["name"] == "i000.png"
     second = choices(ann, IDS["T1"], dossier="/Images", depart=str(first["next"])).json()
     assert [m["name"] for m in second["members"]] == ["i100.png"] and second["next"] is None
+
+
+def test_the_picker_counts_what_it_shows(srv: Server) -> None:
+    """Stored types with blanks inside, tabs, parameters or capitals (hand-edited, or
+    from an older version): the picker's ``total`` (counted in SQL,
+    :meth:`providers.Store.children_page`) and its members (filtered in Python,
+    ``media_kind``) follow one rule (:func:`providers.bare_type`), on either database."""
+    stored = {"a.png": "image/\tpng", "b.png": " IMAGE/PNG ; x=1", "c.png": "image/ png",
+              "d.png": "image/png\t;q=1", "e.ogg": "audio/ogg\r\n", "f.txt": "text/plain",
+              "g.svg": "image/svg+xml", "h.png": "image\v/png"}
+    dav_mkcol(srv, "ann", "Types")
+    for name in stored:
+        dav_put(srv, "ann", f"Types/{name}", b"x")
+    with srv.transaction() as s:
+        for name, ctype in stored.items():
+            s.execute(update(Node).where(Node.name == name)  # names found nowhere else
+                      .values(content_type=ctype))
+    answer = choices(signed_in(srv, "ann"), IDS["T1"], dossier="/Types").json()
+    offered = [m["name"] for m in answer["members"]]
+    assert offered == ["a.png", "b.png", "c.png", "d.png", "e.ogg"], answer
+    assert answer["total"] == len(offered) and answer["next"] is None
+    assert {n for n, t in stored.items() if bare_type(t) in MEDIA_TYPES} == set(offered)

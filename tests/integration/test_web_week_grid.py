@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 import acl
-from tests.conftest import Server, running_server
+from tests.conftest import PASSWORD, Server, running_server
 from tests.integration.homework_kit import SCHOOL, build_school, signed_in, uid
 from tests.integration.test_web_accessibility import (
     axe_problems,
@@ -48,6 +48,11 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             textbook.replace_holidays(s, school, zone_holidays(date(2026, 8, 24),
                                                                date(2027, 7, 4), "C"))
             IDS["ann"] = uid(s, "ann")
+            # rose, of another school (without holidays), is one of ben's parents
+            other = acl.ensure_school(s, "Lycée Victor Hugo")
+            rose = acl.create_user(s, "rose", PASSWORD, "parent", school_id=other)
+            acl.link_parent(s, rose.id, uid(s, "ben"))
+            server.users["rose"] = PASSWORD
         yield server
 
 
@@ -98,6 +103,16 @@ def test_a_week_in_the_holidays_names_them(srv: Server, browser: Browser,  # noq
                                 name=f"{day} Vacances de Noël")).to_be_visible()
     assert axe_problems(page) == []
     page.screenshot(path=str(shots(tmp_path) / "desktop-week-holidays.png"), full_page=True)
+    # « Vacances de la Toussaint », the longest name, wraps in the day's heading at
+    # 1366 px: every heading grows to show it whole, and the hours stay aligned.
+    page.goto("/textbook/?week=2026-10-19")
+    expect(page.locator(".day.holiday")).to_have_count(6)
+    clipped = page.locator(".time-grid .day-head").evaluate_all(
+        "hs => hs.filter(h => h.scrollHeight > h.clientHeight).map(h => h.textContent)")
+    assert clipped == []
+    tops = page.locator(".time-grid .slots").evaluate_all(
+        "ss => ss.map(s => s.getBoundingClientRect().top)")
+    assert len(tops) == 7 and max(tops) - min(tops) < 1, tops
     page.goto("/textbook/?week=2026-12-14")
     expect(page.get_by_role("heading", level=1)).to_contain_text(
         "Vacances de Noël le samedi 19/12")
@@ -114,6 +129,9 @@ def test_a_week_in_the_holidays_names_them(srv: Server, browser: Browser,  # noq
     # The student's calendar, the list view and the head's reading of ann's week.
     student = signed_in(srv, "ben").get("/textbook/?week=2026-12-21").text
     assert student.count('class="holiday-name"') == 6 and "holiday-label" in student
+    # A parent whose own school is another reads the child's school's holidays.
+    parent = signed_in(srv, "rose").get("/textbook/?week=2026-12-21").text
+    assert parent.count('class="holiday-name"') == 6 and "holiday-label" in parent
     listed = signed_in(srv, "ann").get("/textbook/?week=2026-08-31&vue=liste").text
     assert "<h3>lundi 31/08 <span class=\"holiday-name\">Vacances d&#39;été</span></h3>" \
         in listed

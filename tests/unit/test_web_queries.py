@@ -472,8 +472,8 @@ def test_the_heads_home_page_costs_the_same_for_3_and_30_services(
     """« Cahiers à viser »: ``size`` services of as many teachers, each with lessons
     last week and this week (before now), every other teacher visaed up to last
     Friday: the head's home page costs the same statements for 3 services as for 30
-    (the block reads lessons grouped by service, visas grouped by teacher, and the
-    services' names: three statements)."""
+    (the block reads the school year's start, lessons grouped by service, visas grouped
+    by teacher, and the services' names: four statements)."""
     def measure(where: Path, size: int) -> int:
         app = _app(where, monkeypatch)
         with app.db.transaction() as s:

@@ -221,7 +221,7 @@ def _visas_block(v: Viewer) -> Block:
     """« Cahiers à viser » (the head, issue 7's visa): the services of their school
     whose cahier de textes has lessons since the last visa that covers them, or was
     never visaed, the least recently visaed first, each linking to the visa page of
-    its teacher (:func:`web.textbook.services_to_visa`: three queries)."""
+    its teacher (:func:`web.textbook.services_to_visa`: four queries)."""
     block = Block("visas", _("Cahiers à viser"),
                   empty=_("Tous les cahiers de textes sont visés jusqu'à leur dernière "
                           "séance."),
@@ -364,6 +364,28 @@ def arrangement(s: Session, principal: acl.Principal,
              if k.offered is None or k.offered(s, ctx)]
     layout = acl.home_layout_of(s, principal.id)
     return [(_BY_NAME[name], hidden) for name, hidden in acl.arranged(layout, names)]
+
+
+def with_blocks_not_offered(s: Session, principal: acl.Principal,
+                            kinds: list[tuple[BlockKind, bool]], order: list[str],
+                            hidden: set[str]) -> tuple[list[str], set[str]]:
+    """The arrangement ``order``/``hidden`` of the blocks offered now (``kinds``, from
+    :func:`arrangement`) with the stored entries of the blocks of ``principal``'s
+    profile that are not offered now (« Mes réservations à venir » for someone who
+    cannot book this week) put back: each in the stored order right after the block
+    that preceded it there, hidden if it was. Saving the page then loses nothing of a
+    block that comes back. No statement (the layout is in the session)."""
+    offered = {k.name for k, _off in kinds}
+    absent = {k.name for k in blocks_for(principal.profile)} - offered
+    layout = acl.home_layout_of(s, principal.id)
+    stored = [n for n in dict.fromkeys(layout.order) if n in BLOCK_NAMES]
+    out = [n for n in order if n not in absent]
+    for index, name in enumerate(stored):
+        if name not in absent:
+            continue
+        before = next((d for d in reversed(stored[:index]) if d in out), None)
+        out.insert(out.index(before) + 1 if before is not None else 0, name)
+    return out, (hidden - absent) | (layout.hidden & absent)
 
 
 def home_blocks(s: Session, principal: acl.Principal, ctx: acl.UserContext,

@@ -39,7 +39,7 @@ from web.auth import (
     web_context,
 )
 
-from .blocks import BLOCK_NAMES, BlockKind, arrangement, home_blocks
+from .blocks import BLOCK_NAMES, BlockKind, arrangement, home_blocks, with_blocks_not_offered
 
 bp = Blueprint("pages", __name__)
 
@@ -151,6 +151,8 @@ def save_arrangement() -> Response | tuple[str, int]:
                     way, _sep, name = form.get("move", "").partition(":")
                     back = url_for("pages.arrange", bloc=name, sens=way)
                     done = ""
+            if "reset" not in form:
+                order, hidden = with_blocks_not_offered(s, principal, kinds, order, hidden)
             acl.save_home_layout(s, principal.id, order, hidden, BLOCK_NAMES)
     except acl.PreferenceError as refused:
         return _arrange_page(str(refused), 400)

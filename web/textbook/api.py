@@ -108,7 +108,7 @@ def week() -> Response:
     principal = signed_in()
     teacher = principal.profile.value == "teacher"
     with web_context().db.transaction(write=False) as s:
-        monday, tz, weeks = textbook.weeks_of(s, principal, request.args.get("week"),
+        monday, tz, weeks, _school = textbook.weeks_of(s, principal, request.args.get("week"),
                                                 web_context().textbook)
         return jsonify({"monday": monday.isoformat(), "weeks": [{
             "child": child,

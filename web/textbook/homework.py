@@ -73,6 +73,9 @@ class HomeworkWeek:
     next_due: date | None = None
     """With ``open_on_next``: the day of the next homework due that the week was opened
     on (None: nothing due from today, the current week is shown)."""
+    school_id: int | None = None
+    """The school the week is read in (:func:`.reading.week_school`: the children's,
+    whose zone and holidays apply), not the one chosen in the frame."""
 
     @property
     def done_ids(self) -> set[int]:
@@ -133,7 +136,7 @@ def homework_week(session: Session, principal: acl.Principal, asked: str | None,
         next_due = next_due_day(session, service_ids, student_id, clock.today(zone), zone,
                                 settings)
         asked = next_due.isoformat() if next_due else None
-    monday, tz, weeks = weeks_of(session, principal, asked, settings)
+    monday, tz, weeks, school_id = weeks_of(session, principal, asked, settings)
     if children:
         login = dict(children).get(student_id or 0)
         weeks = [w for w in weeks if w[0] == login]
@@ -144,7 +147,8 @@ def homework_week(session: Session, principal: acl.Principal, asked: str | None,
     return HomeworkWeek(monday, tz, student_id, children,
                         [HomeworkItem(r.activity, r.due, r.subject, done.get(r.activity.id))
                          for r in rows], weeks,
-                        {login: names.get(i, login) for i, login in children}, next_due)
+                        {login: names.get(i, login) for i, login in children}, next_due,
+                        school_id)
 
 
 def _readable_homework(session: Session, principal: acl.Principal, activity_id: int,

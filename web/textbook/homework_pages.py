@@ -22,7 +22,7 @@ import acl
 from davserver import clock
 from davserver.errors import DomainError
 from web import textbook
-from web.auth import frame_context, login_required, safe_next, signed_in, web_context
+from web.auth import login_required, safe_next, signed_in, web_context
 from web.forms import ActionForm
 
 from .calendar import monday_of
@@ -77,9 +77,8 @@ def _week_page(template: str, endpoint: str, tab: str,
                        if week.student_id is not None else {})
             extra_holidays: dict[str, Any] = {}
             if holidays:
-                ctx = frame_context()
                 extra_holidays = {"holidays": textbook.week_holidays(
-                    s, ctx.school_id if ctx else None, week.monday)}
+                    s, week.school_id, week.monday)}
             return render_template(template, week=week, monday=week.monday, child=child,
                                    day_label=day_label, tab=tab, attachments=attachments,
                                    handins=handins, **extra(week), **extra_holidays,

@@ -28,7 +28,7 @@ import acl
 from davserver import clock
 from davserver.errors import BadRequest, DomainError
 from web import textbook
-from web.auth import frame_context, login_required, signed_in, web_context
+from web.auth import login_required, signed_in, web_context
 from web.forms import ActionForm
 
 from .attachments.pages import porte_documents_files
@@ -96,16 +96,15 @@ def week() -> str | Response:
         return calendar_page()
     try:
         with web_context().db.transaction(write=False) as s:
-            monday, _tz, weeks = textbook.weeks_of(s, principal, request.args.get("week"),
-                                                web_context().textbook)
+            monday, _tz, weeks, school_id = textbook.weeks_of(
+                s, principal, request.args.get("week"), web_context().textbook)
             oversight = teacher_oversight(s, principal.id) \
                 if principal.profile is acl.Profile.teacher else {}
             as_list = request.args.get("vue") == "liste"
-            ctx = frame_context()
             return render_template(
                 "textbook/week.html", weeks=weeks, monday=monday, as_list=as_list,
                 booked=booked_in(s, weeks),
-                holidays=textbook.week_holidays(s, ctx.school_id if ctx else None, monday),
+                holidays=textbook.week_holidays(s, school_id, monday),
                 links=_week_links(monday, "liste" if as_list else None),
                 day_label=day_label, teacher=principal.profile is acl.Profile.teacher,
                 lesson_url=lambda i: url_for("textbook.lesson", lesson_id=i), **oversight)

@@ -46,15 +46,20 @@ NO_TEXTBOOK = _l("Le cahier de textes est réservé aux enseignants, aux élève
 Weeks = list[tuple[str | None, list[DayPlan]]]
 
 
+def week_school(s: Session, service_ids: list[int]) -> int | None:
+    """The school a week of ``service_ids`` is read in: that of the first of them (its
+    zone gives the week's days, its calendar the week's holidays), None without
+    services. No statement once the service is in the session."""
+    return s.get_one(TeachingService, service_ids[0]).school_id if service_ids else None
+
+
 def asked_monday(s: Session, service_ids: list[int],
                  asked: str | None) -> tuple[date, ZoneInfo]:
     """The Monday of the week holding the day ``asked`` (``YYYY-MM-DD``; today in the
     school's zone when empty) and that zone, the school being that of the first of
-    ``service_ids``. ``BadRequest`` (French) for a malformed or out-of-range date."""
-    school_id = None
-    if service_ids:
-        school_id = s.get_one(TeachingService, service_ids[0]).school_id
-    tz = school_zone(s, school_id)
+    ``service_ids`` (:func:`week_school`). ``BadRequest`` (French) for a malformed or
+    out-of-range date."""
+    tz = school_zone(s, week_school(s, service_ids))
     try:
         day = date.fromisoformat(asked) if asked else clock.today(tz)
     except ValueError:
@@ -64,27 +69,31 @@ def asked_monday(s: Session, service_ids: list[int],
 
 
 def weeks_of(s: Session, principal: acl.Principal, asked: str | None,
-             settings: TextbookConfig | None = None) -> tuple[date, ZoneInfo, Weeks]:
+             settings: TextbookConfig | None = None) -> \
+        tuple[date, ZoneInfo, Weeks, int | None]:
     """The week holding the day ``asked`` (``AAAA-MM-JJ``; today in the school's zone
-    when None) as ``principal`` reads it: the Monday, the zone, and one week per reader
-    (a teacher's services; a student; each child of a parent). ``BadRequest`` for a
+    when None) as ``principal`` reads it: the Monday, the zone, one week per reader
+    (a teacher's services; a student; each child of a parent), and the id of the
+    school the week is read in (:func:`week_school`: whose zone and whose holidays,
+    not the school the user chose in the frame; None without services). ``BadRequest`` for a
     malformed date, ``Forbidden`` for a profile without a textbook. ``settings``: what
     does not show to students yet is left out of their weeks (:mod:`.visibility`)."""
     if principal.profile is acl.Profile.teacher:
         ids = teacher_service_ids(s, principal.id)
         monday, tz = asked_monday(s, ids, asked)
-        return monday, tz, [(None, week_plan(s, ids, monday, tz))]
+        return monday, tz, [(None, week_plan(s, ids, monday, tz))], week_school(s, ids)
     if principal.profile not in (acl.Profile.student, acl.Profile.parent):
         raise Forbidden(str(NO_TEXTBOOK))
     children = ([principal.id] if principal.profile is acl.Profile.student
                 else acl.children_of(s, principal.id))
     all_ids = [student_service_ids(s, c) for c in children]
-    monday, tz = asked_monday(s, [i for ids in all_ids for i in ids], asked)
+    every = [i for ids in all_ids for i in ids]
+    monday, tz = asked_monday(s, every, asked)
     names = acl.logins_of(s, set(children))
     return monday, tz, [
         (names.get(c, "") if principal.profile is acl.Profile.parent else None,
          week_plan(s, ids, monday, tz, student_id=c, settings=settings))
-        for c, ids in zip(children, all_ids, strict=True)]
+        for c, ids in zip(children, all_ids, strict=True)], week_school(s, every)
 
 
 def reader_of(s: Session, principal: acl.Principal, lesson: Lesson) -> int | None:

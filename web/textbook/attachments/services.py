@@ -44,7 +44,7 @@ import acl
 from davserver import clock
 from davserver.config import TextbookConfig
 from davserver.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
-from providers import NodeInfo, Store, register_blob_holder, sniff
+from providers import NodeInfo, Store, bare_type, register_blob_holder, sniff
 
 from .. import activities, trash
 from ..handins.files import Upload, record_upload
@@ -66,9 +66,10 @@ MEDIA_TYPES = frozenset({
 
 
 def media_kind(content_type: str | None) -> str | None:
-    """``image``, ``audio`` or ``video`` for a type of :data:`MEDIA_TYPES` (parameters
-    such as ``; charset`` ignored, any case), else None."""
-    ctype = (content_type or "").split(";")[0].strip().lower()
+    """``image``, ``audio`` or ``video`` for a type of :data:`MEDIA_TYPES` (compared as
+    :func:`providers.bare_type` makes it: parameters such as ``; charset``, blanks and
+    case ignored, as the picker's page is counted in SQL), else None."""
+    ctype = bare_type(content_type)
     return ctype.split("/")[0] if ctype in MEDIA_TYPES else None
 
 

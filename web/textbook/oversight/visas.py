@@ -11,7 +11,7 @@ Messages are French: the pages show them as they are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -22,7 +22,7 @@ from davserver import clock, journal
 from davserver.errors import BadRequest, Conflict
 
 from ..calendar import school_zone
-from ..models import Activity, Lesson, TeachingService, service_teachers
+from ..models import Activity, Lesson, SchoolYear, TeachingService, service_teachers
 from .models import Visa, not_trashed
 from .services import require_supervisor
 
@@ -173,19 +173,33 @@ class VisaDue:
     covered_until: date | None
 
 
+def school_year_start(session: Session, school_id: int, tz: ZoneInfo) -> datetime | None:
+    """The start (midnight in ``tz``, the school's zone) of the school's school year
+    holding today (:func:`clock.today`): the latest that has begun, a year set up for
+    next September not counting yet. None when the school has none. One query."""
+    start = session.scalar(select(func.max(SchoolYear.start))
+                           .where(SchoolYear.school_id == school_id,
+                                  SchoolYear.start <= clock.today(tz)))
+    return datetime.combine(start, time(), tz) if start is not None else None
+
+
 def services_to_visa(session: Session, school_id: int, tz: ZoneInfo) -> list[VisaDue]:
-    """The school's services with a lesson started by now (on :func:`clock.now`; not
-    in the corbeille) on a day after the latest visa that covers the service (issue 7:
+    """The school's services with a lesson of this school year
+    (:func:`school_year_start`; every lesson for a school without one) started by now
+    (on :func:`clock.now`; not in the corbeille) on a day after the latest visa that
+    covers the service (issue 7:
     a visa on a teacher covers all their services, a co-taught service any of its
     teachers' visa), never visaed ones first, then the least recently covered, then
     by class and subject. ``tz``: the school's zone, where a visa's date is a day.
-    Three queries (lessons grouped by service, visas grouped by teacher, the services'
-    names and teachers), whatever the number of services, lessons or visas."""
+    Four queries (the year's start, lessons grouped by service, visas grouped by
+    teacher, the services' names and teachers), whatever the number of services,
+    lessons or visas."""
+    since = school_year_start(session, school_id, tz)
     latest = dict(session.execute(
         select(Lesson.service_id, func.max(Lesson.start))
         .join(TeachingService, TeachingService.id == Lesson.service_id)
         .where(TeachingService.school_id == school_id, Lesson.start <= clock.now(),
-               not_trashed())
+               *([Lesson.start >= since] if since is not None else []), not_trashed())
         .group_by(Lesson.service_id)).all())
     if not latest:
         return []
