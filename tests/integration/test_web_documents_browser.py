@@ -88,6 +88,10 @@ def check(page: Page, name: str) -> None:
 
 
 def drop(page: Page, files: list[tuple[str, int]]) -> None:
+    # The drop zone is bound by documents.js (deferred, at DOMContentLoaded): after a
+    # sign-in's redirect the heading can be there before it. A CI run dropped onto an
+    # unbound page once, and waited 30 s for uploads that never started.
+    page.wait_for_load_state("load")
     refreshed = page.evaluate("() => Number(document.body.dataset.refreshed || 0)")
     page.evaluate(DROP_FILES, ["#dropzone", files])
     # The listing is fetched again once every upload has ended.
