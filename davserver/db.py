@@ -7,9 +7,17 @@ PostgreSQL is used as given by its URL. Every package declares its tables on
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import mmap
+import os
+import struct
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -27,6 +35,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 if TYPE_CHECKING:
     from davserver.config import Config
 
+
+log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL before the request is answered 503
 
@@ -112,6 +122,95 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("davserver_write") else "BEGIN")
 
 
+READ_CACHE_SECONDS = 2.0
+"""Longest a cached read (:meth:`Database.read_rows`) is answered, in seconds, even with
+no commit counted: the bound of what a write made outside :meth:`Database.transaction`
+takes to be seen."""
+
+READ_CACHE_ENTRIES = 4096
+"""Cached reads a process keeps; one more empties the cache (path chains of a few
+rows each: a few MiB at most)."""
+
+
+class CommitCounter:
+    """How many write transactions have committed on one SQLite database, counted by
+    every process that opens it: an 8-byte counter in a file beside the database
+    (``<database>-commits``), mapped into memory.
+
+    :meth:`value` is a read of that memory: no system call, so the thread asking
+    never gives up the interpreter (on a loaded server each give-up costs a wait to
+    get it back; this is what makes a read cache worth having, see
+    :meth:`Database.read_rows`). :meth:`advance` adds one under a lock of this
+    process's threads and an exclusive ``flock`` of the file (the processes' writers
+    commit one at a time, but advance after their commit, when the next may be
+    committing), so the counter only grows. ``path=None`` (an in-memory database,
+    which no other process can open) counts in this process only."""
+
+    SIZE = 8
+
+    def __init__(self, path: Path | None) -> None:
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._map: mmap.mmap | bytearray = bytearray(self.SIZE)
+        if path is not None:
+            # Made like SQLite makes its -wal and -shm files: the database file's
+            # permissions, and its owner when root makes it (a command run as root
+            # must not lock the server's user out).
+            try:
+                database = os.stat(path.with_name(path.name.removesuffix("-commits")))
+            except OSError:
+                database = None
+            mode = database.st_mode & 0o666 if database is not None else 0o644
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
+            try:
+                if database is not None and os.geteuid() == 0:
+                    os.fchown(fd, database.st_uid, database.st_gid)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                try:
+                    if os.fstat(fd).st_size < self.SIZE:  # new: start at 0
+                        os.pwrite(fd, bytes(self.SIZE), 0)
+                finally:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                self._map = mmap.mmap(fd, self.SIZE)
+            except BaseException:
+                os.close(fd)
+                raise
+            self._fd = fd
+            # A Database nobody disposes of must not keep its descriptor.
+            self._closer = weakref.finalize(self, os.close, fd)
+
+    def value(self) -> int:
+        """The count now (any process's commits up to their :meth:`advance`)."""
+        return int(struct.unpack_from("=Q", self._map)[0])
+
+    def advance(self) -> None:
+        """Count one commit (call it after the commit: see :meth:`Database.read_rows`)."""
+        with self._lock:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                struct.pack_into("=Q", self._map, 0, self.value() + 1)
+            finally:
+                if self._fd is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Unmap the counter and close its file (the count stays in the file)."""
+        if self._fd is not None:
+            if isinstance(self._map, mmap.mmap):
+                self._map.close()
+            self._closer()
+            self._fd = None
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL's database, None for an in-memory one."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return Path(database)
+
+
 class Database:
     """An engine and its session factory.
 
@@ -130,6 +229,17 @@ class Database:
             self.engine.execution_options(davserver_single=True)
             if self.engine.dialect.name == "sqlite" else None)
         self._compiled: dict[Any, Any] = {}  # statement → its compiled form (read_rows)
+        # read_rows(..., cached=True): (statement, parameters) → (commit count, when
+        # read (monotonic seconds), rows); SQLite only (see read_rows).
+        self._commits: CommitCounter | None = None
+        self._read_cache: dict[Any, tuple[int, float, list[tuple[Any, ...]]]] = {}
+        if self.engine.dialect.name == "sqlite":
+            file = _sqlite_file(url)
+            try:
+                self._commits = CommitCounter(
+                    None if file is None else file.with_name(file.name + "-commits"))
+            except OSError as exc:  # the cache is a speed-up: serve without it
+                log.warning("no read cache: cannot open %s-commits (%s)", file, exc)
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(
             self.engine.execution_options(davserver_write=True), expire_on_commit=False
@@ -144,8 +254,14 @@ class Database:
         """
         factory = self._writers if write else self._readers
         turn = self._write_turn if write and self._write_turn is not None else nullcontext()
-        with turn, factory() as session, session.begin():
-            yield session
+        try:
+            with turn, factory() as session, session.begin():
+                yield session
+        finally:
+            if write and self._commits is not None:
+                # After the commit (or the rollback: counting one too many only costs
+                # cached reads a miss): every read cached before it is stale now.
+                self._commits.advance()
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -160,7 +276,8 @@ class Database:
         with self.engine.connect() as connection, connection.begin():
             yield connection
 
-    def read_rows(self, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    def read_rows(self, statement: Any, params: dict[str, Any], *,
+                  cached: bool = False) -> list[tuple[Any, ...]]:
         """The rows of ONE read-only Core ``statement`` (with ``params`` by bind name),
         run by the driver itself: the statement is compiled once per statement object
         for this engine's dialect, then executed on a pooled connection's DBAPI cursor,
@@ -169,7 +286,40 @@ class Database:
         are 0 and 1); the engine's ``before_cursor_execute`` listeners are called.
         For the hottest reads only (resolving a path); like :meth:`reading`, the
         statement runs in its own implicit transaction on SQLite and in one that the
-        pool rolls back elsewhere."""
+        pool rolls back elsewhere.
+
+        ``cached=True`` (SQLite only; elsewhere it is ignored) answers from this
+        process's memory what the same statement with the same ``params`` answered
+        since the last commit of any write transaction on the database, by any process
+        (:class:`CommitCounter`; issue 22's cache of path resolutions). A hit makes no
+        system call: on a loaded server, a query's cost is less SQLite's work than the
+        wait to get the interpreter back after it (measured: the small-GET rate
+        doubles). What it may answer late: a write committed by a transaction still
+        between its ``COMMIT`` and the count's advance (microseconds, before its
+        request is answered), and a write made without :meth:`transaction` (the
+        schema's migrations, which run before serving): for at most
+        :data:`READ_CACHE_SECONDS`. The rows are shared: never change them. Never pass
+        ``cached=True`` for a read that decides a right (grants, locks, quotas)."""
+        if cached and self._commits is not None:
+            key = (statement, *params.values())
+            count = self._commits.value()  # before the query: a commit during it misses
+            now = time.monotonic()
+            hit = self._read_cache.get(key)
+            if hit is not None and hit[0] == count and now - hit[1] < READ_CACHE_SECONDS:
+                return hit[2]
+            rows = self._read_rows(statement, params)
+            if len(self._read_cache) >= READ_CACHE_ENTRIES:
+                self._read_cache = {}
+            self._read_cache[key] = (count, now, rows)
+            return rows
+        return self._read_rows(statement, params)
+
+    def forget_reads(self) -> None:
+        """Empty this process's cache of reads (:meth:`read_rows`, ``cached``): what
+        the next reads cost is then what they cost cold (the statement-count tests)."""
+        self._read_cache = {}
+
+    def _read_rows(self, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         compiled = self._compiled.get(statement)
         if compiled is None:
             compiled = self._compiled[statement] = statement.compile(dialect=self.engine.dialect)
@@ -199,9 +349,14 @@ class Database:
         was, when it was made by a version older than the migrations' baseline."""
         from davserver.migrations import bring_up_to_date
 
-        return bring_up_to_date(self.engine)
+        done = bring_up_to_date(self.engine)
+        if self._commits is not None:
+            self._commits.advance()  # the migrations wrote outside transaction()
+        return done
 
     def dispose(self) -> None:
+        # The commit counter stays open (its file closes with this object): an engine
+        # disposed of may still be used, and its commits must still count.
         self.engine.dispose()
 
 

@@ -612,7 +612,10 @@ class Store:
     def resolve_chain(self, space_id: int, path: str) -> list[NodeInfo]:
         """The nodes from the space root down to ``path``, root first, in one query.
         Shorter than the path's depth + 1 when a segment is missing (the last node
-        is then not the one asked for: compare its ``path`` with ``path_key(path)``)."""
+        is then not the one asked for: compare its ``path`` with ``path_key(path)``).
+        Answered from this process's memory when nothing was committed since the same
+        chain was read (:meth:`Database.read_rows`, ``cached``): a small GET makes no
+        query then."""
         if "\x00" in path:
             return []
         path = path_key(path)
@@ -621,7 +624,8 @@ class Store:
         if len(segments) <= CACHED_DEPTHS:
             params: dict[str, Any] = {f"p{i}": prefix for i, prefix in enumerate(prefixes)}
             params["space_id"] = space_id
-            rows: Any = self.db.read_rows(_chain_statement(len(segments)), params)
+            rows: Any = self.db.read_rows(_chain_statement(len(segments)), params,
+                                          cached=True)
         else:
             with self.db.reading() as c:
                 rows = c.execute(_CHAIN, {"space_id": space_id, "paths": prefixes}).all()

@@ -42,7 +42,10 @@ class QueryCounter:
 
 @contextmanager
 def count_queries(db: Database) -> Iterator[QueryCounter]:
+    """The statements ``db`` runs inside the block, from a cold cache of reads
+    (:meth:`Database.forget_reads`): what a request costs the first time."""
     counter = QueryCounter()
+    db.forget_reads()
 
     def _before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if _COUNTED.match(statement):

@@ -1,0 +1,137 @@
+"""The cache of path resolutions (issue 22; ``Database.read_rows(..., cached=True)``):
+a repeated read makes no query until any write transaction on the database commits,
+in this process or in another one, and the commit count that decides it lives in a
+file beside the database that every process maps.
+
+SQLite only: PostgreSQL deployments run on several hosts, which share no file, and
+their reads are never cached (``read_rows`` ignores ``cached`` there)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+
+from davserver import db as db_module
+from davserver.db import CommitCounter, Database
+from providers import LocalBlobStore, Store
+from tests.unit.conftest import count_queries
+
+pytestmark = pytest.mark.one_database  # the cache exists on SQLite only
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    database = Database(f"sqlite:///{tmp_path / 'davserver.db'}")
+    database.create_schema()
+    store = Store(database, LocalBlobStore(tmp_path / "blobs"))
+    space = store.ensure_space("rubric", rubric_id=1)
+    store.make_collection(space.id, "/cours")
+    store.write_bytes(space.id, "/cours/a.txt", b"first")
+    return store
+
+
+def _resolve(store: Store, path: str = "/cours/a.txt") -> tuple[int, list[str]]:
+    """How many statements resolving ``path`` ran (without emptying the cache), and
+    the SHA-1 of what it found last."""
+    space = store.ensure_space("rubric", rubric_id=1)
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(store.db.engine, "before_cursor_execute", seen)
+    try:
+        chain = store.resolve_chain(space.id, path)
+    finally:
+        event.remove(store.db.engine, "before_cursor_execute", seen)
+    return len(statements), [node.sha1 for node in chain[-1:]]
+
+
+def test_a_repeated_resolution_makes_no_query_until_a_commit(store: Store) -> None:
+    first = _resolve(store)
+    assert first[0] == 1
+    assert _resolve(store) == (0, first[1])  # from memory
+    space = store.ensure_space("rubric", rubric_id=1)
+    store.write_bytes(space.id, "/cours/a.txt", b"second")  # a commit in this process
+    again = _resolve(store)
+    assert again[0] == 1 and again[1] != first[1]
+    assert _resolve(store) == (0, again[1])
+    with store.db.transaction() as s:  # a write transaction that changed nothing
+        s.execute(text("SELECT 1"))
+    assert _resolve(store)[0] == 1  # counts too: one miss more, never a stale answer
+    with count_queries(store.db) as counted:  # the statement-count tests start cold
+        store.resolve_chain(space.id, "/cours/a.txt")
+    assert counted.count == 1
+
+
+def test_a_commit_in_another_process_is_seen_at_once(store: Store, tmp_path: Path) -> None:
+    """Another process (a ``davserver`` command, a second server on the same data)
+    commits through its own ``Database``: the next read here misses, with no delay."""
+    before = _resolve(store)
+    assert _resolve(store) == (0, before[1])
+    url = store.db.url
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from davserver.db import Database
+        from providers import LocalBlobStore, Store
+        store = Store(Database({url!r}), LocalBlobStore(Path({str(tmp_path / 'blobs')!r})))
+        space = store.ensure_space("rubric", rubric_id=1)
+        store.write_bytes(space.id, "/cours/a.txt", b"written elsewhere")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    after = _resolve(store)
+    assert after == (1, [hashlib.sha1(b"written elsewhere").hexdigest()])
+    assert after[1] != before[1]
+
+
+def test_a_write_outside_transactions_is_seen_within_the_bound(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that bypasses ``Database.transaction`` (only the schema's migrations do,
+    before serving) counts no commit: the cache answers it for at most
+    ``READ_CACHE_SECONDS`` (made short here)."""
+    monkeypatch.setattr(db_module, "READ_CACHE_SECONDS", 0.3)
+    _resolve(store)
+    assert _resolve(store)[0] == 0
+    database = store.db.url.removeprefix("sqlite:///")
+    with sqlite3.connect(database) as raw:
+        raw.execute("UPDATE nodes SET sha1 = 'changed' WHERE path = '/cours/a.txt'")
+    assert _resolve(store)[1] != ["changed"]  # within the bound: still the cached row
+    time.sleep(0.4)
+    assert _resolve(store) == (1, ["changed"])
+
+
+def test_the_counter_only_grows_across_processes(tmp_path: Path) -> None:
+    """Four processes advance one counter file 200 times each, racing: no advance is
+    lost (a lost one could make the count come back to a value a stale entry holds)."""
+    path = tmp_path / "x.db-commits"
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from davserver.db import CommitCounter
+        counter = CommitCounter(Path({str(path)!r}))
+        for _ in range(200):
+            counter.advance()
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO) for _ in range(4)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
+    assert CommitCounter(path).value() == 800
+    assert oct(os.stat(path).st_mode & 0o777) == oct(0o644)  # no database file there
+
+
+def test_an_in_memory_database_counts_in_its_process() -> None:
+    counter = CommitCounter(None)
+    counter.advance()
+    counter.advance()
+    assert counter.value() == 2
