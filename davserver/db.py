@@ -94,8 +94,9 @@ class _Prepared:
         self.processors = processors
 
 
-# Statement → its _Prepared form, per dialect (a dialect lives as long as its engine).
-_prepared: weakref.WeakKeyDictionary[Dialect, dict[Any, _Prepared]] = (
+# Statement → its _Prepared form, per engine (keyed weakly: a closed Database's go with
+# it; the compiled forms refer to the dialect, not to the engine).
+_prepared: weakref.WeakKeyDictionary[Engine, dict[Any, _Prepared]] = (
     weakref.WeakKeyDictionary())
 _prepared_lock = threading.Lock()
 
@@ -112,7 +113,7 @@ def run_rows(connection: Connection, statement: Any,
     about 1.1 ms, of which SQLite itself takes 0.4 ms and SQLAlchemy's execution path
     (``_execute_clauseelement``, cache keys, execution contexts, results, events) most of
     the rest; with 8 clients the turn, not the disk, bounds PUTs per second. Here the
-    statement is compiled once per statement object and dialect, its values go through
+    statement is compiled once per statement object and engine, its values go through
     the types' bind processors (JSON as text on SQLite, ``psycopg.Json`` on PostgreSQL,
     booleans) and straight to ``cursor.execute``; the connection's
     ``before_cursor_execute`` and ``after_cursor_execute`` listeners are called (the
@@ -125,13 +126,13 @@ def run_rows(connection: Connection, statement: Any,
     ``sqlalchemy.exc.InvalidRequestError``; a driver error is raised as SQLAlchemy's
     wrapped exception (``IntegrityError``, ``OperationalError``...), as
     ``Connection.execute`` would, and a lost connection is invalidated."""
-    dialect = connection.dialect
-    cache = _prepared.get(dialect)
+    dialect, engine = connection.dialect, connection.engine
+    cache = _prepared.get(engine)
     prepared = cache.get(statement) if cache is not None else None
     if prepared is None:
         prepared = _Prepared(statement, dialect)
         with _prepared_lock:
-            _prepared.setdefault(dialect, {})[statement] = prepared
+            _prepared.setdefault(engine, {})[statement] = prepared
     values = prepared.compiled.construct_params(params)
     for name, process in prepared.processors.items():
         values[name] = process(values[name])
