@@ -957,12 +957,12 @@ class Store:
             self.make_room(s, space_id, figures)
             # A copy, a version or an attachment may still hold the replaced blob.
             old_key = next(iter(self._release_blobs(s, [old_blob_id])), None)
-            info = NodeInfo(node_id, space_id, parent_id, name,
-                            parent_path + "/" + name_key(name), False, size, content_type,
-                            sha1, sha1, md5, blob.key if blob else None, created, modified,
-                            _props_field(node_id, props_bytes, self.read_props), author_id,
-                            stamp.published, parent_written + "/" + name)
-            return info, old_key
+        info = NodeInfo(node_id, space_id, parent_id, name,
+                        parent_path + "/" + name_key(name), False, size, content_type,
+                        sha1, sha1, md5, blob.key if blob else None, created, modified,
+                        _props_field(node_id, props_bytes, self.read_props), author_id,
+                        stamp.published, parent_written + "/" + name)
+        return info, old_key
 
     def _charge_write(self, s: Session, node_id: int, space_id: int,
                       old: tuple[Any, ...], sha1: str, made_by: int | None, delta: int,
