@@ -29,8 +29,13 @@ def _ratio(ours: float | None, ref: float | None) -> str:
     return f"{ours / ref:.2f}×"
 
 
-def target_status(spec: FigureSpec, results: Results) -> str:
-    """Each target of the figure with ✔ (met), ✘ (not met) or ? (no figure)."""
+def target_status(spec: FigureSpec, results: Results, judged: bool = True) -> str:
+    """Each target of the figure with ✔ (met), ✘ (not met) or ? (no figure); with
+    ``judged=False`` (a ``--quick`` run, whose tiny sizes mean nothing) the targets are
+    listed unmarked, after "not judged:"."""
+    if not judged:
+        return "not judged: " + ", ".join(target.text() for target in spec.targets) \
+            if spec.targets else ""
     parts = []
     for target in spec.targets:
         ours = results.get(target.subject, {}).get(spec.key)
@@ -45,8 +50,10 @@ def _columns(results: Results) -> list[str]:
     return ["ours", *(s for s in SERVERS[1:] if s in results)]
 
 
-def table(specs: list[FigureSpec], results: Results, title: str) -> Table:
-    """Ours, each reference, our ratio to each, and the issue's targets."""
+def table(specs: list[FigureSpec], results: Results, title: str,
+          judged: bool = True) -> Table:
+    """Ours, each reference, our ratio to each, and the issue's targets (marked met or
+    not unless ``judged`` is false: see :func:`target_status`)."""
     grid = Table(title=title, title_justify="left")
     grid.add_column("figure")
     grid.add_column("unit")
@@ -62,11 +69,11 @@ def table(specs: list[FigureSpec], results: Results, title: str) -> Table:
         ratios = [_ratio(values[0], v) for v in values[1:]]
         arrow = "↑" if spec.higher_is_better else "↓"
         grid.add_row(spec.label, f"{spec.unit} {arrow}", *map(_fmt, values), *ratios,
-                     target_status(spec, results))
+                     target_status(spec, results, judged))
     return grid
 
 
-def markdown_table(specs: list[FigureSpec], results: Results) -> str:
+def markdown_table(specs: list[FigureSpec], results: Results, judged: bool = True) -> str:
     """The same table as :func:`table`, as GitHub Markdown (for docs/development.md)."""
     shown = _columns(results)
     head = ["figure", "unit", *(SERVER_TITLES[s] for s in shown),
@@ -77,14 +84,14 @@ def markdown_table(specs: list[FigureSpec], results: Results) -> str:
                   for s in shown]
         cells = [spec.label, f"{spec.unit} {'↑' if spec.higher_is_better else '↓'}",
                  *map(_fmt, values), *(_ratio(values[0], v) for v in values[1:]),
-                 target_status(spec, results)]
+                 target_status(spec, results, judged)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def print_table(specs: list[FigureSpec], results: Results, title: str,
-                console: Console | None = None) -> None:
-    (console or Console(width=320)).print(table(specs, results, title))
+                console: Console | None = None, judged: bool = True) -> None:
+    (console or Console(width=320)).print(table(specs, results, title, judged))
 
 
 def write_json(path: Path, meta: dict[str, Any], results: Results) -> None:
@@ -92,7 +99,8 @@ def write_json(path: Path, meta: dict[str, Any], results: Results) -> None:
 
 
 def median_of(runs: list[Results]) -> Results:
-    """Per server and figure, the median over several runs' results."""
+    """Per server and figure, the median over several runs' results (over the runs
+    that have that figure: see :func:`differences` to warn when they are not all)."""
     merged: Results = {}
     for server in {s for run in runs for s in run}:
         keys = {k for run in runs for k in run.get(server, {})}
@@ -100,3 +108,18 @@ def median_of(runs: list[Results]) -> Results:
                                                if k in run.get(server, {}))
                           for k in keys}
     return merged
+
+
+def differences(runs: list[dict[str, Any]]) -> list[str]:
+    """What differs between several runs' JSON documents (``{"meta": …, "servers":
+    …}``) that a median of them would hide: their plan (quick or full), their phases,
+    their servers. Empty when they were run alike."""
+    found = []
+    for label, of in (("quick", lambda r: r["meta"].get("quick")),
+                      ("phases", lambda r: tuple(r["meta"].get("phases", ()))),
+                      ("servers", lambda r: tuple(sorted(r["servers"])))):
+        values = [of(r) for r in runs]
+        if len(set(values)) > 1:
+            found.append(f"{label}: " + " / ".join(
+                ",".join(map(str, v)) if isinstance(v, tuple) else str(v) for v in values))
+    return found

@@ -1,5 +1,6 @@
 """Run the benchmark: ``python -m benchmarks.run [--quick] [--json PATH] [--only NAMES]
-[--phases NAMES] [--morning]``.
+[--phases NAMES] [--morning]``, or ``python -m benchmarks.run --median A.json B.json …
+[--markdown]``.
 
 Starts, one after another on loopback and each fresh and empty, our server
 (``davserver serve``, SQLite, local blobs), WsgiDAV 4.4's FilesystemProvider,
@@ -12,9 +13,13 @@ reference of large downloads handed over); measures them the same way
 (:mod:`benchmarks.morning`, alone with ``--morning``); prints the table with our
 ratio to each reference and writes the raw figures as JSON (default ``benchmark-results.json``).
 
-``--quick`` uses tiny sizes (CI runs it so the benchmark never rots; its figures
-mean nothing). ``--median A.json B.json …`` prints the median of earlier runs
-instead of running. Needs ``wrk`` and Debian's ``apache2`` on PATH.
+``--quick`` uses tiny sizes (the test suite runs it, so the benchmark never rots; its
+figures mean nothing, and its table does not judge the targets). ``--median A.json
+B.json …`` prints the median of earlier runs instead of running, and warns when they
+differ in plan, phases or servers. The JSON is written again after each server, so a
+run that stops half-way keeps what it measured. Needs ``wrk`` on PATH, and for the
+servers named: Debian's ``apache2`` (apache), ``rclone`` (rclone), ``nginx`` (nginx,
+cluster); ``bash .ci/install-test-deps`` installs them all.
 """
 
 from __future__ import annotations
@@ -33,13 +38,22 @@ from typing import Any
 from . import measures, servers
 from . import morning as school_morning
 from .plan import DEFAULT_SERVERS, FULL, QUICK, SERVERS, Plan, figure_specs
-from .report import Results, markdown_table, median_of, print_table, write_json
+from .report import (
+    Results,
+    differences,
+    markdown_table,
+    median_of,
+    print_table,
+    write_json,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (CI)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, in seconds: the figures mean nothing "
+                        "(the test suite runs it)")
     parser.add_argument("--json", type=Path, default=Path("benchmark-results.json"),
                         help="where to write the raw figures")
     parser.add_argument("--only", default=",".join(DEFAULT_SERVERS),
@@ -96,15 +110,31 @@ def _morning(env: dict[str, str], origin: str, plan: Plan) -> dict[str, float]:
     return figures | school_morning.run(origin, plan)
 
 
+TOOLS = {"apache": ("apache2",), "rclone": ("rclone",), "nginx": ("nginx",),
+         "cluster": ("nginx",)}
+"""The programs each server of the run needs on PATH besides ``wrk``."""
+
+
+def missing_tools(names: list[str]) -> list[str]:
+    """The programs the servers ``names`` need that are not on PATH (checked before
+    the first server starts: a run must not fail after minutes of measuring)."""
+    needed = ["wrk", *(tool for name in names for tool in TOOLS.get(name, ()))]
+    return [tool for tool in dict.fromkeys(needed) if shutil.which(tool) is None]
+
+
 def run(plan: Plan, names: list[str], out: Path,
         phases: tuple[str, ...] = measures.PHASES) -> Results:
-    missing = [tool for tool in ("wrk", "apache2") if shutil.which(tool) is None]
+    missing = missing_tools(names)
     if missing:
         raise SystemExit(f"benchmark: missing on PATH: {', '.join(missing)} "
                          "(bash .ci/install-test-deps installs them)")
     results: Results = {}
     timings: dict[str, float] = {}
     loads: dict[str, list[float]] = {}  # load average (1 min) before and after
+    meta = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "quick": plan is QUICK, "plan": plan.__dict__, "machine": machine(),
+            "phases": list(phases),
+            "seconds_per_server": timings, "load_average_per_server": loads}
     tmp = servers.scratch_dir()
     try:
         for name in names:
@@ -118,13 +148,9 @@ def run(plan: Plan, names: list[str], out: Path,
             loads[name] = [round(before, 2), round(os.getloadavg()[0], 2)]
             print(f"benchmark: {name}: load average {before:.2f} before, "
                   f"{loads[name][1]:.2f} after", file=sys.stderr, flush=True)
+            write_json(out, meta | {"complete": name == names[-1]}, results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    meta = {"date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "quick": plan is QUICK, "plan": plan.__dict__, "machine": machine(),
-            "phases": list(phases),
-            "seconds_per_server": timings, "load_average_per_server": loads}
-    write_json(out, meta, results)
     return results
 
 
@@ -132,12 +158,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.median:
         runs = [json.loads(p.read_text()) for p in args.median]
+        for difference in differences(runs):
+            print(f"benchmark: the runs differ ({difference}); each figure is the median "
+                  "of the runs that have it", file=sys.stderr)
         plan = QUICK if runs[0]["meta"]["quick"] else FULL
         results = median_of([r["servers"] for r in runs])
+        judged = plan is not QUICK
         if args.markdown:
-            print(markdown_table(figure_specs(plan), results))
+            print(markdown_table(figure_specs(plan), results, judged))
         else:
-            print_table(figure_specs(plan), results, f"Median of {len(runs)} runs")
+            print_table(figure_specs(plan), results, f"Median of {len(runs)} runs",
+                        judged=judged)
         return 0
     plan = QUICK if args.quick else FULL
     if args.morning:
@@ -154,8 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"benchmark: unknown phase(s): {', '.join(sorted(unknown))}")
     results = run(plan, names, args.json, phases)
     specs = [s for s in figure_specs(plan) if not s.phase or s.phase in phases]
-    print_table(specs, results,
-                f"Benchmark ({'quick' if args.quick else 'full'}), raw figures in {args.json}")
+    kind = "quick: tiny sizes, figures mean nothing" if args.quick else "full"
+    print_table(specs, results, f"Benchmark ({kind}), raw figures in {args.json}",
+                judged=not args.quick)
     return 0
 
 

@@ -49,8 +49,11 @@ def _row(label: str, space: SpaceInfo, figures: Usage) -> dict[str, object]:
             "percent": round(percent, 1), "explicit_limit": figures.explicit}
 
 
-def _print(row: dict[str, object]) -> None:
-    print(f"{row['space']:<40} {_human(int(row['used'])):>11} / {_human(int(row['limit'])):>11}"  # type: ignore[call-overload]
+def _print(row: dict[str, object], width: int = 40) -> None:
+    """One space's line: its label left-aligned in ``width`` characters (the longest
+    label of a report, so that its columns line up), used / limit, percent."""
+    print(f"{str(row['space']):<{width}} {_human(int(row['used'])):>11} / "  # type: ignore[call-overload]
+          f"{_human(int(row['limit'])):>11}"  # type: ignore[call-overload]
           f" {row['percent']:>6}%{'  (set)' if row['explicit_limit'] else ''}")
 
 
@@ -104,7 +107,8 @@ def _report(store: Store, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(f"{'space':<40} {'used':>11} / {'limit':>11} {'%':>7}")
+        width = max([40, *(len(str(row["space"])) for row in rows)])
+        print(f"{'space':<{width}} {'used':>11} / {'limit':>11} {'%':>7}")
         for row in rows:
-            _print(row)
+            _print(row, width)
     return 0

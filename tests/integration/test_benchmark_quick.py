@@ -29,7 +29,7 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     results = json.loads(out.read_text())
-    assert results["meta"]["quick"] is True
+    assert results["meta"]["quick"] is True and results["meta"]["complete"] is True
     assert set(results["servers"]) == set(SERVERS)
     for spec in figure_specs(QUICK):
         for server in spec.servers:
@@ -41,4 +41,5 @@ def test_quick_benchmark_writes_every_figure(tmp_path: Path) -> None:
                   if k.startswith("wrk_errors_")}
         assert errors and not any(errors.values()), (server, errors)
     assert "ours/WsgiDAV" in run.stdout and "PROPFIND Depth 1" in run.stdout
+    assert "not judged" in run.stdout and "✘" not in run.stdout and "✔" not in run.stdout
     assert set(results["meta"]["load_average_per_server"]) == set(SERVERS)

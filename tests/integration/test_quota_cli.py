@@ -262,6 +262,19 @@ def test_report_lists_spaces_with_used_limit_and_percent(server: Server) -> None
     assert f"{half} (documents)" in report(server, "--over", "49.9")
 
 
+def test_report_columns_line_up_past_long_names(server: Server) -> None:
+    """A label longer than the usual 40 characters (a long login, a rubric's slug)
+    widens the label column instead of pushing its line's figures out of line."""
+    long_login = new_user(server, "marie-charlotte.de-la-fontaine-dupont")
+    short_login = new_user(server, "li")
+    for login in (long_login, short_login):
+        assert put(server, login, "a.bin", 1_000) == 201
+    lines = quota_cli(server, "report").stdout.splitlines()
+    shown = [line for line in lines[1:] if line.startswith((long_login, short_login))]
+    assert len(shown) == 2 and len(f"{long_login} (documents)") > 40
+    assert len({line.index(" / ") for line in [lines[0], *shown]}) == 1, lines
+
+
 def test_over_compares_the_exact_percentage(server: Server) -> None:
     """900 400 bytes of 1 000 000 is 90.04%: above 90, even if shown as 90.0."""
     login = new_user(server, "edge")

@@ -1,17 +1,23 @@
 """The benchmark's own parts that decide what its figures mean (issue 22): the school
 mix of small files is the same in every run and each file is a valid file of its
 kind (libmagic recognises it as a school's server would); the morning's percentiles
-are nearest-rank; the profile summary counts request threads only."""
+are nearest-rank; the profile summary counts request threads only; a run checks the
+programs its servers need before it starts; a median says when its runs differ; a
+quick run's table does not judge the targets."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from benchmarks.morning import _percentile
+from benchmarks.plan import FULL, figure_specs
 from benchmarks.profile import summarise
+from benchmarks.report import differences, target_status
+from benchmarks.run import missing_tools
 from benchmarks.school_files import KINDS, school_mix
 from providers.content_types import sniff
 
@@ -58,3 +64,40 @@ def test_the_profile_summary_counts_request_threads_only() -> None:
     assert text.startswith("40 samples in request threads")
     assert "75.0 %  blobs.finish" in text and "25.0 %  store.commit_write" in text
     assert "leases" not in text
+
+
+def test_a_run_names_the_programs_its_servers_lack(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    wrk = tmp_path / "wrk"
+    wrk.write_text("#!/bin/sh\n")
+    wrk.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert missing_tools(["ours", "bare"]) == []
+    assert missing_tools(["ours", "apache", "rclone", "cluster", "nginx"]) == [
+        "apache2", "rclone", "nginx"]
+    monkeypatch.setenv("PATH", str(tmp_path / "none"))
+    assert missing_tools(["ours"]) == ["wrk"]
+
+
+def test_a_median_says_what_its_runs_do_not_share() -> None:
+    def run(quick: bool, phases: list[str], servers: list[str]) -> dict[str, object]:
+        return {"meta": {"quick": quick, "phases": phases}, "servers": dict.fromkeys(servers, {})}
+
+    alike = [run(False, ["latency"], ["ours", "bare"]) for _ in range(3)]
+    assert differences(alike) == []
+    mixed = [run(False, ["latency", "collections"], ["ours", "bare"]),
+             run(False, ["collections"], ["ours"])]
+    assert differences(mixed) == ["phases: latency,collections / collections",
+                                  "servers: bare,ours / ours"]
+    assert differences([run(True, [], ["ours"]), run(False, [], ["ours"])]) == [
+        "quick: True / False"]
+
+
+def test_a_quick_table_lists_the_targets_without_judging_them() -> None:
+    spec = next(s for s in figure_specs(FULL) if s.targets)
+    results = {"ours": {spec.key: 1.0}, "bare": {spec.key: 1.0}, "apache": {spec.key: 1.0},
+               "wsgidav": {spec.key: 1.0}, "nginx": {spec.key: 1.0}}
+    judged = target_status(spec, results)
+    assert judged[0] in "✔✘?"
+    unjudged = target_status(spec, results, judged=False)
+    assert unjudged.startswith("not judged: ") and not any(m in unjudged for m in "✔✘")
