@@ -34,8 +34,10 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Text, bindparam, select, update
 from sqlalchemy.orm import Session
+
+from davserver.db import run_rows, table_of
 
 from .models import Node
 from .names import path_key
@@ -70,18 +72,24 @@ def around(path: str, *, itself: bool = False) -> list[str]:
     return [*ancestors(path), path] if itself else ancestors(path)
 
 
+# Paths up to this many are touched by a statement of their own, run on the cursor
+# (db.run_rows: a write's turn is held shorter); more, rare, through an IN list.
+CACHED_PATHS = 32
+
+
 @functools.cache
-def _statement(sqlite: bool) -> Any:
-    """``UPDATE nodes SET etag = :tag`` on the nodes of ``:space`` at ``:paths``; on
-    PostgreSQL through a sub-SELECT that locks them in path order."""
+def _statement(sqlite: bool, count: int = 0) -> Any:
+    """``UPDATE nodes SET etag = :tag`` on the nodes of ``:space`` at ``:paths`` (with
+    ``count``, at ``:p0`` … instead: plain parameters); on PostgreSQL through a
+    sub-SELECT that locks them in path order."""
     space = _NODES.space_id + 0 if sqlite else _NODES.space_id  # see store._RESOLVE
+    paths: Any = ([bindparam(f"p{i}", type_=Text) for i in range(count)] if count
+                  else bindparam("paths", expanding=True))
     chosen = (select(_NODES.id)
-              .where(space == bindparam("space"),
-                     _NODES.path.in_(bindparam("paths", expanding=True))))
+              .where(space == bindparam("space"), _NODES.path.in_(paths)))
     if not sqlite:
         chosen = chosen.order_by(_NODES.path).with_for_update()
-    return (update(Node).where(Node.id.in_(chosen)).values(etag=bindparam("tag"))
-            .execution_options(synchronize_session=False))
+    return update(table_of(Node)).where(_NODES.id.in_(chosen)).values(etag=bindparam("tag"))
 
 
 def touch(session: Session | Connection, space_id: int, paths: Iterable[str], *,
@@ -96,8 +104,13 @@ def touch(session: Session | Connection, space_id: int, paths: Iterable[str], *,
     wanted = sorted({path_key(p) for p in paths if "\x00" not in p})
     if wanted:
         connection = session.connection() if isinstance(session, Session) else session
-        connection.execute(_statement(sqlite), {"space": space_id, "paths": wanted,
-                                                "tag": tag})
+        if len(wanted) <= CACHED_PATHS:
+            run_rows(connection, _statement(sqlite, len(wanted)),
+                     {"space": space_id, "tag": tag,
+                      **{f"p{i}": p for i, p in enumerate(wanted)}})
+        else:
+            connection.execute(_statement(sqlite), {"space": space_id, "paths": wanted,
+                                                    "tag": tag})
     return tag
 
 

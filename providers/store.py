@@ -56,7 +56,7 @@ from sqlalchemy.orm import Session
 
 import quotas
 from davserver import clock, journal
-from davserver.db import Database, table_of
+from davserver.db import Database, run_rows, table_of
 from davserver.errors import Conflict, Forbidden, NotFound
 
 from . import holders
@@ -264,10 +264,19 @@ _WRITE_TARGET = (
                                                  _MEMBER.c.name == bindparam("name"))))
     .where(_PARENT.c.space_id + 0 == bindparam("space"),
            _PARENT.c.path == bindparam("parent_path")))
-_INSERT_BLOB = insert(_BLOB_TABLE).returning(_BLOBS.id)
-_INSERT_NODE = insert(_NODE_TABLE).returning(_NODES.id)
+# Run on the cursor (davserver.db.run_rows): every column is given, none is left to a
+# Python-side default.
+_INSERT_BLOB = (insert(_BLOB_TABLE)
+                .values({c: bindparam(c) for c in ("key", "size", "sha1", "md5", "created")})
+                .returning(_BLOBS.id))
 _CONTENT_COLUMNS = ("published", "size", "blob_id", "sha1", "md5", "etag", "content_type",
                     "modified")
+_INSERT_NODE = (insert(_NODE_TABLE)
+                .values({c: bindparam(c) for c in (
+                    "space_id", "parent_id", "name", "path", "written_name", "written_path",
+                    "is_collection", "created", "dead_props", "props_bytes", "author_id",
+                    *_CONTENT_COLUMNS)})
+                .returning(_NODES.id))
 _UPDATE_CONTENT = (update(_NODE_TABLE).where(_NODES.id == bindparam("node"))
                    .values({c: bindparam(c) for c in _CONTENT_COLUMNS}))
 # The content an overwrite replaces, read again under the row's lock: on PostgreSQL two
@@ -893,14 +902,23 @@ class Store:
         sha1 = blob.sha1 if blob else EMPTY_SHA1
         md5 = blob.md5 if blob else EMPTY_MD5
         modified = mtime if mtime is not None else now
+        # Everything that does not need the database is ready before the transaction:
+        # SQLite writers take turns, and its statements run on the cursor (run_rows).
+        target = {"space": space_id, "parent_path": path_key(parent_path),
+                  "name": name_key(name)}
+        new_blob = ({"key": blob.key, "size": blob.size, "sha1": blob.sha1, "md5": blob.md5,
+                     "created": now} if blob is not None else None)
+        content = {"published": stamp.published, "size": size, "blob_id": None,
+                   "sha1": sha1, "md5": md5, "etag": sha1,
+                   "content_type": content_type, "modified": modified}
+        touched = ancestors(path)
         with self.db.transaction() as s:
             c = s.connection()  # plain statements: no ORM unit of work on this path
-            touch(c, space_id, ancestors(path), sqlite=self.sqlite)
+            touch(c, space_id, touched, sqlite=self.sqlite)
             if within is not None:
                 within(s)
-            found = c.execute(_WRITE_TARGET, {"space": space_id,
-                                              "parent_path": path_key(parent_path),
-                                              "name": name_key(name)}).first()
+            rows = run_rows(c, _WRITE_TARGET, target)
+            found = rows[0] if rows else None
             if found is None or not found[2]:
                 raise Conflict("the parent folder does not exist")
             parent_id, parent_path, parent_written = found[0], found[1], found[10]
@@ -912,22 +930,16 @@ class Store:
                 validate_name(name)  # an existing file keeps its name, even a bad one
             else:
                 name = found[11]  # its spelling stays: a write changes content only
-            blob_id = None
-            if blob is not None:
-                blob_id = c.execute(_INSERT_BLOB, {
-                    "key": blob.key, "size": blob.size, "sha1": blob.sha1, "md5": blob.md5,
-                    "created": now}).scalar_one()
-            content = {"published": stamp.published, "size": size, "blob_id": blob_id,
-                       "sha1": sha1, "md5": md5, "etag": sha1,
-                       "content_type": content_type, "modified": modified}
+            if new_blob is not None:
+                content["blob_id"] = run_rows(c, _INSERT_BLOB, new_blob)[0][0]
             if node_id is None:
                 created, props_bytes, author_id = now, 0, stamp.author_id
-                node_id = c.execute(_INSERT_NODE, {
+                node_id = run_rows(c, _INSERT_NODE, {
                     "space_id": space_id, "parent_id": parent_id, "name": name_key(name),
                     "path": parent_path + "/" + name_key(name), "written_name": name,
                     "written_path": parent_written + "/" + name, "is_collection": False,
-                    "created": now, "dead_props": {}, "author_id": author_id,
-                    **content}).scalar_one()
+                    "created": now, "dead_props": {}, "props_bytes": 0,
+                    "author_id": author_id, **content})[0][0]
                 if stamp.published:  # a new file readers see: a rubric's contribution
                     announce_published(s, space_id, node_id,
                                        parent_path + "/" + name_key(name),
@@ -935,25 +947,26 @@ class Store:
             else:
                 created, props_bytes, author_id = found[7], found[8], found[9]
                 if not self.sqlite:  # SQLite's writers take turns (BEGIN IMMEDIATE)
-                    locked = c.execute(_LOCKED_CONTENT, {"node": node_id}).first()
-                    if locked is None:  # deleted meanwhile: the PUT makes it again
+                    locked_rows = run_rows(c, _LOCKED_CONTENT, {"node": node_id})
+                    if not locked_rows:  # deleted meanwhile: the PUT makes it again
                         raise Conflict("the file was deleted during the upload; send it "
                                        "again")
+                    locked = locked_rows[0]
                     old_size, old_blob_id = locked[0] or 0, locked[1]
                     old_content = tuple(locked[2:])
-                c.execute(_UPDATE_CONTENT, {"node": node_id, **content})
+                run_rows(c, _UPDATE_CONTENT, {"node": node_id, **content})
             figures, old_blob_id = self._charge_write(
                 s, node_id, space_id, (old_blob_id, old_size, *old_content), sha1,
                 stamp.author_id, size - old_size, reserved)
             self.make_room(s, space_id, figures)
             # A copy, a version or an attachment may still hold the replaced blob.
             old_key = next(iter(self._release_blobs(s, [old_blob_id])), None)
-            info = NodeInfo(node_id, space_id, parent_id, name,
-                            parent_path + "/" + name_key(name), False, size, content_type,
-                            sha1, sha1, md5, blob.key if blob else None, created, modified,
-                            _props_field(node_id, props_bytes, self.read_props), author_id,
-                            stamp.published, parent_written + "/" + name)
-            return info, old_key
+        info = NodeInfo(node_id, space_id, parent_id, name,
+                        parent_path + "/" + name_key(name), False, size, content_type,
+                        sha1, sha1, md5, blob.key if blob else None, created, modified,
+                        _props_field(node_id, props_bytes, self.read_props), author_id,
+                        stamp.published, parent_written + "/" + name)
+        return info, old_key
 
     def _charge_write(self, s: Session, node_id: int, space_id: int,
                       old: tuple[Any, ...], sha1: str, made_by: int | None, delta: int,

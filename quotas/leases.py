@@ -28,10 +28,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Integer, String, case, delete, func, select, update
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    String,
+    bindparam,
+    case,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from davserver.db import Base
+from davserver.db import Base, run_rows, table_of
 
 from .ledger import QuotaPolicy, SpaceUsage, Usage, reserve
 
@@ -174,9 +185,14 @@ def grant(session: Session, space_id: int, nbytes: int, duration: float) -> int:
 def end(session: Session, lease_id: int) -> int:
     """Remove a lease in the caller's transaction; returns the bytes it held, 0 when it
     was reclaimed meanwhile (its bytes then no longer count as reserved)."""
-    held = session.execute(delete(UploadLease).where(UploadLease.id == lease_id)
-                           .returning(UploadLease.nbytes)).scalar()
-    return int(held or 0)
+    connection = session.connection() if isinstance(session, Session) else session
+    rows = run_rows(connection, _END, {"lease": lease_id})
+    return int(rows[0][0] or 0) if rows else 0
+
+
+# Run on the cursor (davserver.db.run_rows), in every upload's write transaction.
+_END = (delete(table_of(UploadLease)).where(table_of(UploadLease).c.id == bindparam("lease"))
+        .returning(table_of(UploadLease).c.nbytes))
 
 
 def renew(session: Session, lease_id: int, duration: float) -> bool:

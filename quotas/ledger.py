@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from davserver.db import Base, table_of
+from davserver.db import Base, run_rows, table_of
 from davserver.errors import InsufficientStorage
 
 MIB = 2**20
@@ -218,17 +218,24 @@ def _grow(session: Session, space_id: int, policy: QuotaPolicy, d_used: int,
     sql = _sql(policy)
     params = {"space": space_id, "d_used": d_used, "d_reserved": d_reserved,
               "d_trash": d_trash, "d_versions": d_versions}
+    # On the cursor (davserver.db.run_rows): every write runs this in its transaction,
+    # SQLite's writers take turns, and SQLAlchemy's execution path doubled its time.
+    connection = _conn(session)
     if growth > 0:
-        row = _conn(session).execute(sql.grow, {**params, "growth": growth}).first()
+        row = _first(run_rows(connection, sql.grow, {**params, "growth": growth}))
         if row is None and _reclaimed(session, space_id):
-            row = _conn(session).execute(sql.grow, {**params, "growth": growth}).first()
+            row = _first(run_rows(_conn(session), sql.grow, {**params, "growth": growth}))
         if row is None:
             raise InsufficientStorage("Not enough room left in this space (quota).")
         return _figures(row, policy)
-    row = _conn(session).execute(sql.change, params).first()
+    row = _first(run_rows(connection, sql.change, params))
     if row is None:  # no ledger row: as before, refusing only growth
         raise InsufficientStorage("Not enough room left in this space (quota).")
     return _figures(row, policy)
+
+
+def _first(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+    return rows[0] if rows else None
 
 
 def _reclaimed(session: Session, space_id: int) -> bool:
