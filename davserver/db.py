@@ -15,7 +15,7 @@ import struct
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,38 +220,100 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
 READ_CACHE_SECONDS = 2.0
 """Longest a cached read (:meth:`Database.read_rows`) is answered, in seconds, even with
-no commit counted: the bound of what a write made outside :meth:`Database.transaction`
-takes to be seen."""
+no write counted: the bound of what a write made outside :meth:`Database.transaction`
+(or by a process that cannot open the count's file) takes to be seen."""
 
-READ_CACHE_ENTRIES = 4096
-"""Cached reads a process keeps; one more empties the cache (path chains of a few
-rows each: a few MiB at most)."""
+READ_CACHE_ENTRIES = 1024
+"""Cached reads a process keeps; one more empties the cache. With keys of at most
+:data:`READ_CACHE_KEY_CHARS` characters this bounds the cache to about 20 MiB even for
+chains of the deepest paths made on purpose, and about 1 MiB for a school's paths."""
+
+READ_CACHE_KEY_CHARS = 256
+"""Longest path (in characters) whose resolution is cached: longer ones, rare in a
+school and cheap to make up, are always read (their rows would weigh the most)."""
 
 
-class CommitCounter:
-    """How many write transactions have committed on one SQLite database, counted by
-    every process that opens it: an 8-byte counter in a file beside the database
-    (``<database>-commits``), mapped into memory.
+class WriteCounter:
+    """How many write transactions have begun and how many have ended on one SQLite
+    database, counted by every process that opens it: two 8-byte counts in a file
+    beside the database (``<database>-commits``: ``ended``, then ``begun``), mapped into
+    memory.
 
-    :meth:`value` is a read of that memory: no system call, so the thread asking
-    never gives up the interpreter (on a loaded server each give-up costs a wait to
-    get it back; this is what makes a read cache worth having, see
-    :meth:`Database.read_rows`). :meth:`advance` adds one under a lock of this
-    process's threads and an exclusive ``flock`` of the file (the processes' writers
-    commit one at a time, but advance after their commit, when the next may be
-    committing), so the counter only grows. ``path=None`` (an in-memory database,
-    which no other process can open) counts in this process only."""
+    A write transaction advances ``begun`` before it starts (so before its COMMIT) and
+    ``ended`` after it has finished, its after-commit work included (blob files
+    removed, notifications). :meth:`stable` reads the memory, without a system call (so
+    the thread asking never gives up the interpreter: on a loaded server each give-up
+    costs a wait to get it back, which is what makes a read cache worth having, see
+    :meth:`Database.read_rows`): ``ended`` when no write transaction is in progress in
+    any process, None while one is. A read cached under a stable count is therefore
+    never answered once a write has begun after it, and a read made while a write is
+    in progress is not cached.
 
-    SIZE = 8
+    The counts are advanced under a lock of this process's threads and an exclusive
+    ``flock`` of the file, so they only grow. The file is opened on first use (after
+    the database exists: it takes the database file's permissions and, made by root,
+    its owner, as SQLite does with its ``-wal`` and ``-shm`` files), again in a forked
+    child (its own lock), and never raises: a process that cannot count logs it once
+    and caches nothing (its own writes are then seen by the other processes' caches
+    within :data:`READ_CACHE_SECONDS`). ``path=None`` (an in-memory database, which no
+    other process can open) counts in this process only."""
+
+    SIZE = 16
 
     def __init__(self, path: Path | None) -> None:
+        self._path = path
         self._lock = threading.Lock()
         self._fd: int | None = None
-        self._map: mmap.mmap | bytearray = bytearray(self.SIZE)
-        if path is not None:
-            # Made like SQLite makes its -wal and -shm files: the database file's
-            # permissions, and its owner when root makes it (a command run as root
-            # must not lock the server's user out).
+        self._pid = 0
+        self._map: mmap.mmap | bytearray | None = bytearray(self.SIZE) if path is None else None
+        self._closer: Callable[[], Any] | None = None
+        self.broken = False
+
+    def stable(self) -> int | None:
+        """``ended`` when it equals ``begun`` (no write transaction in progress), else
+        None (also when the counts cannot be read)."""
+        if self._map is None:
+            with self._lock:
+                if self._map is None and not self._open():
+                    return None
+        assert self._map is not None
+        ended = struct.unpack_from("=Q", self._map, 0)[0]
+        begun = struct.unpack_from("=Q", self._map, 8)[0]
+        return int(ended) if ended == begun and not self.broken else None
+
+    def begin(self) -> None:
+        """Count a write transaction that begins (before its first statement)."""
+        self._advance(8)
+
+    def end(self) -> None:
+        """Count a write transaction that has ended, committed or not."""
+        self._advance(0)
+
+    def _advance(self, offset: int) -> None:
+        if self.broken:
+            return
+        with self._lock:
+            if self._path is not None and (self._map is None or self._pid != os.getpid()) \
+                    and not self._open():
+                return
+            assert self._map is not None
+            try:
+                if self._fd is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)
+                try:
+                    value = struct.unpack_from("=Q", self._map, offset)[0]
+                    struct.pack_into("=Q", self._map, offset, value + 1)
+                finally:
+                    if self._fd is not None:
+                        fcntl.flock(self._fd, fcntl.LOCK_UN)
+            except (OSError, ValueError) as exc:
+                self._give_up(exc)
+
+    def _open(self) -> bool:
+        """Open and map the file (again in a forked child); False if it cannot be."""
+        assert self._path is not None
+        path = self._path
+        try:
             try:
                 database = os.stat(path.with_name(path.name.removesuffix("-commits")))
             except OSError:
@@ -259,44 +321,35 @@ class CommitCounter:
             mode = database.st_mode & 0o666 if database is not None else 0o644
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, mode)
             try:
-                if database is not None and os.geteuid() == 0:
-                    os.fchown(fd, database.st_uid, database.st_gid)
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 try:
-                    if os.fstat(fd).st_size < self.SIZE:  # new: start at 0
+                    if os.fstat(fd).st_size < self.SIZE:  # new: made as the database is
+                        os.fchmod(fd, mode)  # whatever the umask
+                        if database is not None and os.geteuid() == 0:
+                            os.fchown(fd, database.st_uid, database.st_gid)
                         os.pwrite(fd, bytes(self.SIZE), 0)
                 finally:
                     fcntl.flock(fd, fcntl.LOCK_UN)
-                self._map = mmap.mmap(fd, self.SIZE)
+                mapped = mmap.mmap(fd, self.SIZE)
             except BaseException:
                 os.close(fd)
                 raise
-            self._fd = fd
-            # A Database nobody disposes of must not keep its descriptor.
-            self._closer = weakref.finalize(self, os.close, fd)
-
-    def value(self) -> int:
-        """The count now (any process's commits up to their :meth:`advance`)."""
-        return int(struct.unpack_from("=Q", self._map)[0])
-
-    def advance(self) -> None:
-        """Count one commit (call it after the commit: see :meth:`Database.read_rows`)."""
-        with self._lock:
-            if self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
-            try:
-                struct.pack_into("=Q", self._map, 0, self.value() + 1)
-            finally:
-                if self._fd is not None:
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        """Unmap the counter and close its file (the count stays in the file)."""
-        if self._fd is not None:
-            if isinstance(self._map, mmap.mmap):
-                self._map.close()
+        except (OSError, ValueError) as exc:
+            self._give_up(exc)
+            return False
+        if self._closer is not None:  # the parent's, in a forked child: lock shared
             self._closer()
-            self._fd = None
+        self._fd, self._map, self._pid = fd, mapped, os.getpid()
+        # A Database nobody disposes of must not keep its descriptor.
+        self._closer = weakref.finalize(self, os.close, fd)
+        return True
+
+    def _give_up(self, exc: BaseException) -> None:
+        if not self.broken:
+            self.broken = True
+            log.error("read cache off in this process: cannot count writes in %s (%s); "
+                      "other processes see this one's writes within %s s",
+                      self._path, exc, READ_CACHE_SECONDS)
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -325,17 +378,14 @@ class Database:
             self.engine.execution_options(davserver_single=True)
             if self.engine.dialect.name == "sqlite" else None)
         self._compiled: dict[Any, Any] = {}  # statement → its compiled form (read_rows)
-        # read_rows(..., cached=True): (statement, parameters) → (commit count, when
-        # read (monotonic seconds), rows); SQLite only (see read_rows).
-        self._commits: CommitCounter | None = None
+        # read_rows(..., cached=KEY): (statement, KEY) → (write count, when read
+        # (monotonic seconds), rows); SQLite only (see read_rows).
+        self._writes: WriteCounter | None = None
         self._read_cache: dict[Any, tuple[int, float, list[tuple[Any, ...]]]] = {}
         if self.engine.dialect.name == "sqlite":
             file = _sqlite_file(url)
-            try:
-                self._commits = CommitCounter(
-                    None if file is None else file.with_name(file.name + "-commits"))
-            except OSError as exc:  # the cache is a speed-up: serve without it
-                log.warning("no read cache: cannot open %s-commits (%s)", file, exc)
+            self._writes = WriteCounter(
+                None if file is None else file.with_name(file.name + "-commits"))
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(
             self.engine.execution_options(davserver_write=True), expire_on_commit=False
@@ -352,14 +402,15 @@ class Database:
         turn = self._write_turn if write and self._write_turn is not None else nullcontext()
         # The session is made (and closed) outside the turn: only its transaction, from
         # BEGIN to COMMIT, needs it (a small PUT held it 7 % less).
+        writes = self._writes if write else None
+        if writes is not None:  # before the COMMIT: see WriteCounter
+            writes.begin()
         try:
             with factory() as session, turn, session.begin():
                 yield session
         finally:
-            if write and self._commits is not None:
-                # After the commit (or the rollback: counting one too many only costs
-                # cached reads a miss): every read cached before it is stale now.
-                self._commits.advance()
+            if writes is not None:  # after the after-commit work, committed or not
+                writes.end()
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -375,7 +426,7 @@ class Database:
             yield connection
 
     def read_rows(self, statement: Any, params: dict[str, Any], *,
-                  cached: bool = False) -> list[tuple[Any, ...]]:
+                  cached: Hashable | None = None) -> list[tuple[Any, ...]]:
         """The rows of ONE read-only Core ``statement`` (with ``params`` by bind name),
         run by the driver itself: the statement is compiled once per statement object
         for this engine's dialect, then executed on a pooled connection's DBAPI cursor,
@@ -386,30 +437,31 @@ class Database:
         statement runs in its own implicit transaction on SQLite and in one that the
         pool rolls back elsewhere.
 
-        ``cached=True`` (SQLite only; elsewhere it is ignored) answers from this
-        process's memory what the same statement with the same ``params`` answered
-        since the last commit of any write transaction on the database, by any process
-        (:class:`CommitCounter`; issue 22's cache of path resolutions). A hit makes no
+        ``cached=KEY`` (SQLite only; elsewhere it is ignored): ``KEY``, hashable, must
+        determine ``params`` for this statement (the caller keeps it small: see
+        :data:`READ_CACHE_KEY_CHARS`). The rows are then answered from this process's
+        memory while no write transaction has begun on the database since they were
+        read, in any process (:class:`WriteCounter`; issue 22's cache of path
+        resolutions), and read (not cached) while one is in progress. A hit makes no
         system call: on a loaded server, a query's cost is less SQLite's work than the
-        wait to get the interpreter back after it (measured: the small-GET rate
-        doubles). What it may answer late: a write committed by a transaction still
-        between its ``COMMIT`` and the count's advance (microseconds, before its
-        request is answered), and a write made without :meth:`transaction` (the
-        schema's migrations, which run before serving): for at most
-        :data:`READ_CACHE_SECONDS`. The rows are shared: never change them. Never pass
-        ``cached=True`` for a read that decides a right (grants, locks, quotas)."""
-        if cached and self._commits is not None:
-            key = (statement, *params.values())
-            count = self._commits.value()  # before the query: a commit during it misses
-            now = time.monotonic()
-            hit = self._read_cache.get(key)
-            if hit is not None and hit[0] == count and now - hit[1] < READ_CACHE_SECONDS:
-                return hit[2]
-            rows = self._read_rows(statement, params)
-            if len(self._read_cache) >= READ_CACHE_ENTRIES:
-                self._read_cache = {}
-            self._read_cache[key] = (count, now, rows)
-            return rows
+        wait to get the interpreter back after it. So a cached read is as fresh as an
+        uncached one for every write made through :meth:`transaction`, in any process;
+        a write made around it (SQL typed by hand; the schema's migrations are
+        counted) is seen within :data:`READ_CACHE_SECONDS`. The rows are shared: never
+        change them."""
+        if cached is not None and self._writes is not None:
+            count = self._writes.stable()  # before the query: a write after it misses
+            if count is not None:
+                key = (statement, cached)
+                now = time.monotonic()
+                hit = self._read_cache.get(key)
+                if hit is not None and hit[0] == count and now - hit[1] < READ_CACHE_SECONDS:
+                    return hit[2]
+                rows = self._read_rows(statement, params)
+                if len(self._read_cache) >= READ_CACHE_ENTRIES:
+                    self._read_cache = {}
+                self._read_cache[key] = (count, now, rows)
+                return rows
         return self._read_rows(statement, params)
 
     def forget_reads(self) -> None:
@@ -447,13 +499,16 @@ class Database:
         was, when it was made by a version older than the migrations' baseline."""
         from davserver.migrations import bring_up_to_date
 
-        done = bring_up_to_date(self.engine)
-        if self._commits is not None:
-            self._commits.advance()  # the migrations wrote outside transaction()
-        return done
+        if self._writes is not None:  # the migrations write outside transaction()
+            self._writes.begin()
+        try:
+            return bring_up_to_date(self.engine)
+        finally:
+            if self._writes is not None:
+                self._writes.end()
 
     def dispose(self) -> None:
-        # The commit counter stays open (its file closes with this object): an engine
+        # The write counter stays open (its file closes with this object): an engine
         # disposed of may still be used, and its commits must still count.
         self.engine.dispose()
 

@@ -56,7 +56,7 @@ from sqlalchemy.orm import Session
 
 import quotas
 from davserver import clock, journal
-from davserver.db import Database, run_rows, table_of
+from davserver.db import READ_CACHE_KEY_CHARS, Database, run_rows, table_of
 from davserver.errors import Conflict, Forbidden, NotFound
 
 from . import holders
@@ -622,9 +622,12 @@ class Store:
         """The nodes from the space root down to ``path``, root first, in one query.
         Shorter than the path's depth + 1 when a segment is missing (the last node
         is then not the one asked for: compare its ``path`` with ``path_key(path)``).
-        Answered from this process's memory when nothing was committed since the same
-        chain was read (:meth:`Database.read_rows`, ``cached``): a small GET makes no
-        query then."""
+        Answered from this process's memory when no write transaction has begun since
+        the same chain was read (:meth:`Database.read_rows`, ``cached``; paths of at most
+        :data:`~davserver.db.READ_CACHE_KEY_CHARS` characters): a small GET makes no
+        query then. The nodes' authors and publication states decide rights
+        (moderation, "writers remove their own things"): they are as fresh as an
+        uncached read's for every write made through ``Database.transaction``."""
         if "\x00" in path:
             return []
         path = path_key(path)
@@ -633,8 +636,9 @@ class Store:
         if len(segments) <= CACHED_DEPTHS:
             params: dict[str, Any] = {f"p{i}": prefix for i, prefix in enumerate(prefixes)}
             params["space_id"] = space_id
+            short = len(path) <= READ_CACHE_KEY_CHARS  # see there: rows by path length
             rows: Any = self.db.read_rows(_chain_statement(len(segments)), params,
-                                          cached=True)
+                                          cached=(space_id, path) if short else None)
         else:
             with self.db.reading() as c:
                 rows = c.execute(_CHAIN, {"space_id": space_id, "paths": prefixes}).all()

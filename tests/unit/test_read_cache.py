@@ -1,7 +1,7 @@
-"""The cache of path resolutions (issue 22; ``Database.read_rows(..., cached=True)``):
-a repeated read makes no query until any write transaction on the database commits,
-in this process or in another one, and the commit count that decides it lives in a
-file beside the database that every process maps.
+"""The cache of path resolutions (issue 22; ``Database.read_rows(..., cached=KEY)``):
+a repeated read makes no query until a write transaction begins on the database, in
+this process or in another one, and none is cached while one is in progress; the
+counts that decide it live in a file beside the database that every process maps.
 
 SQLite only: PostgreSQL deployments run on several hosts, which share no file, and
 their reads are never cached (``read_rows`` ignores ``cached`` there)."""
@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import event, text
 
 from davserver import db as db_module
-from davserver.db import CommitCounter, Database
+from davserver.db import Database, WriteCounter
 from providers import LocalBlobStore, Store
 from tests.unit.conftest import count_queries
 
@@ -113,25 +113,75 @@ def test_a_write_outside_transactions_is_seen_within_the_bound(
     assert _resolve(store) == (1, ["changed"])
 
 
-def test_the_counter_only_grows_across_processes(tmp_path: Path) -> None:
-    """Four processes advance one counter file 200 times each, racing: no advance is
-    lost (a lost one could make the count come back to a value a stale entry holds)."""
+def test_nothing_is_cached_while_a_write_is_in_progress(store: Store) -> None:
+    """From a write transaction's start to the end of its after-commit work (blob files
+    removed, in another thread or process), reads go to the database and are not
+    kept: a chain read then could name a blob that the write is removing."""
+    _resolve(store)
+    assert _resolve(store)[0] == 0
+    other = Database(store.db.url)  # another process's connection to the same file
+    with other.transaction():
+        assert _resolve(store)[0] == 1
+        assert _resolve(store)[0] == 1  # and not kept
+    assert _resolve(store)[0] == 1  # the first read after it fills the cache again
+    assert _resolve(store)[0] == 0
+
+
+def test_long_paths_are_always_read(store: Store) -> None:
+    """A path longer than ``READ_CACHE_KEY_CHARS`` is not cached (its rows, up to the
+    deepest chain, would make the cache's memory easy to blow up on purpose)."""
+    long_path = "/cours/" + "x" * db_module.READ_CACHE_KEY_CHARS
+    assert _resolve(store, long_path)[0] == 1
+    assert _resolve(store, long_path)[0] == 1
+    assert _resolve(store, "/cours/a.txt")[0] == 1
+    assert _resolve(store, "/cours/a.txt")[0] == 0
+
+
+def test_the_counts_only_grow_across_processes(tmp_path: Path) -> None:
+    """Four processes count 200 write transactions each, racing: none is lost (a lost
+    one could make the count come back to a value a stale entry holds)."""
     path = tmp_path / "x.db-commits"
     script = textwrap.dedent(f"""
         from pathlib import Path
-        from davserver.db import CommitCounter
-        counter = CommitCounter(Path({str(path)!r}))
+        from davserver.db import WriteCounter
+        counter = WriteCounter(Path({str(path)!r}))
         for _ in range(200):
-            counter.advance()
+            counter.begin()
+            counter.end()
     """)
     procs = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO) for _ in range(4)]
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
-    assert CommitCounter(path).value() == 800
+    assert WriteCounter(path).stable() == 800
     assert oct(os.stat(path).st_mode & 0o777) == oct(0o644)  # no database file there
 
 
+def test_the_file_takes_the_database_s_permissions_whatever_the_umask(tmp_path: Path) -> None:
+    database = tmp_path / "x.db"
+    database.write_bytes(b"")
+    database.chmod(0o660)  # shared with a group of administrators
+    old = os.umask(0o077)
+    try:
+        counter = WriteCounter(tmp_path / "x.db-commits")
+        assert counter.stable() == 0
+    finally:
+        os.umask(old)
+    assert oct(os.stat(tmp_path / "x.db-commits").st_mode & 0o777) == oct(0o660)
+
+
+def test_a_counter_that_cannot_be_opened_turns_the_cache_off(tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture
+                                                           ) -> None:
+    counter = WriteCounter(tmp_path / "missing-folder" / "x.db-commits")
+    counter.begin()  # never raises: the write goes on
+    counter.end()
+    assert counter.stable() is None and counter.broken
+    assert "read cache off" in caplog.text
+
+
 def test_an_in_memory_database_counts_in_its_process() -> None:
-    counter = CommitCounter(None)
-    counter.advance()
-    counter.advance()
-    assert counter.value() == 2
+    counter = WriteCounter(None)
+    assert counter.stable() == 0
+    counter.begin()
+    assert counter.stable() is None
+    counter.end()
+    assert counter.stable() == 1
