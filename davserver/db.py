@@ -234,31 +234,34 @@ school and cheap to make up, are always read (their rows would weigh the most)."
 
 
 class WriteCounter:
-    """How many write transactions have begun and how many have ended on one SQLite
-    database, counted by every process that opens it: two 8-byte counts in a file
-    beside the database (``<database>-commits``: ``ended``, then ``begun``), mapped into
-    memory.
+    """How many commits have begun and how many have ended on one SQLite database,
+    counted by every process that opens it: three 8-byte fields in a file beside the
+    database (``<database>-commits``: ``ended``, ``begun``, the process id of the latest
+    to begin), mapped into memory.
 
-    A write transaction advances ``begun`` before it starts (so before its COMMIT) and
-    ``ended`` after it has finished, its after-commit work included (blob files
-    removed, notifications). :meth:`stable` reads the memory, without a system call (so
-    the thread asking never gives up the interpreter: on a loaded server each give-up
-    costs a wait to get it back, which is what makes a read cache worth having, see
-    :meth:`Database.read_rows`): ``ended`` when no write transaction is in progress in
+    A write transaction counts a begun commit just before its ``COMMIT`` and an ended
+    one just after it, before its after-commit work (blob files removed, which the
+    database no longer names). :meth:`stable` reads the memory, without a system call
+    (so the thread asking never gives up the interpreter: on a loaded server each
+    give-up costs a wait to get it back, which is what makes a read cache worth
+    having, see :meth:`Database.read_rows`): ``ended`` when no commit is in progress in
     any process, None while one is. A read cached under a stable count is therefore
-    never answered once a write has begun after it, and a read made while a write is
-    in progress is not cached.
+    never answered after a later commit, and a read made during a commit is not
+    cached.
 
     The counts are advanced under a lock of this process's threads and an exclusive
-    ``flock`` of the file, so they only grow. The file is opened on first use (after
-    the database exists: it takes the database file's permissions and, made by root,
-    its owner, as SQLite does with its ``-wal`` and ``-shm`` files), again in a forked
-    child (its own lock), and never raises: a process that cannot count logs it once
-    and caches nothing (its own writes are then seen by the other processes' caches
-    within :data:`READ_CACHE_SECONDS`). ``path=None`` (an in-memory database, which no
-    other process can open) counts in this process only."""
+    ``flock`` of the file, so they only grow. A process killed during its ``COMMIT``
+    (the only time it holds a count begun and not ended) would leave them unequal for
+    good: a process that sees them unequal for over a second while the latest to
+    begin is no longer running evens them (:meth:`_mend`). The file is opened on first
+    use (after the database exists: it takes the database file's permissions and,
+    made by root, its owner, as SQLite does with its ``-wal`` and ``-shm`` files), again
+    in a forked child (its own lock), and never raises: a process that cannot count
+    logs it once and caches nothing (its own writes are then seen by the other
+    processes' caches within :data:`READ_CACHE_SECONDS`). ``path=None`` (an in-memory
+    database, which no other process can open) counts in this process only."""
 
-    SIZE = 16
+    SIZE = 24
 
     def __init__(self, path: Path | None) -> None:
         self._path = path
@@ -267,11 +270,12 @@ class WriteCounter:
         self._pid = 0
         self._map: mmap.mmap | bytearray | None = bytearray(self.SIZE) if path is None else None
         self._closer: Callable[[], Any] | None = None
+        self._unequal_since: float | None = None  # monotonic seconds
         self.broken = False
 
     def stable(self) -> int | None:
-        """``ended`` when it equals ``begun`` (no write transaction in progress), else
-        None (also when the counts cannot be read)."""
+        """``ended`` when it equals ``begun`` (no commit in progress), else None (also
+        when the counts cannot be read)."""
         if self._map is None:
             with self._lock:
                 if self._map is None and not self._open():
@@ -279,15 +283,57 @@ class WriteCounter:
         assert self._map is not None
         ended = struct.unpack_from("=Q", self._map, 0)[0]
         begun = struct.unpack_from("=Q", self._map, 8)[0]
-        return int(ended) if ended == begun and not self.broken else None
+        if ended == begun:
+            self._unequal_since = None
+            return None if self.broken else int(ended)
+        now = time.monotonic()
+        if self._unequal_since is None:
+            self._unequal_since = now
+        elif now - self._unequal_since > 1.0:  # a commit takes milliseconds
+            self._unequal_since = now
+            self._mend()
+        return None
 
     def begin(self) -> None:
-        """Count a write transaction that begins (before its first statement)."""
+        """Count a commit about to begin (call it just before the ``COMMIT``)."""
         self._advance(8)
 
     def end(self) -> None:
-        """Count a write transaction that has ended, committed or not."""
+        """Count a commit that has ended (just after it, whether it succeeded)."""
         self._advance(0)
+
+    def _mend(self) -> None:
+        """Even the counts left unequal by a process that died during its commit: when
+        the latest process to begin one is not running (nor this one) and the counts
+        are one apart, ``ended`` takes ``begun``'s value."""
+        assert self._map is not None
+        pid = struct.unpack_from("=Q", self._map, 16)[0]
+        if not pid or pid == os.getpid():
+            return
+        try:
+            os.kill(pid, 0)
+            return  # running (or another user's: running too)
+        except PermissionError:
+            return
+        except ProcessLookupError:
+            pass
+        except OSError:
+            return
+        with self._lock:
+            try:
+                if self._fd is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)
+                try:
+                    ended, begun, latest = struct.unpack_from("=QQQ", self._map, 0)
+                    if latest == pid and begun == ended + 1:
+                        struct.pack_into("=Q", self._map, 0, begun)
+                        log.warning("process %s ended during a commit on %s: its count "
+                                    "is closed", pid, self._path)
+                finally:
+                    if self._fd is not None:
+                        fcntl.flock(self._fd, fcntl.LOCK_UN)
+            except (OSError, ValueError) as exc:
+                self._give_up(exc)
 
     def _advance(self, offset: int) -> None:
         if self.broken:
@@ -303,6 +349,8 @@ class WriteCounter:
                 try:
                     value = struct.unpack_from("=Q", self._map, offset)[0]
                     struct.pack_into("=Q", self._map, offset, value + 1)
+                    if offset == 8:  # who began it, for _mend
+                        struct.pack_into("=Q", self._map, 16, os.getpid())
                 finally:
                     if self._fd is not None:
                         fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -403,14 +451,25 @@ class Database:
         # The session is made (and closed) outside the turn: only its transaction, from
         # BEGIN to COMMIT, needs it (a small PUT held it 7 % less).
         writes = self._writes if write else None
-        if writes is not None:  # before the COMMIT: see WriteCounter
-            writes.begin()
-        try:
-            with factory() as session, turn, session.begin():
-                yield session
-        finally:
-            if writes is not None:  # after the after-commit work, committed or not
+        counting = False  # a begun commit not yet counted as ended
+
+        def committed(_session: Session | None) -> None:
+            nonlocal counting
+            if counting and writes is not None:
+                counting = False
                 writes.end()
+
+        try:
+            with factory() as session, turn:
+                if writes is not None:  # first: before the after-commit work's hooks
+                    event.listen(session, "after_commit", committed)
+                with session.begin():
+                    yield session
+                    if writes is not None:  # see WriteCounter
+                        writes.begin()
+                        counting = True
+        finally:
+            committed(None)  # the COMMIT failed: no after_commit came
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -440,9 +499,9 @@ class Database:
         ``cached=KEY`` (SQLite only; elsewhere it is ignored): ``KEY``, hashable, must
         determine ``params`` for this statement (the caller keeps it small: see
         :data:`READ_CACHE_KEY_CHARS`). The rows are then answered from this process's
-        memory while no write transaction has begun on the database since they were
-        read, in any process (:class:`WriteCounter`; issue 22's cache of path
-        resolutions), and read (not cached) while one is in progress. A hit makes no
+        memory while no commit has begun on the database since they were read, in any
+        process (:class:`WriteCounter`; issue 22's cache of path resolutions), and read
+        (not cached) while one is in progress. A hit makes no
         system call: on a loaded server, a query's cost is less SQLite's work than the
         wait to get the interpreter back after it. So a cached read is as fresh as an
         uncached one for every write made through :meth:`transaction`, in any process;

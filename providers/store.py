@@ -622,8 +622,8 @@ class Store:
         """The nodes from the space root down to ``path``, root first, in one query.
         Shorter than the path's depth + 1 when a segment is missing (the last node
         is then not the one asked for: compare its ``path`` with ``path_key(path)``).
-        Answered from this process's memory when no write transaction has begun since
-        the same chain was read (:meth:`Database.read_rows`, ``cached``; paths of at most
+        Answered from this process's memory when no commit has begun since the same
+        chain was read (:meth:`Database.read_rows`, ``cached``; paths of at most
         :data:`~davserver.db.READ_CACHE_KEY_CHARS` characters): a small GET makes no
         query then. The nodes' authors and publication states decide rights
         (moderation, "writers remove their own things"): they are as fresh as an

@@ -1,9 +1,9 @@
 """Two server processes on the same SQLite database and blob directory (issue 22: the
 cache of path resolutions must be correct across processes). Each caches the paths
 it resolved; a write through either one, or through a ``davserver`` command, is seen
-through the other by the very next request: the bound is zero, because a write
-transaction is counted from before its COMMIT until after its after-commit work, all
-before its request is answered (``davserver.db.WriteCounter``).
+through the other by the very next request: the bound is zero, because a commit is
+counted as begun just before it and as ended just after it, before its request is
+answered (``davserver.db.WriteCounter``).
 
 SQLite only: PostgreSQL servers cache nothing (``Database.read_rows``)."""
 

@@ -1,7 +1,7 @@
 """The cache of path resolutions (issue 22; ``Database.read_rows(..., cached=KEY)``):
-a repeated read makes no query until a write transaction begins on the database, in
-this process or in another one, and none is cached while one is in progress; the
-counts that decide it live in a file beside the database that every process maps.
+a repeated read makes no query until a commit begins on the database, in this process
+or in another one, and none is cached while one is in progress; the counts that
+decide it live in a file beside the database that every process maps.
 
 SQLite only: PostgreSQL deployments run on several hosts, which share no file, and
 their reads are never cached (``read_rows`` ignores ``cached`` there)."""
@@ -113,17 +113,57 @@ def test_a_write_outside_transactions_is_seen_within_the_bound(
     assert _resolve(store) == (1, ["changed"])
 
 
-def test_nothing_is_cached_while_a_write_is_in_progress(store: Store) -> None:
-    """From a write transaction's start to the end of its after-commit work (blob files
-    removed, in another thread or process), reads go to the database and are not
-    kept: a chain read then could name a blob that the write is removing."""
+def test_nothing_is_cached_while_a_commit_is_in_progress(store: Store) -> None:
+    """From just before a commit to just after it (in another thread or process),
+    reads go to the database and are not kept: a chain read then could name a blob
+    the commit is about to free."""
     _resolve(store)
     assert _resolve(store)[0] == 0
-    other = Database(store.db.url)  # another process's connection to the same file
-    with other.transaction():
-        assert _resolve(store)[0] == 1
-        assert _resolve(store)[0] == 1  # and not kept
+    other = WriteCounter(Path(store.db.url.removeprefix("sqlite:///") + "-commits"))
+    other.begin()  # another process's COMMIT, in progress
+    assert _resolve(store)[0] == 1
+    assert _resolve(store)[0] == 1  # and not kept
+    other.end()
     assert _resolve(store)[0] == 1  # the first read after it fills the cache again
+    assert _resolve(store)[0] == 0
+
+
+def test_the_commit_is_counted_before_the_after_commit_work(store: Store) -> None:
+    """A transaction's after-commit hooks (blob files removed) run once its commit is
+    counted as ended: a cache entry made before the commit is invalid by then, and a
+    read during the hooks is kept (it sees the committed rows)."""
+    counter = WriteCounter(Path(store.db.url.removeprefix("sqlite:///") + "-commits"))
+    before = counter.stable()
+    seen: list[int | None] = []
+    with store.db.transaction() as s:
+        event.listen(s, "after_commit", lambda _session: seen.append(counter.stable()))
+        assert counter.stable() == before  # no commit yet: reads are still cached
+    assert before is not None and seen == [before + 1]
+    with pytest.raises(RuntimeError), store.db.transaction():
+        raise RuntimeError("rolled back")
+    assert counter.stable() == before + 1  # a rollback commits nothing: not counted
+
+
+def test_counts_left_unequal_by_a_dead_process_are_evened(store: Store) -> None:
+    """A process killed during its COMMIT leaves a begun count never ended: after a
+    second, a process that sees it while that process is gone evens the counts, and
+    caching comes back."""
+    path = store.db.url.removeprefix("sqlite:///") + "-commits"
+    script = textwrap.dedent(f"""
+        import os
+        from pathlib import Path
+        from davserver.db import WriteCounter
+        WriteCounter(Path({path!r})).begin()
+        os._exit(0)  # killed before the COMMIT's end is counted
+    """)
+    assert subprocess.run([sys.executable, "-c", script], cwd=REPO, timeout=60).returncode == 0
+    counter = WriteCounter(Path(path))
+    assert counter.stable() is None
+    assert _resolve(store)[0] == 1 and _resolve(store)[0] == 1  # nothing cached
+    time.sleep(1.1)  # the counter's patience: a commit takes milliseconds
+    assert counter.stable() is None  # sees it gone and evens the counts
+    assert counter.stable() is not None
+    _resolve(store)
     assert _resolve(store)[0] == 0
 
 
