@@ -271,6 +271,8 @@ class WriteCounter:
         self._map: mmap.mmap | bytearray | None = bytearray(self.SIZE) if path is None else None
         self._closer: Callable[[], Any] | None = None
         self._unequal_since: float | None = None  # monotonic seconds
+        self._unequal_first: float | None = None
+        self._told = False
         self.broken = False
 
     def stable(self) -> int | None:
@@ -284,14 +286,20 @@ class WriteCounter:
         ended = struct.unpack_from("=Q", self._map, 0)[0]
         begun = struct.unpack_from("=Q", self._map, 8)[0]
         if ended == begun:
-            self._unequal_since = None
+            self._unequal_since = self._unequal_first = None
             return None if self.broken else int(ended)
         now = time.monotonic()
-        if self._unequal_since is None:
-            self._unequal_since = now
+        if self._unequal_since is None or self._unequal_first is None:
+            self._unequal_since = self._unequal_first = now
         elif now - self._unequal_since > 1.0:  # a commit takes milliseconds
             self._unequal_since = now
             self._mend()
+            if now - self._unequal_first > 60.0 and not self._told:
+                self._told = True
+                log.warning("the commit counts in %s have stayed unequal for a minute: "
+                            "the read cache is off (nothing stale is served). If a "
+                            "davserver process was killed during a commit, remove the file "
+                            "while every davserver process is stopped", self._path)
         return None
 
     def begin(self) -> None:
@@ -460,10 +468,10 @@ class Database:
                 writes.end()
 
         try:
-            with factory() as session, turn:
+            with factory() as session:
                 if writes is not None:  # first: before the after-commit work's hooks
                     event.listen(session, "after_commit", committed)
-                with session.begin():
+                with turn, session.begin():
                     yield session
                     if writes is not None:  # see WriteCounter
                         writes.begin()
